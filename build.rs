@@ -1,0 +1,25 @@
+//! Compiles `proto/` into Rust with `protox` (a pure-Rust protobuf compiler), so a fresh machine
+//! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection.
+
+use std::{env, fs, path::PathBuf};
+
+use prost::Message;
+
+const PROTOS: &[&str] = &[
+    "proto/vnpop/v1/common.proto",
+    "proto/vnpop/v1/citizen_registry.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=proto");
+    let descriptors = protox::compile(PROTOS, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    let descriptor_path = out_dir.join("vnpop_descriptor.bin");
+    fs::write(&descriptor_path, descriptors.encode_to_vec())?;
+
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(&descriptor_path)
+        .skip_protoc_run()
+        .compile_protos(PROTOS, &["proto"])?;
+    Ok(())
+}

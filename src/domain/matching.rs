@@ -1,0 +1,169 @@
+//! Comparing what an applicant declared with what the database holds.
+//!
+//! Vietnamese names are written with diacritics that officers, forms and card readers often drop
+//! or mangle: "Nguyễn Văn Đức", "NGUYEN VAN DUC", "nguyen  van duc" are the same person. A name
+//! is compared twice: first *exactly* (same letters and marks, ignoring case and spacing), then
+//! *folded*: Unicode NFD, combining marks U+0300–U+036F dropped, and đ/Đ mapped to d/D by hand
+//! (U+0111 has no decomposition).
+
+use unicode_normalization::UnicodeNormalization;
+
+/// How well a declared value matches the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// Same letters and marks (case and spacing ignored).
+    Exact,
+    /// Same once diacritics are removed.
+    DiacriticInsensitive,
+    /// Most words agree (addresses only); the similarity is 0–100.
+    Partial(u32),
+    NoMatch,
+}
+
+impl Match {
+    /// Similarity on a 0–100 scale.
+    pub fn score(self) -> u32 {
+        match self {
+            Match::Exact => 100,
+            Match::DiacriticInsensitive => 95,
+            Match::Partial(score) => score,
+            Match::NoMatch => 0,
+        }
+    }
+}
+
+/// The lowest address similarity that still counts as a partial match.
+pub const PARTIAL_ADDRESS_MIN: u32 = 60;
+
+/// Lower-case, NFC, words separated by single spaces.
+pub fn canonical(text: &str) -> String {
+    let lowered: String = text.nfc().flat_map(char::to_lowercase).collect();
+    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`canonical`] without diacritics: "Đặng Thị Hồng" becomes "dang thi hong".
+pub fn fold(text: &str) -> String {
+    let stripped: String = text
+        .nfd()
+        .filter(|c| !('\u{0300}'..='\u{036f}').contains(c))
+        .map(|c| match c {
+            'đ' => 'd',
+            'Đ' => 'D',
+            other => other,
+        })
+        .collect();
+    canonical(&stripped)
+}
+
+/// Compares two names: exact, diacritic-insensitive, or no match.
+pub fn compare_names(declared: &str, stored: &str) -> Match {
+    if canonical(declared) == canonical(stored) {
+        Match::Exact
+    } else if fold(declared) == fold(stored) {
+        Match::DiacriticInsensitive
+    } else {
+        Match::NoMatch
+    }
+}
+
+/// Words that only say what kind of place follows ("Phường", "Quận", "TP.") and carry no
+/// identity of their own, in folded form.
+const ADMINISTRATIVE_WORDS: &[&str] = &[
+    "so", "duong", "pho", "phuong", "xa", "thi", "tran", "quan", "huyen", "tinh", "thanh", "tp",
+    "ap", "thon", "xom", "to", "khu", "p", "q", "tx", "tt", "h",
+];
+
+fn address_words(text: &str) -> Vec<String> {
+    let folded = fold(&text.replace([',', '.', ';', '/', '-'], " "));
+    folded
+        .split(' ')
+        .filter(|w| !w.is_empty() && !ADMINISTRATIVE_WORDS.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Compares two one-line addresses word by word (Dice coefficient over the folded words that
+/// are not administrative prefixes).
+pub fn compare_addresses(declared: &str, stored: &str) -> Match {
+    if canonical(declared) == canonical(stored) {
+        return Match::Exact;
+    }
+    let declared_words = address_words(declared);
+    let mut stored_words = address_words(stored);
+    if declared_words.is_empty() || stored_words.is_empty() {
+        return Match::NoMatch;
+    }
+    let total = declared_words.len() + stored_words.len();
+    let mut common = 0;
+    for word in &declared_words {
+        if let Some(i) = stored_words.iter().position(|w| w == word) {
+            stored_words.swap_remove(i);
+            common += 1;
+        }
+    }
+    let score = (200 * common / total) as u32;
+    match score {
+        100 => Match::DiacriticInsensitive,
+        s if s >= PARTIAL_ADDRESS_MIN => Match::Partial(s),
+        _ => Match::NoMatch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_ignore_case_spacing_and_diacritics() {
+        assert_eq!(compare_names("Nguyễn Văn An", "Nguyễn Văn An"), Match::Exact);
+        assert_eq!(compare_names("  NGUYỄN   VĂN AN ", "Nguyễn Văn An"), Match::Exact);
+        assert_eq!(
+            compare_names("NGUYEN VAN AN", "Nguyễn Văn An"),
+            Match::DiacriticInsensitive
+        );
+        assert_eq!(
+            compare_names("nguyen van an", "Nguyễn Văn An"),
+            Match::DiacriticInsensitive
+        );
+        assert_eq!(compare_names("Nguyễn Văn Anh", "Nguyễn Văn An"), Match::NoMatch);
+    }
+
+    #[test]
+    fn d_with_stroke_folds_to_d() {
+        assert_eq!(fold("Đặng Đức Độ"), "dang duc do");
+        assert_eq!(
+            compare_names("DANG DUC DO", "Đặng Đức Độ"),
+            Match::DiacriticInsensitive
+        );
+    }
+
+    #[test]
+    fn decomposed_input_matches_exactly() {
+        let decomposed: String = "Nguyễn".nfd().collect();
+        assert_eq!(compare_names(&decomposed, "Nguyễn"), Match::Exact);
+    }
+
+    #[test]
+    fn tone_mark_placement_variants_fold_together() {
+        // Old-style "Hoà" and new-style "Hòa" differ in where the mark sits.
+        assert_eq!(compare_names("Hoà", "Hòa"), Match::DiacriticInsensitive);
+    }
+
+    #[test]
+    fn addresses_compare_by_words() {
+        let stored = "12 Lê Lợi, Phường Bến Nghé, Quận 1, Hồ Chí Minh";
+        assert_eq!(compare_addresses(stored, stored), Match::Exact);
+        assert_eq!(
+            compare_addresses("12 Le Loi, P. Ben Nghe, Q.1, TP Ho Chi Minh", stored),
+            Match::DiacriticInsensitive
+        );
+        assert!(matches!(
+            compare_addresses("12 Lê Lợi, Quận 1, Hồ Chí Minh", stored),
+            Match::Partial(s) if s >= 80
+        ));
+        assert_eq!(
+            compare_addresses("Thôn 3, Xã Tân Lập, Huyện Đan Phượng, Hà Nội", stored),
+            Match::NoMatch
+        );
+    }
+}

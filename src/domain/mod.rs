@@ -1,0 +1,21 @@
+//! The population database's vocabulary: CCCD and CMND numbers, provinces, citizens, identity
+//! cards, the QR code printed on them, and how declared names and addresses are compared.
+//!
+//! Everything here is plain data and pure functions: no I/O, no async, no gRPC. The server, the
+//! synthetic population and the client library all speak in these types.
+
+mod card;
+mod cccd;
+mod citizen;
+mod cmnd;
+pub mod matching;
+
+mod province;
+mod qr;
+
+pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
+pub use cccd::{CccdError, CccdNumber, CccdPart};
+pub use citizen::{Address, Citizen, CitizenStatus, Place, Sex, VneidLevel};
+pub use cmnd::{CmndError, CmndNumber};
+pub use province::{Province, ProvinceCode};
+pub use qr::{QrError, QrPayload};
