@@ -1,11 +1,15 @@
 //! A person as the population database records them.
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{card::IdentityCard, CardState, CccdNumber, CmndNumber, ProvinceCode};
+
+/// Text that is usually one of a few thousand table entries (a district, an ethnicity) and so
+/// is borrowed from the embedded tables, but may be owned (a fixture's own value).
+pub type Text = Cow<'static, str>;
 
 /// Sex as printed on the card: Nam (male) or Nữ (female).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -54,14 +58,14 @@ pub enum CitizenStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
     pub province: ProvinceCode,
-    pub district: String,
+    pub district: Text,
 }
 
 /// An address of permanent residence (nơi thường trú).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
     pub province: ProvinceCode,
-    pub district: String,
+    pub district: Text,
     /// Ward, commune or township.
     pub ward: String,
     /// House number and street, or hamlet.
@@ -91,9 +95,9 @@ pub struct Citizen {
     pub full_name: String,
     pub date_of_birth: NaiveDate,
     pub sex: Sex,
-    pub nationality: String,
-    pub ethnicity: String,
-    pub religion: String,
+    pub nationality: Text,
+    pub ethnicity: Text,
+    pub religion: Text,
     pub place_of_origin: Place,
     pub permanent_address: Address,
     /// The card currently issued, if any.

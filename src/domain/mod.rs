@@ -15,7 +15,7 @@ mod qr;
 
 pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
 pub use cccd::{CccdError, CccdNumber, CccdPart};
-pub use citizen::{Address, Citizen, CitizenStatus, Place, Sex, VneidLevel};
+pub use citizen::{Address, Citizen, CitizenStatus, Place, Sex, Text, VneidLevel};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};

@@ -1,0 +1,267 @@
+//! Fixture citizens: people with fixed numbers that examples, tests and testers can rely on.
+//!
+//! The built-in set lives in `data/fixtures.json` (documented in the README). A tester adds or
+//! overrides citizens with a file of the same format, given by `--fixtures` / `VNPOP_FIXTURES`:
+//!
+//! ```json
+//! { "citizens": [ { "cccd_number": "001090012345", "full_name": "Nguyễn Văn An",
+//!     "date_of_birth": "1990-03-15", "sex": "male",
+//!     "place_of_origin": { "province_code": "001", "district": "Huyện Đông Anh" },
+//!     "permanent_address": { "province_code": "001", "district": "Quận Hoàn Kiếm",
+//!                            "ward": "Phường Hàng Bạc", "street": "8 Hàng Bạc" },
+//!     "card": { "issue_date": "2021-03-01" }, "vneid_level": "2", "status": "active" } ] }
+//! ```
+//!
+//! Optional: `cmnd_number`, `nationality` ("Việt Nam"), `ethnicity` ("Kinh"), `religion`
+//! ("Không"), `card` (none), `card.type` (from the issue date), `card.expiry_date` (the legal
+//! one; give it to make, say, a card that expires today), `vneid_level` ("none"), `status`
+//! ("active"). Every value is checked, and an error names the citizen and the field.
+
+use std::{borrow::Cow, path::Path};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::domain::{
+    card_expiry, Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard,
+    Place, ProvinceCode, Sex, VneidLevel,
+};
+
+/// A fixture that could not be read or does not describe a valid citizen.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read fixtures file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("fixtures file {path} is not valid fixture JSON: {source}")]
+    Syntax {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("fixture citizen #{index} ({cccd}): field {field}: {message}")]
+    Invalid {
+        index: usize,
+        cccd: String,
+        field: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureFile {
+    citizens: Vec<FixtureCitizen>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureCitizen {
+    cccd_number: String,
+    cmnd_number: Option<String>,
+    full_name: String,
+    date_of_birth: NaiveDate,
+    sex: Sex,
+    nationality: Option<String>,
+    ethnicity: Option<String>,
+    religion: Option<String>,
+    place_of_origin: FixturePlace,
+    permanent_address: FixtureAddress,
+    card: Option<FixtureCard>,
+    #[serde(default)]
+    vneid_level: VneidLevel,
+    #[serde(default)]
+    status: CitizenStatus,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixturePlace {
+    province_code: String,
+    district: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureAddress {
+    province_code: String,
+    district: String,
+    ward: String,
+    street: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixtureCard {
+    #[serde(rename = "type")]
+    kind: Option<CardKind>,
+    issue_date: NaiveDate,
+    expiry_date: Option<NaiveDate>,
+}
+
+/// The built-in fixture citizens (`data/fixtures.json`).
+pub fn builtin_fixtures() -> Vec<Citizen> {
+    parse("data/fixtures.json", include_str!("../../data/fixtures.json"))
+        .expect("the built-in fixtures are valid")
+}
+
+/// Reads a fixtures file.
+pub fn load_fixtures_file(path: &Path) -> Result<Vec<Citizen>, FixtureError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    parse(&name, &text)
+}
+
+fn parse(path: &str, text: &str) -> Result<Vec<Citizen>, FixtureError> {
+    let file: FixtureFile = serde_json::from_str(text).map_err(|source| FixtureError::Syntax {
+        path: path.to_owned(),
+        source,
+    })?;
+    file.citizens
+        .into_iter()
+        .enumerate()
+        .map(|(index, fixture)| {
+            let cccd = fixture.cccd_number.clone();
+            fixture
+                .into_citizen()
+                .map_err(|(field, message)| FixtureError::Invalid {
+                    index,
+                    cccd,
+                    field,
+                    message,
+                })
+        })
+        .collect()
+}
+
+type FieldError = (&'static str, String);
+
+fn province(field: &'static str, code: &str) -> Result<ProvinceCode, FieldError> {
+    code.parse::<u16>()
+        .ok()
+        .filter(|_| code.len() == 3)
+        .and_then(ProvinceCode::new)
+        .ok_or((field, format!("{code:?} is not one of the 63 province codes")))
+}
+
+fn text(field: &'static str, value: String) -> Result<String, FieldError> {
+    if value.trim().is_empty() {
+        Err((field, "must not be empty".into()))
+    } else {
+        Ok(value.trim().to_owned())
+    }
+}
+
+impl FixtureCitizen {
+    fn into_citizen(self) -> Result<Citizen, FieldError> {
+        let cccd = CccdNumber::parse(&self.cccd_number)
+            .map_err(|e| ("cccd_number", e.to_string()))?;
+        if let Some(part) = cccd.contradictions(self.sex, self.date_of_birth).first() {
+            return Err((
+                "cccd_number",
+                format!("the number's {part} contradicts the sex or date of birth"),
+            ));
+        }
+        let cmnd = self
+            .cmnd_number
+            .map(|n| CmndNumber::parse(&n).map_err(|e| ("cmnd_number", e.to_string())))
+            .transpose()?;
+        let card = match self.card {
+            None => None,
+            Some(card) => {
+                if card.issue_date < self.date_of_birth {
+                    return Err(("card.issue_date", "is before the date of birth".into()));
+                }
+                let kind = card.kind.unwrap_or(CardKind::issued_on(card.issue_date));
+                if card.issue_date < kind.first_issue_date() {
+                    return Err((
+                        "card.issue_date",
+                        format!("is before this card type was first issued ({})", kind.first_issue_date()),
+                    ));
+                }
+                Some(IdentityCard {
+                    kind,
+                    issued: card.issue_date,
+                    expires: card
+                        .expiry_date
+                        .or_else(|| card_expiry(self.date_of_birth, card.issue_date)),
+                })
+            }
+        };
+        Ok(Citizen {
+            cccd,
+            cmnd,
+            full_name: text("full_name", self.full_name)?,
+            date_of_birth: self.date_of_birth,
+            sex: self.sex,
+            nationality: Cow::Owned(self.nationality.unwrap_or_else(|| "Việt Nam".into())),
+            ethnicity: Cow::Owned(self.ethnicity.unwrap_or_else(|| "Kinh".into())),
+            religion: Cow::Owned(self.religion.unwrap_or_else(|| "Không".into())),
+            place_of_origin: Place {
+                province: province("place_of_origin.province_code", &self.place_of_origin.province_code)?,
+                district: Cow::Owned(text("place_of_origin.district", self.place_of_origin.district)?),
+            },
+            permanent_address: Address {
+                province: province(
+                    "permanent_address.province_code",
+                    &self.permanent_address.province_code,
+                )?,
+                district: Cow::Owned(text(
+                    "permanent_address.district",
+                    self.permanent_address.district,
+                )?),
+                ward: text("permanent_address.ward", self.permanent_address.ward)?,
+                street: text("permanent_address.street", self.permanent_address.street)?,
+            },
+            card,
+            vneid: self.vneid_level,
+            status: self.status,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CardState;
+
+    #[test]
+    fn builtin_fixtures_cover_the_documented_cases() {
+        let fixtures = builtin_fixtures();
+        let find = |n: &str| fixtures.iter().find(|c| c.cccd.to_string() == n).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(find("001090012345").card_state(today), Some(CardState::Valid));
+        assert_eq!(find("036050000777").status, CitizenStatus::Deceased);
+        assert_eq!(find("048188004321").card_state(today), Some(CardState::Revoked));
+        assert_eq!(find("001098005555").card_state(today), Some(CardState::Expired));
+        assert_eq!(find("001315000111").card, None);
+        assert_eq!(
+            find("075205000222").card.as_ref().unwrap().kind,
+            CardKind::IdentityCard2024
+        );
+    }
+
+    #[test]
+    fn errors_name_the_citizen_and_field() {
+        let good = include_str!("../../data/fixtures.json");
+        let err = |from: &str, to: &str| {
+            parse("test.json", &good.replacen(from, to, 1))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("\"sex\": \"male\"", "\"sex\": \"female\"");
+        assert!(e.contains("#0") && e.contains("cccd_number") && e.contains("gender"), "{e}");
+        let e = err("\"province_code\": \"001\"", "\"province_code\": \"003\"");
+        assert!(e.contains("place_of_origin.province_code"), "{e}");
+        let e = err("\"issue_date\": \"2021-03-01\"", "\"issue_date\": \"2019-03-01\"");
+        assert!(e.contains("card.issue_date"), "{e}");
+        let e = err("\"full_name\": \"Nguyễn Văn An\"", "\"full_name\": \" \"");
+        assert!(e.contains("full_name"), "{e}");
+        let e = err("\"status\": \"active\"", "\"status\": \"alive\"");
+        assert!(e.contains("not valid fixture JSON"), "{e}");
+    }
+}

@@ -1,0 +1,189 @@
+//! Draws one synthetic citizen from the tables.
+//!
+//! Citizen `i` of seed `s` comes from its own ChaCha8 stream (`seed = s`, `stream = i`), so the
+//! population can be generated in parallel and is still the same on every machine and thread
+//! count. Only CCCD/CMND collisions are resolved afterwards, in index order (see `mod.rs`).
+
+use std::borrow::Cow;
+
+use chrono::{Datelike, Days, Months, NaiveDate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::tables::{Cohort, Tables};
+use crate::domain::{
+    Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
+    ProvinceCode, Sex, VneidLevel,
+};
+
+/// Chance that someone 14 or older holds a chip CCCD or identity card.
+const ADULT_CARD_SHARE: f64 = 0.96;
+/// Chance that a child under 14 already holds a 2024 identity card.
+const CHILD_CARD_SHARE: f64 = 0.04;
+/// Chance that an expired card was renewed (the rest stay expired: negative tests).
+const RENEWAL_SHARE: f64 = 0.85;
+/// Chance that someone who was 14 before CMND issuance ended (2016) had a CMND.
+const CMND_SHARE: f64 = 0.85;
+/// Chance that a living card holder's card was revoked.
+const REVOKED_SHARE: f64 = 0.003;
+/// VNeID account shares among card holders: level 2, then level 1.
+const VNEID_LEVEL2_SHARE: f64 = 0.65;
+const VNEID_LEVEL1_SHARE: f64 = 0.12;
+/// Chance of living in the province where the birth was registered.
+const STAY_IN_BIRTH_PROVINCE: f64 = 0.8;
+
+/// Generates citizen number `index` for `seed`, as of `reference_date` (nobody is born after it,
+/// no card is issued after it).
+pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    let tables = Tables::get();
+
+    let sex = if rng.random_bool(0.5) {
+        Sex::Female
+    } else {
+        Sex::Male
+    };
+    let age = tables.age_bands.pick(&mut rng) + rng.random_range(0..5);
+    let date_of_birth = reference_date
+        .checked_sub_months(Months::new(12 * age))
+        .and_then(|d| d.checked_sub_days(Days::new(rng.random_range(1..=365))))
+        .expect("ages are below 100");
+    let cohort = Cohort::of(date_of_birth.year());
+
+    let birth_province = *tables.birth_provinces.pick(&mut rng);
+    let serial = rng.random_range(0..1_000_000);
+    let cccd = CccdNumber::from_parts(birth_province, sex, date_of_birth.year(), serial);
+
+    let names = tables.names(sex, cohort);
+    let full_name = format!(
+        "{} {} {}",
+        tables.surnames.pick(&mut rng),
+        names.middle.pick(&mut rng),
+        names.given.pick(&mut rng)
+    );
+
+    let origin_province = if rng.random_bool(0.85) {
+        birth_province
+    } else {
+        *tables.birth_provinces.pick(&mut rng)
+    };
+    let residence_province = if rng.random_bool(STAY_IN_BIRTH_PROVINCE) {
+        birth_province
+    } else {
+        *tables.migration_targets.pick(&mut rng)
+    };
+    let place_of_origin = Place {
+        province: origin_province,
+        district: Cow::Borrowed(pick(&mut rng, tables.districts(origin_province))),
+    };
+    let permanent_address = address(&mut rng, tables, residence_province);
+
+    let card = card(&mut rng, date_of_birth, reference_date);
+    let cmnd = (date_of_birth.year() <= 2001 && rng.random_bool(CMND_SHARE)).then(|| {
+        let prefix = residence_province.province().cmnd_prefix;
+        CmndNumber::from_parts(prefix, rng.random_range(0..10_000_000))
+    });
+    let status = if rng.random_bool(death_share(age)) {
+        CitizenStatus::Deceased
+    } else if card.is_some() && rng.random_bool(REVOKED_SHARE) {
+        CitizenStatus::CardRevoked
+    } else {
+        CitizenStatus::Active
+    };
+    let vneid = match (&card, rng.random::<f64>()) {
+        (None, _) => VneidLevel::None,
+        (Some(_), x) if x < VNEID_LEVEL2_SHARE => VneidLevel::Level2,
+        (Some(_), x) if x < VNEID_LEVEL2_SHARE + VNEID_LEVEL1_SHARE => VneidLevel::Level1,
+        _ => VneidLevel::None,
+    };
+
+    Citizen {
+        cccd,
+        cmnd,
+        full_name,
+        date_of_birth,
+        sex,
+        nationality: Cow::Borrowed("Việt Nam"),
+        ethnicity: Cow::Borrowed(tables.ethnicities.pick(&mut rng)),
+        religion: Cow::Borrowed(tables.religions.pick(&mut rng)),
+        place_of_origin,
+        permanent_address,
+        card,
+        vneid,
+        status,
+    }
+}
+
+fn pick<'a, R: Rng>(rng: &mut R, items: &[&'a str]) -> &'a str {
+    items[rng.random_range(0..items.len())]
+}
+
+/// Share of records at a given age that are of deceased people (kept in the database).
+fn death_share(age: u32) -> f64 {
+    match age {
+        ..40 => 0.001,
+        40..60 => 0.005,
+        60..75 => 0.02,
+        _ => 0.06,
+    }
+}
+
+fn address<R: Rng>(rng: &mut R, tables: &Tables, province: ProvinceCode) -> Address {
+    let district = pick(rng, tables.districts(province));
+    let urban = ["Quận", "Thành phố", "Thị xã"]
+        .iter()
+        .any(|prefix| district.starts_with(prefix));
+    let commune = pick(rng, &tables.communes);
+    let southern = province.get() >= 70;
+    let (ward, street) = if urban {
+        (
+            format!("Phường {commune}"),
+            format!("{} {}", rng.random_range(1..400), pick(rng, &tables.streets)),
+        )
+    } else {
+        let ward = if rng.random_bool(0.1) {
+            format!("Thị trấn {commune}")
+        } else {
+            format!("Xã {commune}")
+        };
+        let hamlet = if southern { "Ấp" } else { "Thôn" };
+        (ward, format!("{hamlet} {}", rng.random_range(1..15)))
+    };
+    Address {
+        province,
+        district: Cow::Borrowed(district),
+        ward,
+        street,
+    }
+}
+
+/// The card a person holds on `reference_date`, if any: first issued on a random day once they
+/// were old enough and the card existed, renewed at the legal ages most of the time.
+fn card<R: Rng>(rng: &mut R, date_of_birth: NaiveDate, reference_date: NaiveDate) -> Option<IdentityCard> {
+    let fourteenth = date_of_birth.checked_add_months(Months::new(12 * 14))?;
+    let (earliest, share) = if fourteenth <= reference_date {
+        (fourteenth.max(CardKind::ChipCccd.first_issue_date()), ADULT_CARD_SHARE)
+    } else {
+        (
+            date_of_birth.max(CardKind::IdentityCard2024.first_issue_date()),
+            CHILD_CARD_SHARE,
+        )
+    };
+    if earliest >= reference_date || !rng.random_bool(share) {
+        return None;
+    }
+    let span = (reference_date - earliest).num_days() as u64;
+    let mut card = IdentityCard::issue(date_of_birth, earliest + Days::new(rng.random_range(0..span)));
+    while let Some(expiry) = card.expires.filter(|e| *e < reference_date) {
+        if !rng.random_bool(RENEWAL_SHARE) {
+            break;
+        }
+        let renewed = expiry + Days::new(rng.random_range(0..90));
+        if renewed >= reference_date {
+            break;
+        }
+        card = IdentityCard::issue(date_of_birth, renewed);
+    }
+    Some(card)
+}
