@@ -1,7 +1,30 @@
+//! vnpop: a mock of Vietnam's national population database verification service.
+//!
+//! See ARCHITECTURE.md for the map. In short: [`domain`] is the vocabulary (CCCD numbers,
+//! citizens, cards, QR codes, name matching); [`population`] generates the synthetic people;
+//! [`store`] holds them; [`registry`] is the gRPC service; [`security`] is mTLS and agency
+//! scopes; [`server`] assembles it all; [`client`] is what agency software links to.
+
 pub mod domain;
-#[cfg(feature = "server")]
-pub mod population;
 
 pub mod proto {
+    //! Code generated from `proto/vnpop/v1/*.proto` (package `vnpop.v1`).
     tonic::include_proto!("vnpop.v1");
 }
+
+#[cfg(feature = "client")]
+pub mod client;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod error;
+#[cfg(feature = "server")]
+pub mod population;
+#[cfg(feature = "server")]
+pub mod registry;
+#[cfg(feature = "server")]
+pub mod security;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod store;

@@ -1,1 +1,83 @@
-fn main(){}
+//! The `vnpop` command: `serve` runs the mock population database; `certs` regenerates the
+//! development PKI.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+use vnpop::{
+    config::ServeConfig,
+    security::{certs, AgencyDirectory},
+    server::{self, ServerState},
+};
+
+#[derive(Parser)]
+#[command(name = "vnpop", version, about = "Mock of Vietnam's national population database (CCCD / VNeID verification)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the synthetic population and serve the gRPC API over mTLS.
+    Serve(ServeConfig),
+    /// Regenerate the DEVELOPMENT certificates: a CA, a localhost server certificate and one
+    /// client certificate per configured agency.
+    Certs {
+        /// Directory to write into.
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+        /// Agency configuration whose agencies get client certificates; default: the embedded one.
+        #[arg(long, env = "VNPOP_AGENCIES")]
+        agencies: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let result = match Cli::parse().command {
+        Command::Serve(config) => serve(config),
+        Command::Certs { out, agencies } => write_certs(out, agencies),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("vnpop: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: ServeConfig) -> Result<(), String> {
+    if config.insecure {
+        eprintln!("WARNING: --insecure serves plaintext without TLS; every caller is treated as agency {:?}. Never use it outside local debugging.", config.insecure_agency);
+    }
+    let state = ServerState::build(&config).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let running = server::start(config.listen, state).await.map_err(|e| e.to_string())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result.map_err(|e| e.to_string())?;
+                tracing::info!("shutting down");
+                running.shutdown().await.map_err(|e| e.to_string())
+            }
+        }
+    })
+}
+
+fn write_certs(out: PathBuf, agencies: Option<PathBuf>) -> Result<(), String> {
+    let directory = match agencies {
+        Some(path) => AgencyDirectory::load(&path).map_err(|e| e.to_string())?,
+        None => AgencyDirectory::development(),
+    };
+    let written = certs::write_development_pki(&out, &directory).map_err(|e| e.to_string())?;
+    for name in written {
+        println!("wrote {}", out.join(name).display());
+    }
+    println!("These are DEVELOPMENT certificates: their private keys are not secret.");
+    Ok(())
+}

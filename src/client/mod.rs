@@ -1,0 +1,209 @@
+//! The client library that agency software links to (feature `client`, no server code).
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), vnpop::client::ClientError> {
+//! use vnpop::client::{ClientTls, LookupContext, RegistryClient};
+//!
+//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+//! let client = RegistryClient::connect("https://localhost:50051", Some(tls)).await?;
+//! let context = LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017");
+//! let answer = client.lookup_by_cccd(&context, "001090012345").await?;
+//! println!("{:?}", answer.citizen.and_then(|c| c.full_name));
+//! # Ok(()) }
+//! ```
+
+use std::{fs, path::Path};
+
+use tonic::{
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+    Code, Status,
+};
+use tonic_types::StatusExt;
+
+use crate::proto::{self, citizen_registry_client::CitizenRegistryClient};
+
+/// Why a call through the client failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot read {path}: {source}")]
+    ReadTls {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to vnpop: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error("vnpop answered {}: {}", .0.code(), .0.message())]
+    Rpc(#[from] Status),
+}
+
+impl ClientError {
+    /// The gRPC status code (UNAVAILABLE when the connection failed).
+    pub fn code(&self) -> Code {
+        match self {
+            ClientError::Rpc(status) => status.code(),
+            _ => Code::Unavailable,
+        }
+    }
+
+    /// The reason code from google.rpc.ErrorInfo (see the README's error catalogue).
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            ClientError::Rpc(status) => status.get_error_details().error_info().map(|i| i.reason.clone()),
+            _ => None,
+        }
+    }
+
+    /// The fields named by google.rpc.BadRequest, for INVALID_ARGUMENT.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        match self {
+            ClientError::Rpc(status) => status
+                .get_error_details()
+                .bad_request()
+                .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The agency's mTLS identity and the CA it trusts.
+#[derive(Debug, Clone)]
+pub struct ClientTls {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The name the server certificate must carry; "localhost" for the development one.
+    pub domain: String,
+}
+
+impl ClientTls {
+    pub fn from_pem(ca_pem: String, cert_pem: String, key_pem: String) -> Self {
+        ClientTls {
+            ca_pem,
+            cert_pem,
+            key_pem,
+            domain: "localhost".into(),
+        }
+    }
+
+    /// Reads the CA certificate, the client certificate and its key from PEM files.
+    pub fn from_files(
+        ca: impl AsRef<Path>,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, ClientError> {
+        let read = |p: &Path| {
+            fs::read_to_string(p).map_err(|source| ClientError::ReadTls {
+                path: p.display().to_string(),
+                source,
+            })
+        };
+        Ok(Self::from_pem(read(ca.as_ref())?, read(cert.as_ref())?, read(key.as_ref())?))
+    }
+
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = domain.into();
+        self
+    }
+
+    fn config(&self) -> ClientTlsConfig {
+        ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&self.ca_pem))
+            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
+            .domain_name(self.domain.clone())
+    }
+}
+
+/// Why and for which dossier a lookup is made; sent with every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupContext {
+    pub dossier_id: String,
+    pub purpose: String,
+    pub officer_id: String,
+    /// Marks synthetic load-test traffic.
+    pub load_test: bool,
+}
+
+impl LookupContext {
+    pub fn new(dossier_id: impl Into<String>, purpose: impl Into<String>, officer_id: impl Into<String>) -> Self {
+        LookupContext {
+            dossier_id: dossier_id.into(),
+            purpose: purpose.into(),
+            officer_id: officer_id.into(),
+            load_test: false,
+        }
+    }
+
+    fn to_proto(&self) -> Option<proto::RequestContext> {
+        Some(proto::RequestContext {
+            dossier_id: self.dossier_id.clone(),
+            purpose: self.purpose.clone(),
+            officer_id: self.officer_id.clone(),
+            load_test: self.load_test,
+        })
+    }
+}
+
+/// A connection to the CitizenRegistry service. Cheap to clone; clones share the connection.
+#[derive(Debug, Clone)]
+pub struct RegistryClient {
+    inner: CitizenRegistryClient<Channel>,
+}
+
+impl RegistryClient {
+    /// Connects to `endpoint` (e.g. "https://localhost:50051"); `tls: None` for a server started
+    /// with --insecure.
+    pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
+        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
+        if let Some(tls) = &tls {
+            endpoint = endpoint.tls_config(tls.config())?;
+        }
+        Ok(RegistryClient {
+            inner: CitizenRegistryClient::new(endpoint.connect().await?),
+        })
+    }
+
+    /// The generated client, for requests this wrapper does not build (e.g. deliberately
+    /// malformed ones in tests).
+    pub fn raw(&self) -> CitizenRegistryClient<Channel> {
+        self.inner.clone()
+    }
+
+    pub async fn lookup_by_cccd(&self, context: &LookupContext, cccd_number: &str) -> Result<proto::LookupResponse, ClientError> {
+        let request = proto::LookupByCccdRequest {
+            context: context.to_proto(),
+            cccd_number: cccd_number.to_owned(),
+        };
+        Ok(self.raw().lookup_by_cccd(request).await?.into_inner())
+    }
+
+    pub async fn lookup_by_cmnd(&self, context: &LookupContext, cmnd_number: &str) -> Result<proto::LookupResponse, ClientError> {
+        let request = proto::LookupByCmndRequest {
+            context: context.to_proto(),
+            cmnd_number: cmnd_number.to_owned(),
+        };
+        Ok(self.raw().lookup_by_cmnd(request).await?.into_inner())
+    }
+
+    pub async fn verify_demographics(
+        &self,
+        context: &LookupContext,
+        cccd_number: &str,
+        declared: proto::Declared,
+    ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
+        let request = proto::VerifyDemographicsRequest {
+            context: context.to_proto(),
+            cccd_number: cccd_number.to_owned(),
+            declared: Some(declared),
+        };
+        Ok(self.raw().verify_demographics(request).await?.into_inner())
+    }
+
+    pub async fn verify_qr(&self, context: &LookupContext, qr_payload: &str) -> Result<proto::VerifyQrResponse, ClientError> {
+        let request = proto::VerifyQrRequest {
+            context: context.to_proto(),
+            qr_payload: qr_payload.to_owned(),
+        };
+        Ok(self.raw().verify_qr(request).await?.into_inner())
+    }
+}

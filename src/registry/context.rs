@@ -1,0 +1,78 @@
+//! The request context (dossier, purpose, officer) that every lookup must carry.
+
+use crate::{error::ApiError, proto};
+
+const MAX_ID: usize = 128;
+const MAX_PURPOSE: usize = 256;
+
+/// A checked request context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestContext {
+    pub dossier_id: String,
+    pub purpose: String,
+    pub officer_id: String,
+    pub load_test: bool,
+}
+
+impl RequestContext {
+    /// Checks that dossier id, purpose and officer id are present and not too long; the error
+    /// names every missing field.
+    pub fn from_proto(context: Option<proto::RequestContext>) -> Result<Self, ApiError> {
+        let context = context.unwrap_or_default();
+        let fields = [
+            ("context.dossier_id", context.dossier_id.trim(), MAX_ID),
+            ("context.purpose", context.purpose.trim(), MAX_PURPOSE),
+            ("context.officer_id", context.officer_id.trim(), MAX_ID),
+        ];
+        let missing: Vec<&'static str> = fields
+            .iter()
+            .filter(|(_, value, _)| value.is_empty())
+            .map(|(name, _, _)| *name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::ContextIncomplete { missing });
+        }
+        if let Some((field, _, max)) = fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
+            return Err(ApiError::ContextTooLong { field, max: *max });
+        }
+        Ok(RequestContext {
+            dossier_id: fields[0].1.to_owned(),
+            purpose: fields[1].1.to_owned(),
+            officer_id: fields[2].1.to_owned(),
+            load_test: context.load_test,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_every_missing_field() {
+        let err = RequestContext::from_proto(Some(proto::RequestContext {
+            dossier_id: " ".into(),
+            purpose: "kiểm tra".into(),
+            officer_id: String::new(),
+            load_test: false,
+        }))
+        .unwrap_err();
+        match err {
+            ApiError::ContextIncomplete { missing } => {
+                assert_eq!(missing, vec!["context.dossier_id", "context.officer_id"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(RequestContext::from_proto(None).is_err());
+        let long = proto::RequestContext {
+            dossier_id: "x".repeat(129),
+            purpose: "p".into(),
+            officer_id: "o".into(),
+            load_test: false,
+        };
+        assert!(matches!(
+            RequestContext::from_proto(Some(long)),
+            Err(ApiError::ContextTooLong { field: "context.dossier_id", .. })
+        ));
+    }
+}

@@ -1,0 +1,172 @@
+//! Domain → protobuf, through the caller's field scope; and protobuf → domain for inputs.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::{verify::Declared, QrVerdict};
+use crate::{
+    domain::{matching::Match, CardKind, CardState, Citizen, CitizenStatus, Sex, VneidLevel},
+    error::ApiError,
+    proto,
+    security::{FieldScope, ScopeField},
+};
+
+pub fn date(d: NaiveDate) -> proto::Date {
+    proto::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+/// A protobuf date as a calendar date; the error names `field`.
+pub fn parse_date(field: &'static str, d: &proto::Date) -> Result<NaiveDate, ApiError> {
+    u32::try_from(d.month)
+        .ok()
+        .zip(u32::try_from(d.day).ok())
+        .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
+        .ok_or_else(|| ApiError::InvalidField {
+            field,
+            message: format!("{:04}-{:02}-{:02} is not a calendar date", d.year, d.month, d.day),
+        })
+}
+
+pub fn sex(s: Sex) -> proto::Sex {
+    match s {
+        Sex::Male => proto::Sex::Male,
+        Sex::Female => proto::Sex::Female,
+    }
+}
+
+pub fn status(s: CitizenStatus) -> proto::CitizenStatus {
+    match s {
+        CitizenStatus::Active => proto::CitizenStatus::Active,
+        CitizenStatus::Deceased => proto::CitizenStatus::Deceased,
+        CitizenStatus::CardRevoked => proto::CitizenStatus::CardRevoked,
+    }
+}
+
+/// The citizen as the caller may see it, and the names of the fields withheld.
+pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citizen, Vec<String>) {
+    let mut withheld = Vec::new();
+    let mut visible = |field: ScopeField, present: bool| {
+        let allowed = scope.allows(field);
+        if present && !allowed {
+            withheld.push(field.name().to_owned());
+        }
+        allowed
+    };
+    let province_name = |code: crate::domain::ProvinceCode| code.province().name.to_owned();
+    let message = proto::Citizen {
+        cccd_number: c.cccd.to_string(),
+        cmnd_number: c
+            .cmnd
+            .filter(|_| visible(ScopeField::CmndNumber, c.cmnd.is_some()))
+            .map(|n| n.to_string()),
+        full_name: visible(ScopeField::FullName, true).then(|| c.full_name.clone()),
+        date_of_birth: visible(ScopeField::DateOfBirth, true).then(|| date(c.date_of_birth)),
+        sex: visible(ScopeField::Sex, true).then(|| sex(c.sex) as i32),
+        nationality: visible(ScopeField::Nationality, true).then(|| c.nationality.to_string()),
+        ethnicity: visible(ScopeField::Ethnicity, true).then(|| c.ethnicity.to_string()),
+        religion: visible(ScopeField::Religion, true).then(|| c.religion.to_string()),
+        place_of_origin: visible(ScopeField::PlaceOfOrigin, true).then(|| proto::Place {
+            province_code: c.place_of_origin.province.to_string(),
+            province_name: province_name(c.place_of_origin.province),
+            district: c.place_of_origin.district.to_string(),
+        }),
+        permanent_address: visible(ScopeField::PermanentAddress, true).then(|| {
+            let a = &c.permanent_address;
+            proto::Address {
+                province_code: a.province.to_string(),
+                province_name: province_name(a.province),
+                district: a.district.to_string(),
+                ward: a.ward.clone(),
+                street: a.street.clone(),
+                formatted: a.to_string(),
+            }
+        }),
+        card: c
+            .card
+            .as_ref()
+            .filter(|_| visible(ScopeField::Card, c.card.is_some()))
+            .map(|card| proto::IdentityCard {
+                r#type: match card.kind {
+                    CardKind::ChipCccd => proto::CardType::ChipCccd,
+                    CardKind::IdentityCard2024 => proto::CardType::IdentityCard2024,
+                } as i32,
+                issue_date: Some(date(card.issued)),
+                expiry_date: card.expires.map(date),
+                state: match c.card_state(today) {
+                    Some(CardState::Valid) => proto::CardState::Valid,
+                    Some(CardState::Expired) => proto::CardState::Expired,
+                    Some(CardState::Revoked) => proto::CardState::Revoked,
+                    None => proto::CardState::Unspecified,
+                } as i32,
+            }),
+        vneid_level: visible(ScopeField::VneidLevel, true).then(|| {
+            (match c.vneid {
+                VneidLevel::None => proto::VneidLevel::None,
+                VneidLevel::Level1 => proto::VneidLevel::One,
+                VneidLevel::Level2 => proto::VneidLevel::Two,
+            }) as i32
+        }),
+        status: status(c.status) as i32,
+    };
+    (message, withheld)
+}
+
+/// The declared data of a VerifyDemographics request.
+pub fn declared(d: Option<proto::Declared>) -> Result<Declared, ApiError> {
+    let d = d.unwrap_or_default();
+    let sex = match d.sex.map(proto::Sex::try_from) {
+        None => None,
+        Some(Ok(proto::Sex::Male)) => Some(Sex::Male),
+        Some(Ok(proto::Sex::Female)) => Some(Sex::Female),
+        Some(_) => {
+            return Err(ApiError::InvalidField {
+                field: "declared.sex",
+                message: "must be SEX_MALE or SEX_FEMALE".into(),
+            })
+        }
+    };
+    let text = |field: &'static str, value: Option<String>| match value {
+        Some(v) if v.trim().is_empty() => Err(ApiError::InvalidField {
+            field,
+            message: "is set but empty; leave it unset to skip it".into(),
+        }),
+        other => Ok(other),
+    };
+    let declared = Declared {
+        full_name: text("declared.full_name", d.full_name)?,
+        date_of_birth: d
+            .date_of_birth
+            .as_ref()
+            .map(|x| parse_date("declared.date_of_birth", x))
+            .transpose()?,
+        sex,
+        address: text("declared.address", d.address)?,
+    };
+    if declared == Declared::default() {
+        return Err(ApiError::NothingDeclared);
+    }
+    Ok(declared)
+}
+
+pub fn match_result(m: Match) -> proto::MatchResult {
+    match m {
+        Match::Exact => proto::MatchResult::Exact,
+        Match::DiacriticInsensitive => proto::MatchResult::DiacriticInsensitive,
+        Match::Partial(_) => proto::MatchResult::Partial,
+        Match::NoMatch => proto::MatchResult::NoMatch,
+    }
+}
+
+pub fn qr_verdict(v: &QrVerdict) -> proto::QrVerdict {
+    match v {
+        QrVerdict::Valid => proto::QrVerdict::Valid,
+        QrVerdict::Mismatch(_) => proto::QrVerdict::Mismatch,
+        QrVerdict::CardExpired => proto::QrVerdict::CardExpired,
+        QrVerdict::CardRevoked => proto::QrVerdict::CardRevoked,
+        QrVerdict::CitizenDeceased => proto::QrVerdict::CitizenDeceased,
+        QrVerdict::UnknownNumber => proto::QrVerdict::UnknownNumber,
+    }
+}

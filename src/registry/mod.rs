@@ -1,0 +1,15 @@
+//! The CitizenRegistry gRPC service: lookups, demographic verification and QR verification.
+//!
+//! - [`context`] checks the request context every call must carry;
+//! - [`verify`] holds the matching rules, as pure functions over domain types;
+//! - [`convert`] turns domain citizens into protobuf messages through the caller's field scope;
+//! - [`service`] wires them to the generated tonic trait.
+
+mod context;
+mod convert;
+mod service;
+mod verify;
+
+pub use context::RequestContext;
+pub use service::{Clock, RegistryService};
+pub use verify::{verify_demographics, verify_qr, Declared, DemographicsVerdict, QrVerdict};

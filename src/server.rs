@@ -1,0 +1,175 @@
+//! Assembling and running the server: population → store → services (registry, health,
+//! reflection) → tonic over mTLS.
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::{
+    config::ServeConfig,
+    population::{self, FixtureError},
+    proto::citizen_registry_server::CitizenRegistryServer,
+    registry::{Clock, RegistryService},
+    security::{tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator},
+    store::CitizenStore,
+};
+
+/// The encoded descriptors of vnpop's protos, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vnpop_descriptor");
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Fixtures(#[from] FixtureError),
+    #[error(transparent)]
+    Agencies(#[from] AgencyError),
+    #[error("--insecure-agency {0:?} is not a configured agency")]
+    UnknownInsecureAgency(String),
+    #[error("cannot read TLS material: {0}")]
+    Tls(std::io::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS configuration rejected: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// What the server serves from: the store and who may call.
+pub struct ServerState {
+    pub store: Arc<CitizenStore>,
+    pub authn: Arc<Authenticator>,
+    pub tls: Option<TlsMaterial>,
+    pub clock: Clock,
+}
+
+impl ServerState {
+    /// Generates the population and loads configuration. CPU-bound: takes about a second per
+    /// million citizens on two cores.
+    pub fn build(config: &ServeConfig) -> Result<Self, StartError> {
+        let directory = match &config.agencies {
+            Some(path) => AgencyDirectory::load(path)?,
+            None => AgencyDirectory::development(),
+        };
+        let authn = if config.insecure {
+            let agency = directory
+                .by_id(&config.insecure_agency)
+                .ok_or_else(|| StartError::UnknownInsecureAgency(config.insecure_agency.clone()))?;
+            Authenticator::insecure(directory, agency)
+        } else {
+            Authenticator::mtls(directory)
+        };
+        let tls = match (&config.insecure, &config.tls_ca, &config.tls_cert, &config.tls_key) {
+            (true, ..) => None,
+            (false, Some(ca), Some(cert), Some(key)) => {
+                Some(TlsMaterial::read(ca, cert, key).map_err(StartError::Tls)?)
+            }
+            _ => Some(TlsMaterial::development_server()),
+        };
+
+        let mut fixtures = population::builtin_fixtures();
+        if let Some(path) = &config.fixtures {
+            fixtures.extend(population::load_fixtures_file(path)?);
+        }
+        let started = Instant::now();
+        let spec = config.population_spec();
+        let mut citizens = population::generate(spec, &fixtures);
+        let generated = started.elapsed();
+        let fixture_count = fixtures.len();
+        citizens.extend(fixtures);
+        let store = CitizenStore::from_citizens(citizens);
+        tracing::info!(
+            citizens = store.len(),
+            generated = spec.size,
+            fixtures = fixture_count,
+            seed = spec.seed,
+            generation_ms = generated.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "population ready"
+        );
+        Ok(ServerState {
+            store: Arc::new(store),
+            authn: Arc::new(authn),
+            tls,
+            clock: config.today.map_or(Clock::System, Clock::Fixed),
+        })
+    }
+}
+
+/// A server running in the background.
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    pub store: Arc<CitizenStore>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl RunningServer {
+    /// Stops accepting calls, lets calls in flight finish, and waits for the server to end.
+    pub async fn shutdown(mut self) -> Result<(), tonic::transport::Error> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.expect("server task panicked")
+    }
+
+    /// Waits until the server ends (it ends on its own only on a transport error).
+    pub async fn wait(self) -> Result<(), tonic::transport::Error> {
+        self.task.await.expect("server task panicked")
+    }
+}
+
+/// Binds `addr` and serves `state` in a background task.
+pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+
+    let mut builder = Server::builder();
+    if let Some(tls) = &state.tls {
+        builder = builder.tls_config(tls.server_config())?;
+    } else {
+        tracing::warn!("serving PLAINTEXT without TLS (--insecure): for local debugging only");
+    }
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<CitizenRegistryServer<RegistryService>>()
+        .await;
+    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+        builder
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1()
+        .expect("embedded descriptors are valid");
+    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
+        .build_v1alpha()
+        .expect("embedded descriptors are valid");
+    let registry = RegistryService::new(Arc::clone(&state.store), state.authn, state.clock);
+
+    let (tx, rx) = oneshot::channel();
+    let router = builder
+        .add_service(CitizenRegistryServer::new(registry))
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let task = tokio::spawn(router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    tracing::info!(%local_addr, tls = state.tls.is_some(), "vnpop listening");
+    Ok(RunningServer {
+        local_addr,
+        store: state.store,
+        shutdown: Some(tx),
+        task,
+    })
+}
