@@ -53,6 +53,17 @@ impl CertificateAuthority {
         })
     }
 
+    /// An existing CA, from its certificate and private key (PEM), to issue more certificates.
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, rcgen::Error> {
+        let key = KeyPair::from_pem(key_pem)?;
+        let key_copy = KeyPair::from_pem(key_pem)?;
+        Ok(CertificateAuthority {
+            issuer: Issuer::from_ca_cert_pem(cert_pem, key)?,
+            cert_pem: cert_pem.to_owned(),
+            key_pem: key_copy.serialize_pem(),
+        })
+    }
+
     /// A server certificate for the given DNS names and IP addresses.
     pub fn server(&self, hosts: &[&str]) -> Result<CertifiedKey, rcgen::Error> {
         let mut params = base_params(hosts.first().copied().unwrap_or("localhost"), "vnpop server");

@@ -1,0 +1,57 @@
+//! Starts a real vnpop server on an ephemeral loopback port with mTLS and the development
+//! certificates, and connects clients as the development agencies.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use vnpop::{
+    client::{ClientTls, LookupContext, RegistryClient},
+    config::ServeConfig,
+    server::{self, RunningServer, ServerState},
+};
+
+/// The fixed "today" of the tests, so card expiry does not depend on the day they run.
+pub fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+}
+
+pub fn certs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("certs")
+}
+
+/// A small population, mTLS, loopback port 0.
+pub fn test_config() -> ServeConfig {
+    let mut config = ServeConfig::defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.population = 5_000;
+    config.today = Some(today());
+    config
+}
+
+pub async fn start_server(config: ServeConfig) -> RunningServer {
+    let state = ServerState::build(&config).expect("server state");
+    server::start(config.listen, state).await.expect("server starts")
+}
+
+pub fn agency_tls(agency: &str) -> ClientTls {
+    let dir = certs_dir();
+    ClientTls::from_files(
+        dir.join("ca.pem"),
+        dir.join(format!("{agency}.pem")),
+        dir.join(format!("{agency}.key")),
+    )
+    .expect("development certificates")
+}
+
+pub async fn connect(server: &RunningServer, agency: &str) -> RegistryClient {
+    let endpoint = format!("https://localhost:{}", server.local_addr.port());
+    RegistryClient::connect(&endpoint, Some(agency_tls(agency)))
+        .await
+        .expect("client connects")
+}
+
+pub fn context() -> LookupContext {
+    LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017")
+}
