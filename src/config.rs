@@ -58,7 +58,11 @@ pub struct ServeConfig {
     pub insecure: bool,
 
     /// With --insecure: the agency id every caller is taken to be.
-    #[arg(long, env = "VNPOP_INSECURE_AGENCY", default_value = "one-stop-ba-dinh")]
+    #[arg(
+        long,
+        env = "VNPOP_INSECURE_AGENCY",
+        default_value = "one-stop-ba-dinh"
+    )]
     pub insecure_agency: String,
 }
 

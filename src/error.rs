@@ -26,18 +26,31 @@ pub enum ApiError {
     #[error("{field} is too long: at most {max} characters")]
     ContextTooLong { field: &'static str, max: usize },
     #[error("{field} is not a valid CCCD number: {error}")]
-    InvalidCccd { field: &'static str, error: CccdError },
+    InvalidCccd {
+        field: &'static str,
+        error: CccdError,
+    },
     #[error("{field} is not a valid CMND number: {error}")]
-    InvalidCmnd { field: &'static str, error: CmndError },
+    InvalidCmnd {
+        field: &'static str,
+        error: CmndError,
+    },
     #[error("qr_payload is not a card QR code: {0}")]
     InvalidQr(QrError),
-    #[error("declared has no field set: declare at least one of full_name, date_of_birth, sex, address")]
+    #[error(
+        "declared has no field set: declare at least one of full_name, date_of_birth, sex, address"
+    )]
     NothingDeclared,
     #[error("{field} is not valid: {message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("no citizen has CCCD number {masked}; check the number with the applicant")]
     CitizenNotFound { masked: String },
-    #[error("no citizen is linked to CMND number {masked}; ask the applicant for their CCCD number")]
+    #[error(
+        "no citizen is linked to CMND number {masked}; ask the applicant for their CCCD number"
+    )]
     CmndNotFound { masked: String },
     #[error("{0}")]
     Caller(#[from] CallerError),
@@ -136,7 +149,8 @@ impl ApiError {
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Status {
-        let mut details = ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, error.metadata());
+        let mut details =
+            ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, error.metadata());
         for (field, description) in error.violations() {
             details.add_bad_request_violation(field, description);
         }
@@ -173,7 +187,10 @@ mod tests {
     fn the_readme_catalogue_lists_every_reason() {
         let readme = include_str!("../README.md");
         for reason in REASONS {
-            assert!(readme.contains(&format!("`{reason}`")), "README lacks {reason}");
+            assert!(
+                readme.contains(&format!("`{reason}`")),
+                "README lacks {reason}"
+            );
         }
     }
 

@@ -12,7 +12,11 @@ use vnpop::{
 };
 
 #[derive(Parser)]
-#[command(name = "vnpop", version, about = "Mock of Vietnam's national population database (CCCD / VNeID verification)")]
+#[command(
+    name = "vnpop",
+    version,
+    about = "Mock of Vietnam's national population database (CCCD / VNeID verification)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +40,9 @@ enum Command {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let result = match Cli::parse().command {
         Command::Serve(config) => serve(config),
@@ -58,7 +64,9 @@ fn serve(config: ServeConfig) -> Result<(), String> {
     let state = ServerState::build(&config).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let running = server::start(config.listen, state).await.map_err(|e| e.to_string())?;
+        let running = server::start(config.listen, state)
+            .await
+            .map_err(|e| e.to_string())?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => {
                 result.map_err(|e| e.to_string())?;

@@ -63,7 +63,12 @@ impl ServerState {
         } else {
             Authenticator::mtls(directory)
         };
-        let tls = match (&config.insecure, &config.tls_ca, &config.tls_cert, &config.tls_key) {
+        let tls = match (
+            &config.insecure,
+            &config.tls_ca,
+            &config.tls_cert,
+            &config.tls_key,
+        ) {
             (true, ..) => None,
             (false, Some(ca), Some(cert), Some(key)) => {
                 Some(TlsMaterial::read(ca, cert, key).map_err(StartError::Tls)?)
@@ -128,7 +133,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
-    let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
 
     let mut builder = Server::builder();
     if let Some(tls) = &state.tls {

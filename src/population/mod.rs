@@ -108,7 +108,11 @@ mod tests {
             let reparsed = crate::domain::CccdNumber::parse_as_of(&p.cccd.to_string(), 2026);
             assert_eq!(reparsed, Ok(p.cccd));
         }
-        let cmnds: Vec<_> = people.iter().chain(&fixtures).filter_map(|p| p.cmnd).collect();
+        let cmnds: Vec<_> = people
+            .iter()
+            .chain(&fixtures)
+            .filter_map(|p| p.cmnd)
+            .collect();
         assert_eq!(cmnds.iter().collect::<HashSet<_>>().len(), cmnds.len());
     }
 
@@ -128,7 +132,10 @@ mod tests {
         let children = share(&|p| p.date_of_birth > reference - chrono::Months::new(12 * 15));
         assert!((0.2..0.28).contains(&children), "under-15 share {children}");
         let deceased = share(&|p| p.status == CitizenStatus::Deceased);
-        assert!((0.001..0.03).contains(&deceased), "deceased share {deceased}");
+        assert!(
+            (0.001..0.03).contains(&deceased),
+            "deceased share {deceased}"
+        );
         assert!(share(&|p| p.status == CitizenStatus::CardRevoked) > 0.0);
         let level2 = share(&|p| p.vneid == VneidLevel::Level2);
         assert!((0.4..0.6).contains(&level2), "level-2 share {level2}");
@@ -146,7 +153,10 @@ mod tests {
             assert!(card.issued >= card.kind.first_issue_date(), "{p:?}");
             assert!(card.issued < reference);
             assert_eq!(card.kind, crate::domain::CardKind::issued_on(card.issued));
-            assert_eq!(card.expires, crate::domain::card_expiry(p.date_of_birth, card.issued));
+            assert_eq!(
+                card.expires,
+                crate::domain::card_expiry(p.date_of_birth, card.issued)
+            );
             let age_at_issue = card.issued.years_since(p.date_of_birth).unwrap();
             if card.kind == crate::domain::CardKind::ChipCccd {
                 assert!(age_at_issue >= 14, "chip card issued at {age_at_issue}");

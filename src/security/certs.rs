@@ -28,7 +28,9 @@ pub struct CertificateAuthority {
 
 fn base_params(common_name: &str, organization: &str) -> CertificateParams {
     let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     params
         .distinguished_name
         .push(DnType::OrganizationName, organization);
@@ -66,7 +68,10 @@ impl CertificateAuthority {
 
     /// A server certificate for the given DNS names and IP addresses.
     pub fn server(&self, hosts: &[&str]) -> Result<CertifiedKey, rcgen::Error> {
-        let mut params = base_params(hosts.first().copied().unwrap_or("localhost"), "vnpop server");
+        let mut params = base_params(
+            hosts.first().copied().unwrap_or("localhost"),
+            "vnpop server",
+        );
         params.subject_alt_names = hosts
             .iter()
             .map(|h| match h.parse() {
@@ -79,7 +84,11 @@ impl CertificateAuthority {
     }
 
     /// A client certificate with this subject CN and O.
-    pub fn client(&self, common_name: &str, organization: &str) -> Result<CertifiedKey, rcgen::Error> {
+    pub fn client(
+        &self,
+        common_name: &str,
+        organization: &str,
+    ) -> Result<CertifiedKey, rcgen::Error> {
         let mut params = base_params(common_name, organization);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         self.sign(params)
@@ -115,7 +124,9 @@ pub fn write_development_pki(dir: &Path, agencies: &AgencyDirectory) -> io::Resu
     let to_io = |e: rcgen::Error| io::Error::other(e.to_string());
     fs::create_dir_all(dir)?;
     let ca = CertificateAuthority::new("vnpop Development CA - DEVELOPMENT ONLY").map_err(to_io)?;
-    let server = ca.server(&["localhost", "127.0.0.1", "::1"]).map_err(to_io)?;
+    let server = ca
+        .server(&["localhost", "127.0.0.1", "::1"])
+        .map_err(to_io)?;
     let mut written = Vec::new();
     let mut write = |name: String, text: &str| -> io::Result<()> {
         fs::write(dir.join(&name), text)?;

@@ -32,7 +32,9 @@ pub fn test_config() -> ServeConfig {
 
 pub async fn start_server(config: ServeConfig) -> RunningServer {
     let state = ServerState::build(&config).expect("server state");
-    server::start(config.listen, state).await.expect("server starts")
+    server::start(config.listen, state)
+        .await
+        .expect("server starts")
 }
 
 pub fn agency_tls(agency: &str) -> ClientTls {
@@ -53,5 +55,9 @@ pub async fn connect(server: &RunningServer, agency: &str) -> RegistryClient {
 }
 
 pub fn context() -> LookupContext {
-    LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017")
+    LookupContext::new(
+        "000.00.01.H26-261123-0001",
+        "đăng ký thường trú",
+        "officer-017",
+    )
 }
