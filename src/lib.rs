@@ -5,6 +5,8 @@
 //! [`store`] holds them; [`registry`] is the gRPC service; [`security`] is mTLS and agency
 //! scopes; [`server`] assembles it all; [`client`] is what agency software links to.
 
+#[cfg(feature = "server")]
+pub mod audit;
 pub mod domain;
 
 pub mod proto {

@@ -1,0 +1,422 @@
+//! The durable audit log: an SQLite file in WAL mode with a single writer thread that commits in
+//! groups, and a Merkle tree over its rows whose head is signed after every commit.
+//!
+//! `append` hands a batch to the writer and resolves only once the batch is durable: the writer
+//! takes every batch waiting in its queue (up to `MAX_GROUP` events), inserts them in one
+//! transaction, signs the new tree head in the same transaction, commits (one fsync for the
+//! whole group), then acknowledges every caller. Events already present (same `event_id`) are
+//! acknowledged as duplicates and add no leaf: at-least-once delivery, exactly-once storage.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::mpsc,
+    thread::JoinHandle,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use rusqlite::{params, Connection, OptionalExtension};
+use tokio::sync::oneshot;
+
+use super::{
+    event::{AuditEvent, EventKind},
+    merkle::{leaf_hash, Frontier, Hash},
+    AuditError,
+};
+
+/// Most events written in one transaction.
+const MAX_GROUP: usize = 20_000;
+/// Queue length (in batches) before `append` waits for the writer.
+const QUEUE: usize = 1024;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq            INTEGER PRIMARY KEY,
+    event_id       TEXT NOT NULL UNIQUE,
+    source         TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    dossier_id     TEXT NOT NULL,
+    agency_id      TEXT NOT NULL,
+    district       TEXT NOT NULL,
+    officer_id     TEXT NOT NULL,
+    occurred_at_ms INTEGER NOT NULL,
+    load_test      INTEGER NOT NULL,
+    procedure      TEXT,
+    channel        TEXT,
+    rpc            TEXT,
+    outcome        TEXT,
+    purpose        TEXT,
+    subject        TEXT,
+    leaf_hash      BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tree_heads (
+    tree_size    INTEGER PRIMARY KEY,
+    root         BLOB NOT NULL,
+    signed_at_ms INTEGER NOT NULL,
+    signature    BLOB NOT NULL
+);
+";
+
+/// A signed statement of the log's size and Merkle root at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTreeHead {
+    pub tree_size: u64,
+    pub root: Hash,
+    pub signed_at_ms: i64,
+    pub signature: [u8; 64],
+}
+
+impl SignedTreeHead {
+    /// The bytes the log key signs: a label, the size, the time and the root.
+    pub fn message(tree_size: u64, signed_at_ms: i64, root: &Hash) -> Vec<u8> {
+        let mut message = b"vnpop-tree-head-v1".to_vec();
+        message.extend_from_slice(&tree_size.to_be_bytes());
+        message.extend_from_slice(&signed_at_ms.to_be_bytes());
+        message.extend_from_slice(root);
+        message
+    }
+
+    /// Whether `key` signed this head.
+    pub fn verify(&self, key: &VerifyingKey) -> bool {
+        let message = Self::message(self.tree_size, self.signed_at_ms, &self.root);
+        let signature = ed25519_dalek::Signature::from_bytes(&self.signature);
+        key.verify_strict(&message, &signature).is_ok()
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// Events stored by this call.
+    pub appended: usize,
+    /// Events already in the log (same event id), not stored again.
+    pub duplicates: usize,
+    /// The log's size after the group commit that included this call.
+    pub tree_size: u64,
+}
+
+struct Job {
+    events: Vec<AuditEvent>,
+    ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
+}
+
+/// Handle to the audit log; cheap to share behind an `Arc`.
+pub struct AuditLog {
+    queue: Option<mpsc::SyncSender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    public_key: VerifyingKey,
+    path: PathBuf,
+}
+
+/// The file names inside the data directory.
+pub const DATABASE_FILE: &str = "audit.sqlite";
+pub const KEY_FILE: &str = "audit-signing.key";
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Loads the log's Ed25519 signing key from `path`, creating it on first use.
+pub fn load_or_create_key(path: &Path) -> Result<SigningKey, AuditError> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let seed: [u8; 32] =
+                bytes
+                    .get(..32)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| {
+                        AuditError::Key(format!("{} is not a 32-byte key", path.display()))
+                    })?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| AuditError::Key(e.to_string()))?;
+            write_private(path, &seed)?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(e) => Err(AuditError::Key(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))
+}
+
+/// Opens the database with the settings every connection uses.
+pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
+    let connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: the WAL is fsync'd at every commit, so a commit that returned survives power loss.
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.execute_batch(SCHEMA)?;
+    Ok(connection)
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `data_dir`, rebuilding the tree's right edge from the rows.
+    pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
+        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
+        let path = data_dir.join(DATABASE_FILE);
+        let connection = connect(&path)?;
+        let mut frontier = Frontier::new();
+        {
+            let mut rows = connection.prepare("SELECT leaf_hash FROM events ORDER BY seq")?;
+            let mut hashes = rows.query([])?;
+            while let Some(row) = hashes.next()? {
+                let hash: Vec<u8> = row.get(0)?;
+                frontier.push(
+                    hash.try_into()
+                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))?,
+                );
+            }
+        }
+        let public_key = key.verifying_key();
+        let (queue, jobs) = mpsc::sync_channel(QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                Writer {
+                    connection,
+                    frontier,
+                    key,
+                }
+                .run(jobs)
+            })
+            .map_err(|e| AuditError::Key(e.to_string()))?;
+        Ok(AuditLog {
+            queue: Some(queue),
+            writer: Some(writer),
+            public_key,
+            path,
+        })
+    }
+
+    /// Appends events; resolves once they are durable (or known duplicates).
+    pub async fn append(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
+        let (ack, done) = oneshot::channel();
+        let queue = self.queue.as_ref().ok_or(AuditError::Closed)?.clone();
+        // The queue is bounded: waiting for room is blocking, so do it off the async workers.
+        tokio::task::spawn_blocking(move || queue.send(Job { events, ack }))
+            .await
+            .map_err(|_| AuditError::Closed)?
+            .map_err(|_| AuditError::Closed)?;
+        done.await.map_err(|_| AuditError::Closed)?
+    }
+
+    /// [`AuditLog::append`] for synchronous callers.
+    pub fn append_blocking(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
+        let (ack, done) = oneshot::channel();
+        self.queue
+            .as_ref()
+            .ok_or(AuditError::Closed)?
+            .send(Job { events, ack })
+            .map_err(|_| AuditError::Closed)?;
+        done.blocking_recv().map_err(|_| AuditError::Closed)?
+    }
+
+    /// The key that verifies this log's tree heads.
+    pub fn public_key(&self) -> VerifyingKey {
+        self.public_key
+    }
+
+    /// The SQLite file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The newest signed tree head, if anything was ever written.
+    pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
+        latest_head(&connect(&self.path)?)
+    }
+}
+
+impl Drop for AuditLog {
+    /// Lets the writer finish what is queued, then waits for it.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+pub(super) fn latest_head(connection: &Connection) -> Result<Option<SignedTreeHead>, AuditError> {
+    connection
+        .query_row(
+            "SELECT tree_size, root, signed_at_ms, signature FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
+            [],
+            head_from_row,
+        )
+        .optional()?
+        .transpose()
+}
+
+pub(super) fn head_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<SignedTreeHead, AuditError>> {
+    let size: i64 = row.get(0)?;
+    let root: Vec<u8> = row.get(1)?;
+    let signed_at_ms: i64 = row.get(2)?;
+    let signature: Vec<u8> = row.get(3)?;
+    Ok((|| {
+        Ok(SignedTreeHead {
+            tree_size: size as u64,
+            root: root
+                .try_into()
+                .map_err(|_| AuditError::Corrupt("tree head root is not 32 bytes".into()))?,
+            signed_at_ms,
+            signature: signature
+                .try_into()
+                .map_err(|_| AuditError::Corrupt("tree head signature is not 64 bytes".into()))?,
+        })
+    })())
+}
+
+/// The single writer: owns the connection and the tree's right edge.
+struct Writer {
+    connection: Connection,
+    frontier: Frontier,
+    key: SigningKey,
+}
+
+impl Writer {
+    fn run(mut self, jobs: mpsc::Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut group = vec![first];
+            let mut count = group[0].events.len();
+            while count < MAX_GROUP {
+                match jobs.try_recv() {
+                    Ok(job) => {
+                        count += job.events.len();
+                        group.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let before = self.frontier.clone();
+            match self.commit(&group) {
+                Ok(receipts) => {
+                    for (job, receipt) in group.into_iter().zip(receipts) {
+                        let _ = job.ack.send(Ok(receipt));
+                    }
+                }
+                Err(error) => {
+                    // Nothing of the group was stored: the tree is as before.
+                    self.frontier = before;
+                    tracing::error!(%error, "audit group commit failed");
+                    for job in group {
+                        let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn commit(&mut self, group: &[Job]) -> Result<Vec<AppendReceipt>, AuditError> {
+        let transaction = self.connection.transaction()?;
+        let mut counts = Vec::with_capacity(group.len());
+        {
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR IGNORE INTO events (seq, event_id, source, kind, dossier_id, agency_id, district,
+                     officer_id, occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            )?;
+            for job in group {
+                let (mut appended, mut duplicates) = (0, 0);
+                for event in &job.events {
+                    let seq = self.frontier.size();
+                    let leaf = leaf_hash(&event.leaf_bytes(seq));
+                    let (kind, procedure, channel, rpc, outcome, purpose, subject) =
+                        match &event.kind {
+                            EventKind::Dossier { procedure, channel } => (
+                                "dossier",
+                                Some(procedure),
+                                Some(channel),
+                                None,
+                                None,
+                                None,
+                                None,
+                            ),
+                            EventKind::Verification {
+                                rpc,
+                                outcome,
+                                purpose,
+                                subject,
+                            } => (
+                                "verification",
+                                None,
+                                None,
+                                Some(rpc),
+                                Some(outcome),
+                                Some(purpose),
+                                Some(subject),
+                            ),
+                        };
+                    let inserted = insert.execute(params![
+                        seq as i64,
+                        event.event_id,
+                        event.source.as_str(),
+                        kind,
+                        event.dossier_id,
+                        event.agency_id,
+                        event.district,
+                        event.officer_id,
+                        event.occurred_at_ms,
+                        event.load_test,
+                        procedure,
+                        channel,
+                        rpc,
+                        outcome,
+                        purpose,
+                        subject,
+                        &leaf[..],
+                    ])?;
+                    if inserted == 1 {
+                        self.frontier.push(leaf);
+                        appended += 1;
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+                counts.push((appended, duplicates));
+            }
+        }
+        let size = self.frontier.size();
+        if counts.iter().any(|(appended, _)| *appended > 0) {
+            let root = self.frontier.root();
+            let signed_at_ms = now_ms();
+            let signature = self
+                .key
+                .sign(&SignedTreeHead::message(size, signed_at_ms, &root));
+            transaction.execute(
+                "INSERT OR REPLACE INTO tree_heads (tree_size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
+                params![size as i64, &root[..], signed_at_ms, &signature.to_bytes()[..]],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(counts
+            .into_iter()
+            .map(|(appended, duplicates)| AppendReceipt {
+                appended,
+                duplicates,
+                tree_size: size,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,410 @@
+//! `vnpop audit verify`: recompute the Merkle tree from the SQLite file, check every signed tree
+//! head, and name the first event that was altered, removed or inserted.
+
+use std::{fmt, path::Path};
+
+use ed25519_dalek::VerifyingKey;
+
+use super::{
+    event::{AuditEvent, EventKind, EventSource},
+    log::{connect, head_from_row, SignedTreeHead},
+    merkle::{leaf_hash, Frontier},
+    AuditError,
+};
+
+/// The first thing found wrong with a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tamper {
+    /// A row's content no longer matches the leaf recorded when it was written.
+    Altered { seq: u64, event_id: String },
+    /// Sequence numbers jump: the event at `seq` is missing.
+    Removed { seq: u64 },
+    /// The rows were rewritten consistently (leaf hashes recomputed), so only the signed heads
+    /// show it: the first changed event lies in `first_seq..=last_seq`.
+    RootMismatch {
+        tree_size: u64,
+        first_seq: u64,
+        last_seq: u64,
+    },
+    /// A tree head's signature does not verify with the log's key.
+    BadSignature { tree_size: u64 },
+    /// A signed head covers more events than the file holds: events from `seq` on were removed.
+    TailRemoved { seq: u64, tree_size: u64 },
+    /// Events after the last signed head: written without the log (inserted).
+    Unsigned { first_seq: u64, count: u64 },
+}
+
+impl fmt::Display for Tamper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tamper::Altered { seq, event_id } => write!(
+                f,
+                "event #{seq} ({event_id}) was altered or inserted: its content does not match its leaf"
+            ),
+            Tamper::Removed { seq } => write!(f, "event #{seq} was removed"),
+            Tamper::RootMismatch { tree_size, first_seq, last_seq } => write!(
+                f,
+                "the signed tree head of size {tree_size} does not match the rows: an event in #{first_seq}..=#{last_seq} was altered, removed or inserted"
+            ),
+            Tamper::BadSignature { tree_size } => {
+                write!(f, "the tree head of size {tree_size} is not signed by the log's key")
+            }
+            Tamper::TailRemoved { seq, tree_size } => write!(
+                f,
+                "events from #{seq} on were removed (a signed head covers {tree_size} events)"
+            ),
+            Tamper::Unsigned { first_seq, count } => write!(
+                f,
+                "{count} event(s) from #{first_seq} on are covered by no signed tree head: inserted"
+            ),
+        }
+    }
+}
+
+/// The outcome of verifying a log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub events: u64,
+    pub heads_checked: usize,
+    pub latest_head: Option<SignedTreeHead>,
+    /// `None` when the log is intact.
+    pub tamper: Option<Tamper>,
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    bool,
+    [Option<String>; 6],
+    Vec<u8>,
+);
+
+fn event_from_row(row: &Row) -> Option<AuditEvent> {
+    let (
+        _,
+        event_id,
+        source,
+        kind,
+        dossier_id,
+        agency_id,
+        district,
+        officer_id,
+        at,
+        load_test,
+        extra,
+        _,
+    ) = row;
+    let [procedure, channel, rpc, outcome, purpose, subject] = extra.clone();
+    let kind = match kind.as_str() {
+        "dossier" => EventKind::Dossier {
+            procedure: procedure?,
+            channel: channel?,
+        },
+        "verification" => EventKind::Verification {
+            rpc: rpc?,
+            outcome: outcome?,
+            purpose: purpose?,
+            subject: subject?,
+        },
+        _ => return None,
+    };
+    Some(AuditEvent {
+        event_id: event_id.clone(),
+        source: EventSource::parse(source)?,
+        dossier_id: dossier_id.clone(),
+        agency_id: agency_id.clone(),
+        district: district.clone(),
+        officer_id: officer_id.clone(),
+        occurred_at_ms: *at,
+        load_test: *load_test,
+        kind,
+    })
+}
+
+/// Verifies the log file at `path` against the log's public key.
+pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
+    if !path.exists() {
+        return Err(AuditError::Corrupt(format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
+    let connection = connect(path)?;
+    let heads: Vec<SignedTreeHead> = connection
+        .prepare(
+            "SELECT tree_size, root, signed_at_ms, signature FROM tree_heads ORDER BY tree_size",
+        )?
+        .query_map([], head_from_row)?
+        .collect::<Result<Result<Vec<_>, _>, _>>()??;
+    let mut report = VerifyReport {
+        events: 0,
+        heads_checked: 0,
+        latest_head: heads.last().cloned(),
+        tamper: None,
+    };
+    for head in &heads {
+        if !head.verify(key) {
+            report.tamper = Some(Tamper::BadSignature {
+                tree_size: head.tree_size,
+            });
+            return Ok(report);
+        }
+    }
+
+    let mut statement = connection.prepare(
+        "SELECT seq, event_id, source, kind, dossier_id, agency_id, district, officer_id, occurred_at_ms,
+                load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
+         FROM events ORDER BY seq",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut frontier = Frontier::new();
+    let mut next_head = heads.iter().peekable();
+    let mut previous_size = 0u64;
+    while let Some(r) = rows.next()? {
+        let row: Row = (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            [
+                r.get(10)?,
+                r.get(11)?,
+                r.get(12)?,
+                r.get(13)?,
+                r.get(14)?,
+                r.get(15)?,
+            ],
+            r.get(16)?,
+        );
+        let expected = frontier.size();
+        if row.0 as u64 != expected {
+            report.tamper = Some(Tamper::Removed { seq: expected });
+            return Ok(report);
+        }
+        let leaf = event_from_row(&row).map(|event| leaf_hash(&event.leaf_bytes(expected)));
+        if leaf.is_none_or(|leaf| leaf[..] != row.11[..]) {
+            report.tamper = Some(Tamper::Altered {
+                seq: expected,
+                event_id: row.1.clone(),
+            });
+            return Ok(report);
+        }
+        frontier.push(leaf.expect("checked above"));
+        report.events = frontier.size();
+        if let Some(head) = next_head.next_if(|h| h.tree_size == frontier.size()) {
+            report.heads_checked += 1;
+            if head.root != frontier.root() {
+                report.tamper = Some(Tamper::RootMismatch {
+                    tree_size: head.tree_size,
+                    first_seq: previous_size,
+                    last_seq: head.tree_size - 1,
+                });
+                return Ok(report);
+            }
+            previous_size = head.tree_size;
+        }
+    }
+    if let Some(head) = next_head.next() {
+        report.tamper = Some(Tamper::TailRemoved {
+            seq: frontier.size(),
+            tree_size: head.tree_size,
+        });
+    } else if frontier.size() > previous_size {
+        report.tamper = Some(Tamper::Unsigned {
+            first_seq: previous_size,
+            count: frontier.size() - previous_size,
+        });
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{log::DATABASE_FILE, AuditLog};
+
+    fn event(i: usize) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("event-{i}"),
+            source: EventSource::Client,
+            dossier_id: format!("D{}", i / 3),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: "Quận Ba Đình".into(),
+            officer_id: format!("officer-{}", i % 4),
+            occurred_at_ms: 1_700_000_000_000 + i as i64,
+            load_test: false,
+            kind: EventKind::Verification {
+                rpc: "LookupByCccd".into(),
+                outcome: "found".into(),
+                purpose: "đăng ký thường trú".into(),
+                subject: format!("{i:064x}"),
+            },
+        }
+    }
+
+    /// A log of `n` events written in batches of 3 (so there are several signed heads).
+    fn log_with(n: usize) -> (tempfile::TempDir, VerifyingKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(3) {
+            log.append_blocking(chunk.iter().map(|&i| event(i)).collect())
+                .unwrap();
+        }
+        let key = log.public_key();
+        drop(log);
+        (dir, key)
+    }
+
+    fn tamper_and_verify(n: usize, sql: &str) -> Option<Tamper> {
+        let (dir, key) = log_with(n);
+        let path = dir.path().join(DATABASE_FILE);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        verify_file(&path, &key).unwrap().tamper
+    }
+
+    #[test]
+    fn an_intact_log_verifies() {
+        let (dir, key) = log_with(20);
+        let report = verify_file(&dir.path().join(DATABASE_FILE), &key).unwrap();
+        assert_eq!(report.tamper, None);
+        assert_eq!(report.events, 20);
+        assert_eq!(report.heads_checked, 7);
+        assert_eq!(report.latest_head.unwrap().tree_size, 20);
+    }
+
+    #[test]
+    fn duplicates_are_stored_once_and_reopening_continues_the_tree() {
+        let (dir, key) = log_with(10);
+        let log = AuditLog::open(dir.path()).unwrap();
+        assert_eq!(
+            log.public_key(),
+            key,
+            "the key persists in the data directory"
+        );
+        let receipt = log
+            .append_blocking(vec![event(3), event(10), event(10)])
+            .unwrap();
+        assert_eq!(
+            (receipt.appended, receipt.duplicates, receipt.tree_size),
+            (1, 2, 11)
+        );
+        drop(log);
+        let report = verify_file(&dir.path().join(DATABASE_FILE), &key).unwrap();
+        assert_eq!((report.events, report.tamper), (11, None));
+    }
+
+    #[test]
+    fn an_edited_row_is_named() {
+        let found = tamper_and_verify(20, "UPDATE events SET outcome = 'not_found' WHERE seq = 7");
+        assert_eq!(
+            found,
+            Some(Tamper::Altered {
+                seq: 7,
+                event_id: "event-7".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_deleted_row_is_named() {
+        let found = tamper_and_verify(20, "DELETE FROM events WHERE seq = 5");
+        assert_eq!(found, Some(Tamper::Removed { seq: 5 }));
+        let found = tamper_and_verify(20, "DELETE FROM events WHERE seq >= 18");
+        assert_eq!(
+            found,
+            Some(Tamper::TailRemoved {
+                seq: 18,
+                tree_size: 20
+            })
+        );
+    }
+
+    #[test]
+    fn an_inserted_row_is_named() {
+        let found = tamper_and_verify(
+            9,
+            "UPDATE events SET seq = seq + 100 WHERE seq >= 4;
+             UPDATE events SET seq = seq - 99 WHERE seq >= 104;
+             INSERT INTO events SELECT 4, 'forged', source, kind, dossier_id, agency_id, district, officer_id,
+                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
+               FROM events WHERE seq = 3;",
+        );
+        assert_eq!(
+            found,
+            Some(Tamper::Altered {
+                seq: 4,
+                event_id: "forged".into()
+            })
+        );
+        let found = tamper_and_verify(
+            9,
+            "INSERT INTO events SELECT 9, 'appended', source, kind, dossier_id, agency_id, district, officer_id,
+                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
+               FROM events WHERE seq = 8;",
+        );
+        assert_eq!(
+            found,
+            Some(Tamper::Altered {
+                seq: 9,
+                event_id: "appended".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_consistently_rebuilt_tail_is_caught_by_the_signed_heads() {
+        // The forger edits a row and recomputes its leaf hash (as a hash chain would let them),
+        // but cannot re-sign the tree heads.
+        let (dir, key) = log_with(20);
+        let path = dir.path().join(DATABASE_FILE);
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        let mut forged = event(13);
+        forged.kind = EventKind::Verification {
+            rpc: "LookupByCccd".into(),
+            outcome: "not_found".into(),
+            purpose: "đăng ký thường trú".into(),
+            subject: format!("{:064x}", 13),
+        };
+        let leaf = leaf_hash(&forged.leaf_bytes(13));
+        connection
+            .execute(
+                "UPDATE events SET outcome = 'not_found', leaf_hash = ?1 WHERE seq = 13",
+                [&leaf[..]],
+            )
+            .unwrap();
+        let found = verify_file(&path, &key).unwrap().tamper;
+        assert_eq!(
+            found,
+            Some(Tamper::RootMismatch {
+                tree_size: 15,
+                first_seq: 12,
+                last_seq: 14
+            })
+        );
+    }
+
+    #[test]
+    fn a_forged_head_signature_is_caught() {
+        let found = tamper_and_verify(
+            6,
+            "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE tree_size = 3",
+        );
+        assert_eq!(found, Some(Tamper::BadSignature { tree_size: 3 }));
+    }
+}
