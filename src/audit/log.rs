@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::{
-    event::{AuditEvent, EventKind},
+    event::{AuditEvent, EventKind, EventSource},
     merkle::{leaf_hash, Frontier, Hash},
     AuditError,
 };
@@ -49,6 +49,24 @@ CREATE TABLE IF NOT EXISTS events (
     subject        TEXT,
     leaf_hash      BLOB NOT NULL
 );
+-- Derived from events by the writer, in the same transaction: one row per dossier with its
+-- lookup counts, so ratio queries read dossiers rather than every event.
+CREATE TABLE IF NOT EXISTS dossiers (
+    agency_id      TEXT NOT NULL,
+    dossier_id     TEXT NOT NULL,
+    district       TEXT,
+    officer_id     TEXT,
+    procedure      TEXT,
+    channel        TEXT,
+    received_at_ms INTEGER,
+    load_test      INTEGER NOT NULL DEFAULT 0,
+    -- verifications reported by the agency's client for this dossier
+    lookups        INTEGER NOT NULL DEFAULT 0,
+    -- verifications the server observed serving for this dossier
+    served         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (agency_id, dossier_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
 CREATE TABLE IF NOT EXISTS tree_heads (
     tree_size    INTEGER PRIMARY KEY,
     root         BLOB NOT NULL,
@@ -288,6 +306,48 @@ pub(super) fn head_from_row(
     })())
 }
 
+/// Keeps the `dossiers` summary in step with one newly stored event.
+fn summarise(
+    transaction: &rusqlite::Transaction<'_>,
+    event: &AuditEvent,
+) -> Result<(), AuditError> {
+    match &event.kind {
+        EventKind::Dossier { procedure, channel } => {
+            transaction
+                .prepare_cached(
+                    "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel, received_at_ms, load_test)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
+                         officer_id = excluded.officer_id, procedure = excluded.procedure, channel = excluded.channel,
+                         received_at_ms = excluded.received_at_ms, load_test = excluded.load_test",
+                )?
+                .execute(params![
+                    event.agency_id,
+                    event.dossier_id,
+                    event.district,
+                    event.officer_id,
+                    procedure,
+                    channel,
+                    event.occurred_at_ms,
+                    event.load_test
+                ])?;
+        }
+        EventKind::Verification { .. } => {
+            let column = match event.source {
+                EventSource::Client => "lookups",
+                EventSource::Server => "served",
+            };
+            transaction
+                .prepare_cached(&format!(
+                    "INSERT INTO dossiers (agency_id, dossier_id, load_test, {column}) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET {column} = {column} + 1"
+                ))?
+                .execute(params![event.agency_id, event.dossier_id, event.load_test])?;
+        }
+    }
+    Ok(())
+}
+
 /// The single writer: owns the connection and the tree's right edge.
 struct Writer {
     connection: Connection,
@@ -388,6 +448,7 @@ impl Writer {
                         &leaf[..],
                     ])?;
                     if inserted == 1 {
+                        summarise(&transaction, event)?;
                         self.frontier.push(leaf);
                         appended += 1;
                     } else {

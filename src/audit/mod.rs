@@ -9,6 +9,7 @@
 pub mod event;
 pub mod log;
 pub mod merkle;
+pub mod query;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

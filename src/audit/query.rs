@@ -1,0 +1,282 @@
+//! The auditor's questions, answered from the log's `dossiers` summary and `events` table.
+//!
+//! The central figure is the lookup ratio: of the dossiers received in a period, how many
+//! lookups their officers made (as reported by the agency's client) per dossier, and how many
+//! dossiers had at least one (coverage).
+
+use std::path::Path;
+
+use rusqlite::{params_from_iter, types::Value, Connection};
+
+use super::{log::connect, AuditError};
+
+/// A dimension the ratio can be broken down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Agency,
+    District,
+    Officer,
+    Procedure,
+    Channel,
+    /// Calendar month of receipt, in Vietnam's time zone (UTC+7), "YYYY-MM".
+    Month,
+}
+
+impl GroupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Agency => "agency",
+            GroupBy::District => "district",
+            GroupBy::Officer => "officer",
+            GroupBy::Procedure => "procedure",
+            GroupBy::Channel => "channel",
+            GroupBy::Month => "month",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            GroupBy::Agency,
+            GroupBy::District,
+            GroupBy::Officer,
+            GroupBy::Procedure,
+            GroupBy::Channel,
+            GroupBy::Month,
+        ]
+        .into_iter()
+        .find(|g| g.name() == text)
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::Agency => "agency_id",
+            GroupBy::District => "COALESCE(district, '')",
+            GroupBy::Officer => "COALESCE(officer_id, '')",
+            GroupBy::Procedure => "COALESCE(procedure, '')",
+            GroupBy::Channel => "COALESCE(channel, '')",
+            GroupBy::Month => "strftime('%Y-%m', received_at_ms / 1000, 'unixepoch', '+7 hours')",
+        }
+    }
+}
+
+/// Which dossiers a ratio covers: received in `[from_ms, to_ms)`, optionally of one agency.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RatioQuery {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub agency_id: Option<String>,
+    pub group_by: Vec<GroupBy>,
+    /// Count load-test dossiers too (left out by default).
+    pub include_load_test: bool,
+}
+
+/// One line of a ratio report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatioRow {
+    /// The group's values, in the order of `group_by` (empty for the total).
+    pub group: Vec<String>,
+    pub dossiers: u64,
+    /// Verifications reported by the agencies for these dossiers.
+    pub lookups: u64,
+    /// Dossiers with at least one reported verification.
+    pub covered: u64,
+    /// Verifications the server observed serving for these dossiers.
+    pub served: u64,
+}
+
+impl RatioRow {
+    /// Lookups per dossier.
+    pub fn ratio(&self) -> f64 {
+        if self.dossiers == 0 {
+            0.0
+        } else {
+            self.lookups as f64 / self.dossiers as f64
+        }
+    }
+
+    /// Share of dossiers with at least one lookup.
+    pub fn coverage(&self) -> f64 {
+        if self.dossiers == 0 {
+            0.0
+        } else {
+            self.covered as f64 / self.dossiers as f64
+        }
+    }
+}
+
+/// Read-only access to a log file for queries.
+pub struct AuditReader {
+    connection: Connection,
+}
+
+impl AuditReader {
+    pub fn open(path: &Path) -> Result<Self, AuditError> {
+        Ok(AuditReader {
+            connection: connect(path)?,
+        })
+    }
+
+    /// The ratio over the period, one row per group (sorted by group), or a single total row.
+    pub fn ratio(&self, query: &RatioQuery) -> Result<Vec<RatioRow>, AuditError> {
+        let groups: Vec<&str> = query.group_by.iter().map(|g| g.column()).collect();
+        let select_groups = groups
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} AS g{i}, "))
+            .collect::<String>();
+        let group_clause = if groups.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = (0..groups.len()).map(|i| format!("g{i}")).collect();
+            format!("GROUP BY {0} ORDER BY {0}", names.join(", "))
+        };
+        let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];
+        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
+        if let Some(agency) = &query.agency_id {
+            conditions.push("agency_id = ?");
+            values.push(Value::Text(agency.clone()));
+        }
+        if !query.include_load_test {
+            conditions.push("load_test = 0");
+        }
+        let sql = format!(
+            "SELECT {select_groups} COUNT(*), COALESCE(SUM(lookups), 0), COALESCE(SUM(lookups > 0), 0),
+                    COALESCE(SUM(served), 0)
+             FROM dossiers WHERE {} {group_clause}",
+            conditions.join(" AND ")
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        let n = groups.len();
+        let rows = statement
+            .query_map(params_from_iter(values), |row| {
+                let mut group = Vec::with_capacity(n);
+                for i in 0..n {
+                    group.push(row.get::<_, Option<String>>(i)?.unwrap_or_default());
+                }
+                Ok(RatioRow {
+                    group,
+                    dossiers: row.get::<_, i64>(n)? as u64,
+                    lookups: row.get::<_, i64>(n + 1)? as u64,
+                    covered: row.get::<_, i64>(n + 2)? as u64,
+                    served: row.get::<_, i64>(n + 3)? as u64,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(if n == 0 && rows.first().is_some_and(|r| r.dossiers == 0) {
+            vec![RatioRow {
+                group: Vec::new(),
+                dossiers: 0,
+                lookups: 0,
+                covered: 0,
+                served: 0,
+            }]
+        } else {
+            rows
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{log::DATABASE_FILE, AuditEvent, AuditLog, EventKind, EventSource};
+
+    const DAY: i64 = 86_400_000;
+    /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
+    const JAN_1_2024: i64 = 1_704_042_000_000;
+
+    fn dossier(id: &str, district: &str, officer: &str, at: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("dossier-{id}"),
+            source: EventSource::Client,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: district.into(),
+            officer_id: officer.into(),
+            occurred_at_ms: at,
+            load_test: false,
+            kind: EventKind::Dossier {
+                procedure: "1.004227".into(),
+                channel: "desk".into(),
+            },
+        }
+    }
+
+    fn lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
+            source,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: String::new(),
+            officer_id: "o".into(),
+            occurred_at_ms: at,
+            load_test: false,
+            kind: EventKind::Verification {
+                rpc: "LookupByCccd".into(),
+                outcome: "found".into(),
+                purpose: "p".into(),
+                subject: "s".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn ratios_by_district_and_month_are_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let mut events = vec![
+            dossier("A", "Quận Ba Đình", "o1", JAN_1_2024),
+            dossier("B", "Quận Ba Đình", "o1", JAN_1_2024 + DAY),
+            dossier("C", "Quận Tây Hồ", "o2", JAN_1_2024 + 40 * DAY),
+            dossier("D", "Quận Tây Hồ", "o2", JAN_1_2024 + 41 * DAY),
+            // Outside the period.
+            dossier("E", "Quận Tây Hồ", "o2", JAN_1_2024 - DAY),
+        ];
+        events.push(lookup(1, "A", EventSource::Client, JAN_1_2024));
+        events.push(lookup(2, "A", EventSource::Client, JAN_1_2024));
+        events.push(lookup(1, "A", EventSource::Server, JAN_1_2024));
+        events.push(lookup(1, "C", EventSource::Client, JAN_1_2024 + 40 * DAY));
+        events.push(lookup(1, "E", EventSource::Client, JAN_1_2024 - DAY));
+        log.append_blocking(events).unwrap();
+        drop(log);
+
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let mut query = RatioQuery {
+            from_ms: JAN_1_2024,
+            to_ms: JAN_1_2024 + 365 * DAY,
+            ..Default::default()
+        };
+        let total = reader.ratio(&query).unwrap();
+        assert_eq!(total.len(), 1);
+        assert_eq!(
+            (
+                total[0].dossiers,
+                total[0].lookups,
+                total[0].covered,
+                total[0].served
+            ),
+            (4, 3, 2, 1)
+        );
+        assert_eq!(total[0].ratio(), 0.75);
+
+        query.group_by = vec![GroupBy::District];
+        let by_district = reader.ratio(&query).unwrap();
+        assert_eq!(by_district[0].group, ["Quận Ba Đình"]);
+        assert_eq!((by_district[0].dossiers, by_district[0].lookups), (2, 2));
+        assert_eq!(by_district[1].group, ["Quận Tây Hồ"]);
+        assert_eq!(
+            (
+                by_district[1].dossiers,
+                by_district[1].lookups,
+                by_district[1].covered
+            ),
+            (2, 1, 1)
+        );
+
+        query.group_by = vec![GroupBy::Month, GroupBy::Officer];
+        let by_month = reader.ratio(&query).unwrap();
+        let groups: Vec<_> = by_month.iter().map(|r| r.group.join("/")).collect();
+        assert_eq!(groups, ["2024-01/o1", "2024-02/o2"]);
+    }
+}
