@@ -19,6 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tonic::Request;
 use vnpop::{
+    audit::{recorder::ServedRecorder, AuditLog},
     domain::CccdNumber,
     population::{builtin_fixtures, generate, PopulationSpec},
     proto::{citizen_registry_server::CitizenRegistry, LookupByCccdRequest, RequestContext},
@@ -54,7 +55,8 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOCATOR: Counting = Counting;
 
 const LOOKUPS: usize = 2_000_000;
-const RPC_CALLS: usize = 300_000;
+const RPC_CALLS: usize = 200_000;
+const RPC_TASKS: usize = 64;
 
 fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
@@ -148,30 +150,44 @@ fn main() {
     });
     let parallel_rate = rate(LOOKUPS, started.elapsed());
 
-    // The whole RPC handler in process (no network, no TLS): identify, context, parse, get, scope.
+    // The whole RPC handler in process (no network, no TLS): identify, context, parse, get,
+    // scope, and the durable audit record of the call (group-committed, so callers run
+    // concurrently, as they would on a server).
     let directory = AgencyDirectory::development();
     let desk = directory.by_id("one-stop-ba-dinh").unwrap();
-    let service = RegistryService::new(
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let audit = Arc::new(AuditLog::open(data_dir.path()).unwrap());
+    let service = Arc::new(RegistryService::new(
         Arc::new(store),
         Arc::new(Authenticator::insecure(directory, desk)),
+        Arc::new(ServedRecorder::new(audit, [7; 32]).unwrap()),
         Clock::System,
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    ));
+    let keys = Arc::new(keys);
     let started = Instant::now();
     runtime.block_on(async {
-        for key in &keys[..RPC_CALLS] {
-            let request = Request::new(LookupByCccdRequest {
-                context: Some(RequestContext {
-                    dossier_id: "000.00.01.H26-261123-0001".into(),
-                    purpose: "benchmark".into(),
-                    officer_id: "officer-1".into(),
-                    load_test: true,
-                }),
-                cccd_number: key.to_string(),
-            });
-            black_box(service.lookup_by_cccd(request).await.unwrap());
+        let tasks: Vec<_> = (0..RPC_TASKS)
+            .map(|task| {
+                let (service, keys) = (Arc::clone(&service), Arc::clone(&keys));
+                tokio::spawn(async move {
+                    for i in (task..RPC_CALLS).step_by(RPC_TASKS) {
+                        let request = Request::new(LookupByCccdRequest {
+                            context: Some(RequestContext {
+                                dossier_id: format!("BENCH-{i}"),
+                                purpose: "benchmark".into(),
+                                officer_id: "officer-1".into(),
+                                load_test: true,
+                            }),
+                            cccd_number: keys[i].to_string(),
+                        });
+                        black_box(service.lookup_by_cccd(request).await.unwrap());
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
         }
     });
     let rpc_rate = rate(RPC_CALLS, started.elapsed());
@@ -185,7 +201,7 @@ fn main() {
         ("HashMap::get, 1 thread (baseline)", baseline_rate),
         ("CitizenStore::get, 1 thread", store_rate),
         ("CitizenStore::get, 2 threads", parallel_rate),
-        ("LookupByCccd handler, 1 thread", rpc_rate),
+        ("LookupByCccd handler + audit, 64 tasks", rpc_rate),
     ] {
         println!("{name:<44} {value:>14.0} {:>10.2}", value / baseline_rate);
     }

@@ -31,6 +31,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_TODAY")]
     pub today: Option<NaiveDate>,
 
+    /// Directory of the audit log (SQLite file and its keys); created if missing.
+    #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
+    pub data_dir: PathBuf,
+
     /// JSON file of citizens to add or override (format: see the README).
     #[arg(long, env = "VNPOP_FIXTURES")]
     pub fixtures: Option<PathBuf>,

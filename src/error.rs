@@ -54,6 +54,8 @@ pub enum ApiError {
     CmndNotFound { masked: String },
     #[error("{0}")]
     Caller(#[from] CallerError),
+    #[error("the audit log cannot record this call, so it is not served; try again shortly: {0}")]
+    AuditUnavailable(crate::audit::AuditError),
     #[error("agency {agency} (role {role}) may not call {rpc}")]
     RoleNotAllowed {
         agency: String,
@@ -85,6 +87,7 @@ impl ApiError {
             ApiError::Caller(CallerError::BadCertificate(_)) => "CLIENT_CERTIFICATE_INVALID",
             ApiError::Caller(CallerError::UnknownAgency { .. }) => "AGENCY_UNKNOWN",
             ApiError::RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
+            ApiError::AuditUnavailable(_) => "AUDIT_UNAVAILABLE",
         }
     }
 
@@ -103,6 +106,7 @@ impl ApiError {
             }
             ApiError::Caller(CallerError::UnknownAgency { .. })
             | ApiError::RoleNotAllowed { .. } => Code::PermissionDenied,
+            ApiError::AuditUnavailable(_) => Code::Unavailable,
         }
     }
 
@@ -181,6 +185,7 @@ mod tests {
         "CLIENT_CERTIFICATE_INVALID",
         "AGENCY_UNKNOWN",
         "ROLE_NOT_ALLOWED",
+        "AUDIT_UNAVAILABLE",
     ];
 
     #[test]

@@ -8,6 +8,11 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::{
+    audit::{
+        log::{load_or_create_secret, SUBJECT_KEY_FILE},
+        recorder::ServedRecorder,
+        AuditError, AuditLog,
+    },
     config::ServeConfig,
     population::{self, FixtureError},
     proto::citizen_registry_server::CitizenRegistryServer,
@@ -26,6 +31,8 @@ pub enum StartError {
     Fixtures(#[from] FixtureError),
     #[error(transparent)]
     Agencies(#[from] AgencyError),
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[from] AuditError),
     #[error("--insecure-agency {0:?} is not a configured agency")]
     UnknownInsecureAgency(String),
     #[error("cannot read TLS material: {0}")]
@@ -45,6 +52,7 @@ pub struct ServerState {
     pub authn: Arc<Authenticator>,
     pub tls: Option<TlsMaterial>,
     pub clock: Clock,
+    pub recorder: Arc<ServedRecorder>,
 }
 
 impl ServerState {
@@ -76,6 +84,10 @@ impl ServerState {
             _ => Some(TlsMaterial::development_server()),
         };
 
+        let audit = Arc::new(AuditLog::open(&config.data_dir)?);
+        let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
+        let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);
+
         let mut fixtures = population::builtin_fixtures();
         if let Some(path) = &config.fixtures {
             fixtures.extend(population::load_fixtures_file(path)?);
@@ -101,6 +113,7 @@ impl ServerState {
             authn: Arc::new(authn),
             tls,
             clock: config.today.map_or(Clock::System, Clock::Fixed),
+            recorder,
         })
     }
 }
@@ -109,6 +122,7 @@ impl ServerState {
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub store: Arc<CitizenStore>,
+    pub recorder: Arc<ServedRecorder>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -158,7 +172,12 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
         .build_v1alpha()
         .expect("embedded descriptors are valid");
-    let registry = RegistryService::new(Arc::clone(&state.store), state.authn, state.clock);
+    let registry = RegistryService::new(
+        Arc::clone(&state.store),
+        state.authn,
+        Arc::clone(&state.recorder),
+        state.clock,
+    );
 
     let (tx, rx) = oneshot::channel();
     let router = builder
@@ -176,6 +195,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     Ok(RunningServer {
         local_addr,
         store: state.store,
+        recorder: state.recorder,
         shutdown: Some(tx),
         task,
     })

@@ -129,6 +129,8 @@ pub struct AuditLog {
 /// The file names inside the data directory.
 pub const DATABASE_FILE: &str = "audit.sqlite";
 pub const KEY_FILE: &str = "audit-signing.key";
+/// The key of the keyed hash under which citizens' numbers are recorded.
+pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -136,24 +138,19 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Loads the log's Ed25519 signing key from `path`, creating it on first use.
-pub fn load_or_create_key(path: &Path) -> Result<SigningKey, AuditError> {
+/// Reads a 32-byte secret from `path`, creating it from the OS's randomness on first use (file
+/// mode 0600). The log's signing key and the subject-hash key are such secrets.
+pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], AuditError> {
     match std::fs::read(path) {
-        Ok(bytes) => {
-            let seed: [u8; 32] =
-                bytes
-                    .get(..32)
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| {
-                        AuditError::Key(format!("{} is not a 32-byte key", path.display()))
-                    })?;
-            Ok(SigningKey::from_bytes(&seed))
-        }
+        Ok(bytes) => bytes
+            .get(..32)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| AuditError::Key(format!("{} is not a 32-byte key", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| AuditError::Key(e.to_string()))?;
-            write_private(path, &seed)?;
-            Ok(SigningKey::from_bytes(&seed))
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret).map_err(|e| AuditError::Key(e.to_string()))?;
+            write_private(path, &secret)?;
+            Ok(secret)
         }
         Err(e) => Err(AuditError::Key(format!("{}: {e}", path.display()))),
     }
@@ -189,7 +186,7 @@ impl AuditLog {
     pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
-        let key = load_or_create_key(&data_dir.join(KEY_FILE))?;
+        let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
         let path = data_dir.join(DATABASE_FILE);
         let connection = connect(&path)?;
         let mut frontier = Frontier::new();

@@ -10,6 +10,7 @@ pub mod event;
 pub mod log;
 pub mod merkle;
 pub mod query;
+pub mod recorder;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

@@ -11,7 +11,8 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, verify, RequestContext};
 use crate::{
-    domain::{CccdNumber, CmndNumber, QrPayload},
+    audit::recorder::{ServedCall, ServedRecorder},
+    domain::{CccdNumber, Citizen, CmndNumber, QrPayload},
     error::ApiError,
     proto::{self, citizen_registry_server::CitizenRegistry},
     security::{Agency, Authenticator},
@@ -40,18 +41,43 @@ impl Clock {
 }
 
 /// The CitizenRegistry service over a shared store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RegistryService {
     store: Arc<CitizenStore>,
     authn: Arc<Authenticator>,
+    recorder: Arc<ServedRecorder>,
     clock: Clock,
 }
 
+/// What a call produced: the answer, and what the audit log records about it.
+struct Outcome<T> {
+    answer: Result<T, ApiError>,
+    subject: Option<String>,
+    /// "found", "not_found", "match", "valid", "invalid_argument" …
+    label: &'static str,
+}
+
+impl<T> Outcome<T> {
+    fn rejected(error: ApiError) -> Self {
+        Outcome {
+            answer: Err(error),
+            subject: None,
+            label: "invalid_argument",
+        }
+    }
+}
+
 impl RegistryService {
-    pub fn new(store: Arc<CitizenStore>, authn: Arc<Authenticator>, clock: Clock) -> Self {
+    pub fn new(
+        store: Arc<CitizenStore>,
+        authn: Arc<Authenticator>,
+        recorder: Arc<ServedRecorder>,
+        clock: Clock,
+    ) -> Self {
         RegistryService {
             store,
             authn,
+            recorder,
             clock,
         }
     }
@@ -68,23 +94,73 @@ impl RegistryService {
         }
         Ok(agency)
     }
+
+    /// Records the call in the audit log, then answers. A call that cannot be recorded is not
+    /// answered: no lookup escapes the audit trail.
+    async fn finish<T>(
+        &self,
+        rpc: &'static str,
+        agency: &Agency,
+        context: &RequestContext,
+        outcome: Outcome<T>,
+    ) -> Result<Response<T>, Status> {
+        let subject = outcome.subject.as_deref().unwrap_or("-");
+        tracing::debug!(
+            rpc,
+            agency = %agency.id,
+            dossier = %context.dossier_id,
+            officer = %context.officer_id,
+            subject,
+            outcome = outcome.label,
+            "served"
+        );
+        let call = ServedCall {
+            agency_id: &agency.id,
+            district: &agency.district,
+            dossier_id: &context.dossier_id,
+            officer_id: &context.officer_id,
+            purpose: &context.purpose,
+            load_test: context.load_test,
+            rpc,
+            cccd: outcome.subject.as_deref(),
+            outcome: outcome.label,
+        };
+        self.recorder
+            .record(call, Utc::now().timestamp_millis())
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
+        Ok(Response::new(outcome.answer?))
+    }
+
+    fn lookup(
+        &self,
+        agency: &Agency,
+        citizen: Option<Arc<Citizen>>,
+        not_found: ApiError,
+        subject: Option<String>,
+    ) -> Outcome<proto::LookupResponse> {
+        let Some(citizen) = citizen else {
+            return Outcome {
+                answer: Err(not_found),
+                subject,
+                label: "not_found",
+            };
+        };
+        let (message, withheld_fields) =
+            convert::citizen(&citizen, agency.scope, self.clock.today());
+        Outcome {
+            answer: Ok(proto::LookupResponse {
+                citizen: Some(message),
+                withheld_fields,
+            }),
+            subject: Some(citizen.cccd.to_string()),
+            label: "found",
+        }
+    }
 }
 
 fn parse_cccd(field: &'static str, text: &str) -> Result<CccdNumber, ApiError> {
     CccdNumber::parse(text).map_err(|error| ApiError::InvalidCccd { field, error })
-}
-
-/// Logs the outcome of one call at debug level (never a full number or a name).
-fn log_call(rpc: &str, agency: &Agency, context: &RequestContext, subject: &str, outcome: &str) {
-    tracing::debug!(
-        rpc,
-        agency = %agency.id,
-        dossier = %context.dossier_id,
-        officer = %context.officer_id,
-        subject,
-        outcome,
-        "served"
-    );
 }
 
 #[tonic::async_trait]
@@ -96,27 +172,19 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "LookupByCccd")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let cccd = parse_cccd("cccd_number", &request.cccd_number)?;
-        let Some(citizen) = self.store.get(cccd) else {
-            log_call(
-                "LookupByCccd",
+        let outcome = match parse_cccd("cccd_number", &request.cccd_number) {
+            Err(error) => Outcome::rejected(error),
+            Ok(cccd) => self.lookup(
                 &agency,
-                &context,
-                &cccd.masked(),
-                "not_found",
-            );
-            return Err(ApiError::CitizenNotFound {
-                masked: cccd.masked(),
-            }
-            .into());
+                self.store.get(cccd),
+                ApiError::CitizenNotFound {
+                    masked: cccd.masked(),
+                },
+                Some(cccd.to_string()),
+            ),
         };
-        log_call("LookupByCccd", &agency, &context, &cccd.masked(), "found");
-        let (citizen, withheld_fields) =
-            convert::citizen(&citizen, agency.scope, self.clock.today());
-        Ok(Response::new(proto::LookupResponse {
-            citizen: Some(citizen),
-            withheld_fields,
-        }))
+        self.finish("LookupByCccd", &agency, &context, outcome)
+            .await
     }
 
     async fn lookup_by_cmnd(
@@ -126,31 +194,22 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "LookupByCmnd")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let cmnd =
-            CmndNumber::parse(&request.cmnd_number).map_err(|error| ApiError::InvalidCmnd {
+        let outcome = match CmndNumber::parse(&request.cmnd_number) {
+            Err(error) => Outcome::rejected(ApiError::InvalidCmnd {
                 field: "cmnd_number",
                 error,
-            })?;
-        let Some(citizen) = self.store.get_by_cmnd(cmnd) else {
-            log_call(
-                "LookupByCmnd",
+            }),
+            Ok(cmnd) => self.lookup(
                 &agency,
-                &context,
-                &cmnd.masked(),
-                "not_found",
-            );
-            return Err(ApiError::CmndNotFound {
-                masked: cmnd.masked(),
-            }
-            .into());
+                self.store.get_by_cmnd(cmnd),
+                ApiError::CmndNotFound {
+                    masked: cmnd.masked(),
+                },
+                None,
+            ),
         };
-        log_call("LookupByCmnd", &agency, &context, &cmnd.masked(), "found");
-        let (citizen, withheld_fields) =
-            convert::citizen(&citizen, agency.scope, self.clock.today());
-        Ok(Response::new(proto::LookupResponse {
-            citizen: Some(citizen),
-            withheld_fields,
-        }))
+        self.finish("LookupByCmnd", &agency, &context, outcome)
+            .await
     }
 
     async fn verify_demographics(
@@ -160,44 +219,43 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "VerifyDemographics")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let cccd = parse_cccd("cccd_number", &request.cccd_number)?;
-        let declared = convert::declared(request.declared)?;
-        let Some(citizen) = self.store.get(cccd) else {
-            log_call(
-                "VerifyDemographics",
-                &agency,
-                &context,
-                &cccd.masked(),
-                "not_found",
-            );
-            return Err(ApiError::CitizenNotFound {
-                masked: cccd.masked(),
-            }
-            .into());
+        let parsed = parse_cccd("cccd_number", &request.cccd_number)
+            .and_then(|cccd| Ok((cccd, convert::declared(request.declared)?)));
+        let outcome = match parsed {
+            Err(error) => Outcome::rejected(error),
+            Ok((cccd, declared)) => match self.store.get(cccd) {
+                None => Outcome {
+                    answer: Err(ApiError::CitizenNotFound {
+                        masked: cccd.masked(),
+                    }),
+                    subject: Some(cccd.to_string()),
+                    label: "not_found",
+                },
+                Some(citizen) => {
+                    let verdict = verify::verify_demographics(&declared, &citizen);
+                    Outcome {
+                        label: if verdict.matched { "match" } else { "no_match" },
+                        subject: Some(cccd.to_string()),
+                        answer: Ok(proto::VerifyDemographicsResponse {
+                            fields: verdict
+                                .fields
+                                .iter()
+                                .map(|(field, m)| proto::FieldMatch {
+                                    field: (*field).to_owned(),
+                                    result: convert::match_result(*m) as i32,
+                                    score: m.score(),
+                                })
+                                .collect(),
+                            score: verdict.score,
+                            matched: verdict.matched,
+                            status: convert::status(citizen.status) as i32,
+                        }),
+                    }
+                }
+            },
         };
-        let verdict = verify::verify_demographics(&declared, &citizen);
-        let outcome = if verdict.matched { "match" } else { "no_match" };
-        log_call(
-            "VerifyDemographics",
-            &agency,
-            &context,
-            &cccd.masked(),
-            outcome,
-        );
-        Ok(Response::new(proto::VerifyDemographicsResponse {
-            fields: verdict
-                .fields
-                .iter()
-                .map(|(field, m)| proto::FieldMatch {
-                    field: (*field).to_owned(),
-                    result: convert::match_result(*m) as i32,
-                    score: m.score(),
-                })
-                .collect(),
-            score: verdict.score,
-            matched: verdict.matched,
-            status: convert::status(citizen.status) as i32,
-        }))
+        self.finish("VerifyDemographics", &agency, &context, outcome)
+            .await
     }
 
     async fn verify_qr(
@@ -207,33 +265,49 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "VerifyQr")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let qr = QrPayload::parse(&request.qr_payload).map_err(ApiError::InvalidQr)?;
-        let citizen = self.store.get(qr.cccd);
-        let verdict = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
-        let proto_verdict = convert::qr_verdict(&verdict);
-        log_call(
-            "VerifyQr",
-            &agency,
-            &context,
-            &qr.cccd.masked(),
-            proto_verdict.as_str_name(),
-        );
-        let expiry_date = match &verdict {
-            verify::QrVerdict::Mismatch(_) | verify::QrVerdict::UnknownNumber => None,
-            _ => citizen
-                .as_ref()
-                .and_then(|c| c.card.as_ref())
-                .and_then(|card| card.expires)
-                .map(convert::date),
+        let outcome = match QrPayload::parse(&request.qr_payload) {
+            Err(error) => Outcome::rejected(ApiError::InvalidQr(error)),
+            Ok(qr) => {
+                let citizen = self.store.get(qr.cccd);
+                let verdict = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
+                let proto_verdict = convert::qr_verdict(&verdict);
+                let expiry_date = match &verdict {
+                    verify::QrVerdict::Mismatch(_) | verify::QrVerdict::UnknownNumber => None,
+                    _ => citizen
+                        .as_ref()
+                        .and_then(|c| c.card.as_ref())
+                        .and_then(|card| card.expires)
+                        .map(convert::date),
+                };
+                let mismatched_fields = match verdict {
+                    verify::QrVerdict::Mismatch(fields) => {
+                        fields.into_iter().map(str::to_owned).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                Outcome {
+                    label: qr_label(proto_verdict),
+                    subject: Some(qr.cccd.to_string()),
+                    answer: Ok(proto::VerifyQrResponse {
+                        verdict: proto_verdict as i32,
+                        mismatched_fields,
+                        expiry_date,
+                    }),
+                }
+            }
         };
-        let mismatched_fields = match verdict {
-            verify::QrVerdict::Mismatch(fields) => fields.into_iter().map(str::to_owned).collect(),
-            _ => Vec::new(),
-        };
-        Ok(Response::new(proto::VerifyQrResponse {
-            verdict: proto_verdict as i32,
-            mismatched_fields,
-            expiry_date,
-        }))
+        self.finish("VerifyQr", &agency, &context, outcome).await
+    }
+}
+
+fn qr_label(verdict: proto::QrVerdict) -> &'static str {
+    match verdict {
+        proto::QrVerdict::Unspecified => "unspecified",
+        proto::QrVerdict::Valid => "valid",
+        proto::QrVerdict::Mismatch => "mismatch",
+        proto::QrVerdict::CardExpired => "card_expired",
+        proto::QrVerdict::CardRevoked => "card_revoked",
+        proto::QrVerdict::CitizenDeceased => "citizen_deceased",
+        proto::QrVerdict::UnknownNumber => "unknown_number",
     }
 }

@@ -21,9 +21,23 @@ pub fn certs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("certs")
 }
 
-/// A small population, mTLS, loopback port 0.
+/// A fresh, empty data directory under the target directory.
+pub fn data_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "vnpop-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A small population, mTLS, loopback port 0, a fresh audit log.
 pub fn test_config() -> ServeConfig {
     let mut config = ServeConfig::defaults();
+    config.data_dir = data_dir();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.population = 5_000;
     config.today = Some(today());

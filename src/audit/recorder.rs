@@ -1,0 +1,115 @@
+//! What the server itself records: every call it served, independently of what agency clients
+//! report, so auditors can reconcile the two.
+//!
+//! The citizen is recorded as a keyed hash of the CCCD number (HMAC-SHA-256 under a key kept in
+//! the data directory), never in clear: the log can show which agencies looked one citizen up,
+//! for someone who knows the number, without exposing anyone's number to a log reader.
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{AuditError, AuditEvent, AuditLog, EventKind, EventSource};
+
+/// One call the server served.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedCall<'a> {
+    pub agency_id: &'a str,
+    pub district: &'a str,
+    pub dossier_id: &'a str,
+    pub officer_id: &'a str,
+    pub purpose: &'a str,
+    pub load_test: bool,
+    /// The RPC, e.g. "LookupByCccd".
+    pub rpc: &'a str,
+    /// The citizen concerned, as the 12-digit number, if known.
+    pub cccd: Option<&'a str>,
+    /// "found", "not_found", "match", "valid" …
+    pub outcome: &'a str,
+}
+
+/// Records served calls into the audit log.
+pub struct ServedRecorder {
+    log: Arc<AuditLog>,
+    subject_key: [u8; 32],
+    /// Distinguishes this server run's event ids from every other run's.
+    run_id: String,
+    counter: AtomicU64,
+}
+
+impl ServedRecorder {
+    pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
+        let mut run = [0u8; 8];
+        getrandom::fill(&mut run).map_err(|e| AuditError::Key(e.to_string()))?;
+        Ok(ServedRecorder {
+            log,
+            subject_key,
+            run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    pub fn log(&self) -> &Arc<AuditLog> {
+        &self.log
+    }
+
+    /// The keyed hash under which a citizen's number is recorded (64 hex digits).
+    pub fn subject(&self, cccd: &str) -> String {
+        subject_hash(&self.subject_key, cccd)
+    }
+
+    /// Records a served call; resolves once it is durable.
+    pub async fn record(
+        &self,
+        call: ServedCall<'_>,
+        occurred_at_ms: i64,
+    ) -> Result<(), AuditError> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let event = AuditEvent {
+            event_id: format!("server-{}-{n}", self.run_id),
+            source: EventSource::Server,
+            dossier_id: call.dossier_id.to_owned(),
+            agency_id: call.agency_id.to_owned(),
+            district: call.district.to_owned(),
+            officer_id: call.officer_id.to_owned(),
+            occurred_at_ms,
+            load_test: call.load_test,
+            kind: EventKind::Verification {
+                rpc: call.rpc.to_owned(),
+                outcome: call.outcome.to_owned(),
+                purpose: call.purpose.to_owned(),
+                subject: call.cccd.map(|c| self.subject(c)).unwrap_or_default(),
+            },
+        };
+        self.log.append(vec![event]).await.map(|_| ())
+    }
+}
+
+/// HMAC-SHA-256 of a CCCD number under `key`, as hex.
+pub fn subject_hash(key: &[u8; 32], cccd: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(cccd.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_are_keyed_and_stable() {
+        let a = subject_hash(&[1; 32], "001090012345");
+        assert_eq!(a, subject_hash(&[1; 32], "001090012345"));
+        assert_ne!(a, subject_hash(&[2; 32], "001090012345"));
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("001090012345"));
+    }
+}

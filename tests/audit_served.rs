@@ -1,0 +1,85 @@
+//! The server records every call it serves in the tamper-evident audit log, on its own,
+//! whatever the client reports.
+
+mod common;
+
+use common::{connect, context, start_server, test_config};
+use vnpop::audit::verify_file;
+
+#[tokio::test]
+async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
+    let config = test_config();
+    let data_dir = config.data_dir.clone();
+    let server = start_server(config).await;
+    let desk = connect(&server, "one-stop-ba-dinh").await;
+
+    desk.lookup_by_cccd(&context(), "001090012345")
+        .await
+        .unwrap();
+    desk.lookup_by_cccd(&context(), "001090999999")
+        .await
+        .unwrap_err();
+    desk.lookup_by_cccd(&context(), "003090012345")
+        .await
+        .unwrap_err();
+    desk.lookup_by_cmnd(&context(), "012345678").await.unwrap();
+    let mut no_dossier = context();
+    no_dossier.dossier_id.clear();
+    desk.lookup_by_cccd(&no_dossier, "001090012345")
+        .await
+        .unwrap_err();
+
+    let db = data_dir.join("audit.sqlite");
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let rows: Vec<(String, String, String, String, String)> = connection
+        .prepare("SELECT rpc, outcome, dossier_id, agency_id, subject FROM events WHERE source = 'server' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    // The call without a dossier was refused before it was served: nothing to attribute.
+    assert_eq!(
+        summary,
+        [
+            ("LookupByCccd", "found"),
+            ("LookupByCccd", "not_found"),
+            ("LookupByCccd", "invalid_argument"),
+            ("LookupByCmnd", "found"),
+        ]
+    );
+    for (_, _, dossier, agency, _) in &rows {
+        assert_eq!(dossier, &context().dossier_id);
+        assert_eq!(agency, "one-stop-ba-dinh");
+    }
+    // The subject is a keyed hash: the same citizen gets the same subject, the number never
+    // appears in the file.
+    assert_eq!(rows[0].4.len(), 64);
+    assert_eq!(
+        rows[0].4, rows[3].4,
+        "CCCD and CMND lookups of one citizen share a subject"
+    );
+    assert_eq!(rows[2].4, "", "an invalid number has no subject");
+    let served: i64 = connection
+        .query_row(
+            "SELECT served FROM dossiers WHERE dossier_id = ?1",
+            [&context().dossier_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(served, 4);
+
+    let key = server.recorder.log().public_key();
+    server.shutdown().await.unwrap();
+    for file in ["audit.sqlite", "audit.sqlite-wal"] {
+        let bytes = std::fs::read(data_dir.join(file)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("001090012345") && !text.contains("012345678"),
+            "{file}"
+        );
+    }
+    let report = verify_file(&db, &key).unwrap();
+    assert_eq!((report.events, report.tamper), (4, None));
+}
