@@ -8,6 +8,7 @@ use prost::Message;
 const PROTOS: &[&str] = &[
     "proto/vnpop/v1/common.proto",
     "proto/vnpop/v1/citizen_registry.proto",
+    "proto/vnpop/v1/audit.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -46,6 +46,14 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
+    #[error("events[{index}].{field} is not valid: {message}")]
+    InvalidEvent {
+        index: usize,
+        field: &'static str,
+        message: String,
+    },
+    #[error("a batch holds at most {max} events, this one {count}; split it")]
+    BatchTooLarge { count: usize, max: usize },
     #[error("no citizen has CCCD number {masked}; check the number with the applicant")]
     CitizenNotFound { masked: String },
     #[error(
@@ -81,6 +89,8 @@ impl ApiError {
             ApiError::InvalidQr(_) => "QR_MALFORMED",
             ApiError::NothingDeclared => "DECLARED_EMPTY",
             ApiError::InvalidField { .. } => "FIELD_INVALID",
+            ApiError::InvalidEvent { .. } => "EVENT_INVALID",
+            ApiError::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
             ApiError::CitizenNotFound { .. } => "CITIZEN_NOT_FOUND",
             ApiError::CmndNotFound { .. } => "CMND_NOT_FOUND",
             ApiError::Caller(CallerError::NoCertificate) => "CLIENT_CERTIFICATE_MISSING",
@@ -99,7 +109,9 @@ impl ApiError {
             | ApiError::InvalidCmnd { .. }
             | ApiError::InvalidQr(_)
             | ApiError::NothingDeclared
-            | ApiError::InvalidField { .. } => Code::InvalidArgument,
+            | ApiError::InvalidField { .. }
+            | ApiError::InvalidEvent { .. }
+            | ApiError::BatchTooLarge { .. } => Code::InvalidArgument,
             ApiError::CitizenNotFound { .. } | ApiError::CmndNotFound { .. } => Code::NotFound,
             ApiError::Caller(CallerError::NoCertificate | CallerError::BadCertificate(_)) => {
                 Code::Unauthenticated
@@ -126,6 +138,14 @@ impl ApiError {
                 vec![(format!("qr_payload.{}", error.part()), error.to_string())]
             }
             ApiError::NothingDeclared => vec![("declared".into(), self.to_string())],
+            ApiError::InvalidEvent {
+                index,
+                field,
+                message,
+            } => {
+                vec![(format!("events[{index}].{field}"), message.clone())]
+            }
+            ApiError::BatchTooLarge { .. } => vec![("events".into(), self.to_string())],
             _ => Vec::new(),
         }
     }
@@ -186,6 +206,8 @@ mod tests {
         "AGENCY_UNKNOWN",
         "ROLE_NOT_ALLOWED",
         "AUDIT_UNAVAILABLE",
+        "EVENT_INVALID",
+        "BATCH_TOO_LARGE",
     ];
 
     #[test]

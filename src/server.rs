@@ -11,11 +11,12 @@ use crate::{
     audit::{
         log::{load_or_create_secret, SUBJECT_KEY_FILE},
         recorder::ServedRecorder,
+        service::AuditService,
         AuditError, AuditLog,
     },
     config::ServeConfig,
     population::{self, FixtureError},
-    proto::citizen_registry_server::CitizenRegistryServer,
+    proto::{audit_trail_server::AuditTrailServer, citizen_registry_server::CitizenRegistryServer},
     registry::{Clock, RegistryService},
     security::{tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator},
     store::CitizenStore,
@@ -161,6 +162,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     health_reporter
         .set_serving::<CitizenRegistryServer<RegistryService>>()
         .await;
+    health_reporter
+        .set_serving::<AuditTrailServer<AuditService>>()
+        .await;
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
         builder
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -174,14 +178,17 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .expect("embedded descriptors are valid");
     let registry = RegistryService::new(
         Arc::clone(&state.store),
-        state.authn,
+        Arc::clone(&state.authn),
         Arc::clone(&state.recorder),
         state.clock,
     );
 
+    let audit = AuditService::new(Arc::clone(&state.authn), Arc::clone(&state.recorder));
+
     let (tx, rx) = oneshot::channel();
     let router = builder
         .add_service(CitizenRegistryServer::new(registry))
+        .add_service(AuditTrailServer::new(audit))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);

@@ -11,6 +11,7 @@ pub mod log;
 pub mod merkle;
 pub mod query;
 pub mod recorder;
+pub mod service;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

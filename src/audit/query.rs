@@ -6,9 +6,14 @@
 
 use std::path::Path;
 
-use rusqlite::{params_from_iter, types::Value, Connection};
+use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 
-use super::{log::connect, AuditError};
+use super::{
+    log::{connect, latest_head, SignedTreeHead},
+    merkle::Hash,
+    verify::{read_event, EVENT_COLUMNS},
+    AuditError, AuditEvent,
+};
 
 /// A dimension the ratio can be broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +119,45 @@ impl AuditReader {
         Ok(AuditReader {
             connection: connect(path)?,
         })
+    }
+
+    /// The hashes of the first `size` leaves, in order (what proofs are computed over).
+    pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT leaf_hash FROM events WHERE seq < ?1 ORDER BY seq")?;
+        let hashes = statement
+            .query_map([size as i64], |r| r.get::<_, Vec<u8>>(0))?
+            .map(|h| {
+                h.map_err(AuditError::from).and_then(|h| {
+                    h.try_into()
+                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))
+                })
+            })
+            .collect::<Result<Vec<Hash>, _>>()?;
+        if hashes.len() as u64 != size {
+            return Err(AuditError::Corrupt(format!(
+                "the log holds {} events, not {size}",
+                hashes.len()
+            )));
+        }
+        Ok(hashes)
+    }
+
+    /// The event stored at leaf `seq`.
+    pub fn event(&self, seq: u64) -> Result<Option<AuditEvent>, AuditError> {
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1"
+        ))?;
+        Ok(statement
+            .query_row([seq as i64], read_event)
+            .optional()?
+            .and_then(|stored| stored.event))
+    }
+
+    /// The newest signed tree head.
+    pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
+        latest_head(&self.connection)
     }
 
     /// The ratio over the period, one row per group (sorted by group), or a single total row.

@@ -71,60 +71,61 @@ pub struct VerifyReport {
     pub tamper: Option<Tamper>,
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    bool,
-    [Option<String>; 6],
-    Vec<u8>,
-);
+/// The columns [`read_event`] expects, in order.
+pub(super) const EVENT_COLUMNS: &str =
+    "seq, event_id, source, kind, dossier_id, agency_id, district, officer_id,
+    occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash";
 
-fn event_from_row(row: &Row) -> Option<AuditEvent> {
-    let (
-        _,
-        event_id,
-        source,
-        kind,
-        dossier_id,
-        agency_id,
-        district,
-        officer_id,
-        at,
-        load_test,
-        extra,
-        _,
-    ) = row;
-    let [procedure, channel, rpc, outcome, purpose, subject] = extra.clone();
+/// One stored row: its sequence number, its event (`None` if the row no longer makes sense), and
+/// the leaf hash stored with it.
+pub(super) struct StoredEvent {
+    pub seq: u64,
+    pub event_id: String,
+    pub event: Option<AuditEvent>,
+    pub leaf_hash: Vec<u8>,
+}
+
+/// Reads a row selected with [`EVENT_COLUMNS`].
+pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let text = |i: usize| r.get::<_, Option<String>>(i);
+    let (kind, source): (String, String) = (r.get(3)?, r.get(2)?);
     let kind = match kind.as_str() {
-        "dossier" => EventKind::Dossier {
-            procedure: procedure?,
-            channel: channel?,
+        "dossier" => text(10)?
+            .zip(text(11)?)
+            .map(|(procedure, channel)| EventKind::Dossier { procedure, channel }),
+        "verification" => match (text(12)?, text(13)?, text(14)?, text(15)?) {
+            (Some(rpc), Some(outcome), Some(purpose), Some(subject)) => {
+                Some(EventKind::Verification {
+                    rpc,
+                    outcome,
+                    purpose,
+                    subject,
+                })
+            }
+            _ => None,
         },
-        "verification" => EventKind::Verification {
-            rpc: rpc?,
-            outcome: outcome?,
-            purpose: purpose?,
-            subject: subject?,
-        },
-        _ => return None,
+        _ => None,
     };
-    Some(AuditEvent {
-        event_id: event_id.clone(),
-        source: EventSource::parse(source)?,
-        dossier_id: dossier_id.clone(),
-        agency_id: agency_id.clone(),
-        district: district.clone(),
-        officer_id: officer_id.clone(),
-        occurred_at_ms: *at,
-        load_test: *load_test,
-        kind,
+    let event_id: String = r.get(1)?;
+    let event = match (kind, EventSource::parse(&source)) {
+        (Some(kind), Some(source)) => Some(AuditEvent {
+            event_id: event_id.clone(),
+            source,
+            dossier_id: r.get(4)?,
+            agency_id: r.get(5)?,
+            district: r.get(6)?,
+            officer_id: r.get(7)?,
+            occurred_at_ms: r.get(8)?,
+            load_test: r.get(9)?,
+            kind,
+        }),
+        _ => None,
+    };
+    Ok(StoredEvent {
+        seq: r.get::<_, i64>(0)? as u64,
+        event_id,
+        event,
+        leaf_hash: r.get(16)?,
     })
 }
 
@@ -158,47 +159,26 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         }
     }
 
-    let mut statement = connection.prepare(
-        "SELECT seq, event_id, source, kind, dossier_id, agency_id, district, officer_id, occurred_at_ms,
-                load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
-         FROM events ORDER BY seq",
-    )?;
+    let mut statement =
+        connection.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = statement.query([])?;
     let mut frontier = Frontier::new();
     let mut next_head = heads.iter().peekable();
     let mut previous_size = 0u64;
     while let Some(r) = rows.next()? {
-        let row: Row = (
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            [
-                r.get(10)?,
-                r.get(11)?,
-                r.get(12)?,
-                r.get(13)?,
-                r.get(14)?,
-                r.get(15)?,
-            ],
-            r.get(16)?,
-        );
+        let row = read_event(r)?;
         let expected = frontier.size();
-        if row.0 as u64 != expected {
+        if row.seq != expected {
             report.tamper = Some(Tamper::Removed { seq: expected });
             return Ok(report);
         }
-        let leaf = event_from_row(&row).map(|event| leaf_hash(&event.leaf_bytes(expected)));
-        if leaf.is_none_or(|leaf| leaf[..] != row.11[..]) {
+        let leaf = row
+            .event
+            .map(|event| leaf_hash(&event.leaf_bytes(expected)));
+        if leaf.is_none_or(|leaf| leaf[..] != row.leaf_hash[..]) {
             report.tamper = Some(Tamper::Altered {
                 seq: expected,
-                event_id: row.1.clone(),
+                event_id: row.event_id,
             });
             return Ok(report);
         }

@@ -20,7 +20,9 @@ use tonic::{
 };
 use tonic_types::StatusExt;
 
-use crate::proto::{self, citizen_registry_client::CitizenRegistryClient};
+use crate::proto::{
+    self, audit_trail_client::AuditTrailClient, citizen_registry_client::CitizenRegistryClient,
+};
 
 /// Why a call through the client failed.
 #[derive(Debug, thiserror::Error)]
@@ -161,17 +163,32 @@ pub struct RegistryClient {
     inner: CitizenRegistryClient<Channel>,
 }
 
+/// Opens a channel to `endpoint` (e.g. "https://localhost:50051"); `tls: None` for a server
+/// started with --insecure. One channel can serve several clients.
+pub async fn connect_channel(
+    endpoint: &str,
+    tls: Option<&ClientTls>,
+) -> Result<Channel, ClientError> {
+    let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.config())?;
+    }
+    Ok(endpoint.connect().await?)
+}
+
 impl RegistryClient {
     /// Connects to `endpoint` (e.g. "https://localhost:50051"); `tls: None` for a server started
     /// with --insecure.
     pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
-        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
-        if let Some(tls) = &tls {
-            endpoint = endpoint.tls_config(tls.config())?;
+        Ok(Self::from_channel(
+            connect_channel(endpoint, tls.as_ref()).await?,
+        ))
+    }
+
+    pub fn from_channel(channel: Channel) -> Self {
+        RegistryClient {
+            inner: CitizenRegistryClient::new(channel),
         }
-        Ok(RegistryClient {
-            inner: CitizenRegistryClient::new(endpoint.connect().await?),
-        })
     }
 
     /// The generated client, for requests this wrapper does not build (e.g. deliberately
@@ -228,5 +245,81 @@ impl RegistryClient {
             qr_payload: qr_payload.to_owned(),
         };
         Ok(self.raw().verify_qr(request).await?.into_inner())
+    }
+}
+
+/// A connection to the AuditTrail service (auditors' queries; agencies' Ingest).
+#[derive(Debug, Clone)]
+pub struct AuditClient {
+    inner: AuditTrailClient<Channel>,
+}
+
+impl AuditClient {
+    pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
+        Ok(Self::from_channel(
+            connect_channel(endpoint, tls.as_ref()).await?,
+        ))
+    }
+
+    pub fn from_channel(channel: Channel) -> Self {
+        AuditClient {
+            inner: AuditTrailClient::new(channel),
+        }
+    }
+
+    /// The generated client, for every RPC of the service.
+    pub fn raw(&self) -> AuditTrailClient<Channel> {
+        self.inner.clone()
+    }
+
+    pub async fn ingest(
+        &self,
+        events: Vec<proto::ReportedEvent>,
+    ) -> Result<proto::IngestResponse, ClientError> {
+        Ok(self
+            .raw()
+            .ingest(proto::IngestRequest { events })
+            .await?
+            .into_inner())
+    }
+
+    pub async fn lookup_ratio(
+        &self,
+        request: proto::LookupRatioRequest,
+    ) -> Result<Vec<proto::RatioRow>, ClientError> {
+        Ok(self.raw().lookup_ratio(request).await?.into_inner().rows)
+    }
+
+    pub async fn tree_head(&self) -> Result<proto::SignedTreeHead, ClientError> {
+        Ok(self
+            .raw()
+            .get_tree_head(proto::GetTreeHeadRequest {})
+            .await?
+            .into_inner())
+    }
+
+    pub async fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<proto::InclusionProof, ClientError> {
+        let request = proto::GetInclusionProofRequest {
+            leaf_index,
+            tree_size,
+        };
+        Ok(self.raw().get_inclusion_proof(request).await?.into_inner())
+    }
+
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<proto::ConsistencyProof, ClientError> {
+        let request = proto::GetConsistencyProofRequest { old_size, new_size };
+        Ok(self
+            .raw()
+            .get_consistency_proof(request)
+            .await?
+            .into_inner())
     }
 }

@@ -88,7 +88,7 @@ impl RegistryService {
         if !agency.role.may_look_up() {
             return Err(ApiError::RoleNotAllowed {
                 agency: agency.id.clone(),
-                role: format!("{:?}", agency.role).to_lowercase(),
+                role: agency.role.name().to_owned(),
                 rpc,
             });
         }

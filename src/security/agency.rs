@@ -22,6 +22,19 @@ impl Role {
     pub fn may_look_up(self) -> bool {
         matches!(self, Role::Agency | Role::Admin)
     }
+
+    /// Whether this role may query the audit trail.
+    pub fn may_audit(self) -> bool {
+        matches!(self, Role::Auditor | Role::Admin)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Agency => "agency",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
 }
 
 /// A citizen field that a scope can grant. `cccd_number` and `status` are always visible.

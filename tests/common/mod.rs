@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use vnpop::{
-    client::{ClientTls, LookupContext, RegistryClient},
+    client::{AuditClient, ClientTls, LookupContext, RegistryClient},
     config::ServeConfig,
     server::{self, RunningServer, ServerState},
 };
@@ -74,4 +74,11 @@ pub fn context() -> LookupContext {
         "đăng ký thường trú",
         "officer-017",
     )
+}
+
+pub async fn connect_audit(server: &RunningServer, agency: &str) -> AuditClient {
+    let endpoint = format!("https://localhost:{}", server.local_addr.port());
+    AuditClient::connect(&endpoint, Some(agency_tls(agency)))
+        .await
+        .expect("client connects")
 }

@@ -1,0 +1,348 @@
+//! The tonic implementation of `vnpop.v1.AuditTrail`: agencies ingest what they report, auditors
+//! ask for ratios, signed tree heads and proofs.
+//!
+//! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
+//! the blocking pool.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
+use tonic::{Request, Response, Status};
+
+use super::{
+    merkle,
+    query::{AuditReader, GroupBy, RatioQuery},
+    recorder::ServedRecorder,
+    AuditError, AuditEvent, EventKind, EventSource,
+};
+use crate::{
+    error::ApiError,
+    proto::{self, audit_trail_server::AuditTrail, reported_event::Kind},
+    security::{Agency, Authenticator},
+};
+
+/// Most events in one Ingest call.
+pub const MAX_INGEST_BATCH: usize = 10_000;
+
+#[derive(Clone)]
+pub struct AuditService {
+    authn: Arc<Authenticator>,
+    recorder: Arc<ServedRecorder>,
+}
+
+impl AuditService {
+    pub fn new(authn: Arc<Authenticator>, recorder: Arc<ServedRecorder>) -> Self {
+        AuditService { authn, recorder }
+    }
+
+    fn caller<T>(
+        &self,
+        request: &Request<T>,
+        rpc: &'static str,
+        allowed: fn(&Agency) -> bool,
+    ) -> Result<Arc<Agency>, ApiError> {
+        let agency = self.authn.identify(request)?;
+        if !allowed(&agency) {
+            return Err(ApiError::RoleNotAllowed {
+                agency: agency.id.clone(),
+                role: agency.role.name().to_owned(),
+                rpc,
+            });
+        }
+        Ok(agency)
+    }
+
+    fn auditor<T>(&self, request: &Request<T>, rpc: &'static str) -> Result<(), ApiError> {
+        self.caller(request, rpc, |a| a.role.may_audit())
+            .map(|_| ())
+    }
+
+    /// Runs a read-only query on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&AuditReader) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let path: PathBuf = self.recorder.log().path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let reader = AuditReader::open(&path).map_err(ApiError::AuditUnavailable)?;
+            query(&reader)
+        })
+        .await
+        .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
+    }
+
+    fn event(
+        &self,
+        agency: &Agency,
+        index: usize,
+        reported: proto::ReportedEvent,
+    ) -> Result<AuditEvent, ApiError> {
+        let invalid = |field, message: &str| ApiError::InvalidEvent {
+            index,
+            field,
+            message: message.to_owned(),
+        };
+        let required = |field, value: &str, max: usize| {
+            let value = value.trim();
+            if value.is_empty() {
+                Err(invalid(field, "required"))
+            } else if value.chars().count() > max {
+                Err(invalid(field, &format!("at most {max} characters")))
+            } else {
+                Ok(value.to_owned())
+            }
+        };
+        let kind = match reported.kind {
+            None => return Err(invalid("kind", "set dossier or verification")),
+            Some(Kind::Dossier(d)) => EventKind::Dossier {
+                procedure: required("dossier.procedure_code", &d.procedure_code, 64)?,
+                channel: match d.channel.as_str() {
+                    "online" | "desk" => d.channel,
+                    _ => return Err(invalid("dossier.channel", "must be \"online\" or \"desk\"")),
+                },
+            },
+            Some(Kind::Verification(v)) => EventKind::Verification {
+                rpc: required("verification.rpc", &v.rpc, 64)?,
+                outcome: required("verification.outcome", &v.outcome, 64)?,
+                purpose: v.purpose.trim().to_owned(),
+                subject: match v.cccd_number.trim() {
+                    "" => String::new(),
+                    number => self.recorder.subject(number),
+                },
+            },
+        };
+        Ok(AuditEvent {
+            event_id: required("event_id", &reported.event_id, 128)?,
+            source: EventSource::Client,
+            dossier_id: required("dossier_id", &reported.dossier_id, 128)?,
+            // The agency is who the certificate says, never what the event claims.
+            agency_id: agency.id.clone(),
+            district: reported.district.trim().to_owned(),
+            officer_id: required("officer_id", &reported.officer_id, 128)?,
+            occurred_at_ms: reported.occurred_at_ms,
+            load_test: reported.load_test,
+            kind,
+        })
+    }
+}
+
+/// Midnight at the start of `date` in Vietnam, Unix milliseconds.
+fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
+    let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
+    vietnam
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("valid time"))
+        .single()
+        .expect("fixed offsets are unambiguous")
+        .timestamp_millis()
+}
+
+fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ApiError::InvalidField {
+        field,
+        message: format!("{text:?} is not a date written YYYY-MM-DD"),
+    })
+}
+
+fn head_message(head: super::SignedTreeHead, public_key: [u8; 32]) -> proto::SignedTreeHead {
+    proto::SignedTreeHead {
+        tree_size: head.tree_size,
+        root_hash: head.root.to_vec(),
+        signed_at_ms: head.signed_at_ms,
+        signature: head.signature.to_vec(),
+        public_key: public_key.to_vec(),
+    }
+}
+
+/// The size a proof is asked for: 0 means the latest signed head.
+fn resolve_size(reader: &AuditReader, field: &'static str, size: u64) -> Result<u64, ApiError> {
+    let latest = reader
+        .latest_head()
+        .map_err(ApiError::AuditUnavailable)?
+        .map_or(0, |h| h.tree_size);
+    match size {
+        0 => Ok(latest),
+        s if s <= latest => Ok(s),
+        s => Err(ApiError::InvalidField {
+            field,
+            message: format!("{s} is beyond the latest signed tree head ({latest})"),
+        }),
+    }
+}
+
+#[tonic::async_trait]
+impl AuditTrail for AuditService {
+    async fn ingest(
+        &self,
+        request: Request<proto::IngestRequest>,
+    ) -> Result<Response<proto::IngestResponse>, Status> {
+        let agency = self.caller(&request, "Ingest", |a| a.role.may_look_up())?;
+        let events = request.into_inner().events;
+        if events.len() > MAX_INGEST_BATCH {
+            return Err(ApiError::BatchTooLarge {
+                count: events.len(),
+                max: MAX_INGEST_BATCH,
+            }
+            .into());
+        }
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| self.event(&agency, i, e))
+            .collect::<Result<Vec<_>, _>>()?;
+        let receipt = self
+            .recorder
+            .log()
+            .append(events)
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
+        Ok(Response::new(proto::IngestResponse {
+            stored: receipt.appended as u32,
+            duplicates: receipt.duplicates as u32,
+            tree_size: receipt.tree_size,
+        }))
+    }
+
+    async fn lookup_ratio(
+        &self,
+        request: Request<proto::LookupRatioRequest>,
+    ) -> Result<Response<proto::LookupRatioResponse>, Status> {
+        self.auditor(&request, "LookupRatio")?;
+        let request = request.into_inner();
+        let from = parse_day("from", &request.from)?;
+        let to = parse_day("to", &request.to)?;
+        if to < from {
+            return Err(ApiError::InvalidField {
+                field: "to",
+                message: "is before from".into(),
+            }
+            .into());
+        }
+        let group_by = request
+            .group_by
+            .iter()
+            .map(|g| {
+                GroupBy::parse(g).ok_or_else(|| ApiError::InvalidField {
+                    field: "group_by",
+                    message: format!(
+                        "{g:?} is not one of agency, district, officer, procedure, channel, month"
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let query = RatioQuery {
+            from_ms: vietnam_midnight_ms(from),
+            to_ms: vietnam_midnight_ms(to + Days::new(1)),
+            agency_id: Some(request.agency_id).filter(|a| !a.is_empty()),
+            group_by,
+            include_load_test: request.include_load_test,
+        };
+        let rows = self
+            .read(move |reader| reader.ratio(&query).map_err(ApiError::AuditUnavailable))
+            .await?;
+        Ok(Response::new(proto::LookupRatioResponse {
+            rows: rows
+                .into_iter()
+                .map(|r| proto::RatioRow {
+                    lookups_per_dossier: r.ratio(),
+                    coverage: r.coverage(),
+                    group: r.group,
+                    dossiers: r.dossiers,
+                    lookups: r.lookups,
+                    dossiers_with_lookup: r.covered,
+                    served: r.served,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn get_tree_head(
+        &self,
+        request: Request<proto::GetTreeHeadRequest>,
+    ) -> Result<Response<proto::SignedTreeHead>, Status> {
+        self.auditor(&request, "GetTreeHead")?;
+        let public_key = self.recorder.log().public_key().to_bytes();
+        let head = self
+            .read(|reader| reader.latest_head().map_err(ApiError::AuditUnavailable))
+            .await?;
+        let head = head.unwrap_or(super::SignedTreeHead {
+            tree_size: 0,
+            root: merkle::empty_root(),
+            signed_at_ms: 0,
+            signature: [0; 64],
+        });
+        Ok(Response::new(head_message(head, public_key)))
+    }
+
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<proto::GetInclusionProofRequest>,
+    ) -> Result<Response<proto::InclusionProof>, Status> {
+        self.auditor(&request, "GetInclusionProof")?;
+        let request = request.into_inner();
+        let proof = self
+            .read(move |reader| {
+                let size = resolve_size(reader, "tree_size", request.tree_size)?;
+                let index = request.leaf_index;
+                if index >= size {
+                    return Err(ApiError::InvalidField {
+                        field: "leaf_index",
+                        message: format!("{index} is not below the tree size {size}"),
+                    });
+                }
+                let leaves = reader
+                    .leaf_hashes(size)
+                    .map_err(ApiError::AuditUnavailable)?;
+                let event = reader
+                    .event(index)
+                    .map_err(ApiError::AuditUnavailable)?
+                    .ok_or_else(|| {
+                        ApiError::AuditUnavailable(AuditError::Corrupt(format!(
+                            "event #{index} is unreadable"
+                        )))
+                    })?;
+                let path = merkle::inclusion_proof(&leaves, index as usize).unwrap_or_default();
+                Ok(proto::InclusionProof {
+                    leaf_index: index,
+                    tree_size: size,
+                    leaf_hash: leaves[index as usize].to_vec(),
+                    leaf_data: event.leaf_bytes(index),
+                    path: path.iter().map(|h| h.to_vec()).collect(),
+                    root_hash: merkle::root(&leaves).to_vec(),
+                })
+            })
+            .await?;
+        Ok(Response::new(proof))
+    }
+
+    async fn get_consistency_proof(
+        &self,
+        request: Request<proto::GetConsistencyProofRequest>,
+    ) -> Result<Response<proto::ConsistencyProof>, Status> {
+        self.auditor(&request, "GetConsistencyProof")?;
+        let request = request.into_inner();
+        let proof = self
+            .read(move |reader| {
+                let new_size = resolve_size(reader, "new_size", request.new_size)?;
+                if request.old_size > new_size {
+                    return Err(ApiError::InvalidField {
+                        field: "old_size",
+                        message: format!("{} is beyond new_size {new_size}", request.old_size),
+                    });
+                }
+                let leaves = reader
+                    .leaf_hashes(new_size)
+                    .map_err(ApiError::AuditUnavailable)?;
+                let old = request.old_size as usize;
+                let path = merkle::consistency_proof(&leaves, old).unwrap_or_default();
+                Ok(proto::ConsistencyProof {
+                    old_size: request.old_size,
+                    new_size,
+                    path: path.iter().map(|h| h.to_vec()).collect(),
+                    old_root: merkle::root(&leaves[..old]).to_vec(),
+                    new_root: merkle::root(&leaves).to_vec(),
+                })
+            })
+            .await?;
+        Ok(Response::new(proof))
+    }
+}

@@ -1,0 +1,303 @@
+//! The AuditTrail service over mTLS: ingest with deduplication, exact ratios, role checks, and
+//! proofs checked by an independent RFC 9162 verifier written here.
+
+mod common;
+
+use common::{connect_audit, start_server, test_config};
+use sha2::{Digest, Sha256};
+use tonic::Code;
+use vnpop::proto::{self, reported_event::Kind};
+
+/// 2023-12-01T00:00:00+07:00.
+const DEC_1_2023: i64 = 1_701_363_600_000;
+const DAY: i64 = 86_400_000;
+
+fn dossier(id: &str, district: &str, officer: &str, at: i64) -> proto::ReportedEvent {
+    proto::ReportedEvent {
+        event_id: format!("dossier-{id}"),
+        dossier_id: id.into(),
+        district: district.into(),
+        officer_id: officer.into(),
+        occurred_at_ms: at,
+        load_test: false,
+        kind: Some(Kind::Dossier(proto::DossierReceived {
+            procedure_code: "1.004227".into(),
+            channel: "desk".into(),
+        })),
+    }
+}
+
+fn lookup(n: u32, id: &str, at: i64) -> proto::ReportedEvent {
+    proto::ReportedEvent {
+        event_id: format!("lookup-{id}-{n}"),
+        dossier_id: id.into(),
+        district: String::new(),
+        officer_id: "o".into(),
+        occurred_at_ms: at,
+        load_test: false,
+        kind: Some(Kind::Verification(proto::VerificationMade {
+            rpc: "LookupByCccd".into(),
+            outcome: "found".into(),
+            purpose: "đăng ký thường trú".into(),
+            cccd_number: "001090012345".into(),
+        })),
+    }
+}
+
+/// Ten dossiers in two districts, four lookups (one dossier looked up twice).
+fn known_events() -> Vec<proto::ReportedEvent> {
+    let mut events = Vec::new();
+    for i in 0..10 {
+        let district = if i < 6 {
+            "Quận Ba Đình"
+        } else {
+            "Quận Tây Hồ"
+        };
+        events.push(dossier(
+            &format!("D{i}"),
+            district,
+            &format!("officer-{}", i % 2),
+            DEC_1_2023 + i * DAY,
+        ));
+    }
+    events.push(lookup(1, "D0", DEC_1_2023));
+    events.push(lookup(2, "D0", DEC_1_2023));
+    events.push(lookup(1, "D3", DEC_1_2023 + 3 * DAY));
+    events.push(lookup(1, "D7", DEC_1_2023 + 7 * DAY));
+    events
+}
+
+#[tokio::test]
+async fn ingest_deduplicates_and_the_ratio_is_exact() {
+    let server = start_server(test_config()).await;
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+
+    let first = desk.ingest(known_events()).await.unwrap();
+    assert_eq!(
+        (first.stored, first.duplicates, first.tree_size),
+        (14, 0, 14)
+    );
+    let again = desk.ingest(known_events()).await.unwrap();
+    assert_eq!(
+        (again.stored, again.duplicates, again.tree_size),
+        (0, 14, 14)
+    );
+
+    let request = |group_by: &[&str]| proto::LookupRatioRequest {
+        from: "2023-12-01".into(),
+        to: "2023-12-31".into(),
+        group_by: group_by.iter().map(|g| g.to_string()).collect(),
+        ..Default::default()
+    };
+    let total = auditor.lookup_ratio(request(&[])).await.unwrap();
+    assert_eq!(total.len(), 1);
+    assert_eq!(
+        (
+            total[0].dossiers,
+            total[0].lookups,
+            total[0].dossiers_with_lookup
+        ),
+        (10, 4, 3)
+    );
+    assert!((total[0].lookups_per_dossier - 0.4).abs() < 1e-12);
+    assert!((total[0].coverage - 0.3).abs() < 1e-12);
+
+    let by_district = auditor.lookup_ratio(request(&["district"])).await.unwrap();
+    let figures: Vec<(String, u64, u64)> = by_district
+        .iter()
+        .map(|r| (r.group.join("/"), r.dossiers, r.lookups))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("Quận Ba Đình".to_string(), 6, 3),
+            ("Quận Tây Hồ".to_string(), 4, 1)
+        ]
+    );
+
+    // The period's end is inclusive, in Vietnam's time: 1–3 December holds D0, D1, D2.
+    let mut short = request(&[]);
+    short.to = "2023-12-03".into();
+    let rows = auditor.lookup_ratio(short).await.unwrap();
+    assert_eq!((rows[0].dossiers, rows[0].lookups), (3, 2));
+
+    let error = auditor
+        .lookup_ratio(request(&["weekday"]))
+        .await
+        .unwrap_err();
+    assert_eq!(error.invalid_fields(), ["group_by"]);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn only_auditors_query_and_events_are_validated() {
+    let server = start_server(test_config()).await;
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let error = desk.tree_head().await.unwrap_err();
+    assert_eq!(error.code(), Code::PermissionDenied);
+    assert_eq!(error.reason().as_deref(), Some("ROLE_NOT_ALLOWED"));
+    let error = desk
+        .lookup_ratio(proto::LookupRatioRequest {
+            from: "2023-01-01".into(),
+            to: "2023-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::PermissionDenied);
+
+    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let error = auditor.ingest(known_events()).await.unwrap_err();
+    assert_eq!(
+        error.code(),
+        Code::PermissionDenied,
+        "auditors do not report events"
+    );
+
+    let mut bad = known_events();
+    bad[2].dossier_id.clear();
+    let error = desk.ingest(bad).await.unwrap_err();
+    assert_eq!(error.reason().as_deref(), Some("EVENT_INVALID"));
+    assert_eq!(error.invalid_fields(), ["events[2].dossier_id"]);
+    server.shutdown().await.unwrap();
+}
+
+// ---- An independent RFC 9162 verifier (not the crate's), to check the server's proofs. ----
+
+fn hash_children(left: &[u8], right: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().to_vec()
+}
+
+fn independent_inclusion(
+    leaf_data: &[u8],
+    index: u64,
+    size: u64,
+    path: &[Vec<u8>],
+    root: &[u8],
+) -> bool {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(leaf_data);
+    let mut r = h.finalize().to_vec();
+    let (mut f, mut s) = (index, size - 1);
+    for p in path {
+        if s == 0 {
+            return false;
+        }
+        if f % 2 == 1 || f == s {
+            r = hash_children(p, &r);
+            while f % 2 == 0 && f != 0 {
+                f /= 2;
+                s /= 2;
+            }
+        } else {
+            r = hash_children(&r, p);
+        }
+        f /= 2;
+        s /= 2;
+    }
+    s == 0 && r == root
+}
+
+fn independent_consistency(m: u64, n: u64, old: &[u8], new: &[u8], proof: &[Vec<u8>]) -> bool {
+    let mut path = proof.to_vec();
+    if m.is_power_of_two() {
+        path.insert(0, old.to_vec());
+    }
+    let (mut f, mut s) = (m - 1, n - 1);
+    while f % 2 == 1 {
+        f /= 2;
+        s /= 2;
+    }
+    let (mut fr, mut sr) = (path[0].clone(), path[0].clone());
+    for c in &path[1..] {
+        if s == 0 {
+            return false;
+        }
+        if f % 2 == 1 || f == s {
+            fr = hash_children(c, &fr);
+            sr = hash_children(c, &sr);
+            while f % 2 == 0 && f != 0 {
+                f /= 2;
+                s /= 2;
+            }
+        } else {
+            sr = hash_children(&sr, c);
+        }
+        f /= 2;
+        s /= 2;
+    }
+    fr == old && sr == new && s == 0
+}
+
+#[tokio::test]
+async fn proofs_verify_independently_and_heads_are_signed() {
+    let server = start_server(test_config()).await;
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let events = known_events();
+    desk.ingest(events[..5].to_vec()).await.unwrap();
+    let yesterday = auditor.tree_head().await.unwrap();
+    assert_eq!(yesterday.tree_size, 5);
+    desk.ingest(events[5..].to_vec()).await.unwrap();
+    let today = auditor.tree_head().await.unwrap();
+    assert_eq!(today.tree_size, 14);
+
+    // The head's signature verifies with the published key.
+    let key =
+        ed25519_dalek::VerifyingKey::from_bytes(&today.public_key.clone().try_into().unwrap())
+            .unwrap();
+    let mut message = b"vnpop-tree-head-v1".to_vec();
+    message.extend_from_slice(&today.tree_size.to_be_bytes());
+    message.extend_from_slice(&today.signed_at_ms.to_be_bytes());
+    message.extend_from_slice(&today.root_hash);
+    let signature = ed25519_dalek::Signature::from_slice(&today.signature).unwrap();
+    key.verify_strict(&message, &signature).unwrap();
+
+    for index in 0..14 {
+        let proof = auditor.inclusion_proof(index, 0).await.unwrap();
+        assert_eq!(proof.root_hash, today.root_hash);
+        assert!(
+            independent_inclusion(&proof.leaf_data, index, 14, &proof.path, &today.root_hash),
+            "leaf {index}"
+        );
+        let leaf = String::from_utf8(proof.leaf_data.clone()).unwrap();
+        assert!(
+            !leaf.contains("001090012345"),
+            "leaves carry the keyed subject only"
+        );
+        assert!(!independent_inclusion(
+            b"forged",
+            index,
+            14,
+            &proof.path,
+            &today.root_hash
+        ));
+    }
+
+    let proof = auditor.consistency_proof(5, 0).await.unwrap();
+    assert_eq!(proof.old_root, yesterday.root_hash);
+    assert!(independent_consistency(
+        5,
+        14,
+        &yesterday.root_hash,
+        &today.root_hash,
+        &proof.path
+    ));
+    assert!(!independent_consistency(
+        5,
+        14,
+        &today.root_hash,
+        &today.root_hash,
+        &proof.path
+    ));
+
+    let error = auditor.inclusion_proof(14, 0).await.unwrap_err();
+    assert_eq!(error.invalid_fields(), ["leaf_index"]);
+    server.shutdown().await.unwrap();
+}
