@@ -12,7 +12,13 @@
 //! # Ok(()) }
 //! ```
 
+mod agency;
+mod outbox;
+
 use std::{fs, path::Path};
+
+pub use agency::{AgencyClient, AgencyClientConfig, Dossier, DossierChannel, DossierInfo};
+pub use outbox::{Outbox, OutboxError};
 
 use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
@@ -36,6 +42,16 @@ pub enum ClientError {
     Connect(#[from] tonic::transport::Error),
     #[error("vnpop answered {}: {}", .0.code(), .0.message())]
     Rpc(#[from] Status),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error("{pending} audit event(s) are still waiting for delivery (kept in the outbox)")]
+    FlushTimeout { pending: u64 },
+}
+
+impl From<tokio::task::JoinError> for ClientError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        ClientError::Outbox(OutboxError::Task(error.to_string()))
+    }
 }
 
 impl ClientError {

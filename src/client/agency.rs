@@ -1,0 +1,440 @@
+//! The agency-facing API: open a dossier, then look people up *for that dossier*. Every dossier
+//! and every verification becomes an audit event in the durable [`Outbox`] before the call
+//! returns, and a background task delivers them to the server's AuditTrail, retrying with
+//! backoff for as long as the server is unreachable.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), vnpop::client::ClientError> {
+//! use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, ClientTls, DossierInfo};
+//!
+//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+//! let client = AgencyClient::open(AgencyClientConfig::new("https://localhost:50051", Some(tls), "outbox.sqlite")).await?;
+//! let dossier = client
+//!     .open_dossier(DossierInfo::new("000.00.01.H26-261123-0001", "1.004227", "Quận Ba Đình", "officer-017", DossierChannel::Desk))
+//!     .await?;
+//! let answer = dossier.lookup_by_cccd("đăng ký thường trú", "001090012345").await?;
+//! client.flush(std::time::Duration::from_secs(10)).await?; // at shutdown
+//! # Ok(()) }
+//! ```
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use tokio::{sync::Notify, task::JoinHandle};
+use tonic::transport::Endpoint;
+
+use super::{
+    outbox::{Outbox, OutboxError},
+    AuditClient, ClientError, ClientTls, LookupContext, RegistryClient,
+};
+use crate::proto::{self, reported_event::Kind};
+
+/// Events sent in one Ingest call.
+const DELIVERY_BATCH: usize = 1_000;
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// How a dossier was received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DossierChannel {
+    Online,
+    Desk,
+}
+
+impl DossierChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DossierChannel::Online => "online",
+            DossierChannel::Desk => "desk",
+        }
+    }
+}
+
+/// An administrative dossier as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierInfo {
+    pub id: String,
+    /// Procedure code (mã thủ tục hành chính).
+    pub procedure_code: String,
+    /// District of the receiving unit.
+    pub district: String,
+    pub officer_id: String,
+    pub channel: DossierChannel,
+    /// When it was received, Unix ms; `None` for now.
+    pub received_at_ms: Option<i64>,
+    pub load_test: bool,
+}
+
+impl DossierInfo {
+    pub fn new(
+        id: impl Into<String>,
+        procedure_code: impl Into<String>,
+        district: impl Into<String>,
+        officer_id: impl Into<String>,
+        channel: DossierChannel,
+    ) -> Self {
+        DossierInfo {
+            id: id.into(),
+            procedure_code: procedure_code.into(),
+            district: district.into(),
+            officer_id: officer_id.into(),
+            channel,
+            received_at_ms: None,
+            load_test: false,
+        }
+    }
+}
+
+/// Where the agency client connects and keeps its outbox.
+#[derive(Debug, Clone)]
+pub struct AgencyClientConfig {
+    pub endpoint: String,
+    pub tls: Option<ClientTls>,
+    pub outbox_path: PathBuf,
+}
+
+impl AgencyClientConfig {
+    pub fn new(
+        endpoint: impl Into<String>,
+        tls: Option<ClientTls>,
+        outbox_path: impl Into<PathBuf>,
+    ) -> Self {
+        AgencyClientConfig {
+            endpoint: endpoint.into(),
+            tls,
+            outbox_path: outbox_path.into(),
+        }
+    }
+}
+
+struct Shared {
+    registry: RegistryClient,
+    outbox: Arc<Outbox>,
+    wake: Arc<Notify>,
+    run_id: String,
+    counter: AtomicU64,
+}
+
+/// An agency's connection to vnpop with a durable audit outbox. Cheap to clone.
+#[derive(Clone)]
+pub struct AgencyClient {
+    shared: Arc<Shared>,
+    /// Held only so the delivery task stops with the last clone.
+    _delivery: Arc<DeliveryTask>,
+}
+
+/// Stops the delivery task when the last clone of the client goes away; what is still in the
+/// outbox is delivered by the next client opened on the same file.
+struct DeliveryTask(JoinHandle<()>);
+
+impl Drop for DeliveryTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl AgencyClient {
+    /// Opens the outbox and starts delivering what it holds. Does not need the server to be up:
+    /// the connection is made lazily and re-made after outages.
+    pub async fn open(config: AgencyClientConfig) -> Result<Self, ClientError> {
+        let path = config.outbox_path.clone();
+        let outbox = Arc::new(tokio::task::spawn_blocking(move || Outbox::open(&path)).await??);
+        let mut endpoint = Endpoint::from_shared(config.endpoint)?
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30));
+        if let Some(tls) = &config.tls {
+            endpoint = endpoint.tls_config(tls.config())?;
+        }
+        let channel = endpoint.connect_lazy();
+        let mut run = [0u8; 16];
+        getrandom::fill(&mut run).map_err(|e| OutboxError::Task(e.to_string()))?;
+        let wake = Arc::new(Notify::new());
+        let delivery = tokio::spawn(deliver(
+            AuditClient::from_channel(channel.clone()),
+            Arc::clone(&outbox),
+            Arc::clone(&wake),
+        ));
+        Ok(AgencyClient {
+            shared: Arc::new(Shared {
+                registry: RegistryClient::from_channel(channel),
+                outbox,
+                wake,
+                run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
+                counter: AtomicU64::new(0),
+            }),
+            _delivery: Arc::new(DeliveryTask(delivery)),
+        })
+    }
+
+    /// Records that a dossier was received and returns it, to make lookups for it.
+    pub async fn open_dossier(&self, info: DossierInfo) -> Result<Dossier, ClientError> {
+        let at = info.received_at_ms.unwrap_or_else(now_ms);
+        let event = self.event(
+            &info,
+            at,
+            Kind::Dossier(proto::DossierReceived {
+                procedure_code: info.procedure_code.clone(),
+                channel: info.channel.as_str().to_owned(),
+            }),
+        );
+        self.record(event).await?;
+        Ok(Dossier {
+            client: self.clone(),
+            info,
+            event_time_ms: None,
+        })
+    }
+
+    /// Waits until every recorded event has been delivered, or `timeout` passes (an error that
+    /// says how many are still waiting; they stay in the outbox).
+    pub async fn flush(&self, timeout: Duration) -> Result<(), ClientError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = self.pending().await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClientError::FlushTimeout { pending });
+            }
+            self.shared.wake.notify_one();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Events recorded but not yet acknowledged by the server.
+    pub async fn pending(&self) -> Result<u64, ClientError> {
+        let outbox = Arc::clone(&self.shared.outbox);
+        Ok(tokio::task::spawn_blocking(move || outbox.len()).await??)
+    }
+
+    fn event(&self, info: &DossierInfo, at: i64, kind: Kind) -> proto::ReportedEvent {
+        let n = self.shared.counter.fetch_add(1, Ordering::Relaxed);
+        proto::ReportedEvent {
+            event_id: format!("{}-{n}", self.shared.run_id),
+            dossier_id: info.id.clone(),
+            district: info.district.clone(),
+            officer_id: info.officer_id.clone(),
+            occurred_at_ms: at,
+            load_test: info.load_test,
+            kind: Some(kind),
+        }
+    }
+
+    /// Commits an event to the outbox (durable when this returns) and wakes the delivery.
+    async fn record(&self, event: proto::ReportedEvent) -> Result<(), ClientError> {
+        let outbox = Arc::clone(&self.shared.outbox);
+        tokio::task::spawn_blocking(move || outbox.push(&event)).await??;
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Delivers the outbox in batches, forever; backs off exponentially while the server is
+/// unreachable or refuses.
+async fn deliver(audit: AuditClient, outbox: Arc<Outbox>, wake: Arc<Notify>) {
+    let mut backoff = BACKOFF_START;
+    loop {
+        let source = Arc::clone(&outbox);
+        let batch = match tokio::task::spawn_blocking(move || source.peek(DELIVERY_BATCH)).await {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "cannot read the audit outbox");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+            Err(_) => return,
+        };
+        let Some(&(last, _)) = batch.last() else {
+            // Nothing to send: wait for a new event (or look again in a while).
+            let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+            continue;
+        };
+        let events = batch.into_iter().map(|(_, event)| event).collect();
+        match audit.ingest(events).await {
+            Ok(_) => {
+                let source = Arc::clone(&outbox);
+                if let Ok(Err(error)) =
+                    tokio::task::spawn_blocking(move || source.acknowledge(last)).await
+                {
+                    tracing::error!(%error, "cannot clear delivered events; they will be redelivered");
+                }
+                backoff = BACKOFF_START;
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "audit delivery failed; will retry");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// A dossier being processed: every lookup made through it is recorded against it.
+#[derive(Clone)]
+pub struct Dossier {
+    client: AgencyClient,
+    info: DossierInfo,
+    event_time_ms: Option<i64>,
+}
+
+/// The outcome label recorded for a call's result.
+fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) -> String) -> String {
+    match result {
+        Ok(answer) => ok(answer),
+        Err(error) => snake_case(&format!("{:?}", error.code())),
+    }
+}
+
+/// "NotFound" → "not_found".
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+impl Dossier {
+    pub fn info(&self) -> &DossierInfo {
+        &self.info
+    }
+
+    /// Records the following verifications at this time (Unix ms) instead of now: for
+    /// simulations, whose time is not the wall clock.
+    pub fn set_event_time(&mut self, at_ms: i64) {
+        self.event_time_ms = Some(at_ms);
+    }
+
+    fn context(&self, purpose: &str) -> LookupContext {
+        LookupContext {
+            dossier_id: self.info.id.clone(),
+            purpose: purpose.to_owned(),
+            officer_id: self.info.officer_id.clone(),
+            load_test: self.info.load_test,
+        }
+    }
+
+    async fn verified(
+        &self,
+        rpc: &str,
+        purpose: &str,
+        cccd: &str,
+        outcome: String,
+    ) -> Result<(), ClientError> {
+        let at = self.event_time_ms.unwrap_or_else(now_ms);
+        let event = self.client.event(
+            &self.info,
+            at,
+            Kind::Verification(proto::VerificationMade {
+                rpc: rpc.to_owned(),
+                outcome,
+                purpose: purpose.to_owned(),
+                cccd_number: cccd.to_owned(),
+            }),
+        );
+        self.client.record(event).await
+    }
+
+    pub async fn lookup_by_cccd(
+        &self,
+        purpose: &str,
+        cccd_number: &str,
+    ) -> Result<proto::LookupResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .registry
+            .lookup_by_cccd(&self.context(purpose), cccd_number)
+            .await;
+        let label = outcome(&result, |_| "found".into());
+        self.verified("LookupByCccd", purpose, cccd_number, label)
+            .await?;
+        result
+    }
+
+    pub async fn lookup_by_cmnd(
+        &self,
+        purpose: &str,
+        cmnd_number: &str,
+    ) -> Result<proto::LookupResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .registry
+            .lookup_by_cmnd(&self.context(purpose), cmnd_number)
+            .await;
+        let label = outcome(&result, |_| "found".into());
+        let cccd = result
+            .as_ref()
+            .ok()
+            .and_then(|r| r.citizen.as_ref())
+            .map(|c| c.cccd_number.clone());
+        self.verified("LookupByCmnd", purpose, &cccd.unwrap_or_default(), label)
+            .await?;
+        result
+    }
+
+    pub async fn verify_demographics(
+        &self,
+        purpose: &str,
+        cccd_number: &str,
+        declared: proto::Declared,
+    ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .registry
+            .verify_demographics(&self.context(purpose), cccd_number, declared)
+            .await;
+        let label = outcome(&result, |r| {
+            if r.matched { "match" } else { "no_match" }.into()
+        });
+        self.verified("VerifyDemographics", purpose, cccd_number, label)
+            .await?;
+        result
+    }
+
+    pub async fn verify_qr(
+        &self,
+        purpose: &str,
+        qr_payload: &str,
+    ) -> Result<proto::VerifyQrResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .registry
+            .verify_qr(&self.context(purpose), qr_payload)
+            .await;
+        let label = outcome(&result, |r| {
+            proto::QrVerdict::try_from(r.verdict)
+                .map_or("unspecified", |v| v.as_str_name())
+                .trim_start_matches("QR_VERDICT_")
+                .to_lowercase()
+        });
+        let cccd = qr_payload
+            .split('|')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        self.verified("VerifyQr", purpose, &cccd, label).await?;
+        result
+    }
+}
