@@ -7,6 +7,8 @@
 
 #[cfg(feature = "server")]
 pub mod audit;
+#[cfg(all(feature = "server", feature = "client"))]
+pub mod cli;
 pub mod domain;
 
 pub mod proto {

@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Generate the synthetic population and serve the gRPC API over mTLS.
     Serve(ServeConfig),
+    /// The auditor's commands: lookup ratios, log verification.
+    #[command(subcommand)]
+    Audit(vnpop::cli::audit::AuditCommand),
     /// Regenerate the DEVELOPMENT certificates: a CA, a localhost server certificate and one
     /// client certificate per configured agency.
     Certs {
@@ -47,6 +50,9 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(config) => serve(config),
         Command::Certs { out, agencies } => write_certs(out, agencies),
+        Command::Audit(command) => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|runtime| runtime.block_on(vnpop::cli::audit::run(command))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -129,6 +129,8 @@ pub struct AuditLog {
 /// The file names inside the data directory.
 pub const DATABASE_FILE: &str = "audit.sqlite";
 pub const KEY_FILE: &str = "audit-signing.key";
+/// The log's public key, hex, for auditors.
+pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
 /// The key of the keyed hash under which citizens' numbers are recorded.
 pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
 
@@ -136,6 +138,25 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses an Ed25519 public key written as 64 hex digits.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, AuditError> {
+    let text = text.trim();
+    let bad = || AuditError::Key(format!("{text:?} is not an Ed25519 public key in hex"));
+    if text.len() != 64 {
+        return Err(bad());
+    }
+    let mut bytes = [0u8; 32];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
 }
 
 /// Reads a 32-byte secret from `path`, creating it from the OS's randomness on first use (file
@@ -187,6 +208,11 @@ impl AuditLog {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
         let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
+        let public = data_dir.join(PUBLIC_KEY_FILE);
+        if !public.exists() {
+            std::fs::write(&public, hex(&key.verifying_key().to_bytes()) + "\n")
+                .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
+        }
         let path = data_dir.join(DATABASE_FILE);
         let connection = connect(&path)?;
         let mut frontier = Frontier::new();

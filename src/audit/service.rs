@@ -127,7 +127,7 @@ impl AuditService {
 }
 
 /// Midnight at the start of `date` in Vietnam, Unix milliseconds.
-fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
+pub fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
     let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
     vietnam
         .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("valid time"))
