@@ -235,8 +235,7 @@ impl AgencyClient {
 
     /// Commits an event to the outbox (durable when this returns) and wakes the delivery.
     async fn record(&self, event: proto::ReportedEvent) -> Result<(), ClientError> {
-        let outbox = Arc::clone(&self.shared.outbox);
-        tokio::task::spawn_blocking(move || outbox.push(&event)).await??;
+        self.shared.outbox.push(event).await?;
         self.shared.wake.notify_one();
         Ok(())
     }
@@ -266,10 +265,7 @@ async fn deliver(audit: AuditClient, outbox: Arc<Outbox>, wake: Arc<Notify>) {
         let events = batch.into_iter().map(|(_, event)| event).collect();
         match audit.ingest(events).await {
             Ok(_) => {
-                let source = Arc::clone(&outbox);
-                if let Ok(Err(error)) =
-                    tokio::task::spawn_blocking(move || source.acknowledge(last)).await
-                {
+                if let Err(error) = outbox.acknowledge(last).await {
                     tracing::error!(%error, "cannot clear delivered events; they will be redelivered");
                 }
                 backoff = BACKOFF_START;

@@ -6,10 +6,14 @@
 //! it. Delivery removes events only after the server acknowledged them; a crash between the two
 //! redelivers them, and the server deduplicates by event id.
 
-use std::{path::Path, sync::Mutex};
+use std::{
+    path::Path,
+    sync::{mpsc, Mutex},
+};
 
 use prost::Message;
 use rusqlite::{params, Connection};
+use tokio::sync::oneshot;
 
 use crate::proto::ReportedEvent;
 
@@ -24,42 +28,88 @@ pub enum OutboxError {
     Task(String),
 }
 
+/// Most events committed in one outbox transaction.
+const MAX_GROUP: usize = 4_096;
+
+enum Job {
+    Push(ReportedEvent, oneshot::Sender<Result<(), String>>),
+    Acknowledge(i64, oneshot::Sender<Result<(), String>>),
+}
+
 /// A durable FIFO of events to deliver.
+///
+/// Writes go through one writer thread that commits whatever is waiting in one transaction (one
+/// fsync for many concurrent callers: group commit); reads use their own connection.
 pub struct Outbox {
-    connection: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    queue: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, OutboxError> {
+    let connection = Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.busy_timeout(std::time::Duration::from_secs(10))?;
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS outbox (
+             seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+             event_id TEXT NOT NULL UNIQUE,
+             event    BLOB NOT NULL
+         )",
+    )?;
+    Ok(connection)
 }
 
 impl Outbox {
     /// Opens (or creates) the outbox file.
     pub fn open(path: &Path) -> Result<Self, OutboxError> {
-        let connection = Connection::open(path)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        connection.busy_timeout(std::time::Duration::from_secs(10))?;
-        connection.execute_batch(
-            "CREATE TABLE IF NOT EXISTS outbox (
-                 seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-                 event_id TEXT NOT NULL UNIQUE,
-                 event    BLOB NOT NULL
-             )",
-        )?;
+        let mut writer_connection = open_connection(path)?;
+        let reader = open_connection(path)?;
+        let (queue, jobs) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("audit-outbox".into())
+            .spawn(move || write_groups(&mut writer_connection, jobs))
+            .map_err(|e| OutboxError::Task(e.to_string()))?;
         Ok(Outbox {
-            connection: Mutex::new(connection),
+            reader: Mutex::new(reader),
+            queue: Some(queue),
+            writer: Some(writer),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written: keep going.
-        self.connection.lock().unwrap_or_else(|e| e.into_inner())
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Stores an event durably. Blocking (one fsync): call from a blocking context.
-    pub fn push(&self, event: &ReportedEvent) -> Result<(), OutboxError> {
-        self.lock().execute(
-            "INSERT OR IGNORE INTO outbox (event_id, event) VALUES (?1, ?2)",
-            params![event.event_id, event.encode_to_vec()],
-        )?;
-        Ok(())
+    fn submit(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<(), String>>) -> Job,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, OutboxError> {
+        let (ack, done) = oneshot::channel();
+        self.queue
+            .as_ref()
+            .ok_or_else(|| OutboxError::Task("the outbox is closed".into()))?
+            .send(job(ack))
+            .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?;
+        Ok(done)
+    }
+
+    /// Stores an event durably: resolves once it is committed (fsync'd).
+    pub async fn push(&self, event: ReportedEvent) -> Result<(), OutboxError> {
+        let done = self.submit(|ack| Job::Push(event, ack))?;
+        done.await
+            .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?
+            .map_err(OutboxError::Task)
+    }
+
+    /// [`Outbox::push`] for synchronous callers.
+    pub fn push_blocking(&self, event: ReportedEvent) -> Result<(), OutboxError> {
+        let done = self.submit(|ack| Job::Push(event, ack))?;
+        done.blocking_recv()
+            .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?
+            .map_err(OutboxError::Task)
     }
 
     /// The oldest `limit` events with their outbox sequence numbers.
@@ -82,10 +132,11 @@ impl Outbox {
     }
 
     /// Removes delivered events (all with `seq <= up_to`).
-    pub fn acknowledge(&self, up_to: i64) -> Result<(), OutboxError> {
-        self.lock()
-            .execute("DELETE FROM outbox WHERE seq <= ?1", [up_to])?;
-        Ok(())
+    pub async fn acknowledge(&self, up_to: i64) -> Result<(), OutboxError> {
+        let done = self.submit(|ack| Job::Acknowledge(up_to, ack))?;
+        done.await
+            .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?
+            .map_err(OutboxError::Task)
     }
 
     /// Events waiting for delivery.
@@ -99,6 +150,56 @@ impl Outbox {
     pub fn is_empty(&self) -> Result<bool, OutboxError> {
         Ok(self.len()? == 0)
     }
+}
+
+impl Drop for Outbox {
+    /// Commits what is queued, then stops the writer.
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// The writer thread: commits every waiting job in one transaction, then answers them all.
+fn write_groups(connection: &mut Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let result = commit(connection, &group).map_err(|e| e.to_string());
+        for job in group {
+            let ack = match job {
+                Job::Push(_, ack) | Job::Acknowledge(_, ack) => ack,
+            };
+            let _ = ack.send(result.clone());
+        }
+    }
+}
+
+fn commit(connection: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
+    let transaction = connection.transaction()?;
+    {
+        let mut insert = transaction
+            .prepare_cached("INSERT OR IGNORE INTO outbox (event_id, event) VALUES (?1, ?2)")?;
+        let mut delete = transaction.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?;
+        for job in group {
+            match job {
+                Job::Push(event, _) => {
+                    insert.execute(params![event.event_id, event.encode_to_vec()])?;
+                }
+                Job::Acknowledge(up_to, _) => {
+                    delete.execute([up_to])?;
+                }
+            }
+        }
+    }
+    transaction.commit()
 }
 
 #[cfg(test)]
@@ -121,14 +222,18 @@ mod tests {
         {
             let outbox = Outbox::open(&path).unwrap();
             for id in ["a", "b", "c", "b"] {
-                outbox.push(&event(id)).unwrap();
+                outbox.push_blocking(event(id)).unwrap();
             }
         }
         let outbox = Outbox::open(&path).unwrap();
         let waiting = outbox.peek(10).unwrap();
         let ids: Vec<_> = waiting.iter().map(|(_, e)| e.event_id.as_str()).collect();
         assert_eq!(ids, ["a", "b", "c"]);
-        outbox.acknowledge(waiting[1].0).unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(outbox.acknowledge(waiting[1].0))
+            .unwrap();
         assert_eq!(outbox.len().unwrap(), 1);
         assert_eq!(outbox.peek(10).unwrap()[0].1.event_id, "c");
     }
