@@ -30,5 +30,7 @@ pub mod registry;
 pub mod security;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(all(feature = "server", feature = "client"))]
+pub mod simulate;
 #[cfg(feature = "server")]
 pub mod store;

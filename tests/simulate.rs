@@ -1,0 +1,93 @@
+//! `vnpop simulate` end to end: a small scenario through the client library and the real server;
+//! the auditor's ratio query then reports its totals exactly.
+
+mod common;
+
+use common::{agency_tls, connect_audit, start_server, test_config};
+use vnpop::{
+    client::{AgencyClient, AgencyClientConfig},
+    proto,
+    simulate::{self, Scenario},
+};
+
+const SCENARIO: &str = r#"
+seed = 7
+procedures = ["1.004227", "1.001612"]
+online_share = 0.3
+
+[[period]]
+from = "2022-12-01"
+to = "2023-12-31"
+dossiers = 300
+lookups = 65
+
+[[period]]
+from = "2024-01-01"
+to = "2024-02-21"
+dossiers = 120
+lookups = 2
+
+[[unit]]
+district = "Thành phố Phủ Lý"
+officers = 3
+weight = 2
+lookup_probability = [0.4, 0.02]
+
+[[unit]]
+district = "Huyện Lý Nhân"
+officers = 2
+weight = 1
+lookup_probability = [0.1, 0.0]
+"#;
+
+#[tokio::test]
+async fn the_ratio_of_a_simulated_scenario_is_exact() {
+    let server = start_server(test_config()).await;
+    let outbox = tempfile::tempdir().unwrap();
+    let config = AgencyClientConfig::new(
+        format!("https://localhost:{}", server.local_addr.port()),
+        Some(agency_tls("one-stop-ba-dinh")),
+        outbox.path().join("outbox.sqlite"),
+    );
+    let client = AgencyClient::open(config).await.unwrap();
+    let scenario = Scenario::parse(SCENARIO).unwrap();
+    let report = simulate::run(&client, &scenario, 16, 2026, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.dossiers, report.lookups, report.failed_lookups),
+        (420, 67, 0)
+    );
+
+    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let ratio = |from: &str, to: &str, by: &[&str]| proto::LookupRatioRequest {
+        from: from.into(),
+        to: to.into(),
+        group_by: by.iter().map(|b| b.to_string()).collect(),
+        ..Default::default()
+    };
+    let first = auditor
+        .lookup_ratio(ratio("2022-12-01", "2023-12-31", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first[0].dossiers, first[0].lookups, first[0].served),
+        (300, 65, 65)
+    );
+    let second = auditor
+        .lookup_ratio(ratio("2024-01-01", "2024-02-21", &[]))
+        .await
+        .unwrap();
+    assert_eq!((second[0].dossiers, second[0].lookups), (120, 2));
+    // The district breakdown: the second period's two lookups can only come from Phủ Lý.
+    let by_district = auditor
+        .lookup_ratio(ratio("2024-01-01", "2024-02-21", &["district"]))
+        .await
+        .unwrap();
+    let ly_nhan = by_district
+        .iter()
+        .find(|r| r.group == ["Huyện Lý Nhân"])
+        .unwrap();
+    assert_eq!((ly_nhan.dossiers, ly_nhan.lookups), (40, 0));
+    server.shutdown().await.unwrap();
+}
