@@ -8,6 +8,8 @@ use prost::Message;
 const PROTOS: &[&str] = &[
     "proto/vnpop/v1/common.proto",
     "proto/vnpop/v1/citizen_registry.proto",
+    "proto/vnpop/v1/chip.proto",
+    "proto/vnpop/v1/vneid.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

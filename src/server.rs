@@ -8,12 +8,18 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::{
+    chip::{ChipService, ChipVerifier, CscaTrust, PkiError},
     config::ServeConfig,
     population::{self, FixtureError},
     proto::citizen_registry_server::CitizenRegistryServer,
+    proto::{
+        chip_verification_server::ChipVerificationServer,
+        vneid_authentication_server::VneidAuthenticationServer,
+    },
     registry::{Clock, RegistryService},
     security::{tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator},
     store::CitizenStore,
+    vneid::{AuthSettings, TokenIssuer, VneidService},
 };
 
 /// The encoded descriptors of vnpop's protos, for gRPC reflection.
@@ -35,6 +41,10 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot read the CSCA certificate: {0}")]
+    Csca(String),
+    #[error("the CSCA certificate is not valid: {0}")]
+    CscaInvalid(#[from] PkiError),
     #[error("TLS configuration rejected: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
@@ -45,6 +55,11 @@ pub struct ServerState {
     pub authn: Arc<Authenticator>,
     pub tls: Option<TlsMaterial>,
     pub clock: Clock,
+    /// Verifies chip reads (the trusted CSCA and the population seed).
+    pub chip: Arc<ChipVerifier>,
+    /// Signs VNeID tokens.
+    pub tokens: Arc<TokenIssuer>,
+    pub auth: AuthSettings,
 }
 
 impl ServerState {
@@ -63,13 +78,27 @@ impl ServerState {
         } else {
             Authenticator::mtls(directory)
         };
-        let tls = match (&config.insecure, &config.tls_ca, &config.tls_cert, &config.tls_key) {
+        let tls = match (
+            &config.insecure,
+            &config.tls_ca,
+            &config.tls_cert,
+            &config.tls_key,
+        ) {
             (true, ..) => None,
             (false, Some(ca), Some(cert), Some(key)) => {
                 Some(TlsMaterial::read(ca, cert, key).map_err(StartError::Tls)?)
             }
             _ => Some(TlsMaterial::development_server()),
         };
+
+        let trust = match &config.csca {
+            Some(path) => CscaTrust::from_pem(
+                &std::fs::read_to_string(path)
+                    .map_err(|e| StartError::Csca(format!("{}: {e}", path.display())))?,
+            )?,
+            None => CscaTrust::development(),
+        };
+        let auth = config.auth_settings();
 
         let mut fixtures = population::builtin_fixtures();
         if let Some(path) = &config.fixtures {
@@ -96,6 +125,9 @@ impl ServerState {
             authn: Arc::new(authn),
             tls,
             clock: config.today.map_or(Clock::System, Clock::Fixed),
+            chip: Arc::new(ChipVerifier::new(trust, spec.seed)),
+            tokens: Arc::new(TokenIssuer::generate(auth.token_lifetime)),
+            auth,
         })
     }
 }
@@ -128,7 +160,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
-    let local_addr = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
 
     let mut builder = Server::builder();
     if let Some(tls) = &state.tls {
@@ -139,6 +173,12 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CitizenRegistryServer<RegistryService>>()
+        .await;
+    health_reporter
+        .set_serving::<VneidAuthenticationServer<VneidService>>()
+        .await;
+    health_reporter
+        .set_serving::<ChipVerificationServer<ChipService>>()
         .await;
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
         builder
@@ -151,11 +191,31 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
         .build_v1alpha()
         .expect("embedded descriptors are valid");
-    let registry = RegistryService::new(Arc::clone(&state.store), state.authn, state.clock);
+    let registry = RegistryService::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.authn),
+        state.clock,
+    );
+    let vneid = VneidService::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.authn),
+        Arc::clone(&state.chip),
+        Arc::clone(&state.tokens),
+        state.auth,
+        state.clock,
+    );
+    let chip = ChipService::new(
+        Arc::clone(&state.store),
+        state.authn,
+        Arc::clone(&state.chip),
+        state.clock,
+    );
 
     let (tx, rx) = oneshot::channel();
     let router = builder
         .add_service(CitizenRegistryServer::new(registry))
+        .add_service(VneidAuthenticationServer::new(vneid))
+        .add_service(ChipVerificationServer::new(chip))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);

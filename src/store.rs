@@ -35,7 +35,9 @@ impl CitizenStore {
 
     /// The citizen with this CCCD number.
     pub fn get(&self, cccd: CccdNumber) -> Option<Arc<Citizen>> {
-        self.by_cccd.get(&cccd).map(|entry| Arc::clone(entry.value()))
+        self.by_cccd
+            .get(&cccd)
+            .map(|entry| Arc::clone(entry.value()))
     }
 
     /// The citizen linked to this legacy CMND number.
@@ -49,7 +51,10 @@ impl CitizenStore {
         let cccd = citizen.cccd;
         let cmnd = citizen.cmnd;
         let previous = self.by_cccd.insert(cccd, Arc::new(citizen));
-        if let Some(old) = previous.and_then(|p| p.cmnd).filter(|old| Some(*old) != cmnd) {
+        if let Some(old) = previous
+            .and_then(|p| p.cmnd)
+            .filter(|old| Some(*old) != cmnd)
+        {
             self.by_cmnd.remove_if(&old, |_, owner| *owner == cccd);
         }
         if let Some(cmnd) = cmnd {
@@ -109,9 +114,14 @@ mod tests {
         let mut updated = (*store.get(an).unwrap()).clone();
         updated.cmnd = Some(CmndNumber::parse("019999999").unwrap());
         store.upsert(updated);
-        assert!(store.get_by_cmnd(CmndNumber::parse("012345678").unwrap()).is_none());
+        assert!(store
+            .get_by_cmnd(CmndNumber::parse("012345678").unwrap())
+            .is_none());
         assert_eq!(
-            store.get_by_cmnd(CmndNumber::parse("019999999").unwrap()).unwrap().cccd,
+            store
+                .get_by_cmnd(CmndNumber::parse("019999999").unwrap())
+                .unwrap()
+                .cccd,
             an
         );
     }

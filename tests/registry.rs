@@ -35,15 +35,32 @@ async fn lookup_found_by_cccd_and_cmnd() {
     assert_eq!(citizen.full_name.as_deref(), Some("Nguyễn Văn An"));
     assert_eq!(citizen.cmnd_number.as_deref(), Some("012345678"));
     assert_eq!(citizen.sex, Some(proto::Sex::Male as i32));
-    assert_eq!(citizen.date_of_birth, Some(proto::Date { year: 1990, month: 3, day: 15 }));
+    assert_eq!(
+        citizen.date_of_birth,
+        Some(proto::Date {
+            year: 1990,
+            month: 3,
+            day: 15
+        })
+    );
     assert_eq!(citizen.religion.as_deref(), Some("Không"));
     assert_eq!(citizen.status, proto::CitizenStatus::Active as i32);
     let card = citizen.card.unwrap();
     assert_eq!(card.r#type, proto::CardType::ChipCccd as i32);
     assert_eq!(card.state, proto::CardState::Valid as i32);
-    assert_eq!(card.expiry_date, Some(proto::Date { year: 2030, month: 3, day: 15 }));
+    assert_eq!(
+        card.expiry_date,
+        Some(proto::Date {
+            year: 2030,
+            month: 3,
+            day: 15
+        })
+    );
     let address = citizen.permanent_address.unwrap();
-    assert_eq!(address.formatted, "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội");
+    assert_eq!(
+        address.formatted,
+        "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"
+    );
     assert!(answer.withheld_fields.is_empty());
 
     let by_cmnd = desk.lookup_by_cmnd(&context(), "012345678").await.unwrap();
@@ -62,12 +79,21 @@ async fn lookup_not_found() {
     // Well-formed, but nobody has it (serials of 999999 are not drawn for fixtures).
     let error = desk.lookup_by_cccd(&context(), "001090999999").await;
     let error = match error {
-        Ok(found) => panic!("unexpectedly found {:?}", found.citizen.map(|c| c.cccd_number)),
+        Ok(found) => panic!(
+            "unexpectedly found {:?}",
+            found.citizen.map(|c| c.cccd_number)
+        ),
         Err(e) => e,
     };
     assert_reason(&error, Code::NotFound, "CITIZEN_NOT_FOUND");
-    assert!(!error.to_string().contains("001090999999"), "messages mask numbers: {error}");
-    let error = desk.lookup_by_cmnd(&context(), "999999990").await.unwrap_err();
+    assert!(
+        !error.to_string().contains("001090999999"),
+        "messages mask numbers: {error}"
+    );
+    let error = desk
+        .lookup_by_cmnd(&context(), "999999990")
+        .await
+        .unwrap_err();
     assert_reason(&error, Code::NotFound, "CMND_NOT_FOUND");
     server.shutdown().await.unwrap();
 }
@@ -91,7 +117,9 @@ async fn invalid_numbers_name_the_wrong_part() {
         let error = desk.lookup_by_cccd(&context(), number).await.unwrap_err();
         assert_reason(&error, Code::InvalidArgument, reason);
         assert_eq!(error.invalid_fields(), vec!["cccd_number"], "{number}");
-        let ClientError::Rpc(status) = &error else { panic!() };
+        let ClientError::Rpc(status) = &error else {
+            panic!()
+        };
         use tonic_types::StatusExt;
         let info = status.get_error_details().error_info().cloned().unwrap();
         assert_eq!(info.domain, "vnpop.v1");
@@ -107,15 +135,39 @@ async fn invalid_numbers_name_the_wrong_part() {
 async fn deceased_and_revoked_citizens_say_so() {
     let server = start_server(test_config()).await;
     let desk = connect(&server, "one-stop-ba-dinh").await;
-    let dead = desk.lookup_by_cccd(&context(), DECEASED).await.unwrap().citizen.unwrap();
+    let dead = desk
+        .lookup_by_cccd(&context(), DECEASED)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
     assert_eq!(dead.status, proto::CitizenStatus::Deceased as i32);
-    let revoked = desk.lookup_by_cccd(&context(), REVOKED).await.unwrap().citizen.unwrap();
+    let revoked = desk
+        .lookup_by_cccd(&context(), REVOKED)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
     assert_eq!(revoked.status, proto::CitizenStatus::CardRevoked as i32);
-    assert_eq!(revoked.card.unwrap().state, proto::CardState::Revoked as i32);
-    let expired = desk.lookup_by_cccd(&context(), EXPIRED).await.unwrap().citizen.unwrap();
-    assert_eq!(expired.card.unwrap().state, proto::CardState::Expired as i32);
+    assert_eq!(
+        revoked.card.unwrap().state,
+        proto::CardState::Revoked as i32
+    );
+    let expired = desk
+        .lookup_by_cccd(&context(), EXPIRED)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    assert_eq!(
+        expired.card.unwrap().state,
+        proto::CardState::Expired as i32
+    );
     let child = desk.lookup_by_cccd(&context(), CHILD).await.unwrap();
-    assert!(child.citizen.unwrap().card.is_none(), "a child without a card has no card field");
+    assert!(
+        child.citizen.unwrap().card.is_none(),
+        "a child without a card has no card field"
+    );
     assert!(child.withheld_fields.is_empty());
     server.shutdown().await.unwrap();
 }
@@ -126,7 +178,12 @@ async fn the_hospital_sees_less_than_the_one_stop_desk() {
     let desk = connect(&server, "one-stop-ba-dinh").await;
     let hospital = connect(&server, "hospital-bach-mai").await;
 
-    let full = desk.lookup_by_cccd(&context(), AN).await.unwrap().citizen.unwrap();
+    let full = desk
+        .lookup_by_cccd(&context(), AN)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
     let answer = hospital.lookup_by_cccd(&context(), AN).await.unwrap();
     let limited = answer.citizen.unwrap();
     assert_eq!(limited.full_name, full.full_name);
@@ -143,7 +200,15 @@ async fn the_hospital_sees_less_than_the_one_stop_desk() {
     withheld.sort();
     assert_eq!(
         withheld,
-        ["card", "cmnd_number", "ethnicity", "nationality", "place_of_origin", "religion", "vneid_level"]
+        [
+            "card",
+            "cmnd_number",
+            "ethnicity",
+            "nationality",
+            "place_of_origin",
+            "religion",
+            "vneid_level"
+        ]
     );
     // The wire encoding really omits them.
     use prost::Message;
@@ -162,7 +227,11 @@ async fn verify_matches_names_without_diacritics() {
     let desk = connect(&server, "one-stop-ba-dinh").await;
     let declared = |name: &str| proto::Declared {
         full_name: Some(name.to_owned()),
-        date_of_birth: Some(proto::Date { year: 1990, month: 3, day: 15 }),
+        date_of_birth: Some(proto::Date {
+            year: 1990,
+            month: 3,
+            day: 15,
+        }),
         sex: Some(proto::Sex::Male as i32),
         address: Some("8 Hang Bac, P. Hang Bac, Q. Hoan Kiem, Ha Noi".into()),
     };
@@ -172,11 +241,17 @@ async fn verify_matches_names_without_diacritics() {
         ("NGUYEN VAN AN", proto::MatchResult::DiacriticInsensitive),
         ("nguyen van an", proto::MatchResult::DiacriticInsensitive),
     ] {
-        let answer = desk.verify_demographics(&context(), AN, declared(name)).await.unwrap();
+        let answer = desk
+            .verify_demographics(&context(), AN, declared(name))
+            .await
+            .unwrap();
         assert!(answer.matched, "{name}: {answer:?}");
         assert_eq!(answer.fields[0].field, "full_name");
         assert_eq!(answer.fields[0].result, expected as i32, "{name}");
-        assert_eq!(answer.fields[3].result, proto::MatchResult::DiacriticInsensitive as i32);
+        assert_eq!(
+            answer.fields[3].result,
+            proto::MatchResult::DiacriticInsensitive as i32
+        );
         assert!(answer.score >= 95, "{name}: {}", answer.score);
     }
     // đ/Đ folds to d.
@@ -184,32 +259,59 @@ async fn verify_matches_names_without_diacritics() {
         full_name: Some("DANG NGOC HAN".into()),
         ..Default::default()
     };
-    let answer = desk.verify_demographics(&context(), CHILD, child).await.unwrap();
+    let answer = desk
+        .verify_demographics(&context(), CHILD, child)
+        .await
+        .unwrap();
     assert!(answer.matched);
 
     let wrong = proto::Declared {
-        date_of_birth: Some(proto::Date { year: 1991, month: 3, day: 15 }),
+        date_of_birth: Some(proto::Date {
+            year: 1991,
+            month: 3,
+            day: 15,
+        }),
         ..declared("Nguyen Van Anh")
     };
-    let answer = desk.verify_demographics(&context(), AN, wrong).await.unwrap();
+    let answer = desk
+        .verify_demographics(&context(), AN, wrong)
+        .await
+        .unwrap();
     assert!(!answer.matched);
     assert_eq!(answer.fields[0].result, proto::MatchResult::NoMatch as i32);
     assert_eq!(answer.fields[1].result, proto::MatchResult::NoMatch as i32);
     assert!(answer.score < 50);
 
     let dead = desk
-        .verify_demographics(&context(), DECEASED, proto::Declared { full_name: Some("Pham Van Duc".into()), ..Default::default() })
+        .verify_demographics(
+            &context(),
+            DECEASED,
+            proto::Declared {
+                full_name: Some("Pham Van Duc".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(dead.status, proto::CitizenStatus::Deceased as i32);
 
-    let error = desk.verify_demographics(&context(), AN, proto::Declared::default()).await.unwrap_err();
+    let error = desk
+        .verify_demographics(&context(), AN, proto::Declared::default())
+        .await
+        .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "DECLARED_EMPTY");
     let bad_date = proto::Declared {
-        date_of_birth: Some(proto::Date { year: 1990, month: 2, day: 30 }),
+        date_of_birth: Some(proto::Date {
+            year: 1990,
+            month: 2,
+            day: 30,
+        }),
         ..Default::default()
     };
-    let error = desk.verify_demographics(&context(), AN, bad_date).await.unwrap_err();
+    let error = desk
+        .verify_demographics(&context(), AN, bad_date)
+        .await
+        .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "FIELD_INVALID");
     assert_eq!(error.invalid_fields(), vec!["declared.date_of_birth"]);
     server.shutdown().await.unwrap();
@@ -220,16 +322,29 @@ async fn qr_codes_valid_tampered_expired_and_worse() {
     let server = start_server(test_config()).await;
     let desk = connect(&server, "one-stop-ba-dinh").await;
     let genuine = "001090012345|012345678|Nguyễn Văn An|15031990|Nam|8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội|01032021";
-    let verdict = |answer: &proto::VerifyQrResponse| proto::QrVerdict::try_from(answer.verdict).unwrap();
+    let verdict =
+        |answer: &proto::VerifyQrResponse| proto::QrVerdict::try_from(answer.verdict).unwrap();
 
     let answer = desk.verify_qr(&context(), genuine).await.unwrap();
     assert_eq!(verdict(&answer), proto::QrVerdict::Valid, "{answer:?}");
-    assert_eq!(answer.expiry_date, Some(proto::Date { year: 2030, month: 3, day: 15 }));
+    assert_eq!(
+        answer.expiry_date,
+        Some(proto::Date {
+            year: 2030,
+            month: 3,
+            day: 15
+        })
+    );
     // 2024 cards append parts; readers that drop diacritics still match.
     let extended = format!("{genuine}|Hà Nội|||");
-    assert_eq!(verdict(&desk.verify_qr(&context(), &extended).await.unwrap()), proto::QrVerdict::Valid);
+    assert_eq!(
+        verdict(&desk.verify_qr(&context(), &extended).await.unwrap()),
+        proto::QrVerdict::Valid
+    );
 
-    let tampered = genuine.replace("Nguyễn Văn An", "Nguyễn Văn Bình").replace("01032021", "01032022");
+    let tampered = genuine
+        .replace("Nguyễn Văn An", "Nguyễn Văn Bình")
+        .replace("01032021", "01032022");
     let answer = desk.verify_qr(&context(), &tampered).await.unwrap();
     assert_eq!(verdict(&answer), proto::QrVerdict::Mismatch);
     assert_eq!(answer.mismatched_fields, ["full_name", "issue_date"]);
@@ -240,21 +355,48 @@ async fn qr_codes_valid_tampered_expired_and_worse() {
     let expired = "001098005555|013555555|Hoàng Minh Tuấn|20071998|Nam|17 Xuân Thủy, Phường Dịch Vọng, Quận Cầu Giấy, Hà Nội|01032021";
     let answer = desk.verify_qr(&context(), expired).await.unwrap();
     assert_eq!(verdict(&answer), proto::QrVerdict::CardExpired);
-    assert_eq!(answer.expiry_date, Some(proto::Date { year: 2023, month: 7, day: 20 }));
+    assert_eq!(
+        answer.expiry_date,
+        Some(proto::Date {
+            year: 2023,
+            month: 7,
+            day: 20
+        })
+    );
 
     let revoked = "048188004321||Lê Thị Hồng|09091988|Nữ|45 Trần Phú, Phường Thạch Thang, Quận Hải Châu, Đà Nẵng|20012022";
-    assert_eq!(verdict(&desk.verify_qr(&context(), revoked).await.unwrap()), proto::QrVerdict::CardRevoked);
+    assert_eq!(
+        verdict(&desk.verify_qr(&context(), revoked).await.unwrap()),
+        proto::QrVerdict::CardRevoked
+    );
     let dead = "036050000777|162000777|Phạm Văn Đức|20061950|Nam|21 Hàn Thuyên, Phường Trần Hưng Đạo, Thành phố Nam Định, Nam Định|10052021";
-    assert_eq!(verdict(&desk.verify_qr(&context(), dead).await.unwrap()), proto::QrVerdict::CitizenDeceased);
-    let unknown = genuine.replace("001090012345", "001090999999").replace("|012345678|", "||");
-    assert_eq!(verdict(&desk.verify_qr(&context(), &unknown).await.unwrap()), proto::QrVerdict::UnknownNumber);
+    assert_eq!(
+        verdict(&desk.verify_qr(&context(), dead).await.unwrap()),
+        proto::QrVerdict::CitizenDeceased
+    );
+    let unknown = genuine
+        .replace("001090012345", "001090999999")
+        .replace("|012345678|", "||");
+    assert_eq!(
+        verdict(&desk.verify_qr(&context(), &unknown).await.unwrap()),
+        proto::QrVerdict::UnknownNumber
+    );
 
-    let error = desk.verify_qr(&context(), &genuine.replace("15031990", "31021990")).await.unwrap_err();
+    let error = desk
+        .verify_qr(&context(), &genuine.replace("15031990", "31021990"))
+        .await
+        .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "QR_MALFORMED");
     assert_eq!(error.invalid_fields(), vec!["qr_payload.date_of_birth"]);
-    let error = desk.verify_qr(&context(), &genuine.replace("|Nam|", "|Nữ|")).await.unwrap_err();
+    let error = desk
+        .verify_qr(&context(), &genuine.replace("|Nam|", "|Nữ|"))
+        .await
+        .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "QR_INCONSISTENT");
-    let error = desk.verify_qr(&context(), "001090012345|Nguyễn Văn An").await.unwrap_err();
+    let error = desk
+        .verify_qr(&context(), "001090012345|Nguyễn Văn An")
+        .await
+        .unwrap_err();
     assert_eq!(error.invalid_fields(), vec!["qr_payload.parts"]);
     server.shutdown().await.unwrap();
 }
@@ -278,7 +420,11 @@ async fn a_request_without_a_dossier_id_is_refused() {
     let error = ClientError::Rpc(status);
     assert_eq!(
         error.invalid_fields(),
-        vec!["context.dossier_id", "context.purpose", "context.officer_id"]
+        vec![
+            "context.dossier_id",
+            "context.purpose",
+            "context.officer_id"
+        ]
     );
     // Verification and QR checks need it too.
     let error = desk.verify_qr(&no_dossier, "x").await.unwrap_err();
@@ -294,7 +440,9 @@ async fn a_certificate_from_another_ca_is_rejected() {
 
     // Same subject as the real desk, but signed by a CA the server does not trust.
     let rogue_ca = CertificateAuthority::new("Rogue CA").unwrap();
-    let rogue = rogue_ca.client("one-stop-ba-dinh", "UBND quận Ba Đình").unwrap();
+    let rogue = rogue_ca
+        .client("one-stop-ba-dinh", "UBND quận Ba Đình")
+        .unwrap();
     let tls = ClientTls::from_pem(ca_pem.clone(), rogue.cert_pem, rogue.key_pem);
     let outcome = match RegistryClient::connect(&endpoint, Some(tls)).await {
         Err(e) => Err(e),
@@ -319,7 +467,13 @@ async fn a_certificate_from_another_ca_is_rejected() {
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(&ca_pem))
         .domain_name("localhost");
-    let outcome = match Endpoint::from_shared(endpoint.clone()).unwrap().tls_config(tls).unwrap().connect().await {
+    let outcome = match Endpoint::from_shared(endpoint.clone())
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+    {
         Err(e) => Err(e.to_string()),
         Ok(channel) => CitizenRegistryClient::new(channel)
             .lookup_by_cccd(proto::LookupByCccdRequest {
@@ -330,7 +484,10 @@ async fn a_certificate_from_another_ca_is_rejected() {
             .map(|_| ())
             .map_err(|s| s.to_string()),
     };
-    assert!(outcome.is_err(), "a client without a certificate must not be served");
+    assert!(
+        outcome.is_err(),
+        "a client without a certificate must not be served"
+    );
 
     // The genuine desk still works.
     let desk = connect(&server, "one-stop-ba-dinh").await;

@@ -22,6 +22,19 @@ use tonic_types::StatusExt;
 
 use crate::proto::{self, citizen_registry_client::CitizenRegistryClient};
 
+mod vneid;
+
+pub use vneid::{TokenVerifier, VneidClient};
+
+/// Opens a channel to `endpoint`, with mTLS when `tls` is given.
+async fn channel(endpoint: &str, tls: Option<&ClientTls>) -> Result<Channel, ClientError> {
+    let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
+    if let Some(tls) = tls {
+        endpoint = endpoint.tls_config(tls.config())?;
+    }
+    Ok(endpoint.connect().await?)
+}
+
 /// Why a call through the client failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -48,7 +61,10 @@ impl ClientError {
     /// The reason code from google.rpc.ErrorInfo (see the README's error catalogue).
     pub fn reason(&self) -> Option<String> {
         match self {
-            ClientError::Rpc(status) => status.get_error_details().error_info().map(|i| i.reason.clone()),
+            ClientError::Rpc(status) => status
+                .get_error_details()
+                .error_info()
+                .map(|i| i.reason.clone()),
             _ => None,
         }
     }
@@ -98,7 +114,11 @@ impl ClientTls {
                 source,
             })
         };
-        Ok(Self::from_pem(read(ca.as_ref())?, read(cert.as_ref())?, read(key.as_ref())?))
+        Ok(Self::from_pem(
+            read(ca.as_ref())?,
+            read(cert.as_ref())?,
+            read(key.as_ref())?,
+        ))
     }
 
     pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
@@ -125,7 +145,11 @@ pub struct LookupContext {
 }
 
 impl LookupContext {
-    pub fn new(dossier_id: impl Into<String>, purpose: impl Into<String>, officer_id: impl Into<String>) -> Self {
+    pub fn new(
+        dossier_id: impl Into<String>,
+        purpose: impl Into<String>,
+        officer_id: impl Into<String>,
+    ) -> Self {
         LookupContext {
             dossier_id: dossier_id.into(),
             purpose: purpose.into(),
@@ -134,7 +158,7 @@ impl LookupContext {
         }
     }
 
-    fn to_proto(&self) -> Option<proto::RequestContext> {
+    pub(crate) fn to_proto(&self) -> Option<proto::RequestContext> {
         Some(proto::RequestContext {
             dossier_id: self.dossier_id.clone(),
             purpose: self.purpose.clone(),
@@ -154,12 +178,8 @@ impl RegistryClient {
     /// Connects to `endpoint` (e.g. "https://localhost:50051"); `tls: None` for a server started
     /// with --insecure.
     pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
-        let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
-        if let Some(tls) = &tls {
-            endpoint = endpoint.tls_config(tls.config())?;
-        }
         Ok(RegistryClient {
-            inner: CitizenRegistryClient::new(endpoint.connect().await?),
+            inner: CitizenRegistryClient::new(channel(endpoint, tls.as_ref()).await?),
         })
     }
 
@@ -169,7 +189,11 @@ impl RegistryClient {
         self.inner.clone()
     }
 
-    pub async fn lookup_by_cccd(&self, context: &LookupContext, cccd_number: &str) -> Result<proto::LookupResponse, ClientError> {
+    pub async fn lookup_by_cccd(
+        &self,
+        context: &LookupContext,
+        cccd_number: &str,
+    ) -> Result<proto::LookupResponse, ClientError> {
         let request = proto::LookupByCccdRequest {
             context: context.to_proto(),
             cccd_number: cccd_number.to_owned(),
@@ -177,7 +201,11 @@ impl RegistryClient {
         Ok(self.raw().lookup_by_cccd(request).await?.into_inner())
     }
 
-    pub async fn lookup_by_cmnd(&self, context: &LookupContext, cmnd_number: &str) -> Result<proto::LookupResponse, ClientError> {
+    pub async fn lookup_by_cmnd(
+        &self,
+        context: &LookupContext,
+        cmnd_number: &str,
+    ) -> Result<proto::LookupResponse, ClientError> {
         let request = proto::LookupByCmndRequest {
             context: context.to_proto(),
             cmnd_number: cmnd_number.to_owned(),
@@ -199,7 +227,11 @@ impl RegistryClient {
         Ok(self.raw().verify_demographics(request).await?.into_inner())
     }
 
-    pub async fn verify_qr(&self, context: &LookupContext, qr_payload: &str) -> Result<proto::VerifyQrResponse, ClientError> {
+    pub async fn verify_qr(
+        &self,
+        context: &LookupContext,
+        qr_payload: &str,
+    ) -> Result<proto::VerifyQrResponse, ClientError> {
         let request = proto::VerifyQrRequest {
             context: context.to_proto(),
             qr_payload: qr_payload.to_owned(),

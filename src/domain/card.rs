@@ -87,7 +87,9 @@ pub fn card_expiry(date_of_birth: NaiveDate, issued: NaiveDate) -> Option<NaiveD
     }
     RENEWAL_AGES[1..].iter().find_map(|&age| {
         let due = birthday(age)?;
-        let grace_start = due.with_year(due.year() - 2).unwrap_or(due - Months::new(24));
+        let grace_start = due
+            .with_year(due.year() - 2)
+            .unwrap_or(due - Months::new(24));
         (issued < grace_start).then_some(due)
     })
 }
@@ -111,25 +113,40 @@ mod tests {
 
     #[test]
     fn children_renew_at_14_and_late_cards_never_expire() {
-        assert_eq!(card_expiry(d(2015, 1, 2), d(2024, 8, 1)), Some(d(2029, 1, 2)));
+        assert_eq!(
+            card_expiry(d(2015, 1, 2), d(2024, 8, 1)),
+            Some(d(2029, 1, 2))
+        );
         assert_eq!(card_expiry(d(1960, 1, 2), d(2021, 8, 1)), None);
         // Issued at 58 and two months: within two years of 60, so it never expires either.
         assert_eq!(card_expiry(d(1963, 6, 1), d(2021, 8, 1)), None);
         // Issued at 57 and two months: renewed at 60.
-        assert_eq!(card_expiry(d(1964, 6, 1), d(2021, 8, 1)), Some(d(2024, 6, 1)));
+        assert_eq!(
+            card_expiry(d(1964, 6, 1), d(2021, 8, 1)),
+            Some(d(2024, 6, 1))
+        );
         // Issued at 55: valid until 60.
-        assert_eq!(card_expiry(d(1966, 6, 1), d(2021, 8, 1)), Some(d(2026, 6, 1)));
+        assert_eq!(
+            card_expiry(d(1966, 6, 1), d(2021, 8, 1)),
+            Some(d(2026, 6, 1))
+        );
     }
 
     #[test]
     fn a_leap_day_birthday_renews_on_the_last_day_of_february() {
-        assert_eq!(card_expiry(d(2004, 2, 29), d(2022, 1, 1)), Some(d(2029, 2, 28)));
+        assert_eq!(
+            card_expiry(d(2004, 2, 29), d(2022, 1, 1)),
+            Some(d(2029, 2, 28))
+        );
     }
 
     #[test]
     fn card_kind_follows_the_issue_date() {
         assert_eq!(CardKind::issued_on(d(2024, 6, 30)), CardKind::ChipCccd);
-        assert_eq!(CardKind::issued_on(d(2024, 7, 1)), CardKind::IdentityCard2024);
+        assert_eq!(
+            CardKind::issued_on(d(2024, 7, 1)),
+            CardKind::IdentityCard2024
+        );
         let card = IdentityCard::issue(d(1998, 7, 20), d(2021, 3, 1));
         assert_eq!(card.state_on(d(2023, 7, 19)), CardState::Valid);
         assert_eq!(card.state_on(d(2023, 7, 20)), CardState::Expired);

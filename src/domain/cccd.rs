@@ -71,7 +71,9 @@ pub enum CccdError {
     Length(usize),
     #[error("the {part} contains '{found}', which is not a digit")]
     NotADigit { part: CccdPart, found: char },
-    #[error("the province code {0:03} does not exist (see the list of 63 birth-registration codes)")]
+    #[error(
+        "the province code {0:03} does not exist (see the list of 63 birth-registration codes)"
+    )]
     UnknownProvince(u16),
     #[error("the gender/century digit {digit} means born in {century_start}-{}, which has not begun", century_start + 99)]
     CenturyInFuture { digit: u8, century_start: i32 },
@@ -170,7 +172,8 @@ impl CccdNumber {
 
     /// The birth year the number encodes (century from digit 4, year from digits 5–6).
     pub fn birth_year(self) -> i32 {
-        1900 + 100 * i32::from(self.gender_century_digit() / 2) + i32::from(self.birth_year_digits())
+        1900 + 100 * i32::from(self.gender_century_digit() / 2)
+            + i32::from(self.birth_year_digits())
     }
 
     /// The six serial digits as a number.

@@ -62,7 +62,15 @@ mod tests {
         assert_eq!(n.to_string(), "012345678");
         assert_eq!(n.masked(), "01*****78");
         assert_eq!(CmndNumber::parse("01234567"), Err(CmndError::Length(8)));
-        assert_eq!(CmndNumber::parse("01234567x"), Err(CmndError::NotADigit('x')));
-        assert_eq!(CmndNumber::from_parts(2, 9_999_999).next_serial().to_string(), "020000000");
+        assert_eq!(
+            CmndNumber::parse("01234567x"),
+            Err(CmndError::NotADigit('x'))
+        );
+        assert_eq!(
+            CmndNumber::from_parts(2, 9_999_999)
+                .next_serial()
+                .to_string(),
+            "020000000"
+        );
     }
 }

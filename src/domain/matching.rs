@@ -115,8 +115,14 @@ mod tests {
 
     #[test]
     fn names_ignore_case_spacing_and_diacritics() {
-        assert_eq!(compare_names("Nguyễn Văn An", "Nguyễn Văn An"), Match::Exact);
-        assert_eq!(compare_names("  NGUYỄN   VĂN AN ", "Nguyễn Văn An"), Match::Exact);
+        assert_eq!(
+            compare_names("Nguyễn Văn An", "Nguyễn Văn An"),
+            Match::Exact
+        );
+        assert_eq!(
+            compare_names("  NGUYỄN   VĂN AN ", "Nguyễn Văn An"),
+            Match::Exact
+        );
         assert_eq!(
             compare_names("NGUYEN VAN AN", "Nguyễn Văn An"),
             Match::DiacriticInsensitive
@@ -125,7 +131,10 @@ mod tests {
             compare_names("nguyen van an", "Nguyễn Văn An"),
             Match::DiacriticInsensitive
         );
-        assert_eq!(compare_names("Nguyễn Văn Anh", "Nguyễn Văn An"), Match::NoMatch);
+        assert_eq!(
+            compare_names("Nguyễn Văn Anh", "Nguyễn Văn An"),
+            Match::NoMatch
+        );
     }
 
     #[test]

@@ -96,7 +96,10 @@ mod tests {
     #[test]
     fn knows_the_well_known_codes() {
         assert_eq!(ProvinceCode::new(1).unwrap().province().name, "Hà Nội");
-        assert_eq!(ProvinceCode::new(79).unwrap().province().name, "Hồ Chí Minh");
+        assert_eq!(
+            ProvinceCode::new(79).unwrap().province().name,
+            "Hồ Chí Minh"
+        );
         assert!(ProvinceCode::new(3).is_none(), "003 is not a province code");
         assert!(ProvinceCode::new(0).is_none());
         assert_eq!(ProvinceCode::new(1).unwrap().to_string(), "001");

@@ -7,7 +7,9 @@
 
 use chrono::NaiveDate;
 
-use super::{matching::canonical, CccdError, CccdNumber, CccdPart, Citizen, CmndError, CmndNumber, Sex};
+use super::{
+    matching::canonical, CccdError, CccdNumber, CccdPart, Citizen, CmndError, CmndNumber, Sex,
+};
 
 /// The parsed content of a card's QR code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +164,10 @@ mod tests {
         assert_eq!(qr.cccd.to_string(), "035199000123");
         assert_eq!(qr.cmnd.unwrap().to_string(), "168123456");
         assert_eq!(qr.sex, Sex::Female);
-        assert_eq!(qr.date_of_birth, NaiveDate::from_ymd_opt(1999, 4, 2).unwrap());
+        assert_eq!(
+            qr.date_of_birth,
+            NaiveDate::from_ymd_opt(1999, 4, 2).unwrap()
+        );
         assert_eq!(qr.issue_date, NaiveDate::from_ymd_opt(2021, 6, 15));
         assert_eq!(qr.encode(), SAMPLE);
     }
@@ -182,7 +187,10 @@ mod tests {
             parts[index] = value;
             QrPayload::parse(&parts.join("|")).unwrap_err()
         };
-        assert_eq!(QrPayload::parse("a|b|c").unwrap_err(), QrError::TooFewParts(3));
+        assert_eq!(
+            QrPayload::parse("a|b|c").unwrap_err(),
+            QrError::TooFewParts(3)
+        );
         assert_eq!(with(0, "03519900012").part(), "cccd_number");
         assert_eq!(with(1, "12345").part(), "cmnd_number");
         assert_eq!(with(2, " ").part(), "full_name");

@@ -102,8 +102,11 @@ struct FixtureCard {
 
 /// The built-in fixture citizens (`data/fixtures.json`).
 pub fn builtin_fixtures() -> Vec<Citizen> {
-    parse("data/fixtures.json", include_str!("../../data/fixtures.json"))
-        .expect("the built-in fixtures are valid")
+    parse(
+        "data/fixtures.json",
+        include_str!("../../data/fixtures.json"),
+    )
+    .expect("the built-in fixtures are valid")
 }
 
 /// Reads a fixtures file.
@@ -145,7 +148,10 @@ fn province(field: &'static str, code: &str) -> Result<ProvinceCode, FieldError>
         .ok()
         .filter(|_| code.len() == 3)
         .and_then(ProvinceCode::new)
-        .ok_or((field, format!("{code:?} is not one of the 63 province codes")))
+        .ok_or((
+            field,
+            format!("{code:?} is not one of the 63 province codes"),
+        ))
 }
 
 fn text(field: &'static str, value: String) -> Result<String, FieldError> {
@@ -158,8 +164,8 @@ fn text(field: &'static str, value: String) -> Result<String, FieldError> {
 
 impl FixtureCitizen {
     fn into_citizen(self) -> Result<Citizen, FieldError> {
-        let cccd = CccdNumber::parse(&self.cccd_number)
-            .map_err(|e| ("cccd_number", e.to_string()))?;
+        let cccd =
+            CccdNumber::parse(&self.cccd_number).map_err(|e| ("cccd_number", e.to_string()))?;
         if let Some(part) = cccd.contradictions(self.sex, self.date_of_birth).first() {
             return Err((
                 "cccd_number",
@@ -180,7 +186,10 @@ impl FixtureCitizen {
                 if card.issue_date < kind.first_issue_date() {
                     return Err((
                         "card.issue_date",
-                        format!("is before this card type was first issued ({})", kind.first_issue_date()),
+                        format!(
+                            "is before this card type was first issued ({})",
+                            kind.first_issue_date()
+                        ),
                     ));
                 }
                 Some(IdentityCard {
@@ -202,8 +211,14 @@ impl FixtureCitizen {
             ethnicity: Cow::Owned(self.ethnicity.unwrap_or_else(|| "Kinh".into())),
             religion: Cow::Owned(self.religion.unwrap_or_else(|| "Không".into())),
             place_of_origin: Place {
-                province: province("place_of_origin.province_code", &self.place_of_origin.province_code)?,
-                district: Cow::Owned(text("place_of_origin.district", self.place_of_origin.district)?),
+                province: province(
+                    "place_of_origin.province_code",
+                    &self.place_of_origin.province_code,
+                )?,
+                district: Cow::Owned(text(
+                    "place_of_origin.district",
+                    self.place_of_origin.district,
+                )?),
             },
             permanent_address: Address {
                 province: province(
@@ -234,10 +249,19 @@ mod tests {
         let fixtures = builtin_fixtures();
         let find = |n: &str| fixtures.iter().find(|c| c.cccd.to_string() == n).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        assert_eq!(find("001090012345").card_state(today), Some(CardState::Valid));
+        assert_eq!(
+            find("001090012345").card_state(today),
+            Some(CardState::Valid)
+        );
         assert_eq!(find("036050000777").status, CitizenStatus::Deceased);
-        assert_eq!(find("048188004321").card_state(today), Some(CardState::Revoked));
-        assert_eq!(find("001098005555").card_state(today), Some(CardState::Expired));
+        assert_eq!(
+            find("048188004321").card_state(today),
+            Some(CardState::Revoked)
+        );
+        assert_eq!(
+            find("001098005555").card_state(today),
+            Some(CardState::Expired)
+        );
         assert_eq!(find("001315000111").card, None);
         assert_eq!(
             find("075205000222").card.as_ref().unwrap().kind,
@@ -254,10 +278,16 @@ mod tests {
                 .to_string()
         };
         let e = err("\"sex\": \"male\"", "\"sex\": \"female\"");
-        assert!(e.contains("#0") && e.contains("cccd_number") && e.contains("gender"), "{e}");
+        assert!(
+            e.contains("#0") && e.contains("cccd_number") && e.contains("gender"),
+            "{e}"
+        );
         let e = err("\"province_code\": \"001\"", "\"province_code\": \"003\"");
         assert!(e.contains("place_of_origin.province_code"), "{e}");
-        let e = err("\"issue_date\": \"2021-03-01\"", "\"issue_date\": \"2019-03-01\"");
+        let e = err(
+            "\"issue_date\": \"2021-03-01\"",
+            "\"issue_date\": \"2019-03-01\"",
+        );
         assert!(e.contains("card.issue_date"), "{e}");
         let e = err("\"full_name\": \"Nguyễn Văn An\"", "\"full_name\": \" \"");
         assert!(e.contains("full_name"), "{e}");

@@ -139,7 +139,11 @@ fn address<R: Rng>(rng: &mut R, tables: &Tables, province: ProvinceCode) -> Addr
     let (ward, street) = if urban {
         (
             format!("Phường {commune}"),
-            format!("{} {}", rng.random_range(1..400), pick(rng, &tables.streets)),
+            format!(
+                "{} {}",
+                rng.random_range(1..400),
+                pick(rng, &tables.streets)
+            ),
         )
     } else {
         let ward = if rng.random_bool(0.1) {
@@ -160,10 +164,17 @@ fn address<R: Rng>(rng: &mut R, tables: &Tables, province: ProvinceCode) -> Addr
 
 /// The card a person holds on `reference_date`, if any: first issued on a random day once they
 /// were old enough and the card existed, renewed at the legal ages most of the time.
-fn card<R: Rng>(rng: &mut R, date_of_birth: NaiveDate, reference_date: NaiveDate) -> Option<IdentityCard> {
+fn card<R: Rng>(
+    rng: &mut R,
+    date_of_birth: NaiveDate,
+    reference_date: NaiveDate,
+) -> Option<IdentityCard> {
     let fourteenth = date_of_birth.checked_add_months(Months::new(12 * 14))?;
     let (earliest, share) = if fourteenth <= reference_date {
-        (fourteenth.max(CardKind::ChipCccd.first_issue_date()), ADULT_CARD_SHARE)
+        (
+            fourteenth.max(CardKind::ChipCccd.first_issue_date()),
+            ADULT_CARD_SHARE,
+        )
     } else {
         (
             date_of_birth.max(CardKind::IdentityCard2024.first_issue_date()),
@@ -174,7 +185,10 @@ fn card<R: Rng>(rng: &mut R, date_of_birth: NaiveDate, reference_date: NaiveDate
         return None;
     }
     let span = (reference_date - earliest).num_days() as u64;
-    let mut card = IdentityCard::issue(date_of_birth, earliest + Days::new(rng.random_range(0..span)));
+    let mut card = IdentityCard::issue(
+        date_of_birth,
+        earliest + Days::new(rng.random_range(0..span)),
+    );
     while let Some(expiry) = card.expires.filter(|e| *e < reference_date) {
         if !rng.random_bool(RENEWAL_SHARE) {
             break;

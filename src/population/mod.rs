@@ -10,7 +10,7 @@
 
 mod fixtures;
 mod generate;
-mod tables;
+pub(crate) mod tables;
 
 use std::collections::HashSet;
 
@@ -19,7 +19,26 @@ use rayon::prelude::*;
 
 pub use fixtures::{builtin_fixtures, load_fixtures_file, FixtureError};
 
-use crate::domain::Citizen;
+use crate::domain::{CccdNumber, Citizen};
+
+/// 32 bytes that depend only on the population seed, a purpose label and a CCCD number: HMAC-SHA256
+/// keyed by the seed. Everything vnpop derives per citizen beyond the generated record (VNeID test
+/// credentials, the chip's DG13-only personal data) comes from here, so a tester can reproduce it
+/// from the seed and the number alone, and one purpose reveals nothing about another.
+pub fn derive_bytes(seed: u64, purpose: &str, cccd: CccdNumber) -> [u8; 32] {
+    use ring::hmac;
+    let mut key_material = b"vnpop/per-citizen-derivation/v1/".to_vec();
+    key_material.extend_from_slice(&seed.to_be_bytes());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &key_material);
+    let mut context = hmac::Context::with_key(&key);
+    context.update(purpose.as_bytes());
+    context.update(b"/");
+    context.update(cccd.to_string().as_bytes());
+    let tag = context.sign();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +127,11 @@ mod tests {
             let reparsed = crate::domain::CccdNumber::parse_as_of(&p.cccd.to_string(), 2026);
             assert_eq!(reparsed, Ok(p.cccd));
         }
-        let cmnds: Vec<_> = people.iter().chain(&fixtures).filter_map(|p| p.cmnd).collect();
+        let cmnds: Vec<_> = people
+            .iter()
+            .chain(&fixtures)
+            .filter_map(|p| p.cmnd)
+            .collect();
         assert_eq!(cmnds.iter().collect::<HashSet<_>>().len(), cmnds.len());
     }
 
@@ -128,7 +151,10 @@ mod tests {
         let children = share(&|p| p.date_of_birth > reference - chrono::Months::new(12 * 15));
         assert!((0.2..0.28).contains(&children), "under-15 share {children}");
         let deceased = share(&|p| p.status == CitizenStatus::Deceased);
-        assert!((0.001..0.03).contains(&deceased), "deceased share {deceased}");
+        assert!(
+            (0.001..0.03).contains(&deceased),
+            "deceased share {deceased}"
+        );
         assert!(share(&|p| p.status == CitizenStatus::CardRevoked) > 0.0);
         let level2 = share(&|p| p.vneid == VneidLevel::Level2);
         assert!((0.4..0.6).contains(&level2), "level-2 share {level2}");
@@ -146,7 +172,10 @@ mod tests {
             assert!(card.issued >= card.kind.first_issue_date(), "{p:?}");
             assert!(card.issued < reference);
             assert_eq!(card.kind, crate::domain::CardKind::issued_on(card.issued));
-            assert_eq!(card.expires, crate::domain::card_expiry(p.date_of_birth, card.issued));
+            assert_eq!(
+                card.expires,
+                crate::domain::card_expiry(p.date_of_birth, card.issued)
+            );
             let age_at_issue = card.issued.years_since(p.date_of_birth).unwrap();
             if card.kind == crate::domain::CardKind::ChipCccd {
                 assert!(age_at_issue >= 14, "chip card issued at {age_at_issue}");

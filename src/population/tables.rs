@@ -123,13 +123,8 @@ impl Tables {
     }
 
     fn load() -> Tables {
-        let weighted_names = |csv| {
-            Weighted::new(
-                rows(csv)
-                    .map(|cols| (cols[0], number(cols[1])))
-                    .collect(),
-            )
-        };
+        let weighted_names =
+            |csv| Weighted::new(rows(csv).map(|cols| (cols[0], number(cols[1]))).collect());
         let name_rows: Vec<Vec<&str>> = rows(include_str!("../../data/given_names.csv")).collect();
         let pool = |sex: &str, part: &str, cohort: Cohort| {
             Weighted::new(
@@ -177,7 +172,11 @@ impl Tables {
             districts,
             streets: single_column(include_str!("../../data/streets.csv")),
             communes: single_column(include_str!("../../data/commune_names.csv")),
-            age_bands: Weighted::new((0..20).map(|band| (band * 5, AGE_PYRAMID[band as usize])).collect()),
+            age_bands: Weighted::new(
+                (0..20)
+                    .map(|band| (band * 5, AGE_PYRAMID[band as usize]))
+                    .collect(),
+            ),
         }
     }
 }

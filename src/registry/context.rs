@@ -72,7 +72,10 @@ mod tests {
         };
         assert!(matches!(
             RequestContext::from_proto(Some(long)),
-            Err(ApiError::ContextTooLong { field: "context.dossier_id", .. })
+            Err(ApiError::ContextTooLong {
+                field: "context.dossier_id",
+                ..
+            })
         ));
     }
 }

@@ -26,7 +26,10 @@ pub fn parse_date(field: &'static str, d: &proto::Date) -> Result<NaiveDate, Api
         .and_then(|(m, day)| NaiveDate::from_ymd_opt(d.year, m, day))
         .ok_or_else(|| ApiError::InvalidField {
             field,
-            message: format!("{:04}-{:02}-{:02} is not a calendar date", d.year, d.month, d.day),
+            message: format!(
+                "{:04}-{:02}-{:02} is not a calendar date",
+                d.year, d.month, d.day
+            ),
         })
 }
 

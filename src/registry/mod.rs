@@ -6,7 +6,7 @@
 //! - [`service`] wires them to the generated tonic trait.
 
 mod context;
-mod convert;
+pub(crate) mod convert;
 mod service;
 mod verify;
 

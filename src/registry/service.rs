@@ -49,7 +49,11 @@ pub struct RegistryService {
 
 impl RegistryService {
     pub fn new(store: Arc<CitizenStore>, authn: Arc<Authenticator>, clock: Clock) -> Self {
-        RegistryService { store, authn, clock }
+        RegistryService {
+            store,
+            authn,
+            clock,
+        }
     }
 
     /// The calling agency, if its role may look citizens up.
@@ -94,11 +98,21 @@ impl CitizenRegistry for RegistryService {
         let context = RequestContext::from_proto(request.context)?;
         let cccd = parse_cccd("cccd_number", &request.cccd_number)?;
         let Some(citizen) = self.store.get(cccd) else {
-            log_call("LookupByCccd", &agency, &context, &cccd.masked(), "not_found");
-            return Err(ApiError::CitizenNotFound { masked: cccd.masked() }.into());
+            log_call(
+                "LookupByCccd",
+                &agency,
+                &context,
+                &cccd.masked(),
+                "not_found",
+            );
+            return Err(ApiError::CitizenNotFound {
+                masked: cccd.masked(),
+            }
+            .into());
         };
         log_call("LookupByCccd", &agency, &context, &cccd.masked(), "found");
-        let (citizen, withheld_fields) = convert::citizen(&citizen, agency.scope, self.clock.today());
+        let (citizen, withheld_fields) =
+            convert::citizen(&citizen, agency.scope, self.clock.today());
         Ok(Response::new(proto::LookupResponse {
             citizen: Some(citizen),
             withheld_fields,
@@ -112,16 +126,27 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "LookupByCmnd")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let cmnd = CmndNumber::parse(&request.cmnd_number).map_err(|error| ApiError::InvalidCmnd {
-            field: "cmnd_number",
-            error,
-        })?;
+        let cmnd =
+            CmndNumber::parse(&request.cmnd_number).map_err(|error| ApiError::InvalidCmnd {
+                field: "cmnd_number",
+                error,
+            })?;
         let Some(citizen) = self.store.get_by_cmnd(cmnd) else {
-            log_call("LookupByCmnd", &agency, &context, &cmnd.masked(), "not_found");
-            return Err(ApiError::CmndNotFound { masked: cmnd.masked() }.into());
+            log_call(
+                "LookupByCmnd",
+                &agency,
+                &context,
+                &cmnd.masked(),
+                "not_found",
+            );
+            return Err(ApiError::CmndNotFound {
+                masked: cmnd.masked(),
+            }
+            .into());
         };
         log_call("LookupByCmnd", &agency, &context, &cmnd.masked(), "found");
-        let (citizen, withheld_fields) = convert::citizen(&citizen, agency.scope, self.clock.today());
+        let (citizen, withheld_fields) =
+            convert::citizen(&citizen, agency.scope, self.clock.today());
         Ok(Response::new(proto::LookupResponse {
             citizen: Some(citizen),
             withheld_fields,
@@ -138,12 +163,27 @@ impl CitizenRegistry for RegistryService {
         let cccd = parse_cccd("cccd_number", &request.cccd_number)?;
         let declared = convert::declared(request.declared)?;
         let Some(citizen) = self.store.get(cccd) else {
-            log_call("VerifyDemographics", &agency, &context, &cccd.masked(), "not_found");
-            return Err(ApiError::CitizenNotFound { masked: cccd.masked() }.into());
+            log_call(
+                "VerifyDemographics",
+                &agency,
+                &context,
+                &cccd.masked(),
+                "not_found",
+            );
+            return Err(ApiError::CitizenNotFound {
+                masked: cccd.masked(),
+            }
+            .into());
         };
         let verdict = verify::verify_demographics(&declared, &citizen);
         let outcome = if verdict.matched { "match" } else { "no_match" };
-        log_call("VerifyDemographics", &agency, &context, &cccd.masked(), outcome);
+        log_call(
+            "VerifyDemographics",
+            &agency,
+            &context,
+            &cccd.masked(),
+            outcome,
+        );
         Ok(Response::new(proto::VerifyDemographicsResponse {
             fields: verdict
                 .fields
@@ -171,7 +211,13 @@ impl CitizenRegistry for RegistryService {
         let citizen = self.store.get(qr.cccd);
         let verdict = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
         let proto_verdict = convert::qr_verdict(&verdict);
-        log_call("VerifyQr", &agency, &context, &qr.cccd.masked(), proto_verdict.as_str_name());
+        log_call(
+            "VerifyQr",
+            &agency,
+            &context,
+            &qr.cccd.masked(),
+            proto_verdict.as_str_name(),
+        );
         let expiry_date = match &verdict {
             verify::QrVerdict::Mismatch(_) | verify::QrVerdict::UnknownNumber => None,
             _ => citizen

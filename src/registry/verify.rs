@@ -152,7 +152,10 @@ mod tests {
         };
         let verdict = verify_demographics(&declared, &an);
         assert!(verdict.matched);
-        assert_eq!(verdict.fields[0], ("full_name", Match::DiacriticInsensitive));
+        assert_eq!(
+            verdict.fields[0],
+            ("full_name", Match::DiacriticInsensitive)
+        );
         assert_eq!(verdict.score, (40 * 95 + 30 * 100 + 10 * 100) / 80);
 
         let wrong = Declared {
@@ -180,9 +183,15 @@ mod tests {
         );
 
         let expired = fixture("001098005555");
-        assert_eq!(verify_qr(&QrPayload::of(&expired), Some(&expired), today()), QrVerdict::CardExpired);
+        assert_eq!(
+            verify_qr(&QrPayload::of(&expired), Some(&expired), today()),
+            QrVerdict::CardExpired
+        );
         let revoked = fixture("048188004321");
-        assert_eq!(verify_qr(&QrPayload::of(&revoked), Some(&revoked), today()), QrVerdict::CardRevoked);
+        assert_eq!(
+            verify_qr(&QrPayload::of(&revoked), Some(&revoked), today()),
+            QrVerdict::CardRevoked
+        );
         let deceased = fixture("036050000777");
         assert_eq!(
             verify_qr(&QrPayload::of(&deceased), Some(&deceased), today()),

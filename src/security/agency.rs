@@ -152,8 +152,11 @@ pub struct AgencyDirectory {
 impl AgencyDirectory {
     /// The embedded default, matching the development certificates in `certs/`.
     pub fn development() -> Self {
-        Self::parse("data/agencies.toml", include_str!("../../data/agencies.toml"))
-            .expect("the embedded agency configuration is valid")
+        Self::parse(
+            "data/agencies.toml",
+            include_str!("../../data/agencies.toml"),
+        )
+        .expect("the embedded agency configuration is valid")
     }
 
     pub fn load(path: &Path) -> Result<Self, AgencyError> {
@@ -186,7 +189,10 @@ impl AgencyDirectory {
                     })
                     .collect::<Result<FieldScope, _>>()?
             };
-            if agencies.iter().any(|a: &Arc<Agency>| a.id == entry.id || a.common_name == entry.common_name) {
+            if agencies
+                .iter()
+                .any(|a: &Arc<Agency>| a.id == entry.id || a.common_name == entry.common_name)
+            {
                 return Err(invalid(format!("agency {:?} is listed twice", entry.id)));
             }
             agencies.push(Arc::new(Agency {
@@ -208,7 +214,9 @@ impl AgencyDirectory {
             .iter()
             .find(|a| {
                 a.common_name == common_name
-                    && a.organization.as_deref().is_none_or(|o| Some(o) == organization)
+                    && a.organization
+                        .as_deref()
+                        .is_none_or(|o| Some(o) == organization)
             })
             .cloned()
     }
@@ -230,7 +238,9 @@ mod tests {
     #[test]
     fn development_directory_scopes() {
         let dir = AgencyDirectory::development();
-        let desk = dir.find("one-stop-ba-dinh", Some("UBND quận Ba Đình")).unwrap();
+        let desk = dir
+            .find("one-stop-ba-dinh", Some("UBND quận Ba Đình"))
+            .unwrap();
         assert_eq!(desk.scope, FieldScope::all());
         let hospital = dir.by_id("hospital-bach-mai").unwrap();
         assert!(hospital.scope.allows(ScopeField::FullName));
@@ -241,11 +251,16 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_and_duplicates() {
-        let bad = "[[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=['salary']\n";
-        let e = AgencyDirectory::parse("t.toml", bad).unwrap_err().to_string();
+        let bad =
+            "[[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=['salary']\n";
+        let e = AgencyDirectory::parse("t.toml", bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("salary"), "{e}");
         let one = "[[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=[]\n";
-        let e = AgencyDirectory::parse("t.toml", &one.repeat(2)).unwrap_err().to_string();
+        let e = AgencyDirectory::parse("t.toml", &one.repeat(2))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("twice"), "{e}");
     }
 }

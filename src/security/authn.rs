@@ -22,7 +22,9 @@ pub enum CallerError {
     NoCertificate,
     #[error("the client certificate cannot be read: {0}")]
     BadCertificate(String),
-    #[error("no agency is configured for certificate subject CN={common_name:?} O={organization:?}")]
+    #[error(
+        "no agency is configured for certificate subject CN={common_name:?} O={organization:?}"
+    )]
     UnknownAgency {
         common_name: String,
         organization: Option<String>,

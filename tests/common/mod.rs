@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use vnpop::{
-    client::{ClientTls, LookupContext, RegistryClient},
+    client::{ClientError, ClientTls, LookupContext, RegistryClient, VneidClient},
     config::ServeConfig,
     server::{self, RunningServer, ServerState},
 };
@@ -32,7 +32,9 @@ pub fn test_config() -> ServeConfig {
 
 pub async fn start_server(config: ServeConfig) -> RunningServer {
     let state = ServerState::build(&config).expect("server state");
-    server::start(config.listen, state).await.expect("server starts")
+    server::start(config.listen, state)
+        .await
+        .expect("server starts")
 }
 
 pub fn agency_tls(agency: &str) -> ClientTls {
@@ -52,6 +54,36 @@ pub async fn connect(server: &RunningServer, agency: &str) -> RegistryClient {
         .expect("client connects")
 }
 
+pub async fn connect_vneid(server: &RunningServer, agency: &str) -> VneidClient {
+    let endpoint = format!("https://localhost:{}", server.local_addr.port());
+    VneidClient::connect(&endpoint, Some(agency_tls(agency)))
+        .await
+        .expect("client connects")
+}
+
+/// Asserts the gRPC code and the google.rpc.ErrorInfo reason of a failed call.
+pub fn assert_reason(error: &ClientError, code: tonic::Code, reason: &str) {
+    assert_eq!(error.code(), code, "{error}");
+    assert_eq!(error.reason().as_deref(), Some(reason), "{error}");
+}
+
+/// The google.rpc.ErrorInfo metadata of a failed call.
+pub fn error_metadata(error: &ClientError) -> std::collections::HashMap<String, String> {
+    use tonic_types::StatusExt;
+    match error {
+        ClientError::Rpc(status) => status
+            .get_error_details()
+            .error_info()
+            .map(|info| info.metadata.clone())
+            .unwrap_or_default(),
+        _ => Default::default(),
+    }
+}
+
 pub fn context() -> LookupContext {
-    LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017")
+    LookupContext::new(
+        "000.00.01.H26-261123-0001",
+        "đăng ký thường trú",
+        "officer-017",
+    )
 }
