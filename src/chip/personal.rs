@@ -46,7 +46,7 @@ pub fn personal_data(seed: u64, citizen: &Citizen) -> PersonalData {
     let parents = Cohort::of(citizen.date_of_birth.year() - 28);
     let name = |rng: &mut ChaCha8Rng, surname: Option<&str>, sex: Sex, cohort: Cohort| {
         let pool = tables.names(sex, cohort);
-        let surname = surname.map_or_else(|| *tables.surnames.pick(rng), |s| s);
+        let surname = surname.unwrap_or_else(|| *tables.surnames.pick(rng));
         format!(
             "{} {} {}",
             surname,

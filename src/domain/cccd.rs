@@ -163,7 +163,7 @@ impl CccdNumber {
 
     /// The sex the number encodes.
     pub fn sex(self) -> Sex {
-        if self.gender_century_digit() % 2 == 0 {
+        if self.gender_century_digit().is_multiple_of(2) {
             Sex::Male
         } else {
             Sex::Female

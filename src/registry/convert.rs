@@ -105,13 +105,13 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
                     None => proto::CardState::Unspecified,
                 } as i32,
             }),
-        vneid_level: visible(ScopeField::VneidLevel, true).then(|| {
+        vneid_level: visible(ScopeField::VneidLevel, true).then_some(
             (match c.vneid {
                 VneidLevel::None => proto::VneidLevel::None,
                 VneidLevel::Level1 => proto::VneidLevel::One,
                 VneidLevel::Level2 => proto::VneidLevel::Two,
-            }) as i32
-        }),
+            }) as i32,
+        ),
         status: status(c.status) as i32,
     };
     (message, withheld)

@@ -78,7 +78,7 @@ impl ChallengeStore {
             expires: now + self.lifetime,
         };
         let count = self.inserted.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.challenges.len() >= self.capacity || count % SWEEP_EVERY == 0 {
+        if self.challenges.len() >= self.capacity || count.is_multiple_of(SWEEP_EVERY) {
             self.sweep(now);
         }
         while self.challenges.len() >= self.capacity {

@@ -63,7 +63,7 @@ impl Lockout {
     /// Records a failed attempt; returns the attempts left before the lock (0: now locked).
     pub fn record_failure(&self, cccd: CccdNumber, now: Instant) -> u32 {
         let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
-        if count % SWEEP_EVERY == 0 || self.accounts.len() >= self.capacity {
+        if count.is_multiple_of(SWEEP_EVERY) || self.accounts.len() >= self.capacity {
             self.sweep(now);
             while self.accounts.len() >= self.capacity && !self.accounts.contains_key(&cccd) {
                 self.evict_least_recent();

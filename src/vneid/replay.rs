@@ -32,7 +32,7 @@ impl UsedCodes {
     /// already was. `current_step` is the step of the present time, for sweeping.
     pub fn use_step(&self, cccd: CccdNumber, step: u64, current_step: u64) -> bool {
         let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
-        if count % SWEEP_EVERY == 0 || self.last_step.len() >= self.capacity {
+        if count.is_multiple_of(SWEEP_EVERY) || self.last_step.len() >= self.capacity {
             self.sweep(current_step);
             if self.last_step.len() >= self.capacity {
                 // Every entry is live: forget the oldest ones rather than grow.
