@@ -241,3 +241,24 @@ async fn unreadable_requests_are_refused() {
     assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_trusted_csca_is_configurable() {
+    // A server that trusts another CSCA refuses the development document signer's reads.
+    let other =
+        vnpop::security::certs::CertificateAuthority::country_signing_ca("Another CSCA").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("csca.pem");
+    std::fs::write(&path, &other.cert_pem).unwrap();
+    let mut config = test_config();
+    config.csca = Some(path);
+    let seed = config.seed;
+    let server = start_server(config).await;
+    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let answer = desk
+        .verify_chip(&context(), read(&server, seed, AN, None))
+        .await
+        .unwrap();
+    assert_eq!(answer.verdict(), ChipVerdict::UnknownSigner);
+    server.shutdown().await.unwrap();
+}
