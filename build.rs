@@ -9,6 +9,8 @@ const PROTOS: &[&str] = &[
     "proto/vnpop/v1/common.proto",
     "proto/vnpop/v1/citizen_registry.proto",
     "proto/vnpop/v1/audit.proto",
+    "proto/vnpop/v1/chip.proto",
+    "proto/vnpop/v1/vneid.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,10 +1,30 @@
 //! The server's configuration: one struct, from flags and environment variables (clap).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use chrono::NaiveDate;
 
-use crate::population::PopulationSpec;
+use crate::{population::PopulationSpec, vneid::AuthSettings};
+
+/// A duration such as "500ms", "30s", "15m" or "1h" (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 500ms, 30s, 15m or 1h"))?;
+    let millis = match unit {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("unknown unit {unit:?}: use ms, s, m or h")),
+    };
+    Ok(Duration::from_millis(number.saturating_mul(millis)))
+}
 
 /// Configuration of `vnpop serve`. Every flag has an environment variable; with none set the
 /// server listens on 127.0.0.1:50051 with the development certificates and 1,000,000 citizens.
@@ -68,6 +88,36 @@ pub struct ServeConfig {
         default_value = "one-stop-ba-dinh"
     )]
     pub insecure_agency: String,
+
+    /// How long a VNeID token stays valid (e.g. 10m; whole seconds in the token).
+    #[arg(long, env = "VNPOP_TOKEN_LIFETIME", default_value = "10m", value_parser = parse_duration)]
+    pub token_lifetime: Duration,
+
+    /// How long a started authentication waits to be completed.
+    #[arg(long, env = "VNPOP_CHALLENGE_LIFETIME", default_value = "5m", value_parser = parse_duration)]
+    pub challenge_lifetime: Duration,
+
+    /// Pending authentications kept at most (the ones closest to expiry are dropped beyond).
+    #[arg(long, env = "VNPOP_MAX_CHALLENGES", default_value_t = 100_000)]
+    pub max_challenges: usize,
+
+    /// Failed attempts (wrong passcode, code or chip) within --lockout-window that lock a VNeID
+    /// account.
+    #[arg(long, env = "VNPOP_LOCKOUT_THRESHOLD", default_value_t = 5)]
+    pub lockout_threshold: u32,
+
+    /// The window in which failed attempts are counted.
+    #[arg(long, env = "VNPOP_LOCKOUT_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub lockout_window: Duration,
+
+    /// How long a locked account stays locked before it unlocks by itself.
+    #[arg(long, env = "VNPOP_LOCKOUT_DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub lockout_duration: Duration,
+
+    /// Country signing CA certificate (PEM) that chip document signers must chain to; default:
+    /// the development mock CSCA (certs/csca.pem).
+    #[arg(long, env = "VNPOP_CSCA")]
+    pub csca: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -82,11 +132,39 @@ impl ServeConfig {
         Wrapper::parse_from(["vnpop"]).config
     }
 
+    pub fn auth_settings(&self) -> AuthSettings {
+        AuthSettings {
+            token_lifetime: self.token_lifetime,
+            challenge_lifetime: self.challenge_lifetime,
+            max_challenges: self.max_challenges,
+            lockout_threshold: self.lockout_threshold,
+            lockout_window: self.lockout_window,
+            lockout_duration: self.lockout_duration,
+        }
+    }
+
     pub fn population_spec(&self) -> PopulationSpec {
         PopulationSpec {
             seed: self.seed,
             size: self.population,
             reference_date: self.reference_date,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("5 days").is_err());
+        assert!(parse_duration("m").is_err());
+        let defaults = ServeConfig::defaults().auth_settings();
+        assert_eq!(defaults, AuthSettings::default());
     }
 }

@@ -70,6 +70,44 @@ pub enum ApiError {
         role: String,
         rpc: &'static str,
     },
+    #[error("the chip read cannot be examined: {field}: {message}")]
+    ChipReadMalformed { field: String, message: String },
+    #[error("citizen {masked} has no VNeID account; they must register in the VNeID app first")]
+    VneidNoAccount { masked: String },
+    #[error("citizen {masked} has a level-{account} VNeID account; level {requested} was requested (level 2 is activated at the police with the chip card)")]
+    VneidLevelTooLow {
+        masked: String,
+        account: u8,
+        requested: u8,
+    },
+    #[error("citizen {masked} is recorded as deceased; their VNeID account cannot be used")]
+    VneidCitizenDeceased { masked: String },
+    #[error("the identity card of citizen {masked} was revoked; their VNeID account is suspended")]
+    VneidCardRevoked { masked: String },
+    #[error("the VNeID account of citizen {masked} is locked after repeated failures; try again in {} s", .unlocks_in.as_secs().max(1))]
+    VneidAccountLocked {
+        masked: String,
+        unlocks_in: std::time::Duration,
+    },
+    #[error("no authentication challenge has this id for this agency; start a new authentication")]
+    VneidChallengeNotFound,
+    #[error("the authentication challenge has expired; start a new authentication")]
+    VneidChallengeExpired,
+    #[error("the passcode is wrong ({attempts_left} attempts left before the account is locked)")]
+    VneidPasscodeWrong { attempts_left: u32 },
+    #[error(
+        "the one-time code is wrong ({attempts_left} attempts left before the account is locked)"
+    )]
+    VneidCodeWrong { attempts_left: u32 },
+    #[error("this one-time code was already used; wait for the next code")]
+    VneidCodeReused,
+    #[error("a level-2 authentication needs chip_read: read the citizen's chip card")]
+    VneidChipRequired,
+    #[error("the chip read was rejected ({verdict}): {detail}")]
+    VneidChipRejected {
+        verdict: &'static str,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -98,6 +136,19 @@ impl ApiError {
             ApiError::Caller(CallerError::UnknownAgency { .. }) => "AGENCY_UNKNOWN",
             ApiError::RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
             ApiError::AuditUnavailable(_) => "AUDIT_UNAVAILABLE",
+            ApiError::ChipReadMalformed { .. } => "CHIP_READ_MALFORMED",
+            ApiError::VneidNoAccount { .. } => "VNEID_NO_ACCOUNT",
+            ApiError::VneidLevelTooLow { .. } => "VNEID_LEVEL_TOO_LOW",
+            ApiError::VneidCitizenDeceased { .. } => "VNEID_CITIZEN_DECEASED",
+            ApiError::VneidCardRevoked { .. } => "VNEID_CARD_REVOKED",
+            ApiError::VneidAccountLocked { .. } => "VNEID_ACCOUNT_LOCKED",
+            ApiError::VneidChallengeNotFound => "VNEID_CHALLENGE_NOT_FOUND",
+            ApiError::VneidChallengeExpired => "VNEID_CHALLENGE_EXPIRED",
+            ApiError::VneidPasscodeWrong { .. } => "VNEID_PASSCODE_WRONG",
+            ApiError::VneidCodeWrong { .. } => "VNEID_CODE_WRONG",
+            ApiError::VneidCodeReused => "VNEID_CODE_REUSED",
+            ApiError::VneidChipRequired => "VNEID_CHIP_REQUIRED",
+            ApiError::VneidChipRejected { .. } => "VNEID_CHIP_REJECTED",
         }
     }
 
@@ -112,6 +163,20 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::InvalidEvent { .. }
             | ApiError::BatchTooLarge { .. } => Code::InvalidArgument,
+            ApiError::ChipReadMalformed { .. } | ApiError::VneidChipRequired => {
+                Code::InvalidArgument
+            }
+            ApiError::VneidNoAccount { .. }
+            | ApiError::VneidLevelTooLow { .. }
+            | ApiError::VneidCitizenDeceased { .. }
+            | ApiError::VneidCardRevoked { .. }
+            | ApiError::VneidChallengeExpired => Code::FailedPrecondition,
+            ApiError::VneidAccountLocked { .. } => Code::ResourceExhausted,
+            ApiError::VneidChallengeNotFound => Code::NotFound,
+            ApiError::VneidPasscodeWrong { .. }
+            | ApiError::VneidCodeWrong { .. }
+            | ApiError::VneidCodeReused
+            | ApiError::VneidChipRejected { .. } => Code::Unauthenticated,
             ApiError::CitizenNotFound { .. } | ApiError::CmndNotFound { .. } => Code::NotFound,
             ApiError::Caller(CallerError::NoCertificate | CallerError::BadCertificate(_)) => {
                 Code::Unauthenticated
@@ -146,6 +211,12 @@ impl ApiError {
                 vec![(format!("events[{index}].{field}"), message.clone())]
             }
             ApiError::BatchTooLarge { .. } => vec![("events".into(), self.to_string())],
+            ApiError::ChipReadMalformed { field, message } => {
+                vec![(field.clone(), message.clone())]
+            }
+            ApiError::VneidChipRequired => {
+                vec![("chip_read".into(), "required for level 2".into())]
+            }
             _ => Vec::new(),
         }
     }
@@ -165,6 +236,25 @@ impl ApiError {
                 metadata.insert("agency".into(), agency.clone());
                 metadata.insert("role".into(), role.clone());
             }
+            ApiError::VneidLevelTooLow {
+                account, requested, ..
+            } => {
+                metadata.insert("account_level".into(), account.to_string());
+                metadata.insert("requested_level".into(), requested.to_string());
+            }
+            ApiError::VneidAccountLocked { unlocks_in, .. } => {
+                metadata.insert(
+                    "unlocks_in_seconds".into(),
+                    unlocks_in.as_secs().max(1).to_string(),
+                );
+            }
+            ApiError::VneidPasscodeWrong { attempts_left }
+            | ApiError::VneidCodeWrong { attempts_left } => {
+                metadata.insert("attempts_left".into(), attempts_left.to_string());
+            }
+            ApiError::VneidChipRejected { verdict, .. } => {
+                metadata.insert("verdict".into(), (*verdict).into());
+            }
             _ => {}
         }
         metadata
@@ -177,6 +267,9 @@ impl From<ApiError> for Status {
             ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, error.metadata());
         for (field, description) in error.violations() {
             details.add_bad_request_violation(field, description);
+        }
+        if let ApiError::VneidAccountLocked { unlocks_in, .. } = &error {
+            details.set_retry_info(Some(*unlocks_in));
         }
         Status::with_error_details(error.code(), error.to_string(), details)
     }
@@ -210,13 +303,38 @@ mod tests {
         "BATCH_TOO_LARGE",
     ];
 
+    /// The reasons of VNeID authentication and chip verification, which docs/authenticating.md
+    /// (and the README section copied from it) must list.
+    const AUTH_REASONS: &[&str] = &[
+        "CHIP_READ_MALFORMED",
+        "VNEID_NO_ACCOUNT",
+        "VNEID_LEVEL_TOO_LOW",
+        "VNEID_CITIZEN_DECEASED",
+        "VNEID_CARD_REVOKED",
+        "VNEID_ACCOUNT_LOCKED",
+        "VNEID_CHALLENGE_NOT_FOUND",
+        "VNEID_CHALLENGE_EXPIRED",
+        "VNEID_PASSCODE_WRONG",
+        "VNEID_CODE_WRONG",
+        "VNEID_CODE_REUSED",
+        "VNEID_CHIP_REQUIRED",
+        "VNEID_CHIP_REJECTED",
+    ];
+
     #[test]
     fn the_readme_catalogue_lists_every_reason() {
         let readme = include_str!("../README.md");
-        for reason in REASONS {
+        for reason in REASONS.iter().chain(AUTH_REASONS) {
             assert!(
                 readme.contains(&format!("`{reason}`")),
                 "README lacks {reason}"
+            );
+        }
+        let auth_doc = include_str!("../docs/authenticating.md");
+        for reason in AUTH_REASONS {
+            assert!(
+                auth_doc.contains(&format!("`{reason}`")),
+                "docs/authenticating.md lacks {reason}"
             );
         }
     }

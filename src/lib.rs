@@ -3,7 +3,8 @@
 //! See ARCHITECTURE.md for the map. In short: [`domain`] is the vocabulary (CCCD numbers,
 //! citizens, cards, QR codes, name matching); [`population`] generates the synthetic people;
 //! [`store`] holds them; [`registry`] is the gRPC service; [`security`] is mTLS and agency
-//! scopes; [`server`] assembles it all; [`client`] is what agency software links to.
+//! scopes; [`vneid`] authenticates citizens with their VNeID accounts and [`chip`] verifies card
+//! chips (passive authentication); [`server`] assembles it all; [`client`] is what agency software links to.
 
 #[cfg(feature = "server")]
 pub mod audit;
@@ -16,6 +17,8 @@ pub mod proto {
     tonic::include_proto!("vnpop.v1");
 }
 
+#[cfg(feature = "server")]
+pub mod chip;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]
@@ -34,3 +37,5 @@ pub mod server;
 pub mod simulate;
 #[cfg(feature = "server")]
 pub mod store;
+#[cfg(feature = "server")]
+pub mod vneid;

@@ -14,12 +14,18 @@ use crate::{
         service::AuditService,
         AuditError, AuditLog,
     },
+    chip::{ChipService, ChipVerifier, CscaTrust, PkiError},
     config::ServeConfig,
     population::{self, FixtureError},
-    proto::{audit_trail_server::AuditTrailServer, citizen_registry_server::CitizenRegistryServer},
+    proto::{
+        audit_trail_server::AuditTrailServer, chip_verification_server::ChipVerificationServer,
+        citizen_registry_server::CitizenRegistryServer,
+        vneid_authentication_server::VneidAuthenticationServer,
+    },
     registry::{Clock, RegistryService},
     security::{tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator},
     store::CitizenStore,
+    vneid::{AuthSettings, TokenIssuer, VneidService},
 };
 
 /// The encoded descriptors of vnpop's protos, for gRPC reflection.
@@ -43,6 +49,10 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot read the CSCA certificate: {0}")]
+    Csca(String),
+    #[error("the CSCA certificate is not valid: {0}")]
+    CscaInvalid(#[from] PkiError),
     #[error("TLS configuration rejected: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
@@ -54,6 +64,11 @@ pub struct ServerState {
     pub tls: Option<TlsMaterial>,
     pub clock: Clock,
     pub recorder: Arc<ServedRecorder>,
+    /// Verifies chip reads (the trusted CSCA and the population seed).
+    pub chip: Arc<ChipVerifier>,
+    /// Signs VNeID tokens.
+    pub tokens: Arc<TokenIssuer>,
+    pub auth: AuthSettings,
 }
 
 impl ServerState {
@@ -88,35 +103,54 @@ impl ServerState {
         let audit = Arc::new(AuditLog::open(&config.data_dir)?);
         let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
         let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);
+        let trust = match &config.csca {
+            Some(path) => CscaTrust::from_pem(
+                &std::fs::read_to_string(path)
+                    .map_err(|e| StartError::Csca(format!("{}: {e}", path.display())))?,
+            )?,
+            None => CscaTrust::development(),
+        };
+        let auth = config.auth_settings();
 
-        let mut fixtures = population::builtin_fixtures();
-        if let Some(path) = &config.fixtures {
-            fixtures.extend(population::load_fixtures_file(path)?);
-        }
-        let started = Instant::now();
+        let store = build_store(config)?;
         let spec = config.population_spec();
-        let mut citizens = population::generate(spec, &fixtures);
-        let generated = started.elapsed();
-        let fixture_count = fixtures.len();
-        citizens.extend(fixtures);
-        let store = CitizenStore::from_citizens(citizens);
-        tracing::info!(
-            citizens = store.len(),
-            generated = spec.size,
-            fixtures = fixture_count,
-            seed = spec.seed,
-            generation_ms = generated.as_millis() as u64,
-            total_ms = started.elapsed().as_millis() as u64,
-            "population ready"
-        );
         Ok(ServerState {
             store: Arc::new(store),
             authn: Arc::new(authn),
             tls,
             clock: config.today.map_or(Clock::System, Clock::Fixed),
             recorder,
+            chip: Arc::new(ChipVerifier::new(trust, spec.seed)),
+            tokens: Arc::new(TokenIssuer::generate(auth.token_lifetime)),
+            auth,
         })
     }
+}
+
+/// Generates the configured population (with the built-in and file fixtures) into a store, and
+/// logs how long it took.
+pub fn build_store(config: &ServeConfig) -> Result<CitizenStore, StartError> {
+    let mut fixtures = population::builtin_fixtures();
+    if let Some(path) = &config.fixtures {
+        fixtures.extend(population::load_fixtures_file(path)?);
+    }
+    let started = Instant::now();
+    let spec = config.population_spec();
+    let mut citizens = population::generate(spec, &fixtures);
+    let generated = started.elapsed();
+    let fixture_count = fixtures.len();
+    citizens.extend(fixtures);
+    let store = CitizenStore::from_citizens(citizens);
+    tracing::info!(
+        citizens = store.len(),
+        generated = spec.size,
+        fixtures = fixture_count,
+        seed = spec.seed,
+        generation_ms = generated.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "population ready"
+    );
+    Ok(store)
 }
 
 /// A server running in the background.
@@ -165,6 +199,12 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     health_reporter
         .set_serving::<AuditTrailServer<AuditService>>()
         .await;
+    health_reporter
+        .set_serving::<VneidAuthenticationServer<VneidService>>()
+        .await;
+    health_reporter
+        .set_serving::<ChipVerificationServer<ChipService>>()
+        .await;
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
         builder
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
@@ -185,10 +225,29 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
 
     let audit = AuditService::new(Arc::clone(&state.authn), Arc::clone(&state.recorder));
 
+    let vneid = VneidService::new(
+        Arc::clone(&state.store),
+        Arc::clone(&state.authn),
+        Arc::clone(&state.recorder),
+        Arc::clone(&state.chip),
+        Arc::clone(&state.tokens),
+        state.auth,
+        state.clock,
+    );
+    let chip = ChipService::new(
+        Arc::clone(&state.store),
+        state.authn,
+        Arc::clone(&state.recorder),
+        Arc::clone(&state.chip),
+        state.clock,
+    );
+
     let (tx, rx) = oneshot::channel();
     let router = builder
         .add_service(CitizenRegistryServer::new(registry))
         .add_service(AuditTrailServer::new(audit))
+        .add_service(VneidAuthenticationServer::new(vneid))
+        .add_service(ChipVerificationServer::new(chip))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);

@@ -83,3 +83,51 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     let report = verify_file(&db, &key).unwrap();
     assert_eq!((report.events, report.tamper), (4, None));
 }
+
+#[tokio::test]
+async fn authentications_and_chip_verifications_are_recorded_too() {
+    use vnpop::{
+        chip::{chip_read, DocumentSigner},
+        domain::CccdNumber,
+        proto,
+    };
+    let config = test_config();
+    let (data_dir, seed) = (config.data_dir.clone(), config.seed);
+    let server = start_server(config).await;
+    let vneid = common::connect_vneid(&server, "one-stop-ba-dinh").await;
+
+    vneid
+        .start(&context(), "001090012345", proto::VneidLevel::One)
+        .await
+        .unwrap();
+    vneid
+        .start(&context(), "001315000111", proto::VneidLevel::One)
+        .await
+        .unwrap_err();
+    let citizen = server
+        .store
+        .get(CccdNumber::parse("001090012345").unwrap())
+        .unwrap();
+    let read = chip_read(seed, &citizen, &DocumentSigner::development()).unwrap();
+    vneid.verify_chip(&context(), read).await.unwrap();
+
+    let connection = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
+    let rows: Vec<(String, String, String)> = connection
+        .prepare("SELECT rpc, outcome, dossier_id FROM events WHERE source = 'server' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(
+        summary,
+        [
+            ("StartAuthentication", "challenge"),
+            ("StartAuthentication", "VNEID_NO_ACCOUNT"),
+            ("VerifyChipRead", "valid"),
+        ]
+    );
+    assert!(rows.iter().all(|r| r.2 == context().dossier_id));
+    server.shutdown().await.unwrap();
+}

@@ -170,8 +170,12 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], AuditError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret).map_err(|e| AuditError::Key(e.to_string()))?;
-            write_private(path, &secret)?;
-            Ok(secret)
+            match write_private(path, &secret) {
+                Ok(()) => Ok(secret),
+                // Another process created it first: use theirs.
+                Err(_) if path.exists() => load_or_create_secret(path),
+                Err(e) => Err(e),
+            }
         }
         Err(e) => Err(AuditError::Key(format!("{}: {e}", path.display()))),
     }

@@ -41,6 +41,16 @@ pub struct ServedRecorder {
     counter: AtomicU64,
 }
 
+impl std::fmt::Debug for ServedRecorder {
+    /// Shows where it writes, never the subject key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServedRecorder")
+            .field("log", &self.log.path())
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ServedRecorder {
     pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
         let mut run = [0u8; 8];

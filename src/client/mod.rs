@@ -30,6 +30,10 @@ use crate::proto::{
     self, audit_trail_client::AuditTrailClient, citizen_registry_client::CitizenRegistryClient,
 };
 
+mod vneid;
+
+pub use vneid::{TokenVerifier, VneidClient};
+
 /// Why a call through the client failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -163,7 +167,7 @@ impl LookupContext {
         }
     }
 
-    fn to_proto(&self) -> Option<proto::RequestContext> {
+    pub(crate) fn to_proto(&self) -> Option<proto::RequestContext> {
         Some(proto::RequestContext {
             dossier_id: self.dossier_id.clone(),
             purpose: self.purpose.clone(),

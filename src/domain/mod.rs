@@ -7,6 +7,7 @@
 mod card;
 mod cccd;
 mod citizen;
+mod claims;
 mod cmnd;
 pub mod matching;
 
@@ -16,6 +17,9 @@ mod qr;
 pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
 pub use cccd::{CccdError, CccdNumber, CccdPart};
 pub use citizen::{Address, Citizen, CitizenStatus, Place, Sex, Text, VneidLevel};
+pub use claims::{
+    token_validation, verify_token, verify_token_with_key, TokenError, VneidClaims, TOKEN_ISSUER,
+};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};

@@ -10,7 +10,7 @@
 
 mod fixtures;
 mod generate;
-mod tables;
+pub(crate) mod tables;
 
 use std::collections::HashSet;
 
@@ -19,7 +19,26 @@ use rayon::prelude::*;
 
 pub use fixtures::{builtin_fixtures, load_fixtures_file, FixtureError};
 
-use crate::domain::Citizen;
+use crate::domain::{CccdNumber, Citizen};
+
+/// 32 bytes that depend only on the population seed, a purpose label and a CCCD number: HMAC-SHA256
+/// keyed by the seed. Everything vnpop derives per citizen beyond the generated record (VNeID test
+/// credentials, the chip's DG13-only personal data) comes from here, so a tester can reproduce it
+/// from the seed and the number alone, and one purpose reveals nothing about another.
+pub fn derive_bytes(seed: u64, purpose: &str, cccd: CccdNumber) -> [u8; 32] {
+    use ring::hmac;
+    let mut key_material = b"vnpop/per-citizen-derivation/v1/".to_vec();
+    key_material.extend_from_slice(&seed.to_be_bytes());
+    let key = hmac::Key::new(hmac::HMAC_SHA256, &key_material);
+    let mut context = hmac::Context::with_key(&key);
+    context.update(purpose.as_bytes());
+    context.update(b"/");
+    context.update(cccd.to_string().as_bytes());
+    let tag = context.sign();
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
+}
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,11 @@
 //! - [`service`] wires them to the generated tonic trait.
 
 mod context;
-mod convert;
+pub(crate) mod convert;
 mod service;
 mod verify;
 
 pub use context::RequestContext;
+pub(crate) use service::record_call;
 pub use service::{Clock, RegistryService};
 pub use verify::{verify_demographics, verify_qr, Declared, DemographicsVerdict, QrVerdict};

@@ -104,31 +104,15 @@ impl RegistryService {
         context: &RequestContext,
         outcome: Outcome<T>,
     ) -> Result<Response<T>, Status> {
-        let subject = outcome.subject.as_deref().unwrap_or("-");
-        tracing::debug!(
+        record_call(
+            &self.recorder,
             rpc,
-            agency = %agency.id,
-            dossier = %context.dossier_id,
-            officer = %context.officer_id,
-            subject,
-            outcome = outcome.label,
-            "served"
-        );
-        let call = ServedCall {
-            agency_id: &agency.id,
-            district: &agency.district,
-            dossier_id: &context.dossier_id,
-            officer_id: &context.officer_id,
-            purpose: &context.purpose,
-            load_test: context.load_test,
-            rpc,
-            cccd: outcome.subject.as_deref(),
-            outcome: outcome.label,
-        };
-        self.recorder
-            .record(call, Utc::now().timestamp_millis())
-            .await
-            .map_err(ApiError::AuditUnavailable)?;
+            agency,
+            context,
+            outcome.subject.as_deref(),
+            outcome.label,
+        )
+        .await?;
         Ok(Response::new(outcome.answer?))
     }
 
@@ -157,6 +141,45 @@ impl RegistryService {
             label: "found",
         }
     }
+}
+
+/// Logs a served call (masked) and records it durably in the audit log; every service that
+/// serves a verification calls this before answering.
+pub(crate) async fn record_call(
+    recorder: &ServedRecorder,
+    rpc: &'static str,
+    agency: &Agency,
+    context: &RequestContext,
+    cccd: Option<&str>,
+    outcome: &str,
+) -> Result<(), ApiError> {
+    let masked = cccd
+        .and_then(|c| CccdNumber::parse(c).ok())
+        .map_or_else(|| "-".to_owned(), CccdNumber::masked);
+    tracing::debug!(
+        rpc,
+        agency = %agency.id,
+        dossier = %context.dossier_id,
+        officer = %context.officer_id,
+        subject = %masked,
+        outcome,
+        "served"
+    );
+    let call = ServedCall {
+        agency_id: &agency.id,
+        district: &agency.district,
+        dossier_id: &context.dossier_id,
+        officer_id: &context.officer_id,
+        purpose: &context.purpose,
+        load_test: context.load_test,
+        rpc,
+        cccd,
+        outcome,
+    };
+    recorder
+        .record(call, Utc::now().timestamp_millis())
+        .await
+        .map_err(ApiError::AuditUnavailable)
 }
 
 fn parse_cccd(field: &'static str, text: &str) -> Result<CccdNumber, ApiError> {

@@ -94,6 +94,30 @@ impl CertificateAuthority {
         self.sign(params)
     }
 
+    /// A mock country signing CA (CSCA) for identity-card chips: a self-signed CA that issues
+    /// document-signer certificates only (ICAO Doc 9303 part 12, in spirit).
+    pub fn country_signing_ca(common_name: &str) -> Result<Self, rcgen::Error> {
+        let mut params = base_params(common_name, "Bộ Công an (mock CSCA, DO NOT TRUST)");
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let key = KeyPair::generate()?;
+        let cert = params.self_signed(&key)?;
+        Ok(CertificateAuthority {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// A document-signer certificate (ECDSA P-256, digital signature only, no extended key
+    /// usage), for signing chip security objects.
+    pub fn document_signer(&self, common_name: &str) -> Result<CertifiedKey, rcgen::Error> {
+        self.sign(base_params(
+            common_name,
+            "Bộ Công an (mock document signer, DO NOT TRUST)",
+        ))
+    }
+
     fn sign(&self, mut params: CertificateParams) -> Result<CertifiedKey, rcgen::Error> {
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -112,6 +136,12 @@ pub mod files {
     pub const CA_KEY: &str = "ca.key";
     pub const SERVER_CERT: &str = "server.pem";
     pub const SERVER_KEY: &str = "server.key";
+    /// The mock country signing CA of identity-card chips.
+    pub const CSCA_CERT: &str = "csca.pem";
+    pub const CSCA_KEY: &str = "csca.key";
+    /// The mock document signer that signs chip security objects.
+    pub const DOCUMENT_SIGNER_CERT: &str = "document-signer.pem";
+    pub const DOCUMENT_SIGNER_KEY: &str = "document-signer.key";
     /// Client certificate of an agency: `<agency id>.pem` / `<agency id>.key`.
     pub fn client(agency_id: &str) -> (String, String) {
         (format!("{agency_id}.pem"), format!("{agency_id}.key"))
@@ -143,6 +173,32 @@ pub fn write_development_pki(dir: &Path, agencies: &AgencyDirectory) -> io::Resu
         let (cert, key) = files::client(&agency.id);
         write(cert, &client.cert_pem)?;
         write(key, &client.key_pem)?;
+    }
+    written.extend(write_chip_pki(dir)?);
+    Ok(written)
+}
+
+/// Writes a fresh mock chip PKI into `dir`: the CSCA and one document signer under it. Returns the
+/// names of the files written. DEVELOPMENT ONLY.
+pub fn write_chip_pki(dir: &Path) -> io::Result<Vec<String>> {
+    let to_io = |e: rcgen::Error| io::Error::other(e.to_string());
+    fs::create_dir_all(dir)?;
+    let csca =
+        CertificateAuthority::country_signing_ca("vnpop mock CSCA Viet Nam - DEVELOPMENT ONLY")
+            .map_err(to_io)?;
+    let signer = csca
+        .document_signer("vnpop mock Document Signer 01 - DEVELOPMENT ONLY")
+        .map_err(to_io)?;
+    let files = [
+        (files::CSCA_CERT, &csca.cert_pem),
+        (files::CSCA_KEY, &csca.key_pem),
+        (files::DOCUMENT_SIGNER_CERT, &signer.cert_pem),
+        (files::DOCUMENT_SIGNER_KEY, &signer.key_pem),
+    ];
+    let mut written = Vec::new();
+    for (name, text) in files {
+        fs::write(dir.join(name), text)?;
+        written.push(name.to_owned());
     }
     Ok(written)
 }

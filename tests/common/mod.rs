@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use vnpop::{
-    client::{AuditClient, ClientTls, LookupContext, RegistryClient},
+    client::{AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient},
     config::ServeConfig,
     server::{self, RunningServer, ServerState},
 };
@@ -66,6 +66,32 @@ pub async fn connect(server: &RunningServer, agency: &str) -> RegistryClient {
     RegistryClient::connect(&endpoint, Some(agency_tls(agency)))
         .await
         .expect("client connects")
+}
+
+pub async fn connect_vneid(server: &RunningServer, agency: &str) -> VneidClient {
+    let endpoint = format!("https://localhost:{}", server.local_addr.port());
+    VneidClient::connect(&endpoint, Some(agency_tls(agency)))
+        .await
+        .expect("client connects")
+}
+
+/// Asserts the gRPC code and the google.rpc.ErrorInfo reason of a failed call.
+pub fn assert_reason(error: &ClientError, code: tonic::Code, reason: &str) {
+    assert_eq!(error.code(), code, "{error}");
+    assert_eq!(error.reason().as_deref(), Some(reason), "{error}");
+}
+
+/// The google.rpc.ErrorInfo metadata of a failed call.
+pub fn error_metadata(error: &ClientError) -> std::collections::HashMap<String, String> {
+    use tonic_types::StatusExt;
+    match error {
+        ClientError::Rpc(status) => status
+            .get_error_details()
+            .error_info()
+            .map(|info| info.metadata.clone())
+            .unwrap_or_default(),
+        _ => Default::default(),
+    }
 }
 
 pub fn context() -> LookupContext {

@@ -1,0 +1,385 @@
+//! The tonic implementation of `vnpop.v1.VneidAuthentication`.
+//!
+//! StartAuthentication: identify the agency and its role, check the request context, parse the
+//! number and level, check the citizen and account (alive, has an account of the level, card not
+//! revoked, not locked), then hand out a challenge. CompleteAuthentication: find the agency's
+//! challenge, check the account again, then the passcode, the one-time code (once only), and at
+//! level 2 the chip read; every wrong factor counts towards the lockout. Logs carry masked
+//! numbers only, never a credential.
+
+use std::{sync::Arc, time::Instant};
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    challenges::{ChallengeError, ChallengeStore},
+    credentials::{unix_now, TestCredentials, TOTP_STEP},
+    lockout::Lockout,
+    replay::UsedCodes,
+    tokens::{Grant, TokenIssuer},
+    AuthSettings,
+};
+use crate::{
+    audit::recorder::ServedRecorder,
+    chip::{service::verdict_proto, service::verifying_agency, ChipVerifier},
+    domain::{CccdNumber, Citizen, CitizenStatus, VneidLevel},
+    error::ApiError,
+    proto::{self, vneid_authentication_server::VneidAuthentication},
+    registry::{record_call, Clock, RequestContext},
+    security::{Agency, Authenticator},
+    store::CitizenStore,
+};
+
+/// Accounts tracked by the lockout and replay maps at most.
+const TRACKED_ACCOUNTS: usize = 100_000;
+
+#[derive(Debug)]
+pub struct VneidService {
+    store: Arc<CitizenStore>,
+    authn: Arc<Authenticator>,
+    /// Records every authentication in the audit trail, like lookups.
+    recorder: Arc<ServedRecorder>,
+    chip: Arc<ChipVerifier>,
+    tokens: Arc<TokenIssuer>,
+    challenges: ChallengeStore,
+    lockout: Lockout,
+    used_codes: UsedCodes,
+    clock: Clock,
+    seed: u64,
+}
+
+impl VneidService {
+    pub fn new(
+        store: Arc<CitizenStore>,
+        authn: Arc<Authenticator>,
+        recorder: Arc<ServedRecorder>,
+        chip: Arc<ChipVerifier>,
+        tokens: Arc<TokenIssuer>,
+        settings: AuthSettings,
+        clock: Clock,
+    ) -> Self {
+        VneidService {
+            store,
+            authn,
+            recorder,
+            seed: chip.seed,
+            chip,
+            tokens,
+            challenges: ChallengeStore::new(settings.challenge_lifetime, settings.max_challenges),
+            lockout: Lockout::new(
+                settings.lockout_threshold,
+                settings.lockout_window,
+                settings.lockout_duration,
+                TRACKED_ACCOUNTS,
+            ),
+            used_codes: UsedCodes::new(TRACKED_ACCOUNTS),
+            clock,
+        }
+    }
+
+    /// Refuses citizens whose account cannot authenticate at `level`.
+    fn check_account(citizen: &Citizen, level: VneidLevel) -> Result<(), ApiError> {
+        let masked = citizen.cccd.masked();
+        if citizen.status == CitizenStatus::Deceased {
+            return Err(ApiError::VneidCitizenDeceased { masked });
+        }
+        if citizen.vneid == VneidLevel::None {
+            return Err(ApiError::VneidNoAccount { masked });
+        }
+        if citizen.status == CitizenStatus::CardRevoked {
+            return Err(ApiError::VneidCardRevoked { masked });
+        }
+        if level_number(citizen.vneid) < level_number(level) {
+            return Err(ApiError::VneidLevelTooLow {
+                masked,
+                account: level_number(citizen.vneid),
+                requested: level_number(level),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_unlocked(&self, cccd: CccdNumber, now: Instant) -> Result<(), ApiError> {
+        self.lockout
+            .check(cccd, now)
+            .map_err(|unlocks_in| ApiError::VneidAccountLocked {
+                masked: cccd.masked(),
+                unlocks_in,
+            })
+    }
+
+    /// Counts a failed factor; the error to answer (locked once the threshold is reached).
+    fn fail(
+        &self,
+        cccd: CccdNumber,
+        now: Instant,
+        error: impl FnOnce(u32) -> ApiError,
+    ) -> ApiError {
+        match self.lockout.record_failure(cccd, now) {
+            0 => ApiError::VneidAccountLocked {
+                masked: cccd.masked(),
+                unlocks_in: self.lockout.check(cccd, now).err().unwrap_or_default(),
+            },
+            attempts_left => error(attempts_left),
+        }
+    }
+
+    /// The checks of CompleteAuthentication up to the token.
+    fn complete(
+        &self,
+        agency: &Agency,
+        request: &proto::CompleteAuthenticationRequest,
+        now: Instant,
+    ) -> Result<(CccdNumber, VneidLevel), ApiError> {
+        let challenge = self
+            .challenges
+            .get(&request.challenge_id, &agency.id, now)
+            .map_err(|e| match e {
+                ChallengeError::NotFound => ApiError::VneidChallengeNotFound,
+                ChallengeError::Expired => ApiError::VneidChallengeExpired,
+            })?;
+        let cccd = challenge.cccd;
+        if challenge.level == VneidLevel::Level2 && request.chip_read.is_none() {
+            return Err(ApiError::VneidChipRequired);
+        }
+        let citizen = self.store.get(cccd).ok_or(ApiError::CitizenNotFound {
+            masked: cccd.masked(),
+        })?;
+        Self::check_account(&citizen, challenge.level)?;
+        self.check_unlocked(cccd, now)?;
+
+        let credentials = TestCredentials::derive(self.seed, cccd);
+        if !credentials.passcode_matches(&request.passcode) {
+            return Err(
+                self.fail(cccd, now, |attempts_left| ApiError::VneidPasscodeWrong {
+                    attempts_left,
+                }),
+            );
+        }
+        let unix = unix_now();
+        let Some(step) = credentials.code_step(request.totp_code.trim(), unix) else {
+            return Err(
+                self.fail(cccd, now, |attempts_left| ApiError::VneidCodeWrong {
+                    attempts_left,
+                }),
+            );
+        };
+        if let Some(read) = &request.chip_read {
+            if challenge.level == VneidLevel::Level2 {
+                self.check_chip(cccd, read, now)?;
+            }
+        }
+        if !self.used_codes.use_step(cccd, step, unix / TOTP_STEP) {
+            return Err(self.fail(cccd, now, |_| ApiError::VneidCodeReused));
+        }
+        if !self.challenges.consume(&request.challenge_id) {
+            return Err(ApiError::VneidChallengeNotFound);
+        }
+        self.lockout.record_success(cccd);
+        Ok((cccd, challenge.level))
+    }
+
+    /// Level 2: the chip must be genuine, valid, agree with the database, and be this citizen's.
+    fn check_chip(
+        &self,
+        cccd: CccdNumber,
+        read: &proto::ChipRead,
+        now: Instant,
+    ) -> Result<(), ApiError> {
+        let report = self
+            .chip
+            .verify(
+                read,
+                |n| self.store.get(n),
+                self.clock.today(),
+                std::time::SystemTime::now(),
+            )
+            .map_err(|e| ApiError::ChipReadMalformed {
+                field: format!("chip_read.{}", e.field.trim_start_matches("chip_read.")),
+                message: e.message,
+            })?;
+        if !report.is_valid() {
+            let detail = report
+                .checks
+                .iter()
+                .find_map(|c| c.outcome.clone().err())
+                .unwrap_or_default();
+            let verdict = verdict_proto(report.verdict).as_str_name();
+            return Err(self.fail(cccd, now, |_| ApiError::VneidChipRejected {
+                verdict,
+                detail,
+            }));
+        }
+        if report.document_number != cccd.to_string() {
+            return Err(self.fail(cccd, now, |_| ApiError::VneidChipRejected {
+                verdict: "OTHER_CITIZEN",
+                detail: "the chip belongs to another citizen".into(),
+            }));
+        }
+        Ok(())
+    }
+}
+
+fn level_number(level: VneidLevel) -> u8 {
+    match level {
+        VneidLevel::None => 0,
+        VneidLevel::Level1 => 1,
+        VneidLevel::Level2 => 2,
+    }
+}
+
+fn level_proto(level: VneidLevel) -> proto::VneidLevel {
+    match level {
+        VneidLevel::None => proto::VneidLevel::None,
+        VneidLevel::Level1 => proto::VneidLevel::One,
+        VneidLevel::Level2 => proto::VneidLevel::Two,
+    }
+}
+
+#[tonic::async_trait]
+impl VneidAuthentication for VneidService {
+    async fn start_authentication(
+        &self,
+        request: Request<proto::StartAuthenticationRequest>,
+    ) -> Result<Response<proto::StartAuthenticationResponse>, Status> {
+        let agency = verifying_agency(&self.authn, &request, "StartAuthentication")?;
+        let request = request.into_inner();
+        let context = RequestContext::from_proto(request.context)?;
+        let cccd =
+            CccdNumber::parse(&request.cccd_number).map_err(|error| ApiError::InvalidCccd {
+                field: "cccd_number",
+                error,
+            })?;
+        let level = match proto::VneidLevel::try_from(request.level) {
+            Ok(proto::VneidLevel::One) => VneidLevel::Level1,
+            Ok(proto::VneidLevel::Two) => VneidLevel::Level2,
+            _ => {
+                return Err(ApiError::InvalidField {
+                    field: "level",
+                    message: "must be VNEID_LEVEL_ONE or VNEID_LEVEL_TWO".into(),
+                }
+                .into())
+            }
+        };
+        let outcome = (|| {
+            let citizen = self.store.get(cccd).ok_or(ApiError::CitizenNotFound {
+                masked: cccd.masked(),
+            })?;
+            Self::check_account(&citizen, level)?;
+            let now = Instant::now();
+            self.check_unlocked(cccd, now)?;
+            let (id, challenge) = self.challenges.create(cccd, level, &agency.id, now);
+            let expires_at =
+                unix_now() as i64 + challenge.expires.duration_since(now).as_secs() as i64;
+            let mut required_factors = vec![
+                proto::AuthFactor::Passcode as i32,
+                proto::AuthFactor::TotpCode as i32,
+            ];
+            if level == VneidLevel::Level2 {
+                required_factors.push(proto::AuthFactor::ChipRead as i32);
+            }
+            Ok(proto::StartAuthenticationResponse {
+                challenge_id: id,
+                required_factors,
+                expires_at,
+            })
+        })();
+        let label = outcome
+            .as_ref()
+            .map_or_else(ApiError::reason, |_| "challenge");
+        let number = cccd.to_string();
+        record_call(
+            &self.recorder,
+            "StartAuthentication",
+            &agency,
+            &context,
+            Some(&number),
+            label,
+        )
+        .await?;
+        Ok(Response::new(outcome?))
+    }
+
+    async fn complete_authentication(
+        &self,
+        request: Request<proto::CompleteAuthenticationRequest>,
+    ) -> Result<Response<proto::CompleteAuthenticationResponse>, Status> {
+        let agency = verifying_agency(&self.authn, &request, "CompleteAuthentication")?;
+        let request = request.into_inner();
+        let context = RequestContext::from_proto(request.context.clone())?;
+        match self.complete(&agency, &request, Instant::now()) {
+            Ok((cccd, level)) => {
+                let (token, claims) = self.tokens.issue(&Grant {
+                    cccd,
+                    level,
+                    agency_id: &agency.id,
+                    dossier_id: &context.dossier_id,
+                });
+                let number = cccd.to_string();
+                record_call(
+                    &self.recorder,
+                    "CompleteAuthentication",
+                    &agency,
+                    &context,
+                    Some(&number),
+                    "authenticated",
+                )
+                .await?;
+                Ok(Response::new(proto::CompleteAuthenticationResponse {
+                    token,
+                    expires_at: claims.exp,
+                    level: level_proto(level) as i32,
+                }))
+            }
+            Err(error) => {
+                record_call(
+                    &self.recorder,
+                    "CompleteAuthentication",
+                    &agency,
+                    &context,
+                    None,
+                    error.reason(),
+                )
+                .await?;
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn get_jwks(
+        &self,
+        request: Request<proto::GetJwksRequest>,
+    ) -> Result<Response<proto::GetJwksResponse>, Status> {
+        self.authn.identify(&request).map_err(ApiError::from)?;
+        Ok(Response::new(proto::GetJwksResponse {
+            jwks_json: self.tokens.jwks_json(),
+        }))
+    }
+
+    async fn introspect_token(
+        &self,
+        request: Request<proto::IntrospectTokenRequest>,
+    ) -> Result<Response<proto::IntrospectTokenResponse>, Status> {
+        let agency = verifying_agency(&self.authn, &request, "IntrospectToken")?;
+        let token = request.into_inner().token;
+        let answer = match self.tokens.introspect(&token, &agency.id) {
+            Ok(claims) => proto::IntrospectTokenResponse {
+                active: true,
+                subject: claims.sub,
+                level: if claims.level == 2 {
+                    proto::VneidLevel::Two
+                } else {
+                    proto::VneidLevel::One
+                } as i32,
+                issued_at: claims.iat,
+                expires_at: claims.exp,
+                inactive_reason: String::new(),
+            },
+            Err(error) => proto::IntrospectTokenResponse {
+                inactive_reason: error.name().to_owned(),
+                ..Default::default()
+            },
+        };
+        Ok(Response::new(answer))
+    }
+}

@@ -1,0 +1,79 @@
+//! The development CLI: `vnpop citizen show` prints the record and reproducible test credentials,
+//! `vnpop chip read` prints chip reads that decode and verify as documented.
+
+use std::process::Command;
+
+use vnpop::{
+    chip::{decode_chip_read, ChipVerdict, ChipVerifier, CscaTrust},
+    domain::CccdNumber,
+    population::builtin_fixtures,
+    vneid::TestCredentials,
+};
+
+fn vnpop(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(args)
+        .args(["--population", "100", "--today", "2026-11-23"])
+        .env("VNPOP_LOG", "warn")
+        .output()
+        .expect("vnpop runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}
+
+#[test]
+fn citizen_show_prints_the_record_and_the_credentials() {
+    let out = vnpop(&["citizen", "show", "001090012345"]);
+    let credentials = TestCredentials::derive(2026, CccdNumber::parse("001090012345").unwrap());
+    assert!(out.contains("Nguyễn Văn An"), "{out}");
+    assert!(out.contains("DEVELOPMENT ONLY"), "{out}");
+    assert!(
+        out.contains(&format!("Passcode           {}", credentials.passcode)),
+        "{out}"
+    );
+    assert!(out.contains(&credentials.totp_secret_base32()), "{out}");
+    let without = vnpop(&["citizen", "show", "010192000333"]);
+    assert!(without.contains("VNeID account      none"), "{without}");
+    assert!(!without.contains("Passcode"), "{without}");
+}
+
+#[test]
+fn chip_read_prints_genuine_and_tampered_reads() {
+    let fixtures: Vec<_> = builtin_fixtures()
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect();
+    let verifier = ChipVerifier::new(CscaTrust::development(), 2026);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let verdict = |text: &str| {
+        let read = decode_chip_read(text).expect("base64 ChipRead");
+        verifier
+            .verify(
+                &read,
+                |n| fixtures.iter().find(|c| c.cccd == n).cloned(),
+                today,
+                std::time::SystemTime::now(),
+            )
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(
+        verdict(&vnpop(&["chip", "read", "001090012345"])),
+        ChipVerdict::Valid
+    );
+    let cases = [
+        ("dg1", ChipVerdict::DataGroupTampered),
+        ("dg13", ChipVerdict::DataGroupTampered),
+        ("signature", ChipVerdict::BadSignature),
+        ("unknown-signer", ChipVerdict::UnknownSigner),
+        ("database-mismatch", ChipVerdict::DatabaseMismatch),
+    ];
+    for (tamper, expected) in cases {
+        let out = vnpop(&["chip", "read", "001090012345", "--tamper", tamper]);
+        assert_eq!(verdict(&out), expected, "{tamper}");
+    }
+}
