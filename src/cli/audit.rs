@@ -284,9 +284,8 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             }
             out.push('\n');
             for (label, l) in rows {
-                let pad = width + label.len() - label.chars().count();
                 out.push_str(&format!(
-                    "{label:<pad$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    "{label:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
                     l.dossiers,
                     l.lookups,
                     l.lookups_per_dossier,
