@@ -1,0 +1,147 @@
+//! Audit log benchmark: durable ingest throughput (group commit, fsync per group) against a
+//! baseline of the same events only encoded and hashed in the same run, then the time of lookup
+//! ratio queries over the whole log.
+//!
+//! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use vnpop::audit::{
+    merkle::leaf_hash,
+    query::{AuditReader, GroupBy, RatioQuery},
+    AuditEvent, AuditLog, EventKind, EventSource,
+};
+
+const BATCH: usize = 1_000;
+const PRODUCERS: usize = 8;
+const DISTRICTS: [&str; 6] = [
+    "Thành phố Phủ Lý",
+    "Thị xã Duy Tiên",
+    "Huyện Kim Bảng",
+    "Huyện Thanh Liêm",
+    "Huyện Bình Lục",
+    "Huyện Lý Nhân",
+];
+/// 2023-01-01T00:00:00+07:00.
+const START_MS: i64 = 1_672_506_000_000;
+
+/// Event `n`: every fourth is a dossier, the others lookups for recent dossiers.
+fn event(n: usize) -> AuditEvent {
+    let dossier = n / 4;
+    let district = DISTRICTS[dossier % DISTRICTS.len()];
+    let kind = if n % 4 == 0 {
+        EventKind::Dossier {
+            procedure: format!("1.00{}", dossier % 7),
+            channel: if dossier % 3 == 0 { "online" } else { "desk" }.into(),
+        }
+    } else {
+        EventKind::Verification {
+            rpc: "LookupByCccd".into(),
+            outcome: "found".into(),
+            purpose: "kiểm tra thông tin công dân".into(),
+            subject: format!("{:064x}", n * 7919),
+        }
+    };
+    AuditEvent {
+        event_id: format!("bench-{n}"),
+        source: EventSource::Client,
+        dossier_id: format!("H35-{dossier:09}"),
+        agency_id: "one-stop-ba-dinh".into(),
+        district: district.into(),
+        officer_id: format!("cb{:02}", dossier % 40),
+        occurred_at_ms: START_MS + (dossier as i64) * 3_000,
+        load_test: false,
+        kind,
+    }
+}
+
+fn main() {
+    let total: usize = std::env::var("VNPOP_BENCH_EVENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
+    println!("vnpop audit benchmark: {total} events, batches of {BATCH}, {PRODUCERS} producers");
+
+    // Baseline: encode and hash the same events, no storage.
+    let baseline_n = total.min(1_000_000);
+    let started = Instant::now();
+    for n in 0..baseline_n {
+        std::hint::black_box(leaf_hash(&event(n).leaf_bytes(n as u64)));
+    }
+    let baseline = baseline_n as f64 / started.elapsed().as_secs_f64();
+
+    let dir = tempfile::tempdir_in(std::env::var("VNPOP_BENCH_DIR").unwrap_or_else(|_| ".".into()))
+        .expect("temporary directory");
+    let log = Arc::new(AuditLog::open(dir.path()).expect("audit log"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|p| {
+                let log = Arc::clone(&log);
+                tokio::spawn(async move {
+                    let mut next = p * BATCH;
+                    while next < total {
+                        let end = (next + BATCH).min(total);
+                        log.append((next..end).map(event).collect())
+                            .await
+                            .expect("append");
+                        next += PRODUCERS * BATCH;
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.await.unwrap();
+        }
+    });
+    let ingest_time = started.elapsed();
+    let ingest = total as f64 / ingest_time.as_secs_f64();
+    println!();
+    println!("{:<58} {:>14} {:>8}", "ingest", "events/s", "ratio");
+    println!(
+        "{:<58} {:>14.0} {:>8.2}",
+        "encode + leaf hash only (baseline)", baseline, 1.0
+    );
+    println!(
+        "{:<58} {:>14.0} {:>8.2}",
+        "durable append (SQLite WAL, fsync per group, signed head)",
+        ingest,
+        ingest / baseline
+    );
+
+    let reader = AuditReader::open(&dir.path().join("audit.sqlite")).expect("reader");
+    let year = RatioQuery {
+        from_ms: START_MS,
+        to_ms: START_MS + 400 * 86_400_000,
+        ..Default::default()
+    };
+    let queries: [(&str, Vec<GroupBy>); 4] = [
+        ("total", vec![]),
+        ("by district", vec![GroupBy::District]),
+        (
+            "by district, month",
+            vec![GroupBy::District, GroupBy::Month],
+        ),
+        ("by officer", vec![GroupBy::Officer]),
+    ];
+    println!();
+    println!(
+        "{:<58} {:>14} {:>8}",
+        "ratio query over the whole log", "seconds", "rows"
+    );
+    for (name, group_by) in queries {
+        let query = RatioQuery {
+            group_by,
+            ..year.clone()
+        };
+        let started = Instant::now();
+        let rows = reader.ratio(&query).expect("ratio");
+        let took: Duration = started.elapsed();
+        println!("{name:<58} {:>14.3} {:>8}", took.as_secs_f64(), rows.len());
+    }
+    drop(log);
+}
