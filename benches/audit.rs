@@ -32,10 +32,10 @@ const START_MS: i64 = 1_672_506_000_000;
 fn event(n: usize) -> AuditEvent {
     let dossier = n / 4;
     let district = DISTRICTS[dossier % DISTRICTS.len()];
-    let kind = if n % 4 == 0 {
+    let kind = if n.is_multiple_of(4) {
         EventKind::Dossier {
             procedure: format!("1.00{}", dossier % 7),
-            channel: if dossier % 3 == 0 { "online" } else { "desk" }.into(),
+            channel: if dossier.is_multiple_of(3) { "online" } else { "desk" }.into(),
         }
     } else {
         EventKind::Verification {

@@ -301,3 +301,87 @@ async fn proofs_verify_independently_and_heads_are_signed() {
     assert_eq!(error.invalid_fields(), ["leaf_index"]);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
+    use tokio_stream::StreamExt;
+    let server = start_server(test_config()).await;
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    desk.ingest(known_events()).await.unwrap();
+
+    // D0, D3 and D7 were looked up: the other seven, oldest first, three a page.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = auditor
+            .raw()
+            .list_unverified_dossiers(proto::ListUnverifiedDossiersRequest {
+                from: "2023-12-01".into(),
+                to: "2023-12-31".into(),
+                page_size: 3,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        seen.extend(page.dossiers.iter().map(|d| d.dossier_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(seen, ["D1", "D2", "D4", "D5", "D6", "D8", "D9"]);
+
+    // The citizen access log: the four lookups of 001090012345, nobody else's.
+    let log = auditor
+        .raw()
+        .citizen_access_log(proto::CitizenAccessLogRequest {
+            cccd_number: "001090012345".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let dossiers: Vec<_> = log.accesses.iter().map(|a| a.dossier_id.as_str()).collect();
+    assert_eq!(dossiers, ["D0", "D0", "D3", "D7"]);
+    assert!(log
+        .accesses
+        .iter()
+        .all(|a| a.agency_id == "one-stop-ba-dinh" && a.purpose == "đăng ký thường trú"));
+    let nobody = auditor
+        .raw()
+        .citizen_access_log(proto::CitizenAccessLogRequest {
+            cccd_number: "079195001234".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(nobody.accesses.is_empty());
+
+    // Streamed event listing with filters.
+    let mut stream = auditor
+        .raw()
+        .list_events(proto::ListEventsRequest {
+            dossier_id: "D0".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut kinds = Vec::new();
+    while let Some(event) = stream.next().await {
+        kinds.push(event.unwrap().kind);
+    }
+    assert_eq!(kinds, ["dossier", "verification", "verification"]);
+
+    let error = desk
+        .raw()
+        .citizen_access_log(proto::CitizenAccessLogRequest {
+            cccd_number: "001090012345".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::PermissionDenied);
+    server.shutdown().await.unwrap();
+}

@@ -67,6 +67,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
+-- The citizen access log looks events up by the citizen's keyed hash.
+CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject) WHERE subject IS NOT NULL AND subject != '';
 CREATE TABLE IF NOT EXISTS tree_heads (
     tree_size    INTEGER PRIMARY KEY,
     root         BLOB NOT NULL,

@@ -109,6 +109,65 @@ impl RatioRow {
     }
 }
 
+/// Which dossiers without a lookup to list: received in `[from_ms, to_ms)`, after `after`
+/// (the last row of the previous page: received time, agency, dossier id).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnverifiedQuery {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub agency_id: Option<String>,
+    pub district: Option<String>,
+    pub officer_id: Option<String>,
+    pub after: Option<(i64, String, String)>,
+    pub limit: usize,
+}
+
+/// A dossier as the summary holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierRow {
+    pub agency_id: String,
+    pub dossier_id: String,
+    pub district: String,
+    pub officer_id: String,
+    pub procedure: String,
+    pub channel: String,
+    pub received_at_ms: i64,
+}
+
+/// Which events to list (all filters optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub agency_id: Option<String>,
+    pub officer_id: Option<String>,
+    pub dossier_id: Option<String>,
+    pub outcome: Option<String>,
+    pub source: Option<String>,
+    pub limit: Option<u64>,
+}
+
+/// An event with its position in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub seq: u64,
+    pub event: AuditEvent,
+}
+
+/// `column = ?` conditions for the filters that are set.
+fn push_filters(
+    conditions: &mut Vec<String>,
+    values: &mut Vec<Value>,
+    filters: &[(&str, &Option<String>)],
+) {
+    for (column, value) in filters {
+        if let Some(value) = value {
+            conditions.push(format!("{column} = ?"));
+            values.push(Value::Text(value.clone()));
+        }
+    }
+}
+
 /// Read-only access to a log file for queries.
 pub struct AuditReader {
     connection: Connection,
@@ -158,6 +217,118 @@ impl AuditReader {
     /// The newest signed tree head.
     pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
         latest_head(&self.connection)
+    }
+
+    /// Dossiers received in the period without any reported lookup, oldest first, one page.
+    pub fn unverified(&self, query: &UnverifiedQuery) -> Result<Vec<DossierRow>, AuditError> {
+        let mut conditions = vec![
+            "lookups = 0".to_owned(),
+            "load_test = 0".to_owned(),
+            "received_at_ms >= ?".to_owned(),
+            "received_at_ms < ?".to_owned(),
+        ];
+        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
+        push_filters(
+            &mut conditions,
+            &mut values,
+            &[
+                ("agency_id", &query.agency_id),
+                ("district", &query.district),
+                ("officer_id", &query.officer_id),
+            ],
+        );
+        if let Some((at, agency, dossier)) = &query.after {
+            conditions.push("(received_at_ms, agency_id, dossier_id) > (?, ?, ?)".into());
+            values.extend([
+                Value::Integer(*at),
+                Value::Text(agency.clone()),
+                Value::Text(dossier.clone()),
+            ]);
+        }
+        values.push(Value::Integer(query.limit as i64));
+        let sql = format!(
+            "SELECT agency_id, dossier_id, COALESCE(district, ''), COALESCE(officer_id, ''),
+                    COALESCE(procedure, ''), COALESCE(channel, ''), received_at_ms
+             FROM dossiers WHERE {} ORDER BY received_at_ms, agency_id, dossier_id LIMIT ?",
+            conditions.join(" AND ")
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                Ok(DossierRow {
+                    agency_id: r.get(0)?,
+                    dossier_id: r.get(1)?,
+                    district: r.get(2)?,
+                    officer_id: r.get(3)?,
+                    procedure: r.get(4)?,
+                    channel: r.get(5)?,
+                    received_at_ms: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Calls `each` with every event matching `filter`, in log order, until it returns false.
+    pub fn events(
+        &self,
+        filter: &EventFilter,
+        mut each: impl FnMut(LoggedEvent) -> bool,
+    ) -> Result<(), AuditError> {
+        let mut conditions = vec!["1 = 1".to_owned()];
+        let mut values = Vec::new();
+        if let Some(from) = filter.from_ms {
+            conditions.push("occurred_at_ms >= ?".into());
+            values.push(Value::Integer(from));
+        }
+        if let Some(to) = filter.to_ms {
+            conditions.push("occurred_at_ms < ?".into());
+            values.push(Value::Integer(to));
+        }
+        push_filters(
+            &mut conditions,
+            &mut values,
+            &[
+                ("agency_id", &filter.agency_id),
+                ("officer_id", &filter.officer_id),
+                ("dossier_id", &filter.dossier_id),
+                ("outcome", &filter.outcome),
+                ("source", &filter.source),
+            ],
+        );
+        let limit = filter
+            .limit
+            .map_or(String::new(), |n| format!(" LIMIT {n}"));
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq{limit}",
+            conditions.join(" AND ")
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        let mut rows = statement.query(params_from_iter(values))?;
+        while let Some(row) = rows.next()? {
+            let stored = read_event(row)?;
+            let event = stored.event.ok_or_else(|| {
+                AuditError::Corrupt(format!("event #{} is unreadable", stored.seq))
+            })?;
+            if !each(LoggedEvent {
+                seq: stored.seq,
+                event,
+            }) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
+    pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
+        let mut statement = self.connection.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq"
+        ))?;
+        let rows = statement
+            .query_map([subject], read_event)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().filter_map(|stored| stored.event).collect())
     }
 
     /// The ratio over the period, one row per group (sorted by group), or a single total row.

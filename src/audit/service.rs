@@ -11,11 +11,12 @@ use tonic::{Request, Response, Status};
 
 use super::{
     merkle,
-    query::{AuditReader, GroupBy, RatioQuery},
+    query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
     recorder::ServedRecorder,
     AuditError, AuditEvent, EventKind, EventSource,
 };
 use crate::{
+    domain::CccdNumber,
     error::ApiError,
     proto::{self, audit_trail_server::AuditTrail, reported_event::Kind},
     security::{Agency, Authenticator},
@@ -169,8 +170,249 @@ fn resolve_size(reader: &AuditReader, field: &'static str, size: u64) -> Result<
     }
 }
 
+/// `[from, to]` (inclusive days) as `[from_ms, to_ms)`; the error names the bad field.
+fn period(from: &str, to: &str) -> Result<(i64, i64), ApiError> {
+    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+    if to < from {
+        return Err(ApiError::InvalidField {
+            field: "to",
+            message: "is before from".into(),
+        });
+    }
+    Ok((
+        vietnam_midnight_ms(from),
+        vietnam_midnight_ms(to + Days::new(1)),
+    ))
+}
+
+fn optional(text: String) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Page tokens are the last row's key, fields separated by U+001F.
+const TOKEN_SEPARATOR: char = '\u{1f}';
+
+fn parse_page_token(token: &str) -> Result<Option<(i64, String, String)>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::InvalidField {
+        field: "page_token",
+        message: "is not a token this server returned".into(),
+    };
+    let mut parts = token.split(TOKEN_SEPARATOR);
+    let at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let agency = parts.next().ok_or_else(bad)?.to_owned();
+    let dossier = parts.next().ok_or_else(bad)?.to_owned();
+    Ok(Some((at, agency, dossier)))
+}
+
+fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
+    let event = logged.event;
+    let mut message = proto::LoggedEvent {
+        seq: logged.seq,
+        event_id: event.event_id,
+        source: event.source.as_str().to_owned(),
+        kind: String::new(),
+        dossier_id: event.dossier_id,
+        agency_id: event.agency_id,
+        district: event.district,
+        officer_id: event.officer_id,
+        occurred_at_ms: event.occurred_at_ms,
+        load_test: event.load_test,
+        ..Default::default()
+    };
+    match event.kind {
+        EventKind::Dossier { procedure, channel } => {
+            message.kind = "dossier".into();
+            message.procedure_code = procedure;
+            message.channel = channel;
+        }
+        EventKind::Verification {
+            rpc,
+            outcome,
+            purpose,
+            subject,
+        } => {
+            message.kind = "verification".into();
+            message.rpc = rpc;
+            message.outcome = outcome;
+            message.purpose = purpose;
+            message.subject = subject;
+        }
+    }
+    message
+}
+
 #[tonic::async_trait]
 impl AuditTrail for AuditService {
+    async fn list_unverified_dossiers(
+        &self,
+        request: Request<proto::ListUnverifiedDossiersRequest>,
+    ) -> Result<Response<proto::ListUnverifiedDossiersResponse>, Status> {
+        self.auditor(&request, "ListUnverifiedDossiers")?;
+        let request = request.into_inner();
+        let (from_ms, to_ms) = period(&request.from, &request.to)?;
+        let limit = match request.page_size {
+            0 => 100,
+            n if n <= 1_000 => n as usize,
+            n => {
+                return Err(ApiError::InvalidField {
+                    field: "page_size",
+                    message: format!("{n} is more than 1000"),
+                }
+                .into())
+            }
+        };
+        let query = UnverifiedQuery {
+            from_ms,
+            to_ms,
+            agency_id: optional(request.agency_id),
+            district: optional(request.district),
+            officer_id: optional(request.officer_id),
+            after: parse_page_token(&request.page_token)?,
+            limit,
+        };
+        let rows = self
+            .read(move |reader| {
+                reader
+                    .unverified(&query)
+                    .map_err(ApiError::AuditUnavailable)
+            })
+            .await?;
+        let next_page_token = match rows.last() {
+            Some(last) if rows.len() == limit => format!(
+                "{}{TOKEN_SEPARATOR}{}{TOKEN_SEPARATOR}{}",
+                last.received_at_ms, last.agency_id, last.dossier_id
+            ),
+            _ => String::new(),
+        };
+        Ok(Response::new(proto::ListUnverifiedDossiersResponse {
+            dossiers: rows
+                .into_iter()
+                .map(|d| proto::UnverifiedDossier {
+                    agency_id: d.agency_id,
+                    dossier_id: d.dossier_id,
+                    district: d.district,
+                    officer_id: d.officer_id,
+                    procedure_code: d.procedure,
+                    channel: d.channel,
+                    received_at_ms: d.received_at_ms,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    type ListEventsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<proto::LoggedEvent, Status>>;
+
+    async fn list_events(
+        &self,
+        request: Request<proto::ListEventsRequest>,
+    ) -> Result<Response<Self::ListEventsStream>, Status> {
+        self.auditor(&request, "ListEvents")?;
+        let request = request.into_inner();
+        let (from_ms, to_ms) = match (request.from.is_empty(), request.to.is_empty()) {
+            (true, true) => (None, None),
+            (false, true) => (
+                Some(vietnam_midnight_ms(parse_day("from", &request.from)?)),
+                None,
+            ),
+            (true, false) => (
+                None,
+                Some(vietnam_midnight_ms(
+                    parse_day("to", &request.to)? + Days::new(1),
+                )),
+            ),
+            (false, false) => {
+                let (from, to) = period(&request.from, &request.to)?;
+                (Some(from), Some(to))
+            }
+        };
+        let source = optional(request.source);
+        if source
+            .as_deref()
+            .is_some_and(|s| EventSource::parse(s).is_none())
+        {
+            return Err(ApiError::InvalidField {
+                field: "source",
+                message: "must be \"client\" or \"server\"".into(),
+            }
+            .into());
+        }
+        let filter = EventFilter {
+            from_ms,
+            to_ms,
+            agency_id: optional(request.agency_id),
+            officer_id: optional(request.officer_id),
+            dossier_id: optional(request.dossier_id),
+            outcome: optional(request.outcome),
+            source,
+            limit: (request.limit > 0).then_some(request.limit),
+        };
+        let path = self.recorder.log().path().to_owned();
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        tokio::task::spawn_blocking(move || {
+            let result = AuditReader::open(&path).and_then(|reader| {
+                reader.events(&filter, |event| {
+                    tx.blocking_send(Ok(logged_event(event))).is_ok()
+                })
+            });
+            if let Err(error) = result {
+                let _ = tx.blocking_send(Err(ApiError::AuditUnavailable(error).into()));
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
+    async fn citizen_access_log(
+        &self,
+        request: Request<proto::CitizenAccessLogRequest>,
+    ) -> Result<Response<proto::CitizenAccessLogResponse>, Status> {
+        self.auditor(&request, "CitizenAccessLog")?;
+        let number = CccdNumber::parse(&request.into_inner().cccd_number).map_err(|error| {
+            ApiError::InvalidCccd {
+                field: "cccd_number",
+                error,
+            }
+        })?;
+        let subject = self.recorder.subject(&number.to_string());
+        let events = self
+            .read(move |reader| {
+                reader
+                    .accesses(&subject)
+                    .map_err(ApiError::AuditUnavailable)
+            })
+            .await?;
+        Ok(Response::new(proto::CitizenAccessLogResponse {
+            accesses: events
+                .into_iter()
+                .filter_map(|event| match event.kind {
+                    EventKind::Verification {
+                        rpc,
+                        outcome,
+                        purpose,
+                        ..
+                    } => Some(proto::CitizenAccess {
+                        agency_id: event.agency_id,
+                        district: event.district,
+                        officer_id: event.officer_id,
+                        dossier_id: event.dossier_id,
+                        purpose,
+                        rpc,
+                        outcome,
+                        occurred_at_ms: event.occurred_at_ms,
+                        source: event.source.as_str().to_owned(),
+                    }),
+                    EventKind::Dossier { .. } => None,
+                })
+                .collect(),
+        }))
+    }
+
     async fn ingest(
         &self,
         request: Request<proto::IngestRequest>,
@@ -208,15 +450,7 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::LookupRatioResponse>, Status> {
         self.auditor(&request, "LookupRatio")?;
         let request = request.into_inner();
-        let from = parse_day("from", &request.from)?;
-        let to = parse_day("to", &request.to)?;
-        if to < from {
-            return Err(ApiError::InvalidField {
-                field: "to",
-                message: "is before from".into(),
-            }
-            .into());
-        }
+        let (from_ms, to_ms) = period(&request.from, &request.to)?;
         let group_by = request
             .group_by
             .iter()
@@ -230,8 +464,8 @@ impl AuditTrail for AuditService {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let query = RatioQuery {
-            from_ms: vietnam_midnight_ms(from),
-            to_ms: vietnam_midnight_ms(to + Days::new(1)),
+            from_ms,
+            to_ms,
             agency_id: Some(request.agency_id).filter(|a| !a.is_empty()),
             group_by,
             include_load_test: request.include_load_test,
