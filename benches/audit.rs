@@ -35,7 +35,12 @@ fn event(n: usize) -> AuditEvent {
     let kind = if n.is_multiple_of(4) {
         EventKind::Dossier {
             procedure: format!("1.00{}", dossier % 7),
-            channel: if dossier.is_multiple_of(3) { "online" } else { "desk" }.into(),
+            channel: if dossier.is_multiple_of(3) {
+                "online"
+            } else {
+                "desk"
+            }
+            .into(),
         }
     } else {
         EventKind::Verification {

@@ -20,6 +20,12 @@ use crate::{
 pub enum AuditCommand {
     /// Lookups per dossier over a period, optionally broken down.
     Ratio(RatioArgs),
+    /// Dossiers received in a period with no reported lookup (the supervisor's list).
+    Unverified(UnverifiedArgs),
+    /// Export the log's events matching filters, as CSV or JSON lines.
+    Export(ExportArgs),
+    /// For one citizen: which agencies looked them up, when, for which dossier and why.
+    Citizen(CitizenArgs),
     /// Recompute the Merkle tree from the SQLite file, check every signed tree head, and name the
     /// first event that was altered, removed or inserted.
     Verify(VerifyArgs),
@@ -75,6 +81,88 @@ pub struct RatioArgs {
     pub source: Source,
 }
 
+/// How to reach the server's AuditTrail as an auditor.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
+    pub server: String,
+    #[arg(long, default_value = "certs/ca.pem")]
+    pub ca: PathBuf,
+    #[arg(long, default_value = "certs/auditor-thanh-tra.pem")]
+    pub cert: PathBuf,
+    #[arg(long, default_value = "certs/auditor-thanh-tra.key")]
+    pub key: PathBuf,
+}
+
+impl ServerArgs {
+    async fn connect(&self) -> Result<AuditClient, String> {
+        let tls =
+            ClientTls::from_files(&self.ca, &self.cert, &self.key).map_err(|e| e.to_string())?;
+        AuditClient::connect(&self.server, Some(tls))
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UnverifiedArgs {
+    #[arg(long)]
+    pub from: String,
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub agency: Option<String>,
+    #[arg(long)]
+    pub district: Option<String>,
+    #[arg(long)]
+    pub officer: Option<String>,
+    /// Stop after this many dossiers.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// First day (YYYY-MM-DD), inclusive; default: the beginning.
+    #[arg(long, default_value = "")]
+    pub from: String,
+    /// Last day, inclusive; default: the end.
+    #[arg(long, default_value = "")]
+    pub to: String,
+    #[arg(long, default_value = "")]
+    pub agency: String,
+    #[arg(long, default_value = "")]
+    pub officer: String,
+    #[arg(long, default_value = "")]
+    pub dossier: String,
+    #[arg(long, default_value = "")]
+    pub outcome: String,
+    /// "client" or "server".
+    #[arg(long, default_value = "")]
+    pub source: String,
+    /// At most this many events (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub limit: u64,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: Format,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CitizenArgs {
+    /// The citizen's 12-digit CCCD number.
+    pub cccd: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The data directory of the server (holds audit.sqlite and audit-signing.pub).
@@ -120,7 +208,151 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
             Ok(())
         }
         AuditCommand::Verify(args) => verify(&args),
+        AuditCommand::Unverified(args) => unverified(args).await,
+        AuditCommand::Export(args) => export(args).await,
+        AuditCommand::Citizen(args) => citizen(args).await,
     }
+}
+
+/// Prints records as CSV (header from the first record's keys) or JSON lines; a table is CSV.
+fn print_records(records: &[serde_json::Value], format: Format) {
+    match format {
+        Format::Json => {
+            for record in records {
+                println!("{record}");
+            }
+        }
+        Format::Csv | Format::Table => {
+            let Some(first) = records.first().and_then(|r| r.as_object()) else {
+                return;
+            };
+            let keys: Vec<&String> = first.keys().collect();
+            println!(
+                "{}",
+                keys.iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            for record in records {
+                let line: Vec<String> = keys
+                    .iter()
+                    .map(|k| match &record[k.as_str()] {
+                        serde_json::Value::String(s) => csv_field(s),
+                        other => other.to_string(),
+                    })
+                    .collect();
+                println!("{}", line.join(","));
+            }
+        }
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("valid offset");
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&vietnam).to_rfc3339())
+        .unwrap_or_default()
+}
+
+async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
+    let client = args.server.connect().await?;
+    let mut token = String::new();
+    let mut records = Vec::new();
+    loop {
+        let page = client
+            .raw()
+            .list_unverified_dossiers(proto::ListUnverifiedDossiersRequest {
+                from: args.from.clone(),
+                to: args.to.clone(),
+                agency_id: args.agency.clone().unwrap_or_default(),
+                district: args.district.clone().unwrap_or_default(),
+                officer_id: args.officer.clone().unwrap_or_default(),
+                page_size: 1_000,
+                page_token: token,
+            })
+            .await
+            .map_err(|e| e.message().to_owned())?
+            .into_inner();
+        for d in page.dossiers {
+            records.push(serde_json::json!({
+                "agency": d.agency_id, "dossier": d.dossier_id, "district": d.district,
+                "officer": d.officer_id, "procedure": d.procedure_code, "channel": d.channel,
+                "received_at": rfc3339(d.received_at_ms),
+            }));
+        }
+        if args.limit.is_some_and(|l| records.len() >= l) {
+            records.truncate(args.limit.unwrap_or(usize::MAX));
+            break;
+        }
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    print_records(&records, args.format);
+    Ok(())
+}
+
+async fn export(args: ExportArgs) -> Result<(), String> {
+    use tokio_stream::StreamExt;
+    let client = args.server.connect().await?;
+    let mut stream = client
+        .raw()
+        .list_events(proto::ListEventsRequest {
+            from: args.from,
+            to: args.to,
+            agency_id: args.agency,
+            officer_id: args.officer,
+            dossier_id: args.dossier,
+            outcome: args.outcome,
+            source: args.source,
+            limit: args.limit,
+        })
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    let mut records = Vec::new();
+    while let Some(event) = stream.next().await {
+        let e = event.map_err(|e| e.message().to_owned())?;
+        records.push(serde_json::json!({
+            "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
+            "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
+            "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms), "load_test": e.load_test,
+            "procedure": e.procedure_code, "channel": e.channel, "rpc": e.rpc, "outcome": e.outcome,
+            "purpose": e.purpose, "subject": e.subject,
+        }));
+    }
+    print_records(&records, args.format);
+    Ok(())
+}
+
+async fn citizen(args: CitizenArgs) -> Result<(), String> {
+    let client = args.server.connect().await?;
+    let log = client
+        .raw()
+        .citizen_access_log(proto::CitizenAccessLogRequest {
+            cccd_number: args.cccd.clone(),
+        })
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    let records: Vec<_> = log
+        .accesses
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
+                "officer": a.officer_id, "dossier": a.dossier_id, "purpose": a.purpose,
+                "rpc": a.rpc, "outcome": a.outcome, "reported_by": a.source,
+            })
+        })
+        .collect();
+    if records.is_empty() {
+        eprintln!("no agency has looked this citizen up");
+    }
+    print_records(&records, args.format);
+    Ok(())
 }
 
 async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {

@@ -1,0 +1,147 @@
+//! The auditor's command line against a real server: `vnpop audit ratio|unverified|export|citizen`.
+
+mod common;
+
+use common::{connect, connect_audit, context, start_server, test_config};
+
+async fn vnpop(args: Vec<String>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_auditor_cli_reports_ratios_lists_and_exports() {
+    use vnpop::proto::{self, reported_event::Kind};
+    let server = start_server(test_config()).await;
+    let server_url = format!("https://localhost:{}", server.local_addr.port());
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    // 2023-12-01 and 2023-12-02 (Vietnam time): two dossiers, one looked up.
+    let dossier = |id: &str, at: i64| proto::ReportedEvent {
+        event_id: format!("d-{id}"),
+        dossier_id: id.into(),
+        district: "Quận Ba Đình".into(),
+        officer_id: "cb01".into(),
+        occurred_at_ms: at,
+        load_test: false,
+        kind: Some(Kind::Dossier(proto::DossierReceived {
+            procedure_code: "1.004227".into(),
+            channel: "desk".into(),
+        })),
+    };
+    let day = 1_701_363_600_000;
+    desk.ingest(vec![dossier("A", day), dossier("B", day + 86_400_000)])
+        .await
+        .unwrap();
+    let mut for_a = context();
+    for_a.dossier_id = "A".into();
+    let registry = connect(&server, "one-stop-ba-dinh").await;
+    registry
+        .lookup_by_cccd(&for_a, "001090012345")
+        .await
+        .unwrap();
+    desk.ingest(vec![proto::ReportedEvent {
+        event_id: "l-A".into(),
+        dossier_id: "A".into(),
+        officer_id: "cb01".into(),
+        occurred_at_ms: day,
+        kind: Some(Kind::Verification(proto::VerificationMade {
+            rpc: "LookupByCccd".into(),
+            outcome: "found".into(),
+            purpose: "đăng ký thường trú".into(),
+            cccd_number: "001090012345".into(),
+        })),
+        ..Default::default()
+    }])
+    .await
+    .unwrap();
+
+    let with_server = |args: Vec<&str>| {
+        let mut args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        args.extend(["--server".to_owned(), server_url.clone()]);
+        args
+    };
+    let ratio = vnpop(with_server(vec![
+        "audit",
+        "ratio",
+        "--from",
+        "2023-12-01",
+        "--to",
+        "2023-12-31",
+        "--format",
+        "csv",
+    ]))
+    .await;
+    assert_eq!(
+        ratio.lines().nth(1),
+        Some("2,1,0.500000,1,0.500000,1"),
+        "{ratio}"
+    );
+
+    let unverified = vnpop(with_server(vec![
+        "audit",
+        "unverified",
+        "--from",
+        "2023-12-01",
+        "--to",
+        "2023-12-31",
+    ]))
+    .await;
+    let lines: Vec<&str> = unverified.lines().collect();
+    assert_eq!(
+        lines[0],
+        "agency,dossier,district,officer,procedure,channel,received_at"
+    );
+    assert_eq!(lines.len(), 2, "{unverified}");
+    assert!(lines[1].starts_with(
+        "one-stop-ba-dinh,B,Quận Ba Đình,cb01,1.004227,desk,2023-12-02T00:00:00+07:00"
+    ));
+
+    let export = vnpop(with_server(vec![
+        "audit",
+        "export",
+        "--dossier",
+        "A",
+        "--format",
+        "json",
+    ]))
+    .await;
+    let events: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sources: Vec<&str> = events
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["client", "server", "client"]);
+
+    let citizen = vnpop(with_server(vec![
+        "audit",
+        "citizen",
+        "001090012345",
+        "--format",
+        "csv",
+    ]))
+    .await;
+    assert_eq!(
+        citizen.lines().count(),
+        3,
+        "header, the served lookup, the reported lookup: {citizen}"
+    );
+    assert!(!citizen.contains("001090012345"));
+    server.shutdown().await.unwrap();
+}
