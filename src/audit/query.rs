@@ -9,7 +9,7 @@ use std::path::Path;
 use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 
 use super::{
-    log::{connect, latest_head, SignedTreeHead},
+    log::{connect, latest_head, vietnam_day, SignedTreeHead},
     merkle::Hash,
     verify::{read_event, EVENT_COLUMNS},
     AuditError, AuditEvent,
@@ -52,14 +52,43 @@ impl GroupBy {
         .find(|g| g.name() == text)
     }
 
-    fn column(self) -> &'static str {
-        match self {
-            GroupBy::Agency => "agency_id",
-            GroupBy::District => "COALESCE(district, '')",
-            GroupBy::Officer => "COALESCE(officer_id, '')",
-            GroupBy::Procedure => "COALESCE(procedure, '')",
-            GroupBy::Channel => "COALESCE(channel, '')",
-            GroupBy::Month => "strftime('%Y-%m', received_at_ms / 1000, 'unixepoch', '+7 hours')",
+    /// The column of the dossier summary, or of the day rollup (whose text columns are never
+    /// NULL and whose days are already in Vietnam time).
+    fn column(self, source: RatioSource) -> &'static str {
+        match (self, source) {
+            (GroupBy::Agency, _) => "agency_id",
+            (GroupBy::District, RatioSource::Dossiers) => "COALESCE(district, '')",
+            (GroupBy::Officer, RatioSource::Dossiers) => "COALESCE(officer_id, '')",
+            (GroupBy::Procedure, RatioSource::Dossiers) => "COALESCE(procedure, '')",
+            (GroupBy::Channel, RatioSource::Dossiers) => "COALESCE(channel, '')",
+            (GroupBy::Month, RatioSource::Dossiers) => {
+                "strftime('%Y-%m', received_at_ms / 1000, 'unixepoch', '+7 hours')"
+            }
+            (GroupBy::District, RatioSource::Rollup) => "district",
+            (GroupBy::Officer, RatioSource::Rollup) => "officer_id",
+            (GroupBy::Procedure, RatioSource::Rollup) => "procedure",
+            (GroupBy::Channel, RatioSource::Rollup) => "channel",
+            (GroupBy::Month, RatioSource::Rollup) => "strftime('%Y-%m', day * 86400, 'unixepoch')",
+        }
+    }
+}
+
+/// Where a ratio is computed from: the per-day rollup (whole Vietnam days) or, for periods that
+/// do not start and end at midnight, the per-dossier summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatioSource {
+    Rollup,
+    Dossiers,
+}
+
+impl RatioSource {
+    /// The rollup when the period is whole days in Vietnam's time zone.
+    pub fn for_period(from_ms: i64, to_ms: i64) -> Self {
+        let midnight = |ms: i64| (ms + 7 * 3_600_000).rem_euclid(86_400_000) == 0;
+        if midnight(from_ms) && midnight(to_ms) {
+            RatioSource::Rollup
+        } else {
+            RatioSource::Dossiers
         }
     }
 }
@@ -333,7 +362,16 @@ impl AuditReader {
 
     /// The ratio over the period, one row per group (sorted by group), or a single total row.
     pub fn ratio(&self, query: &RatioQuery) -> Result<Vec<RatioRow>, AuditError> {
-        let groups: Vec<&str> = query.group_by.iter().map(|g| g.column()).collect();
+        self.ratio_from(query, RatioSource::for_period(query.from_ms, query.to_ms))
+    }
+
+    /// [`AuditReader::ratio`] from a chosen source (both give the same figures for whole days).
+    pub fn ratio_from(
+        &self,
+        query: &RatioQuery,
+        source: RatioSource,
+    ) -> Result<Vec<RatioRow>, AuditError> {
+        let groups: Vec<&str> = query.group_by.iter().map(|g| g.column(source)).collect();
         let select_groups = groups
             .iter()
             .enumerate()
@@ -345,8 +383,23 @@ impl AuditReader {
             let names: Vec<String> = (0..groups.len()).map(|i| format!("g{i}")).collect();
             format!("GROUP BY {0} ORDER BY {0}", names.join(", "))
         };
-        let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];
-        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
+        let (table, figures, mut conditions, mut values) = match source {
+            RatioSource::Dossiers => (
+                "dossiers",
+                "COUNT(*), COALESCE(SUM(lookups), 0), COALESCE(SUM(lookups > 0), 0), COALESCE(SUM(served), 0)",
+                vec!["received_at_ms >= ?", "received_at_ms < ?"],
+                vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)],
+            ),
+            RatioSource::Rollup => (
+                "ratio_rollup",
+                "COALESCE(SUM(dossiers), 0), COALESCE(SUM(lookups), 0), COALESCE(SUM(covered), 0), COALESCE(SUM(served), 0)",
+                vec!["day >= ?", "day < ?"],
+                vec![
+                    Value::Integer(vietnam_day(query.from_ms)),
+                    Value::Integer(vietnam_day(query.to_ms)),
+                ],
+            ),
+        };
         if let Some(agency) = &query.agency_id {
             conditions.push("agency_id = ?");
             values.push(Value::Text(agency.clone()));
@@ -355,9 +408,7 @@ impl AuditReader {
             conditions.push("load_test = 0");
         }
         let sql = format!(
-            "SELECT {select_groups} COUNT(*), COALESCE(SUM(lookups), 0), COALESCE(SUM(lookups > 0), 0),
-                    COALESCE(SUM(served), 0)
-             FROM dossiers WHERE {} {group_clause}",
+            "SELECT {select_groups} {figures} FROM {table} WHERE {} {group_clause}",
             conditions.join(" AND ")
         );
         let mut statement = self.connection.prepare(&sql)?;
@@ -453,6 +504,12 @@ mod tests {
         events.push(lookup(1, "A", EventSource::Server, JAN_1_2024));
         events.push(lookup(1, "C", EventSource::Client, JAN_1_2024 + 40 * DAY));
         events.push(lookup(1, "E", EventSource::Client, JAN_1_2024 - DAY));
+        // A lookup reported before its dossier, and a dossier reported twice.
+        events.push(lookup(1, "F", EventSource::Client, JAN_1_2024 + 2 * DAY));
+        events.push(dossier("F", "Quận Ba Đình", "o1", JAN_1_2024 + 2 * DAY));
+        let mut again = dossier("A", "Quận Tây Hồ", "o9", JAN_1_2024);
+        again.event_id = "dossier-A-again".into();
+        events.push(again);
         log.append_blocking(events).unwrap();
         drop(log);
 
@@ -471,14 +528,14 @@ mod tests {
                 total[0].covered,
                 total[0].served
             ),
-            (4, 3, 2, 1)
+            (5, 4, 3, 1)
         );
-        assert_eq!(total[0].ratio(), 0.75);
+        assert_eq!(total[0].ratio(), 0.8);
 
         query.group_by = vec![GroupBy::District];
         let by_district = reader.ratio(&query).unwrap();
         assert_eq!(by_district[0].group, ["Quận Ba Đình"]);
-        assert_eq!((by_district[0].dossiers, by_district[0].lookups), (2, 2));
+        assert_eq!((by_district[0].dossiers, by_district[0].lookups), (3, 3));
         assert_eq!(by_district[1].group, ["Quận Tây Hồ"]);
         assert_eq!(
             (
@@ -493,5 +550,23 @@ mod tests {
         let by_month = reader.ratio(&query).unwrap();
         let groups: Vec<_> = by_month.iter().map(|r| r.group.join("/")).collect();
         assert_eq!(groups, ["2024-01/o1", "2024-02/o2"]);
+        assert_eq!((by_month[0].dossiers, by_month[0].lookups), (3, 3));
+
+        // The rollup and the per-dossier scan agree for every breakdown.
+        for group_by in [
+            vec![],
+            vec![GroupBy::District],
+            vec![GroupBy::Month, GroupBy::Officer],
+            vec![GroupBy::Channel],
+        ] {
+            let query = RatioQuery {
+                group_by,
+                ..query.clone()
+            };
+            assert_eq!(
+                reader.ratio_from(&query, RatioSource::Rollup).unwrap(),
+                reader.ratio_from(&query, RatioSource::Dossiers).unwrap()
+            );
+        }
     }
 }
