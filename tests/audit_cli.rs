@@ -1,10 +1,12 @@
-//! The auditor's command line against a real server: `vnpop audit ratio|unverified|export|citizen`.
+//! The auditor's command line against a real server:
+//! `vnpop audit ratio|unverified|export|citizen|reconcile|verify --remote`.
 
 mod common;
 
 use common::{connect, connect_audit, context, start_server, test_config};
 
-async fn vnpop(args: Vec<String>) -> String {
+/// Runs `vnpop args…`: (exit success, stdout, stderr).
+async fn run_vnpop(args: Vec<String>) -> (bool, String, String) {
     tokio::task::spawn_blocking(move || {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
             .args(&args)
@@ -12,15 +14,21 @@ async fn vnpop(args: Vec<String>) -> String {
             .env("VNPOP_LOG", "warn")
             .output()
             .expect("vnpop runs");
-        assert!(
+        (
             output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8")
+            String::from_utf8(output.stdout).expect("UTF-8"),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     })
     .await
     .unwrap()
+}
+
+/// Runs `vnpop args…`, which must succeed; its stdout.
+async fn vnpop(args: Vec<String>) -> String {
+    let (ok, stdout, stderr) = run_vnpop(args).await;
+    assert!(ok, "{stderr}");
+    stdout
 }
 
 #[tokio::test]
@@ -143,5 +151,101 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         "header, the served lookup, the reported lookup: {citizen}"
     );
     assert!(!citizen.contains("001090012345"));
+
+    // A lookup for B that the agency's software never reported: reconciliation names it.
+    let mut for_b = context();
+    for_b.dossier_id = "B".into();
+    for_b.officer_id = "cb01".into();
+    registry
+        .lookup_by_cccd(&for_b, "001090012345")
+        .await
+        .unwrap();
+    let findings = vnpop(with_server(vec![
+        "audit",
+        "reconcile",
+        "--from",
+        "2023-12-01",
+        "--to",
+        "2023-12-31",
+        "--format",
+        "csv",
+    ]))
+    .await;
+    let lines: Vec<&str> = findings.lines().collect();
+    assert_eq!(
+        lines[0],
+        "finding,agency,dossier,district,officer,rpc,reported,served,first_at"
+    );
+    assert_eq!(lines.len(), 2, "{findings}");
+    assert!(
+        lines[1].starts_with(
+            "served_not_reported,one-stop-ba-dinh,B,Quận Ba Đình,cb01,LookupByCccd,0,1,"
+        ),
+        "{findings}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn remote_verification_checks_the_signed_head_and_that_the_log_only_grew() {
+    let server = start_server(test_config()).await;
+    let server_url = format!("https://localhost:{}", server.local_addr.port());
+    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let lookups = |n: usize| {
+        let registry = registry.clone();
+        async move {
+            for _ in 0..n {
+                registry
+                    .lookup_by_cccd(&context(), "001090012345")
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    lookups(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let head = dir.path().join("head.json");
+    let verify = |extra: Vec<String>| {
+        let mut args: Vec<String> = ["audit", "verify", "--remote", "--server", &server_url]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        args.extend(extra);
+        run_vnpop(args)
+    };
+    let path = head.display().to_string();
+    let (ok, out, err) = verify(vec!["--save-head".into(), path.clone()]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("OK (server-side recomputation): 3 events"),
+        "{out}"
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&head).unwrap()).unwrap();
+    assert_eq!(saved["tree_size"], 3);
+
+    lookups(2).await;
+    let key = saved["public_key"].as_str().unwrap().to_owned();
+    let (ok, out, err) = verify(vec![
+        "--previous-head".into(),
+        path.clone(),
+        "--public-key".into(),
+        key,
+    ])
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("5 events"), "{out}");
+    assert!(
+        out.contains("extends the previous head of 3 events"),
+        "{out}"
+    );
+
+    // A saved head whose root was changed is not the log's: refused.
+    let mut forged = saved.clone();
+    forged["root_hash"] = serde_json::Value::String("00".repeat(32));
+    std::fs::write(&head, forged.to_string()).unwrap();
+    let (ok, _, err) = verify(vec!["--previous-head".into(), path]).await;
+    assert!(!ok);
+    assert!(err.contains("not signed by the log's key"), "{err}");
     server.shutdown().await.unwrap();
 }

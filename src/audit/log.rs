@@ -163,17 +163,29 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Parses hex (either case); `None` unless every character pairs into a byte.
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim();
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
 /// Parses an Ed25519 public key written as 64 hex digits.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, AuditError> {
-    let text = text.trim();
-    let bad = || AuditError::Key(format!("{text:?} is not an Ed25519 public key in hex"));
-    if text.len() != 64 {
-        return Err(bad());
-    }
-    let mut bytes = [0u8; 32];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-    }
+    let bad = || {
+        AuditError::Key(format!(
+            "{:?} is not an Ed25519 public key in hex",
+            text.trim()
+        ))
+    };
+    let bytes: [u8; 32] = parse_hex(text)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
 }
 

@@ -4,12 +4,15 @@
 //! - [`event`]: what is recorded and its canonical leaf encoding;
 //! - [`merkle`]: tree roots, inclusion and consistency proofs and their verification;
 //! - [`log`]: the durable log with one group-committing writer and signed heads;
+//! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
+//! - [`reconcile`]: client-reported against server-observed verifications;
 //! - [`verify`]: recomputing everything from the file and naming the first tampered event.
 
 pub mod event;
 pub mod log;
 pub mod merkle;
 pub mod query;
+pub mod reconcile;
 pub mod recorder;
 pub mod service;
 pub mod verify;

@@ -209,6 +209,11 @@ impl AuditReader {
         })
     }
 
+    /// The read connection, for queries kept in their own modules.
+    pub(super) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     /// The hashes of the first `size` leaves, in order (what proofs are computed over).
     pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
         let mut statement = self

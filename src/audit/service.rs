@@ -12,6 +12,7 @@ use tonic::{Request, Response, Status};
 use super::{
     merkle,
     query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
+    reconcile::{FindingKind, ReconcileQuery},
     recorder::ServedRecorder,
     AuditError, AuditEvent, EventKind, EventSource,
 };
@@ -21,6 +22,10 @@ use crate::{
     proto::{self, audit_trail_server::AuditTrail, reported_event::Kind},
     security::{Agency, Authenticator},
 };
+
+/// Findings returned by Reconcile when the request does not say, and at most.
+const DEFAULT_FINDINGS: usize = 1_000;
+const MAX_FINDINGS: usize = 100_000;
 
 /// Most events in one Ingest call.
 pub const MAX_INGEST_BATCH: usize = 10_000;
@@ -578,5 +583,87 @@ impl AuditTrail for AuditService {
             })
             .await?;
         Ok(Response::new(proof))
+    }
+
+    async fn verify_log(
+        &self,
+        request: Request<proto::VerifyLogRequest>,
+    ) -> Result<Response<proto::VerifyLogResponse>, Status> {
+        self.auditor(&request, "VerifyLog")?;
+        let public_key = self.recorder.log().public_key();
+        let path: PathBuf = self.recorder.log().path().to_owned();
+        let report = tokio::task::spawn_blocking(move || super::verify_file(&path, &public_key))
+            .await
+            .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
+            .map_err(ApiError::AuditUnavailable)?;
+        let key = public_key.to_bytes();
+        Ok(Response::new(proto::VerifyLogResponse {
+            intact: report.tamper.is_none(),
+            events: report.events,
+            heads_checked: report.heads_checked as u64,
+            latest_head: report.latest_head.map(|h| head_message(h, key)),
+            problem: report
+                .tamper
+                .as_ref()
+                .map_or_else(String::new, |t| t.to_string()),
+            problem_kind: report.tamper.as_ref().map_or("", |t| t.kind()).to_owned(),
+            first_bad_seq: report.tamper.as_ref().map_or(0, |t| t.first_seq()),
+        }))
+    }
+
+    async fn reconcile(
+        &self,
+        request: Request<proto::ReconcileRequest>,
+    ) -> Result<Response<proto::ReconcileResponse>, Status> {
+        self.auditor(&request, "Reconcile")?;
+        let request = request.into_inner();
+        let (from_ms, to_ms) = period(&request.from, &request.to)?;
+        let max_findings = match request.max_findings as usize {
+            0 => DEFAULT_FINDINGS,
+            n if n <= MAX_FINDINGS => n,
+            n => {
+                return Err(ApiError::InvalidField {
+                    field: "max_findings",
+                    message: format!("{n} is more than {MAX_FINDINGS}"),
+                }
+                .into())
+            }
+        };
+        let query = ReconcileQuery {
+            from_ms,
+            to_ms,
+            agency_id: optional(request.agency_id),
+            include_load_test: request.include_load_test,
+        };
+        let result = self
+            .read(move |reader| reader.reconcile(&query).map_err(ApiError::AuditUnavailable))
+            .await?;
+        let truncated = result.findings.len() > max_findings;
+        Ok(Response::new(proto::ReconcileResponse {
+            dossiers: result.dossiers,
+            reported: result.reported,
+            served: result.served,
+            not_reaching_server: result.not_reaching_server,
+            served_not_reported: result.count(FindingKind::ServedNotReported),
+            reported_not_served: result.count(FindingKind::ReportedNotServed),
+            dossier_not_reported: result.count(FindingKind::DossierNotReported),
+            findings: result
+                .findings
+                .into_iter()
+                .take(max_findings)
+                .map(|f| proto::ReconcileFinding {
+                    kind: f.kind.as_str().to_owned(),
+                    agency_id: f.agency_id,
+                    dossier_id: f.dossier_id,
+                    district: f.district,
+                    officer_id: f.officer_id,
+                    rpc: f.rpc,
+                    reported: f.reported,
+                    served: f.served,
+                    first_at_ms: f.first_at_ms,
+                })
+                .collect(),
+            truncated,
+        }))
     }
 }

@@ -34,6 +34,33 @@ pub enum Tamper {
     Unsigned { first_seq: u64, count: u64 },
 }
 
+impl Tamper {
+    /// A short name of what was found, for machines ("altered", "removed", ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Tamper::Altered { .. } => "altered",
+            Tamper::Removed { .. } => "removed",
+            Tamper::RootMismatch { .. } => "root_mismatch",
+            Tamper::BadSignature { .. } => "bad_signature",
+            Tamper::TailRemoved { .. } => "tail_removed",
+            Tamper::Unsigned { .. } => "unsigned",
+        }
+    }
+
+    /// The leaf index of the first event concerned (for a bad signature: the head's size).
+    pub fn first_seq(&self) -> u64 {
+        match *self {
+            Tamper::Altered { seq, .. }
+            | Tamper::Removed { seq }
+            | Tamper::TailRemoved { seq, .. } => seq,
+            Tamper::RootMismatch { first_seq, .. } | Tamper::Unsigned { first_seq, .. } => {
+                first_seq
+            }
+            Tamper::BadSignature { tree_size } => tree_size,
+        }
+    }
+}
+
 impl fmt::Display for Tamper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

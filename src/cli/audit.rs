@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use crate::{
     audit::{
-        log::{parse_public_key, PUBLIC_KEY_FILE},
+        log::{hex, parse_hex, parse_public_key, PUBLIC_KEY_FILE},
+        merkle::{verify_consistency, Hash},
         query::{AuditReader, GroupBy, RatioQuery},
-        verify_file,
+        verify_file, SignedTreeHead,
     },
     client::{AuditClient, ClientTls},
     proto,
@@ -26,8 +27,13 @@ pub enum AuditCommand {
     Export(ExportArgs),
     /// For one citizen: which agencies looked them up, when, for which dossier and why.
     Citizen(CitizenArgs),
+    /// Compare what agencies reported against what the server observed serving, and list the
+    /// findings (verifications never reported, reported but never served, or served for a
+    /// dossier never reported).
+    Reconcile(ReconcileArgs),
     /// Recompute the Merkle tree from the SQLite file, check every signed tree head, and name the
-    /// first event that was altered, removed or inserted.
+    /// first event that was altered, removed or inserted. With --remote, ask the server to do it
+    /// and check its signed head (and, given --previous-head, that the log only grew since).
     Verify(VerifyArgs),
 }
 
@@ -164,13 +170,50 @@ pub struct CitizenArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// First day of receipt of the dossiers compared (YYYY-MM-DD, Vietnam time).
+    #[arg(long)]
+    pub from: String,
+    /// Last day, inclusive.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Compare load-test traffic too.
+    #[arg(long)]
+    pub include_load_test: bool,
+    /// List at most this many findings (the counts cover all of them).
+    #[arg(long, default_value_t = 1_000)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The data directory of the server (holds audit.sqlite and audit-signing.pub).
     #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
     pub data_dir: PathBuf,
-    /// The log's public key (hex); default: the data directory's audit-signing.pub.
+    /// The log's public key (hex); default: the data directory's audit-signing.pub, or with
+    /// --remote the key the server presents.
     #[arg(long)]
     pub public_key: Option<String>,
+    /// Ask the server (VerifyLog) instead of reading the file, then check its signed tree head
+    /// here.
+    #[arg(long)]
+    pub remote: bool,
+    /// With --remote: a tree head saved by an earlier run (--save-head); the log must extend it
+    /// (checked here with a consistency proof).
+    #[arg(long, requires = "remote")]
+    pub previous_head: Option<PathBuf>,
+    /// With --remote: save the verified tree head to this file, for the next run's
+    /// --previous-head.
+    #[arg(long, requires = "remote")]
+    pub save_head: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// One line of a ratio report, as printed.
@@ -207,7 +250,9 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
             print!("{}", render(&lines, &args.by, args.format));
             Ok(())
         }
+        AuditCommand::Verify(args) if args.remote => verify_remote(&args).await,
         AuditCommand::Verify(args) => verify(&args),
+        AuditCommand::Reconcile(args) => reconcile(args).await,
         AuditCommand::Unverified(args) => unverified(args).await,
         AuditCommand::Export(args) => export(args).await,
         AuditCommand::Citizen(args) => citizen(args).await,
@@ -571,4 +616,191 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
             report.events
         )),
     }
+}
+
+async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
+    let client = args.server.connect().await?;
+    let result = client
+        .raw()
+        .reconcile(proto::ReconcileRequest {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            agency_id: args.agency.clone().unwrap_or_default(),
+            include_load_test: args.include_load_test,
+            max_findings: args.limit,
+        })
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    eprintln!(
+        "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
+         findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported{}",
+        result.dossiers,
+        result.reported,
+        result.not_reaching_server,
+        result.served,
+        result.served_not_reported,
+        result.reported_not_served,
+        result.dossier_not_reported,
+        if result.truncated {
+            " (list truncated: raise --limit)"
+        } else {
+            ""
+        }
+    );
+    let records: Vec<_> = result
+        .findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
+                "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
+                "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+            })
+        })
+        .collect();
+    print_records(&records, args.format);
+    Ok(())
+}
+
+/// A signed tree head as saved between runs of `vnpop audit verify --remote`.
+#[derive(Debug, Serialize, serde::Deserialize)]
+struct SavedHead {
+    tree_size: u64,
+    root_hash: String,
+    signed_at_ms: i64,
+    signature: String,
+    public_key: String,
+}
+
+impl SavedHead {
+    fn from_message(head: &proto::SignedTreeHead) -> Self {
+        SavedHead {
+            tree_size: head.tree_size,
+            root_hash: hex(&head.root_hash),
+            signed_at_ms: head.signed_at_ms,
+            signature: hex(&head.signature),
+            public_key: hex(&head.public_key),
+        }
+    }
+
+    /// The head, if its signature verifies with `key`.
+    fn verified(&self, key: &ed25519_dalek::VerifyingKey) -> Result<SignedTreeHead, String> {
+        let bytes = |name: &str, text: &str, len: usize| {
+            parse_hex(text)
+                .filter(|b| b.len() == len)
+                .ok_or_else(|| format!("the tree head's {name} is not {len} bytes of hex"))
+        };
+        let head = SignedTreeHead {
+            tree_size: self.tree_size,
+            root: bytes("root_hash", &self.root_hash, 32)?
+                .try_into()
+                .map_err(|_| "root_hash")?,
+            signed_at_ms: self.signed_at_ms,
+            signature: bytes("signature", &self.signature, 64)?
+                .try_into()
+                .map_err(|_| "signature")?,
+        };
+        if !head.verify(key) {
+            return Err(format!(
+                "the tree head of size {} is not signed by the log's key",
+                head.tree_size
+            ));
+        }
+        Ok(head)
+    }
+}
+
+/// `vnpop audit verify --remote`: the server recomputes its tree; this side checks the signed
+/// head it ends on, and that the log extends the head saved by an earlier run.
+async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
+    let client = args.server.connect().await?;
+    let report = client
+        .raw()
+        .verify_log(proto::VerifyLogRequest {})
+        .await
+        .map_err(|e| e.message().to_owned())?
+        .into_inner();
+    if !report.intact {
+        return Err(format!(
+            "TAMPERED (found by the server): {} ({} events read before it)",
+            report.problem, report.events
+        ));
+    }
+    let head = report
+        .latest_head
+        .as_ref()
+        .map(SavedHead::from_message)
+        .ok_or("the server returned no tree head")?;
+    let (key_text, pinned) = match &args.public_key {
+        Some(key) => (key.clone(), true),
+        None => (head.public_key.clone(), false),
+    };
+    let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
+    let current = head.verified(&key)?;
+    let mut extends = String::new();
+    if let Some(path) = &args.previous_head {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let previous: SavedHead =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if previous.public_key != hex(&key.to_bytes()) {
+            return Err(format!(
+                "the log's key changed since {}: {} then, {} now",
+                path.display(),
+                previous.public_key,
+                hex(&key.to_bytes())
+            ));
+        }
+        let previous = previous.verified(&key)?;
+        if previous.tree_size > current.tree_size {
+            return Err(format!(
+                "the log shrank: {} events at the previous head, {} now",
+                previous.tree_size, current.tree_size
+            ));
+        }
+        let proof = client
+            .consistency_proof(previous.tree_size, current.tree_size)
+            .await
+            .map_err(|e| e.to_string())?;
+        let path_hashes: Option<Vec<Hash>> = proof
+            .path
+            .iter()
+            .map(|h| h.as_slice().try_into().ok())
+            .collect();
+        let consistent = path_hashes.is_some_and(|hashes| {
+            verify_consistency(
+                previous.tree_size,
+                current.tree_size,
+                &previous.root,
+                &current.root,
+                &hashes,
+            )
+        });
+        if !consistent {
+            return Err(format!(
+                "TAMPERED: the log of {} events does not extend the previous head of {} events \
+                 (rewritten or removed history)",
+                current.tree_size, previous.tree_size
+            ));
+        }
+        extends = format!(
+            ", extends the previous head of {} events",
+            previous.tree_size
+        );
+    }
+    if let Some(path) = &args.save_head {
+        let text = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    println!(
+        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}",
+        report.events, report.heads_checked, current.tree_size, head.root_hash
+    );
+    if !pinned {
+        eprintln!(
+            "note: the head was checked against the key the server presented ({}); pin it with --public-key",
+            head.public_key
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,441 @@
+//! Reconciliation: what agencies reported against what the server observed serving.
+//!
+//! Every verification appears in the log twice when all is well: once reported by the agency's
+//! client library (source `client`) and once recorded by the server as it answered (source
+//! `server`). Reconciling a period compares the two, dossier by dossier and RPC by RPC, for the
+//! dossiers received in the period:
+//!
+//! - more served than reported: the agency looked someone up without reporting it (a lookup made
+//!   outside the client library, or a report lost before it reached the outbox);
+//! - more reported than served: the agency reported verifications that never happened, among
+//!   the reports whose outcome says the call reached the server (a report of a call that failed
+//!   with UNAVAILABLE is not expected on the server);
+//! - served for a dossier the agency never reported receiving, in the period.
+//!
+//! Counting per (dossier, RPC) rather than per event is what makes this exact without a shared
+//! id: the client cannot know the server's event ids, and the server records one event per call.
+//! The check reads every verification event of the log once (the client's and the server's copy
+//! of a lookup can be months apart in simulations, whose client times are simulated), so it is a
+//! batch job: about a second per million events.
+
+use std::collections::HashMap;
+
+use rusqlite::{params_from_iter, types::Value};
+
+use super::{query::AuditReader, AuditError};
+
+/// Outcomes a client records for a call that never reached the server's handler (gRPC status
+/// codes in snake case): the server has no record of these, by design.
+pub const NOT_REACHING_SERVER: &[&str] = &[
+    "unavailable",
+    "deadline_exceeded",
+    "cancelled",
+    "unknown",
+    "resource_exhausted",
+    "permission_denied",
+    "unauthenticated",
+    "aborted",
+    "internal",
+];
+
+/// Which dossiers to reconcile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileQuery {
+    /// Dossiers received in `[from_ms, to_ms)`.
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub agency_id: Option<String>,
+    pub include_load_test: bool,
+}
+
+/// What kind of discrepancy a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FindingKind {
+    ServedNotReported,
+    ReportedNotServed,
+    DossierNotReported,
+}
+
+impl FindingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::ServedNotReported => "served_not_reported",
+            FindingKind::ReportedNotServed => "reported_not_served",
+            FindingKind::DossierNotReported => "dossier_not_reported",
+        }
+    }
+}
+
+/// One discrepancy, for one dossier and one RPC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub agency_id: String,
+    pub dossier_id: String,
+    pub district: String,
+    pub officer_id: String,
+    pub rpc: String,
+    /// Reported verifications that reached the server.
+    pub reported: u64,
+    pub served: u64,
+    pub first_at_ms: i64,
+}
+
+/// The result of reconciling a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reconciliation {
+    pub dossiers: u64,
+    pub reported: u64,
+    pub served: u64,
+    pub not_reaching_server: u64,
+    /// Every finding, oldest first.
+    pub findings: Vec<Finding>,
+}
+
+impl Reconciliation {
+    /// How many findings are of `kind`.
+    pub fn count(&self, kind: FindingKind) -> u64 {
+        self.findings.iter().filter(|f| f.kind == kind).count() as u64
+    }
+}
+
+/// Per-RPC tallies of one dossier.
+#[derive(Debug, Default)]
+struct Tally {
+    rpc: String,
+    reported: u64,
+    served: u64,
+    first_at_ms: i64,
+}
+
+#[derive(Debug)]
+struct DossierTallies {
+    agency_id: String,
+    dossier_id: String,
+    district: String,
+    officer_id: String,
+    rpcs: Vec<Tally>,
+}
+
+impl DossierTallies {
+    fn tally(&mut self, rpc: &str, at_ms: i64) -> &mut Tally {
+        let index = match self.rpcs.iter().position(|t| t.rpc == rpc) {
+            Some(index) => index,
+            None => {
+                self.rpcs.push(Tally {
+                    rpc: rpc.to_owned(),
+                    first_at_ms: at_ms,
+                    ..Tally::default()
+                });
+                self.rpcs.len() - 1
+            }
+        };
+        let tally = &mut self.rpcs[index];
+        tally.first_at_ms = tally.first_at_ms.min(at_ms);
+        tally
+    }
+}
+
+/// `agency \0 dossier`: one string key, so lookups can reuse a buffer instead of allocating.
+fn key_into(buffer: &mut String, agency: &str, dossier: &str) {
+    buffer.clear();
+    buffer.push_str(agency);
+    buffer.push('\0');
+    buffer.push_str(dossier);
+}
+
+impl AuditReader {
+    /// Reconciles the dossiers received in the period (see the module documentation).
+    pub fn reconcile(&self, query: &ReconcileQuery) -> Result<Reconciliation, AuditError> {
+        let connection = self.connection();
+        // One read transaction: the scan and the dossier lookups see the same snapshot.
+        connection.execute_batch("BEGIN")?;
+        let result = self.reconcile_in_snapshot(query);
+        connection.execute_batch("COMMIT")?;
+        result
+    }
+
+    fn reconcile_in_snapshot(&self, query: &ReconcileQuery) -> Result<Reconciliation, AuditError> {
+        let connection = self.connection();
+        let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];
+        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
+        if let Some(agency) = &query.agency_id {
+            conditions.push("agency_id = ?");
+            values.push(Value::Text(agency.clone()));
+        }
+        if !query.include_load_test {
+            conditions.push("load_test = 0");
+        }
+        let mut scope: HashMap<String, DossierTallies> = HashMap::new();
+        {
+            let mut statement = connection.prepare(&format!(
+                "SELECT agency_id, dossier_id, COALESCE(district, ''), COALESCE(officer_id, '')
+                 FROM dossiers WHERE {}",
+                conditions.join(" AND ")
+            ))?;
+            let mut rows = statement.query(params_from_iter(values))?;
+            while let Some(row) = rows.next()? {
+                let (agency_id, dossier_id): (String, String) = (row.get(0)?, row.get(1)?);
+                let mut key = String::new();
+                key_into(&mut key, &agency_id, &dossier_id);
+                scope.insert(
+                    key,
+                    DossierTallies {
+                        agency_id,
+                        dossier_id,
+                        district: row.get(2)?,
+                        officer_id: row.get(3)?,
+                        rpcs: Vec::new(),
+                    },
+                );
+            }
+        }
+
+        let mut result = Reconciliation {
+            dossiers: scope.len() as u64,
+            ..Reconciliation::default()
+        };
+        // Served for dossiers outside the scope, in the period: perhaps never reported.
+        let mut strays: HashMap<String, DossierTallies> = HashMap::new();
+        let mut statement = connection.prepare(
+            "SELECT agency_id, dossier_id, source, rpc, outcome, occurred_at_ms, load_test, district, officer_id
+             FROM events WHERE kind = 'verification'",
+        )?;
+        let mut rows = statement.query([])?;
+        let mut key = String::new();
+        while let Some(row) = rows.next()? {
+            let agency = text(row, 0)?;
+            if query.agency_id.as_deref().is_some_and(|a| a != agency) {
+                continue;
+            }
+            let dossier = text(row, 1)?;
+            let from_server = text(row, 2)? == "server";
+            let rpc = text(row, 3)?;
+            let at_ms: i64 = row.get(5)?;
+            key_into(&mut key, agency, dossier);
+            if let Some(dossier) = scope.get_mut(key.as_str()) {
+                if from_server {
+                    result.served += 1;
+                    dossier.tally(rpc, at_ms).served += 1;
+                } else if NOT_REACHING_SERVER.contains(&text(row, 4)?) {
+                    result.not_reaching_server += 1;
+                } else {
+                    result.reported += 1;
+                    dossier.tally(rpc, at_ms).reported += 1;
+                }
+            } else if from_server
+                && (query.from_ms..query.to_ms).contains(&at_ms)
+                && (query.include_load_test || !row.get::<_, bool>(6)?)
+            {
+                let stray = match strays.get_mut(key.as_str()) {
+                    Some(stray) => stray,
+                    None => strays.entry(key.clone()).or_insert(DossierTallies {
+                        agency_id: agency.to_owned(),
+                        dossier_id: dossier.to_owned(),
+                        district: row.get(7)?,
+                        officer_id: row.get(8)?,
+                        rpcs: Vec::new(),
+                    }),
+                };
+                stray.tally(rpc, at_ms).served += 1;
+            }
+        }
+
+        for dossier in scope.into_values() {
+            for tally in &dossier.rpcs {
+                let kind = match tally.served.cmp(&tally.reported) {
+                    std::cmp::Ordering::Greater => FindingKind::ServedNotReported,
+                    std::cmp::Ordering::Less => FindingKind::ReportedNotServed,
+                    std::cmp::Ordering::Equal => continue,
+                };
+                result.findings.push(finding(kind, &dossier, tally));
+            }
+        }
+        let mut received = connection.prepare(
+            "SELECT 1 FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2 AND received_at_ms IS NOT NULL",
+        )?;
+        for stray in strays.into_values() {
+            if received.exists([&stray.agency_id, &stray.dossier_id])? {
+                continue; // received in another period: that period's reconciliation covers it
+            }
+            for tally in &stray.rpcs {
+                result
+                    .findings
+                    .push(finding(FindingKind::DossierNotReported, &stray, tally));
+            }
+        }
+        result.findings.sort_by(|a, b| {
+            (a.first_at_ms, &a.agency_id, &a.dossier_id, &a.rpc).cmp(&(
+                b.first_at_ms,
+                &b.agency_id,
+                &b.dossier_id,
+                &b.rpc,
+            ))
+        });
+        Ok(result)
+    }
+}
+
+/// A text column borrowed from the row (no allocation per event).
+fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<&'r str, AuditError> {
+    row.get_ref(index)?
+        .as_str()
+        .map_err(|e| AuditError::Corrupt(format!("events column {index}: {e}")))
+}
+
+fn finding(kind: FindingKind, dossier: &DossierTallies, tally: &Tally) -> Finding {
+    Finding {
+        kind,
+        agency_id: dossier.agency_id.clone(),
+        dossier_id: dossier.dossier_id.clone(),
+        district: dossier.district.clone(),
+        officer_id: dossier.officer_id.clone(),
+        rpc: tally.rpc.clone(),
+        reported: tally.reported,
+        served: tally.served,
+        first_at_ms: tally.first_at_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{log::DATABASE_FILE, AuditEvent, AuditLog, EventKind, EventSource};
+
+    const DAY: i64 = 86_400_000;
+    /// 2024-01-01T00:00:00+07:00.
+    const JAN_1_2024: i64 = 1_704_042_000_000;
+
+    fn dossier(id: &str, at: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("dossier-{id}"),
+            source: EventSource::Client,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: "Quận Ba Đình".into(),
+            officer_id: "officer-1".into(),
+            occurred_at_ms: at,
+            load_test: false,
+            kind: EventKind::Dossier {
+                procedure: "1.004227".into(),
+                channel: "desk".into(),
+            },
+        }
+    }
+
+    fn verification(
+        n: usize,
+        id: &str,
+        source: EventSource,
+        rpc: &str,
+        outcome: &str,
+        at: i64,
+    ) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("v-{id}-{n}-{}", source.as_str()),
+            source,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: "Quận Ba Đình".into(),
+            officer_id: "officer-1".into(),
+            occurred_at_ms: at,
+            load_test: false,
+            kind: EventKind::Verification {
+                rpc: rpc.into(),
+                outcome: outcome.into(),
+                purpose: "p".into(),
+                subject: "s".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn finds_each_kind_of_discrepancy_and_nothing_else() {
+        use EventSource::{Client, Server};
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let t = JAN_1_2024 + DAY;
+        // Served long after (wall clock) the simulated receipt: still matched by dossier.
+        let later = t + 400 * DAY;
+        let events = vec![
+            // A: one lookup reported and served: reconciled.
+            dossier("A", t),
+            verification(1, "A", Client, "LookupByCccd", "found", t),
+            verification(1, "A", Server, "LookupByCccd", "found", later),
+            // B: served twice, reported once.
+            dossier("B", t + 1),
+            verification(1, "B", Client, "LookupByCccd", "found", t + 1),
+            verification(1, "B", Server, "LookupByCccd", "found", t + 1),
+            verification(2, "B", Server, "LookupByCccd", "found", t + 2),
+            // C: reported a QR check never served, and an unavailable call (not expected).
+            dossier("C", t + 3),
+            verification(1, "C", Client, "VerifyQr", "valid", t + 3),
+            verification(2, "C", Client, "LookupByCccd", "unavailable", t + 3),
+            // D: a lookup served for a dossier never reported, in the period.
+            verification(1, "D", Server, "LookupByCccd", "not_found", t + 4),
+            // E: received before the period; its unreported lookup belongs to that period.
+            dossier("E", JAN_1_2024 - DAY),
+            verification(1, "E", Server, "LookupByCccd", "found", t),
+        ];
+        log.append_blocking(events).unwrap();
+        drop(log);
+
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let result = reader
+            .reconcile(&ReconcileQuery {
+                from_ms: JAN_1_2024,
+                to_ms: JAN_1_2024 + 31 * DAY,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(result.dossiers, 3);
+        assert_eq!(
+            (result.reported, result.served, result.not_reaching_server),
+            (3, 3, 1)
+        );
+        let summary: Vec<_> = result
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.kind,
+                    f.dossier_id.as_str(),
+                    f.rpc.as_str(),
+                    f.reported,
+                    f.served,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (FindingKind::ServedNotReported, "B", "LookupByCccd", 1, 2),
+                (FindingKind::ReportedNotServed, "C", "VerifyQr", 1, 0),
+                (FindingKind::DossierNotReported, "D", "LookupByCccd", 0, 1),
+            ]
+        );
+
+        // The earlier period holds E's finding.
+        let earlier = reader
+            .reconcile(&ReconcileQuery {
+                from_ms: JAN_1_2024 - 31 * DAY,
+                to_ms: JAN_1_2024,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(earlier.findings.len(), 1);
+        assert_eq!(earlier.findings[0].dossier_id, "E");
+        assert_eq!(earlier.findings[0].kind, FindingKind::ServedNotReported);
+
+        // Another agency's filter sees nothing.
+        let other = reader
+            .reconcile(&ReconcileQuery {
+                from_ms: JAN_1_2024,
+                to_ms: JAN_1_2024 + 31 * DAY,
+                agency_id: Some("hospital-bach-mai".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(other, Reconciliation::default());
+    }
+}
