@@ -1,6 +1,6 @@
 //! Audit log benchmark: durable ingest throughput (group commit, fsync per group) against a
 //! baseline of the same events only encoded and hashed in the same run, then the time of lookup
-//! ratio queries over the whole log.
+//! ratio queries, reconciliation and Merkle proofs over the whole log.
 //!
 //! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000).
 
@@ -10,8 +10,9 @@ use std::{
 };
 
 use vnpop::audit::{
-    merkle::leaf_hash,
+    merkle::{self, leaf_hash, Subtrees},
     query::{AuditReader, GroupBy, RatioQuery},
+    reconcile::ReconcileQuery,
     AuditEvent, AuditLog, EventKind, EventSource,
 };
 
@@ -28,7 +29,10 @@ const DISTRICTS: [&str; 6] = [
 /// 2023-01-01T00:00:00+07:00.
 const START_MS: i64 = 1_672_506_000_000;
 
-/// Event `n`: every fourth is a dossier, the others lookups for recent dossiers.
+/// Event `n`: every fourth is a dossier, the others lookups for it: one reported by the client
+/// and served by the server, and a third call that failed before reaching the server (except for
+/// every 50th dossier, where it is a reported lookup the server never served: a finding for
+/// reconciliation).
 fn event(n: usize) -> AuditEvent {
     let dossier = n / 4;
     let district = DISTRICTS[dossier % DISTRICTS.len()];
@@ -45,14 +49,23 @@ fn event(n: usize) -> AuditEvent {
     } else {
         EventKind::Verification {
             rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
+            outcome: if n % 4 == 3 && !dossier.is_multiple_of(50) {
+                "unavailable"
+            } else {
+                "found"
+            }
+            .into(),
             purpose: "kiểm tra thông tin công dân".into(),
             subject: format!("{:064x}", n * 7919),
         }
     };
     AuditEvent {
         event_id: format!("bench-{n}"),
-        source: EventSource::Client,
+        source: if n % 4 == 2 {
+            EventSource::Server
+        } else {
+            EventSource::Client
+        },
         dossier_id: format!("H35-{dossier:09}"),
         agency_id: "one-stop-ba-dinh".into(),
         district: district.into(),
@@ -148,5 +161,61 @@ fn main() {
         let took: Duration = started.elapsed();
         println!("{name:<58} {:>14.3} {:>8}", took.as_secs_f64(), rows.len());
     }
+
+    println!();
+    println!(
+        "{:<58} {:>14} {:>8}",
+        "reconciliation and proofs over the whole log", "seconds", "result"
+    );
+    let started = Instant::now();
+    let reconciled = reader
+        .reconcile(&ReconcileQuery {
+            from_ms: year.from_ms,
+            to_ms: year.to_ms,
+            ..Default::default()
+        })
+        .expect("reconcile");
+    println!(
+        "{:<58} {:>14.3} {:>8}",
+        format!("reconcile ({} dossiers)", reconciled.dossiers),
+        started.elapsed().as_secs_f64(),
+        reconciled.findings.len()
+    );
+    let size = total as u64;
+    let index = size / 3;
+    let started = Instant::now();
+    let leaves = reader.leaf_hashes(size).expect("leaves");
+    let proof = merkle::inclusion_proof(&leaves, index as usize).expect("in range");
+    let root = merkle::root(&leaves);
+    println!(
+        "{:<58} {:>14.3} {:>8}",
+        "inclusion proof from every leaf hash (baseline)",
+        started.elapsed().as_secs_f64(),
+        proof.len()
+    );
+    drop(leaves);
+    let started = Instant::now();
+    let tree = reader.tree(size);
+    let stored = merkle::inclusion_proof_in(&tree, index)
+        .expect("proof")
+        .expect("in range");
+    let stored_root = tree.range_root(0, size).expect("root");
+    println!(
+        "{:<58} {:>14.3} {:>8}",
+        "inclusion proof from stored block roots (GetInclusionProof)",
+        started.elapsed().as_secs_f64(),
+        stored.len()
+    );
+    assert_eq!((stored, stored_root), (proof, root));
+    let started = Instant::now();
+    let proof = merkle::consistency_proof_in(&tree, size / 2)
+        .expect("proof")
+        .expect("in range");
+    println!(
+        "{:<58} {:>14.3} {:>8}",
+        "consistency proof from stored block roots (GetConsistencyProof)",
+        started.elapsed().as_secs_f64(),
+        proof.len()
+    );
     drop(log);
 }

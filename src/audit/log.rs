@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use super::{
     event::{AuditEvent, EventKind, EventSource},
-    merkle::{leaf_hash, Frontier, Hash},
+    merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     AuditError,
 };
 
@@ -85,6 +85,13 @@ CREATE TABLE IF NOT EXISTS ratio_rollup (
     served     INTEGER NOT NULL,
     PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test)
 ) WITHOUT ROWID;
+-- The Merkle root of each complete block of 1,024 leaves (block b covers seq b*1024 ..
+-- (b+1)*1024), so proofs over millions of events read block roots, not every leaf. Derived from
+-- the leaves; `vnpop audit verify` checks it.
+CREATE TABLE IF NOT EXISTS merkle_blocks (
+    block INTEGER PRIMARY KEY,
+    root  BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tree_heads (
     tree_size    INTEGER PRIMARY KEY,
     root         BLOB NOT NULL,
@@ -248,18 +255,29 @@ impl AuditLog {
                 .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
         }
         let path = data_dir.join(DATABASE_FILE);
-        let connection = connect(&path)?;
+        let mut connection = connect(&path)?;
         let mut frontier = Frontier::new();
         {
-            let mut rows = connection.prepare("SELECT leaf_hash FROM events ORDER BY seq")?;
-            let mut hashes = rows.query([])?;
-            while let Some(row) = hashes.next()? {
-                let hash: Vec<u8> = row.get(0)?;
-                frontier.push(
-                    hash.try_into()
-                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))?,
-                );
+            // Rebuild the right edge, and store any block root missing (a log written before
+            // blocks were kept).
+            let transaction = connection.transaction()?;
+            {
+                let mut rows = transaction.prepare("SELECT leaf_hash FROM events ORDER BY seq")?;
+                let mut insert = transaction
+                    .prepare("INSERT OR IGNORE INTO merkle_blocks (block, root) VALUES (?1, ?2)")?;
+                let mut hashes = rows.query([])?;
+                while let Some(row) = hashes.next()? {
+                    let hash: Vec<u8> = row.get(0)?;
+                    let leaf = hash
+                        .try_into()
+                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))?;
+                    if let Some(block) = frontier.push(leaf) {
+                        let index = frontier.size() / BLOCK_LEAVES - 1;
+                        insert.execute(params![index as i64, &block[..]])?;
+                    }
+                }
             }
+            transaction.commit()?;
         }
         let public_key = key.verifying_key();
         let (queue, jobs) = mpsc::sync_channel(QUEUE);
@@ -633,7 +651,14 @@ impl Writer {
                     ])?;
                     if inserted == 1 {
                         summarise(&transaction, event)?;
-                        self.frontier.push(leaf);
+                        if let Some(block) = self.frontier.push(leaf) {
+                            let index = self.frontier.size() / BLOCK_LEAVES - 1;
+                            transaction
+                                .prepare_cached(
+                                    "INSERT OR REPLACE INTO merkle_blocks (block, root) VALUES (?1, ?2)",
+                                )?
+                                .execute(params![index as i64, &block[..]])?;
+                        }
                         appended += 1;
                     } else {
                         duplicates += 1;

@@ -7,8 +7,9 @@
 //! - that today's log extends yesterday's (a *consistency proof*): nothing was rewritten, removed
 //!   or inserted before the old size, which a plain hash chain cannot show once its tail is rebuilt.
 //!
-//! Proof generation works over the slice of leaf hashes; [`Frontier`] keeps the root up to date
-//! while appending in O(log n) per leaf. Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2.
+//! Proof generation works over anything that gives roots of leaf ranges ([`Subtrees`]): a slice of
+//! leaf hashes, or the stored log with its block roots; [`Frontier`] keeps the root up to date
+//! while appending in O(log n) per leaf, and reports each completed block. Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2.
 
 use sha2::{Digest, Sha256};
 
@@ -55,60 +56,125 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
-/// The audit path of leaf `index` in the tree of `leaves` (RFC 6962 PATH).
-pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
-    if index >= leaves.len() {
-        return None;
-    }
-    let mut proof = Vec::new();
-    path(index, leaves, &mut proof);
-    Some(proof)
+/// Height of the stored blocks: the log keeps the root of every complete, aligned run of
+/// [`BLOCK_LEAVES`] leaves, so a proof over millions of events reads a few thousand block roots
+/// and at most two blocks' worth of leaf hashes instead of every leaf.
+pub const BLOCK_HEIGHT: u32 = 10;
+/// Leaves per stored block.
+pub const BLOCK_LEAVES: u64 = 1 << BLOCK_HEIGHT;
+
+/// Where proofs get the roots of subtrees from: a slice of leaf hashes in memory, or the stored
+/// log (which combines block roots and reads leaves only at the edges).
+pub trait Subtrees {
+    type Error;
+    /// Number of leaves.
+    fn size(&self) -> u64;
+    /// MTH(D[start..end]), the root of the leaves `start..end`.
+    fn range_root(&self, start: u64, end: u64) -> Result<Hash, Self::Error>;
 }
 
-fn path(m: usize, leaves: &[Hash], proof: &mut Vec<Hash>) {
-    let n = leaves.len();
+impl Subtrees for [Hash] {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn range_root(&self, start: u64, end: u64) -> Result<Hash, Self::Error> {
+        Ok(root(&self[start as usize..end as usize]))
+    }
+}
+
+/// The audit path of leaf `index` in the tree of `leaves` (RFC 6962 PATH).
+pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Option<Vec<Hash>> {
+    let Ok(proof) = inclusion_proof_in(leaves, index as u64);
+    proof
+}
+
+/// [`inclusion_proof`] over any [`Subtrees`]; `None` when `index` is not below its size.
+pub fn inclusion_proof_in<T: Subtrees + ?Sized>(
+    tree: &T,
+    index: u64,
+) -> Result<Option<Vec<Hash>>, T::Error> {
+    if index >= tree.size() {
+        return Ok(None);
+    }
+    let mut proof = Vec::new();
+    path(tree, index, 0, tree.size(), &mut proof)?;
+    Ok(Some(proof))
+}
+
+/// PATH(m, D[start..end]).
+fn path<T: Subtrees + ?Sized>(
+    tree: &T,
+    m: u64,
+    start: u64,
+    end: u64,
+    proof: &mut Vec<Hash>,
+) -> Result<(), T::Error> {
+    let n = end - start;
     if n <= 1 {
-        return;
+        return Ok(());
     }
-    let k = split(n);
+    let k = split(n as usize) as u64;
     if m < k {
-        path(m, &leaves[..k], proof);
-        proof.push(root(&leaves[k..]));
+        path(tree, m, start, start + k, proof)?;
+        proof.push(tree.range_root(start + k, end)?);
     } else {
-        path(m - k, &leaves[k..], proof);
-        proof.push(root(&leaves[..k]));
+        path(tree, m - k, start + k, end, proof)?;
+        proof.push(tree.range_root(start, start + k)?);
     }
+    Ok(())
 }
 
 /// The proof that the tree of the first `old_size` leaves is a prefix of the tree of `leaves`
 /// (RFC 6962 PROOF).
 pub fn consistency_proof(leaves: &[Hash], old_size: usize) -> Option<Vec<Hash>> {
-    if old_size > leaves.len() {
-        return None;
-    }
-    let mut proof = Vec::new();
-    if old_size > 0 && old_size < leaves.len() {
-        subproof(old_size, leaves, true, &mut proof);
-    }
-    Some(proof)
+    let Ok(proof) = consistency_proof_in(leaves, old_size as u64);
+    proof
 }
 
-fn subproof(m: usize, leaves: &[Hash], complete: bool, proof: &mut Vec<Hash>) {
-    let n = leaves.len();
+/// [`consistency_proof`] over any [`Subtrees`]; `None` when `old_size` is beyond its size.
+pub fn consistency_proof_in<T: Subtrees + ?Sized>(
+    tree: &T,
+    old_size: u64,
+) -> Result<Option<Vec<Hash>>, T::Error> {
+    let size = tree.size();
+    if old_size > size {
+        return Ok(None);
+    }
+    let mut proof = Vec::new();
+    if old_size > 0 && old_size < size {
+        subproof(tree, old_size, 0, size, true, &mut proof)?;
+    }
+    Ok(Some(proof))
+}
+
+/// SUBPROOF(m, D[start..end], complete).
+fn subproof<T: Subtrees + ?Sized>(
+    tree: &T,
+    m: u64,
+    start: u64,
+    end: u64,
+    complete: bool,
+    proof: &mut Vec<Hash>,
+) -> Result<(), T::Error> {
+    let n = end - start;
     if m == n {
         if !complete {
-            proof.push(root(leaves));
+            proof.push(tree.range_root(start, end)?);
         }
-        return;
+        return Ok(());
     }
-    let k = split(n);
+    let k = split(n as usize) as u64;
     if m <= k {
-        subproof(m, &leaves[..k], complete, proof);
-        proof.push(root(&leaves[k..]));
+        subproof(tree, m, start, start + k, complete, proof)?;
+        proof.push(tree.range_root(start + k, end)?);
     } else {
-        subproof(m - k, &leaves[k..], false, proof);
-        proof.push(root(&leaves[..k]));
+        subproof(tree, m - k, start + k, end, false, proof)?;
+        proof.push(tree.range_root(start, start + k)?);
     }
+    Ok(())
 }
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2).
@@ -207,17 +273,24 @@ impl Frontier {
         self.size
     }
 
-    pub fn push(&mut self, leaf: Hash) {
+    /// Appends a leaf. Returns the root of the block of [`BLOCK_LEAVES`] leaves it completed, if
+    /// it completed one (the log stores these).
+    pub fn push(&mut self, leaf: Hash) -> Option<Hash> {
         let mut node = (0, leaf);
+        let mut block = None;
         while let Some(&(height, left)) = self.peaks.last() {
             if height != node.0 {
                 break;
             }
             self.peaks.pop();
             node = (height + 1, node_hash(&left, &node.1));
+            if node.0 == BLOCK_HEIGHT {
+                block = Some(node.1);
+            }
         }
         self.peaks.push(node);
         self.size += 1;
+        block
     }
 
     /// The current root.
@@ -269,6 +342,18 @@ mod tests {
             frontier.push(*leaf);
             assert_eq!(frontier.root(), root(&all[..=i]), "size {}", i + 1);
         }
+    }
+
+    #[test]
+    fn the_frontier_reports_each_completed_block_root() {
+        let all = leaves(3 * BLOCK_LEAVES as usize + 5);
+        let mut frontier = Frontier::new();
+        let mut blocks = Vec::new();
+        for leaf in &all {
+            blocks.extend(frontier.push(*leaf));
+        }
+        let expected: Vec<Hash> = all.chunks_exact(BLOCK_LEAVES as usize).map(root).collect();
+        assert_eq!(blocks, expected);
     }
 
     #[test]

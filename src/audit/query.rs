@@ -10,7 +10,7 @@ use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 
 use super::{
     log::{connect, latest_head, vietnam_day, SignedTreeHead},
-    merkle::Hash,
+    merkle::{self, Hash, Subtrees, BLOCK_LEAVES},
     verify::{read_event, EVENT_COLUMNS},
     AuditError, AuditEvent,
 };
@@ -214,27 +214,39 @@ impl AuditReader {
         &self.connection
     }
 
-    /// The hashes of the first `size` leaves, in order (what proofs are computed over).
+    /// The hashes of the first `size` leaves, in order.
     pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
-        let mut statement = self
-            .connection
-            .prepare_cached("SELECT leaf_hash FROM events WHERE seq < ?1 ORDER BY seq")?;
+        self.hashes(
+            "SELECT leaf_hash FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+            0,
+            size,
+        )
+    }
+
+    /// The 32-byte values `sql` selects for the range `[start, end)`, which must all be there.
+    fn hashes(&self, sql: &str, start: u64, end: u64) -> Result<Vec<Hash>, AuditError> {
+        let mut statement = self.connection.prepare_cached(sql)?;
         let hashes = statement
-            .query_map([size as i64], |r| r.get::<_, Vec<u8>>(0))?
+            .query_map([start as i64, end as i64], |r| r.get::<_, Vec<u8>>(0))?
             .map(|h| {
                 h.map_err(AuditError::from).and_then(|h| {
                     h.try_into()
-                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))
+                        .map_err(|_| AuditError::Corrupt("a stored hash is not 32 bytes".into()))
                 })
             })
             .collect::<Result<Vec<Hash>, _>>()?;
-        if hashes.len() as u64 != size {
+        if hashes.len() as u64 != end - start {
             return Err(AuditError::Corrupt(format!(
-                "the log holds {} events, not {size}",
+                "{} hashes stored for {start}..{end}",
                 hashes.len()
             )));
         }
         Ok(hashes)
+    }
+
+    /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
+    pub fn tree(&self, size: u64) -> StoredTree<'_> {
+        StoredTree { reader: self, size }
     }
 
     /// The event stored at leaf `seq`.
@@ -447,6 +459,47 @@ impl AuditReader {
     }
 }
 
+/// The stored log as a Merkle tree of `size` leaves: the root of a complete aligned run of
+/// blocks is combined from the stored block roots, anything smaller is read leaf by leaf. A proof
+/// over ten million events reads about ten thousand block roots and two thousand leaves.
+pub struct StoredTree<'a> {
+    reader: &'a AuditReader,
+    size: u64,
+}
+
+impl Subtrees for StoredTree<'_> {
+    type Error = AuditError;
+
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn range_root(&self, start: u64, end: u64) -> Result<Hash, AuditError> {
+        let n = end - start;
+        if n.is_power_of_two() && n >= BLOCK_LEAVES && start.is_multiple_of(BLOCK_LEAVES) {
+            let blocks = self.reader.hashes(
+                "SELECT root FROM merkle_blocks WHERE block >= ?1 AND block < ?2 ORDER BY block",
+                start / BLOCK_LEAVES,
+                end / BLOCK_LEAVES,
+            )?;
+            return Ok(merkle::root(&blocks));
+        }
+        if n <= BLOCK_LEAVES {
+            let leaves = self.reader.hashes(
+                "SELECT leaf_hash FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+                start,
+                end,
+            )?;
+            return Ok(merkle::root(&leaves));
+        }
+        let k = 1u64 << (63 - (n - 1).leading_zeros());
+        Ok(merkle::node_hash(
+            &self.range_root(start, start + k)?,
+            &self.range_root(start + k, end)?,
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +542,49 @@ mod tests {
                 purpose: "p".into(),
                 subject: "s".into(),
             },
+        }
+    }
+
+    #[test]
+    fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {
+        use crate::audit::merkle::{self, Subtrees};
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let n = 4 * BLOCK_LEAVES + 300;
+        let events: Vec<_> = (0..n as usize)
+            .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))
+            .collect();
+        for chunk in events.chunks(700) {
+            log.append_blocking(chunk.to_vec()).unwrap();
+        }
+        drop(log);
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let all = reader.leaf_hashes(n).unwrap();
+        for size in [
+            1,
+            5,
+            BLOCK_LEAVES,
+            BLOCK_LEAVES + 1,
+            3 * BLOCK_LEAVES + 7,
+            n,
+        ] {
+            let leaves = &all[..size as usize];
+            let tree = reader.tree(size);
+            assert_eq!(tree.range_root(0, size).unwrap(), merkle::root(leaves));
+            for index in [0, size / 2, size - 1] {
+                assert_eq!(
+                    merkle::inclusion_proof_in(&tree, index).unwrap(),
+                    merkle::inclusion_proof(leaves, index as usize),
+                    "inclusion {index} of {size}"
+                );
+            }
+            for old in [0, 1, size / 3, BLOCK_LEAVES.min(size), size] {
+                assert_eq!(
+                    merkle::consistency_proof_in(&tree, old).unwrap(),
+                    merkle::consistency_proof(leaves, old as usize),
+                    "consistency {old} → {size}"
+                );
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
 use tonic::{Request, Response, Status};
 
 use super::{
-    merkle,
+    merkle::{self, Subtrees},
     query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
     reconcile::{FindingKind, ReconcileQuery},
     recorder::ServedRecorder,
@@ -528,9 +528,7 @@ impl AuditTrail for AuditService {
                         message: format!("{index} is not below the tree size {size}"),
                     });
                 }
-                let leaves = reader
-                    .leaf_hashes(size)
-                    .map_err(ApiError::AuditUnavailable)?;
+                let tree = reader.tree(size);
                 let event = reader
                     .event(index)
                     .map_err(ApiError::AuditUnavailable)?
@@ -539,14 +537,20 @@ impl AuditTrail for AuditService {
                             "event #{index} is unreadable"
                         )))
                     })?;
-                let path = merkle::inclusion_proof(&leaves, index as usize).unwrap_or_default();
+                let path = merkle::inclusion_proof_in(&tree, index)
+                    .map_err(ApiError::AuditUnavailable)?
+                    .unwrap_or_default();
+                let root = tree
+                    .range_root(0, size)
+                    .map_err(ApiError::AuditUnavailable)?;
+                let leaf_data = event.leaf_bytes(index);
                 Ok(proto::InclusionProof {
                     leaf_index: index,
                     tree_size: size,
-                    leaf_hash: leaves[index as usize].to_vec(),
-                    leaf_data: event.leaf_bytes(index),
+                    leaf_hash: merkle::leaf_hash(&leaf_data).to_vec(),
+                    leaf_data,
                     path: path.iter().map(|h| h.to_vec()).collect(),
-                    root_hash: merkle::root(&leaves).to_vec(),
+                    root_hash: root.to_vec(),
                 })
             })
             .await?;
@@ -568,17 +572,23 @@ impl AuditTrail for AuditService {
                         message: format!("{} is beyond new_size {new_size}", request.old_size),
                     });
                 }
-                let leaves = reader
-                    .leaf_hashes(new_size)
+                let tree = reader.tree(new_size);
+                let old_size = request.old_size;
+                let path = merkle::consistency_proof_in(&tree, old_size)
+                    .map_err(ApiError::AuditUnavailable)?
+                    .unwrap_or_default();
+                let old_root = tree
+                    .range_root(0, old_size)
                     .map_err(ApiError::AuditUnavailable)?;
-                let old = request.old_size as usize;
-                let path = merkle::consistency_proof(&leaves, old).unwrap_or_default();
+                let new_root = tree
+                    .range_root(0, new_size)
+                    .map_err(ApiError::AuditUnavailable)?;
                 Ok(proto::ConsistencyProof {
                     old_size: request.old_size,
                     new_size,
                     path: path.iter().map(|h| h.to_vec()).collect(),
-                    old_root: merkle::root(&leaves[..old]).to_vec(),
-                    new_root: merkle::root(&leaves).to_vec(),
+                    old_root: old_root.to_vec(),
+                    new_root: new_root.to_vec(),
                 })
             })
             .await?;

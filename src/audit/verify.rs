@@ -8,7 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use super::{
     event::{AuditEvent, EventKind, EventSource},
     log::{connect, head_from_row, SignedTreeHead},
-    merkle::{leaf_hash, Frontier},
+    merkle::{leaf_hash, Frontier, BLOCK_LEAVES},
     AuditError,
 };
 
@@ -32,6 +32,9 @@ pub enum Tamper {
     TailRemoved { seq: u64, tree_size: u64 },
     /// Events after the last signed head: written without the log (inserted).
     Unsigned { first_seq: u64, count: u64 },
+    /// The stored root of a block of leaves does not match the leaves (or there is no such
+    /// block): proofs served from it would not verify.
+    BlockMismatch { block: u64 },
 }
 
 impl Tamper {
@@ -44,6 +47,7 @@ impl Tamper {
             Tamper::BadSignature { .. } => "bad_signature",
             Tamper::TailRemoved { .. } => "tail_removed",
             Tamper::Unsigned { .. } => "unsigned",
+            Tamper::BlockMismatch { .. } => "block_mismatch",
         }
     }
 
@@ -57,6 +61,7 @@ impl Tamper {
                 first_seq
             }
             Tamper::BadSignature { tree_size } => tree_size,
+            Tamper::BlockMismatch { block } => block * BLOCK_LEAVES,
         }
     }
 }
@@ -83,6 +88,12 @@ impl fmt::Display for Tamper {
             Tamper::Unsigned { first_seq, count } => write!(
                 f,
                 "{count} event(s) from #{first_seq} on are covered by no signed tree head: inserted"
+            ),
+            Tamper::BlockMismatch { block } => write!(
+                f,
+                "the stored root of events #{}..#{} does not match them (merkle_blocks row {block} altered)",
+                block * BLOCK_LEAVES,
+                (block + 1) * BLOCK_LEAVES - 1
             ),
         }
     }
@@ -186,6 +197,10 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         }
     }
 
+    let blocks: Vec<(u64, Vec<u8>)> = connection
+        .prepare("SELECT block, root FROM merkle_blocks ORDER BY block")?
+        .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     let mut statement =
         connection.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = statement.query([])?;
@@ -209,7 +224,13 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
             });
             return Ok(report);
         }
-        frontier.push(leaf.expect("checked above"));
+        if let Some(block) = frontier.push(leaf.expect("checked above")) {
+            let index = frontier.size() / BLOCK_LEAVES - 1;
+            if blocks.get(index as usize) != Some(&(index, block.to_vec())) {
+                report.tamper = Some(Tamper::BlockMismatch { block: index });
+                return Ok(report);
+            }
+        }
         report.events = frontier.size();
         if let Some(head) = next_head.next_if(|h| h.tree_size == frontier.size()) {
             report.heads_checked += 1;
@@ -233,6 +254,12 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         report.tamper = Some(Tamper::Unsigned {
             first_seq: previous_size,
             count: frontier.size() - previous_size,
+        });
+    }
+    let complete_blocks = frontier.size() / BLOCK_LEAVES;
+    if report.tamper.is_none() && blocks.len() as u64 > complete_blocks {
+        report.tamper = Some(Tamper::BlockMismatch {
+            block: complete_blocks,
         });
     }
     Ok(report)
@@ -314,6 +341,36 @@ mod tests {
         drop(log);
         let report = verify_file(&dir.path().join(DATABASE_FILE), &key).unwrap();
         assert_eq!((report.events, report.tamper), (11, None));
+    }
+
+    #[test]
+    fn an_altered_block_root_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let n = 2 * BLOCK_LEAVES as usize + 10;
+        log.append_blocking((0..n).map(event).collect()).unwrap();
+        let key = log.public_key();
+        drop(log);
+        let path = dir.path().join(DATABASE_FILE);
+        assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE merkle_blocks SET root = zeroblob(32) WHERE block = 1",
+                [],
+            )
+            .unwrap();
+        assert_eq!(
+            verify_file(&path, &key).unwrap().tamper,
+            Some(Tamper::BlockMismatch { block: 1 })
+        );
+        // Block roots are derived data: reopening the log restores missing ones.
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute("DELETE FROM merkle_blocks", [])
+            .unwrap();
+        drop(AuditLog::open(dir.path()).unwrap());
+        assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
     }
 
     #[test]
