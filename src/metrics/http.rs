@@ -22,24 +22,21 @@ pub struct Scrape {
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 fn answer(scrape: &Scrape, request: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
-    let mut response = if request.uri().path() == "/metrics" {
-        let text = scrape
-            .metrics
-            .encode(scrape.store.len(), scrape.audit.events_written());
-        let mut r = Response::new(Full::new(Bytes::from(text)));
-        r.headers_mut().insert(
-            hyper::header::CONTENT_TYPE,
-            hyper::header::HeaderValue::from_static(CONTENT_TYPE),
-        );
-        r
-    } else {
-        Response::new(Full::new(Bytes::from_static(
-            b"vnpop metrics: GET /metrics\n",
-        )))
-    };
     if request.uri().path() != "/metrics" {
+        let mut response = Response::new(Full::new(Bytes::from_static(
+            b"vnpop metrics: GET /metrics\n",
+        )));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return response;
     }
+    let text = scrape
+        .metrics
+        .encode(scrape.store.len(), scrape.audit.events_written());
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(CONTENT_TYPE),
+    );
     response
 }
 
@@ -50,7 +47,9 @@ pub fn serve(listener: TcpListener, scrape: Scrape) -> JoinHandle<()> {
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(error) => {
+                    // E.g. out of file descriptors: wait rather than spin.
                     tracing::warn!(%error, "metrics endpoint: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             };
