@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/vnpop/v1/audit.proto",
     "proto/vnpop/v1/chip.proto",
     "proto/vnpop/v1/vneid.proto",
+    "proto/vnpop/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

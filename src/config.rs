@@ -118,6 +118,21 @@ pub struct ServeConfig {
     /// the development mock CSCA (certs/csca.pem).
     #[arg(long, env = "VNPOP_CSCA")]
     pub csca: Option<PathBuf>,
+
+    /// Fault rules (TOML or JSON; format in the README, "Fault injection") in force from startup;
+    /// the admin service changes them at runtime. Default: none, the server behaves normally.
+    #[arg(long, env = "VNPOP_FAULTS")]
+    pub faults: Option<PathBuf>,
+
+    /// Seed of fault decisions: with it, the n-th call draws the same latency and error on every
+    /// run. Default: a random seed.
+    #[arg(long, env = "VNPOP_FAULT_SEED")]
+    pub fault_seed: Option<u64>,
+
+    /// Serve Prometheus metrics over plain HTTP on this address (GET /metrics), e.g.
+    /// 127.0.0.1:9464. Default: off.
+    #[arg(long, env = "VNPOP_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeConfig {

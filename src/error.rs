@@ -108,6 +108,25 @@ pub enum ApiError {
         verdict: &'static str,
         detail: String,
     },
+    #[error("INJECTED FAULT, not a real failure: QA fault rule {rule:?} answered {rpc} with {} on purpose", .kind.name().to_uppercase())]
+    FaultInjected {
+        rule: String,
+        rpc: &'static str,
+        kind: crate::faults::InjectedError,
+    },
+    #[error("the population database is overloaded ({capacity} calls in service) and {why}; retry later with backoff (INJECTED by QA fault rule {rule:?} on {rpc})")]
+    Overloaded {
+        rule: String,
+        rpc: &'static str,
+        capacity: u32,
+        why: &'static str,
+    },
+    #[error("{field} is not valid: {message}")]
+    FaultRuleInvalid { field: String, message: String },
+    #[error("{field} is not valid: {message}")]
+    FixtureInvalid { field: String, message: String },
+    #[error("citizen {masked} has no identity card to revoke")]
+    CitizenHasNoCard { masked: String },
 }
 
 impl ApiError {
@@ -149,6 +168,11 @@ impl ApiError {
             ApiError::VneidCodeReused => "VNEID_CODE_REUSED",
             ApiError::VneidChipRequired => "VNEID_CHIP_REQUIRED",
             ApiError::VneidChipRejected { .. } => "VNEID_CHIP_REJECTED",
+            ApiError::FaultInjected { .. } => "FAULT_INJECTED",
+            ApiError::Overloaded { .. } => "OVERLOADED",
+            ApiError::FaultRuleInvalid { .. } => "FAULT_RULE_INVALID",
+            ApiError::FixtureInvalid { .. } => "FIXTURE_INVALID",
+            ApiError::CitizenHasNoCard { .. } => "CITIZEN_HAS_NO_CARD",
         }
     }
 
@@ -184,6 +208,12 @@ impl ApiError {
             ApiError::Caller(CallerError::UnknownAgency { .. })
             | ApiError::RoleNotAllowed { .. } => Code::PermissionDenied,
             ApiError::AuditUnavailable(_) => Code::Unavailable,
+            ApiError::FaultInjected { kind, .. } => kind.code(),
+            ApiError::Overloaded { .. } => Code::ResourceExhausted,
+            ApiError::FaultRuleInvalid { .. } | ApiError::FixtureInvalid { .. } => {
+                Code::InvalidArgument
+            }
+            ApiError::CitizenHasNoCard { .. } => Code::FailedPrecondition,
         }
     }
 
@@ -216,6 +246,10 @@ impl ApiError {
             }
             ApiError::VneidChipRequired => {
                 vec![("chip_read".into(), "required for level 2".into())]
+            }
+            ApiError::FaultRuleInvalid { field, message }
+            | ApiError::FixtureInvalid { field, message } => {
+                vec![(field.clone(), message.clone())]
             }
             _ => Vec::new(),
         }
@@ -254,6 +288,23 @@ impl ApiError {
             }
             ApiError::VneidChipRejected { verdict, .. } => {
                 metadata.insert("verdict".into(), (*verdict).into());
+            }
+            ApiError::FaultInjected { rule, rpc, kind } => {
+                metadata.insert("rule".into(), rule.clone());
+                metadata.insert("rpc".into(), (*rpc).into());
+                metadata.insert("kind".into(), kind.name().into());
+                metadata.insert("injected".into(), "true".into());
+            }
+            ApiError::Overloaded {
+                rule,
+                rpc,
+                capacity,
+                ..
+            } => {
+                metadata.insert("rule".into(), rule.clone());
+                metadata.insert("rpc".into(), (*rpc).into());
+                metadata.insert("capacity".into(), capacity.to_string());
+                metadata.insert("injected".into(), "true".into());
             }
             _ => {}
         }
@@ -301,6 +352,11 @@ mod tests {
         "AUDIT_UNAVAILABLE",
         "EVENT_INVALID",
         "BATCH_TOO_LARGE",
+        "FAULT_INJECTED",
+        "OVERLOADED",
+        "FAULT_RULE_INVALID",
+        "FIXTURE_INVALID",
+        "CITIZEN_HAS_NO_CARD",
     ];
 
     /// The reasons of VNeID authentication and chip verification, which docs/authenticating.md

@@ -7,6 +7,8 @@
 //! chips (passive authentication); [`server`] assembles it all; [`client`] is what agency software links to.
 
 #[cfg(feature = "server")]
+pub mod admin;
+#[cfg(feature = "server")]
 pub mod audit;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod cli;
@@ -25,6 +27,12 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(feature = "server")]
+pub mod faults;
+#[cfg(feature = "server")]
+pub mod methods;
+#[cfg(feature = "server")]
+pub mod metrics;
 #[cfg(feature = "server")]
 pub mod population;
 #[cfg(feature = "server")]

@@ -1,5 +1,6 @@
-//! Assembling and running the server: population → store → services (registry, health,
-//! reflection) → tonic over mTLS.
+//! Assembling and running the server: population → store → services (registry, VNeID, chip,
+//! audit, QA administration, health, reflection) behind the metrics and fault-injection layers
+//! → tonic over mTLS; and the optional metrics endpoint.
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -8,6 +9,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::{
+    admin::{AdminService, RuntimeFixtures},
     audit::{
         log::{load_or_create_secret, SUBJECT_KEY_FILE},
         recorder::ServedRecorder,
@@ -16,10 +18,13 @@ use crate::{
     },
     chip::{ChipService, ChipVerifier, CscaTrust, PkiError},
     config::ServeConfig,
+    faults::{layer::FaultLayer, FaultFile, FaultInjector},
+    metrics::{self, Metrics, MetricsLayer},
     population::{self, FixtureError},
     proto::{
         audit_trail_server::AuditTrailServer, chip_verification_server::ChipVerificationServer,
         citizen_registry_server::CitizenRegistryServer,
+        qa_administration_server::QaAdministrationServer,
         vneid_authentication_server::VneidAuthenticationServer,
     },
     registry::{Clock, RegistryService},
@@ -55,6 +60,13 @@ pub enum StartError {
     CscaInvalid(#[from] PkiError),
     #[error("TLS configuration rejected: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("fault rules {path}: {message}")]
+    Faults { path: String, message: String },
+    #[error("cannot serve metrics on {addr}: {source}")]
+    MetricsBind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// What the server serves from: the store and who may call.
@@ -69,6 +81,11 @@ pub struct ServerState {
     /// Signs VNeID tokens.
     pub tokens: Arc<TokenIssuer>,
     pub auth: AuthSettings,
+    /// The fault rules in force (none unless `--faults` or the admin service set some).
+    pub faults: Arc<FaultInjector>,
+    /// Collected only when the metrics endpoint is on.
+    pub metrics: Option<Arc<Metrics>>,
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServerState {
@@ -114,15 +131,36 @@ impl ServerState {
 
         let store = build_store(config)?;
         let spec = config.population_spec();
+        let authn = Arc::new(authn);
+        let metrics = config.metrics_listen.map(|_| Arc::new(Metrics::new()));
+        let faults = Arc::new(FaultInjector::new(
+            Arc::clone(&authn),
+            metrics.clone(),
+            config.fault_seed,
+        ));
+        if let Some(path) = &config.faults {
+            let error = |message: String| StartError::Faults {
+                path: path.display().to_string(),
+                message,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+            let file = FaultFile::parse(&text).map_err(error)?;
+            faults
+                .replace(file.rules)
+                .map_err(|e| error(e.to_string()))?;
+        }
         Ok(ServerState {
             store: Arc::new(store),
-            authn: Arc::new(authn),
+            authn,
             tls,
             clock: config.today.map_or(Clock::System, Clock::Fixed),
             recorder,
             chip: Arc::new(ChipVerifier::new(trust, spec.seed)),
             tokens: Arc::new(TokenIssuer::generate(auth.token_lifetime)),
             auth,
+            faults,
+            metrics,
+            metrics_listen: config.metrics_listen,
         })
     }
 }
@@ -158,6 +196,11 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub store: Arc<CitizenStore>,
     pub recorder: Arc<ServedRecorder>,
+    /// The fault rules in force.
+    pub faults: Arc<FaultInjector>,
+    /// Where the metrics endpoint listens, when it is on.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics_task: Option<JoinHandle<()>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -167,6 +210,9 @@ impl RunningServer {
     pub async fn shutdown(mut self) -> Result<(), tonic::transport::Error> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(metrics) = self.metrics_task.take() {
+            metrics.abort();
         }
         self.task.await.expect("server task panicked")
     }
@@ -186,12 +232,32 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .local_addr()
         .map_err(|source| StartError::Bind { addr, source })?;
 
+    let (metrics_addr, metrics_task) = match (state.metrics_listen, &state.metrics) {
+        (Some(addr), Some(metrics)) => {
+            let (listener, bound) = metrics::http::bind(addr)
+                .await
+                .map_err(|source| StartError::MetricsBind { addr, source })?;
+            let scrape = metrics::http::Scrape {
+                metrics: Arc::clone(metrics),
+                store: Arc::clone(&state.store),
+                audit: Arc::clone(state.recorder.log()),
+            };
+            tracing::info!(%bound, "metrics endpoint listening (GET /metrics)");
+            (Some(bound), Some(metrics::http::serve(listener, scrape)))
+        }
+        _ => (None, None),
+    };
+
     let mut builder = Server::builder();
     if let Some(tls) = &state.tls {
         builder = builder.tls_config(tls.server_config())?;
     } else {
         tracing::warn!("serving PLAINTEXT without TLS (--insecure): for local debugging only");
     }
+    // Metrics outermost, so injected faults are counted with their codes and delays.
+    let mut builder = builder
+        .layer(MetricsLayer::new(state.metrics.clone()))
+        .layer(FaultLayer::new(Arc::clone(&state.faults)));
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<CitizenRegistryServer<RegistryService>>()
@@ -204,6 +270,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .await;
     health_reporter
         .set_serving::<ChipVerificationServer<ChipService>>()
+        .await;
+    health_reporter
+        .set_serving::<QaAdministrationServer<AdminService>>()
         .await;
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
         builder
@@ -234,6 +303,11 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         state.auth,
         state.clock,
     );
+    let admin = AdminService::new(
+        Arc::clone(&state.authn),
+        Arc::clone(&state.faults),
+        Arc::new(RuntimeFixtures::new(Arc::clone(&state.store))),
+    );
     let chip = ChipService::new(
         Arc::clone(&state.store),
         state.authn,
@@ -248,6 +322,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .add_service(AuditTrailServer::new(audit))
         .add_service(VneidAuthenticationServer::new(vneid))
         .add_service(ChipVerificationServer::new(chip))
+        .add_service(QaAdministrationServer::new(admin))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -262,6 +337,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         local_addr,
         store: state.store,
         recorder: state.recorder,
+        faults: state.faults,
+        metrics_addr,
+        metrics_task,
         shutdown: Some(tx),
         task,
     })

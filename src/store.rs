@@ -48,10 +48,17 @@ impl CitizenStore {
 
     /// Inserts or replaces a citizen, keeping the CMND index in step.
     pub fn upsert(&self, citizen: Citizen) {
+        self.put(Arc::new(citizen));
+    }
+
+    /// Inserts or replaces a citizen in one step (a reader sees the old record or the new one,
+    /// never a mix), keeping the CMND index in step; returns the record replaced.
+    pub fn put(&self, citizen: Arc<Citizen>) -> Option<Arc<Citizen>> {
         let cccd = citizen.cccd;
         let cmnd = citizen.cmnd;
-        let previous = self.by_cccd.insert(cccd, Arc::new(citizen));
+        let previous = self.by_cccd.insert(cccd, citizen);
         if let Some(old) = previous
+            .as_ref()
             .and_then(|p| p.cmnd)
             .filter(|old| Some(*old) != cmnd)
         {
@@ -60,6 +67,21 @@ impl CitizenStore {
         if let Some(cmnd) = cmnd {
             self.by_cmnd.insert(cmnd, cccd);
         }
+        previous
+    }
+
+    /// Removes a citizen and their CMND link; returns the record removed.
+    pub fn remove(&self, cccd: CccdNumber) -> Option<Arc<Citizen>> {
+        let (_, removed) = self.by_cccd.remove(&cccd)?;
+        if let Some(cmnd) = removed.cmnd {
+            self.by_cmnd.remove_if(&cmnd, |_, owner| *owner == cccd);
+        }
+        Some(removed)
+    }
+
+    /// The CCCD number a CMND number is linked to.
+    pub fn cmnd_owner(&self, cmnd: CmndNumber) -> Option<CccdNumber> {
+        self.by_cmnd.get(&cmnd).map(|owner| *owner)
     }
 
     /// Number of citizens held.

@@ -9,7 +9,10 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::mpsc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
     thread::JoinHandle,
     time::{SystemTime, UNIX_EPOCH},
 };
@@ -149,6 +152,8 @@ pub struct AuditLog {
     writer: Option<JoinHandle<()>>,
     public_key: VerifyingKey,
     path: PathBuf,
+    /// Events stored by this process (not duplicates), for the metrics endpoint.
+    written: AtomicU64,
 }
 
 /// The file names inside the data directory.
@@ -297,6 +302,7 @@ impl AuditLog {
             writer: Some(writer),
             public_key,
             path,
+            written: AtomicU64::new(0),
         })
     }
 
@@ -309,7 +315,23 @@ impl AuditLog {
             .await
             .map_err(|_| AuditError::Closed)?
             .map_err(|_| AuditError::Closed)?;
-        done.await.map_err(|_| AuditError::Closed)?
+        self.count(done.await.map_err(|_| AuditError::Closed)?)
+    }
+
+    /// Counts the events a successful append stored.
+    fn count(
+        &self,
+        receipt: Result<AppendReceipt, AuditError>,
+    ) -> Result<AppendReceipt, AuditError> {
+        if let Ok(r) = &receipt {
+            self.written.fetch_add(r.appended as u64, Ordering::Relaxed);
+        }
+        receipt
+    }
+
+    /// Events this process has stored in the log since it opened it.
+    pub fn events_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// [`AuditLog::append`] for synchronous callers.
@@ -320,7 +342,7 @@ impl AuditLog {
             .ok_or(AuditError::Closed)?
             .send(Job { events, ack })
             .map_err(|_| AuditError::Closed)?;
-        done.blocking_recv().map_err(|_| AuditError::Closed)?
+        self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?)
     }
 
     /// The key that verifies this log's tree heads.

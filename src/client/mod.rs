@@ -12,11 +12,13 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod agency;
 mod outbox;
 
 use std::{fs, path::Path};
 
+pub use admin::AdminClient;
 pub use agency::{AgencyClient, AgencyClientConfig, Dossier, DossierChannel, DossierInfo};
 pub use outbox::{Outbox, OutboxError};
 

@@ -104,6 +104,9 @@ pub struct Citizen {
     pub card: Option<IdentityCard>,
     pub vneid: VneidLevel,
     pub status: CitizenStatus,
+    /// The date of death, when the citizen is deceased and the date is recorded (generated
+    /// deceased citizens have none).
+    pub date_of_death: Option<NaiveDate>,
 }
 
 impl Citizen {

@@ -15,7 +15,7 @@
 //! Optional: `cmnd_number`, `nationality` ("Việt Nam"), `ethnicity` ("Kinh"), `religion`
 //! ("Không"), `card` (none), `card.type` (from the issue date), `card.expiry_date` (the legal
 //! one; give it to make, say, a card that expires today), `vneid_level` ("none"), `status`
-//! ("active"). Every value is checked, and an error names the citizen and the field.
+//! ("active"), `date_of_death` (with status "deceased"). Every value is checked, and an error names the citizen and the field.
 
 use std::{borrow::Cow, path::Path};
 
@@ -73,6 +73,7 @@ struct FixtureCitizen {
     vneid_level: VneidLevel,
     #[serde(default)]
     status: CitizenStatus,
+    date_of_death: Option<NaiveDate>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +108,14 @@ pub fn builtin_fixtures() -> Vec<Citizen> {
         include_str!("../../data/fixtures.json"),
     )
     .expect("the built-in fixtures are valid")
+}
+
+/// Parses one citizen: a JSON object in the format of one entry of a fixtures file (how the admin
+/// service inserts citizens at runtime). The error names the field.
+pub fn parse_fixture_citizen(json: &str) -> Result<Citizen, (&'static str, String)> {
+    let fixture: FixtureCitizen =
+        serde_json::from_str(json).map_err(|e| ("citizen_json", e.to_string()))?;
+    fixture.into_citizen()
 }
 
 /// Reads a fixtures file.
@@ -157,6 +166,8 @@ fn province(field: &'static str, code: &str) -> Result<ProvinceCode, FieldError>
 fn text(field: &'static str, value: String) -> Result<String, FieldError> {
     if value.trim().is_empty() {
         Err((field, "must not be empty".into()))
+    } else if value.chars().any(char::is_control) {
+        Err((field, "must not contain control characters".into()))
     } else {
         Ok(value.trim().to_owned())
     }
@@ -201,6 +212,17 @@ impl FixtureCitizen {
                 })
             }
         };
+        if let Some(died) = self.date_of_death {
+            if died < self.date_of_birth {
+                return Err(("date_of_death", "is before the date of birth".into()));
+            }
+            if self.status != CitizenStatus::Deceased {
+                return Err((
+                    "date_of_death",
+                    "is given but status is not \"deceased\"".into(),
+                ));
+            }
+        }
         Ok(Citizen {
             cccd,
             cmnd,
@@ -235,6 +257,7 @@ impl FixtureCitizen {
             card,
             vneid: self.vneid_level,
             status: self.status,
+            date_of_death: self.date_of_death,
         })
     }
 }

@@ -112,6 +112,7 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         card,
         vneid,
         status,
+        date_of_death: None,
     }
 }
 

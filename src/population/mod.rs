@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-pub use fixtures::{builtin_fixtures, load_fixtures_file, FixtureError};
+pub use fixtures::{builtin_fixtures, load_fixtures_file, parse_fixture_citizen, FixtureError};
 
 use crate::domain::{CccdNumber, Citizen};
 

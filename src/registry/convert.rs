@@ -113,6 +113,7 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
             }) as i32,
         ),
         status: status(c.status) as i32,
+        date_of_death: c.date_of_death.map(date),
     };
     (message, withheld)
 }

@@ -63,15 +63,21 @@ impl Authenticator {
 
     /// The agency making this request.
     pub fn identify<T>(&self, request: &Request<T>) -> Result<Arc<Agency>, CallerError> {
+        let certs = request.peer_certs();
+        self.identify_leaf(certs.as_deref().and_then(|c| c.first()).map(|c| c.as_ref()))
+    }
+
+    /// The agency whose client certificate (DER) is `leaf`; for code that sees the connection's
+    /// certificates before a tonic `Request` exists (the fault-injection layer).
+    pub fn identify_leaf(&self, leaf: Option<&[u8]>) -> Result<Arc<Agency>, CallerError> {
         if let Some(agency) = &self.insecure_agency {
             return Ok(Arc::clone(agency));
         }
-        let certs = request.peer_certs().ok_or(CallerError::NoCertificate)?;
-        let leaf = certs.first().ok_or(CallerError::NoCertificate)?;
-        if let Some(agency) = self.cache.get(leaf.as_ref()) {
+        let leaf = leaf.ok_or(CallerError::NoCertificate)?;
+        if let Some(agency) = self.cache.get(leaf) {
             return Ok(Arc::clone(agency.value()));
         }
-        let agency = self.agency_of(leaf.as_ref())?;
+        let agency = self.agency_of(leaf)?;
         if self.cache.len() >= CACHE_LIMIT {
             self.cache.clear();
         }

@@ -1,0 +1,196 @@
+//! Changes to the population at runtime, and undoing them.
+//!
+//! Each change replaces one citizen's `Arc<Citizen>` in the store in one operation, so the next
+//! request sees the whole new record. The first time a citizen is changed, the record it had (or
+//! its absence) is kept; [`RuntimeFixtures::reset`] puts those originals back. Keeping originals is
+//! far cheaper than regenerating a million citizens, and restores exactly the startup population.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use chrono::NaiveDate;
+
+use crate::{
+    domain::{CccdNumber, Citizen, CitizenStatus},
+    error::ApiError,
+    store::CitizenStore,
+};
+
+/// The result of a change: whether the citizen existed before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Changed {
+    pub existed: bool,
+}
+
+/// The store, plus the startup records of every citizen changed since startup (or the last reset).
+#[derive(Debug)]
+pub struct RuntimeFixtures {
+    store: Arc<CitizenStore>,
+    /// Serialises changes (admin calls are rare), so a reset never interleaves with a change.
+    originals: Mutex<HashMap<CccdNumber, Option<Arc<Citizen>>>>,
+}
+
+impl RuntimeFixtures {
+    pub fn new(store: Arc<CitizenStore>) -> Self {
+        RuntimeFixtures {
+            store,
+            originals: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn changes(&self) -> std::sync::MutexGuard<'_, HashMap<CccdNumber, Option<Arc<Citizen>>>> {
+        self.originals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inserts or replaces a citizen. Refused if its CMND number is linked to another citizen
+    /// (the CMND index must stay one-to-one).
+    pub fn put(&self, citizen: Citizen) -> Result<Changed, ApiError> {
+        let mut originals = self.changes();
+        if let Some(owner) = citizen
+            .cmnd
+            .and_then(|cmnd| self.store.cmnd_owner(cmnd))
+            .filter(|owner| *owner != citizen.cccd)
+        {
+            return Err(ApiError::FixtureInvalid {
+                field: "citizen_json.cmnd_number".into(),
+                message: format!("already linked to citizen {}", owner.masked()),
+            });
+        }
+        let cccd = citizen.cccd;
+        let previous = self.store.put(Arc::new(citizen));
+        let existed = previous.is_some();
+        originals.entry(cccd).or_insert(previous);
+        Ok(Changed { existed })
+    }
+
+    /// Removes a citizen.
+    pub fn remove(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
+        let mut originals = self.changes();
+        let removed = self
+            .store
+            .remove(cccd)
+            .ok_or_else(|| ApiError::CitizenNotFound {
+                masked: cccd.masked(),
+            })?;
+        originals.entry(cccd).or_insert(Some(removed));
+        Ok(Changed { existed: true })
+    }
+
+    /// Replaces the citizen with `change` applied to a copy of their record.
+    fn update(
+        &self,
+        cccd: CccdNumber,
+        change: impl FnOnce(&mut Citizen) -> Result<(), ApiError>,
+    ) -> Result<Changed, ApiError> {
+        let mut originals = self.changes();
+        let current = self
+            .store
+            .get(cccd)
+            .ok_or_else(|| ApiError::CitizenNotFound {
+                masked: cccd.masked(),
+            })?;
+        let mut updated = (*current).clone();
+        change(&mut updated)?;
+        let previous = self.store.put(Arc::new(updated));
+        originals.entry(cccd).or_insert(previous);
+        Ok(Changed { existed: true })
+    }
+
+    /// Marks the citizen's card revoked.
+    pub fn revoke_card(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
+        self.update(cccd, |c| {
+            if c.card.is_none() {
+                return Err(ApiError::CitizenHasNoCard {
+                    masked: cccd.masked(),
+                });
+            }
+            c.status = CitizenStatus::CardRevoked;
+            Ok(())
+        })
+    }
+
+    /// Marks the citizen deceased on `died`.
+    pub fn mark_deceased(&self, cccd: CccdNumber, died: NaiveDate) -> Result<Changed, ApiError> {
+        self.update(cccd, |c| {
+            if died < c.date_of_birth {
+                return Err(ApiError::FixtureInvalid {
+                    field: "date_of_death".into(),
+                    message: "is before the citizen's date of birth".into(),
+                });
+            }
+            c.status = CitizenStatus::Deceased;
+            c.date_of_death = Some(died);
+            Ok(())
+        })
+    }
+
+    /// Puts back the startup record of every changed citizen; returns how many.
+    pub fn reset(&self) -> usize {
+        let mut originals = self.changes();
+        let restored = originals.len();
+        // Removals first, so a restored citizen's CMND link is not removed with an inserted one.
+        for (cccd, original) in originals.iter() {
+            if original.is_none() {
+                self.store.remove(*cccd);
+            }
+        }
+        for original in originals.drain().filter_map(|(_, o)| o) {
+            self.store.put(original);
+        }
+        restored
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::population::builtin_fixtures;
+
+    #[test]
+    fn changes_are_visible_and_reset_restores_the_startup_records() {
+        let store = Arc::new(CitizenStore::from_citizens(builtin_fixtures()));
+        let fixtures = RuntimeFixtures::new(Arc::clone(&store));
+        let an = CccdNumber::parse("001090012345").unwrap();
+        let original = store.get(an).unwrap();
+        let size = store.len();
+
+        fixtures.revoke_card(an).unwrap();
+        assert_eq!(store.get(an).unwrap().status, CitizenStatus::CardRevoked);
+        let died = NaiveDate::from_ymd_opt(2026, 5, 1).unwrap();
+        fixtures.mark_deceased(an, died).unwrap();
+        assert_eq!(store.get(an).unwrap().date_of_death, Some(died));
+
+        let mut newcomer = (*original).clone();
+        newcomer.cccd = CccdNumber::parse("001090099999").unwrap();
+        newcomer.cmnd = original.cmnd;
+        assert!(matches!(
+            fixtures.put(newcomer.clone()),
+            Err(ApiError::FixtureInvalid { .. })
+        ));
+        newcomer.cmnd = None;
+        assert_eq!(
+            fixtures.put(newcomer.clone()).unwrap(),
+            Changed { existed: false }
+        );
+        assert_eq!(store.len(), size + 1);
+
+        let deceased = CccdNumber::parse("036050000777").unwrap();
+        fixtures.remove(deceased).unwrap();
+        assert!(store.get(deceased).is_none());
+        assert!(matches!(
+            fixtures.remove(deceased),
+            Err(ApiError::CitizenNotFound { .. })
+        ));
+
+        assert_eq!(fixtures.reset(), 3);
+        assert_eq!(store.get(an).unwrap(), original);
+        assert!(store.get(newcomer.cccd).is_none());
+        assert!(store.get(deceased).is_some());
+        assert_eq!(store.len(), size);
+        let cmnd = original.cmnd.unwrap();
+        assert_eq!(store.get_by_cmnd(cmnd).unwrap().cccd, an);
+        assert_eq!(fixtures.reset(), 0);
+    }
+}
