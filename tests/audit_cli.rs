@@ -99,6 +99,25 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         "{ratio}"
     );
 
+    let chart_dir = tempfile::tempdir().unwrap();
+    let chart = chart_dir.path().join("ratio.svg");
+    vnpop(with_server(vec![
+        "audit",
+        "ratio",
+        "--from",
+        "2023-12-01",
+        "--to",
+        "2023-12-31",
+        "--by",
+        "district",
+        "--chart",
+        chart.to_str().unwrap(),
+    ]))
+    .await;
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("Quận Ba Đình"), "{svg}");
+    assert!(svg.contains("50.0%  (1 of 2 dossiers; 1 lookups)"), "{svg}");
+
     let unverified = vnpop(with_server(vec![
         "audit",
         "unverified",

@@ -83,6 +83,9 @@ pub struct RatioArgs {
     pub include_load_test: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Also draw the report as an SVG bar chart (coverage per group) into this file.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub source: Source,
 }
@@ -248,6 +251,15 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Ratio(args) => {
             let lines = ratio(&args).await?;
             print!("{}", render(&lines, &args.by, args.format));
+            if let Some(path) = &args.chart {
+                let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
+                if !args.by.is_empty() {
+                    title.push_str(&format!(", by {}", args.by.join(" / ")));
+                }
+                let svg = super::chart::coverage_svg(&title, &lines, &total_line(&lines));
+                std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+                eprintln!("chart written to {}", path.display());
+            }
             Ok(())
         }
         AuditCommand::Verify(args) if args.remote => verify_remote(&args).await,
@@ -458,6 +470,32 @@ async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {
     }
 }
 
+/// The sum of a report's groups.
+pub fn total_line(lines: &[RatioLine]) -> RatioLine {
+    let sum = |f: fn(&RatioLine) -> u64| lines.iter().map(f).sum::<u64>();
+    let (dossiers, lookups, covered) = (
+        sum(|l| l.dossiers),
+        sum(|l| l.lookups),
+        sum(|l| l.dossiers_with_lookup),
+    );
+    let share = |n: u64| {
+        if dossiers == 0 {
+            0.0
+        } else {
+            n as f64 / dossiers as f64
+        }
+    };
+    RatioLine {
+        group: vec!["TOTAL".into()],
+        dossiers,
+        lookups,
+        lookups_per_dossier: share(lookups),
+        dossiers_with_lookup: covered,
+        coverage: share(covered),
+        served: sum(|l| l.served),
+    }
+}
+
 /// The report in the chosen format; a table ends with a total line when grouped.
 pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
     let headers = [
@@ -516,31 +554,7 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 }
             };
             let mut rows: Vec<(String, &RatioLine)> = lines.iter().map(|l| (label(l), l)).collect();
-            let total = (!by.is_empty() && lines.len() > 1).then(|| {
-                let sum = |f: fn(&RatioLine) -> u64| lines.iter().map(f).sum::<u64>();
-                let (dossiers, lookups, covered) = (
-                    sum(|l| l.dossiers),
-                    sum(|l| l.lookups),
-                    sum(|l| l.dossiers_with_lookup),
-                );
-                RatioLine {
-                    group: vec!["TOTAL".into()],
-                    dossiers,
-                    lookups,
-                    lookups_per_dossier: if dossiers == 0 {
-                        0.0
-                    } else {
-                        lookups as f64 / dossiers as f64
-                    },
-                    dossiers_with_lookup: covered,
-                    coverage: if dossiers == 0 {
-                        0.0
-                    } else {
-                        covered as f64 / dossiers as f64
-                    },
-                    served: sum(|l| l.served),
-                }
-            });
+            let total = (!by.is_empty() && lines.len() > 1).then(|| total_line(lines));
             if let Some(total) = &total {
                 rows.push(("TOTAL".into(), total));
             }
