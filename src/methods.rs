@@ -84,6 +84,8 @@ pub static METHODS: &[Method] = &[
         "GetConsistencyProof",
         false,
     ),
+    method("/vnpop.v1.AuditTrail/VerifyLog", "VerifyLog", false),
+    method("/vnpop.v1.AuditTrail/Reconcile", "Reconcile", false),
     method("/vnpop.v1.QaAdministration/GetFaults", "GetFaults", false),
     method("/vnpop.v1.QaAdministration/SetFaults", "SetFaults", false),
     method(
