@@ -15,7 +15,7 @@ use crate::{
     domain::{CccdNumber, Citizen, CmndNumber, QrPayload},
     error::ApiError,
     proto::{self, citizen_registry_server::CitizenRegistry},
-    security::{Agency, Authenticator},
+    security::{Agency, Authenticator, ScopeField},
     store::CitizenStore,
 };
 
@@ -320,6 +320,27 @@ impl CitizenRegistry for RegistryService {
             }
         };
         self.finish("VerifyQr", &agency, &context, outcome).await
+    }
+
+    /// The caller as resolved from its certificate. No role check (an auditor may ask who it
+    /// is), no request context, no store access and no audit record: the cheapest answer the
+    /// server gives, which makes it the baseline for load tests.
+    async fn who_am_i(
+        &self,
+        request: Request<proto::WhoAmIRequest>,
+    ) -> Result<Response<proto::WhoAmIResponse>, Status> {
+        let agency = self.authn.identify(&request).map_err(ApiError::from)?;
+        Ok(Response::new(proto::WhoAmIResponse {
+            agency_id: agency.id.clone(),
+            agency_name: agency.name.clone(),
+            role: agency.role.name().to_owned(),
+            district: agency.district.clone(),
+            field_scope: ScopeField::ALL
+                .into_iter()
+                .filter(|field| agency.scope.allows(*field))
+                .map(|field| field.name().to_owned())
+                .collect(),
+        }))
     }
 }
 
