@@ -25,6 +25,8 @@ pub mod client;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod error;
+#[cfg(all(feature = "server", feature = "client"))]
+pub mod load;
 #[cfg(feature = "server")]
 pub mod population;
 #[cfg(feature = "server")]
