@@ -178,7 +178,9 @@ impl CitizenPool {
                 .map(|i| invalid_target(&mut rng, i))
                 .collect(),
             accounts,
-            next_account: AtomicUsize::new(0),
+            // A random start, so that runs one after the other seldom log in to the same account
+            // within one 30-second step (its code would be refused as reused).
+            next_account: AtomicUsize::new(random_start()),
             picker: Picker::new(spec.distribution, sample),
             unknown_share: spec.unknown_share,
             invalid_share: spec.invalid_share,
@@ -298,6 +300,11 @@ fn invalid_target(rng: &mut impl Rng, turn: usize) -> TargetData {
     stranger(cccd, qr)
 }
 
+fn random_start() -> usize {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_or(0, |()| u32::from_le_bytes(bytes) as usize)
+}
+
 fn random_digits(rng: &mut impl Rng, count: usize) -> String {
     (0..count)
         .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
@@ -353,6 +360,7 @@ mod tests {
         let qr = QrPayload::parse(&pool.known[1].qr_payload).unwrap();
         assert_eq!(qr, QrPayload::of(&generated[2]));
         assert!(pool.account_count() > 500, "{}", pool.account_count());
+        // Each account once before any again (from a random start).
         let first = pool.next_account().unwrap().cccd.clone();
         for _ in 1..pool.account_count() {
             assert_ne!(pool.next_account().unwrap().cccd, first);
