@@ -153,15 +153,16 @@ pub(crate) async fn record_call(
     cccd: Option<&str>,
     outcome: &str,
 ) -> Result<(), ApiError> {
-    let masked = cccd
-        .and_then(|c| CccdNumber::parse(c).ok())
-        .map_or_else(|| "-".to_owned(), CccdNumber::masked);
+    // The masked number is computed only when debug logging is on: no allocation per call
+    // otherwise.
     tracing::debug!(
         rpc,
         agency = %agency.id,
         dossier = %context.dossier_id,
         officer = %context.officer_id,
-        subject = %masked,
+        subject = %cccd
+            .and_then(|c| CccdNumber::parse(c).ok())
+            .map_or_else(|| "-".to_owned(), CccdNumber::masked),
         outcome,
         "served"
     );
