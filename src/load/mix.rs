@@ -3,13 +3,11 @@
 use std::{fmt, str::FromStr};
 
 use rand::Rng;
-use tonic::{transport::Channel, Code};
+use tonic::{client::Grpc, codegen::http::uri::PathAndQuery, transport::Channel, Code, Status};
+use tonic_prost::ProstCodec;
 
 use super::citizens::{CitizenPool, Target};
-use crate::proto::{
-    self, citizen_registry_client::CitizenRegistryClient,
-    vneid_authentication_client::VneidAuthenticationClient,
-};
+use crate::proto::{self, vneid_authentication_client::VneidAuthenticationClient};
 
 /// One kind of operation the load generator performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -150,14 +148,40 @@ impl fmt::Display for Mix {
 /// The generated clients one worker sends through (clones share the connection).
 #[derive(Debug, Clone)]
 pub struct Clients {
-    registry: CitizenRegistryClient<Channel>,
+    /// CitizenRegistry calls, sent with [`send_discarding_answer`].
+    registry: Grpc<Channel>,
     vneid: VneidAuthenticationClient<Channel>,
+}
+
+/// Sends one unary call and leaves its answer undecoded (it is received and framed in full, but
+/// decoded as an empty message, which skips every field): the load counts status codes only,
+/// and building every returned citizen record would spend, on the machine under test, the CPU
+/// the server is being measured with.
+async fn send_discarding_answer<Request>(
+    grpc: &mut Grpc<Channel>,
+    path: &'static str,
+    request: Request,
+) -> Result<(), Status>
+where
+    Request: prost::Message + Send + Sync + 'static,
+{
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(format!("the channel is not ready: {e}")))?;
+    let codec = ProstCodec::<Request, ()>::default();
+    grpc.unary(
+        tonic::Request::new(request),
+        PathAndQuery::from_static(path),
+        codec,
+    )
+    .await
+    .map(drop)
 }
 
 impl Clients {
     pub fn new(channel: Channel) -> Self {
         Clients {
-            registry: CitizenRegistryClient::new(channel.clone()),
+            registry: Grpc::new(channel.clone()),
             vneid: VneidAuthenticationClient::new(channel),
         }
     }
@@ -172,36 +196,51 @@ impl Clients {
         context: proto::RequestContext,
     ) -> Code {
         let result = match kind {
-            RpcKind::Noop => self
-                .registry
-                .who_am_i(proto::WhoAmIRequest {})
+            RpcKind::Noop => {
+                send_discarding_answer(
+                    &mut self.registry,
+                    "/vnpop.v1.CitizenRegistry/WhoAmI",
+                    proto::WhoAmIRequest {},
+                )
                 .await
-                .map(drop),
-            RpcKind::Lookup => self
-                .registry
-                .lookup_by_cccd(proto::LookupByCccdRequest {
+            }
+            RpcKind::Lookup => {
+                let request = proto::LookupByCccdRequest {
                     context: Some(context),
                     cccd_number: target.cccd().to_owned(),
-                })
+                };
+                send_discarding_answer(
+                    &mut self.registry,
+                    "/vnpop.v1.CitizenRegistry/LookupByCccd",
+                    request,
+                )
                 .await
-                .map(drop),
-            RpcKind::Verify => self
-                .registry
-                .verify_demographics(proto::VerifyDemographicsRequest {
+            }
+            RpcKind::Verify => {
+                let request = proto::VerifyDemographicsRequest {
                     context: Some(context),
                     cccd_number: target.cccd().to_owned(),
                     declared: Some(target.declared().clone()),
-                })
+                };
+                send_discarding_answer(
+                    &mut self.registry,
+                    "/vnpop.v1.CitizenRegistry/VerifyDemographics",
+                    request,
+                )
                 .await
-                .map(drop),
-            RpcKind::Qr => self
-                .registry
-                .verify_qr(proto::VerifyQrRequest {
+            }
+            RpcKind::Qr => {
+                let request = proto::VerifyQrRequest {
                     context: Some(context),
                     qr_payload: target.qr_payload().to_owned(),
-                })
+                };
+                send_discarding_answer(
+                    &mut self.registry,
+                    "/vnpop.v1.CitizenRegistry/VerifyQr",
+                    request,
+                )
                 .await
-                .map(drop),
+            }
             RpcKind::Auth => self.log_in(target, pool, context).await,
         };
         match result {
@@ -218,7 +257,7 @@ impl Clients {
         target: Target<'_>,
         pool: &CitizenPool,
         context: proto::RequestContext,
-    ) -> Result<(), tonic::Status> {
+    ) -> Result<(), Status> {
         let account = match target {
             Target::Known(_) => pool.next_account(),
             _ => None,
