@@ -29,6 +29,8 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "server")]
 pub mod faults;
+#[cfg(all(feature = "server", feature = "client"))]
+pub mod load;
 #[cfg(feature = "server")]
 pub mod methods;
 #[cfg(feature = "server")]

@@ -40,6 +40,9 @@ enum Command {
     /// Drive the client library against a server with a province scenario (default: the bundled
     /// one reproducing the published 21.8% and 0.7% lookup ratios).
     Simulate(SimulateArgs),
+    /// Load-test a server: a weighted mix of lookups, verifications and VNeID logins about real
+    /// citizens of its population, closed or open loop, with a latency and status-code report.
+    Load(vnpop::load::LoadConfig),
     /// The auditor's commands: lookup ratios, log verification.
     #[command(subcommand)]
     Audit(vnpop::cli::audit::AuditCommand),
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
             chip_only,
         } => write_certs(out, agencies, chip_only),
         Command::Simulate(args) => simulate(args),
+        Command::Load(config) => load(config),
         Command::Audit(command) => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|runtime| runtime.block_on(vnpop::cli::audit::run(command))),
@@ -137,6 +141,20 @@ fn serve(config: ServeConfig) -> Result<(), String> {
             }
         }
     })
+}
+
+fn load(config: vnpop::load::LoadConfig) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let report = runtime
+        .block_on(vnpop::load::run(&config))
+        .map_err(|e| e.to_string())?;
+    if config.json {
+        let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        print!("{}", report.table());
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]

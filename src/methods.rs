@@ -39,6 +39,7 @@ pub static METHODS: &[Method] = &[
         true,
     ),
     method("/vnpop.v1.CitizenRegistry/VerifyQr", "VerifyQr", true),
+    method("/vnpop.v1.CitizenRegistry/WhoAmI", "WhoAmI", true),
     method(
         "/vnpop.v1.VneidAuthentication/StartAuthentication",
         "StartAuthentication",

@@ -6,7 +6,7 @@
 //! for someone who knows the number, without exposing anyone's number to a log reader.
 
 use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Arc,
 };
 
@@ -39,6 +39,9 @@ pub struct ServedRecorder {
     /// Distinguishes this server run's event ids from every other run's.
     run_id: String,
     counter: AtomicU64,
+    /// BENCHMARKS ONLY: when set, `record` records nothing. See
+    /// [`ServedRecorder::skip_recording_for_benchmark`].
+    skip_for_benchmark: AtomicBool,
 }
 
 impl std::fmt::Debug for ServedRecorder {
@@ -60,6 +63,7 @@ impl ServedRecorder {
             subject_key,
             run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
             counter: AtomicU64::new(0),
+            skip_for_benchmark: AtomicBool::new(false),
         })
     }
 
@@ -72,12 +76,25 @@ impl ServedRecorder {
         subject_hash(&self.subject_key, cccd)
     }
 
+    /// BENCHMARKS ONLY. With `skip` set, served calls are answered without being recorded, so a
+    /// benchmark can tell the cost of a lookup itself from the cost of its durable audit record
+    /// (`cargo bench --bench baseline`). No flag, environment variable or configuration file sets
+    /// it: `vnpop serve` always records every served call, and a server that skipped would break
+    /// the rule that no lookup escapes the audit trail.
+    #[doc(hidden)]
+    pub fn skip_recording_for_benchmark(&self, skip: bool) {
+        self.skip_for_benchmark.store(skip, Ordering::Relaxed);
+    }
+
     /// Records a served call; resolves once it is durable.
     pub async fn record(
         &self,
         call: ServedCall<'_>,
         occurred_at_ms: i64,
     ) -> Result<(), AuditError> {
+        if self.skip_for_benchmark.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let event = AuditEvent {
             event_id: format!("server-{}-{n}", self.run_id),

@@ -268,6 +268,16 @@ impl RegistryClient {
         };
         Ok(self.raw().verify_qr(request).await?.into_inner())
     }
+
+    /// Who the server takes this client to be (agency, role, field scope), from its
+    /// certificate: a quick check of a new certificate. Reads no citizen and is not audited.
+    pub async fn who_am_i(&self) -> Result<proto::WhoAmIResponse, ClientError> {
+        Ok(self
+            .raw()
+            .who_am_i(proto::WhoAmIRequest {})
+            .await?
+            .into_inner())
+    }
 }
 
 /// A connection to the AuditTrail service (auditors' queries; agencies' Ingest).

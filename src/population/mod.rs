@@ -57,6 +57,14 @@ impl PopulationSpec {
     }
 }
 
+/// Citizen number `index` of the population of `spec`, computed alone (microseconds), without
+/// generating the others: how a load generator knows the server's citizens. It is the citizen
+/// the server stores, except in the rare case that its number collided with an earlier citizen's
+/// or a fixture's, when the store has it under the next free serial (see [`generate`]).
+pub fn citizen_at(spec: PopulationSpec, index: u64) -> Citizen {
+    generate::citizen(spec.seed, index, spec.reference_date)
+}
+
 /// Generates the population of `spec`. CCCD and CMND numbers are unique: a collision (two people
 /// drawing the same serial, or someone drawing a fixture's number) is resolved by taking the next
 /// free serial, in index order, so the result stays deterministic. `reserved` are the fixture

@@ -15,7 +15,7 @@ use crate::{
     domain::{CccdNumber, Citizen, CmndNumber, QrPayload},
     error::ApiError,
     proto::{self, citizen_registry_server::CitizenRegistry},
-    security::{Agency, Authenticator},
+    security::{Agency, Authenticator, ScopeField},
     store::CitizenStore,
 };
 
@@ -153,15 +153,16 @@ pub(crate) async fn record_call(
     cccd: Option<&str>,
     outcome: &str,
 ) -> Result<(), ApiError> {
-    let masked = cccd
-        .and_then(|c| CccdNumber::parse(c).ok())
-        .map_or_else(|| "-".to_owned(), CccdNumber::masked);
+    // The masked number is computed only when debug logging is on: no allocation per call
+    // otherwise.
     tracing::debug!(
         rpc,
         agency = %agency.id,
         dossier = %context.dossier_id,
         officer = %context.officer_id,
-        subject = %masked,
+        subject = %cccd
+            .and_then(|c| CccdNumber::parse(c).ok())
+            .map_or_else(|| "-".to_owned(), CccdNumber::masked),
         outcome,
         "served"
     );
@@ -320,6 +321,27 @@ impl CitizenRegistry for RegistryService {
             }
         };
         self.finish("VerifyQr", &agency, &context, outcome).await
+    }
+
+    /// The caller as resolved from its certificate. No role check (an auditor may ask who it
+    /// is), no request context, no store access and no audit record: the cheapest answer the
+    /// server gives, which makes it the baseline for load tests.
+    async fn who_am_i(
+        &self,
+        request: Request<proto::WhoAmIRequest>,
+    ) -> Result<Response<proto::WhoAmIResponse>, Status> {
+        let agency = self.authn.identify(&request).map_err(ApiError::from)?;
+        Ok(Response::new(proto::WhoAmIResponse {
+            agency_id: agency.id.clone(),
+            agency_name: agency.name.clone(),
+            role: agency.role.name().to_owned(),
+            district: agency.district.clone(),
+            field_scope: ScopeField::ALL
+                .into_iter()
+                .filter(|field| agency.scope.allows(*field))
+                .map(|field| field.name().to_owned())
+                .collect(),
+        }))
     }
 }
 

@@ -1,0 +1,140 @@
+//! What a lookup costs against the cheapest call the server answers, over the same mTLS channel
+//! with the same load: `cargo bench --bench baseline`.
+//!
+//! One process starts the real server (200,000 citizens, development mTLS certificates, a fresh
+//! audit log in a temporary directory) and drives it with the `vnpop load` driver, closed loop,
+//! 64 in flight, a warm-up and then a fixed duration per figure:
+//!
+//! - (a) `WhoAmI`, the no-op: TLS, HTTP/2, protobuf and the caller's certificate check only;
+//! - (b) `LookupByCccd` with the served-call audit switched off (a benchmark-only switch that no
+//!   server flag reaches): the lookup itself, store read and answer through the field scope;
+//! - (c) `LookupByCccd` as served in production: each call durably recorded in the audit log
+//!   (SQLite, group commit, signed tree head) before the answer.
+//!
+//! Printed: throughput and p50/p99 of each, and their ratios to (a). The goal is (b) at 85% or
+//! more of (a)'s throughput with a p99 no worse than twice (a)'s. Seconds per figure:
+//! `VNPOP_BENCH_SECONDS` (default 10), in flight: `VNPOP_BENCH_CONCURRENCY` (default 64).
+
+use std::{sync::Arc, time::Duration};
+
+use vnpop::{
+    client::connect_channel,
+    config::ServeConfig,
+    load::{
+        self, CitizenDistribution, CitizenPool, Driver, LoadConfig, Mix, Pace, PoolSpec, RpcKind,
+        Stop,
+    },
+    server::{self, ServerState},
+};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Figure {
+    label: &'static str,
+    throughput: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() {
+    let seconds = env_number("VNPOP_BENCH_SECONDS", 10);
+    let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 64) as usize;
+    let data_dir = tempfile::tempdir().expect("temporary data directory");
+    let mut config = ServeConfig::defaults();
+    config.data_dir = data_dir.path().to_owned();
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.population = 200_000;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    println!(
+        "Lookup against the no-op over one mTLS channel: {cores} cores, population {}, closed loop {concurrency} in flight, {seconds} s per figure after a 2 s warm-up",
+        config.population
+    );
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let state = ServerState::build(&config).expect("server state");
+    let figures = runtime.block_on(async {
+        let running = server::start(config.listen, state).await.expect("server");
+        let recorder = Arc::clone(&running.recorder);
+        let mut load_config = LoadConfig::defaults();
+        load_config.target = format!("127.0.0.1:{}", running.local_addr.port());
+        let tls = load::client_tls(&load_config).expect("development identity");
+        let channel = connect_channel(&load_config.endpoint(), tls.as_ref())
+            .await
+            .expect("connect");
+        let pool = Arc::new(CitizenPool::prepare(PoolSpec {
+            population: config.population_spec(),
+            sample: config.population,
+            distribution: CitizenDistribution::Uniform,
+            unknown_share: 0.0,
+            invalid_share: 0.0,
+            details: false,
+            accounts: false,
+        }));
+        let pace = Pace::Closed { concurrency };
+        let stop = Stop::After(Duration::from_secs(seconds));
+        let warmup = Duration::from_secs(2);
+        let run_id = load::new_run_id();
+        let mut figures = Vec::new();
+        for (label, kind, audited) in [
+            ("(a) no-op (WhoAmI)", RpcKind::Noop, true),
+            ("(b) lookup, audit off", RpcKind::Lookup, false),
+            ("(c) lookup, audited", RpcKind::Lookup, true),
+        ] {
+            recorder.skip_recording_for_benchmark(!audited);
+            let driver = Arc::new(Driver::new(
+                Arc::clone(&pool),
+                Mix::only(kind),
+                vec![channel.clone()],
+                Duration::from_secs(10),
+                run_id.clone(),
+            ));
+            let (tally, elapsed) = driver.run(pace, stop, warmup, false).await;
+            let report =
+                load::LoadReport::new(load::settings(&load_config, &run_id), &tally, elapsed);
+            let errors: u64 = report.total.errors.values().sum();
+            assert_eq!(errors, 0, "{}", report.table());
+            figures.push(Figure {
+                label,
+                throughput: report.total.throughput_per_second,
+                p50_ms: report.total.latency_ms.p50,
+                p99_ms: report.total.latency_ms.p99,
+            });
+        }
+        recorder.skip_recording_for_benchmark(false);
+        running.shutdown().await.expect("shutdown");
+        figures
+    });
+
+    let base = &figures[0];
+    println!();
+    println!(
+        "| {:<22} | {:>9} | {:>8} | {:>8} | {:>16} | {:>10} |",
+        "figure", "req/s", "p50 ms", "p99 ms", "throughput vs a", "p99 vs a"
+    );
+    println!(
+        "|{:-<24}|{:->11}|{:->10}|{:->10}|{:->18}|{:->12}|",
+        "", "", "", "", "", ""
+    );
+    for figure in &figures {
+        println!(
+            "| {:<22} | {:>9.0} | {:>8.3} | {:>8.3} | {:>15.0}% | {:>9.2}× |",
+            figure.label,
+            figure.throughput,
+            figure.p50_ms,
+            figure.p99_ms,
+            100.0 * figure.throughput / base.throughput,
+            figure.p99_ms / base.p99_ms
+        );
+    }
+    let lookup = &figures[1];
+    let met = lookup.throughput >= 0.85 * base.throughput && lookup.p99_ms <= 2.0 * base.p99_ms;
+    println!(
+        "\ngoal (b) ≥ 85% of (a)'s throughput with p99 ≤ 2× (a)'s: {}",
+        if met { "met" } else { "NOT met" }
+    );
+}
