@@ -27,7 +27,9 @@ use crate::{
         vneid_authentication_server::VneidAuthenticationServer,
     },
     registry::{Clock, RegistryService},
-    security::{tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator},
+    security::{
+        acceptor::tls_incoming, tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator,
+    },
     store::CitizenStore,
     vneid::{AuthSettings, TokenIssuer, VneidService},
 };
@@ -247,12 +249,14 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         _ => (None, None),
     };
 
-    let mut builder = Server::builder();
-    if let Some(tls) = &state.tls {
-        builder = builder.tls_config(tls.server_config())?;
-    } else {
-        tracing::warn!("serving PLAINTEXT without TLS (--insecure): for local debugging only");
-    }
+    let builder = Server::builder();
+    let tls_config = match &state.tls {
+        Some(tls) => Some(tls.server_config().map_err(StartError::Tls)?),
+        None => {
+            tracing::warn!("serving PLAINTEXT without TLS (--insecure): for local debugging only");
+            None
+        }
+    };
     // Metrics outermost, so injected faults are counted with their codes and delays.
     let mut builder = builder
         .layer(MetricsLayer::new(state.metrics.clone()))
@@ -325,13 +329,21 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
-    // TCP_NODELAY on every accepted connection: without it a response written in more than one
-    // segment waits for the client's delayed ACK (Nagle), about 40 ms on Linux. `Server`'s own
-    // nodelay setting applies only when tonic binds the socket itself, not to a given listener.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let task = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+    let shutdown = async {
         let _ = rx.await;
-    }));
+    };
+    let task = match tls_config {
+        // TLS terminated by `security::acceptor`, which also sets TCP_NODELAY.
+        Some(config) => tokio::spawn(
+            router.serve_with_incoming_shutdown(tls_incoming(listener, config), shutdown),
+        ),
+        None => {
+            // TCP_NODELAY: without it an answer written in more than one segment waits for the
+            // client's delayed ACK (about 40 ms on Linux).
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+            tokio::spawn(router.serve_with_incoming_shutdown(incoming, shutdown))
+        }
+    };
     tracing::info!(%local_addr, tls = state.tls.is_some(), "vnpop listening");
     Ok(RunningServer {
         local_addr,

@@ -12,10 +12,14 @@ use rayon::prelude::*;
 
 use crate::domain::{CccdNumber, Citizen, CmndNumber};
 
+/// The maps' hasher: foldhash, seeded per process (fast for the 8-byte keys; lookups never insert,
+/// so callers cannot grow a map with colliding keys).
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Debug, Default)]
 pub struct CitizenStore {
-    by_cccd: DashMap<CccdNumber, Arc<Citizen>>,
-    by_cmnd: DashMap<CmndNumber, CccdNumber>,
+    by_cccd: DashMap<CccdNumber, Arc<Citizen>, Hasher>,
+    by_cmnd: DashMap<CmndNumber, CccdNumber, Hasher>,
 }
 
 impl CitizenStore {
@@ -23,8 +27,8 @@ impl CitizenStore {
     /// one (how fixtures override generated people).
     pub fn from_citizens(citizens: Vec<Citizen>) -> Self {
         let store = CitizenStore {
-            by_cccd: DashMap::with_capacity(citizens.len()),
-            by_cmnd: DashMap::with_capacity(citizens.len()),
+            by_cccd: DashMap::with_capacity_and_hasher(citizens.len(), Hasher::default()),
+            by_cmnd: DashMap::with_capacity_and_hasher(citizens.len(), Hasher::default()),
         };
         // Later entries must win, so duplicates are split off and applied in order afterwards.
         let (unique, overrides) = split_last_wins(citizens);

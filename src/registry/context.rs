@@ -35,10 +35,18 @@ impl RequestContext {
         if let Some((field, _, max)) = fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
             return Err(ApiError::ContextTooLong { field, max: *max });
         }
+        // Reuse the request's strings when they need no trimming (the usual case): no copy.
+        let keep = |text: String| {
+            if text.trim().len() == text.len() {
+                text
+            } else {
+                text.trim().to_owned()
+            }
+        };
         Ok(RequestContext {
-            dossier_id: fields[0].1.to_owned(),
-            purpose: fields[1].1.to_owned(),
-            officer_id: fields[2].1.to_owned(),
+            dossier_id: keep(context.dossier_id),
+            purpose: keep(context.purpose),
+            officer_id: keep(context.officer_id),
             load_test: context.load_test,
         })
     }

@@ -116,17 +116,19 @@ impl RegistryService {
         Ok(Response::new(outcome.answer?))
     }
 
+    /// The answer to a lookup that found `citizen` or not; `asked` is the number asked for, if
+    /// the request gave a CCCD number (what the audit trail records for a miss).
     fn lookup(
         &self,
         agency: &Agency,
         citizen: Option<Arc<Citizen>>,
-        not_found: ApiError,
-        subject: Option<String>,
+        not_found: impl FnOnce() -> ApiError,
+        asked: Option<CccdNumber>,
     ) -> Outcome<proto::LookupResponse> {
         let Some(citizen) = citizen else {
             return Outcome {
-                answer: Err(not_found),
-                subject,
+                answer: Err(not_found()),
+                subject: asked.map(|n| n.to_string()),
                 label: "not_found",
             };
         };
@@ -201,10 +203,10 @@ impl CitizenRegistry for RegistryService {
             Ok(cccd) => self.lookup(
                 &agency,
                 self.store.get(cccd),
-                ApiError::CitizenNotFound {
+                || ApiError::CitizenNotFound {
                     masked: cccd.masked(),
                 },
-                Some(cccd.to_string()),
+                Some(cccd),
             ),
         };
         self.finish("LookupByCccd", &agency, &context, outcome)
@@ -226,7 +228,7 @@ impl CitizenRegistry for RegistryService {
             Ok(cmnd) => self.lookup(
                 &agency,
                 self.store.get_by_cmnd(cmnd),
-                ApiError::CmndNotFound {
+                || ApiError::CmndNotFound {
                     masked: cmnd.masked(),
                 },
                 None,

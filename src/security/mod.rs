@@ -6,6 +6,7 @@
 //! [`Agency`] from the [`AgencyDirectory`]; the registry then projects citizens through the
 //! agency's [`FieldScope`].
 
+pub mod acceptor;
 mod agency;
 mod authn;
 pub mod certs;

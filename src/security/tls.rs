@@ -3,9 +3,15 @@
 //! Without paths, the development certificates from `certs/` are used; they are embedded in the
 //! binary so that `vnpop serve` works from any directory. DEVELOPMENT ONLY.
 
-use std::{fs, io, path::Path};
+use std::{fs, io, path::Path, sync::Arc};
 
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tokio_rustls::rustls::{
+    self,
+    crypto::ring,
+    pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer},
+    server::WebPkiClientVerifier,
+    RootCertStore, ServerConfig,
+};
 
 /// PEM text of a CA certificate, a certificate and its key.
 #[derive(Debug, Clone)]
@@ -51,10 +57,38 @@ impl TlsMaterial {
         })
     }
 
-    /// Server configuration that requires a client certificate signed by `ca_pem`.
-    pub fn server_config(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
-            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
-            .client_ca_root(Certificate::from_pem(&self.ca_pem))
+    /// The server's rustls configuration: TLS 1.2 and 1.3 (ring), a client certificate that
+    /// chains to `ca_pem` required, HTTP/2 by ALPN.
+    pub fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
+        let invalid = |what: &str, e: &dyn std::fmt::Display| {
+            io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
+        };
+        let certs = |pem: &str, what: &str| {
+            let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| invalid(what, &e))?;
+            if certs.is_empty() {
+                return Err(invalid(what, &"no PEM certificate found"));
+            }
+            Ok(certs)
+        };
+        let mut roots = RootCertStore::empty();
+        for ca in certs(&self.ca_pem, "CA certificate")? {
+            roots.add(ca).map_err(|e| invalid("CA certificate", &e))?;
+        }
+        let provider = Arc::new(ring::default_provider());
+        let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider.clone())
+            .build()
+            .map_err(|e| invalid("client certificate verifier", &e))?;
+        let key = PrivateKeyDer::from_pem_slice(self.key_pem.as_bytes())
+            .map_err(|e| invalid("server key", &e))?;
+        let mut config = ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e: rustls::Error| invalid("TLS versions", &e))?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs(&self.cert_pem, "server certificate")?, key)
+            .map_err(|e| invalid("server certificate and key", &e))?;
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        Ok(Arc::new(config))
     }
 }
