@@ -309,12 +309,19 @@ impl AuditLog {
     /// Appends events; resolves once they are durable (or known duplicates).
     pub async fn append(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
-        let queue = self.queue.as_ref().ok_or(AuditError::Closed)?.clone();
-        // The queue is bounded: waiting for room is blocking, so do it off the async workers.
-        tokio::task::spawn_blocking(move || queue.send(Job { events, ack }))
-            .await
-            .map_err(|_| AuditError::Closed)?
-            .map_err(|_| AuditError::Closed)?;
+        let queue = self.queue.as_ref().ok_or(AuditError::Closed)?;
+        match queue.try_send(Job { events, ack }) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(AuditError::Closed),
+            // The queue is full: waiting for room blocks, so do it off the async workers.
+            Err(mpsc::TrySendError::Full(job)) => {
+                let queue = queue.clone();
+                tokio::task::spawn_blocking(move || queue.send(job))
+                    .await
+                    .map_err(|_| AuditError::Closed)?
+                    .map_err(|_| AuditError::Closed)?;
+            }
+        }
         self.count(done.await.map_err(|_| AuditError::Closed)?)
     }
 
