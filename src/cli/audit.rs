@@ -43,18 +43,8 @@ pub struct Source {
     /// Read this SQLite file directly instead of asking the server.
     #[arg(long)]
     pub db: Option<PathBuf>,
-    /// The server to ask.
-    #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
-    pub server: String,
-    /// CA certificate the server's certificate chains to.
-    #[arg(long, default_value = "certs/ca.pem")]
-    pub ca: PathBuf,
-    /// The auditor's client certificate.
-    #[arg(long, default_value = "certs/auditor-thanh-tra.pem")]
-    pub cert: PathBuf,
-    /// The auditor's private key.
-    #[arg(long, default_value = "certs/auditor-thanh-tra.key")]
-    pub key: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -93,12 +83,16 @@ pub struct RatioArgs {
 /// How to reach the server's AuditTrail as an auditor.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
+    /// The server to ask.
     #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
     pub server: String,
+    /// CA certificate the server's certificate chains to.
     #[arg(long, default_value = "certs/ca.pem")]
     pub ca: PathBuf,
+    /// The auditor's client certificate.
     #[arg(long, default_value = "certs/auditor-thanh-tra.pem")]
     pub cert: PathBuf,
+    /// The auditor's private key.
     #[arg(long, default_value = "certs/auditor-thanh-tra.key")]
     pub key: PathBuf,
 }
@@ -456,11 +450,7 @@ async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {
                 .collect())
         }
         None => {
-            let tls = ClientTls::from_files(&args.source.ca, &args.source.cert, &args.source.key)
-                .map_err(|e| e.to_string())?;
-            let client = AuditClient::connect(&args.source.server, Some(tls))
-                .await
-                .map_err(|e| e.to_string())?;
+            let client = args.source.server.connect().await?;
             let rows = client
                 .lookup_ratio(request)
                 .await
