@@ -34,7 +34,9 @@ async fn vnpop(args: Vec<String>) -> String {
 #[tokio::test]
 async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     use vnpop::proto::{self, reported_event::Kind};
-    let server = start_server(test_config()).await;
+    let config = test_config();
+    let db = config.data_dir.join("audit.sqlite");
+    let server = start_server(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
     let desk = connect_audit(&server, "one-stop-ba-dinh").await;
     // 2023-12-01 and 2023-12-02 (Vietnam time): two dossiers, one looked up.
@@ -202,6 +204,53 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         ),
         "{findings}"
     );
+
+    // Every command gives the same answer from the log file as from the server.
+    let db = db.to_str().unwrap();
+    for command in [
+        vec![
+            "ratio",
+            "--from",
+            "2023-12-01",
+            "--to",
+            "2023-12-31",
+            "--by",
+            "district",
+        ],
+        vec!["unverified", "--from", "2023-12-01", "--to", "2023-12-31"],
+        vec!["export", "--format", "json"],
+        vec!["citizen", "001090012345", "--format", "csv"],
+        vec!["reconcile", "--from", "2023-12-01", "--to", "2023-12-31"],
+    ] {
+        let args = |extra: Vec<&str>| {
+            ["audit"]
+                .into_iter()
+                .chain(command.iter().copied())
+                .chain(extra)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        let from_server = vnpop(args(vec!["--server", &server_url])).await;
+        let from_file = vnpop(args(vec!["--db", db])).await;
+        assert_eq!(from_file, from_server, "{command:?}");
+        assert!(!from_file.is_empty(), "{command:?}");
+    }
+    let (ok, _, err) = run_vnpop(
+        [
+            "audit",
+            "unverified",
+            "--from",
+            "2023-12-01",
+            "--to",
+            "2023-12-31",
+            "--db",
+            "/nonexistent/audit.sqlite",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+    )
+    .await;
+    assert!(!ok && err.contains("no such log file"), "{err}");
     server.shutdown().await.unwrap();
 }
 

@@ -4,10 +4,12 @@
 //! - [`event`]: what is recorded and its canonical leaf encoding;
 //! - [`merkle`]: tree roots, inclusion and consistency proofs and their verification;
 //! - [`log`]: the durable log with one group-committing writer and signed heads;
+//! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
 //! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
 //! - [`reconcile`]: client-reported against server-observed verifications;
 //! - [`verify`]: recomputing everything from the file and naming the first tampered event.
 
+pub mod answers;
 pub mod event;
 pub mod log;
 pub mod merkle;

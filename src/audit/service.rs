@@ -2,30 +2,24 @@
 //! ask for ratios, signed tree heads and proofs.
 //!
 //! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
-//! the blocking pool.
+//! the blocking pool; what each answers is in [`super::answers`], shared with `vnpop audit --db`.
 
 use std::{path::PathBuf, sync::Arc};
 
-use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
 use tonic::{Request, Response, Status};
 
 use super::{
+    answers,
     merkle::{self, Subtrees},
-    query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
-    reconcile::{FindingKind, ReconcileQuery},
+    query::AuditReader,
     recorder::ServedRecorder,
     AuditError, AuditEvent, EventKind, EventSource,
 };
 use crate::{
-    domain::CccdNumber,
     error::ApiError,
     proto::{self, audit_trail_server::AuditTrail, reported_event::Kind},
     security::{Agency, Authenticator},
 };
-
-/// Findings returned by Reconcile when the request does not say, and at most.
-const DEFAULT_FINDINGS: usize = 1_000;
-const MAX_FINDINGS: usize = 100_000;
 
 /// Most events in one Ingest call.
 pub const MAX_INGEST_BATCH: usize = 10_000;
@@ -132,23 +126,6 @@ impl AuditService {
     }
 }
 
-/// Midnight at the start of `date` in Vietnam, Unix milliseconds.
-pub fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
-    let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
-    vietnam
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("valid time"))
-        .single()
-        .expect("fixed offsets are unambiguous")
-        .timestamp_millis()
-}
-
-fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ApiError::InvalidField {
-        field,
-        message: format!("{text:?} is not a date written YYYY-MM-DD"),
-    })
-}
-
 fn head_message(head: super::SignedTreeHead, public_key: [u8; 32]) -> proto::SignedTreeHead {
     proto::SignedTreeHead {
         tree_size: head.tree_size,
@@ -175,80 +152,6 @@ fn resolve_size(reader: &AuditReader, field: &'static str, size: u64) -> Result<
     }
 }
 
-/// `[from, to]` (inclusive days) as `[from_ms, to_ms)`; the error names the bad field.
-fn period(from: &str, to: &str) -> Result<(i64, i64), ApiError> {
-    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
-    if to < from {
-        return Err(ApiError::InvalidField {
-            field: "to",
-            message: "is before from".into(),
-        });
-    }
-    Ok((
-        vietnam_midnight_ms(from),
-        vietnam_midnight_ms(to + Days::new(1)),
-    ))
-}
-
-fn optional(text: String) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
-}
-
-/// Page tokens are the last row's key, fields separated by U+001F.
-const TOKEN_SEPARATOR: char = '\u{1f}';
-
-fn parse_page_token(token: &str) -> Result<Option<(i64, String, String)>, ApiError> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let bad = || ApiError::InvalidField {
-        field: "page_token",
-        message: "is not a token this server returned".into(),
-    };
-    let mut parts = token.split(TOKEN_SEPARATOR);
-    let at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-    let agency = parts.next().ok_or_else(bad)?.to_owned();
-    let dossier = parts.next().ok_or_else(bad)?.to_owned();
-    Ok(Some((at, agency, dossier)))
-}
-
-fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
-    let event = logged.event;
-    let mut message = proto::LoggedEvent {
-        seq: logged.seq,
-        event_id: event.event_id,
-        source: event.source.as_str().to_owned(),
-        kind: String::new(),
-        dossier_id: event.dossier_id,
-        agency_id: event.agency_id,
-        district: event.district,
-        officer_id: event.officer_id,
-        occurred_at_ms: event.occurred_at_ms,
-        load_test: event.load_test,
-        ..Default::default()
-    };
-    match event.kind {
-        EventKind::Dossier { procedure, channel } => {
-            message.kind = "dossier".into();
-            message.procedure_code = procedure;
-            message.channel = channel;
-        }
-        EventKind::Verification {
-            rpc,
-            outcome,
-            purpose,
-            subject,
-        } => {
-            message.kind = "verification".into();
-            message.rpc = rpc;
-            message.outcome = outcome;
-            message.purpose = purpose;
-            message.subject = subject;
-        }
-    }
-    message
-}
-
 #[tonic::async_trait]
 impl AuditTrail for AuditService {
     async fn list_unverified_dossiers(
@@ -257,56 +160,10 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::ListUnverifiedDossiersResponse>, Status> {
         self.auditor(&request, "ListUnverifiedDossiers")?;
         let request = request.into_inner();
-        let (from_ms, to_ms) = period(&request.from, &request.to)?;
-        let limit = match request.page_size {
-            0 => 100,
-            n if n <= 1_000 => n as usize,
-            n => {
-                return Err(ApiError::InvalidField {
-                    field: "page_size",
-                    message: format!("{n} is more than 1000"),
-                }
-                .into())
-            }
-        };
-        let query = UnverifiedQuery {
-            from_ms,
-            to_ms,
-            agency_id: optional(request.agency_id),
-            district: optional(request.district),
-            officer_id: optional(request.officer_id),
-            after: parse_page_token(&request.page_token)?,
-            limit,
-        };
-        let rows = self
-            .read(move |reader| {
-                reader
-                    .unverified(&query)
-                    .map_err(ApiError::AuditUnavailable)
-            })
+        let page = self
+            .read(move |reader| answers::unverified_dossiers(reader, request))
             .await?;
-        let next_page_token = match rows.last() {
-            Some(last) if rows.len() == limit => format!(
-                "{}{TOKEN_SEPARATOR}{}{TOKEN_SEPARATOR}{}",
-                last.received_at_ms, last.agency_id, last.dossier_id
-            ),
-            _ => String::new(),
-        };
-        Ok(Response::new(proto::ListUnverifiedDossiersResponse {
-            dossiers: rows
-                .into_iter()
-                .map(|d| proto::UnverifiedDossier {
-                    agency_id: d.agency_id,
-                    dossier_id: d.dossier_id,
-                    district: d.district,
-                    officer_id: d.officer_id,
-                    procedure_code: d.procedure,
-                    channel: d.channel,
-                    received_at_ms: d.received_at_ms,
-                })
-                .collect(),
-            next_page_token,
-        }))
+        Ok(Response::new(page))
     }
 
     type ListEventsStream =
@@ -317,51 +174,13 @@ impl AuditTrail for AuditService {
         request: Request<proto::ListEventsRequest>,
     ) -> Result<Response<Self::ListEventsStream>, Status> {
         self.auditor(&request, "ListEvents")?;
-        let request = request.into_inner();
-        let (from_ms, to_ms) = match (request.from.is_empty(), request.to.is_empty()) {
-            (true, true) => (None, None),
-            (false, true) => (
-                Some(vietnam_midnight_ms(parse_day("from", &request.from)?)),
-                None,
-            ),
-            (true, false) => (
-                None,
-                Some(vietnam_midnight_ms(
-                    parse_day("to", &request.to)? + Days::new(1),
-                )),
-            ),
-            (false, false) => {
-                let (from, to) = period(&request.from, &request.to)?;
-                (Some(from), Some(to))
-            }
-        };
-        let source = optional(request.source);
-        if source
-            .as_deref()
-            .is_some_and(|s| EventSource::parse(s).is_none())
-        {
-            return Err(ApiError::InvalidField {
-                field: "source",
-                message: "must be \"client\" or \"server\"".into(),
-            }
-            .into());
-        }
-        let filter = EventFilter {
-            from_ms,
-            to_ms,
-            agency_id: optional(request.agency_id),
-            officer_id: optional(request.officer_id),
-            dossier_id: optional(request.dossier_id),
-            outcome: optional(request.outcome),
-            source,
-            limit: (request.limit > 0).then_some(request.limit),
-        };
+        let filter = answers::event_filter(request.into_inner())?;
         let path = self.recorder.log().path().to_owned();
         let (tx, rx) = tokio::sync::mpsc::channel(256);
         tokio::task::spawn_blocking(move || {
             let result = AuditReader::open(&path).and_then(|reader| {
                 reader.events(&filter, |event| {
-                    tx.blocking_send(Ok(logged_event(event))).is_ok()
+                    tx.blocking_send(Ok(answers::logged_event(event))).is_ok()
                 })
             });
             if let Err(error) = result {
@@ -378,44 +197,14 @@ impl AuditTrail for AuditService {
         request: Request<proto::CitizenAccessLogRequest>,
     ) -> Result<Response<proto::CitizenAccessLogResponse>, Status> {
         self.auditor(&request, "CitizenAccessLog")?;
-        let number = CccdNumber::parse(&request.into_inner().cccd_number).map_err(|error| {
-            ApiError::InvalidCccd {
-                field: "cccd_number",
-                error,
-            }
-        })?;
-        let subject = self.recorder.subject(&number.to_string());
-        let events = self
+        let request = request.into_inner();
+        let recorder = Arc::clone(&self.recorder);
+        let accesses = self
             .read(move |reader| {
-                reader
-                    .accesses(&subject)
-                    .map_err(ApiError::AuditUnavailable)
+                answers::citizen_accesses(reader, request, |cccd| recorder.subject(cccd))
             })
             .await?;
-        Ok(Response::new(proto::CitizenAccessLogResponse {
-            accesses: events
-                .into_iter()
-                .filter_map(|event| match event.kind {
-                    EventKind::Verification {
-                        rpc,
-                        outcome,
-                        purpose,
-                        ..
-                    } => Some(proto::CitizenAccess {
-                        agency_id: event.agency_id,
-                        district: event.district,
-                        officer_id: event.officer_id,
-                        dossier_id: event.dossier_id,
-                        purpose,
-                        rpc,
-                        outcome,
-                        occurred_at_ms: event.occurred_at_ms,
-                        source: event.source.as_str().to_owned(),
-                    }),
-                    EventKind::Dossier { .. } => None,
-                })
-                .collect(),
-        }))
+        Ok(Response::new(accesses))
     }
 
     async fn ingest(
@@ -455,43 +244,10 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::LookupRatioResponse>, Status> {
         self.auditor(&request, "LookupRatio")?;
         let request = request.into_inner();
-        let (from_ms, to_ms) = period(&request.from, &request.to)?;
-        let group_by = request
-            .group_by
-            .iter()
-            .map(|g| {
-                GroupBy::parse(g).ok_or_else(|| ApiError::InvalidField {
-                    field: "group_by",
-                    message: format!(
-                        "{g:?} is not one of agency, district, officer, procedure, channel, month"
-                    ),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let query = RatioQuery {
-            from_ms,
-            to_ms,
-            agency_id: Some(request.agency_id).filter(|a| !a.is_empty()),
-            group_by,
-            include_load_test: request.include_load_test,
-        };
-        let rows = self
-            .read(move |reader| reader.ratio(&query).map_err(ApiError::AuditUnavailable))
+        let ratio = self
+            .read(move |reader| answers::lookup_ratio(reader, request))
             .await?;
-        Ok(Response::new(proto::LookupRatioResponse {
-            rows: rows
-                .into_iter()
-                .map(|r| proto::RatioRow {
-                    lookups_per_dossier: r.ratio(),
-                    coverage: r.coverage(),
-                    group: r.group,
-                    dossiers: r.dossiers,
-                    lookups: r.lookups,
-                    dossiers_with_lookup: r.covered,
-                    served: r.served,
-                })
-                .collect(),
-        }))
+        Ok(Response::new(ratio))
     }
 
     async fn get_tree_head(
@@ -627,53 +383,9 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::ReconcileResponse>, Status> {
         self.auditor(&request, "Reconcile")?;
         let request = request.into_inner();
-        let (from_ms, to_ms) = period(&request.from, &request.to)?;
-        let max_findings = match request.max_findings as usize {
-            0 => DEFAULT_FINDINGS,
-            n if n <= MAX_FINDINGS => n,
-            n => {
-                return Err(ApiError::InvalidField {
-                    field: "max_findings",
-                    message: format!("{n} is more than {MAX_FINDINGS}"),
-                }
-                .into())
-            }
-        };
-        let query = ReconcileQuery {
-            from_ms,
-            to_ms,
-            agency_id: optional(request.agency_id),
-            include_load_test: request.include_load_test,
-        };
         let result = self
-            .read(move |reader| reader.reconcile(&query).map_err(ApiError::AuditUnavailable))
+            .read(move |reader| answers::reconcile(reader, request))
             .await?;
-        let truncated = result.findings.len() > max_findings;
-        Ok(Response::new(proto::ReconcileResponse {
-            dossiers: result.dossiers,
-            reported: result.reported,
-            served: result.served,
-            not_reaching_server: result.not_reaching_server,
-            served_not_reported: result.count(FindingKind::ServedNotReported),
-            reported_not_served: result.count(FindingKind::ReportedNotServed),
-            dossier_not_reported: result.count(FindingKind::DossierNotReported),
-            findings: result
-                .findings
-                .into_iter()
-                .take(max_findings)
-                .map(|f| proto::ReconcileFinding {
-                    kind: f.kind.as_str().to_owned(),
-                    agency_id: f.agency_id,
-                    dossier_id: f.dossier_id,
-                    district: f.district,
-                    officer_id: f.officer_id,
-                    rpc: f.rpc,
-                    reported: f.reported,
-                    served: f.served,
-                    first_at_ms: f.first_at_ms,
-                })
-                .collect(),
-            truncated,
-        }))
+        Ok(Response::new(result))
     }
 }

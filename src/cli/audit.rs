@@ -8,9 +8,11 @@ use serde::Serialize;
 
 use crate::{
     audit::{
-        log::{hex, parse_hex, parse_public_key, PUBLIC_KEY_FILE},
+        answers,
+        log::{hex, parse_hex, parse_public_key, PUBLIC_KEY_FILE, SUBJECT_KEY_FILE},
         merkle::{verify_consistency, Hash},
-        query::{AuditReader, GroupBy, RatioQuery},
+        query::AuditReader,
+        recorder::subject_hash,
         verify_file, SignedTreeHead,
     },
     client::{AuditClient, ClientTls},
@@ -37,14 +39,161 @@ pub enum AuditCommand {
     Verify(VerifyArgs),
 }
 
-/// Where the audit data comes from.
+/// Where the audit data comes from: the server, or with `--db` the log file itself.
 #[derive(Debug, Args)]
 pub struct Source {
-    /// Read this SQLite file directly instead of asking the server.
+    /// Read this SQLite file (DATA_DIR/audit.sqlite) directly instead of asking the server; the
+    /// citizen command also needs the data directory's audit-subject.key beside it.
     #[arg(long)]
     pub db: Option<PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+impl Source {
+    async fn open(&self) -> Result<Backend, String> {
+        let Some(path) = &self.db else {
+            return Ok(Backend::Server(self.server.connect().await?));
+        };
+        if !path.is_file() {
+            return Err(format!("{}: no such log file", path.display()));
+        }
+        let reader = AuditReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let key = path.with_file_name(SUBJECT_KEY_FILE);
+        let subject_key = std::fs::read(&key)
+            .ok()
+            .and_then(|bytes| bytes.get(..32).and_then(|b| b.try_into().ok()));
+        Ok(Backend::File {
+            reader,
+            subject_key,
+        })
+    }
+}
+
+/// An open source of audit answers. Both kinds answer with the same functions
+/// ([`crate::audit::answers`]): over gRPC the server runs them, on a file this process does.
+enum Backend {
+    Server(AuditClient),
+    File {
+        reader: AuditReader,
+        subject_key: Option<[u8; 32]>,
+    },
+}
+
+/// The message of a failed gRPC call.
+fn status_message(status: tonic::Status) -> String {
+    status.message().to_owned()
+}
+
+impl Backend {
+    async fn ratio(
+        &self,
+        request: proto::LookupRatioRequest,
+    ) -> Result<proto::LookupRatioResponse, String> {
+        match self {
+            Backend::Server(client) => client
+                .raw()
+                .lookup_ratio(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_message),
+            Backend::File { reader, .. } => {
+                answers::lookup_ratio(reader, request).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    async fn unverified(
+        &self,
+        request: proto::ListUnverifiedDossiersRequest,
+    ) -> Result<proto::ListUnverifiedDossiersResponse, String> {
+        match self {
+            Backend::Server(client) => client
+                .raw()
+                .list_unverified_dossiers(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_message),
+            Backend::File { reader, .. } => {
+                answers::unverified_dossiers(reader, request).map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The events matching `request`, in log order.
+    async fn events(
+        &self,
+        request: proto::ListEventsRequest,
+    ) -> Result<Vec<proto::LoggedEvent>, String> {
+        match self {
+            Backend::Server(client) => {
+                use tokio_stream::StreamExt;
+                let mut stream = client
+                    .raw()
+                    .list_events(request)
+                    .await
+                    .map_err(status_message)?
+                    .into_inner();
+                let mut events = Vec::new();
+                while let Some(event) = stream.next().await {
+                    events.push(event.map_err(status_message)?);
+                }
+                Ok(events)
+            }
+            Backend::File { reader, .. } => {
+                let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
+                let mut events = Vec::new();
+                reader
+                    .events(&filter, |event| {
+                        events.push(answers::logged_event(event));
+                        true
+                    })
+                    .map_err(|e| e.to_string())?;
+                Ok(events)
+            }
+        }
+    }
+
+    async fn citizen(
+        &self,
+        request: proto::CitizenAccessLogRequest,
+    ) -> Result<proto::CitizenAccessLogResponse, String> {
+        match self {
+            Backend::Server(client) => client
+                .raw()
+                .citizen_access_log(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_message),
+            Backend::File {
+                reader,
+                subject_key,
+            } => {
+                let key = subject_key.ok_or(format!(
+                    "{SUBJECT_KEY_FILE} is not beside the log file: citizens are recorded under a keyed hash"
+                ))?;
+                answers::citizen_accesses(reader, request, |cccd| subject_hash(&key, cccd))
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    async fn reconcile(
+        &self,
+        request: proto::ReconcileRequest,
+    ) -> Result<proto::ReconcileResponse, String> {
+        match self {
+            Backend::Server(client) => client
+                .raw()
+                .reconcile(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_message),
+            Backend::File { reader, .. } => {
+                answers::reconcile(reader, request).map_err(|e| e.to_string())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,7 +226,7 @@ pub struct RatioArgs {
     #[arg(long)]
     pub chart: Option<PathBuf>,
     #[command(flatten)]
-    pub source: Source,
+    pub log: Source,
 }
 
 /// How to reach the server's AuditTrail as an auditor.
@@ -125,7 +274,7 @@ pub struct UnverifiedArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     #[command(flatten)]
-    pub server: ServerArgs,
+    pub log: Source,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +302,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: Format,
     #[command(flatten)]
-    pub server: ServerArgs,
+    pub log: Source,
 }
 
 #[derive(Debug, Args)]
@@ -163,7 +312,7 @@ pub struct CitizenArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     #[command(flatten)]
-    pub server: ServerArgs,
+    pub log: Source,
 }
 
 #[derive(Debug, Args)]
@@ -185,7 +334,7 @@ pub struct ReconcileArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     #[command(flatten)]
-    pub server: ServerArgs,
+    pub log: Source,
 }
 
 #[derive(Debug, Args)]
@@ -307,13 +456,12 @@ fn rfc3339(ms: i64) -> String {
 }
 
 async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
-    let client = args.server.connect().await?;
+    let log = args.log.open().await?;
     let mut token = String::new();
     let mut records = Vec::new();
     loop {
-        let page = client
-            .raw()
-            .list_unverified_dossiers(proto::ListUnverifiedDossiersRequest {
+        let page = log
+            .unverified(proto::ListUnverifiedDossiersRequest {
                 from: args.from.clone(),
                 to: args.to.clone(),
                 agency_id: args.agency.clone().unwrap_or_default(),
@@ -322,9 +470,7 @@ async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
                 page_size: 1_000,
                 page_token: token,
             })
-            .await
-            .map_err(|e| e.message().to_owned())?
-            .into_inner();
+            .await?;
         for d in page.dossiers {
             records.push(serde_json::json!({
                 "agency": d.agency_id, "dossier": d.dossier_id, "district": d.district,
@@ -346,11 +492,9 @@ async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
 }
 
 async fn export(args: ExportArgs) -> Result<(), String> {
-    use tokio_stream::StreamExt;
-    let client = args.server.connect().await?;
-    let mut stream = client
-        .raw()
-        .list_events(proto::ListEventsRequest {
+    let log = args.log.open().await?;
+    let events = log
+        .events(proto::ListEventsRequest {
             from: args.from,
             to: args.to,
             agency_id: args.agency,
@@ -360,12 +504,9 @@ async fn export(args: ExportArgs) -> Result<(), String> {
             source: args.source,
             limit: args.limit,
         })
-        .await
-        .map_err(|e| e.message().to_owned())?
-        .into_inner();
+        .await?;
     let mut records = Vec::new();
-    while let Some(event) = stream.next().await {
-        let e = event.map_err(|e| e.message().to_owned())?;
+    for e in events {
         records.push(serde_json::json!({
             "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
             "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
@@ -379,16 +520,15 @@ async fn export(args: ExportArgs) -> Result<(), String> {
 }
 
 async fn citizen(args: CitizenArgs) -> Result<(), String> {
-    let client = args.server.connect().await?;
-    let log = client
-        .raw()
-        .citizen_access_log(proto::CitizenAccessLogRequest {
+    let accesses = args
+        .log
+        .open()
+        .await?
+        .citizen(proto::CitizenAccessLogRequest {
             cccd_number: args.cccd.clone(),
         })
-        .await
-        .map_err(|e| e.message().to_owned())?
-        .into_inner();
-    let records: Vec<_> = log
+        .await?;
+    let records: Vec<_> = accesses
         .accesses
         .iter()
         .map(|a| {
@@ -414,50 +554,8 @@ async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {
         agency_id: args.agency.clone().unwrap_or_default(),
         include_load_test: args.include_load_test,
     };
-    match &args.source.db {
-        Some(db) => {
-            let group_by = args
-                .by
-                .iter()
-                .map(|g| GroupBy::parse(g).ok_or(format!("--by: unknown breakdown {g:?}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let day = |field: &str, text: &str| {
-                chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                    .map_err(|_| format!("--{field}: {text:?} is not YYYY-MM-DD"))
-            };
-            let query = RatioQuery {
-                from_ms: crate::audit::service::vietnam_midnight_ms(day("from", &args.from)?),
-                to_ms: crate::audit::service::vietnam_midnight_ms(
-                    day("to", &args.to)? + chrono::Days::new(1),
-                ),
-                agency_id: args.agency.clone(),
-                group_by,
-                include_load_test: args.include_load_test,
-            };
-            let reader = AuditReader::open(db).map_err(|e| e.to_string())?;
-            let rows = reader.ratio(&query).map_err(|e| e.to_string())?;
-            Ok(rows
-                .into_iter()
-                .map(|r| RatioLine {
-                    lookups_per_dossier: r.ratio(),
-                    coverage: r.coverage(),
-                    group: r.group,
-                    dossiers: r.dossiers,
-                    lookups: r.lookups,
-                    dossiers_with_lookup: r.covered,
-                    served: r.served,
-                })
-                .collect())
-        }
-        None => {
-            let client = args.source.server.connect().await?;
-            let rows = client
-                .lookup_ratio(request)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(rows.into_iter().map(RatioLine::from).collect())
-        }
-    }
+    let rows = args.log.open().await?.ratio(request).await?.rows;
+    Ok(rows.into_iter().map(RatioLine::from).collect())
 }
 
 /// The sum of a report's groups.
@@ -623,9 +721,10 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
 }
 
 async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
-    let client = args.server.connect().await?;
-    let result = client
-        .raw()
+    let result = args
+        .log
+        .open()
+        .await?
         .reconcile(proto::ReconcileRequest {
             from: args.from.clone(),
             to: args.to.clone(),
@@ -633,9 +732,7 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             include_load_test: args.include_load_test,
             max_findings: args.limit,
         })
-        .await
-        .map_err(|e| e.message().to_owned())?
-        .into_inner();
+        .await?;
     eprintln!(
         "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
          findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported{}",

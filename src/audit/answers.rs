@@ -1,0 +1,338 @@
+//! The auditor's answers: each query of the AuditTrail service as a plain function from a read
+//! connection and the protobuf request to the protobuf answer. The gRPC service calls them after
+//! checking the caller's role; `vnpop audit --db FILE` calls the same functions on the file, so
+//! both ways give the same figures, the same lists and the same errors.
+
+use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
+
+use super::{
+    query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
+    reconcile::{FindingKind, ReconcileQuery},
+    EventKind, EventSource,
+};
+use crate::{domain::CccdNumber, error::ApiError, proto};
+
+/// Findings returned by Reconcile when the request does not say, and at most.
+const DEFAULT_FINDINGS: usize = 1_000;
+const MAX_FINDINGS: usize = 100_000;
+
+/// Midnight at the start of `date` in Vietnam, Unix milliseconds.
+pub fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
+    let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
+    vietnam
+        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("valid time"))
+        .single()
+        .expect("fixed offsets are unambiguous")
+        .timestamp_millis()
+}
+
+pub fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ApiError::InvalidField {
+        field,
+        message: format!("{text:?} is not a date written YYYY-MM-DD"),
+    })
+}
+
+/// `[from, to]` (inclusive days) as `[from_ms, to_ms)`; the error names the bad field.
+pub fn period(from: &str, to: &str) -> Result<(i64, i64), ApiError> {
+    let (from, to) = (parse_day("from", from)?, parse_day("to", to)?);
+    if to < from {
+        return Err(ApiError::InvalidField {
+            field: "to",
+            message: "is before from".into(),
+        });
+    }
+    Ok((
+        vietnam_midnight_ms(from),
+        vietnam_midnight_ms(to + Days::new(1)),
+    ))
+}
+
+fn optional(text: String) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// Page tokens are the last row's key, fields separated by U+001F.
+const TOKEN_SEPARATOR: char = '\u{1f}';
+
+fn parse_page_token(token: &str) -> Result<Option<(i64, String, String)>, ApiError> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let bad = || ApiError::InvalidField {
+        field: "page_token",
+        message: "is not a token this server returned".into(),
+    };
+    let mut parts = token.split(TOKEN_SEPARATOR);
+    let at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let agency = parts.next().ok_or_else(bad)?.to_owned();
+    let dossier = parts.next().ok_or_else(bad)?.to_owned();
+    Ok(Some((at, agency, dossier)))
+}
+
+/// An event of the log as ListEvents streams it.
+pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
+    let event = logged.event;
+    let mut message = proto::LoggedEvent {
+        seq: logged.seq,
+        event_id: event.event_id,
+        source: event.source.as_str().to_owned(),
+        kind: String::new(),
+        dossier_id: event.dossier_id,
+        agency_id: event.agency_id,
+        district: event.district,
+        officer_id: event.officer_id,
+        occurred_at_ms: event.occurred_at_ms,
+        load_test: event.load_test,
+        ..Default::default()
+    };
+    match event.kind {
+        EventKind::Dossier { procedure, channel } => {
+            message.kind = "dossier".into();
+            message.procedure_code = procedure;
+            message.channel = channel;
+        }
+        EventKind::Verification {
+            rpc,
+            outcome,
+            purpose,
+            subject,
+        } => {
+            message.kind = "verification".into();
+            message.rpc = rpc;
+            message.outcome = outcome;
+            message.purpose = purpose;
+            message.subject = subject;
+        }
+    }
+    message
+}
+
+/// LookupRatio.
+pub fn lookup_ratio(
+    reader: &AuditReader,
+    request: proto::LookupRatioRequest,
+) -> Result<proto::LookupRatioResponse, ApiError> {
+    let (from_ms, to_ms) = period(&request.from, &request.to)?;
+    let group_by = request
+        .group_by
+        .iter()
+        .map(|g| {
+            GroupBy::parse(g).ok_or_else(|| ApiError::InvalidField {
+                field: "group_by",
+                message: format!(
+                    "{g:?} is not one of agency, district, officer, procedure, channel, month"
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let query = RatioQuery {
+        from_ms,
+        to_ms,
+        agency_id: optional(request.agency_id),
+        group_by,
+        include_load_test: request.include_load_test,
+    };
+    let rows = reader.ratio(&query).map_err(ApiError::AuditUnavailable)?;
+    Ok(proto::LookupRatioResponse {
+        rows: rows
+            .into_iter()
+            .map(|r| proto::RatioRow {
+                lookups_per_dossier: r.ratio(),
+                coverage: r.coverage(),
+                group: r.group,
+                dossiers: r.dossiers,
+                lookups: r.lookups,
+                dossiers_with_lookup: r.covered,
+                served: r.served,
+            })
+            .collect(),
+    })
+}
+
+/// ListUnverifiedDossiers: one page.
+pub fn unverified_dossiers(
+    reader: &AuditReader,
+    request: proto::ListUnverifiedDossiersRequest,
+) -> Result<proto::ListUnverifiedDossiersResponse, ApiError> {
+    let (from_ms, to_ms) = period(&request.from, &request.to)?;
+    let limit = match request.page_size {
+        0 => 100,
+        n if n <= 1_000 => n as usize,
+        n => {
+            return Err(ApiError::InvalidField {
+                field: "page_size",
+                message: format!("{n} is more than 1000"),
+            })
+        }
+    };
+    let query = UnverifiedQuery {
+        from_ms,
+        to_ms,
+        agency_id: optional(request.agency_id),
+        district: optional(request.district),
+        officer_id: optional(request.officer_id),
+        after: parse_page_token(&request.page_token)?,
+        limit,
+    };
+    let rows = reader
+        .unverified(&query)
+        .map_err(ApiError::AuditUnavailable)?;
+    let next_page_token = match rows.last() {
+        Some(last) if rows.len() == limit => format!(
+            "{}{TOKEN_SEPARATOR}{}{TOKEN_SEPARATOR}{}",
+            last.received_at_ms, last.agency_id, last.dossier_id
+        ),
+        _ => String::new(),
+    };
+    Ok(proto::ListUnverifiedDossiersResponse {
+        dossiers: rows
+            .into_iter()
+            .map(|d| proto::UnverifiedDossier {
+                agency_id: d.agency_id,
+                dossier_id: d.dossier_id,
+                district: d.district,
+                officer_id: d.officer_id,
+                procedure_code: d.procedure,
+                channel: d.channel,
+                received_at_ms: d.received_at_ms,
+            })
+            .collect(),
+        next_page_token,
+    })
+}
+
+/// ListEvents, checked: the filter to stream the log through.
+pub fn event_filter(request: proto::ListEventsRequest) -> Result<EventFilter, ApiError> {
+    let (from_ms, to_ms) = match (request.from.is_empty(), request.to.is_empty()) {
+        (true, true) => (None, None),
+        (false, true) => (
+            Some(vietnam_midnight_ms(parse_day("from", &request.from)?)),
+            None,
+        ),
+        (true, false) => (
+            None,
+            Some(vietnam_midnight_ms(
+                parse_day("to", &request.to)? + Days::new(1),
+            )),
+        ),
+        (false, false) => {
+            let (from, to) = period(&request.from, &request.to)?;
+            (Some(from), Some(to))
+        }
+    };
+    let source = optional(request.source);
+    if source
+        .as_deref()
+        .is_some_and(|s| EventSource::parse(s).is_none())
+    {
+        return Err(ApiError::InvalidField {
+            field: "source",
+            message: "must be \"client\" or \"server\"".into(),
+        });
+    }
+    Ok(EventFilter {
+        from_ms,
+        to_ms,
+        agency_id: optional(request.agency_id),
+        officer_id: optional(request.officer_id),
+        dossier_id: optional(request.dossier_id),
+        outcome: optional(request.outcome),
+        source,
+        limit: (request.limit > 0).then_some(request.limit),
+    })
+}
+
+/// CitizenAccessLog; `subject` is the log's keyed hash of a CCCD number.
+pub fn citizen_accesses(
+    reader: &AuditReader,
+    request: proto::CitizenAccessLogRequest,
+    subject: impl Fn(&str) -> String,
+) -> Result<proto::CitizenAccessLogResponse, ApiError> {
+    let number =
+        CccdNumber::parse(&request.cccd_number).map_err(|error| ApiError::InvalidCccd {
+            field: "cccd_number",
+            error,
+        })?;
+    let events = reader
+        .accesses(&subject(&number.to_string()))
+        .map_err(ApiError::AuditUnavailable)?;
+    Ok(proto::CitizenAccessLogResponse {
+        accesses: events
+            .into_iter()
+            .filter_map(|event| match event.kind {
+                EventKind::Verification {
+                    rpc,
+                    outcome,
+                    purpose,
+                    ..
+                } => Some(proto::CitizenAccess {
+                    agency_id: event.agency_id,
+                    district: event.district,
+                    officer_id: event.officer_id,
+                    dossier_id: event.dossier_id,
+                    purpose,
+                    rpc,
+                    outcome,
+                    occurred_at_ms: event.occurred_at_ms,
+                    source: event.source.as_str().to_owned(),
+                }),
+                EventKind::Dossier { .. } => None,
+            })
+            .collect(),
+    })
+}
+
+/// Reconcile.
+pub fn reconcile(
+    reader: &AuditReader,
+    request: proto::ReconcileRequest,
+) -> Result<proto::ReconcileResponse, ApiError> {
+    let (from_ms, to_ms) = period(&request.from, &request.to)?;
+    let max_findings = match request.max_findings as usize {
+        0 => DEFAULT_FINDINGS,
+        n if n <= MAX_FINDINGS => n,
+        n => {
+            return Err(ApiError::InvalidField {
+                field: "max_findings",
+                message: format!("{n} is more than {MAX_FINDINGS}"),
+            })
+        }
+    };
+    let query = ReconcileQuery {
+        from_ms,
+        to_ms,
+        agency_id: optional(request.agency_id),
+        include_load_test: request.include_load_test,
+    };
+    let result = reader
+        .reconcile(&query)
+        .map_err(ApiError::AuditUnavailable)?;
+    let truncated = result.findings.len() > max_findings;
+    Ok(proto::ReconcileResponse {
+        dossiers: result.dossiers,
+        reported: result.reported,
+        served: result.served,
+        not_reaching_server: result.not_reaching_server,
+        served_not_reported: result.count(FindingKind::ServedNotReported),
+        reported_not_served: result.count(FindingKind::ReportedNotServed),
+        dossier_not_reported: result.count(FindingKind::DossierNotReported),
+        findings: result
+            .findings
+            .into_iter()
+            .take(max_findings)
+            .map(|f| proto::ReconcileFinding {
+                kind: f.kind.as_str().to_owned(),
+                agency_id: f.agency_id,
+                dossier_id: f.dossier_id,
+                district: f.district,
+                officer_id: f.officer_id,
+                rpc: f.rpc,
+                reported: f.reported,
+                served: f.served,
+                first_at_ms: f.first_at_ms,
+            })
+            .collect(),
+        truncated,
+    })
+}
