@@ -59,8 +59,6 @@ pub enum StartError {
     Csca(String),
     #[error("the CSCA certificate is not valid: {0}")]
     CscaInvalid(#[from] PkiError),
-    #[error("TLS configuration rejected: {0}")]
-    Transport(#[from] tonic::transport::Error),
     #[error("fault rules {path}: {message}")]
     Faults { path: String, message: String },
     #[error("cannot serve metrics on {addr}: {source}")]

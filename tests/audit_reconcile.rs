@@ -18,7 +18,7 @@ const AN: &str = "001090012345";
 /// A Vietnam date `days` from today, YYYY-MM-DD.
 fn day(days: i64) -> String {
     (Utc::now() + chrono::Duration::days(days))
-        .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).unwrap())
+        .with_timezone(&vnpop::domain::vietnam::offset())
         .format("%Y-%m-%d")
         .to_string()
 }

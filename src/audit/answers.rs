@@ -3,28 +3,22 @@
 //! checking the caller's role; `vnpop audit --db FILE` calls the same functions on the file, so
 //! both ways give the same figures, the same lists and the same errors.
 
-use chrono::{Days, FixedOffset, NaiveDate, TimeZone};
+use chrono::{Days, NaiveDate};
 
 use super::{
     query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
     reconcile::{FindingKind, ReconcileQuery},
     EventKind, EventSource,
 };
-use crate::{domain::CccdNumber, error::ApiError, proto};
+use crate::{
+    domain::{vietnam::midnight_ms as vietnam_midnight_ms, CccdNumber},
+    error::ApiError,
+    proto,
+};
 
 /// Findings returned by Reconcile when the request does not say, and at most.
 const DEFAULT_FINDINGS: usize = 1_000;
 const MAX_FINDINGS: usize = 100_000;
-
-/// Midnight at the start of `date` in Vietnam, Unix milliseconds.
-pub fn vietnam_midnight_ms(date: NaiveDate) -> i64 {
-    let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
-    vietnam
-        .from_local_datetime(&date.and_hms_opt(0, 0, 0).expect("valid time"))
-        .single()
-        .expect("fixed offsets are unambiguous")
-        .timestamp_millis()
-}
 
 pub fn parse_day(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| ApiError::InvalidField {

@@ -267,9 +267,13 @@ impl AuditLog {
             // blocks were kept).
             let transaction = connection.transaction()?;
             {
+                let stored: std::collections::HashSet<i64> = transaction
+                    .prepare("SELECT block FROM merkle_blocks")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
                 let mut rows = transaction.prepare("SELECT leaf_hash FROM events ORDER BY seq")?;
                 let mut insert = transaction
-                    .prepare("INSERT OR IGNORE INTO merkle_blocks (block, root) VALUES (?1, ?2)")?;
+                    .prepare("INSERT INTO merkle_blocks (block, root) VALUES (?1, ?2)")?;
                 let mut hashes = rows.query([])?;
                 while let Some(row) = hashes.next()? {
                     let hash: Vec<u8> = row.get(0)?;
@@ -277,8 +281,10 @@ impl AuditLog {
                         .try_into()
                         .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))?;
                     if let Some(block) = frontier.push(leaf) {
-                        let index = frontier.size() / BLOCK_LEAVES - 1;
-                        insert.execute(params![index as i64, &block[..]])?;
+                        let index = (frontier.size() / BLOCK_LEAVES - 1) as i64;
+                        if !stored.contains(&index) {
+                            insert.execute(params![index, &block[..]])?;
+                        }
                     }
                 }
             }
@@ -410,14 +416,8 @@ pub(super) fn head_from_row(
     })())
 }
 
-/// Milliseconds in a day, and Vietnam's offset from UTC.
-const DAY_MS: i64 = 86_400_000;
-const VIETNAM_OFFSET_MS: i64 = 7 * 3_600_000;
-
 /// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
-pub(super) fn vietnam_day(ms: i64) -> i64 {
-    (ms + VIETNAM_OFFSET_MS).div_euclid(DAY_MS)
-}
+pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 
 /// Adds to the per-day rollup row of a dossier.
 fn add_to_rollup(

@@ -38,10 +38,11 @@ pub fn empty_root() -> Hash {
     Sha256::digest([]).into()
 }
 
-/// The largest power of two strictly below `n` (n ≥ 2).
-fn split(n: usize) -> usize {
+/// The largest power of two strictly below `n` (n ≥ 2): where RFC 6962 splits a tree of `n`
+/// leaves.
+pub fn split(n: u64) -> u64 {
     debug_assert!(n >= 2);
-    1 << (usize::BITS - 1 - (n - 1).leading_zeros())
+    1 << (u64::BITS - 1 - (n - 1).leading_zeros())
 }
 
 /// The root (MTH) of a tree whose leaf hashes are `leaves`.
@@ -50,7 +51,7 @@ pub fn root(leaves: &[Hash]) -> Hash {
         0 => empty_root(),
         1 => leaves[0],
         n => {
-            let k = split(n);
+            let k = split(n as u64) as usize;
             node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
         }
     }
@@ -116,7 +117,7 @@ fn path<T: Subtrees + ?Sized>(
     if n <= 1 {
         return Ok(());
     }
-    let k = split(n as usize) as u64;
+    let k = split(n);
     if m < k {
         path(tree, m, start, start + k, proof)?;
         proof.push(tree.range_root(start + k, end)?);
@@ -166,7 +167,7 @@ fn subproof<T: Subtrees + ?Sized>(
         }
         return Ok(());
     }
-    let k = split(n as usize) as u64;
+    let k = split(n);
     if m <= k {
         subproof(tree, m, start, start + k, complete, proof)?;
         proof.push(tree.range_root(start + k, end)?);

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::domain::vietnam;
 use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
 
 use super::{
@@ -84,8 +85,7 @@ pub enum RatioSource {
 impl RatioSource {
     /// The rollup when the period is whole days in Vietnam's time zone.
     pub fn for_period(from_ms: i64, to_ms: i64) -> Self {
-        let midnight = |ms: i64| (ms + 7 * 3_600_000).rem_euclid(86_400_000) == 0;
-        if midnight(from_ms) && midnight(to_ms) {
+        if vietnam::is_midnight(from_ms) && vietnam::is_midnight(to_ms) {
             RatioSource::Rollup
         } else {
             RatioSource::Dossiers
@@ -492,7 +492,7 @@ impl Subtrees for StoredTree<'_> {
             )?;
             return Ok(merkle::root(&leaves));
         }
-        let k = 1u64 << (63 - (n - 1).leading_zeros());
+        let k = merkle::split(n);
         Ok(merkle::node_hash(
             &self.range_root(start, start + k)?,
             &self.range_root(start + k, end)?,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+use tonic::transport::Channel;
 
 use crate::{
     audit::{
@@ -17,6 +18,7 @@ use crate::{
     },
     client::{AuditClient, ClientTls},
     proto,
+    proto::audit_trail_client::AuditTrailClient,
 };
 
 #[derive(Debug, Subcommand)]
@@ -86,38 +88,70 @@ fn status_message(status: tonic::Status) -> String {
 }
 
 impl Backend {
+    /// One question, asked of the server with `over_grpc` or answered from the file by `from_file`.
+    async fn ask<Q, A, F, E>(
+        &self,
+        request: Q,
+        over_grpc: impl FnOnce(AuditTrailClient<Channel>, Q) -> F,
+        from_file: impl FnOnce(&AuditReader, Q) -> Result<A, E>,
+    ) -> Result<A, String>
+    where
+        F: std::future::Future<Output = Result<tonic::Response<A>, tonic::Status>>,
+        E: std::fmt::Display,
+    {
+        match self {
+            Backend::Server(client) => over_grpc(client.raw(), request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_message),
+            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
+        }
+    }
+
     async fn ratio(
         &self,
         request: proto::LookupRatioRequest,
     ) -> Result<proto::LookupRatioResponse, String> {
-        match self {
-            Backend::Server(client) => client
-                .raw()
-                .lookup_ratio(request)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(status_message),
-            Backend::File { reader, .. } => {
-                answers::lookup_ratio(reader, request).map_err(|e| e.to_string())
-            }
-        }
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.lookup_ratio(r).await };
+        self.ask(request, grpc, answers::lookup_ratio).await
     }
 
     async fn unverified(
         &self,
         request: proto::ListUnverifiedDossiersRequest,
     ) -> Result<proto::ListUnverifiedDossiersResponse, String> {
-        match self {
-            Backend::Server(client) => client
-                .raw()
-                .list_unverified_dossiers(request)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(status_message),
-            Backend::File { reader, .. } => {
-                answers::unverified_dossiers(reader, request).map_err(|e| e.to_string())
-            }
-        }
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move {
+            c.list_unverified_dossiers(r).await
+        };
+        self.ask(request, grpc, answers::unverified_dossiers).await
+    }
+
+    async fn reconcile(
+        &self,
+        request: proto::ReconcileRequest,
+    ) -> Result<proto::ReconcileResponse, String> {
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.reconcile(r).await };
+        self.ask(request, grpc, answers::reconcile).await
+    }
+
+    async fn citizen(
+        &self,
+        request: proto::CitizenAccessLogRequest,
+    ) -> Result<proto::CitizenAccessLogResponse, String> {
+        let key = match self {
+            Backend::File { subject_key, .. } => subject_key.as_ref(),
+            Backend::Server(_) => None,
+        };
+        let grpc =
+            |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
+        let from_file = |reader: &AuditReader, r| {
+            let key = key.ok_or(format!(
+                "{SUBJECT_KEY_FILE} is not beside the log file: citizens are recorded under a keyed hash"
+            ))?;
+            answers::citizen_accesses(reader, r, |cccd| subject_hash(key, cccd))
+                .map_err(|e| e.to_string())
+        };
+        self.ask(request, grpc, from_file).await
     }
 
     /// The events matching `request`, in log order.
@@ -150,47 +184,6 @@ impl Backend {
                     })
                     .map_err(|e| e.to_string())?;
                 Ok(events)
-            }
-        }
-    }
-
-    async fn citizen(
-        &self,
-        request: proto::CitizenAccessLogRequest,
-    ) -> Result<proto::CitizenAccessLogResponse, String> {
-        match self {
-            Backend::Server(client) => client
-                .raw()
-                .citizen_access_log(request)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(status_message),
-            Backend::File {
-                reader,
-                subject_key,
-            } => {
-                let key = subject_key.ok_or(format!(
-                    "{SUBJECT_KEY_FILE} is not beside the log file: citizens are recorded under a keyed hash"
-                ))?;
-                answers::citizen_accesses(reader, request, |cccd| subject_hash(&key, cccd))
-                    .map_err(|e| e.to_string())
-            }
-        }
-    }
-
-    async fn reconcile(
-        &self,
-        request: proto::ReconcileRequest,
-    ) -> Result<proto::ReconcileResponse, String> {
-        match self {
-            Backend::Server(client) => client
-                .raw()
-                .reconcile(request)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(status_message),
-            Backend::File { reader, .. } => {
-                answers::reconcile(reader, request).map_err(|e| e.to_string())
             }
         }
     }
@@ -448,12 +441,7 @@ fn print_records(records: &[serde_json::Value], format: Format) {
     }
 }
 
-fn rfc3339(ms: i64) -> String {
-    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("valid offset");
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&vietnam).to_rfc3339())
-        .unwrap_or_default()
-}
+use crate::domain::vietnam::rfc3339;
 
 async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
     let log = args.log.open().await?;
@@ -787,20 +775,11 @@ impl SavedHead {
 
     /// The head, if its signature verifies with `key`.
     fn verified(&self, key: &ed25519_dalek::VerifyingKey) -> Result<SignedTreeHead, String> {
-        let bytes = |name: &str, text: &str, len: usize| {
-            parse_hex(text)
-                .filter(|b| b.len() == len)
-                .ok_or_else(|| format!("the tree head's {name} is not {len} bytes of hex"))
-        };
         let head = SignedTreeHead {
             tree_size: self.tree_size,
-            root: bytes("root_hash", &self.root_hash, 32)?
-                .try_into()
-                .map_err(|_| "root_hash")?,
+            root: hex_array("root_hash", &self.root_hash)?,
             signed_at_ms: self.signed_at_ms,
-            signature: bytes("signature", &self.signature, 64)?
-                .try_into()
-                .map_err(|_| "signature")?,
+            signature: hex_array("signature", &self.signature)?,
         };
         if !head.verify(key) {
             return Err(format!(
@@ -810,6 +789,13 @@ impl SavedHead {
         }
         Ok(head)
     }
+}
+
+/// `N` bytes written in hex; the error names the tree head's `field`.
+fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String> {
+    parse_hex(text)
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| format!("the tree head's {field} is not {N} bytes of hex"))
 }
 
 /// `vnpop audit verify --remote`: the server recomputes its tree; this side checks the signed

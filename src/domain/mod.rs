@@ -13,6 +13,7 @@ pub mod matching;
 
 mod province;
 mod qr;
+pub mod vietnam;
 
 pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
 pub use cccd::{CccdError, CccdNumber, CccdPart};

@@ -15,7 +15,6 @@ use std::{
     time::Duration,
 };
 
-use chrono::{NaiveTime, Timelike, Utc};
 use tonic::{
     transport::server::{TcpConnectInfo, TlsConnectInfo},
     Status,
@@ -24,7 +23,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::FaultInjector;
-use crate::{error::ApiError, methods};
+use crate::{domain::vietnam, error::ApiError, methods};
 
 /// Applies the [`FaultInjector`]'s plan to every call.
 #[derive(Debug, Clone)]
@@ -57,12 +56,6 @@ pub struct FaultService<S> {
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-/// The time of day in Vietnam (UTC+7), for rules with a daily window.
-fn vietnam_time_of_day() -> NaiveTime {
-    let seconds = (Utc::now().num_seconds_from_midnight() + 7 * 3600) % 86_400;
-    NaiveTime::from_num_seconds_from_midnight_opt(seconds, 0).unwrap_or(NaiveTime::MIN)
-}
 
 impl<S, B> Service<http::Request<B>> for FaultService<S>
 where
@@ -107,7 +100,7 @@ where
         } else {
             None
         };
-        let time = plan.needs_clock().then(vietnam_time_of_day);
+        let time = plan.needs_clock().then(vietnam::time_of_day);
         let injector = Arc::clone(&self.injector);
         Box::pin(async move {
             let rpc = method.name;

@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
 use super::{convert, verify, RequestContext};
 use crate::{
     audit::recorder::{ServedCall, ServedRecorder},
-    domain::{CccdNumber, Citizen, CmndNumber, QrPayload},
+    domain::{vietnam, CccdNumber, Citizen, CmndNumber, QrPayload},
     error::ApiError,
     proto::{self, citizen_registry_server::CitizenRegistry},
     security::{Agency, Authenticator, ScopeField},
@@ -32,10 +32,7 @@ impl Clock {
     pub fn today(self) -> NaiveDate {
         match self {
             Clock::Fixed(date) => date,
-            Clock::System => {
-                let vietnam = FixedOffset::east_opt(7 * 3600).expect("valid offset");
-                Utc::now().with_timezone(&vietnam).date_naive()
-            }
+            Clock::System => vietnam::today(),
         }
     }
 }

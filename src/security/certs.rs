@@ -43,7 +43,12 @@ fn base_params(common_name: &str, organization: &str) -> CertificateParams {
 impl CertificateAuthority {
     /// A new self-signed CA.
     pub fn new(common_name: &str) -> Result<Self, rcgen::Error> {
-        let mut params = base_params(common_name, "vnpop development (DO NOT TRUST)");
+        Self::self_signed(common_name, "vnpop development (DO NOT TRUST)")
+    }
+
+    /// A self-signed CA that issues end-entity certificates only (path length 0).
+    fn self_signed(common_name: &str, organization: &str) -> Result<Self, rcgen::Error> {
+        let mut params = base_params(common_name, organization);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = KeyPair::generate()?;
@@ -97,16 +102,7 @@ impl CertificateAuthority {
     /// A mock country signing CA (CSCA) for identity-card chips: a self-signed CA that issues
     /// document-signer certificates only (ICAO Doc 9303 part 12, in spirit).
     pub fn country_signing_ca(common_name: &str) -> Result<Self, rcgen::Error> {
-        let mut params = base_params(common_name, "Bộ Công an (mock CSCA, DO NOT TRUST)");
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let key = KeyPair::generate()?;
-        let cert = params.self_signed(&key)?;
-        Ok(CertificateAuthority {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            issuer: Issuer::new(params, key),
-        })
+        Self::self_signed(common_name, "Bộ Công an (mock CSCA, DO NOT TRUST)")
     }
 
     /// A document-signer certificate (ECDSA P-256, digital signature only, no extended key

@@ -8,7 +8,7 @@
 
 use std::{path::Path, sync::Arc, time::Duration};
 
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::{Days, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -139,14 +139,7 @@ fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 }
 
 fn vietnam_ms(date: NaiveDate, seconds_into_day: u32) -> i64 {
-    let vietnam = chrono::FixedOffset::east_opt(7 * 3600).expect("valid offset");
-    let time = date.and_hms_opt(0, 0, 0).expect("valid")
-        + chrono::Duration::seconds(seconds_into_day.into());
-    vietnam
-        .from_local_datetime(&time)
-        .single()
-        .expect("fixed offset")
-        .timestamp_millis()
+    crate::domain::vietnam::instant_ms(date, seconds_into_day)
 }
 
 /// The deterministic list of dossiers of the scenario, period after period.

@@ -1,0 +1,77 @@
+//! Vietnam's civil time: UTC+7 all year (no daylight saving). Dates of receipt, card expiry,
+//! audit days and fault windows are all Vietnam dates, whatever the machine's time zone.
+
+use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+
+const OFFSET_SECONDS: i32 = 7 * 3600;
+const OFFSET_MS: i64 = OFFSET_SECONDS as i64 * 1000;
+const DAY_MS: i64 = 86_400_000;
+
+/// UTC+7.
+pub fn offset() -> FixedOffset {
+    FixedOffset::east_opt(OFFSET_SECONDS).expect("UTC+7 is a valid offset")
+}
+
+/// Today's date in Vietnam.
+pub fn today() -> NaiveDate {
+    Utc::now().with_timezone(&offset()).date_naive()
+}
+
+/// The time of day in Vietnam now.
+pub fn time_of_day() -> NaiveTime {
+    Utc::now().with_timezone(&offset()).time()
+}
+
+/// `seconds` after midnight starting `date` in Vietnam, Unix milliseconds.
+pub fn instant_ms(date: NaiveDate, seconds: u32) -> i64 {
+    let midnight = date.and_time(NaiveTime::MIN);
+    offset()
+        .from_local_datetime(&midnight)
+        .single()
+        .expect("a fixed offset has no ambiguous times")
+        .timestamp_millis()
+        + i64::from(seconds) * 1000
+}
+
+/// Midnight at the start of `date` in Vietnam, Unix milliseconds.
+pub fn midnight_ms(date: NaiveDate) -> i64 {
+    instant_ms(date, 0)
+}
+
+/// The Vietnam day (days since 1970-01-01) of a Unix-ms instant.
+pub fn day_of(ms: i64) -> i64 {
+    (ms + OFFSET_MS).div_euclid(DAY_MS)
+}
+
+/// Whether a Unix-ms instant is a midnight in Vietnam.
+pub fn is_midnight(ms: i64) -> bool {
+    (ms + OFFSET_MS).rem_euclid(DAY_MS) == 0
+}
+
+/// A Unix-ms instant as RFC 3339 in Vietnam time ("2023-12-02T00:00:00+07:00"); empty if out of
+/// range.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.with_timezone(&offset()).to_rfc3339())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_midnights_are_vietnamese() {
+        let new_year = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        // 2024-01-01T00:00:00+07:00 is 2023-12-31T17:00:00Z.
+        assert_eq!(midnight_ms(new_year), 1_704_042_000_000);
+        assert!(is_midnight(midnight_ms(new_year)));
+        assert!(!is_midnight(midnight_ms(new_year) + 1));
+        assert_eq!(
+            day_of(midnight_ms(new_year)),
+            day_of(midnight_ms(new_year) - 1) + 1
+        );
+        assert_eq!(instant_ms(new_year, 90), midnight_ms(new_year) + 90_000);
+        assert_eq!(rfc3339(midnight_ms(new_year)), "2024-01-01T00:00:00+07:00");
+    }
+}
