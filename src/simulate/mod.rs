@@ -142,6 +142,15 @@ fn vietnam_ms(date: NaiveDate, seconds_into_day: u32) -> i64 {
     crate::domain::vietnam::instant_ms(date, seconds_into_day)
 }
 
+/// Dossier numbers open with the province's code (Hòa Bình: 17), as in the one-stop-shop system.
+const DOSSIER_PREFIX: &str = "H17";
+
+/// A unit's name as the start of its officers' ids: "Huyện Mai Châu" becomes "huyen-mai-chau"
+/// (unique per district, unlike its last word: Lạc Sơn and Lương Sơn).
+fn slug(district: &str) -> String {
+    crate::domain::matching::fold(district).replace(' ', "-")
+}
+
 /// The deterministic list of dossiers of the scenario, period after period.
 pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
     let mut rng = ChaCha8Rng::seed_from_u64(scenario.seed);
@@ -156,6 +165,7 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
         })
         .collect();
     let weights: Vec<f64> = scenario.unit.iter().map(|u| u.weight).collect();
+    let officer_slugs: Vec<String> = scenario.unit.iter().map(|u| slug(&u.district)).collect();
     let mut planned = Vec::new();
     for (p, period) in scenario.period.iter().enumerate() {
         let days = (period.to - period.from).num_days() as u64 + 1;
@@ -180,14 +190,14 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
                 let procedure =
                     &scenario.procedures[rng.random_range(0..scenario.procedures.len())];
                 let mut info = DossierInfo::new(
-                    format!("H35.{u:02}-{}-{:06}", day.format("%y%m%d"), planned.len()),
+                    format!(
+                        "{DOSSIER_PREFIX}.{u:02}-{}-{:06}",
+                        day.format("%y%m%d"),
+                        planned.len()
+                    ),
                     procedure.clone(),
                     unit.district.clone(),
-                    format!(
-                        "{}-cb{:02}",
-                        unit.district.split_whitespace().last().unwrap_or("unit"),
-                        officer + 1
-                    ),
+                    format!("{}-cb{:02}", officer_slugs[u], officer + 1),
                     channel,
                 );
                 info.received_at_ms = Some(received);
@@ -339,6 +349,28 @@ mod tests {
             );
         }
         assert_eq!(plan(&scenario), planned, "deterministic");
+    }
+
+    #[test]
+    fn the_bundled_units_are_hoa_binhs_districts() {
+        let tables = crate::population::tables::Tables::get();
+        let hoa_binh = tables.districts(crate::domain::ProvinceCode::new(17).unwrap());
+        let scenario = Scenario::bundled();
+        assert_eq!(scenario.unit.len(), hoa_binh.len(), "every district, once");
+        for unit in &scenario.unit {
+            assert!(
+                hoa_binh.contains(&unit.district.as_str()),
+                "{} is not a district of Hòa Bình (017)",
+                unit.district
+            );
+        }
+        let officers: std::collections::HashSet<_> = plan(&scenario)
+            .into_iter()
+            .map(|p| p.info.officer_id)
+            .collect();
+        let expected: u32 = scenario.unit.iter().map(|u| u.officers).sum();
+        assert_eq!(officers.len() as u32, expected, "officer ids are unique");
+        assert_eq!(slug("Huyện Lạc Sơn"), "huyen-lac-son");
     }
 
     #[test]
