@@ -1,5 +1,8 @@
 //! Compiles `proto/` into Rust with `protox` (a pure-Rust protobuf compiler), so a fresh machine
-//! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection.
+//! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection, with
+//! a second one for `google/rpc/error_details.proto` (the types of every error's details, whose
+//! Rust code comes from `tonic-types`): reflection serves it so that grpcurl and other reflection
+//! clients decode ErrorInfo and BadRequest instead of printing bytes.
 
 use std::{env, fs, path::PathBuf};
 
@@ -20,6 +23,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let descriptor_path = out_dir.join("vnpop_descriptor.bin");
     fs::write(&descriptor_path, descriptors.encode_to_vec())?;
+
+    // Descriptors only: the Rust types are tonic-types'. Includes its import (duration.proto).
+    let error_details = protox::compile(["proto/google/rpc/error_details.proto"], ["proto"])?;
+    fs::write(
+        out_dir.join("error_details_descriptor.bin"),
+        error_details.encode_to_vec(),
+    )?;
 
     tonic_prost_build::configure()
         .file_descriptor_set_path(&descriptor_path)

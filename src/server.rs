@@ -37,6 +37,10 @@ use crate::{
 /// The encoded descriptors of vnpop's protos, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vnpop_descriptor");
 
+/// The encoded descriptors of `google/rpc/error_details.proto` and its import, for reflection.
+const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("error_details_descriptor");
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -279,6 +283,10 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         builder
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google/rpc/error_details.proto (and its import): the ErrorInfo and BadRequest
+            // details of every error (src/error.rs), so reflection clients such as grpcurl
+            // decode them instead of printing bytes.
+            .register_encoded_file_descriptor_set(ERROR_DETAILS_DESCRIPTOR_SET)
     };
     let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
         .build_v1()

@@ -73,6 +73,69 @@ async fn health_and_reflection_are_served_on_the_same_port() {
     server.shutdown().await.unwrap();
 }
 
+/// What a reflection client (grpcurl, Postman, grpcui) asks to decode an error's details: the file
+/// defining a symbol, then each file it imports. Every file is returned decoded, by name.
+async fn resolve(
+    reflection: &mut ServerReflectionClient<tonic::transport::Channel>,
+    request: MessageRequest,
+) -> Vec<prost_types::FileDescriptorProto> {
+    use prost::Message;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let answer = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner()
+        .next()
+        .await
+        .unwrap()
+        .unwrap();
+    match answer.message_response {
+        Some(MessageResponse::FileDescriptorResponse(files)) => files
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap())
+            .collect(),
+        other => panic!("expected file descriptors, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reflection_resolves_the_error_detail_types() {
+    let server = start_server(test_config()).await;
+    let mut reflection = ServerReflectionClient::new(mtls_channel(server.local_addr.port()).await);
+    // The details every vnpop error carries (src/error.rs), by their type URLs' names.
+    for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
+        let files = resolve(
+            &mut reflection,
+            MessageRequest::FileContainingSymbol(symbol.into()),
+        )
+        .await;
+        let message = symbol.trim_start_matches("google.rpc.");
+        let defining = files
+            .iter()
+            .find(|f| {
+                f.package() == "google.rpc"
+                    && f.message_type.iter().any(|m| m.name() == message)
+            })
+            .unwrap_or_else(|| panic!("no file defines {symbol}: {files:?}"));
+        assert_eq!(defining.name(), "google/rpc/error_details.proto");
+        // Its imports resolve too (grpcurl fails on a missing one).
+        for import in &defining.dependency {
+            let files =
+                resolve(&mut reflection, MessageRequest::FileByFilename(import.clone())).await;
+            assert!(
+                files.iter().any(|f| f.name() == import),
+                "{import} is not served"
+            );
+        }
+    }
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_fixtures_file_adds_and_overrides_citizens() {
     let mut file = tempfile::NamedTempFile::new().unwrap();
