@@ -118,15 +118,17 @@ async fn reflection_resolves_the_error_detail_types() {
         let defining = files
             .iter()
             .find(|f| {
-                f.package() == "google.rpc"
-                    && f.message_type.iter().any(|m| m.name() == message)
+                f.package() == "google.rpc" && f.message_type.iter().any(|m| m.name() == message)
             })
             .unwrap_or_else(|| panic!("no file defines {symbol}: {files:?}"));
         assert_eq!(defining.name(), "google/rpc/error_details.proto");
         // Its imports resolve too (grpcurl fails on a missing one).
         for import in &defining.dependency {
-            let files =
-                resolve(&mut reflection, MessageRequest::FileByFilename(import.clone())).await;
+            let files = resolve(
+                &mut reflection,
+                MessageRequest::FileByFilename(import.clone()),
+            )
+            .await;
             assert!(
                 files.iter().any(|f| f.name() == import),
                 "{import} is not served"

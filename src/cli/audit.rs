@@ -39,6 +39,10 @@ pub enum AuditCommand {
     /// first event that was altered, removed or inserted. With --remote, ask the server to do it
     /// and check its signed head (and, given --previous-head, that the log only grew since).
     Verify(VerifyArgs),
+    /// The auditor's report: one self-contained HTML file (headline with comparison, coverage by
+    /// district and month and by officer as charts and tables, unverified dossiers, reconcile
+    /// findings, the signed tree head it rests on), in Vietnamese or English (--lang en).
+    Report(super::report::ReportArgs),
 }
 
 /// Where the audit data comes from: the server, or with `--db` the log file itself.
@@ -53,7 +57,7 @@ pub struct Source {
 }
 
 impl Source {
-    async fn open(&self) -> Result<Backend, String> {
+    pub(super) async fn open(&self) -> Result<Backend, String> {
         let Some(path) = &self.db else {
             return Ok(Backend::Server(self.server.connect().await?));
         };
@@ -74,7 +78,7 @@ impl Source {
 
 /// An open source of audit answers. Both kinds answer with the same functions
 /// ([`crate::audit::answers`]): over gRPC the server runs them, on a file this process does.
-enum Backend {
+pub(super) enum Backend {
     Server(AuditClient),
     File {
         reader: AuditReader,
@@ -108,7 +112,7 @@ impl Backend {
         }
     }
 
-    async fn ratio(
+    pub(super) async fn ratio(
         &self,
         request: proto::LookupRatioRequest,
     ) -> Result<proto::LookupRatioResponse, String> {
@@ -116,7 +120,7 @@ impl Backend {
         self.ask(request, grpc, answers::lookup_ratio).await
     }
 
-    async fn unverified(
+    pub(super) async fn unverified(
         &self,
         request: proto::ListUnverifiedDossiersRequest,
     ) -> Result<proto::ListUnverifiedDossiersResponse, String> {
@@ -126,7 +130,7 @@ impl Backend {
         self.ask(request, grpc, answers::unverified_dossiers).await
     }
 
-    async fn reconcile(
+    pub(super) async fn reconcile(
         &self,
         request: proto::ReconcileRequest,
     ) -> Result<proto::ReconcileResponse, String> {
@@ -404,6 +408,7 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Unverified(args) => unverified(args).await,
         AuditCommand::Export(args) => export(args).await,
         AuditCommand::Citizen(args) => citizen(args).await,
+        AuditCommand::Report(args) => super::report::run(args).await,
     }
 }
 
@@ -754,7 +759,7 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
 
 /// A signed tree head as saved between runs of `vnpop audit verify --remote`.
 #[derive(Debug, Serialize, serde::Deserialize)]
-struct SavedHead {
+pub(super) struct SavedHead {
     tree_size: u64,
     root_hash: String,
     signed_at_ms: i64,
@@ -763,7 +768,7 @@ struct SavedHead {
 }
 
 impl SavedHead {
-    fn from_message(head: &proto::SignedTreeHead) -> Self {
+    pub(super) fn from_message(head: &proto::SignedTreeHead) -> Self {
         SavedHead {
             tree_size: head.tree_size,
             root_hash: hex(&head.root_hash),

@@ -1,0 +1,392 @@
+//! `vnpop audit report`: the auditor's report as one self-contained HTML file (inline SVG charts,
+//! no scripts or fetches, opens offline), in Vietnamese or English.
+//!
+//! The figures are the auditor answers themselves (the `LookupRatio`, `ListUnverifiedDossiers`
+//! and `Reconcile` protobuf messages), asked of the server over gRPC or of the log file with
+//! `--db`, like every `vnpop audit` command: the report has no query of its own, so it reads
+//! whatever the answers say. [`gather`] asks the questions, [`html::render`] writes the page.
+
+mod html;
+mod words;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::Args;
+
+pub use words::Lang;
+
+use super::audit::{Backend, SavedHead, Source};
+use crate::{
+    audit::{
+        answers,
+        log::{parse_public_key, PUBLIC_KEY_FILE},
+        merkle,
+    },
+    proto,
+};
+
+/// Dossiers without a lookup listed by name; the rest are counted.
+const UNVERIFIED_LISTED: u32 = 100;
+/// Reconcile findings listed (the counts by kind cover all of them).
+const FINDINGS_LISTED: u32 = 100;
+/// With `--district`, findings are filtered here from at most this many (the answer's maximum).
+const FINDINGS_SCANNED: u32 = 100_000;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// First day of the period (YYYY-MM-DD, Vietnam time).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period, inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// First day of the period to compare with (e.g. the previous year).
+    #[arg(long, requires = "compare_to")]
+    pub compare_from: Option<String>,
+    /// Last day of the comparison period, inclusive.
+    #[arg(long, requires = "compare_from")]
+    pub compare_to: Option<String>,
+    /// Only this agency.
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Only this district (as the dossiers name it, e.g. "Huyện Mai Châu").
+    #[arg(long)]
+    pub district: Option<String>,
+    /// The language of the report: vi (Vietnamese, the default) or en.
+    #[arg(long, value_enum, default_value = "vi")]
+    pub lang: Lang,
+    /// The HTML file to write; its directory must exist.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub log: Source,
+}
+
+/// Why a report was not written.
+#[derive(Debug)]
+pub(crate) enum ReportError {
+    /// A bad argument: one line, exit code 2 (as clap's own usage errors).
+    Usage(String),
+    /// Anything else (server unreachable, unreadable log, …).
+    Failed(String),
+}
+
+impl From<String> for ReportError {
+    fn from(message: String) -> Self {
+        ReportError::Failed(message)
+    }
+}
+
+/// One period, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The days as given; a bad date or an inverted range is a usage error naming the flag.
+    fn parse(from_flag: &str, from: &str, to_flag: &str, to: &str) -> Result<Self, ReportError> {
+        let day = |flag: &str, text: &str| {
+            answers::parse_day("from", text).map_err(|_| {
+                ReportError::Usage(format!("{flag} {text:?} is not a date written YYYY-MM-DD"))
+            })
+        };
+        let (from_day, to_day) = (day(from_flag, from)?, day(to_flag, to)?);
+        if to_day < from_day {
+            return Err(ReportError::Usage(format!(
+                "empty period: {to_flag} {to} is before {from_flag} {from}"
+            )));
+        }
+        Ok(Period {
+            from: from_day,
+            to: to_day,
+        })
+    }
+
+    fn text(&self) -> (String, String) {
+        (self.from.to_string(), self.to.to_string())
+    }
+}
+
+/// Everything a report shows, as the auditor answers gave it.
+pub(crate) struct ReportData {
+    pub lang: Lang,
+    pub period: Period,
+    pub compare: Option<Period>,
+    pub agency: Option<String>,
+    pub district: Option<String>,
+    pub total: proto::RatioRow,
+    pub compare_total: Option<proto::RatioRow>,
+    /// Grouped by district (one group value).
+    pub by_district: Vec<proto::RatioRow>,
+    /// Grouped by district and month.
+    pub by_district_month: Vec<proto::RatioRow>,
+    /// Grouped by district and officer, lowest coverage first.
+    pub by_officer: Vec<proto::RatioRow>,
+    pub unverified: Vec<proto::UnverifiedDossier>,
+    /// Dossiers without a lookup beyond those listed.
+    pub unverified_rest: u64,
+    pub reconcile: proto::ReconcileResponse,
+    pub head: proto::SignedTreeHead,
+    /// False when the log grew while the report was computed.
+    pub head_stable: bool,
+    /// The command line that produced the report.
+    pub command: String,
+    pub generated_at_ms: i64,
+}
+
+/// `vnpop audit report`: a usage error is one line on stderr and exit code 2; any other failure
+/// is returned like the other audit commands'.
+pub async fn run(args: ReportArgs) -> Result<(), String> {
+    match write(&args).await {
+        Ok(()) => Ok(()),
+        Err(ReportError::Failed(message)) => Err(message),
+        Err(ReportError::Usage(message)) => {
+            eprintln!("vnpop: {message}");
+            std::process::exit(2)
+        }
+    }
+}
+
+async fn write(args: &ReportArgs) -> Result<(), ReportError> {
+    check_out(&args.out)?;
+    let data = gather(args).await?;
+    let page = html::render(&data);
+    std::fs::write(&args.out, page)
+        .map_err(|e| ReportError::Failed(format!("{}: {e}", args.out.display())))?;
+    eprintln!(
+        "report written to {} ({} dossiers, coverage {})",
+        args.out.display(),
+        data.lang.int(data.total.dossiers),
+        data.lang.percent(data.total.coverage)
+    );
+    Ok(())
+}
+
+/// `--out` must name a file in an existing directory.
+fn check_out(out: &Path) -> Result<(), ReportError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(ReportError::Usage(format!(
+            "--out {}: the directory {} does not exist",
+            out.display(),
+            parent.display()
+        )));
+    }
+    if out.is_dir() {
+        return Err(ReportError::Usage(format!(
+            "--out {}: is a directory, not a file name",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Asks every question of the report, between two readings of the tree head.
+async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
+    let period = Period::parse("--from", &args.from, "--to", &args.to)?;
+    let compare = match (&args.compare_from, &args.compare_to) {
+        (Some(from), Some(to)) => Some(Period::parse("--compare-from", from, "--compare-to", to)?),
+        _ => None,
+    };
+    let backend = args.log.open().await?;
+    let head = tree_head(&backend, args.log.db.as_deref()).await?;
+    let agency = args.agency.clone().unwrap_or_default();
+    let ratio = |p: &Period, by: &[&str]| {
+        let (from, to) = p.text();
+        backend.ratio(proto::LookupRatioRequest {
+            from,
+            to,
+            group_by: by.iter().map(|g| (*g).to_owned()).collect(),
+            agency_id: agency.clone(),
+            include_load_test: false,
+        })
+    };
+    let by_district = ratio(&period, &["district"]).await?.rows;
+    let district = args.district.as_deref();
+    if let Some(name) = district {
+        if !by_district.iter().any(|r| r.group[0] == name) {
+            let known: Vec<&str> = by_district.iter().map(|r| r.group[0].as_str()).collect();
+            return Err(ReportError::Usage(format!(
+                "--district {name:?}: no dossiers from this district from {} to {} (districts: {})",
+                period.from,
+                period.to,
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    let in_district = |row: &proto::RatioRow| district.is_none_or(|d| row.group[0] == d);
+    // The headline: the whole period, or the district's own row.
+    let total_of = |rows: &[proto::RatioRow], all: Vec<proto::RatioRow>| match district {
+        Some(d) => rows
+            .iter()
+            .find(|r| r.group[0] == d)
+            .cloned()
+            .unwrap_or_default(),
+        None => all.into_iter().next().unwrap_or_default(),
+    };
+    let total = total_of(&by_district, ratio(&period, &[]).await?.rows);
+    if total.dossiers == 0 {
+        return Err(ReportError::Usage(format!(
+            "empty period: no dossiers received from {} to {}{}",
+            period.from,
+            period.to,
+            args.agency
+                .as_ref()
+                .map(|a| format!(" by agency {a}"))
+                .unwrap_or_default()
+        )));
+    }
+    let compare_total = match &compare {
+        Some(p) => {
+            let rows = ratio(p, &["district"]).await?.rows;
+            Some(total_of(&rows, ratio(p, &[]).await?.rows))
+        }
+        None => None,
+    };
+    let by_district_month = ratio(&period, &["district", "month"])
+        .await?
+        .rows
+        .into_iter()
+        .filter(in_district)
+        .collect();
+    let mut by_officer: Vec<_> = ratio(&period, &["district", "officer"])
+        .await?
+        .rows
+        .into_iter()
+        .filter(in_district)
+        .collect();
+    by_officer.sort_by(|a, b| {
+        a.coverage
+            .total_cmp(&b.coverage)
+            .then(b.dossiers.cmp(&a.dossiers))
+            .then(a.group.cmp(&b.group))
+    });
+    let (from, to) = period.text();
+    let unverified = backend
+        .unverified(proto::ListUnverifiedDossiersRequest {
+            from: from.clone(),
+            to: to.clone(),
+            agency_id: agency.clone(),
+            district: args.district.clone().unwrap_or_default(),
+            page_size: UNVERIFIED_LISTED,
+            ..Default::default()
+        })
+        .await?
+        .dossiers;
+    let unverified_rest = (total.dossiers - total.dossiers_with_lookup.min(total.dossiers))
+        .saturating_sub(unverified.len() as u64);
+    let mut reconcile = backend
+        .reconcile(proto::ReconcileRequest {
+            from,
+            to,
+            agency_id: agency.clone(),
+            include_load_test: false,
+            max_findings: if district.is_some() {
+                FINDINGS_SCANNED
+            } else {
+                FINDINGS_LISTED
+            },
+        })
+        .await?;
+    if let Some(d) = district {
+        only_district(&mut reconcile, d);
+    }
+    let after = tree_head(&backend, args.log.db.as_deref()).await?;
+    Ok(ReportData {
+        lang: args.lang,
+        period,
+        compare,
+        agency: args.agency.clone(),
+        district: args.district.clone(),
+        total,
+        compare_total,
+        by_district: by_district.into_iter().filter(in_district).collect(),
+        by_district_month,
+        by_officer,
+        unverified,
+        unverified_rest,
+        reconcile,
+        head_stable: after.tree_size == head.tree_size && after.root_hash == head.root_hash,
+        head,
+        command: command_line(),
+        generated_at_ms: chrono::Utc::now().timestamp_millis(),
+    })
+}
+
+/// Keeps the findings of one district and counts them by kind (from the findings returned).
+fn only_district(reconcile: &mut proto::ReconcileResponse, district: &str) {
+    reconcile.findings.retain(|f| f.district == district);
+    let count = |kind: &str| reconcile.findings.iter().filter(|f| f.kind == kind).count() as u64;
+    reconcile.served_not_reported = count("served_not_reported");
+    reconcile.reported_not_served = count("reported_not_served");
+    reconcile.dossier_not_reported = count("dossier_not_reported");
+    reconcile.findings.truncate(FINDINGS_LISTED as usize);
+}
+
+/// The newest signed tree head, from the server or from the file (with the public key beside it).
+async fn tree_head(
+    backend: &Backend,
+    db: Option<&Path>,
+) -> Result<proto::SignedTreeHead, ReportError> {
+    match backend {
+        Backend::Server(client) => client.tree_head().await.map_err(|e| e.to_string().into()),
+        Backend::File { reader, .. } => {
+            let head = reader.latest_head().map_err(|e| e.to_string())?;
+            let key = db
+                .map(|db| db.with_file_name(PUBLIC_KEY_FILE))
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .and_then(|text| parse_public_key(&text).ok())
+                .map(|key| key.to_bytes().to_vec())
+                .unwrap_or_default();
+            Ok(match head {
+                Some(h) => proto::SignedTreeHead {
+                    tree_size: h.tree_size,
+                    root_hash: h.root.to_vec(),
+                    signed_at_ms: h.signed_at_ms,
+                    signature: h.signature.to_vec(),
+                    public_key: key,
+                },
+                None => proto::SignedTreeHead {
+                    root_hash: merkle::empty_root().to_vec(),
+                    public_key: key,
+                    ..Default::default()
+                },
+            })
+        }
+    }
+}
+
+/// The head as `vnpop audit verify --remote --previous-head` reads it.
+pub(crate) fn saved_head_json(head: &proto::SignedTreeHead) -> String {
+    serde_json::to_string_pretty(&SavedHead::from_message(head)).expect("serializable")
+}
+
+/// This process's command line, quoted for a POSIX shell where needed.
+fn command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, arg)| {
+            let arg = if i == 0 { "vnpop".to_owned() } else { arg };
+            if !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "-_./=:,@".contains(c))
+            {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,296 @@
+//! The report's language: its labels in Vietnamese or English, and numbers, dates and months
+//! written the way its readers write them (Vietnamese: `65.498`, `21,8%`, `01/12/2022`).
+
+use chrono::NaiveDate;
+use clap::ValueEnum;
+
+/// The language a report is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// Tiếng Việt (the default).
+    Vi,
+    /// English.
+    En,
+}
+
+/// Every fixed text of a report, in one language.
+pub(crate) struct Labels {
+    pub html_lang: &'static str,
+    pub title: &'static str,
+    pub period: &'static str,
+    pub compare_period: &'static str,
+    pub scope_all: &'static str,
+    pub agency: &'static str,
+    pub generated: &'static str,
+    pub dossiers: &'static str,
+    pub lookups_reported: &'static str,
+    pub lookups_served: &'static str,
+    pub with_lookup: &'static str,
+    pub coverage: &'static str,
+    pub per_dossier: &'static str,
+    pub points: &'static str,
+    pub by_district_month: &'static str,
+    pub by_district_month_note: &'static str,
+    pub by_district: &'static str,
+    pub by_officer: &'static str,
+    pub by_officer_note: &'static str,
+    pub district: &'static str,
+    pub month: &'static str,
+    pub officer: &'static str,
+    pub total: &'static str,
+    pub unverified: &'static str,
+    pub unverified_rest: &'static str,
+    pub dossier: &'static str,
+    pub procedure: &'static str,
+    pub channel: &'static str,
+    pub received: &'static str,
+    pub reconcile: &'static str,
+    pub reconcile_note: &'static str,
+    pub finding: &'static str,
+    pub count: &'static str,
+    pub rpc: &'static str,
+    pub reported: &'static str,
+    pub served: &'static str,
+    pub first_at: &'static str,
+    pub findings_listed: &'static str,
+    pub no_findings: &'static str,
+    pub head: &'static str,
+    pub head_note: &'static str,
+    pub head_moved: &'static str,
+    pub tree_size: &'static str,
+    pub root: &'static str,
+    pub signed_at: &'static str,
+    pub public_key: &'static str,
+    pub signature: &'static str,
+    pub verify_remote: &'static str,
+    pub verify_file: &'static str,
+    pub command: &'static str,
+    pub no_key: &'static str,
+}
+
+impl Lang {
+    pub(crate) fn labels(self) -> &'static Labels {
+        match self {
+            Lang::Vi => &VI,
+            Lang::En => &EN,
+        }
+    }
+
+    /// `65498` → `65.498` (vi) or `65,498` (en).
+    pub(crate) fn int(self, n: u64) -> String {
+        let separator = match self {
+            Lang::Vi => '.',
+            Lang::En => ',',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(separator);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A decimal with `places` digits after the decimal comma (vi) or point (en).
+    pub(crate) fn decimal(self, x: f64, places: usize) -> String {
+        let text = format!("{:.places$}", x.abs());
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let whole = self.int(whole.parse().unwrap_or(0));
+        let sign = if x < 0.0 && text.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+            "−"
+        } else {
+            ""
+        };
+        match (fraction.is_empty(), self) {
+            (true, _) => format!("{sign}{whole}"),
+            (false, Lang::Vi) => format!("{sign}{whole},{fraction}"),
+            (false, Lang::En) => format!("{sign}{whole}.{fraction}"),
+        }
+    }
+
+    /// A share as a percentage with one decimal: `0.218` → `21,8%`.
+    pub(crate) fn percent(self, share: f64) -> String {
+        format!("{}%", self.decimal(share * 100.0, 1))
+    }
+
+    /// A change with its sign: `+1.234`, `−3,2%`.
+    pub(crate) fn signed(self, x: f64, places: usize, unit: &str) -> String {
+        let plus = if x > 0.0
+            && self
+                .decimal(x, places)
+                .bytes()
+                .any(|b| b.is_ascii_digit() && b != b'0')
+        {
+            "+"
+        } else {
+            ""
+        };
+        format!("{plus}{}{unit}", self.decimal(x, places))
+    }
+
+    /// `2022-12-01` → `01/12/2022` (vi) or unchanged (en).
+    pub(crate) fn date(self, date: NaiveDate) -> String {
+        match self {
+            Lang::Vi => date.format("%d/%m/%Y").to_string(),
+            Lang::En => date.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    /// A month as the ratio answer writes it (`2023-01`) → `01/2023` (vi) or unchanged (en).
+    pub(crate) fn month(self, month: &str) -> String {
+        match (self, month.split_once('-')) {
+            (Lang::Vi, Some((year, m))) => format!("{m}/{year}"),
+            _ => month.to_owned(),
+        }
+    }
+
+    /// A finding kind of the reconcile answer in words (unknown kinds as they are).
+    pub(crate) fn finding(self, kind: &str) -> String {
+        let words = match (self, kind) {
+            (Lang::Vi, "served_not_reported") => "Máy chủ đã trả lời nhưng đơn vị không báo cáo",
+            (Lang::Vi, "reported_not_served") => "Đơn vị báo cáo nhưng máy chủ không ghi nhận",
+            (Lang::Vi, "dossier_not_reported") => {
+                "Tra cứu cho hồ sơ đơn vị không báo cáo tiếp nhận"
+            }
+            (Lang::En, "served_not_reported") => "Served by the server, never reported",
+            (Lang::En, "reported_not_served") => "Reported, never served by the server",
+            (Lang::En, "dossier_not_reported") => "Lookups for a dossier never reported",
+            _ => return kind.to_owned(),
+        };
+        format!("{words} ({kind})")
+    }
+}
+
+static VI: Labels = Labels {
+    html_lang: "vi",
+    title: "Báo cáo tra cứu Cơ sở dữ liệu quốc gia về dân cư khi giải quyết hồ sơ",
+    period: "Kỳ báo cáo",
+    compare_period: "Kỳ so sánh",
+    scope_all: "Tất cả đơn vị",
+    agency: "Cơ quan",
+    generated: "Lập lúc",
+    dossiers: "Hồ sơ tiếp nhận",
+    lookups_reported: "Lượt tra cứu đơn vị báo cáo",
+    lookups_served: "Lượt tra cứu máy chủ đã trả lời",
+    with_lookup: "Hồ sơ có tra cứu",
+    coverage: "Tỷ lệ hồ sơ có tra cứu",
+    per_dossier: "Lượt tra cứu / hồ sơ",
+    points: " điểm %",
+    by_district_month: "Tỷ lệ hồ sơ có tra cứu theo huyện và tháng",
+    by_district_month_note: "Màu càng đậm, tỷ lệ càng cao; rê chuột lên ô để xem số liệu chính xác.",
+    by_district: "Theo huyện",
+    by_officer: "Theo cán bộ (tỷ lệ thấp nhất trước)",
+    by_officer_note: "Đường nét đứt: tỷ lệ chung của kỳ báo cáo.",
+    district: "Huyện",
+    month: "Tháng",
+    officer: "Cán bộ",
+    total: "Tổng",
+    unverified: "Hồ sơ chưa được tra cứu",
+    unverified_rest: "hồ sơ khác chưa được tra cứu không liệt kê ở đây",
+    dossier: "Mã hồ sơ",
+    procedure: "Thủ tục",
+    channel: "Kênh",
+    received: "Tiếp nhận lúc",
+    reconcile: "Đối soát: báo cáo của đơn vị và ghi nhận của máy chủ",
+    reconcile_note: "Mỗi lượt tra cứu được ghi hai lần: đơn vị báo cáo và máy chủ ghi nhận khi trả lời. Chênh lệch là phát hiện.",
+    finding: "Loại phát hiện",
+    count: "Số lượng",
+    rpc: "Phương thức",
+    reported: "Đơn vị báo cáo",
+    served: "Máy chủ ghi nhận",
+    first_at: "Lần đầu lúc",
+    findings_listed: "Các phát hiện đầu tiên",
+    no_findings: "Không có chênh lệch.",
+    head: "Căn cứ của số liệu: cây Merkle đã ký",
+    head_note: "Các số liệu trên được tính từ nhật ký kiểm toán tại đầu cây dưới đây. Lưu khối JSON thành head.json rồi chạy lệnh để kiểm chứng rằng nhật ký hiện tại vẫn chứa đúng lịch sử đó.",
+    head_moved: "Nhật ký đã ghi thêm sự kiện trong khi lập báo cáo; đầu cây dưới đây là đầu cây trước khi truy vấn.",
+    tree_size: "Số sự kiện",
+    root: "Gốc Merkle (SHA-256)",
+    signed_at: "Ký lúc",
+    public_key: "Khóa công khai Ed25519 của nhật ký",
+    signature: "Chữ ký",
+    verify_remote: "Kiểm chứng qua máy chủ",
+    verify_file: "Kiểm chứng trên tệp nhật ký (tính lại toàn bộ cây, kiểm tra mọi đầu cây đã ký)",
+    command: "Lệnh đã lập báo cáo",
+    no_key: "(không có tệp audit-signing.pub bên cạnh tệp nhật ký)",
+};
+
+static EN: Labels = Labels {
+    html_lang: "en",
+    title: "Population database lookups for administrative dossiers",
+    period: "Period",
+    compare_period: "Compared with",
+    scope_all: "All units",
+    agency: "Agency",
+    generated: "Generated",
+    dossiers: "Dossiers received",
+    lookups_reported: "Lookups reported by the agency",
+    lookups_served: "Lookups served by the server",
+    with_lookup: "Dossiers with a lookup",
+    coverage: "Coverage (dossiers with a lookup)",
+    per_dossier: "Lookups per dossier",
+    points: " points",
+    by_district_month: "Coverage by district and month",
+    by_district_month_note: "Darker means higher coverage; hover over a cell for the exact figures.",
+    by_district: "By district",
+    by_officer: "By officer (lowest coverage first)",
+    by_officer_note: "Dashed line: the period's overall coverage.",
+    district: "District",
+    month: "Month",
+    officer: "Officer",
+    total: "Total",
+    unverified: "Dossiers without a lookup",
+    unverified_rest: "more dossiers without a lookup are not listed here",
+    dossier: "Dossier",
+    procedure: "Procedure",
+    channel: "Channel",
+    received: "Received",
+    reconcile: "Reconciliation: what the agency reported against what the server served",
+    reconcile_note: "Every lookup is logged twice: reported by the agency and recorded by the server as it answered. A difference is a finding.",
+    finding: "Finding",
+    count: "Count",
+    rpc: "RPC",
+    reported: "Reported",
+    served: "Served",
+    first_at: "First at",
+    findings_listed: "First findings",
+    no_findings: "No differences.",
+    head: "What the figures rest on: the signed tree head",
+    head_note: "The figures above were computed from the audit log at the tree head below. Save the JSON block as head.json and run the command to check that the log still holds exactly that history.",
+    head_moved: "Events were logged while the report was computed; the head below is the one before the queries.",
+    tree_size: "Events",
+    root: "Merkle root (SHA-256)",
+    signed_at: "Signed at",
+    public_key: "The log's Ed25519 public key",
+    signature: "Signature",
+    verify_remote: "Verify through the server",
+    verify_file: "Verify on the log file (recomputes the whole tree, checks every signed head)",
+    command: "Command that produced this report",
+    no_key: "(no audit-signing.pub beside the log file)",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_the_vietnamese_way_in_vietnamese() {
+        assert_eq!(Lang::Vi.int(65_498), "65.498");
+        assert_eq!(Lang::Vi.int(300_000), "300.000");
+        assert_eq!(Lang::Vi.int(222), "222");
+        assert_eq!(Lang::Vi.percent(65_498.0 / 300_000.0), "21,8%");
+        assert_eq!(Lang::Vi.percent(222.0 / 29_613.0), "0,7%");
+        assert_eq!(Lang::Vi.decimal(1234.5678, 3), "1.234,568");
+        assert_eq!(Lang::En.int(65_498), "65,498");
+        assert_eq!(Lang::En.percent(0.218), "21.8%");
+        assert_eq!(Lang::Vi.signed(-21.1, 1, " điểm %"), "−21,1 điểm %");
+        assert_eq!(Lang::En.signed(3.0, 1, "%"), "+3.0%");
+        assert_eq!(Lang::En.signed(-0.01, 1, "%"), "0.0%");
+        assert_eq!(Lang::Vi.month("2023-01"), "01/2023");
+        let day = NaiveDate::from_ymd_opt(2022, 12, 1).unwrap();
+        assert_eq!(Lang::Vi.date(day), "01/12/2022");
+        assert_eq!(Lang::En.date(day), "2022-12-01");
+    }
+}
