@@ -36,7 +36,8 @@ h2{font-size:17px;margin:0 0 4px;color:#7f1d1d}
 .pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px;align-items:start}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
-th{background:#f5f7fa;font-weight:600;position:sticky;top:0}
+th{background:#f5f7fa;font-weight:600;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-size:12.5px}
+.pair table{font-size:12px}.pair th,.pair td{padding:3px 6px}
 td.n,th.n{text-align:right}
 tr.total td{font-weight:700;border-top:2px solid #9aa5b1}
 .scroll{max-height:460px;overflow:auto;border:1px solid #e4e7eb;border-radius:6px}
@@ -94,8 +95,20 @@ fn header(out: &mut String, data: &ReportData, l: &Labels) {
         "</p>\n<p>{}</p>\n<p>{}: {}</p>\n</header>\n",
         esc(&scope.join(" · ")),
         l.generated,
-        esc(&vietnam::rfc3339(data.generated_at_ms))
+        esc(&moment(data.lang, data.generated_at_ms))
     );
+}
+
+/// A moment in Vietnam's time, as its readers write it: `30/11/2026 14:44 (UTC+7)`.
+fn moment(lang: super::Lang, ms: i64) -> String {
+    let Some(at) = chrono::DateTime::from_timestamp_millis(ms) else {
+        return String::new();
+    };
+    let local = at.with_timezone(&vietnam::offset());
+    match lang {
+        super::Lang::Vi => local.format("%d/%m/%Y %H:%M (UTC+7)").to_string(),
+        super::Lang::En => local.format("%Y-%m-%d %H:%M (UTC+7)").to_string(),
+    }
 }
 
 /// One headline figure with the comparison period's and the change.
