@@ -33,7 +33,7 @@ h2{font-size:17px;margin:0 0 4px;color:#7f1d1d}
 .card .figure{font-size:30px;font-weight:700;margin:4px 0}
 .card .compare{font-size:13px;color:#52606d}
 .up{color:#0f7b3f;font-weight:600}.down{color:#b42318;font-weight:600}
-.pair{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px;align-items:start}
+.pair{display:grid;grid-template-columns:480px minmax(0,1fr);gap:16px;align-items:start}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
 th{background:#f5f7fa;font-weight:600;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-size:12.5px}
@@ -202,14 +202,7 @@ fn ratio_header(out: &mut String, l: &Labels, groups: &[&str]) {
     for g in groups {
         let _ = write!(out, "<th>{}</th>", esc(g));
     }
-    for h in [
-        l.dossiers,
-        l.lookups_reported,
-        l.lookups_served,
-        l.with_lookup,
-        l.coverage,
-        l.per_dossier,
-    ] {
+    for h in l.columns {
         let _ = write!(out, "<th class=\"n\">{}</th>", esc(h));
     }
     out.push_str("</tr></thead>\n");
@@ -384,17 +377,17 @@ fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
 fn officers(out: &mut String, data: &ReportData, l: &Labels) {
     let lang = data.lang;
     let rows = &data.by_officer;
-    let scale = (data
-        .by_officer
+    // The axis ends at the first round share at or above the highest coverage.
+    let highest = rows
         .iter()
         .map(|r| r.coverage)
-        .fold(data.total.coverage, f64::max)
-        * 10.0)
-        .ceil()
-        .max(1.0)
-        / 10.0;
-    let (label_w, bar_w, top, row_h) = (170.0, 330.0, 26.0, 20.0);
-    let width = label_w + bar_w + 90.0;
+        .fold(data.total.coverage, f64::max);
+    let scale = [0.01, 0.02, 0.04, 0.05, 0.1, 0.2, 0.25, 0.4, 0.5, 0.8, 1.0]
+        .into_iter()
+        .find(|&s| s >= highest)
+        .unwrap_or(1.0);
+    let (label_w, bar_w, top, row_h) = (160.0, 260.0, 26.0, 20.0);
+    let width = label_w + bar_w + 56.0;
     let height = top + row_h * rows.len() as f64 + 8.0;
     let _ = write!(
         out,
