@@ -46,6 +46,7 @@ pre,code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px}
 pre{background:#f5f7fa;border:1px solid #e4e7eb;border-radius:6px;padding:10px;overflow:auto;white-space:pre-wrap;word-break:break-all}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:8px 0}
 dt{color:#52606d}dd{margin:0;font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px;word-break:break-all}
+svg{max-width:100%;height:auto}
 svg text{font-family:"Segoe UI","Noto Sans","DejaVu Sans",Arial,sans-serif}
 .warn{color:#b42318;font-weight:600}
 @media print{body{background:#fff}section,.card{box-shadow:none;border:1px solid #ccc}.scroll{max-height:none}}
@@ -282,7 +283,8 @@ fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
         .map(|r| r.coverage)
         .fold(0.0, f64::max);
     let (label_w, top, row_h) = (190.0, 34.0, 30.0);
-    let cell_w = ((1180.0 - label_w) / months.len().max(1) as f64).min(90.0);
+    // The section's content is 1,156 px wide at most (main 1,240 less paddings).
+    let cell_w = ((1140.0 - label_w) / months.len().max(1) as f64).min(90.0);
     let width = label_w + cell_w * months.len() as f64 + 10.0;
     let height = top + row_h * districts.len() as f64 + 10.0;
     let _ = write!(
