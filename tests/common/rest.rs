@@ -89,6 +89,11 @@ impl Rest {
             .body(Full::new(Bytes::copy_from_slice(body)))
             .expect("a valid request");
         let sender = self.sender().await?;
+        // A kept-alive connection takes the next request only once it is done with the last one.
+        if let Err(error) = sender.ready().await {
+            self.sender = None;
+            return Err(error.to_string());
+        }
         let response = match sender.send_request(request).await {
             Ok(response) => response,
             Err(error) => {
