@@ -241,7 +241,7 @@ fn main() {
         gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
         gateway.shutdown().await;
         running.shutdown().await.expect("shutdown");
-        rounds_of.iter().map(|r| median(r)).collect::<Vec<_>>()
+        rounds_of.iter().map(Vec::as_slice).map(median).collect::<Vec<_>>()
     });
 
     let labels = [

@@ -27,9 +27,12 @@ use vnpop::{
     population::{self, PopulationSpec},
     proto::{self, agency_gateway_client::AgencyGatewayClient},
     simulate::{self, Scenario},
+    vneid::TestCredentials,
 };
 
 const AN: &str = "001090012345";
+/// Has a level-1 VNeID account.
+const NGOC: &str = "079195001234";
 
 fn gateway_config(server_port: u16, data_dir: &Path) -> GatewayConfig {
     let mut config = GatewayConfig::defaults();
@@ -295,6 +298,16 @@ async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
     assert_eq!(answer.reason(), "VNEID_CHALLENGE_NOT_FOUND", "{answer:?}");
     assert_eq!(answer.content_type, "application/problem+json");
 
+    let started = rest
+        .post(
+            "/v1/dossiers/D-1/vneid/start",
+            &json!({"context": {"purpose": "p"}, "cccdNumber": NGOC, "level": "VNEID_LEVEL_ONE"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.status, 200, "{started:?}");
+    assert!(started.json["challengeId"].is_string(), "{started:?}");
+
     // A success, in the proto3 JSON mapping.
     let answer = rest
         .post("/v1/dossiers/D-1/lookup-by-cccd", &lookup_body(AN))
@@ -314,7 +327,7 @@ async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
     answer.assert_problem(503, "UNAVAILABLE", "SERVER_UNREACHABLE");
     assert!(started.elapsed() < Duration::from_secs(6));
     // Every call above that reached a dossier was recorded, the failures included.
-    assert_eq!(gateway.pending().await.unwrap() > 0, true);
+    assert!(gateway.pending().await.unwrap() > 0);
     gateway.shutdown().await;
 }
 
@@ -447,6 +460,23 @@ async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
     let vneid = VneidClient::from_channel(channel);
     let verdict = vneid.verify_chip(&context, read).await.unwrap();
     assert_eq!(verdict.verdict(), proto::ChipVerdict::Valid);
+    // A VNeID login for the dossier, through the gateway.
+    let started = vneid
+        .start(&context, NGOC, proto::VneidLevel::One)
+        .await
+        .unwrap();
+    let credentials = TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());
+    let done = vneid
+        .complete(
+            &context,
+            &started.challenge_id,
+            &credentials.passcode,
+            &credentials.current_code(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.level, proto::VneidLevel::One as i32);
 
     gateway.flush(Duration::from_secs(30)).await.unwrap();
     let auditor = common::connect_audit(&server, "auditor-thanh-tra").await;
@@ -456,7 +486,30 @@ async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
         .unwrap();
     assert_eq!(
         (rows[0].dossiers, rows[0].lookups, rows[0].served),
-        (1, 2, 2)
+        (1, 4, 4)
+    );
+    // What the agency reported (through the gateway) and what the server served agree, VNeID and
+    // chip calls included.
+    let reconciled = auditor
+        .raw()
+        .reconcile(proto::ReconcileRequest {
+            from: "2020-01-01".into(),
+            to: "2030-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            reconciled.reported,
+            reconciled.served,
+            reconciled.served_not_reported,
+            reconciled.reported_not_served
+        ),
+        (4, 4, 0, 0),
+        "{:?}",
+        reconciled.findings
     );
     gateway.shutdown().await;
     server.shutdown().await.unwrap();
