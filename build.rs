@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "proto/vnpop/v1/chip.proto",
     "proto/vnpop/v1/vneid.proto",
     "proto/vnpop/v1/admin.proto",
+    "proto/vnpop/v1/gateway.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

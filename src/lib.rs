@@ -30,6 +30,8 @@ pub mod error;
 #[cfg(feature = "server")]
 pub mod faults;
 #[cfg(all(feature = "server", feature = "client"))]
+pub mod gateway;
+#[cfg(all(feature = "server", feature = "client"))]
 pub mod load;
 #[cfg(feature = "server")]
 pub mod methods;

@@ -47,6 +47,9 @@ enum Command {
     /// Load-test a server: a weighted mix of lookups, verifications and VNeID logins about real
     /// citizens of its population, closed or open loop, with a latency and status-code report.
     Load(vnpop::load::LoadConfig),
+    /// Run beside agency software in any language: a local REST/JSON and gRPC API that records
+    /// every dossier and verification in a durable outbox and forwards over mTLS.
+    Gateway(vnpop::gateway::GatewayConfig),
     /// The auditor's commands: lookup ratios, log verification.
     #[command(subcommand)]
     Audit(vnpop::cli::audit::AuditCommand),
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         } => write_certs(out, agencies, chip_only),
         Command::Simulate(args) => simulate(args),
         Command::Load(config) => load(config),
+        Command::Gateway(config) => vnpop::gateway::run(config),
         Command::Audit(command) => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|runtime| runtime.block_on(vnpop::cli::audit::run(command))),

@@ -31,7 +31,7 @@ use tonic::transport::Endpoint;
 
 use super::{
     outbox::{Outbox, OutboxError},
-    AuditClient, ClientError, ClientTls, LookupContext, RegistryClient,
+    AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient,
 };
 use crate::proto::{self, reported_event::Kind};
 
@@ -115,6 +115,7 @@ impl AgencyClientConfig {
 
 struct Shared {
     registry: RegistryClient,
+    vneid: VneidClient,
     outbox: Arc<Outbox>,
     wake: Arc<Notify>,
     run_id: String,
@@ -168,7 +169,8 @@ impl AgencyClient {
         ));
         Ok(AgencyClient {
             shared: Arc::new(Shared {
-                registry: RegistryClient::from_channel(channel),
+                registry: RegistryClient::from_channel(channel.clone()),
+                vneid: VneidClient::from_channel(channel),
                 outbox,
                 wake,
                 run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
@@ -195,6 +197,26 @@ impl AgencyClient {
             info,
             event_time_ms: None,
         })
+    }
+
+    /// A dossier opened earlier (by this process or an earlier run on the same outbox), to make
+    /// more lookups for it: nothing is recorded, the dossier's receipt already was.
+    pub fn resume_dossier(&self, info: DossierInfo) -> Dossier {
+        Dossier {
+            client: self.clone(),
+            info,
+            event_time_ms: None,
+        }
+    }
+
+    /// The registry connection, for calls that concern no dossier (`who_am_i`).
+    pub fn registry(&self) -> &RegistryClient {
+        &self.shared.registry
+    }
+
+    /// The VNeID and chip connection, for calls that concern no dossier (JWKS, introspection).
+    pub fn vneid(&self) -> &VneidClient {
+        &self.shared.vneid
     }
 
     /// Waits until every recorded event has been delivered, or `timeout` passes (an error that
@@ -310,6 +332,13 @@ fn snake_case(name: &str) -> String {
 impl Dossier {
     pub fn info(&self) -> &DossierInfo {
         &self.info
+    }
+
+    /// The same dossier, with the following verifications made (and recorded) by another
+    /// officer of the unit.
+    pub fn by_officer(mut self, officer_id: impl Into<String>) -> Self {
+        self.info.officer_id = officer_id.into();
+        self
     }
 
     /// Records the following verifications at this time (Unix ms) instead of now: for
@@ -431,6 +460,80 @@ impl Dossier {
             .trim()
             .to_owned();
         self.verified("VerifyQr", purpose, &cccd, label).await?;
+        result
+    }
+
+    /// Starts a VNeID authentication of the citizen `cccd_number` for this dossier.
+    pub async fn start_vneid(
+        &self,
+        purpose: &str,
+        cccd_number: &str,
+        level: proto::VneidLevel,
+    ) -> Result<proto::StartAuthenticationResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .vneid
+            .start(&self.context(purpose), cccd_number, level)
+            .await;
+        let label = outcome(&result, |_| "challenge".into());
+        self.verified("StartAuthentication", purpose, cccd_number, label)
+            .await?;
+        result
+    }
+
+    /// Answers a VNeID challenge started for this dossier; `chip_read` is required at level 2.
+    pub async fn complete_vneid(
+        &self,
+        purpose: &str,
+        challenge_id: &str,
+        passcode: &str,
+        totp_code: &str,
+        chip_read: Option<proto::ChipRead>,
+    ) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .vneid
+            .complete(
+                &self.context(purpose),
+                challenge_id,
+                passcode,
+                totp_code,
+                chip_read,
+            )
+            .await;
+        let label = outcome(&result, |_| "authenticated".into());
+        // The citizen is the challenge's; the answer names them only inside the token.
+        self.verified("CompleteAuthentication", purpose, "", label)
+            .await?;
+        result
+    }
+
+    /// Verifies a chip read (passive authentication and comparison with the database).
+    pub async fn verify_chip(
+        &self,
+        purpose: &str,
+        chip_read: proto::ChipRead,
+    ) -> Result<proto::VerifyChipReadResponse, ClientError> {
+        let result = self
+            .client
+            .shared
+            .vneid
+            .verify_chip(&self.context(purpose), chip_read)
+            .await;
+        let label = outcome(&result, |r| {
+            proto::ChipVerdict::try_from(r.verdict)
+                .map_or("unspecified", |v| v.as_str_name())
+                .trim_start_matches("CHIP_VERDICT_")
+                .to_lowercase()
+        });
+        let cccd = result
+            .as_ref()
+            .map(|r| r.document_number.clone())
+            .unwrap_or_default();
+        self.verified("VerifyChipRead", purpose, &cccd, label)
+            .await?;
         result
     }
 }

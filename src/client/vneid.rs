@@ -39,11 +39,17 @@ pub struct VneidClient {
 impl VneidClient {
     /// Connects to `endpoint` (e.g. "https://localhost:50051").
     pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
-        let channel = connect_channel(endpoint, tls.as_ref()).await?;
-        Ok(VneidClient {
+        Ok(Self::from_channel(
+            connect_channel(endpoint, tls.as_ref()).await?,
+        ))
+    }
+
+    /// Both services over an existing channel (shared with other clients).
+    pub fn from_channel(channel: Channel) -> Self {
+        VneidClient {
             auth: VneidAuthenticationClient::new(channel.clone()),
             chip: ChipVerificationClient::new(channel),
-        })
+        }
     }
 
     /// The generated clients, for requests this wrapper does not build.

@@ -1,0 +1,282 @@
+//! What the gateway adds to a lookup: `cargo bench --bench gateway`.
+//!
+//! One process starts the real server (200,000 citizens, development mTLS, a fresh audit log)
+//! and a gateway forwarding to it, then measures `LookupByCccd` four ways, closed loop with the
+//! same number of calls in flight:
+//!
+//! - (a) direct gRPC, `RegistryClient` over mTLS: no outbox (what the server alone costs);
+//! - (b) direct gRPC through `AgencyClient`'s `Dossier`: each call also committed to a durable
+//!   outbox before it returns — the same promise the gateway makes, so the fair baseline;
+//! - (c) gRPC through the gateway (h2c on loopback; the gateway does (b) for the caller);
+//! - (d) REST/JSON through the gateway (HTTP/1.1 keep-alive, one connection per caller).
+//!
+//! The machine is noisy, so the figures are measured in interleaved rounds (a, b, c, d, a, …) and
+//! each is the median of its rounds. Printed: throughput and p50/p99, throughput against (b) and
+//! (a), and the p50 the gateway adds to (b). Targets: (c) and (d) at 80% or more of (b)'s
+//! throughput, and at most 1 ms added to its p50. `VNPOP_BENCH_ROUNDS` (default 5),
+//! `VNPOP_BENCH_SECONDS` per figure and round (default 3), `VNPOP_BENCH_CONCURRENCY` (default 32).
+
+#[path = "../tests/common/rest.rs"]
+mod rest;
+
+use std::{
+    future::Future,
+    path::Path,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// The allocator the `vnpop` binary uses, so the figures are the served ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use serde_json::json;
+use vnpop::{
+    client::{
+        AgencyClient, AgencyClientConfig, ClientTls, DossierChannel, DossierInfo, LookupContext,
+        RegistryClient,
+    },
+    config::ServeConfig,
+    gateway::{self, GatewayConfig},
+    server::{self, ServerState},
+};
+
+const AN: &str = "001090012345";
+const PURPOSE: &str = "đăng ký thường trú";
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Clone, Copy)]
+struct Figure {
+    throughput: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn median(rounds: &[Figure]) -> Figure {
+    let pick = |key: fn(&Figure) -> f64| {
+        let mut values: Vec<f64> = rounds.iter().map(key).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Figure {
+        throughput: pick(|f| f.throughput),
+        p50_ms: pick(|f| f.p50_ms),
+        p99_ms: pick(|f| f.p99_ms),
+    }
+}
+
+type Call = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// Runs `callers` closed loops for `seconds` after a warm-up; every call must succeed.
+async fn measure(callers: Vec<Call>, seconds: u64) -> Figure {
+    let warmup = Duration::from_millis(500);
+    let start = Instant::now() + warmup;
+    let end = start + Duration::from_secs(seconds);
+    let tasks: Vec<_> = callers
+        .into_iter()
+        .map(|mut call| {
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let began = Instant::now();
+                    if began >= end {
+                        break;
+                    }
+                    call().await;
+                    if began >= start {
+                        latencies.push(began.elapsed());
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("caller"));
+    }
+    all.sort();
+    let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+    Figure {
+        throughput: all.len() as f64 / seconds as f64,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+    }
+}
+
+fn certs() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))
+}
+
+fn tls() -> ClientTls {
+    ClientTls::from_files(
+        certs().join("ca.pem"),
+        certs().join("one-stop-ba-dinh.pem"),
+        certs().join("one-stop-ba-dinh.key"),
+    )
+    .expect("development identity")
+}
+
+fn main() {
+    let seconds = env_number("VNPOP_BENCH_SECONDS", 3);
+    let rounds = env_number("VNPOP_BENCH_ROUNDS", 5).max(1) as usize;
+    let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 32) as usize;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = ServeConfig::defaults();
+    config.data_dir = dir.path().join("server");
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.population = 200_000;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    println!(
+        "LookupByCccd direct and through the gateway: {cores} cores, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure, medians"
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let state = ServerState::build(&config).expect("server state");
+    let figures = runtime.block_on(async {
+        let running = server::start(config.listen, state).await.expect("server");
+        let endpoint = format!("https://localhost:{}", running.local_addr.port());
+
+        let mut gateway_config = GatewayConfig::defaults();
+        gateway_config.listen = "127.0.0.1:0".parse().expect("address");
+        gateway_config.server = endpoint.clone();
+        gateway_config.ca = certs().join("ca.pem");
+        gateway_config.cert = certs().join("one-stop-ba-dinh.pem");
+        gateway_config.key = certs().join("one-stop-ba-dinh.key");
+        gateway_config.data_dir = dir.path().join("gateway");
+        gateway_config.api_key = None;
+        let gateway = gateway::start(&gateway_config).await.expect("gateway");
+        let gateway_addr = gateway.local_addr;
+
+        let direct = RegistryClient::connect(&endpoint, Some(tls())).await.expect("direct");
+        let agency = AgencyClient::open(AgencyClientConfig::new(
+            endpoint.clone(),
+            Some(tls()),
+            dir.path().join("agency-outbox.sqlite"),
+        ))
+        .await
+        .expect("agency client");
+        let info = DossierInfo::new("BENCH-1", "1.004227", "Quận Ba Đình", "officer-017", DossierChannel::Desk);
+        let dossier = agency.open_dossier(info).await.expect("dossier");
+        let mut opener = rest::Rest::new(gateway_addr);
+        let opened = opener
+            .post(
+                "/v1/dossiers",
+                &json!({"dossierId": "BENCH-1", "procedureCode": "1.004227", "district": "Quận Ba Đình",
+                        "officerId": "officer-017", "channel": "DOSSIER_CHANNEL_DESK"}),
+            )
+            .await
+            .expect("open through the gateway");
+        assert_eq!(opened.status, 201);
+        let via_gateway = RegistryClient::connect(&format!("http://{gateway_addr}"), None)
+            .await
+            .expect("gRPC to the gateway");
+        let context = LookupContext::new("BENCH-1", PURPOSE, "officer-017");
+        let body = Arc::new(json!({"context": {"purpose": PURPOSE}, "cccdNumber": AN}).to_string());
+
+        let make = |figure: usize| -> Vec<Call> {
+            (0..concurrency)
+                .map(|_| -> Call {
+                    match figure {
+                        0 => {
+                            let (client, context) = (direct.clone(), context.clone());
+                            Box::new(move || {
+                                let (client, context) = (client.clone(), context.clone());
+                                Box::pin(async move {
+                                    client.lookup_by_cccd(&context, AN).await.expect("direct lookup");
+                                })
+                            })
+                        }
+                        1 => {
+                            let dossier = dossier.clone();
+                            Box::new(move || {
+                                let dossier = dossier.clone();
+                                Box::pin(async move {
+                                    dossier.lookup_by_cccd(PURPOSE, AN).await.expect("agency lookup");
+                                })
+                            })
+                        }
+                        2 => {
+                            let (client, context) = (via_gateway.clone(), context.clone());
+                            Box::new(move || {
+                                let (client, context) = (client.clone(), context.clone());
+                                Box::pin(async move {
+                                    client.lookup_by_cccd(&context, AN).await.expect("gateway gRPC lookup");
+                                })
+                            })
+                        }
+                        _ => {
+                            let rest = Arc::new(tokio::sync::Mutex::new(rest::Rest::new(gateway_addr)));
+                            let body = Arc::clone(&body);
+                            Box::new(move || {
+                                let (rest, body) = (Arc::clone(&rest), Arc::clone(&body));
+                                Box::pin(async move {
+                                    let answer = rest
+                                        .lock()
+                                        .await
+                                        .raw("POST", "/v1/dossiers/BENCH-1/lookup-by-cccd", body.as_bytes())
+                                        .await
+                                        .expect("gateway REST lookup");
+                                    assert_eq!(answer.status, 200, "{answer:?}");
+                                })
+                            })
+                        }
+                    }
+                })
+                .collect()
+        };
+        let mut rounds_of: Vec<Vec<Figure>> = vec![Vec::new(); 4];
+        for _ in 0..rounds {
+            for (figure, results) in rounds_of.iter_mut().enumerate() {
+                results.push(measure(make(figure), seconds).await);
+            }
+        }
+        agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
+        gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
+        gateway.shutdown().await;
+        running.shutdown().await.expect("shutdown");
+        rounds_of.iter().map(Vec::as_slice).map(median).collect::<Vec<_>>()
+    });
+
+    let labels = [
+        "(a) direct gRPC, no outbox",
+        "(b) direct AgencyClient",
+        "(c) gateway gRPC",
+        "(d) gateway REST/JSON",
+    ];
+    let (a, b) = (figures[0], figures[1]);
+    println!();
+    println!(
+        "| {:<28} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>13} |",
+        "figure", "req/s", "p50 ms", "p99 ms", "vs (b)", "vs (a)", "p50 added (b)"
+    );
+    println!(
+        "|{:-<30}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->15}|",
+        "", "", "", "", "", "", ""
+    );
+    for (label, figure) in labels.iter().zip(&figures) {
+        println!(
+            "| {:<28} | {:>8.0} | {:>7.3} | {:>7.3} | {:>6.0}% | {:>6.0}% | {:>+13.3} |",
+            label,
+            figure.throughput,
+            figure.p50_ms,
+            figure.p99_ms,
+            100.0 * figure.throughput / b.throughput,
+            100.0 * figure.throughput / a.throughput,
+            figure.p50_ms - b.p50_ms
+        );
+    }
+    for (label, figure) in labels.iter().zip(&figures).skip(2) {
+        let met = figure.throughput >= 0.8 * b.throughput && figure.p50_ms - b.p50_ms <= 1.0;
+        println!(
+            "target {label}: ≥ 80% of (b)'s throughput and ≤ 1 ms added p50: {}",
+            if met { "met" } else { "NOT met" }
+        );
+    }
+}

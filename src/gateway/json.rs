@@ -1,0 +1,118 @@
+//! The proto3 JSON mapping of vnpop's messages, read and written through prost-reflect with the
+//! descriptor set build.rs produces: the REST API speaks the same messages as gRPC, with the same
+//! (lowerCamelCase) field names, enums by name, 64-bit integers as strings and bytes as base64.
+
+use std::sync::LazyLock;
+
+use prost::Message;
+use prost_reflect::{
+    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions,
+};
+
+use super::GatewayError;
+
+/// Every vnpop message, from the descriptor set compiled into the binary.
+pub(crate) static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET)
+        .expect("the compiled descriptor set decodes")
+});
+
+/// The descriptor of `vnpop.v1.{name}`.
+pub(crate) fn message(name: &str) -> MessageDescriptor {
+    POOL.get_message_by_name(&format!("vnpop.v1.{name}"))
+        .unwrap_or_else(|| panic!("vnpop.v1.{name} is not in the protos"))
+}
+
+/// Reads the JSON body of a request into `T`, the message `vnpop.v1.{name}`. Unknown fields are
+/// refused, so a misspelt field is an error rather than silently ignored.
+pub(crate) fn decode<T: Message + Default>(
+    name: &'static str,
+    body: &[u8],
+) -> Result<T, GatewayError> {
+    let invalid = |detail: String| GatewayError::Json {
+        message: name,
+        detail,
+    };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        body
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let dynamic = DynamicMessage::deserialize_with_options(
+        message(name),
+        &mut deserializer,
+        &DeserializeOptions::new().deny_unknown_fields(true),
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+    deserializer.end().map_err(|e| invalid(e.to_string()))?;
+    dynamic
+        .transcode_to::<T>()
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// Writes `value`, the message `vnpop.v1.{name}`, as JSON. Fields at their default value are
+/// written too (`"matched": false`), so callers need not know proto3's defaults.
+pub(crate) fn encode<T: Message>(name: &str, value: &T) -> Vec<u8> {
+    let mut dynamic = DynamicMessage::new(message(name));
+    dynamic
+        .transcode_from(value)
+        .expect("a message decodes as its own type");
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    dynamic
+        .serialize_with_options(
+            &mut serializer,
+            &SerializeOptions::new().skip_default_fields(false),
+        )
+        .expect("a dynamic message serialises to JSON");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto;
+
+    #[test]
+    fn uses_the_proto_json_names_both_ways() {
+        let request: proto::LookupByCccdRequest = decode(
+            "LookupByCccdRequest",
+            br#"{"context": {"purpose": "p", "officerId": "o"}, "cccdNumber": "001090012345"}"#,
+        )
+        .unwrap();
+        assert_eq!(request.cccd_number, "001090012345");
+        assert_eq!(request.context.unwrap().officer_id, "o");
+        let text = String::from_utf8(encode(
+            "OpenedDossier",
+            &proto::OpenedDossier {
+                dossier_id: "D".into(),
+                channel: proto::DossierChannel::Desk as i32,
+                received_at_ms: 5,
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+        assert!(text.contains(r#""dossierId":"D""#), "{text}");
+        assert!(
+            text.contains(r#""channel":"DOSSIER_CHANNEL_DESK""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""receivedAtMs":"5""#), "{text}");
+        assert!(text.contains(r#""loadTest":false"#), "{text}");
+    }
+
+    #[test]
+    fn refuses_unknown_fields_and_wrong_types() {
+        for body in [
+            &br#"{"cccd_numbr": "1"}"#[..],
+            br#"{"cccdNumber": 12}"#,
+            br#"{"cccdNumber": "1"} trailing"#,
+            b"not json",
+        ] {
+            let error =
+                decode::<proto::LookupByCccdRequest>("LookupByCccdRequest", body).unwrap_err();
+            assert!(matches!(error, GatewayError::Json { .. }), "{error}");
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The REST/JSON API: one table of routes ([`ROUTES`]) from which both the router and the
+//! OpenAPI document are built. A verifying call's body is the gRPC request message in the proto3
+//! JSON mapping, the dossier named by the path (`context.dossierId` may be left out); its answer
+//! is the gRPC response message.
+
+use std::{future::Future, sync::Arc};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::Path,
+    http::{header, HeaderValue, Method, StatusCode},
+    response::Response,
+    routing::{get, post, MethodRouter},
+    Router,
+};
+use prost::Message;
+
+use super::{json, openapi, Gateway, GatewayError};
+
+/// What a route answers on success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The message `vnpop.v1.{name}` in JSON.
+    Message(&'static str),
+    /// The gateway's health document.
+    Health,
+    /// The OpenAPI document.
+    OpenApi,
+}
+
+/// One route of the REST API.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub method: Method,
+    /// axum/OpenAPI path template (`{dossierId}`).
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    /// The gRPC method the route mirrors, if any (e.g. "vnpop.v1.CitizenRegistry/LookupByCccd").
+    pub grpc: Option<&'static str>,
+    /// The JSON body: the message `vnpop.v1.{name}`.
+    pub request: Option<&'static str>,
+    pub answer: Answer,
+    /// Status of a successful answer.
+    pub success: u16,
+}
+
+const DOSSIER: &str = "/v1/dossiers/{dossierId}";
+
+macro_rules! dossier_path {
+    ($suffix:literal) => {
+        concat!("/v1/dossiers/{dossierId}", $suffix)
+    };
+}
+
+/// Every route the gateway serves.
+pub const ROUTES: &[Route] = &[
+    Route {
+        method: Method::GET,
+        path: "/health",
+        operation_id: "health",
+        summary: "The gateway's state: SERVING, events waiting in the outbox, dossiers known.",
+        grpc: None,
+        request: None,
+        answer: Answer::Health,
+        success: 200,
+    },
+    Route {
+        method: Method::GET,
+        path: "/openapi.json",
+        operation_id: "openApi",
+        summary: "This document.",
+        grpc: None,
+        request: None,
+        answer: Answer::OpenApi,
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: "/v1/dossiers",
+        operation_id: "openDossier",
+        summary: "Open a dossier (recorded durably before the answer). 201 when new; 200 with the dossier as first opened when repeated with the same details.",
+        grpc: Some("vnpop.v1.AgencyGateway/OpenDossier"),
+        request: Some("OpenDossierRequest"),
+        answer: Answer::Message("OpenedDossier"),
+        success: 201,
+    },
+    Route {
+        method: Method::GET,
+        path: DOSSIER,
+        operation_id: "getDossier",
+        summary: "A dossier opened through this gateway.",
+        grpc: Some("vnpop.v1.AgencyGateway/GetDossier"),
+        request: None,
+        answer: Answer::Message("OpenedDossier"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/lookup-by-cccd"),
+        operation_id: "lookupByCccd",
+        summary: "Look a citizen up by the 12-digit CCCD number, for the dossier.",
+        grpc: Some("vnpop.v1.CitizenRegistry/LookupByCccd"),
+        request: Some("LookupByCccdRequest"),
+        answer: Answer::Message("LookupResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/lookup-by-cmnd"),
+        operation_id: "lookupByCmnd",
+        summary: "Look a citizen up by the old 9-digit CMND number, for the dossier.",
+        grpc: Some("vnpop.v1.CitizenRegistry/LookupByCmnd"),
+        request: Some("LookupByCmndRequest"),
+        answer: Answer::Message("LookupResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/verify-demographics"),
+        operation_id: "verifyDemographics",
+        summary: "Check declared name, date of birth, sex or address against the record.",
+        grpc: Some("vnpop.v1.CitizenRegistry/VerifyDemographics"),
+        request: Some("VerifyDemographicsRequest"),
+        answer: Answer::Message("VerifyDemographicsResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/verify-qr"),
+        operation_id: "verifyQr",
+        summary: "Verify the QR code printed on a card.",
+        grpc: Some("vnpop.v1.CitizenRegistry/VerifyQr"),
+        request: Some("VerifyQrRequest"),
+        answer: Answer::Message("VerifyQrResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/vneid/start"),
+        operation_id: "startVneid",
+        summary: "Start a VNeID authentication of the applicant (level 1 or 2).",
+        grpc: Some("vnpop.v1.VneidAuthentication/StartAuthentication"),
+        request: Some("StartAuthenticationRequest"),
+        answer: Answer::Message("StartAuthenticationResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/vneid/complete"),
+        operation_id: "completeVneid",
+        summary: "Answer the VNeID challenge (passcode, one-time code, and a chip read at level 2).",
+        grpc: Some("vnpop.v1.VneidAuthentication/CompleteAuthentication"),
+        request: Some("CompleteAuthenticationRequest"),
+        answer: Answer::Message("CompleteAuthenticationResponse"),
+        success: 200,
+    },
+    Route {
+        method: Method::POST,
+        path: dossier_path!("/verify-chip"),
+        operation_id: "verifyChip",
+        summary: "Verify a chip read (passive authentication and comparison with the database).",
+        grpc: Some("vnpop.v1.ChipVerification/VerifyChipRead"),
+        request: Some("VerifyChipReadRequest"),
+        answer: Answer::Message("VerifyChipReadResponse"),
+        success: 200,
+    },
+];
+
+fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+fn reply<T: Message>(
+    route: &'static Route,
+    status: u16,
+    result: Result<T, GatewayError>,
+) -> Response {
+    let Answer::Message(name) = route.answer else {
+        unreachable!("message routes answer messages")
+    };
+    match result {
+        Ok(answer) => json_response(status, json::encode(name, &answer), "application/json"),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// A POST route whose body is `Req` and whose answer comes from `call`.
+fn call_route<Req, Resp, F, Fut>(
+    gateway: &Arc<Gateway>,
+    route: &'static Route,
+    call: F,
+) -> MethodRouter
+where
+    Req: Message + Default + 'static,
+    Resp: Message + 'static,
+    F: Fn(Arc<Gateway>, Option<String>, Req) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Resp, GatewayError>> + Send + 'static,
+{
+    let gateway = Arc::clone(gateway);
+    let name = route.request.expect("a POST route has a body");
+    let handler = move |Path(id): Path<String>, body: Bytes| {
+        let (gateway, call) = (Arc::clone(&gateway), call.clone());
+        async move {
+            let result = match json::decode::<Req>(name, &body) {
+                Ok(request) => call(gateway, Some(id), request).await,
+                Err(error) => Err(error),
+            };
+            reply(route, route.success, result)
+        }
+    };
+    post(handler)
+}
+
+/// The handler of each route in [`ROUTES`].
+fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
+    match route.operation_id {
+        "health" => {
+            let gateway = Arc::clone(gateway);
+            get(move || async move {
+                match gateway.health().await {
+                    Ok(health) => json_response(
+                        200,
+                        serde_json::to_vec(&health).expect("health serialises"),
+                        "application/json",
+                    ),
+                    Err(error) => error.into_response(),
+                }
+            })
+        }
+        "openApi" => get(|| async {
+            json_response(
+                200,
+                serde_json::to_vec_pretty(&openapi::document()).expect("the document serialises"),
+                "application/json",
+            )
+        }),
+        "openDossier" => {
+            let gateway = Arc::clone(gateway);
+            post(move |body: Bytes| async move {
+                let result = match json::decode("OpenDossierRequest", &body) {
+                    Ok(request) => gateway.open_dossier(request).await,
+                    Err(error) => Err(error),
+                };
+                match result {
+                    Ok((dossier, new)) => reply(route, if new { 201 } else { 200 }, Ok(dossier)),
+                    Err(error) => error.into_response(),
+                }
+            })
+        }
+        "getDossier" => {
+            let gateway = Arc::clone(gateway);
+            get(
+                move |Path(id): Path<String>| async move { reply(route, 200, gateway.get_dossier(&id)) },
+            )
+        }
+        "lookupByCccd" => call_route(gateway, route, |g, id, r| async move {
+            g.lookup_by_cccd(id.as_deref(), r).await
+        }),
+        "lookupByCmnd" => call_route(gateway, route, |g, id, r| async move {
+            g.lookup_by_cmnd(id.as_deref(), r).await
+        }),
+        "verifyDemographics" => call_route(gateway, route, |g, id, r| async move {
+            g.verify_demographics(id.as_deref(), r).await
+        }),
+        "verifyQr" => call_route(gateway, route, |g, id, r| async move {
+            g.verify_qr(id.as_deref(), r).await
+        }),
+        "startVneid" => call_route(gateway, route, |g, id, r| async move {
+            g.start_vneid(id.as_deref(), r).await
+        }),
+        "completeVneid" => call_route(gateway, route, |g, id, r| async move {
+            g.complete_vneid(id.as_deref(), r).await
+        }),
+        "verifyChip" => call_route(gateway, route, |g, id, r| async move {
+            g.verify_chip(id.as_deref(), r).await
+        }),
+        other => unreachable!("route {other} has no handler"),
+    }
+}
+
+/// The REST router: every route of [`ROUTES`]; anything else is a problem+json 404 or 405.
+pub(crate) fn router(gateway: Arc<Gateway>) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES {
+        router = router.route(route.path, handler(&gateway, route));
+    }
+    router
+        .fallback(|uri: axum::http::Uri| async move {
+            GatewayError::NoRoute(uri.path().to_owned()).into_response()
+        })
+        .method_not_allowed_fallback(|method: Method| async move {
+            GatewayError::MethodNotAllowed(method.to_string()).into_response()
+        })
+}

@@ -1,0 +1,557 @@
+//! `vnpop gateway` end to end, in process: a real server with mTLS, a gateway forwarding to it,
+//! and callers speaking REST/JSON (a plain HTTP client) or gRPC without TLS on loopback.
+
+mod common;
+#[path = "common/rest.rs"]
+mod rest;
+
+use std::{
+    collections::VecDeque,
+    path::Path,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use common::{assert_reason, certs_dir, start_server, test_config};
+use rest::Rest;
+use serde_json::{json, Value};
+use tonic::Code;
+use vnpop::{
+    chip::{chip_read, DocumentSigner},
+    client::{LookupContext, RegistryClient, VneidClient},
+    domain::CccdNumber,
+    gateway::{self, GatewayConfig, RunningGateway},
+    population::{self, PopulationSpec},
+    proto::{self, agency_gateway_client::AgencyGatewayClient},
+    simulate::{self, Scenario},
+    vneid::TestCredentials,
+};
+
+const AN: &str = "001090012345";
+/// Has a level-1 VNeID account.
+const NGOC: &str = "079195001234";
+
+fn gateway_config(server_port: u16, data_dir: &Path) -> GatewayConfig {
+    let mut config = GatewayConfig::defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.server = format!("https://localhost:{server_port}");
+    config.ca = certs_dir().join("ca.pem");
+    config.cert = certs_dir().join("one-stop-ba-dinh.pem");
+    config.key = certs_dir().join("one-stop-ba-dinh.key");
+    config.data_dir = data_dir.to_owned();
+    config.api_key = None;
+    config
+}
+
+async fn start_gateway(server_port: u16) -> RunningGateway {
+    gateway::start(&gateway_config(server_port, &common::data_dir()))
+        .await
+        .expect("the gateway starts")
+}
+
+fn open_body(id: &str) -> Value {
+    json!({
+        "dossierId": id,
+        "procedureCode": "1.004227",
+        "district": "Quận Ba Đình",
+        "officerId": "officer-017",
+        "channel": "DOSSIER_CHANNEL_DESK",
+    })
+}
+
+fn lookup_body(cccd: &str) -> Value {
+    json!({"context": {"purpose": "đăng ký thường trú"}, "cccdNumber": cccd})
+}
+
+fn ratio(from: &str, to: &str) -> proto::LookupRatioRequest {
+    proto::LookupRatioRequest {
+        from: from.into(),
+        to: to.into(),
+        ..Default::default()
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The bundled scenario's first 1,000 dossiers through REST, with the server down for 10 s in
+/// the middle: the auditor's figures for them are exactly the plan's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_across_an_outage() {
+    let port = free_port();
+    let mut config = test_config();
+    config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = start_server(config.clone()).await;
+    let gateway = start_gateway(port).await;
+
+    let planned: Vec<_> = simulate::plan(&Scenario::bundled())
+        .into_iter()
+        .take(1_000)
+        .collect();
+    let expected_lookups = planned.iter().filter(|p| p.lookup_at_ms.is_some()).count();
+    assert!(expected_lookups > 100, "{expected_lookups}");
+    let spec = PopulationSpec {
+        seed: config.seed,
+        size: 1_000,
+        reference_date: PopulationSpec::default_reference_date(),
+    };
+    let citizens: Arc<Vec<String>> = Arc::new(
+        population::generate(spec, &population::builtin_fixtures())
+            .iter()
+            .map(|c| c.cccd.to_string())
+            .collect(),
+    );
+    let queue = Arc::new(Mutex::new(planned.into_iter().collect::<VecDeque<_>>()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let slowest_failure = Arc::new(Mutex::new(Duration::ZERO));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (queue, done, failed, slowest, citizens) = (
+                Arc::clone(&queue),
+                Arc::clone(&done),
+                Arc::clone(&failed),
+                Arc::clone(&slowest_failure),
+                Arc::clone(&citizens),
+            );
+            let mut rest = Rest::new(gateway.local_addr);
+            tokio::spawn(async move {
+                loop {
+                    let Some(next) = queue.lock().unwrap().pop_front() else {
+                        break;
+                    };
+                    let info = &next.info;
+                    let opened = rest
+                        .post(
+                            "/v1/dossiers",
+                            &json!({
+                                "dossierId": info.id,
+                                "procedureCode": info.procedure_code,
+                                "district": info.district,
+                                "officerId": info.officer_id,
+                                "channel": format!("DOSSIER_CHANNEL_{}", info.channel.as_str().to_uppercase()),
+                                "receivedAtMs": info.received_at_ms.unwrap().to_string(),
+                            }),
+                        )
+                        .await
+                        .unwrap();
+                    assert_eq!(opened.status, 201, "{opened:?}");
+                    if let Some(at) = next.lookup_at_ms {
+                        let cccd = &citizens[(at as usize / 1000) % citizens.len()];
+                        let started = Instant::now();
+                        let answer = rest
+                            .post(
+                                &format!("/v1/dossiers/{}/lookup-by-cccd", info.id),
+                                &lookup_body(cccd),
+                            )
+                            .await
+                            .unwrap();
+                        if answer.status != 200 {
+                            // Only the outage may fail a call, fast and as UNAVAILABLE.
+                            answer.assert_problem(503, "UNAVAILABLE", "SERVER_UNREACHABLE");
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            let mut slowest = slowest.lock().unwrap();
+                            *slowest = (*slowest).max(started.elapsed());
+                        } else {
+                            assert_eq!(answer.json["citizen"]["cccdNumber"], cccd.as_str());
+                        }
+                    }
+                    done.fetch_add(1, Ordering::Relaxed);
+                    // Paced, so that the outage falls in the middle of the run.
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                }
+            })
+        })
+        .collect();
+
+    while done.load(Ordering::Relaxed) < 300 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.shutdown().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let during_outage = done.load(Ordering::Relaxed);
+    let server = start_server(config).await;
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let failed = failed.load(Ordering::Relaxed);
+    assert!(failed > 0, "no call met the outage");
+    assert!(during_outage < 1_000, "the run ended during the outage");
+    let slowest = *slowest_failure.lock().unwrap();
+    assert!(
+        slowest < Duration::from_secs(6),
+        "a failure took {slowest:?}"
+    );
+
+    gateway.flush(Duration::from_secs(60)).await.unwrap();
+    let auditor = common::connect_audit(&server, "auditor-thanh-tra").await;
+    let rows = auditor
+        .lookup_ratio(ratio("2022-12-01", "2023-12-31"))
+        .await
+        .unwrap();
+    // Every attempted lookup is a lookup (the officer did look); those the outage failed were
+    // not served.
+    assert_eq!(
+        (rows[0].dossiers, rows[0].lookups),
+        (1_000, expected_lookups as u64)
+    );
+    assert_eq!(rows[0].served as usize, expected_lookups - failed);
+    gateway.shutdown().await;
+    server.shutdown().await.unwrap();
+}
+
+/// Each class of error is an RFC 9457 problem with the gRPC code and reason.
+#[tokio::test]
+async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
+    let server = start_server(test_config()).await;
+    let gateway = start_gateway(server.local_addr.port()).await;
+    let mut rest = Rest::new(gateway.local_addr);
+
+    // The gateway's own refusals.
+    let answer = rest.raw("POST", "/v1/dossiers", b"not json").await.unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "JSON_INVALID");
+    let answer = rest
+        .post("/v1/dossiers", &json!({"dossier_idd": "x"}))
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "JSON_INVALID");
+    let mut missing = open_body("D-1");
+    missing["officerId"] = "".into();
+    let answer = rest.post("/v1/dossiers", &missing).await.unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "FIELD_INVALID");
+    assert_eq!(answer.json["invalidParams"][0]["name"], "officer_id");
+
+    let opened = rest.post("/v1/dossiers", &open_body("D-1")).await.unwrap();
+    assert_eq!(opened.status, 201, "{opened:?}");
+    assert_eq!(opened.json["dossierId"], "D-1");
+    let again = rest.post("/v1/dossiers", &open_body("D-1")).await.unwrap();
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(again.json["receivedAtMs"], opened.json["receivedAtMs"]);
+    let mut other = open_body("D-1");
+    other["district"] = "Quận Hoàn Kiếm".into();
+    let answer = rest.post("/v1/dossiers", &other).await.unwrap();
+    answer.assert_problem(409, "ALREADY_EXISTS", "DOSSIER_CONFLICT");
+
+    let answer = rest.get("/v1/dossiers/NEVER").await.unwrap();
+    answer.assert_problem(404, "NOT_FOUND", "DOSSIER_NOT_OPENED");
+    let answer = rest
+        .post("/v1/dossiers/NEVER/lookup-by-cccd", &lookup_body(AN))
+        .await
+        .unwrap();
+    answer.assert_problem(404, "NOT_FOUND", "DOSSIER_NOT_OPENED");
+    let answer = rest
+        .post(
+            "/v1/dossiers/D-1/lookup-by-cccd",
+            &json!({"context": {"dossierId": "D-2", "purpose": "p"}, "cccdNumber": AN}),
+        )
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "FIELD_INVALID");
+    assert_eq!(
+        answer.json["invalidParams"][0]["name"],
+        "context.dossier_id"
+    );
+    let answer = rest.get("/v2/nothing").await.unwrap();
+    answer.assert_problem(404, "NOT_FOUND", "ROUTE_NOT_FOUND");
+    let answer = rest.raw("DELETE", "/v1/dossiers", b"").await.unwrap();
+    answer.assert_problem(405, "UNIMPLEMENTED", "METHOD_NOT_ALLOWED");
+
+    // The server's answers, passed on with their reason codes and field violations.
+    let answer = rest
+        .post("/v1/dossiers/D-1/lookup-by-cccd", &lookup_body("12345"))
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "CCCD_MALFORMED");
+    assert_eq!(answer.json["invalidParams"][0]["name"], "cccd_number");
+    assert_eq!(answer.json["domain"], "vnpop.v1");
+    let answer = rest
+        .post(
+            "/v1/dossiers/D-1/lookup-by-cccd",
+            &lookup_body("001099999999"),
+        )
+        .await
+        .unwrap();
+    answer.assert_problem(404, "NOT_FOUND", "CITIZEN_NOT_FOUND");
+    let answer = rest
+        .post(
+            "/v1/dossiers/D-1/lookup-by-cccd",
+            &json!({"cccdNumber": AN}),
+        )
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "REQUEST_CONTEXT_INCOMPLETE");
+    let answer = rest
+        .post(
+            "/v1/dossiers/D-1/vneid/complete",
+            &json!({"context": {"purpose": "p"}, "challengeId": "nope", "passcode": "1", "totpCode": "1"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.reason(), "VNEID_CHALLENGE_NOT_FOUND", "{answer:?}");
+    assert_eq!(answer.content_type, "application/problem+json");
+
+    let started = rest
+        .post(
+            "/v1/dossiers/D-1/vneid/start",
+            &json!({"context": {"purpose": "p"}, "cccdNumber": NGOC, "level": "VNEID_LEVEL_ONE"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.status, 200, "{started:?}");
+    assert!(started.json["challengeId"].is_string(), "{started:?}");
+
+    // A success, in the proto3 JSON mapping.
+    let answer = rest
+        .post("/v1/dossiers/D-1/lookup-by-cccd", &lookup_body(AN))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.json["citizen"]["cccdNumber"], AN);
+    assert!(answer.json["citizen"]["fullName"].is_string(), "{answer:?}");
+
+    // The server down: UNAVAILABLE, fast, named.
+    server.shutdown().await.unwrap();
+    let started = Instant::now();
+    let answer = rest
+        .post("/v1/dossiers/D-1/lookup-by-cccd", &lookup_body(AN))
+        .await
+        .unwrap();
+    answer.assert_problem(503, "UNAVAILABLE", "SERVER_UNREACHABLE");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    // Every call above that reached a dossier was recorded, the failures included.
+    assert!(gateway.pending().await.unwrap() > 0);
+    gateway.shutdown().await;
+}
+
+/// Every operation the OpenAPI document lists is served at its path and method (and no other
+/// method is), and answers use the documented JSON names.
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes_served() {
+    let server = start_server(test_config()).await;
+    let gateway = start_gateway(server.local_addr.port()).await;
+    let mut rest = Rest::new(gateway.local_addr);
+    let document = rest.get("/openapi.json").await.unwrap();
+    assert_eq!(document.status, 200);
+    let document = document.json;
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(
+        rest.post("/v1/dossiers", &open_body("D-OA"))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 11, "{}", paths.len());
+    let mut operations = 0;
+    for (path, methods) in paths {
+        let concrete = path.replace("{dossierId}", "D-OA");
+        for (method, operation) in methods.as_object().unwrap() {
+            operations += 1;
+            let body: &[u8] = if method == "post" { b"{}" } else { b"" };
+            let answer = rest
+                .raw(&method.to_uppercase(), &concrete, body)
+                .await
+                .unwrap();
+            assert!(
+                !["ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED"].contains(&answer.reason()),
+                "{method} {path} is documented but not served: {answer:?}"
+            );
+            let documented: Vec<&String> =
+                operation["responses"].as_object().unwrap().keys().collect();
+            if answer.status < 300 {
+                assert!(
+                    documented.contains(&&answer.status.to_string()),
+                    "{method} {path} answered {} (documented: {documented:?})",
+                    answer.status
+                );
+            } else {
+                assert_eq!(answer.content_type, "application/problem+json");
+            }
+        }
+        let put = rest.raw("PUT", &concrete, b"{}").await.unwrap();
+        put.assert_problem(405, "UNIMPLEMENTED", "METHOD_NOT_ALLOWED");
+    }
+    assert!(operations >= 11);
+
+    // An answer carries only documented field names, at every level.
+    let answer = rest
+        .post("/v1/dossiers/D-OA/lookup-by-cccd", &lookup_body(AN))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    let schemas = &document["components"]["schemas"];
+    conforms(&answer.json, &schemas["LookupResponse"], schemas, "$");
+    gateway.shutdown().await;
+}
+
+/// Checks that every key of `value` is a property of `schema` (following `$ref`), recursively.
+fn conforms(value: &Value, schema: &Value, schemas: &Value, at: &str) {
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => &schemas[reference.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    match value {
+        Value::Object(fields) => {
+            for (key, inner) in fields {
+                let property = &schema["properties"][key];
+                assert!(!property.is_null(), "{at}.{key} is not documented");
+                conforms(inner, property, schemas, &format!("{at}.{key}"));
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                conforms(item, &schema["items"], schemas, at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// gRPC callers without a vnpop library: the same services on the gateway's port, each call
+/// recorded in the outbox like AgencyClient's; VNeID and chip calls go through the dossier too.
+#[tokio::test]
+async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
+    let config = test_config();
+    let seed = config.seed;
+    let server = start_server(config).await;
+    let gateway = start_gateway(server.local_addr.port()).await;
+    let endpoint = format!("http://{}", gateway.local_addr);
+    let channel = vnpop::client::connect_channel(&endpoint, None)
+        .await
+        .unwrap();
+    let mut dossiers = AgencyGatewayClient::new(channel.clone());
+    let opened = dossiers
+        .open_dossier(proto::OpenDossierRequest {
+            dossier_id: "G-1".into(),
+            procedure_code: "1.004227".into(),
+            district: "Quận Ba Đình".into(),
+            officer_id: "officer-017".into(),
+            channel: proto::DossierChannel::Desk as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(opened.dossier_id, "G-1");
+
+    let registry = RegistryClient::from_channel(channel.clone());
+    let context = LookupContext::new("G-1", "đăng ký thường trú", "officer-017");
+    let found = registry.lookup_by_cccd(&context, AN).await.unwrap();
+    assert_eq!(found.citizen.unwrap().cccd_number, AN);
+    let never = LookupContext::new("G-NEVER", "đăng ký thường trú", "officer-017");
+    let error = registry.lookup_by_cccd(&never, AN).await.unwrap_err();
+    assert_reason(&error, Code::NotFound, "DOSSIER_NOT_OPENED");
+    assert_eq!(
+        registry.who_am_i().await.unwrap().agency_id,
+        "one-stop-ba-dinh"
+    );
+
+    let citizen = server.store.get(CccdNumber::parse(AN).unwrap()).unwrap();
+    let read = chip_read(seed, &citizen, &DocumentSigner::development()).unwrap();
+    let vneid = VneidClient::from_channel(channel);
+    let verdict = vneid.verify_chip(&context, read).await.unwrap();
+    assert_eq!(verdict.verdict(), proto::ChipVerdict::Valid);
+    // A VNeID login for the dossier, through the gateway.
+    let started = vneid
+        .start(&context, NGOC, proto::VneidLevel::One)
+        .await
+        .unwrap();
+    let credentials = TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());
+    let done = vneid
+        .complete(
+            &context,
+            &started.challenge_id,
+            &credentials.passcode,
+            &credentials.current_code(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.level, proto::VneidLevel::One as i32);
+
+    gateway.flush(Duration::from_secs(30)).await.unwrap();
+    let auditor = common::connect_audit(&server, "auditor-thanh-tra").await;
+    let rows = auditor
+        .lookup_ratio(ratio("2020-01-01", "2030-12-31"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (rows[0].dossiers, rows[0].lookups, rows[0].served),
+        (1, 4, 4)
+    );
+    // What the agency reported (through the gateway) and what the server served agree, VNeID and
+    // chip calls included.
+    let reconciled = auditor
+        .raw()
+        .reconcile(proto::ReconcileRequest {
+            from: "2020-01-01".into(),
+            to: "2030-12-31".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            reconciled.reported,
+            reconciled.served,
+            reconciled.served_not_reported,
+            reconciled.reported_not_served
+        ),
+        (4, 4, 0, 0),
+        "{:?}",
+        reconciled.findings
+    );
+    gateway.shutdown().await;
+    server.shutdown().await.unwrap();
+}
+
+/// An API key, when set, is required of REST and gRPC callers (not of /health); off loopback
+/// the gateway refuses to start without one.
+#[tokio::test]
+async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
+    let server = start_server(test_config()).await;
+    let mut config = gateway_config(server.local_addr.port(), &common::data_dir());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let refused = gateway::start(&config).await.err().expect("refused");
+    assert!(matches!(refused, gateway::StartError::ApiKeyRequired(_)));
+
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.api_key = Some("s3cret-key".into());
+    let gateway = gateway::start(&config).await.unwrap();
+    let mut anonymous = Rest::new(gateway.local_addr);
+    anonymous
+        .get("/v1/dossiers/X")
+        .await
+        .unwrap()
+        .assert_problem(401, "UNAUTHENTICATED", "API_KEY_MISSING");
+    assert_eq!(anonymous.get("/health").await.unwrap().status, 200);
+    let mut wrong = Rest::new(gateway.local_addr).with_api_key("s3cret-kez");
+    wrong.get("/v1/dossiers/X").await.unwrap().assert_problem(
+        401,
+        "UNAUTHENTICATED",
+        "API_KEY_INVALID",
+    );
+    let mut right = Rest::new(gateway.local_addr).with_api_key("s3cret-key");
+    right.get("/v1/dossiers/X").await.unwrap().assert_problem(
+        404,
+        "NOT_FOUND",
+        "DOSSIER_NOT_OPENED",
+    );
+
+    let registry = RegistryClient::connect(&format!("http://{}", gateway.local_addr), None)
+        .await
+        .unwrap();
+    let error = registry.who_am_i().await.unwrap_err();
+    assert_reason(&error, Code::Unauthenticated, "API_KEY_MISSING");
+    gateway.shutdown().await;
+}
