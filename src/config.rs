@@ -6,6 +6,23 @@ use chrono::NaiveDate;
 
 use crate::{population::PopulationSpec, vneid::AuthSettings};
 
+/// A `--population` value: a whole number from 1 to what the CCCD number space holds.
+pub fn parse_population(text: &str) -> Result<usize, String> {
+    let size: i128 = text
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of citizens"))?;
+    let max = crate::population::max_population();
+    if size < 1 || size > i128::from(max) {
+        return Err(format!(
+            "the population must be 1 to {max} (what the CCCD number space of 63 provinces holds \
+             for the age pyramid); {size} is not"
+        ));
+    }
+    usize::try_from(size).map_err(|_| format!("{size} is too large for this machine"))
+}
+
 /// A duration such as "500ms", "30s", "15m" or "1h" (a bare number is seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -34,8 +51,9 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
-    /// Number of generated citizens (the fixture citizens come on top).
-    #[arg(long, env = "VNPOP_POPULATION", default_value_t = 1_000_000)]
+    /// Number of generated citizens (the fixture citizens come on top): 1 to about 1.3 billion
+    /// (what the CCCD number space holds); 100000000 is the whole country.
+    #[arg(long, env = "VNPOP_POPULATION", default_value_t = 1_000_000, value_parser = parse_population)]
     pub population: usize,
 
     /// Seed of the synthetic population: same seed, same people.

@@ -19,7 +19,7 @@ use crate::{
     config::ServeConfig,
     faults::{layer::FaultLayer, FaultFile, FaultInjector},
     metrics::{self, Metrics, MetricsLayer},
-    population::{self, FixtureError},
+    population::{self, FixtureError, Population, PopulationError},
     proto::{
         audit_trail_server::AuditTrailServer, chip_verification_server::ChipVerificationServer,
         citizen_registry_server::CitizenRegistryServer,
@@ -46,6 +46,8 @@ const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
 pub enum StartError {
     #[error(transparent)]
     Fixtures(#[from] FixtureError),
+    #[error(transparent)]
+    Population(#[from] PopulationError),
     #[error(transparent)]
     Agencies(#[from] AgencyError),
     #[error("cannot open the audit log: {0}")]
@@ -92,9 +94,10 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// Generates the population and loads configuration. CPU-bound: takes about a second per
-    /// million citizens on two cores.
+    /// Sets up the population and loads configuration (milliseconds at any population size).
     pub fn build(config: &ServeConfig) -> Result<Self, StartError> {
+        // First, so that a population that cannot be served stops start-up before anything else.
+        let store = build_store(config)?;
         let directory = match &config.agencies {
             Some(path) => AgencyDirectory::load(path)?,
             None => AgencyDirectory::development(),
@@ -132,7 +135,6 @@ impl ServerState {
         };
         let auth = config.auth_settings();
 
-        let store = build_store(config)?;
         let spec = config.population_spec();
         let authn = Arc::new(authn);
         let metrics = config.metrics_listen.map(|_| Arc::new(Metrics::new()));
@@ -168,26 +170,23 @@ impl ServerState {
     }
 }
 
-/// Generates the configured population (with the built-in and file fixtures) into a store, and
-/// logs how long it took.
+/// The configured population (with the built-in and file fixtures) as a store, and logs how long
+/// it took. Nothing is generated here: the store computes citizens when asked, so this takes
+/// milliseconds at any population size (the fixtures file is the only work).
 pub fn build_store(config: &ServeConfig) -> Result<CitizenStore, StartError> {
+    let started = Instant::now();
     let mut fixtures = population::builtin_fixtures();
     if let Some(path) = &config.fixtures {
         fixtures.extend(population::load_fixtures_file(path)?);
     }
-    let started = Instant::now();
     let spec = config.population_spec();
-    let mut citizens = population::generate(spec, &fixtures);
-    let generated = started.elapsed();
     let fixture_count = fixtures.len();
-    citizens.extend(fixtures);
-    let store = CitizenStore::from_citizens(citizens);
+    let generated = Population::new(spec, &fixtures)?;
+    let store = CitizenStore::new(generated, fixtures);
     tracing::info!(
-        citizens = store.len(),
         generated = spec.size,
         fixtures = fixture_count,
         seed = spec.seed,
-        generation_ms = generated.as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
         "population ready"
     );

@@ -66,9 +66,26 @@ async fn lookup_found_by_cccd_and_cmnd() {
     let by_cmnd = desk.lookup_by_cmnd(&context(), "012345678").await.unwrap();
     assert_eq!(by_cmnd.citizen.unwrap().cccd_number, AN);
 
-    // A generated citizen is found too.
-    let generated = server.store.len();
-    assert_eq!(generated, 5_000 + 8);
+    // Generated citizens are found too, by both numbers, at both ends of the range.
+    assert_eq!(server.store.len(), 5_000 + 8);
+    let population = server.store.population();
+    for index in [0, 4_999] {
+        let citizen = population.citizen(index);
+        let found = desk
+            .lookup_by_cccd(&context(), &citizen.cccd.to_string())
+            .await
+            .unwrap();
+        assert_eq!(found.citizen.unwrap().full_name, Some(citizen.full_name));
+    }
+    let holder = (0..5_000)
+        .map(|index| population.citizen(index))
+        .find(|c| c.cmnd.is_some())
+        .unwrap();
+    let found = desk
+        .lookup_by_cmnd(&context(), &holder.cmnd.unwrap().to_string())
+        .await
+        .unwrap();
+    assert_eq!(found.citizen.unwrap().cccd_number, holder.cccd.to_string());
     server.shutdown().await.unwrap();
 }
 

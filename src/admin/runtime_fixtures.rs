@@ -1,9 +1,10 @@
 //! Changes to the population at runtime, and undoing them.
 //!
-//! Each change replaces one citizen's `Arc<Citizen>` in the store in one operation, so the next
-//! request sees the whole new record. The first time a citizen is changed, the record it had (or
-//! its absence) is kept; [`RuntimeFixtures::reset`] puts those originals back. Keeping originals is
-//! far cheaper than regenerating a million citizens, and restores exactly the startup population.
+//! Each change replaces one citizen's `Arc<Citizen>` in the store's overlay in one operation, so
+//! the next request sees the whole new record. The first time a citizen is changed, the record it
+//! had (or its absence) is kept; [`RuntimeFixtures::reset`] puts those originals back, which
+//! restores exactly the startup population (a generated citizen's original is the record the
+//! population generates for it).
 
 use std::{
     collections::HashMap,
@@ -150,7 +151,13 @@ mod tests {
 
     #[test]
     fn changes_are_visible_and_reset_restores_the_startup_records() {
-        let store = Arc::new(CitizenStore::from_citizens(builtin_fixtures()));
+        let spec = crate::population::PopulationSpec {
+            seed: 1,
+            size: 1_000,
+            reference_date: crate::population::PopulationSpec::default_reference_date(),
+        };
+        let population = crate::population::Population::new(spec, &builtin_fixtures()).unwrap();
+        let store = Arc::new(CitizenStore::new(population, builtin_fixtures()));
         let fixtures = RuntimeFixtures::new(Arc::clone(&store));
         let an = CccdNumber::parse("001090012345").unwrap();
         let original = store.get(an).unwrap();

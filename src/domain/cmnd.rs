@@ -34,6 +34,11 @@ impl CmndNumber {
         CmndNumber(u32::from(prefix % 100) * 10_000_000 + serial % 10_000_000)
     }
 
+    /// The issuing prefix (two digits) and the seven serial digits.
+    pub fn parts(self) -> (u8, u32) {
+        ((self.0 / 10_000_000) as u8, self.0 % 10_000_000)
+    }
+
     /// The number with the serial advanced by one, wrapping within the prefix.
     pub fn next_serial(self) -> Self {
         Self::from_parts((self.0 / 10_000_000) as u8, self.0 % 10_000_000 + 1)

@@ -148,9 +148,15 @@ impl CitizenPool {
     pub fn prepare(spec: PoolSpec) -> Self {
         let sample = spec.sample.min(spec.population.size).max(1);
         let stride = (spec.population.size / sample).max(1) as u64;
+        let generated =
+            population::Population::new(spec.population, &population::builtin_fixtures());
         let citizens: Vec<Citizen> = (0..sample as u64)
             .into_par_iter()
-            .map(|k| population::citizen_at(spec.population, k * stride))
+            .map(|k| match &generated {
+                Ok(generated) => generated.citizen(k * stride),
+                // A size the server refuses: the citizens it would have had.
+                Err(_) => population::citizen_at(spec.population, k * stride),
+            })
             .collect();
         let known = citizens
             .par_iter()
@@ -354,7 +360,10 @@ mod tests {
     fn the_sample_is_the_servers_population() {
         let pool = CitizenPool::prepare(spec(CitizenDistribution::Uniform));
         assert_eq!(pool.known_count(), 1_000);
-        let generated = population::generate(spec(CitizenDistribution::Uniform).population, &[]);
+        let generated = population::generate(
+            spec(CitizenDistribution::Uniform).population,
+            &population::builtin_fixtures(),
+        );
         // Evenly spread: every second citizen.
         assert_eq!(pool.known[1].cccd, generated[2].cccd.to_string());
         let qr = QrPayload::parse(&pool.known[1].qr_payload).unwrap();

@@ -2,7 +2,9 @@
 //!
 //! Citizen `i` of seed `s` comes from its own ChaCha8 stream (`seed = s`, `stream = i`), so the
 //! population can be generated in parallel and is still the same on every machine and thread
-//! count. Only CCCD/CMND collisions are resolved afterwards, in index order (see `mod.rs`).
+//! count. Birth province, sex, birth year and the CCCD/CMND numbers come from the number plan
+//! (`layout`), so a number leads back to its citizen by arithmetic. Only numbers that fixtures
+//! hold are adjusted afterwards (see `mod.rs`).
 
 use std::borrow::Cow;
 
@@ -10,10 +12,13 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::tables::{Cohort, Tables};
+use super::{
+    layout::{self, Slot},
+    tables::{Cohort, Tables},
+};
 use crate::domain::{
-    Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
-    ProvinceCode, Sex, VneidLevel,
+    Address, CardKind, CccdNumber, Citizen, CitizenStatus, IdentityCard, Place, ProvinceCode,
+    VneidLevel,
 };
 
 /// Chance that someone 14 or older holds a chip CCCD or identity card.
@@ -39,20 +44,20 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
     rng.set_stream(index);
     let tables = Tables::get();
 
-    let sex = if rng.random_bool(0.5) {
-        Sex::Female
-    } else {
-        Sex::Male
-    };
-    let age = tables.age_bands.pick(&mut rng) + rng.random_range(0..5);
-    let date_of_birth = reference_date
-        .checked_sub_months(Months::new(12 * age))
-        .and_then(|d| d.checked_sub_days(Days::new(rng.random_range(1..=365))))
-        .expect("ages are below 100");
+    // Birth province, sex, birth year and serial come from the number plan, so that the number
+    // leads back to the index; the day of birth and everything else from the stream.
+    let slot = Slot::of(seed, index);
+    let (sex, age, birth_province) = (slot.sex, slot.age, slot.province);
+    let birth_year = slot.birth_year(reference_date.year());
+    let january_first = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("years 1900-2399");
+    let days_in_year = (january_first + Months::new(12) - january_first).num_days() as u64;
+    let date_of_birth = january_first + Days::new(rng.random_range(0..days_in_year));
     let cohort = Cohort::of(date_of_birth.year());
 
-    let birth_province = *tables.birth_provinces.pick(&mut rng);
-    let serial = rng.random_range(0..1_000_000);
+    // Past the last serial only when `index` is beyond every population that fits (see
+    // `layout::max_population`); wrapped rather than panicking.
+    let serial = layout::serial_at(seed, slot.block, slot.rank() % layout::SERIALS)
+        .expect("wrapped below the last serial");
     let cccd = CccdNumber::from_parts(birth_province, sex, date_of_birth.year(), serial);
 
     let names = tables.names(sex, cohort);
@@ -80,10 +85,10 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
     let permanent_address = address(&mut rng, tables, residence_province);
 
     let card = card(&mut rng, date_of_birth, reference_date);
-    let cmnd = (date_of_birth.year() <= 2001 && rng.random_bool(CMND_SHARE)).then(|| {
-        let prefix = residence_province.province().cmnd_prefix;
-        CmndNumber::from_parts(prefix, rng.random_range(0..10_000_000))
-    });
+    let cmnd = (date_of_birth.year() <= layout::LAST_CMND_BIRTH_YEAR
+        && rng.random_bool(CMND_SHARE))
+    .then(|| layout::cmnd_at(seed, reference_date.year(), &slot))
+    .flatten();
     let status = if rng.random_bool(death_share(age)) {
         CitizenStatus::Deceased
     } else if card.is_some() && rng.random_bool(REVOKED_SHARE) {

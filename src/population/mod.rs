@@ -10,16 +10,17 @@
 
 mod fixtures;
 mod generate;
+mod layout;
 pub(crate) mod tables;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
 pub use fixtures::{builtin_fixtures, load_fixtures_file, parse_fixture_citizen, FixtureError};
 
-use crate::domain::{CccdNumber, Citizen};
+use crate::domain::{CccdNumber, Citizen, CmndNumber};
 
 /// 32 bytes that depend only on the population seed, a purpose label and a CCCD number: HMAC-SHA256
 /// keyed by the seed. Everything vnpop derives per citizen beyond the generated record (VNeID test
@@ -57,40 +58,192 @@ impl PopulationSpec {
     }
 }
 
-/// Citizen number `index` of the population of `spec`, computed alone (microseconds), without
-/// generating the others: how a load generator knows the server's citizens. It is the citizen
-/// the server stores, except in the rare case that its number collided with an earlier citizen's
-/// or a fixture's, when the store has it under the next free serial (see [`generate`]).
-pub fn citizen_at(spec: PopulationSpec, index: u64) -> Citizen {
-    generate::citizen(spec.seed, index, spec.reference_date)
+/// Why a population cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PopulationError {
+    #[error("--population must be at least 1")]
+    Empty,
+    #[error(
+        "--population {size} is more than the CCCD number space holds: at most {max} citizens fit \
+         the 63 provinces' million serials per sex and birth year with this age pyramid{fixtures}"
+    )]
+    TooLarge {
+        size: u64,
+        max: u64,
+        /// Explains a lower limit when fixtures take serials of a full block.
+        fixtures: &'static str,
+    },
+    #[error(
+        "the reference date's year must be {first}-{last} (birth years a CCCD number encodes)"
+    )]
+    ReferenceYear { first: i32, last: i32 },
 }
 
-/// Generates the population of `spec`. CCCD and CMND numbers are unique: a collision (two people
-/// drawing the same serial, or someone drawing a fixture's number) is resolved by taking the next
-/// free serial, in index order, so the result stays deterministic. `reserved` are the fixture
-/// citizens that will be added on top; nobody generated takes their numbers.
-pub fn generate(spec: PopulationSpec, reserved: &[Citizen]) -> Vec<Citizen> {
-    let mut citizens: Vec<Citizen> = (0..spec.size as u64)
-        .into_par_iter()
-        .map(|index| generate::citizen(spec.seed, index, spec.reference_date))
-        .collect();
+/// The largest population the number space holds (without fixtures).
+pub fn max_population() -> u64 {
+    layout::max_population(|_| 0)
+}
 
-    let mut cccd_taken: HashSet<_> = reserved.iter().map(|c| c.cccd).collect();
-    let mut cmnd_taken: HashSet<_> = reserved.iter().filter_map(|c| c.cmnd).collect();
-    cccd_taken.reserve(citizens.len());
-    cmnd_taken.reserve(citizens.len());
-    for citizen in &mut citizens {
-        while !cccd_taken.insert(citizen.cccd) {
-            citizen.cccd = citizen.cccd.with_serial(citizen.cccd.serial() + 1);
-        }
-        if let Some(mut cmnd) = citizen.cmnd {
-            while !cmnd_taken.insert(cmnd) {
-                cmnd = cmnd.next_serial();
-            }
-            citizen.cmnd = Some(cmnd);
-        }
+/// Checks a `--population` value: at least one citizen, at most [`max_population`].
+pub fn check_size(size: u64) -> Result<(), PopulationError> {
+    let max = max_population();
+    match size {
+        0 => Err(PopulationError::Empty),
+        size if size > max => Err(PopulationError::TooLarge {
+            size,
+            max,
+            fixtures: "",
+        }),
+        _ => Ok(()),
     }
-    citizens
+}
+
+/// A population served without being stored: citizen `i` is generated when asked, and a CCCD or
+/// CMND number leads back to its index by arithmetic (see `layout`). Creating one costs
+/// microseconds, whatever the size.
+///
+/// The numbers of `reserved` citizens (fixtures) are skipped: a generated citizen whose place in
+/// the number plan falls on a fixture's serial takes the next serial of the plan's order
+/// instead, and one whose CMND number is a fixture's has none. Both rules depend only on the
+/// fixtures, so they are the same on every run.
+#[derive(Debug, Clone)]
+pub struct Population {
+    spec: PopulationSpec,
+    /// Per block, the plan positions of fixtures' serials, sorted.
+    reserved: HashMap<u32, Vec<u64>>,
+    reserved_cmnd: HashSet<CmndNumber>,
+}
+
+impl Population {
+    /// The population of `spec`, with the numbers of `reserved` kept free.
+    pub fn new(spec: PopulationSpec, reserved: &[Citizen]) -> Result<Self, PopulationError> {
+        if !layout::REFERENCE_YEARS.contains(&spec.reference_date.year()) {
+            return Err(PopulationError::ReferenceYear {
+                first: layout::REFERENCE_YEARS.start,
+                last: layout::REFERENCE_YEARS.end - 1,
+            });
+        }
+        let year = spec.reference_date.year();
+        let mut blocks: HashMap<u32, Vec<u64>> = HashMap::new();
+        for citizen in reserved {
+            if let Some(block) = layout::block_of(citizen.cccd, year) {
+                let position = layout::position_of_serial(spec.seed, block, citizen.cccd.serial());
+                blocks.entry(block).or_default().push(position);
+            }
+        }
+        for positions in blocks.values_mut() {
+            positions.sort_unstable();
+            positions.dedup();
+        }
+        let size = spec.size as u64;
+        check_size(size)?;
+        let max = layout::max_population(|b| blocks.get(&b).map_or(0, |p| p.len() as u64));
+        if size > max {
+            return Err(PopulationError::TooLarge {
+                size,
+                max,
+                fixtures: " and the fixtures' numbers",
+            });
+        }
+        Ok(Population {
+            spec,
+            reserved: blocks,
+            reserved_cmnd: reserved.iter().filter_map(|c| c.cmnd).collect(),
+        })
+    }
+
+    pub fn spec(&self) -> PopulationSpec {
+        self.spec
+    }
+
+    /// Number of generated citizens.
+    pub fn len(&self) -> u64 {
+        self.spec.size as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spec.size == 0
+    }
+
+    /// Citizen `index` (below [`Population::len`]), computed alone: a few microseconds.
+    pub fn citizen(&self, index: u64) -> Citizen {
+        let spec = self.spec;
+        let mut citizen = generate::citizen(spec.seed, index, spec.reference_date);
+        let slot = layout::Slot::of(spec.seed, index);
+        if let Some(taken) = self.reserved.get(&slot.block) {
+            // The rank-th position of the plan's order that no fixture holds.
+            let mut position = slot.rank();
+            for p in taken {
+                if *p <= position {
+                    position += 1;
+                }
+            }
+            let serial = layout::serial_at(spec.seed, slot.block, position)
+                .expect("Population::new checked that every rank fits");
+            citizen.cccd = citizen.cccd.with_serial(serial);
+        }
+        if citizen
+            .cmnd
+            .is_some_and(|c| self.reserved_cmnd.contains(&c))
+        {
+            citizen.cmnd = None;
+        }
+        citizen
+    }
+
+    /// The index of the generated citizen with this CCCD number, if anyone generated has it.
+    pub fn index_of(&self, cccd: CccdNumber) -> Option<u64> {
+        let block = layout::block_of(cccd, self.spec.reference_date.year())?;
+        let mut rank = layout::position_of_serial(self.spec.seed, block, cccd.serial());
+        if let Some(taken) = self.reserved.get(&block) {
+            let before = taken.partition_point(|p| *p < rank);
+            if taken.get(before) == Some(&rank) {
+                return None;
+            }
+            rank -= before as u64;
+        }
+        let index = layout::index_of_rank(self.spec.seed, block, rank);
+        (index < self.len()).then_some(index)
+    }
+
+    /// The generated citizen with this CCCD number.
+    pub fn get(&self, cccd: CccdNumber) -> Option<Citizen> {
+        self.index_of(cccd).map(|index| self.citizen(index))
+    }
+
+    /// The generated citizen linked to this CMND number.
+    pub fn get_by_cmnd(&self, cmnd: CmndNumber) -> Option<Citizen> {
+        if self.reserved_cmnd.contains(&cmnd) {
+            return None;
+        }
+        let index = layout::cmnd_index(self.spec.seed, self.spec.reference_date.year(), cmnd)?;
+        let citizen = (index < self.len()).then(|| self.citizen(index))?;
+        (citizen.cmnd == Some(cmnd)).then_some(citizen)
+    }
+}
+
+/// Citizen number `index` of the population of `spec` with the built-in fixtures, computed alone
+/// (microseconds plus reading the fixtures; use a [`Population`] for many): how a tool knows the
+/// server's citizens. Serving file fixtures too can move the few citizens whose numbers they take.
+pub fn citizen_at(spec: PopulationSpec, index: u64) -> Citizen {
+    static BUILTIN: std::sync::LazyLock<Vec<Citizen>> = std::sync::LazyLock::new(builtin_fixtures);
+    match Population::new(spec, &BUILTIN) {
+        Ok(population) => population.citizen(index),
+        Err(_) => generate::citizen(spec.seed, index, spec.reference_date),
+    }
+}
+
+/// Generates every citizen of `spec` (in parallel), keeping the numbers of `reserved` free: for
+/// tests, statistics and benchmarks; the server never does this.
+///
+/// # Panics
+/// If `spec` cannot be served (see [`Population::new`]).
+pub fn generate(spec: PopulationSpec, reserved: &[Citizen]) -> Vec<Citizen> {
+    let population = Population::new(spec, reserved).expect("a population that fits");
+    (0..spec.size as u64)
+        .into_par_iter()
+        .map(|index| population.citizen(index))
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,5 +344,106 @@ mod tests {
             expired += usize::from(card.expires.is_some_and(|e| e <= reference));
         }
         assert!(expired > 0, "some cards must be expired for negative tests");
+    }
+
+    #[test]
+    fn every_number_leads_back_to_its_citizen_and_others_to_nobody() {
+        let population = Population::new(spec(4, 20_000), &builtin_fixtures()).unwrap();
+        let mut cmnds = 0;
+        for index in 0..20_000 {
+            let citizen = population.citizen(index);
+            assert_eq!(population.index_of(citizen.cccd), Some(index));
+            if let Some(cmnd) = citizen.cmnd {
+                cmnds += 1;
+                assert_eq!(population.get_by_cmnd(cmnd), Some(citizen));
+            }
+        }
+        assert!(cmnds > 5_000, "{cmnds} CMND holders");
+        for fixture in builtin_fixtures() {
+            assert_eq!(population.index_of(fixture.cccd), None);
+            if let Some(cmnd) = fixture.cmnd {
+                assert_eq!(population.get_by_cmnd(cmnd), None);
+            }
+        }
+        // Numbers of people beyond the size (same blocks) belong to nobody.
+        let larger = Population::new(spec(4, 40_000), &builtin_fixtures()).unwrap();
+        for index in 20_000..21_000 {
+            let outsider = larger.citizen(index);
+            assert_eq!(population.index_of(outsider.cccd), None);
+            assert_eq!(larger.index_of(outsider.cccd), Some(index));
+        }
+    }
+
+    #[test]
+    fn a_fixture_on_a_generated_number_moves_that_citizen_only() {
+        let plain = Population::new(spec(4, 5_000), &[]).unwrap();
+        let mut fixture = plain.citizen(77);
+        fixture.full_name = "Fixture Holder".into();
+        let cmnd_holder = (0..5_000)
+            .find(|i| plain.citizen(*i).cmnd.is_some())
+            .unwrap();
+        fixture.cmnd = plain.citizen(cmnd_holder).cmnd;
+        let moved = Population::new(spec(4, 5_000), std::slice::from_ref(&fixture)).unwrap();
+        let citizen = moved.citizen(77);
+        assert_ne!(citizen.cccd, fixture.cccd);
+        assert_eq!(moved.index_of(citizen.cccd), Some(77));
+        assert_eq!(moved.index_of(fixture.cccd), None);
+        assert_eq!(moved.citizen(cmnd_holder).cmnd, None);
+        let unchanged = (0..5_000)
+            .filter(|i| plain.citizen(*i).cccd == moved.citizen(*i).cccd)
+            .count();
+        // Only citizen 77 and, at most, later citizens of its block change numbers.
+        assert!(unchanged >= 4_990, "{unchanged}");
+        for index in 0..5_000 {
+            assert_eq!(moved.index_of(moved.citizen(index).cccd), Some(index));
+        }
+    }
+
+    #[test]
+    fn the_ends_and_a_sample_of_a_ten_million_population_agree_with_the_store() {
+        let fixtures = builtin_fixtures();
+        let spec = spec(2026, 10_000_000);
+        let store = crate::store::CitizenStore::new(
+            Population::new(spec, &fixtures).unwrap(),
+            fixtures.clone(),
+        );
+        // What a tool computes (load, simulate: `Population` or `citizen_at`) is what the server
+        // answers, for a sample spread over the range and at its ends.
+        let tool = Population::new(spec, &fixtures).unwrap();
+        let stride = 10_000_000 / 100_000;
+        let sample = (0..100_000u64).map(|k| k * stride + k % stride);
+        let ends = [0, 1, 9_999_998, 9_999_999];
+        for index in sample.chain(ends) {
+            let citizen = tool.citizen(index);
+            assert_eq!(
+                store.get(citizen.cccd).as_deref(),
+                Some(&citizen),
+                "{index}"
+            );
+            if let Some(cmnd) = citizen.cmnd {
+                assert_eq!(store.get_by_cmnd(cmnd).as_deref(), Some(&citizen));
+            }
+        }
+        for index in ends {
+            assert_eq!(citizen_at(spec, index), tool.citizen(index));
+        }
+        assert_eq!(
+            store
+                .population()
+                .index_of(citizen_at(spec, 10_000_000).cccd),
+            None
+        );
+        assert_eq!(store.len(), 10_000_000 + fixtures.len());
+    }
+
+    #[test]
+    fn sizes_that_do_not_fit_are_refused_naming_the_limit() {
+        let max = max_population();
+        assert!(max > 1_000_000_000, "{max}");
+        assert_eq!(check_size(0), Err(PopulationError::Empty));
+        assert!(check_size(100_000_000).is_ok());
+        let error = Population::new(spec(1, max as usize + 1), &[]).unwrap_err();
+        assert!(error.to_string().contains(&max.to_string()), "{error}");
+        assert!(Population::new(spec(1, max as usize), &[]).is_ok());
     }
 }

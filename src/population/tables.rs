@@ -26,6 +26,11 @@ impl<T> Weighted<T> {
     pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> &T {
         &self.items[self.index.sample(rng)]
     }
+
+    /// Each item's weight (as given, up to floating-point rounding).
+    pub fn weight_of(&self, position: usize) -> f64 {
+        self.index.weight(position).unwrap_or(0.0)
+    }
 }
 
 /// Rows of an embedded CSV file, header skipped, columns split on commas.
