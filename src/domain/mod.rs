@@ -9,6 +9,7 @@ mod cccd;
 mod citizen;
 mod claims;
 mod cmnd;
+pub mod geography;
 pub mod matching;
 
 mod province;
