@@ -12,8 +12,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::tables::{Cohort, Tables};
 use crate::domain::{
+    geography::{reform_date, CommuneCode},
     Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
-    ProvinceCode, Sex, VneidLevel,
+    PreReformAddress, ProvinceCode, Sex, VneidLevel,
 };
 
 /// Chance that someone 14 or older holds a chip CCCD or identity card.
@@ -77,9 +78,14 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         province: origin_province,
         district: Cow::Borrowed(pick(&mut rng, tables.districts(origin_province))),
     };
-    let permanent_address = address(&mut rng, tables, residence_province);
+    let (permanent_address, before_reform) = address(&mut rng, tables, residence_province);
 
     let card = card(&mut rng, date_of_birth, reference_date);
+    // The database converted every address on 1 July 2025; the old form stays on record where the
+    // card still prints it (or when the reference date is before the reform).
+    let pre_reform_address = (reference_date < reform_date()
+        || card.as_ref().is_some_and(|c| c.issued < reform_date()))
+    .then_some(before_reform);
     let cmnd = (date_of_birth.year() <= 2001 && rng.random_bool(CMND_SHARE)).then(|| {
         let prefix = residence_province.province().cmnd_prefix;
         CmndNumber::from_parts(prefix, rng.random_range(0..10_000_000))
@@ -109,6 +115,7 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         religion: Cow::Borrowed(tables.religions.pick(&mut rng)),
         place_of_origin,
         permanent_address,
+        pre_reform_address,
         card,
         vneid,
         status,
@@ -130,37 +137,40 @@ fn death_share(age: u32) -> f64 {
     }
 }
 
-fn address<R: Rng>(rng: &mut R, tables: &Tables, province: ProvinceCode) -> Address {
-    let district = pick(rng, tables.districts(province));
-    let urban = ["Quận", "Thành phố", "Thị xã"]
-        .iter()
-        .any(|prefix| district.starts_with(prefix));
-    let commune = pick(rng, &tables.communes);
-    let southern = province.get() >= 70;
-    let (ward, street) = if urban {
-        (
-            format!("Phường {commune}"),
-            format!(
-                "{} {}",
-                rng.random_range(1..400),
-                pick(rng, &tables.streets)
-            ),
+/// A permanent address in an old province: a pre-2025 ward, and the current unit that contains
+/// the home (one of the ward's targets if it was split). A ward is urban (street and number) or
+/// rural (a hamlet: "Thôn" in the north, "Ấp" in the south).
+fn address<R: Rng>(
+    rng: &mut R,
+    tables: &Tables,
+    province: ProvinceCode,
+) -> (Address, PreReformAddress) {
+    let wards = tables.wards(province);
+    let ward = wards[rng.random_range(0..wards.len())];
+    let street = if ward.ward.starts_with("Phường") {
+        format!(
+            "{} {}",
+            rng.random_range(1..400),
+            pick(rng, &tables.streets)
         )
     } else {
-        let ward = if rng.random_bool(0.1) {
-            format!("Thị trấn {commune}")
+        let hamlet = if province.get() >= 70 {
+            "Ấp"
         } else {
-            format!("Xã {commune}")
+            "Thôn"
         };
-        let hamlet = if southern { "Ấp" } else { "Thôn" };
-        (ward, format!("{hamlet} {}", rng.random_range(1..15)))
+        format!("{hamlet} {}", rng.random_range(1..15))
     };
-    Address {
-        province,
-        district: Cow::Borrowed(district),
-        ward,
-        street,
-    }
+    let targets: Vec<CommuneCode> = ward.targets().collect();
+    let commune = targets[rng.random_range(0..targets.len())];
+    (
+        Address { street, commune },
+        PreReformAddress {
+            province,
+            district: Cow::Borrowed(ward.district),
+            ward: Cow::Borrowed(ward.ward),
+        },
+    )
 }
 
 /// The card a person holds on `reference_date`, if any: first issued on a random day once they

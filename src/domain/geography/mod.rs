@@ -177,6 +177,12 @@ impl CurrentProvince {
         format!("{:03}", self.code)
     }
 
+    /// Its commune-level unit called `name` (compared folded, type abbreviations expanded); the
+    /// error says whether the name is unknown or belongs to another province.
+    pub fn commune_named(&'static self, name: &str) -> Result<CommuneCode, AddressProblem> {
+        parse::two_level(self, name)
+    }
+
     /// Its commune-level units, in code order.
     pub fn communes(&self) -> &[CommuneCode] {
         &self.communes

@@ -259,7 +259,7 @@ fn pre_reform(
     })
 }
 
-fn two_level(
+pub(super) fn two_level(
     province: &'static CurrentProvince,
     commune: &str,
 ) -> Result<CommuneCode, AddressProblem> {
