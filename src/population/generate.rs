@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::tables::{Cohort, Tables};
 use crate::domain::{
-    geography::{reform_date, CommuneCode},
+    geography::reform_date,
     Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
     PreReformAddress, ProvinceCode, Sex, VneidLevel,
 };
@@ -161,8 +161,11 @@ fn address<R: Rng>(
         };
         format!("{hamlet} {}", rng.random_range(1..15))
     };
-    let targets: Vec<CommuneCode> = ward.targets().collect();
-    let commune = targets[rng.random_range(0..targets.len())];
+    let split = ward.targets().count();
+    let commune = ward
+        .targets()
+        .nth(rng.random_range(0..split))
+        .expect("every old ward has a target");
     (
         Address { street, commune },
         PreReformAddress {
