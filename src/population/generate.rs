@@ -12,9 +12,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::tables::{Cohort, Tables};
 use crate::domain::{
-    geography::reform_date,
-    Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
-    PreReformAddress, ProvinceCode, Sex, VneidLevel,
+    geography::reform_date, Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber,
+    IdentityCard, Place, PreReformAddress, ProvinceCode, Sex, VneidLevel,
 };
 
 /// Chance that someone 14 or older holds a chip CCCD or identity card.
@@ -214,4 +213,88 @@ fn card<R: Rng>(
         card = IdentityCard::issue(date_of_birth, renewed);
     }
     Some(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::domain::{geography::CurrentProvince, QrPayload};
+
+    fn people(reference: NaiveDate) -> Vec<Citizen> {
+        (0..20_000).map(|i| citizen(11, i, reference)).collect()
+    }
+
+    #[test]
+    fn addresses_are_two_level_with_the_old_form_where_the_card_prints_it() {
+        let reference = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let people = people(reference);
+        let mut provinces = HashSet::new();
+        let mut communes = HashSet::new();
+        let (mut kept, mut new_cards) = (0, 0);
+        for p in &people {
+            let address = &p.permanent_address;
+            provinces.insert(address.province().code);
+            communes.insert(address.commune);
+            let pre_reform_card = p.card.as_ref().is_some_and(|c| c.issued < reform_date());
+            assert_eq!(p.pre_reform_address.is_some(), pre_reform_card, "{p:?}");
+            let qr = QrPayload::of(p);
+            match &p.pre_reform_address {
+                Some(old) => {
+                    kept += 1;
+                    // The old ward is in the old province, and now in the current commune.
+                    assert_eq!(
+                        CurrentProvince::containing(old.province).code,
+                        address.province().code
+                    );
+                    let ward = crate::domain::geography::OldWard::find(
+                        old.province,
+                        &old.district,
+                        &old.ward,
+                    )
+                    .unwrap();
+                    assert!(ward.targets().any(|t| t == address.commune));
+                    assert_eq!(qr.address, old.line(&address.street));
+                    assert!(qr.address.contains(&*old.district));
+                }
+                None => {
+                    new_cards += usize::from(p.card.is_some());
+                    assert_eq!(qr.address, address.to_string());
+                }
+            }
+        }
+        assert_eq!(
+            provinces.len(),
+            34,
+            "everyone of the 34 provinces is home to someone"
+        );
+        assert!(communes.len() > 2_500, "only {} communes", communes.len());
+        let share = |n: usize| n as f64 / people.len() as f64;
+        assert!(share(kept) > 0.5, "pre-2025 cards {}", share(kept));
+        assert!(
+            share(new_cards) > 0.01,
+            "post-reform cards {}",
+            share(new_cards)
+        );
+        let largest = |code: u16| {
+            share(
+                people
+                    .iter()
+                    .filter(|p| p.permanent_address.province().code == code)
+                    .count(),
+            )
+        };
+        // Hồ Chí Minh City (with Bình Dương and Bà Rịa–Vũng Tàu) and Hà Nội are the largest.
+        assert!((0.11..0.2).contains(&largest(79)), "HCMC {}", largest(79));
+        assert!((0.06..0.12).contains(&largest(1)), "Hà Nội {}", largest(1));
+    }
+
+    #[test]
+    fn before_the_reform_everyone_keeps_the_old_form() {
+        let reference = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        assert!(people(reference)
+            .iter()
+            .all(|p| p.pre_reform_address.is_some()));
+    }
 }

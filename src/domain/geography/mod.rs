@@ -17,7 +17,11 @@
 
 mod parse;
 
-use std::{collections::HashMap, fmt, sync::LazyLock};
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::LazyLock,
+};
 
 use chrono::NaiveDate;
 
@@ -25,7 +29,7 @@ pub use parse::{parse, AddressProblem, ParsedAddress, ParsedForm};
 
 use parse::unit_key;
 
-use super::ProvinceCode;
+use super::{matching::canonical, ProvinceCode};
 
 /// The day the two-level local government took effect (1 July 2025).
 pub fn reform_date() -> NaiveDate {
@@ -254,18 +258,28 @@ impl OldWard {
     /// diacritics ignored), so "phuong hang bac" finds "Phường Hàng Bạc".
     pub fn find(province: ProvinceCode, district: &str, ward: &str) -> Option<&'static OldWard> {
         let key = (province.get(), unit_key(district), unit_key(ward));
-        NAMES.old_wards.get(&key).map(|&i| &Self::all()[i])
+        let candidates = NAMES.old_wards.get(&key)?;
+        let all = Self::all();
+        // Names that fold alike ("Xã Văn Lang", "Xã Vân Lăng"): the one spelt as given, if any.
+        let spelt = |i: &&usize| {
+            let w = &all[**i];
+            canonical(w.ward) == canonical(ward) && canonical(w.district) == canonical(district)
+        };
+        let i = candidates.iter().find(spelt).unwrap_or(&candidates[0]);
+        Some(&all[*i])
     }
 }
 
 /// Folded-name indexes for reading addresses, built on first use.
 struct Names {
-    /// (old province, folded district, folded ward) → index in `OldWard::all()`.
-    old_wards: HashMap<(u16, String, String), usize>,
-    /// (old province, folded district) → present.
-    old_districts: HashMap<(u16, String), ()>,
-    /// (current province, folded commune name) → code.
-    communes: HashMap<(u16, String), CommuneCode>,
+    /// (old province, folded district, folded ward) → indexes in `OldWard::all()` (several when
+    /// names differ only in diacritics).
+    old_wards: HashMap<(u16, String, String), Vec<usize>>,
+    /// (old province, folded district).
+    old_districts: HashSet<(u16, String)>,
+    /// (current province, folded commune name) → codes (several when names differ only in
+    /// diacritics).
+    communes: HashMap<(u16, String), Vec<CommuneCode>>,
     /// Folded commune name → every code with that name (for "wrong province" answers).
     commune_names: HashMap<String, Vec<CommuneCode>>,
 }
@@ -273,23 +287,26 @@ struct Names {
 static NAMES: LazyLock<Names> = LazyLock::new(|| {
     let mut names = Names {
         old_wards: HashMap::new(),
-        old_districts: HashMap::new(),
+        old_districts: HashSet::new(),
         communes: HashMap::new(),
         commune_names: HashMap::new(),
     };
     for (i, w) in OldWard::all().iter().enumerate() {
-        names.old_wards.insert(
-            (w.province.get(), unit_key(w.district), unit_key(w.ward)),
-            i,
-        );
+        names
+            .old_wards
+            .entry((w.province.get(), unit_key(w.district), unit_key(w.ward)))
+            .or_default()
+            .push(i);
         names
             .old_districts
-            .insert((w.province.get(), unit_key(w.district)), ());
+            .insert((w.province.get(), unit_key(w.district)));
     }
     for c in Commune::all() {
         names
             .communes
-            .insert((c.province, unit_key(c.name)), c.code);
+            .entry((c.province, unit_key(c.name)))
+            .or_default()
+            .push(c.code);
         names
             .commune_names
             .entry(unit_key(c.name))
@@ -298,6 +315,17 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| {
     }
     names
 });
+
+impl Names {
+    /// The commune of `province` called `name`: the one spelt so if names fold alike.
+    fn commune(&self, province: u16, name: &str) -> Option<CommuneCode> {
+        let candidates = self.communes.get(&(province, unit_key(name)))?;
+        let spelt = candidates
+            .iter()
+            .find(|c| canonical(c.commune().name) == canonical(name));
+        Some(*spelt.unwrap_or(&candidates[0]))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -344,6 +372,20 @@ mod tests {
         assert_eq!(in_provinces, OldWard::all().len());
         assert!(OldWard::all().len() > 10_000);
         assert!(OldWard::all().iter().any(|w| w.targets().count() > 1));
+    }
+
+    #[test]
+    fn every_unit_is_found_by_its_own_name() {
+        for ward in OldWard::all() {
+            let found = OldWard::find(ward.province, ward.district, ward.ward);
+            assert!(found.is_some_and(|f| std::ptr::eq(f, ward)), "{ward:?}");
+        }
+        for commune in Commune::all() {
+            assert_eq!(
+                commune.province().commune_named(commune.name),
+                Ok(commune.code)
+            );
+        }
     }
 
     #[test]

@@ -219,14 +219,11 @@ fn pre_reform(
     street: impl Fn(&[&str]) -> String,
 ) -> Result<ParsedAddress, AddressProblem> {
     let ward_part = before.last().copied();
-    let district_is_old = old.is_some_and(|o| {
-        NAMES
-            .old_districts
-            .contains_key(&(o.get(), unit_key(district)))
-    });
+    let district_is_old =
+        old.is_some_and(|o| NAMES.old_districts.contains(&(o.get(), unit_key(district))));
     // A current commune with a district: written in neither form.
     if let Some(ward) = ward_part {
-        let named_now = NAMES.communes.get(&(current.code, unit_key(ward)));
+        let named_now = NAMES.commune(current.code, ward);
         let ward_existed = old.is_some_and(|o| OldWard::find(o, district, ward).is_some());
         if let (Some(code), false) = (named_now, ward_existed) {
             return Err(AddressProblem::DistrictAfterReform {
@@ -264,8 +261,8 @@ pub(super) fn two_level(
     commune: &str,
 ) -> Result<CommuneCode, AddressProblem> {
     let key = unit_key(commune);
-    if let Some(code) = NAMES.communes.get(&(province.code, key.clone())) {
-        return Ok(*code);
+    if let Some(code) = NAMES.commune(province.code, commune) {
+        return Ok(code);
     }
     match NAMES
         .commune_names
