@@ -163,4 +163,27 @@ mod tests {
             vec!["dg13.father_name"]
         );
     }
+
+    #[test]
+    fn residence_in_either_form_of_the_same_place_matches() {
+        let an = &builtin_fixtures()[0];
+        let (dg1, mut dg13) = data_groups(7, an);
+        dg13.place_of_residence = "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội".into();
+        assert!(mismatched_fields(7, an, &dg1, &dg13).is_empty());
+        dg13.place_of_residence = "8 Hàng Bạc, Phường Ba Đình, Thành phố Hà Nội".into();
+        assert_eq!(
+            mismatched_fields(7, an, &dg1, &dg13),
+            vec!["dg13.place_of_residence"]
+        );
+
+        // A card issued since the reform holds the two-level form.
+        let mut renewed = an.clone();
+        renewed.card.as_mut().unwrap().issued =
+            chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        let (_, dg13) = data_groups(7, &renewed);
+        assert_eq!(
+            dg13.place_of_residence,
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+        );
+    }
 }

@@ -398,4 +398,79 @@ mod tests {
         let e = err("\"status\": \"active\"", "\"status\": \"alive\"");
         assert!(e.contains("not valid fixture JSON"), "{e}");
     }
+
+    #[test]
+    fn addresses_in_either_form_and_their_errors() {
+        let an = |address: &str| {
+            let json = format!(
+                r#"{{ "cccd_number": "001090012345", "full_name": "Nguyễn Văn An",
+                "date_of_birth": "1990-03-15", "sex": "male",
+                "place_of_origin": {{ "province_code": "001", "district": "Huyện Đông Anh" }},
+                "permanent_address": {address}, "card": {{ "issue_date": "2021-03-01" }} }}"#
+            );
+            parse_fixture_citizen(&json)
+        };
+        let two_level =
+            an(r#"{ "province_code": "025", "commune": "Xã Mai Châu", "street": "Tiểu khu 1" }"#)
+                .unwrap();
+        assert_eq!(
+            two_level.permanent_address.to_string(),
+            "Tiểu khu 1, Xã Mai Châu, Tỉnh Phú Thọ"
+        );
+        assert_eq!(two_level.pre_reform_address, None);
+        let old = an(r#"{ "province_code": "017", "district": "Huyện Mai Châu", "ward": "Thị trấn Mai Châu", "street": "Tiểu khu 1" }"#)
+            .unwrap();
+        assert_eq!(old.permanent_address, two_level.permanent_address);
+        assert_eq!(
+            old.card_address(),
+            "Tiểu khu 1, Thị trấn Mai Châu, Huyện Mai Châu, Hòa Bình"
+        );
+        // Kim Mã was split between Ba Đình, Giảng Võ and Ngọc Hà.
+        let split = r#"{ "province_code": "001", "district": "Quận Ba Đình", "ward": "Phường Kim Mã", "commune": "Phường Giảng Võ", "street": "1 Kim Mã" }"#;
+        assert_eq!(
+            an(split).unwrap().permanent_address.commune().name,
+            "Phường Giảng Võ"
+        );
+        for (address, field, says) in [
+            (
+                r#"{ "province_code": "017", "commune": "Xã Mai Châu", "street": "1" }"#,
+                "permanent_address.province_code",
+                "34 current",
+            ),
+            (
+                r#"{ "province_code": "001", "commune": "Xã Mai Châu", "street": "1" }"#,
+                "permanent_address.commune",
+                "Tỉnh Phú Thọ",
+            ),
+            (
+                r#"{ "province_code": "001", "commune": "Phường Không Có", "street": "1" }"#,
+                "permanent_address.commune",
+                "no commune",
+            ),
+            (
+                r#"{ "province_code": "001", "street": "1" }"#,
+                "permanent_address.commune",
+                "required",
+            ),
+            (
+                r#"{ "province_code": "001", "district": "Quận Ba Đình", "ward": "Phường Không Có", "street": "1" }"#,
+                "permanent_address.ward",
+                "had no ward",
+            ),
+            (
+                r#"{ "province_code": "001", "district": "Quận Ba Đình", "street": "1" }"#,
+                "permanent_address.ward",
+                "required",
+            ),
+            (
+                &split.replace("Phường Giảng Võ", "Phường Hoàn Kiếm"),
+                "permanent_address.commune",
+                "is now in",
+            ),
+        ] {
+            let (f, message) = an(address).unwrap_err();
+            assert_eq!(f, field, "{address}: {message}");
+            assert!(message.contains(says), "{address}: {message}");
+        }
+    }
 }
