@@ -6,7 +6,7 @@
 //! Names are compared folded (case, spacing, diacritics ignored), and the usual abbreviations of
 //! the type words are expanded ("P." Phường, "Q." Quận, "TP" Thành phố, "TT" Thị trấn).
 
-use std::fmt;
+use std::{collections::HashMap, fmt, sync::LazyLock};
 
 use super::{CommuneCode, CurrentProvince, OldWard, NAMES};
 use crate::domain::{matching::fold, Province, ProvinceCode};
@@ -163,15 +163,22 @@ fn province_key(name: &str) -> String {
 
 /// The provinces a name can denote: an old one, a current one, or both ("Hà Nội").
 fn provinces(name: &str) -> (Option<ProvinceCode>, Option<&'static CurrentProvince>) {
-    let key = province_key(name);
-    let old = Province::all()
-        .iter()
-        .find(|p| province_key(p.name) == key)
-        .map(|p| p.code);
-    let current = CurrentProvince::all()
-        .iter()
-        .find(|p| province_key(p.name) == key);
-    (old, current)
+    /// Province key → the old and the current province of that name.
+    type Index = HashMap<String, (Option<ProvinceCode>, Option<&'static CurrentProvince>)>;
+    static INDEX: LazyLock<Index> = LazyLock::new(|| {
+        let mut index = Index::new();
+        for p in Province::all() {
+            index.entry(province_key(p.name)).or_default().0 = Some(p.code);
+        }
+        for p in CurrentProvince::all() {
+            index.entry(province_key(p.name)).or_default().1 = Some(p);
+        }
+        index
+    });
+    INDEX
+        .get(&province_key(name))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Resolves a one-line address. `None` when it does not name administrative units in a form
