@@ -291,27 +291,27 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| {
         communes: HashMap::new(),
         commune_names: HashMap::new(),
     };
+    // Wards are sorted by province and district: each district is keyed once.
+    let mut district = (0, "", String::new());
     for (i, w) in OldWard::all().iter().enumerate() {
+        if (district.0, district.1) != (w.province.get(), w.district) {
+            district = (w.province.get(), w.district, unit_key(w.district));
+            names.old_districts.insert((district.0, district.2.clone()));
+        }
         names
             .old_wards
-            .entry((w.province.get(), unit_key(w.district), unit_key(w.ward)))
+            .entry((district.0, district.2.clone(), unit_key(w.ward)))
             .or_default()
             .push(i);
-        names
-            .old_districts
-            .insert((w.province.get(), unit_key(w.district)));
     }
     for c in Commune::all() {
+        let key = unit_key(c.name);
         names
             .communes
-            .entry((c.province, unit_key(c.name)))
+            .entry((c.province, key.clone()))
             .or_default()
             .push(c.code);
-        names
-            .commune_names
-            .entry(unit_key(c.name))
-            .or_default()
-            .push(c.code);
+        names.commune_names.entry(key).or_default().push(c.code);
     }
     names
 });

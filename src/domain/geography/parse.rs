@@ -175,10 +175,7 @@ fn provinces(name: &str) -> (Option<ProvinceCode>, Option<&'static CurrentProvin
         }
         index
     });
-    INDEX
-        .get(&province_key(name))
-        .copied()
-        .unwrap_or_default()
+    INDEX.get(&province_key(name)).copied().unwrap_or_default()
 }
 
 /// Resolves a one-line address. `None` when it does not name administrative units in a form
