@@ -285,6 +285,12 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
         origin.province.province().name
     );
     println!("  Permanent address  {}", citizen.permanent_address);
+    if let Some(old) = &citizen.pre_reform_address {
+        println!(
+            "  Before 1 July 2025 {} (printed on the card)",
+            old.line(&citizen.permanent_address.street)
+        );
+    }
     match &citizen.card {
         Some(card) => println!(
             "  Card               {} issued {}, {} ({:?} on {today})",

@@ -149,7 +149,7 @@ async fn a_fixtures_file_adds_and_overrides_citizens() {
            "permanent_address": {{ "province_code": "001", "district": "Quận Ba Đình", "ward": "Phường Kim Mã", "street": "1 Kim Mã" }} }},
         {{ "cccd_number": "092301000042", "full_name": "Thạch Thị Sa Ly", "date_of_birth": "2001-05-05",
            "sex": "female", "ethnicity": "Khmer", "place_of_origin": {{ "province_code": "092", "district": "Quận Ninh Kiều" }},
-           "permanent_address": {{ "province_code": "092", "district": "Quận Ninh Kiều", "ward": "Phường An Cư", "street": "3 Ngô Quyền" }},
+           "permanent_address": {{ "province_code": "092", "district": "Quận Ninh Kiều", "ward": "Phường Tân An", "street": "3 Ngô Quyền" }},
            "card": {{ "issue_date": "2024-09-01", "expiry_date": "2026-11-23" }}, "vneid_level": "2" }}
         ] }}"#
     )

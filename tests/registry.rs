@@ -56,11 +56,29 @@ async fn lookup_found_by_cccd_and_cmnd() {
             day: 15
         })
     );
+    // The database answers in the two-level form in force since 1 July 2025, and offers the
+    // pre-2025 form the 2021 card still prints.
     let address = citizen.permanent_address.unwrap();
     assert_eq!(
         address.formatted,
+        "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+    );
+    assert_eq!(
+        (
+            address.province_code.as_str(),
+            address.province_name.as_str(),
+            address.district.as_str(),
+            address.ward.as_str(),
+            address.commune_code.as_str()
+        ),
+        ("001", "Thành phố Hà Nội", "", "Phường Hoàn Kiếm", "00070")
+    );
+    let old = citizen.pre_reform_permanent_address.unwrap();
+    assert_eq!(
+        old.formatted,
         "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"
     );
+    assert_eq!(old.district, "Quận Hoàn Kiếm");
     assert!(answer.withheld_fields.is_empty());
 
     let by_cmnd = desk.lookup_by_cmnd(&context(), "012345678").await.unwrap();
@@ -297,6 +315,44 @@ async fn verify_matches_names_without_diacritics() {
     assert!(!answer.matched);
     assert_eq!(answer.fields[0].result, proto::MatchResult::NoMatch as i32);
     assert_eq!(answer.fields[1].result, proto::MatchResult::NoMatch as i32);
+
+    // Addresses: the two-level form matches; a district named after the reform, an unknown
+    // commune or one in another province is NO_MATCH naming the part.
+    for (address, result, part) in [
+        (
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội",
+            proto::MatchResult::Exact,
+            "",
+        ),
+        (
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Quận Hoàn Kiếm, Thành phố Hà Nội",
+            proto::MatchResult::NoMatch,
+            "district:",
+        ),
+        (
+            "8 Hàng Bạc, Phường Không Có, Thành phố Hà Nội",
+            proto::MatchResult::NoMatch,
+            "commune:",
+        ),
+        (
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Tỉnh Phú Thọ",
+            proto::MatchResult::NoMatch,
+            "commune:",
+        ),
+    ] {
+        let only_address = proto::Declared {
+            address: Some(address.into()),
+            ..Default::default()
+        };
+        let answer = desk
+            .verify_demographics(&context(), AN, only_address)
+            .await
+            .unwrap();
+        let field = &answer.fields[0];
+        assert_eq!(field.result, result as i32, "{address}: {answer:?}");
+        assert!(field.problem.starts_with(part), "{address}: {answer:?}");
+        assert_eq!(field.problem.is_empty(), part.is_empty(), "{address}");
+    }
     assert!(answer.score < 50);
 
     let dead = desk
@@ -368,6 +424,29 @@ async fn qr_codes_valid_tampered_expired_and_worse() {
     let moved = genuine.replace("8 Hàng Bạc", "99 Hàng Bạc");
     let answer = desk.verify_qr(&context(), &moved).await.unwrap();
     assert_eq!(answer.mismatched_fields, ["address"]);
+    // The old ward the card printed is in the converted record's commune: VALID. Written in the
+    // two-level form it is the same place. Another ward, or a commune in another province, is not.
+    let current = genuine.replace(
+        "Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội",
+        "Phường Hoàn Kiếm, Thành phố Hà Nội",
+    );
+    assert_eq!(
+        verdict(&desk.verify_qr(&context(), &current).await.unwrap()),
+        proto::QrVerdict::Valid
+    );
+    let wrong_ward = genuine.replace("Phường Hàng Bạc", "Phường Kim Mã");
+    let answer = desk.verify_qr(&context(), &wrong_ward).await.unwrap();
+    assert_eq!(verdict(&answer), proto::QrVerdict::Mismatch);
+    assert_eq!(answer.mismatched_fields, ["address"]);
+    assert!(answer.address_problem.starts_with("ward:"), "{answer:?}");
+    let wrong_province = current.replace("Thành phố Hà Nội", "Tỉnh Phú Thọ");
+    let answer = desk.verify_qr(&context(), &wrong_province).await.unwrap();
+    assert_eq!(answer.mismatched_fields, ["address"]);
+    assert!(
+        answer.address_problem.starts_with("commune:")
+            && answer.address_problem.contains("Thành phố Hà Nội"),
+        "{answer:?}"
+    );
 
     let expired = "001098005555|013555555|Hoàng Minh Tuấn|20071998|Nam|17 Xuân Thủy, Phường Dịch Vọng, Quận Cầu Giấy, Hà Nội|01032021";
     let answer = desk.verify_qr(&context(), expired).await.unwrap();

@@ -1,7 +1,14 @@
 //! DG1 and DG13 as a citizen's chip holds them, and the comparison of read data groups with the
 //! database.
 
-use crate::{domain::Citizen, proto, registry::convert};
+use crate::{
+    domain::{
+        matching::{compare_with_record, Match},
+        Citizen,
+    },
+    proto,
+    registry::convert,
+};
 
 use super::personal::{personal_data, PersonalData};
 
@@ -35,7 +42,7 @@ pub fn dg13(citizen: &Citizen, personal: &PersonalData) -> proto::Dg13 {
         ethnicity: citizen.ethnicity.to_string(),
         religion: citizen.religion.to_string(),
         place_of_origin: format!("{}, {}", origin.district, origin.province.province().name),
-        place_of_residence: citizen.permanent_address.to_string(),
+        place_of_residence: citizen.card_address(),
         personal_identification_features: personal.identification_features.clone(),
         issue_date: citizen.card.as_ref().map(|c| convert::date(c.issued)),
         expiry_date: citizen
@@ -48,6 +55,15 @@ pub fn dg13(citizen: &Citizen, personal: &PersonalData) -> proto::Dg13 {
         spouse_name: personal.spouse_name.clone().unwrap_or_default(),
         legacy_number: citizen.cmnd.map(|n| n.to_string()).unwrap_or_default(),
     }
+}
+
+/// A residence in the other form (pre-2025 or two-level) that names the recorded place and
+/// street: a card issued before 1 July 2025 holds the old form, the database the converted one.
+fn same_place(residence: &str, citizen: &Citizen) -> bool {
+    matches!(
+        compare_with_record(residence, citizen).result,
+        Match::Exact | Match::DiacriticInsensitive
+    )
 }
 
 /// Both data groups of `citizen` in the population of `seed`.
@@ -97,7 +113,8 @@ pub fn mismatched_fields(
         ),
         (
             "place_of_residence",
-            read_dg13.place_of_residence == db13.place_of_residence,
+            read_dg13.place_of_residence == db13.place_of_residence
+                || same_place(&read_dg13.place_of_residence, citizen),
         ),
         (
             "personal_identification_features",
@@ -144,6 +161,29 @@ mod tests {
         assert_eq!(
             mismatched_fields(7, an, &dg1, &dg13),
             vec!["dg13.father_name"]
+        );
+    }
+
+    #[test]
+    fn residence_in_either_form_of_the_same_place_matches() {
+        let an = &builtin_fixtures()[0];
+        let (dg1, mut dg13) = data_groups(7, an);
+        dg13.place_of_residence = "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội".into();
+        assert!(mismatched_fields(7, an, &dg1, &dg13).is_empty());
+        dg13.place_of_residence = "8 Hàng Bạc, Phường Ba Đình, Thành phố Hà Nội".into();
+        assert_eq!(
+            mismatched_fields(7, an, &dg1, &dg13),
+            vec!["dg13.place_of_residence"]
+        );
+
+        // A card issued since the reform holds the two-level form.
+        let mut renewed = an.clone();
+        renewed.card.as_mut().unwrap().issued =
+            chrono::NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
+        let (_, dg13) = data_groups(7, &renewed);
+        assert_eq!(
+            dg13.place_of_residence,
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
         );
     }
 }

@@ -5,7 +5,11 @@ use std::{borrow::Cow, fmt};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{card::IdentityCard, CardState, CccdNumber, CmndNumber, ProvinceCode};
+use super::{
+    card::IdentityCard,
+    geography::{reform_date, Commune, CommuneCode, CurrentProvince},
+    CardState, CccdNumber, CmndNumber, ProvinceCode,
+};
 
 /// Text that is usually one of a few thousand table entries (a district, an ethnicity) and so
 /// is borrowed from the embedded tables, but may be owned (a fixture's own value).
@@ -61,28 +65,65 @@ pub struct Place {
     pub district: Text,
 }
 
-/// An address of permanent residence (nơi thường trú).
+/// An address of permanent residence (nơi thường trú) in the two-level form in force since
+/// 1 July 2025: street, commune-level unit, province (one of 34). The province follows from the
+/// commune.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Address {
-    pub province: ProvinceCode,
-    pub district: Text,
-    /// Ward, commune or township.
-    pub ward: String,
     /// House number and street, or hamlet.
     pub street: String,
+    /// The commune-level unit (xã, phường, đặc khu).
+    pub commune: CommuneCode,
+}
+
+impl Address {
+    /// The commune-level unit.
+    pub fn commune(&self) -> &'static Commune {
+        self.commune.commune()
+    }
+
+    /// The province (one of the 34).
+    pub fn province(&self) -> &'static CurrentProvince {
+        self.commune().province()
+    }
 }
 
 impl fmt::Display for Address {
-    /// The one-line form printed on the card: `12 Lê Lợi, Phường Bến Nghé, Quận 1, Hồ Chí Minh`.
+    /// The one-line form: `8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let commune = self.commune();
         write!(
             f,
-            "{}, {}, {}, {}",
+            "{}, {}, {}",
             self.street,
-            self.ward,
-            self.district,
-            self.province.province().name
+            commune.name,
+            commune.province().full_name
         )
+    }
+}
+
+/// Where a permanent address was before 1 July 2025: ward, district and one of the 63 provinces.
+/// The street did not change with the reform, so it is the current address's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreReformAddress {
+    pub province: ProvinceCode,
+    /// District-level unit, e.g. "Quận Hoàn Kiếm".
+    pub district: Text,
+    /// Ward, commune or township, e.g. "Phường Hàng Bạc" (empty for the island districts that
+    /// had none).
+    pub ward: Text,
+}
+
+impl PreReformAddress {
+    /// The one-line form printed on cards issued before the reform:
+    /// `8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội`.
+    pub fn line(&self, street: &str) -> String {
+        let province = self.province.province().name;
+        if self.ward.is_empty() {
+            format!("{street}, {}, {province}", self.district)
+        } else {
+            format!("{street}, {}, {}, {province}", self.ward, self.district)
+        }
     }
 }
 
@@ -99,7 +140,13 @@ pub struct Citizen {
     pub ethnicity: Text,
     pub religion: Text,
     pub place_of_origin: Place,
+    /// The permanent address in the two-level form (the population database converted every
+    /// address on 1 July 2025).
     pub permanent_address: Address,
+    /// The same address as it was written before 1 July 2025, kept as history when the card the
+    /// citizen holds was issued before the reform and so prints it (or when the population's
+    /// reference date is before the reform).
+    pub pre_reform_address: Option<PreReformAddress>,
     /// The card currently issued, if any.
     pub card: Option<IdentityCard>,
     pub vneid: VneidLevel,
@@ -110,6 +157,17 @@ pub struct Citizen {
 }
 
 impl Citizen {
+    /// The permanent address as the citizen's card prints it (QR code and chip): the pre-2025
+    /// form on a card issued before 1 July 2025 when it is kept, else the current form.
+    pub fn card_address(&self) -> String {
+        match (&self.pre_reform_address, &self.card) {
+            (Some(old), Some(card)) if card.issued < reform_date() => {
+                old.line(&self.permanent_address.street)
+            }
+            _ => self.permanent_address.to_string(),
+        }
+    }
+
     /// The state of the citizen's card on `today`, if they have one.
     pub fn card_state(&self, today: NaiveDate) -> Option<CardState> {
         let card = self.card.as_ref()?;

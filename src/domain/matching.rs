@@ -8,6 +8,11 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::{
+    geography::{self, OldWard, ParsedForm},
+    Citizen,
+};
+
 /// How well a declared value matches the stored one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
@@ -106,6 +111,75 @@ pub fn compare_addresses(declared: &str, stored: &str) -> Match {
         100 => Match::DiacriticInsensitive,
         s if s >= PARTIAL_ADDRESS_MIN => Match::Partial(s),
         _ => Match::NoMatch,
+    }
+}
+
+/// How a declared one-line address compares with a citizen's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressVerdict {
+    pub result: Match,
+    /// Why it is not the same place, naming the part ("commune: ..."), when the address names
+    /// administrative units that are wrong or do not exist.
+    pub problem: Option<String>,
+}
+
+/// Compares a declared address, in either form, with the citizen's record.
+///
+/// The address matches when it is word for word one of the forms on record (two-level, or the
+/// pre-2025 form kept as history), or when it names the same place: a pre-2025 ward that the
+/// record's (or, without history, one that now lies in the record's commune), or the record's
+/// commune, with the same street. Such a match counts as diacritic-insensitive (score 95). An
+/// address naming another ward or commune, a unit that does not exist, or a district with a
+/// post-reform commune is `NoMatch` with the part named.
+pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict {
+    let street = &citizen.permanent_address.street;
+    let mut forms = vec![citizen.permanent_address.to_string()];
+    forms.extend(citizen.pre_reform_address.as_ref().map(|a| a.line(street)));
+    let text = forms
+        .iter()
+        .map(|form| compare_addresses(declared, form))
+        .max_by_key(|m| m.score())
+        .unwrap_or(Match::NoMatch);
+    let verdict = |result, problem| AddressVerdict { result, problem };
+    if matches!(text, Match::Exact | Match::DiacriticInsensitive) {
+        return verdict(text, None);
+    }
+    let parsed = match geography::parse(declared) {
+        None => return verdict(text, None),
+        Some(Err(problem)) => return verdict(Match::NoMatch, Some(problem.to_string())),
+        Some(Ok(parsed)) => parsed,
+    };
+    let commune = citizen.permanent_address.commune;
+    let (same_place, part, named) = match parsed.form {
+        ParsedForm::Current(code) => (code == commune, "commune", code.commune().name),
+        ParsedForm::PreReform(ward) => {
+            let recorded = citizen
+                .pre_reform_address
+                .as_ref()
+                .and_then(|old| OldWard::find(old.province, &old.district, &old.ward));
+            let same = match recorded {
+                Some(recorded) => std::ptr::eq(recorded, ward),
+                None => ward.targets().any(|t| t == commune),
+            };
+            (same, "ward", ward.ward)
+        }
+    };
+    if !same_place {
+        return verdict(
+            Match::NoMatch,
+            Some(format!("{part}: {named} is not the recorded one")),
+        );
+    }
+    match compare_addresses(&parsed.street, street) {
+        Match::Exact | Match::DiacriticInsensitive => verdict(Match::DiacriticInsensitive, None),
+        Match::Partial(score) => verdict(Match::Partial(score), None),
+        Match::NoMatch if parsed.street.trim().is_empty() => {
+            verdict(Match::Partial(PARTIAL_ADDRESS_MIN), None)
+        }
+        Match::NoMatch => verdict(
+            Match::NoMatch,
+            Some("street: differs from the recorded one".into()),
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ mod cccd;
 mod citizen;
 mod claims;
 mod cmnd;
+pub mod geography;
 pub mod matching;
 
 mod province;
@@ -17,7 +18,9 @@ pub mod vietnam;
 
 pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
 pub use cccd::{CccdError, CccdNumber, CccdPart};
-pub use citizen::{Address, Citizen, CitizenStatus, Place, Sex, Text, VneidLevel};
+pub use citizen::{
+    Address, Citizen, CitizenStatus, Place, PreReformAddress, Sex, Text, VneidLevel,
+};
 pub use claims::{
     token_validation, verify_token, verify_token_with_key, TokenError, VneidClaims, TOKEN_ISSUER,
 };

@@ -129,7 +129,7 @@ impl QrPayload {
             full_name: citizen.full_name.clone(),
             date_of_birth: citizen.date_of_birth,
             sex: citizen.sex,
-            address: citizen.permanent_address.to_string(),
+            address: citizen.card_address(),
             issue_date: citizen.card.as_ref().map(|card| card.issued),
         }
     }

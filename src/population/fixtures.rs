@@ -9,6 +9,8 @@
 //!     "place_of_origin": { "province_code": "001", "district": "Huyện Đông Anh" },
 //!     "permanent_address": { "province_code": "001", "district": "Quận Hoàn Kiếm",
 //!                            "ward": "Phường Hàng Bạc", "street": "8 Hàng Bạc" },
+//!                            // or, two-level: { "province_code": "001",
+//!                            //   "commune": "Phường Hoàn Kiếm", "street": "8 Hàng Bạc" }
 //!     "card": { "issue_date": "2021-03-01" }, "vneid_level": "2", "status": "active" } ] }
 //! ```
 //!
@@ -16,6 +18,12 @@
 //! ("Không"), `card` (none), `card.type` (from the issue date), `card.expiry_date` (the legal
 //! one; give it to make, say, a card that expires today), `vneid_level` ("none"), `status`
 //! ("active"), `date_of_death` (with status "deceased"). Every value is checked, and an error names the citizen and the field.
+//!
+//! The permanent address is given in either form. Two-level (since 1 July 2025): a current
+//! province code (one of 34) and `commune`. Pre-2025: the old province code (one of 63),
+//! `district` and `ward` as they stood on 30 June 2025; the record then holds the converted
+//! address (`commune` picks the unit for a ward that was split, else the first one), and keeps
+//! the old form as history when the card was issued before the reform (it prints it).
 
 use std::{borrow::Cow, path::Path};
 
@@ -23,8 +31,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::domain::{
-    card_expiry, Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard,
-    Place, ProvinceCode, Sex, VneidLevel,
+    card_expiry,
+    geography::{reform_date, CurrentProvince, OldWard},
+    Address, CardKind, CccdNumber, Citizen, CitizenStatus, CmndNumber, IdentityCard, Place,
+    PreReformAddress, ProvinceCode, Sex, VneidLevel,
 };
 
 /// A fixture that could not be read or does not describe a valid citizen.
@@ -87,9 +97,10 @@ struct FixturePlace {
 #[serde(deny_unknown_fields)]
 struct FixtureAddress {
     province_code: String,
-    district: String,
-    ward: String,
     street: String,
+    commune: Option<String>,
+    district: Option<String>,
+    ward: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +234,7 @@ impl FixtureCitizen {
                 ));
             }
         }
+        let (permanent_address, pre_reform_address) = self.permanent_address.resolve()?;
         Ok(Citizen {
             cccd,
             cmnd,
@@ -242,23 +254,92 @@ impl FixtureCitizen {
                     self.place_of_origin.district,
                 )?),
             },
-            permanent_address: Address {
-                province: province(
-                    "permanent_address.province_code",
-                    &self.permanent_address.province_code,
-                )?,
-                district: Cow::Owned(text(
-                    "permanent_address.district",
-                    self.permanent_address.district,
-                )?),
-                ward: text("permanent_address.ward", self.permanent_address.ward)?,
-                street: text("permanent_address.street", self.permanent_address.street)?,
-            },
+            permanent_address,
+            pre_reform_address: pre_reform_address
+                .filter(|_| card.as_ref().is_some_and(|c| c.issued < reform_date())),
             card,
             vneid: self.vneid_level,
             status: self.status,
             date_of_death: self.date_of_death,
         })
+    }
+}
+
+impl FixtureAddress {
+    /// The two-level address, and the pre-2025 one when the fixture gives it.
+    fn resolve(self) -> Result<(Address, Option<PreReformAddress>), FieldError> {
+        const FIELD: &str = "permanent_address.province_code";
+        let street = text("permanent_address.street", self.street)?;
+        let (district, ward) = match (self.district, self.ward) {
+            (None, None) => {
+                let province = self
+                    .province_code
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|_| self.province_code.len() == 3)
+                    .and_then(CurrentProvince::by_code)
+                    .ok_or_else(|| {
+                        (
+                            FIELD,
+                            format!(
+                                "{:?} is not one of the 34 current province codes \
+                                 (give district and ward for a pre-2025 address)",
+                                self.province_code
+                            ),
+                        )
+                    })?;
+                let commune = self.commune.ok_or((
+                    "permanent_address.commune",
+                    "is required (or give the pre-2025 district and ward)".to_owned(),
+                ))?;
+                let commune = province
+                    .commune_named(&commune)
+                    .map_err(|e| ("permanent_address.commune", e.to_string()))?;
+                return Ok((Address { street, commune }, None));
+            }
+            (Some(district), Some(ward)) => (district, ward),
+            (Some(_), None) => {
+                return Err(("permanent_address.ward", "is required with district".into()))
+            }
+            (None, Some(_)) => {
+                return Err(("permanent_address.district", "is required with ward".into()))
+            }
+        };
+        let old = province(FIELD, &self.province_code)?;
+        let found = OldWard::find(old, &district, &ward).ok_or_else(|| {
+            (
+                "permanent_address.ward",
+                format!(
+                    "{district} of {} had no ward {ward:?} on 30 June 2025",
+                    old.province().name
+                ),
+            )
+        })?;
+        let targets: Vec<_> = found.targets().collect();
+        let commune = match self.commune {
+            None => targets[0],
+            Some(name) => {
+                let code = CurrentProvince::containing(old)
+                    .commune_named(&name)
+                    .map_err(|e| ("permanent_address.commune", e.to_string()))?;
+                if !targets.contains(&code) {
+                    let now: Vec<_> = targets.iter().map(|t| t.commune().name).collect();
+                    return Err((
+                        "permanent_address.commune",
+                        format!("{ward} is now in {}, not {name}", now.join(" or ")),
+                    ));
+                }
+                code
+            }
+        };
+        Ok((
+            Address { street, commune },
+            Some(PreReformAddress {
+                province: old,
+                district: Cow::Borrowed(found.district),
+                ward: Cow::Borrowed(found.ward),
+            }),
+        ))
     }
 }
 
@@ -316,5 +397,80 @@ mod tests {
         assert!(e.contains("full_name"), "{e}");
         let e = err("\"status\": \"active\"", "\"status\": \"alive\"");
         assert!(e.contains("not valid fixture JSON"), "{e}");
+    }
+
+    #[test]
+    fn addresses_in_either_form_and_their_errors() {
+        let an = |address: &str| {
+            let json = format!(
+                r#"{{ "cccd_number": "001090012345", "full_name": "Nguyễn Văn An",
+                "date_of_birth": "1990-03-15", "sex": "male",
+                "place_of_origin": {{ "province_code": "001", "district": "Huyện Đông Anh" }},
+                "permanent_address": {address}, "card": {{ "issue_date": "2021-03-01" }} }}"#
+            );
+            parse_fixture_citizen(&json)
+        };
+        let two_level =
+            an(r#"{ "province_code": "025", "commune": "Xã Mai Châu", "street": "Tiểu khu 1" }"#)
+                .unwrap();
+        assert_eq!(
+            two_level.permanent_address.to_string(),
+            "Tiểu khu 1, Xã Mai Châu, Tỉnh Phú Thọ"
+        );
+        assert_eq!(two_level.pre_reform_address, None);
+        let old = an(r#"{ "province_code": "017", "district": "Huyện Mai Châu", "ward": "Thị trấn Mai Châu", "street": "Tiểu khu 1" }"#)
+            .unwrap();
+        assert_eq!(old.permanent_address, two_level.permanent_address);
+        assert_eq!(
+            old.card_address(),
+            "Tiểu khu 1, Thị trấn Mai Châu, Huyện Mai Châu, Hòa Bình"
+        );
+        // Kim Mã was split between Ba Đình, Giảng Võ and Ngọc Hà.
+        let split = r#"{ "province_code": "001", "district": "Quận Ba Đình", "ward": "Phường Kim Mã", "commune": "Phường Giảng Võ", "street": "1 Kim Mã" }"#;
+        assert_eq!(
+            an(split).unwrap().permanent_address.commune().name,
+            "Phường Giảng Võ"
+        );
+        for (address, field, says) in [
+            (
+                r#"{ "province_code": "017", "commune": "Xã Mai Châu", "street": "1" }"#,
+                "permanent_address.province_code",
+                "34 current",
+            ),
+            (
+                r#"{ "province_code": "001", "commune": "Xã Mai Châu", "street": "1" }"#,
+                "permanent_address.commune",
+                "Tỉnh Phú Thọ",
+            ),
+            (
+                r#"{ "province_code": "001", "commune": "Phường Không Có", "street": "1" }"#,
+                "permanent_address.commune",
+                "no commune",
+            ),
+            (
+                r#"{ "province_code": "001", "street": "1" }"#,
+                "permanent_address.commune",
+                "required",
+            ),
+            (
+                r#"{ "province_code": "001", "district": "Quận Ba Đình", "ward": "Phường Không Có", "street": "1" }"#,
+                "permanent_address.ward",
+                "had no ward",
+            ),
+            (
+                r#"{ "province_code": "001", "district": "Quận Ba Đình", "street": "1" }"#,
+                "permanent_address.ward",
+                "required",
+            ),
+            (
+                &split.replace("Phường Giảng Võ", "Phường Hoàn Kiếm"),
+                "permanent_address.commune",
+                "is now in",
+            ),
+        ] {
+            let (f, message) = an(address).unwrap_err();
+            assert_eq!(f, field, "{address}: {message}");
+            assert!(message.contains(says), "{address}: {message}");
+        }
     }
 }

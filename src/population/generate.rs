@@ -17,8 +17,8 @@ use super::{
     tables::{Cohort, Tables},
 };
 use crate::domain::{
-    Address, CardKind, CccdNumber, Citizen, CitizenStatus, IdentityCard, Place, ProvinceCode,
-    VneidLevel,
+    geography::reform_date, Address, CardKind, CccdNumber, Citizen, CitizenStatus, IdentityCard,
+    Place, PreReformAddress, ProvinceCode, VneidLevel,
 };
 
 /// Chance that someone 14 or older holds a chip CCCD or identity card.
@@ -82,9 +82,14 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         province: origin_province,
         district: Cow::Borrowed(pick(&mut rng, tables.districts(origin_province))),
     };
-    let permanent_address = address(&mut rng, tables, residence_province);
+    let (permanent_address, before_reform) = address(&mut rng, tables, residence_province);
 
     let card = card(&mut rng, date_of_birth, reference_date);
+    // The database converted every address on 1 July 2025; the old form stays on record where the
+    // card still prints it (or when the reference date is before the reform).
+    let pre_reform_address = (reference_date < reform_date()
+        || card.as_ref().is_some_and(|c| c.issued < reform_date()))
+    .then_some(before_reform);
     let cmnd = (date_of_birth.year() <= layout::LAST_CMND_BIRTH_YEAR
         && rng.random_bool(CMND_SHARE))
     .then(|| layout::cmnd_at(seed, reference_date.year(), &slot))
@@ -114,6 +119,7 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         religion: Cow::Borrowed(tables.religions.pick(&mut rng)),
         place_of_origin,
         permanent_address,
+        pre_reform_address,
         card,
         vneid,
         status,
@@ -135,37 +141,43 @@ fn death_share(age: u32) -> f64 {
     }
 }
 
-fn address<R: Rng>(rng: &mut R, tables: &Tables, province: ProvinceCode) -> Address {
-    let district = pick(rng, tables.districts(province));
-    let urban = ["Quận", "Thành phố", "Thị xã"]
-        .iter()
-        .any(|prefix| district.starts_with(prefix));
-    let commune = pick(rng, &tables.communes);
-    let southern = province.get() >= 70;
-    let (ward, street) = if urban {
-        (
-            format!("Phường {commune}"),
-            format!(
-                "{} {}",
-                rng.random_range(1..400),
-                pick(rng, &tables.streets)
-            ),
+/// A permanent address in an old province: a pre-2025 ward, and the current unit that contains
+/// the home (one of the ward's targets if it was split). A ward is urban (street and number) or
+/// rural (a hamlet: "Thôn" in the north, "Ấp" in the south).
+fn address<R: Rng>(
+    rng: &mut R,
+    tables: &Tables,
+    province: ProvinceCode,
+) -> (Address, PreReformAddress) {
+    let wards = tables.wards(province);
+    let ward = wards[rng.random_range(0..wards.len())];
+    let street = if ward.ward.starts_with("Phường") {
+        format!(
+            "{} {}",
+            rng.random_range(1..400),
+            pick(rng, &tables.streets)
         )
     } else {
-        let ward = if rng.random_bool(0.1) {
-            format!("Thị trấn {commune}")
+        let hamlet = if province.get() >= 70 {
+            "Ấp"
         } else {
-            format!("Xã {commune}")
+            "Thôn"
         };
-        let hamlet = if southern { "Ấp" } else { "Thôn" };
-        (ward, format!("{hamlet} {}", rng.random_range(1..15)))
+        format!("{hamlet} {}", rng.random_range(1..15))
     };
-    Address {
-        province,
-        district: Cow::Borrowed(district),
-        ward,
-        street,
-    }
+    let split = ward.targets().count();
+    let commune = ward
+        .targets()
+        .nth(rng.random_range(0..split))
+        .expect("every old ward has a target");
+    (
+        Address { street, commune },
+        PreReformAddress {
+            province,
+            district: Cow::Borrowed(ward.district),
+            ward: Cow::Borrowed(ward.ward),
+        },
+    )
 }
 
 /// The card a person holds on `reference_date`, if any: first issued on a random day once they
@@ -206,4 +218,88 @@ fn card<R: Rng>(
         card = IdentityCard::issue(date_of_birth, renewed);
     }
     Some(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::domain::{geography::CurrentProvince, QrPayload};
+
+    fn people(reference: NaiveDate) -> Vec<Citizen> {
+        (0..20_000).map(|i| citizen(11, i, reference)).collect()
+    }
+
+    #[test]
+    fn addresses_are_two_level_with_the_old_form_where_the_card_prints_it() {
+        let reference = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let people = people(reference);
+        let mut provinces = HashSet::new();
+        let mut communes = HashSet::new();
+        let (mut kept, mut new_cards) = (0, 0);
+        for p in &people {
+            let address = &p.permanent_address;
+            provinces.insert(address.province().code);
+            communes.insert(address.commune);
+            let pre_reform_card = p.card.as_ref().is_some_and(|c| c.issued < reform_date());
+            assert_eq!(p.pre_reform_address.is_some(), pre_reform_card, "{p:?}");
+            let qr = QrPayload::of(p);
+            match &p.pre_reform_address {
+                Some(old) => {
+                    kept += 1;
+                    // The old ward is in the old province, and now in the current commune.
+                    assert_eq!(
+                        CurrentProvince::containing(old.province).code,
+                        address.province().code
+                    );
+                    let ward = crate::domain::geography::OldWard::find(
+                        old.province,
+                        &old.district,
+                        &old.ward,
+                    )
+                    .unwrap();
+                    assert!(ward.targets().any(|t| t == address.commune));
+                    assert_eq!(qr.address, old.line(&address.street));
+                    assert!(qr.address.contains(&*old.district));
+                }
+                None => {
+                    new_cards += usize::from(p.card.is_some());
+                    assert_eq!(qr.address, address.to_string());
+                }
+            }
+        }
+        assert_eq!(
+            provinces.len(),
+            34,
+            "everyone of the 34 provinces is home to someone"
+        );
+        assert!(communes.len() > 2_500, "only {} communes", communes.len());
+        let share = |n: usize| n as f64 / people.len() as f64;
+        assert!(share(kept) > 0.5, "pre-2025 cards {}", share(kept));
+        assert!(
+            share(new_cards) > 0.01,
+            "post-reform cards {}",
+            share(new_cards)
+        );
+        let largest = |code: u16| {
+            share(
+                people
+                    .iter()
+                    .filter(|p| p.permanent_address.province().code == code)
+                    .count(),
+            )
+        };
+        // Hồ Chí Minh City (with Bình Dương and Bà Rịa–Vũng Tàu) and Hà Nội are the largest.
+        assert!((0.11..0.2).contains(&largest(79)), "HCMC {}", largest(79));
+        assert!((0.06..0.12).contains(&largest(1)), "Hà Nội {}", largest(1));
+    }
+
+    #[test]
+    fn before_the_reform_everyone_keeps_the_old_form() {
+        let reference = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        assert!(people(reference)
+            .iter()
+            .all(|p| p.pre_reform_address.is_some()));
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use rand::{distr::weighted::WeightedIndex, prelude::Distribution, Rng};
 
-use crate::domain::{Province, ProvinceCode, Sex};
+use crate::domain::{geography::OldWard, Province, ProvinceCode, Sex};
 
 /// Items with relative weights, sampled in O(log n).
 pub struct Weighted<T> {
@@ -98,8 +98,9 @@ pub struct Tables {
     pub religions: Weighted<&'static str>,
     /// Districts of each province, indexed by province code.
     districts: Vec<Vec<&'static str>>,
+    /// Pre-2025 wards, communes and townships people live in, indexed by old province code.
+    wards: Vec<Vec<&'static OldWard>>,
     pub streets: Vec<&'static str>,
-    pub communes: Vec<&'static str>,
     /// Share of the population in each five-year age band (0–4, 5–9, … 95–99).
     pub age_bands: Weighted<u32>,
 }
@@ -125,6 +126,13 @@ impl Tables {
 
     pub fn districts(&self, province: ProvinceCode) -> &[&'static str] {
         &self.districts[usize::from(province.get())]
+    }
+
+    /// The residential wards of an old province as they stood on 30 June 2025 (from
+    /// `data/wards_2024.csv`; units without a ward type, such as a military training area, are
+    /// left out).
+    pub fn wards(&self, province: ProvinceCode) -> &[&'static OldWard] {
+        &self.wards[usize::from(province.get())]
     }
 
     fn load() -> Tables {
@@ -161,6 +169,15 @@ impl Tables {
         for cols in rows(include_str!("../../data/districts.csv")) {
             districts[number(cols[0]) as usize].push(cols[1]);
         }
+        let mut wards = vec![Vec::new(); 100];
+        for ward in OldWard::all() {
+            if ["Phường ", "Xã ", "Thị trấn "]
+                .iter()
+                .any(|kind| ward.ward.starts_with(kind))
+            {
+                wards[usize::from(ward.province.get())].push(ward);
+            }
+        }
         let single_column = |csv| rows(csv).map(|cols| cols[0]).collect();
         Tables {
             surnames: weighted_names(include_str!("../../data/surnames.csv")),
@@ -175,8 +192,8 @@ impl Tables {
             ethnicities: weighted_names(include_str!("../../data/ethnicities.csv")),
             religions: weighted_names(include_str!("../../data/religions.csv")),
             districts,
+            wards,
             streets: single_column(include_str!("../../data/streets.csv")),
-            communes: single_column(include_str!("../../data/commune_names.csv")),
             age_bands: Weighted::new(
                 (0..20)
                     .map(|band| (band * 5, AGE_PYRAMID[band as usize]))
@@ -200,6 +217,13 @@ mod tests {
                 province.code
             );
         }
-        assert!(tables.streets.len() > 50 && tables.communes.len() > 50);
+        for province in Province::all() {
+            assert!(
+                tables.wards(province.code).len() >= 10,
+                "province {} has too few wards",
+                province.code
+            );
+        }
+        assert!(tables.streets.len() > 50);
     }
 }

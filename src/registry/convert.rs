@@ -4,7 +4,10 @@ use chrono::{Datelike, NaiveDate};
 
 use super::{verify::Declared, QrVerdict};
 use crate::{
-    domain::{matching::Match, CardKind, CardState, Citizen, CitizenStatus, Sex, VneidLevel},
+    domain::{
+        geography::reform_date, matching::Match, CardKind, CardState, Citizen, CitizenStatus,
+        PreReformAddress, Sex, VneidLevel,
+    },
     error::ApiError,
     proto,
     security::{FieldScope, ScopeField},
@@ -76,17 +79,13 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
             province_name: province_name(c.place_of_origin.province),
             district: c.place_of_origin.district.to_string(),
         }),
-        permanent_address: visible(ScopeField::PermanentAddress, true).then(|| {
-            let a = &c.permanent_address;
-            proto::Address {
-                province_code: a.province.to_string(),
-                province_name: province_name(a.province),
-                district: a.district.to_string(),
-                ward: a.ward.clone(),
-                street: a.street.clone(),
-                formatted: a.to_string(),
-            }
-        }),
+        permanent_address: visible(ScopeField::PermanentAddress, true)
+            .then(|| address_on(c, today)),
+        pre_reform_permanent_address: c
+            .pre_reform_address
+            .as_ref()
+            .filter(|_| today >= reform_date() && scope.allows(ScopeField::PermanentAddress))
+            .map(|old| pre_reform_address(old, &c.permanent_address.street)),
         card: c
             .card
             .as_ref()
@@ -116,6 +115,40 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
         date_of_death: c.date_of_death.map(date),
     };
     (message, withheld)
+}
+
+/// The permanent address in the form in force on `today`: two-level from 1 July 2025, the
+/// pre-2025 form before (when the record keeps it).
+fn address_on(c: &Citizen, today: NaiveDate) -> proto::Address {
+    let a = &c.permanent_address;
+    match &c.pre_reform_address {
+        Some(old) if today < reform_date() => pre_reform_address(old, &a.street),
+        _ => {
+            let commune = a.commune();
+            let province = commune.province();
+            proto::Address {
+                province_code: province.code_text(),
+                province_name: province.full_name.to_owned(),
+                district: String::new(),
+                ward: commune.name.to_owned(),
+                street: a.street.clone(),
+                formatted: a.to_string(),
+                commune_code: commune.code.to_string(),
+            }
+        }
+    }
+}
+
+fn pre_reform_address(old: &PreReformAddress, street: &str) -> proto::Address {
+    proto::Address {
+        province_code: old.province.to_string(),
+        province_name: old.province.province().name.to_owned(),
+        district: old.district.to_string(),
+        ward: old.ward.to_string(),
+        street: street.to_owned(),
+        formatted: old.line(street),
+        commune_code: String::new(),
+    }
 }
 
 /// The declared data of a VerifyDemographics request.

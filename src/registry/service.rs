@@ -267,6 +267,11 @@ impl CitizenRegistry for RegistryService {
                                     field: (*field).to_owned(),
                                     result: convert::match_result(*m) as i32,
                                     score: m.score(),
+                                    problem: if *field == "address" {
+                                        verdict.address_problem.clone().unwrap_or_default()
+                                    } else {
+                                        String::new()
+                                    },
                                 })
                                 .collect(),
                             score: verdict.score,
@@ -292,7 +297,10 @@ impl CitizenRegistry for RegistryService {
             Err(error) => Outcome::rejected(ApiError::InvalidQr(error)),
             Ok(qr) => {
                 let citizen = self.store.get(qr.cccd);
-                let verdict = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
+                let verify::QrCheck {
+                    verdict,
+                    address_problem,
+                } = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
                 let proto_verdict = convert::qr_verdict(&verdict);
                 let expiry_date = match &verdict {
                     verify::QrVerdict::Mismatch(_) | verify::QrVerdict::UnknownNumber => None,
@@ -302,11 +310,12 @@ impl CitizenRegistry for RegistryService {
                         .and_then(|card| card.expires)
                         .map(convert::date),
                 };
-                let mismatched_fields = match verdict {
-                    verify::QrVerdict::Mismatch(fields) => {
-                        fields.into_iter().map(str::to_owned).collect()
-                    }
-                    _ => Vec::new(),
+                let (mismatched_fields, address_problem) = match verdict {
+                    verify::QrVerdict::Mismatch(fields) => (
+                        fields.into_iter().map(str::to_owned).collect(),
+                        address_problem.unwrap_or_default(),
+                    ),
+                    _ => (Vec::new(), String::new()),
                 };
                 Outcome {
                     label: qr_label(proto_verdict),
@@ -315,6 +324,7 @@ impl CitizenRegistry for RegistryService {
                         verdict: proto_verdict as i32,
                         mismatched_fields,
                         expiry_date,
+                        address_problem,
                     }),
                 }
             }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::domain::{
-    matching::{compare_addresses, compare_names, Match},
+    matching::{compare_names, compare_with_record, Match},
     CardState, Citizen, CitizenStatus, QrPayload, Sex,
 };
 
@@ -26,6 +26,9 @@ pub struct DemographicsVerdict {
     pub score: u32,
     /// Every declared field matched.
     pub matched: bool,
+    /// Why the declared address is not the recorded place, naming the part (see
+    /// [`compare_with_record`]).
+    pub address_problem: Option<String>,
 }
 
 /// Minimum address similarity that still counts towards an overall match.
@@ -51,9 +54,11 @@ pub fn verify_demographics(declared: &Declared, citizen: &Citizen) -> Demographi
     if let Some(sex) = declared.sex {
         fields.push(("sex", 10, exact(sex == citizen.sex)));
     }
+    let mut address_problem = None;
     if let Some(address) = &declared.address {
-        let stored = citizen.permanent_address.to_string();
-        fields.push(("address", 20, compare_addresses(address, &stored)));
+        let verdict = compare_with_record(address, citizen);
+        address_problem = verdict.problem;
+        fields.push(("address", 20, verdict.result));
     }
     let weight: u32 = fields.iter().map(|(_, w, _)| w).sum();
     let weighted: u32 = fields.iter().map(|(_, w, m)| w * m.score()).sum();
@@ -66,6 +71,7 @@ pub fn verify_demographics(declared: &Declared, citizen: &Citizen) -> Demographi
         fields: fields.iter().map(|(f, _, m)| (*f, *m)).collect(),
         score: weighted.checked_div(weight).unwrap_or(0),
         matched,
+        address_problem,
     }
 }
 
@@ -81,14 +87,35 @@ pub enum QrVerdict {
     UnknownNumber,
 }
 
+/// The verdict on a QR code, and why its address is not the recorded place when it names
+/// administrative units that are wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrCheck {
+    pub verdict: QrVerdict,
+    pub address_problem: Option<String>,
+}
+
 /// Checks a parsed QR code against the record of its number (`None`: no such citizen).
 ///
 /// A mismatch wins over status: altered data is the strongest signal of a forged card. A name or
-/// address that differs only in diacritics or case is not a mismatch (card readers drop marks).
-pub fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) -> QrVerdict {
+/// address that differs only in diacritics or case is not a mismatch (card readers drop marks),
+/// nor is an address in the pre-2025 form that denotes the recorded place (cards issued before
+/// 1 July 2025 print it).
+pub fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) -> QrCheck {
     let Some(citizen) = citizen else {
-        return QrVerdict::UnknownNumber;
+        return QrCheck {
+            verdict: QrVerdict::UnknownNumber,
+            address_problem: None,
+        };
     };
+    let address = compare_with_record(&qr.address, citizen);
+    QrCheck {
+        verdict: qr_verdict(qr, citizen, address.result, today),
+        address_problem: address.problem,
+    }
+}
+
+fn qr_verdict(qr: &QrPayload, citizen: &Citizen, address: Match, today: NaiveDate) -> QrVerdict {
     let mut mismatched = Vec::new();
     if qr.cmnd.is_some() && qr.cmnd != citizen.cmnd {
         mismatched.push("cmnd_number");
@@ -102,7 +129,6 @@ pub fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) ->
     if qr.sex != citizen.sex {
         mismatched.push("sex");
     }
-    let address = compare_addresses(&qr.address, &citizen.permanent_address.to_string());
     if !matches!(address, Match::Exact | Match::DiacriticInsensitive) {
         mismatched.push("address");
     }
@@ -171,31 +197,134 @@ mod tests {
     fn qr_verdicts() {
         let an = fixture("001090012345");
         let qr = QrPayload::of(&an);
-        assert_eq!(verify_qr(&qr, Some(&an), today()), QrVerdict::Valid);
-        assert_eq!(verify_qr(&qr, None, today()), QrVerdict::UnknownNumber);
+        assert_eq!(verify_qr(&qr, Some(&an), today()).verdict, QrVerdict::Valid);
+        assert_eq!(
+            verify_qr(&qr, None, today()).verdict,
+            QrVerdict::UnknownNumber
+        );
 
         let mut tampered = qr.clone();
         tampered.full_name = "Nguyễn Văn Ân Hận".into();
         tampered.issue_date = NaiveDate::from_ymd_opt(2022, 1, 1);
         assert_eq!(
-            verify_qr(&tampered, Some(&an), today()),
+            verify_qr(&tampered, Some(&an), today()).verdict,
             QrVerdict::Mismatch(vec!["full_name", "issue_date"])
         );
 
         let expired = fixture("001098005555");
         assert_eq!(
-            verify_qr(&QrPayload::of(&expired), Some(&expired), today()),
+            verify_qr(&QrPayload::of(&expired), Some(&expired), today()).verdict,
             QrVerdict::CardExpired
         );
         let revoked = fixture("048188004321");
         assert_eq!(
-            verify_qr(&QrPayload::of(&revoked), Some(&revoked), today()),
+            verify_qr(&QrPayload::of(&revoked), Some(&revoked), today()).verdict,
             QrVerdict::CardRevoked
         );
         let deceased = fixture("036050000777");
         assert_eq!(
-            verify_qr(&QrPayload::of(&deceased), Some(&deceased), today()),
+            verify_qr(&QrPayload::of(&deceased), Some(&deceased), today()).verdict,
             QrVerdict::CitizenDeceased
         );
+    }
+
+    #[test]
+    fn a_2023_card_with_the_old_address_is_valid_against_the_converted_record() {
+        let an = fixture("001090012345");
+        assert_eq!(
+            an.permanent_address.to_string(),
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+        );
+        let qr = QrPayload::of(&an);
+        assert_eq!(
+            qr.address, "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội",
+            "a card issued in 2021 prints the pre-2025 address"
+        );
+        // A card issued in 2023, and a record that kept no history: the mapping decides.
+        let mut without_history = an.clone();
+        without_history.pre_reform_address = None;
+        without_history.card.as_mut().unwrap().issued =
+            NaiveDate::from_ymd_opt(2023, 5, 2).unwrap();
+        let mut qr_2023 = qr.clone();
+        qr_2023.issue_date = NaiveDate::from_ymd_opt(2023, 5, 2);
+        for citizen in [&an, &without_history] {
+            let mut card = qr_2023.clone();
+            if citizen.pre_reform_address.is_some() {
+                card.issue_date = qr.issue_date;
+            }
+            assert_eq!(
+                verify_qr(&card, Some(citizen), today()).verdict,
+                QrVerdict::Valid
+            );
+            let mut current = card.clone();
+            current.address = "8 hang bac, P. Hoan Kiem, TP Ha Noi".into();
+            assert_eq!(
+                verify_qr(&current, Some(citizen), today()).verdict,
+                QrVerdict::Valid
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_ward_or_commune_is_a_mismatch_naming_the_part() {
+        let an = fixture("001090012345");
+        let mut without_history = an.clone();
+        without_history.pre_reform_address = None;
+        let check = |citizen: &Citizen, address: &str| {
+            let mut qr = QrPayload::of(&an);
+            qr.address = address.into();
+            verify_qr(&qr, Some(citizen), today())
+        };
+        // Hàng Đào is now in Phường Hoàn Kiếm too, but it is not the ward the card printed.
+        let neighbour = check(&an, "8 Hàng Bạc, Phường Hàng Đào, Quận Hoàn Kiếm, Hà Nội");
+        assert_eq!(neighbour.verdict, QrVerdict::Mismatch(vec!["address"]));
+        assert!(neighbour.address_problem.unwrap().starts_with("ward:"));
+        // Phường Kim Mã (Ba Đình) is elsewhere now, whatever the history.
+        for citizen in [&an, &without_history] {
+            let other = check(citizen, "8 Hàng Bạc, Phường Kim Mã, Quận Ba Đình, Hà Nội");
+            assert_eq!(other.verdict, QrVerdict::Mismatch(vec!["address"]));
+            let other = check(citizen, "8 Hàng Bạc, Phường Ba Đình, Thành phố Hà Nội");
+            assert_eq!(other.verdict, QrVerdict::Mismatch(vec!["address"]));
+            assert!(other.address_problem.unwrap().starts_with("commune:"));
+        }
+        let wrong_province = check(&an, "8 Hàng Bạc, Phường Hoàn Kiếm, Tỉnh Phú Thọ");
+        assert_eq!(wrong_province.verdict, QrVerdict::Mismatch(vec!["address"]));
+        assert!(wrong_province
+            .address_problem
+            .unwrap()
+            .contains("Thành phố Hà Nội"));
+        let district_now = check(
+            &an,
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Quận Hoàn Kiếm, Thành phố Hà Nội",
+        );
+        assert!(district_now
+            .address_problem
+            .unwrap()
+            .starts_with("district:"));
+        let unknown = check(&an, "8 Hàng Bạc, Phường Không Có, Thành phố Hà Nội");
+        assert!(unknown.address_problem.unwrap().starts_with("commune:"));
+        let street = check(&an, "99 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội");
+        assert_eq!(street.verdict, QrVerdict::Mismatch(vec!["address"]));
+    }
+
+    #[test]
+    fn demographics_accept_either_form_of_the_same_place() {
+        let an = fixture("001090012345");
+        let declared = |address: &str| Declared {
+            address: Some(address.into()),
+            ..Declared::default()
+        };
+        for same in [
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội",
+            "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội",
+            "8 Hang Bac, P. Hoan Kiem, Ha Noi",
+        ] {
+            let verdict = verify_demographics(&declared(same), &an);
+            assert!(verdict.matched, "{same}: {verdict:?}");
+        }
+        let verdict = verify_demographics(&declared("8 Hàng Bạc, Xã Mai Châu, Tỉnh Phú Thọ"), &an);
+        assert!(!verdict.matched);
+        assert_eq!(verdict.fields[0], ("address", Match::NoMatch));
+        assert!(verdict.address_problem.unwrap().starts_with("commune:"));
     }
 }
