@@ -209,6 +209,30 @@ impl AuditReader {
         })
     }
 
+    /// Opens the file once its query tables hold every event of the log, waiting up to
+    /// `patience` for a running server's projector (read-your-writes for readers of the file).
+    pub fn open_current(path: &Path, patience: std::time::Duration) -> Result<Self, AuditError> {
+        let reader = Self::open(path)?;
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let size: i64 = reader.connection.query_row(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM events",
+                [],
+                |r| r.get(0),
+            )?;
+            let applied = super::projector::applied(&reader.connection)?;
+            if applied >= size as u64 {
+                return Ok(reader);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(AuditError::Corrupt(format!(
+                    "the query tables hold {applied} of the log's {size} events; start `vnpop serve` on this data directory once to bring them up to date"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// The read connection, for queries kept in their own modules.
     pub(super) fn connection(&self) -> &Connection {
         &self.connection
