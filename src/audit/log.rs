@@ -284,10 +284,13 @@ impl AuditLog {
         let mut connection = connect(&path)?;
         projector::initialise(&connection)?;
         let mut frontier = Frontier::new();
+        let public_key = key.verifying_key();
         {
             // Rebuild the right edge, and store any block root missing (a log written before
             // blocks were kept).
             let transaction = connection.transaction()?;
+            let head_size = latest_head(&transaction)?.map(|head| head.tree_size);
+            let mut root_at_head = None;
             {
                 let stored: std::collections::HashSet<i64> = transaction
                     .prepare("SELECT block FROM merkle_blocks")?
@@ -308,8 +311,13 @@ impl AuditLog {
                             insert.execute(params![index, &block[..]])?;
                         }
                     }
+                    if head_size == Some(frontier.size()) {
+                        root_at_head = Some(frontier.root());
+                    }
                 }
             }
+            // Never append after a damaged end: stop, naming the record.
+            super::verify::check_tail(&transaction, frontier.size(), root_at_head, &public_key)?;
             transaction.commit()?;
         }
         // Events made durable but not projected before the last stop (a crash between the two).
@@ -322,7 +330,6 @@ impl AuditLog {
         }
         // Checkpoints are the checkpointer's, never the sequencer's.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let public_key = key.verifying_key();
         let size = frontier.size();
         let acknowledged = Arc::new(AtomicU64::new(size));
         let (applied_tx, applied) = watch::channel(size);
