@@ -82,8 +82,6 @@ CREATE TABLE IF NOT EXISTS dossiers (
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
--- The citizen access log looks events up by the citizen's keyed hash.
-CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject) WHERE subject IS NOT NULL AND subject != '';
 -- Per Vietnam day and dossier attributes: the dossier counts the ratio queries sum, so a query
 -- over years of events reads thousands of rows, not millions.
 CREATE TABLE IF NOT EXISTS ratio_rollup (
@@ -282,6 +280,8 @@ impl AuditLog {
         }
         let path = data_dir.join(DATABASE_FILE);
         let mut connection = connect(&path)?;
+        // The subject index is the projector's (`subjects`) since issue 9.
+        connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
         projector::initialise(&connection)?;
         let mut frontier = Frontier::new();
         let public_key = key.verifying_key();
@@ -489,6 +489,7 @@ impl Drop for AuditLog {
 /// not be open for writing). Returns the number of events applied.
 pub fn rebuild_projection(path: &Path) -> Result<u64, AuditError> {
     let mut connection = connect(path)?;
+    connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
     projector::initialise(&connection)?;
     let size: i64 = connection.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
     projector::rebuild(&mut connection, size as u64)
@@ -627,6 +628,8 @@ impl Writer {
                         .filter(|(_, s)| **s)
                         .map(|(e, _)| e)
                 })
+                .zip(from..)
+                .map(|(event, seq)| (seq, event))
                 .collect();
             let batch = projector::Batch {
                 events,

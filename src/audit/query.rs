@@ -393,10 +393,12 @@ impl AuditReader {
     /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
     pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
         let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq"
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE seq IN (SELECT seq FROM subjects WHERE key = ?1) AND subject = ?2 ORDER BY seq"
         ))?;
+        let key = super::projector::subject_key(subject);
         let rows = statement
-            .query_map([subject], read_event)?
+            .query_map(rusqlite::params![key, subject], read_event)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows.into_iter().filter_map(|stored| stored.event).collect())
     }
