@@ -41,6 +41,8 @@ pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 const MAX_GROUP: usize = 20_000;
 /// Queue length (in batches) before `append` waits for the writer.
 const QUEUE: usize = 1024;
+/// How long a query waits for the projector before giving up.
+const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -378,15 +380,25 @@ impl AuditLog {
     }
 
     /// Resolves once the query tables hold every event acknowledged before the call
-    /// (read-your-writes for auditors' queries).
+    /// (read-your-writes for auditors' queries); an error if they stay behind for
+    /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
     pub async fn caught_up(&self) -> Result<(), AuditError> {
         let target = self.acknowledged.load(Ordering::Acquire);
         let mut applied = self.applied.clone();
-        applied
-            .wait_for(|&position| position >= target)
-            .await
-            .map(|_| ())
-            .map_err(|_| AuditError::Closed)
+        let waited = tokio::time::timeout(
+            CATCH_UP_PATIENCE,
+            applied.wait_for(|&position| position >= target),
+        )
+        .await
+        .map(|result| result.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AuditError::Closed),
+            Err(_) => Err(AuditError::Write(format!(
+                "the query tables are behind the log (applied {} of {target} events)",
+                *self.applied.borrow()
+            ))),
+        }
     }
 
     /// [`AuditLog::caught_up`] for synchronous callers.
