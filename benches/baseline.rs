@@ -202,13 +202,22 @@ fn main() {
         "", "", "", "", "", ""
     );
     for figure in &figures {
+        // (d) is a latency only.
+        let (throughput, ratio) = if figure.throughput > 0.0 {
+            (
+                format!("{:.0}", figure.throughput),
+                format!("{:.0}%", 100.0 * figure.throughput / base.throughput),
+            )
+        } else {
+            ("–".to_owned(), "–".to_owned())
+        };
         println!(
-            "| {:<22} | {:>9.0} | {:>8.3} | {:>8.3} | {:>15.0}% | {:>9.2}× |",
+            "| {:<22} | {:>9} | {:>8.3} | {:>8.3} | {:>16} | {:>9.2}× |",
             figure.label,
-            figure.throughput,
+            throughput,
             figure.p50_ms,
             figure.p99_ms,
-            100.0 * figure.throughput / base.throughput,
+            ratio,
             figure.p99_ms / base.p99_ms
         );
     }
@@ -228,6 +237,12 @@ fn main() {
             "goal (c) ≥ 85% of (a)'s throughput: {:.0}% — {}",
             100.0 * audited.throughput / base.throughput,
             verdict(audited.throughput >= 0.85 * base.throughput)
+        );
+        println!(
+            "ceiling of any durable answer at {concurrency} in flight (one group commit per fdatasync): {concurrency} / {:.3} ms = {:.0}/s ({:.0}% of (a))",
+            sync.p50_ms,
+            concurrency as f64 * 1e3 / sync.p50_ms,
+            100.0 * concurrency as f64 * 1e3 / sync.p50_ms / base.throughput
         );
         println!(
             "goal (c) p99 ≤ (a) p99 + one fdatasync p99 = {:.3} + {:.3} = {:.3} ms: {:.3} ms — {}",
