@@ -45,6 +45,10 @@ const QUEUE: usize = 1024;
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// Events after which the writer itself, after answering, finishes a checkpoint: under
+/// sustained writes the checkpointer's passes never reach the end of the write-ahead log, which
+/// restarts from its beginning only once a pass has.
+const WRITER_CHECKPOINT_EVENTS: u64 = 32_768;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -330,8 +334,10 @@ impl AuditLog {
                 "audit projector caught up with the log after an unclean stop"
             );
         }
-        // Checkpoints are the checkpointer's, never the sequencer's.
+        // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
+        // most once a checkpoint completes.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
         let size = frontier.size();
         let acknowledged = Arc::new(AtomicU64::new(size));
         let (applied_tx, applied) = watch::channel(size);
@@ -352,6 +358,7 @@ impl AuditLog {
                         applied_tx,
                         hold_projection,
                         pending_blocks: Vec::new(),
+                        since_checkpoint: 0,
                     }
                     .run(jobs)
                 })
@@ -572,6 +579,8 @@ struct Writer {
     hold_projection: Arc<AtomicBool>,
     /// Merkle blocks completed by committed groups and not yet stored by the projector.
     pending_blocks: Vec<(u64, Hash)>,
+    /// Events written since the writer last finished a checkpoint.
+    since_checkpoint: u64,
 }
 
 /// What one group commit stored: per job its receipt, the positions of the events it added
@@ -607,6 +616,7 @@ impl Writer {
                         let _ = ack.send(Ok(*receipt));
                     }
                     self.project(before.size(), &batches, committed);
+                    self.checkpoint(count as u64);
                 }
                 Err(error) => {
                     // Nothing of the group was stored: the tree is as before.
@@ -617,6 +627,23 @@ impl Writer {
                     }
                 }
             }
+        }
+    }
+
+    /// After answering: every [`WRITER_CHECKPOINT_EVENTS`], a passive checkpoint on the writer's
+    /// own connection, which no write races, so it reaches the end of the write-ahead log (the
+    /// checkpointer thread has copied most of it already).
+    fn checkpoint(&mut self, events: u64) {
+        self.since_checkpoint += events;
+        if self.since_checkpoint < WRITER_CHECKPOINT_EVENTS {
+            return;
+        }
+        self.since_checkpoint = 0;
+        if let Err(error) = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::warn!(%error, "audit WAL checkpoint failed");
         }
     }
 

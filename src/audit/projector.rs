@@ -362,7 +362,7 @@ mod tests {
             district: format!("district-{}", dossier % 5),
             officer_id: format!("officer-{}", dossier % 11),
             occurred_at_ms: at,
-            load_test: dossier % 13 == 0,
+            load_test: dossier.is_multiple_of(13),
             kind,
         }
     }
