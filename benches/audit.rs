@@ -2,6 +2,9 @@
 //! baseline of the same events only encoded and hashed in the same run, then the time of lookup
 //! ratio queries, reconciliation and Merkle proofs over the whole log.
 //!
+//! Also printed: how long the projector (the query tables) took to catch up after the last
+//! acknowledgement, and the disk the data directory takes per event (every file in it).
+//!
 //! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000).
 
 use std::{
@@ -118,6 +121,8 @@ fn main() {
     });
     let ingest_time = started.elapsed();
     let ingest = total as f64 / ingest_time.as_secs_f64();
+    log.caught_up_blocking().expect("projector");
+    let projected_time = started.elapsed();
     println!();
     println!("{:<58} {:>14} {:>8}", "ingest", "events/s", "ratio");
     println!(
@@ -129,6 +134,22 @@ fn main() {
         "durable append (SQLite WAL, fsync per group, signed head)",
         ingest,
         ingest / baseline
+    );
+    println!(
+        "{:<58} {:>14.0} {:>8.2}",
+        "… and applied to the query tables (projector caught up)",
+        total as f64 / projected_time.as_secs_f64(),
+        total as f64 / projected_time.as_secs_f64() / baseline
+    );
+    let bytes: u64 = std::fs::read_dir(dir.path())
+        .expect("data directory")
+        .filter_map(|entry| entry.ok()?.metadata().ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    println!(
+        "{:<58} {:>14.1}",
+        "disk per event, every file of the data directory (bytes)",
+        bytes as f64 / total as f64
     );
 
     let reader = AuditReader::open(&dir.path().join("audit.sqlite")).expect("reader");

@@ -1,5 +1,6 @@
-//! Kill -9 the server during a sustained ingest: after a restart every acknowledged event is
-//! present and the log verifies.
+//! Kill -9 the server during a sustained ingest, or during a `vnpop load` lookup run: after a
+//! restart every acknowledged event, and every lookup answered OK, is in the log, and the log
+//! verifies.
 
 mod common;
 
@@ -128,4 +129,81 @@ async fn every_acknowledged_event_survives_kill_9() {
     let report = verify_file(&data_dir.join("audit.sqlite"), &key).unwrap();
     assert_eq!(report.tamper, None);
     assert_eq!(report.events as usize, stored.len());
+}
+
+#[tokio::test]
+async fn every_lookup_answered_under_load_survives_kill_9() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data_dir = common::data_dir();
+    let mut server = spawn_server(port, &data_dir);
+    drop(connect(port).await);
+
+    // The real load generator, lookups only, listing the dossier of every call answered OK.
+    let answered = data_dir.with_extension("answered");
+    let mut load = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["load", "--target", &format!("127.0.0.1:{port}")])
+        .args(["--population", "1000", "--citizen-sample", "1000"])
+        .args([
+            "--mix",
+            "lookup=1",
+            "--unknown-share",
+            "0",
+            "--invalid-share",
+            "0",
+        ])
+        .args(["--concurrency", "32", "--warmup", "0s", "--duration", "6s"])
+        .args(["--timeout", "2s", "--json", "--answered"])
+        .arg(&answered)
+        .env("VNPOP_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vnpop load starts");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || load.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "vnpop load failed: {status}");
+    let answered: HashSet<String> = std::fs::read_to_string(&answered)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        answered.len() >= 100,
+        "only {} lookups were answered before the kill",
+        answered.len()
+    );
+
+    // Restart: the log reopens (its projection catches up), then stop again.
+    let mut server = spawn_server(port, &data_dir);
+    drop(connect(port).await);
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let db = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
+    let recorded: HashSet<String> = db
+        .prepare("SELECT dossier_id FROM events WHERE source = 'server' AND rpc = 'LookupByCccd'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let lost: Vec<_> = answered.difference(&recorded).take(5).collect();
+    assert!(lost.is_empty(), "answered OK but not in the log: {lost:?}");
+
+    let verify = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && out.starts_with("OK:"), "{out}");
 }

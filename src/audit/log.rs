@@ -2,35 +2,53 @@
 //! groups, and a Merkle tree over its rows whose head is signed after every commit.
 //!
 //! `append` hands a batch to the writer and resolves only once the batch is durable: the writer
-//! takes every batch waiting in its queue (up to `MAX_GROUP` events), inserts them in one
-//! transaction, signs the new tree head in the same transaction, commits (one fsync for the
-//! whole group), then acknowledges every caller. Events already present (same `event_id`) are
-//! acknowledged as duplicates and add no leaf: at-least-once delivery, exactly-once storage.
+//! (the sequencer) takes every batch waiting in its queue (up to `MAX_GROUP` events), inserts
+//! them into the log of record (`events`) in one transaction, signs the new tree head in the same
+//! transaction, commits (one fsync for the whole group), then acknowledges every caller. Events
+//! already present (same `event_id`) are acknowledged as duplicates and add no leaf:
+//! at-least-once delivery, exactly-once storage.
+//!
+//! Only then, off the answer's path, the same thread hands the group to the
+//! [`projector`](super::projector), which derives the query tables in its own unsynced
+//! transaction and records the position it has applied. Queries that must see everything
+//! acknowledged wait for that position ([`AuditLog::caught_up`]). WAL checkpoints run on a
+//! thread of their own, never in a commit the answer waits for.
 
 use std::{
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicU64, Ordering},
-        mpsc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        mpsc, Arc,
     },
     thread::JoinHandle,
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
+    event::{AuditEvent, EventKind},
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
-    AuditError,
+    projector, AuditError,
 };
+
+/// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
+pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 
 /// Most events written in one transaction.
 const MAX_GROUP: usize = 20_000;
 /// Queue length (in batches) before `append` waits for the writer.
 const QUEUE: usize = 1024;
+/// How long a query waits for the projector before giving up.
+const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
+/// How often the checkpointer moves the write-ahead log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// Events after which the writer itself, after answering, finishes a checkpoint: under
+/// sustained writes the checkpointer's passes never reach the end of the write-ahead log, which
+/// restarts from its beginning only once a pass has.
+const WRITER_CHECKPOINT_EVENTS: u64 = 32_768;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -70,8 +88,6 @@ CREATE TABLE IF NOT EXISTS dossiers (
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
--- The citizen access log looks events up by the citizen's keyed hash.
-CREATE INDEX IF NOT EXISTS events_by_subject ON events (subject) WHERE subject IS NOT NULL AND subject != '';
 -- Per Vietnam day and dossier attributes: the dossier counts the ratio queries sum, so a query
 -- over years of events reads thousands of rows, not millions.
 CREATE TABLE IF NOT EXISTS ratio_rollup (
@@ -150,10 +166,18 @@ struct Job {
 pub struct AuditLog {
     queue: Option<mpsc::SyncSender<Job>>,
     writer: Option<JoinHandle<()>>,
+    /// Stops the checkpointer (by being dropped) and waits for it.
+    checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     public_key: VerifyingKey,
     path: PathBuf,
     /// Events stored by this process (not duplicates), for the metrics endpoint.
     written: AtomicU64,
+    /// The log's size as of the last acknowledged commit.
+    acknowledged: Arc<AtomicU64>,
+    /// The projector's applied position (the writer publishes it).
+    applied: watch::Receiver<u64>,
+    /// TESTS ONLY: see [`AuditLog::hold_projection_for_test`].
+    hold_projection: Arc<AtomicBool>,
 }
 
 /// The file names inside the data directory.
@@ -245,6 +269,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.busy_timeout(std::time::Duration::from_secs(10))?;
     connection.execute_batch(SCHEMA)?;
+    connection.execute_batch(projector::SCHEMA)?;
     Ok(connection)
 }
 
@@ -261,11 +286,17 @@ impl AuditLog {
         }
         let path = data_dir.join(DATABASE_FILE);
         let mut connection = connect(&path)?;
+        // The subject index is the projector's (`subjects`) since issue 9.
+        connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
+        projector::initialise(&connection)?;
         let mut frontier = Frontier::new();
+        let public_key = key.verifying_key();
         {
             // Rebuild the right edge, and store any block root missing (a log written before
             // blocks were kept).
             let transaction = connection.transaction()?;
+            let head_size = latest_head(&transaction)?.map(|head| head.tree_size);
+            let mut root_at_head = None;
             {
                 let stored: std::collections::HashSet<i64> = transaction
                     .prepare("SELECT block FROM merkle_blocks")?
@@ -286,30 +317,110 @@ impl AuditLog {
                             insert.execute(params![index, &block[..]])?;
                         }
                     }
+                    if head_size == Some(frontier.size()) {
+                        root_at_head = Some(frontier.root());
+                    }
                 }
             }
+            // Never append after a damaged end: stop, naming the record.
+            super::verify::check_tail(&transaction, frontier.size(), root_at_head, &public_key)?;
             transaction.commit()?;
         }
-        let public_key = key.verifying_key();
+        // Events made durable but not projected before the last stop (a crash between the two).
+        let caught_up = projector::catch_up(&mut connection, frontier.size())?;
+        if caught_up > 0 {
+            tracing::info!(
+                events = caught_up,
+                "audit projector caught up with the log after an unclean stop"
+            );
+        }
+        // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
+        // most once a checkpoint completes.
+        connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+        connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
+        let size = frontier.size();
+        let acknowledged = Arc::new(AtomicU64::new(size));
+        let (applied_tx, applied) = watch::channel(size);
         let (queue, jobs) = mpsc::sync_channel(QUEUE);
-        let writer = std::thread::Builder::new()
-            .name("audit-writer".into())
-            .spawn(move || {
-                Writer {
-                    connection,
-                    frontier,
-                    key,
-                }
-                .run(jobs)
-            })
-            .map_err(|e| AuditError::Key(e.to_string()))?;
+        let hold_projection = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let acknowledged = Arc::clone(&acknowledged);
+            let hold_projection = Arc::clone(&hold_projection);
+            std::thread::Builder::new()
+                .name("audit-writer".into())
+                .spawn(move || {
+                    Writer {
+                        connection,
+                        frontier,
+                        key,
+                        applied: size,
+                        acknowledged,
+                        applied_tx,
+                        hold_projection,
+                        pending_blocks: Vec::new(),
+                        since_checkpoint: 0,
+                    }
+                    .run(jobs)
+                })
+                .map_err(|e| AuditError::Key(e.to_string()))?
+        };
+        let checkpointer = spawn_checkpointer(&path)?;
         Ok(AuditLog {
             queue: Some(queue),
             writer: Some(writer),
+            checkpointer: Some(checkpointer),
             public_key,
             path,
             written: AtomicU64::new(0),
+            acknowledged,
+            applied,
+            hold_projection,
         })
+    }
+
+    /// TESTS ONLY. While set, committed groups are acknowledged but not projected, which is the
+    /// state a crash between the log append and the projection leaves behind; the next open
+    /// catches up. No flag or setting of `vnpop serve` reaches it.
+    #[doc(hidden)]
+    pub fn hold_projection_for_test(&self, hold: bool) {
+        self.hold_projection.store(hold, Ordering::Relaxed);
+    }
+
+    /// Resolves once the query tables hold every event acknowledged before the call
+    /// (read-your-writes for auditors' queries); an error if they stay behind for
+    /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
+    pub async fn caught_up(&self) -> Result<(), AuditError> {
+        let target = self.acknowledged.load(Ordering::Acquire);
+        let mut applied = self.applied.clone();
+        let waited = tokio::time::timeout(
+            CATCH_UP_PATIENCE,
+            applied.wait_for(|&position| position >= target),
+        )
+        .await
+        .map(|result| result.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(AuditError::Closed),
+            Err(_) => Err(AuditError::Write(format!(
+                "the query tables are behind the log (applied {} of {target} events)",
+                *self.applied.borrow()
+            ))),
+        }
+    }
+
+    /// [`AuditLog::caught_up`] for synchronous callers.
+    pub fn caught_up_blocking(&self) -> Result<(), AuditError> {
+        let target = self.acknowledged.load(Ordering::Acquire);
+        let (position, mut applied) = (*self.applied.borrow(), self.applied.clone());
+        if position >= target {
+            return Ok(());
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|e| AuditError::Write(e.to_string()))?
+            .block_on(applied.wait_for(|&position| position >= target))
+            .map(|_| ())
+            .map_err(|_| AuditError::Closed)
     }
 
     /// Appends events; resolves once they are durable (or known duplicates).
@@ -347,7 +458,8 @@ impl AuditLog {
         self.written.load(Ordering::Relaxed)
     }
 
-    /// [`AuditLog::append`] for synchronous callers.
+    /// [`AuditLog::append`] for synchronous callers, which also waits until the events are in
+    /// the query tables (so a query that follows sees them).
     pub fn append_blocking(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
         self.queue
@@ -355,7 +467,11 @@ impl AuditLog {
             .ok_or(AuditError::Closed)?
             .send(Job { events, ack })
             .map_err(|_| AuditError::Closed)?;
-        self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?)
+        let receipt = self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?)?;
+        if !self.hold_projection.load(Ordering::Relaxed) {
+            self.caught_up_blocking()?;
+        }
+        Ok(receipt)
     }
 
     /// The key that verifies this log's tree heads.
@@ -375,13 +491,48 @@ impl AuditLog {
 }
 
 impl Drop for AuditLog {
-    /// Lets the writer finish what is queued, then waits for it.
+    /// Lets the writer finish what is queued, then waits for it and the checkpointer.
     fn drop(&mut self) {
         drop(self.queue.take());
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
+        if let Some((stop, checkpointer)) = self.checkpointer.take() {
+            drop(stop);
+            let _ = checkpointer.join();
+        }
     }
+}
+
+/// Derives the query tables of the log file at `path` again from its first event (the log must
+/// not be open for writing). Returns the number of events applied.
+pub fn rebuild_projection(path: &Path) -> Result<u64, AuditError> {
+    let mut connection = connect(path)?;
+    connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
+    projector::initialise(&connection)?;
+    let size: i64 = connection.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+    projector::rebuild(&mut connection, size as u64)
+}
+
+/// Starts the thread that checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] (passive:
+/// it never blocks the writer) until its sender is dropped.
+fn spawn_checkpointer(path: &Path) -> Result<(mpsc::Sender<()>, JoinHandle<()>), AuditError> {
+    let connection = connect(path)?;
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("audit-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
+            {
+                if let Err(error) =
+                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "audit WAL checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| AuditError::Key(e.to_string()))?;
+    Ok((stop, thread))
 }
 
 pub(super) fn latest_head(connection: &Connection) -> Result<Option<SignedTreeHead>, AuditError> {
@@ -416,174 +567,28 @@ pub(super) fn head_from_row(
     })())
 }
 
-/// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
-pub(super) use crate::domain::vietnam::day_of as vietnam_day;
-
-/// Adds to the per-day rollup row of a dossier.
-fn add_to_rollup(
-    transaction: &rusqlite::Transaction<'_>,
-    dossier: &DossierKey,
-    add: [i64; 4],
-) -> Result<(), AuditError> {
-    transaction
-        .prepare_cached(
-            "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
-                 dossiers, lookups, covered, served)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test) DO UPDATE SET
-                 dossiers = dossiers + excluded.dossiers, lookups = lookups + excluded.lookups,
-                 covered = covered + excluded.covered, served = served + excluded.served",
-        )?
-        .execute(params![
-            vietnam_day(dossier.received_at_ms),
-            dossier.agency_id,
-            dossier.district,
-            dossier.officer_id,
-            dossier.procedure,
-            dossier.channel,
-            dossier.load_test,
-            add[0],
-            add[1],
-            add[2],
-            add[3]
-        ])?;
-    Ok(())
-}
-
-/// A dossier summary row as read before an update.
-struct SummaryRow {
-    received_at_ms: Option<i64>,
-    lookups: i64,
-    served: i64,
-    district: Option<String>,
-    officer_id: Option<String>,
-    procedure: Option<String>,
-    channel: Option<String>,
-    load_test: bool,
-}
-
-/// What the rollup is keyed by, as the dossier summary holds it.
-struct DossierKey {
-    agency_id: String,
-    district: String,
-    officer_id: String,
-    procedure: String,
-    channel: String,
-    received_at_ms: i64,
-    load_test: bool,
-}
-
-/// Keeps the `dossiers` summary and the per-day `ratio_rollup` in step with one newly stored
-/// event. A dossier reported twice counts once (the first report wins); verifications reported
-/// before their dossier are counted into the rollup when the dossier arrives.
-fn summarise(
-    transaction: &rusqlite::Transaction<'_>,
-    event: &AuditEvent,
-) -> Result<(), AuditError> {
-    let existing: Option<SummaryRow> = transaction
-        .prepare_cached(
-            "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test
-             FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
-        )?
-        .query_row(params![event.agency_id, event.dossier_id], |r| {
-            Ok(SummaryRow {
-                received_at_ms: r.get(0)?,
-                lookups: r.get(1)?,
-                served: r.get(2)?,
-                district: r.get(3)?,
-                officer_id: r.get(4)?,
-                procedure: r.get(5)?,
-                channel: r.get(6)?,
-                load_test: r.get(7)?,
-            })
-        })
-        .optional()?;
-    match &event.kind {
-        EventKind::Dossier { procedure, channel } => {
-            if existing
-                .as_ref()
-                .is_some_and(|e| e.received_at_ms.is_some())
-            {
-                return Ok(()); // reported before: the first report stands
-            }
-            transaction
-                .prepare_cached(
-                    "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel, received_at_ms, load_test)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
-                         officer_id = excluded.officer_id, procedure = excluded.procedure, channel = excluded.channel,
-                         received_at_ms = excluded.received_at_ms, load_test = excluded.load_test",
-                )?
-                .execute(params![
-                    event.agency_id,
-                    event.dossier_id,
-                    event.district,
-                    event.officer_id,
-                    procedure,
-                    channel,
-                    event.occurred_at_ms,
-                    event.load_test
-                ])?;
-            let (lookups, served) = existing.map_or((0, 0), |e| (e.lookups, e.served));
-            let key = DossierKey {
-                agency_id: event.agency_id.clone(),
-                district: event.district.clone(),
-                officer_id: event.officer_id.clone(),
-                procedure: procedure.clone(),
-                channel: channel.clone(),
-                received_at_ms: event.occurred_at_ms,
-                load_test: event.load_test,
-            };
-            add_to_rollup(
-                transaction,
-                &key,
-                [1, lookups, i64::from(lookups > 0), served],
-            )?;
-        }
-        EventKind::Verification { .. } => {
-            let column = match event.source {
-                EventSource::Client => "lookups",
-                EventSource::Server => "served",
-            };
-            transaction
-                .prepare_cached(&format!(
-                    "INSERT INTO dossiers (agency_id, dossier_id, load_test, {column}) VALUES (?1, ?2, ?3, 1)
-                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET {column} = {column} + 1"
-                ))?
-                .execute(params![event.agency_id, event.dossier_id, event.load_test])?;
-            let Some(row) = existing else {
-                return Ok(());
-            };
-            let Some(received_at_ms) = row.received_at_ms else {
-                return Ok(()); // its dossier is not reported yet: counted when it is
-            };
-            {
-                let lookups = row.lookups;
-                let key = DossierKey {
-                    agency_id: event.agency_id.clone(),
-                    district: row.district.unwrap_or_default(),
-                    officer_id: row.officer_id.unwrap_or_default(),
-                    procedure: row.procedure.unwrap_or_default(),
-                    channel: row.channel.unwrap_or_default(),
-                    received_at_ms,
-                    load_test: row.load_test,
-                };
-                let add = match event.source {
-                    EventSource::Client => [0, 1, i64::from(lookups == 0), 0],
-                    EventSource::Server => [0, 0, 0, 1],
-                };
-                add_to_rollup(transaction, &key, add)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The single writer: owns the connection and the tree's right edge.
 struct Writer {
     connection: Connection,
     frontier: Frontier,
     key: SigningKey,
+    /// The projector's position: events below it are in the query tables.
+    applied: u64,
+    acknowledged: Arc<AtomicU64>,
+    applied_tx: watch::Sender<u64>,
+    hold_projection: Arc<AtomicBool>,
+    /// Merkle blocks completed by committed groups and not yet stored by the projector.
+    pending_blocks: Vec<(u64, Hash)>,
+    /// Events written since the writer last finished a checkpoint.
+    since_checkpoint: u64,
+}
+
+/// What one group commit stored: per job its receipt, the positions of the events it added
+/// (`None` for a duplicate), and the Merkle blocks completed.
+struct Committed {
+    receipts: Vec<AppendReceipt>,
+    stored: Vec<Vec<bool>>,
+    blocks: Vec<(u64, Hash)>,
 }
 
 impl Writer {
@@ -600,37 +605,115 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            let (acks, batches): (Vec<_>, Vec<_>) =
+                group.into_iter().map(|job| (job.ack, job.events)).unzip();
             let before = self.frontier.clone();
-            match self.commit(&group) {
-                Ok(receipts) => {
-                    for (job, receipt) in group.into_iter().zip(receipts) {
-                        let _ = job.ack.send(Ok(receipt));
+            match self.commit(&batches) {
+                Ok(committed) => {
+                    let size = self.frontier.size();
+                    self.acknowledged.store(size, Ordering::Release);
+                    for (ack, receipt) in acks.into_iter().zip(&committed.receipts) {
+                        let _ = ack.send(Ok(*receipt));
                     }
+                    self.project(before.size(), &batches, committed);
+                    self.checkpoint(count as u64);
                 }
                 Err(error) => {
                     // Nothing of the group was stored: the tree is as before.
                     self.frontier = before;
                     tracing::error!(%error, "audit group commit failed");
-                    for job in group {
-                        let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                    for ack in acks {
+                        let _ = ack.send(Err(AuditError::Write(error.to_string())));
                     }
                 }
             }
         }
     }
 
-    fn commit(&mut self, group: &[Job]) -> Result<Vec<AppendReceipt>, AuditError> {
+    /// After answering: every [`WRITER_CHECKPOINT_EVENTS`], a passive checkpoint on the writer's
+    /// own connection, which no write races, so it reaches the end of the write-ahead log (the
+    /// checkpointer thread has copied most of it already).
+    fn checkpoint(&mut self, events: u64) {
+        self.since_checkpoint += events;
+        if self.since_checkpoint < WRITER_CHECKPOINT_EVENTS {
+            return;
+        }
+        self.since_checkpoint = 0;
+        if let Err(error) = self
+            .connection
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::warn!(%error, "audit WAL checkpoint failed");
+        }
+    }
+
+    /// Applies a committed group to the query tables (after its callers were answered). When
+    /// an earlier batch failed, catches up from the log instead, which includes this group.
+    fn project(&mut self, from: u64, batches: &[Vec<AuditEvent>], committed: Committed) {
+        self.pending_blocks.extend(committed.blocks);
+        if self.hold_projection.load(Ordering::Relaxed) {
+            return;
+        }
+        let size = self.frontier.size();
+        let blocks = std::mem::take(&mut self.pending_blocks);
+        let result = if self.applied == from {
+            let events = batches
+                .iter()
+                .zip(&committed.stored)
+                .flat_map(|(events, stored)| {
+                    events
+                        .iter()
+                        .zip(stored)
+                        .filter(|(_, s)| **s)
+                        .map(|(e, _)| e)
+                })
+                .zip(from..)
+                .map(|(event, seq)| (seq, event))
+                .collect();
+            let batch = projector::Batch {
+                events,
+                blocks: blocks.clone(),
+                to: size,
+            };
+            projector::apply(&mut self.connection, &batch)
+        } else {
+            projector::catch_up(&mut self.connection, size).and_then(|_| {
+                let batch = projector::Batch {
+                    events: Vec::new(),
+                    blocks: blocks.clone(),
+                    to: size,
+                };
+                projector::apply(&mut self.connection, &batch)
+            })
+        };
+        match result {
+            Ok(()) => {
+                self.applied = size;
+                self.applied_tx.send_replace(size);
+            }
+            // The events are durable; queries wait until a later batch catches up.
+            Err(error) => {
+                self.pending_blocks = blocks;
+                tracing::error!(%error, "audit projection failed; will catch up");
+            }
+        }
+    }
+
+    fn commit(&mut self, group: &[Vec<AuditEvent>]) -> Result<Committed, AuditError> {
         let transaction = self.connection.transaction()?;
         let mut counts = Vec::with_capacity(group.len());
+        let mut stored = Vec::with_capacity(group.len());
+        let mut blocks = Vec::new();
         {
             let mut insert = transaction.prepare_cached(
                 "INSERT OR IGNORE INTO events (seq, event_id, source, kind, dossier_id, agency_id, district,
                      officer_id, occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )?;
-            for job in group {
+            for events in group {
                 let (mut appended, mut duplicates) = (0, 0);
-                for event in &job.events {
+                let mut added = Vec::with_capacity(events.len());
+                for event in events {
                     let seq = self.frontier.size();
                     let leaf = leaf_hash(&event.leaf_bytes(seq));
                     let (kind, procedure, channel, rpc, outcome, purpose, subject) =
@@ -679,21 +762,17 @@ impl Writer {
                         &leaf[..],
                     ])?;
                     if inserted == 1 {
-                        summarise(&transaction, event)?;
                         if let Some(block) = self.frontier.push(leaf) {
-                            let index = self.frontier.size() / BLOCK_LEAVES - 1;
-                            transaction
-                                .prepare_cached(
-                                    "INSERT OR REPLACE INTO merkle_blocks (block, root) VALUES (?1, ?2)",
-                                )?
-                                .execute(params![index as i64, &block[..]])?;
+                            blocks.push((self.frontier.size() / BLOCK_LEAVES - 1, block));
                         }
                         appended += 1;
                     } else {
                         duplicates += 1;
                     }
+                    added.push(inserted == 1);
                 }
                 counts.push((appended, duplicates));
+                stored.push(added);
             }
         }
         let size = self.frontier.size();
@@ -709,13 +788,17 @@ impl Writer {
             )?;
         }
         transaction.commit()?;
-        Ok(counts
-            .into_iter()
-            .map(|(appended, duplicates)| AppendReceipt {
-                appended,
-                duplicates,
-                tree_size: size,
-            })
-            .collect())
+        Ok(Committed {
+            receipts: counts
+                .into_iter()
+                .map(|(appended, duplicates)| AppendReceipt {
+                    appended,
+                    duplicates,
+                    tree_size: size,
+                })
+                .collect(),
+            stored,
+            blocks,
+        })
     }
 }

@@ -13,6 +13,7 @@ pub mod answers;
 pub mod event;
 pub mod log;
 pub mod merkle;
+pub(crate) mod projector;
 pub mod query;
 pub mod reconcile;
 pub mod recorder;

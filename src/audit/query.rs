@@ -209,6 +209,30 @@ impl AuditReader {
         })
     }
 
+    /// Opens the file once its query tables hold every event of the log, waiting up to
+    /// `patience` for a running server's projector (read-your-writes for readers of the file).
+    pub fn open_current(path: &Path, patience: std::time::Duration) -> Result<Self, AuditError> {
+        let reader = Self::open(path)?;
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let size: i64 = reader.connection.query_row(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM events",
+                [],
+                |r| r.get(0),
+            )?;
+            let applied = super::projector::applied(&reader.connection)?;
+            if applied >= size as u64 {
+                return Ok(reader);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(AuditError::Corrupt(format!(
+                    "the query tables hold {applied} of the log's {size} events; start `vnpop serve` on this data directory once to bring them up to date"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
     /// The read connection, for queries kept in their own modules.
     pub(super) fn connection(&self) -> &Connection {
         &self.connection
@@ -369,10 +393,12 @@ impl AuditReader {
     /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
     pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
         let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE subject = ?1 ORDER BY seq"
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE seq IN (SELECT seq FROM subjects WHERE key = ?1) AND subject = ?2 ORDER BY seq"
         ))?;
+        let key = super::projector::subject_key(subject);
         let rows = statement
-            .query_map([subject], read_event)?
+            .query_map(rusqlite::params![key, subject], read_event)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows.into_iter().filter_map(|stored| stored.event).collect())
     }

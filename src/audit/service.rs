@@ -62,6 +62,12 @@ impl AuditService {
         &self,
         query: impl FnOnce(&AuditReader) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
+        // Read-your-writes: everything acknowledged before this query is in the query tables.
+        self.recorder
+            .log()
+            .caught_up()
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
         let path: PathBuf = self.recorder.log().path().to_owned();
         tokio::task::spawn_blocking(move || {
             let reader = AuditReader::open(&path).map_err(ApiError::AuditUnavailable)?;
@@ -358,6 +364,11 @@ impl AuditTrail for AuditService {
         self.auditor(&request, "VerifyLog")?;
         let public_key = self.recorder.log().public_key();
         let path: PathBuf = self.recorder.log().path().to_owned();
+        self.recorder
+            .log()
+            .caught_up()
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
         let report = tokio::task::spawn_blocking(move || super::verify_file(&path, &public_key))
             .await
             .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?

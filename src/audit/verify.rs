@@ -4,11 +4,12 @@
 use std::{fmt, path::Path};
 
 use ed25519_dalek::VerifyingKey;
+use rusqlite::Connection;
 
 use super::{
     event::{AuditEvent, EventKind, EventSource},
-    log::{connect, head_from_row, SignedTreeHead},
-    merkle::{leaf_hash, Frontier, BLOCK_LEAVES},
+    log::{connect, head_from_row, latest_head, SignedTreeHead},
+    merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     AuditError,
 };
 
@@ -167,6 +168,94 @@ pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent>
     })
 }
 
+/// Events at the end of the log whose leaves [`check_tail`] recomputes at every start.
+const TAIL_CHECKED: u64 = 4_096;
+
+/// What opening the log for writing checks before it appends after the end: that the rows are
+/// contiguous, that the latest signed tree head (good signature) covers exactly the rows and
+/// their leaves hash to its root, and that the last [`TAIL_CHECKED`] events still hash to their
+/// stored leaves. `leaves` is the number of stored leaf hashes and `root_at_head` their root
+/// after the latest head's size. A failure names the first bad record; `vnpop audit verify`
+/// checks the whole log.
+///
+/// A commit whose write was torn by a crash was never acknowledged (callers are answered after
+/// the fsync); SQLite's write-ahead-log recovery drops it on open, before this check.
+pub(super) fn check_tail(
+    connection: &Connection,
+    leaves: u64,
+    root_at_head: Option<Hash>,
+    key: &VerifyingKey,
+) -> Result<(), AuditError> {
+    let corrupt = |message: String| Err(AuditError::Corrupt(message));
+    let end: i64 =
+        connection.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM events", [], |r| {
+            r.get(0)
+        })?;
+    if end as u64 != leaves {
+        let first_missing: i64 = connection.query_row(
+            "SELECT COALESCE(MIN(seq + 1), 0) FROM events e
+             WHERE NOT EXISTS (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) AND seq + 1 < ?1",
+            [end],
+            |r| r.get(0),
+        )?;
+        return corrupt(format!(
+            "event #{first_missing} is missing: {leaves} events are stored for positions 0..{end}"
+        ));
+    }
+    let Some(head) = latest_head(connection)? else {
+        return match leaves {
+            0 => Ok(()),
+            _ => corrupt(format!(
+                "events #0..#{} have no signed tree head",
+                leaves - 1
+            )),
+        };
+    };
+    if !head.verify(key) {
+        return corrupt(format!(
+            "the latest tree head (size {}) is not signed by this log's key",
+            head.tree_size
+        ));
+    }
+    if leaves < head.tree_size {
+        return corrupt(format!(
+            "events #{leaves}..#{} are covered by the signed tree head of size {} but missing",
+            head.tree_size - 1,
+            head.tree_size
+        ));
+    }
+    if leaves > head.tree_size {
+        return corrupt(format!(
+            "events #{}..#{} are covered by no signed tree head",
+            head.tree_size,
+            leaves - 1
+        ));
+    }
+    let mut statement = connection.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq >= ?1 ORDER BY seq"
+    ))?;
+    let mut rows = statement.query([leaves.saturating_sub(TAIL_CHECKED) as i64])?;
+    while let Some(row) = rows.next()? {
+        let stored = read_event(row)?;
+        let leaf = stored
+            .event
+            .map(|event| leaf_hash(&event.leaf_bytes(stored.seq)));
+        if leaf.is_none_or(|leaf| leaf[..] != stored.leaf_hash[..]) {
+            return corrupt(format!(
+                "event #{} ({:?}) does not match its leaf hash: the record was altered",
+                stored.seq, stored.event_id
+            ));
+        }
+    }
+    if root_at_head != Some(head.root) {
+        return corrupt(format!(
+            "the stored leaves do not hash to the root of the latest signed tree head (size {}); run `vnpop audit verify` to name the altered event",
+            head.tree_size
+        ));
+    }
+    Ok(())
+}
+
 /// Verifies the log file at `path` against the log's public key.
 pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
     if !path.exists() {
@@ -176,6 +265,8 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         )));
     }
     let connection = connect(path)?;
+    // One snapshot for every read below, so a log being written verifies as of one commit.
+    connection.execute_batch("BEGIN")?;
     let heads: Vec<SignedTreeHead> = connection
         .prepare(
             "SELECT tree_size, root, signed_at_ms, signature FROM tree_heads ORDER BY tree_size",
@@ -197,10 +288,12 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         }
     }
 
-    let blocks: Vec<(u64, Vec<u8>)> = connection
+    let blocks: std::collections::BTreeMap<u64, Vec<u8>> = connection
         .prepare("SELECT block, root FROM merkle_blocks ORDER BY block")?
         .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    // Blocks of events the projector has not applied yet may be missing (not altered).
+    let applied = super::projector::applied(&connection)?;
     let mut statement =
         connection.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = statement.query([])?;
@@ -226,7 +319,9 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         }
         if let Some(block) = frontier.push(leaf.expect("checked above")) {
             let index = frontier.size() / BLOCK_LEAVES - 1;
-            if blocks.get(index as usize) != Some(&(index, block.to_vec())) {
+            let stored = blocks.get(&index);
+            let unprojected = stored.is_none() && frontier.size() > applied;
+            if !unprojected && stored.map(Vec::as_slice) != Some(&block[..]) {
                 report.tamper = Some(Tamper::BlockMismatch { block: index });
                 return Ok(report);
             }
@@ -257,7 +352,7 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
         });
     }
     let complete_blocks = frontier.size() / BLOCK_LEAVES;
-    if report.tamper.is_none() && blocks.len() as u64 > complete_blocks {
+    if report.tamper.is_none() && blocks.range(complete_blocks..).next().is_some() {
         report.tamper = Some(Tamper::BlockMismatch {
             block: complete_blocks,
         });
@@ -310,6 +405,49 @@ mod tests {
             .execute_batch(sql)
             .unwrap();
         verify_file(&path, &key).unwrap().tamper
+    }
+
+    /// Opening the log for writing after `sql` damaged it: the error start-up stops with.
+    fn open_after(n: usize, sql: &str) -> String {
+        let (dir, _) = log_with(n);
+        rusqlite::Connection::open(dir.path().join(DATABASE_FILE))
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        match AuditLog::open(dir.path()) {
+            Ok(_) => panic!("the log opened after: {sql}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_tail_stops_start_up_naming_the_record() {
+        let altered = open_after(20, "UPDATE events SET outcome = 'not_found' WHERE seq = 19");
+        assert!(altered.contains("event #19 (\"event-19\")"), "{altered}");
+        let removed = open_after(20, "DELETE FROM events WHERE seq = 12");
+        assert!(removed.contains("event #12 is missing"), "{removed}");
+        let cut = open_after(20, "DELETE FROM events WHERE seq >= 18");
+        assert!(cut.contains("events #18..#19 are covered"), "{cut}");
+        let unsigned = open_after(
+            20,
+            "INSERT INTO events SELECT 20, 'appended', source, kind, dossier_id, agency_id, district, officer_id,
+                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
+             FROM events WHERE seq = 19",
+        );
+        assert!(
+            unsigned.contains("events #20..#20 are covered by no"),
+            "{unsigned}"
+        );
+        let rehashed = open_after(
+            20,
+            "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = 2",
+        );
+        assert!(rehashed.contains("event #2 (\"event-2\")"), "{rehashed}");
+        let forged = open_after(
+            20,
+            "UPDATE tree_heads SET signed_at_ms = 1 WHERE tree_size = 20",
+        );
+        assert!(forged.contains("not signed by this log's key"), "{forged}");
     }
 
     #[test]

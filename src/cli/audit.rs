@@ -64,7 +64,8 @@ impl Source {
         if !path.is_file() {
             return Err(format!("{}: no such log file", path.display()));
         }
-        let reader = AuditReader::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader = AuditReader::open_current(path, std::time::Duration::from_secs(10))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         let key = path.with_file_name(SUBJECT_KEY_FILE);
         let subject_key = std::fs::read(&key)
             .ok()

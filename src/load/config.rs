@@ -116,6 +116,12 @@ pub struct LoadConfig {
     /// Print the report as one JSON object on stdout (for CI) instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// Append the dossier id of every call answered OK (warm-up included) to this file, one a
+    /// line, as the answers arrive: what the server promised to have recorded, for checking its
+    /// audit log after a crash.
+    #[arg(long)]
+    pub answered: Option<PathBuf>,
 }
 
 /// How the load is paced.

@@ -10,7 +10,8 @@
 //! number of workers bounds the requests in flight.
 
 use std::{
-    io::IsTerminal,
+    io::{BufWriter, IsTerminal, Write},
+    path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, PoisonError,
@@ -46,6 +47,35 @@ pub struct Driver {
     run_id: String,
     /// Numbers the requests across phases: dossier `LOAD-<run_id>-<n>`.
     sequence: AtomicU64,
+    /// Where the dossier ids of calls answered OK go, if asked for (`--answered`).
+    answered: Option<AnsweredLog>,
+}
+
+/// The dossier ids of the calls answered OK, one a line (`vnpop load --answered FILE`).
+#[derive(Debug)]
+pub struct AnsweredLog {
+    file: Mutex<BufWriter<std::fs::File>>,
+}
+
+impl AnsweredLog {
+    /// Creates (or truncates) the file.
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        Ok(AnsweredLog {
+            file: Mutex::new(BufWriter::new(std::fs::File::create(path)?)),
+        })
+    }
+
+    fn record(&self, dossier_id: &str) -> std::io::Result<()> {
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        writeln!(file, "{dossier_id}")
+    }
+
+    fn flush(&self) -> std::io::Result<()> {
+        self.file
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .flush()
+    }
 }
 
 /// The shared state of one phase (warm-up or measured).
@@ -83,7 +113,19 @@ impl Driver {
             timeout,
             run_id,
             sequence: AtomicU64::new(0),
+            answered: None,
         }
+    }
+
+    /// Lists the dossier id of every call answered OK in `answered`.
+    pub fn with_answered(mut self, answered: AnsweredLog) -> Self {
+        self.answered = Some(answered);
+        self
+    }
+
+    /// Writes out what is buffered of the answered calls.
+    pub fn finish(&self) -> std::io::Result<()> {
+        self.answered.as_ref().map_or(Ok(()), AnsweredLog::flush)
     }
 
     pub fn run_id(&self) -> &str {
@@ -204,8 +246,9 @@ impl Driver {
             let kind = self.mix.pick(&mut rng);
             let target = self.pool.pick(&mut rng);
             let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+            let dossier_id = format!("LOAD-{}-{n}", self.run_id);
             let context = proto::RequestContext {
-                dossier_id: format!("LOAD-{}-{n}", self.run_id),
+                dossier_id: dossier_id.clone(),
                 purpose: LOAD_PURPOSE.to_owned(),
                 officer_id: LOAD_OFFICER.to_owned(),
                 load_test: true,
@@ -214,6 +257,13 @@ impl Driver {
             let code = tokio::time::timeout(self.timeout, sent)
                 .await
                 .unwrap_or(Code::DeadlineExceeded);
+            if code == Code::Ok {
+                if let Some(answered) = &self.answered {
+                    if let Err(error) = answered.record(&dossier_id) {
+                        tracing::error!(%error, "cannot list an answered call");
+                    }
+                }
+            }
             let latency = sent_at.elapsed();
             if let Some(shards) = &phase.shards {
                 shards[worker % shards.len()]

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 pub use citizens::{CitizenPool, PoolSpec};
 pub use config::{CitizenDistribution, LoadConfig, Pace, Stop};
-pub use driver::Driver;
+pub use driver::{AnsweredLog, Driver};
 pub use mix::{Mix, RpcKind};
 pub use report::{LoadReport, RunSettings, Tally};
 
@@ -53,6 +53,11 @@ pub enum LoadError {
     },
     #[error("preparing the citizens failed: {0}")]
     Prepare(String),
+    #[error("cannot write the answered calls to {path}: {source}")]
+    Answered {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The client identity `config` asks for: its files, or the embedded development one-stop
@@ -149,15 +154,27 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     }
     let pool = prepare_pool(config).await?;
     let run_id = new_run_id();
-    let driver = Arc::new(Driver::new(
+    let mut driver = Driver::new(
         pool,
         config.mix.clone(),
         channels,
         config.timeout,
         run_id.clone(),
-    ));
+    );
+    if let Some(path) = &config.answered {
+        let answered = AnsweredLog::create(path).map_err(|source| LoadError::Answered {
+            path: path.clone(),
+            source,
+        })?;
+        driver = driver.with_answered(answered);
+    }
+    let driver = Arc::new(driver);
     let (tally, elapsed) = driver
         .run(config.pace(), config.stop(), config.warmup, true)
         .await;
+    driver.finish().map_err(|source| LoadError::Answered {
+        path: config.answered.clone().unwrap_or_default(),
+        source,
+    })?;
     Ok(LoadReport::new(settings(config, &run_id), &tally, elapsed))
 }
