@@ -95,11 +95,16 @@ enum ChipCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_env_filter(
             EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        end_quietly_when_the_reader_goes_away();
+    }
+    let result = match cli.command {
         Command::Citizen(CitizenCommand::Show { cccd, config }) => show_citizen(&cccd, config),
         Command::Chip(ChipCommand::Read {
             cccd,
@@ -124,6 +129,23 @@ fn main() -> ExitCode {
             eprintln!("vnpop: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Colour in the logs only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A command whose output is piped into `head` ends when `head` does, like any Unix tool, instead
+/// of panicking on the failed write: SIGPIPE gets its default action back (Rust ignores it).
+/// Sockets are unaffected (Rust writes to them with MSG_NOSIGNAL); `serve` keeps the Rust default.
+fn end_quietly_when_the_reader_goes_away() {
+    #[cfg(unix)]
+    // SAFETY: called before any thread is started; SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

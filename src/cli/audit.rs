@@ -21,6 +21,11 @@ use crate::{
     proto::audit_trail_client::AuditTrailClient,
 };
 
+use super::{
+    filters::{self, Resolution},
+    output::{csv_field, output_error, ListFormat, RecordWriter},
+};
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Lookups per dossier over a period, optionally broken down.
@@ -154,11 +159,12 @@ impl Backend {
         self.ask(request, grpc, from_file).await
     }
 
-    /// The events matching `request`, in log order.
+    /// The events matching `request`, in log order, each handed to `each` as it arrives.
     async fn events(
         &self,
         request: proto::ListEventsRequest,
-    ) -> Result<Vec<proto::LoggedEvent>, String> {
+        mut each: impl FnMut(proto::LoggedEvent) -> Result<(), String>,
+    ) -> Result<(), String> {
         match self {
             Backend::Server(client) => {
                 use tokio_stream::StreamExt;
@@ -168,33 +174,42 @@ impl Backend {
                     .await
                     .map_err(status_message)?
                     .into_inner();
-                let mut events = Vec::new();
                 while let Some(event) = stream.next().await {
-                    events.push(event.map_err(status_message)?);
+                    each(event.map_err(status_message)?)?;
                 }
-                Ok(events)
+                Ok(())
             }
             Backend::File { reader, .. } => {
                 let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
-                let mut events = Vec::new();
+                let mut failed = None;
                 reader
-                    .events(&filter, |event| {
-                        events.push(answers::logged_event(event));
-                        true
+                    .events(&filter, |event| match each(answers::logged_event(event)) {
+                        Ok(()) => true,
+                        Err(error) => {
+                            failed = Some(error);
+                            false
+                        }
                     })
                     .map_err(|e| e.to_string())?;
-                Ok(events)
+                failed.map_or(Ok(()), Err)
             }
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// The output of `ratio`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Aligned columns, with a TOTAL line when grouped.
     Table,
+    /// Comma-separated values with a header line; a grouped report ends with its TOTAL line.
     Csv,
+    /// A JSON array of lines; a grouped report ends with its TOTAL line (`"total": true`).
     Json,
 }
+
+/// What `ratio --by` accepts.
+pub const GROUPS: [&str; 6] = ["agency", "district", "officer", "procedure", "channel", "month"];
 
 #[derive(Debug, Args)]
 pub struct RatioArgs {
@@ -205,7 +220,7 @@ pub struct RatioArgs {
     #[arg(long)]
     pub to: String,
     /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
     pub by: Vec<String>,
     /// Only this agency.
     #[arg(long)]
@@ -265,7 +280,7 @@ pub struct UnverifiedArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     #[arg(long, value_enum, default_value = "csv")]
-    pub format: Format,
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -293,7 +308,7 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 0)]
     pub limit: u64,
     #[arg(long, value_enum, default_value = "csv")]
-    pub format: Format,
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -302,8 +317,8 @@ pub struct ExportArgs {
 pub struct CitizenArgs {
     /// The citizen's 12-digit CCCD number.
     pub cccd: String,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -324,8 +339,8 @@ pub struct ReconcileArgs {
     /// List at most this many findings (the counts cover all of them).
     #[arg(long, default_value_t = 1_000)]
     pub limit: u32,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -365,6 +380,8 @@ pub struct RatioLine {
     pub dossiers_with_lookup: u64,
     pub coverage: f64,
     pub served: u64,
+    /// The sum of the report's groups (the last line of a grouped report).
+    pub total: bool,
 }
 
 impl From<proto::RatioRow> for RatioLine {
@@ -377,6 +394,7 @@ impl From<proto::RatioRow> for RatioLine {
             dossiers_with_lookup: r.dossiers_with_lookup,
             coverage: r.coverage,
             served: r.served,
+            total: false,
         }
     }
 }
@@ -386,7 +404,14 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Ratio(args) => {
             let lines = ratio(&args).await?;
-            print!("{}", render(&lines, &args.by, args.format));
+            if lines.is_empty() {
+                eprintln!("vnpop: no dossier was received in this period");
+            }
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            write!(stdout, "{}", render(&lines, &args.by, args.format))
+                .and_then(|()| stdout.flush())
+                .map_err(output_error)?;
             if let Some(path) = &args.chart {
                 let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
                 if !args.by.is_empty() {
@@ -407,105 +432,226 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
     }
 }
 
-/// Prints records as CSV (header from the first record's keys) or JSON lines; a table is CSV.
-fn print_records(records: &[serde_json::Value], format: Format) {
-    match format {
-        Format::Json => {
-            for record in records {
-                println!("{record}");
+use crate::domain::vietnam::rfc3339;
+
+/// The period used to learn a column's values when a command has none: every day the log can hold.
+const WHOLE_LOG: (&str, &str) = ("1900-01-01", "2199-12-31");
+
+impl Backend {
+    /// `typed`, the value of filter `flag` on column `group` (`district`, `officer`), as the log
+    /// writes it: the same name ignoring case, spacing and diacritics is taken (and said on
+    /// stderr); a value the log does not hold is kept, with the values it does hold on stderr.
+    async fn resolve_filter(
+        &self,
+        flag: &str,
+        group: &str,
+        typed: Option<String>,
+        (from, to): (&str, &str),
+    ) -> Result<Option<String>, String> {
+        let Some(typed) = typed.filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let (from, to) = if from.is_empty() || to.is_empty() {
+            WHOLE_LOG
+        } else {
+            (from, to)
+        };
+        let known: Vec<String> = self
+            .ratio(proto::LookupRatioRequest {
+                from: from.into(),
+                to: to.into(),
+                group_by: vec![group.into()],
+                agency_id: String::new(),
+                include_load_test: true,
+            })
+            .await?
+            .rows
+            .into_iter()
+            .filter_map(|row| row.group.into_iter().next())
+            .collect();
+        match filters::resolve(&typed, known.iter().map(String::as_str)) {
+            Resolution::Exact => Ok(Some(typed)),
+            Resolution::Same(name) => {
+                eprintln!("vnpop: {flag} {typed:?} taken as {name:?}");
+                Ok(Some(name))
             }
-        }
-        Format::Csv | Format::Table => {
-            let Some(first) = records.first().and_then(|r| r.as_object()) else {
-                return;
-            };
-            let keys: Vec<&String> = first.keys().collect();
-            println!(
-                "{}",
-                keys.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            for record in records {
-                let line: Vec<String> = keys
-                    .iter()
-                    .map(|k| match &record[k.as_str()] {
-                        serde_json::Value::String(s) => csv_field(s),
-                        other => other.to_string(),
-                    })
-                    .collect();
-                println!("{}", line.join(","));
+            Resolution::Ambiguous(names) => Err(format!(
+                "{flag} {typed:?} could be any of {}: give one exactly",
+                filters::some_of(&names)
+            )),
+            Resolution::Unknown => {
+                if known.is_empty() {
+                    eprintln!("vnpop: {flag} {typed:?}: the log holds no {group} in this period");
+                } else {
+                    eprintln!(
+                        "vnpop: {flag} {typed:?} is not a {group} of this period; the log has {}",
+                        filters::some_of(&known)
+                    );
+                }
+                Ok(Some(typed))
             }
         }
     }
 }
 
-use crate::domain::vietnam::rfc3339;
+/// Says on stderr that a list came out empty, naming the filters that were applied.
+fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
+    if written > 0 {
+        return;
+    }
+    let applied: Vec<String> = filters
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(flag, value)| format!("{flag} {value:?}"))
+        .collect();
+    if applied.is_empty() {
+        eprintln!("vnpop: no {what}");
+    } else {
+        eprintln!("vnpop: no {what} match {}", applied.join(", "));
+    }
+}
+
+const UNVERIFIED_COLUMNS: &[&str] = &[
+    "agency",
+    "dossier",
+    "district",
+    "officer",
+    "procedure",
+    "channel",
+    "received_at",
+];
 
 async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
     let log = args.log.open().await?;
+    let period = (args.from.as_str(), args.to.as_str());
+    let district = log
+        .resolve_filter("--district", "district", args.district.clone(), period)
+        .await?;
+    let officer = log
+        .resolve_filter("--officer", "officer", args.officer.clone(), period)
+        .await?;
+    let mut out = RecordWriter::start(UNVERIFIED_COLUMNS, args.format, "dossiers")?;
+    let limit = args.limit.map_or(u64::MAX, |l| l as u64);
     let mut token = String::new();
-    let mut records = Vec::new();
-    loop {
+    let mut written = 0u64;
+    'pages: loop {
         let page = log
             .unverified(proto::ListUnverifiedDossiersRequest {
                 from: args.from.clone(),
                 to: args.to.clone(),
                 agency_id: args.agency.clone().unwrap_or_default(),
-                district: args.district.clone().unwrap_or_default(),
-                officer_id: args.officer.clone().unwrap_or_default(),
+                district: district.clone().unwrap_or_default(),
+                officer_id: officer.clone().unwrap_or_default(),
                 page_size: 1_000,
                 page_token: token,
             })
             .await?;
         for d in page.dossiers {
-            records.push(serde_json::json!({
+            if written >= limit {
+                break 'pages;
+            }
+            out.write(&serde_json::json!({
                 "agency": d.agency_id, "dossier": d.dossier_id, "district": d.district,
                 "officer": d.officer_id, "procedure": d.procedure_code, "channel": d.channel,
                 "received_at": rfc3339(d.received_at_ms),
-            }));
-        }
-        if args.limit.is_some_and(|l| records.len() >= l) {
-            records.truncate(args.limit.unwrap_or(usize::MAX));
-            break;
+            }))?;
+            written += 1;
         }
         if page.next_page_token.is_empty() {
             break;
         }
         token = page.next_page_token;
     }
-    print_records(&records, args.format);
+    out.finish()?;
+    report_empty(
+        written,
+        "unverified dossiers",
+        &[
+            ("--agency", args.agency.as_deref().unwrap_or_default()),
+            ("--district", district.as_deref().unwrap_or_default()),
+            ("--officer", officer.as_deref().unwrap_or_default()),
+        ],
+    );
     Ok(())
 }
 
+const EVENT_COLUMNS: &[&str] = &[
+    "seq",
+    "event_id",
+    "source",
+    "kind",
+    "dossier",
+    "agency",
+    "district",
+    "officer",
+    "occurred_at",
+    "load_test",
+    "procedure",
+    "channel",
+    "rpc",
+    "outcome",
+    "purpose",
+    "subject",
+];
+
 async fn export(args: ExportArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let events = log
-        .events(proto::ListEventsRequest {
-            from: args.from,
-            to: args.to,
-            agency_id: args.agency,
-            officer_id: args.officer,
-            dossier_id: args.dossier,
-            outcome: args.outcome,
-            source: args.source,
+    let period = (args.from.as_str(), args.to.as_str());
+    let officer = log
+        .resolve_filter("--officer", "officer", Some(args.officer.clone()), period)
+        .await?
+        .unwrap_or_default();
+    let mut out = RecordWriter::start(EVENT_COLUMNS, args.format, "events")?;
+    log.events(
+        proto::ListEventsRequest {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            agency_id: args.agency.clone(),
+            officer_id: officer.clone(),
+            dossier_id: args.dossier.clone(),
+            outcome: args.outcome.clone(),
+            source: args.source.clone(),
             limit: args.limit,
-        })
-        .await?;
-    let mut records = Vec::new();
-    for e in events {
-        records.push(serde_json::json!({
-            "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
-            "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
-            "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms), "load_test": e.load_test,
-            "procedure": e.procedure_code, "channel": e.channel, "rpc": e.rpc, "outcome": e.outcome,
-            "purpose": e.purpose, "subject": e.subject,
-        }));
-    }
-    print_records(&records, args.format);
+        },
+        |e| {
+            out.write(&serde_json::json!({
+                "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
+                "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
+                "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms),
+                "load_test": e.load_test, "procedure": e.procedure_code, "channel": e.channel,
+                "rpc": e.rpc, "outcome": e.outcome, "purpose": e.purpose, "subject": e.subject,
+            }))
+        },
+    )
+    .await?;
+    let written = out.finish()?;
+    report_empty(
+        written,
+        "events",
+        &[
+            ("--from", &args.from),
+            ("--to", &args.to),
+            ("--agency", &args.agency),
+            ("--officer", &officer),
+            ("--dossier", &args.dossier),
+            ("--outcome", &args.outcome),
+            ("--source", &args.source),
+        ],
+    );
     Ok(())
 }
+
+const ACCESS_COLUMNS: &[&str] = &[
+    "at",
+    "agency",
+    "district",
+    "officer",
+    "dossier",
+    "purpose",
+    "rpc",
+    "outcome",
+    "reported_by",
+];
 
 async fn citizen(args: CitizenArgs) -> Result<(), String> {
     let accesses = args
@@ -516,21 +662,17 @@ async fn citizen(args: CitizenArgs) -> Result<(), String> {
             cccd_number: args.cccd.clone(),
         })
         .await?;
-    let records: Vec<_> = accesses
-        .accesses
-        .iter()
-        .map(|a| {
-            serde_json::json!({
-                "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
-                "officer": a.officer_id, "dossier": a.dossier_id, "purpose": a.purpose,
-                "rpc": a.rpc, "outcome": a.outcome, "reported_by": a.source,
-            })
-        })
-        .collect();
-    if records.is_empty() {
-        eprintln!("no agency has looked this citizen up");
+    let mut out = RecordWriter::start(ACCESS_COLUMNS, args.format, "accesses")?;
+    for a in &accesses.accesses {
+        out.write(&serde_json::json!({
+            "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
+            "officer": a.officer_id, "dossier": a.dossier_id, "purpose": a.purpose,
+            "rpc": a.rpc, "outcome": a.outcome, "reported_by": a.source,
+        }))?;
     }
-    print_records(&records, args.format);
+    if out.finish()? == 0 {
+        eprintln!("vnpop: no agency has looked this citizen up");
+    }
     Ok(())
 }
 
@@ -569,21 +711,25 @@ pub fn total_line(lines: &[RatioLine]) -> RatioLine {
         dossiers_with_lookup: covered,
         coverage: share(covered),
         served: sum(|l| l.served),
+        total: true,
     }
 }
 
-/// The report in the chosen format; a table ends with a total line when grouped.
+/// The report's lines followed, when grouped into more than one line, by their TOTAL line.
+fn with_total(lines: &[RatioLine], by: &[String]) -> Vec<RatioLine> {
+    let mut all = lines.to_vec();
+    if !by.is_empty() && lines.len() > 1 {
+        all.push(total_line(lines));
+    }
+    all
+}
+
+/// The report in the chosen format; every format ends with a TOTAL line when grouped (in CSV the
+/// first group column says `TOTAL` and the others are empty; in JSON `"total": true`).
 pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
-    let headers = [
-        "dossiers",
-        "lookups",
-        "per dossier",
-        "with lookup",
-        "coverage",
-        "served",
-    ];
+    let lines = with_total(lines, by);
     match format {
-        Format::Json => serde_json::to_string_pretty(lines).expect("serializable") + "\n",
+        Format::Json => serde_json::to_string_pretty(&lines).expect("serializable") + "\n",
         Format::Csv => {
             let mut out = by
                 .iter()
@@ -599,8 +745,14 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             out.push('\n');
-            for l in lines {
-                let group: Vec<String> = l.group.iter().map(|g| csv_field(g)).collect();
+            for l in &lines {
+                let group: Vec<String> = if l.total {
+                    (0..by.len())
+                        .map(|i| if i == 0 { "TOTAL".into() } else { String::new() })
+                        .collect()
+                } else {
+                    l.group.iter().map(|g| csv_field(g)).collect()
+                };
                 let figures = format!(
                     "{},{},{:.6},{},{:.6},{}",
                     l.dossiers,
@@ -622,26 +774,31 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             out
         }
         Format::Table => {
+            let headers = [
+                "dossiers",
+                "lookups",
+                "per dossier",
+                "with lookup",
+                "coverage",
+                "served",
+            ];
             let label = |l: &RatioLine| {
-                if l.group.is_empty() {
+                if l.total {
+                    "TOTAL".to_owned()
+                } else if l.group.is_empty() {
                     "all".to_owned()
                 } else {
                     l.group.join(" / ")
                 }
             };
-            let mut rows: Vec<(String, &RatioLine)> = lines.iter().map(|l| (label(l), l)).collect();
-            let total = (!by.is_empty() && lines.len() > 1).then(|| total_line(lines));
-            if let Some(total) = &total {
-                rows.push(("TOTAL".into(), total));
-            }
             let title = if by.is_empty() {
                 "period".to_owned()
             } else {
                 by.join(" / ")
             };
-            let width = rows
+            let width = lines
                 .iter()
-                .map(|(l, _)| l.chars().count())
+                .map(|l| label(l).chars().count())
                 .chain([title.chars().count()])
                 .max()
                 .unwrap_or(5);
@@ -650,9 +807,10 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 out.push_str(&format!(" {h:>12}"));
             }
             out.push('\n');
-            for (label, l) in rows {
+            for l in &lines {
                 out.push_str(&format!(
-                    "{label:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    "{:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    label(l),
                     l.dossiers,
                     l.lookups,
                     l.lookups_per_dossier,
@@ -663,14 +821,6 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             }
             out
         }
-    }
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -737,20 +887,21 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             ""
         }
     );
-    let records: Vec<_> = result
-        .findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
-                "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
-                "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
-            })
-        })
-        .collect();
-    print_records(&records, args.format);
+    let mut out = RecordWriter::start(FINDING_COLUMNS, args.format, "findings")?;
+    for f in &result.findings {
+        out.write(&serde_json::json!({
+            "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
+            "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
+            "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+        }))?;
+    }
+    out.finish()?;
     Ok(())
 }
+
+const FINDING_COLUMNS: &[&str] = &[
+    "finding", "agency", "dossier", "district", "officer", "rpc", "reported", "served", "first_at",
+];
 
 /// A signed tree head as saved between runs of `vnpop audit verify --remote`.
 #[derive(Debug, Serialize, serde::Deserialize)]

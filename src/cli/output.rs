@@ -1,0 +1,114 @@
+//! How the auditor's list commands print: one record per line, as CSV (with its header, even when
+//! nothing matches) or as JSON lines, written as the records arrive; a spinner on stderr counts
+//! them when stderr is a terminal.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The output of a list command (`unverified`, `export`, `citizen`, `reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Writes records with fixed `columns` to stdout.
+pub(crate) struct RecordWriter {
+    columns: &'static [&'static str],
+    format: ListFormat,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    written: u64,
+    progress: ProgressBar,
+}
+
+impl RecordWriter {
+    /// Starts the output (the CSV header); `what` names the records in the progress line.
+    pub(crate) fn start(
+        columns: &'static [&'static str],
+        format: ListFormat,
+        what: &'static str,
+    ) -> Result<Self, String> {
+        let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        progress.set_style(
+            ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} {{elapsed}}"))
+                .expect("valid template"),
+        );
+        let mut writer = RecordWriter {
+            columns,
+            format,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            written: 0,
+            progress,
+        };
+        if format == ListFormat::Csv {
+            writeln!(writer.out, "{}", columns.join(",")).map_err(output_error)?;
+        }
+        Ok(writer)
+    }
+
+    /// One record: a JSON object holding every column (missing ones print empty).
+    pub(crate) fn write(&mut self, record: &serde_json::Value) -> Result<(), String> {
+        match self.format {
+            ListFormat::Json => writeln!(self.out, "{record}"),
+            ListFormat::Csv => {
+                let line: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|column| match record.get(column) {
+                        Some(serde_json::Value::String(s)) => csv_field(s),
+                        Some(serde_json::Value::Null) | None => String::new(),
+                        Some(other) => other.to_string(),
+                    })
+                    .collect();
+                writeln!(self.out, "{}", line.join(","))
+            }
+        }
+        .map_err(output_error)?;
+        self.written += 1;
+        if self.written % 1_000 == 0 {
+            self.progress.set_position(self.written);
+        }
+        Ok(())
+    }
+
+    /// Flushes stdout; the number of records written.
+    pub(crate) fn finish(mut self) -> Result<u64, String> {
+        self.progress.finish_and_clear();
+        self.out.flush().map_err(output_error)?;
+        Ok(self.written)
+    }
+}
+
+/// A write to stdout that failed. A reader that went away (`| head`) is not an error of ours:
+/// the process ends quietly.
+pub(crate) fn output_error(error: std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    format!("cannot write the output: {error}")
+}
+
+/// A CSV field, quoted when it must be.
+pub(crate) fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("Huyện Bình Lục"), "Huyện Bình Lục");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
