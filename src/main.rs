@@ -186,8 +186,12 @@ fn load(config: vnpop::load::LoadConfig) -> Result<(), String> {
 #[derive(clap::Args)]
 struct SimulateArgs {
     /// Scenario file (TOML, the format of data/scenario.toml); default: the bundled scenario.
-    #[arg(long)]
+    #[arg(long, env = "VNPOP_SCENARIO")]
     scenario: Option<PathBuf>,
+    /// Tells this run from earlier runs of the same scenario and seed. Without it a run has the
+    /// same dossiers and event ids every time, so running it again adds nothing to the log.
+    #[arg(long)]
+    run_label: Option<String>,
     /// The server.
     #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
     server: String,
@@ -198,9 +202,12 @@ struct SimulateArgs {
     cert: PathBuf,
     #[arg(long, default_value = "certs/one-stop-ba-dinh.key")]
     key: PathBuf,
-    /// The client's durable outbox file.
-    #[arg(long, default_value = "vnpop-simulate-outbox.sqlite")]
-    outbox: PathBuf,
+    /// Directory of the client's durable outbox (simulate-outbox.sqlite), created if missing.
+    #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
+    data_dir: PathBuf,
+    /// The client's durable outbox file; default: DATA_DIR/simulate-outbox.sqlite.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
     /// Dossiers processed at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -212,34 +219,65 @@ struct SimulateArgs {
 fn simulate(args: SimulateArgs) -> Result<(), String> {
     use vnpop::{
         client::{AgencyClient, AgencyClientConfig, ClientTls},
-        simulate::{self, Scenario},
+        simulate::{self, RunIdentity, Scenario},
     };
     let scenario = match &args.scenario {
         Some(path) => Scenario::load(path).map_err(|e| e.to_string())?,
         None => Scenario::bundled(),
     };
+    let identity = RunIdentity::new(&scenario, args.population_seed, args.run_label.as_deref())
+        .map_err(|e| e.to_string())?;
     let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(|e| e.to_string())?;
+    let outbox = match args.outbox {
+        Some(path) => path,
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+            args.data_dir.join("simulate-outbox.sqlite")
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let client = AgencyClient::open(AgencyClientConfig::new(args.server, Some(tls), args.outbox))
-            .await
-            .map_err(|e| e.to_string())?;
+        let config = AgencyClientConfig::new(args.server, Some(tls), outbox)
+            .with_run_id(identity.id.clone());
+        let client = AgencyClient::open(config).await.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
-        let report = simulate::run(&client, &scenario, args.concurrency, args.population_seed, |done, total| {
-            eprintln!("simulated {done} / {total} dossiers");
-        })
+        let report = simulate::run(
+            &client,
+            &scenario,
+            &identity,
+            args.concurrency,
+            args.population_seed,
+            |done, total| eprintln!("simulated {done} / {total} dossiers"),
+        )
         .await
         .map_err(|e| e.to_string())?;
-        println!(
-            "simulated {} dossiers and {} lookups ({} not answered) in {:.1} s; every event delivered",
-            report.dossiers,
-            report.lookups,
-            report.failed_lookups,
-            started.elapsed().as_secs_f64()
-        );
+        let seconds = started.elapsed().as_secs_f64();
+        println!("run {}", identity.id);
+        if report.dossiers == 0 {
+            println!(
+                "already in the log: all {} dossiers of this run (and their {} lookups) were \
+                 acknowledged as duplicates; nothing was looked up again and no figure changed \
+                 (give --run-label NAME to simulate a separate run)",
+                report.already_logged, report.already_logged_lookups
+            );
+        } else {
+            println!(
+                "simulated {} dossiers and {} lookups ({} not answered) in {seconds:.1} s; every event delivered",
+                report.dossiers, report.lookups, report.failed_lookups,
+            );
+            if report.already_logged > 0 {
+                println!(
+                    "resumed: {} dossiers ({} lookups) were already in the log from an earlier \
+                     run of this scenario and were acknowledged as duplicates",
+                    report.already_logged, report.already_logged_lookups
+                );
+            }
+        }
+        println!("the log now holds this run's totals:");
         for period in &scenario.period {
             println!(
-                "  period {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
+                "  {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
                 period.from, period.to, period.dossiers, period.lookups, period.from, period.to
             );
         }
