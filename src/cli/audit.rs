@@ -60,7 +60,7 @@ pub struct Source {
 impl Source {
     async fn open(&self) -> Result<Backend, String> {
         let Some(path) = &self.db else {
-            return Ok(Backend::Server(self.server.connect().await?));
+            return Ok(Backend::Server(self.server.connect().await?, self.server.peer()?));
         };
         if !path.is_file() {
             return Err(format!("{}: no such log file", path.display()));
@@ -80,16 +80,27 @@ impl Source {
 /// An open source of audit answers. Both kinds answer with the same functions
 /// ([`crate::audit::answers`]): over gRPC the server runs them, on a file this process does.
 enum Backend {
-    Server(AuditClient),
+    Server(AuditClient, Peer),
     File {
         reader: AuditReader,
         subject_key: Option<[u8; 32]>,
     },
 }
 
-/// The message of a failed gRPC call.
-fn status_message(status: tonic::Status) -> String {
-    status.message().to_owned()
+/// The server asked, for error messages.
+struct Peer {
+    endpoint: String,
+    tls: ClientTls,
+}
+
+impl Peer {
+    /// The message of a failed gRPC call; a connection that failed says why.
+    fn status_message(&self, status: tonic::Status) -> String {
+        match crate::client::connection_failure(&status, Some(&self.tls)) {
+            Some(cause) => format!("cannot connect to vnpop at {}: {cause}", self.endpoint),
+            None => status.message().to_owned(),
+        }
+    }
 }
 
 impl Backend {
@@ -105,10 +116,10 @@ impl Backend {
         E: std::fmt::Display,
     {
         match self {
-            Backend::Server(client) => over_grpc(client.raw(), request)
+            Backend::Server(client, peer) => over_grpc(client.raw(), request)
                 .await
                 .map(tonic::Response::into_inner)
-                .map_err(status_message),
+                .map_err(|s| peer.status_message(s)),
             Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
         }
     }
@@ -145,7 +156,7 @@ impl Backend {
     ) -> Result<proto::CitizenAccessLogResponse, String> {
         let key = match self {
             Backend::File { subject_key, .. } => subject_key.as_ref(),
-            Backend::Server(_) => None,
+            Backend::Server(..) => None,
         };
         let grpc =
             |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
@@ -166,16 +177,16 @@ impl Backend {
         mut each: impl FnMut(proto::LoggedEvent) -> Result<(), String>,
     ) -> Result<(), String> {
         match self {
-            Backend::Server(client) => {
+            Backend::Server(client, peer) => {
                 use tokio_stream::StreamExt;
                 let mut stream = client
                     .raw()
                     .list_events(request)
                     .await
-                    .map_err(status_message)?
+                    .map_err(|s| peer.status_message(s))?
                     .into_inner();
                 while let Some(event) = stream.next().await {
-                    each(event.map_err(status_message)?)?;
+                    each(event.map_err(|s| peer.status_message(s))?)?;
                 }
                 Ok(())
             }
@@ -256,11 +267,17 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     async fn connect(&self) -> Result<AuditClient, String> {
-        let tls =
-            ClientTls::from_files(&self.ca, &self.cert, &self.key).map_err(|e| e.to_string())?;
-        AuditClient::connect(&self.server, Some(tls))
+        AuditClient::connect(&self.server, Some(self.peer()?.tls))
             .await
             .map_err(|e| e.to_string())
+    }
+
+    fn peer(&self) -> Result<Peer, String> {
+        Ok(Peer {
+            endpoint: self.server.clone(),
+            tls: ClientTls::from_files(&self.ca, &self.cert, &self.key)
+                .map_err(|e| e.to_string())?,
+        })
     }
 }
 
@@ -839,8 +856,8 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     let report = verify_file(&db, &key).map_err(|e| e.to_string())?;
     match &report.tamper {
         None => {
-            println!(
-                "OK: {} events, {} signed tree heads checked, latest head size {} root {}",
+            super::output::print(&format!(
+                "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
                 report.events,
                 report.heads_checked,
                 report.latest_head.as_ref().map_or(0, |h| h.tree_size),
@@ -848,8 +865,7 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
                     .latest_head
                     .as_ref()
                     .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
-            );
-            Ok(())
+            ))
         }
         Some(tamper) => Err(format!(
             "TAMPERED: {tamper} ({} events read before it)",
@@ -953,11 +969,12 @@ fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String>
 /// head it ends on, and that the log extends the head saved by an earlier run.
 async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
     let client = args.server.connect().await?;
+    let peer = args.server.peer()?;
     let report = client
         .raw()
         .verify_log(proto::VerifyLogRequest {})
         .await
-        .map_err(|e| e.message().to_owned())?
+        .map_err(|s| peer.status_message(s))?
         .into_inner();
     if !report.intact {
         return Err(format!(
@@ -1030,10 +1047,10 @@ async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!(
-        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}",
+    super::output::print(&format!(
+        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}\n",
         report.events, report.heads_checked, current.tree_size, head.root_hash
-    );
+    ))?;
     if !pinned {
         eprintln!(
             "note: the head was checked against the key the server presented ({}); pin it with --public-key",

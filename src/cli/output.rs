@@ -83,8 +83,18 @@ impl RecordWriter {
     }
 }
 
+/// Prints `text` to stdout (and flushes); a reader that went away ends the process quietly.
+pub fn print(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(output_error)
+}
+
 /// A write to stdout that failed. A reader that went away (`| head`) is not an error of ours:
-/// the process ends quietly.
+/// the process ends quietly (exit status 0), as Unix tools do. (The Rust runtime ignores SIGPIPE,
+/// and must: restoring it would also kill the process when a server closes a socket we write.)
 pub(crate) fn output_error(error: std::io::Error) -> String {
     if error.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);
