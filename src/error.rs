@@ -389,13 +389,6 @@ mod tests {
                 "README lacks {reason}"
             );
         }
-        let auth_doc = include_str!("../docs/authenticating.md");
-        for reason in AUTH_REASONS {
-            assert!(
-                auth_doc.contains(&format!("`{reason}`")),
-                "docs/authenticating.md lacks {reason}"
-            );
-        }
     }
 
     #[test]

@@ -128,7 +128,6 @@ impl ServerState {
         };
         let auth = config.auth_settings();
 
-        let store = build_store(config)?;
         let spec = config.population_spec();
         let authn = Arc::new(authn);
         let metrics = config.metrics_listen.map(|_| Arc::new(Metrics::new()));
@@ -148,6 +147,8 @@ impl ServerState {
                 .replace(file.rules)
                 .map_err(|e| error(e.to_string()))?;
         }
+        // Last: every file above is checked before the population takes its seconds.
+        let store = build_store(config)?;
         Ok(ServerState {
             store: Arc::new(store),
             authn,
