@@ -32,8 +32,7 @@ async fn lookup(number: &str) -> Result<(), vnpop::client::ClientError> {
         format!("{certs}/one-stop-ba-dinh.pem"),
         format!("{certs}/one-stop-ba-dinh.key"),
     )?;
-    let server =
-        std::env::var("VNPOP_SERVER").unwrap_or_else(|_| "https://localhost:50051".into());
+    let server = std::env::var("VNPOP_SERVER").unwrap_or_else(|_| "https://localhost:50051".into());
     let client = RegistryClient::connect(&server, Some(tls)).await?;
     // Every lookup names the dossier it serves, why, and who makes it.
     let context = LookupContext::new(

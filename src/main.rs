@@ -258,19 +258,19 @@ fn simulate(args: SimulateArgs) -> Result<(), String> {
         let mut out = String::new();
         outln!(out, "run {}", identity.id);
         if report.dossiers == 0 {
-            outln!(out, 
+            outln!(out,
                 "already in the log: all {} dossiers of this run (and their {} lookups) were \
                  acknowledged as duplicates; nothing was looked up again and no figure changed \
                  (give --run-label NAME to simulate a separate run)",
                 report.already_logged, report.already_logged_lookups
             );
         } else {
-            outln!(out, 
+            outln!(out,
                 "simulated {} dossiers and {} lookups ({} not answered) in {seconds:.1} s; every event delivered",
                 report.dossiers, report.lookups, report.failed_lookups,
             );
             if report.already_logged > 0 {
-                outln!(out, 
+                outln!(out,
                     "resumed: {} dossiers ({} lookups) were already in the log from an earlier \
                      run of this scenario and were acknowledged as duplicates",
                     report.already_logged, report.already_logged_lookups
@@ -279,7 +279,7 @@ fn simulate(args: SimulateArgs) -> Result<(), String> {
         }
         outln!(out, "the log now holds this run's totals:");
         for period in &scenario.period {
-            outln!(out, 
+            outln!(out,
                 "  {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
                 period.from, period.to, period.dossiers, period.lookups, period.from, period.to
             );
@@ -313,7 +313,10 @@ fn write_certs(out: PathBuf, agencies: Option<PathBuf>, chip_only: bool) -> Resu
         for name in written {
             outln!(text, "wrote {}", out.join(name).display());
         }
-        outln!(text, "These are DEVELOPMENT certificates: their private keys are not secret.");
+        outln!(
+            text,
+            "These are DEVELOPMENT certificates: their private keys are not secret."
+        );
         return print(&text);
     }
     let directory = match agencies {
@@ -324,7 +327,10 @@ fn write_certs(out: PathBuf, agencies: Option<PathBuf>, chip_only: bool) -> Resu
     for name in written {
         outln!(text, "wrote {}", out.join(name).display());
     }
-    outln!(text, "These are DEVELOPMENT certificates: their private keys are not secret.");
+    outln!(
+        text,
+        "These are DEVELOPMENT certificates: their private keys are not secret."
+    );
     print(&text)
 }
 
@@ -348,7 +354,8 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
     let mut out = String::new();
     outln!(out, "Citizen (synthetic population, seed {})", config.seed);
     outln!(out, "  CCCD number        {}", citizen.cccd);
-    outln!(out, 
+    outln!(
+        out,
         "  CMND number        {}",
         citizen.cmnd.map_or("-".into(), |n| n.to_string())
     );
@@ -358,14 +365,16 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
     outln!(out, "  Nationality        {}", citizen.nationality);
     outln!(out, "  Ethnicity          {}", citizen.ethnicity);
     outln!(out, "  Religion           {}", citizen.religion);
-    outln!(out, 
+    outln!(
+        out,
         "  Place of origin    {}, {}",
         origin.district,
         origin.province.province().name
     );
     outln!(out, "  Permanent address  {}", citizen.permanent_address);
     match &citizen.card {
-        Some(card) => outln!(out, 
+        Some(card) => outln!(
+            out,
             "  Card               {} issued {}, {} ({:?} on {today})",
             match card.kind {
                 CardKind::ChipCccd => "chip CCCD",
@@ -379,7 +388,8 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
         None => outln!(out, "  Card               none"),
     }
     outln!(out, "  Status             {:?}", citizen.status);
-    outln!(out, 
+    outln!(
+        out,
         "  Chip DG13 extras   father {}; mother {}; spouse {}; features {}",
         personal.father_name,
         personal.mother_name,
@@ -401,16 +411,18 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
     outln!(out, "VNeID account      level {level}");
     outln!(out, "TEST CREDENTIALS — DEVELOPMENT ONLY (derived from the seed; anyone with the seed has them)");
     outln!(out, "  Passcode           {}", credentials.passcode);
-    outln!(out, 
+    outln!(
+        out,
         "  TOTP secret        {} (base32; SHA-1, 6 digits, 30 s)",
         credentials.totp_secret_base32()
     );
-    outln!(out, 
+    outln!(
+        out,
         "  Current code       {} (for another {} s)",
         credentials.current_code(),
         step - now % step
     );
-    outln!(out, 
+    outln!(out,
         "  otpauth URI        otpauth://totp/vnpop:{}?secret={}&issuer=vnpop&algorithm=SHA1&digits=6&period=30",
         citizen.cccd,
         credentials.totp_secret_base32()

@@ -106,7 +106,12 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
     // no figure changes (served included).
     let again = simulate_run(&server, &scenario, &identity).await;
     assert_eq!(
-        (again.dossiers, again.lookups, again.already_logged, again.already_logged_lookups),
+        (
+            again.dossiers,
+            again.lookups,
+            again.already_logged,
+            again.already_logged_lookups
+        ),
         (0, 0, 420, 67)
     );
     let first_again = auditor
@@ -114,14 +119,21 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         .await
         .unwrap();
     assert_eq!(
-        (first_again[0].dossiers, first_again[0].lookups, first_again[0].served),
+        (
+            first_again[0].dossiers,
+            first_again[0].lookups,
+            first_again[0].served
+        ),
         (300, 65, 65)
     );
 
     // A labelled run is another run: its own dossiers and lookups.
     let labelled = RunIdentity::new(&scenario, 2026, Some("second")).unwrap();
     let other = simulate_run(&server, &scenario, &labelled).await;
-    assert_eq!((other.dossiers, other.lookups, other.already_logged), (420, 67, 0));
+    assert_eq!(
+        (other.dossiers, other.lookups, other.already_logged),
+        (420, 67, 0)
+    );
     let both = auditor
         .lookup_ratio(ratio("2022-12-01", "2023-12-31", &[]))
         .await

@@ -60,7 +60,10 @@ pub struct Source {
 impl Source {
     async fn open(&self) -> Result<Backend, String> {
         let Some(path) = &self.db else {
-            return Ok(Backend::Server(self.server.connect().await?, self.server.peer()?));
+            return Ok(Backend::Server(
+                self.server.connect().await?,
+                self.server.peer()?,
+            ));
         };
         if !path.is_file() {
             return Err(format!("{}: no such log file", path.display()));
@@ -220,7 +223,14 @@ pub enum Format {
 }
 
 /// What `ratio --by` accepts.
-pub const GROUPS: [&str; 6] = ["agency", "district", "officer", "procedure", "channel", "month"];
+pub const GROUPS: [&str; 6] = [
+    "agency",
+    "district",
+    "officer",
+    "procedure",
+    "channel",
+    "month",
+];
 
 #[derive(Debug, Args)]
 pub struct RatioArgs {
@@ -765,7 +775,13 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             for l in &lines {
                 let group: Vec<String> = if l.total {
                     (0..by.len())
-                        .map(|i| if i == 0 { "TOTAL".into() } else { String::new() })
+                        .map(|i| {
+                            if i == 0 {
+                                "TOTAL".into()
+                            } else {
+                                String::new()
+                            }
+                        })
                         .collect()
                 } else {
                     l.group.iter().map(|g| csv_field(g)).collect()
@@ -855,18 +871,16 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
     let report = verify_file(&db, &key).map_err(|e| e.to_string())?;
     match &report.tamper {
-        None => {
-            super::output::print(&format!(
-                "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
-                report.events,
-                report.heads_checked,
-                report.latest_head.as_ref().map_or(0, |h| h.tree_size),
-                report
-                    .latest_head
-                    .as_ref()
-                    .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
-            ))
-        }
+        None => super::output::print(&format!(
+            "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
+            report.events,
+            report.heads_checked,
+            report.latest_head.as_ref().map_or(0, |h| h.tree_size),
+            report
+                .latest_head
+                .as_ref()
+                .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
+        )),
         Some(tamper) => Err(format!(
             "TAMPERED: {tamper} ({} events read before it)",
             report.events
@@ -1058,4 +1072,49 @@ async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(district: &str, dossiers: u64, lookups: u64) -> RatioLine {
+        RatioLine {
+            group: vec![district.into()],
+            dossiers,
+            lookups,
+            lookups_per_dossier: lookups as f64 / dossiers as f64,
+            dossiers_with_lookup: lookups,
+            coverage: lookups as f64 / dossiers as f64,
+            served: lookups,
+            total: false,
+        }
+    }
+
+    #[test]
+    fn every_format_ends_a_grouped_report_with_its_marked_total() {
+        let lines = [
+            line("Huyện Bình Lục", 10, 1),
+            line("Thành phố Phủ Lý", 30, 9),
+        ];
+        let by = ["district".to_owned()];
+        let csv = render(&lines, &by, Format::Csv);
+        assert_eq!(
+            csv.lines().last(),
+            Some("TOTAL,40,10,0.250000,10,0.250000,10")
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&lines, &by, Format::Json)).unwrap();
+        assert_eq!(json[2]["total"], true);
+        assert_eq!(json[2]["dossiers"], 40);
+        assert_eq!(json[0]["total"], false);
+        let table = render(&lines, &by, Format::Table);
+        assert!(
+            table.lines().last().unwrap().starts_with("TOTAL "),
+            "{table}"
+        );
+        // Ungrouped: one line, no total.
+        let one = render(&lines[..1], &[], Format::Csv);
+        assert_eq!(one.lines().count(), 2, "{one}");
+    }
 }

@@ -65,7 +65,12 @@ mod tests {
     #[test]
     fn names_resolve_ignoring_case_spacing_and_diacritics() {
         assert_eq!(resolve("Huyện Bình Lục", DISTRICTS), Resolution::Exact);
-        for typed in ["huyện  bình lục", "Huyen Binh Luc", "HUYEN BINH LUC", " huyen binh luc "] {
+        for typed in [
+            "huyện  bình lục",
+            "Huyen Binh Luc",
+            "HUYEN BINH LUC",
+            " huyen binh luc ",
+        ] {
             assert_eq!(
                 resolve(typed, DISTRICTS),
                 Resolution::Same("Huyện Bình Lục".into()),

@@ -542,7 +542,9 @@ mod tests {
 
     #[test]
     fn deterministic_event_ids_depend_on_the_work_only() {
-        let ids = EventIds::Deterministic { run: "sim-1".into() };
+        let ids = EventIds::Deterministic {
+            run: "sim-1".into(),
+        };
         assert_eq!(ids.next("H35.00-1", None), "sim-1/H35.00-1/received");
         assert_eq!(ids.next("H35.00-1", Some(0)), "sim-1/H35.00-1/v0");
         let long = "d".repeat(200);

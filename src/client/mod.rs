@@ -243,6 +243,14 @@ pub fn connection_failure(
                     return Some("connection refused (is `vnpop serve` running there?)".into())
                 }
                 TimedOut => return Some("no answer (timed out)".into()),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+                    if tls.is_some() =>
+                {
+                    return Some(format!(
+                        "the server closed the connection; it may have refused our certificate \
+                         {cert}"
+                    ))
+                }
                 _ => {}
             }
             // rustls reports TLS failures as an io::Error wrapping its own error (or its text).

@@ -444,17 +444,26 @@ mod tests {
     fn run_identities_depend_on_the_scenario_the_seed_and_the_label() {
         let bundled = Scenario::bundled();
         let a = RunIdentity::new(&bundled, 2026, None).unwrap();
-        assert_eq!(a, RunIdentity::new(&Scenario::bundled(), 2026, None).unwrap());
+        assert_eq!(
+            a,
+            RunIdentity::new(&Scenario::bundled(), 2026, None).unwrap()
+        );
         assert_ne!(a.id, RunIdentity::new(&bundled, 7, None).unwrap().id);
         let labelled = RunIdentity::new(&bundled, 2026, Some("again-2")).unwrap();
         assert_ne!(a.id, labelled.id);
-        assert_eq!(labelled.dossier_id("H35.00-221201-000000"), "H35.00-221201-000000-again-2");
+        assert_eq!(
+            labelled.dossier_id("H35.00-221201-000000"),
+            "H35.00-221201-000000-again-2"
+        );
         assert_eq!(a.dossier_id("H35.00-221201-000000"), "H35.00-221201-000000");
         let text = include_str!("../../data/scenario.toml").replace("seed =", "seed = 1 #");
         let other = Scenario::parse(&text).unwrap();
         assert_ne!(other.fingerprint, bundled.fingerprint);
         for bad in ["", "a b", "é", &"x".repeat(33)] {
-            assert!(RunIdentity::new(&bundled, 2026, Some(bad)).is_err(), "{bad:?}");
+            assert!(
+                RunIdentity::new(&bundled, 2026, Some(bad)).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
