@@ -69,7 +69,7 @@ impl RecordWriter {
         }
         .map_err(output_error)?;
         self.written += 1;
-        if self.written % 1_000 == 0 {
+        if self.written.is_multiple_of(1_000) {
             self.progress.set_position(self.written);
         }
         Ok(())
