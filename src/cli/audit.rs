@@ -511,7 +511,7 @@ impl Backend {
                     eprintln!("vnpop: {flag} {typed:?}: the log holds no {group} in this period");
                 } else {
                     eprintln!(
-                        "vnpop: {flag} {typed:?} is not a {group} of this period; the log has {}",
+                        "vnpop: {flag} {typed:?} matches no {group} of this period; the log has {}",
                         filters::some_of(&known)
                     );
                 }
