@@ -228,7 +228,8 @@ fn simulate(args: SimulateArgs) -> Result<(), String> {
     };
     let identity = RunIdentity::new(&scenario, args.population_seed, args.run_label.as_deref())
         .map_err(|e| e.to_string())?;
-    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(|e| e.to_string())?;
+    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key)
+        .map_err(vnpop::cli::output::tls_files_error)?;
     let outbox = match args.outbox {
         Some(path) => path,
         None => {

@@ -124,6 +124,30 @@ fn a_wrong_group_names_the_flag_and_the_accepted_values() {
 }
 
 #[test]
+fn outside_the_repository_a_missing_certificate_says_where_it_was_looked_for() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args([
+            "audit",
+            "ratio",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("certs/ca.pem"), "{stderr}");
+    assert!(
+        stderr.contains("run from the repository's root"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_fault_file_is_checked_before_the_population_is_generated() {
     let dir = tempfile::tempdir().unwrap();
     let faults = dir.path().join("faults.toml");

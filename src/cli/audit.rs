@@ -286,7 +286,7 @@ impl ServerArgs {
         Ok(Peer {
             endpoint: self.server.clone(),
             tls: ClientTls::from_files(&self.ca, &self.cert, &self.key)
-                .map_err(|e| e.to_string())?,
+                .map_err(super::output::tls_files_error)?,
         })
     }
 }
@@ -869,7 +869,10 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     };
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
-    let report = verify_file(&db, &key).map_err(|e| e.to_string())?;
+    let spinner = super::output::spinner("recomputing the tree and checking every signed head");
+    let report = verify_file(&db, &key);
+    spinner.finish_and_clear();
+    let report = report.map_err(|e| e.to_string())?;
     match &report.tamper {
         None => super::output::print(&format!(
             "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
@@ -889,10 +892,9 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
 }
 
 async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
-    let result = args
-        .log
-        .open()
-        .await?
+    let log = args.log.open().await?;
+    let spinner = super::output::spinner("reconciling (reads every verification once)");
+    let result = log
         .reconcile(proto::ReconcileRequest {
             from: args.from.clone(),
             to: args.to.clone(),
@@ -900,7 +902,9 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             include_load_test: args.include_load_test,
             max_findings: args.limit,
         })
-        .await?;
+        .await;
+    spinner.finish_and_clear();
+    let result = result?;
     eprintln!(
         "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
          findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported{}",

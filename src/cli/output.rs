@@ -92,6 +92,34 @@ pub fn print(text: &str) -> Result<(), String> {
         .map_err(output_error)
 }
 
+/// A spinner with `message` on stderr while a long request runs (hidden unless stderr is a
+/// terminal); `finish_and_clear` it when the answer is in.
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
+    );
+    spinner.set_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
+/// The error of reading the TLS files a command was given, with a hint when a default relative
+/// path was not found (the command runs outside the repository).
+pub fn tls_files_error(error: crate::client::ClientError) -> String {
+    match &error {
+        crate::client::ClientError::ReadTls { path, source }
+            if source.kind() == std::io::ErrorKind::NotFound && !path.starts_with('/') =>
+        {
+            format!(
+                "{error} (paths are relative to the working directory: run from the repository's \
+                 root, or give --ca, --cert and --key)"
+            )
+        }
+        _ => error.to_string(),
+    }
+}
+
 /// A write to stdout that failed. A reader that went away (`| head`) is not an error of ours:
 /// the process ends quietly (exit status 0), as Unix tools do. (The Rust runtime ignores SIGPIPE,
 /// and must: restoring it would also kill the process when a server closes a socket we write.)
