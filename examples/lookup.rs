@@ -1,26 +1,41 @@
 //! Looks a citizen up through the client library, as agency software would: the lookup is made
 //! for a dossier, and both are recorded in the durable outbox before the calls return.
 //!
-//! Start the server first (`cargo run --release -- serve`), then:
-//! `cargo run --example lookup -- 001090012345`
+//! Start the server first (`vnpop serve`), then, from anywhere in the repository:
+//! `cargo run --release --example lookup -- 001090012345`
+//! (`VNPOP_SERVER` names another server). Exits with status 1 when the lookup fails, after
+//! printing the error, its reason code and the fields it names.
 
-use std::time::Duration;
+use std::{process::ExitCode, time::Duration};
 
 use vnpop::client::{AgencyClient, AgencyClientConfig, ClientTls, DossierChannel, DossierInfo};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     let number = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "001090012345".into());
-    // The one-stop-shop desk's development identity (certs/ is DEVELOPMENT ONLY).
+    match lookup(&number).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("lookup: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn lookup(number: &str) -> Result<(), vnpop::client::ClientError> {
+    // The one-stop-shop desk's development identity (certs/ is DEVELOPMENT ONLY), found from the
+    // repository whatever the working directory.
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
     let tls = ClientTls::from_files(
-        "certs/ca.pem",
-        "certs/one-stop-ba-dinh.pem",
-        "certs/one-stop-ba-dinh.key",
+        format!("{certs}/ca.pem"),
+        format!("{certs}/one-stop-ba-dinh.pem"),
+        format!("{certs}/one-stop-ba-dinh.key"),
     )?;
+    let server = std::env::var("VNPOP_SERVER").unwrap_or_else(|_| "https://localhost:50051".into());
     let client = AgencyClient::open(AgencyClientConfig::new(
-        "https://localhost:50051",
+        server,
         Some(tls),
         "vnpop-example-outbox.sqlite",
     ))
@@ -30,23 +45,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .open_dossier(DossierInfo::new(
             "000.00.01.H26-261123-0001",
             "1.004227",
-            "Quận Ba Đình",
+            "Phường Ba Đình",
             "officer-017",
             DossierChannel::Desk,
         ))
         .await?;
-    match dossier.lookup_by_cccd("đăng ký thường trú", &number).await {
-        Ok(answer) => println!("{:#?}", answer.citizen),
+    let answer = dossier.lookup_by_cccd("đăng ký thường trú", number).await;
+    // Both events are in the outbox already; wait (a while) for the server to have them.
+    client.flush(Duration::from_secs(10)).await?;
+    match answer {
+        Ok(answer) => {
+            println!("{:#?}", answer.citizen);
+            Ok(())
+        }
         Err(error) => {
-            eprintln!("{error}");
             eprintln!(
                 "reason: {:?}, fields: {:?}",
                 error.reason(),
                 error.invalid_fields()
             );
+            Err(error)
         }
     }
-    // Both events are in the outbox already; wait (a while) for the server to have them.
-    client.flush(Duration::from_secs(10)).await?;
-    Ok(())
 }

@@ -9,6 +9,19 @@ use std::{path::PathBuf, process::ExitCode};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
+use vnpop::cli::{chip::ChipFormat, output::print};
+
+/// `println!` into a `String`, printed at the end with [`print`] (which ends quietly when the
+/// reader of stdout went away).
+macro_rules! outln {
+    ($out:ident) => {
+        $out.push('\n')
+    };
+    ($out:ident, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
 use tracing_subscriber::EnvFilter;
 use vnpop::{
     chip::{self, DocumentSigner, Tamper},
@@ -82,14 +95,17 @@ enum CitizenCommand {
 
 #[derive(Subcommand)]
 enum ChipCommand {
-    /// Print what a card reader reads from the citizen's chip, as one line of base64 (the
-    /// protobuf encoding of vnpop.v1.ChipRead), signed by the development document signer.
+    /// Print what a card reader reads from the citizen's chip, signed by the development document
+    /// signer: one line of base64 (the protobuf encoding of vnpop.v1.ChipRead), or with --format
+    /// json the ChipRead message in the protobuf JSON mapping, ready for grpcurl.
     Read {
         /// The 12-digit CCCD number.
         cccd: String,
         /// Spoil the read in this way (for negative tests).
         #[arg(long, value_enum)]
         tamper: Option<Tamper>,
+        #[arg(long, value_enum, default_value = "base64")]
+        format: ChipFormat,
         #[command(flatten)]
         config: ServeConfig,
     },
@@ -98,6 +114,7 @@ enum ChipCommand {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_env_filter(
             EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
@@ -107,8 +124,9 @@ fn main() -> ExitCode {
         Command::Chip(ChipCommand::Read {
             cccd,
             tamper,
+            format,
             config,
-        }) => read_chip(&cccd, tamper, config),
+        }) => read_chip(&cccd, tamper, format, config),
         Command::Serve(config) => serve(config),
         Command::Certs {
             out,
@@ -129,6 +147,12 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Colour in the logs only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn serve(config: ServeConfig) -> Result<(), String> {
@@ -158,18 +182,21 @@ fn load(config: vnpop::load::LoadConfig) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if config.json {
         let json = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-        println!("{json}");
+        print(&(json + "\n"))
     } else {
-        print!("{}", report.table());
+        print(&report.table())
     }
-    Ok(())
 }
 
 #[derive(clap::Args)]
 struct SimulateArgs {
     /// Scenario file (TOML, the format of data/scenario.toml); default: the bundled scenario.
-    #[arg(long)]
+    #[arg(long, env = "VNPOP_SCENARIO")]
     scenario: Option<PathBuf>,
+    /// Tells this run from earlier runs of the same scenario and seed. Without it a run has the
+    /// same dossiers and event ids every time, so running it again adds nothing to the log.
+    #[arg(long)]
+    run_label: Option<String>,
     /// The server.
     #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
     server: String,
@@ -180,9 +207,12 @@ struct SimulateArgs {
     cert: PathBuf,
     #[arg(long, default_value = "certs/one-stop-ba-dinh.key")]
     key: PathBuf,
-    /// The client's durable outbox file.
-    #[arg(long, default_value = "vnpop-simulate-outbox.sqlite")]
-    outbox: PathBuf,
+    /// Directory of the client's durable outbox (simulate-outbox.sqlite), created if missing.
+    #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
+    data_dir: PathBuf,
+    /// The client's durable outbox file; default: DATA_DIR/simulate-outbox.sqlite.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
     /// Dossiers processed at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
@@ -194,49 +224,105 @@ struct SimulateArgs {
 fn simulate(args: SimulateArgs) -> Result<(), String> {
     use vnpop::{
         client::{AgencyClient, AgencyClientConfig, ClientTls},
-        simulate::{self, Scenario},
+        simulate::{self, RunIdentity, Scenario},
     };
     let scenario = match &args.scenario {
         Some(path) => Scenario::load(path).map_err(|e| e.to_string())?,
         None => Scenario::bundled(),
     };
-    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(|e| e.to_string())?;
+    let identity = RunIdentity::new(&scenario, args.population_seed, args.run_label.as_deref())
+        .map_err(|e| e.to_string())?;
+    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key)
+        .map_err(vnpop::cli::output::tls_files_error)?;
+    let outbox = match args.outbox {
+        Some(path) => path,
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+            args.data_dir.join("simulate-outbox.sqlite")
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let client = AgencyClient::open(AgencyClientConfig::new(args.server, Some(tls), args.outbox))
-            .await
-            .map_err(|e| e.to_string())?;
+        check_server(&args.server, &tls).await?;
+        let config = AgencyClientConfig::new(args.server, Some(tls), outbox)
+            .with_run_id(identity.id.clone());
+        let client = AgencyClient::open(config).await.map_err(|e| e.to_string())?;
         let started = std::time::Instant::now();
-        let report = simulate::run(&client, &scenario, args.concurrency, args.population_seed, |done, total| {
-            eprintln!("simulated {done} / {total} dossiers");
-        })
+        let report = simulate::run(
+            &client,
+            &scenario,
+            &identity,
+            args.concurrency,
+            args.population_seed,
+            |done, total| eprintln!("simulated {done} / {total} dossiers"),
+        )
         .await
         .map_err(|e| e.to_string())?;
-        println!(
-            "simulated {} dossiers and {} lookups ({} not answered) in {:.1} s; every event delivered",
-            report.dossiers,
-            report.lookups,
-            report.failed_lookups,
-            started.elapsed().as_secs_f64()
-        );
+        let seconds = started.elapsed().as_secs_f64();
+        let mut out = String::new();
+        outln!(out, "run {}", identity.id);
+        if report.dossiers == 0 {
+            outln!(out,
+                "already in the log: all {} dossiers of this run (and their {} lookups) were \
+                 acknowledged as duplicates; nothing was looked up again and no figure changed \
+                 (give --run-label NAME to simulate a separate run)",
+                report.already_logged, report.already_logged_lookups
+            );
+        } else {
+            outln!(out,
+                "simulated {} dossiers and {} lookups ({} not answered) in {seconds:.1} s; every event delivered",
+                report.dossiers, report.lookups, report.failed_lookups,
+            );
+            if report.already_logged > 0 {
+                outln!(out,
+                    "resumed: {} dossiers ({} lookups) were already in the log from an earlier \
+                     run of this scenario and were acknowledged as duplicates",
+                    report.already_logged, report.already_logged_lookups
+                );
+            }
+        }
+        outln!(out, "the log now holds this run's totals:");
         for period in &scenario.period {
-            println!(
-                "  period {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
+            outln!(out,
+                "  {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
                 period.from, period.to, period.dossiers, period.lookups, period.from, period.to
             );
         }
-        Ok(())
+        print(&out)
     })
 }
 
+/// Fails with a message naming the address and the cause unless the server at `endpoint` accepts
+/// the agency certificate in `tls` (one WhoAmI call, which reads no citizen and is not audited).
+async fn check_server(endpoint: &str, tls: &vnpop::client::ClientTls) -> Result<(), String> {
+    use vnpop::client::{connection_failure, ClientError, RegistryClient};
+    let failed = |error: ClientError| match &error {
+        ClientError::Rpc(status) => match connection_failure(status, Some(tls)) {
+            Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    };
+    let client = RegistryClient::connect(endpoint, Some(tls.clone()))
+        .await
+        .map_err(failed)?;
+    client.who_am_i().await.map_err(failed)?;
+    Ok(())
+}
+
 fn write_certs(out: PathBuf, agencies: Option<PathBuf>, chip_only: bool) -> Result<(), String> {
+    let mut text = String::new();
     if chip_only {
         let written = certs::write_chip_pki(&out).map_err(|e| e.to_string())?;
         for name in written {
-            println!("wrote {}", out.join(name).display());
+            outln!(text, "wrote {}", out.join(name).display());
         }
-        println!("These are DEVELOPMENT certificates: their private keys are not secret.");
-        return Ok(());
+        outln!(
+            text,
+            "These are DEVELOPMENT certificates: their private keys are not secret."
+        );
+        return print(&text);
     }
     let directory = match agencies {
         Some(path) => AgencyDirectory::load(&path).map_err(|e| e.to_string())?,
@@ -244,10 +330,13 @@ fn write_certs(out: PathBuf, agencies: Option<PathBuf>, chip_only: bool) -> Resu
     };
     let written = certs::write_development_pki(&out, &directory).map_err(|e| e.to_string())?;
     for name in written {
-        println!("wrote {}", out.join(name).display());
+        outln!(text, "wrote {}", out.join(name).display());
     }
-    println!("These are DEVELOPMENT certificates: their private keys are not secret.");
-    Ok(())
+    outln!(
+        text,
+        "These are DEVELOPMENT certificates: their private keys are not secret."
+    );
+    print(&text)
 }
 
 /// The citizen `cccd` of the population `config` describes.
@@ -267,32 +356,37 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
         .today
         .unwrap_or_else(|| vnpop::registry::Clock::System.today());
     let origin = &citizen.place_of_origin;
-    println!("Citizen (synthetic population, seed {})", config.seed);
-    println!("  CCCD number        {}", citizen.cccd);
-    println!(
+    let mut out = String::new();
+    outln!(out, "Citizen (synthetic population, seed {})", config.seed);
+    outln!(out, "  CCCD number        {}", citizen.cccd);
+    outln!(
+        out,
         "  CMND number        {}",
         citizen.cmnd.map_or("-".into(), |n| n.to_string())
     );
-    println!("  Full name          {}", citizen.full_name);
-    println!("  Date of birth      {}", citizen.date_of_birth);
-    println!("  Sex                {}", citizen.sex.vietnamese());
-    println!("  Nationality        {}", citizen.nationality);
-    println!("  Ethnicity          {}", citizen.ethnicity);
-    println!("  Religion           {}", citizen.religion);
-    println!(
+    outln!(out, "  Full name          {}", citizen.full_name);
+    outln!(out, "  Date of birth      {}", citizen.date_of_birth);
+    outln!(out, "  Sex                {}", citizen.sex.vietnamese());
+    outln!(out, "  Nationality        {}", citizen.nationality);
+    outln!(out, "  Ethnicity          {}", citizen.ethnicity);
+    outln!(out, "  Religion           {}", citizen.religion);
+    outln!(
+        out,
         "  Place of origin    {}, {}",
         origin.district,
         origin.province.province().name
     );
-    println!("  Permanent address  {}", citizen.permanent_address);
+    outln!(out, "  Permanent address  {}", citizen.permanent_address);
     if let Some(old) = &citizen.pre_reform_address {
-        println!(
+        outln!(
+            out,
             "  Before 1 July 2025 {} (printed on the card)",
             old.line(&citizen.permanent_address.street)
         );
     }
     match &citizen.card {
-        Some(card) => println!(
+        Some(card) => outln!(
+            out,
             "  Card               {} issued {}, {} ({:?} on {today})",
             match card.kind {
                 CardKind::ChipCccd => "chip CCCD",
@@ -303,21 +397,22 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
                 .map_or("never expires".into(), |d| format!("expires {d}")),
             citizen.card_state(today).expect("has a card"),
         ),
-        None => println!("  Card               none"),
+        None => outln!(out, "  Card               none"),
     }
-    println!("  Status             {:?}", citizen.status);
-    println!(
+    outln!(out, "  Status             {:?}", citizen.status);
+    outln!(
+        out,
         "  Chip DG13 extras   father {}; mother {}; spouse {}; features {}",
         personal.father_name,
         personal.mother_name,
         personal.spouse_name.as_deref().unwrap_or("-"),
         personal.identification_features
     );
-    println!();
+    outln!(out);
     let level = match citizen.vneid {
         VneidLevel::None => {
-            println!("VNeID account      none");
-            return Ok(());
+            outln!(out, "VNeID account      none");
+            return print(&out);
         }
         VneidLevel::Level1 => 1,
         VneidLevel::Level2 => 2,
@@ -325,27 +420,34 @@ fn show_citizen(cccd: &str, config: ServeConfig) -> Result<(), String> {
     let credentials = TestCredentials::derive(config.seed, citizen.cccd);
     let now = vnpop::vneid::credentials::unix_now();
     let step = vnpop::vneid::credentials::TOTP_STEP;
-    println!("VNeID account      level {level}");
-    println!("TEST CREDENTIALS — DEVELOPMENT ONLY (derived from the seed; anyone with the seed has them)");
-    println!("  Passcode           {}", credentials.passcode);
-    println!(
+    outln!(out, "VNeID account      level {level}");
+    outln!(out, "TEST CREDENTIALS — DEVELOPMENT ONLY (derived from the seed; anyone with the seed has them)");
+    outln!(out, "  Passcode           {}", credentials.passcode);
+    outln!(
+        out,
         "  TOTP secret        {} (base32; SHA-1, 6 digits, 30 s)",
         credentials.totp_secret_base32()
     );
-    println!(
+    outln!(
+        out,
         "  Current code       {} (for another {} s)",
         credentials.current_code(),
         step - now % step
     );
-    println!(
+    outln!(out,
         "  otpauth URI        otpauth://totp/vnpop:{}?secret={}&issuer=vnpop&algorithm=SHA1&digits=6&period=30",
         citizen.cccd,
         credentials.totp_secret_base32()
     );
-    Ok(())
+    print(&out)
 }
 
-fn read_chip(cccd: &str, tamper: Option<Tamper>, config: ServeConfig) -> Result<(), String> {
+fn read_chip(
+    cccd: &str,
+    tamper: Option<Tamper>,
+    format: ChipFormat,
+    config: ServeConfig,
+) -> Result<(), String> {
     let citizen = find_citizen(cccd, &config)?;
     let signer = DocumentSigner::development();
     let read = match tamper {
@@ -353,6 +455,9 @@ fn read_chip(cccd: &str, tamper: Option<Tamper>, config: ServeConfig) -> Result<
         Some(tamper) => chip::tampered_chip_read(config.seed, &citizen, &signer, tamper),
     }
     .map_err(|e| e.to_string())?;
-    println!("{}", chip::encode_chip_read(&read));
-    Ok(())
+    let line = match format {
+        ChipFormat::Base64 => chip::encode_chip_read(&read),
+        ChipFormat::Json => vnpop::cli::chip::chip_read_json(&read).to_string(),
+    };
+    print(&(line + "\n"))
 }

@@ -1,5 +1,6 @@
 //! `vnpop simulate` end to end: a small scenario through the client library and the real server;
-//! the auditor's ratio query then reports its totals exactly.
+//! the auditor's ratio query then reports its totals exactly, a re-run changes no figure, and a
+//! labelled run is a separate one.
 
 mod common;
 
@@ -7,7 +8,7 @@ use common::{agency_tls, connect_audit, start_server, test_config};
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig},
     proto,
-    simulate::{self, Scenario},
+    simulate::{self, RunIdentity, Scenario},
 };
 
 const SCENARIO: &str = r#"
@@ -40,20 +41,31 @@ weight = 1
 lookup_probability = [0.1, 0.0]
 "#;
 
-#[tokio::test]
-async fn the_ratio_of_a_simulated_scenario_is_exact() {
-    let server = start_server(test_config()).await;
+/// Runs `scenario` as `identity` through a new client with its own outbox.
+async fn simulate_run(
+    server: &vnpop::server::RunningServer,
+    scenario: &Scenario,
+    identity: &RunIdentity,
+) -> simulate::SimulationReport {
     let outbox = tempfile::tempdir().unwrap();
     let config = AgencyClientConfig::new(
         format!("https://localhost:{}", server.local_addr.port()),
         Some(agency_tls("one-stop-ba-dinh")),
         outbox.path().join("outbox.sqlite"),
-    );
+    )
+    .with_run_id(identity.id.clone());
     let client = AgencyClient::open(config).await.unwrap();
-    let scenario = Scenario::parse(SCENARIO).unwrap();
-    let report = simulate::run(&client, &scenario, 16, 2026, |_, _| {})
+    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ratio_of_a_simulated_scenario_is_exact() {
+    let server = start_server(test_config()).await;
+    let scenario = Scenario::parse(SCENARIO).unwrap();
+    let identity = RunIdentity::new(&scenario, 2026, None).unwrap();
+    let report = simulate_run(&server, &scenario, &identity).await;
     assert_eq!(
         (report.dossiers, report.lookups, report.failed_lookups),
         (420, 67, 0)
@@ -89,5 +101,46 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         .find(|r| r.group == ["Huyện Lý Nhân"])
         .unwrap();
     assert_eq!((ly_nhan.dossiers, ly_nhan.lookups), (40, 0));
+
+    // The same run again: every dossier is already in the log, nothing is looked up again, and
+    // no figure changes (served included).
+    let again = simulate_run(&server, &scenario, &identity).await;
+    assert_eq!(
+        (
+            again.dossiers,
+            again.lookups,
+            again.already_logged,
+            again.already_logged_lookups
+        ),
+        (0, 0, 420, 67)
+    );
+    let first_again = auditor
+        .lookup_ratio(ratio("2022-12-01", "2023-12-31", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first_again[0].dossiers,
+            first_again[0].lookups,
+            first_again[0].served
+        ),
+        (300, 65, 65)
+    );
+
+    // A labelled run is another run: its own dossiers and lookups.
+    let labelled = RunIdentity::new(&scenario, 2026, Some("second")).unwrap();
+    let other = simulate_run(&server, &scenario, &labelled).await;
+    assert_eq!(
+        (other.dossiers, other.lookups, other.already_logged),
+        (420, 67, 0)
+    );
+    let both = auditor
+        .lookup_ratio(ratio("2022-12-01", "2023-12-31", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (both[0].dossiers, both[0].lookups, both[0].served),
+        (600, 130, 130)
+    );
     server.shutdown().await.unwrap();
 }

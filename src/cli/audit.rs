@@ -21,6 +21,11 @@ use crate::{
     proto::audit_trail_client::AuditTrailClient,
 };
 
+use super::{
+    filters::{self, Resolution},
+    output::{csv_field, output_error, ListFormat, RecordWriter},
+};
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Lookups per dossier over a period, optionally broken down.
@@ -59,7 +64,10 @@ pub struct Source {
 impl Source {
     pub(super) async fn open(&self) -> Result<Backend, String> {
         let Some(path) = &self.db else {
-            return Ok(Backend::Server(self.server.connect().await?));
+            return Ok(Backend::Server(
+                self.server.connect().await?,
+                self.server.peer()?,
+            ));
         };
         if !path.is_file() {
             return Err(format!("{}: no such log file", path.display()));
@@ -80,16 +88,27 @@ impl Source {
 /// An open source of audit answers. Both kinds answer with the same functions
 /// ([`crate::audit::answers`]): over gRPC the server runs them, on a file this process does.
 pub(super) enum Backend {
-    Server(AuditClient),
+    Server(AuditClient, Peer),
     File {
         reader: AuditReader,
         subject_key: Option<[u8; 32]>,
     },
 }
 
-/// The message of a failed gRPC call.
-fn status_message(status: tonic::Status) -> String {
-    status.message().to_owned()
+/// The server asked, for error messages.
+pub(super) struct Peer {
+    endpoint: String,
+    tls: ClientTls,
+}
+
+impl Peer {
+    /// The message of a failed gRPC call; a connection that failed says why.
+    fn status_message(&self, status: tonic::Status) -> String {
+        match crate::client::connection_failure(&status, Some(&self.tls)) {
+            Some(cause) => format!("cannot connect to vnpop at {}: {cause}", self.endpoint),
+            None => status.message().to_owned(),
+        }
+    }
 }
 
 impl Backend {
@@ -105,10 +124,10 @@ impl Backend {
         E: std::fmt::Display,
     {
         match self {
-            Backend::Server(client) => over_grpc(client.raw(), request)
+            Backend::Server(client, peer) => over_grpc(client.raw(), request)
                 .await
                 .map(tonic::Response::into_inner)
-                .map_err(status_message),
+                .map_err(|s| peer.status_message(s)),
             Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
         }
     }
@@ -145,7 +164,7 @@ impl Backend {
     ) -> Result<proto::CitizenAccessLogResponse, String> {
         let key = match self {
             Backend::File { subject_key, .. } => subject_key.as_ref(),
-            Backend::Server(_) => None,
+            Backend::Server(..) => None,
         };
         let grpc =
             |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
@@ -159,47 +178,64 @@ impl Backend {
         self.ask(request, grpc, from_file).await
     }
 
-    /// The events matching `request`, in log order.
+    /// The events matching `request`, in log order, each handed to `each` as it arrives.
     async fn events(
         &self,
         request: proto::ListEventsRequest,
-    ) -> Result<Vec<proto::LoggedEvent>, String> {
+        mut each: impl FnMut(proto::LoggedEvent) -> Result<(), String>,
+    ) -> Result<(), String> {
         match self {
-            Backend::Server(client) => {
+            Backend::Server(client, peer) => {
                 use tokio_stream::StreamExt;
                 let mut stream = client
                     .raw()
                     .list_events(request)
                     .await
-                    .map_err(status_message)?
+                    .map_err(|s| peer.status_message(s))?
                     .into_inner();
-                let mut events = Vec::new();
                 while let Some(event) = stream.next().await {
-                    events.push(event.map_err(status_message)?);
+                    each(event.map_err(|s| peer.status_message(s))?)?;
                 }
-                Ok(events)
+                Ok(())
             }
             Backend::File { reader, .. } => {
                 let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
-                let mut events = Vec::new();
+                let mut failed = None;
                 reader
-                    .events(&filter, |event| {
-                        events.push(answers::logged_event(event));
-                        true
+                    .events(&filter, |event| match each(answers::logged_event(event)) {
+                        Ok(()) => true,
+                        Err(error) => {
+                            failed = Some(error);
+                            false
+                        }
                     })
                     .map_err(|e| e.to_string())?;
-                Ok(events)
+                failed.map_or(Ok(()), Err)
             }
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+/// The output of `ratio`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Aligned columns, with a TOTAL line when grouped.
     Table,
+    /// Comma-separated values with a header line; a grouped report ends with its TOTAL line.
     Csv,
+    /// A JSON array of lines; a grouped report ends with its TOTAL line (`"total": true`).
     Json,
 }
+
+/// What `ratio --by` accepts.
+pub const GROUPS: [&str; 6] = [
+    "agency",
+    "district",
+    "officer",
+    "procedure",
+    "channel",
+    "month",
+];
 
 #[derive(Debug, Args)]
 pub struct RatioArgs {
@@ -210,7 +246,7 @@ pub struct RatioArgs {
     #[arg(long)]
     pub to: String,
     /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
     pub by: Vec<String>,
     /// Only this agency.
     #[arg(long)]
@@ -246,11 +282,17 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     async fn connect(&self) -> Result<AuditClient, String> {
-        let tls =
-            ClientTls::from_files(&self.ca, &self.cert, &self.key).map_err(|e| e.to_string())?;
-        AuditClient::connect(&self.server, Some(tls))
+        AuditClient::connect(&self.server, Some(self.peer()?.tls))
             .await
             .map_err(|e| e.to_string())
+    }
+
+    fn peer(&self) -> Result<Peer, String> {
+        Ok(Peer {
+            endpoint: self.server.clone(),
+            tls: ClientTls::from_files(&self.ca, &self.cert, &self.key)
+                .map_err(super::output::tls_files_error)?,
+        })
     }
 }
 
@@ -270,7 +312,7 @@ pub struct UnverifiedArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     #[arg(long, value_enum, default_value = "csv")]
-    pub format: Format,
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -298,7 +340,7 @@ pub struct ExportArgs {
     #[arg(long, default_value_t = 0)]
     pub limit: u64,
     #[arg(long, value_enum, default_value = "csv")]
-    pub format: Format,
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -307,8 +349,8 @@ pub struct ExportArgs {
 pub struct CitizenArgs {
     /// The citizen's 12-digit CCCD number.
     pub cccd: String,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -329,8 +371,8 @@ pub struct ReconcileArgs {
     /// List at most this many findings (the counts cover all of them).
     #[arg(long, default_value_t = 1_000)]
     pub limit: u32,
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
     #[command(flatten)]
     pub log: Source,
 }
@@ -370,6 +412,8 @@ pub struct RatioLine {
     pub dossiers_with_lookup: u64,
     pub coverage: f64,
     pub served: u64,
+    /// The sum of the report's groups (the last line of a grouped report).
+    pub total: bool,
 }
 
 impl From<proto::RatioRow> for RatioLine {
@@ -382,6 +426,7 @@ impl From<proto::RatioRow> for RatioLine {
             dossiers_with_lookup: r.dossiers_with_lookup,
             coverage: r.coverage,
             served: r.served,
+            total: false,
         }
     }
 }
@@ -391,7 +436,14 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Ratio(args) => {
             let lines = ratio(&args).await?;
-            print!("{}", render(&lines, &args.by, args.format));
+            if lines.is_empty() {
+                eprintln!("vnpop: no dossier was received in this period");
+            }
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            write!(stdout, "{}", render(&lines, &args.by, args.format))
+                .and_then(|()| stdout.flush())
+                .map_err(output_error)?;
             if let Some(path) = &args.chart {
                 let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
                 if !args.by.is_empty() {
@@ -413,105 +465,226 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
     }
 }
 
-/// Prints records as CSV (header from the first record's keys) or JSON lines; a table is CSV.
-fn print_records(records: &[serde_json::Value], format: Format) {
-    match format {
-        Format::Json => {
-            for record in records {
-                println!("{record}");
+use crate::domain::vietnam::rfc3339;
+
+/// The period used to learn a column's values when a command has none: every day the log can hold.
+const WHOLE_LOG: (&str, &str) = ("1900-01-01", "2199-12-31");
+
+impl Backend {
+    /// `typed`, the value of filter `flag` on column `group` (`district`, `officer`), as the log
+    /// writes it: the same name ignoring case, spacing and diacritics is taken (and said on
+    /// stderr); a value the log does not hold is kept, with the values it does hold on stderr.
+    async fn resolve_filter(
+        &self,
+        flag: &str,
+        group: &str,
+        typed: Option<String>,
+        (from, to): (&str, &str),
+    ) -> Result<Option<String>, String> {
+        let Some(typed) = typed.filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let (from, to) = if from.is_empty() || to.is_empty() {
+            WHOLE_LOG
+        } else {
+            (from, to)
+        };
+        let known: Vec<String> = self
+            .ratio(proto::LookupRatioRequest {
+                from: from.into(),
+                to: to.into(),
+                group_by: vec![group.into()],
+                agency_id: String::new(),
+                include_load_test: true,
+            })
+            .await?
+            .rows
+            .into_iter()
+            .filter_map(|row| row.group.into_iter().next())
+            .collect();
+        match filters::resolve(&typed, known.iter().map(String::as_str)) {
+            Resolution::Exact => Ok(Some(typed)),
+            Resolution::Same(name) => {
+                eprintln!("vnpop: {flag} {typed:?} taken as {name:?}");
+                Ok(Some(name))
             }
-        }
-        Format::Csv | Format::Table => {
-            let Some(first) = records.first().and_then(|r| r.as_object()) else {
-                return;
-            };
-            let keys: Vec<&String> = first.keys().collect();
-            println!(
-                "{}",
-                keys.iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            for record in records {
-                let line: Vec<String> = keys
-                    .iter()
-                    .map(|k| match &record[k.as_str()] {
-                        serde_json::Value::String(s) => csv_field(s),
-                        other => other.to_string(),
-                    })
-                    .collect();
-                println!("{}", line.join(","));
+            Resolution::Ambiguous(names) => Err(format!(
+                "{flag} {typed:?} could be any of {}: give one exactly",
+                filters::some_of(&names)
+            )),
+            Resolution::Unknown => {
+                if known.is_empty() {
+                    eprintln!("vnpop: {flag} {typed:?}: the log holds no {group} in this period");
+                } else {
+                    eprintln!(
+                        "vnpop: {flag} {typed:?} matches no {group} of this period; the log has {}",
+                        filters::some_of(&known)
+                    );
+                }
+                Ok(Some(typed))
             }
         }
     }
 }
 
-use crate::domain::vietnam::rfc3339;
+/// Says on stderr that a list came out empty, naming the filters that were applied.
+fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
+    if written > 0 {
+        return;
+    }
+    let applied: Vec<String> = filters
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(flag, value)| format!("{flag} {value:?}"))
+        .collect();
+    if applied.is_empty() {
+        eprintln!("vnpop: no {what}");
+    } else {
+        eprintln!("vnpop: no {what} match {}", applied.join(", "));
+    }
+}
+
+const UNVERIFIED_COLUMNS: &[&str] = &[
+    "agency",
+    "dossier",
+    "district",
+    "officer",
+    "procedure",
+    "channel",
+    "received_at",
+];
 
 async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
     let log = args.log.open().await?;
+    let period = (args.from.as_str(), args.to.as_str());
+    let district = log
+        .resolve_filter("--district", "district", args.district.clone(), period)
+        .await?;
+    let officer = log
+        .resolve_filter("--officer", "officer", args.officer.clone(), period)
+        .await?;
+    let mut out = RecordWriter::start(UNVERIFIED_COLUMNS, args.format, "dossiers")?;
+    let limit = args.limit.map_or(u64::MAX, |l| l as u64);
     let mut token = String::new();
-    let mut records = Vec::new();
-    loop {
+    let mut written = 0u64;
+    'pages: loop {
         let page = log
             .unverified(proto::ListUnverifiedDossiersRequest {
                 from: args.from.clone(),
                 to: args.to.clone(),
                 agency_id: args.agency.clone().unwrap_or_default(),
-                district: args.district.clone().unwrap_or_default(),
-                officer_id: args.officer.clone().unwrap_or_default(),
+                district: district.clone().unwrap_or_default(),
+                officer_id: officer.clone().unwrap_or_default(),
                 page_size: 1_000,
                 page_token: token,
             })
             .await?;
         for d in page.dossiers {
-            records.push(serde_json::json!({
+            if written >= limit {
+                break 'pages;
+            }
+            out.write(&serde_json::json!({
                 "agency": d.agency_id, "dossier": d.dossier_id, "district": d.district,
                 "officer": d.officer_id, "procedure": d.procedure_code, "channel": d.channel,
                 "received_at": rfc3339(d.received_at_ms),
-            }));
-        }
-        if args.limit.is_some_and(|l| records.len() >= l) {
-            records.truncate(args.limit.unwrap_or(usize::MAX));
-            break;
+            }))?;
+            written += 1;
         }
         if page.next_page_token.is_empty() {
             break;
         }
         token = page.next_page_token;
     }
-    print_records(&records, args.format);
+    out.finish()?;
+    report_empty(
+        written,
+        "unverified dossiers",
+        &[
+            ("--agency", args.agency.as_deref().unwrap_or_default()),
+            ("--district", district.as_deref().unwrap_or_default()),
+            ("--officer", officer.as_deref().unwrap_or_default()),
+        ],
+    );
     Ok(())
 }
 
+const EVENT_COLUMNS: &[&str] = &[
+    "seq",
+    "event_id",
+    "source",
+    "kind",
+    "dossier",
+    "agency",
+    "district",
+    "officer",
+    "occurred_at",
+    "load_test",
+    "procedure",
+    "channel",
+    "rpc",
+    "outcome",
+    "purpose",
+    "subject",
+];
+
 async fn export(args: ExportArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let events = log
-        .events(proto::ListEventsRequest {
-            from: args.from,
-            to: args.to,
-            agency_id: args.agency,
-            officer_id: args.officer,
-            dossier_id: args.dossier,
-            outcome: args.outcome,
-            source: args.source,
+    let period = (args.from.as_str(), args.to.as_str());
+    let officer = log
+        .resolve_filter("--officer", "officer", Some(args.officer.clone()), period)
+        .await?
+        .unwrap_or_default();
+    let mut out = RecordWriter::start(EVENT_COLUMNS, args.format, "events")?;
+    log.events(
+        proto::ListEventsRequest {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            agency_id: args.agency.clone(),
+            officer_id: officer.clone(),
+            dossier_id: args.dossier.clone(),
+            outcome: args.outcome.clone(),
+            source: args.source.clone(),
             limit: args.limit,
-        })
-        .await?;
-    let mut records = Vec::new();
-    for e in events {
-        records.push(serde_json::json!({
-            "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
-            "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
-            "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms), "load_test": e.load_test,
-            "procedure": e.procedure_code, "channel": e.channel, "rpc": e.rpc, "outcome": e.outcome,
-            "purpose": e.purpose, "subject": e.subject,
-        }));
-    }
-    print_records(&records, args.format);
+        },
+        |e| {
+            out.write(&serde_json::json!({
+                "seq": e.seq, "event_id": e.event_id, "source": e.source, "kind": e.kind,
+                "dossier": e.dossier_id, "agency": e.agency_id, "district": e.district,
+                "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms),
+                "load_test": e.load_test, "procedure": e.procedure_code, "channel": e.channel,
+                "rpc": e.rpc, "outcome": e.outcome, "purpose": e.purpose, "subject": e.subject,
+            }))
+        },
+    )
+    .await?;
+    let written = out.finish()?;
+    report_empty(
+        written,
+        "events",
+        &[
+            ("--from", &args.from),
+            ("--to", &args.to),
+            ("--agency", &args.agency),
+            ("--officer", &officer),
+            ("--dossier", &args.dossier),
+            ("--outcome", &args.outcome),
+            ("--source", &args.source),
+        ],
+    );
     Ok(())
 }
+
+const ACCESS_COLUMNS: &[&str] = &[
+    "at",
+    "agency",
+    "district",
+    "officer",
+    "dossier",
+    "purpose",
+    "rpc",
+    "outcome",
+    "reported_by",
+];
 
 async fn citizen(args: CitizenArgs) -> Result<(), String> {
     let accesses = args
@@ -522,21 +695,17 @@ async fn citizen(args: CitizenArgs) -> Result<(), String> {
             cccd_number: args.cccd.clone(),
         })
         .await?;
-    let records: Vec<_> = accesses
-        .accesses
-        .iter()
-        .map(|a| {
-            serde_json::json!({
-                "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
-                "officer": a.officer_id, "dossier": a.dossier_id, "purpose": a.purpose,
-                "rpc": a.rpc, "outcome": a.outcome, "reported_by": a.source,
-            })
-        })
-        .collect();
-    if records.is_empty() {
-        eprintln!("no agency has looked this citizen up");
+    let mut out = RecordWriter::start(ACCESS_COLUMNS, args.format, "accesses")?;
+    for a in &accesses.accesses {
+        out.write(&serde_json::json!({
+            "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
+            "officer": a.officer_id, "dossier": a.dossier_id, "purpose": a.purpose,
+            "rpc": a.rpc, "outcome": a.outcome, "reported_by": a.source,
+        }))?;
     }
-    print_records(&records, args.format);
+    if out.finish()? == 0 {
+        eprintln!("vnpop: no agency has looked this citizen up");
+    }
     Ok(())
 }
 
@@ -575,21 +744,25 @@ pub fn total_line(lines: &[RatioLine]) -> RatioLine {
         dossiers_with_lookup: covered,
         coverage: share(covered),
         served: sum(|l| l.served),
+        total: true,
     }
 }
 
-/// The report in the chosen format; a table ends with a total line when grouped.
+/// The report's lines followed, when grouped into more than one line, by their TOTAL line.
+fn with_total(lines: &[RatioLine], by: &[String]) -> Vec<RatioLine> {
+    let mut all = lines.to_vec();
+    if !by.is_empty() && lines.len() > 1 {
+        all.push(total_line(lines));
+    }
+    all
+}
+
+/// The report in the chosen format; every format ends with a TOTAL line when grouped (in CSV the
+/// first group column says `TOTAL` and the others are empty; in JSON `"total": true`).
 pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
-    let headers = [
-        "dossiers",
-        "lookups",
-        "per dossier",
-        "with lookup",
-        "coverage",
-        "served",
-    ];
+    let lines = with_total(lines, by);
     match format {
-        Format::Json => serde_json::to_string_pretty(lines).expect("serializable") + "\n",
+        Format::Json => serde_json::to_string_pretty(&lines).expect("serializable") + "\n",
         Format::Csv => {
             let mut out = by
                 .iter()
@@ -605,8 +778,20 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 .collect::<Vec<_>>()
                 .join(",");
             out.push('\n');
-            for l in lines {
-                let group: Vec<String> = l.group.iter().map(|g| csv_field(g)).collect();
+            for l in &lines {
+                let group: Vec<String> = if l.total {
+                    (0..by.len())
+                        .map(|i| {
+                            if i == 0 {
+                                "TOTAL".into()
+                            } else {
+                                String::new()
+                            }
+                        })
+                        .collect()
+                } else {
+                    l.group.iter().map(|g| csv_field(g)).collect()
+                };
                 let figures = format!(
                     "{},{},{:.6},{},{:.6},{}",
                     l.dossiers,
@@ -628,26 +813,31 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             out
         }
         Format::Table => {
+            let headers = [
+                "dossiers",
+                "lookups",
+                "per dossier",
+                "with lookup",
+                "coverage",
+                "served",
+            ];
             let label = |l: &RatioLine| {
-                if l.group.is_empty() {
+                if l.total {
+                    "TOTAL".to_owned()
+                } else if l.group.is_empty() {
                     "all".to_owned()
                 } else {
                     l.group.join(" / ")
                 }
             };
-            let mut rows: Vec<(String, &RatioLine)> = lines.iter().map(|l| (label(l), l)).collect();
-            let total = (!by.is_empty() && lines.len() > 1).then(|| total_line(lines));
-            if let Some(total) = &total {
-                rows.push(("TOTAL".into(), total));
-            }
             let title = if by.is_empty() {
                 "period".to_owned()
             } else {
                 by.join(" / ")
             };
-            let width = rows
+            let width = lines
                 .iter()
-                .map(|(l, _)| l.chars().count())
+                .map(|l| label(l).chars().count())
                 .chain([title.chars().count()])
                 .max()
                 .unwrap_or(5);
@@ -656,9 +846,10 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 out.push_str(&format!(" {h:>12}"));
             }
             out.push('\n');
-            for (label, l) in rows {
+            for l in &lines {
                 out.push_str(&format!(
-                    "{label:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    "{:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    label(l),
                     l.dossiers,
                     l.lookups,
                     l.lookups_per_dossier,
@@ -669,14 +860,6 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
             }
             out
         }
-    }
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -692,21 +875,21 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     };
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
-    let report = verify_file(&db, &key).map_err(|e| e.to_string())?;
+    let spinner = super::output::spinner("recomputing the tree and checking every signed head");
+    let report = verify_file(&db, &key);
+    spinner.finish_and_clear();
+    let report = report.map_err(|e| e.to_string())?;
     match &report.tamper {
-        None => {
-            println!(
-                "OK: {} events, {} signed tree heads checked, latest head size {} root {}",
-                report.events,
-                report.heads_checked,
-                report.latest_head.as_ref().map_or(0, |h| h.tree_size),
-                report
-                    .latest_head
-                    .as_ref()
-                    .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
-            );
-            Ok(())
-        }
+        None => super::output::print(&format!(
+            "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
+            report.events,
+            report.heads_checked,
+            report.latest_head.as_ref().map_or(0, |h| h.tree_size),
+            report
+                .latest_head
+                .as_ref()
+                .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
+        )),
         Some(tamper) => Err(format!(
             "TAMPERED: {tamper} ({} events read before it)",
             report.events
@@ -715,10 +898,9 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
 }
 
 async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
-    let result = args
-        .log
-        .open()
-        .await?
+    let log = args.log.open().await?;
+    let spinner = super::output::spinner("reconciling (reads every verification once)");
+    let result = log
         .reconcile(proto::ReconcileRequest {
             from: args.from.clone(),
             to: args.to.clone(),
@@ -726,7 +908,9 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             include_load_test: args.include_load_test,
             max_findings: args.limit,
         })
-        .await?;
+        .await;
+    spinner.finish_and_clear();
+    let result = result?;
     eprintln!(
         "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
          findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported{}",
@@ -743,20 +927,21 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             ""
         }
     );
-    let records: Vec<_> = result
-        .findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
-                "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
-                "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
-            })
-        })
-        .collect();
-    print_records(&records, args.format);
+    let mut out = RecordWriter::start(FINDING_COLUMNS, args.format, "findings")?;
+    for f in &result.findings {
+        out.write(&serde_json::json!({
+            "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
+            "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
+            "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+        }))?;
+    }
+    out.finish()?;
     Ok(())
 }
+
+const FINDING_COLUMNS: &[&str] = &[
+    "finding", "agency", "dossier", "district", "officer", "rpc", "reported", "served", "first_at",
+];
 
 /// A signed tree head as saved between runs of `vnpop audit verify --remote`.
 #[derive(Debug, Serialize, serde::Deserialize)]
@@ -808,11 +993,12 @@ fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String>
 /// head it ends on, and that the log extends the head saved by an earlier run.
 async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
     let client = args.server.connect().await?;
+    let peer = args.server.peer()?;
     let report = client
         .raw()
         .verify_log(proto::VerifyLogRequest {})
         .await
-        .map_err(|e| e.message().to_owned())?
+        .map_err(|s| peer.status_message(s))?
         .into_inner();
     if !report.intact {
         return Err(format!(
@@ -885,10 +1071,10 @@ async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    println!(
-        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}",
+    super::output::print(&format!(
+        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}\n",
         report.events, report.heads_checked, current.tree_size, head.root_hash
-    );
+    ))?;
     if !pinned {
         eprintln!(
             "note: the head was checked against the key the server presented ({}); pin it with --public-key",
@@ -896,4 +1082,49 @@ async fn verify_remote(args: &VerifyArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(district: &str, dossiers: u64, lookups: u64) -> RatioLine {
+        RatioLine {
+            group: vec![district.into()],
+            dossiers,
+            lookups,
+            lookups_per_dossier: lookups as f64 / dossiers as f64,
+            dossiers_with_lookup: lookups,
+            coverage: lookups as f64 / dossiers as f64,
+            served: lookups,
+            total: false,
+        }
+    }
+
+    #[test]
+    fn every_format_ends_a_grouped_report_with_its_marked_total() {
+        let lines = [
+            line("Huyện Bình Lục", 10, 1),
+            line("Thành phố Phủ Lý", 30, 9),
+        ];
+        let by = ["district".to_owned()];
+        let csv = render(&lines, &by, Format::Csv);
+        assert_eq!(
+            csv.lines().last(),
+            Some("TOTAL,40,10,0.250000,10,0.250000,10")
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&lines, &by, Format::Json)).unwrap();
+        assert_eq!(json[2]["total"], true);
+        assert_eq!(json[2]["dossiers"], 40);
+        assert_eq!(json[0]["total"], false);
+        let table = render(&lines, &by, Format::Table);
+        assert!(
+            table.lines().last().unwrap().starts_with("TOTAL "),
+            "{table}"
+        );
+        // Ungrouped: one line, no total.
+        let one = render(&lines[..1], &[], Format::Csv);
+        assert_eq!(one.lines().count(), 2, "{one}");
+    }
 }

@@ -103,6 +103,7 @@ mod tests {
             dossiers_with_lookup: covered,
             coverage: covered as f64 / dossiers as f64,
             served: covered,
+            total: false,
         }
     }
 

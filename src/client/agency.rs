@@ -97,6 +97,11 @@ pub struct AgencyClientConfig {
     pub endpoint: String,
     pub tls: Option<ClientTls>,
     pub outbox_path: PathBuf,
+    /// A fixed run identity for work that is replayed deterministically (simulations, batch
+    /// re-processing): event ids are then `RUN/DOSSIER/received` and `RUN/DOSSIER/vK` (the
+    /// dossier's K-th verification), so doing the same work again reports the same ids, which the
+    /// server acknowledges as duplicates. `None` (the default): a random run id per client.
+    pub run_id: Option<String>,
 }
 
 impl AgencyClientConfig {
@@ -109,17 +114,62 @@ impl AgencyClientConfig {
             endpoint: endpoint.into(),
             tls,
             outbox_path: outbox_path.into(),
+            run_id: None,
         }
     }
+
+    /// Sets [`AgencyClientConfig::run_id`].
+    pub fn with_run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self
+    }
+}
+
+/// The longest event id the server accepts.
+const MAX_EVENT_ID: usize = 128;
+
+/// How a client names its events.
+enum EventIds {
+    /// `RUN-N`: a random run id and a client-wide counter.
+    Random { run: String, counter: AtomicU64 },
+    /// `RUN/DOSSIER/SUFFIX`: the same work gives the same ids.
+    Deterministic { run: String },
+}
+
+impl EventIds {
+    /// The id of a dossier's receipt (`verification` `None`) or of its n-th verification.
+    fn next(&self, dossier_id: &str, verification: Option<u64>) -> String {
+        match self {
+            EventIds::Random { run, counter } => {
+                format!("{run}-{}", counter.fetch_add(1, Ordering::Relaxed))
+            }
+            EventIds::Deterministic { run } => {
+                let suffix = verification.map_or("received".to_owned(), |n| format!("v{n}"));
+                let id = format!("{run}/{dossier_id}/{suffix}");
+                if id.len() <= MAX_EVENT_ID {
+                    id
+                } else {
+                    format!("{run}/#{:016x}/{suffix}", fnv1a(dossier_id.as_bytes()))
+                }
+            }
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a stable stand-in for a dossier id too long to fit in an event id.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 struct Shared {
     registry: RegistryClient,
     vneid: VneidClient,
+    audit: AuditClient,
     outbox: Arc<Outbox>,
     wake: Arc<Notify>,
-    run_id: String,
-    counter: AtomicU64,
+    ids: EventIds,
 }
 
 /// An agency's connection to vnpop with a durable audit outbox. Cheap to clone.
@@ -159,8 +209,17 @@ impl AgencyClient {
             endpoint = endpoint.tls_config(tls.config())?;
         }
         let channel = endpoint.connect_lazy();
-        let mut run = [0u8; 16];
-        getrandom::fill(&mut run).map_err(|e| OutboxError::Task(e.to_string()))?;
+        let ids = match config.run_id {
+            Some(run) => EventIds::Deterministic { run },
+            None => {
+                let mut run = [0u8; 16];
+                getrandom::fill(&mut run).map_err(|e| OutboxError::Task(e.to_string()))?;
+                EventIds::Random {
+                    run: run.iter().map(|b| format!("{b:02x}")).collect(),
+                    counter: AtomicU64::new(0),
+                }
+            }
+        };
         let wake = Arc::new(Notify::new());
         let delivery = tokio::spawn(deliver(
             AuditClient::from_channel(channel.clone()),
@@ -170,11 +229,11 @@ impl AgencyClient {
         Ok(AgencyClient {
             shared: Arc::new(Shared {
                 registry: RegistryClient::from_channel(channel.clone()),
-                vneid: VneidClient::from_channel(channel),
+                vneid: VneidClient::from_channel(channel.clone()),
+                audit: AuditClient::from_channel(channel),
                 outbox,
                 wake,
-                run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
-                counter: AtomicU64::new(0),
+                ids,
             }),
             _delivery: Arc::new(DeliveryTask(delivery)),
         })
@@ -182,31 +241,61 @@ impl AgencyClient {
 
     /// Records that a dossier was received and returns it, to make lookups for it.
     pub async fn open_dossier(&self, info: DossierInfo) -> Result<Dossier, ClientError> {
+        let event = self.receipt(&info);
+        self.record(event).await?;
+        Ok(self.dossier(info))
+    }
+
+    /// With a fixed [`AgencyClientConfig::run_id`]: records the dossier's receipt unless the
+    /// server already holds it from an earlier run of the same work, and then returns `None`
+    /// (the work for this dossier was done). The receipt is delivered at once; if the server
+    /// cannot be reached it goes through the outbox like any event and the dossier is returned.
+    pub async fn open_dossier_once(
+        &self,
+        info: DossierInfo,
+    ) -> Result<Option<Dossier>, ClientError> {
+        let event = self.receipt(&info);
+        match self.shared.audit.ingest(vec![event.clone()]).await {
+            Ok(answer) if answer.duplicates > 0 => Ok(None),
+            Ok(_) => Ok(Some(self.dossier(info))),
+            Err(ClientError::Rpc(status)) if status.code() != tonic::Code::Unavailable => {
+                Err(ClientError::Rpc(status))
+            }
+            Err(_) => {
+                self.record(event).await?;
+                Ok(Some(self.dossier(info)))
+            }
+        }
+    }
+
+    fn receipt(&self, info: &DossierInfo) -> proto::ReportedEvent {
         let at = info.received_at_ms.unwrap_or_else(now_ms);
-        let event = self.event(
-            &info,
+        self.event(
+            info,
             at,
+            None,
             Kind::Dossier(proto::DossierReceived {
                 procedure_code: info.procedure_code.clone(),
                 channel: info.channel.as_str().to_owned(),
             }),
-        );
-        self.record(event).await?;
-        Ok(Dossier {
-            client: self.clone(),
-            info,
-            event_time_ms: None,
-        })
+        )
     }
 
-    /// A dossier opened earlier (by this process or an earlier run on the same outbox), to make
-    /// more lookups for it: nothing is recorded, the dossier's receipt already was.
-    pub fn resume_dossier(&self, info: DossierInfo) -> Dossier {
+    fn dossier(&self, info: DossierInfo) -> Dossier {
         Dossier {
             client: self.clone(),
             info,
             event_time_ms: None,
+            verifications: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// A dossier opened earlier (by this process or an earlier run on the same outbox), to make
+    /// more lookups for it: nothing is recorded, the dossier's receipt already was. (With a fixed
+    /// [`AgencyClientConfig::run_id`] its verifications are numbered from 0 again, so a resumed
+    /// deterministic run repeats, and deduplicates, the same ids.)
+    pub fn resume_dossier(&self, info: DossierInfo) -> Dossier {
+        self.dossier(info)
     }
 
     /// The registry connection, for calls that concern no dossier (`who_am_i`).
@@ -242,10 +331,16 @@ impl AgencyClient {
         Ok(tokio::task::spawn_blocking(move || outbox.len()).await??)
     }
 
-    fn event(&self, info: &DossierInfo, at: i64, kind: Kind) -> proto::ReportedEvent {
-        let n = self.shared.counter.fetch_add(1, Ordering::Relaxed);
+    /// The event of a dossier's receipt (`verification` `None`) or of its n-th verification.
+    fn event(
+        &self,
+        info: &DossierInfo,
+        at: i64,
+        verification: Option<u64>,
+        kind: Kind,
+    ) -> proto::ReportedEvent {
         proto::ReportedEvent {
-            event_id: format!("{}-{n}", self.shared.run_id),
+            event_id: self.shared.ids.next(&info.id, verification),
             dossier_id: info.id.clone(),
             district: info.district.clone(),
             officer_id: info.officer_id.clone(),
@@ -307,6 +402,8 @@ pub struct Dossier {
     client: AgencyClient,
     info: DossierInfo,
     event_time_ms: Option<i64>,
+    /// Verifications recorded for this dossier so far (shared by clones).
+    verifications: Arc<AtomicU64>,
 }
 
 /// The outcome label recorded for a call's result.
@@ -364,9 +461,11 @@ impl Dossier {
         outcome: String,
     ) -> Result<(), ClientError> {
         let at = self.event_time_ms.unwrap_or_else(now_ms);
+        let n = self.verifications.fetch_add(1, Ordering::Relaxed);
         let event = self.client.event(
             &self.info,
             at,
+            Some(n),
             Kind::Verification(proto::VerificationMade {
                 rpc: rpc.to_owned(),
                 outcome,
@@ -535,5 +634,34 @@ impl Dossier {
         self.verified("VerifyChipRead", purpose, &cccd, label)
             .await?;
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_event_ids_depend_on_the_work_only() {
+        let ids = EventIds::Deterministic {
+            run: "sim-1".into(),
+        };
+        assert_eq!(ids.next("H35.00-1", None), "sim-1/H35.00-1/received");
+        assert_eq!(ids.next("H35.00-1", Some(0)), "sim-1/H35.00-1/v0");
+        let long = "d".repeat(200);
+        let id = ids.next(&long, Some(3));
+        assert!(id.len() <= MAX_EVENT_ID, "{id}");
+        assert_eq!(id, ids.next(&long, Some(3)));
+        assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+    }
+
+    #[test]
+    fn random_event_ids_count_up() {
+        let ids = EventIds::Random {
+            run: "r".into(),
+            counter: AtomicU64::new(0),
+        };
+        assert_eq!(ids.next("a", None), "r-0");
+        assert_eq!(ids.next("a", None), "r-1");
     }
 }

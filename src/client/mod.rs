@@ -46,6 +46,9 @@ pub enum ClientError {
     },
     #[error("cannot connect to vnpop: {0}")]
     Connect(#[from] tonic::transport::Error),
+    /// The connection to the server failed; `cause` says why in words a user can act on.
+    #[error("cannot connect to vnpop at {endpoint}: {cause}")]
+    Unreachable { endpoint: String, cause: String },
     #[error("vnpop answered {}: {}", .0.code(), .0.message())]
     Rpc(#[from] Status),
     #[error(transparent)]
@@ -101,6 +104,9 @@ pub struct ClientTls {
     pub key_pem: String,
     /// The name the server certificate must carry; "localhost" for the development one.
     pub domain: String,
+    /// Where the CA and the client certificate were read from, for error messages.
+    pub ca_file: Option<String>,
+    pub cert_file: Option<String>,
 }
 
 impl ClientTls {
@@ -110,6 +116,8 @@ impl ClientTls {
             cert_pem,
             key_pem,
             domain: "localhost".into(),
+            ca_file: None,
+            cert_file: None,
         }
     }
 
@@ -125,11 +133,14 @@ impl ClientTls {
                 source,
             })
         };
-        Ok(Self::from_pem(
+        let mut tls = Self::from_pem(
             read(ca.as_ref())?,
             read(cert.as_ref())?,
             read(key.as_ref())?,
-        ))
+        );
+        tls.ca_file = Some(ca.as_ref().display().to_string());
+        tls.cert_file = Some(cert.as_ref().display().to_string());
+        Ok(tls)
     }
 
     pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
@@ -191,11 +202,82 @@ pub async fn connect_channel(
     endpoint: &str,
     tls: Option<&ClientTls>,
 ) -> Result<Channel, ClientError> {
-    let mut endpoint = Endpoint::from_shared(endpoint.to_owned())?;
+    let address = endpoint.to_owned();
+    let mut endpoint = Endpoint::from_shared(address.clone())?;
     if let Some(tls) = tls {
         endpoint = endpoint.tls_config(tls.config())?;
     }
-    Ok(endpoint.connect().await?)
+    endpoint
+        .connect()
+        .await
+        .map_err(|error| match connection_failure(&error, tls) {
+            Some(cause) => ClientError::Unreachable {
+                endpoint: address,
+                cause,
+            },
+            None => ClientError::Connect(error),
+        })
+}
+
+/// Why a connection failed, in words a user can act on, if `error` (or what caused it) says:
+/// nothing listening, the server's certificate not verifying against our CA, or our certificate
+/// refused by the server. `None` for anything else. A server that refuses our certificate says so
+/// after the TLS 1.3 handshake, so that failure shows on the first call, not on connecting: give
+/// its status to this function too.
+pub fn connection_failure(
+    error: &(dyn std::error::Error + 'static),
+    tls: Option<&ClientTls>,
+) -> Option<String> {
+    let ca = tls
+        .and_then(|t| t.ca_file.clone())
+        .unwrap_or_else(|| "the given CA certificate".into());
+    let cert = tls
+        .and_then(|t| t.cert_file.clone())
+        .unwrap_or_else(|| "our client certificate".into());
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            match io.kind() {
+                ConnectionRefused => {
+                    return Some("connection refused (is `vnpop serve` running there?)".into())
+                }
+                TimedOut => return Some("no answer (timed out)".into()),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+                    if tls.is_some() =>
+                {
+                    return Some(format!(
+                        "the server closed the connection; it may have refused our certificate \
+                         {cert}"
+                    ))
+                }
+                _ => {}
+            }
+            // rustls reports TLS failures as an io::Error wrapping its own error (or its text).
+            let inner = io.get_ref().map(ToString::to_string).unwrap_or_default();
+            if inner.contains("invalid peer certificate") || inner.starts_with("InvalidCertificate")
+            {
+                return Some(format!(
+                    "the server's certificate did not verify against the CA in {ca} ({inner})"
+                ));
+            }
+            if inner.contains("received fatal alert") {
+                return Some(format!(
+                    "the server refused our certificate {cert} ({inner}): is it signed by the \
+                     server's CA?"
+                ));
+            }
+        }
+        if error.source().is_none() && error.to_string() == "connection closed" && tls.is_some() {
+            // hyper's words when the server drops the connection as the first call goes out,
+            // which is how a refused certificate can look too.
+            return Some(format!(
+                "the server closed the connection; it may have refused our certificate {cert}"
+            ));
+        }
+        next = error.source();
+    }
+    None
 }
 
 impl RegistryClient {

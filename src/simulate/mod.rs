@@ -28,6 +28,10 @@ pub struct Scenario {
     pub online_share: f64,
     pub period: Vec<Period>,
     pub unit: Vec<Unit>,
+    /// The first bytes of the SHA-256 of the scenario's text, in hex: part of the run id, so
+    /// that two different scenarios never share event ids.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +60,8 @@ pub enum ScenarioError {
     Read(String, std::io::Error),
     #[error("scenario is not valid: {0}")]
     Invalid(String),
+    #[error("--run-label {0:?}: use 1 to 32 letters, digits, '.', '_' or '-'")]
+    Label(String),
 }
 
 impl Scenario {
@@ -72,8 +78,13 @@ impl Scenario {
     }
 
     pub fn parse(text: &str) -> Result<Self, ScenarioError> {
-        let scenario: Scenario =
+        let mut scenario: Scenario =
             toml::from_str(text).map_err(|e| ScenarioError::Invalid(e.to_string()))?;
+        use sha2::Digest;
+        scenario.fingerprint = sha2::Sha256::digest(text.as_bytes())[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let invalid = |m: String| Err(ScenarioError::Invalid(m));
         if scenario.unit.is_empty() || scenario.procedures.is_empty() {
             return invalid("needs at least one unit and one procedure".into());
@@ -113,6 +124,53 @@ impl Scenario {
             );
         }
         Ok(scenario)
+    }
+}
+
+/// A run of `scenario` against the population of `population_seed`, optionally labelled to tell
+/// it from another run of the same scenario. Its event ids, and its dossier ids, are a function
+/// of these alone: running it again reports the same events, which the server acknowledges as
+/// duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIdentity {
+    /// The client's run id, the prefix of every event id.
+    pub id: String,
+    pub label: Option<String>,
+}
+
+impl RunIdentity {
+    pub fn new(
+        scenario: &Scenario,
+        population_seed: u64,
+        label: Option<&str>,
+    ) -> Result<Self, ScenarioError> {
+        let mut id = format!(
+            "sim-{}-{}-{population_seed}",
+            scenario.fingerprint, scenario.seed
+        );
+        if let Some(label) = label {
+            let valid = (1..=32).contains(&label.len())
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if !valid {
+                return Err(ScenarioError::Label(label.to_owned()));
+            }
+            id.push('-');
+            id.push_str(label);
+        }
+        Ok(RunIdentity {
+            id,
+            label: label.map(str::to_owned),
+        })
+    }
+
+    /// The dossier id of this run for a planned one: labelled runs have their own dossiers.
+    fn dossier_id(&self, planned: &str) -> String {
+        match &self.label {
+            Some(label) => format!("{planned}-{label}"),
+            None => planned.to_owned(),
+        }
     }
 }
 
@@ -232,14 +290,21 @@ pub struct SimulationReport {
     pub lookups: u64,
     /// Lookups the server did not answer with a citizen (still recorded).
     pub failed_lookups: u64,
+    /// Dossiers (and their lookups) that an earlier run of the same identity had already put in
+    /// the log: their receipts were acknowledged as duplicates and nothing was done again.
+    pub already_logged: u64,
+    pub already_logged_lookups: u64,
 }
 
-/// Runs the scenario through `client`, `concurrency` dossiers at a time, looking up citizens of
-/// the default population (the first 1,000 of `population_seed`, which every server with that
-/// seed holds), then waits for the outbox to drain.
+/// Runs the scenario through `client` (opened with `run.id` as its run id), `concurrency`
+/// dossiers at a time, looking up citizens of the default population (the first 1,000 of
+/// `population_seed`, which every server with that seed holds), then waits for the outbox to
+/// drain. A dossier the log already holds from an earlier run of the same identity is skipped,
+/// so re-running changes no figure and an interrupted run resumes.
 pub async fn run(
     client: &AgencyClient,
     scenario: &Scenario,
+    identity: &RunIdentity,
     concurrency: usize,
     population_seed: u64,
     mut progress: impl FnMut(u64, u64),
@@ -255,11 +320,14 @@ pub async fn run(
             .map(|c| c.cccd)
             .collect(),
     );
-    let planned = plan(scenario);
+    let mut planned = plan(scenario);
+    for p in &mut planned {
+        p.info.id = identity.dossier_id(&p.info.id);
+    }
     let total = planned.len() as u64;
     let (tx, rx) = tokio::sync::mpsc::channel::<PlannedDossier>(concurrency * 2);
     let (done_tx, mut done_rx) =
-        tokio::sync::mpsc::unbounded_channel::<Result<(bool, bool), ClientError>>();
+        tokio::sync::mpsc::unbounded_channel::<Result<Done, ClientError>>();
     let receiver = Arc::new(tokio::sync::Mutex::new(rx));
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|_| {
@@ -274,9 +342,18 @@ pub async fn run(
                     let next = receiver.lock().await.recv().await;
                     let Some(planned) = next else { break };
                     let result = async {
-                        let mut dossier = client.open_dossier(planned.info.clone()).await?;
+                        let Some(mut dossier) =
+                            client.open_dossier_once(planned.info.clone()).await?
+                        else {
+                            return Ok(Done::AlreadyLogged {
+                                looked_up: planned.lookup_at_ms.is_some(),
+                            });
+                        };
                         let Some(at) = planned.lookup_at_ms else {
-                            return Ok((false, false));
+                            return Ok(Done::Now {
+                                looked_up: false,
+                                answered: false,
+                            });
                         };
                         dossier.set_event_time(at);
                         let cccd = citizens[(at as usize / 1000) % citizens.len()].to_string();
@@ -288,7 +365,10 @@ pub async fn run(
                             Err(ClientError::Rpc(_)) => false,
                             Err(other) => return Err(other),
                         };
-                        Ok((true, answered))
+                        Ok(Done::Now {
+                            looked_up: true,
+                            answered,
+                        })
                     }
                     .await;
                     if done.send(result).is_err() {
@@ -308,12 +388,23 @@ pub async fn run(
     });
     let mut report = SimulationReport::default();
     while let Some(result) = done_rx.recv().await {
-        let (looked_up, answered) = result?;
-        report.dossiers += 1;
-        report.lookups += u64::from(looked_up);
-        report.failed_lookups += u64::from(looked_up && !answered);
-        if report.dossiers % 5_000 == 0 || report.dossiers == total {
-            progress(report.dossiers, total);
+        match result? {
+            Done::Now {
+                looked_up,
+                answered,
+            } => {
+                report.dossiers += 1;
+                report.lookups += u64::from(looked_up);
+                report.failed_lookups += u64::from(looked_up && !answered);
+            }
+            Done::AlreadyLogged { looked_up } => {
+                report.already_logged += 1;
+                report.already_logged_lookups += u64::from(looked_up);
+            }
+        }
+        let seen = report.dossiers + report.already_logged;
+        if seen % 5_000 == 0 || seen == total {
+            progress(seen, total);
         }
     }
     let _ = feeder.await;
@@ -322,6 +413,14 @@ pub async fn run(
     }
     client.flush(Duration::from_secs(600)).await?;
     Ok(report)
+}
+
+/// What became of one planned dossier.
+enum Done {
+    /// Done in this run.
+    Now { looked_up: bool, answered: bool },
+    /// An earlier run of the same identity had done it.
+    AlreadyLogged { looked_up: bool },
 }
 
 #[cfg(test)]
@@ -371,6 +470,33 @@ mod tests {
         let expected: u32 = scenario.unit.iter().map(|u| u.officers).sum();
         assert_eq!(officers.len() as u32, expected, "officer ids are unique");
         assert_eq!(slug("Huyện Lạc Sơn"), "huyen-lac-son");
+    }
+
+    #[test]
+    fn run_identities_depend_on_the_scenario_the_seed_and_the_label() {
+        let bundled = Scenario::bundled();
+        let a = RunIdentity::new(&bundled, 2026, None).unwrap();
+        assert_eq!(
+            a,
+            RunIdentity::new(&Scenario::bundled(), 2026, None).unwrap()
+        );
+        assert_ne!(a.id, RunIdentity::new(&bundled, 7, None).unwrap().id);
+        let labelled = RunIdentity::new(&bundled, 2026, Some("again-2")).unwrap();
+        assert_ne!(a.id, labelled.id);
+        assert_eq!(
+            labelled.dossier_id("H35.00-221201-000000"),
+            "H35.00-221201-000000-again-2"
+        );
+        assert_eq!(a.dossier_id("H35.00-221201-000000"), "H35.00-221201-000000");
+        let text = include_str!("../../data/scenario.toml").replace("seed =", "seed = 1 #");
+        let other = Scenario::parse(&text).unwrap();
+        assert_ne!(other.fingerprint, bundled.fingerprint);
+        for bad in ["", "a b", "é", &"x".repeat(33)] {
+            assert!(
+                RunIdentity::new(&bundled, 2026, Some(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

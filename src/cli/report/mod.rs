@@ -339,7 +339,7 @@ async fn tree_head(
     db: Option<&Path>,
 ) -> Result<proto::SignedTreeHead, ReportError> {
     match backend {
-        Backend::Server(client) => client.tree_head().await.map_err(|e| e.to_string().into()),
+        Backend::Server(client, _) => client.tree_head().await.map_err(|e| e.to_string().into()),
         Backend::File { reader, .. } => {
             let head = reader.latest_head().map_err(|e| e.to_string())?;
             let key = db

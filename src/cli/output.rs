@@ -1,0 +1,152 @@
+//! How the auditor's list commands print: one record per line, as CSV (with its header, even when
+//! nothing matches) or as JSON lines, written as the records arrive; a spinner on stderr counts
+//! them when stderr is a terminal.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The output of a list command (`unverified`, `export`, `citizen`, `reconcile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Writes records with fixed `columns` to stdout.
+pub(crate) struct RecordWriter {
+    columns: &'static [&'static str],
+    format: ListFormat,
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    written: u64,
+    progress: ProgressBar,
+}
+
+impl RecordWriter {
+    /// Starts the output (the CSV header); `what` names the records in the progress line.
+    pub(crate) fn start(
+        columns: &'static [&'static str],
+        format: ListFormat,
+        what: &'static str,
+    ) -> Result<Self, String> {
+        let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        progress.set_style(
+            ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} {{elapsed}}"))
+                .expect("valid template"),
+        );
+        let mut writer = RecordWriter {
+            columns,
+            format,
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            written: 0,
+            progress,
+        };
+        if format == ListFormat::Csv {
+            writeln!(writer.out, "{}", columns.join(",")).map_err(output_error)?;
+        }
+        Ok(writer)
+    }
+
+    /// One record: a JSON object holding every column (missing ones print empty).
+    pub(crate) fn write(&mut self, record: &serde_json::Value) -> Result<(), String> {
+        match self.format {
+            ListFormat::Json => writeln!(self.out, "{record}"),
+            ListFormat::Csv => {
+                let line: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|column| match record.get(column) {
+                        Some(serde_json::Value::String(s)) => csv_field(s),
+                        Some(serde_json::Value::Null) | None => String::new(),
+                        Some(other) => other.to_string(),
+                    })
+                    .collect();
+                writeln!(self.out, "{}", line.join(","))
+            }
+        }
+        .map_err(output_error)?;
+        self.written += 1;
+        if self.written.is_multiple_of(1_000) {
+            self.progress.set_position(self.written);
+        }
+        Ok(())
+    }
+
+    /// Flushes stdout; the number of records written.
+    pub(crate) fn finish(mut self) -> Result<u64, String> {
+        self.progress.finish_and_clear();
+        self.out.flush().map_err(output_error)?;
+        Ok(self.written)
+    }
+}
+
+/// Prints `text` to stdout (and flushes); a reader that went away ends the process quietly.
+pub fn print(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(output_error)
+}
+
+/// A spinner with `message` on stderr while a long request runs (hidden unless stderr is a
+/// terminal); `finish_and_clear` it when the answer is in.
+pub fn spinner(message: &'static str) -> ProgressBar {
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
+    );
+    spinner.set_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
+/// The error of reading the TLS files a command was given, with a hint when a default relative
+/// path was not found (the command runs outside the repository).
+pub fn tls_files_error(error: crate::client::ClientError) -> String {
+    match &error {
+        crate::client::ClientError::ReadTls { path, source }
+            if source.kind() == std::io::ErrorKind::NotFound && !path.starts_with('/') =>
+        {
+            format!(
+                "{error} (paths are relative to the working directory: run from the repository's \
+                 root, or give --ca, --cert and --key)"
+            )
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// A write to stdout that failed. A reader that went away (`| head`) is not an error of ours:
+/// the process ends quietly (exit status 0), as Unix tools do. (The Rust runtime ignores SIGPIPE,
+/// and must: restoring it would also kill the process when a server closes a socket we write.)
+pub(crate) fn output_error(error: std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    format!("cannot write the output: {error}")
+}
+
+/// A CSV field, quoted when it must be.
+pub(crate) fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("Huyện Bình Lục"), "Huyện Bình Lục");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

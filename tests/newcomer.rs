@@ -1,0 +1,238 @@
+//! What a newcomer trips on, each checked with the real binary: a closed pipe, a connection that
+//! fails (and why), a wrong `--by`, a fault file with a mistake, colour in a piped log.
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::{start_server, test_config};
+
+/// `vnpop args…` in the repository, logs at info: (exit success, stdout, stderr).
+fn vnpop(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("VNPOP_LOG", "info")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("vnpop runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs `vnpop args…` with its stdout already closed by the reader: it must end quietly.
+fn with_closed_stdout(args: &[&str]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("VNPOP_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(
+        output.status.success(),
+        "{args:?}: {:?} {stderr}",
+        output.status
+    );
+}
+
+#[test]
+fn commands_end_quietly_when_their_reader_goes_away() {
+    with_closed_stdout(&["chip", "read", "001090012345", "--population", "100"]);
+    with_closed_stdout(&["citizen", "show", "001090012345", "--population", "100"]);
+    // A list command on a log file (created empty by opening it).
+    let dir = tempfile::tempdir().unwrap();
+    drop(vnpop::audit::log::AuditLog::open(dir.path()).unwrap());
+    let db = dir.path().join("audit.sqlite");
+    with_closed_stdout(&["audit", "export", "--db", db.to_str().unwrap()]);
+    with_closed_stdout(&[
+        "audit",
+        "ratio",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+}
+
+#[test]
+fn empty_lists_keep_their_header_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(vnpop::audit::log::AuditLog::open(dir.path()).unwrap());
+    let db = dir.path().join("audit.sqlite");
+    let db = db.to_str().unwrap();
+    let period = ["--from", "2024-01-01", "--to", "2024-02-21", "--db", db];
+    let (ok, stdout, _) = vnpop(&[&["audit", "reconcile"][..], &period].concat());
+    assert!(ok);
+    assert_eq!(
+        stdout,
+        "finding,agency,dossier,district,officer,rpc,reported,served,first_at\n"
+    );
+    let (ok, stdout, stderr) = vnpop(
+        &[
+            &["audit", "unverified", "--district", "Huyen Binh Luc"][..],
+            &period,
+        ]
+        .concat(),
+    );
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("agency,dossier,district,"), "{stdout}");
+    assert!(
+        stderr.contains("no unverified dossiers match --district"),
+        "{stderr}"
+    );
+    std::fs::write(dir.path().join("audit-subject.key"), [7u8; 32]).unwrap();
+    let (ok, stdout, stderr) = vnpop(&["audit", "citizen", "001090012345", "--db", db]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("no agency has looked this citizen up"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.starts_with("at,agency,"),
+        "citizen prints CSV by default: {stdout}"
+    );
+}
+
+#[test]
+fn a_wrong_group_names_the_flag_and_the_accepted_values() {
+    let (ok, _, stderr) = vnpop(&[
+        "audit",
+        "ratio",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-02",
+        "--by",
+        "county",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("--by"), "{stderr}");
+    for value in vnpop::cli::audit::GROUPS {
+        assert!(stderr.contains(value), "{stderr}");
+    }
+}
+
+#[test]
+fn outside_the_repository_a_missing_certificate_says_where_it_was_looked_for() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args([
+            "audit",
+            "ratio",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("certs/ca.pem"), "{stderr}");
+    assert!(
+        stderr.contains("run from the repository's root"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_fault_file_is_checked_before_the_population_is_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = dir.path().join("faults.toml");
+    std::fs::write(
+        &faults,
+        "[[rule]]\nname = \"x\"\nerrors = { unavailable = 2.0 }\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, stderr) = vnpop(&[
+        "serve",
+        "--faults",
+        faults.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("faults.toml"), "{stderr}");
+    assert!(
+        !stderr.contains("population ready"),
+        "generated first: {stderr}"
+    );
+    // Logs written to a pipe carry no colour codes.
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+}
+
+#[tokio::test]
+async fn a_failed_connection_names_the_address_and_the_cause() {
+    let server = start_server(test_config()).await;
+    let url = format!("https://localhost:{}", server.local_addr.port());
+    let nothing = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!(
+            "https://localhost:{}",
+            listener.local_addr().unwrap().port()
+        )
+    };
+    let ratio = |extra: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            let mut args: Vec<&str> = vec![
+                "audit",
+                "ratio",
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-01-02",
+            ];
+            args.extend(extra.iter().map(String::as_str));
+            vnpop(&args)
+        })
+        .await
+        .unwrap()
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let (ok, _, refused) = ratio(args(&["--server", &nothing])).await;
+    assert!(!ok);
+    assert!(refused.contains(&nothing), "{refused}");
+    assert!(refused.contains("connection refused"), "{refused}");
+
+    let (ok, _, wrong_ca) = ratio(args(&["--server", &url, "--ca", "certs/csca.pem"])).await;
+    assert!(!ok);
+    assert!(wrong_ca.contains(&url), "{wrong_ca}");
+    assert!(
+        wrong_ca.contains("did not verify against the CA in certs/csca.pem"),
+        "{wrong_ca}"
+    );
+
+    let (ok, _, foreign) = ratio(args(&[
+        "--server",
+        &url,
+        "--cert",
+        "certs/document-signer.pem",
+        "--key",
+        "certs/document-signer.key",
+    ]))
+    .await;
+    assert!(!ok);
+    assert!(foreign.contains(&url), "{foreign}");
+    assert!(
+        foreign.contains("refused our certificate certs/document-signer.pem")
+            || foreign.contains("it may have refused our certificate certs/document-signer.pem"),
+        "{foreign}"
+    );
+    server.shutdown().await.unwrap();
+}

@@ -1,0 +1,410 @@
+//! The README's commands, run as a newcomer would run them: every `vnpop …` line of its `sh` and
+//! `console` blocks (and `cargo run --release -- …`, the same binary) is executed in README order
+//! by the real binary, in a scratch directory that has the repository's `certs/`, against the
+//! server the README's own `vnpop serve` line starts. So the documentation cannot drift from the
+//! binary: a flag, a subcommand, a file format or a filter value that the README shows and the
+//! binary does not accept fails here.
+//!
+//! What the test changes, and only to keep it short: the population (20,000 citizens, through
+//! `VNPOP_POPULATION`), the scenario (the bundled one with every total divided by 100, through
+//! `VNPOP_SCENARIO`, so its districts and officers are the bundled ones), the port (through
+//! `VNPOP_LISTEN` / `VNPOP_SERVER` / `VNPOP_LOAD_TARGET`), `vnpop load`'s duration, and
+//! `vnpop certs --out` (a scratch directory, never the repository's `certs/`).
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const README: &str = include_str!("../README.md");
+
+/// One command of the README.
+#[derive(Debug)]
+struct Line {
+    /// The line as written, for messages.
+    text: String,
+    /// The arguments after `vnpop`.
+    args: Vec<String>,
+    /// Started in the background (`&`).
+    background: bool,
+    /// `> FILE`.
+    redirect: Option<String>,
+    /// `| head -N`: read N lines, then close the pipe.
+    head: Option<usize>,
+}
+
+/// The text before an unquoted ` #` comment.
+fn strip_comment(line: &str) -> &str {
+    let (mut single, mut double) = (false, false);
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single => double = !double,
+            '#' if !single && !double && previous.is_whitespace() => return &line[..i],
+            _ => {}
+        }
+        previous = c;
+    }
+    line
+}
+
+/// The README's `vnpop` command lines, in order.
+fn readme_commands(markdown: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    // `sh` blocks are all commands; in `console` blocks, the lines after a `$ ` prompt.
+    let mut block: Option<&str> = None;
+    for raw in markdown.lines() {
+        if let Some(fence) = raw.trim_start().strip_prefix("```") {
+            block = match (block, fence.trim()) {
+                (None, kind @ ("sh" | "console")) => Some(kind),
+                (None, _) => Some("other"),
+                (Some(_), _) => None,
+            };
+            continue;
+        }
+        let text = match block {
+            Some("sh") => raw.trim(),
+            Some("console") => match raw.trim().strip_prefix("$ ") {
+                Some(command) => command.trim(),
+                None => continue,
+            },
+            _ => continue,
+        };
+        // `NAME=$(vnpop …)`: the command inside.
+        let text = match text.split_once("=$(") {
+            Some((name, rest)) if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                rest.trim_end_matches(')')
+            }
+            _ => text,
+        };
+        let command = strip_comment(text).trim();
+        let rest = if let Some(rest) = command.strip_prefix("vnpop ") {
+            rest
+        } else if let Some(rest) = command.strip_prefix("cargo run --release -- ") {
+            rest
+        } else {
+            continue;
+        };
+        let mut words = shlex::split(rest).unwrap_or_else(|| panic!("cannot split {raw:?}"));
+        let mut line = Line {
+            text: command.to_owned(),
+            args: Vec::new(),
+            background: false,
+            redirect: None,
+            head: None,
+        };
+        if words.last().map(String::as_str) == Some("&") {
+            words.pop();
+            line.background = true;
+        }
+        let mut words = words.into_iter();
+        while let Some(word) = words.next() {
+            match word.as_str() {
+                ">" => line.redirect = words.next(),
+                "|" => {
+                    let rest: Vec<String> = words.by_ref().collect();
+                    assert_eq!(rest.first().map(String::as_str), Some("head"), "{raw}");
+                    let n = rest.get(1).map_or("-10", String::as_str);
+                    line.head = Some(n.trim_start_matches('-').parse().expect("head -N"));
+                }
+                _ => line.args.push(word),
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The scratch directory commands run in, with the repository's certificates.
+struct Scratch {
+    dir: tempfile::TempDir,
+    port: u16,
+    scenario: PathBuf,
+    certs_out: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::os::unix::fs::symlink(repo.join("certs"), dir.path().join("certs")).unwrap();
+        // The bundled scenario, every total divided by 100.
+        let bundled = std::fs::read_to_string(repo.join("data/scenario.toml")).unwrap();
+        let small: String = bundled
+            .lines()
+            .map(|line| match line.split_once(" = ") {
+                Some((key @ ("dossiers" | "lookups"), n)) => {
+                    format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
+                }
+                _ => line.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let scenario = dir.path().join("small-scenario.toml");
+        std::fs::write(&scenario, small).unwrap();
+        let certs_out = dir.path().join("new-certs");
+        Scratch {
+            port: free_port(),
+            scenario,
+            certs_out,
+            dir,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `vnpop args` as the README's reader would start it, with the test's environment.
+    fn command(&self, args: &[String]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vnpop"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("VNPOP_LOG", "info")
+            .env("VNPOP_POPULATION", "20000")
+            .env("VNPOP_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("VNPOP_SERVER", format!("https://localhost:{}", self.port))
+            .env("VNPOP_LOAD_TARGET", format!("127.0.0.1:{}", self.port))
+            .env("VNPOP_SCENARIO", &self.scenario)
+            .env_remove("VNPOP_DATA_DIR")
+            .env_remove("NO_COLOR");
+        command
+    }
+
+    /// The line's arguments with the test's substitutions.
+    fn arguments(&self, line: &Line) -> Vec<String> {
+        let mut args = line.args.clone();
+        let key = std::fs::read_to_string(self.path().join("vnpop-data/audit-signing.pub"));
+        for i in 0..args.len() {
+            let replacement = match (i.checked_sub(1).map(|p| args[p].as_str()), args[i].as_str()) {
+                (_, "<hex>") => key
+                    .as_deref()
+                    .expect("the log's public key")
+                    .trim()
+                    .to_owned(),
+                (Some("--out"), _) => self.certs_out.display().to_string(),
+                (Some("--duration"), _) => "1s".into(),
+                (Some("--warmup"), _) => "0s".into(),
+                (Some("--requests"), _) => "200".into(),
+                _ => continue,
+            };
+            args[i] = replacement;
+        }
+        if args.first().map(String::as_str) == Some("load") {
+            args.extend(["--citizen-sample".into(), "500".into()]);
+            if !args.iter().any(|a| a == "--warmup") {
+                args.extend(["--warmup".into(), "0s".into()]);
+            }
+        }
+        args
+    }
+}
+
+/// Starts `vnpop serve` and waits for it to listen.
+fn start_server(scratch: &Scratch, line: &Line) -> Child {
+    let mut child = scratch
+        .command(&scratch.arguments(line))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for log_line in stderr.lines().map_while(Result::ok) {
+            if log_line.contains("vnpop listening") {
+                // Logs written to a pipe carry no colour codes.
+                let _ = tx.send(!log_line.contains('\x1b'));
+            }
+        }
+    });
+    let plain = rx
+        .recv_timeout(Duration::from_secs(300))
+        .unwrap_or_else(|_| panic!("`{}` did not start listening", line.text));
+    assert!(plain, "colour codes in a piped log");
+    child
+}
+
+/// The README's sample ratio table's header (the first line of the block after the commands).
+fn readme_ratio_header() -> Vec<&'static str> {
+    let at = README
+        .find("\n```\ndistrict ")
+        .expect("the sample ratio table");
+    README[at + 5..]
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect()
+}
+
+/// Runs one command to its end: (success, stdout, stderr).
+fn run(scratch: &Scratch, line: &Line) -> (bool, String, String) {
+    let mut child = scratch
+        .command(&scratch.arguments(line))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let text = match line.head {
+        // `| head -N`: N lines, then the reader goes away.
+        Some(n) => {
+            let mut reader = BufReader::new(stdout);
+            let mut text = String::new();
+            for _ in 0..n {
+                if reader.read_line(&mut text).unwrap() == 0 {
+                    break;
+                }
+            }
+            text
+        }
+        None => {
+            let mut text = String::new();
+            stdout.read_to_string(&mut text).unwrap();
+            text
+        }
+    };
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "`{}` still runs after 5 minutes",
+            line.text
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status.success(), text, errors.join().unwrap())
+}
+
+#[test]
+fn every_vnpop_command_in_the_readme_runs_as_written() {
+    let lines = readme_commands(README);
+    let scratch = Scratch::new();
+    let mut server: Option<Child> = None;
+    let mut ran = 0;
+    let ratio_header = readme_ratio_header();
+    for line in &lines {
+        if line.args.first().map(String::as_str) == Some("serve") {
+            // The README starts the server once and talks to it; later `serve` lines are the
+            // same server in another section.
+            if server.is_none() {
+                server = Some(start_server(&scratch, line));
+                ran += 1;
+            }
+            continue;
+        }
+        assert!(
+            !line.background,
+            "only `serve` runs in the background: {}",
+            line.text
+        );
+        let (ok, stdout, stderr) = run(&scratch, line);
+        ran += 1;
+        assert!(ok, "`{}` failed:\n{stderr}", line.text);
+        assert!(
+            !stderr.contains("panicked"),
+            "`{}` panicked:\n{stderr}",
+            line.text
+        );
+        assert!(
+            !stderr.contains('\x1b'),
+            "`{}` coloured a pipe:\n{stderr}",
+            line.text
+        );
+        // Filter values shown in the README exist in the bundled scenario.
+        for nothing in ["matches no", "match --", "holds no"] {
+            assert!(
+                !stderr.contains(nothing),
+                "`{}` matched nothing:\n{stderr}",
+                line.text
+            );
+        }
+        if let Some(file) = &line.redirect {
+            std::fs::write(scratch.path().join(file), &stdout).unwrap();
+        }
+        let args: Vec<&str> = line.args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            ["audit", "ratio", .., "--by", "district"] => {
+                let header: Vec<&str> = stdout.lines().next().unwrap().split_whitespace().collect();
+                assert_eq!(header, ratio_header, "the README's ratio columns");
+                assert!(
+                    stdout.lines().last().unwrap().starts_with("TOTAL"),
+                    "{stdout}"
+                );
+            }
+            ["simulate", ..] => assert!(stdout.contains("simulated "), "{stdout}"),
+            ["audit", "verify", ..] => assert!(stdout.starts_with("OK"), "{stdout}"),
+            ["chip", "read", .., "--format", "json"] => {
+                let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                assert!(json["securityObject"]["signature"].is_string(), "{json}");
+            }
+            _ => {}
+        }
+    }
+    // Running the simulation again changes nothing, and says so.
+    let again = Line {
+        text: "vnpop simulate (again)".into(),
+        args: vec!["simulate".into()],
+        background: false,
+        redirect: None,
+        head: None,
+    };
+    let (ok, stdout, stderr) = run(&scratch, &again);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("already in the log"), "{stdout}");
+    if let Some(mut server) = server {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    assert!(ran >= 25, "only {ran} README commands found: {lines:#?}");
+    // The simulator's outbox is in the data directory, not left in the working directory.
+    assert!(scratch
+        .path()
+        .join("vnpop-data/simulate-outbox.sqlite")
+        .is_file());
+    assert!(!scratch.path().join("vnpop-simulate-outbox.sqlite").exists());
+}
+
+#[test]
+fn readme_lines_are_split_as_a_shell_would() {
+    let lines = readme_commands(
+        "```sh\nvnpop serve &   # the server\n```\n\
+         ```console\n$ vnpop chip read 1 > an.chip\nvnpop output, not a command\n```\n```sh\n\
+         vnpop audit export --district \"Huyện Đà Bắc\" | head -3\n\
+         CHIP=$(vnpop chip read 1 --format json)\ngrpcurl x\n```\n\
+         ```rust\nvnpop not this\n```\n",
+    );
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    assert!(lines[0].background);
+    assert_eq!(lines[0].args, ["serve"]);
+    assert_eq!(lines[1].redirect.as_deref(), Some("an.chip"));
+    assert_eq!(
+        lines[2].args,
+        ["audit", "export", "--district", "Huyện Đà Bắc"]
+    );
+    assert_eq!(lines[2].head, Some(3));
+    assert_eq!(lines[3].args, ["chip", "read", "1", "--format", "json"]);
+}
