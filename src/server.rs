@@ -96,8 +96,6 @@ pub struct ServerState {
 impl ServerState {
     /// Sets up the population and loads configuration (milliseconds at any population size).
     pub fn build(config: &ServeConfig) -> Result<Self, StartError> {
-        // First, so that a population that cannot be served stops start-up before anything else.
-        let store = build_store(config)?;
         let directory = match &config.agencies {
             Some(path) => AgencyDirectory::load(path)?,
             None => AgencyDirectory::development(),
@@ -154,6 +152,8 @@ impl ServerState {
                 .replace(file.rules)
                 .map_err(|e| error(e.to_string()))?;
         }
+        // Last: every other file is checked before the population and its fixtures are set up.
+        let store = build_store(config)?;
         Ok(ServerState {
             store: Arc::new(store),
             authn,
