@@ -12,7 +12,7 @@ use super::{
     pki::{check_signature, CscaTrust},
     read::{DG1, DG13},
 };
-use crate::proto;
+use crate::{error::quote, proto};
 
 /// A chip read that cannot even be examined; the field path names the part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,15 +119,15 @@ pub fn authenticate(
     if lds.hash_algorithm != "SHA-256" {
         return Err(malformed(
             "chip_read.security_object.signed_content",
-            format!("hash algorithm {:?} is not SHA-256", lds.hash_algorithm),
+            format!("hash algorithm {} is not SHA-256", quote(&lds.hash_algorithm)),
         ));
     }
     if sod.signature_algorithm != super::pki::SIGNATURE_ALGORITHM {
         return Err(malformed(
             "chip_read.security_object.signature_algorithm",
             format!(
-                "{:?} is not {}",
-                sod.signature_algorithm,
+                "{} is not {}",
+                quote(&sod.signature_algorithm),
                 super::pki::SIGNATURE_ALGORITHM
             ),
         ));
