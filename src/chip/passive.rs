@@ -119,7 +119,10 @@ pub fn authenticate(
     if lds.hash_algorithm != "SHA-256" {
         return Err(malformed(
             "chip_read.security_object.signed_content",
-            format!("hash algorithm {} is not SHA-256", quote(&lds.hash_algorithm)),
+            format!(
+                "hash algorithm {} is not SHA-256",
+                quote(&lds.hash_algorithm)
+            ),
         ));
     }
     if sod.signature_algorithm != super::pki::SIGNATURE_ALGORITHM {
