@@ -160,7 +160,8 @@ fn fixture_json() -> impl Strategy<Value = String> {
             object[field] = serde_json::from_str(&value).unwrap_or(serde_json::Value::Null);
             let text = object.to_string();
             if truncate {
-                text[..text.len() / 2].to_owned()
+                let half = text.chars().count() / 2;
+                text.chars().take(half).collect()
             } else {
                 text
             }
