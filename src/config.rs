@@ -43,6 +43,27 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(number.saturating_mul(millis)))
 }
 
+/// A size such as "64KiB", "1MiB" or "4096" (bytes).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 64KiB or 1MiB"))?;
+    let unit = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => return Err(format!("unknown unit {unit:?}: use B, KiB or MiB")),
+    };
+    number
+        .checked_mul(unit)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
 /// Configuration of `vnpop serve`. Every flag has an environment variable; with none set the
 /// server listens on 127.0.0.1:50051 with the development certificates and 1,000,000 citizens.
 #[derive(Debug, Clone, clap::Args)]
@@ -115,18 +136,32 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_CHALLENGE_LIFETIME", default_value = "5m", value_parser = parse_duration)]
     pub challenge_lifetime: Duration,
 
-    /// Pending authentications kept at most (the ones closest to expiry are dropped beyond).
+    /// Pending authentications kept at most (beyond, new ones are refused with
+    /// RESOURCE_EXHAUSTED until some complete or expire).
     #[arg(long, env = "VNPOP_MAX_CHALLENGES", default_value_t = 100_000)]
     pub max_challenges: usize,
 
-    /// Failed attempts (wrong passcode, code or chip) within --lockout-window that lock a VNeID
-    /// account.
+    /// Failed attempts (wrong passcode, code or chip) by one agency within --lockout-window that
+    /// lock a VNeID account for that agency.
     #[arg(long, env = "VNPOP_LOCKOUT_THRESHOLD", default_value_t = 5)]
     pub lockout_threshold: u32,
 
     /// The window in which failed attempts are counted.
     #[arg(long, env = "VNPOP_LOCKOUT_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub lockout_window: Duration,
+
+    /// Failed attempts by all agencies together within --lockout-window that lock a VNeID
+    /// account for every agency (--lockout-threshold locks it for the failing agency only).
+    #[arg(long, env = "VNPOP_CITIZEN_LOCKOUT_THRESHOLD", default_value_t = 20)]
+    pub citizen_lockout_threshold: u32,
+
+    /// Pending authentications one agency may have at once (RESOURCE_EXHAUSTED beyond).
+    #[arg(
+        long,
+        env = "VNPOP_MAX_CHALLENGES_PER_AGENCY",
+        default_value_t = 10_000
+    )]
+    pub max_challenges_per_agency: usize,
 
     /// How long a locked account stays locked before it unlocks by itself.
     #[arg(long, env = "VNPOP_LOCKOUT_DURATION", default_value = "15m", value_parser = parse_duration)]
@@ -148,9 +183,68 @@ pub struct ServeConfig {
     pub fault_seed: Option<u64>,
 
     /// Serve Prometheus metrics over plain HTTP on this address (GET /metrics), e.g.
-    /// 127.0.0.1:9464. Default: off.
-    #[arg(long, env = "VNPOP_METRICS_LISTEN")]
+    /// 127.0.0.1:9464; a bare port means loopback. Default: off.
+    #[arg(long, env = "VNPOP_METRICS_LISTEN", value_parser = crate::metrics::http::parse_listen)]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Allow the development keys (CA, server certificate, CSCA and document signer) and the
+    /// seed-derived VNeID credentials on a non-loopback address. Without it such a server refuses
+    /// to start and names each; with it, it warns at start and in its health status.
+    #[arg(long, env = "VNPOP_ALLOW_DEV_PKI")]
+    pub allow_dev_pki: bool,
+
+    /// Do not serve VNeID authentication (its test credentials are derived from the seed, so a
+    /// server on a network needs this or --allow-dev-pki).
+    #[arg(long, env = "VNPOP_DISABLE_VNEID")]
+    pub disable_vneid: bool,
+
+    /// Connections served at once; further clients wait in the kernel's accept queue.
+    #[arg(long, env = "VNPOP_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Concurrent calls (HTTP/2 streams) per connection.
+    #[arg(long, env = "VNPOP_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    pub max_concurrent_streams: u32,
+
+    /// How long a client has to complete the TLS handshake before it is dropped.
+    #[arg(long, env = "VNPOP_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// HTTP/2 keepalive: a PING after this much silence on a connection ...
+    #[arg(long, env = "VNPOP_HTTP2_KEEPALIVE_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub http2_keepalive_interval: Duration,
+
+    /// ... and the connection is closed if the PING is not answered within this.
+    #[arg(long, env = "VNPOP_HTTP2_KEEPALIVE_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub http2_keepalive_timeout: Duration,
+
+    /// A call not answered within this is cancelled (DEADLINE_EXCEEDED / CANCELLED).
+    #[arg(long, env = "VNPOP_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Largest request the registry accepts (lookups, verifications: a few hundred bytes).
+    #[arg(long, env = "VNPOP_MAX_REQUEST_REGISTRY", default_value = "64KiB", value_parser = parse_size)]
+    pub max_request_registry: usize,
+
+    /// Largest request VNeID authentication accepts (level 2 carries a chip read).
+    #[arg(long, env = "VNPOP_MAX_REQUEST_VNEID", default_value = "1280KiB", value_parser = parse_size)]
+    pub max_request_vneid: usize,
+
+    /// Largest chip read (16 data groups of at most 64 KiB and the security object).
+    #[arg(long, env = "VNPOP_MAX_REQUEST_CHIP", default_value = "1280KiB", value_parser = parse_size)]
+    pub max_request_chip: usize,
+
+    /// Largest QA administration request (fault rules, a fixture citizen).
+    #[arg(long, env = "VNPOP_MAX_REQUEST_ADMIN", default_value = "256KiB", value_parser = parse_size)]
+    pub max_request_admin: usize,
+
+    /// Largest audit request: an Ingest batch of up to 10,000 events.
+    #[arg(long, env = "VNPOP_MAX_REQUEST_AUDIT", default_value = "16MiB", value_parser = parse_size)]
+    pub max_request_audit: usize,
+
+    /// Metrics endpoint: connections served at once.
+    #[arg(long, env = "VNPOP_METRICS_MAX_CONNECTIONS", default_value_t = 64)]
+    pub metrics_max_connections: usize,
 }
 
 impl ServeConfig {
@@ -173,6 +267,8 @@ impl ServeConfig {
             lockout_threshold: self.lockout_threshold,
             lockout_window: self.lockout_window,
             lockout_duration: self.lockout_duration,
+            citizen_lockout_threshold: self.citizen_lockout_threshold,
+            max_challenges_per_agency: self.max_challenges_per_agency,
         }
     }
 
@@ -197,6 +293,10 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("5 days").is_err());
         assert!(parse_duration("m").is_err());
+        assert_eq!(parse_size("64KiB"), Ok(65_536));
+        assert_eq!(parse_size("2MiB"), Ok(2 << 20));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("1GB").is_err());
         let defaults = ServeConfig::defaults().auth_settings();
         assert_eq!(defaults, AuthSettings::default());
     }

@@ -18,6 +18,21 @@ use crate::{
 /// google.rpc.ErrorInfo domain of every vnpop error.
 pub const ERROR_DOMAIN: &str = "vnpop.v1";
 
+/// At most this many characters of an input are quoted in an error message.
+pub const QUOTE_MAX_CHARS: usize = 64;
+
+/// `input` as an error message quotes it: debug-escaped, cut to [`QUOTE_MAX_CHARS`] characters
+/// with the full length said, so an error never echoes a whole hostile field.
+pub fn quote(input: &str) -> String {
+    let count = input.chars().count();
+    if count <= QUOTE_MAX_CHARS {
+        format!("{input:?}")
+    } else {
+        let head: String = input.chars().take(QUOTE_MAX_CHARS).collect();
+        format!("{head:?}… ({count} characters)")
+    }
+}
+
 /// An error answered to a gRPC caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -41,6 +56,12 @@ pub enum ApiError {
         "declared has no field set: declare at least one of full_name, date_of_birth, sex, address"
     )]
     NothingDeclared,
+    #[error("{field} is too long: {len} bytes, at most {max}")]
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("{field} is not valid: {message}")]
     InvalidField {
         field: &'static str,
@@ -70,6 +91,12 @@ pub enum ApiError {
         role: String,
         rpc: &'static str,
     },
+    #[error("agency {agency} may not use {input}: its field scope lacks {field}")]
+    FieldOutOfScope {
+        agency: String,
+        field: &'static str,
+        input: &'static str,
+    },
     #[error("the chip read cannot be examined: {field}: {message}")]
     ChipReadMalformed { field: String, message: String },
     #[error("citizen {masked} has no VNeID account; they must register in the VNeID app first")]
@@ -89,6 +116,12 @@ pub enum ApiError {
         masked: String,
         unlocks_in: std::time::Duration,
     },
+    #[error("the server holds as many {what} as it may; try again shortly")]
+    VneidCapacity { what: &'static str },
+    #[error(
+        "agency {agency} has {max} authentications pending, its quota; complete or let some expire"
+    )]
+    VneidChallengeQuota { agency: String, max: usize },
     #[error("no authentication challenge has this id for this agency; start a new authentication")]
     VneidChallengeNotFound,
     #[error("the authentication challenge has expired; start a new authentication")]
@@ -127,6 +160,20 @@ pub enum ApiError {
     CitizenHasNoCard { masked: String },
 }
 
+/// `text` if it is at most `max` bytes long, else [`ApiError::FieldTooLong`] naming `field`:
+/// every string input is bounded before it is parsed.
+pub fn bounded<'a>(field: &'static str, text: &'a str, max: usize) -> Result<&'a str, ApiError> {
+    if text.len() <= max {
+        Ok(text)
+    } else {
+        Err(ApiError::FieldTooLong {
+            field,
+            len: text.len(),
+            max,
+        })
+    }
+}
+
 impl ApiError {
     /// The stable reason code (see the README's error catalogue).
     pub fn reason(&self) -> &'static str {
@@ -144,6 +191,7 @@ impl ApiError {
             ApiError::InvalidQr(_) => "QR_MALFORMED",
             ApiError::NothingDeclared => "DECLARED_EMPTY",
             ApiError::InvalidField { .. } => "FIELD_INVALID",
+            ApiError::FieldTooLong { .. } => "FIELD_TOO_LONG",
             ApiError::InvalidEvent { .. } => "EVENT_INVALID",
             ApiError::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
             ApiError::CitizenNotFound { .. } => "CITIZEN_NOT_FOUND",
@@ -153,12 +201,15 @@ impl ApiError {
             ApiError::Caller(CallerError::UnknownAgency { .. }) => "AGENCY_UNKNOWN",
             ApiError::RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
             ApiError::AuditUnavailable(_) => "AUDIT_UNAVAILABLE",
+            ApiError::FieldOutOfScope { .. } => "FIELD_OUT_OF_SCOPE",
             ApiError::ChipReadMalformed { .. } => "CHIP_READ_MALFORMED",
             ApiError::VneidNoAccount { .. } => "VNEID_NO_ACCOUNT",
             ApiError::VneidLevelTooLow { .. } => "VNEID_LEVEL_TOO_LOW",
             ApiError::VneidCitizenDeceased { .. } => "VNEID_CITIZEN_DECEASED",
             ApiError::VneidCardRevoked { .. } => "VNEID_CARD_REVOKED",
             ApiError::VneidAccountLocked { .. } => "VNEID_ACCOUNT_LOCKED",
+            ApiError::VneidCapacity { .. } => "VNEID_CAPACITY",
+            ApiError::VneidChallengeQuota { .. } => "VNEID_CHALLENGE_QUOTA",
             ApiError::VneidChallengeNotFound => "VNEID_CHALLENGE_NOT_FOUND",
             ApiError::VneidChallengeExpired => "VNEID_CHALLENGE_EXPIRED",
             ApiError::VneidPasscodeWrong { .. } => "VNEID_PASSCODE_WRONG",
@@ -183,6 +234,7 @@ impl ApiError {
             | ApiError::InvalidQr(_)
             | ApiError::NothingDeclared
             | ApiError::InvalidField { .. }
+            | ApiError::FieldTooLong { .. }
             | ApiError::InvalidEvent { .. }
             | ApiError::BatchTooLarge { .. } => Code::InvalidArgument,
             ApiError::ChipReadMalformed { .. } | ApiError::VneidChipRequired => {
@@ -193,7 +245,9 @@ impl ApiError {
             | ApiError::VneidCitizenDeceased { .. }
             | ApiError::VneidCardRevoked { .. }
             | ApiError::VneidChallengeExpired => Code::FailedPrecondition,
-            ApiError::VneidAccountLocked { .. } => Code::ResourceExhausted,
+            ApiError::VneidAccountLocked { .. }
+            | ApiError::VneidCapacity { .. }
+            | ApiError::VneidChallengeQuota { .. } => Code::ResourceExhausted,
             ApiError::VneidChallengeNotFound => Code::NotFound,
             ApiError::VneidPasscodeWrong { .. }
             | ApiError::VneidCodeWrong { .. }
@@ -204,7 +258,8 @@ impl ApiError {
                 Code::Unauthenticated
             }
             ApiError::Caller(CallerError::UnknownAgency { .. })
-            | ApiError::RoleNotAllowed { .. } => Code::PermissionDenied,
+            | ApiError::RoleNotAllowed { .. }
+            | ApiError::FieldOutOfScope { .. } => Code::PermissionDenied,
             ApiError::AuditUnavailable(_) => Code::Unavailable,
             ApiError::FaultInjected { kind, .. } => kind.code(),
             ApiError::Overloaded { .. } => Code::ResourceExhausted,
@@ -222,7 +277,9 @@ impl ApiError {
                 .iter()
                 .map(|f| (f.to_string(), "required".to_owned()))
                 .collect(),
-            ApiError::ContextTooLong { field, .. } | ApiError::InvalidField { field, .. } => {
+            ApiError::ContextTooLong { field, .. }
+            | ApiError::InvalidField { field, .. }
+            | ApiError::FieldTooLong { field, .. } => {
                 vec![(field.to_string(), self.to_string())]
             }
             ApiError::InvalidCccd { field, error } => vec![(field.to_string(), error.to_string())],
@@ -242,6 +299,7 @@ impl ApiError {
             ApiError::ChipReadMalformed { field, message } => {
                 vec![(field.clone(), message.clone())]
             }
+            ApiError::FieldOutOfScope { input, .. } => vec![(input.to_string(), self.to_string())],
             ApiError::VneidChipRequired => {
                 vec![("chip_read".into(), "required for level 2".into())]
             }
@@ -267,6 +325,10 @@ impl ApiError {
             ApiError::RoleNotAllowed { agency, role, .. } => {
                 metadata.insert("agency".into(), agency.clone());
                 metadata.insert("role".into(), role.clone());
+            }
+            ApiError::FieldOutOfScope { agency, field, .. } => {
+                metadata.insert("agency".into(), agency.clone());
+                metadata.insert("field".into(), (*field).into());
             }
             ApiError::VneidLevelTooLow {
                 account, requested, ..
@@ -360,6 +422,8 @@ mod tests {
         "FAULT_RULE_INVALID",
         "FIXTURE_INVALID",
         "CITIZEN_HAS_NO_CARD",
+        "FIELD_OUT_OF_SCOPE",
+        "FIELD_TOO_LONG",
     ];
 
     /// The reasons of VNeID authentication and chip verification, which docs/authenticating.md
@@ -373,6 +437,8 @@ mod tests {
         "VNEID_ACCOUNT_LOCKED",
         "VNEID_CHALLENGE_NOT_FOUND",
         "VNEID_CHALLENGE_EXPIRED",
+        "VNEID_CAPACITY",
+        "VNEID_CHALLENGE_QUOTA",
         "VNEID_PASSCODE_WRONG",
         "VNEID_CODE_WRONG",
         "VNEID_CODE_REUSED",
@@ -397,6 +463,14 @@ mod tests {
         assert!(one.contains("(1 attempt left before"), "{one}");
         let two = ApiError::VneidCodeWrong { attempts_left: 2 }.to_string();
         assert!(two.contains("(2 attempts left before"), "{two}");
+    }
+
+    #[test]
+    fn quotes_are_cut() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        let long = quote(&"x".repeat(1 << 20));
+        assert!(long.len() < 100, "{long}");
+        assert!(long.ends_with("(1048576 characters)"), "{long}");
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! audit, QA administration, health, reflection) behind the metrics and fault-injection layers
 //! → tonic over mTLS; and the optional metrics endpoint.
 
-use std::{net::SocketAddr, sync::Arc, time::Instant};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::{server::TcpIncoming, Server};
@@ -28,7 +32,10 @@ use crate::{
     },
     registry::{Clock, RegistryService},
     security::{
-        acceptor::tls_incoming, tls::TlsMaterial, AgencyDirectory, AgencyError, Authenticator,
+        acceptor::{tls_incoming, AcceptLimits},
+        dev_pki::{self, DevMaterial, DevUse},
+        tls::{TlsMaterial, DEV_CA_PEM},
+        AgencyDirectory, AgencyError, Authenticator, Role,
     },
     store::CitizenStore,
     vneid::{AuthSettings, TokenIssuer, VneidService},
@@ -40,6 +47,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vnpo
 /// The encoded descriptors of `google/rpc/error_details.proto` and its import, for reflection.
 const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("error_details_descriptor");
+/// The health-service name that reports SERVING while the server uses development material.
+pub const DEVELOPMENT_HEALTH_SERVICE: &str = "vnpop.development-pki";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +63,16 @@ pub enum StartError {
     Audit(#[from] AuditError),
     #[error("--insecure-agency {0:?} is not a configured agency")]
     UnknownInsecureAgency(String),
+    #[error(
+        "--insecure serves plaintext and trusts every caller: only on a loopback address, not {0}"
+    )]
+    InsecureOffLoopback(SocketAddr),
+    #[error(
+        "--insecure may not take on agency {agency:?}: its role is {role}; use an agency role"
+    )]
+    InsecureRole { agency: String, role: &'static str },
+    #[error("{0}")]
+    DevelopmentMaterial(String),
     #[error("cannot read TLS material: {0}")]
     Tls(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -91,6 +110,51 @@ pub struct ServerState {
     /// Collected only when the metrics endpoint is on.
     pub metrics: Option<Arc<Metrics>>,
     pub metrics_listen: Option<SocketAddr>,
+    /// The transport bounds.
+    pub limits: ServeLimits,
+    /// Development material in use (allowed on loopback or by `--allow-dev-pki`).
+    pub development: Vec<DevMaterial>,
+    /// Whether the VNeID service is served (`--disable-vneid` turns it off).
+    pub vneid: bool,
+}
+
+/// The transport bounds of a server, from [`ServeConfig`].
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    pub accept: AcceptLimits,
+    pub max_concurrent_streams: u32,
+    pub http2_keepalive_interval: Duration,
+    pub http2_keepalive_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_request_registry: usize,
+    pub max_request_vneid: usize,
+    pub max_request_chip: usize,
+    pub max_request_admin: usize,
+    pub max_request_audit: usize,
+    pub metrics: metrics::http::Limits,
+}
+
+impl ServeLimits {
+    pub fn from_config(config: &ServeConfig) -> Self {
+        ServeLimits {
+            accept: AcceptLimits {
+                max_connections: config.max_connections,
+                handshake_timeout: config.handshake_timeout,
+            },
+            max_concurrent_streams: config.max_concurrent_streams,
+            http2_keepalive_interval: config.http2_keepalive_interval,
+            http2_keepalive_timeout: config.http2_keepalive_timeout,
+            request_timeout: config.request_timeout,
+            max_request_registry: config.max_request_registry,
+            max_request_vneid: config.max_request_vneid,
+            max_request_chip: config.max_request_chip,
+            max_request_admin: config.max_request_admin,
+            max_request_audit: config.max_request_audit,
+            metrics: metrics::http::Limits {
+                max_connections: config.metrics_max_connections,
+            },
+        }
+    }
 }
 
 impl ServerState {
@@ -101,9 +165,18 @@ impl ServerState {
             None => AgencyDirectory::development(),
         };
         let authn = if config.insecure {
+            if !config.listen.ip().is_loopback() {
+                return Err(StartError::InsecureOffLoopback(config.listen));
+            }
             let agency = directory
                 .by_id(&config.insecure_agency)
                 .ok_or_else(|| StartError::UnknownInsecureAgency(config.insecure_agency.clone()))?;
+            if agency.role != Role::Agency {
+                return Err(StartError::InsecureRole {
+                    agency: agency.id.clone(),
+                    role: agency.role.name(),
+                });
+            }
             Authenticator::insecure(directory, agency)
         } else {
             Authenticator::mtls(directory)
@@ -124,13 +197,25 @@ impl ServerState {
         let audit = Arc::new(AuditLog::open(&config.data_dir)?);
         let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
         let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);
-        let trust = match &config.csca {
-            Some(path) => CscaTrust::from_pem(
-                &std::fs::read_to_string(path)
-                    .map_err(|e| StartError::Csca(format!("{}: {e}", path.display())))?,
-            )?,
-            None => CscaTrust::development(),
+        let csca_pem = match &config.csca {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| StartError::Csca(format!("{}: {e}", path.display())))?,
+            None => crate::chip::pki::DEV_CSCA_PEM.to_owned(),
         };
+        let trust = CscaTrust::from_pem(&csca_pem)?;
+        let development = DevUse {
+            ca: tls
+                .as_ref()
+                .is_some_and(|t| dev_pki::same_certificate(&t.ca_pem, DEV_CA_PEM)),
+            server_certificate: tls.as_ref().is_some_and(|t| {
+                dev_pki::same_certificate(&t.cert_pem, &TlsMaterial::development_server().cert_pem)
+            }),
+            csca: dev_pki::same_certificate(&csca_pem, crate::chip::pki::DEV_CSCA_PEM),
+            vneid: !config.disable_vneid,
+        }
+        .materials();
+        dev_pki::check(config.listen.ip(), &development, config.allow_dev_pki)
+            .map_err(StartError::DevelopmentMaterial)?;
         let auth = config.auth_settings();
 
         let spec = config.population_spec();
@@ -166,6 +251,9 @@ impl ServerState {
             faults,
             metrics,
             metrics_listen: config.metrics_listen,
+            limits: ServeLimits::from_config(config),
+            development,
+            vneid: !config.disable_vneid,
         })
     }
 }
@@ -245,12 +333,28 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
                 audit: Arc::clone(state.recorder.log()),
             };
             tracing::info!(%bound, "metrics endpoint listening (GET /metrics)");
-            (Some(bound), Some(metrics::http::serve(listener, scrape)))
+            (
+                Some(bound),
+                Some(metrics::http::serve(listener, scrape, state.limits.metrics)),
+            )
         }
         _ => (None, None),
     };
 
-    let builder = Server::builder();
+    if !local_addr.ip().is_loopback() {
+        for material in &state.development {
+            tracing::warn!(
+                material = material.describe(),
+                "DEVELOPMENT material on a non-loopback address (--allow-dev-pki): its keys are public"
+            );
+        }
+    }
+    let limits = state.limits;
+    let builder = Server::builder()
+        .max_concurrent_streams(Some(limits.max_concurrent_streams))
+        .http2_keepalive_interval(Some(limits.http2_keepalive_interval))
+        .http2_keepalive_timeout(Some(limits.http2_keepalive_timeout))
+        .timeout(limits.request_timeout);
     let tls_config = match &state.tls {
         Some(tls) => Some(tls.server_config().map_err(StartError::Tls)?),
         None => {
@@ -269,9 +373,21 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     health_reporter
         .set_serving::<AuditTrailServer<AuditService>>()
         .await;
-    health_reporter
-        .set_serving::<VneidAuthenticationServer<VneidService>>()
-        .await;
+    if state.vneid {
+        health_reporter
+            .set_serving::<VneidAuthenticationServer<VneidService>>()
+            .await;
+    }
+    if !state.development.is_empty() {
+        // Visible to any health checker: `grpc.health.v1.Health/Check` with this service name
+        // answers SERVING while development material is in use.
+        health_reporter
+            .set_service_status(
+                DEVELOPMENT_HEALTH_SERVICE,
+                tonic_health::ServingStatus::Serving,
+            )
+            .await;
+    }
     health_reporter
         .set_serving::<ChipVerificationServer<ChipService>>()
         .await;
@@ -326,29 +442,43 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
 
     let (tx, rx) = oneshot::channel();
     let router = builder
-        .add_service(CitizenRegistryServer::new(registry))
-        .add_service(AuditTrailServer::new(audit))
-        .add_service(VneidAuthenticationServer::new(vneid))
-        .add_service(ChipVerificationServer::new(chip))
-        .add_service(QaAdministrationServer::new(admin))
+        .add_service(
+            CitizenRegistryServer::new(registry)
+                .max_decoding_message_size(limits.max_request_registry),
+        )
+        .add_service(
+            AuditTrailServer::new(audit).max_decoding_message_size(limits.max_request_audit),
+        )
+        .add_optional_service(state.vneid.then(|| {
+            VneidAuthenticationServer::new(vneid)
+                .max_decoding_message_size(limits.max_request_vneid)
+        }))
+        .add_service(
+            ChipVerificationServer::new(chip).max_decoding_message_size(limits.max_request_chip),
+        )
+        .add_service(
+            QaAdministrationServer::new(admin).max_decoding_message_size(limits.max_request_admin),
+        )
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     let shutdown = async {
         let _ = rx.await;
     };
-    let task = match tls_config {
-        // TLS terminated by `security::acceptor`, which also sets TCP_NODELAY.
-        Some(config) => tokio::spawn(
-            router.serve_with_incoming_shutdown(tls_incoming(listener, config), shutdown),
-        ),
-        None => {
-            // TCP_NODELAY: without it an answer written in more than one segment waits for the
-            // client's delayed ACK (about 40 ms on Linux).
-            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-            tokio::spawn(router.serve_with_incoming_shutdown(incoming, shutdown))
-        }
-    };
+    let task =
+        match tls_config {
+            // TLS terminated by `security::acceptor`, which also sets TCP_NODELAY.
+            Some(config) => tokio::spawn(router.serve_with_incoming_shutdown(
+                tls_incoming(listener, config, limits.accept),
+                shutdown,
+            )),
+            None => {
+                // TCP_NODELAY: without it an answer written in more than one segment waits for the
+                // client's delayed ACK (about 40 ms on Linux).
+                let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                tokio::spawn(router.serve_with_incoming_shutdown(incoming, shutdown))
+            }
+        };
     tracing::info!(%local_addr, tls = state.tls.is_some(), "vnpop listening");
     Ok(RunningServer {
         local_addr,

@@ -57,6 +57,7 @@ fn chip_read_prints_genuine_and_tampered_reads() {
                 |n| fixtures.iter().find(|c| c.cccd == n).cloned(),
                 today,
                 std::time::SystemTime::now(),
+                vnpop::security::FieldScope::all(),
             )
             .unwrap()
             .verdict

@@ -3,7 +3,7 @@
 //!
 //! Every check is made, whatever the others found, so a report can say exactly which failed.
 
-use std::time::SystemTime;
+use std::{collections::HashMap, time::SystemTime};
 
 use prost::Message;
 use ring::digest;
@@ -12,7 +12,7 @@ use super::{
     pki::{check_signature, CscaTrust},
     read::{DG1, DG13},
 };
-use crate::proto;
+use crate::{error::quote, proto};
 
 /// A chip read that cannot even be examined; the field path names the part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,6 +27,64 @@ fn malformed(field: impl Into<String>, message: impl Into<String>) -> MalformedC
         field: field.into(),
         message: message.into(),
     }
+}
+
+/// At most this many data groups in a read (ICAO 9303 defines 16).
+pub const MAX_DATA_GROUPS: usize = 16;
+/// At most this many hashes in the security object.
+pub const MAX_DATA_GROUP_HASHES: usize = 16;
+/// At most this many bytes in one data group.
+pub const MAX_DATA_GROUP_BYTES: usize = 64 * 1024;
+/// At most this many bytes in the security object's signed content, certificate and signature
+/// each (16 hashes and a document number take well under 1 KiB; a certificate about 600 bytes).
+pub const MAX_SECURITY_OBJECT_PART_BYTES: usize = 16 * 1024;
+
+/// Checks the size bounds of `read` without hashing or decoding anything: constant work, so a
+/// read beyond them is refused before it costs the server anything. The error names the bound.
+pub fn check_bounds(read: &proto::ChipRead) -> Result<(), MalformedChipRead> {
+    if read.data_groups.len() > MAX_DATA_GROUPS {
+        return Err(malformed(
+            "chip_read.data_groups",
+            format!(
+                "{} data groups: at most {MAX_DATA_GROUPS} (MAX_DATA_GROUPS)",
+                read.data_groups.len()
+            ),
+        ));
+    }
+    for (index, group) in read.data_groups.iter().enumerate() {
+        if group.content.len() > MAX_DATA_GROUP_BYTES {
+            return Err(malformed(
+                format!("chip_read.data_groups[{index}].content"),
+                format!(
+                    "{} bytes: at most {MAX_DATA_GROUP_BYTES} (MAX_DATA_GROUP_BYTES)",
+                    group.content.len()
+                ),
+            ));
+        }
+    }
+    if let Some(sod) = &read.security_object {
+        let parts = [
+            ("signed_content", sod.signed_content.len()),
+            (
+                "document_signer_certificate",
+                sod.document_signer_certificate.len(),
+            ),
+            ("signature", sod.signature.len()),
+            ("signature_algorithm", sod.signature_algorithm.len()),
+        ];
+        for (part, len) in parts {
+            if len > MAX_SECURITY_OBJECT_PART_BYTES {
+                return Err(malformed(
+                    format!("chip_read.security_object.{part}"),
+                    format!(
+                        "{len} bytes: at most {MAX_SECURITY_OBJECT_PART_BYTES} \
+                         (MAX_SECURITY_OBJECT_PART_BYTES)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of passive authentication.
@@ -51,6 +109,7 @@ pub fn authenticate(
     trust: &CscaTrust,
     now: SystemTime,
 ) -> Result<PassiveAuthentication, MalformedChipRead> {
+    check_bounds(read)?;
     let sod = read
         .security_object
         .as_ref()
@@ -60,36 +119,68 @@ pub fn authenticate(
     if lds.hash_algorithm != "SHA-256" {
         return Err(malformed(
             "chip_read.security_object.signed_content",
-            format!("hash algorithm {:?} is not SHA-256", lds.hash_algorithm),
+            format!(
+                "hash algorithm {} is not SHA-256",
+                quote(&lds.hash_algorithm)
+            ),
         ));
     }
     if sod.signature_algorithm != super::pki::SIGNATURE_ALGORITHM {
         return Err(malformed(
             "chip_read.security_object.signature_algorithm",
             format!(
-                "{:?} is not {}",
-                sod.signature_algorithm,
+                "{} is not {}",
+                quote(&sod.signature_algorithm),
                 super::pki::SIGNATURE_ALGORITHM
             ),
         ));
     }
+    if lds.data_group_hashes.len() > MAX_DATA_GROUP_HASHES {
+        return Err(malformed(
+            "chip_read.security_object.signed_content",
+            format!(
+                "{} data group hashes: at most {MAX_DATA_GROUP_HASHES} (MAX_DATA_GROUP_HASHES)",
+                lds.data_group_hashes.len()
+            ),
+        ));
+    }
 
+    // Both sides by number: one hash per data group, each found in constant time.
+    let mut signed = HashMap::with_capacity(lds.data_group_hashes.len());
+    for hash in &lds.data_group_hashes {
+        if signed.insert(hash.number, hash.hash.as_slice()).is_some() {
+            return Err(malformed(
+                "chip_read.security_object.signed_content",
+                format!("DG{} is hashed twice", hash.number),
+            ));
+        }
+    }
+    let mut groups = HashMap::with_capacity(read.data_groups.len());
+    for group in &read.data_groups {
+        if groups
+            .insert(group.number, group.content.as_slice())
+            .is_some()
+        {
+            return Err(malformed(
+                "chip_read.data_groups",
+                format!("DG{} is read twice", group.number),
+            ));
+        }
+    }
     let mut tampered = Vec::new();
     for group in &read.data_groups {
         let hash = digest::digest(&digest::SHA256, &group.content);
-        let signed = lds
-            .data_group_hashes
-            .iter()
-            .find(|h| h.number == group.number);
-        if signed.is_none_or(|h| h.hash.as_slice() != hash.as_ref()) {
+        if signed
+            .get(&group.number)
+            .is_none_or(|h| *h != hash.as_ref())
+        {
             tampered.push(group.number);
         }
     }
     let content = |number: u32| -> Result<&[u8], MalformedChipRead> {
-        read.data_groups
-            .iter()
-            .find(|g| g.number == number)
-            .map(|g| g.content.as_slice())
+        groups
+            .get(&number)
+            .copied()
             .ok_or_else(|| malformed("chip_read.data_groups", format!("DG{number} is missing")))
     };
     let dg1 = proto::Dg1::decode(content(DG1)?)

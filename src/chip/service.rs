@@ -1,7 +1,7 @@
 //! The tonic implementation of `vnpop.v1.ChipVerification`: identify the agency and its role,
 //! check the request context, verify the chip read, answer the verdict and every check.
 
-use std::{sync::Arc, time::SystemTime};
+use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
@@ -91,12 +91,13 @@ impl ChipVerification for ChipService {
             })?;
         let report = self
             .verifier
-            .verify(
-                &read,
-                |n| self.store.get(n),
+            .verify_on_pool(
+                read,
+                Arc::clone(&self.store),
                 self.clock.today(),
-                SystemTime::now(),
+                agency.scope,
             )
+            .await
             .map_err(|e| ApiError::ChipReadMalformed {
                 field: e.field,
                 message: e.message,
@@ -129,6 +130,7 @@ impl ChipVerification for ChipService {
             tampered_data_groups: report.tampered_data_groups,
             mismatched_fields: report.mismatched_fields,
             document_number: report.document_number,
+            withheld_fields: report.withheld_fields,
         }))
     }
 }

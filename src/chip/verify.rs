@@ -5,10 +5,32 @@ use std::{sync::Arc, time::SystemTime};
 
 use chrono::NaiveDate;
 
+use tokio::sync::Semaphore;
+
 use super::{data_groups::mismatched_fields, passive, CscaTrust};
-use crate::domain::{CardState, CccdNumber, Citizen, CitizenStatus};
+use crate::{
+    domain::{CardState, CccdNumber, Citizen, CitizenStatus},
+    registry::scope::{chip_field, Disclosure},
+    security::{FieldScope, ScopeField},
+};
 
 pub use passive::MalformedChipRead;
+
+/// The scope fields a chip read is compared on (see `registry::scope::chip_field`), in the order
+/// they are withheld.
+const CHIP_COMPARED: [ScopeField; 11] = [
+    ScopeField::CmndNumber,
+    ScopeField::FullName,
+    ScopeField::DateOfBirth,
+    ScopeField::Sex,
+    ScopeField::Nationality,
+    ScopeField::Ethnicity,
+    ScopeField::Religion,
+    ScopeField::PlaceOfOrigin,
+    ScopeField::PermanentAddress,
+    ScopeField::Family,
+    ScopeField::Card,
+];
 
 /// The outcome: the first failed check, in the order they are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +61,8 @@ pub struct ChipVerification {
     pub tampered_data_groups: Vec<u32>,
     pub mismatched_fields: Vec<String>,
     pub document_number: String,
+    /// The scope fields not compared because the caller's scope lacks them.
+    pub withheld_fields: Vec<String>,
 }
 
 impl ChipVerification {
@@ -52,23 +76,68 @@ impl ChipVerification {
 pub struct ChipVerifier {
     pub trust: CscaTrust,
     pub seed: u64,
+    /// Verifications running at once on the blocking pool (see [`ChipVerifier::verify_on_pool`]).
+    pool: Arc<Semaphore>,
 }
 
 impl ChipVerifier {
+    /// A verifier that runs verifications on at most half the CPUs at once (at least one), so
+    /// the other half always answers the other calls.
     pub fn new(trust: CscaTrust, seed: u64) -> Self {
-        ChipVerifier { trust, seed }
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_concurrency(trust, seed, (cpus / 2).max(1))
+    }
+
+    /// A verifier that runs at most `concurrency` verifications at once.
+    pub fn with_concurrency(trust: CscaTrust, seed: u64, concurrency: usize) -> Self {
+        ChipVerifier {
+            trust,
+            seed,
+            pool: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
+    }
+
+    /// [`ChipVerifier::verify`] as a server runs it: the size bounds checked at once (a read
+    /// beyond them costs nothing), then the hashing, decoding and signature checks on tokio's
+    /// blocking pool, at most `concurrency` at a time, so chip reads never hold up the async
+    /// workers that answer every other call.
+    pub async fn verify_on_pool(
+        self: &Arc<Self>,
+        read: crate::proto::ChipRead,
+        store: Arc<crate::store::CitizenStore>,
+        today: NaiveDate,
+        scope: FieldScope,
+    ) -> Result<ChipVerification, MalformedChipRead> {
+        passive::check_bounds(&read)?;
+        let _permit = self
+            .pool
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        let verifier = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            verifier.verify(&read, |n| store.get(n), today, SystemTime::now(), scope)
+        })
+        .await
+        .expect("chip verification does not panic")
     }
 
     /// Verifies `read`: `lookup` finds the citizen in the database, `today` decides card expiry,
-    /// `now` the certificates' validity.
+    /// `now` the certificates' validity; only the fields `scope` grants are compared with the
+    /// database, and only when the read is authentic.
     pub fn verify(
         &self,
         read: &crate::proto::ChipRead,
         lookup: impl Fn(CccdNumber) -> Option<Arc<Citizen>>,
         today: NaiveDate,
         now: SystemTime,
+        scope: FieldScope,
     ) -> Result<ChipVerification, MalformedChipRead> {
         let passive = passive::authenticate(read, &self.trust, now)?;
+        let authentic = passive.certificate_chain.is_ok()
+            && passive.signature.is_ok()
+            && passive.tampered.is_empty();
+        let mut disclosure = Disclosure::new(scope);
         let mut checks = vec![
             ChipCheck {
                 name: "certificate_chain",
@@ -92,11 +161,15 @@ impl ChipVerifier {
                 },
             },
         ];
+        // An unauthenticated read is not compared with the database at all: its content is
+        // whatever the caller wrote, and the answer would tell it what the database holds.
         let citizen = CccdNumber::parse(&passive.document_number)
             .ok()
+            .filter(|_| authentic)
             .and_then(&lookup);
         let mut mismatched = Vec::new();
         match &citizen {
+            None if !authentic => {}
             None => checks.push(ChipCheck {
                 name: "citizen",
                 outcome: Err("no citizen has the chip's document number".into()),
@@ -111,6 +184,11 @@ impl ChipVerifier {
                     },
                 });
                 mismatched = mismatched_fields(self.seed, citizen, &passive.dg1, &passive.dg13);
+                // Every field outside the scope is withheld, whether it differs or not.
+                for field in CHIP_COMPARED {
+                    disclosure.shows(field, true);
+                }
+                mismatched.retain(|path| chip_field(path).is_none_or(|field| scope.allows(field)));
                 checks.push(ChipCheck {
                     name: "database",
                     outcome: if mismatched.is_empty() {
@@ -122,15 +200,17 @@ impl ChipVerifier {
                         ))
                     },
                 });
-                checks.push(ChipCheck {
-                    name: "card_state",
-                    outcome: match citizen.card_state(today) {
-                        Some(CardState::Valid) => Ok(()),
-                        Some(CardState::Revoked) => Err("the card was revoked".into()),
-                        Some(CardState::Expired) => Err("the card has expired".into()),
-                        None => Err("the database records no card for this citizen".into()),
-                    },
-                });
+                if disclosure.shows(ScopeField::Card, true) {
+                    checks.push(ChipCheck {
+                        name: "card_state",
+                        outcome: match citizen.card_state(today) {
+                            Some(CardState::Valid) => Ok(()),
+                            Some(CardState::Revoked) => Err("the card was revoked".into()),
+                            Some(CardState::Expired) => Err("the card has expired".into()),
+                            None => Err("the database records no card for this citizen".into()),
+                        },
+                    });
+                }
             }
         }
         let verdict =
@@ -155,6 +235,7 @@ impl ChipVerifier {
             tampered_data_groups: passive.tampered,
             mismatched_fields: mismatched,
             document_number: passive.document_number,
+            withheld_fields: disclosure.withheld(),
         })
     }
 }
@@ -177,6 +258,7 @@ mod tests {
                 |n| fixtures.iter().find(|c| c.cccd == n).cloned(),
                 today,
                 SystemTime::now(),
+                FieldScope::all(),
             )
             .unwrap()
     }

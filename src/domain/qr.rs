@@ -63,12 +63,18 @@ impl QrError {
     }
 }
 
+/// At most 64 characters of a part, as an error quotes it (a QR text is bounded, but an error
+/// never echoes a whole input).
+fn quoted(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
 fn parse_date(index: usize, part: &'static str, value: &str) -> Result<NaiveDate, QrError> {
     let value = value.trim();
     let bad = || QrError::BadDate {
         index,
         part,
-        value: value.to_owned(),
+        value: quoted(value),
     };
     if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -97,7 +103,7 @@ impl QrPayload {
         let sex = match canonical(parts[4]).as_str() {
             "nam" => Sex::Male,
             "nữ" => Sex::Female,
-            _ => return Err(QrError::BadSex(parts[4].to_owned())),
+            _ => return Err(QrError::BadSex(quoted(parts[4]))),
         };
         let address = parts[5].trim();
         if address.is_empty() {

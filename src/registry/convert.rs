@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{verify::Declared, QrVerdict};
+use super::{scope::Disclosure, verify::Declared, QrVerdict};
 use crate::{
     domain::{
         geography::reform_date, matching::Match, CardKind, CardState, Citizen, CitizenStatus,
@@ -53,14 +53,8 @@ pub fn status(s: CitizenStatus) -> proto::CitizenStatus {
 
 /// The citizen as the caller may see it, and the names of the fields withheld.
 pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citizen, Vec<String>) {
-    let mut withheld = Vec::new();
-    let mut visible = |field: ScopeField, present: bool| {
-        let allowed = scope.allows(field);
-        if present && !allowed {
-            withheld.push(field.name().to_owned());
-        }
-        allowed
-    };
+    let mut disclosure = Disclosure::new(scope);
+    let mut visible = |field: ScopeField, present: bool| disclosure.shows(field, present);
     let province_name = |code: crate::domain::ProvinceCode| code.province().name.to_owned();
     let message = proto::Citizen {
         cccd_number: c.cccd.to_string(),
@@ -112,9 +106,12 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
             }) as i32,
         ),
         status: status(c.status) as i32,
-        date_of_death: c.date_of_death.map(date),
+        date_of_death: c
+            .date_of_death
+            .filter(|_| visible(ScopeField::DateOfDeath, true))
+            .map(date),
     };
-    (message, withheld)
+    (message, disclosure.withheld())
 }
 
 /// The permanent address in the form in force on `today`: two-level from 1 July 2025, the
@@ -151,6 +148,11 @@ fn pre_reform_address(old: &PreReformAddress, street: &str) -> proto::Address {
     }
 }
 
+/// The longest declared name looked at (bytes of UTF-8).
+const MAX_DECLARED_NAME_BYTES: usize = 256;
+/// The longest declared address looked at.
+const MAX_DECLARED_ADDRESS_BYTES: usize = 512;
+
 /// The declared data of a VerifyDemographics request.
 pub fn declared(d: Option<proto::Declared>) -> Result<Declared, ApiError> {
     let d = d.unwrap_or_default();
@@ -165,7 +167,12 @@ pub fn declared(d: Option<proto::Declared>) -> Result<Declared, ApiError> {
             })
         }
     };
-    let text = |field: &'static str, value: Option<String>| match value {
+    let text = |field: &'static str, value: Option<String>, max: usize| match value {
+        Some(v) if v.len() > max => Err(ApiError::FieldTooLong {
+            field,
+            len: v.len(),
+            max,
+        }),
         Some(v) if v.trim().is_empty() => Err(ApiError::InvalidField {
             field,
             message: "is set but empty; leave it unset to skip it".into(),
@@ -173,14 +180,14 @@ pub fn declared(d: Option<proto::Declared>) -> Result<Declared, ApiError> {
         other => Ok(other),
     };
     let declared = Declared {
-        full_name: text("declared.full_name", d.full_name)?,
+        full_name: text("declared.full_name", d.full_name, MAX_DECLARED_NAME_BYTES)?,
         date_of_birth: d
             .date_of_birth
             .as_ref()
             .map(|x| parse_date("declared.date_of_birth", x))
             .transpose()?,
         sex,
-        address: text("declared.address", d.address)?,
+        address: text("declared.address", d.address, MAX_DECLARED_ADDRESS_BYTES)?,
     };
     if declared == Declared::default() {
         return Err(ApiError::NothingDeclared);

@@ -2,11 +2,13 @@
 //!
 //! - [`context`] checks the request context every call must carry;
 //! - [`verify`] holds the matching rules, as pure functions over domain types;
+//! - [`scope`] is the field-scope table: what each RPC may reveal to an agency;
 //! - [`convert`] turns domain citizens into protobuf messages through the caller's field scope;
 //! - [`service`] wires them to the generated tonic trait.
 
 mod context;
 pub(crate) mod convert;
+pub mod scope;
 mod service;
 mod verify;
 

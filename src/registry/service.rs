@@ -9,11 +9,11 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use tonic::{Request, Response, Status};
 
-use super::{convert, verify, RequestContext};
+use super::{convert, scope, verify, RequestContext};
 use crate::{
     audit::recorder::{ServedCall, ServedRecorder},
     domain::{vietnam, CccdNumber, Citizen, CmndNumber, QrPayload},
-    error::ApiError,
+    error::{bounded, ApiError},
     proto::{self, citizen_registry_server::CitizenRegistry},
     security::{Agency, Authenticator, ScopeField},
     store::CitizenStore,
@@ -182,7 +182,14 @@ pub(crate) async fn record_call(
         .map_err(ApiError::AuditUnavailable)
 }
 
+/// The longest CCCD or CMND number input looked at (a number is 12 or 9 digits; spaces around
+/// it are tolerated).
+pub(crate) const MAX_NUMBER_BYTES: usize = 32;
+/// The longest QR payload looked at (a card's is about 150 bytes).
+const MAX_QR_BYTES: usize = 1024;
+
 fn parse_cccd(field: &'static str, text: &str) -> Result<CccdNumber, ApiError> {
+    let text = bounded(field, text, MAX_NUMBER_BYTES)?;
     CccdNumber::parse(text).map_err(|error| ApiError::InvalidCccd { field, error })
 }
 
@@ -217,11 +224,15 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "LookupByCmnd")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let outcome = match CmndNumber::parse(&request.cmnd_number) {
-            Err(error) => Outcome::rejected(ApiError::InvalidCmnd {
+        scope::require(&agency, ScopeField::CmndNumber, "cmnd_number")?;
+        let parsed = bounded("cmnd_number", &request.cmnd_number, MAX_NUMBER_BYTES).and_then(|n| {
+            CmndNumber::parse(n).map_err(|error| ApiError::InvalidCmnd {
                 field: "cmnd_number",
                 error,
-            }),
+            })
+        });
+        let outcome = match parsed {
+            Err(error) => Outcome::rejected(error),
             Ok(cmnd) => self.lookup(
                 &agency,
                 self.store.get_by_cmnd(cmnd),
@@ -244,6 +255,11 @@ impl CitizenRegistry for RegistryService {
         let context = RequestContext::from_proto(request.context)?;
         let parsed = parse_cccd("cccd_number", &request.cccd_number)
             .and_then(|cccd| Ok((cccd, convert::declared(request.declared)?)));
+        if let Ok((_, declared)) = &parsed {
+            for (input, field) in declared.scope_fields() {
+                scope::require(&agency, field, input)?;
+            }
+        }
         let outcome = match parsed {
             Err(error) => Outcome::rejected(error),
             Ok((cccd, declared)) => match self.store.get(cccd) {
@@ -293,17 +309,21 @@ impl CitizenRegistry for RegistryService {
         let agency = self.caller(&request, "VerifyQr")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let outcome = match QrPayload::parse(&request.qr_payload) {
-            Err(error) => Outcome::rejected(ApiError::InvalidQr(error)),
+        let parsed = bounded("qr_payload", &request.qr_payload, MAX_QR_BYTES)
+            .and_then(|text| QrPayload::parse(text).map_err(ApiError::InvalidQr));
+        let outcome = match parsed {
+            Err(error) => Outcome::rejected(error),
             Ok(qr) => {
                 let citizen = self.store.get(qr.cccd);
+                let mut disclosure = scope::Disclosure::new(agency.scope);
                 let verify::QrCheck {
                     verdict,
                     address_problem,
-                } = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today());
+                } = verify::verify_qr(&qr, citizen.as_deref(), self.clock.today(), &mut disclosure);
                 let proto_verdict = convert::qr_verdict(&verdict);
                 let expiry_date = match &verdict {
                     verify::QrVerdict::Mismatch(_) | verify::QrVerdict::UnknownNumber => None,
+                    _ if !agency.scope.allows(ScopeField::Card) => None,
                     _ => citizen
                         .as_ref()
                         .and_then(|c| c.card.as_ref())
@@ -325,6 +345,7 @@ impl CitizenRegistry for RegistryService {
                         mismatched_fields,
                         expiry_date,
                         address_problem,
+                        withheld_fields: disclosure.withheld(),
                     }),
                 }
             }

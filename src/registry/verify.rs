@@ -3,9 +3,13 @@
 
 use chrono::NaiveDate;
 
-use crate::domain::{
-    matching::{compare_names, compare_with_record, Match},
-    CardState, Citizen, CitizenStatus, QrPayload, Sex,
+use super::scope::{qr_part, Disclosure};
+use crate::{
+    domain::{
+        matching::{compare_names, compare_with_record, Match},
+        CardState, Citizen, CitizenStatus, QrPayload, Sex,
+    },
+    security::ScopeField,
 };
 
 /// What an applicant declared (any subset).
@@ -15,6 +19,34 @@ pub struct Declared {
     pub date_of_birth: Option<NaiveDate>,
     pub sex: Option<Sex>,
     pub address: Option<String>,
+}
+
+impl Declared {
+    /// The declared inputs and the scope field each would reveal a match result about.
+    pub(crate) fn scope_fields(&self) -> Vec<(&'static str, ScopeField)> {
+        [
+            (
+                self.full_name.is_some(),
+                "declared.full_name",
+                ScopeField::FullName,
+            ),
+            (
+                self.date_of_birth.is_some(),
+                "declared.date_of_birth",
+                ScopeField::DateOfBirth,
+            ),
+            (self.sex.is_some(), "declared.sex", ScopeField::Sex),
+            (
+                self.address.is_some(),
+                "declared.address",
+                ScopeField::PermanentAddress,
+            ),
+        ]
+        .into_iter()
+        .filter(|(declared, ..)| *declared)
+        .map(|(_, input, field)| (input, field))
+        .collect()
+    }
 }
 
 /// The outcome of a demographic verification.
@@ -95,13 +127,19 @@ pub struct QrCheck {
     pub address_problem: Option<String>,
 }
 
-/// Checks a parsed QR code against the record of its number (`None`: no such citizen).
+/// Checks a parsed QR code against the record of its number (`None`: no such citizen), comparing
+/// only what `disclosure` shows (the rest is withheld, see `scope`).
 ///
 /// A mismatch wins over status: altered data is the strongest signal of a forged card. A name or
 /// address that differs only in diacritics or case is not a mismatch (card readers drop marks),
 /// nor is an address in the pre-2025 form that denotes the recorded place (cards issued before
 /// 1 July 2025 print it).
-pub fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) -> QrCheck {
+pub fn verify_qr(
+    qr: &QrPayload,
+    citizen: Option<&Citizen>,
+    today: NaiveDate,
+    disclosure: &mut Disclosure,
+) -> QrCheck {
     let Some(citizen) = citizen else {
         return QrCheck {
             verdict: QrVerdict::UnknownNumber,
@@ -109,38 +147,57 @@ pub fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) ->
         };
     };
     let address = compare_with_record(&qr.address, citizen);
+    let verdict = qr_verdict(qr, citizen, address.result, today, disclosure);
+    let address_problem = match &verdict {
+        QrVerdict::Mismatch(parts) if parts.contains(&"address") => address.problem,
+        _ => None,
+    };
     QrCheck {
-        verdict: qr_verdict(qr, citizen, address.result, today),
-        address_problem: address.problem,
+        verdict,
+        address_problem,
     }
 }
 
-fn qr_verdict(qr: &QrPayload, citizen: &Citizen, address: Match, today: NaiveDate) -> QrVerdict {
-    let mut mismatched = Vec::new();
-    if qr.cmnd.is_some() && qr.cmnd != citizen.cmnd {
-        mismatched.push("cmnd_number");
-    }
-    if compare_names(&qr.full_name, &citizen.full_name) == Match::NoMatch {
-        mismatched.push("full_name");
-    }
-    if qr.date_of_birth != citizen.date_of_birth {
-        mismatched.push("date_of_birth");
-    }
-    if qr.sex != citizen.sex {
-        mismatched.push("sex");
-    }
-    if !matches!(address, Match::Exact | Match::DiacriticInsensitive) {
-        mismatched.push("address");
-    }
+fn qr_verdict(
+    qr: &QrPayload,
+    citizen: &Citizen,
+    address: Match,
+    today: NaiveDate,
+    disclosure: &mut Disclosure,
+) -> QrVerdict {
     let stored_issue = citizen.card.as_ref().map(|c| c.issued);
-    if qr.issue_date.is_some() && qr.issue_date != stored_issue {
-        mismatched.push("issue_date");
+    let parts: [(&'static str, bool, &dyn Fn() -> bool); 6] = [
+        ("cmnd_number", qr.cmnd.is_some(), &|| {
+            qr.cmnd != citizen.cmnd
+        }),
+        ("full_name", true, &|| {
+            compare_names(&qr.full_name, &citizen.full_name) == Match::NoMatch
+        }),
+        ("date_of_birth", true, &|| {
+            qr.date_of_birth != citizen.date_of_birth
+        }),
+        ("sex", true, &|| qr.sex != citizen.sex),
+        ("address", true, &|| {
+            !matches!(address, Match::Exact | Match::DiacriticInsensitive)
+        }),
+        ("issue_date", qr.issue_date.is_some(), &|| {
+            qr.issue_date != stored_issue
+        }),
+    ];
+    let mut mismatched = Vec::new();
+    for (part, present, differs) in parts {
+        if disclosure.shows(qr_part(part), present) && present && differs() {
+            mismatched.push(part);
+        }
     }
     if !mismatched.is_empty() {
         return QrVerdict::Mismatch(mismatched);
     }
     if citizen.status == CitizenStatus::Deceased {
         return QrVerdict::CitizenDeceased;
+    }
+    if !disclosure.shows(ScopeField::Card, true) {
+        return QrVerdict::Valid;
     }
     match citizen.card_state(today) {
         Some(CardState::Revoked) => QrVerdict::CardRevoked,
@@ -191,6 +248,38 @@ mod tests {
         let verdict = verify_demographics(&wrong, &an);
         assert!(!verdict.matched);
         assert_eq!(verdict.fields[1], ("date_of_birth", Match::NoMatch));
+    }
+
+    fn verify_qr(qr: &QrPayload, citizen: Option<&Citizen>, today: NaiveDate) -> QrCheck {
+        super::verify_qr(
+            qr,
+            citizen,
+            today,
+            &mut Disclosure::new(crate::security::FieldScope::all()),
+        )
+    }
+
+    #[test]
+    fn qr_compares_only_the_scope() {
+        let an = fixture("001090012345");
+        let mut qr = QrPayload::of(&an);
+        qr.date_of_birth = NaiveDate::from_ymd_opt(1990, 3, 16).unwrap();
+        let scope = [ScopeField::FullName].into_iter().collect();
+        let mut disclosure = Disclosure::new(scope);
+        assert_eq!(
+            super::verify_qr(&qr, Some(&an), today(), &mut disclosure).verdict,
+            QrVerdict::Valid
+        );
+        assert_eq!(
+            disclosure.withheld(),
+            [
+                "cmnd_number",
+                "date_of_birth",
+                "sex",
+                "permanent_address",
+                "card"
+            ]
+        );
     }
 
     #[test]

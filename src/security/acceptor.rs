@@ -8,8 +8,12 @@
 //! plain writes, so h2 copies answers of up to 1 KiB into its buffer and writes them together.
 //!
 //! Handshakes run in their own tasks, so a slow or silent client never holds up the others, and
-//! are bounded by [`HANDSHAKE_TIMEOUT`]. A refused handshake (no client certificate, one from
-//! another CA) is logged at info with the peer address and dropped.
+//! are bounded by [`AcceptLimits::handshake_timeout`]. A refused handshake (no client
+//! certificate, one from another CA) is logged at info with the peer address and dropped.
+//!
+//! At most [`AcceptLimits::max_connections`] connections, handshaking or established, are open
+//! at once: each holds a slot until it closes, and while none is free the acceptor waits, so
+//! further clients queue in the kernel's accept backlog instead of costing memory here.
 
 use std::{
     io,
@@ -23,27 +27,38 @@ use std::{
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::{TcpListener, TcpStream},
-    sync::mpsc,
+    sync::{mpsc, OwnedSemaphorePermit, Semaphore},
 };
 use tokio_rustls::{rustls::ServerConfig, server::TlsStream, TlsAcceptor};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
-/// How long a client has to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The acceptor's bounds (`--max-connections`, `--handshake-timeout`).
+#[derive(Debug, Clone, Copy)]
+pub struct AcceptLimits {
+    /// Connections open at once, handshaking or established.
+    pub max_connections: usize,
+    /// How long a client has to complete the TLS handshake.
+    pub handshake_timeout: Duration,
+}
 
 /// Established connections waiting for tonic to take them.
 const BACKLOG: usize = 128;
 
-/// A TLS connection as the server serves it (see the module documentation).
-pub struct ServedTls(TlsStream<TcpStream>);
+/// A TLS connection as the server serves it (see the module documentation), holding its
+/// connection slot until it is dropped.
+pub struct ServedTls {
+    tls: TlsStream<TcpStream>,
+    /// Released when the connection closes.
+    _slot: OwnedSemaphorePermit,
+}
 
 impl Connected for ServedTls {
     /// The same as tonic's own TLS connections: `Request::peer_certs` works unchanged.
     type ConnectInfo = <TlsStream<TcpStream> as Connected>::ConnectInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        self.0.connect_info()
+        self.tls.connect_info()
     }
 }
 
@@ -53,7 +68,7 @@ impl AsyncRead for ServedTls {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.tls).poll_read(cx, buf)
     }
 }
 
@@ -63,15 +78,15 @@ impl AsyncWrite for ServedTls {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.tls).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.tls).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+        Pin::new(&mut self.tls).poll_shutdown(cx)
     }
 
     /// Plain writes: what makes h2 gather small answers into one write.
@@ -86,11 +101,19 @@ impl AsyncWrite for ServedTls {
 pub fn tls_incoming(
     listener: TcpListener,
     config: Arc<ServerConfig>,
+    limits: AcceptLimits,
 ) -> ReceiverStream<io::Result<ServedTls>> {
     let (ready, incoming) = mpsc::channel(BACKLOG);
     let acceptor = TlsAcceptor::from(config);
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::spawn(async move {
         loop {
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => {
+                    slot.expect("the semaphore is never closed")
+                }
+                () = ready.closed() => break,
+            };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 () = ready.closed() => break,
@@ -107,7 +130,13 @@ pub fn tls_incoming(
             // Without it an answer written in more than one segment waits for the client's
             // delayed ACK (Nagle), about 40 ms on Linux.
             let _ = tcp.set_nodelay(true);
-            tokio::spawn(handshake(acceptor.clone(), tcp, peer, ready.clone()));
+            tokio::spawn(handshake(
+                acceptor.clone(),
+                tcp,
+                peer,
+                ready.clone(),
+                (slot, limits.handshake_timeout),
+            ));
         }
     });
     ReceiverStream::new(incoming)
@@ -118,10 +147,11 @@ async fn handshake(
     tcp: TcpStream,
     peer: SocketAddr,
     ready: mpsc::Sender<io::Result<ServedTls>>,
+    (slot, timeout): (OwnedSemaphorePermit, Duration),
 ) {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+    match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => {
-            let _ = ready.send(Ok(ServedTls(tls))).await;
+            let _ = ready.send(Ok(ServedTls { tls, _slot: slot })).await;
         }
         Ok(Err(error)) => tracing::info!(%peer, %error, "TLS handshake refused"),
         Err(_) => tracing::info!(%peer, "TLS handshake timed out"),

@@ -51,10 +51,13 @@ pub enum ScopeField {
     PermanentAddress,
     Card,
     VneidLevel,
+    DateOfDeath,
+    /// What only the chip holds: parents' and spouse's names, identification features (DG13).
+    Family,
 }
 
 impl ScopeField {
-    pub const ALL: [ScopeField; 11] = [
+    pub const ALL: [ScopeField; 13] = [
         ScopeField::CmndNumber,
         ScopeField::FullName,
         ScopeField::DateOfBirth,
@@ -66,6 +69,8 @@ impl ScopeField {
         ScopeField::PermanentAddress,
         ScopeField::Card,
         ScopeField::VneidLevel,
+        ScopeField::DateOfDeath,
+        ScopeField::Family,
     ];
 
     /// The field's name in the `Citizen` message and in configuration.
@@ -82,10 +87,12 @@ impl ScopeField {
             ScopeField::PermanentAddress => "permanent_address",
             ScopeField::Card => "card",
             ScopeField::VneidLevel => "vneid_level",
+            ScopeField::DateOfDeath => "date_of_death",
+            ScopeField::Family => "family",
         }
     }
 
-    fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == name)
     }
 }

@@ -10,6 +10,7 @@ pub mod acceptor;
 mod agency;
 mod authn;
 pub mod certs;
+pub mod dev_pki;
 pub mod tls;
 
 pub use agency::{Agency, AgencyDirectory, AgencyError, FieldScope, Role, ScopeField};

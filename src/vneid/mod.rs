@@ -3,7 +3,8 @@
 //!
 //! - [`credentials`] derives each account's test passcode and TOTP secret from the seed;
 //! - [`challenges`] holds started authentications until they are completed or expire;
-//! - [`lockout`] counts failures and locks an account after too many in a window;
+//! - [`lockout`] counts failures and locks an account for an agency after too many in a window
+//!   (and for every agency after more);
 //! - [`replay`] remembers which one-time codes were used, so each is accepted once;
 //! - [`tokens`] issues and checks the signed tokens (JWT, EdDSA) and publishes the JWKS;
 //! - [`service`] is the `vnpop.v1.VneidAuthentication` gRPC service.
@@ -34,6 +35,11 @@ pub struct AuthSettings {
     pub lockout_window: Duration,
     /// How long a locked account stays locked.
     pub lockout_duration: Duration,
+    /// Failures by all agencies together within `lockout_window` that lock an account for
+    /// every agency (`lockout_threshold` locks it for one agency only).
+    pub citizen_lockout_threshold: u32,
+    /// Pending authentications one agency may have at once.
+    pub max_challenges_per_agency: usize,
 }
 
 impl Default for AuthSettings {
@@ -45,6 +51,8 @@ impl Default for AuthSettings {
             lockout_threshold: 5,
             lockout_window: Duration::from_secs(900),
             lockout_duration: Duration::from_secs(900),
+            citizen_lockout_threshold: 20,
+            max_challenges_per_agency: 10_000,
         }
     }
 }

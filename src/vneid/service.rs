@@ -12,7 +12,7 @@ use std::{sync::Arc, time::Instant};
 use tonic::{Request, Response, Status};
 
 use super::{
-    challenges::{ChallengeError, ChallengeStore},
+    challenges::{ChallengeError, ChallengeRefused, ChallengeStore},
     credentials::{unix_now, TestCredentials, TOTP_STEP},
     lockout::Lockout,
     replay::UsedCodes,
@@ -21,14 +21,26 @@ use super::{
 };
 use crate::{
     audit::recorder::ServedRecorder,
-    chip::{service::verdict_proto, service::verifying_agency, ChipVerifier},
+    chip::{
+        service::verdict_proto, service::verifying_agency, ChipVerification, ChipVerifier,
+        MalformedChipRead,
+    },
     domain::{CccdNumber, Citizen, CitizenStatus, VneidLevel},
-    error::ApiError,
+    error::{bounded, ApiError},
     proto::{self, vneid_authentication_server::VneidAuthentication},
     registry::{record_call, Clock, RequestContext},
-    security::{Agency, Authenticator},
+    security::{Agency, Authenticator, FieldScope},
     store::CitizenStore,
 };
+
+/// The longest challenge id looked at (ids are 22 characters).
+const MAX_CHALLENGE_ID_BYTES: usize = 64;
+/// The longest passcode or one-time code looked at (both are 6 digits).
+const MAX_FACTOR_BYTES: usize = 32;
+/// The longest token looked at (vnpop's are about 400 bytes).
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The longest CCCD number looked at.
+const MAX_NUMBER_BYTES: usize = 32;
 
 /// Accounts tracked by the lockout and replay maps at most.
 const TRACKED_ACCOUNTS: usize = 100_000;
@@ -65,9 +77,14 @@ impl VneidService {
             seed: chip.seed,
             chip,
             tokens,
-            challenges: ChallengeStore::new(settings.challenge_lifetime, settings.max_challenges),
+            challenges: ChallengeStore::new(
+                settings.challenge_lifetime,
+                settings.max_challenges,
+                settings.max_challenges_per_agency,
+            ),
             lockout: Lockout::new(
                 settings.lockout_threshold,
+                settings.citizen_lockout_threshold,
                 settings.lockout_window,
                 settings.lockout_duration,
                 TRACKED_ACCOUNTS,
@@ -99,9 +116,9 @@ impl VneidService {
         Ok(())
     }
 
-    fn check_unlocked(&self, cccd: CccdNumber, now: Instant) -> Result<(), ApiError> {
+    fn check_unlocked(&self, cccd: CccdNumber, agency: &str, now: Instant) -> Result<(), ApiError> {
         self.lockout
-            .check(cccd, now)
+            .check(cccd, agency, now)
             .map_err(|unlocks_in| ApiError::VneidAccountLocked {
                 masked: cccd.masked(),
                 unlocks_in,
@@ -112,13 +129,18 @@ impl VneidService {
     fn fail(
         &self,
         cccd: CccdNumber,
+        agency: &str,
         now: Instant,
         error: impl FnOnce(u32) -> ApiError,
     ) -> ApiError {
-        match self.lockout.record_failure(cccd, now) {
+        match self.lockout.record_failure(cccd, agency, now) {
             0 => ApiError::VneidAccountLocked {
                 masked: cccd.masked(),
-                unlocks_in: self.lockout.check(cccd, now).err().unwrap_or_default(),
+                unlocks_in: self
+                    .lockout
+                    .check(cccd, agency, now)
+                    .err()
+                    .unwrap_or_default(),
             },
             attempts_left => error(attempts_left),
         }
@@ -129,6 +151,7 @@ impl VneidService {
         &self,
         agency: &Agency,
         request: &proto::CompleteAuthenticationRequest,
+        chip: Option<Result<ChipVerification, MalformedChipRead>>,
         now: Instant,
     ) -> Result<(CccdNumber, VneidLevel), ApiError> {
         let challenge = self
@@ -139,65 +162,54 @@ impl VneidService {
                 ChallengeError::Expired => ApiError::VneidChallengeExpired,
             })?;
         let cccd = challenge.cccd;
-        if challenge.level == VneidLevel::Level2 && request.chip_read.is_none() {
+        if challenge.level == VneidLevel::Level2 && chip.is_none() {
             return Err(ApiError::VneidChipRequired);
         }
         let citizen = self.store.get(cccd).ok_or(ApiError::CitizenNotFound {
             masked: cccd.masked(),
         })?;
         Self::check_account(&citizen, challenge.level)?;
-        self.check_unlocked(cccd, now)?;
+        self.check_unlocked(cccd, &agency.id, now)?;
 
         let credentials = TestCredentials::derive(self.seed, cccd);
         if !credentials.passcode_matches(&request.passcode) {
-            return Err(
-                self.fail(cccd, now, |attempts_left| ApiError::VneidPasscodeWrong {
-                    attempts_left,
-                }),
-            );
+            return Err(self.fail(cccd, &agency.id, now, |attempts_left| {
+                ApiError::VneidPasscodeWrong { attempts_left }
+            }));
         }
         let unix = unix_now();
         let Some(step) = credentials.code_step(request.totp_code.trim(), unix) else {
-            return Err(
-                self.fail(cccd, now, |attempts_left| ApiError::VneidCodeWrong {
-                    attempts_left,
-                }),
-            );
+            return Err(self.fail(cccd, &agency.id, now, |attempts_left| {
+                ApiError::VneidCodeWrong { attempts_left }
+            }));
         };
-        if let Some(read) = &request.chip_read {
+        if let Some(report) = chip {
             if challenge.level == VneidLevel::Level2 {
-                self.check_chip(cccd, read, now)?;
+                self.check_chip(agency, cccd, report, now)?;
             }
         }
         if !self.used_codes.use_step(cccd, step, unix / TOTP_STEP) {
-            return Err(self.fail(cccd, now, |_| ApiError::VneidCodeReused));
+            return Err(self.fail(cccd, &agency.id, now, |_| ApiError::VneidCodeReused));
         }
         if !self.challenges.consume(&request.challenge_id) {
             return Err(ApiError::VneidChallengeNotFound);
         }
-        self.lockout.record_success(cccd);
+        self.lockout.record_success(cccd, &agency.id);
         Ok((cccd, challenge.level))
     }
 
     /// Level 2: the chip must be genuine, valid, agree with the database, and be this citizen's.
     fn check_chip(
         &self,
+        agency: &Agency,
         cccd: CccdNumber,
-        read: &proto::ChipRead,
+        report: Result<ChipVerification, MalformedChipRead>,
         now: Instant,
     ) -> Result<(), ApiError> {
-        let report = self
-            .chip
-            .verify(
-                read,
-                |n| self.store.get(n),
-                self.clock.today(),
-                std::time::SystemTime::now(),
-            )
-            .map_err(|e| ApiError::ChipReadMalformed {
-                field: format!("chip_read.{}", e.field.trim_start_matches("chip_read.")),
-                message: e.message,
-            })?;
+        let report = report.map_err(|e| ApiError::ChipReadMalformed {
+            field: format!("chip_read.{}", e.field.trim_start_matches("chip_read.")),
+            message: e.message,
+        })?;
         if !report.is_valid() {
             let detail = report
                 .checks
@@ -205,16 +217,20 @@ impl VneidService {
                 .find_map(|c| c.outcome.clone().err())
                 .unwrap_or_default();
             let verdict = verdict_proto(report.verdict).as_str_name();
-            return Err(self.fail(cccd, now, |_| ApiError::VneidChipRejected {
-                verdict,
-                detail,
-            }));
+            return Err(
+                self.fail(cccd, &agency.id, now, |_| ApiError::VneidChipRejected {
+                    verdict,
+                    detail,
+                }),
+            );
         }
         if report.document_number != cccd.to_string() {
-            return Err(self.fail(cccd, now, |_| ApiError::VneidChipRejected {
-                verdict: "OTHER_CITIZEN",
-                detail: "the chip belongs to another citizen".into(),
-            }));
+            return Err(
+                self.fail(cccd, &agency.id, now, |_| ApiError::VneidChipRejected {
+                    verdict: "OTHER_CITIZEN",
+                    detail: "the chip belongs to another citizen".into(),
+                }),
+            );
         }
         Ok(())
     }
@@ -245,11 +261,15 @@ impl VneidAuthentication for VneidService {
         let agency = verifying_agency(&self.authn, &request, "StartAuthentication")?;
         let request = request.into_inner();
         let context = RequestContext::from_proto(request.context)?;
-        let cccd =
-            CccdNumber::parse(&request.cccd_number).map_err(|error| ApiError::InvalidCccd {
-                field: "cccd_number",
-                error,
-            })?;
+        let cccd = CccdNumber::parse(bounded(
+            "cccd_number",
+            &request.cccd_number,
+            MAX_NUMBER_BYTES,
+        )?)
+        .map_err(|error| ApiError::InvalidCccd {
+            field: "cccd_number",
+            error,
+        })?;
         let level = match proto::VneidLevel::try_from(request.level) {
             Ok(proto::VneidLevel::One) => VneidLevel::Level1,
             Ok(proto::VneidLevel::Two) => VneidLevel::Level2,
@@ -267,8 +287,24 @@ impl VneidAuthentication for VneidService {
             })?;
             Self::check_account(&citizen, level)?;
             let now = Instant::now();
-            self.check_unlocked(cccd, now)?;
-            let (id, challenge) = self.challenges.create(cccd, level, &agency.id, now);
+            self.check_unlocked(cccd, &agency.id, now)?;
+            if !self.lockout.has_room(cccd, &agency.id, now) {
+                return Err(ApiError::VneidCapacity {
+                    what: "failed-attempt counts",
+                });
+            }
+            let (id, challenge) = self
+                .challenges
+                .create(cccd, level, &agency.id, now)
+                .map_err(|refused| match refused {
+                    ChallengeRefused::Full => ApiError::VneidCapacity {
+                        what: "pending authentications",
+                    },
+                    ChallengeRefused::AgencyQuota { max } => ApiError::VneidChallengeQuota {
+                        agency: agency.id.clone(),
+                        max,
+                    },
+                })?;
             let expires_at =
                 unix_now() as i64 + challenge.expires.duration_since(now).as_secs() as i64;
             let mut required_factors = vec![
@@ -305,9 +341,33 @@ impl VneidAuthentication for VneidService {
         request: Request<proto::CompleteAuthenticationRequest>,
     ) -> Result<Response<proto::CompleteAuthenticationResponse>, Status> {
         let agency = verifying_agency(&self.authn, &request, "CompleteAuthentication")?;
-        let request = request.into_inner();
+        let mut request = request.into_inner();
         let context = RequestContext::from_proto(request.context.clone())?;
-        match self.complete(&agency, &request, Instant::now()) {
+        bounded(
+            "challenge_id",
+            &request.challenge_id,
+            MAX_CHALLENGE_ID_BYTES,
+        )?;
+        bounded("passcode", &request.passcode, MAX_FACTOR_BYTES)?;
+        bounded("totp_code", &request.totp_code, MAX_FACTOR_BYTES)?;
+        // The chip read is verified first, on the blocking pool (never on an async worker); its
+        // outcome counts in `complete` in the order of the factors. The whole scope is used:
+        // level 2 must check everything, and the database is compared only with an authentic
+        // read, which a caller cannot forge to test guesses.
+        let chip = match request.chip_read.take() {
+            Some(read) => Some(
+                self.chip
+                    .verify_on_pool(
+                        read,
+                        Arc::clone(&self.store),
+                        self.clock.today(),
+                        FieldScope::all(),
+                    )
+                    .await,
+            ),
+            None => None,
+        };
+        match self.complete(&agency, &request, chip, Instant::now()) {
             Ok((cccd, level)) => {
                 let (token, claims) = self.tokens.issue(&Grant {
                     cccd,
@@ -362,6 +422,7 @@ impl VneidAuthentication for VneidService {
     ) -> Result<Response<proto::IntrospectTokenResponse>, Status> {
         let agency = verifying_agency(&self.authn, &request, "IntrospectToken")?;
         let token = request.into_inner().token;
+        bounded("token", &token, MAX_TOKEN_BYTES)?;
         let answer = match self.tokens.introspect(&token, &agency.id) {
             Ok(claims) => proto::IntrospectTokenResponse {
                 active: true,
