@@ -134,29 +134,6 @@ pub(crate) fn http_status(code: Code) -> StatusCode {
     }
 }
 
-/// "NOT_FOUND" for `Code::NotFound`: the code's name in google/rpc/code.proto.
-pub(crate) fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 /// An RFC 9457 problem document carrying the gRPC status and its details.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -208,7 +185,7 @@ impl Problem {
             ),
             status: http.as_u16(),
             detail: status.message().to_owned(),
-            grpc_code: code_name(status.code()),
+            grpc_code: crate::error::code_name(status.code()),
             grpc_status: status.code() as i32,
             reason: info.map(|i| i.reason.clone()),
             domain: info.map(|i| i.domain.clone()),

@@ -13,29 +13,6 @@ use super::mix::RpcKind;
 /// gRPC status codes 0 (OK) to 16 (UNAUTHENTICATED).
 const CODE_COUNT: usize = 17;
 
-/// The canonical name of a gRPC status code, as the gRPC specification spells it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 /// Latencies are recorded in microseconds, from 1 µs to 1 hour, to 3 significant digits.
 const LATENCY_MAX_US: u64 = 3_600_000_000;
 
@@ -159,7 +136,12 @@ impl Figures {
             .enumerate()
             .skip(1)
             .filter(|(_, n)| **n > 0)
-            .map(|(code, n)| (code_name(Code::from(code as i32)).to_owned(), *n))
+            .map(|(code, n)| {
+                (
+                    crate::error::code_name(Code::from(code as i32)).to_owned(),
+                    *n,
+                )
+            })
             .collect();
         Figures {
             requests,
