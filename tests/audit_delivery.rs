@@ -40,22 +40,24 @@ fn dossier(n: usize) -> DossierInfo {
 
 /// (client-reported events, distinct event ids, rows per dossier) in the server's log.
 fn client_events(data_dir: &Path) -> (i64, i64, Vec<(String, String, String)>) {
-    let db = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
-    let count = db
-        .query_row(
-            "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM events WHERE source = 'client'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let rows = db
-        .prepare("SELECT dossier_id, kind, COALESCE(outcome, '') FROM events WHERE source = 'client' ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    (count.0, count.1, rows)
+    let events: Vec<_> = common::logged_events(data_dir)
+        .into_iter()
+        .filter(|e| e.source == vnpop::audit::EventSource::Client)
+        .collect();
+    let distinct: std::collections::HashSet<&str> =
+        events.iter().map(|e| e.event_id.as_str()).collect();
+    let rows = events
+        .iter()
+        .map(|e| match &e.kind {
+            vnpop::audit::EventKind::Dossier { .. } => {
+                (e.dossier_id.clone(), "dossier".into(), String::new())
+            }
+            vnpop::audit::EventKind::Verification { outcome, .. } => {
+                (e.dossier_id.clone(), "verification".into(), outcome.clone())
+            }
+        })
+        .collect();
+    (events.len() as i64, distinct.len() as i64, rows)
 }
 
 #[tokio::test]

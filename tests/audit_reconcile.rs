@@ -183,10 +183,12 @@ async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     assert_eq!(report.latest_head.unwrap().tree_size, 5);
 
     // Someone with write access to the file changes what an event says.
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute("UPDATE events SET outcome = 'not_found' WHERE seq = 3", [])
-        .unwrap();
+    vnpop::audit::testing::rewrite_event(&db, 3, false, |event| {
+        if let vnpop::audit::EventKind::Verification { outcome, .. } = &mut event.kind {
+            *outcome = "not_found".into();
+        }
+    })
+    .unwrap();
     let report = auditor
         .raw()
         .verify_log(proto::VerifyLogRequest {})

@@ -29,15 +29,7 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
         .await
         .unwrap_err();
 
-    let db = data_dir.join("audit.sqlite");
-    let connection = rusqlite::Connection::open(&db).unwrap();
-    let rows: Vec<(String, String, String, String, String)> = connection
-        .prepare("SELECT rpc, outcome, dossier_id, agency_id, subject FROM events WHERE source = 'server' ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = common::served_calls(&data_dir);
     let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
     // The call without a dossier was refused before it was served: nothing to attribute.
     assert_eq!(
@@ -61,7 +53,10 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
         "CCCD and CMND lookups of one citizen share a subject"
     );
     assert_eq!(rows[2].4, "", "an invalid number has no subject");
-    let served: i64 = connection
+    server.recorder.log().caught_up().await.unwrap();
+    let db = data_dir.join("audit.sqlite");
+    let served: i64 = rusqlite::Connection::open(data_dir.join("audit-query.sqlite"))
+        .unwrap()
         .query_row(
             "SELECT served FROM dossiers WHERE dossier_id = ?1",
             [&context().dossier_id],
@@ -72,7 +67,12 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
 
     let key = server.recorder.log().public_key();
     server.shutdown().await.unwrap();
-    for file in ["audit.sqlite", "audit.sqlite-wal"] {
+    for file in [
+        "audit.sqlite",
+        "audit.sqlite-wal",
+        "audit-query.sqlite",
+        "audit-query.sqlite-wal",
+    ] {
         let bytes = std::fs::read(data_dir.join(file)).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
         assert!(
@@ -111,14 +111,7 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
     let read = chip_read(seed, &citizen, &DocumentSigner::development()).unwrap();
     vneid.verify_chip(&context(), read).await.unwrap();
 
-    let connection = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
-    let rows: Vec<(String, String, String)> = connection
-        .prepare("SELECT rpc, outcome, dossier_id FROM events WHERE source = 'server' ORDER BY seq")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = common::served_calls(&data_dir);
     let summary: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
     assert_eq!(
         summary,

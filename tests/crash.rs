@@ -112,14 +112,10 @@ async fn every_acknowledged_event_survives_kill_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let db = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
-    let stored: HashSet<String> = db
-        .prepare("SELECT event_id FROM events")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored: HashSet<String> = common::logged_events(&data_dir)
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
     let lost: Vec<_> = acknowledged.difference(&stored).take(5).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 
@@ -188,14 +184,11 @@ async fn every_lookup_answered_under_load_survives_kill_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let db = rusqlite::Connection::open(data_dir.join("audit.sqlite")).unwrap();
-    let recorded: HashSet<String> = db
-        .prepare("SELECT dossier_id FROM events WHERE source = 'server' AND rpc = 'LookupByCccd'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let recorded: HashSet<String> = common::served_calls(&data_dir)
+        .into_iter()
+        .filter(|call| call.0 == "LookupByCccd")
+        .map(|call| call.2)
+        .collect();
     let lost: Vec<_> = answered.difference(&recorded).take(5).collect();
     assert!(lost.is_empty(), "answered OK but not in the log: {lost:?}");
 

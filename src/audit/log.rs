@@ -1,150 +1,71 @@
-//! The durable audit log: an SQLite file in WAL mode with a single writer thread that commits in
-//! groups, and a Merkle tree over its rows whose head is signed after every commit.
+//! The durable audit log: a sequencer thread that appends compact binary records to the log of
+//! record in group commits, and a projector thread that derives the query tables after.
 //!
-//! `append` hands a batch to the writer and resolves only once the batch is durable: the writer
-//! (the sequencer) takes every batch waiting in its queue (up to `MAX_GROUP` events), inserts
-//! them into the log of record (`events`) in one transaction, signs the new tree head in the same
-//! transaction, commits (one fsync for the whole group), then acknowledges every caller. Events
-//! already present (same `event_id`) are acknowledged as duplicates and add no leaf:
-//! at-least-once delivery, exactly-once storage.
+//! `append` hands a batch to the sequencer and resolves only once the batch is durable. The
+//! sequencer takes every batch waiting (served calls first, then agencies' reports, up to
+//! [`MAX_GROUP`] events), drops client events already stored (same event id: at-least-once
+//! delivery, exactly-once storage), encodes the rest ([`record`]), extends the Merkle tree,
+//! signs the new head and stores it all in one fsync'd commit ([`store`]); then it answers every
+//! caller. That is all it does on the answer's path.
 //!
-//! Only then, off the answer's path, the same thread hands the group to the
-//! [`projector`](super::projector), which derives the query tables in its own unsynced
-//! transaction and records the position it has applied. Queries that must see everything
-//! acknowledged wait for that position ([`AuditLog::caught_up`]). WAL checkpoints run on a
-//! thread of their own, never in a commit the answer waits for.
+//! The [`projector`] follows on its own thread: it reads what was acknowledged back from the
+//! log and applies it to the query tables (a separate file, never on the answer's path), and
+//! publishes the position it has applied. Queries that must see everything acknowledged wait for
+//! that position ([`AuditLog::caught_up`]). WAL checkpoints run on a thread of their own.
 
 use std::{
+    collections::{HashMap, VecDeque},
+    hash::BuildHasher,
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        mpsc, Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc, Arc, Condvar, Mutex,
     },
     thread::JoinHandle,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{oneshot, watch};
 
+pub use super::keys::{
+    hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead,
+};
 use super::{
-    event::{AuditEvent, EventKind},
+    event::{AuditEvent, EventSource},
+    keys::now_ms,
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
-    projector, AuditError,
+    projector::{self, Projector},
+    record::{self, Dictionary},
+    store::{self, Group, LogOfRecord, SqliteLog, RUN},
+    AuditError,
 };
 
 /// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
 pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 
-/// Most events written in one transaction.
+/// Most events written in one group commit.
 const MAX_GROUP: usize = 20_000;
-/// Queue length (in batches) before `append` waits for the writer.
+/// Batches waiting per lane before `append` waits for the sequencer.
 const QUEUE: usize = 1024;
 /// How long a query waits for the projector before giving up.
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-/// Events after which the writer itself, after answering, finishes a checkpoint: under
+/// Events after which the sequencer itself, after answering, finishes a checkpoint: under
 /// sustained writes the checkpointer's passes never reach the end of the write-ahead log, which
 /// restarts from its beginning only once a pass has.
-const WRITER_CHECKPOINT_EVENTS: u64 = 32_768;
+const WRITER_CHECKPOINT_EVENTS: u64 = 65_536;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    seq            INTEGER PRIMARY KEY,
-    event_id       TEXT NOT NULL UNIQUE,
-    source         TEXT NOT NULL,
-    kind           TEXT NOT NULL,
-    dossier_id     TEXT NOT NULL,
-    agency_id      TEXT NOT NULL,
-    district       TEXT NOT NULL,
-    officer_id     TEXT NOT NULL,
-    occurred_at_ms INTEGER NOT NULL,
-    load_test      INTEGER NOT NULL,
-    procedure      TEXT,
-    channel        TEXT,
-    rpc            TEXT,
-    outcome        TEXT,
-    purpose        TEXT,
-    subject        TEXT,
-    leaf_hash      BLOB NOT NULL
-);
--- Derived from events by the writer, in the same transaction: one row per dossier with its
--- lookup counts, so ratio queries read dossiers rather than every event.
-CREATE TABLE IF NOT EXISTS dossiers (
-    agency_id      TEXT NOT NULL,
-    dossier_id     TEXT NOT NULL,
-    district       TEXT,
-    officer_id     TEXT,
-    procedure      TEXT,
-    channel        TEXT,
-    received_at_ms INTEGER,
-    load_test      INTEGER NOT NULL DEFAULT 0,
-    -- verifications reported by the agency's client for this dossier
-    lookups        INTEGER NOT NULL DEFAULT 0,
-    -- verifications the server observed serving for this dossier
-    served         INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (agency_id, dossier_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
--- Per Vietnam day and dossier attributes: the dossier counts the ratio queries sum, so a query
--- over years of events reads thousands of rows, not millions.
-CREATE TABLE IF NOT EXISTS ratio_rollup (
-    day        INTEGER NOT NULL,
-    agency_id  TEXT NOT NULL,
-    district   TEXT NOT NULL,
-    officer_id TEXT NOT NULL,
-    procedure  TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    load_test  INTEGER NOT NULL,
-    dossiers   INTEGER NOT NULL,
-    lookups    INTEGER NOT NULL,
-    covered    INTEGER NOT NULL,
-    served     INTEGER NOT NULL,
-    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test)
-) WITHOUT ROWID;
--- The Merkle root of each complete block of 1,024 leaves (block b covers seq b*1024 ..
--- (b+1)*1024), so proofs over millions of events read block roots, not every leaf. Derived from
--- the leaves; `vnpop audit verify` checks it.
-CREATE TABLE IF NOT EXISTS merkle_blocks (
-    block INTEGER PRIMARY KEY,
-    root  BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tree_heads (
-    tree_size    INTEGER PRIMARY KEY,
-    root         BLOB NOT NULL,
-    signed_at_ms INTEGER NOT NULL,
-    signature    BLOB NOT NULL
-);
-";
-
-/// A signed statement of the log's size and Merkle root at a moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedTreeHead {
-    pub tree_size: u64,
-    pub root: Hash,
-    pub signed_at_ms: i64,
-    pub signature: [u8; 64],
-}
-
-impl SignedTreeHead {
-    /// The bytes the log key signs: a label, the size, the time and the root.
-    pub fn message(tree_size: u64, signed_at_ms: i64, root: &Hash) -> Vec<u8> {
-        let mut message = b"vnpop-tree-head-v1".to_vec();
-        message.extend_from_slice(&tree_size.to_be_bytes());
-        message.extend_from_slice(&signed_at_ms.to_be_bytes());
-        message.extend_from_slice(root);
-        message
-    }
-
-    /// Whether `key` signed this head.
-    pub fn verify(&self, key: &VerifyingKey) -> bool {
-        let message = Self::message(self.tree_size, self.signed_at_ms, &self.root);
-        let signature = ed25519_dalek::Signature::from_bytes(&self.signature);
-        key.verify_strict(&message, &signature).is_ok()
-    }
-}
+/// The file names inside the data directory.
+pub const DATABASE_FILE: &str = "audit.sqlite";
+/// The query tables the projector derives from [`DATABASE_FILE`].
+pub const QUERY_FILE: &str = "audit-query.sqlite";
+pub const KEY_FILE: &str = "audit-signing.key";
+/// The log's public key, hex, for auditors.
+pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
+/// The key of the keyed hash under which citizens' numbers are recorded.
+pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
 
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,15 +78,99 @@ pub struct AppendReceipt {
     pub tree_size: u64,
 }
 
+/// Which queue a batch waits in: served calls go to the log ahead of agencies' reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Served,
+    Ingest,
+}
+
 struct Job {
     events: Vec<AuditEvent>,
+    received_at_ms: i64,
     ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
+}
+
+/// The sequencer's two queues.
+#[derive(Default)]
+struct Queues {
+    served: VecDeque<Job>,
+    ingest: VecDeque<Job>,
+    closed: bool,
+}
+
+/// The queues with their wake-ups: `ready` for the sequencer, `room` for waiting appenders.
+#[derive(Default)]
+struct Queue {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+    room: Condvar,
+}
+
+impl Queue {
+    /// Queues a job, waiting for room if `wait`; gives it back when full (and not waiting) or
+    /// closed (as `Err(Some)` / `Err(None)`).
+    fn push(&self, lane: Lane, job: Job, wait: bool) -> Result<(), Option<Job>> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        loop {
+            if queues.closed {
+                return Err(None);
+            }
+            let queue = match lane {
+                Lane::Served => &mut queues.served,
+                Lane::Ingest => &mut queues.ingest,
+            };
+            if queue.len() < QUEUE {
+                queue.push_back(job);
+                self.ready.notify_one();
+                return Ok(());
+            }
+            if !wait {
+                return Err(Some(job));
+            }
+            queues = self.room.wait(queues).expect("queue lock");
+        }
+    }
+
+    /// Waits for work and takes a group: every served call waiting, then reports, up to
+    /// [`MAX_GROUP`] events. `None` once closed and drained.
+    fn take(&self) -> Option<Vec<Job>> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        while queues.served.is_empty() && queues.ingest.is_empty() {
+            if queues.closed {
+                return None;
+            }
+            queues = self.ready.wait(queues).expect("queue lock");
+        }
+        let mut group = Vec::new();
+        let mut count = 0;
+        while count < MAX_GROUP {
+            let Some(job) = queues
+                .served
+                .pop_front()
+                .or_else(|| queues.ingest.pop_front())
+            else {
+                break;
+            };
+            count += job.events.len();
+            group.push(job);
+        }
+        self.room.notify_all();
+        Some(group)
+    }
+
+    fn close(&self) {
+        self.queues.lock().expect("queue lock").closed = true;
+        self.ready.notify_all();
+        self.room.notify_all();
+    }
 }
 
 /// Handle to the audit log; cheap to share behind an `Arc`.
 pub struct AuditLog {
-    queue: Option<mpsc::SyncSender<Job>>,
-    writer: Option<JoinHandle<()>>,
+    queue: Arc<Queue>,
+    sequencer: Option<JoinHandle<()>>,
+    projector: Option<Projector>,
     /// Stops the checkpointer (by being dropped) and waits for it.
     checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     public_key: VerifyingKey,
@@ -174,107 +179,22 @@ pub struct AuditLog {
     written: AtomicU64,
     /// The log's size as of the last acknowledged commit.
     acknowledged: Arc<AtomicU64>,
-    /// The projector's applied position (the writer publishes it).
+    /// The projector's applied position.
     applied: watch::Receiver<u64>,
-    /// TESTS ONLY: see [`AuditLog::hold_projection_for_test`].
-    hold_projection: Arc<AtomicBool>,
 }
 
-/// The file names inside the data directory.
-pub const DATABASE_FILE: &str = "audit.sqlite";
-pub const KEY_FILE: &str = "audit-signing.key";
-/// The log's public key, hex, for auditors.
-pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
-/// The key of the keyed hash under which citizens' numbers are recorded.
-pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses hex (either case); `None` unless every character pairs into a byte.
-pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
-}
-
-/// Parses an Ed25519 public key written as 64 hex digits.
-pub fn parse_public_key(text: &str) -> Result<VerifyingKey, AuditError> {
-    let bad = || {
-        AuditError::Key(format!(
-            "{:?} is not an Ed25519 public key in hex",
-            text.trim()
-        ))
-    };
-    let bytes: [u8; 32] = parse_hex(text)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
-}
-
-/// Reads a 32-byte secret from `path`, creating it from the OS's randomness on first use (file
-/// mode 0600). The log's signing key and the subject-hash key are such secrets.
-pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], AuditError> {
-    match std::fs::read(path) {
-        Ok(bytes) => bytes
-            .get(..32)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| AuditError::Key(format!("{} is not a 32-byte key", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut secret = [0u8; 32];
-            getrandom::fill(&mut secret).map_err(|e| AuditError::Key(e.to_string()))?;
-            match write_private(path, &secret) {
-                Ok(()) => Ok(secret),
-                // Another process created it first: use theirs.
-                Err(_) if path.exists() => load_or_create_secret(path),
-                Err(e) => Err(e),
-            }
-        }
-        Err(e) => Err(AuditError::Key(format!("{}: {e}", path.display()))),
-    }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))
-}
-
-/// Opens the database with the settings every connection uses.
-pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
-    let connection = Connection::open(path)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: the WAL is fsync'd at every commit, so a commit that returned survives power loss.
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    connection.busy_timeout(std::time::Duration::from_secs(10))?;
-    connection.execute_batch(SCHEMA)?;
-    connection.execute_batch(projector::SCHEMA)?;
-    Ok(connection)
+/// What opening finds in the log: its tree, its dictionary and the client event ids stored.
+struct Recovered {
+    frontier: Frontier,
+    dictionary: Dictionary,
+    ids: EventIds,
 }
 
 impl AuditLog {
-    /// Opens (or creates) the log in `data_dir`, rebuilding the tree's right edge from the rows.
+    /// Opens (or creates) the log in `data_dir`: checks the end of the log against its latest
+    /// signed head (a damaged record stops start-up, naming it), rebuilds the tree's right edge,
+    /// then starts the sequencer, the projector (which first catches up with anything
+    /// acknowledged but not yet applied before the last stop) and the checkpointer.
     pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
@@ -285,96 +205,53 @@ impl AuditLog {
                 .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
         }
         let path = data_dir.join(DATABASE_FILE);
-        let mut connection = connect(&path)?;
-        // The subject index is the projector's (`subjects`) since issue 9.
-        connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
-        projector::initialise(&connection)?;
-        let mut frontier = Frontier::new();
+        let mut log = SqliteLog::open(&path)?;
         let public_key = key.verifying_key();
-        {
-            // Rebuild the right edge, and store any block root missing (a log written before
-            // blocks were kept).
-            let transaction = connection.transaction()?;
-            let head_size = latest_head(&transaction)?.map(|head| head.tree_size);
-            let mut root_at_head = None;
-            {
-                let stored: std::collections::HashSet<i64> = transaction
-                    .prepare("SELECT block FROM merkle_blocks")?
-                    .query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                let mut rows = transaction.prepare("SELECT leaf_hash FROM events ORDER BY seq")?;
-                let mut insert = transaction
-                    .prepare("INSERT INTO merkle_blocks (block, root) VALUES (?1, ?2)")?;
-                let mut hashes = rows.query([])?;
-                while let Some(row) = hashes.next()? {
-                    let hash: Vec<u8> = row.get(0)?;
-                    let leaf = hash
-                        .try_into()
-                        .map_err(|_| AuditError::Corrupt("leaf_hash is not 32 bytes".into()))?;
-                    if let Some(block) = frontier.push(leaf) {
-                        let index = (frontier.size() / BLOCK_LEAVES - 1) as i64;
-                        if !stored.contains(&index) {
-                            insert.execute(params![index, &block[..]])?;
-                        }
-                    }
-                    if head_size == Some(frontier.size()) {
-                        root_at_head = Some(frontier.root());
-                    }
-                }
-            }
-            // Never append after a damaged end: stop, naming the record.
-            super::verify::check_tail(&transaction, frontier.size(), root_at_head, &public_key)?;
-            transaction.commit()?;
-        }
-        // Events made durable but not projected before the last stop (a crash between the two).
-        let caught_up = projector::catch_up(&mut connection, frontier.size())?;
-        if caught_up > 0 {
-            tracing::info!(
-                events = caught_up,
-                "audit projector caught up with the log after an unclean stop"
-            );
-        }
+        let recovered = recover(&mut log, &public_key)?;
         // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
         // most once a checkpoint completes.
-        connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-        connection.pragma_update(None, "journal_size_limit", 64 << 20)?;
-        let size = frontier.size();
+        log.connection().pragma_update(None, "wal_autocheckpoint", 0)?;
+        log.connection()
+            .pragma_update(None, "journal_size_limit", 64 << 20)?;
+        let size = recovered.frontier.size();
         let acknowledged = Arc::new(AtomicU64::new(size));
-        let (applied_tx, applied) = watch::channel(size);
-        let (queue, jobs) = mpsc::sync_channel(QUEUE);
-        let hold_projection = Arc::new(AtomicBool::new(false));
-        let writer = {
-            let acknowledged = Arc::clone(&acknowledged);
-            let hold_projection = Arc::clone(&hold_projection);
+        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
+        let applied = projector.applied();
+        let queue = Arc::new(Queue::default());
+        let sequencer = {
+            let (queue, acknowledged) = (Arc::clone(&queue), Arc::clone(&acknowledged));
+            let progress = projector.progress();
+            let mut sequencer = Sequencer {
+                log,
+                frontier: recovered.frontier,
+                dictionary: recovered.dictionary,
+                ids: recovered.ids,
+                key,
+                acknowledged,
+                progress,
+                since_checkpoint: 0,
+                scratch: Vec::new(),
+            };
             std::thread::Builder::new()
-                .name("audit-writer".into())
+                .name("audit-sequencer".into())
                 .spawn(move || {
-                    Writer {
-                        connection,
-                        frontier,
-                        key,
-                        applied: size,
-                        acknowledged,
-                        applied_tx,
-                        hold_projection,
-                        pending_blocks: Vec::new(),
-                        since_checkpoint: 0,
+                    while let Some(group) = queue.take() {
+                        sequencer.commit_group(group);
                     }
-                    .run(jobs)
                 })
                 .map_err(|e| AuditError::Key(e.to_string()))?
         };
         let checkpointer = spawn_checkpointer(&path)?;
         Ok(AuditLog {
-            queue: Some(queue),
-            writer: Some(writer),
+            queue,
+            sequencer: Some(sequencer),
+            projector: Some(projector),
             checkpointer: Some(checkpointer),
             public_key,
             path,
             written: AtomicU64::new(0),
             acknowledged,
             applied,
-            hold_projection,
         })
     }
 
@@ -383,7 +260,9 @@ impl AuditLog {
     /// catches up. No flag or setting of `vnpop serve` reaches it.
     #[doc(hidden)]
     pub fn hold_projection_for_test(&self, hold: bool) {
-        self.hold_projection.store(hold, Ordering::Relaxed);
+        if let Some(projector) = &self.projector {
+            projector.progress().hold(hold);
+        }
     }
 
     /// Resolves once the query tables hold every event acknowledged before the call
@@ -411,29 +290,45 @@ impl AuditLog {
     /// [`AuditLog::caught_up`] for synchronous callers.
     pub fn caught_up_blocking(&self) -> Result<(), AuditError> {
         let target = self.acknowledged.load(Ordering::Acquire);
-        let (position, mut applied) = (*self.applied.borrow(), self.applied.clone());
-        if position >= target {
+        if *self.applied.borrow() >= target {
             return Ok(());
         }
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .map_err(|e| AuditError::Write(e.to_string()))?
-            .block_on(applied.wait_for(|&position| position >= target))
-            .map(|_| ())
-            .map_err(|_| AuditError::Closed)
+            .block_on(self.caught_up())
     }
 
-    /// Appends events; resolves once they are durable (or known duplicates).
+    /// Appends agencies' reported events; resolves once they are durable (or known duplicates).
     pub async fn append(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
+        self.append_in(Lane::Ingest, events).await
+    }
+
+    /// Appends the record of a call the server served, ahead of queued reports; resolves once
+    /// it is durable.
+    pub async fn append_served(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
+        self.append_in(Lane::Served, vec![event]).await
+    }
+
+    async fn append_in(
+        &self,
+        lane: Lane,
+        events: Vec<AuditEvent>,
+    ) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
-        let queue = self.queue.as_ref().ok_or(AuditError::Closed)?;
-        match queue.try_send(Job { events, ack }) {
+        let job = Job {
+            events,
+            received_at_ms: now_ms(),
+            ack,
+        };
+        match self.queue.push(lane, job, false) {
             Ok(()) => {}
-            Err(mpsc::TrySendError::Disconnected(_)) => return Err(AuditError::Closed),
+            Err(None) => return Err(AuditError::Closed),
             // The queue is full: waiting for room blocks, so do it off the async workers.
-            Err(mpsc::TrySendError::Full(job)) => {
-                let queue = queue.clone();
-                tokio::task::spawn_blocking(move || queue.send(job))
+            Err(Some(job)) => {
+                let queue = Arc::clone(&self.queue);
+                tokio::task::spawn_blocking(move || queue.push(lane, job, true))
                     .await
                     .map_err(|_| AuditError::Closed)?
                     .map_err(|_| AuditError::Closed)?;
@@ -459,16 +354,19 @@ impl AuditLog {
     }
 
     /// [`AuditLog::append`] for synchronous callers, which also waits until the events are in
-    /// the query tables (so a query that follows sees them).
+    /// the query tables (so a query that follows sees them) unless projection is held.
     pub fn append_blocking(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
+        let job = Job {
+            events,
+            received_at_ms: now_ms(),
+            ack,
+        };
         self.queue
-            .as_ref()
-            .ok_or(AuditError::Closed)?
-            .send(Job { events, ack })
+            .push(Lane::Ingest, job, true)
             .map_err(|_| AuditError::Closed)?;
         let receipt = self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?)?;
-        if !self.hold_projection.load(Ordering::Relaxed) {
+        if !self.projector.as_ref().is_some_and(|p| p.progress().held()) {
             self.caught_up_blocking()?;
         }
         Ok(receipt)
@@ -479,24 +377,26 @@ impl AuditLog {
         self.public_key
     }
 
-    /// The SQLite file.
+    /// The log file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The newest signed tree head, if anything was ever written.
     pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
-        latest_head(&connect(&self.path)?)
+        SqliteLog::open(&self.path)?.latest_head()
     }
 }
 
 impl Drop for AuditLog {
-    /// Lets the writer finish what is queued, then waits for it and the checkpointer.
+    /// Lets the sequencer finish what is queued and the projector apply it, then waits for
+    /// them and the checkpointer.
     fn drop(&mut self) {
-        drop(self.queue.take());
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
+        self.queue.close();
+        if let Some(sequencer) = self.sequencer.take() {
+            let _ = sequencer.join();
         }
+        drop(self.projector.take());
         if let Some((stop, checkpointer)) = self.checkpointer.take() {
             drop(stop);
             let _ = checkpointer.join();
@@ -504,29 +404,23 @@ impl Drop for AuditLog {
     }
 }
 
-/// Derives the query tables of the log file at `path` again from its first event (the log must
+/// Derives the query tables of the log in `data_dir` again from its first event (the log must
 /// not be open for writing). Returns the number of events applied.
-pub fn rebuild_projection(path: &Path) -> Result<u64, AuditError> {
-    let mut connection = connect(path)?;
-    connection.execute_batch("DROP INDEX IF EXISTS events_by_subject")?;
-    projector::initialise(&connection)?;
-    let size: i64 = connection.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-    projector::rebuild(&mut connection, size as u64)
+pub fn rebuild_projection(data_dir: &Path) -> Result<u64, AuditError> {
+    projector::rebuild(&data_dir.join(DATABASE_FILE), &data_dir.join(QUERY_FILE))
 }
 
 /// Starts the thread that checkpoints the write-ahead log every [`CHECKPOINT_EVERY`] (passive:
-/// it never blocks the writer) until its sender is dropped.
+/// it never blocks the sequencer) until its sender is dropped.
 fn spawn_checkpointer(path: &Path) -> Result<(mpsc::Sender<()>, JoinHandle<()>), AuditError> {
-    let connection = connect(path)?;
+    let log = SqliteLog::open(path)?;
     let (stop, stopped) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("audit-checkpoint".into())
         .spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY)
             {
-                if let Err(error) =
-                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                {
+                if let Err(error) = log.checkpoint() {
                     tracing::warn!(%error, "audit WAL checkpoint failed");
                 }
             }
@@ -535,261 +429,282 @@ fn spawn_checkpointer(path: &Path) -> Result<(mpsc::Sender<()>, JoinHandle<()>),
     Ok((stop, thread))
 }
 
-pub(super) fn latest_head(connection: &Connection) -> Result<Option<SignedTreeHead>, AuditError> {
-    connection
-        .query_row(
-            "SELECT tree_size, root, signed_at_ms, signature FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
-            [],
-            head_from_row,
-        )
-        .optional()?
-        .transpose()
+/// The client event ids stored, for deduplication: a 64-bit hash of each id → its position.
+/// A hash shared by two different ids (rare) keeps the later ones in `exact`.
+#[derive(Default)]
+struct EventIds {
+    by_hash: HashMap<u64, u64>,
+    exact: HashMap<Box<[u8]>, u64>,
+    hasher: foldhash::fast::FixedState,
 }
 
-pub(super) fn head_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<Result<SignedTreeHead, AuditError>> {
-    let size: i64 = row.get(0)?;
-    let root: Vec<u8> = row.get(1)?;
-    let signed_at_ms: i64 = row.get(2)?;
-    let signature: Vec<u8> = row.get(3)?;
-    Ok((|| {
-        Ok(SignedTreeHead {
-            tree_size: size as u64,
-            root: root
-                .try_into()
-                .map_err(|_| AuditError::Corrupt("tree head root is not 32 bytes".into()))?,
-            signed_at_ms,
-            signature: signature
-                .try_into()
-                .map_err(|_| AuditError::Corrupt("tree head signature is not 64 bytes".into()))?,
-        })
-    })())
+impl EventIds {
+    fn hash(&self, id: &[u8]) -> u64 {
+        self.hasher.hash_one(id)
+    }
 }
 
-/// The single writer: owns the connection and the tree's right edge.
-struct Writer {
-    connection: Connection,
+/// Reads the whole log once at start: checks every record's checksum (a damaged one stops
+/// start-up, naming it), collects the client event ids, rebuilds the tree's right edge from
+/// the stored block roots and the leaves after them, and checks that it hashes to the latest
+/// signed head. When the block roots do not (they are derived data), the tree is rebuilt from
+/// every leaf, and the roots restored if that matches.
+fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditError> {
+    let mut dictionary = log.dictionary()?;
+    let size = log.size()?;
+    let mut ids = EventIds::default();
+    log.scan(
+        0,
+        size,
+        &mut |raw| {
+            if !record::checks(raw.seq, raw.payload, raw.crc) {
+                return Err(store::damaged_record(
+                    raw.seq,
+                    &record::RecordError::Checksum,
+                ));
+            }
+            if let Some(id) =
+                record::client_event_id(raw.payload).map_err(|e| store::damaged_record(raw.seq, &e))?
+            {
+                let hash = ids.hash(id);
+                if ids.by_hash.insert(hash, raw.seq).is_some() {
+                    // Keep both: the exact map settles which is which.
+                    ids.exact.insert(id.into(), raw.seq);
+                }
+            }
+            Ok(true)
+        },
+        &mut |damage| Err(store::damage_error(&damage)),
+    )?;
+    let head = log.latest_head()?;
+    super::verify::check_head(head.as_ref(), size, key)?;
+    let complete = size / BLOCK_LEAVES;
+    let blocks = log.blocks(0, complete)?;
+    let mut frontier = Frontier::new();
+    if blocks.len() as u64 == complete
+        && blocks.iter().enumerate().all(|(i, (b, r))| *b == i as u64 && r.len() == 32)
+    {
+        for (_, root) in &blocks {
+            frontier.push_block(root[..].try_into().expect("32 bytes"));
+        }
+    }
+    let start = frontier.size();
+    let mut push_leaves = |frontier: &mut Frontier, from: u64| -> Result<Vec<(u64, Hash)>, AuditError> {
+        let mut completed = Vec::new();
+        log.events(&mut dictionary, from, size, &mut |stored| {
+            let leaf = leaf_hash(&record::leaf_bytes(
+                stored.seq,
+                &stored.event,
+                stored.received_at_ms,
+            ));
+            if let Some(block) = frontier.push(leaf) {
+                completed.push((frontier.size() / BLOCK_LEAVES - 1, block));
+            }
+            Ok(true)
+        })?;
+        Ok(completed)
+    };
+    let completed = push_leaves(&mut frontier, start)?;
+    if head.as_ref().is_some_and(|h| h.root != frontier.root()) {
+        // Perhaps only the derived block roots are damaged: recompute from every leaf.
+        let mut full = Frontier::new();
+        let completed = push_leaves(&mut full, 0)?;
+        if head.as_ref().is_some_and(|h| h.root != full.root()) {
+            let found = super::verify::first_tamper(log, key)?;
+            return Err(AuditError::Corrupt(match found {
+                Some(tamper) => format!("{tamper}; run `vnpop audit verify` for the whole log"),
+                None => "the stored events do not hash to the root of the latest signed tree head"
+                    .into(),
+            }));
+        }
+        tracing::warn!("audit log: stored Merkle block roots did not match the events; restored them");
+        log.restore_blocks(&completed)?;
+        frontier = full;
+    } else if !completed.is_empty() {
+        // Missing block roots (derived data): stored again.
+        log.restore_blocks(&completed)?;
+    }
+    Ok(Recovered {
+        frontier,
+        dictionary,
+        ids,
+    })
+}
+
+/// The sequencer: owns the log's write side, the tree's right edge, the dictionary and the
+/// stored event ids.
+struct Sequencer {
+    log: SqliteLog,
     frontier: Frontier,
+    dictionary: Dictionary,
+    ids: EventIds,
     key: SigningKey,
-    /// The projector's position: events below it are in the query tables.
-    applied: u64,
     acknowledged: Arc<AtomicU64>,
-    applied_tx: watch::Sender<u64>,
-    hold_projection: Arc<AtomicBool>,
-    /// Merkle blocks completed by committed groups and not yet stored by the projector.
-    pending_blocks: Vec<(u64, Hash)>,
-    /// Events written since the writer last finished a checkpoint.
+    progress: Arc<projector::Progress>,
+    /// Events written since the sequencer last finished a checkpoint.
     since_checkpoint: u64,
+    scratch: Vec<u8>,
 }
 
-/// What one group commit stored: per job its receipt, the positions of the events it added
-/// (`None` for a duplicate), and the Merkle blocks completed.
-struct Committed {
+/// What encoding a group produced, before it is stored.
+struct Encoded {
+    group: Group,
     receipts: Vec<AppendReceipt>,
-    stored: Vec<Vec<bool>>,
-    blocks: Vec<(u64, Hash)>,
+    /// Event ids added to [`EventIds`] by this group, removed again if the commit fails.
+    new_ids: Vec<(u64, Option<Box<[u8]>>)>,
 }
 
-impl Writer {
-    fn run(mut self, jobs: mpsc::Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
-            let mut group = vec![first];
-            let mut count = group[0].events.len();
-            while count < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        count += job.events.len();
-                        group.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let (acks, batches): (Vec<_>, Vec<_>) =
-                group.into_iter().map(|job| (job.ack, job.events)).unzip();
-            let before = self.frontier.clone();
-            match self.commit(&batches) {
-                Ok(committed) => {
-                    let size = self.frontier.size();
-                    self.acknowledged.store(size, Ordering::Release);
-                    for (ack, receipt) in acks.into_iter().zip(&committed.receipts) {
-                        let _ = ack.send(Ok(*receipt));
-                    }
-                    self.project(before.size(), &batches, committed);
-                    self.checkpoint(count as u64);
-                }
+impl Sequencer {
+    /// Stores one group and answers its callers.
+    fn commit_group(&mut self, jobs: Vec<Job>) {
+        let before = (self.frontier.clone(), self.dictionary.len());
+        let encoded = self.encode(&jobs);
+        let result = match encoded {
+            Ok(encoded) => match self.log.append(&encoded.group) {
+                Ok(()) => Ok(encoded.receipts),
                 Err(error) => {
-                    // Nothing of the group was stored: the tree is as before.
-                    self.frontier = before;
-                    tracing::error!(%error, "audit group commit failed");
-                    for ack in acks {
-                        let _ = ack.send(Err(AuditError::Write(error.to_string())));
-                    }
+                    self.forget(encoded.new_ids);
+                    Err(error)
                 }
-            }
-        }
-    }
-
-    /// After answering: every [`WRITER_CHECKPOINT_EVENTS`], a passive checkpoint on the writer's
-    /// own connection, which no write races, so it reaches the end of the write-ahead log (the
-    /// checkpointer thread has copied most of it already).
-    fn checkpoint(&mut self, events: u64) {
-        self.since_checkpoint += events;
-        if self.since_checkpoint < WRITER_CHECKPOINT_EVENTS {
-            return;
-        }
-        self.since_checkpoint = 0;
-        if let Err(error) = self
-            .connection
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-        {
-            tracing::warn!(%error, "audit WAL checkpoint failed");
-        }
-    }
-
-    /// Applies a committed group to the query tables (after its callers were answered). When
-    /// an earlier batch failed, catches up from the log instead, which includes this group.
-    fn project(&mut self, from: u64, batches: &[Vec<AuditEvent>], committed: Committed) {
-        self.pending_blocks.extend(committed.blocks);
-        if self.hold_projection.load(Ordering::Relaxed) {
-            return;
-        }
-        let size = self.frontier.size();
-        let blocks = std::mem::take(&mut self.pending_blocks);
-        let result = if self.applied == from {
-            let events = batches
-                .iter()
-                .zip(&committed.stored)
-                .flat_map(|(events, stored)| {
-                    events
-                        .iter()
-                        .zip(stored)
-                        .filter(|(_, s)| **s)
-                        .map(|(e, _)| e)
-                })
-                .zip(from..)
-                .map(|(event, seq)| (seq, event))
-                .collect();
-            let batch = projector::Batch {
-                events,
-                blocks: blocks.clone(),
-                to: size,
-            };
-            projector::apply(&mut self.connection, &batch)
-        } else {
-            projector::catch_up(&mut self.connection, size).and_then(|_| {
-                let batch = projector::Batch {
-                    events: Vec::new(),
-                    blocks: blocks.clone(),
-                    to: size,
-                };
-                projector::apply(&mut self.connection, &batch)
-            })
+            },
+            Err(error) => Err(error),
         };
         match result {
-            Ok(()) => {
-                self.applied = size;
-                self.applied_tx.send_replace(size);
+            Ok(receipts) => {
+                let size = self.frontier.size();
+                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
+                self.acknowledged.store(size, Ordering::Release);
+                for (job, receipt) in jobs.into_iter().zip(receipts) {
+                    let _ = job.ack.send(Ok(receipt));
+                }
+                self.progress.acknowledge(size);
+                self.checkpoint(stored);
             }
-            // The events are durable; queries wait until a later batch catches up.
             Err(error) => {
-                self.pending_blocks = blocks;
-                tracing::error!(%error, "audit projection failed; will catch up");
+                // Nothing of the group was stored: the tree and dictionary are as before.
+                self.frontier = before.0;
+                self.dictionary.truncate(before.1);
+                tracing::error!(%error, "audit group commit failed");
+                for job in jobs {
+                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                }
             }
         }
     }
 
-    fn commit(&mut self, group: &[Vec<AuditEvent>]) -> Result<Committed, AuditError> {
-        let transaction = self.connection.transaction()?;
-        let mut counts = Vec::with_capacity(group.len());
-        let mut stored = Vec::with_capacity(group.len());
-        let mut blocks = Vec::new();
-        {
-            let mut insert = transaction.prepare_cached(
-                "INSERT OR IGNORE INTO events (seq, event_id, source, kind, dossier_id, agency_id, district,
-                     officer_id, occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            )?;
-            for events in group {
-                let (mut appended, mut duplicates) = (0, 0);
-                let mut added = Vec::with_capacity(events.len());
-                for event in events {
-                    let seq = self.frontier.size();
-                    let leaf = leaf_hash(&event.leaf_bytes(seq));
-                    let (kind, procedure, channel, rpc, outcome, purpose, subject) =
-                        match &event.kind {
-                            EventKind::Dossier { procedure, channel } => (
-                                "dossier",
-                                Some(procedure),
-                                Some(channel),
-                                None,
-                                None,
-                                None,
-                                None,
-                            ),
-                            EventKind::Verification {
-                                rpc,
-                                outcome,
-                                purpose,
-                                subject,
-                            } => (
-                                "verification",
-                                None,
-                                None,
-                                Some(rpc),
-                                Some(outcome),
-                                Some(purpose),
-                                Some(subject),
-                            ),
-                        };
-                    let inserted = insert.execute(params![
-                        seq as i64,
-                        event.event_id,
-                        event.source.as_str(),
-                        kind,
-                        event.dossier_id,
-                        event.agency_id,
-                        event.district,
-                        event.officer_id,
-                        event.occurred_at_ms,
-                        event.load_test,
-                        procedure,
-                        channel,
-                        rpc,
-                        outcome,
-                        purpose,
-                        subject,
-                        &leaf[..],
-                    ])?;
-                    if inserted == 1 {
-                        if let Some(block) = self.frontier.push(leaf) {
-                            blocks.push((self.frontier.size() / BLOCK_LEAVES - 1, block));
-                        }
-                        appended += 1;
-                    } else {
-                        duplicates += 1;
-                    }
-                    added.push(inserted == 1);
-                }
-                counts.push((appended, duplicates));
-                stored.push(added);
+    fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
+        for (hash, exact) in new_ids {
+            match exact {
+                Some(id) => drop(self.ids.exact.remove(&id)),
+                None => drop(self.ids.by_hash.remove(&hash)),
             }
         }
+    }
+
+    /// Whether the client event `id` is already stored (or earlier in this group, whose
+    /// events start at `group_start` and are `pending`).
+    fn stored(
+        &self,
+        id: &[u8],
+        hash: u64,
+        group_start: u64,
+        pending: &[&[u8]],
+    ) -> Result<bool, AuditError> {
+        if self.ids.exact.contains_key(id) {
+            return Ok(true);
+        }
+        let Some(&seq) = self.ids.by_hash.get(&hash) else {
+            return Ok(false);
+        };
+        if seq >= group_start {
+            return Ok(pending.get((seq - group_start) as usize) == Some(&id));
+        }
+        let mut same = false;
+        self.log.scan(
+            seq,
+            seq + 1,
+            &mut |raw| {
+                same = record::client_event_id(raw.payload).ok().flatten() == Some(id);
+                Ok(false)
+            },
+            &mut |damage| Err(store::damage_error(&damage)),
+        )?;
+        Ok(same)
+    }
+
+    fn encode(&mut self, jobs: &[Job]) -> Result<Encoded, AuditError> {
+        let group_start = self.frontier.size();
+        let mut group = Group::default();
+        let mut receipts = Vec::with_capacity(jobs.len());
+        let mut new_ids = Vec::new();
+        // The id (client events) of each event added by this group, by position.
+        let mut pending: Vec<&[u8]> = Vec::new();
+        let mut run: (u64, usize, Vec<u8>) = (group_start, 0, Vec::new());
+        for job in jobs {
+            let (mut appended, mut duplicates) = (0, 0);
+            for event in &job.events {
+                let seq = self.frontier.size();
+                let id = event.event_id.as_bytes();
+                if event.source == EventSource::Client {
+                    let hash = self.ids.hash(id);
+                    if self.stored(id, hash, group_start, &pending)? {
+                        duplicates += 1;
+                        continue;
+                    }
+                    if let Some(previous) = self.ids.by_hash.insert(hash, seq) {
+                        // Another id with the same hash: keep it reachable exactly.
+                        self.ids.by_hash.insert(hash, previous);
+                        self.ids.exact.insert(id.into(), seq);
+                        new_ids.push((hash, Some(id.into())));
+                    } else {
+                        new_ids.push((hash, None));
+                    }
+                }
+                pending.push(if event.source == EventSource::Client { id } else { &[] });
+                record::encode(
+                    seq,
+                    event,
+                    job.received_at_ms,
+                    &mut self.dictionary,
+                    &mut group.strings,
+                    &mut self.scratch,
+                    &mut run.2,
+                );
+                run.1 += 1;
+                let leaf = leaf_hash(&record::leaf_bytes(seq, event, job.received_at_ms));
+                if let Some(block) = self.frontier.push(leaf) {
+                    group
+                        .blocks
+                        .push((self.frontier.size() / BLOCK_LEAVES - 1, block));
+                }
+                if run.1 == RUN {
+                    let next = (self.frontier.size(), 0, Vec::new());
+                    group.runs.push(std::mem::replace(&mut run, next));
+                }
+                appended += 1;
+            }
+            receipts.push((appended, duplicates));
+        }
+        if run.1 > 0 {
+            group.runs.push(run);
+        }
         let size = self.frontier.size();
-        if counts.iter().any(|(appended, _)| *appended > 0) {
+        if size > group_start {
             let root = self.frontier.root();
             let signed_at_ms = now_ms();
             let signature = self
                 .key
                 .sign(&SignedTreeHead::message(size, signed_at_ms, &root));
-            transaction.execute(
-                "INSERT OR REPLACE INTO tree_heads (tree_size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
-                params![size as i64, &root[..], signed_at_ms, &signature.to_bytes()[..]],
-            )?;
+            group.head = Some(SignedTreeHead {
+                tree_size: size,
+                root,
+                signed_at_ms,
+                signature: signature.to_bytes(),
+            });
         }
-        transaction.commit()?;
-        Ok(Committed {
-            receipts: counts
+        Ok(Encoded {
+            group,
+            receipts: receipts
                 .into_iter()
                 .map(|(appended, duplicates)| AppendReceipt {
                     appended,
@@ -797,8 +712,21 @@ impl Writer {
                     tree_size: size,
                 })
                 .collect(),
-            stored,
-            blocks,
+            new_ids,
         })
+    }
+
+    /// After answering: every [`WRITER_CHECKPOINT_EVENTS`], a passive checkpoint on the
+    /// sequencer's own connection, which no write races, so it reaches the end of the
+    /// write-ahead log (the checkpointer thread has copied most of it already).
+    fn checkpoint(&mut self, events: u64) {
+        self.since_checkpoint += events;
+        if self.since_checkpoint < WRITER_CHECKPOINT_EVENTS {
+            return;
+        }
+        self.since_checkpoint = 0;
+        if let Err(error) = self.log.checkpoint() {
+            tracing::warn!(%error, "audit WAL checkpoint failed");
+        }
     }
 }

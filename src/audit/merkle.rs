@@ -277,7 +277,19 @@ impl Frontier {
     /// Appends a leaf. Returns the root of the block of [`BLOCK_LEAVES`] leaves it completed, if
     /// it completed one (the log stores these).
     pub fn push(&mut self, leaf: Hash) -> Option<Hash> {
-        let mut node = (0, leaf);
+        self.push_node(0, leaf)
+    }
+
+    /// Appends a complete block of [`BLOCK_LEAVES`] leaves by its root; the tree's size must be
+    /// a multiple of the block size.
+    pub fn push_block(&mut self, root: Hash) {
+        debug_assert!(self.size.is_multiple_of(BLOCK_LEAVES));
+        self.push_node(BLOCK_HEIGHT, root);
+    }
+
+    /// Appends the root of a perfect subtree of `height` whose leaves come next.
+    fn push_node(&mut self, height: u32, hash: Hash) -> Option<Hash> {
+        let mut node = (height, hash);
         let mut block = None;
         while let Some(&(height, left)) = self.peaks.last() {
             if height != node.0 {
@@ -290,7 +302,7 @@ impl Frontier {
             }
         }
         self.peaks.push(node);
-        self.size += 1;
+        self.size += 1 << height;
         block
     }
 

@@ -1,9 +1,13 @@
-//! The tamper-evident audit trail: every dossier and every verification, in an append-only SQLite
-//! log whose rows are the leaves of an RFC 6962 Merkle tree with signed tree heads.
+//! The tamper-evident audit trail: every dossier and every verification, in an append-only log
+//! of record whose events are the leaves of an RFC 6962 Merkle tree with signed tree heads.
 //!
-//! - [`event`]: what is recorded and its canonical leaf encoding;
+//! - [`event`]: what is recorded;
+//! - [`record`]: its compact binary record and canonical leaf bytes;
+//! - [`store`]: the log of record's interface and its SQLite file;
 //! - [`merkle`]: tree roots, inclusion and consistency proofs and their verification;
-//! - [`log`]: the durable log with one group-committing writer and signed heads;
+//! - [`keys`]: the signing key, signed tree heads, the subject-hash secret;
+//! - [`log`]: the sequencer (group commits, signed heads) and the handle callers append through;
+//! - [`projector`]: the query tables, derived after the answer on a thread of their own;
 //! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
 //! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
 //! - [`reconcile`]: client-reported against server-observed verifications;
@@ -11,13 +15,18 @@
 
 pub mod answers;
 pub mod event;
+pub mod keys;
 pub mod log;
 pub mod merkle;
 pub(crate) mod projector;
 pub mod query;
 pub mod reconcile;
+pub mod record;
 pub mod recorder;
 pub mod service;
+pub(crate) mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

@@ -1,4 +1,5 @@
-//! The auditor's questions, answered from the log's `dossiers` summary and `events` table.
+//! The auditor's questions, answered from the query tables (`dossiers`, `ratio_rollup`,
+//! `subjects`) and from the log of record's events.
 //!
 //! The central figure is the lookup ratio: of the dossiers received in a period, how many
 //! lookups their officers made (as reported by the agency's client) per dossier, and how many
@@ -7,12 +8,15 @@
 use std::path::Path;
 
 use crate::domain::vietnam;
-use rusqlite::{params_from_iter, types::Value, Connection, OptionalExtension};
+use std::cell::RefCell;
+
+use rusqlite::{params_from_iter, types::Value, Connection};
 
 use super::{
-    log::{connect, latest_head, vietnam_day, SignedTreeHead},
-    merkle::{self, Hash, Subtrees, BLOCK_LEAVES},
-    verify::{read_event, EVENT_COLUMNS},
+    log::{vietnam_day, SignedTreeHead, QUERY_FILE},
+    merkle::{self, leaf_hash, Hash, Subtrees, BLOCK_LEAVES},
+    record::{self, Dictionary, StoredEvent},
+    store::{LogOfRecord, SqliteLog},
     AuditError, AuditEvent,
 };
 
@@ -197,16 +201,25 @@ fn push_filters(
     }
 }
 
-/// Read-only access to a log file for queries.
+/// Read-only access to a log and its query tables.
 pub struct AuditReader {
-    connection: Connection,
+    /// The log file's connection, with the query tables' file attached (as `query`), so the
+    /// query tables are read by their plain names.
+    log: SqliteLog,
+    dictionary: RefCell<Dictionary>,
 }
 
 impl AuditReader {
+    /// Opens the log at `path` (`DATA_DIR/audit.sqlite`) and the query tables beside it.
     pub fn open(path: &Path) -> Result<Self, AuditError> {
-        Ok(AuditReader {
-            connection: connect(path)?,
-        })
+        let log = SqliteLog::open(path)?;
+        let query = path.with_file_name(QUERY_FILE);
+        // Creates the tables if no projector ever ran here (they then hold nothing).
+        drop(super::projector::connect(&query)?);
+        log.connection()
+            .execute("ATTACH DATABASE ?1 AS query", [query.to_string_lossy()])?;
+        let dictionary = RefCell::new(log.dictionary()?);
+        Ok(AuditReader { log, dictionary })
     }
 
     /// Opens the file once its query tables hold every event of the log, waiting up to
@@ -215,13 +228,9 @@ impl AuditReader {
         let reader = Self::open(path)?;
         let deadline = std::time::Instant::now() + patience;
         loop {
-            let size: i64 = reader.connection.query_row(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM events",
-                [],
-                |r| r.get(0),
-            )?;
-            let applied = super::projector::applied(&reader.connection)?;
-            if applied >= size as u64 {
+            let size = reader.log.size()?;
+            let applied = super::projector::applied(reader.connection())?;
+            if applied >= size {
                 return Ok(reader);
             }
             if std::time::Instant::now() >= deadline {
@@ -233,39 +242,50 @@ impl AuditReader {
         }
     }
 
-    /// The read connection, for queries kept in their own modules.
+    /// The read connection (query tables attached), for queries kept in their own modules.
     pub(super) fn connection(&self) -> &Connection {
-        &self.connection
+        self.log.connection()
+    }
+
+    /// Calls `each` with the stored events `[from, to)`, in order, until it returns false.
+    pub(super) fn scan(
+        &self,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(StoredEvent) -> Result<bool, AuditError>,
+    ) -> Result<(), AuditError> {
+        self.log
+            .events(&mut self.dictionary.borrow_mut(), from, to, each)
+    }
+
+    /// Number of events in the log.
+    pub fn size(&self) -> Result<u64, AuditError> {
+        self.log.size()
+    }
+
+    /// The hashes of the leaves `[from, to)`, which must all be there.
+    fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+        let mut leaves = Vec::with_capacity((to - from) as usize);
+        self.scan(from, to, &mut |stored| {
+            leaves.push(leaf_hash(&record::leaf_bytes(
+                stored.seq,
+                &stored.event,
+                stored.received_at_ms,
+            )));
+            Ok(true)
+        })?;
+        if leaves.len() as u64 != to - from {
+            return Err(AuditError::Corrupt(format!(
+                "{} events stored for {from}..{to}",
+                leaves.len()
+            )));
+        }
+        Ok(leaves)
     }
 
     /// The hashes of the first `size` leaves, in order.
     pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
-        self.hashes(
-            "SELECT leaf_hash FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
-            0,
-            size,
-        )
-    }
-
-    /// The 32-byte values `sql` selects for the range `[start, end)`, which must all be there.
-    fn hashes(&self, sql: &str, start: u64, end: u64) -> Result<Vec<Hash>, AuditError> {
-        let mut statement = self.connection.prepare_cached(sql)?;
-        let hashes = statement
-            .query_map([start as i64, end as i64], |r| r.get::<_, Vec<u8>>(0))?
-            .map(|h| {
-                h.map_err(AuditError::from).and_then(|h| {
-                    h.try_into()
-                        .map_err(|_| AuditError::Corrupt("a stored hash is not 32 bytes".into()))
-                })
-            })
-            .collect::<Result<Vec<Hash>, _>>()?;
-        if hashes.len() as u64 != end - start {
-            return Err(AuditError::Corrupt(format!(
-                "{} hashes stored for {start}..{end}",
-                hashes.len()
-            )));
-        }
-        Ok(hashes)
+        self.leaves(0, size)
     }
 
     /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
@@ -275,18 +295,29 @@ impl AuditReader {
 
     /// The event stored at leaf `seq`.
     pub fn event(&self, seq: u64) -> Result<Option<AuditEvent>, AuditError> {
-        let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE seq = ?1"
-        ))?;
-        Ok(statement
-            .query_row([seq as i64], read_event)
-            .optional()?
-            .and_then(|stored| stored.event))
+        Ok(self.stored(seq)?.map(|stored| stored.event))
+    }
+
+    /// The event stored at leaf `seq`, with its receive time.
+    pub fn stored(&self, seq: u64) -> Result<Option<StoredEvent>, AuditError> {
+        let mut found = None;
+        self.scan(seq, seq + 1, &mut |stored| {
+            found = Some(stored);
+            Ok(false)
+        })?;
+        Ok(found)
+    }
+
+    /// The canonical leaf bytes of the event at `seq`.
+    pub fn leaf_data(&self, seq: u64) -> Result<Option<Vec<u8>>, AuditError> {
+        Ok(self
+            .stored(seq)?
+            .map(|s| record::leaf_bytes(s.seq, &s.event, s.received_at_ms)))
     }
 
     /// The newest signed tree head.
     pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
-        latest_head(&self.connection)
+        self.log.latest_head()
     }
 
     /// Dossiers received in the period without any reported lookup, oldest first, one page.
@@ -322,7 +353,7 @@ impl AuditReader {
              FROM dossiers WHERE {} ORDER BY received_at_ms, agency_id, dossier_id LIMIT ?",
             conditions.join(" AND ")
         );
-        let mut statement = self.connection.prepare(&sql)?;
+        let mut statement = self.connection().prepare(&sql)?;
         let rows = statement
             .query_map(params_from_iter(values), |r| {
                 Ok(DossierRow {
@@ -345,62 +376,56 @@ impl AuditReader {
         filter: &EventFilter,
         mut each: impl FnMut(LoggedEvent) -> bool,
     ) -> Result<(), AuditError> {
-        let mut conditions = vec!["1 = 1".to_owned()];
-        let mut values = Vec::new();
-        if let Some(from) = filter.from_ms {
-            conditions.push("occurred_at_ms >= ?".into());
-            values.push(Value::Integer(from));
+        let same = |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
+        let mut left = filter.limit.unwrap_or(u64::MAX);
+        if left == 0 {
+            return Ok(());
         }
-        if let Some(to) = filter.to_ms {
-            conditions.push("occurred_at_ms < ?".into());
-            values.push(Value::Integer(to));
-        }
-        push_filters(
-            &mut conditions,
-            &mut values,
-            &[
-                ("agency_id", &filter.agency_id),
-                ("officer_id", &filter.officer_id),
-                ("dossier_id", &filter.dossier_id),
-                ("outcome", &filter.outcome),
-                ("source", &filter.source),
-            ],
-        );
-        let limit = filter
-            .limit
-            .map_or(String::new(), |n| format!(" LIMIT {n}"));
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE {} ORDER BY seq{limit}",
-            conditions.join(" AND ")
-        );
-        let mut statement = self.connection.prepare(&sql)?;
-        let mut rows = statement.query(params_from_iter(values))?;
-        while let Some(row) = rows.next()? {
-            let stored = read_event(row)?;
-            let event = stored.event.ok_or_else(|| {
-                AuditError::Corrupt(format!("event #{} is unreadable", stored.seq))
-            })?;
-            if !each(LoggedEvent {
-                seq: stored.seq,
-                event,
-            }) {
-                break;
+        self.scan(0, self.size()?, &mut |stored| {
+            let event = &stored.event;
+            let outcome = match &event.kind {
+                super::EventKind::Verification { outcome, .. } => Some(outcome.as_str()),
+                super::EventKind::Dossier { .. } => None,
+            };
+            let matches = filter.from_ms.is_none_or(|from| event.occurred_at_ms >= from)
+                && filter.to_ms.is_none_or(|to| event.occurred_at_ms < to)
+                && same(&filter.agency_id, &event.agency_id)
+                && same(&filter.officer_id, &event.officer_id)
+                && same(&filter.dossier_id, &event.dossier_id)
+                && same(&filter.source, event.source.as_str())
+                && filter
+                    .outcome
+                    .as_deref()
+                    .is_none_or(|wanted| outcome == Some(wanted));
+            if !matches {
+                return Ok(true);
             }
-        }
-        Ok(())
+            left -= 1;
+            Ok(each(LoggedEvent {
+                seq: stored.seq,
+                event: stored.event,
+            }) && left > 0)
+        })
     }
 
     /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
     pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
-        let mut statement = self.connection.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
-             WHERE seq IN (SELECT seq FROM subjects WHERE key = ?1) AND subject = ?2 ORDER BY seq"
-        ))?;
         let key = super::projector::subject_key(subject);
-        let rows = statement
-            .query_map(rusqlite::params![key, subject], read_event)?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows.into_iter().filter_map(|stored| stored.event).collect())
+        let seqs: Vec<i64> = self
+            .connection()
+            .prepare_cached("SELECT seq FROM subjects WHERE key = ?1 ORDER BY seq")?
+            .query_map([key], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut found = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(event) = self.event(seq as u64)? {
+                if matches!(&event.kind, super::EventKind::Verification { subject: s, .. } if s == subject)
+                {
+                    found.push(event);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// The ratio over the period, one row per group (sorted by group), or a single total row.
@@ -454,7 +479,7 @@ impl AuditReader {
             "SELECT {select_groups} {figures} FROM {table} WHERE {} {group_clause}",
             conditions.join(" AND ")
         );
-        let mut statement = self.connection.prepare(&sql)?;
+        let mut statement = self.connection().prepare(&sql)?;
         let n = groups.len();
         let rows = statement
             .query_map(params_from_iter(values), |row| {
@@ -503,20 +528,25 @@ impl Subtrees for StoredTree<'_> {
     fn range_root(&self, start: u64, end: u64) -> Result<Hash, AuditError> {
         let n = end - start;
         if n.is_power_of_two() && n >= BLOCK_LEAVES && start.is_multiple_of(BLOCK_LEAVES) {
-            let blocks = self.reader.hashes(
-                "SELECT root FROM merkle_blocks WHERE block >= ?1 AND block < ?2 ORDER BY block",
-                start / BLOCK_LEAVES,
-                end / BLOCK_LEAVES,
-            )?;
+            let (from, to) = (start / BLOCK_LEAVES, end / BLOCK_LEAVES);
+            let blocks = self
+                .reader
+                .log
+                .blocks(from, to)?
+                .into_iter()
+                .map(|(_, root)| Hash::try_from(root.as_slice()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| AuditError::Corrupt("a stored block root is not 32 bytes".into()))?;
+            if blocks.len() as u64 != to - from {
+                return Err(AuditError::Corrupt(format!(
+                    "{} block roots stored for blocks {from}..{to}",
+                    blocks.len()
+                )));
+            }
             return Ok(merkle::root(&blocks));
         }
         if n <= BLOCK_LEAVES {
-            let leaves = self.reader.hashes(
-                "SELECT leaf_hash FROM events WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
-                start,
-                end,
-            )?;
-            return Ok(merkle::root(&leaves));
+            return Ok(merkle::root(&self.reader.leaves(start, end)?));
         }
         let k = merkle::split(n);
         Ok(merkle::node_hash(

@@ -197,27 +197,24 @@ impl AuditReader {
         };
         // Served for dossiers outside the scope, in the period: perhaps never reported.
         let mut strays: HashMap<String, DossierTallies> = HashMap::new();
-        let mut statement = connection.prepare(
-            "SELECT agency_id, dossier_id, source, rpc, outcome, occurred_at_ms, load_test, district, officer_id
-             FROM events WHERE kind = 'verification'",
-        )?;
-        let mut rows = statement.query([])?;
         let mut key = String::new();
-        while let Some(row) = rows.next()? {
-            let agency = text(row, 0)?;
+        self.scan(0, self.size()?, &mut |stored| {
+            let event = stored.event;
+            let super::EventKind::Verification { rpc, outcome, .. } = &event.kind else {
+                return Ok(true);
+            };
+            let agency = event.agency_id.as_str();
             if query.agency_id.as_deref().is_some_and(|a| a != agency) {
-                continue;
+                return Ok(true);
             }
-            let dossier = text(row, 1)?;
-            let from_server = text(row, 2)? == "server";
-            let rpc = text(row, 3)?;
-            let at_ms: i64 = row.get(5)?;
-            key_into(&mut key, agency, dossier);
+            let from_server = event.source == super::EventSource::Server;
+            let at_ms = event.occurred_at_ms;
+            key_into(&mut key, agency, &event.dossier_id);
             if let Some(dossier) = scope.get_mut(key.as_str()) {
                 if from_server {
                     result.served += 1;
                     dossier.tally(rpc, at_ms).served += 1;
-                } else if NOT_REACHING_SERVER.contains(&text(row, 4)?) {
+                } else if NOT_REACHING_SERVER.contains(&outcome.as_str()) {
                     result.not_reaching_server += 1;
                 } else {
                     result.reported += 1;
@@ -225,21 +222,22 @@ impl AuditReader {
                 }
             } else if from_server
                 && (query.from_ms..query.to_ms).contains(&at_ms)
-                && (query.include_load_test || !row.get::<_, bool>(6)?)
+                && (query.include_load_test || !event.load_test)
             {
                 let stray = match strays.get_mut(key.as_str()) {
                     Some(stray) => stray,
                     None => strays.entry(key.clone()).or_insert(DossierTallies {
                         agency_id: agency.to_owned(),
-                        dossier_id: dossier.to_owned(),
-                        district: row.get(7)?,
-                        officer_id: row.get(8)?,
+                        dossier_id: event.dossier_id.clone(),
+                        district: event.district.clone(),
+                        officer_id: event.officer_id.clone(),
                         rpcs: Vec::new(),
                     }),
                 };
                 stray.tally(rpc, at_ms).served += 1;
             }
-        }
+            Ok(true)
+        })?;
 
         for dossier in scope.into_values() {
             for tally in &dossier.rpcs {
@@ -274,13 +272,6 @@ impl AuditReader {
         });
         Ok(result)
     }
-}
-
-/// A text column borrowed from the row (no allocation per event).
-fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<&'r str, AuditError> {
-    row.get_ref(index)?
-        .as_str()
-        .map_err(|e| AuditError::Corrupt(format!("events column {index}: {e}")))
 }
 
 fn finding(kind: FindingKind, dossier: &DossierTallies, tally: &Tally) -> Finding {

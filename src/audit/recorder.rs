@@ -112,7 +112,7 @@ impl ServedRecorder {
                 subject: call.cccd.map(|c| self.subject(c)).unwrap_or_default(),
             },
         };
-        self.log.append(vec![event]).await.map(|_| ())
+        self.log.append_served(event).await.map(|_| ())
     }
 }
 

@@ -1,26 +1,32 @@
-//! `vnpop audit verify`: recompute the Merkle tree from the SQLite file, check every signed tree
-//! head, and name the first event that was altered, removed or inserted.
+//! `vnpop audit verify`: read every record of the log back, recompute the Merkle tree, check
+//! every signed tree head and stored block root, and name the first event that was altered,
+//! removed or inserted.
+//!
+//! Each record carries a checksum of its position and content: an edit that did not recompute
+//! it is named by position (`altered`), a record missing from the middle of a run by the
+//! position it left (`removed`). An edit that did recompute it still changes the leaf, so the
+//! first signed head after it no longer matches (`root_mismatch`, naming the group).
 
 use std::{fmt, path::Path};
 
 use ed25519_dalek::VerifyingKey;
-use rusqlite::Connection;
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
-    log::{connect, head_from_row, latest_head, SignedTreeHead},
-    merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
+    keys::SignedTreeHead,
+    merkle::{leaf_hash, Frontier, BLOCK_LEAVES},
+    record::{self, Dictionary},
+    store::{LogOfRecord, RunDamage, SqliteLog},
     AuditError,
 };
 
 /// The first thing found wrong with a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tamper {
-    /// A row's content no longer matches the leaf recorded when it was written.
+    /// A record's content no longer matches the checksum written with it (or cannot be read).
     Altered { seq: u64, event_id: String },
     /// Sequence numbers jump: the event at `seq` is missing.
     Removed { seq: u64 },
-    /// The rows were rewritten consistently (leaf hashes recomputed), so only the signed heads
+    /// A record was rewritten consistently (checksum recomputed), so only the signed heads
     /// show it: the first changed event lies in `first_seq..=last_seq`.
     RootMismatch {
         tree_size: u64,
@@ -72,7 +78,7 @@ impl fmt::Display for Tamper {
         match self {
             Tamper::Altered { seq, event_id } => write!(
                 f,
-                "event #{seq} ({event_id}) was altered or inserted: its content does not match its leaf"
+                "event #{seq} ({event_id}) was altered or inserted: its content does not match its checksum"
             ),
             Tamper::Removed { seq } => write!(f, "event #{seq} was removed"),
             Tamper::RootMismatch { tree_size, first_seq, last_seq } => write!(
@@ -110,105 +116,21 @@ pub struct VerifyReport {
     pub tamper: Option<Tamper>,
 }
 
-/// The columns [`read_event`] expects, in order.
-pub(super) const EVENT_COLUMNS: &str =
-    "seq, event_id, source, kind, dossier_id, agency_id, district, officer_id,
-    occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash";
-
-/// One stored row: its sequence number, its event (`None` if the row no longer makes sense), and
-/// the leaf hash stored with it.
-pub(super) struct StoredEvent {
-    pub seq: u64,
-    pub event_id: String,
-    pub event: Option<AuditEvent>,
-    pub leaf_hash: Vec<u8>,
-}
-
-/// Reads a row selected with [`EVENT_COLUMNS`].
-pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
-    let text = |i: usize| r.get::<_, Option<String>>(i);
-    let (kind, source): (String, String) = (r.get(3)?, r.get(2)?);
-    let kind = match kind.as_str() {
-        "dossier" => text(10)?
-            .zip(text(11)?)
-            .map(|(procedure, channel)| EventKind::Dossier { procedure, channel }),
-        "verification" => match (text(12)?, text(13)?, text(14)?, text(15)?) {
-            (Some(rpc), Some(outcome), Some(purpose), Some(subject)) => {
-                Some(EventKind::Verification {
-                    rpc,
-                    outcome,
-                    purpose,
-                    subject,
-                })
-            }
-            _ => None,
-        },
-        _ => None,
-    };
-    let event_id: String = r.get(1)?;
-    let event = match (kind, EventSource::parse(&source)) {
-        (Some(kind), Some(source)) => Some(AuditEvent {
-            event_id: event_id.clone(),
-            source,
-            dossier_id: r.get(4)?,
-            agency_id: r.get(5)?,
-            district: r.get(6)?,
-            officer_id: r.get(7)?,
-            occurred_at_ms: r.get(8)?,
-            load_test: r.get(9)?,
-            kind,
-        }),
-        _ => None,
-    };
-    Ok(StoredEvent {
-        seq: r.get::<_, i64>(0)? as u64,
-        event_id,
-        event,
-        leaf_hash: r.get(16)?,
-    })
-}
-
-/// Events at the end of the log whose leaves [`check_tail`] recomputes at every start.
-const TAIL_CHECKED: u64 = 4_096;
-
-/// What opening the log for writing checks before it appends after the end: that the rows are
-/// contiguous, that the latest signed tree head (good signature) covers exactly the rows and
-/// their leaves hash to its root, and that the last [`TAIL_CHECKED`] events still hash to their
-/// stored leaves. `leaves` is the number of stored leaf hashes and `root_at_head` their root
-/// after the latest head's size. A failure names the first bad record; `vnpop audit verify`
-/// checks the whole log.
-///
-/// A commit whose write was torn by a crash was never acknowledged (callers are answered after
-/// the fsync); SQLite's write-ahead-log recovery drops it on open, before this check.
-pub(super) fn check_tail(
-    connection: &Connection,
-    leaves: u64,
-    root_at_head: Option<Hash>,
+/// What opening the log for writing checks before it appends after the end: that the latest
+/// signed tree head has a good signature and covers exactly the `size` events stored. (Every
+/// record's checksum and the root are checked by the caller.) A commit whose write was torn by a
+/// crash was never acknowledged (callers are answered after the fsync); SQLite's
+/// write-ahead-log recovery drops it on open, before this check.
+pub(super) fn check_head(
+    head: Option<&SignedTreeHead>,
+    size: u64,
     key: &VerifyingKey,
 ) -> Result<(), AuditError> {
     let corrupt = |message: String| Err(AuditError::Corrupt(message));
-    let end: i64 =
-        connection.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM events", [], |r| {
-            r.get(0)
-        })?;
-    if end as u64 != leaves {
-        let first_missing: i64 = connection.query_row(
-            "SELECT COALESCE(MIN(seq + 1), 0) FROM events e
-             WHERE NOT EXISTS (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) AND seq + 1 < ?1",
-            [end],
-            |r| r.get(0),
-        )?;
-        return corrupt(format!(
-            "event #{first_missing} is missing: {leaves} events are stored for positions 0..{end}"
-        ));
-    }
-    let Some(head) = latest_head(connection)? else {
-        return match leaves {
+    let Some(head) = head else {
+        return match size {
             0 => Ok(()),
-            _ => corrupt(format!(
-                "events #0..#{} have no signed tree head",
-                leaves - 1
-            )),
+            _ => corrupt(format!("events #0..#{} have no signed tree head", size - 1)),
         };
     };
     if !head.verify(key) {
@@ -217,44 +139,26 @@ pub(super) fn check_tail(
             head.tree_size
         ));
     }
-    if leaves < head.tree_size {
+    if size < head.tree_size {
         return corrupt(format!(
-            "events #{leaves}..#{} are covered by the signed tree head of size {} but missing",
+            "events #{size}..#{} are covered by the signed tree head of size {} but missing",
             head.tree_size - 1,
             head.tree_size
         ));
     }
-    if leaves > head.tree_size {
+    if size > head.tree_size {
         return corrupt(format!(
             "events #{}..#{} are covered by no signed tree head",
             head.tree_size,
-            leaves - 1
-        ));
-    }
-    let mut statement = connection.prepare(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE seq >= ?1 ORDER BY seq"
-    ))?;
-    let mut rows = statement.query([leaves.saturating_sub(TAIL_CHECKED) as i64])?;
-    while let Some(row) = rows.next()? {
-        let stored = read_event(row)?;
-        let leaf = stored
-            .event
-            .map(|event| leaf_hash(&event.leaf_bytes(stored.seq)));
-        if leaf.is_none_or(|leaf| leaf[..] != stored.leaf_hash[..]) {
-            return corrupt(format!(
-                "event #{} ({:?}) does not match its leaf hash: the record was altered",
-                stored.seq, stored.event_id
-            ));
-        }
-    }
-    if root_at_head != Some(head.root) {
-        return corrupt(format!(
-            "the stored leaves do not hash to the root of the latest signed tree head (size {}); run `vnpop audit verify` to name the altered event",
-            head.tree_size
+            size - 1
         ));
     }
     Ok(())
 }
+
+/// How far a record whose checksum fails is compared with the positions after its own, to tell
+/// a removal (the records after it moved down) from an edit.
+const MOVED_WITHIN: u64 = 64;
 
 /// Verifies the log file at `path` against the log's public key.
 pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
@@ -264,81 +168,100 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
             path.display()
         )));
     }
-    let connection = connect(path)?;
+    let log = SqliteLog::open(path)?;
     // One snapshot for every read below, so a log being written verifies as of one commit.
-    connection.execute_batch("BEGIN")?;
-    let heads: Vec<SignedTreeHead> = connection
-        .prepare(
-            "SELECT tree_size, root, signed_at_ms, signature FROM tree_heads ORDER BY tree_size",
-        )?
-        .query_map([], head_from_row)?
-        .collect::<Result<Result<Vec<_>, _>, _>>()??;
+    log.snapshot(|log| walk(log, key))
+}
+
+/// The first thing wrong with the log, if anything (see [`verify_file`]).
+pub(super) fn first_tamper(log: &SqliteLog, key: &VerifyingKey) -> Result<Option<Tamper>, AuditError> {
+    Ok(walk(log, key)?.tamper)
+}
+
+fn walk(log: &SqliteLog, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
+    let heads = log.heads()?;
     let mut report = VerifyReport {
         events: 0,
         heads_checked: 0,
         latest_head: heads.last().cloned(),
         tamper: None,
     };
-    for head in &heads {
-        if !head.verify(key) {
-            report.tamper = Some(Tamper::BadSignature {
-                tree_size: head.tree_size,
-            });
-            return Ok(report);
-        }
+    if let Some(head) = heads.iter().find(|head| !head.verify(key)) {
+        report.tamper = Some(Tamper::BadSignature {
+            tree_size: head.tree_size,
+        });
+        return Ok(report);
     }
-
-    let blocks: std::collections::BTreeMap<u64, Vec<u8>> = connection
-        .prepare("SELECT block, root FROM merkle_blocks ORDER BY block")?
-        .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    // Blocks of events the projector has not applied yet may be missing (not altered).
-    let applied = super::projector::applied(&connection)?;
-    let mut statement =
-        connection.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
-    let mut rows = statement.query([])?;
+    let blocks: std::collections::BTreeMap<u64, Vec<u8>> =
+        log.blocks(0, u64::MAX >> 1)?.into_iter().collect();
+    let dictionary = match log.dictionary() {
+        Ok(dictionary) => dictionary,
+        Err(_) => Dictionary::default(),
+    };
     let mut frontier = Frontier::new();
     let mut next_head = heads.iter().peekable();
     let mut previous_size = 0u64;
-    while let Some(r) = rows.next()? {
-        let row = read_event(r)?;
-        let expected = frontier.size();
-        if row.seq != expected {
-            report.tamper = Some(Tamper::Removed { seq: expected });
-            return Ok(report);
-        }
-        let leaf = row
-            .event
-            .map(|event| leaf_hash(&event.leaf_bytes(expected)));
-        if leaf.is_none_or(|leaf| leaf[..] != row.leaf_hash[..]) {
-            report.tamper = Some(Tamper::Altered {
-                seq: expected,
-                event_id: row.event_id,
-            });
-            return Ok(report);
-        }
-        if let Some(block) = frontier.push(leaf.expect("checked above")) {
-            let index = frontier.size() / BLOCK_LEAVES - 1;
-            let stored = blocks.get(&index);
-            let unprojected = stored.is_none() && frontier.size() > applied;
-            if !unprojected && stored.map(Vec::as_slice) != Some(&block[..]) {
-                report.tamper = Some(Tamper::BlockMismatch { block: index });
-                return Ok(report);
-            }
-        }
-        report.events = frontier.size();
-        if let Some(head) = next_head.next_if(|h| h.tree_size == frontier.size()) {
-            report.heads_checked += 1;
-            if head.root != frontier.root() {
-                report.tamper = Some(Tamper::RootMismatch {
-                    tree_size: head.tree_size,
-                    first_seq: previous_size,
-                    last_seq: head.tree_size - 1,
+    let found = std::cell::RefCell::new(None);
+    log.scan(
+        0,
+        u64::MAX >> 1,
+        &mut |raw| {
+            let seq = raw.seq;
+            if !record::checks(seq, raw.payload, raw.crc) {
+                let moved = (1..=MOVED_WITHIN).find(|k| record::checks(seq + k, raw.payload, raw.crc));
+                *found.borrow_mut() = Some(match moved {
+                    Some(_) => Tamper::Removed { seq },
+                    None => Tamper::Altered {
+                        seq,
+                        event_id: event_id(seq, raw.payload, &dictionary),
+                    },
                 });
-                return Ok(report);
+                return Ok(false);
             }
-            previous_size = head.tree_size;
-        }
+            let Ok(stored) = record::decode(seq, raw.payload, &dictionary) else {
+                *found.borrow_mut() = Some(Tamper::Altered {
+                    seq,
+                    event_id: event_id(seq, raw.payload, &dictionary),
+                });
+                return Ok(false);
+            };
+            let leaf = leaf_hash(&record::leaf_bytes(seq, &stored.event, stored.received_at_ms));
+            if let Some(block) = frontier.push(leaf) {
+                let index = frontier.size() / BLOCK_LEAVES - 1;
+                if blocks.get(&index).map(Vec::as_slice) != Some(&block[..]) {
+                    *found.borrow_mut() = Some(Tamper::BlockMismatch { block: index });
+                    return Ok(false);
+                }
+            }
+            if let Some(head) = next_head.next_if(|h| h.tree_size == frontier.size()) {
+                report.heads_checked += 1;
+                if head.root != frontier.root() {
+                    *found.borrow_mut() = Some(Tamper::RootMismatch {
+                        tree_size: head.tree_size,
+                        first_seq: previous_size,
+                        last_seq: head.tree_size - 1,
+                    });
+                    return Ok(false);
+                }
+                previous_size = head.tree_size;
+            }
+            report.events = frontier.size();
+            Ok(true)
+        },
+        &mut |damage| {
+            *found.borrow_mut() = Some(match damage {
+                RunDamage::Gap { expected, .. } => Tamper::Removed { seq: expected },
+                RunDamage::Truncated { seq, .. } => Tamper::Altered {
+                    seq,
+                    event_id: "unreadable".into(),
+                },
+            });
+            Ok(())
+        },
+    )?;
+    if let Some(tamper) = found.into_inner() {
+        report.tamper = Some(tamper);
+        return Ok(report);
     }
     if let Some(head) = next_head.next() {
         report.tamper = Some(Tamper::TailRemoved {
@@ -360,10 +283,23 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
     Ok(report)
 }
 
+/// The event id a damaged record still shows, for naming it.
+fn event_id(seq: u64, payload: &[u8], dictionary: &Dictionary) -> String {
+    match record::decode(seq, payload, dictionary) {
+        Ok(stored) => stored.event.event_id,
+        Err(_) => match record::client_event_id(payload) {
+            Ok(Some(id)) => String::from_utf8_lossy(id).into_owned(),
+            _ => "unreadable".into(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{log::DATABASE_FILE, AuditLog};
+    use crate::audit::{
+        log::DATABASE_FILE, testing, AuditEvent, AuditLog, EventKind, EventSource,
+    };
 
     fn event(i: usize) -> AuditEvent {
         AuditEvent {
@@ -384,7 +320,8 @@ mod tests {
         }
     }
 
-    /// A log of `n` events written in batches of 3 (so there are several signed heads).
+    /// A log of `n` events written in batches of 3 (so there are several signed heads, and
+    /// each batch is one run of records).
     fn log_with(n: usize) -> (tempfile::TempDir, VerifyingKey) {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(dir.path()).unwrap();
@@ -397,56 +334,60 @@ mod tests {
         (dir, key)
     }
 
-    fn tamper_and_verify(n: usize, sql: &str) -> Option<Tamper> {
-        let (dir, key) = log_with(n);
-        let path = dir.path().join(DATABASE_FILE);
-        rusqlite::Connection::open(&path)
+    fn sql(path: &Path, sql: &str) {
+        rusqlite::Connection::open(path)
             .unwrap()
             .execute_batch(sql)
             .unwrap();
+    }
+
+    fn not_found(event: &mut AuditEvent) {
+        if let EventKind::Verification { outcome, .. } = &mut event.kind {
+            *outcome = "not_found".into();
+        }
+    }
+
+    fn tamper_and_verify(n: usize, tamper: impl FnOnce(&Path)) -> Option<Tamper> {
+        let (dir, key) = log_with(n);
+        let path = dir.path().join(DATABASE_FILE);
+        tamper(&path);
         verify_file(&path, &key).unwrap().tamper
     }
 
-    /// Opening the log for writing after `sql` damaged it: the error start-up stops with.
-    fn open_after(n: usize, sql: &str) -> String {
-        let (dir, _) = log_with(n);
-        rusqlite::Connection::open(dir.path().join(DATABASE_FILE))
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap();
+    /// Opening the log for writing after `tamper` damaged it: the error start-up stops with.
+    #[track_caller]
+    fn open_after(n: usize, tamper: impl FnOnce(&Path)) -> String {
+        let (dir, key) = log_with(n);
+        tamper(&dir.path().join(DATABASE_FILE));
+        let found = verify_file(&dir.path().join(DATABASE_FILE), &key).unwrap().tamper;
         match AuditLog::open(dir.path()) {
-            Ok(_) => panic!("the log opened after: {sql}"),
+            Ok(_) => panic!("the log opened after tampering ({found:?})"),
             Err(error) => error.to_string(),
         }
     }
 
     #[test]
-    fn a_damaged_tail_stops_start_up_naming_the_record() {
-        let altered = open_after(20, "UPDATE events SET outcome = 'not_found' WHERE seq = 19");
-        assert!(altered.contains("event #19 (\"event-19\")"), "{altered}");
-        let removed = open_after(20, "DELETE FROM events WHERE seq = 12");
+    fn a_damaged_log_stops_start_up_naming_the_record() {
+        let altered = open_after(20, |p| testing::rewrite_event(p, 19, false, not_found).unwrap());
+        assert!(altered.contains("event #19 cannot be read: its checksum"), "{altered}");
+        let early = open_after(20, |p| testing::rewrite_event(p, 4, false, not_found).unwrap());
+        assert!(early.contains("event #4 cannot be read"), "{early}");
+        let removed = open_after(20, |p| sql(p, "DELETE FROM records WHERE first_seq = 12"));
         assert!(removed.contains("event #12 is missing"), "{removed}");
-        let cut = open_after(20, "DELETE FROM events WHERE seq >= 18");
+        let cut = open_after(20, |p| sql(p, "DELETE FROM records WHERE first_seq >= 18"));
         assert!(cut.contains("events #18..#19 are covered"), "{cut}");
-        let unsigned = open_after(
-            20,
-            "INSERT INTO events SELECT 20, 'appended', source, kind, dossier_id, agency_id, district, officer_id,
-                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
-             FROM events WHERE seq = 19",
-        );
+        let unsigned = open_after(20, |p| {
+            sql(p, "DELETE FROM tree_heads WHERE tree_size = 20")
+        });
+        assert!(unsigned.contains("events #18..#19 are covered by no"), "{unsigned}");
+        let rehashed = open_after(20, |p| testing::rewrite_event(p, 13, true, not_found).unwrap());
         assert!(
-            unsigned.contains("events #20..#20 are covered by no"),
-            "{unsigned}"
+            rehashed.contains("an event in #12..=#14 was altered, removed or inserted"),
+            "{rehashed}"
         );
-        let rehashed = open_after(
-            20,
-            "UPDATE events SET leaf_hash = zeroblob(32) WHERE seq = 2",
-        );
-        assert!(rehashed.contains("event #2 (\"event-2\")"), "{rehashed}");
-        let forged = open_after(
-            20,
-            "UPDATE tree_heads SET signed_at_ms = 1 WHERE tree_size = 20",
-        );
+        let forged = open_after(20, |p| {
+            sql(p, "UPDATE tree_heads SET signed_at_ms = 1 WHERE tree_size = 20")
+        });
         assert!(forged.contains("not signed by this log's key"), "{forged}");
     }
 
@@ -482,7 +423,7 @@ mod tests {
     }
 
     #[test]
-    fn an_altered_block_root_is_named() {
+    fn an_altered_block_root_is_named_and_restored_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(dir.path()).unwrap();
         let n = 2 * BLOCK_LEAVES as usize + 10;
@@ -491,29 +432,22 @@ mod tests {
         drop(log);
         let path = dir.path().join(DATABASE_FILE);
         assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute(
-                "UPDATE merkle_blocks SET root = zeroblob(32) WHERE block = 1",
-                [],
-            )
-            .unwrap();
+        sql(&path, "UPDATE merkle_blocks SET root = zeroblob(32) WHERE block = 1");
         assert_eq!(
             verify_file(&path, &key).unwrap().tamper,
             Some(Tamper::BlockMismatch { block: 1 })
         );
-        // Block roots are derived data: reopening the log restores missing ones.
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute("DELETE FROM merkle_blocks", [])
-            .unwrap();
+        // Block roots are derived data: reopening the log restores them from the events.
+        drop(AuditLog::open(dir.path()).unwrap());
+        assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
+        sql(&path, "DELETE FROM merkle_blocks");
         drop(AuditLog::open(dir.path()).unwrap());
         assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
     }
 
     #[test]
-    fn an_edited_row_is_named() {
-        let found = tamper_and_verify(20, "UPDATE events SET outcome = 'not_found' WHERE seq = 7");
+    fn an_edited_record_is_named() {
+        let found = tamper_and_verify(20, |p| testing::rewrite_event(p, 7, false, not_found).unwrap());
         assert_eq!(
             found,
             Some(Tamper::Altered {
@@ -524,10 +458,12 @@ mod tests {
     }
 
     #[test]
-    fn a_deleted_row_is_named() {
-        let found = tamper_and_verify(20, "DELETE FROM events WHERE seq = 5");
+    fn a_deleted_record_is_named() {
+        let found = tamper_and_verify(20, |p| testing::remove_event(p, 5).unwrap());
         assert_eq!(found, Some(Tamper::Removed { seq: 5 }));
-        let found = tamper_and_verify(20, "DELETE FROM events WHERE seq >= 18");
+        let found = tamper_and_verify(20, |p| sql(p, "DELETE FROM records WHERE first_seq = 9"));
+        assert_eq!(found, Some(Tamper::Removed { seq: 9 }));
+        let found = tamper_and_verify(20, |p| sql(p, "DELETE FROM records WHERE first_seq >= 18"));
         assert_eq!(
             found,
             Some(Tamper::TailRemoved {
@@ -538,59 +474,33 @@ mod tests {
     }
 
     #[test]
-    fn an_inserted_row_is_named() {
-        let found = tamper_and_verify(
-            9,
-            "UPDATE events SET seq = seq + 100 WHERE seq >= 4;
-             UPDATE events SET seq = seq - 99 WHERE seq >= 104;
-             INSERT INTO events SELECT 4, 'forged', source, kind, dossier_id, agency_id, district, officer_id,
-                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
-               FROM events WHERE seq = 3;",
-        );
-        assert_eq!(
-            found,
-            Some(Tamper::Altered {
-                seq: 4,
-                event_id: "forged".into()
-            })
-        );
-        let found = tamper_and_verify(
-            9,
-            "INSERT INTO events SELECT 9, 'appended', source, kind, dossier_id, agency_id, district, officer_id,
-                 occurred_at_ms, load_test, procedure, channel, rpc, outcome, purpose, subject, leaf_hash
-               FROM events WHERE seq = 8;",
-        );
+    fn an_inserted_record_is_named() {
+        // A copy of run 6..9 placed after the end: its records' checksums name their positions.
+        let found = tamper_and_verify(9, |p| {
+            sql(p, "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6")
+        });
         assert_eq!(
             found,
             Some(Tamper::Altered {
                 seq: 9,
-                event_id: "appended".into()
+                event_id: "event-6".into()
             })
         );
+        // A forged record with a correct checksum after the last signed head.
+        let found = tamper_and_verify(9, |p| {
+            sql(p, "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6");
+            for seq in 9..12 {
+                testing::rewrite_event(p, seq, true, |e| e.event_id = format!("forged-{seq}")).unwrap();
+            }
+        });
+        assert_eq!(found, Some(Tamper::Unsigned { first_seq: 9, count: 3 }));
     }
 
     #[test]
-    fn a_consistently_rebuilt_tail_is_caught_by_the_signed_heads() {
-        // The forger edits a row and recomputes its leaf hash (as a hash chain would let them),
-        // but cannot re-sign the tree heads.
-        let (dir, key) = log_with(20);
-        let path = dir.path().join(DATABASE_FILE);
-        let connection = rusqlite::Connection::open(&path).unwrap();
-        let mut forged = event(13);
-        forged.kind = EventKind::Verification {
-            rpc: "LookupByCccd".into(),
-            outcome: "not_found".into(),
-            purpose: "đăng ký thường trú".into(),
-            subject: format!("{:064x}", 13),
-        };
-        let leaf = leaf_hash(&forged.leaf_bytes(13));
-        connection
-            .execute(
-                "UPDATE events SET outcome = 'not_found', leaf_hash = ?1 WHERE seq = 13",
-                [&leaf[..]],
-            )
-            .unwrap();
-        let found = verify_file(&path, &key).unwrap().tamper;
+    fn a_consistently_rebuilt_record_is_caught_by_the_signed_heads() {
+        // The forger edits a record and recomputes its checksum (as a hash chain would let
+        // them), but cannot re-sign the tree heads.
+        let found = tamper_and_verify(20, |p| testing::rewrite_event(p, 13, true, not_found).unwrap());
         assert_eq!(
             found,
             Some(Tamper::RootMismatch {
@@ -603,10 +513,9 @@ mod tests {
 
     #[test]
     fn a_forged_head_signature_is_caught() {
-        let found = tamper_and_verify(
-            6,
-            "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE tree_size = 3",
-        );
+        let found = tamper_and_verify(6, |p| {
+            sql(p, "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE tree_size = 3")
+        });
         assert_eq!(found, Some(Tamper::BadSignature { tree_size: 3 }));
     }
 }

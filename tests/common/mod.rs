@@ -108,3 +108,35 @@ pub async fn connect_audit(server: &RunningServer, agency: &str) -> AuditClient 
         .await
         .expect("client connects")
 }
+
+/// Every event in the audit log of `data_dir`, in log order, read back through the library.
+#[allow(dead_code)]
+pub fn logged_events(data_dir: &std::path::Path) -> Vec<vnpop::audit::AuditEvent> {
+    let reader = vnpop::audit::query::AuditReader::open(&data_dir.join("audit.sqlite")).unwrap();
+    let mut events = Vec::new();
+    reader
+        .events(&Default::default(), |logged| {
+            events.push(logged.event);
+            true
+        })
+        .unwrap();
+    events
+}
+
+/// (rpc, outcome, dossier, agency, subject) of every server-observed verification, in order.
+#[allow(dead_code)]
+pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, String, String)> {
+    logged_events(data_dir)
+        .into_iter()
+        .filter(|e| e.source == vnpop::audit::EventSource::Server)
+        .filter_map(|e| match e.kind {
+            vnpop::audit::EventKind::Verification {
+                rpc,
+                outcome,
+                subject,
+                ..
+            } => Some((rpc, outcome, e.dossier_id, e.agency_id, subject)),
+            vnpop::audit::EventKind::Dossier { .. } => None,
+        })
+        .collect()
+}

@@ -1,0 +1,580 @@
+//! The log of record's binary form of an event, and the canonical leaf bytes hashed into the tree.
+//!
+//! A record is `varint length, CRC-32 (4 bytes, little-endian), payload`. The CRC covers the
+//! record's position (its sequence number, 8 bytes little-endian) and its payload, so a record
+//! edited, moved or copied to another position without recomputing it is named by position.
+//! The payload, in order:
+//!
+//! | field | encoding |
+//! |---|---|
+//! | flags | 1 byte: [`SERVER`], [`VERIFICATION`], [`LOAD_TEST`], [`SUBJECT_BYTES`] |
+//! | received_at_ms | zig-zag varint: when the server took the event in |
+//! | occurred_at_ms | zig-zag varint, minus received_at_ms |
+//! | event_id | string, client events only (server events are known by position) |
+//! | dossier_id, agency_id, district, officer_id | strings |
+//! | procedure, channel | strings, dossiers only |
+//! | rpc, outcome, purpose | strings, verifications only |
+//! | subject | verifications only: 32 bytes if [`SUBJECT_BYTES`] (a 64-hex keyed hash), else a string |
+//!
+//! A string is a varint `tag`: `tag = id << 1` refers to entry `id` of the [`Dictionary`] (the
+//! log's `strings` table), `tag = len << 1 | 1` is followed by `len` bytes of UTF-8. Agency,
+//! district, officer, RPC, outcome, purpose, procedure and channel repeat across millions of
+//! events and so take one or two bytes each.
+//!
+//! The leaf of event `seq` is `seq` (8 bytes big-endian) followed by its payload with every
+//! string inline ([`leaf_bytes`]): what the tree signs does not depend on the dictionary, so a
+//! dictionary entry edited in the file changes the recomputed leaves of every event using it.
+
+use std::collections::HashMap;
+
+use prost::encoding::{decode_varint, encode_varint};
+
+use super::event::{AuditEvent, EventKind, EventSource};
+
+/// Flag: observed by the server (no event id stored).
+const SERVER: u8 = 1;
+/// Flag: a verification (else a dossier).
+const VERIFICATION: u8 = 2;
+/// Flag: load-test traffic.
+const LOAD_TEST: u8 = 4;
+/// Flag: the subject is stored as the 32 bytes of its 64 lower-case hex digits.
+const SUBJECT_BYTES: u8 = 8;
+/// Every flag a record may carry.
+const ALL_FLAGS: u8 = SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES;
+
+/// Strings longer than this are always written inline (free text rarely repeats).
+const INTERN_MAX_LEN: usize = 64;
+/// Entries after which the dictionary stops growing and new strings go inline.
+const DICTIONARY_LIMIT: usize = 1 << 20;
+
+/// An event as stored: its position, the server's receive time and what was reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    /// When the server took the event in (Unix ms).
+    pub received_at_ms: i64,
+    pub event: AuditEvent,
+}
+
+/// Why a stored record cannot be read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    #[error("its bytes end early")]
+    Truncated,
+    #[error("its checksum does not match its position and content")]
+    Checksum,
+    #[error("it is not a valid record ({0})")]
+    Invalid(&'static str),
+    #[error("it refers to string #{0}, which the dictionary does not hold")]
+    UnknownString(u64),
+}
+
+/// The interned strings of one log: text ↔ small integer. Entries are only ever added; new
+/// ones are written to the log's `strings` table in the group commit that first uses them.
+#[derive(Debug, Default)]
+pub struct Dictionary {
+    ids: HashMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+}
+
+impl Dictionary {
+    /// A dictionary holding `entries` (id, text), as read from the `strings` table.
+    pub(crate) fn from_entries(
+        entries: impl IntoIterator<Item = (u64, String)>,
+    ) -> Result<Self, RecordError> {
+        let mut dictionary = Dictionary::default();
+        for (id, text) in entries {
+            if id != dictionary.texts.len() as u64 {
+                return Err(RecordError::Invalid("string ids are not contiguous"));
+            }
+            dictionary.push(text);
+        }
+        Ok(dictionary)
+    }
+
+    fn push(&mut self, text: String) {
+        let text: Box<str> = text.into();
+        self.ids
+            .entry(text.clone())
+            .or_insert(self.texts.len() as u32);
+        self.texts.push(text);
+    }
+
+    /// Entries held.
+    pub(crate) fn len(&self) -> u64 {
+        self.texts.len() as u64
+    }
+
+    /// Forgets the entries from `len` on (added by a group whose commit failed).
+    pub(crate) fn truncate(&mut self, len: u64) {
+        for text in self.texts.drain(len as usize..) {
+            self.ids.remove(&text);
+        }
+    }
+
+    /// Adds entries written by another process since this copy was read.
+    pub(crate) fn extend(
+        &mut self,
+        entries: impl IntoIterator<Item = (u64, String)>,
+    ) -> Result<(), RecordError> {
+        for (id, text) in entries {
+            if id == self.len() {
+                self.push(text);
+            } else if id > self.len() {
+                return Err(RecordError::Invalid("string ids are not contiguous"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of `text`, adding it (and noting it in `added`) if it is new and worth interning.
+    fn intern(&mut self, text: &str, added: &mut Vec<(u64, String)>) -> Option<u32> {
+        if let Some(&id) = self.ids.get(text) {
+            return Some(id);
+        }
+        if text.len() > INTERN_MAX_LEN || self.texts.len() >= DICTIONARY_LIMIT {
+            return None;
+        }
+        let id = self.texts.len() as u32;
+        added.push((u64::from(id), text.to_owned()));
+        self.push(text.to_owned());
+        Some(id)
+    }
+
+    fn text(&self, id: u64) -> Result<&str, RecordError> {
+        self.texts
+            .get(id as usize)
+            .map(|t| &**t)
+            .ok_or(RecordError::UnknownString(id))
+    }
+}
+
+fn zigzag(value: i64) -> u64 {
+    ((value << 1) ^ (value >> 63)) as u64
+}
+
+fn unzigzag(value: u64) -> i64 {
+    ((value >> 1) as i64) ^ -((value & 1) as i64)
+}
+
+/// The subject's 32 bytes when it is 64 lower-case hex digits (a keyed hash), so it is stored as
+/// bytes and read back as the same text.
+fn subject_bytes(subject: &str) -> Option<[u8; 32]> {
+    let digits = subject.as_bytes();
+    if digits.len() != 64
+        || !digits
+            .iter()
+            .all(|d| d.is_ascii_digit() || (b'a'..=b'f').contains(d))
+    {
+        return None;
+    }
+    let mut bytes = [0u8; 32];
+    for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
+        let nibble = |d: u8| if d <= b'9' { d - b'0' } else { d - b'a' + 10 };
+        *byte = nibble(pair[0]) << 4 | nibble(pair[1]);
+    }
+    Some(bytes)
+}
+
+/// Writes the payload of `event`, interning strings into `dictionary` when it is given.
+fn write_payload(
+    event: &AuditEvent,
+    received_at_ms: i64,
+    mut dictionary: Option<(&mut Dictionary, &mut Vec<(u64, String)>)>,
+    out: &mut Vec<u8>,
+) {
+    let mut string = |text: &str, out: &mut Vec<u8>| {
+        let id = match &mut dictionary {
+            Some((dictionary, added)) => dictionary.intern(text, added),
+            None => None,
+        };
+        match id {
+            Some(id) => encode_varint(u64::from(id) << 1, out),
+            None => {
+                encode_varint((text.len() as u64) << 1 | 1, out);
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    };
+    let server = event.source == EventSource::Server;
+    let subject = match &event.kind {
+        EventKind::Verification { subject, .. } => subject_bytes(subject),
+        EventKind::Dossier { .. } => None,
+    };
+    let mut flags = 0;
+    if server {
+        flags |= SERVER;
+    }
+    if matches!(event.kind, EventKind::Verification { .. }) {
+        flags |= VERIFICATION;
+    }
+    if event.load_test {
+        flags |= LOAD_TEST;
+    }
+    if subject.is_some() {
+        flags |= SUBJECT_BYTES;
+    }
+    out.push(flags);
+    encode_varint(zigzag(received_at_ms), out);
+    encode_varint(
+        zigzag(event.occurred_at_ms.wrapping_sub(received_at_ms)),
+        out,
+    );
+    if !server {
+        // Event ids are unique: interning them would only grow the dictionary.
+        encode_varint((event.event_id.len() as u64) << 1 | 1, out);
+        out.extend_from_slice(event.event_id.as_bytes());
+    }
+    encode_varint((event.dossier_id.len() as u64) << 1 | 1, out);
+    out.extend_from_slice(event.dossier_id.as_bytes());
+    string(&event.agency_id, out);
+    string(&event.district, out);
+    string(&event.officer_id, out);
+    match &event.kind {
+        EventKind::Dossier { procedure, channel } => {
+            string(procedure, out);
+            string(channel, out);
+        }
+        EventKind::Verification {
+            rpc,
+            outcome,
+            purpose,
+            subject: text,
+        } => {
+            string(rpc, out);
+            string(outcome, out);
+            string(purpose, out);
+            match subject {
+                Some(bytes) => out.extend_from_slice(&bytes),
+                None => {
+                    encode_varint((text.len() as u64) << 1 | 1, out);
+                    out.extend_from_slice(text.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// The canonical bytes of leaf `seq` for `event` received at `received_at_ms`.
+pub fn leaf_bytes(seq: u64, event: &AuditEvent, received_at_ms: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(&seq.to_be_bytes());
+    write_payload(event, received_at_ms, None, &mut out);
+    out
+}
+
+fn checksum(seq: u64, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&seq.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// Appends the record of event `seq` to `out`, interning its strings (new entries go to
+/// `added`, to be stored with the record).
+pub(crate) fn encode(
+    seq: u64,
+    event: &AuditEvent,
+    received_at_ms: i64,
+    dictionary: &mut Dictionary,
+    added: &mut Vec<(u64, String)>,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) {
+    scratch.clear();
+    write_payload(event, received_at_ms, Some((dictionary, added)), scratch);
+    encode_varint(scratch.len() as u64, out);
+    out.extend_from_slice(&checksum(seq, scratch).to_le_bytes());
+    out.extend_from_slice(scratch);
+}
+
+/// [`encode`] with every string inline (no dictionary).
+pub(crate) fn encode_inline(seq: u64, event: &AuditEvent, received_at_ms: i64, out: &mut Vec<u8>) {
+    let mut payload = Vec::new();
+    write_payload(event, received_at_ms, None, &mut payload);
+    encode_varint(payload.len() as u64, out);
+    out.extend_from_slice(&checksum(seq, &payload).to_le_bytes());
+    out.extend_from_slice(&payload);
+}
+
+/// Splits the next record off `body`: its payload, and whether its checksum matches `seq`.
+pub(crate) fn next_record<'a>(body: &mut &'a [u8]) -> Result<(&'a [u8], u32), RecordError> {
+    let len = decode_varint(body).map_err(|_| RecordError::Truncated)? as usize;
+    if body.len() < 4 + len {
+        return Err(RecordError::Truncated);
+    }
+    let crc = u32::from_le_bytes(body[..4].try_into().expect("4 bytes"));
+    let payload = &body[4..4 + len];
+    *body = &body[4 + len..];
+    Ok((payload, crc))
+}
+
+/// Whether a record's stored checksum matches `payload` at position `seq`.
+pub(crate) fn checks(seq: u64, payload: &[u8], crc: u32) -> bool {
+    checksum(seq, payload) == crc
+}
+
+/// Reads a payload back into the event it records.
+pub(crate) fn decode(
+    seq: u64,
+    payload: &[u8],
+    dictionary: &Dictionary,
+) -> Result<StoredEvent, RecordError> {
+    let mut input = payload;
+    let input = &mut input;
+    let byte = |input: &mut &[u8]| -> Result<u8, RecordError> {
+        let (&first, rest) = input.split_first().ok_or(RecordError::Truncated)?;
+        *input = rest;
+        Ok(first)
+    };
+    let varint = |input: &mut &[u8]| decode_varint(input).map_err(|_| RecordError::Truncated);
+    let inline = |input: &mut &[u8], len: u64| -> Result<String, RecordError> {
+        let len = len as usize;
+        if input.len() < len {
+            return Err(RecordError::Truncated);
+        }
+        let text = std::str::from_utf8(&input[..len])
+            .map_err(|_| RecordError::Invalid("a string is not UTF-8"))?
+            .to_owned();
+        *input = &input[len..];
+        Ok(text)
+    };
+    let string = |input: &mut &[u8]| -> Result<String, RecordError> {
+        let tag = varint(input)?;
+        if tag & 1 == 1 {
+            inline(input, tag >> 1)
+        } else {
+            dictionary.text(tag >> 1).map(str::to_owned)
+        }
+    };
+    let flags = byte(input)?;
+    if flags & !ALL_FLAGS != 0 {
+        return Err(RecordError::Invalid("unknown flags"));
+    }
+    let received_at_ms = unzigzag(varint(input)?);
+    let occurred_at_ms = received_at_ms.wrapping_add(unzigzag(varint(input)?));
+    let server = flags & SERVER != 0;
+    let event_id = if server {
+        format!("server-{seq}")
+    } else {
+        string(input)?
+    };
+    let dossier_id = string(input)?;
+    let agency_id = string(input)?;
+    let district = string(input)?;
+    let officer_id = string(input)?;
+    let kind = if flags & VERIFICATION == 0 {
+        EventKind::Dossier {
+            procedure: string(input)?,
+            channel: string(input)?,
+        }
+    } else {
+        let rpc = string(input)?;
+        let outcome = string(input)?;
+        let purpose = string(input)?;
+        let subject = if flags & SUBJECT_BYTES != 0 {
+            if input.len() < 32 {
+                return Err(RecordError::Truncated);
+            }
+            let hex = super::log::hex(&input[..32]);
+            *input = &input[32..];
+            hex
+        } else {
+            string(input)?
+        };
+        EventKind::Verification {
+            rpc,
+            outcome,
+            purpose,
+            subject,
+        }
+    };
+    if !input.is_empty() {
+        return Err(RecordError::Invalid("bytes after the last field"));
+    }
+    Ok(StoredEvent {
+        seq,
+        received_at_ms,
+        event: AuditEvent {
+            event_id,
+            source: if server {
+                EventSource::Server
+            } else {
+                EventSource::Client
+            },
+            dossier_id,
+            agency_id,
+            district,
+            officer_id,
+            occurred_at_ms,
+            load_test: flags & LOAD_TEST != 0,
+            kind,
+        },
+    })
+}
+
+/// The client event id of a payload, without decoding the rest (`None` for server events).
+pub(crate) fn client_event_id(payload: &[u8]) -> Result<Option<&[u8]>, RecordError> {
+    let mut input = payload;
+    let (&flags, rest) = input.split_first().ok_or(RecordError::Truncated)?;
+    input = rest;
+    if flags & SERVER != 0 {
+        return Ok(None);
+    }
+    for _ in 0..2 {
+        decode_varint(&mut input).map_err(|_| RecordError::Truncated)?;
+    }
+    let tag = decode_varint(&mut input).map_err(|_| RecordError::Truncated)?;
+    let len = (tag >> 1) as usize;
+    if tag & 1 == 0 || input.len() < len {
+        return Err(RecordError::Invalid("a client event without its id"));
+    }
+    Ok(Some(&input[..len]))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn event(source: EventSource, subject: &str, kind: u8) -> AuditEvent {
+        AuditEvent {
+            event_id: "e-1".into(),
+            source,
+            dossier_id: "D1".into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: "Phường Ba Đình".into(),
+            officer_id: "officer-1".into(),
+            occurred_at_ms: 1_751_300_000_000,
+            load_test: kind == 2,
+            kind: if kind == 0 {
+                EventKind::Dossier {
+                    procedure: "1.004227".into(),
+                    channel: "desk".into(),
+                }
+            } else {
+                EventKind::Verification {
+                    rpc: "LookupByCccd".into(),
+                    outcome: "found".into(),
+                    purpose: "đăng ký thường trú".into(),
+                    subject: subject.into(),
+                }
+            },
+        }
+    }
+
+    fn round_trip(seq: u64, event: &AuditEvent, received: i64) -> (StoredEvent, usize) {
+        let mut dictionary = Dictionary::default();
+        let (mut added, mut scratch, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        encode(
+            seq,
+            event,
+            received,
+            &mut dictionary,
+            &mut added,
+            &mut scratch,
+            &mut out,
+        );
+        let stored = Dictionary::from_entries(added).unwrap();
+        let mut body = &out[..];
+        let (payload, crc) = next_record(&mut body).unwrap();
+        assert!(body.is_empty());
+        assert!(checks(seq, payload, crc));
+        assert!(!checks(seq + 1, payload, crc), "the position is covered");
+        (decode(seq, payload, &stored).unwrap(), out.len())
+    }
+
+    #[test]
+    fn records_read_back_as_written() {
+        let subject = "ab".repeat(32);
+        for (source, subject, kind) in [
+            (EventSource::Client, subject.as_str(), 1),
+            (EventSource::Client, "s3", 2),
+            (EventSource::Client, "", 0),
+            (EventSource::Server, subject.as_str(), 1),
+        ] {
+            let event = event(source, subject, kind);
+            let (stored, _) = round_trip(7, &event, 1_751_300_000_250);
+            let mut expected = event.clone();
+            if source == EventSource::Server {
+                expected.event_id = "server-7".into();
+            }
+            assert_eq!(stored.event, expected);
+            assert_eq!(stored.received_at_ms, 1_751_300_000_250);
+        }
+    }
+
+    #[test]
+    fn a_served_lookup_takes_few_bytes_once_its_strings_are_known() {
+        let event = event(EventSource::Server, &"cd".repeat(32), 1);
+        let mut dictionary = Dictionary::default();
+        let (mut added, mut scratch, mut first) = (Vec::new(), Vec::new(), Vec::new());
+        encode(
+            0,
+            &event,
+            1,
+            &mut dictionary,
+            &mut added,
+            &mut scratch,
+            &mut first,
+        );
+        let mut second = Vec::new();
+        encode(
+            1,
+            &event,
+            1,
+            &mut dictionary,
+            &mut added,
+            &mut scratch,
+            &mut second,
+        );
+        assert_eq!(added.len(), 6, "{added:?}");
+        assert!(second.len() <= 54, "{} bytes", second.len());
+    }
+
+    #[test]
+    fn leaves_cover_every_field_and_the_position() {
+        let event = event(EventSource::Client, "s", 1);
+        let leaf = leaf_bytes(3, &event, 10);
+        assert_ne!(leaf, leaf_bytes(4, &event, 10));
+        assert_ne!(leaf, leaf_bytes(3, &event, 11));
+        let mut other = event.clone();
+        other.officer_id = "officer-2".into();
+        assert_ne!(leaf, leaf_bytes(3, &other, 10));
+        assert!(leaf.starts_with(&3u64.to_be_bytes()));
+    }
+
+    proptest! {
+        /// Any bytes are refused or read, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let dictionary = Dictionary::from_entries([(0, "x".to_owned())]).unwrap();
+            let mut body = &bytes[..];
+            if let Ok((payload, _)) = next_record(&mut body) {
+                let _ = decode(0, payload, &dictionary);
+                let _ = client_event_id(payload);
+            }
+            let _ = decode(0, &bytes, &dictionary);
+        }
+
+        #[test]
+        fn any_event_round_trips(
+            id in "[a-z0-9-]{1,40}", dossier in ".{0,30}", officer in ".{0,80}",
+            occurred in any::<i64>(), received in any::<i64>(), server in any::<bool>(),
+        ) {
+            let mut event = event(
+                if server { EventSource::Server } else { EventSource::Client }, "s", 1);
+            event.event_id = id;
+            event.dossier_id = dossier;
+            event.officer_id = officer;
+            event.occurred_at_ms = occurred;
+            let (stored, _) = round_trip(1, &event, received);
+            if server {
+                event.event_id = "server-1".into();
+            }
+            prop_assert_eq!(stored.event, event);
+            prop_assert_eq!(stored.received_at_ms, received);
+        }
+    }
+}

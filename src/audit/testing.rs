@@ -1,0 +1,86 @@
+//! TESTS ONLY: what someone with write access to the log file could do to it, so tests can
+//! check that verification names it. Nothing in the server or the CLI calls these.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection};
+
+use super::{
+    event::AuditEvent,
+    record,
+    store::SqliteLog,
+    AuditError,
+};
+
+/// The run (first seq, records) holding `seq`, as raw (payload, crc) pairs.
+fn run_of(connection: &Connection, seq: u64) -> Result<(u64, Vec<(Vec<u8>, u32)>), AuditError> {
+    let (first, count, body): (i64, i64, Vec<u8>) = connection.query_row(
+        "SELECT first_seq, count, body FROM records WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
+        [seq as i64],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let mut rest = &body[..];
+    let mut records = Vec::new();
+    for _ in 0..count {
+        let (payload, crc) = record::next_record(&mut rest)
+            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        records.push((payload.to_vec(), crc));
+    }
+    Ok((first as u64, records))
+}
+
+fn write_run(
+    connection: &Connection,
+    first: u64,
+    records: &[(Vec<u8>, u32)],
+) -> Result<(), AuditError> {
+    let mut body = Vec::new();
+    for (payload, crc) in records {
+        prost::encoding::encode_varint(payload.len() as u64, &mut body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        body.extend_from_slice(payload);
+    }
+    let n = connection.execute(
+        "UPDATE records SET count = ?2, body = ?3 WHERE first_seq = ?1",
+        params![first as i64, records.len() as i64, body],
+    )?;
+    if n != 1 {
+        return Err(AuditError::Corrupt(format!("no run starts at #{first}")));
+    }
+    Ok(())
+}
+
+/// Changes what event `seq` of the log at `path` says, keeping its receive time; with
+/// `fix_checksum` its checksum is recomputed (as a careful forger would), else kept.
+pub fn rewrite_event(
+    path: &Path,
+    seq: u64,
+    fix_checksum: bool,
+    edit: impl FnOnce(&mut AuditEvent),
+) -> Result<(), AuditError> {
+    let log = SqliteLog::open(path)?;
+    let dictionary = log.dictionary()?;
+    let connection = log.connection();
+    let (first, mut records) = run_of(connection, seq)?;
+    let (payload, crc) = &records[(seq - first) as usize];
+    let mut stored = record::decode(seq, payload, &dictionary)
+        .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+    edit(&mut stored.event);
+    let mut encoded = Vec::new();
+    record::encode_inline(seq, &stored.event, stored.received_at_ms, &mut encoded);
+    let mut rest = &encoded[..];
+    let (new_payload, new_crc) =
+        record::next_record(&mut rest).map_err(|e| AuditError::Corrupt(e.to_string()))?;
+    let crc = if fix_checksum { new_crc } else { *crc };
+    records[(seq - first) as usize] = (new_payload.to_vec(), crc);
+    write_run(connection, first, &records)
+}
+
+/// Removes event `seq` from its run, as an edit of the file would (the run's count is
+/// adjusted, later runs keep their positions).
+pub fn remove_event(path: &Path, seq: u64) -> Result<(), AuditError> {
+    let log = SqliteLog::open(path)?;
+    let (first, mut records) = run_of(log.connection(), seq)?;
+    records.remove((seq - first) as usize);
+    write_run(log.connection(), first, &records)
+}
