@@ -90,7 +90,11 @@ fn main() {
     let baseline_n = total.min(1_000_000);
     let started = Instant::now();
     for n in 0..baseline_n {
-        std::hint::black_box(leaf_hash(&event(n).leaf_bytes(n as u64)));
+        std::hint::black_box(leaf_hash(&vnpop::audit::record::leaf_bytes(
+            n as u64,
+            &event(n),
+            1_700_000_000_000,
+        )));
     }
     let baseline = baseline_n as f64 / started.elapsed().as_secs_f64();
 

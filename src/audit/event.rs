@@ -1,9 +1,7 @@
 //! What the audit log records: dossiers received and verifications made for them.
 //!
-//! Each event becomes one leaf of the Merkle tree. Its leaf bytes are a canonical encoding of
-//! its position and fields (JSON, fields in declaration order, no whitespace), recomputed from
-//! the stored columns when the log is verified: an edited column, a removed or inserted row
-//! changes a leaf and so the tree.
+//! Each event becomes one leaf of the Merkle tree; its stored form and leaf bytes are in
+//! [`record`](super::record).
 
 use serde::{Deserialize, Serialize};
 
@@ -75,50 +73,4 @@ pub struct AuditEvent {
     pub load_test: bool,
     #[serde(flatten)]
     pub kind: EventKind,
-}
-
-#[derive(Serialize)]
-struct Leaf<'a> {
-    seq: u64,
-    event: &'a AuditEvent,
-}
-
-impl AuditEvent {
-    /// The bytes hashed into leaf `seq` of the tree.
-    pub fn leaf_bytes(&self, seq: u64) -> Vec<u8> {
-        serde_json::to_vec(&Leaf { seq, event: self }).expect("events always serialize")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn leaf_bytes_are_canonical_and_cover_the_position() {
-        let event = AuditEvent {
-            event_id: "e-1".into(),
-            source: EventSource::Client,
-            dossier_id: "D1".into(),
-            agency_id: "one-stop-ba-dinh".into(),
-            district: "Quận Ba Đình".into(),
-            officer_id: "officer-1".into(),
-            occurred_at_ms: 1_700_000_000_000,
-            load_test: false,
-            kind: EventKind::Dossier {
-                procedure: "1.004227".into(),
-                channel: "desk".into(),
-            },
-        };
-        let bytes = String::from_utf8(event.leaf_bytes(7)).unwrap();
-        assert!(
-            bytes.starts_with(r#"{"seq":7,"event":{"event_id":"e-1","source":"client""#),
-            "{bytes}"
-        );
-        assert!(
-            bytes.contains(r#""kind":"dossier","procedure":"1.004227""#),
-            "{bytes}"
-        );
-        assert_ne!(event.leaf_bytes(7), event.leaf_bytes(8));
-    }
 }

@@ -110,4 +110,3 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
         .and_then(|_| file.sync_all())
         .map_err(|e| AuditError::Key(format!("{}: {e}", path.display())))
 }
-

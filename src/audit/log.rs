@@ -28,9 +28,7 @@ use std::{
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use tokio::sync::{oneshot, watch};
 
-pub use super::keys::{
-    hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead,
-};
+pub use super::keys::{hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead};
 use super::{
     event::{AuditEvent, EventSource},
     keys::now_ms,
@@ -210,7 +208,8 @@ impl AuditLog {
         let recovered = recover(&mut log, &public_key)?;
         // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
         // most once a checkpoint completes.
-        log.connection().pragma_update(None, "wal_autocheckpoint", 0)?;
+        log.connection()
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
         log.connection()
             .pragma_update(None, "journal_size_limit", 64 << 20)?;
         let size = recovered.frontier.size();
@@ -463,8 +462,8 @@ fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditEr
                     &record::RecordError::Checksum,
                 ));
             }
-            if let Some(id) =
-                record::client_event_id(raw.payload).map_err(|e| store::damaged_record(raw.seq, &e))?
+            if let Some(id) = record::client_event_id(raw.payload)
+                .map_err(|e| store::damaged_record(raw.seq, &e))?
             {
                 let hash = ids.hash(id);
                 if ids.by_hash.insert(hash, raw.seq).is_some() {
@@ -482,28 +481,32 @@ fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditEr
     let blocks = log.blocks(0, complete)?;
     let mut frontier = Frontier::new();
     if blocks.len() as u64 == complete
-        && blocks.iter().enumerate().all(|(i, (b, r))| *b == i as u64 && r.len() == 32)
+        && blocks
+            .iter()
+            .enumerate()
+            .all(|(i, (b, r))| *b == i as u64 && r.len() == 32)
     {
         for (_, root) in &blocks {
             frontier.push_block(root[..].try_into().expect("32 bytes"));
         }
     }
     let start = frontier.size();
-    let mut push_leaves = |frontier: &mut Frontier, from: u64| -> Result<Vec<(u64, Hash)>, AuditError> {
-        let mut completed = Vec::new();
-        log.events(&mut dictionary, from, size, &mut |stored| {
-            let leaf = leaf_hash(&record::leaf_bytes(
-                stored.seq,
-                &stored.event,
-                stored.received_at_ms,
-            ));
-            if let Some(block) = frontier.push(leaf) {
-                completed.push((frontier.size() / BLOCK_LEAVES - 1, block));
-            }
-            Ok(true)
-        })?;
-        Ok(completed)
-    };
+    let mut push_leaves =
+        |frontier: &mut Frontier, from: u64| -> Result<Vec<(u64, Hash)>, AuditError> {
+            let mut completed = Vec::new();
+            log.events(&mut dictionary, from, size, &mut |stored| {
+                let leaf = leaf_hash(&record::leaf_bytes(
+                    stored.seq,
+                    &stored.event,
+                    stored.received_at_ms,
+                ));
+                if let Some(block) = frontier.push(leaf) {
+                    completed.push((frontier.size() / BLOCK_LEAVES - 1, block));
+                }
+                Ok(true)
+            })?;
+            Ok(completed)
+        };
     let completed = push_leaves(&mut frontier, start)?;
     if head.as_ref().is_some_and(|h| h.root != frontier.root()) {
         // Perhaps only the derived block roots are damaged: recompute from every leaf.
@@ -517,7 +520,9 @@ fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditEr
                     .into(),
             }));
         }
-        tracing::warn!("audit log: stored Merkle block roots did not match the events; restored them");
+        tracing::warn!(
+            "audit log: stored Merkle block roots did not match the events; restored them"
+        );
         log.restore_blocks(&completed)?;
         frontier = full;
     } else if !completed.is_empty() {
@@ -660,7 +665,11 @@ impl Sequencer {
                         new_ids.push((hash, None));
                     }
                 }
-                pending.push(if event.source == EventSource::Client { id } else { &[] });
+                pending.push(if event.source == EventSource::Client {
+                    id
+                } else {
+                    &[]
+                });
                 record::encode(
                     seq,
                     event,

@@ -376,7 +376,8 @@ impl AuditReader {
         filter: &EventFilter,
         mut each: impl FnMut(LoggedEvent) -> bool,
     ) -> Result<(), AuditError> {
-        let same = |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
+        let same =
+            |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
         let mut left = filter.limit.unwrap_or(u64::MAX);
         if left == 0 {
             return Ok(());
@@ -387,7 +388,9 @@ impl AuditReader {
                 super::EventKind::Verification { outcome, .. } => Some(outcome.as_str()),
                 super::EventKind::Dossier { .. } => None,
             };
-            let matches = filter.from_ms.is_none_or(|from| event.occurred_at_ms >= from)
+            let matches = filter
+                .from_ms
+                .is_none_or(|from| event.occurred_at_ms >= from)
                 && filter.to_ms.is_none_or(|to| event.occurred_at_ms < to)
                 && same(&filter.agency_id, &event.agency_id)
                 && same(&filter.officer_id, &event.officer_id)

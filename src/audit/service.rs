@@ -291,8 +291,8 @@ impl AuditTrail for AuditService {
                     });
                 }
                 let tree = reader.tree(size);
-                let event = reader
-                    .event(index)
+                let leaf_data = reader
+                    .leaf_data(index)
                     .map_err(ApiError::AuditUnavailable)?
                     .ok_or_else(|| {
                         ApiError::AuditUnavailable(AuditError::Corrupt(format!(
@@ -305,7 +305,6 @@ impl AuditTrail for AuditService {
                 let root = tree
                     .range_root(0, size)
                     .map_err(ApiError::AuditUnavailable)?;
-                let leaf_data = event.leaf_bytes(index);
                 Ok(proto::InclusionProof {
                     leaf_index: index,
                     tree_size: size,

@@ -247,8 +247,9 @@ impl LogOfRecord for SqliteLog {
             for (first, count, body) in &group.runs {
                 runs.execute(params![*first as i64, *count as i64, body])?;
             }
-            let mut blocks = transaction
-                .prepare_cached("INSERT OR REPLACE INTO merkle_blocks (block, root) VALUES (?1, ?2)")?;
+            let mut blocks = transaction.prepare_cached(
+                "INSERT OR REPLACE INTO merkle_blocks (block, root) VALUES (?1, ?2)",
+            )?;
             for (index, root) in &group.blocks {
                 blocks.execute(params![*index as i64, &root[..]])?;
             }
@@ -354,7 +355,9 @@ impl LogOfRecord for SqliteLog {
         Ok(self
             .connection
             .prepare_cached("SELECT id, text FROM strings WHERE id >= ?1 ORDER BY id")?
-            .query_map([from as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+            .query_map([from as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?)
     }
 

@@ -5,15 +5,13 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use super::{
-    event::AuditEvent,
-    record,
-    store::SqliteLog,
-    AuditError,
-};
+use super::{event::AuditEvent, record, store::SqliteLog, AuditError};
 
-/// The run (first seq, records) holding `seq`, as raw (payload, crc) pairs.
-fn run_of(connection: &Connection, seq: u64) -> Result<(u64, Vec<(Vec<u8>, u32)>), AuditError> {
+/// Raw records: (payload, crc).
+type Raw = Vec<(Vec<u8>, u32)>;
+
+/// The run (first seq, records) holding `seq`.
+fn run_of(connection: &Connection, seq: u64) -> Result<(u64, Raw), AuditError> {
     let (first, count, body): (i64, i64, Vec<u8>) = connection.query_row(
         "SELECT first_seq, count, body FROM records WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
         [seq as i64],
@@ -22,8 +20,8 @@ fn run_of(connection: &Connection, seq: u64) -> Result<(u64, Vec<(Vec<u8>, u32)>
     let mut rest = &body[..];
     let mut records = Vec::new();
     for _ in 0..count {
-        let (payload, crc) = record::next_record(&mut rest)
-            .map_err(|e| AuditError::Corrupt(e.to_string()))?;
+        let (payload, crc) =
+            record::next_record(&mut rest).map_err(|e| AuditError::Corrupt(e.to_string()))?;
         records.push((payload.to_vec(), crc));
     }
     Ok((first as u64, records))

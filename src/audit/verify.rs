@@ -174,7 +174,10 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
 }
 
 /// The first thing wrong with the log, if anything (see [`verify_file`]).
-pub(super) fn first_tamper(log: &SqliteLog, key: &VerifyingKey) -> Result<Option<Tamper>, AuditError> {
+pub(super) fn first_tamper(
+    log: &SqliteLog,
+    key: &VerifyingKey,
+) -> Result<Option<Tamper>, AuditError> {
     Ok(walk(log, key)?.tamper)
 }
 
@@ -194,10 +197,8 @@ fn walk(log: &SqliteLog, key: &VerifyingKey) -> Result<VerifyReport, AuditError>
     }
     let blocks: std::collections::BTreeMap<u64, Vec<u8>> =
         log.blocks(0, u64::MAX >> 1)?.into_iter().collect();
-    let dictionary = match log.dictionary() {
-        Ok(dictionary) => dictionary,
-        Err(_) => Dictionary::default(),
-    };
+    // A damaged dictionary shows as the records it makes unreadable.
+    let dictionary = log.dictionary().unwrap_or_default();
     let mut frontier = Frontier::new();
     let mut next_head = heads.iter().peekable();
     let mut previous_size = 0u64;
@@ -208,7 +209,8 @@ fn walk(log: &SqliteLog, key: &VerifyingKey) -> Result<VerifyReport, AuditError>
         &mut |raw| {
             let seq = raw.seq;
             if !record::checks(seq, raw.payload, raw.crc) {
-                let moved = (1..=MOVED_WITHIN).find(|k| record::checks(seq + k, raw.payload, raw.crc));
+                let moved =
+                    (1..=MOVED_WITHIN).find(|k| record::checks(seq + k, raw.payload, raw.crc));
                 *found.borrow_mut() = Some(match moved {
                     Some(_) => Tamper::Removed { seq },
                     None => Tamper::Altered {
@@ -225,7 +227,11 @@ fn walk(log: &SqliteLog, key: &VerifyingKey) -> Result<VerifyReport, AuditError>
                 });
                 return Ok(false);
             };
-            let leaf = leaf_hash(&record::leaf_bytes(seq, &stored.event, stored.received_at_ms));
+            let leaf = leaf_hash(&record::leaf_bytes(
+                seq,
+                &stored.event,
+                stored.received_at_ms,
+            ));
             if let Some(block) = frontier.push(leaf) {
                 let index = frontier.size() / BLOCK_LEAVES - 1;
                 if blocks.get(&index).map(Vec::as_slice) != Some(&block[..]) {
@@ -297,9 +303,7 @@ fn event_id(seq: u64, payload: &[u8], dictionary: &Dictionary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{
-        log::DATABASE_FILE, testing, AuditEvent, AuditLog, EventKind, EventSource,
-    };
+    use crate::audit::{log::DATABASE_FILE, testing, AuditEvent, AuditLog, EventKind, EventSource};
 
     fn event(i: usize) -> AuditEvent {
         AuditEvent {
@@ -359,7 +363,9 @@ mod tests {
     fn open_after(n: usize, tamper: impl FnOnce(&Path)) -> String {
         let (dir, key) = log_with(n);
         tamper(&dir.path().join(DATABASE_FILE));
-        let found = verify_file(&dir.path().join(DATABASE_FILE), &key).unwrap().tamper;
+        let found = verify_file(&dir.path().join(DATABASE_FILE), &key)
+            .unwrap()
+            .tamper;
         match AuditLog::open(dir.path()) {
             Ok(_) => panic!("the log opened after tampering ({found:?})"),
             Err(error) => error.to_string(),
@@ -368,9 +374,16 @@ mod tests {
 
     #[test]
     fn a_damaged_log_stops_start_up_naming_the_record() {
-        let altered = open_after(20, |p| testing::rewrite_event(p, 19, false, not_found).unwrap());
-        assert!(altered.contains("event #19 cannot be read: its checksum"), "{altered}");
-        let early = open_after(20, |p| testing::rewrite_event(p, 4, false, not_found).unwrap());
+        let altered = open_after(20, |p| {
+            testing::rewrite_event(p, 19, false, not_found).unwrap()
+        });
+        assert!(
+            altered.contains("event #19 cannot be read: its checksum"),
+            "{altered}"
+        );
+        let early = open_after(20, |p| {
+            testing::rewrite_event(p, 4, false, not_found).unwrap()
+        });
         assert!(early.contains("event #4 cannot be read"), "{early}");
         let removed = open_after(20, |p| sql(p, "DELETE FROM records WHERE first_seq = 12"));
         assert!(removed.contains("event #12 is missing"), "{removed}");
@@ -379,14 +392,22 @@ mod tests {
         let unsigned = open_after(20, |p| {
             sql(p, "DELETE FROM tree_heads WHERE tree_size = 20")
         });
-        assert!(unsigned.contains("events #18..#19 are covered by no"), "{unsigned}");
-        let rehashed = open_after(20, |p| testing::rewrite_event(p, 13, true, not_found).unwrap());
+        assert!(
+            unsigned.contains("events #18..#19 are covered by no"),
+            "{unsigned}"
+        );
+        let rehashed = open_after(20, |p| {
+            testing::rewrite_event(p, 13, true, not_found).unwrap()
+        });
         assert!(
             rehashed.contains("an event in #12..=#14 was altered, removed or inserted"),
             "{rehashed}"
         );
         let forged = open_after(20, |p| {
-            sql(p, "UPDATE tree_heads SET signed_at_ms = 1 WHERE tree_size = 20")
+            sql(
+                p,
+                "UPDATE tree_heads SET signed_at_ms = 1 WHERE tree_size = 20",
+            )
         });
         assert!(forged.contains("not signed by this log's key"), "{forged}");
     }
@@ -432,7 +453,10 @@ mod tests {
         drop(log);
         let path = dir.path().join(DATABASE_FILE);
         assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
-        sql(&path, "UPDATE merkle_blocks SET root = zeroblob(32) WHERE block = 1");
+        sql(
+            &path,
+            "UPDATE merkle_blocks SET root = zeroblob(32) WHERE block = 1",
+        );
         assert_eq!(
             verify_file(&path, &key).unwrap().tamper,
             Some(Tamper::BlockMismatch { block: 1 })
@@ -447,7 +471,9 @@ mod tests {
 
     #[test]
     fn an_edited_record_is_named() {
-        let found = tamper_and_verify(20, |p| testing::rewrite_event(p, 7, false, not_found).unwrap());
+        let found = tamper_and_verify(20, |p| {
+            testing::rewrite_event(p, 7, false, not_found).unwrap()
+        });
         assert_eq!(
             found,
             Some(Tamper::Altered {
@@ -477,7 +503,10 @@ mod tests {
     fn an_inserted_record_is_named() {
         // A copy of run 6..9 placed after the end: its records' checksums name their positions.
         let found = tamper_and_verify(9, |p| {
-            sql(p, "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6")
+            sql(
+                p,
+                "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6",
+            )
         });
         assert_eq!(
             found,
@@ -488,19 +517,31 @@ mod tests {
         );
         // A forged record with a correct checksum after the last signed head.
         let found = tamper_and_verify(9, |p| {
-            sql(p, "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6");
+            sql(
+                p,
+                "INSERT INTO records SELECT 9, count, body FROM records WHERE first_seq = 6",
+            );
             for seq in 9..12 {
-                testing::rewrite_event(p, seq, true, |e| e.event_id = format!("forged-{seq}")).unwrap();
+                testing::rewrite_event(p, seq, true, |e| e.event_id = format!("forged-{seq}"))
+                    .unwrap();
             }
         });
-        assert_eq!(found, Some(Tamper::Unsigned { first_seq: 9, count: 3 }));
+        assert_eq!(
+            found,
+            Some(Tamper::Unsigned {
+                first_seq: 9,
+                count: 3
+            })
+        );
     }
 
     #[test]
     fn a_consistently_rebuilt_record_is_caught_by_the_signed_heads() {
         // The forger edits a record and recomputes its checksum (as a hash chain would let
         // them), but cannot re-sign the tree heads.
-        let found = tamper_and_verify(20, |p| testing::rewrite_event(p, 13, true, not_found).unwrap());
+        let found = tamper_and_verify(20, |p| {
+            testing::rewrite_event(p, 13, true, not_found).unwrap()
+        });
         assert_eq!(
             found,
             Some(Tamper::RootMismatch {
@@ -514,7 +555,10 @@ mod tests {
     #[test]
     fn a_forged_head_signature_is_caught() {
         let found = tamper_and_verify(6, |p| {
-            sql(p, "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE tree_size = 3")
+            sql(
+                p,
+                "UPDATE tree_heads SET signed_at_ms = signed_at_ms + 1 WHERE tree_size = 3",
+            )
         });
         assert_eq!(found, Some(Tamper::BadSignature { tree_size: 3 }));
     }
