@@ -19,6 +19,10 @@ use vnpop::audit::{
     AuditEvent, AuditLog, EventKind, EventSource,
 };
 
+/// The allocator the `vnpop` binary uses, so the figures are the served ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 1_000;
 const PRODUCERS: usize = 8;
 const DISTRICTS: [&str; 6] = [

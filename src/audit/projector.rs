@@ -33,6 +33,9 @@ use super::{
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
+/// The projector thread's niceness: served calls and their records come first; the projector
+/// uses what CPU they leave (and catches up when they pause). Queries wait for it.
+const NICENESS: i32 = 10;
 /// How long the projector waits before trying again after a failed batch.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -241,6 +244,7 @@ fn run(
     progress: &Progress,
     applied_tx: &watch::Sender<u64>,
 ) {
+    lower_priority();
     let mut dictionary = Dictionary::default();
     while let Some(acknowledged) = progress.next(applied) {
         let to = acknowledged.min(applied + BATCH);
@@ -254,6 +258,20 @@ fn run(
                 tracing::error!(%error, "audit projection failed; will try again");
                 std::thread::sleep(RETRY_AFTER);
             }
+        }
+    }
+}
+
+/// Gives the calling thread (only) the niceness [`NICENESS`]; where the system does not allow it,
+/// the projector runs at normal priority.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take no pointers; on Linux PRIO_PROCESS with a thread id
+    // sets that thread's nice value.
+    unsafe {
+        let thread = libc::gettid();
+        if libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, NICENESS) != 0 {
+            tracing::debug!("audit projector: could not lower its priority");
         }
     }
 }
