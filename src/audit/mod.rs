@@ -25,6 +25,7 @@ pub mod record;
 pub mod recorder;
 pub mod service;
 pub(crate) mod store;
+mod summary;
 #[doc(hidden)]
 pub mod testing;
 pub mod verify;

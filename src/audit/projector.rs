@@ -20,14 +20,14 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::watch;
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
-    log::vietnam_day,
+    event::EventKind,
     record::{Dictionary, StoredEvent},
     store::SqliteLog,
+    summary::Summary,
     AuditError,
 };
 
@@ -304,9 +304,10 @@ fn apply_range(
 /// Applies stored events in one transaction, with the new applied position.
 fn apply(connection: &mut Connection, events: &[StoredEvent], to: u64) -> Result<(), AuditError> {
     let transaction = connection.transaction()?;
+    let mut summary = Summary::default();
     for stored in events {
         let event = &stored.event;
-        summarise(&transaction, event)?;
+        summary.event(&transaction, event)?;
         if let EventKind::Verification { subject, .. } = &event.kind {
             if !subject.is_empty() {
                 transaction
@@ -315,6 +316,7 @@ fn apply(connection: &mut Connection, events: &[StoredEvent], to: u64) -> Result
             }
         }
     }
+    summary.write(&transaction)?;
     transaction
         .prepare_cached("UPDATE projection_state SET applied = ?1 WHERE id = 0")?
         .execute([to as i64])?;
@@ -351,166 +353,6 @@ pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditEr
     Ok(size)
 }
 
-/// Adds to the per-day rollup row of a dossier.
-fn add_to_rollup(
-    transaction: &rusqlite::Transaction<'_>,
-    dossier: &DossierKey,
-    add: [i64; 4],
-) -> Result<(), AuditError> {
-    transaction
-        .prepare_cached(
-            "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
-                 dossiers, lookups, covered, served)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test) DO UPDATE SET
-                 dossiers = dossiers + excluded.dossiers, lookups = lookups + excluded.lookups,
-                 covered = covered + excluded.covered, served = served + excluded.served",
-        )?
-        .execute(params![
-            vietnam_day(dossier.received_at_ms),
-            dossier.agency_id,
-            dossier.district,
-            dossier.officer_id,
-            dossier.procedure,
-            dossier.channel,
-            dossier.load_test,
-            add[0],
-            add[1],
-            add[2],
-            add[3]
-        ])?;
-    Ok(())
-}
-
-/// A dossier summary row as read before an update.
-struct SummaryRow {
-    received_at_ms: Option<i64>,
-    lookups: i64,
-    served: i64,
-    district: Option<String>,
-    officer_id: Option<String>,
-    procedure: Option<String>,
-    channel: Option<String>,
-    load_test: bool,
-}
-
-/// What the rollup is keyed by, as the dossier summary holds it.
-struct DossierKey {
-    agency_id: String,
-    district: String,
-    officer_id: String,
-    procedure: String,
-    channel: String,
-    received_at_ms: i64,
-    load_test: bool,
-}
-
-/// Keeps the `dossiers` summary and the per-day `ratio_rollup` in step with one newly stored
-/// event. A dossier reported twice counts once (the first report wins); verifications reported
-/// before their dossier are counted into the rollup when the dossier arrives.
-fn summarise(
-    transaction: &rusqlite::Transaction<'_>,
-    event: &AuditEvent,
-) -> Result<(), AuditError> {
-    let existing: Option<SummaryRow> = transaction
-        .prepare_cached(
-            "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test
-             FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
-        )?
-        .query_row(params![event.agency_id, event.dossier_id], |r| {
-            Ok(SummaryRow {
-                received_at_ms: r.get(0)?,
-                lookups: r.get(1)?,
-                served: r.get(2)?,
-                district: r.get(3)?,
-                officer_id: r.get(4)?,
-                procedure: r.get(5)?,
-                channel: r.get(6)?,
-                load_test: r.get(7)?,
-            })
-        })
-        .optional()?;
-    match &event.kind {
-        EventKind::Dossier { procedure, channel } => {
-            if existing
-                .as_ref()
-                .is_some_and(|e| e.received_at_ms.is_some())
-            {
-                return Ok(()); // reported before: the first report stands
-            }
-            transaction
-                .prepare_cached(
-                    "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel, received_at_ms, load_test)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
-                         officer_id = excluded.officer_id, procedure = excluded.procedure, channel = excluded.channel,
-                         received_at_ms = excluded.received_at_ms, load_test = excluded.load_test",
-                )?
-                .execute(params![
-                    event.agency_id,
-                    event.dossier_id,
-                    event.district,
-                    event.officer_id,
-                    procedure,
-                    channel,
-                    event.occurred_at_ms,
-                    event.load_test
-                ])?;
-            let (lookups, served) = existing.map_or((0, 0), |e| (e.lookups, e.served));
-            let key = DossierKey {
-                agency_id: event.agency_id.clone(),
-                district: event.district.clone(),
-                officer_id: event.officer_id.clone(),
-                procedure: procedure.clone(),
-                channel: channel.clone(),
-                received_at_ms: event.occurred_at_ms,
-                load_test: event.load_test,
-            };
-            add_to_rollup(
-                transaction,
-                &key,
-                [1, lookups, i64::from(lookups > 0), served],
-            )?;
-        }
-        EventKind::Verification { .. } => {
-            let column = match event.source {
-                EventSource::Client => "lookups",
-                EventSource::Server => "served",
-            };
-            transaction
-                .prepare_cached(&format!(
-                    "INSERT INTO dossiers (agency_id, dossier_id, load_test, {column}) VALUES (?1, ?2, ?3, 1)
-                     ON CONFLICT (agency_id, dossier_id) DO UPDATE SET {column} = {column} + 1"
-                ))?
-                .execute(params![event.agency_id, event.dossier_id, event.load_test])?;
-            let Some(row) = existing else {
-                return Ok(());
-            };
-            let Some(received_at_ms) = row.received_at_ms else {
-                return Ok(()); // its dossier is not reported yet: counted when it is
-            };
-            {
-                let lookups = row.lookups;
-                let key = DossierKey {
-                    agency_id: event.agency_id.clone(),
-                    district: row.district.unwrap_or_default(),
-                    officer_id: row.officer_id.unwrap_or_default(),
-                    procedure: row.procedure.unwrap_or_default(),
-                    channel: row.channel.unwrap_or_default(),
-                    received_at_ms,
-                    load_test: row.load_test,
-                };
-                let add = match event.source {
-                    EventSource::Client => [0, 1, i64::from(lookups == 0), 0],
-                    EventSource::Server => [0, 0, 0, 1],
-                };
-                add_to_rollup(transaction, &key, add)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -518,7 +360,7 @@ mod tests {
     use super::*;
     use crate::audit::{
         log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
-        verify_file, AuditLog,
+        verify_file, AuditEvent, AuditLog, EventSource,
     };
 
     const DAY: i64 = 86_400_000;

@@ -1,0 +1,221 @@
+//! The dossier summary and the per-day rollup, kept in step with a batch of events.
+//!
+//! A batch is applied in memory first: every dossier it touches is read once, changed by each of
+//! its events in log order, and written back once; the rollup's changes are summed per row and
+//! written once a row. A dossier reported twice counts once (the first report wins);
+//! verifications reported before their dossier are counted into the rollup when the dossier
+//! arrives.
+
+use std::collections::{hash_map::Entry, HashMap};
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{
+    event::{AuditEvent, EventKind, EventSource},
+    log::vietnam_day,
+    AuditError,
+};
+
+/// A dossier's summary row.
+#[derive(Debug, Default)]
+struct Dossier {
+    received_at_ms: Option<i64>,
+    lookups: i64,
+    served: i64,
+    district: Option<String>,
+    officer_id: Option<String>,
+    procedure: Option<String>,
+    channel: Option<String>,
+    load_test: bool,
+    changed: bool,
+}
+
+/// What the rollup is keyed by: the day and the dossier's attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RollupKey {
+    day: i64,
+    agency_id: String,
+    district: String,
+    officer_id: String,
+    procedure: String,
+    channel: String,
+    load_test: bool,
+}
+
+/// The changes of one batch, before they are written.
+#[derive(Default)]
+pub(super) struct Summary {
+    dossiers: HashMap<(String, String), Dossier>,
+    /// Per rollup row: dossiers, lookups, covered, served to add.
+    rollup: HashMap<RollupKey, [i64; 4]>,
+}
+
+impl Dossier {
+    fn rollup_key(&self, agency_id: &str) -> Option<RollupKey> {
+        Some(RollupKey {
+            day: vietnam_day(self.received_at_ms?),
+            agency_id: agency_id.to_owned(),
+            district: self.district.clone().unwrap_or_default(),
+            officer_id: self.officer_id.clone().unwrap_or_default(),
+            procedure: self.procedure.clone().unwrap_or_default(),
+            channel: self.channel.clone().unwrap_or_default(),
+            load_test: self.load_test,
+        })
+    }
+}
+
+impl Summary {
+    /// The summary row of a dossier, read from the table the first time the batch touches it.
+    fn dossier<'a>(
+        &'a mut self,
+        transaction: &Transaction<'_>,
+        agency_id: &str,
+        dossier_id: &str,
+    ) -> Result<&'a mut Dossier, AuditError> {
+        match self
+            .dossiers
+            .entry((agency_id.to_owned(), dossier_id.to_owned()))
+        {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => {
+                let stored = transaction
+                    .prepare_cached(
+                        "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test
+                         FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
+                    )?
+                    .query_row(params![agency_id, dossier_id], |r| {
+                        Ok(Dossier {
+                            received_at_ms: r.get(0)?,
+                            lookups: r.get(1)?,
+                            served: r.get(2)?,
+                            district: r.get(3)?,
+                            officer_id: r.get(4)?,
+                            procedure: r.get(5)?,
+                            channel: r.get(6)?,
+                            load_test: r.get(7)?,
+                            changed: false,
+                        })
+                    })
+                    .optional()?;
+                Ok(entry.insert(stored.unwrap_or_default()))
+            }
+        }
+    }
+
+    fn add(&mut self, key: Option<RollupKey>, add: [i64; 4]) {
+        if let Some(key) = key {
+            let row = self.rollup.entry(key).or_default();
+            for (total, more) in row.iter_mut().zip(add) {
+                *total += more;
+            }
+        }
+    }
+
+    /// Applies one event to the batch's summary.
+    pub(super) fn event(
+        &mut self,
+        transaction: &Transaction<'_>,
+        event: &AuditEvent,
+    ) -> Result<(), AuditError> {
+        let agency = event.agency_id.as_str();
+        let dossier = self.dossier(transaction, agency, &event.dossier_id)?;
+        let (key, add) = match &event.kind {
+            EventKind::Dossier { procedure, channel } => {
+                if dossier.received_at_ms.is_some() {
+                    return Ok(()); // reported before: the first report stands
+                }
+                dossier.received_at_ms = Some(event.occurred_at_ms);
+                dossier.district = Some(event.district.clone());
+                dossier.officer_id = Some(event.officer_id.clone());
+                dossier.procedure = Some(procedure.clone());
+                dossier.channel = Some(channel.clone());
+                dossier.load_test = event.load_test;
+                dossier.changed = true;
+                let (lookups, served) = (dossier.lookups, dossier.served);
+                (
+                    dossier.rollup_key(agency),
+                    [1, lookups, i64::from(lookups > 0), served],
+                )
+            }
+            EventKind::Verification { .. } => {
+                if !dossier.changed
+                    && dossier.received_at_ms.is_none()
+                    && dossier.lookups == 0
+                    && dossier.served == 0
+                {
+                    // A new row: its load-test mark comes from its first verification.
+                    dossier.load_test = event.load_test;
+                }
+                dossier.changed = true;
+                // Counted into the rollup now only if the dossier is already reported.
+                let key = dossier.rollup_key(agency);
+                let add = match event.source {
+                    EventSource::Client => {
+                        dossier.lookups += 1;
+                        [0, 1, i64::from(dossier.lookups == 1), 0]
+                    }
+                    EventSource::Server => {
+                        dossier.served += 1;
+                        [0, 0, 0, 1]
+                    }
+                };
+                (key, add)
+            }
+        };
+        self.add(key, add);
+        Ok(())
+    }
+
+    /// Writes the batch's changed dossiers and rollup rows.
+    pub(super) fn write(self, transaction: &Transaction<'_>) -> Result<(), AuditError> {
+        let mut dossiers = transaction.prepare_cached(
+            "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel,
+                 received_at_ms, load_test, lookups, served)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
+                 officer_id = excluded.officer_id, procedure = excluded.procedure,
+                 channel = excluded.channel, received_at_ms = excluded.received_at_ms,
+                 load_test = excluded.load_test, lookups = excluded.lookups, served = excluded.served",
+        )?;
+        for ((agency_id, dossier_id), d) in &self.dossiers {
+            if d.changed {
+                dossiers.execute(params![
+                    agency_id,
+                    dossier_id,
+                    d.district,
+                    d.officer_id,
+                    d.procedure,
+                    d.channel,
+                    d.received_at_ms,
+                    d.load_test,
+                    d.lookups,
+                    d.served
+                ])?;
+            }
+        }
+        let mut rollup = transaction.prepare_cached(
+            "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
+                 dossiers, lookups, covered, served)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test) DO UPDATE SET
+                 dossiers = dossiers + excluded.dossiers, lookups = lookups + excluded.lookups,
+                 covered = covered + excluded.covered, served = served + excluded.served",
+        )?;
+        for (key, add) in &self.rollup {
+            rollup.execute(params![
+                key.day,
+                key.agency_id,
+                key.district,
+                key.officer_id,
+                key.procedure,
+                key.channel,
+                key.load_test,
+                add[0],
+                add[1],
+                add[2],
+                add[3]
+            ])?;
+        }
+        Ok(())
+    }
+}
