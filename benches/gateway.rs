@@ -14,7 +14,9 @@
 //! each is the median of its rounds. Printed: throughput and p50/p99, throughput against (b) and
 //! (a), and the p50 the gateway adds to (b). Targets: (c) and (d) at 80% or more of (b)'s
 //! throughput, and at most 1 ms added to its p50. `VNPOP_BENCH_ROUNDS` (default 5),
-//! `VNPOP_BENCH_SECONDS` per figure and round (default 3), `VNPOP_BENCH_CONCURRENCY` (default 32).
+//! `VNPOP_BENCH_SECONDS` per figure and round (default 3), `VNPOP_BENCH_CONCURRENCY` (default 32),
+//! `VNPOP_BENCH_FIGURES` (default `abcd`: which figures to measure, e.g. `c` alone to profile it;
+//! the ratios need (a) and (b)).
 
 #[path = "../tests/common/rest.rs"]
 mod rest;
@@ -57,25 +59,47 @@ struct Figure {
     throughput: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The process's CPU time (all threads, user and system) per call, from the figure's start
+    /// until the outboxes are drained after it: a cost that other programs' load on the machine
+    /// inflates far less than it does throughput.
+    cpu_us: f64,
 }
 
-fn median(rounds: &[Figure]) -> Figure {
+/// CPU time used by this process so far (every thread, user and system).
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The median of each measure over the rounds; `None` for a figure not measured.
+fn median(rounds: &[Figure]) -> Option<Figure> {
+    if rounds.is_empty() {
+        return None;
+    }
     let pick = |key: fn(&Figure) -> f64| {
         let mut values: Vec<f64> = rounds.iter().map(key).collect();
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    Figure {
+    Some(Figure {
         throughput: pick(|f| f.throughput),
         p50_ms: pick(|f| f.p50_ms),
         p99_ms: pick(|f| f.p99_ms),
-    }
+        cpu_us: pick(|f| f.cpu_us),
+    })
 }
 
 type Call = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
-/// Runs `callers` closed loops for `seconds` after a warm-up; every call must succeed.
-async fn measure(callers: Vec<Call>, seconds: u64) -> Figure {
+/// Runs `callers` closed loops for `seconds` after a warm-up; every call must succeed. Returns
+/// the figure (its `cpu_us` left at 0) and the number of calls made, warm-up included.
+async fn measure(callers: Vec<Call>, seconds: u64) -> (Figure, usize) {
     let warmup = Duration::from_millis(500);
     let start = Instant::now() + warmup;
     let end = start + Duration::from_secs(seconds);
@@ -83,32 +107,37 @@ async fn measure(callers: Vec<Call>, seconds: u64) -> Figure {
         .into_iter()
         .map(|mut call| {
             tokio::spawn(async move {
-                let mut latencies = Vec::new();
+                let (mut latencies, mut calls) = (Vec::new(), 0);
                 loop {
                     let began = Instant::now();
                     if began >= end {
                         break;
                     }
                     call().await;
+                    calls += 1;
                     if began >= start {
                         latencies.push(began.elapsed());
                     }
                 }
-                latencies
+                (latencies, calls)
             })
         })
         .collect();
-    let mut all = Vec::new();
+    let (mut all, mut calls) = (Vec::new(), 0);
     for task in tasks {
-        all.extend(task.await.expect("caller"));
+        let (latencies, made) = task.await.expect("caller");
+        all.extend(latencies);
+        calls += made;
     }
     all.sort();
     let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
-    Figure {
+    let figure = Figure {
         throughput: all.len() as f64 / seconds as f64,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
-    }
+        cpu_us: 0.0,
+    };
+    (figure, calls)
 }
 
 fn certs() -> &'static Path {
@@ -128,6 +157,8 @@ fn main() {
     let seconds = env_number("VNPOP_BENCH_SECONDS", 3);
     let rounds = env_number("VNPOP_BENCH_ROUNDS", 5).max(1) as usize;
     let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 32) as usize;
+    let only = std::env::var("VNPOP_BENCH_FIGURES").unwrap_or_else(|_| "abcd".into());
+    let selected: [bool; 4] = std::array::from_fn(|i| only.contains((b'a' + i as u8) as char));
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = ServeConfig::defaults();
     config.data_dir = dir.path().join("server");
@@ -234,11 +265,18 @@ fn main() {
         let mut rounds_of: Vec<Vec<Figure>> = vec![Vec::new(); 4];
         for _ in 0..rounds {
             for (figure, results) in rounds_of.iter_mut().enumerate() {
-                results.push(measure(make(figure), seconds).await);
+                if selected[figure] {
+                    let cpu = cpu_time();
+                    let (mut measured, calls) = measure(make(figure), seconds).await;
+                    // Each figure's events are delivered before the next figure starts, so no
+                    // figure pays for another's delivery (and its own counts in its CPU time).
+                    agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
+                    gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
+                    measured.cpu_us = (cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
+                    results.push(measured);
+                }
             }
         }
-        agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
-        gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
         gateway.shutdown().await;
         running.shutdown().await.expect("shutdown");
         rounds_of.iter().map(Vec::as_slice).map(median).collect::<Vec<_>>()
@@ -251,28 +289,40 @@ fn main() {
         "(d) gateway REST/JSON",
     ];
     let (a, b) = (figures[0], figures[1]);
+    let ratio = |figure: &Figure, base: Option<Figure>| {
+        base.map_or("-".to_owned(), |base| {
+            format!("{:.0}%", 100.0 * figure.throughput / base.throughput)
+        })
+    };
     println!();
     println!(
-        "| {:<28} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>13} |",
-        "figure", "req/s", "p50 ms", "p99 ms", "vs (b)", "vs (a)", "p50 added (b)"
+        "| {:<28} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>13} | {:>11} |",
+        "figure", "req/s", "p50 ms", "p99 ms", "vs (b)", "vs (a)", "p50 added (b)", "CPU µs/call"
     );
     println!(
-        "|{:-<30}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->15}|",
-        "", "", "", "", "", "", ""
+        "|{:-<30}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->15}|{:->13}|",
+        "", "", "", "", "", "", "", ""
     );
     for (label, figure) in labels.iter().zip(&figures) {
+        let Some(figure) = figure else { continue };
         println!(
-            "| {:<28} | {:>8.0} | {:>7.3} | {:>7.3} | {:>6.0}% | {:>6.0}% | {:>+13.3} |",
+            "| {:<28} | {:>8.0} | {:>7.3} | {:>7.3} | {:>7} | {:>7} | {:>13} | {:>11.0} |",
             label,
             figure.throughput,
             figure.p50_ms,
             figure.p99_ms,
-            100.0 * figure.throughput / b.throughput,
-            100.0 * figure.throughput / a.throughput,
-            figure.p50_ms - b.p50_ms
+            ratio(figure, b),
+            ratio(figure, a),
+            b.map_or("-".to_owned(), |b| format!(
+                "{:+.3}",
+                figure.p50_ms - b.p50_ms
+            )),
+            figure.cpu_us,
         );
     }
+    let Some(b) = b else { return };
     for (label, figure) in labels.iter().zip(&figures).skip(2) {
+        let Some(figure) = figure else { continue };
         let met = figure.throughput >= 0.8 * b.throughput && figure.p50_ms - b.p50_ms <= 1.0;
         println!(
             "target {label}: ≥ 80% of (b)'s throughput and ≤ 1 ms added p50: {}",

@@ -2,7 +2,7 @@
 //! descriptor set build.rs produces: the REST API speaks the same messages as gRPC, with the same
 //! (lowerCamelCase) field names, enums by name, 64-bit integers as strings and bytes as base64.
 
-use std::sync::LazyLock;
+use std::{collections::HashMap, sync::LazyLock};
 
 use prost::Message;
 use prost_reflect::{
@@ -17,9 +17,22 @@ pub(crate) static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
         .expect("the compiled descriptor set decodes")
 });
 
+/// Every `vnpop.v1` message's descriptor by its short name, so a call looks its messages up
+/// without building their full names.
+static MESSAGES: LazyLock<HashMap<String, MessageDescriptor>> = LazyLock::new(|| {
+    POOL.all_messages()
+        .filter_map(|descriptor| {
+            let name = descriptor.full_name().strip_prefix("vnpop.v1.")?.to_owned();
+            Some((name, descriptor))
+        })
+        .collect()
+});
+
 /// The descriptor of `vnpop.v1.{name}`.
 pub(crate) fn message(name: &str) -> MessageDescriptor {
-    POOL.get_message_by_name(&format!("vnpop.v1.{name}"))
+    MESSAGES
+        .get(name)
+        .cloned()
         .unwrap_or_else(|| panic!("vnpop.v1.{name} is not in the protos"))
 }
 

@@ -1,8 +1,20 @@
 //! One local port for both APIs: each connection is served by hyper-util's HTTP/1.1 + h2c
 //! builder; gRPC requests (content-type application/grpc) go to the tonic services, the rest to
 //! the REST router. Local callers are checked against the API key first, when one is set.
+//!
+//! Connections are handed to hyper as [`PlainWrites`], for the reason the server's acceptor
+//! gives (`security::acceptor`): over a stream that prefers vectored writes, h2 flushes after
+//! every answer larger than 256 bytes (a citizen record is), one `writev` each; over plain
+//! writes it copies answers of up to 1 KiB into its buffer and writes those ready together.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc};
+use std::{
+    convert::Infallible,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use axum::{body::Body, http::Request, response::Response, Router};
 use hyper::service::service_fn;
@@ -10,7 +22,11 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo},
     server::conn::auto,
 };
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    task::JoinHandle,
+};
 use tonic::{service::Routes, Status};
 use tower_service::Service;
 
@@ -78,6 +94,41 @@ impl ApiKey {
         } else {
             Err(GatewayError::ApiKeyInvalid)
         }
+    }
+}
+
+/// A local connection that asks for plain writes (see the module documentation).
+struct PlainWrites(TcpStream);
+
+impl AsyncRead for PlainWrites {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PlainWrites {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        false
     }
 }
 
@@ -149,7 +200,7 @@ pub(super) async fn start(config: &GatewayConfig) -> Result<RunningGateway, Star
                     dispatch(request, key.clone(), rest.clone(), grpc.clone())
                 });
                 if let Err(error) = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection(TokioIo::new(PlainWrites(stream)), service)
                     .await
                 {
                     tracing::debug!(%error, %peer, "gateway: connection ended");
