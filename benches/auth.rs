@@ -205,7 +205,7 @@ fn main() {
         let agency = state
             .authn
             .directory()
-            .by_id("one-stop-ba-dinh")
+            .by_id("simulation")
             .expect("agency");
         let service = Arc::new(VneidService::new(
             Arc::clone(&state.store),
@@ -238,8 +238,8 @@ fn main() {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
             let tls = ClientTls::from_files(
                 format!("{dir}/ca.pem"),
-                format!("{dir}/one-stop-ba-dinh.pem"),
-                format!("{dir}/one-stop-ba-dinh.key"),
+                format!("{dir}/simulation.pem"),
+                format!("{dir}/simulation.key"),
             )
             .expect("certs");
             let endpoint = format!("https://localhost:{}", running.local_addr.port());

@@ -6,6 +6,7 @@
 //! - [`log`]: the durable log with one group-committing writer and signed heads;
 //! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
 //! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
+//! - [`quota`]: per-agency ingest quotas;
 //! - [`reconcile`]: client-reported against server-observed verifications;
 //! - [`verify`]: recomputing everything from the file and naming the first tampered event.
 
@@ -15,6 +16,7 @@ pub mod log;
 pub mod merkle;
 pub(crate) mod projector;
 pub mod query;
+pub mod quota;
 pub mod reconcile;
 pub mod recorder;
 pub mod service;
