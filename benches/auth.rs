@@ -202,11 +202,7 @@ fn main() {
     for level2 in [false, true] {
         let state = ServerState::build(&config).expect("state");
         let set = logins(&state, &config, count, level2);
-        let agency = state
-            .authn
-            .directory()
-            .by_id("simulation")
-            .expect("agency");
+        let agency = state.authn.directory().by_id("simulation").expect("agency");
         let service = Arc::new(VneidService::new(
             Arc::clone(&state.store),
             Arc::new(Authenticator::insecure(
