@@ -202,11 +202,7 @@ fn main() {
     for level2 in [false, true] {
         let state = ServerState::build(&config).expect("state");
         let set = logins(&state, &config, count, level2);
-        let agency = state
-            .authn
-            .directory()
-            .by_id("one-stop-ba-dinh")
-            .expect("agency");
+        let agency = state.authn.directory().by_id("simulation").expect("agency");
         let service = Arc::new(VneidService::new(
             Arc::clone(&state.store),
             Arc::new(Authenticator::insecure(
@@ -238,8 +234,8 @@ fn main() {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
             let tls = ClientTls::from_files(
                 format!("{dir}/ca.pem"),
-                format!("{dir}/one-stop-ba-dinh.pem"),
-                format!("{dir}/one-stop-ba-dinh.key"),
+                format!("{dir}/simulation.pem"),
+                format!("{dir}/simulation.key"),
             )
             .expect("certs");
             let endpoint = format!("https://localhost:{}", running.local_addr.port());

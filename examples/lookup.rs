@@ -45,7 +45,7 @@ async fn lookup(number: &str) -> Result<(), vnpop::client::ClientError> {
         .open_dossier(DossierInfo::new(
             "000.00.01.H26-261123-0001",
             "1.004227",
-            "Phường Ba Đình",
+            "Quận Ba Đình", // the desk's district in the agency directory
             "officer-017",
             DossierChannel::Desk,
         ))

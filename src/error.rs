@@ -12,6 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     domain::{CccdError, CmndError, QrError},
+    reporting::Refusal,
     security::CallerError,
 };
 
@@ -67,11 +68,16 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
-    #[error("events[{index}].{field} is not valid: {message}")]
-    InvalidEvent {
-        index: usize,
-        field: &'static str,
-        message: String,
+    /// One event of an Ingest batch broke a reporting rule (the rest of the batch is stored).
+    #[error("events[{index}]: {refusal}")]
+    EventRefused { index: usize, refusal: Refusal },
+    #[error("agency {agency} may not mark its calls load_test: its directory entry does not allow load tests")]
+    LoadTestNotAllowed { agency: String },
+    #[error("agency {agency} has used its ingest quota ({per_minute} events a minute); nothing of this batch was stored: send it again in {} s", .retry_after.as_secs().max(1))]
+    IngestQuotaExceeded {
+        agency: String,
+        per_minute: u64,
+        retry_after: std::time::Duration,
     },
     #[error("a batch holds at most {max} events, this one {count}; split it")]
     BatchTooLarge { count: usize, max: usize },
@@ -192,7 +198,10 @@ impl ApiError {
             ApiError::NothingDeclared => "DECLARED_EMPTY",
             ApiError::InvalidField { .. } => "FIELD_INVALID",
             ApiError::FieldTooLong { .. } => "FIELD_TOO_LONG",
-            ApiError::InvalidEvent { .. } => "EVENT_INVALID",
+            // The client library names local refusals with the same codes: one table, there.
+            ApiError::EventRefused { refusal, .. } => refusal.reason(),
+            ApiError::LoadTestNotAllowed { .. } => "LOAD_TEST_NOT_ALLOWED",
+            ApiError::IngestQuotaExceeded { .. } => "INGEST_QUOTA_EXCEEDED",
             ApiError::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
             ApiError::CitizenNotFound { .. } => "CITIZEN_NOT_FOUND",
             ApiError::CmndNotFound { .. } => "CMND_NOT_FOUND",
@@ -235,8 +244,14 @@ impl ApiError {
             | ApiError::NothingDeclared
             | ApiError::InvalidField { .. }
             | ApiError::FieldTooLong { .. }
-            | ApiError::InvalidEvent { .. }
             | ApiError::BatchTooLarge { .. } => Code::InvalidArgument,
+            ApiError::EventRefused {
+                refusal: Refusal::LoadTestNotAllowed,
+                ..
+            }
+            | ApiError::LoadTestNotAllowed { .. } => Code::PermissionDenied,
+            ApiError::EventRefused { .. } => Code::InvalidArgument,
+            ApiError::IngestQuotaExceeded { .. } => Code::ResourceExhausted,
             ApiError::ChipReadMalformed { .. } | ApiError::VneidChipRequired => {
                 Code::InvalidArgument
             }
@@ -271,7 +286,7 @@ impl ApiError {
     }
 
     /// google.rpc.BadRequest field violations: (field path, description).
-    fn violations(&self) -> Vec<(String, String)> {
+    pub(crate) fn violations(&self) -> Vec<(String, String)> {
         match self {
             ApiError::ContextIncomplete { missing } => missing
                 .iter()
@@ -288,12 +303,14 @@ impl ApiError {
                 vec![(format!("qr_payload.{}", error.part()), error.to_string())]
             }
             ApiError::NothingDeclared => vec![("declared".into(), self.to_string())],
-            ApiError::InvalidEvent {
-                index,
-                field,
-                message,
-            } => {
-                vec![(format!("events[{index}].{field}"), message.clone())]
+            ApiError::EventRefused { index, refusal } => {
+                vec![(
+                    format!("events[{index}].{}", refusal.field()),
+                    refusal.to_string(),
+                )]
+            }
+            ApiError::LoadTestNotAllowed { .. } => {
+                vec![("context.load_test".into(), self.to_string())]
             }
             ApiError::BatchTooLarge { .. } => vec![("events".into(), self.to_string())],
             ApiError::ChipReadMalformed { field, message } => {
@@ -321,6 +338,15 @@ impl ApiError {
             }
             ApiError::InvalidQr(error) => {
                 metadata.insert("part".into(), error.part().into());
+            }
+            ApiError::LoadTestNotAllowed { agency } => {
+                metadata.insert("agency".into(), agency.clone());
+            }
+            ApiError::IngestQuotaExceeded {
+                agency, per_minute, ..
+            } => {
+                metadata.insert("agency".into(), agency.clone());
+                metadata.insert("per_minute".into(), per_minute.to_string());
             }
             ApiError::RoleNotAllowed { agency, role, .. } => {
                 metadata.insert("agency".into(), agency.clone());
@@ -379,8 +405,14 @@ impl From<ApiError> for Status {
         for (field, description) in error.violations() {
             details.add_bad_request_violation(field, description);
         }
-        if let ApiError::VneidAccountLocked { unlocks_in, .. } = &error {
-            details.set_retry_info(Some(*unlocks_in));
+        match &error {
+            ApiError::VneidAccountLocked { unlocks_in, .. } => {
+                details.set_retry_info(Some(*unlocks_in));
+            }
+            ApiError::IngestQuotaExceeded { retry_after, .. } => {
+                details.set_retry_info(Some(*retry_after));
+            }
+            _ => {}
         }
         Status::with_error_details(error.code(), error.to_string(), details)
     }
@@ -449,6 +481,11 @@ mod tests {
         "CITIZEN_HAS_NO_CARD",
         "FIELD_OUT_OF_SCOPE",
         "FIELD_TOO_LONG",
+        "DISTRICT_NOT_SERVED",
+        "REPORT_TOO_LATE",
+        "REPORT_IN_FUTURE",
+        "LOAD_TEST_NOT_ALLOWED",
+        "INGEST_QUOTA_EXCEEDED",
     ];
 
     /// The reasons of VNeID authentication and chip verification, which docs/authenticating.md
@@ -496,6 +533,26 @@ mod tests {
         let long = quote(&"x".repeat(1 << 20));
         assert!(long.len() < 100, "{long}");
         assert!(long.ends_with("(1048576 characters)"), "{long}");
+    }
+
+    #[test]
+    fn a_refused_event_names_its_field_and_reason() {
+        let refused = ApiError::EventRefused {
+            index: 3,
+            refusal: Refusal::DistrictNotServed {
+                district: "Quận Tây Hồ".into(),
+                served: "Quận Ba Đình".into(),
+            },
+        };
+        assert_eq!(refused.reason(), "DISTRICT_NOT_SERVED");
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert_eq!(refused.violations()[0].0, "events[3].district");
+        let load = ApiError::EventRefused {
+            index: 0,
+            refusal: Refusal::LoadTestNotAllowed,
+        };
+        assert_eq!(load.code(), Code::PermissionDenied);
+        assert_eq!(load.reason(), "LOAD_TEST_NOT_ALLOWED");
     }
 
     #[test]

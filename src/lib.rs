@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod population;
 #[cfg(feature = "server")]
 pub mod registry;
+pub mod reporting;
 #[cfg(feature = "server")]
 pub mod security;
 #[cfg(feature = "server")]

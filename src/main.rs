@@ -202,10 +202,11 @@ struct SimulateArgs {
     server: String,
     #[arg(long, default_value = "certs/ca.pem")]
     ca: PathBuf,
-    /// The agency certificate the simulated unit uses.
-    #[arg(long, default_value = "certs/one-stop-ba-dinh.pem")]
+    /// The agency certificate the simulated units use: an agency whose directory entry lists the
+    /// scenario's districts and allows reports dated that far back (`simulation` in development).
+    #[arg(long, default_value = "certs/simulation.pem")]
     cert: PathBuf,
-    #[arg(long, default_value = "certs/one-stop-ba-dinh.key")]
+    #[arg(long, default_value = "certs/simulation.key")]
     key: PathBuf,
     /// Directory of the client's durable outbox (simulate-outbox.sqlite), created if missing.
     #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]

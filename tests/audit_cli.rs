@@ -38,7 +38,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     let db = config.data_dir.join("audit.sqlite");
     let server = start_server(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     // 2023-12-01 and 2023-12-02 (Vietnam time): two dossiers, one looked up.
     let dossier = |id: &str, at: i64| proto::ReportedEvent {
         event_id: format!("d-{id}"),
@@ -58,7 +58,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         .unwrap();
     let mut for_a = context();
     for_a.dossier_id = "A".into();
-    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let registry = connect(&server, "simulation").await;
     registry
         .lookup_by_cccd(&for_a, "001090012345")
         .await
@@ -135,9 +135,8 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         "agency,dossier,district,officer,procedure,channel,received_at"
     );
     assert_eq!(lines.len(), 2, "{unverified}");
-    assert!(lines[1].starts_with(
-        "one-stop-ba-dinh,B,Quận Ba Đình,cb01,1.004227,desk,2023-12-02T00:00:00+07:00"
-    ));
+    assert!(lines[1]
+        .starts_with("simulation,B,Quận Ba Đình,cb01,1.004227,desk,2023-12-02T00:00:00+07:00"));
 
     let export = vnpop(with_server(vec![
         "audit",
@@ -199,9 +198,8 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     );
     assert_eq!(lines.len(), 2, "{findings}");
     assert!(
-        lines[1].starts_with(
-            "served_not_reported,one-stop-ba-dinh,B,Quận Ba Đình,cb01,LookupByCccd,0,1,"
-        ),
+        lines[1]
+            .starts_with("served_not_reported,simulation,B,Quận Ba Đình,cb01,LookupByCccd,0,1,"),
         "{findings}"
     );
 
@@ -258,7 +256,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
 async fn remote_verification_checks_the_signed_head_and_that_the_log_only_grew() {
     let server = start_server(test_config()).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let registry = connect(&server, "simulation").await;
     let lookups = |n: usize| {
         let registry = registry.clone();
         async move {

@@ -224,7 +224,7 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let db = config.data_dir.join("audit.sqlite");
     let server = start_server(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     // 2023-12-01 00:00 in Vietnam.
     report_the_bundled_scenario(&desk, 1_701_363_600_000).await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;

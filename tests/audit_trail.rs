@@ -70,7 +70,7 @@ fn known_events() -> Vec<proto::ReportedEvent> {
 #[tokio::test]
 async fn ingest_deduplicates_and_the_ratio_is_exact() {
     let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
 
     let first = desk.ingest(known_events()).await.unwrap();
@@ -133,7 +133,7 @@ async fn ingest_deduplicates_and_the_ratio_is_exact() {
 #[tokio::test]
 async fn only_auditors_query_and_events_are_validated() {
     let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     let error = desk.tree_head().await.unwrap_err();
     assert_eq!(error.code(), Code::PermissionDenied);
     assert_eq!(error.reason().as_deref(), Some("ROLE_NOT_ALLOWED"));
@@ -155,11 +155,20 @@ async fn only_auditors_query_and_events_are_validated() {
         "auditors do not report events"
     );
 
+    // A bad event is refused alone, named with its field; the rest of the batch is stored.
     let mut bad = known_events();
     bad[2].dossier_id.clear();
-    let error = desk.ingest(bad).await.unwrap_err();
-    assert_eq!(error.reason().as_deref(), Some("EVENT_INVALID"));
-    assert_eq!(error.invalid_fields(), ["events[2].dossier_id"]);
+    let answer = desk.ingest(bad.clone()).await.unwrap();
+    assert_eq!(answer.stored as usize, bad.len() - 1);
+    assert_eq!(answer.refused.len(), 1);
+    let refused = &answer.refused[0];
+    assert_eq!(
+        (refused.index, refused.event_id.as_str()),
+        (2, "dossier-D2")
+    );
+    assert_eq!(refused.code, "INVALID_ARGUMENT");
+    assert_eq!(refused.reason, "EVENT_INVALID");
+    assert_eq!(refused.field, "events[2].dossier_id");
     server.shutdown().await.unwrap();
 }
 
@@ -238,7 +247,7 @@ fn independent_consistency(m: u64, n: u64, old: &[u8], new: &[u8], proof: &[Vec<
 #[tokio::test]
 async fn proofs_verify_independently_and_heads_are_signed() {
     let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
     let events = known_events();
     desk.ingest(events[..5].to_vec()).await.unwrap();
@@ -306,7 +315,7 @@ async fn proofs_verify_independently_and_heads_are_signed() {
 async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
     use tokio_stream::StreamExt;
     let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = connect_audit(&server, "simulation").await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
     desk.ingest(known_events()).await.unwrap();
 
@@ -348,7 +357,7 @@ async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
     assert!(log
         .accesses
         .iter()
-        .all(|a| a.agency_id == "one-stop-ba-dinh" && a.purpose == "đăng ký thường trú"));
+        .all(|a| a.agency_id == "simulation" && a.purpose == "đăng ký thường trú"));
     let nobody = auditor
         .raw()
         .citizen_access_log(proto::CitizenAccessLogRequest {

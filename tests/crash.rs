@@ -37,7 +37,7 @@ async fn connect(port: u16) -> AuditClient {
     for _ in 0..200 {
         if let Ok(client) = AuditClient::connect(
             &format!("https://localhost:{port}"),
-            Some(agency_tls("one-stop-ba-dinh")),
+            Some(agency_tls("simulation")),
         )
         .await
         {

@@ -39,8 +39,8 @@ fn gateway_config(server_port: u16, data_dir: &Path) -> GatewayConfig {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.server = format!("https://localhost:{server_port}");
     config.ca = certs_dir().join("ca.pem");
-    config.cert = certs_dir().join("one-stop-ba-dinh.pem");
-    config.key = certs_dir().join("one-stop-ba-dinh.key");
+    config.cert = certs_dir().join("simulation.pem");
+    config.key = certs_dir().join("simulation.key");
     config.data_dir = data_dir.to_owned();
     config.api_key = None;
     config
@@ -450,10 +450,7 @@ async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
     let never = LookupContext::new("G-NEVER", "đăng ký thường trú", "officer-017");
     let error = registry.lookup_by_cccd(&never, AN).await.unwrap_err();
     assert_reason(&error, Code::NotFound, "DOSSIER_NOT_OPENED");
-    assert_eq!(
-        registry.who_am_i().await.unwrap().agency_id,
-        "one-stop-ba-dinh"
-    );
+    assert_eq!(registry.who_am_i().await.unwrap().agency_id, "simulation");
 
     let citizen = server.store.get(CccdNumber::parse(AN).unwrap()).unwrap();
     let read = chip_read(seed, &citizen, &DocumentSigner::development()).unwrap();

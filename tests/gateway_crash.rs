@@ -36,9 +36,9 @@ fn spawn_gateway(port: u16, server_port: u16, data_dir: &Path) -> Child {
         .arg("--ca")
         .arg(certs.join("ca.pem"))
         .arg("--cert")
-        .arg(certs.join("one-stop-ba-dinh.pem"))
+        .arg(certs.join("simulation.pem"))
         .arg("--key")
-        .arg(certs.join("one-stop-ba-dinh.key"))
+        .arg(certs.join("simulation.key"))
         .env("VNPOP_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(

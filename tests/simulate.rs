@@ -50,7 +50,7 @@ async fn simulate_run(
     let outbox = tempfile::tempdir().unwrap();
     let config = AgencyClientConfig::new(
         format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("one-stop-ba-dinh")),
+        Some(agency_tls("simulation")),
         outbox.path().join("outbox.sqlite"),
     )
     .with_run_id(identity.id.clone());

@@ -10,6 +10,7 @@
 //! - [`projector`]: the query tables, derived after the answer on a thread of their own;
 //! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
 //! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
+//! - [`quota`]: per-agency ingest quotas;
 //! - [`reconcile`]: client-reported against server-observed verifications;
 //! - [`verify`]: recomputing everything from the file and naming the first tampered event.
 
@@ -20,6 +21,7 @@ pub mod log;
 pub mod merkle;
 pub(crate) mod projector;
 pub mod query;
+pub mod quota;
 pub mod reconcile;
 pub mod record;
 pub mod recorder;

@@ -4,7 +4,7 @@
 //! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
 //! the blocking pool; what each answers is in [`super::answers`], shared with `vnpop audit --db`.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use tonic::{Request, Response, Status};
 
@@ -12,12 +12,14 @@ use super::{
     answers,
     merkle::{self, Subtrees},
     query::AuditReader,
+    quota::IngestQuotas,
     recorder::ServedRecorder,
     AuditError, AuditEvent, EventKind, EventSource,
 };
 use crate::{
-    error::ApiError,
+    error::{code_name, ApiError},
     proto::{self, audit_trail_server::AuditTrail, reported_event::Kind},
+    reporting::Refusal,
     security::{Agency, Authenticator},
 };
 
@@ -28,11 +30,16 @@ pub const MAX_INGEST_BATCH: usize = 10_000;
 pub struct AuditService {
     authn: Arc<Authenticator>,
     recorder: Arc<ServedRecorder>,
+    quotas: Arc<IngestQuotas>,
 }
 
 impl AuditService {
     pub fn new(authn: Arc<Authenticator>, recorder: Arc<ServedRecorder>) -> Self {
-        AuditService { authn, recorder }
+        AuditService {
+            authn,
+            recorder,
+            quotas: Arc::default(),
+        }
     }
 
     fn caller<T>(
@@ -77,39 +84,31 @@ impl AuditService {
         .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
     }
 
+    /// A reported event as the log records it, once it has passed the reporting rules (see
+    /// [`crate::reporting`]) for `agency` at the receive time `received_at_ms`: the agency is who
+    /// the certificate says and the district is the directory's spelling, never what the event
+    /// claims.
     fn event(
         &self,
         agency: &Agency,
-        index: usize,
+        received_at_ms: i64,
         reported: proto::ReportedEvent,
-    ) -> Result<AuditEvent, ApiError> {
-        let invalid = |field, message: &str| ApiError::InvalidEvent {
-            index,
-            field,
-            message: message.to_owned(),
-        };
-        let required = |field, value: &str, max: usize| {
-            let value = value.trim();
-            if value.is_empty() {
-                Err(invalid(field, "required"))
-            } else if value.chars().count() > max {
-                Err(invalid(field, &format!("at most {max} characters")))
-            } else {
-                Ok(value.to_owned())
-            }
-        };
+    ) -> Result<AuditEvent, Refusal> {
+        let district = agency.report.check(&reported, received_at_ms)?;
         let kind = match reported.kind {
-            None => return Err(invalid("kind", "set dossier or verification")),
+            None => {
+                return Err(Refusal::Invalid {
+                    field: "kind",
+                    message: "set dossier or verification".into(),
+                })
+            }
             Some(Kind::Dossier(d)) => EventKind::Dossier {
-                procedure: required("dossier.procedure_code", &d.procedure_code, 64)?,
-                channel: match d.channel.as_str() {
-                    "online" | "desk" => d.channel,
-                    _ => return Err(invalid("dossier.channel", "must be \"online\" or \"desk\"")),
-                },
+                procedure: d.procedure_code.trim().to_owned(),
+                channel: d.channel,
             },
             Some(Kind::Verification(v)) => EventKind::Verification {
-                rpc: required("verification.rpc", &v.rpc, 64)?,
-                outcome: required("verification.outcome", &v.outcome, 64)?,
+                rpc: v.rpc.trim().to_owned(),
+                outcome: v.outcome.trim().to_owned(),
                 purpose: v.purpose.trim().to_owned(),
                 subject: match v.cccd_number.trim() {
                     "" => String::new(),
@@ -118,17 +117,38 @@ impl AuditService {
             },
         };
         Ok(AuditEvent {
-            event_id: required("event_id", &reported.event_id, 128)?,
+            event_id: reported.event_id.trim().to_owned(),
             source: EventSource::Client,
-            dossier_id: required("dossier_id", &reported.dossier_id, 128)?,
-            // The agency is who the certificate says, never what the event claims.
+            dossier_id: reported.dossier_id.trim().to_owned(),
             agency_id: agency.id.clone(),
-            district: reported.district.trim().to_owned(),
-            officer_id: required("officer_id", &reported.officer_id, 128)?,
+            district,
+            officer_id: reported.officer_id.trim().to_owned(),
             occurred_at_ms: reported.occurred_at_ms,
             load_test: reported.load_test,
             kind,
         })
+    }
+}
+
+/// What the Ingest answer says of a refused event: the status it alone would have had.
+fn refusal_message(index: usize, event_id: String, refusal: Refusal) -> proto::EventRefusal {
+    let error = ApiError::EventRefused { index, refusal };
+    let field = error
+        .violations()
+        .into_iter()
+        .next()
+        .map(|(field, _)| field)
+        .unwrap_or_default();
+    proto::EventRefusal {
+        index: index as u32,
+        event_id: event_id
+            .chars()
+            .take(crate::reporting::MAX_ID_CHARS)
+            .collect(),
+        code: code_name(error.code()).to_owned(),
+        reason: error.reason().to_owned(),
+        field,
+        message: error.to_string(),
     }
 }
 
@@ -226,21 +246,38 @@ impl AuditTrail for AuditService {
             }
             .into());
         }
-        let events = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| self.event(&agency, i, e))
-            .collect::<Result<Vec<_>, _>>()?;
+        self.quotas.take(&agency, events.len(), Instant::now())?;
+        let received_at_ms = chrono::Utc::now().timestamp_millis();
+        let mut accepted = Vec::with_capacity(events.len());
+        let mut refused = Vec::new();
+        for (index, reported) in events.into_iter().enumerate() {
+            let event_id = reported.event_id.clone();
+            match self.event(&agency, received_at_ms, reported) {
+                Ok(event) => accepted.push(event),
+                Err(refusal) => refused.push(refusal_message(index, event_id, refusal)),
+            }
+        }
+        if let Some(first) = refused.first() {
+            tracing::info!(
+                agency = %agency.id,
+                refused = refused.len(),
+                accepted = accepted.len(),
+                first_reason = %first.reason,
+                first_field = %first.field,
+                "refused reported events; the rest of the batch is stored"
+            );
+        }
         let receipt = self
             .recorder
             .log()
-            .append(events)
+            .append(accepted)
             .await
             .map_err(ApiError::AuditUnavailable)?;
         Ok(Response::new(proto::IngestResponse {
             stored: receipt.appended as u32,
             duplicates: receipt.duplicates as u32,
             tree_size: receipt.tree_size,
+            refused,
         }))
     }
 

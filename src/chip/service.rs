@@ -82,7 +82,7 @@ impl ChipVerification for ChipService {
     ) -> Result<Response<proto::VerifyChipReadResponse>, Status> {
         let agency = verifying_agency(&self.authn, &request, "VerifyChipRead")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         let read = request
             .chip_read
             .ok_or_else(|| ApiError::ChipReadMalformed {

@@ -467,8 +467,15 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
 
 use crate::domain::vietnam::rfc3339;
 
-/// The period used to learn a column's values when a command has none: every day the log can hold.
-const WHOLE_LOG: (&str, &str) = ("1900-01-01", "2199-12-31");
+/// The period used to learn a column's values when a command has none: the widest an auditor's
+/// query may cover (20 years), ending with this year — reports are dated at most 5 minutes ahead
+/// of the server, and every period before is what simulations and audits go back to.
+fn whole_log() -> (String, String) {
+    use chrono::Datelike;
+    let year = crate::domain::vietnam::today().year();
+    let first = year + 1 - crate::audit::answers::MAX_PERIOD_YEARS as i32;
+    (format!("{first}-01-01"), format!("{year}-12-31"))
+}
 
 impl Backend {
     /// `typed`, the value of filter `flag` on column `group` (`district`, `officer`), as the log
@@ -484,8 +491,9 @@ impl Backend {
         let Some(typed) = typed.filter(|t| !t.trim().is_empty()) else {
             return Ok(None);
         };
+        let whole = whole_log();
         let (from, to) = if from.is_empty() || to.is_empty() {
-            WHOLE_LOG
+            (whole.0.as_str(), whole.1.as_str())
         } else {
             (from, to)
         };

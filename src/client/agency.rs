@@ -3,6 +3,12 @@
 //! returns, and a background task delivers them to the server's AuditTrail, retrying with
 //! backoff for as long as the server is unreachable.
 //!
+//! Events are checked against the reporting rules ([`crate::reporting`]) before they are queued,
+//! so a dossier the server would refuse (another district, a receipt dated too far back) is an
+//! error for the caller, not a surprise later. An event the server refuses all the same (its
+//! directory changed, the outbox waited too long) moves to the outbox's quarantine, logged at
+//! WARN and listed by [`AgencyClient::quarantined`]; delivery of everything else goes on.
+//!
 //! ```no_run
 //! # async fn example() -> Result<(), vnpop::client::ClientError> {
 //! use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, ClientTls, DossierInfo};
@@ -21,24 +27,30 @@ use std::{
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, RwLock,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::{sync::Notify, task::JoinHandle};
 use tonic::transport::Endpoint;
+use tonic_types::StatusExt;
 
 use super::{
-    outbox::{Outbox, OutboxError},
+    outbox::{Outbox, OutboxError, QuarantinedEvent},
     AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient,
 };
-use crate::proto::{self, reported_event::Kind};
+use crate::{
+    proto::{self, reported_event::Kind},
+    reporting::{self, ReportPolicy},
+};
 
 /// Events sent in one Ingest call.
 const DELIVERY_BATCH: usize = 1_000;
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// How often the delivery task asks the server for the agency's reporting policy until it knows.
+const POLICY_RETRY: Duration = Duration::from_secs(5);
 
 /// How a dossier was received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +182,25 @@ struct Shared {
     outbox: Arc<Outbox>,
     wake: Arc<Notify>,
     ids: EventIds,
+    /// What the server's directory lets this agency report, once the server told us.
+    policy: RwLock<Option<ReportPolicy>>,
+}
+
+impl Shared {
+    fn known_policy(&self) -> Option<ReportPolicy> {
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the server (WhoAmI) and keeps the answer.
+    async fn fetch_policy(&self) -> Result<ReportPolicy, ClientError> {
+        let me = self.registry.who_am_i().await?;
+        let policy = ReportPolicy::from_who_am_i(&me);
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Some(policy.clone());
+        Ok(policy)
+    }
 }
 
 /// An agency's connection to vnpop with a durable audit outbox. Cheap to clone.
@@ -220,28 +251,54 @@ impl AgencyClient {
                 }
             }
         };
-        let wake = Arc::new(Notify::new());
-        let delivery = tokio::spawn(deliver(
-            AuditClient::from_channel(channel.clone()),
-            Arc::clone(&outbox),
-            Arc::clone(&wake),
-        ));
+        let shared = Arc::new(Shared {
+            registry: RegistryClient::from_channel(channel.clone()),
+            vneid: VneidClient::from_channel(channel.clone()),
+            audit: AuditClient::from_channel(channel),
+            outbox,
+            wake: Arc::new(Notify::new()),
+            ids,
+            policy: RwLock::new(None),
+        });
+        let delivery = tokio::spawn(deliver(Arc::clone(&shared)));
         Ok(AgencyClient {
-            shared: Arc::new(Shared {
-                registry: RegistryClient::from_channel(channel.clone()),
-                vneid: VneidClient::from_channel(channel.clone()),
-                audit: AuditClient::from_channel(channel),
-                outbox,
-                wake,
-                ids,
-            }),
+            shared,
             _delivery: Arc::new(DeliveryTask(delivery)),
         })
     }
 
-    /// Records that a dossier was received and returns it, to make lookups for it.
+    /// What the server's agency directory lets this agency report (districts, how late, load
+    /// tests), asked of the server once (WhoAmI) and kept; the delivery task asks as soon as the
+    /// server can be reached. Until it is known, events are checked only against the rules that
+    /// hold for every agency.
+    pub async fn report_policy(&self) -> Result<ReportPolicy, ClientError> {
+        match self.shared.known_policy() {
+            Some(policy) => Ok(policy),
+            None => self.shared.fetch_policy().await,
+        }
+    }
+
+    /// The events the server refused, set aside in the outbox's quarantine (oldest first), with
+    /// the server's reason for each. They are kept, and no longer delivered.
+    pub async fn quarantined(&self) -> Result<Vec<QuarantinedEvent>, ClientError> {
+        let outbox = Arc::clone(&self.shared.outbox);
+        Ok(tokio::task::spawn_blocking(move || outbox.quarantined()).await??)
+    }
+
+    /// Checks an event against the reporting rules before it is queued or sent.
+    fn check(&self, event: &proto::ReportedEvent) -> Result<(), ClientError> {
+        match self.shared.known_policy() {
+            Some(policy) => policy.check(event, now_ms()).map(drop)?,
+            None => reporting::check_fields(event)?,
+        }
+        Ok(())
+    }
+
+    /// Records that a dossier was received and returns it, to make lookups for it. A receipt the
+    /// server would refuse is an error ([`ClientError::EventRefused`]) and nothing is recorded.
     pub async fn open_dossier(&self, info: DossierInfo) -> Result<Dossier, ClientError> {
         let event = self.receipt(&info);
+        self.check(&event)?;
         self.record(event).await?;
         Ok(self.dossier(info))
     }
@@ -255,8 +312,18 @@ impl AgencyClient {
         info: DossierInfo,
     ) -> Result<Option<Dossier>, ClientError> {
         let event = self.receipt(&info);
+        self.check(&event)?;
         match self.shared.audit.ingest(vec![event.clone()]).await {
             Ok(answer) if answer.duplicates > 0 => Ok(None),
+            Ok(mut answer) if !answer.refused.is_empty() => {
+                let refusal = answer.refused.swap_remove(0);
+                Err(ClientError::RefusedByServer {
+                    code: refusal.code,
+                    reason: refusal.reason,
+                    field: refusal.field,
+                    message: refusal.message,
+                })
+            }
             Ok(_) => Ok(Some(self.dossier(info))),
             Err(ClientError::Rpc(status)) if status.code() != tonic::Code::Unavailable => {
                 Err(ClientError::Rpc(status))
@@ -341,6 +408,14 @@ impl AgencyClient {
     ) -> proto::ReportedEvent {
         proto::ReportedEvent {
             event_id: self.shared.ids.next(&info.id, verification),
+            ..self.event_without_id(info, at, kind)
+        }
+    }
+
+    /// [`AgencyClient::event`] without an id (none is taken from the sequence).
+    fn event_without_id(&self, info: &DossierInfo, at: i64, kind: Kind) -> proto::ReportedEvent {
+        proto::ReportedEvent {
+            event_id: String::new(),
             dossier_id: info.id.clone(),
             district: info.district.clone(),
             officer_id: info.officer_id.clone(),
@@ -359,11 +434,22 @@ impl AgencyClient {
 }
 
 /// Delivers the outbox in batches, forever; backs off exponentially while the server is
-/// unreachable or refuses.
-async fn deliver(audit: AuditClient, outbox: Arc<Outbox>, wake: Arc<Notify>) {
+/// unreachable or refuses a whole batch (for a quota, at least as long as its RetryInfo says).
+/// Events the server refuses one by one go to the quarantine with the rest of their batch
+/// cleared, so they never hold up what follows.
+async fn deliver(shared: Arc<Shared>) {
     let mut backoff = BACKOFF_START;
+    let mut policy_asked: Option<Instant> = None;
     loop {
-        let source = Arc::clone(&outbox);
+        if shared.known_policy().is_none()
+            && policy_asked.is_none_or(|at| at.elapsed() >= POLICY_RETRY)
+        {
+            policy_asked = Some(Instant::now());
+            if let Err(error) = shared.fetch_policy().await {
+                tracing::debug!(%error, "cannot ask the server for this agency's reporting rules yet");
+            }
+        }
+        let source = Arc::clone(&shared.outbox);
         let batch = match tokio::task::spawn_blocking(move || source.peek(DELIVERY_BATCH)).await {
             Ok(Ok(batch)) => batch,
             Ok(Err(error)) => {
@@ -376,24 +462,66 @@ async fn deliver(audit: AuditClient, outbox: Arc<Outbox>, wake: Arc<Notify>) {
         };
         let Some(&(last, _)) = batch.last() else {
             // Nothing to send: wait for a new event (or look again in a while).
-            let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(1), shared.wake.notified()).await;
             continue;
         };
-        let events = batch.into_iter().map(|(_, event)| event).collect();
-        match audit.ingest(events).await {
-            Ok(_) => {
-                if let Err(error) = outbox.acknowledge(last).await {
+        let events = batch.iter().map(|(_, event)| event.clone()).collect();
+        match shared.audit.ingest(events).await {
+            Ok(answer) => {
+                let refused = quarantine(&batch, answer.refused);
+                if let Err(error) = shared.outbox.settle(last, refused).await {
                     tracing::error!(%error, "cannot clear delivered events; they will be redelivered");
                 }
                 backoff = BACKOFF_START;
             }
             Err(error) => {
-                tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "audit delivery failed; will retry");
-                tokio::time::sleep(backoff).await;
+                let asked = match &error {
+                    ClientError::Rpc(status) => status
+                        .get_error_details()
+                        .retry_info()
+                        .and_then(|r| r.retry_delay),
+                    _ => None,
+                };
+                let wait = asked.map_or(backoff, |asked| {
+                    asked.clamp(backoff, Duration::from_secs(60))
+                });
+                tracing::warn!(%error, retry_in_ms = wait.as_millis() as u64, "audit delivery failed; will retry");
+                tokio::time::sleep(wait).await;
                 backoff = (backoff * 2).min(BACKOFF_MAX);
             }
         }
     }
+}
+
+/// The events of `batch` the server refused, as the quarantine keeps them; each logged at WARN
+/// (ids and the reason only: an event's citizen number never reaches a log).
+fn quarantine(
+    batch: &[(i64, proto::ReportedEvent)],
+    refused: Vec<proto::EventRefusal>,
+) -> Vec<QuarantinedEvent> {
+    let at = now_ms();
+    refused
+        .into_iter()
+        .filter_map(|refusal| {
+            let (_, event) = batch.get(refusal.index as usize)?;
+            tracing::warn!(
+                event_id = %event.event_id,
+                dossier = %event.dossier_id,
+                reason = %refusal.reason,
+                field = %refusal.field,
+                message = %refusal.message,
+                "vnpop refused an audit event; it is kept in the outbox's quarantine and the rest is delivered"
+            );
+            Some(QuarantinedEvent {
+                event: event.clone(),
+                code: refusal.code,
+                reason: refusal.reason,
+                field: refusal.field,
+                message: refusal.message,
+                quarantined_at_ms: at,
+            })
+        })
+        .collect()
 }
 
 /// A dossier being processed: every lookup made through it is recorded against it.
@@ -453,6 +581,46 @@ impl Dossier {
         }
     }
 
+    /// The verification event this dossier reports for a call.
+    fn verification(
+        &self,
+        id: Option<u64>,
+        rpc: &str,
+        purpose: &str,
+        cccd: &str,
+        outcome: String,
+    ) -> proto::ReportedEvent {
+        let at = self.event_time_ms.unwrap_or_else(now_ms);
+        // An input too long to be a number names no citizen: reported as unknown.
+        let cccd = cccd.trim();
+        let cccd = if cccd.len() > reporting::MAX_CCCD_CHARS {
+            ""
+        } else {
+            cccd
+        };
+        let kind = Kind::Verification(proto::VerificationMade {
+            rpc: rpc.to_owned(),
+            outcome,
+            purpose: purpose.to_owned(),
+            cccd_number: cccd.to_owned(),
+        });
+        match id {
+            Some(n) => self.client.event(&self.info, at, Some(n), kind),
+            // A draft, to check before the call: the id is the client's own and always valid.
+            None => proto::ReportedEvent {
+                event_id: "draft".into(),
+                ..self.client.event_without_id(&self.info, at, kind)
+            },
+        }
+    }
+
+    /// Checks, before a call is made, that its report would be accepted: a call whose record
+    /// would be refused is not made.
+    fn precheck(&self, rpc: &str, purpose: &str, cccd: &str) -> Result<(), ClientError> {
+        self.client
+            .check(&self.verification(None, rpc, purpose, cccd, "pending".into()))
+    }
+
     async fn verified(
         &self,
         rpc: &str,
@@ -460,19 +628,9 @@ impl Dossier {
         cccd: &str,
         outcome: String,
     ) -> Result<(), ClientError> {
-        let at = self.event_time_ms.unwrap_or_else(now_ms);
         let n = self.verifications.fetch_add(1, Ordering::Relaxed);
-        let event = self.client.event(
-            &self.info,
-            at,
-            Some(n),
-            Kind::Verification(proto::VerificationMade {
-                rpc: rpc.to_owned(),
-                outcome,
-                purpose: purpose.to_owned(),
-                cccd_number: cccd.to_owned(),
-            }),
-        );
+        let event = self.verification(Some(n), rpc, purpose, cccd, outcome);
+        self.client.check(&event)?;
         self.client.record(event).await
     }
 
@@ -481,6 +639,7 @@ impl Dossier {
         purpose: &str,
         cccd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
+        self.precheck("LookupByCccd", purpose, cccd_number)?;
         let result = self
             .client
             .shared
@@ -498,6 +657,7 @@ impl Dossier {
         purpose: &str,
         cmnd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
+        self.precheck("LookupByCmnd", purpose, "")?;
         let result = self
             .client
             .shared
@@ -521,6 +681,7 @@ impl Dossier {
         cccd_number: &str,
         declared: proto::Declared,
     ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
+        self.precheck("VerifyDemographics", purpose, cccd_number)?;
         let result = self
             .client
             .shared
@@ -540,6 +701,7 @@ impl Dossier {
         purpose: &str,
         qr_payload: &str,
     ) -> Result<proto::VerifyQrResponse, ClientError> {
+        self.precheck("VerifyQr", purpose, "")?;
         let result = self
             .client
             .shared
@@ -569,6 +731,7 @@ impl Dossier {
         cccd_number: &str,
         level: proto::VneidLevel,
     ) -> Result<proto::StartAuthenticationResponse, ClientError> {
+        self.precheck("StartAuthentication", purpose, cccd_number)?;
         let result = self
             .client
             .shared
@@ -590,6 +753,7 @@ impl Dossier {
         totp_code: &str,
         chip_read: Option<proto::ChipRead>,
     ) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
+        self.precheck("CompleteAuthentication", purpose, "")?;
         let result = self
             .client
             .shared
@@ -615,6 +779,7 @@ impl Dossier {
         purpose: &str,
         chip_read: proto::ChipRead,
     ) -> Result<proto::VerifyChipReadResponse, ClientError> {
+        self.precheck("VerifyChipRead", purpose, "")?;
         let result = self
             .client
             .shared

@@ -20,7 +20,7 @@ use std::{fs, path::Path};
 
 pub use admin::AdminClient;
 pub use agency::{AgencyClient, AgencyClientConfig, Dossier, DossierChannel, DossierInfo};
-pub use outbox::{Outbox, OutboxError};
+pub use outbox::{Outbox, OutboxError, QuarantinedEvent};
 
 use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
@@ -55,6 +55,18 @@ pub enum ClientError {
     Outbox(#[from] OutboxError),
     #[error("{pending} audit event(s) are still waiting for delivery (kept in the outbox)")]
     FlushTimeout { pending: u64 },
+    /// The event breaks a reporting rule (checked before it is queued): nothing was recorded and,
+    /// for a lookup, nothing was called.
+    #[error("the audit event would be refused: {0}")]
+    EventRefused(#[from] crate::reporting::Refusal),
+    /// The server refused the event (`IngestResponse.refused`).
+    #[error("vnpop refused the audit event ({reason}, {field}): {message}")]
+    RefusedByServer {
+        code: String,
+        reason: String,
+        field: String,
+        message: String,
+    },
 }
 
 impl From<tokio::task::JoinError> for ClientError {
@@ -68,6 +80,13 @@ impl ClientError {
     pub fn code(&self) -> Code {
         match self {
             ClientError::Rpc(status) => status.code(),
+            ClientError::EventRefused(refusal) if refusal.is_permission() => Code::PermissionDenied,
+            ClientError::RefusedByServer { code, .. } if code == "PERMISSION_DENIED" => {
+                Code::PermissionDenied
+            }
+            ClientError::EventRefused(_) | ClientError::RefusedByServer { .. } => {
+                Code::InvalidArgument
+            }
             _ => Code::Unavailable,
         }
     }
@@ -79,6 +98,8 @@ impl ClientError {
                 .get_error_details()
                 .error_info()
                 .map(|i| i.reason.clone()),
+            ClientError::EventRefused(refusal) => Some(refusal.reason().to_owned()),
+            ClientError::RefusedByServer { reason, .. } => Some(reason.clone()),
             _ => None,
         }
     }
@@ -91,6 +112,8 @@ impl ClientError {
                 .bad_request()
                 .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
                 .unwrap_or_default(),
+            ClientError::EventRefused(refusal) => vec![refusal.field().to_owned()],
+            ClientError::RefusedByServer { field, .. } => vec![field.clone()],
             _ => Vec::new(),
         }
     }

@@ -5,6 +5,11 @@
 //! that produced it returns, so neither a crash of the agency process nor a server outage loses
 //! it. Delivery removes events only after the server acknowledged them; a crash between the two
 //! redelivers them, and the server deduplicates by event id.
+//!
+//! An event the server refuses (its Ingest answer names it: a district its agency does not
+//! receive dossiers for, a report too late, …) would be refused again at every redelivery, so it
+//! moves to the `quarantine` table, in the same transaction that clears the batch it came with:
+//! it is kept, with the server's reason, and no longer holds up the events behind it.
 
 use std::{
     path::Path,
@@ -31,9 +36,30 @@ pub enum OutboxError {
 /// Most events committed in one outbox transaction.
 const MAX_GROUP: usize = 4_096;
 
+/// An event the server refused, kept aside with its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantinedEvent {
+    pub event: ReportedEvent,
+    /// The gRPC status code name the event alone had, e.g. "INVALID_ARGUMENT".
+    pub code: String,
+    /// Its reason code (README's error catalogue), e.g. "DISTRICT_NOT_SERVED".
+    pub reason: String,
+    /// The field concerned, e.g. "events[3].district" (the position in the batch it came with).
+    pub field: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// When it was set aside, Unix ms.
+    pub quarantined_at_ms: i64,
+}
+
 enum Job {
     Push(ReportedEvent, oneshot::Sender<Result<(), String>>),
-    Acknowledge(i64, oneshot::Sender<Result<(), String>>),
+    /// Clears every event up to `seq` (delivered), moving the given ones to the quarantine.
+    Settle {
+        up_to: i64,
+        quarantine: Vec<QuarantinedEvent>,
+        ack: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// A durable FIFO of events to deliver.
@@ -56,7 +82,17 @@ fn open_connection(path: &Path) -> Result<Connection, OutboxError> {
              seq      INTEGER PRIMARY KEY AUTOINCREMENT,
              event_id TEXT NOT NULL UNIQUE,
              event    BLOB NOT NULL
-         )",
+         );
+         CREATE TABLE IF NOT EXISTS quarantine (
+             seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+             event_id          TEXT NOT NULL UNIQUE,
+             event             BLOB NOT NULL,
+             code              TEXT NOT NULL,
+             reason            TEXT NOT NULL,
+             field             TEXT NOT NULL,
+             message           TEXT NOT NULL,
+             quarantined_at_ms INTEGER NOT NULL
+         );",
     )?;
     Ok(connection)
 }
@@ -133,10 +169,56 @@ impl Outbox {
 
     /// Removes delivered events (all with `seq <= up_to`).
     pub async fn acknowledge(&self, up_to: i64) -> Result<(), OutboxError> {
-        let done = self.submit(|ack| Job::Acknowledge(up_to, ack))?;
+        self.settle(up_to, Vec::new()).await
+    }
+
+    /// Removes the events with `seq <= up_to`, moving `refused` (events among them) to the
+    /// quarantine, in one transaction.
+    pub async fn settle(
+        &self,
+        up_to: i64,
+        refused: Vec<QuarantinedEvent>,
+    ) -> Result<(), OutboxError> {
+        let done = self.submit(|ack| Job::Settle {
+            up_to,
+            quarantine: refused,
+            ack,
+        })?;
         done.await
             .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?
             .map_err(OutboxError::Task)
+    }
+
+    /// The events the server refused, oldest first.
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedEvent>, OutboxError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare_cached(
+            "SELECT seq, event, code, reason, field, message, quarantined_at_ms
+             FROM quarantine ORDER BY seq",
+        )?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    QuarantinedEvent {
+                        event: ReportedEvent::default(),
+                        code: r.get(2)?,
+                        reason: r.get(3)?,
+                        field: r.get(4)?,
+                        message: r.get(5)?,
+                        quarantined_at_ms: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(seq, bytes, mut kept)| {
+                kept.event = ReportedEvent::decode(bytes.as_slice())
+                    .map_err(|_| OutboxError::Corrupt(seq))?;
+                Ok(kept)
+            })
+            .collect()
     }
 
     /// Events waiting for delivery.
@@ -175,7 +257,7 @@ fn write_groups(connection: &mut Connection, jobs: mpsc::Receiver<Job>) {
         let result = commit(connection, &group).map_err(|e| e.to_string());
         for job in group {
             let ack = match job {
-                Job::Push(_, ack) | Job::Acknowledge(_, ack) => ack,
+                Job::Push(_, ack) | Job::Settle { ack, .. } => ack,
             };
             let _ = ack.send(result.clone());
         }
@@ -188,12 +270,30 @@ fn commit(connection: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
         let mut insert = transaction
             .prepare_cached("INSERT OR IGNORE INTO outbox (event_id, event) VALUES (?1, ?2)")?;
         let mut delete = transaction.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?;
+        let mut set_aside = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO quarantine
+                 (event_id, event, code, reason, field, message, quarantined_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
         for job in group {
             match job {
                 Job::Push(event, _) => {
                     insert.execute(params![event.event_id, event.encode_to_vec()])?;
                 }
-                Job::Acknowledge(up_to, _) => {
+                Job::Settle {
+                    up_to, quarantine, ..
+                } => {
+                    for kept in quarantine {
+                        set_aside.execute(params![
+                            kept.event.event_id,
+                            kept.event.encode_to_vec(),
+                            kept.code,
+                            kept.reason,
+                            kept.field,
+                            kept.message,
+                            kept.quarantined_at_ms,
+                        ])?;
+                    }
                     delete.execute([up_to])?;
                 }
             }
@@ -236,5 +336,33 @@ mod tests {
             .unwrap();
         assert_eq!(outbox.len().unwrap(), 1);
         assert_eq!(outbox.peek(10).unwrap()[0].1.event_id, "c");
+    }
+
+    #[test]
+    fn refused_events_move_to_the_quarantine_with_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outbox.sqlite");
+        let outbox = Outbox::open(&path).unwrap();
+        for id in ["a", "b", "c"] {
+            outbox.push_blocking(event(id)).unwrap();
+        }
+        let waiting = outbox.peek(2).unwrap();
+        let refused = QuarantinedEvent {
+            event: waiting[1].1.clone(),
+            code: "INVALID_ARGUMENT".into(),
+            reason: "DISTRICT_NOT_SERVED".into(),
+            field: "events[1].district".into(),
+            message: "district …".into(),
+            quarantined_at_ms: 7,
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(outbox.settle(waiting[1].0, vec![refused.clone()]))
+            .unwrap();
+        drop(outbox);
+        let outbox = Outbox::open(&path).unwrap();
+        assert_eq!(outbox.len().unwrap(), 1, "c still waits");
+        assert_eq!(outbox.quarantined().unwrap(), vec![refused]);
     }
 }

@@ -1,7 +1,7 @@
 //! Vietnam's civil time: UTC+7 all year (no daylight saving). Dates of receipt, card expiry,
 //! audit days and fault windows are all Vietnam dates, whatever the machine's time zone.
 
-use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{FixedOffset, NaiveDate, NaiveTime, Utc};
 
 const OFFSET_SECONDS: i32 = 7 * 3600;
 const OFFSET_MS: i64 = OFFSET_SECONDS as i64 * 1000;
@@ -22,14 +22,10 @@ pub fn time_of_day() -> NaiveTime {
     Utc::now().with_timezone(&offset()).time()
 }
 
-/// `seconds` after midnight starting `date` in Vietnam, Unix milliseconds.
+/// `seconds` after midnight starting `date` in Vietnam, Unix milliseconds. Defined for every
+/// date chrono holds (the offset is applied by arithmetic, never by a conversion that can fail).
 pub fn instant_ms(date: NaiveDate, seconds: u32) -> i64 {
-    let midnight = date.and_time(NaiveTime::MIN);
-    offset()
-        .from_local_datetime(&midnight)
-        .single()
-        .expect("a fixed offset has no ambiguous times")
-        .timestamp_millis()
+    date.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - OFFSET_MS
         + i64::from(seconds) * 1000
 }
 
@@ -40,12 +36,12 @@ pub fn midnight_ms(date: NaiveDate) -> i64 {
 
 /// The Vietnam day (days since 1970-01-01) of a Unix-ms instant.
 pub fn day_of(ms: i64) -> i64 {
-    (ms + OFFSET_MS).div_euclid(DAY_MS)
+    ms.saturating_add(OFFSET_MS).div_euclid(DAY_MS)
 }
 
 /// Whether a Unix-ms instant is a midnight in Vietnam.
 pub fn is_midnight(ms: i64) -> bool {
-    (ms + OFFSET_MS).rem_euclid(DAY_MS) == 0
+    ms.saturating_add(OFFSET_MS).rem_euclid(DAY_MS) == 0
 }
 
 /// A Unix-ms instant as RFC 3339 in Vietnam time ("2023-12-02T00:00:00+07:00"); empty if out of
@@ -73,5 +69,16 @@ mod tests {
         );
         assert_eq!(instant_ms(new_year, 90), midnight_ms(new_year) + 90_000);
         assert_eq!(rfc3339(midnight_ms(new_year)), "2024-01-01T00:00:00+07:00");
+    }
+
+    #[test]
+    fn edge_dates_and_instants_never_panic() {
+        for date in [NaiveDate::MIN, NaiveDate::MAX] {
+            let ms = instant_ms(date, 86_399);
+            assert_eq!(day_of(midnight_ms(date)), day_of(ms));
+        }
+        for ms in [i64::MIN, i64::MAX, 0] {
+            let _ = (day_of(ms), is_midnight(ms), rfc3339(ms));
+        }
     }
 }

@@ -59,6 +59,8 @@ impl GatewayError {
             GatewayError::Index(_) => "GATEWAY_INDEX_FAILED",
             GatewayError::Client(ClientError::Outbox(_)) => "AUDIT_OUTBOX_FAILED",
             GatewayError::Client(ClientError::Rpc(_)) => return None,
+            GatewayError::Client(ClientError::EventRefused(refusal)) => refusal.reason(),
+            GatewayError::Client(ClientError::RefusedByServer { .. }) => return None,
             GatewayError::Client(_) => "SERVER_UNREACHABLE",
         })
     }
@@ -98,10 +100,20 @@ impl From<GatewayError> for Status {
             }
             return status;
         }
-        let reason = error.reason().unwrap_or("UNKNOWN");
+        // A report the reporting rules refuse: its own reason, the field named.
+        let reason = match &error {
+            GatewayError::Client(ClientError::RefusedByServer { reason, .. }) => reason.clone(),
+            _ => error.reason().unwrap_or("UNKNOWN").to_owned(),
+        };
         let mut details =
             ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
         match &error {
+            GatewayError::Client(error @ ClientError::EventRefused(_))
+            | GatewayError::Client(error @ ClientError::RefusedByServer { .. }) => {
+                for field in error.invalid_fields() {
+                    details.add_bad_request_violation(field, error.to_string());
+                }
+            }
             GatewayError::InvalidField { field, message } => {
                 details.add_bad_request_violation(*field, message.clone());
             }

@@ -21,8 +21,8 @@ pub struct LoadConfig {
     #[arg(long, requires_all = ["cert", "key"])]
     pub ca: Option<PathBuf>,
 
-    /// Client certificate (PEM) of the calling agency; default: the embedded development
-    /// certificate of `one-stop-ba-dinh`.
+    /// Client certificate (PEM) of the calling agency, one whose directory entry allows load
+    /// tests; default: the embedded development certificate of `simulation`.
     #[arg(long, requires_all = ["ca", "key"])]
     pub cert: Option<PathBuf>,
 

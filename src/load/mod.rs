@@ -60,8 +60,8 @@ pub enum LoadError {
     },
 }
 
-/// The client identity `config` asks for: its files, or the embedded development one-stop
-/// agency; `None` with --insecure.
+/// The client identity `config` asks for: its files, or the embedded development agency
+/// `simulation` (allowed load tests); `None` with --insecure.
 pub fn client_tls(config: &LoadConfig) -> Result<Option<ClientTls>, LoadError> {
     if config.insecure {
         return Ok(None);
@@ -71,7 +71,7 @@ pub fn client_tls(config: &LoadConfig) -> Result<Option<ClientTls>, LoadError> {
             ClientTls::from_files(ca, cert, key).map_err(LoadError::Tls)?
         }
         _ => {
-            let dev = TlsMaterial::development_one_stop_client();
+            let dev = TlsMaterial::development_simulation_client();
             ClientTls::from_pem(dev.ca_pem, dev.cert_pem, dev.key_pem)
         }
     };

@@ -1,6 +1,6 @@
 //! The request context (dossier, purpose, officer) that every lookup must carry.
 
-use crate::{error::ApiError, proto};
+use crate::{error::ApiError, proto, security::Agency};
 
 const MAX_ID: usize = 128;
 const MAX_PURPOSE: usize = 256;
@@ -15,9 +15,13 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Checks that dossier id, purpose and officer id are present and not too long; the error
-    /// names every missing field.
-    pub fn from_proto(context: Option<proto::RequestContext>) -> Result<Self, ApiError> {
+    /// Checks that dossier id, purpose and officer id are present and not too long (the error
+    /// names every missing field), and that `load_test` is set only by an agency whose directory
+    /// entry allows load tests.
+    pub fn from_proto(
+        context: Option<proto::RequestContext>,
+        agency: &Agency,
+    ) -> Result<Self, ApiError> {
         let context = context.unwrap_or_default();
         let fields = [
             ("context.dossier_id", context.dossier_id.trim(), MAX_ID),
@@ -34,6 +38,11 @@ impl RequestContext {
         }
         if let Some((field, _, max)) = fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
             return Err(ApiError::ContextTooLong { field, max: *max });
+        }
+        if context.load_test && !agency.report.load_test {
+            return Err(ApiError::LoadTestNotAllowed {
+                agency: agency.id.clone(),
+            });
         }
         // Reuse the request's strings when they need no trimming (the usual case): no copy.
         let keep = |text: String| {
@@ -55,15 +64,45 @@ impl RequestContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::security::AgencyDirectory;
+
+    fn desk() -> std::sync::Arc<Agency> {
+        AgencyDirectory::development()
+            .by_id("one-stop-ba-dinh")
+            .unwrap()
+    }
+
+    #[test]
+    fn load_tests_are_a_permission() {
+        let context = proto::RequestContext {
+            dossier_id: "D".into(),
+            purpose: "p".into(),
+            officer_id: "o".into(),
+            load_test: true,
+        };
+        assert!(matches!(
+            RequestContext::from_proto(Some(context.clone()), &desk()),
+            Err(ApiError::LoadTestNotAllowed { .. })
+        ));
+        let simulation = AgencyDirectory::development().by_id("simulation").unwrap();
+        assert!(
+            RequestContext::from_proto(Some(context), &simulation)
+                .unwrap()
+                .load_test
+        );
+    }
 
     #[test]
     fn names_every_missing_field() {
-        let err = RequestContext::from_proto(Some(proto::RequestContext {
-            dossier_id: " ".into(),
-            purpose: "kiểm tra".into(),
-            officer_id: String::new(),
-            load_test: false,
-        }))
+        let err = RequestContext::from_proto(
+            Some(proto::RequestContext {
+                dossier_id: " ".into(),
+                purpose: "kiểm tra".into(),
+                officer_id: String::new(),
+                load_test: false,
+            }),
+            &desk(),
+        )
         .unwrap_err();
         match err {
             ApiError::ContextIncomplete { missing } => {
@@ -71,7 +110,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(RequestContext::from_proto(None).is_err());
+        assert!(RequestContext::from_proto(None, &desk()).is_err());
         let long = proto::RequestContext {
             dossier_id: "x".repeat(129),
             purpose: "p".into(),
@@ -79,7 +118,7 @@ mod tests {
             load_test: false,
         };
         assert!(matches!(
-            RequestContext::from_proto(Some(long)),
+            RequestContext::from_proto(Some(long), &desk()),
             Err(ApiError::ContextTooLong {
                 field: "context.dossier_id",
                 ..

@@ -15,6 +15,7 @@ use crate::{
     domain::{vietnam, CccdNumber, Citizen, CmndNumber, QrPayload},
     error::{bounded, ApiError},
     proto::{self, citizen_registry_server::CitizenRegistry},
+    reporting::Districts,
     security::{Agency, Authenticator, ScopeField},
     store::CitizenStore,
 };
@@ -201,7 +202,7 @@ impl CitizenRegistry for RegistryService {
     ) -> Result<Response<proto::LookupResponse>, Status> {
         let agency = self.caller(&request, "LookupByCccd")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         let outcome = match parse_cccd("cccd_number", &request.cccd_number) {
             Err(error) => Outcome::rejected(error),
             Ok(cccd) => self.lookup(
@@ -223,7 +224,7 @@ impl CitizenRegistry for RegistryService {
     ) -> Result<Response<proto::LookupResponse>, Status> {
         let agency = self.caller(&request, "LookupByCmnd")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         scope::require(&agency, ScopeField::CmndNumber, "cmnd_number")?;
         let parsed = bounded("cmnd_number", &request.cmnd_number, MAX_NUMBER_BYTES).and_then(|n| {
             CmndNumber::parse(n).map_err(|error| ApiError::InvalidCmnd {
@@ -252,7 +253,7 @@ impl CitizenRegistry for RegistryService {
     ) -> Result<Response<proto::VerifyDemographicsResponse>, Status> {
         let agency = self.caller(&request, "VerifyDemographics")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         let parsed = parse_cccd("cccd_number", &request.cccd_number)
             .and_then(|cccd| Ok((cccd, convert::declared(request.declared)?)));
         if let Ok((_, declared)) = &parsed {
@@ -308,7 +309,7 @@ impl CitizenRegistry for RegistryService {
     ) -> Result<Response<proto::VerifyQrResponse>, Status> {
         let agency = self.caller(&request, "VerifyQr")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         let parsed = bounded("qr_payload", &request.qr_payload, MAX_QR_BYTES)
             .and_then(|text| QrPayload::parse(text).map_err(ApiError::InvalidQr));
         let outcome = match parsed {
@@ -371,6 +372,14 @@ impl CitizenRegistry for RegistryService {
                 .filter(|field| agency.scope.allows(*field))
                 .map(|field| field.name().to_owned())
                 .collect(),
+            report_districts: match &agency.report.districts {
+                Districts::Any => Vec::new(),
+                Districts::Only(list) => list.clone(),
+            },
+            any_district: agency.report.districts == Districts::Any,
+            backdate_limit_seconds: agency.report.backdate_limit.map(|d| d.as_secs()),
+            load_test_allowed: agency.report.load_test,
+            ingest_events_per_minute: agency.ingest_per_minute,
         }))
     }
 }

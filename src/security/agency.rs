@@ -1,9 +1,15 @@
-//! The agency directory: which certificate identities are which agencies, their roles and their
-//! field scopes. Loaded from TOML (`data/agencies.toml` is embedded as the default).
+//! The agency directory: which certificate identities are which agencies, their roles, their
+//! field scopes, and what each may report to the audit trail (districts, how late, load tests,
+//! ingest quota). Loaded from TOML (`data/agencies.toml` is embedded as the default).
 
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use serde::Deserialize;
+
+use crate::reporting::{Districts, ReportPolicy, DEFAULT_BACKDATE_LIMIT};
+
+/// Events an agency may ingest per minute unless its entry or `[defaults]` says.
+pub const DEFAULT_INGEST_PER_MINUTE: u64 = 60_000;
 
 /// What an agency may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -131,6 +137,10 @@ pub struct Agency {
     pub district: String,
     pub role: Role,
     pub scope: FieldScope,
+    /// What it may report to the audit trail: districts, backdate limit, load tests.
+    pub report: ReportPolicy,
+    /// Events it may ingest per minute; `None`: no limit.
+    pub ingest_per_minute: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +157,25 @@ pub enum AgencyError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AgencyFile {
+    #[serde(default)]
+    defaults: Defaults,
     agency: Vec<AgencyEntry>,
+}
+
+/// `[defaults]`: what an entry that does not say gets.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    backdate_limit: Option<String>,
+    ingest_per_minute: Option<Limit>,
+}
+
+/// A number, or "unlimited".
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum Limit {
+    Number(u64),
+    Word(String),
 }
 
 #[derive(Deserialize)]
@@ -161,6 +189,48 @@ struct AgencyEntry {
     district: String,
     role: Role,
     fields: Vec<String>,
+    /// Districts it receives dossiers for ("*": any); default: `district`.
+    districts: Option<Vec<String>>,
+    /// "7 days", "12 hours", "30 minutes" or "unlimited".
+    backdate_limit: Option<String>,
+    #[serde(default)]
+    load_test: bool,
+    ingest_per_minute: Option<Limit>,
+}
+
+/// "7 days", "12 hours", "30 minutes" (or "1 day", "1 hour", "1 minute") as a duration, or
+/// "unlimited" as `None`.
+fn parse_backdate_limit(text: &str) -> Result<Option<Duration>, String> {
+    let bad = || {
+        format!("backdate_limit {text:?} is not \"N days\", \"N hours\", \"N minutes\" or \"unlimited\"")
+    };
+    if text.trim() == "unlimited" {
+        return Ok(None);
+    }
+    let mut words = text.split_whitespace();
+    let (Some(number), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+        return Err(bad());
+    };
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit_seconds = match unit {
+        "day" | "days" => 86_400,
+        "hour" | "hours" => 3_600,
+        "minute" | "minutes" => 60,
+        _ => return Err(bad()),
+    };
+    number
+        .checked_mul(unit_seconds)
+        .map(|s| Some(Duration::from_secs(s)))
+        .ok_or_else(bad)
+}
+
+/// An ingest quota: events per minute (at least one), or "unlimited" as `None`.
+fn parse_quota(limit: &Limit) -> Result<Option<u64>, String> {
+    match limit {
+        Limit::Number(n) if *n > 0 => Ok(Some(*n)),
+        Limit::Word(w) if w == "unlimited" => Ok(None),
+        _ => Err("ingest_per_minute must be a positive number of events or \"unlimited\"".into()),
+    }
 }
 
 /// All agencies, looked up by certificate subject.
@@ -194,8 +264,33 @@ impl AgencyDirectory {
             message,
         };
         let file: AgencyFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let default_backdate = match &file.defaults.backdate_limit {
+            Some(text) => {
+                parse_backdate_limit(text).map_err(|e| invalid(format!("[defaults]: {e}")))?
+            }
+            None => Some(DEFAULT_BACKDATE_LIMIT),
+        };
+        let default_quota = match &file.defaults.ingest_per_minute {
+            Some(limit) => parse_quota(limit).map_err(|e| invalid(format!("[defaults]: {e}")))?,
+            None => Some(DEFAULT_INGEST_PER_MINUTE),
+        };
         let mut agencies = Vec::new();
         for entry in file.agency {
+            let in_entry = |e: String| invalid(format!("agency {:?}: {e}", entry.id));
+            let backdate_limit = match &entry.backdate_limit {
+                Some(text) => parse_backdate_limit(text).map_err(in_entry)?,
+                None => default_backdate,
+            };
+            let ingest_per_minute = match &entry.ingest_per_minute {
+                Some(limit) => parse_quota(limit).map_err(in_entry)?,
+                None => default_quota,
+            };
+            let districts = match &entry.districts {
+                Some(list) if list.iter().any(|d| d == "*") => Districts::Any,
+                Some(list) => Districts::Only(list.iter().map(|d| d.trim().to_owned()).collect()),
+                None if entry.district.trim().is_empty() => Districts::Only(Vec::new()),
+                None => Districts::Only(vec![entry.district.trim().to_owned()]),
+            };
             let scope = if entry.fields.iter().any(|f| f == "all") {
                 FieldScope::all()
             } else {
@@ -223,6 +318,12 @@ impl AgencyDirectory {
                 district: entry.district,
                 role: entry.role,
                 scope,
+                report: ReportPolicy {
+                    districts,
+                    backdate_limit,
+                    load_test: entry.load_test,
+                },
+                ingest_per_minute,
             }));
         }
         Ok(AgencyDirectory { agencies })
@@ -267,6 +368,69 @@ mod tests {
         assert!(!hospital.scope.allows(ScopeField::Religion));
         assert!(!dir.by_id("auditor-thanh-tra").unwrap().role.may_look_up());
         assert!(dir.find("one-stop-ba-dinh", Some("Another org")).is_none());
+    }
+
+    #[test]
+    fn development_directory_reporting_rules() {
+        let dir = AgencyDirectory::development();
+        let desk = dir.by_id("one-stop-ba-dinh").unwrap();
+        assert_eq!(
+            desk.report,
+            ReportPolicy {
+                districts: Districts::Only(vec!["Quận Ba Đình".into()]),
+                backdate_limit: Some(DEFAULT_BACKDATE_LIMIT),
+                load_test: false,
+            }
+        );
+        assert_eq!(desk.ingest_per_minute, Some(DEFAULT_INGEST_PER_MINUTE));
+        let simulation = dir.by_id("simulation").unwrap();
+        assert_eq!(simulation.report.districts, Districts::Any);
+        assert_eq!(simulation.report.backdate_limit, None);
+        assert!(simulation.report.load_test);
+        assert_eq!(simulation.ingest_per_minute, None);
+    }
+
+    #[test]
+    fn reads_limits_and_defaults() {
+        let text = "[defaults]\nbackdate_limit = '2 days'\ningest_per_minute = 100\n\
+                    [[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=[]\n\
+                    district='Huyện Mai Châu'\n\
+                    [[agency]]\nid='b'\nname='B'\ncommon_name='b'\nrole='agency'\nfields=[]\n\
+                    districts=['X', 'Y']\nbackdate_limit='36 hours'\ningest_per_minute='unlimited'\n";
+        let dir = AgencyDirectory::parse("t.toml", text).unwrap();
+        let a = dir.by_id("a").unwrap();
+        assert_eq!(
+            a.report.backdate_limit,
+            Some(Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(
+            a.report.districts,
+            Districts::Only(vec!["Huyện Mai Châu".into()])
+        );
+        assert_eq!(a.ingest_per_minute, Some(100));
+        let b = dir.by_id("b").unwrap();
+        assert_eq!(
+            b.report.backdate_limit,
+            Some(Duration::from_secs(36 * 3_600))
+        );
+        assert_eq!(
+            b.report.districts,
+            Districts::Only(vec!["X".into(), "Y".into()])
+        );
+        assert_eq!(b.ingest_per_minute, None);
+        for bad in [
+            "backdate_limit='a week'",
+            "backdate_limit='7'",
+            "ingest_per_minute=0",
+        ] {
+            let text = format!(
+                "[[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=[]\n{bad}\n"
+            );
+            let e = AgencyDirectory::parse("t.toml", &text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("agency \"a\""), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -34,13 +34,13 @@ impl TlsMaterial {
         }
     }
 
-    /// The embedded development client identity of the one-stop shop `one-stop-ba-dinh` (role
-    /// agency, every field): what `vnpop load` calls with unless given other certificates.
-    pub fn development_one_stop_client() -> Self {
+    /// The embedded development client identity of the agency `simulation` (role agency, every
+    /// field, allowed load tests): what `vnpop load` calls with unless given other certificates.
+    pub fn development_simulation_client() -> Self {
         TlsMaterial {
             ca_pem: DEV_CA_PEM.to_owned(),
-            cert_pem: include_str!("../../certs/one-stop-ba-dinh.pem").to_owned(),
-            key_pem: include_str!("../../certs/one-stop-ba-dinh.key").to_owned(),
+            cert_pem: include_str!("../../certs/simulation.pem").to_owned(),
+            key_pem: include_str!("../../certs/simulation.key").to_owned(),
         }
     }
 

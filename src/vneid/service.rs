@@ -260,7 +260,7 @@ impl VneidAuthentication for VneidService {
     ) -> Result<Response<proto::StartAuthenticationResponse>, Status> {
         let agency = verifying_agency(&self.authn, &request, "StartAuthentication")?;
         let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context)?;
+        let context = RequestContext::from_proto(request.context, &agency)?;
         let cccd = CccdNumber::parse(bounded(
             "cccd_number",
             &request.cccd_number,
@@ -342,7 +342,7 @@ impl VneidAuthentication for VneidService {
     ) -> Result<Response<proto::CompleteAuthenticationResponse>, Status> {
         let agency = verifying_agency(&self.authn, &request, "CompleteAuthentication")?;
         let mut request = request.into_inner();
-        let context = RequestContext::from_proto(request.context.clone())?;
+        let context = RequestContext::from_proto(request.context.clone(), &agency)?;
         bounded(
             "challenge_id",
             &request.challenge_id,

@@ -23,6 +23,7 @@ use crate::{
         log::{parse_public_key, PUBLIC_KEY_FILE},
         merkle,
     },
+    error::ApiError,
     proto,
 };
 
@@ -86,19 +87,24 @@ pub(crate) struct Period {
 }
 
 impl Period {
-    /// The days as given; a bad date or an inverted range is a usage error naming the flag.
+    /// The days as given, checked as every auditor answer checks them (real dates, `to` not
+    /// before `from`, at most 20 years); a bad one is a usage error naming the flag.
     fn parse(from_flag: &str, from: &str, to_flag: &str, to: &str) -> Result<Self, ReportError> {
-        let day = |flag: &str, text: &str| {
-            answers::parse_day("from", text).map_err(|_| {
-                ReportError::Usage(format!("{flag} {text:?} is not a date written YYYY-MM-DD"))
+        let usage = |flag: &str, error: ApiError| {
+            ReportError::Usage(match error {
+                ApiError::InvalidField { message, .. } => format!("{flag} {message}"),
+                other => format!("{flag}: {other}"),
             })
         };
-        let (from_day, to_day) = (day(from_flag, from)?, day(to_flag, to)?);
+        let from_day = answers::parse_day("from", from).map_err(|e| usage(from_flag, e))?;
+        let to_day = answers::parse_day("to", to).map_err(|e| usage(to_flag, e))?;
         if to_day < from_day {
             return Err(ReportError::Usage(format!(
                 "empty period: {to_flag} {to} is before {from_flag} {from}"
             )));
         }
+        // The period's width, as every auditor answer checks it.
+        answers::days(from, to).map_err(|e| usage(to_flag, e))?;
         Ok(Period {
             from: from_day,
             to: to_day,
