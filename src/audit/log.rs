@@ -301,24 +301,35 @@ impl AuditLog {
 
     /// Appends agencies' reported events; resolves once they are durable (or known duplicates).
     pub async fn append(&self, events: Vec<AuditEvent>) -> Result<AppendReceipt, AuditError> {
-        self.append_in(Lane::Ingest, events).await
+        self.append_in(Lane::Ingest, events, now_ms()).await
+    }
+
+    /// [`AuditLog::append`] of reports the server took in at `received_at_ms` (the time their
+    /// rules were checked against), which is stored with each.
+    pub async fn append_received(
+        &self,
+        events: Vec<AuditEvent>,
+        received_at_ms: i64,
+    ) -> Result<AppendReceipt, AuditError> {
+        self.append_in(Lane::Ingest, events, received_at_ms).await
     }
 
     /// Appends the record of a call the server served, ahead of queued reports; resolves once
     /// it is durable.
     pub async fn append_served(&self, event: AuditEvent) -> Result<AppendReceipt, AuditError> {
-        self.append_in(Lane::Served, vec![event]).await
+        self.append_in(Lane::Served, vec![event], now_ms()).await
     }
 
     async fn append_in(
         &self,
         lane: Lane,
         events: Vec<AuditEvent>,
+        received_at_ms: i64,
     ) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
         let job = Job {
             events,
-            received_at_ms: now_ms(),
+            received_at_ms,
             ack,
         };
         match self.queue.push(lane, job, false) {

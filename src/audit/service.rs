@@ -270,7 +270,7 @@ impl AuditTrail for AuditService {
         let receipt = self
             .recorder
             .log()
-            .append(accepted)
+            .append_received(accepted, received_at_ms)
             .await
             .map_err(ApiError::AuditUnavailable)?;
         Ok(Response::new(proto::IngestResponse {
