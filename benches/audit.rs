@@ -129,7 +129,10 @@ fn main() {
     });
     let ingest_time = started.elapsed();
     let ingest = total as f64 / ingest_time.as_secs_f64();
-    log.caught_up_blocking().expect("projector");
+    // The projector may take longer than a query's patience to follow ten million events.
+    while let Err(error) = log.caught_up_blocking() {
+        eprintln!("still projecting: {error}");
+    }
     let projected_time = started.elapsed();
     println!();
     println!("{:<58} {:>14} {:>8}", "ingest", "events/s", "ratio");

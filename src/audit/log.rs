@@ -269,6 +269,11 @@ impl AuditLog {
     /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
     pub async fn caught_up(&self) -> Result<(), AuditError> {
         let target = self.acknowledged.load(Ordering::Acquire);
+        if *self.applied.borrow() < target {
+            if let Some(projector) = &self.projector {
+                projector.progress().hurry();
+            }
+        }
         let mut applied = self.applied.clone();
         let waited = tokio::time::timeout(
             CATCH_UP_PATIENCE,

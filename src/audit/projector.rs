@@ -33,6 +33,11 @@ use super::{
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
+/// Events worth a transaction at once; fewer wait up to [`LINGER`] for more, so that a steady
+/// stream of small group commits costs the projector a few transactions a second, not one each.
+const MIN_BATCH: u64 = 4_096;
+/// How long a few events wait for more before they are applied anyway.
+const LINGER: Duration = Duration::from_millis(50);
 /// The projector thread's niceness: served calls and their records come first; the projector
 /// uses what CPU they leave (and catches up when they pause). Queries wait for it.
 const NICENESS: i32 = 10;
@@ -133,6 +138,8 @@ struct ProgressState {
     acknowledged: u64,
     closing: bool,
     held: bool,
+    /// A query waits for the projector.
+    hurry: bool,
 }
 
 impl Progress {
@@ -157,18 +164,40 @@ impl Progress {
         self.changed.notify_all();
     }
 
-    /// Waits until there is something past `applied` to apply; `None` when closing and done
-    /// (or held).
+    /// A query is waiting for the projector: apply what is there now, without lingering.
+    pub(crate) fn hurry(&self) {
+        self.state.lock().expect("progress lock").hurry = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until there is something past `applied` worth applying: [`MIN_BATCH`] events, or
+    /// anything after [`LINGER`], or anything at once when a query waits or the log closes.
+    /// `None` when closing and done (or held).
     fn next(&self, applied: u64) -> Option<u64> {
         let mut state = self.state.lock().expect("progress lock");
+        let mut lingered = false;
         loop {
-            if !state.held && state.acknowledged > applied {
+            let pending = state.acknowledged.saturating_sub(applied);
+            if !state.held
+                && pending > 0
+                && (pending >= MIN_BATCH || lingered || state.hurry || state.closing)
+            {
+                state.hurry = false;
                 return Some(state.acknowledged);
             }
             if state.closing {
                 return None;
             }
-            state = self.changed.wait(state).expect("progress lock");
+            if pending > 0 && !state.held {
+                let (next, timeout) = self
+                    .changed
+                    .wait_timeout(state, LINGER)
+                    .expect("progress lock");
+                state = next;
+                lingered = timeout.timed_out();
+            } else {
+                state = self.changed.wait(state).expect("progress lock");
+            }
         }
     }
 }

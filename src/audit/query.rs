@@ -258,6 +258,17 @@ impl AuditReader {
             .events(&mut self.dictionary.borrow_mut(), from, to, each)
     }
 
+    /// [`AuditReader::scan`] without allocating: each record's position and a view of it.
+    pub(super) fn scan_views(
+        &self,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(u64, record::View<'_>) -> Result<bool, AuditError>,
+    ) -> Result<(), AuditError> {
+        self.log
+            .views(&mut self.dictionary.borrow_mut(), from, to, each)
+    }
+
     /// Number of events in the log.
     pub fn size(&self) -> Result<u64, AuditError> {
         self.log.size()
@@ -290,7 +301,11 @@ impl AuditReader {
 
     /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
     pub fn tree(&self, size: u64) -> StoredTree<'_> {
-        StoredTree { reader: self, size }
+        StoredTree {
+            reader: self,
+            size,
+            block: RefCell::new(None),
+        }
     }
 
     /// The event stored at leaf `seq`.
@@ -382,20 +397,20 @@ impl AuditReader {
         if left == 0 {
             return Ok(());
         }
-        self.scan(0, self.size()?, &mut |stored| {
-            let event = &stored.event;
-            let outcome = match &event.kind {
-                super::EventKind::Verification { outcome, .. } => Some(outcome.as_str()),
-                super::EventKind::Dossier { .. } => None,
+        self.scan_views(0, self.size()?, &mut |seq, event| {
+            let outcome = match event.kind {
+                record::ViewKind::Verification { outcome, .. } => Some(outcome),
+                record::ViewKind::Dossier { .. } => None,
             };
+            let source = if event.server { "server" } else { "client" };
             let matches = filter
                 .from_ms
                 .is_none_or(|from| event.occurred_at_ms >= from)
                 && filter.to_ms.is_none_or(|to| event.occurred_at_ms < to)
-                && same(&filter.agency_id, &event.agency_id)
-                && same(&filter.officer_id, &event.officer_id)
-                && same(&filter.dossier_id, &event.dossier_id)
-                && same(&filter.source, event.source.as_str())
+                && same(&filter.agency_id, event.agency_id)
+                && same(&filter.officer_id, event.officer_id)
+                && same(&filter.dossier_id, event.dossier_id)
+                && same(&filter.source, source)
                 && filter
                     .outcome
                     .as_deref()
@@ -405,8 +420,8 @@ impl AuditReader {
             }
             left -= 1;
             Ok(each(LoggedEvent {
-                seq: stored.seq,
-                event: stored.event,
+                seq,
+                event: event.to_stored(seq).event,
             }) && left > 0)
         })
     }
@@ -519,6 +534,8 @@ impl AuditReader {
 pub struct StoredTree<'a> {
     reader: &'a AuditReader,
     size: u64,
+    /// The leaf hashes of the last block read, so the ranges inside one block read it once.
+    block: RefCell<Option<(u64, Vec<Hash>)>>,
 }
 
 impl Subtrees for StoredTree<'_> {
@@ -549,7 +566,19 @@ impl Subtrees for StoredTree<'_> {
             return Ok(merkle::root(&blocks));
         }
         if n <= BLOCK_LEAVES {
-            return Ok(merkle::root(&self.reader.leaves(start, end)?));
+            // Inside one block (ranges of at most a block never cross one).
+            let block = start / BLOCK_LEAVES;
+            let mut cached = self.block.borrow_mut();
+            if cached.as_ref().is_none_or(|(b, _)| *b != block) {
+                let first = block * BLOCK_LEAVES;
+                let last = (first + BLOCK_LEAVES).min(self.size);
+                *cached = Some((block, self.reader.leaves(first, last)?));
+            }
+            let (_, leaves) = cached.as_ref().expect("just read");
+            let offset = block * BLOCK_LEAVES;
+            return Ok(merkle::root(
+                &leaves[(start - offset) as usize..(end - offset) as usize],
+            ));
         }
         let k = merkle::split(n);
         Ok(merkle::node_hash(

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use rusqlite::{params_from_iter, types::Value};
 
-use super::{query::AuditReader, AuditError};
+use super::{query::AuditReader, record::ViewKind, AuditError};
 
 /// Outcomes a client records for a call that never reached the server's handler (gRPC status
 /// codes in snake case): the server has no record of these, by design.
@@ -198,29 +198,27 @@ impl AuditReader {
         // Served for dossiers outside the scope, in the period: perhaps never reported.
         let mut strays: HashMap<String, DossierTallies> = HashMap::new();
         let mut key = String::new();
-        self.scan(0, self.size()?, &mut |stored| {
-            let event = stored.event;
-            let super::EventKind::Verification { rpc, outcome, .. } = &event.kind else {
+        self.scan_views(0, self.size()?, &mut |_, event| {
+            let ViewKind::Verification { rpc, outcome, .. } = event.kind else {
                 return Ok(true);
             };
-            let agency = event.agency_id.as_str();
+            let agency = event.agency_id;
             if query.agency_id.as_deref().is_some_and(|a| a != agency) {
                 return Ok(true);
             }
-            let from_server = event.source == super::EventSource::Server;
             let at_ms = event.occurred_at_ms;
-            key_into(&mut key, agency, &event.dossier_id);
+            key_into(&mut key, agency, event.dossier_id);
             if let Some(dossier) = scope.get_mut(key.as_str()) {
-                if from_server {
+                if event.server {
                     result.served += 1;
                     dossier.tally(rpc, at_ms).served += 1;
-                } else if NOT_REACHING_SERVER.contains(&outcome.as_str()) {
+                } else if NOT_REACHING_SERVER.contains(&outcome) {
                     result.not_reaching_server += 1;
                 } else {
                     result.reported += 1;
                     dossier.tally(rpc, at_ms).reported += 1;
                 }
-            } else if from_server
+            } else if event.server
                 && (query.from_ms..query.to_ms).contains(&at_ms)
                 && (query.include_load_test || !event.load_test)
             {
@@ -228,9 +226,9 @@ impl AuditReader {
                     Some(stray) => stray,
                     None => strays.entry(key.clone()).or_insert(DossierTallies {
                         agency_id: agency.to_owned(),
-                        dossier_id: event.dossier_id.clone(),
-                        district: event.district.clone(),
-                        officer_id: event.officer_id.clone(),
+                        dossier_id: event.dossier_id.to_owned(),
+                        district: event.district.to_owned(),
+                        officer_id: event.officer_id.to_owned(),
                         rpcs: Vec::new(),
                     }),
                 };

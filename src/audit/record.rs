@@ -314,57 +314,85 @@ pub(crate) fn checks(seq: u64, payload: &[u8], crc: u32) -> bool {
     checksum(seq, payload) == crc
 }
 
-/// Reads a payload back into the event it records.
-pub(crate) fn decode(
-    seq: u64,
-    payload: &[u8],
-    dictionary: &Dictionary,
-) -> Result<StoredEvent, RecordError> {
+/// A record read in place: strings borrowed from the payload or the dictionary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub server: bool,
+    pub load_test: bool,
+    pub received_at_ms: i64,
+    pub occurred_at_ms: i64,
+    /// The client's event id (`None` for a server event).
+    pub event_id: Option<&'a str>,
+    pub dossier_id: &'a str,
+    pub agency_id: &'a str,
+    pub district: &'a str,
+    pub officer_id: &'a str,
+    pub kind: ViewKind<'a>,
+}
+
+/// The kind-specific fields of a [`View`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ViewKind<'a> {
+    Dossier {
+        procedure: &'a str,
+        channel: &'a str,
+    },
+    Verification {
+        rpc: &'a str,
+        outcome: &'a str,
+        purpose: &'a str,
+        subject: Subject<'a>,
+    },
+}
+
+/// A stored subject: the 32 bytes of a keyed hash, or text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Subject<'a> {
+    Bytes(&'a [u8]),
+    Text(&'a str),
+}
+
+/// Reads a payload in place (no allocation).
+pub(crate) fn view<'a>(
+    payload: &'a [u8],
+    dictionary: &'a Dictionary,
+) -> Result<View<'a>, RecordError> {
     let mut input = payload;
     let input = &mut input;
-    let byte = |input: &mut &[u8]| -> Result<u8, RecordError> {
-        let (&first, rest) = input.split_first().ok_or(RecordError::Truncated)?;
-        *input = rest;
-        Ok(first)
-    };
-    let varint = |input: &mut &[u8]| decode_varint(input).map_err(|_| RecordError::Truncated);
-    let inline = |input: &mut &[u8], len: u64| -> Result<String, RecordError> {
-        let len = len as usize;
+    fn varint(input: &mut &[u8]) -> Result<u64, RecordError> {
+        decode_varint(input).map_err(|_| RecordError::Truncated)
+    }
+    fn bytes<'a>(input: &mut &'a [u8], len: usize) -> Result<&'a [u8], RecordError> {
         if input.len() < len {
             return Err(RecordError::Truncated);
         }
-        let text = std::str::from_utf8(&input[..len])
-            .map_err(|_| RecordError::Invalid("a string is not UTF-8"))?
-            .to_owned();
-        *input = &input[len..];
-        Ok(text)
-    };
-    let string = |input: &mut &[u8]| -> Result<String, RecordError> {
+        let (taken, rest) = input.split_at(len);
+        *input = rest;
+        Ok(taken)
+    }
+    let string = |input: &mut &'a [u8]| -> Result<&'a str, RecordError> {
         let tag = varint(input)?;
         if tag & 1 == 1 {
-            inline(input, tag >> 1)
+            std::str::from_utf8(bytes(input, (tag >> 1) as usize)?)
+                .map_err(|_| RecordError::Invalid("a string is not UTF-8"))
         } else {
-            dictionary.text(tag >> 1).map(str::to_owned)
+            dictionary.text(tag >> 1)
         }
     };
-    let flags = byte(input)?;
+    let flags = bytes(input, 1)?[0];
     if flags & !ALL_FLAGS != 0 {
         return Err(RecordError::Invalid("unknown flags"));
     }
     let received_at_ms = unzigzag(varint(input)?);
     let occurred_at_ms = received_at_ms.wrapping_add(unzigzag(varint(input)?));
     let server = flags & SERVER != 0;
-    let event_id = if server {
-        format!("server-{seq}")
-    } else {
-        string(input)?
-    };
+    let event_id = if server { None } else { Some(string(input)?) };
     let dossier_id = string(input)?;
     let agency_id = string(input)?;
     let district = string(input)?;
     let officer_id = string(input)?;
     let kind = if flags & VERIFICATION == 0 {
-        EventKind::Dossier {
+        ViewKind::Dossier {
             procedure: string(input)?,
             channel: string(input)?,
         }
@@ -373,16 +401,11 @@ pub(crate) fn decode(
         let outcome = string(input)?;
         let purpose = string(input)?;
         let subject = if flags & SUBJECT_BYTES != 0 {
-            if input.len() < 32 {
-                return Err(RecordError::Truncated);
-            }
-            let hex = super::log::hex(&input[..32]);
-            *input = &input[32..];
-            hex
+            Subject::Bytes(bytes(input, 32)?)
         } else {
-            string(input)?
+            Subject::Text(string(input)?)
         };
-        EventKind::Verification {
+        ViewKind::Verification {
             rpc,
             outcome,
             purpose,
@@ -392,25 +415,75 @@ pub(crate) fn decode(
     if !input.is_empty() {
         return Err(RecordError::Invalid("bytes after the last field"));
     }
-    Ok(StoredEvent {
-        seq,
+    Ok(View {
+        server,
+        load_test: flags & LOAD_TEST != 0,
         received_at_ms,
-        event: AuditEvent {
-            event_id,
-            source: if server {
-                EventSource::Server
-            } else {
-                EventSource::Client
-            },
-            dossier_id,
-            agency_id,
-            district,
-            officer_id,
-            occurred_at_ms,
-            load_test: flags & LOAD_TEST != 0,
-            kind,
-        },
+        occurred_at_ms,
+        event_id,
+        dossier_id,
+        agency_id,
+        district,
+        officer_id,
+        kind,
     })
+}
+
+impl View<'_> {
+    /// The event it records, as owned values (`seq` names a server event).
+    pub(crate) fn to_stored(self, seq: u64) -> StoredEvent {
+        let kind = match self.kind {
+            ViewKind::Dossier { procedure, channel } => EventKind::Dossier {
+                procedure: procedure.to_owned(),
+                channel: channel.to_owned(),
+            },
+            ViewKind::Verification {
+                rpc,
+                outcome,
+                purpose,
+                subject,
+            } => EventKind::Verification {
+                rpc: rpc.to_owned(),
+                outcome: outcome.to_owned(),
+                purpose: purpose.to_owned(),
+                subject: match subject {
+                    Subject::Bytes(bytes) => super::keys::hex(bytes),
+                    Subject::Text(text) => text.to_owned(),
+                },
+            },
+        };
+        StoredEvent {
+            seq,
+            received_at_ms: self.received_at_ms,
+            event: AuditEvent {
+                event_id: match self.event_id {
+                    Some(id) => id.to_owned(),
+                    None => format!("server-{seq}"),
+                },
+                source: if self.server {
+                    EventSource::Server
+                } else {
+                    EventSource::Client
+                },
+                dossier_id: self.dossier_id.to_owned(),
+                agency_id: self.agency_id.to_owned(),
+                district: self.district.to_owned(),
+                officer_id: self.officer_id.to_owned(),
+                occurred_at_ms: self.occurred_at_ms,
+                load_test: self.load_test,
+                kind,
+            },
+        }
+    }
+}
+
+/// Reads a payload back into the event it records.
+pub(crate) fn decode(
+    seq: u64,
+    payload: &[u8],
+    dictionary: &Dictionary,
+) -> Result<StoredEvent, RecordError> {
+    Ok(view(payload, dictionary)?.to_stored(seq))
 }
 
 /// The client event id of a payload, without decoding the rest (`None` for server events).

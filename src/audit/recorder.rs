@@ -120,11 +120,7 @@ impl ServedRecorder {
 pub fn subject_hash(key: &[u8; 32], cccd: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(cccd.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::keys::hex(&mac.finalize().into_bytes())
 }
 
 #[cfg(test)]

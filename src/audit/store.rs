@@ -178,6 +178,20 @@ impl SqliteLog {
         to: u64,
         each: &mut dyn FnMut(StoredEvent) -> Result<bool, AuditError>,
     ) -> Result<(), AuditError> {
+        self.views(dictionary, from, to, &mut |seq, view| {
+            each(view.to_stored(seq))
+        })
+    }
+
+    /// [`SqliteLog::events`] read in place, without allocating: `each` gets each record's
+    /// position and a view of it.
+    pub(crate) fn views(
+        &self,
+        dictionary: &mut Dictionary,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(u64, record::View<'_>) -> Result<bool, AuditError>,
+    ) -> Result<(), AuditError> {
         dictionary
             .extend(self.strings_from(dictionary.len())?)
             .map_err(|e| AuditError::Corrupt(format!("the log's dictionary: {e}")))?;
@@ -189,9 +203,9 @@ impl SqliteLog {
                 if !record::checks(raw.seq, raw.payload, raw.crc) {
                     return Err(damaged_record(raw.seq, &RecordError::Checksum));
                 }
-                let event = record::decode(raw.seq, raw.payload, dictionary)
+                let view = record::view(raw.payload, dictionary)
                     .map_err(|e| damaged_record(raw.seq, &e))?;
-                each(event)
+                each(raw.seq, view)
             },
             &mut |damage| Err(damage_error(&damage)),
         )
