@@ -22,7 +22,9 @@
 //! more of (a)'s throughput with a p99 no worse than twice (a)'s; (c) at 85% or more of (a)'s
 //! throughput with a p99 no worse than (a)'s plus one fdatasync's p99 (issue 9). Rounds: `VNPOP_BENCH_ROUNDS`
 //! (default 5), seconds per figure and round: `VNPOP_BENCH_SECONDS` (default 4), in flight:
-//! `VNPOP_BENCH_CONCURRENCY` (default 64); `VNPOP_BENCH_ONLY=ab` measures only those figures
+//! `VNPOP_BENCH_CONCURRENCY` (default 64); `VNPOP_BENCH_HOLD_PROJECTION=1` keeps the audit
+//! projector idle during the figures (diagnosis: its share of (c)); `VNPOP_BENCH_ONLY=ab`
+//! measures only those figures
 //! (for profiling one of them).
 
 use std::{
@@ -124,6 +126,10 @@ fn main() {
     let figures = runtime.block_on(async {
         let running = server::start(config.listen, state).await.expect("server");
         let recorder = Arc::clone(&running.recorder);
+        // Diagnosis only: with VNPOP_BENCH_HOLD_PROJECTION=1 the projector applies nothing
+        // while the figures run (it catches up at the end), to tell its share of (c).
+        let hold = std::env::var("VNPOP_BENCH_HOLD_PROJECTION").is_ok_and(|v| v == "1");
+        recorder.log().hold_projection_for_test(hold);
         let mut load_config = LoadConfig::defaults();
         load_config.target = format!("127.0.0.1:{}", running.local_addr.port());
         let tls = load::client_tls(&load_config).expect("development identity");
@@ -187,6 +193,7 @@ fn main() {
         let mut figures: Vec<Figure> = rounds_of.into_iter().map(median).collect();
         figures.push(median(fsync_rounds));
         recorder.skip_recording_for_benchmark(false);
+        recorder.log().hold_projection_for_test(false);
         running.shutdown().await.expect("shutdown");
         figures
     });
