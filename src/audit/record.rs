@@ -83,12 +83,7 @@ impl Dictionary {
         entries: impl IntoIterator<Item = (u64, String)>,
     ) -> Result<Self, RecordError> {
         let mut dictionary = Dictionary::default();
-        for (id, text) in entries {
-            if id != dictionary.texts.len() as u64 {
-                return Err(RecordError::Invalid("string ids are not contiguous"));
-            }
-            dictionary.push(text);
-        }
+        dictionary.extend(entries)?;
         Ok(dictionary)
     }
 
@@ -263,7 +258,8 @@ pub fn leaf_bytes(seq: u64, event: &AuditEvent, received_at_ms: i64) -> Vec<u8> 
     out
 }
 
-fn checksum(seq: u64, payload: &[u8]) -> u32 {
+/// The checksum of `payload` at position `seq`.
+pub(crate) fn checksum(seq: u64, payload: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&seq.to_le_bytes());
     hasher.update(payload);
@@ -283,18 +279,21 @@ pub(crate) fn encode(
 ) {
     scratch.clear();
     write_payload(event, received_at_ms, Some((dictionary, added)), scratch);
-    encode_varint(scratch.len() as u64, out);
-    out.extend_from_slice(&checksum(seq, scratch).to_le_bytes());
-    out.extend_from_slice(scratch);
+    frame(scratch, checksum(seq, scratch), out);
 }
 
-/// [`encode`] with every string inline (no dictionary).
-pub(crate) fn encode_inline(seq: u64, event: &AuditEvent, received_at_ms: i64, out: &mut Vec<u8>) {
+/// The payload of `event` with every string inline (no dictionary).
+pub(crate) fn inline_payload(event: &AuditEvent, received_at_ms: i64) -> Vec<u8> {
     let mut payload = Vec::new();
     write_payload(event, received_at_ms, None, &mut payload);
+    payload
+}
+
+/// Appends a record (length, checksum `crc`, `payload`) to `out`: what [`next_record`] reads.
+pub(crate) fn frame(payload: &[u8], crc: u32, out: &mut Vec<u8>) {
     encode_varint(payload.len() as u64, out);
-    out.extend_from_slice(&checksum(seq, &payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(payload);
 }
 
 /// Splits the next record off `body`: its payload, and whether its checksum matches `seq`.

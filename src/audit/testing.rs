@@ -34,9 +34,7 @@ fn write_run(
 ) -> Result<(), AuditError> {
     let mut body = Vec::new();
     for (payload, crc) in records {
-        prost::encoding::encode_varint(payload.len() as u64, &mut body);
-        body.extend_from_slice(&crc.to_le_bytes());
-        body.extend_from_slice(payload);
+        record::frame(payload, *crc, &mut body);
     }
     let n = connection.execute(
         "UPDATE records SET count = ?2, body = ?3 WHERE first_seq = ?1",
@@ -64,13 +62,13 @@ pub fn rewrite_event(
     let mut stored = record::decode(seq, payload, &dictionary)
         .map_err(|e| AuditError::Corrupt(e.to_string()))?;
     edit(&mut stored.event);
-    let mut encoded = Vec::new();
-    record::encode_inline(seq, &stored.event, stored.received_at_ms, &mut encoded);
-    let mut rest = &encoded[..];
-    let (new_payload, new_crc) =
-        record::next_record(&mut rest).map_err(|e| AuditError::Corrupt(e.to_string()))?;
-    let crc = if fix_checksum { new_crc } else { *crc };
-    records[(seq - first) as usize] = (new_payload.to_vec(), crc);
+    let new_payload = record::inline_payload(&stored.event, stored.received_at_ms);
+    let crc = if fix_checksum {
+        record::checksum(seq, &new_payload)
+    } else {
+        *crc
+    };
+    records[(seq - first) as usize] = (new_payload, crc);
     write_run(connection, first, &records)
 }
 

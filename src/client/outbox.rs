@@ -44,7 +44,7 @@ pub struct QuarantinedEvent {
     pub code: String,
     /// Its reason code (README's error catalogue), e.g. "DISTRICT_NOT_SERVED".
     pub reason: String,
-    /// The field concerned, e.g. "events[3].district" (the position in the batch it came with).
+    /// The field concerned, e.g. `events[3].district` (the position in the batch it came with).
     pub field: String,
     /// What is wrong, in words.
     pub message: String,

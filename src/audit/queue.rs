@@ -1,0 +1,108 @@
+//! The sequencer's queue: two lanes, served calls ahead of agencies' reports, bounded per lane;
+//! the sequencer takes a whole group at a time.
+
+use std::{
+    collections::VecDeque,
+    sync::{Condvar, Mutex},
+};
+
+use tokio::sync::oneshot;
+
+use super::{event::AuditEvent, log::AppendReceipt, AuditError};
+
+/// Most events written in one group commit.
+const MAX_GROUP: usize = 20_000;
+/// Batches waiting per lane before `append` waits for the sequencer.
+const QUEUE: usize = 1024;
+
+/// Which queue a batch waits in: served calls go to the log ahead of agencies' reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Records of calls the server served.
+    Served,
+    /// Agencies' reports.
+    Ingest,
+}
+
+/// A batch waiting for the sequencer, and where its receipt goes.
+pub(crate) struct Job {
+    pub events: Vec<AuditEvent>,
+    /// When the server took the events in (stored with each).
+    pub received_at_ms: i64,
+    pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
+}
+
+/// The sequencer's two queues.
+#[derive(Default)]
+struct Queues {
+    served: VecDeque<Job>,
+    ingest: VecDeque<Job>,
+    closed: bool,
+}
+
+/// The queues with their wake-ups: `ready` for the sequencer, `room` for waiting appenders.
+#[derive(Default)]
+pub(crate) struct Queue {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+    room: Condvar,
+}
+
+impl Queue {
+    /// Queues a job, waiting for room if `wait`; gives it back when full (and not waiting) or
+    /// closed (as `Err(Some)` / `Err(None)`).
+    pub(crate) fn push(&self, lane: Lane, job: Job, wait: bool) -> Result<(), Option<Job>> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        loop {
+            if queues.closed {
+                return Err(None);
+            }
+            let queue = match lane {
+                Lane::Served => &mut queues.served,
+                Lane::Ingest => &mut queues.ingest,
+            };
+            if queue.len() < QUEUE {
+                queue.push_back(job);
+                self.ready.notify_one();
+                return Ok(());
+            }
+            if !wait {
+                return Err(Some(job));
+            }
+            queues = self.room.wait(queues).expect("queue lock");
+        }
+    }
+
+    /// Waits for work and takes a group: every served call waiting, then reports, up to
+    /// [`MAX_GROUP`] events. `None` once closed and drained.
+    pub(crate) fn take(&self) -> Option<Vec<Job>> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        while queues.served.is_empty() && queues.ingest.is_empty() {
+            if queues.closed {
+                return None;
+            }
+            queues = self.ready.wait(queues).expect("queue lock");
+        }
+        let mut group = Vec::new();
+        let mut count = 0;
+        while count < MAX_GROUP {
+            let Some(job) = queues
+                .served
+                .pop_front()
+                .or_else(|| queues.ingest.pop_front())
+            else {
+                break;
+            };
+            count += job.events.len();
+            group.push(job);
+        }
+        self.room.notify_all();
+        Some(group)
+    }
+
+    pub(crate) fn close(&self) {
+        self.queues.lock().expect("queue lock").closed = true;
+        self.ready.notify_all();
+        self.room.notify_all();
+    }
+}

@@ -1,0 +1,392 @@
+//! The sequencer: the only writer of the log of record. It reads the log back once when it
+//! opens (checksums, tree, signed head, stored client event ids), then stores each group the
+//! queue gives it — deduplicated, encoded, hashed into the tree, signed — in one commit, and
+//! answers the group's callers.
+
+use std::{
+    collections::HashMap,
+    hash::BuildHasher,
+    path::Path,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+};
+
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+
+use super::{
+    event::EventSource,
+    keys::{now_ms, SignedTreeHead},
+    log::AppendReceipt,
+    merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
+    projector::Progress,
+    queue::Job,
+    record::{self, Dictionary},
+    store::{self, Group, LogOfRecord, SqliteLog, RUN},
+    AuditError,
+};
+
+/// Events after which the sequencer itself, after answering, finishes a checkpoint: under
+/// sustained writes the checkpointer's passes never reach the end of the write-ahead log, which
+/// restarts from its beginning only once a pass has.
+const WRITER_CHECKPOINT_EVENTS: u64 = 65_536;
+
+/// What opening finds in the log: its tree, its dictionary and the client event ids stored.
+struct Recovered {
+    frontier: Frontier,
+    dictionary: Dictionary,
+    ids: EventIds,
+}
+
+/// The client event ids stored, for deduplication: a 64-bit hash of each id → its position.
+/// A hash shared by two different ids (rare) keeps the later ones in `exact`.
+#[derive(Default)]
+struct EventIds {
+    by_hash: HashMap<u64, u64>,
+    exact: HashMap<Box<[u8]>, u64>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl EventIds {
+    fn hash(&self, id: &[u8]) -> u64 {
+        self.hasher.hash_one(id)
+    }
+}
+
+/// Reads the whole log once at start: checks every record's checksum (a damaged one stops
+/// start-up, naming it), collects the client event ids, rebuilds the tree's right edge from
+/// the stored block roots and the leaves after them, and checks that it hashes to the latest
+/// signed head. When the block roots do not (they are derived data), the tree is rebuilt from
+/// every leaf, and the roots restored if that matches.
+fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditError> {
+    let mut dictionary = log.dictionary()?;
+    let size = log.size()?;
+    let mut ids = EventIds::default();
+    log.scan(
+        0,
+        size,
+        &mut |raw| {
+            if !record::checks(raw.seq, raw.payload, raw.crc) {
+                return Err(store::damaged_record(
+                    raw.seq,
+                    &record::RecordError::Checksum,
+                ));
+            }
+            if let Some(id) = record::client_event_id(raw.payload)
+                .map_err(|e| store::damaged_record(raw.seq, &e))?
+            {
+                let hash = ids.hash(id);
+                if ids.by_hash.insert(hash, raw.seq).is_some() {
+                    // Keep both: the exact map settles which is which.
+                    ids.exact.insert(id.into(), raw.seq);
+                }
+            }
+            Ok(true)
+        },
+        &mut |damage| Err(store::damage_error(&damage)),
+    )?;
+    let head = log.latest_head()?;
+    super::verify::check_head(head.as_ref(), size, key)?;
+    let complete = size / BLOCK_LEAVES;
+    let blocks = log.blocks(0, complete)?;
+    let mut frontier = Frontier::new();
+    if blocks.len() as u64 == complete
+        && blocks
+            .iter()
+            .enumerate()
+            .all(|(i, (b, r))| *b == i as u64 && r.len() == 32)
+    {
+        for (_, root) in &blocks {
+            frontier.push_block(root[..].try_into().expect("32 bytes"));
+        }
+    }
+    let start = frontier.size();
+    let mut push_leaves =
+        |frontier: &mut Frontier, from: u64| -> Result<Vec<(u64, Hash)>, AuditError> {
+            let mut completed = Vec::new();
+            log.events(&mut dictionary, from, size, &mut |stored| {
+                let leaf = leaf_hash(&record::leaf_bytes(
+                    stored.seq,
+                    &stored.event,
+                    stored.received_at_ms,
+                ));
+                if let Some(block) = frontier.push(leaf) {
+                    completed.push((frontier.size() / BLOCK_LEAVES - 1, block));
+                }
+                Ok(true)
+            })?;
+            Ok(completed)
+        };
+    let completed = push_leaves(&mut frontier, start)?;
+    if head.as_ref().is_some_and(|h| h.root != frontier.root()) {
+        // Perhaps only the derived block roots are damaged: recompute from every leaf.
+        let mut full = Frontier::new();
+        let completed = push_leaves(&mut full, 0)?;
+        if head.as_ref().is_some_and(|h| h.root != full.root()) {
+            let found = super::verify::first_tamper(log, key)?;
+            return Err(AuditError::Corrupt(match found {
+                Some(tamper) => format!("{tamper}; run `vnpop audit verify` for the whole log"),
+                None => "the stored events do not hash to the root of the latest signed tree head"
+                    .into(),
+            }));
+        }
+        tracing::warn!(
+            "audit log: stored Merkle block roots did not match the events; restored them"
+        );
+        log.restore_blocks(&completed)?;
+        frontier = full;
+    } else if !completed.is_empty() {
+        // Missing block roots (derived data): stored again.
+        log.restore_blocks(&completed)?;
+    }
+    Ok(Recovered {
+        frontier,
+        dictionary,
+        ids,
+    })
+}
+
+/// The sequencer: owns the log's write side, the tree's right edge, the dictionary and the
+/// stored event ids.
+pub(super) struct Sequencer {
+    log: SqliteLog,
+    frontier: Frontier,
+    dictionary: Dictionary,
+    ids: EventIds,
+    key: SigningKey,
+    acknowledged: Arc<AtomicU64>,
+    progress: Arc<Progress>,
+    /// Events written since the sequencer last finished a checkpoint.
+    since_checkpoint: u64,
+    scratch: Vec<u8>,
+}
+
+/// What encoding a group produced, before it is stored.
+struct Encoded {
+    group: Group,
+    receipts: Vec<AppendReceipt>,
+    /// Event ids added to [`EventIds`] by this group, removed again if the commit fails.
+    new_ids: Vec<(u64, Option<Box<[u8]>>)>,
+}
+
+impl Sequencer {
+    /// Opens the log file at `path` for writing with `key`: reads it back ([`recover`]) and
+    /// keeps checkpoints off the commits answers wait for.
+    pub(super) fn open(path: &Path, key: SigningKey) -> Result<Self, AuditError> {
+        let mut log = SqliteLog::open(path)?;
+        let recovered = recover(&mut log, &key.verifying_key())?;
+        // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
+        // most once a checkpoint completes.
+        log.connection()
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
+        log.connection()
+            .pragma_update(None, "journal_size_limit", 64 << 20)?;
+        Ok(Sequencer {
+            log,
+            frontier: recovered.frontier,
+            dictionary: recovered.dictionary,
+            ids: recovered.ids,
+            key,
+            acknowledged: Arc::new(AtomicU64::new(0)),
+            progress: Arc::new(Progress::default()),
+            since_checkpoint: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// The log's size.
+    pub(super) fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// Publishes each commit's size to `acknowledged` and to the projector's `progress`.
+    pub(super) fn answering(
+        mut self,
+        acknowledged: Arc<AtomicU64>,
+        progress: Arc<Progress>,
+    ) -> Self {
+        self.acknowledged = acknowledged;
+        self.progress = progress;
+        self
+    }
+
+    /// Stores one group and answers its callers.
+    pub(super) fn commit_group(&mut self, jobs: Vec<Job>) {
+        let before = (self.frontier.clone(), self.dictionary.len());
+        let encoded = self.encode(&jobs);
+        let result = match encoded {
+            Ok(encoded) => match self.log.append(&encoded.group) {
+                Ok(()) => Ok(encoded.receipts),
+                Err(error) => {
+                    self.forget(encoded.new_ids);
+                    Err(error)
+                }
+            },
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(receipts) => {
+                let size = self.frontier.size();
+                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
+                self.acknowledged.store(size, Ordering::Release);
+                for (job, receipt) in jobs.into_iter().zip(receipts) {
+                    let _ = job.ack.send(Ok(receipt));
+                }
+                self.progress.acknowledge(size);
+                self.checkpoint(stored);
+            }
+            Err(error) => {
+                // Nothing of the group was stored: the tree and dictionary are as before.
+                self.frontier = before.0;
+                self.dictionary.truncate(before.1);
+                tracing::error!(%error, "audit group commit failed");
+                for job in jobs {
+                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                }
+            }
+        }
+    }
+
+    fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
+        for (hash, exact) in new_ids {
+            match exact {
+                Some(id) => drop(self.ids.exact.remove(&id)),
+                None => drop(self.ids.by_hash.remove(&hash)),
+            }
+        }
+    }
+
+    /// Whether the client event `id` is already stored (or earlier in this group, whose
+    /// events start at `group_start` and are `pending`).
+    fn stored(
+        &self,
+        id: &[u8],
+        hash: u64,
+        group_start: u64,
+        pending: &[&[u8]],
+    ) -> Result<bool, AuditError> {
+        if self.ids.exact.contains_key(id) {
+            return Ok(true);
+        }
+        let Some(&seq) = self.ids.by_hash.get(&hash) else {
+            return Ok(false);
+        };
+        if seq >= group_start {
+            return Ok(pending.get((seq - group_start) as usize) == Some(&id));
+        }
+        let mut same = false;
+        self.log.scan(
+            seq,
+            seq + 1,
+            &mut |raw| {
+                same = record::client_event_id(raw.payload).ok().flatten() == Some(id);
+                Ok(false)
+            },
+            &mut |damage| Err(store::damage_error(&damage)),
+        )?;
+        Ok(same)
+    }
+
+    fn encode(&mut self, jobs: &[Job]) -> Result<Encoded, AuditError> {
+        let group_start = self.frontier.size();
+        let mut group = Group::default();
+        let mut receipts = Vec::with_capacity(jobs.len());
+        let mut new_ids = Vec::new();
+        // The id (client events) of each event added by this group, by position.
+        let mut pending: Vec<&[u8]> = Vec::new();
+        let mut run: (u64, usize, Vec<u8>) = (group_start, 0, Vec::new());
+        for job in jobs {
+            let (mut appended, mut duplicates) = (0, 0);
+            for event in &job.events {
+                let seq = self.frontier.size();
+                let id = event.event_id.as_bytes();
+                if event.source == EventSource::Client {
+                    let hash = self.ids.hash(id);
+                    if self.stored(id, hash, group_start, &pending)? {
+                        duplicates += 1;
+                        continue;
+                    }
+                    if let Some(previous) = self.ids.by_hash.insert(hash, seq) {
+                        // Another id with the same hash: keep it reachable exactly.
+                        self.ids.by_hash.insert(hash, previous);
+                        self.ids.exact.insert(id.into(), seq);
+                        new_ids.push((hash, Some(id.into())));
+                    } else {
+                        new_ids.push((hash, None));
+                    }
+                }
+                pending.push(if event.source == EventSource::Client {
+                    id
+                } else {
+                    &[]
+                });
+                record::encode(
+                    seq,
+                    event,
+                    job.received_at_ms,
+                    &mut self.dictionary,
+                    &mut group.strings,
+                    &mut self.scratch,
+                    &mut run.2,
+                );
+                run.1 += 1;
+                let leaf = leaf_hash(&record::leaf_bytes(seq, event, job.received_at_ms));
+                if let Some(block) = self.frontier.push(leaf) {
+                    group
+                        .blocks
+                        .push((self.frontier.size() / BLOCK_LEAVES - 1, block));
+                }
+                if run.1 == RUN {
+                    let next = (self.frontier.size(), 0, Vec::new());
+                    group.runs.push(std::mem::replace(&mut run, next));
+                }
+                appended += 1;
+            }
+            receipts.push((appended, duplicates));
+        }
+        if run.1 > 0 {
+            group.runs.push(run);
+        }
+        let size = self.frontier.size();
+        if size > group_start {
+            let root = self.frontier.root();
+            let signed_at_ms = now_ms();
+            let signature = self
+                .key
+                .sign(&SignedTreeHead::message(size, signed_at_ms, &root));
+            group.head = Some(SignedTreeHead {
+                tree_size: size,
+                root,
+                signed_at_ms,
+                signature: signature.to_bytes(),
+            });
+        }
+        Ok(Encoded {
+            group,
+            receipts: receipts
+                .into_iter()
+                .map(|(appended, duplicates)| AppendReceipt {
+                    appended,
+                    duplicates,
+                    tree_size: size,
+                })
+                .collect(),
+            new_ids,
+        })
+    }
+
+    /// After answering: every [`WRITER_CHECKPOINT_EVENTS`], a passive checkpoint on the
+    /// sequencer's own connection, which no write races, so it reaches the end of the
+    /// write-ahead log (the checkpointer thread has copied most of it already).
+    fn checkpoint(&mut self, events: u64) {
+        self.since_checkpoint += events;
+        if self.since_checkpoint < WRITER_CHECKPOINT_EVENTS {
+            return;
+        }
+        self.since_checkpoint = 0;
+        if let Err(error) = self.log.checkpoint() {
+            tracing::warn!(%error, "audit WAL checkpoint failed");
+        }
+    }
+}
