@@ -94,6 +94,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
     pub data_dir: PathBuf,
 
+    /// Fleet mode: the audit trail of every server in one PostgreSQL database
+    /// (`postgres://user:password@host:port/database`); this server then keeps a copy of the
+    /// log and the query tables in --data-dir. Default: the embedded SQLite file of --data-dir.
+    #[arg(long, env = "VNPOP_AUDIT_STORE", value_name = "URL")]
+    pub audit_store: Option<String>,
+
     /// JSON file of citizens to add or override (format: see the README).
     #[arg(long, env = "VNPOP_FIXTURES")]
     pub fixtures: Option<PathBuf>,

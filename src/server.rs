@@ -15,6 +15,7 @@ use crate::{
     admin::{AdminService, RuntimeFixtures},
     audit::{
         log::{load_or_create_secret, SUBJECT_KEY_FILE},
+        postgres::PgStore,
         recorder::ServedRecorder,
         service::AuditService,
         AuditError, AuditLog,
@@ -194,7 +195,10 @@ impl ServerState {
             _ => Some(TlsMaterial::development_server()),
         };
 
-        let audit = Arc::new(AuditLog::open(&config.data_dir)?);
+        let audit = Arc::new(match &config.audit_store {
+            Some(url) => AuditLog::open_fleet(&config.data_dir, &PgStore::connect(url)?)?,
+            None => AuditLog::open(&config.data_dir)?,
+        });
         let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
         let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);
         let csca_pem = match &config.csca {

@@ -29,11 +29,14 @@ use tokio::sync::{oneshot, watch};
 pub use super::keys::{hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead};
 use super::{
     event::AuditEvent,
+    follower::Follower,
     keys::now_ms,
+    postgres::{Meta, PgStore},
     projector::{self, Projector},
     queue::{Job, Lane, Queue},
     sequencer::Sequencer,
     store::{LogOfRecord, SqliteLog},
+    verify::{self, VerifyReport},
     AuditError,
 };
 
@@ -54,6 +57,8 @@ pub const KEY_FILE: &str = "audit-signing.key";
 pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
 /// The key of the keyed hash under which citizens' numbers are recorded.
 pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
+/// In a fleet: the id of the fleet's log that `DATABASE_FILE` is a copy of.
+pub const COPY_OF_FILE: &str = "audit-copy-of";
 
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +86,8 @@ pub struct AuditLog {
     acknowledged: Arc<AtomicU64>,
     /// The projector's applied position.
     applied: watch::Receiver<u64>,
+    /// In a fleet: the shared database, and the thread copying it into [`DATABASE_FILE`].
+    fleet: Option<(PgStore, Follower)>,
 }
 
 impl AuditLog {
@@ -89,25 +96,78 @@ impl AuditLog {
     /// then starts the sequencer, the projector (which first catches up with anything
     /// acknowledged but not yet applied before the last stop) and the checkpointer.
     pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
-        let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
-        let public = data_dir.join(PUBLIC_KEY_FILE);
-        if !public.exists() {
-            std::fs::write(&public, hex(&key.verifying_key().to_bytes()) + "\n")
-                .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
-        }
+        let key = open_keys(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let public_key = key.verifying_key();
-        let sequencer = Sequencer::open(&path, key)?;
+        let sequencer = Sequencer::open(SqliteLog::open_for_writing(&path)?, key)?;
         let size = sequencer.size();
         let acknowledged = Arc::new(AtomicU64::new(size));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
+        let sequencer = sequencer.answering(Arc::clone(&acknowledged), projector.progress());
+        Self::run(sequencer, projector, None, public_key, path, acknowledged)
+    }
+
+    /// Opens the log of record a fleet of servers shares in `store` (see
+    /// [`super::postgres`]), with this server's keys and its own copy of the log and query
+    /// tables in `data_dir`. The first server to open the database makes its keys the fleet's;
+    /// the others must have the same (their key files copied from it) or are refused.
+    pub fn open_fleet(data_dir: &Path, store: &PgStore) -> Result<Self, AuditError> {
+        let key = open_keys(data_dir)?;
+        let public_key = key.verifying_key();
+        let subject_key = load_or_create_secret(&data_dir.join(SUBJECT_KEY_FILE))?;
+        let mut log_id = [0u8; 16];
+        getrandom::fill(&mut log_id).map_err(|e| AuditError::Key(e.to_string()))?;
+        let ours = Meta {
+            log_id: hex(&log_id),
+            public_key: public_key.to_bytes(),
+            subject_key_check: Meta::subject_key_check(&subject_key),
+        };
+        let fleet = store.claim(&ours)?;
+        for (differs, file) in [
+            (fleet.public_key != ours.public_key, KEY_FILE),
+            (
+                fleet.subject_key_check != ours.subject_key_check,
+                SUBJECT_KEY_FILE,
+            ),
+        ] {
+            if differs {
+                return Err(AuditError::Key(format!(
+                    "{} is not the fleet's: every server of a fleet signs with one key and records citizens under one subject key; copy {KEY_FILE}, {PUBLIC_KEY_FILE} and {SUBJECT_KEY_FILE} from the data directory of a server already in the fleet ({}) into {}",
+                    data_dir.join(file).display(),
+                    store.shown(),
+                    data_dir.display()
+                )));
+            }
+        }
+        let path = data_dir.join(DATABASE_FILE);
+        let copied = open_copy(data_dir, store, &fleet.log_id)?;
+        let sequencer = Sequencer::open(store.log()?, key)?;
+        let acknowledged = Arc::new(AtomicU64::new(copied));
+        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), copied)?;
+        let follower = Follower::start(store, &path, copied, projector.progress())?;
+        Self::run(
+            sequencer,
+            projector,
+            Some((store.clone(), follower)),
+            public_key,
+            path,
+            acknowledged,
+        )
+    }
+
+    /// Starts the sequencer's thread and the checkpointer.
+    fn run<L: LogOfRecord + Send + 'static>(
+        mut sequencer: Sequencer<L>,
+        projector: Projector,
+        fleet: Option<(PgStore, Follower)>,
+        public_key: VerifyingKey,
+        path: PathBuf,
+        acknowledged: Arc<AtomicU64>,
+    ) -> Result<Self, AuditError> {
         let applied = projector.applied();
         let queue = Arc::new(Queue::default());
         let sequencer = {
-            let (queue, acknowledged) = (Arc::clone(&queue), Arc::clone(&acknowledged));
-            let mut sequencer = sequencer.answering(acknowledged, projector.progress());
+            let queue = Arc::clone(&queue);
             std::thread::Builder::new()
                 .name("audit-sequencer".into())
                 .spawn(move || {
@@ -128,6 +188,7 @@ impl AuditLog {
             written: AtomicU64::new(0),
             acknowledged,
             applied,
+            fleet,
         })
     }
 
@@ -144,8 +205,13 @@ impl AuditLog {
     /// Resolves once the query tables hold every event acknowledged before the call
     /// (read-your-writes for auditors' queries); an error if they stay behind for
     /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
+    /// In a fleet, "acknowledged" is what every server had committed to the shared database
+    /// when the call began.
     pub async fn caught_up(&self) -> Result<(), AuditError> {
-        let target = self.acknowledged.load(Ordering::Acquire);
+        let target = match &self.fleet {
+            Some((_, follower)) => follower.sync().await?,
+            None => self.acknowledged.load(Ordering::Acquire),
+        };
         if *self.applied.borrow() < target {
             if let Some(projector) = &self.projector {
                 projector.progress().hurry();
@@ -171,7 +237,7 @@ impl AuditLog {
     /// [`AuditLog::caught_up`] for synchronous callers.
     pub fn caught_up_blocking(&self) -> Result<(), AuditError> {
         let target = self.acknowledged.load(Ordering::Acquire);
-        if *self.applied.borrow() >= target {
+        if self.fleet.is_none() && *self.applied.borrow() >= target {
             return Ok(());
         }
         tokio::runtime::Builder::new_current_thread()
@@ -274,6 +340,15 @@ impl AuditLog {
         &self.path
     }
 
+    /// Recomputes the log of record — the fleet's database, or the file — and checks it
+    /// against the signed heads (blocking: run it off the async workers).
+    pub fn verify(&self) -> Result<VerifyReport, AuditError> {
+        match &self.fleet {
+            Some((store, _)) => verify::verify_store(store, &self.public_key),
+            None => verify::verify_file(&self.path, &self.public_key),
+        }
+    }
+
     /// The newest signed tree head, if anything was ever written.
     pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
         SqliteLog::open(&self.path)?.latest_head()
@@ -288,12 +363,69 @@ impl Drop for AuditLog {
         if let Some(sequencer) = self.sequencer.take() {
             let _ = sequencer.join();
         }
+        // The follower copies the last groups before the projector applies them.
+        drop(self.fleet.take());
         drop(self.projector.take());
         if let Some((stop, checkpointer)) = self.checkpointer.take() {
             drop(stop);
             let _ = checkpointer.join();
         }
     }
+}
+
+/// Loads (or creates) the signing key in `data_dir` and writes its public half beside it.
+fn open_keys(data_dir: &Path) -> Result<SigningKey, AuditError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
+    let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
+    let public = data_dir.join(PUBLIC_KEY_FILE);
+    if !public.exists() {
+        std::fs::write(&public, hex(&key.verifying_key().to_bytes()) + "\n")
+            .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
+    }
+    Ok(key)
+}
+
+/// Makes sure [`DATABASE_FILE`] in `data_dir` is a copy of the fleet's log `log_id` that the
+/// database extends (same signed head at the copy's size); otherwise the copy and its query
+/// tables are removed, to be copied again. Returns the copy's size.
+fn open_copy(data_dir: &Path, store: &PgStore, log_id: &str) -> Result<u64, AuditError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let marker = data_dir.join(COPY_OF_FILE);
+    let io = |e: std::io::Error| AuditError::Key(format!("{}: {e}", data_dir.display()));
+    let same_log = std::fs::read_to_string(&marker).is_ok_and(|id| id.trim() == log_id);
+    let extends = same_log && {
+        let copy = SqliteLog::open(&path)?;
+        match copy.latest_head()? {
+            None => copy.size()? == 0,
+            Some(head) => {
+                copy.size()? == head.tree_size
+                    && store
+                        .log()?
+                        .heads_between(head.tree_size - 1, head.tree_size)?
+                        .first()
+                        .is_some_and(|h| h.root == head.root)
+            }
+        }
+    };
+    if !extends {
+        if path.exists() {
+            tracing::warn!(
+                "audit: {} is not a copy of this fleet's log; copying the fleet's log afresh",
+                path.display()
+            );
+        }
+        for file in [DATABASE_FILE, QUERY_FILE] {
+            for suffix in ["", "-wal", "-shm"] {
+                match std::fs::remove_file(data_dir.join(format!("{file}{suffix}"))) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                    _ => {}
+                }
+            }
+        }
+        std::fs::write(&marker, format!("{log_id}\n")).map_err(io)?;
+    }
+    SqliteLog::open(&path)?.size()
 }
 
 /// Derives the query tables of the log in `data_dir` again from its first event (the log must

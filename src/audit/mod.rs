@@ -4,6 +4,8 @@
 //! - [`event`]: what is recorded;
 //! - [`record`]: its compact binary record and canonical leaf bytes;
 //! - [`store`]: the log of record's interface and its SQLite file;
+//! - [`postgres`]: the same interface on a PostgreSQL database shared by a fleet of servers;
+//! - `follower`: in a fleet, copies the shared log into the server's own file as it grows;
 //! - [`merkle`]: tree roots, inclusion and consistency proofs and their verification;
 //! - [`keys`]: the signing key, signed tree heads, the subject-hash secret;
 //! - [`log`]: `AuditLog`, the handle callers append through and queries wait on;
@@ -18,9 +20,11 @@
 
 pub mod answers;
 pub mod event;
+mod follower;
 pub mod keys;
 pub mod log;
 pub mod merkle;
+pub mod postgres;
 pub(crate) mod projector;
 pub mod query;
 mod queue;
@@ -53,4 +57,7 @@ pub enum AuditError {
     Corrupt(String),
     #[error("the audit log is closed")]
     Closed,
+    /// The fleet's shared database (PostgreSQL) failed or refused.
+    #[error("audit store: {0}")]
+    Store(String),
 }

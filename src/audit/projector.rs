@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use super::{
     event::EventKind,
     record::{Dictionary, StoredEvent},
-    store::SqliteLog,
+    store::{LogOfRecord, SqliteLog},
     summary::Summary,
     AuditError,
 };

@@ -6,7 +6,6 @@
 use std::{
     collections::HashMap,
     hash::BuildHasher,
-    path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -23,7 +22,7 @@ use super::{
     projector::Progress,
     queue::Job,
     record::{self, Dictionary},
-    store::{self, Group, LogOfRecord, SqliteLog, RUN},
+    store::{self, Group, LogOfRecord, RUN},
     AuditError,
 };
 
@@ -52,6 +51,21 @@ impl EventIds {
     fn hash(&self, id: &[u8]) -> u64 {
         self.hasher.hash_one(id)
     }
+
+    /// Records that the client event `id` is stored at `seq`.
+    fn remember(&mut self, id: &[u8], seq: u64) {
+        let hash = self.hash(id);
+        match self.by_hash.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(seq);
+            }
+            // Another id with the same hash came first: this one is kept exactly.
+            std::collections::hash_map::Entry::Occupied(entry) if *entry.get() != seq => {
+                self.exact.insert(id.into(), seq);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {}
+        }
+    }
 }
 
 /// Reads the whole log once at start: checks every record's checksum (a damaged one stops
@@ -59,7 +73,7 @@ impl EventIds {
 /// the stored block roots and the leaves after them, and checks that it hashes to the latest
 /// signed head. When the block roots do not (they are derived data), the tree is rebuilt from
 /// every leaf, and the roots restored if that matches.
-fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditError> {
+fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered, AuditError> {
     let mut dictionary = log.dictionary()?;
     let size = log.size()?;
     let mut ids = EventIds::default();
@@ -76,11 +90,7 @@ fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditEr
             if let Some(id) = record::client_event_id(raw.payload)
                 .map_err(|e| store::damaged_record(raw.seq, &e))?
             {
-                let hash = ids.hash(id);
-                if ids.by_hash.insert(hash, raw.seq).is_some() {
-                    // Keep both: the exact map settles which is which.
-                    ids.exact.insert(id.into(), raw.seq);
-                }
+                ids.remember(id, raw.seq);
             }
             Ok(true)
         },
@@ -149,8 +159,8 @@ fn recover(log: &mut SqliteLog, key: &VerifyingKey) -> Result<Recovered, AuditEr
 
 /// The sequencer: owns the log's write side, the tree's right edge, the dictionary and the
 /// stored event ids.
-pub(super) struct Sequencer {
-    log: SqliteLog,
+pub(super) struct Sequencer<L> {
+    log: L,
     frontier: Frontier,
     dictionary: Dictionary,
     ids: EventIds,
@@ -170,18 +180,10 @@ struct Encoded {
     new_ids: Vec<(u64, Option<Box<[u8]>>)>,
 }
 
-impl Sequencer {
-    /// Opens the log file at `path` for writing with `key`: reads it back ([`recover`]) and
-    /// keeps checkpoints off the commits answers wait for.
-    pub(super) fn open(path: &Path, key: SigningKey) -> Result<Self, AuditError> {
-        let mut log = SqliteLog::open(path)?;
+impl<L: LogOfRecord> Sequencer<L> {
+    /// Takes the log's write side with `key`: reads it back first ([`recover`]).
+    pub(super) fn open(mut log: L, key: SigningKey) -> Result<Self, AuditError> {
         let recovered = recover(&mut log, &key.verifying_key())?;
-        // No checkpoint inside a commit an answer waits for; the file goes back to 64 MiB at
-        // most once a checkpoint completes.
-        log.connection()
-            .pragma_update(None, "wal_autocheckpoint", 0)?;
-        log.connection()
-            .pragma_update(None, "journal_size_limit", 64 << 20)?;
         Ok(Sequencer {
             log,
             frontier: recovered.frontier,
@@ -214,7 +216,7 @@ impl Sequencer {
     /// Stores one group and answers its callers.
     pub(super) fn commit_group(&mut self, jobs: Vec<Job>) {
         let before = (self.frontier.clone(), self.dictionary.len());
-        let encoded = self.encode(&jobs);
+        let encoded = self.catch_up().and_then(|()| self.encode(&jobs));
         let result = match encoded {
             Ok(encoded) => match self.log.append(&encoded.group) {
                 Ok(()) => Ok(encoded.receipts),
@@ -223,7 +225,10 @@ impl Sequencer {
                     Err(error)
                 }
             },
-            Err(error) => Err(error),
+            Err(error) => {
+                self.log.abandon();
+                Err(error)
+            }
         };
         match result {
             Ok(receipts) => {
@@ -246,6 +251,42 @@ impl Sequencer {
                 }
             }
         }
+    }
+
+    /// For a log shared by several servers: takes its write lock and takes in what the others
+    /// appended since this sequencer's last group — their leaves into the tree, their strings
+    /// into the dictionary, their client event ids into the dedup map — so this group's
+    /// positions follow theirs. A log with one writer has nothing to take in.
+    fn catch_up(&mut self) -> Result<(), AuditError> {
+        let Some(size) = self.log.lock_for_append()? else {
+            return Ok(());
+        };
+        let from = self.frontier.size();
+        if size < from {
+            return Err(AuditError::Corrupt(format!(
+                "the shared log holds {size} events, fewer than the {from} this server has seen"
+            )));
+        }
+        let (frontier, ids) = (&mut self.frontier, &mut self.ids);
+        self.log
+            .events(&mut self.dictionary, from, size, &mut |stored| {
+                frontier.push(leaf_hash(&record::leaf_bytes(
+                    stored.seq,
+                    &stored.event,
+                    stored.received_at_ms,
+                )));
+                if stored.event.source == EventSource::Client {
+                    ids.remember(stored.event.event_id.as_bytes(), stored.seq);
+                }
+                Ok(true)
+            })?;
+        if self.frontier.size() != size {
+            return Err(AuditError::Corrupt(format!(
+                "the shared log says {size} events but holds {}",
+                self.frontier.size()
+            )));
+        }
+        Ok(())
     }
 
     fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
@@ -355,7 +396,7 @@ impl Sequencer {
             let signature = self
                 .key
                 .sign(&SignedTreeHead::message(size, signed_at_ms, &root));
-            group.head = Some(SignedTreeHead {
+            group.heads.push(SignedTreeHead {
                 tree_size: size,
                 root,
                 signed_at_ms,

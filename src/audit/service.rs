@@ -399,13 +399,13 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::VerifyLogResponse>, Status> {
         self.auditor(&request, "VerifyLog")?;
         let public_key = self.recorder.log().public_key();
-        let path: PathBuf = self.recorder.log().path().to_owned();
         self.recorder
             .log()
             .caught_up()
             .await
             .map_err(ApiError::AuditUnavailable)?;
-        let report = tokio::task::spawn_blocking(move || super::verify_file(&path, &public_key))
+        let log = Arc::clone(self.recorder.log());
+        let report = tokio::task::spawn_blocking(move || log.verify())
             .await
             .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
             .map_err(ApiError::AuditUnavailable)?;

@@ -49,14 +49,15 @@ CREATE TABLE IF NOT EXISTS tree_heads (
 ";
 
 /// One group commit: runs of encoded records, the dictionary entries they introduced, the
-/// Merkle blocks they completed, and the signed head over the log after them.
+/// Merkle blocks they completed, and the signed head(s) over the log after them.
 #[derive(Debug, Default)]
 pub(crate) struct Group {
     /// (first seq, count, records).
     pub runs: Vec<(u64, usize, Vec<u8>)>,
     pub strings: Vec<(u64, String)>,
     pub blocks: Vec<(u64, Hash)>,
-    pub head: Option<SignedTreeHead>,
+    /// The signed head over the log after the group (a copy may take in several at once).
+    pub heads: Vec<SignedTreeHead>,
 }
 
 /// One record as read from the store, before decoding.
@@ -100,6 +101,70 @@ pub(crate) trait LogOfRecord {
     fn blocks(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError>;
     /// Stores block roots missing from the file (derived data, restored on open).
     fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError>;
+    /// Before a group is encoded: a log shared by several writers takes its write lock (held
+    /// until [`LogOfRecord::append`] or [`LogOfRecord::abandon`]) and returns the size all of
+    /// them have committed, which the caller must catch up with first; a log with one writer
+    /// returns `None`.
+    fn lock_for_append(&mut self) -> Result<Option<u64>, AuditError> {
+        Ok(None)
+    }
+    /// Gives up the write lock taken by [`LogOfRecord::lock_for_append`] without storing.
+    fn abandon(&mut self) {}
+    /// After answering, now and then: housekeeping the store may need off the commits
+    /// answers wait for (SQLite: a WAL checkpoint).
+    fn checkpoint(&self) -> Result<(), AuditError> {
+        Ok(())
+    }
+
+    /// The dictionary as stored.
+    fn dictionary(&self) -> Result<Dictionary, AuditError> {
+        Dictionary::from_entries(self.strings_from(0)?).map_err(|e| {
+            AuditError::Corrupt(format!("the log's string dictionary is damaged: {e}"))
+        })
+    }
+
+    /// Decodes every record in `[from, to)` with `dictionary` (brought up to date with the file
+    /// first), calling `each` until it returns false. Damage of any kind is an error naming the
+    /// record.
+    fn events(
+        &self,
+        dictionary: &mut Dictionary,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(StoredEvent) -> Result<bool, AuditError>,
+    ) -> Result<(), AuditError> {
+        self.views(dictionary, from, to, &mut |seq, view| {
+            each(view.to_stored(seq))
+        })
+    }
+
+    /// [`LogOfRecord::events`] read in place, without allocating: `each` gets each record's
+    /// position and a view of it.
+    fn views(
+        &self,
+        dictionary: &mut Dictionary,
+        from: u64,
+        to: u64,
+        each: &mut dyn FnMut(u64, record::View<'_>) -> Result<bool, AuditError>,
+    ) -> Result<(), AuditError> {
+        dictionary
+            .extend(self.strings_from(dictionary.len())?)
+            .map_err(|e| AuditError::Corrupt(format!("the log's dictionary: {e}")))?;
+        let dictionary = &*dictionary;
+        self.scan(
+            from,
+            to,
+            &mut |raw| {
+                if !record::checks(raw.seq, raw.payload, raw.crc) {
+                    return Err(damaged_record(raw.seq, &RecordError::Checksum));
+                }
+                let view = record::view(raw.payload, dictionary)
+                    .map_err(|e| damaged_record(raw.seq, &e))?;
+                each(raw.seq, view)
+            },
+            &mut |damage| Err(damage_error(&damage)),
+        )
+    }
 }
 
 /// The log of record in an SQLite file.
@@ -142,12 +207,16 @@ impl SqliteLog {
         &self.connection
     }
 
-    /// Copies what the write-ahead log holds into the database file (passive: never waits for
-    /// readers or the writer).
-    pub(crate) fn checkpoint(&self) -> Result<(), AuditError> {
-        self.connection
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
+    /// Opens the file for its one writer, the sequencer: no checkpoint inside a commit an answer
+    /// waits for (the sequencer and the checkpointer thread run them after); the write-ahead log
+    /// goes back to 64 MiB at most once a checkpoint completes.
+    pub(crate) fn open_for_writing(path: &Path) -> Result<Self, AuditError> {
+        let log = Self::open(path)?;
+        log.connection
+            .pragma_update(None, "wal_autocheckpoint", 0)?;
+        log.connection
+            .pragma_update(None, "journal_size_limit", 64 << 20)?;
+        Ok(log)
     }
 
     /// Runs `read` inside one read transaction (one snapshot of the file).
@@ -159,56 +228,6 @@ impl SqliteLog {
         let result = read(self);
         self.connection.execute_batch("COMMIT")?;
         result
-    }
-
-    /// The dictionary as stored.
-    pub(crate) fn dictionary(&self) -> Result<Dictionary, AuditError> {
-        Dictionary::from_entries(self.strings_from(0)?).map_err(|e| {
-            AuditError::Corrupt(format!("the log's string dictionary is damaged: {e}"))
-        })
-    }
-
-    /// Decodes every record in `[from, to)` with `dictionary` (brought up to date with the file
-    /// first), calling `each` until it returns false. Damage of any kind is an error naming the
-    /// record.
-    pub(crate) fn events(
-        &self,
-        dictionary: &mut Dictionary,
-        from: u64,
-        to: u64,
-        each: &mut dyn FnMut(StoredEvent) -> Result<bool, AuditError>,
-    ) -> Result<(), AuditError> {
-        self.views(dictionary, from, to, &mut |seq, view| {
-            each(view.to_stored(seq))
-        })
-    }
-
-    /// [`SqliteLog::events`] read in place, without allocating: `each` gets each record's
-    /// position and a view of it.
-    pub(crate) fn views(
-        &self,
-        dictionary: &mut Dictionary,
-        from: u64,
-        to: u64,
-        each: &mut dyn FnMut(u64, record::View<'_>) -> Result<bool, AuditError>,
-    ) -> Result<(), AuditError> {
-        dictionary
-            .extend(self.strings_from(dictionary.len())?)
-            .map_err(|e| AuditError::Corrupt(format!("the log's dictionary: {e}")))?;
-        let dictionary = &*dictionary;
-        self.scan(
-            from,
-            to,
-            &mut |raw| {
-                if !record::checks(raw.seq, raw.payload, raw.crc) {
-                    return Err(damaged_record(raw.seq, &RecordError::Checksum));
-                }
-                let view = record::view(raw.payload, dictionary)
-                    .map_err(|e| damaged_record(raw.seq, &e))?;
-                each(raw.seq, view)
-            },
-            &mut |damage| Err(damage_error(&damage)),
-        )
     }
 }
 
@@ -267,7 +286,7 @@ impl LogOfRecord for SqliteLog {
             for (index, root) in &group.blocks {
                 blocks.execute(params![*index as i64, &root[..]])?;
             }
-            if let Some(head) = &group.head {
+            for head in &group.heads {
                 transaction
                     .prepare_cached(
                         "INSERT OR REPLACE INTO tree_heads (tree_size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
@@ -411,5 +430,13 @@ impl LogOfRecord for SqliteLog {
             blocks: blocks.to_vec(),
             ..Group::default()
         })
+    }
+
+    /// Copies what the write-ahead log holds into the database file (passive: never waits for
+    /// readers or the writer).
+    fn checkpoint(&self) -> Result<(), AuditError> {
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 }

@@ -5,7 +5,12 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
-use super::{event::AuditEvent, record, store::SqliteLog, AuditError};
+use super::{
+    event::AuditEvent,
+    record,
+    store::{LogOfRecord, SqliteLog},
+    AuditError,
+};
 
 /// Raw records: (payload, crc).
 type Raw = Vec<(Vec<u8>, u32)>;

@@ -173,15 +173,23 @@ pub fn verify_file(path: &Path, key: &VerifyingKey) -> Result<VerifyReport, Audi
     log.snapshot(|log| walk(log, key))
 }
 
+/// Verifies the log of record of a fleet in its database, as of one snapshot.
+pub fn verify_store(
+    store: &super::postgres::PgStore,
+    key: &VerifyingKey,
+) -> Result<VerifyReport, AuditError> {
+    store.log()?.snapshot(|log| walk(log, key))
+}
+
 /// The first thing wrong with the log, if anything (see [`verify_file`]).
-pub(super) fn first_tamper(
-    log: &SqliteLog,
+pub(super) fn first_tamper<L: LogOfRecord>(
+    log: &L,
     key: &VerifyingKey,
 ) -> Result<Option<Tamper>, AuditError> {
     Ok(walk(log, key)?.tamper)
 }
 
-fn walk(log: &SqliteLog, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
+fn walk<L: LogOfRecord>(log: &L, key: &VerifyingKey) -> Result<VerifyReport, AuditError> {
     let heads = log.heads()?;
     let mut report = VerifyReport {
         events: 0,

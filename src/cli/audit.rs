@@ -390,6 +390,15 @@ pub struct VerifyArgs {
     /// here.
     #[arg(long)]
     pub remote: bool,
+    /// Verify a fleet's log in its PostgreSQL database instead of the data directory's file
+    /// (the public key still comes from --public-key or the data directory).
+    #[arg(
+        long,
+        env = "VNPOP_AUDIT_STORE",
+        value_name = "URL",
+        conflicts_with = "remote"
+    )]
+    pub audit_store: Option<String>,
     /// With --remote: a tree head saved by an earlier run (--save-head); the log must extend it
     /// (checked here with a consistency proof).
     #[arg(long, requires = "remote")]
@@ -884,7 +893,11 @@ fn verify(args: &VerifyArgs) -> Result<(), String> {
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
     let spinner = super::output::spinner("recomputing the tree and checking every signed head");
-    let report = verify_file(&db, &key);
+    let report = match &args.audit_store {
+        Some(url) => crate::audit::postgres::PgStore::connect(url)
+            .and_then(|store| crate::audit::verify::verify_store(&store, &key)),
+        None => verify_file(&db, &key),
+    };
     spinner.finish_and_clear();
     let report = report.map_err(|e| e.to_string())?;
     match &report.tamper {

@@ -1,0 +1,209 @@
+//! In a fleet, each server keeps a copy of the shared log of record in its own data directory
+//! (`audit.sqlite`, the same file a single server writes) so that its projector, its queries
+//! and its proofs run unchanged and locally. The follower is the only writer of that copy: it
+//! copies what the fleet's database holds past the copy's end — whole runs of records, the
+//! dictionary entries, the block roots and the signed heads — in one commit a batch, then
+//! tells the projector how far the copy goes.
+//!
+//! It polls every [`POLL`] and at once when a query asks ([`Follower::sync`]): a query learns
+//! the database's size *after* it was asked, and waits until the copy and the query tables
+//! reach it, so an auditor on any server sees every call any server answered before the query.
+
+use std::{
+    path::Path,
+    sync::{Arc, Condvar, Mutex},
+    thread::JoinHandle,
+    time::Duration,
+};
+
+use tokio::sync::watch;
+
+use super::{
+    postgres::{PgLog, PgStore},
+    projector::Progress,
+    store::{Group, LogOfRecord, SqliteLog},
+    AuditError,
+};
+
+/// How often the follower looks for what other servers appended.
+const POLL: Duration = Duration::from_millis(25);
+/// How long the follower waits after a failure before trying again.
+const RETRY_AFTER: Duration = Duration::from_millis(500);
+
+/// Requests from queries, and the stop signal.
+#[derive(Default)]
+struct Requests {
+    state: Mutex<(u64, bool)>,
+    changed: Condvar,
+}
+
+/// The running follower thread.
+pub(super) struct Follower {
+    requests: Arc<Requests>,
+    /// (the last request answered, the database's size read after it was made).
+    synced: watch::Receiver<(u64, u64)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Follower {
+    /// Starts copying from `store` into the file at `copy_path` (which holds `copied` events)
+    /// and telling `progress`.
+    pub(super) fn start(
+        store: &PgStore,
+        copy_path: &Path,
+        copied: u64,
+        progress: Arc<Progress>,
+    ) -> Result<Self, AuditError> {
+        let source = store.log()?;
+        let copy = SqliteLog::open_for_writing(copy_path)?;
+        let requests = Arc::new(Requests::default());
+        let (tell, synced) = watch::channel((0, copied));
+        let thread = {
+            let requests = Arc::clone(&requests);
+            std::thread::Builder::new()
+                .name("audit-follower".into())
+                .spawn(move || run(source, copy, copied, &requests, &progress, &tell))
+                .map_err(|e| AuditError::Key(e.to_string()))?
+        };
+        Ok(Follower {
+            requests,
+            synced,
+            thread: Some(thread),
+        })
+    }
+
+    /// The database's size as of now (read after this call began); the copy is brought up to
+    /// it and the projector hurried.
+    pub(super) async fn sync(&self) -> Result<u64, AuditError> {
+        let request = {
+            let mut state = self.requests.state.lock().expect("follower lock");
+            state.0 += 1;
+            state.0
+        };
+        self.requests.changed.notify_all();
+        let mut synced = self.synced.clone();
+        let answered = synced
+            .wait_for(|(answered, _)| *answered >= request)
+            .await
+            .map_err(|_| AuditError::Closed)?;
+        Ok(answered.1)
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.requests.state.lock().expect("follower lock").1 = true;
+        self.requests.changed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The follower thread: waits for a request or the poll interval, copies, tells.
+fn run(
+    source: PgLog,
+    mut copy: SqliteLog,
+    mut copied: u64,
+    requests: &Requests,
+    progress: &Progress,
+    tell: &watch::Sender<(u64, u64)>,
+) {
+    let mut answered = 0;
+    let mut checkpointed = copied;
+    let mut strings = match copy.dictionary() {
+        Ok(dictionary) => dictionary.len(),
+        Err(error) => {
+            tracing::error!(%error, "audit follower: the copy's dictionary cannot be read");
+            return;
+        }
+    };
+    loop {
+        let request = {
+            let state = requests.state.lock().expect("follower lock");
+            let (state, _) = requests
+                .changed
+                .wait_timeout_while(state, POLL, |(request, stop)| {
+                    *request == answered && !*stop
+                })
+                .expect("follower lock");
+            if state.1 {
+                return;
+            }
+            state.0
+        };
+        match copy_new(&source, &mut copy, copied, &mut strings) {
+            Ok((size, now)) => {
+                copied = now;
+                progress.acknowledge(copied);
+                if request > answered {
+                    progress.hurry();
+                    answered = request;
+                    let _ = tell.send((answered, size));
+                }
+                if copied - checkpointed >= 65_536 {
+                    checkpointed = copied;
+                    if let Err(error) = copy.checkpoint() {
+                        tracing::warn!(%error, "audit copy: WAL checkpoint failed");
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "audit follower: copying the fleet's log failed; retrying");
+                std::thread::sleep(RETRY_AFTER);
+            }
+        }
+    }
+}
+
+/// Copies everything the database holds past `copied` (the copy's dictionary holding
+/// `strings` entries); returns the database's size as read
+/// first and the copy's size after.
+fn copy_new(
+    source: &PgLog,
+    copy: &mut SqliteLog,
+    mut copied: u64,
+    strings: &mut u64,
+) -> Result<(u64, u64), AuditError> {
+    // The size first: everything below it is committed, with its strings, blocks and heads.
+    let size = source.size()?;
+    while copied < size {
+        let runs = source.runs(copied, size)?;
+        let Some(last) = runs.last() else {
+            return Err(AuditError::Corrupt(format!(
+                "the fleet's log says {size} events but none is stored from #{copied}"
+            )));
+        };
+        if runs[0].0 != copied {
+            return Err(AuditError::Corrupt(format!(
+                "the fleet's log: event #{copied} is missing (the next run starts at #{})",
+                runs[0].0
+            )));
+        }
+        let end = last.0 + last.1 as u64;
+        let group = Group {
+            strings: source.strings_from(*strings)?,
+            blocks: source
+                .blocks(
+                    copied / super::merkle::BLOCK_LEAVES,
+                    end / super::merkle::BLOCK_LEAVES,
+                )?
+                .into_iter()
+                .map(|(index, root)| {
+                    let root = root.try_into().map_err(|_| {
+                        AuditError::Corrupt(format!(
+                            "the fleet's block root {index} is not 32 bytes"
+                        ))
+                    })?;
+                    Ok((index, root))
+                })
+                .collect::<Result<_, AuditError>>()?,
+            heads: source.heads_between(copied, end)?,
+            runs,
+        };
+        copy.append(&group)?;
+        *strings += group.strings.len() as u64;
+        copied = end;
+    }
+    Ok((size, copied))
+}
