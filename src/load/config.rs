@@ -12,7 +12,8 @@ use crate::{config::parse_duration, population::PopulationSpec};
 /// and for how long. `LoadConfig::defaults()` is what the command does with no flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LoadConfig {
-    /// The server: `host:port` (https, or http with --insecure) or a full URL.
+    /// The server: `host:port` (https, or http with --insecure) or a full URL; several,
+    /// comma-separated, for a fleet (requests are spread evenly over them).
     #[arg(long, env = "VNPOP_LOAD_TARGET", default_value = "127.0.0.1:50051")]
     pub target: String,
 
@@ -188,15 +189,27 @@ impl LoadConfig {
         }
     }
 
-    /// The endpoint URL for the client library.
+    /// The endpoint URLs for the client library, one a server of --target.
+    pub fn endpoints(&self) -> Vec<String> {
+        self.target
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|target| {
+                if target.contains("://") {
+                    target.to_owned()
+                } else if self.insecure {
+                    format!("http://{target}")
+                } else {
+                    format!("https://{target}")
+                }
+            })
+            .collect()
+    }
+
+    /// The endpoints as the report names them.
     pub fn endpoint(&self) -> String {
-        if self.target.contains("://") {
-            self.target.clone()
-        } else if self.insecure {
-            format!("http://{}", self.target)
-        } else {
-            format!("https://{}", self.target)
-        }
+        self.endpoints().join(", ")
     }
 
     /// Checks what clap cannot: numbers in range and combinations that make sense.
@@ -221,6 +234,9 @@ impl LoadConfig {
         }
         if self.connections == 0 {
             return Err("--connections must be at least 1".into());
+        }
+        if self.endpoints().is_empty() {
+            return Err("--target names no server".into());
         }
         if self.citizen_sample == 0 || self.population == 0 {
             return Err("--population and --citizen-sample must be at least 1".into());

@@ -141,16 +141,19 @@ pub fn settings(config: &LoadConfig, run_id: &str) -> RunSettings {
 pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
     config.validate().map_err(LoadError::Config)?;
     let tls = client_tls(config)?;
-    let endpoint = config.endpoint();
-    let mut channels = Vec::with_capacity(config.connections);
+    let endpoints = config.endpoints();
+    let mut channels = Vec::with_capacity(config.connections * endpoints.len());
+    // Interleaved (a, b, a, b, …) so that requests spread over the servers evenly.
     for _ in 0..config.connections {
-        let channel = connect_channel(&endpoint, tls.as_ref())
-            .await
-            .map_err(|source| LoadError::Connect {
-                endpoint: endpoint.clone(),
-                source,
-            })?;
-        channels.push(channel);
+        for endpoint in &endpoints {
+            let channel = connect_channel(endpoint, tls.as_ref())
+                .await
+                .map_err(|source| LoadError::Connect {
+                    endpoint: endpoint.clone(),
+                    source,
+                })?;
+            channels.push(channel);
+        }
     }
     let pool = prepare_pool(config).await?;
     let run_id = new_run_id();

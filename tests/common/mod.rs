@@ -140,3 +140,46 @@ pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, 
         })
         .collect()
 }
+
+/// A new, empty PostgreSQL database for one test, in the throwaway cluster that
+/// `tests/with-postgres` (the README's test command) starts; its URL.
+pub async fn postgres_database() -> String {
+    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "VNPOP_TEST_POSTGRES is not set: the fleet tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
+        )
+    });
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let connection = tokio::spawn(connection);
+    let mut suffix = [0u8; 6];
+    getrandom::fill(&mut suffix).unwrap();
+    let name = format!(
+        "vnpop_test_{}",
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("CREATE DATABASE");
+    drop(client);
+    let _ = connection.await;
+    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
+    format!("{prefix}/{name}")
+}
+
+/// Copies the audit keys of a fleet's first server into another's data directory.
+pub fn copy_fleet_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for file in [
+        "audit-signing.key",
+        "audit-signing.pub",
+        "audit-subject.key",
+    ] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+}

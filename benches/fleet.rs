@@ -1,0 +1,214 @@
+//! Fleet mode's price: audited lookups per second with one and two servers sharing one
+//! PostgreSQL database, against one server on its embedded SQLite file, in the same run:
+//! `bash tests/with-postgres cargo bench --bench fleet` (the wrapper starts a throwaway cluster;
+//! or point `VNPOP_BENCH_POSTGRES` at a database server of your own: a new database is created
+//! in it for the run).
+//!
+//! One process starts the servers (200,000 citizens, development mTLS certificates, fresh data
+//! directories) and drives them with the `vnpop load` driver, closed loop, 64 in flight over
+//! one channel per server (the fleet's load spread evenly), `LookupByCccd` only:
+//!
+//! - (s) one server, the audit trail in its SQLite file (the single-server default);
+//! - (p1) one server, the audit trail in PostgreSQL;
+//! - (p2) two servers sharing the PostgreSQL database, the load spread over both.
+//!
+//! Interleaved rounds (s, p1, p2, s, …), medians; printed: throughput, p50 and p99, and
+//! throughput against (s). Every server, the load generator and PostgreSQL share this machine's
+//! cores: on a small machine a second server adds CPU contention, not capacity; what bounds
+//! the fleet on a real one is the database's commit rate (one append lock, one commit a group).
+//! `VNPOP_BENCH_ROUNDS` (5), `VNPOP_BENCH_SECONDS` (4), `VNPOP_BENCH_CONCURRENCY` (64).
+
+use std::{sync::Arc, time::Duration};
+
+/// The allocator the `vnpop` binary uses, so the figures are the served ones.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use vnpop::{
+    client::connect_channel,
+    config::ServeConfig,
+    load::{
+        self, CitizenDistribution, CitizenPool, Driver, LoadConfig, Mix, Pace, PoolSpec, RpcKind,
+        Stop,
+    },
+    server::{self, RunningServer, ServerState},
+};
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Figure {
+    throughput: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Each measure's median over the rounds.
+fn median(rounds: &[Figure]) -> Figure {
+    let pick = |key: fn(&Figure) -> f64| {
+        let mut values: Vec<f64> = rounds.iter().map(key).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Figure {
+        throughput: pick(|f| f.throughput),
+        p50_ms: pick(|f| f.p50_ms),
+        p99_ms: pick(|f| f.p99_ms),
+    }
+}
+
+/// A new database in the PostgreSQL server at `base` (a URL ending in `/database`).
+async fn new_database(base: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .expect("the PostgreSQL server answers");
+    let connection = tokio::spawn(connection);
+    let name = format!("vnpop_bench_{}", std::process::id());
+    client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
+        ))
+        .await
+        .expect("CREATE DATABASE");
+    drop(client);
+    let _ = connection.await;
+    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
+    format!("{prefix}/{name}")
+}
+
+fn main() {
+    let base = std::env::var("VNPOP_BENCH_POSTGRES")
+        .or_else(|_| std::env::var("VNPOP_TEST_POSTGRES"))
+        .expect("run as `bash tests/with-postgres cargo bench --bench fleet`, or set VNPOP_BENCH_POSTGRES");
+    let seconds = env_number("VNPOP_BENCH_SECONDS", 4);
+    let rounds = env_number("VNPOP_BENCH_ROUNDS", 5).max(1) as usize;
+    let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 64) as usize;
+    let population = env_number("VNPOP_BENCH_POPULATION", 200_000) as usize;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    println!(
+        "Audited lookups, one server on SQLite against one and two on PostgreSQL: {cores} cores (shared by servers, load and database), population {population}, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure (after a 1 s warm-up each), medians"
+    );
+    let dirs: Vec<tempfile::TempDir> = (0..3)
+        .map(|_| tempfile::tempdir().expect("data directory"))
+        .collect();
+    let config = |dir: &tempfile::TempDir, store: Option<String>| {
+        let mut config = ServeConfig::defaults();
+        config.data_dir = dir.path().to_owned();
+        config.listen = "127.0.0.1:0".parse().expect("address");
+        config.population = population;
+        config.audit_store = store;
+        config
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let figures = runtime.block_on(async {
+        let store = new_database(&base).await;
+        let start = |config: ServeConfig| async move {
+            let state = ServerState::build(&config).expect("server state");
+            server::start(config.listen, state).await.expect("server")
+        };
+        let sqlite = start(config(&dirs[0], None)).await;
+        let first = start(config(&dirs[1], Some(store.clone()))).await;
+        for file in [
+            "audit-signing.key",
+            "audit-signing.pub",
+            "audit-subject.key",
+        ] {
+            std::fs::copy(dirs[1].path().join(file), dirs[2].path().join(file)).expect("keys");
+        }
+        let second = start(config(&dirs[2], Some(store.clone()))).await;
+
+        let load_config = LoadConfig::defaults();
+        let tls = load::client_tls(&load_config).expect("development identity");
+        let channel = |server: &RunningServer| {
+            let endpoint = format!("https://127.0.0.1:{}", server.local_addr.port());
+            let tls = tls.clone();
+            async move {
+                connect_channel(&endpoint, tls.as_ref())
+                    .await
+                    .expect("connect")
+            }
+        };
+        let (to_sqlite, to_first, to_second) = (
+            channel(&sqlite).await,
+            channel(&first).await,
+            channel(&second).await,
+        );
+        let pool = Arc::new(CitizenPool::prepare(PoolSpec {
+            population: config(&dirs[0], None).population_spec(),
+            sample: population.min(200_000),
+            distribution: CitizenDistribution::Uniform,
+            unknown_share: 0.0,
+            invalid_share: 0.0,
+            details: false,
+            accounts: false,
+        }));
+        let run_id = load::new_run_id();
+        let setups = [
+            ("(s) 1 server, SQLite", vec![to_sqlite]),
+            ("(p1) 1 server, PostgreSQL", vec![to_first.clone()]),
+            ("(p2) 2 servers, PostgreSQL", vec![to_first, to_second]),
+        ];
+        let mut rounds_of: Vec<Vec<Figure>> = setups.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (i, (_, channels)) in setups.iter().enumerate() {
+                let driver = Arc::new(Driver::new(
+                    Arc::clone(&pool),
+                    Mix::only(RpcKind::Lookup),
+                    channels.clone(),
+                    Duration::from_secs(10),
+                    run_id.clone(),
+                ));
+                let (tally, elapsed) = driver
+                    .run(
+                        Pace::Closed { concurrency },
+                        Stop::After(Duration::from_secs(seconds)),
+                        Duration::from_secs(1),
+                        false,
+                    )
+                    .await;
+                let report =
+                    load::LoadReport::new(load::settings(&load_config, &run_id), &tally, elapsed);
+                let errors: u64 = report.total.errors.values().sum();
+                assert_eq!(errors, 0, "{}", report.table());
+                rounds_of[i].push(Figure {
+                    throughput: report.total.throughput_per_second,
+                    p50_ms: report.total.latency_ms.p50,
+                    p99_ms: report.total.latency_ms.p99,
+                });
+            }
+        }
+        for server in [sqlite, first, second] {
+            server.shutdown().await.expect("shutdown");
+        }
+        setups
+            .iter()
+            .zip(rounds_of)
+            .map(|((label, _), rounds)| (*label, median(&rounds)))
+            .collect::<Vec<_>>()
+    });
+
+    let base = &figures[0].1;
+    println!();
+    println!(
+        "| {:<28} | {:>9} | {:>8} | {:>8} | {:>16} |",
+        "figure", "req/s", "p50 ms", "p99 ms", "throughput vs s"
+    );
+    println!(
+        "|{:-<30}|{:->11}|{:->10}|{:->10}|{:->18}|",
+        "", "", "", "", ""
+    );
+    for (label, figure) in &figures {
+        println!(
+            "| {:<28} | {:>9.0} | {:>8.3} | {:>8.3} | {:>15.0}% |",
+            label,
+            figure.throughput,
+            figure.p50_ms,
+            figure.p99_ms,
+            100.0 * figure.throughput / base.throughput
+        );
+    }
+}

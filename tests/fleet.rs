@@ -1,0 +1,350 @@
+//! Fleet mode: several vnpop servers sharing one audit trail in a real PostgreSQL database
+//! (started by `tests/with-postgres`, the README's test command). Three servers under one
+//! `vnpop load` spread across them, one killed with SIGKILL mid-run; a sequencer that dies
+//! holding the append lock; auditor answers compared across servers; the simulated scenario
+//! through two servers.
+
+mod common;
+
+use std::{
+    collections::HashSet,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{agency_tls, copy_fleet_keys, postgres_database, start_server, test_config};
+use vnpop::{
+    audit::{log::parse_public_key, postgres::PgStore, verify::verify_store},
+    client::{AgencyClient, AgencyClientConfig, AuditClient, RegistryClient},
+    proto,
+    simulate::{self, RunIdentity, Scenario},
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `vnpop serve` process of the fleet in `store`.
+fn spawn_server(port: u16, data_dir: &Path, store: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["serve", "--population", "1000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--audit-store", store])
+        .env("VNPOP_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the vnpop binary starts")
+}
+
+async fn auditor(port: u16) -> AuditClient {
+    for _ in 0..300 {
+        if let Ok(client) = AuditClient::connect(
+            &format!("https://localhost:{port}"),
+            Some(agency_tls("auditor-thanh-tra")),
+        )
+        .await
+        {
+            if client.tree_head().await.is_ok() {
+                return client;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not come up on port {port}");
+}
+
+/// What an auditor asks every server, to compare the answers.
+async fn auditor_answers(client: &AuditClient) -> (Vec<proto::RatioRow>, u64, Vec<u8>, bool) {
+    let ratio = client
+        .lookup_ratio(proto::LookupRatioRequest {
+            from: "2020-01-01".into(),
+            to: "2030-01-01".into(),
+            group_by: vec!["agency".into(), "officer".into()],
+            include_load_test: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let head = client.tree_head().await.unwrap();
+    let verified = client
+        .raw()
+        .verify_log(proto::VerifyLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    (ratio, head.tree_size, head.root_hash, verified.intact)
+}
+
+fn public_key(data_dir: &Path) -> ed25519_dalek::VerifyingKey {
+    parse_public_key(&std::fs::read_to_string(data_dir.join("audit-signing.pub")).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
+    let store = postgres_database().await;
+    let dirs: Vec<PathBuf> = (0..3).map(|_| common::data_dir()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut first = spawn_server(ports[0], &dirs[0], &store);
+    drop(auditor(ports[0]).await);
+    copy_fleet_keys(&dirs[0], &dirs[1]);
+    copy_fleet_keys(&dirs[0], &dirs[2]);
+    let mut second = spawn_server(ports[1], &dirs[1], &store);
+    let mut third = spawn_server(ports[2], &dirs[2], &store);
+    drop(auditor(ports[1]).await);
+    drop(auditor(ports[2]).await);
+
+    // The real load generator across all three, listing the dossier of every call answered OK.
+    let answered = dirs[0].with_extension("answered");
+    let targets = ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut load = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["load", "--target", &targets])
+        .args(["--population", "1000", "--citizen-sample", "1000"])
+        .args([
+            "--mix",
+            "lookup=1",
+            "--unknown-share",
+            "0",
+            "--invalid-share",
+            "0",
+        ])
+        .args(["--concurrency", "24", "--warmup", "0s", "--duration", "6s"])
+        .args(["--timeout", "2s", "--json", "--answered"])
+        .arg(&answered)
+        .env("VNPOP_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("vnpop load starts");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    second.kill().expect("SIGKILL");
+    second.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || load.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "vnpop load failed: {status}");
+    let answered: HashSet<String> = std::fs::read_to_string(&answered)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        answered.len() >= 300,
+        "only {} lookups were answered",
+        answered.len()
+    );
+
+    // Every call answered OK by any server is in the fleet's log (read through the first
+    // server's copy once it has caught up), and the database verifies.
+    let one = auditor(ports[0]).await;
+    let answers = auditor_answers(&one).await;
+    assert!(answers.3, "VerifyLog on the first server");
+    let recorded: HashSet<String> = common::served_calls(&dirs[0])
+        .into_iter()
+        .filter(|call| call.0 == "LookupByCccd")
+        .map(|call| call.2)
+        .collect();
+    let lost: Vec<_> = answered.difference(&recorded).take(5).collect();
+    assert!(lost.is_empty(), "answered OK but not in the log: {lost:?}");
+    let pg = PgStore::connect(&store).unwrap();
+    let report = verify_store(&pg, &public_key(&dirs[0])).unwrap();
+    assert_eq!(report.tamper, None);
+    assert_eq!(report.events, answers.1);
+
+    // Every auditor answer is the same on every server, the restarted one included.
+    let mut second = spawn_server(ports[1], &dirs[1], &store);
+    let two = auditor(ports[1]).await;
+    let three = auditor(ports[2]).await;
+    assert_eq!(auditor_answers(&two).await, answers);
+    assert_eq!(auditor_answers(&three).await, answers);
+
+    // And `vnpop audit verify` agrees, against the database and against a server's copy.
+    for args in [vec!["--audit-store", store.as_str()], vec![]] {
+        let verify = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["audit", "verify", "--data-dir"])
+            .arg(&dirs[2])
+            .args(&args)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&verify.stdout);
+        assert!(
+            verify.status.success() && out.starts_with("OK:"),
+            "{args:?}: {out}"
+        );
+    }
+    for server in [&mut first, &mut second, &mut third] {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
+    let store = postgres_database().await;
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    let data_dir = config.data_dir.clone();
+    let server = start_server(config).await;
+    let endpoint = format!("https://localhost:{}", server.local_addr.port());
+    let registry = RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-ba-dinh")))
+        .await
+        .unwrap();
+    let citizen = "001090012345";
+    registry
+        .lookup_by_cccd(&common::context(), citizen)
+        .await
+        .expect("a first lookup");
+
+    // Another sequencer takes the append lock and dies holding it: lookups wait (nothing is
+    // answered unrecorded) until PostgreSQL ends its session, then go on from where it was.
+    let (holder, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&0x766e_706f_705f_6c67_i64],
+        )
+        .await
+        .unwrap();
+    let pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let waiting = {
+        let registry = registry.clone();
+        tokio::spawn(async move { registry.lookup_by_cccd(&common::context(), citizen).await })
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a lookup was answered while another held the lock"
+    );
+    let (killer, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    killer
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the lookup is answered once the lock is free")
+        .unwrap()
+        .expect("the lookup succeeds");
+
+    let auditor = common::connect_audit(&server, "auditor-thanh-tra").await;
+    assert_eq!(auditor.tree_head().await.unwrap().tree_size, 2);
+    let key = public_key(&data_dir);
+    let pg = PgStore::connect(&store).unwrap();
+    assert_eq!(verify_store(&pg, &key).unwrap().tamper, None);
+}
+
+const SCENARIO: &str = r#"
+seed = 7
+procedures = ["1.004227", "1.001612"]
+online_share = 0.3
+
+[[period]]
+from = "2022-12-01"
+to = "2023-12-31"
+dossiers = 300
+lookups = 65
+
+[[period]]
+from = "2024-01-01"
+to = "2024-02-21"
+dossiers = 120
+lookups = 2
+
+[[unit]]
+district = "Thành phố Phủ Lý"
+officers = 3
+weight = 2
+lookup_probability = [0.4, 0.02]
+"#;
+
+async fn simulate_through(
+    server: &vnpop::server::RunningServer,
+    scenario: &Scenario,
+    identity: &RunIdentity,
+) -> simulate::SimulationReport {
+    let outbox = tempfile::tempdir().unwrap();
+    let config = AgencyClientConfig::new(
+        format!("https://localhost:{}", server.local_addr.port()),
+        Some(agency_tls("simulation")),
+        outbox.path().join("outbox.sqlite"),
+    )
+    .with_run_id(identity.id.clone());
+    let client = AgencyClient::open(config).await.unwrap();
+    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_through_two_servers_keeps_its_figures() {
+    let store = postgres_database().await;
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    let first_dir = config.data_dir.clone();
+    let first = start_server(config).await;
+    let mut config = test_config();
+    copy_fleet_keys(&first_dir, &config.data_dir);
+    config.audit_store = Some(store.clone());
+    let second = start_server(config).await;
+
+    let scenario = Scenario::parse(SCENARIO).unwrap();
+    // One run through the first server, another (labelled) through the second; then the first
+    // run again through the second: every dossier is already in the fleet's log.
+    let run = RunIdentity::new(&scenario, 2026, None).unwrap();
+    let labelled = RunIdentity::new(&scenario, 2026, Some("second")).unwrap();
+    let one = simulate_through(&first, &scenario, &run).await;
+    let two = simulate_through(&second, &scenario, &labelled).await;
+    assert_eq!((one.dossiers, one.lookups), (420, 67));
+    assert_eq!((two.dossiers, two.lookups), (420, 67));
+    let again = simulate_through(&second, &scenario, &run).await;
+    assert_eq!(
+        (again.dossiers, again.lookups, again.already_logged),
+        (0, 0, 420)
+    );
+
+    for server in [&first, &second] {
+        let auditor = common::connect_audit(server, "auditor-thanh-tra").await;
+        let ratio = |from: &str, to: &str| proto::LookupRatioRequest {
+            from: from.into(),
+            to: to.into(),
+            ..Default::default()
+        };
+        let period = auditor
+            .lookup_ratio(ratio("2022-12-01", "2023-12-31"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (period[0].dossiers, period[0].lookups, period[0].served),
+            (600, 130, 130)
+        );
+        let period = auditor
+            .lookup_ratio(ratio("2024-01-01", "2024-02-21"))
+            .await
+            .unwrap();
+        assert_eq!((period[0].dossiers, period[0].lookups), (240, 4));
+    }
+}
