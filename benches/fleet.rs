@@ -68,12 +68,12 @@ async fn new_database(base: &str) -> String {
         .expect("the PostgreSQL server answers");
     let connection = tokio::spawn(connection);
     let name = format!("vnpop_bench_{}", std::process::id());
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .await
-        .expect("CREATE DATABASE");
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&statement).await.expect(&statement);
+    }
     drop(client);
     let _ = connection.await;
     let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");

@@ -172,7 +172,12 @@ async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
     assert_eq!(auditor_answers(&three).await, answers);
 
     // And `vnpop audit verify` agrees, against the database and against a server's copy.
-    for args in [vec!["--audit-store", store.as_str()], vec![]] {
+    let remote = format!("https://localhost:{}", ports[1]);
+    for args in [
+        vec!["--audit-store", store.as_str()],
+        vec![],
+        vec!["--remote", "--server", remote.as_str()],
+    ] {
         let verify = Command::new(env!("CARGO_BIN_EXE_vnpop"))
             .args(["audit", "verify", "--data-dir"])
             .arg(&dirs[2])
@@ -181,7 +186,7 @@ async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
             .unwrap();
         let out = String::from_utf8_lossy(&verify.stdout);
         assert!(
-            verify.status.success() && out.starts_with("OK:"),
+            verify.status.success() && out.starts_with("OK"),
             "{args:?}: {out}"
         );
     }
@@ -250,8 +255,32 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
         .unwrap()
         .expect("the lookup succeeds");
 
+    // The database drops every connection of the server (as in a restart): calls fail closed
+    // (AUDIT_UNAVAILABLE, never answered unrecorded) until the server has reconnected.
+    killer
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut answered = false;
+    for _ in 0..100 {
+        match registry.lookup_by_cccd(&common::context(), citizen).await {
+            Ok(_) => {
+                answered = true;
+                break;
+            }
+            Err(error) => {
+                common::assert_reason(&error, tonic::Code::Unavailable, "AUDIT_UNAVAILABLE");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    assert!(answered, "the server did not reconnect to the database");
+
     let auditor = common::connect_audit(&server, "auditor-thanh-tra").await;
-    assert_eq!(auditor.tree_head().await.unwrap().tree_size, 2);
+    assert_eq!(auditor.tree_head().await.unwrap().tree_size, 3);
     let key = public_key(&data_dir);
     let pg = PgStore::connect(&store).unwrap();
     assert_eq!(verify_store(&pg, &key).unwrap().tamper, None);
@@ -347,4 +376,25 @@ async fn a_scenario_through_two_servers_keeps_its_figures() {
             .unwrap();
         assert_eq!((period[0].dossiers, period[0].lookups), (240, 4));
     }
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_vnpop_is_refused() {
+    let store = postgres_database().await;
+    drop(PgStore::connect(&store).expect("a new database is migrated"));
+    // Applying the migrations again changes nothing.
+    drop(PgStore::connect(&store).expect("an up-to-date database opens"));
+    let (client, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .execute("INSERT INTO vnpop_schema (version) VALUES (999)", &[])
+        .await
+        .unwrap();
+    let error = PgStore::connect(&store).unwrap_err().to_string();
+    assert!(
+        error.contains("version 999, newer than this vnpop's"),
+        "{error}"
+    );
 }

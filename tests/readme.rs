@@ -204,6 +204,13 @@ impl Scratch {
                     .trim()
                     .to_owned(),
                 (Some("--out"), _) => self.certs_out.display().to_string(),
+                // A fleet's servers: each one is the test's server.
+                (Some("--target"), targets) => targets
+                    .split(',')
+                    .map(|_| format!("127.0.0.1:{}", self.port))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                (Some("--server"), _) => format!("https://localhost:{}", self.port),
                 (Some("--duration"), _) => "1s".into(),
                 (Some("--warmup"), _) => "0s".into(),
                 (Some("--requests"), _) => "200".into(),
@@ -326,6 +333,10 @@ fn every_vnpop_command_in_the_readme_runs_as_written() {
         }
         if line.args.first().map(String::as_str) == Some("gateway") {
             // A long-running process like `serve`; tests/gateway*.rs run it for real.
+            continue;
+        }
+        if line.args.iter().any(|a| a == "--audit-store") {
+            // Against a fleet's PostgreSQL database: tests/fleet.rs runs it for real.
             continue;
         }
         assert!(

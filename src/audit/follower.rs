@@ -102,7 +102,7 @@ impl Drop for Follower {
 
 /// The follower thread: waits for a request or the poll interval, copies, tells.
 fn run(
-    source: PgLog,
+    mut source: PgLog,
     mut copy: SqliteLog,
     mut copied: u64,
     requests: &Requests,
@@ -132,7 +132,10 @@ fn run(
             }
             state.0
         };
-        match copy_new(&source, &mut copy, copied, &mut strings) {
+        let copied_now = source
+            .reconnect_if_closed()
+            .and_then(|()| copy_new(&source, &mut copy, copied, &mut strings));
+        match copied_now {
             Ok((size, now)) => {
                 copied = now;
                 progress.acknowledge(copied);

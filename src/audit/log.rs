@@ -209,7 +209,14 @@ impl AuditLog {
     /// when the call began.
     pub async fn caught_up(&self) -> Result<(), AuditError> {
         let target = match &self.fleet {
-            Some((_, follower)) => follower.sync().await?,
+            Some((store, follower)) => tokio::time::timeout(CATCH_UP_PATIENCE, follower.sync())
+                .await
+                .map_err(|_| {
+                    AuditError::Store(format!(
+                        "{} did not answer within {CATCH_UP_PATIENCE:?}",
+                        store.shown()
+                    ))
+                })??,
             None => self.acknowledged.load(Ordering::Acquire),
         };
         if *self.applied.borrow() < target {

@@ -33,6 +33,9 @@ use super::{
 
 /// The advisory lock held by the sequencer that is appending (transaction-scoped).
 const APPEND_LOCK: i64 = 0x766e_706f_705f_6c67; // "vnpop_lg"
+/// The number of records stored: one past the last run's end (read through the primary key).
+const SIZE: &str =
+    "SELECT (first_seq + count)::BIGINT AS size FROM audit_records ORDER BY first_seq DESC LIMIT 1";
 /// The advisory lock held while migrations run (session-scoped, released at once).
 const MIGRATION_LOCK: i64 = 0x766e_706f_705f_6d67; // "vnpop_mg"
 /// Connections a server keeps: its sequencer, its follower, verification and spare.
@@ -344,6 +347,17 @@ pub(crate) struct PgLog {
 }
 
 impl PgLog {
+    /// Replaces a connection that has closed (the database restarted, the network broke) with
+    /// a new one from the pool; a connection that works is kept.
+    pub(crate) fn reconnect_if_closed(&mut self) -> Result<(), AuditError> {
+        if self.client.is_closed() {
+            self.locked = false;
+            self.client = self.store.client()?;
+            tracing::info!(store = %self.store.shown, "audit store: reconnected");
+        }
+        Ok(())
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, AuditError> {
         let store = &self.store;
         store
@@ -409,60 +423,82 @@ impl PgLog {
             .map_err(|e| self.store.error(e))
     }
 
-    fn insert_group(&self, group: &Group) -> Result<(), AuditError> {
+    /// Stores `group` and commits, in one round trip: the whole group is one statement (every
+    /// table's rows as arrays), pipelined with the `COMMIT` that follows it. An insert that
+    /// fails leaves the transaction aborted, so the `COMMIT` rolls back.
+    fn insert_and_commit(&self, group: &Group) -> Result<(), AuditError> {
+        let runs = (
+            group.runs.iter().map(|r| r.0 as i64).collect::<Vec<_>>(),
+            group.runs.iter().map(|r| r.1 as i32).collect::<Vec<_>>(),
+            group
+                .runs
+                .iter()
+                .map(|r| r.2.as_slice())
+                .collect::<Vec<_>>(),
+        );
+        let strings = (
+            group.strings.iter().map(|s| s.0 as i64).collect::<Vec<_>>(),
+            group
+                .strings
+                .iter()
+                .map(|s| s.1.as_str())
+                .collect::<Vec<_>>(),
+        );
+        let blocks = (
+            group.blocks.iter().map(|b| b.0 as i64).collect::<Vec<_>>(),
+            group.blocks.iter().map(|b| &b.1[..]).collect::<Vec<_>>(),
+        );
+        let heads = (
+            group
+                .heads
+                .iter()
+                .map(|h| h.tree_size as i64)
+                .collect::<Vec<_>>(),
+            group.heads.iter().map(|h| &h.root[..]).collect::<Vec<_>>(),
+            group
+                .heads
+                .iter()
+                .map(|h| h.signed_at_ms)
+                .collect::<Vec<_>>(),
+            group
+                .heads
+                .iter()
+                .map(|h| &h.signature[..])
+                .collect::<Vec<_>>(),
+        );
         let store = &self.store;
         store
             .block_on(async {
                 let client = &self.client;
-                let strings = client
-                    .prepare_cached("INSERT INTO audit_strings (id, text) VALUES ($1, $2)")
-                    .await?;
-                for (id, text) in &group.strings {
-                    client.execute(&strings, &[&(*id as i64), text]).await?;
-                }
-                let runs = client
-                    .prepare_cached(
-                        "INSERT INTO audit_records (first_seq, count, body) VALUES ($1, $2, $3)",
-                    )
-                    .await?;
-                for (first, count, body) in &group.runs {
-                    client
-                        .execute(&runs, &[&(*first as i64), &(*count as i32), body])
-                        .await?;
-                }
-                let blocks = client
-                    .prepare_cached(
-                        "INSERT INTO audit_blocks (block, root) VALUES ($1, $2) ON CONFLICT (block) DO UPDATE SET root = EXCLUDED.root",
-                    )
-                    .await?;
-                for (index, root) in &group.blocks {
-                    client.execute(&blocks, &[&(*index as i64), &&root[..]]).await?;
-                }
-                if !group.heads.is_empty() {
-                    let statement = client
-                        .prepare_cached(
-                            "INSERT INTO audit_heads (tree_size, root, signed_at_ms, signature) VALUES ($1, $2, $3, $4)",
-                        )
-                        .await?;
-                    for head in &group.heads {
-                        client
-                            .execute(
-                                &statement,
-                                &[
-                                    &(head.tree_size as i64),
-                                    &&head.root[..],
-                                    &head.signed_at_ms,
-                                    &&head.signature[..],
-                                ],
-                            )
-                            .await?;
-                    }
-                }
-                Ok(())
+                let statement = client.prepare_cached(INSERT_GROUP).await?;
+                let params: [&(dyn ToSql + Sync); 11] = [
+                    &runs.0, &runs.1, &runs.2, &strings.0, &strings.1, &blocks.0, &blocks.1,
+                    &heads.0, &heads.1, &heads.2, &heads.3,
+                ];
+                let (inserted, committed) = tokio::join!(
+                    client.execute(&statement, &params),
+                    client.batch_execute("COMMIT")
+                );
+                inserted?;
+                committed
             })
             .map_err(|e| store.error(e))
     }
 }
+
+/// A group commit's rows, all four tables in one statement.
+const INSERT_GROUP: &str = "
+WITH runs AS (
+    INSERT INTO audit_records (first_seq, count, body)
+    SELECT * FROM unnest($1::BIGINT[], $2::INTEGER[], $3::BYTEA[])
+), strings AS (
+    INSERT INTO audit_strings (id, text) SELECT * FROM unnest($4::BIGINT[], $5::TEXT[])
+), blocks AS (
+    INSERT INTO audit_blocks (block, root) SELECT * FROM unnest($6::BIGINT[], $7::BYTEA[])
+    ON CONFLICT (block) DO UPDATE SET root = EXCLUDED.root
+)
+INSERT INTO audit_heads (tree_size, root, signed_at_ms, signature)
+SELECT * FROM unnest($8::BIGINT[], $9::BYTEA[], $10::BIGINT[], $11::BYTEA[])";
 
 impl LogOfRecord for PgLog {
     fn append(&mut self, group: &Group) -> Result<(), AuditError> {
@@ -470,9 +506,7 @@ impl LogOfRecord for PgLog {
             self.execute("BEGIN")?;
         }
         self.locked = false;
-        let stored = self
-            .insert_group(group)
-            .and_then(|()| self.execute("COMMIT"));
+        let stored = self.insert_and_commit(group);
         if stored.is_err() {
             let _ = self.execute("ROLLBACK");
         }
@@ -483,13 +517,30 @@ impl LogOfRecord for PgLog {
         if self.locked {
             self.abandon();
         }
-        self.execute("BEGIN")?;
+        self.reconnect_if_closed()?;
         self.locked = true;
-        let size = self
-            .query("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            // A statement of its own: its snapshot is taken once the lock is held, so it sees
-            // every commit made under the lock before.
-            .and_then(|_| self.size());
+        // One round trip. The size is a statement of its own, after the lock's: its snapshot
+        // is taken once the lock is held, so it sees every commit made under the lock before.
+        let store = &self.store;
+        let size = store
+            .block_on(self.client.simple_query(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {SIZE}"
+            )))
+            .map_err(|e| store.error(e))
+            .map(|messages| {
+                // No row: an empty log.
+                messages
+                    .iter()
+                    .find_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(row) => row
+                            .try_get("size")
+                            .ok()
+                            .flatten()
+                            .and_then(|v| v.parse::<u64>().ok()),
+                        _ => None,
+                    })
+                    .unwrap_or(0)
+            });
         match size {
             Ok(size) => Ok(Some(size)),
             Err(error) => {
@@ -515,20 +566,23 @@ impl LogOfRecord for PgLog {
         if from >= to {
             return Ok(());
         }
-        let start = self
-            .query(
-                "SELECT first_seq FROM audit_records WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1",
-                &[&(from as i64)],
-            )?
-            .first()
-            .map_or(0, |r| r.get::<_, i64>(0) as u64);
+        // Reads aligned on a run (the usual case: a copy, a catch-up) take one query a batch;
+        // otherwise the run holding `from` starts before it.
+        let mut rows = self.runs(from, to)?;
+        if rows.first().map(|r| r.0) != Some(from) {
+            let start = self
+                .query(
+                    "SELECT first_seq FROM audit_records WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1",
+                    &[&(from as i64)],
+                )?
+                .first()
+                .map_or(0, |r| r.get::<_, i64>(0) as u64);
+            rows = self.runs(start, to)?;
+        }
         let mut expected: Option<u64> = None;
-        let mut position = start;
-        // In batches, so a scan of millions of records holds a bounded number of rows.
-        while position < to {
-            let rows = self.runs(position, to)?;
+        loop {
             let Some(last) = rows.last() else { break };
-            position = last.0 + 1;
+            let next = last.0 + 1;
             for (first, count, body) in &rows {
                 let (first, count) = (*first, *count as u64);
                 if let Some(expected) = expected.filter(|&e| e != first) {
@@ -567,16 +621,17 @@ impl LogOfRecord for PgLog {
                 }
                 expected = Some(first + count);
             }
+            if next >= to {
+                break;
+            }
+            rows = self.runs(next, to)?;
         }
         Ok(())
     }
 
     fn size(&self) -> Result<u64, AuditError> {
         Ok(self
-            .query(
-                "SELECT first_seq + count FROM audit_records ORDER BY first_seq DESC LIMIT 1",
-                &[],
-            )?
+            .query(SIZE, &[])?
             .first()
             .map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
