@@ -45,6 +45,8 @@ struct Figure {
     throughput: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Group commits a second into the fleet's database (PostgreSQL figures only).
+    commits: f64,
 }
 
 /// Each measure's median over the rounds.
@@ -58,6 +60,7 @@ fn median(rounds: &[Figure]) -> Figure {
         throughput: pick(|f| f.throughput),
         p50_ms: pick(|f| f.p50_ms),
         p99_ms: pick(|f| f.p99_ms),
+        commits: pick(|f| f.commits),
     }
 }
 
@@ -120,6 +123,18 @@ fn main() {
             std::fs::copy(dirs[1].path().join(file), dirs[2].path().join(file)).expect("keys");
         }
         let second = start(config(&dirs[2], Some(store.clone()))).await;
+        // Signed heads in the database: one a group commit.
+        let (heads, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+            .await
+            .expect("the fleet's database");
+        tokio::spawn(connection);
+        let commits = || async {
+            heads
+                .query_one("SELECT count(*) FROM audit_heads", &[])
+                .await
+                .expect("count heads")
+                .get::<_, i64>(0)
+        };
 
         let load_config = LoadConfig::defaults();
         let tls = load::client_tls(&load_config).expect("development identity");
@@ -155,6 +170,7 @@ fn main() {
         let mut rounds_of: Vec<Vec<Figure>> = setups.iter().map(|_| Vec::new()).collect();
         for _ in 0..rounds {
             for (i, (_, channels)) in setups.iter().enumerate() {
+                let (before, wall) = (commits().await, std::time::Instant::now());
                 let driver = Arc::new(Driver::new(
                     Arc::clone(&pool),
                     Mix::only(RpcKind::Lookup),
@@ -174,10 +190,13 @@ fn main() {
                     load::LoadReport::new(load::settings(&load_config, &run_id), &tally, elapsed);
                 let errors: u64 = report.total.errors.values().sum();
                 assert_eq!(errors, 0, "{}", report.table());
+                // Over the warm-up too: the commit count has no warm-up of its own.
+                let commits = (commits().await - before) as f64 / wall.elapsed().as_secs_f64();
                 rounds_of[i].push(Figure {
                     throughput: report.total.throughput_per_second,
                     p50_ms: report.total.latency_ms.p50,
                     p99_ms: report.total.latency_ms.p99,
+                    commits,
                 });
             }
         }
@@ -209,6 +228,14 @@ fn main() {
             figure.p50_ms,
             figure.p99_ms,
             100.0 * figure.throughput / base.throughput
+        );
+    }
+    println!();
+    for (label, figure) in &figures[1..] {
+        println!(
+            "{label}: {:.0} group commits a second into PostgreSQL (one at a time, under the append lock), {:.1} lookups a commit",
+            figure.commits,
+            figure.throughput / figure.commits.max(1.0)
         );
     }
 }

@@ -580,9 +580,7 @@ impl LogOfRecord for PgLog {
             rows = self.runs(start, to)?;
         }
         let mut expected: Option<u64> = None;
-        loop {
-            let Some(last) = rows.last() else { break };
-            let next = last.0 + 1;
+        while let Some(next) = rows.last().map(|last| last.0 + 1) {
             for (first, count, body) in &rows {
                 let (first, count) = (*first, *count as u64);
                 if let Some(expected) = expected.filter(|&e| e != first) {
