@@ -34,6 +34,7 @@ fn dossier(id: &str, district: &str, at: i64) -> proto::ReportedEvent {
         officer_id: "cb01".into(),
         occurred_at_ms: at,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Dossier(proto::DossierReceived {
             procedure_code: "1.004227".into(),
             channel: "desk".into(),

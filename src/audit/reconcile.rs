@@ -305,6 +305,8 @@ mod tests {
             officer_id: "officer-1".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Dossier {
                 procedure: "1.004227".into(),
                 channel: "desk".into(),
@@ -329,6 +331,8 @@ mod tests {
             officer_id: "officer-1".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: rpc.into(),
                 outcome: outcome.into(),

@@ -105,6 +105,8 @@ impl ServedRecorder {
             officer_id: call.officer_id.to_owned(),
             occurred_at_ms,
             load_test: call.load_test,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: call.rpc.to_owned(),
                 outcome: call.outcome.to_owned(),
