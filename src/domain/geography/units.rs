@@ -3,6 +3,11 @@
 //! pre-2025 district belonged to (district names repeat across provinces, so a province known
 //! from elsewhere narrows the search).
 
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
+
 use super::{parse::provinces, unit_key, CommuneCode, CurrentProvince, NAMES};
 use crate::domain::ProvinceCode;
 
@@ -92,8 +97,39 @@ fn in_province(
 
 /// The old province (one of the 63) whose district was called `district` ("Huyện Mai Châu"),
 /// among those now part of `within` when given; `None` when no old province, or more than one,
-/// had a district of that name.
+/// had a district of that name. Asked for every reported event, so answers are remembered by
+/// the text as given (a few thousand at most: directories and reports name few districts).
 pub fn district_province(
+    district: &str,
+    within: Option<&'static CurrentProvince>,
+) -> Option<ProvinceCode> {
+    /// (current province code or 0) → district as given → answer.
+    type Known = HashMap<u16, HashMap<Box<str>, Option<ProvinceCode>>>;
+    const KNOWN_LIMIT: usize = 4_096;
+    static KNOWN: LazyLock<Mutex<(Known, usize)>> = LazyLock::new(Mutex::default);
+    let key = within.map_or(0, |p| p.code);
+    if let Some(known) = KNOWN
+        .lock()
+        .ok()
+        .and_then(|k| k.0.get(&key).and_then(|m| m.get(district)).copied())
+    {
+        return known;
+    }
+    let found = look_up_district(district, within);
+    if let Ok(mut known) = KNOWN.lock() {
+        if known.1 < KNOWN_LIMIT {
+            known.1 += 1;
+            known
+                .0
+                .entry(key)
+                .or_default()
+                .insert(district.into(), found);
+        }
+    }
+    found
+}
+
+fn look_up_district(
     district: &str,
     within: Option<&'static CurrentProvince>,
 ) -> Option<ProvinceCode> {
