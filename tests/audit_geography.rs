@@ -8,7 +8,6 @@ mod common;
 
 use chrono::NaiveDate;
 use common::{agency_tls, connect_audit, start_server, test_config};
-use tokio_stream::StreamExt;
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig, ClientError, DossierChannel, DossierInfo},
     proto::{self, reported_event::Kind},
@@ -205,18 +204,16 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
     );
 
     // The events name the commune and the province of the day.
-    let mut stream = auditor
-        .raw()
-        .list_events(proto::ListEventsRequest {
+    let events = common::list_events(
+        &server,
+        proto::ListEventsRequest {
             source: "client".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     let mut places = Vec::new();
-    while let Some(event) = stream.next().await {
-        let event = event.unwrap();
+    for event in events {
         if event.kind == "dossier" {
             places.push((
                 event.dossier_id,

@@ -202,6 +202,9 @@ impl AuditReader {
             let ViewKind::Verification { rpc, outcome, .. } = event.kind else {
                 return Ok(true);
             };
+            if event.dossier_id.is_empty() {
+                return Ok(true); // an action outside any dossier (see `recorder::Action`)
+            }
             let agency = event.agency_id;
             if query.agency_id.as_deref().is_some_and(|a| a != agency) {
                 return Ok(true);

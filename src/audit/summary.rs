@@ -140,6 +140,9 @@ impl Summary {
         transaction: &Transaction<'_>,
         event: &AuditEvent,
     ) -> Result<(), AuditError> {
+        if event.dossier_id.is_empty() {
+            return Ok(()); // an action outside any dossier (see `recorder::Action`)
+        }
         let agency = event.agency_id.as_str();
         let dossier = self.dossier(transaction, agency, &event.dossier_id)?;
         let (key, add) = match &event.kind {
