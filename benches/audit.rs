@@ -79,6 +79,8 @@ fn event(n: usize) -> AuditEvent {
         officer_id: format!("cb{:02}", dossier % 40),
         occurred_at_ms: START_MS + (dossier as i64) * 3_000,
         load_test: false,
+        commune: None,
+        province: None,
         kind,
     }
 }

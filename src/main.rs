@@ -283,6 +283,13 @@ fn simulate(args: SimulateArgs) -> Result<(), String> {
                 );
             }
         }
+        if let Some((then, now)) = scenario.province() {
+            outln!(out,
+                "the scenario's units are {then}'s districts as they stood before 1 July 2025; \
+                 {then} is now part of {now} (`--by province` counts them there, beside {now}'s \
+                 communes since the reform)"
+            );
+        }
         outln!(out, "the log now holds this run's totals:");
         for period in &scenario.period {
             outln!(out,

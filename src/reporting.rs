@@ -8,9 +8,21 @@
 //! agency directory, as a [`ReportPolicy`]: the districts it receives dossiers for, how late it may
 //! report, and whether it may mark traffic `load_test`. The client learns its own policy from
 //! `WhoAmI`.
+//!
+//! Where a dossier was received depends on when ([`reform_ms`]): before 1 July 2025 at a district
+//! (of one of the 63 old provinces); since, at a commune-level unit or at the province (one of
+//! the 34), districts being abolished. A report of a later dossier names its `commune`, checked
+//! against the geography and the directory; it may still name the agency's former district (the
+//! directory lists it), which is then kept beside the commune so that district figures stay
+//! comparable across the reform — but a district alone places it only if the geography maps that
+//! district to a current province, and any other district is refused ([`Refusal::DistrictAbolished`]).
 
 use std::time::Duration;
 
+use crate::domain::{
+    geography::{self, CommuneCode, CurrentProvince},
+    vietnam,
+};
 use crate::proto::{self, reported_event::Kind};
 
 /// Longest `event_id`, `dossier_id` and `officer_id` (characters).
@@ -21,6 +33,8 @@ pub const MAX_CODE_CHARS: usize = 64;
 pub const MAX_PURPOSE_CHARS: usize = 256;
 /// Longest district name (characters).
 pub const MAX_DISTRICT_CHARS: usize = 128;
+/// Longest commune (name or code, characters): the same bound as a district's.
+pub const MAX_COMMUNE_CHARS: usize = 128;
 /// Longest CCCD number input (characters; a number is 12 digits).
 pub const MAX_CCCD_CHARS: usize = 32;
 /// How far after the server's receive time an event may be dated (clock skew).
@@ -37,11 +51,45 @@ pub enum Districts {
     Only(Vec<String>),
 }
 
+/// The commune-level units an agency receives dossiers at since 1 July 2025.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Communes {
+    /// Any commune of the agency's province, or none (a province-level unit); any in the country
+    /// when the agency has no province (simulation and QA agencies).
+    Any,
+    /// These (a report may leave the commune out when there is exactly one).
+    Only(Vec<CommuneCode>),
+}
+
+/// Where a reported event's dossier was received, as the log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receiving {
+    /// The district as the directory spells it; empty when the report names none after the reform.
+    pub district: String,
+    /// The commune-level unit (dossiers received since 1 July 2025).
+    pub commune: Option<CommuneCode>,
+    /// The receiving unit's province as its code stood then: one of the 63 old codes for a
+    /// district, one of the 34 current ones (which are old codes too) for a commune or a
+    /// province-level unit; `None` when the district's province is not known.
+    pub province: Option<u16>,
+}
+
+/// The start of 1 July 2025 in Vietnam, Unix ms: dossiers received from then on are received at
+/// a commune or a province, no longer at a district.
+pub fn reform_ms() -> i64 {
+    vietnam::midnight_ms(geography::reform_date())
+}
+
 /// What the agency directory lets one agency report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportPolicy {
     /// A report naming another district is refused.
     pub districts: Districts,
+    /// The agency's current province (one of the 34), if the directory names one: commune names
+    /// are looked for there, and its former districts mapped with it.
+    pub province: Option<u16>,
+    /// The communes it receives dossiers at since the reform; a report naming another is refused.
+    pub communes: Communes,
     /// How long after it happened an event may still be reported; `None`: no limit.
     pub backdate_limit: Option<Duration>,
     /// Whether it may mark its calls and reports `load_test`.
@@ -53,6 +101,8 @@ impl Default for ReportPolicy {
     fn default() -> Self {
         ReportPolicy {
             districts: Districts::Only(Vec::new()),
+            province: None,
+            communes: Communes::Only(Vec::new()),
             backdate_limit: Some(DEFAULT_BACKDATE_LIMIT),
             load_test: false,
         }
@@ -78,6 +128,12 @@ pub enum Refusal {
     },
     #[error("district {district:?} is not one this agency receives dossiers for ({served}); the agency directory lists them")]
     DistrictNotServed { district: String, served: String },
+    #[error("commune {commune:?} is not valid: {problem}")]
+    CommuneUnknown { commune: String, problem: String },
+    #[error("commune {commune} is not one this agency receives dossiers at ({served}); the agency directory lists them")]
+    CommuneNotServed { commune: String, served: String },
+    #[error("districts were abolished on 1 July 2025: a dossier received since names its commune (field commune), and {district:?} is not a former district the directory maps to a current province for this agency")]
+    DistrictAbolished { district: String },
     #[error("occurred_at_ms is {} before the report was received; this agency may report at most {} late", span(*.late_ms), span(*.limit_ms))]
     TooLate { late_ms: i64, limit_ms: i64 },
     #[error("occurred_at_ms is {} after the report was received; at most 5 minutes ahead is tolerated (check the clock)", span(*.ahead_ms))]
@@ -93,6 +149,9 @@ impl Refusal {
             Refusal::Missing { .. } | Refusal::Invalid { .. } => "EVENT_INVALID",
             Refusal::TooLong { .. } => "FIELD_TOO_LONG",
             Refusal::DistrictNotServed { .. } => "DISTRICT_NOT_SERVED",
+            Refusal::CommuneUnknown { .. } => "COMMUNE_UNKNOWN",
+            Refusal::CommuneNotServed { .. } => "COMMUNE_NOT_SERVED",
+            Refusal::DistrictAbolished { .. } => "DISTRICT_ABOLISHED",
             Refusal::TooLate { .. } => "REPORT_TOO_LATE",
             Refusal::InFuture { .. } => "REPORT_IN_FUTURE",
             Refusal::LoadTestNotAllowed => "LOAD_TEST_NOT_ALLOWED",
@@ -111,7 +170,8 @@ impl Refusal {
             Refusal::Missing { field }
             | Refusal::TooLong { field, .. }
             | Refusal::Invalid { field, .. } => field,
-            Refusal::DistrictNotServed { .. } => "district",
+            Refusal::DistrictNotServed { .. } | Refusal::DistrictAbolished { .. } => "district",
+            Refusal::CommuneUnknown { .. } | Refusal::CommuneNotServed { .. } => "commune",
             Refusal::TooLate { .. } | Refusal::InFuture { .. } => "occurred_at_ms",
             Refusal::LoadTestNotAllowed => "load_test",
         }
@@ -161,6 +221,7 @@ pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
     required("dossier_id", &event.dossier_id, MAX_ID_CHARS)?;
     required("officer_id", &event.officer_id, MAX_ID_CHARS)?;
     optional("district", &event.district, MAX_DISTRICT_CHARS)?;
+    optional("commune", &event.commune, MAX_COMMUNE_CHARS)?;
     match &event.kind {
         None => {
             return Err(Refusal::Invalid {
@@ -189,19 +250,128 @@ pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
 
 impl ReportPolicy {
     /// Checks `event` as received at `received_at_ms` (Unix ms) against every rule, and returns
-    /// its district as the directory spells it (the one the log records). An empty district is
-    /// the agency's own when it has exactly one.
+    /// where its dossier was received as the log records it: the district as the directory
+    /// spells it (an empty district is the agency's own when it has exactly one), and since the
+    /// reform the commune (an empty commune is the agency's own when it has exactly one).
     pub fn check(
         &self,
         event: &proto::ReportedEvent,
         received_at_ms: i64,
-    ) -> Result<String, Refusal> {
+    ) -> Result<Receiving, Refusal> {
         check_fields(event)?;
         if event.load_test && !self.load_test {
             return Err(Refusal::LoadTestNotAllowed);
         }
         self.check_time(event.occurred_at_ms, received_at_ms)?;
-        self.district(event.district.trim()).map(str::to_owned)
+        let (district, commune) = (event.district.trim(), event.commune.trim());
+        if event.occurred_at_ms >= reform_ms() {
+            return self.after_reform(district, commune);
+        }
+        if !commune.is_empty() {
+            return Err(Refusal::Invalid {
+                field: "commune",
+                message: "communes name where dossiers are received since 1 July 2025; before, \
+                          the district does"
+                    .into(),
+            });
+        }
+        let district = self.district(district)?;
+        Ok(Receiving {
+            district: district.to_owned(),
+            commune: None,
+            province: self.district_province(district),
+        })
+    }
+
+    /// Where a dossier received since the reform was received: see the module's documentation.
+    fn after_reform(&self, district: &str, commune: &str) -> Result<Receiving, Refusal> {
+        let commune = match commune {
+            "" => match &self.communes {
+                Communes::Only(list) if list.len() == 1 => Some(list[0]),
+                _ => None,
+            },
+            named => Some(self.commune(named)?),
+        };
+        // The agency's former district, kept for trends: the one named (it must be listed),
+        // else its only one.
+        let former = match (district, &self.districts) {
+            ("", Districts::Only(list)) if list.len() == 1 => list[0].as_str(),
+            ("", _) => "",
+            (named, _) => self.district(named)?,
+        };
+        let receiving = |commune: Option<CommuneCode>, province| {
+            Ok(Receiving {
+                district: former.to_owned(),
+                commune,
+                province,
+            })
+        };
+        if let Some(commune) = commune {
+            return receiving(Some(commune), Some(commune.commune().province));
+        }
+        match &self.communes {
+            // It lists several communes: the report must say which.
+            Communes::Only(list) if !list.is_empty() => Err(Refusal::Missing { field: "commune" }),
+            // A province-level unit, or an agency free to name any.
+            Communes::Any if former.is_empty() => receiving(None, self.province),
+            _ if former.is_empty() => Err(Refusal::Missing { field: "commune" }),
+            // A former district alone: placed through the geography.
+            communes => match self.district_province(former) {
+                Some(old) => receiving(None, Some(old)),
+                None if *communes == Communes::Any && self.province.is_some() => {
+                    receiving(None, self.province)
+                }
+                None if self.districts == Districts::Any => receiving(None, None),
+                None => Err(Refusal::DistrictAbolished {
+                    district: former.to_owned(),
+                }),
+            },
+        }
+    }
+
+    /// The old province of one of the agency's districts, found with its current province when
+    /// the directory names one (district names repeat across provinces).
+    fn district_province(&self, district: &str) -> Option<u16> {
+        if district.is_empty() {
+            return None;
+        }
+        let within = self.province.and_then(CurrentProvince::by_code);
+        geography::district_province(district, within).map(|p| p.get())
+    }
+
+    /// The commune `named` names (code, "NAME, PROVINCE", or a name in the agency's province or
+    /// among its communes), if the agency receives dossiers there.
+    fn commune(&self, named: &str) -> Result<CommuneCode, Refusal> {
+        let within = self.province.and_then(CurrentProvince::by_code);
+        let listed = match &self.communes {
+            Communes::Only(list) => list.as_slice(),
+            Communes::Any => &[],
+        };
+        let code = geography::commune(named, within, listed).map_err(|problem| {
+            Refusal::CommuneUnknown {
+                commune: named.chars().take(MAX_COMMUNE_CHARS).collect(),
+                problem: problem.to_string(),
+            }
+        })?;
+        let served = match &self.communes {
+            Communes::Any => within.is_none_or(|p| p.code == code.commune().province),
+            Communes::Only(list) => list.contains(&code),
+        };
+        if served {
+            return Ok(code);
+        }
+        Err(Refusal::CommuneNotServed {
+            commune: code.label(),
+            served: match (&self.communes, within) {
+                (Communes::Any, Some(p)) => format!("any in {}", p.full_name),
+                (Communes::Only(list), _) if !list.is_empty() => list
+                    .iter()
+                    .map(|c| c.label())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                _ => "none".to_owned(),
+            },
+        })
     }
 
     fn check_time(&self, occurred_at_ms: i64, received_at_ms: i64) -> Result<(), Refusal> {
@@ -254,6 +424,17 @@ impl ReportPolicy {
             } else {
                 Districts::Only(me.report_districts.clone())
             },
+            province: me.report_province.parse().ok(),
+            communes: if me.any_commune {
+                Communes::Any
+            } else {
+                Communes::Only(
+                    me.report_communes
+                        .iter()
+                        .filter_map(|c| c.parse().ok().and_then(CommuneCode::new))
+                        .collect(),
+                )
+            },
             backdate_limit: me.backdate_limit_seconds.map(Duration::from_secs),
             load_test: me.load_test_allowed,
         }
@@ -275,6 +456,7 @@ mod tests {
             officer_id: "cb01".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: String::new(),
             kind: Some(Kind::Dossier(proto::DossierReceived {
                 procedure_code: "1.004227".into(),
                 channel: "desk".into(),
@@ -292,18 +474,16 @@ mod tests {
     #[test]
     fn districts_come_from_the_directory() {
         let policy = desk();
+        let district = |event| policy.check(&event, NOW).map(|r| r.district);
         assert_eq!(
-            policy.check(&dossier("Quận Ba Đình", NOW), NOW).unwrap(),
+            district(dossier("Quận Ba Đình", NOW)).unwrap(),
             "Quận Ba Đình"
         );
         assert_eq!(
-            policy.check(&dossier("quan ba  dinh", NOW), NOW).unwrap(),
+            district(dossier("quan ba  dinh", NOW)).unwrap(),
             "Quận Ba Đình"
         );
-        assert_eq!(
-            policy.check(&dossier("", NOW), NOW).unwrap(),
-            "Quận Ba Đình"
-        );
+        assert_eq!(district(dossier("", NOW)).unwrap(), "Quận Ba Đình");
         let refused = policy.check(&dossier("Quận Tây Hồ", NOW), NOW).unwrap_err();
         assert!(
             matches!(refused, Refusal::DistrictNotServed { .. }),
@@ -315,7 +495,9 @@ mod tests {
             ..desk()
         };
         assert_eq!(
-            any.check(&dossier("Quận Tây Hồ", NOW), NOW).unwrap(),
+            any.check(&dossier("Quận Tây Hồ", NOW), NOW)
+                .unwrap()
+                .district,
             "Quận Tây Hồ"
         );
     }
@@ -388,5 +570,121 @@ mod tests {
         );
         event.kind = None;
         assert_eq!(check_fields(&event).unwrap_err().field(), "kind");
+    }
+
+    #[test]
+    fn since_the_reform_dossiers_are_received_at_communes() {
+        let phu_tho = geography::current_province("Phú Thọ").unwrap();
+        let mai_chau = geography::commune("Xã Mai Châu", Some(phu_tho), &[]).unwrap();
+        let policy = ReportPolicy {
+            districts: Districts::Only(vec!["Huyện Mai Châu".into()]),
+            province: Some(phu_tho.code),
+            communes: Communes::Only(vec![mai_chau]),
+            ..ReportPolicy::default()
+        };
+        let after = reform_ms();
+        let event = |district: &str, commune: &str, at: i64| {
+            let mut event = dossier(district, at);
+            event.commune = commune.into();
+            event
+        };
+        let at = |district: &str, commune: &str, at: i64| {
+            policy.check(&event(district, commune, at), after)
+        };
+        // Named by name, by code, or left out (the agency's only commune).
+        for commune in ["Xã Mai Châu", "xa mai chau", "05200", ""] {
+            assert_eq!(
+                at("", commune, after).unwrap(),
+                Receiving {
+                    district: "Huyện Mai Châu".into(),
+                    commune: Some(mai_chau),
+                    province: Some(25),
+                },
+                "{commune}"
+            );
+        }
+        // Its former district is kept beside the commune, for trends.
+        assert_eq!(
+            at("huyen mai chau", "", after).unwrap().district,
+            "Huyện Mai Châu"
+        );
+        // Before the reform: the district, with the province of the day (Hòa Bình).
+        assert_eq!(
+            at("", "", after - 1).unwrap(),
+            Receiving {
+                district: "Huyện Mai Châu".into(),
+                commune: None,
+                province: Some(17),
+            }
+        );
+        assert_eq!(
+            at("", "Xã Mai Châu", after - 1).unwrap_err().field(),
+            "commune"
+        );
+        let unknown = at("", "Xã Không Có", after).unwrap_err();
+        assert_eq!(
+            (unknown.reason(), unknown.field()),
+            ("COMMUNE_UNKNOWN", "commune")
+        );
+        let other = at("", "Xã Tân Lạc", after).unwrap_err();
+        assert_eq!(other.reason(), "COMMUNE_NOT_SERVED");
+        assert!(other.to_string().contains("Xã Tân Lạc, Phú Thọ"), "{other}");
+        assert_eq!(
+            at("Huyện Tân Lạc", "", after).unwrap_err().reason(),
+            "DISTRICT_NOT_SERVED"
+        );
+
+        // An agency with only a former district: mapped to its province, or refused.
+        let legacy = ReportPolicy {
+            districts: Districts::Only(vec!["Quận Ba Đình".into()]),
+            ..ReportPolicy::default()
+        };
+        assert_eq!(
+            legacy.check(&event("", "", after), after).unwrap(),
+            Receiving {
+                district: "Quận Ba Đình".into(),
+                commune: None,
+                province: Some(1),
+            }
+        );
+        let nowhere = ReportPolicy {
+            districts: Districts::Only(vec!["Quận Mới".into()]),
+            ..ReportPolicy::default()
+        };
+        let refused = nowhere.check(&event("", "", after), after).unwrap_err();
+        assert_eq!(
+            (refused.reason(), refused.field()),
+            ("DISTRICT_ABOLISHED", "district")
+        );
+        assert!(refused.to_string().contains("1 July 2025"), "{refused}");
+
+        // A province-level unit: any commune of its province, or none.
+        let province = ReportPolicy {
+            province: Some(25),
+            communes: Communes::Any,
+            ..ReportPolicy::default()
+        };
+        assert_eq!(
+            province
+                .check(&event("", "", after), after)
+                .unwrap()
+                .province,
+            Some(25)
+        );
+        assert_eq!(
+            province
+                .check(&event("", "Xã Tân Lạc", after), after)
+                .unwrap()
+                .commune
+                .map(|c| c.commune().name),
+            Some("Xã Tân Lạc")
+        );
+        assert_eq!(
+            province
+                .check(&event("", "00070", after), after)
+                .unwrap_err()
+                .reason(),
+            "COMMUNE_NOT_SERVED"
+        );
     }
 }

@@ -435,6 +435,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         Arc::clone(&state.authn),
         Arc::clone(&state.faults),
         Arc::new(RuntimeFixtures::new(Arc::clone(&state.store))),
+        Arc::clone(&state.recorder),
     );
     let chip = ChipService::new(
         Arc::clone(&state.store),

@@ -47,6 +47,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         officer_id: "cb01".into(),
         occurred_at_ms: at,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Dossier(proto::DossierReceived {
             procedure_code: "1.004227".into(),
             channel: "desk".into(),
@@ -132,7 +133,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     let lines: Vec<&str> = unverified.lines().collect();
     assert_eq!(
         lines[0],
-        "agency,dossier,district,officer,procedure,channel,received_at"
+        "agency,dossier,district,officer,procedure,channel,received_at,commune"
     );
     assert_eq!(lines.len(), 2, "{unverified}");
     assert!(lines[1]

@@ -83,6 +83,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
         officer_id: "officer-7".into(),
         occurred_at_ms: now,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Verification(proto::VerificationMade {
             rpc: rpc.into(),
             outcome: outcome.into(),

@@ -55,6 +55,7 @@ async fn report_the_bundled_scenario(desk: &AuditClient, since_ms: i64) {
             officer_id: info.officer_id.clone(),
             occurred_at_ms: at,
             load_test: false,
+            commune: String::new(),
             kind: Some(kind),
         };
         events.push(event(

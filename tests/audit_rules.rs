@@ -34,6 +34,7 @@ fn dossier(id: &str, district: &str, at: i64) -> proto::ReportedEvent {
         officer_id: "cb01".into(),
         occurred_at_ms: at,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Dossier(proto::DossierReceived {
             procedure_code: "1.004227".into(),
             channel: "desk".into(),
@@ -43,21 +44,14 @@ fn dossier(id: &str, district: &str, at: i64) -> proto::ReportedEvent {
 
 /// The client events the log holds, as an auditor lists them.
 async fn logged_client_events(server: &RunningServer) -> Vec<proto::LoggedEvent> {
-    let auditor = connect_audit(server, "auditor-thanh-tra").await;
-    let mut stream = auditor
-        .raw()
-        .list_events(proto::ListEventsRequest {
+    common::list_events(
+        server,
+        proto::ListEventsRequest {
             source: "client".into(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(event) = stream.next().await {
-        events.push(event.unwrap());
-    }
-    events
+        },
+    )
+    .await
 }
 
 #[tokio::test]

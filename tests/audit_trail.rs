@@ -20,6 +20,7 @@ fn dossier(id: &str, district: &str, officer: &str, at: i64) -> proto::ReportedE
         officer_id: officer.into(),
         occurred_at_ms: at,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Dossier(proto::DossierReceived {
             procedure_code: "1.004227".into(),
             channel: "desk".into(),
@@ -35,6 +36,7 @@ fn lookup(n: u32, id: &str, at: i64) -> proto::ReportedEvent {
         officer_id: "o".into(),
         occurred_at_ms: at,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Verification(proto::VerificationMade {
             rpc: "LookupByCccd".into(),
             outcome: "found".into(),

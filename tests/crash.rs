@@ -56,6 +56,7 @@ fn event(task: usize, n: usize) -> proto::ReportedEvent {
         officer_id: format!("officer-{task}"),
         occurred_at_ms: 1_700_000_000_000 + n as i64,
         load_test: false,
+        commune: String::new(),
         kind: Some(Kind::Dossier(proto::DossierReceived {
             procedure_code: "1.004227".into(),
             channel: "desk".into(),

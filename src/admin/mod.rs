@@ -1,5 +1,11 @@
 //! The `vnpop.v1.QaAdministration` service: fault rules and runtime fixtures, for QA harnesses.
 //! Only agencies with role `admin` may call it.
+//!
+//! Every change is an audited action (see [`Action`]): checked first, then recorded in the audit
+//! trail (a fixture change under the citizen's keyed subject, so it shows in their access log),
+//! and only then made; when the log cannot take the record the change is refused
+//! (AUDIT_UNAVAILABLE) and nothing changes. Changes are serialised, so the log's order is the
+//! order they took effect.
 
 mod runtime_fixtures;
 
@@ -8,9 +14,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 
-pub use runtime_fixtures::{Changed, RuntimeFixtures};
+pub use runtime_fixtures::{Change, Changed, RuntimeFixtures};
 
 use crate::{
+    audit::recorder::{Action, ServedRecorder},
     domain::CccdNumber,
     error::ApiError,
     faults::{
@@ -27,19 +34,64 @@ pub struct AdminService {
     authn: Arc<Authenticator>,
     faults: Arc<FaultInjector>,
     fixtures: Arc<RuntimeFixtures>,
+    recorder: Arc<ServedRecorder>,
+    /// Held from a change's check to its effect, across its record.
+    changes: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// The longest description of an action recorded (the purpose's bound).
+const MAX_DETAIL_CHARS: usize = crate::reporting::MAX_PURPOSE_CHARS;
 
 impl AdminService {
     pub fn new(
         authn: Arc<Authenticator>,
         faults: Arc<FaultInjector>,
         fixtures: Arc<RuntimeFixtures>,
+        recorder: Arc<ServedRecorder>,
     ) -> Self {
         AdminService {
             authn,
             faults,
             fixtures,
+            recorder,
+            changes: Arc::default(),
         }
+    }
+
+    /// Records a change about to be made; durable when this returns.
+    async fn record(
+        &self,
+        agency: &Agency,
+        rpc: &'static str,
+        cccd: Option<CccdNumber>,
+        detail: &str,
+    ) -> Result<(), ApiError> {
+        let number = cccd.map(|c| c.to_string());
+        let detail: String = detail.chars().take(MAX_DETAIL_CHARS).collect();
+        self.recorder
+            .record_action(Action {
+                agency_id: &agency.id,
+                district: &agency.district,
+                rpc,
+                cccd: number.as_deref(),
+                outcome: "applied",
+                detail: &detail,
+            })
+            .await
+            .map_err(ApiError::AuditUnavailable)
+    }
+
+    /// Records then makes a prepared fixture change (the caller holds `changes`).
+    async fn change(
+        &self,
+        agency: &Agency,
+        rpc: &'static str,
+        change: Change,
+        detail: &str,
+    ) -> Result<Response<proto::CitizenChanged>, ApiError> {
+        let cccd = change.cccd;
+        self.record(agency, rpc, Some(cccd), detail).await?;
+        Ok(changed(cccd, self.fixtures.apply(change)))
     }
 
     /// The caller, if its role is admin.
@@ -164,13 +216,18 @@ impl QaAdministration for AdminService {
     ) -> Result<Response<proto::FaultConfig>, Status> {
         let agency = self.admin(&request, "SetFaults")?;
         let rules = rules_from_proto(request.into_inner());
+        let _serial = self.changes.lock().await;
         let plan = self
             .faults
-            .replace(rules)
+            .compile(rules)
             .map_err(|e| ApiError::FaultRuleInvalid {
                 field: e.field,
                 message: e.message,
             })?;
+        let names: Vec<&str> = plan.rules().iter().map(|r| r.name()).collect();
+        let detail = format!("fault rules set: {} ({})", names.len(), names.join(", "));
+        self.record(&agency, "SetFaults", None, &detail).await?;
+        self.faults.install(Arc::clone(&plan));
         tracing::info!(agency = %agency.id, rules = plan.rules().len(), "fault rules replaced");
         Ok(Response::new(rules_to_proto(&plan)))
     }
@@ -180,13 +237,17 @@ impl QaAdministration for AdminService {
         request: Request<proto::ClearFaultsRequest>,
     ) -> Result<Response<proto::FaultConfig>, Status> {
         let agency = self.admin(&request, "ClearFaults")?;
+        let _serial = self.changes.lock().await;
         let plan = self
             .faults
-            .replace(Vec::new())
+            .compile(Vec::new())
             .map_err(|e| ApiError::FaultRuleInvalid {
                 field: e.field,
                 message: e.message,
             })?;
+        self.record(&agency, "ClearFaults", None, "fault rules cleared")
+            .await?;
+        self.faults.install(Arc::clone(&plan));
         tracing::info!(agency = %agency.id, "fault rules cleared");
         Ok(Response::new(rules_to_proto(&plan)))
     }
@@ -208,9 +269,16 @@ impl QaAdministration for AdminService {
             }
         })?;
         let cccd = citizen.cccd;
-        let result = self.fixtures.put(citizen)?;
-        tracing::info!(agency = %agency.id, citizen = %cccd.masked(), existed = result.existed, "fixture citizen put");
-        Ok(changed(cccd, result))
+        let _serial = self.changes.lock().await;
+        let change = self.fixtures.prepare_put(citizen)?;
+        let detail = if change.existed {
+            "fixture citizen put: record replaced"
+        } else {
+            "fixture citizen put: new citizen"
+        };
+        let answer = self.change(&agency, "PutCitizen", change, detail).await?;
+        tracing::info!(agency = %agency.id, citizen = %cccd.masked(), existed = answer.get_ref().existed, "fixture citizen put");
+        Ok(answer)
     }
 
     async fn remove_citizen(
@@ -219,9 +287,13 @@ impl QaAdministration for AdminService {
     ) -> Result<Response<proto::CitizenChanged>, Status> {
         let agency = self.admin(&request, "RemoveCitizen")?;
         let cccd = parse_cccd(&request.into_inner().cccd_number)?;
-        let result = self.fixtures.remove(cccd)?;
+        let _serial = self.changes.lock().await;
+        let change = self.fixtures.prepare_remove(cccd)?;
+        let answer = self
+            .change(&agency, "RemoveCitizen", change, "citizen removed")
+            .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "fixture citizen removed");
-        Ok(changed(cccd, result))
+        Ok(answer)
     }
 
     async fn revoke_card(
@@ -230,9 +302,13 @@ impl QaAdministration for AdminService {
     ) -> Result<Response<proto::CitizenChanged>, Status> {
         let agency = self.admin(&request, "RevokeCard")?;
         let cccd = parse_cccd(&request.into_inner().cccd_number)?;
-        let result = self.fixtures.revoke_card(cccd)?;
+        let _serial = self.changes.lock().await;
+        let change = self.fixtures.prepare_revoke_card(cccd)?;
+        let answer = self
+            .change(&agency, "RevokeCard", change, "card revoked")
+            .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "card revoked");
-        Ok(changed(cccd, result))
+        Ok(answer)
     }
 
     async fn mark_deceased(
@@ -255,9 +331,14 @@ impl QaAdministration for AdminService {
                 field: "date_of_death".into(),
                 message: "required: a calendar date".into(),
             })?;
-        let result = self.fixtures.mark_deceased(cccd, died)?;
+        let _serial = self.changes.lock().await;
+        let change = self.fixtures.prepare_mark_deceased(cccd, died)?;
+        let detail = format!("marked deceased on {died}");
+        let answer = self
+            .change(&agency, "MarkDeceased", change, &detail)
+            .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "citizen marked deceased");
-        Ok(changed(cccd, result))
+        Ok(answer)
     }
 
     async fn reset_population(
@@ -265,6 +346,13 @@ impl QaAdministration for AdminService {
         request: Request<proto::ResetPopulationRequest>,
     ) -> Result<Response<proto::ResetPopulationResponse>, Status> {
         let agency = self.admin(&request, "ResetPopulation")?;
+        let _serial = self.changes.lock().await;
+        let detail = format!(
+            "population reset: {} changed citizens restored",
+            self.fixtures.changed_count()
+        );
+        self.record(&agency, "ResetPopulation", None, &detail)
+            .await?;
         let restored = self.fixtures.reset();
         tracing::info!(agency = %agency.id, restored, "population reset");
         Ok(Response::new(proto::ResetPopulationResponse {

@@ -19,6 +19,16 @@ use crate::{
     store::CitizenStore,
 };
 
+/// A prepared change of one citizen (see [`RuntimeFixtures::prepare_put`]).
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub cccd: CccdNumber,
+    /// Whether the citizen exists before the change.
+    pub existed: bool,
+    /// The new record; `None`: the citizen is removed.
+    record: Option<Arc<Citizen>>,
+}
+
 /// The result of a change: whether the citizen existed before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Changed {
@@ -45,10 +55,10 @@ impl RuntimeFixtures {
         self.originals.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Inserts or replaces a citizen. Refused if its CMND number is linked to another citizen
-    /// (the CMND index must stay one-to-one).
-    pub fn put(&self, citizen: Citizen) -> Result<Changed, ApiError> {
-        let mut originals = self.changes();
+    /// A change of one citizen, checked against the store but not yet made: the admin service
+    /// records it in the audit trail first, then [`RuntimeFixtures::apply`]s it (its changes are
+    /// serialised, so the store does not move in between).
+    pub fn prepare_put(&self, citizen: Citizen) -> Result<Change, ApiError> {
         if let Some(owner) = citizen
             .cmnd
             .and_then(|cmnd| self.store.cmnd_owner(cmnd))
@@ -59,49 +69,48 @@ impl RuntimeFixtures {
                 message: format!("already linked to citizen {}", owner.masked()),
             });
         }
-        let cccd = citizen.cccd;
-        let previous = self.store.put(Arc::new(citizen));
-        let existed = previous.is_some();
-        originals.entry(cccd).or_insert(previous);
-        Ok(Changed { existed })
+        Ok(Change {
+            cccd: citizen.cccd,
+            existed: self.store.get(citizen.cccd).is_some(),
+            record: Some(Arc::new(citizen)),
+        })
     }
 
-    /// Removes a citizen.
-    pub fn remove(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
-        let mut originals = self.changes();
-        let removed = self
-            .store
-            .remove(cccd)
-            .ok_or_else(|| ApiError::CitizenNotFound {
-                masked: cccd.masked(),
-            })?;
-        originals.entry(cccd).or_insert(Some(removed));
-        Ok(Changed { existed: true })
+    /// Removing a citizen; an error if there is none.
+    pub fn prepare_remove(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
+        self.current(cccd)?;
+        Ok(Change {
+            cccd,
+            existed: true,
+            record: None,
+        })
     }
 
-    /// Replaces the citizen with `change` applied to a copy of their record.
-    fn update(
-        &self,
-        cccd: CccdNumber,
-        change: impl FnOnce(&mut Citizen) -> Result<(), ApiError>,
-    ) -> Result<Changed, ApiError> {
-        let mut originals = self.changes();
-        let current = self
-            .store
+    fn current(&self, cccd: CccdNumber) -> Result<Arc<Citizen>, ApiError> {
+        self.store
             .get(cccd)
             .ok_or_else(|| ApiError::CitizenNotFound {
                 masked: cccd.masked(),
-            })?;
-        let mut updated = (*current).clone();
-        change(&mut updated)?;
-        let previous = self.store.put(Arc::new(updated));
-        originals.entry(cccd).or_insert(previous);
-        Ok(Changed { existed: true })
+            })
     }
 
-    /// Marks the citizen's card revoked.
-    pub fn revoke_card(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
-        self.update(cccd, |c| {
+    fn prepare_update(
+        &self,
+        cccd: CccdNumber,
+        change: impl FnOnce(&mut Citizen) -> Result<(), ApiError>,
+    ) -> Result<Change, ApiError> {
+        let mut updated = (*self.current(cccd)?).clone();
+        change(&mut updated)?;
+        Ok(Change {
+            cccd,
+            existed: true,
+            record: Some(Arc::new(updated)),
+        })
+    }
+
+    /// Revoking a citizen's card; an error if they have none.
+    pub fn prepare_revoke_card(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
+        self.prepare_update(cccd, |c| {
             if c.card.is_none() {
                 return Err(ApiError::CitizenHasNoCard {
                     masked: cccd.masked(),
@@ -112,9 +121,13 @@ impl RuntimeFixtures {
         })
     }
 
-    /// Marks the citizen deceased on `died`.
-    pub fn mark_deceased(&self, cccd: CccdNumber, died: NaiveDate) -> Result<Changed, ApiError> {
-        self.update(cccd, |c| {
+    /// Marking a citizen deceased on `died`; an error if before their birth.
+    pub fn prepare_mark_deceased(
+        &self,
+        cccd: CccdNumber,
+        died: NaiveDate,
+    ) -> Result<Change, ApiError> {
+        self.prepare_update(cccd, |c| {
             if died < c.date_of_birth {
                 return Err(ApiError::FixtureInvalid {
                     field: "date_of_death".into(),
@@ -125,6 +138,44 @@ impl RuntimeFixtures {
             c.date_of_death = Some(died);
             Ok(())
         })
+    }
+
+    /// Makes a prepared change, keeping the citizen's startup record for `reset`.
+    pub fn apply(&self, change: Change) -> Changed {
+        let mut originals = self.changes();
+        let previous = match change.record {
+            Some(record) => self.store.put(record),
+            None => self.store.remove(change.cccd),
+        };
+        originals.entry(change.cccd).or_insert(previous);
+        Changed {
+            existed: change.existed,
+        }
+    }
+
+    /// Inserts or replaces a citizen at once.
+    pub fn put(&self, citizen: Citizen) -> Result<Changed, ApiError> {
+        Ok(self.apply(self.prepare_put(citizen)?))
+    }
+
+    /// Removes a citizen at once.
+    pub fn remove(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
+        Ok(self.apply(self.prepare_remove(cccd)?))
+    }
+
+    /// Revokes a citizen's card at once.
+    pub fn revoke_card(&self, cccd: CccdNumber) -> Result<Changed, ApiError> {
+        Ok(self.apply(self.prepare_revoke_card(cccd)?))
+    }
+
+    /// Marks a citizen deceased at once.
+    pub fn mark_deceased(&self, cccd: CccdNumber, died: NaiveDate) -> Result<Changed, ApiError> {
+        Ok(self.apply(self.prepare_mark_deceased(cccd, died)?))
+    }
+
+    /// Citizens changed since startup (what `reset` would restore).
+    pub fn changed_count(&self) -> usize {
+        self.changes().len()
     }
 
     /// Puts back the startup record of every changed citizen; returns how many.

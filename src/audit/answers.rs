@@ -117,6 +117,15 @@ pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
         officer_id: event.officer_id,
         occurred_at_ms: event.occurred_at_ms,
         load_test: event.load_test,
+        commune_code: event.commune.map(|c| format!("{c:05}")).unwrap_or_default(),
+        commune: event
+            .commune
+            .map(|c| super::query::commune_label(i64::from(c)))
+            .unwrap_or_default(),
+        province_code: event
+            .province
+            .map(|p| format!("{p:03}"))
+            .unwrap_or_default(),
         ..Default::default()
     };
     match event.kind {
@@ -154,7 +163,7 @@ pub fn lookup_ratio(
             GroupBy::parse(g).ok_or_else(|| ApiError::InvalidField {
                 field: "group_by",
                 message: format!(
-                    "{g:?} is not one of agency, district, officer, procedure, channel, month"
+                    "{g:?} is not one of agency, district, officer, procedure, channel, month, commune, province"
                 ),
             })
         })
@@ -229,6 +238,7 @@ pub fn unverified_dossiers(
                 procedure_code: d.procedure,
                 channel: d.channel,
                 received_at_ms: d.received_at_ms,
+                commune: d.commune,
             })
             .collect(),
         next_page_token,

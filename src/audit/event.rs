@@ -71,6 +71,16 @@ pub struct AuditEvent {
     pub occurred_at_ms: i64,
     /// Synthetic load-test traffic.
     pub load_test: bool,
+    /// The commune-level unit that received the dossier (dossiers received since 1 July 2025):
+    /// its official code ([`CommuneCode`](crate::domain::geography::CommuneCode)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commune: Option<u32>,
+    /// The receiving unit's province code as it stood then: one of the 63 old provinces for a
+    /// district, one of the 34 for a commune or a province-level unit (see
+    /// [`Receiving`](crate::reporting::Receiving)); `None` for server events and districts
+    /// whose province is not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<u16>,
     #[serde(flatten)]
     pub kind: EventKind,
 }

@@ -192,6 +192,14 @@ impl AuditLog {
         })
     }
 
+    /// TESTS ONLY. Closes the queue as a failing log would: every later append is refused
+    /// (AUDIT_UNAVAILABLE for the call that needed it), so tests can check that nothing is served
+    /// or changed unrecorded. No flag or setting of `vnpop serve` reaches it.
+    #[doc(hidden)]
+    pub fn refuse_appends_for_test(&self) {
+        self.queue.close();
+    }
+
     /// TESTS ONLY. While set, committed groups are acknowledged but not projected, which is the
     /// state a crash between the log append and the projection leaves behind; the next open
     /// catches up. No flag or setting of `vnpop serve` reaches it.

@@ -47,7 +47,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// The query tables. `dossiers`: one row per dossier with its lookup counts, so ratio queries
 /// read dossiers rather than every event. `ratio_rollup`: per Vietnam day and dossier
 /// attributes, the dossier counts the ratio queries sum, so a query over years of events reads
-/// thousands of rows, not millions. `subjects`: the events of each keyed subject hash, under a
+/// thousands of rows, not millions. Communes and provinces are stored as their codes (names are
+/// looked up when a query answers). `subjects`: the events of each keyed subject hash, under a
 /// 64-bit key of it ([`subject_key`]; a query compares the full hash). `projection_state`: the
 /// first event not yet applied.
 pub(super) const SCHEMA: &str = "
@@ -64,6 +65,11 @@ CREATE TABLE IF NOT EXISTS dossiers (
     lookups        INTEGER NOT NULL DEFAULT 0,
     -- verifications the server observed serving for this dossier
     served         INTEGER NOT NULL DEFAULT 0,
+    -- the commune's official code (dossiers received since 1 July 2025)
+    commune        INTEGER,
+    -- the receiving unit's current province code (an old district's mapped through its old
+    -- province), NULL when not known
+    province       INTEGER,
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
@@ -79,7 +85,10 @@ CREATE TABLE IF NOT EXISTS ratio_rollup (
     lookups    INTEGER NOT NULL,
     covered    INTEGER NOT NULL,
     served     INTEGER NOT NULL,
-    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test)
+    -- commune code, current province code; 0: none / not known
+    commune    INTEGER NOT NULL DEFAULT 0,
+    province   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subjects (
     key INTEGER NOT NULL,
@@ -93,14 +102,32 @@ CREATE TABLE IF NOT EXISTS projection_state (
 INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 ";
 
+/// The layout of the query tables ([`SCHEMA`]), kept in the file's `user_version`: a file of
+/// another layout is emptied and derived again from the log. 2: communes and provinces.
+const SCHEMA_VERSION: i64 = 2;
+
 /// Opens the query tables' file with the settings every connection uses.
 pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
-    let connection = Connection::open(path)?;
+    let mut connection = Connection::open(path)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // Derived data: the write-ahead log is synced at checkpoints only.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.busy_timeout(Duration::from_secs(10))?;
-    connection.execute_batch(SCHEMA)?;
+    let transaction =
+        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = transaction.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != SCHEMA_VERSION {
+        // Derived tables of an older layout: the projector derives them again from the log.
+        transaction.execute_batch(
+            "DROP TABLE IF EXISTS dossiers;
+             DROP TABLE IF EXISTS ratio_rollup;
+             DROP TABLE IF EXISTS subjects;
+             DROP TABLE IF EXISTS projection_state;",
+        )?;
+        transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    transaction.execute_batch(SCHEMA)?;
+    transaction.commit()?;
     Ok(connection)
 }
 
@@ -420,6 +447,8 @@ mod tests {
             officer_id: format!("officer-{}", dossier % 11),
             occurred_at_ms: at,
             load_test: dossier.is_multiple_of(13),
+            commune: None,
+            province: None,
             kind,
         }
     }
@@ -430,7 +459,7 @@ mod tests {
         let mut rows = Vec::new();
         for sql in [
             "SELECT * FROM dossiers ORDER BY agency_id, dossier_id",
-            "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test",
+            "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
             "SELECT key, seq FROM subjects ORDER BY key, seq",
         ] {
             let mut statement = connection.prepare(sql).unwrap();

@@ -7,7 +7,10 @@
 
 use std::path::Path;
 
-use crate::domain::vietnam;
+use crate::domain::{
+    geography::{CommuneCode, CurrentProvince},
+    vietnam,
+};
 use std::cell::RefCell;
 
 use rusqlite::{params_from_iter, types::Value, Connection};
@@ -30,6 +33,12 @@ pub enum GroupBy {
     Channel,
     /// Calendar month of receipt, in Vietnam's time zone (UTC+7), "YYYY-MM".
     Month,
+    /// The commune-level unit that received the dossier (since 1 July 2025), "Xã Mai Châu,
+    /// Phú Thọ"; empty before.
+    Commune,
+    /// The current province (one of the 34) of the receiving unit; a pre-2025 district counts in
+    /// the province that now contains its old one, so trends compare across the reform.
+    Province,
 }
 
 impl GroupBy {
@@ -41,6 +50,8 @@ impl GroupBy {
             GroupBy::Procedure => "procedure",
             GroupBy::Channel => "channel",
             GroupBy::Month => "month",
+            GroupBy::Commune => "commune",
+            GroupBy::Province => "province",
         }
     }
 
@@ -52,6 +63,8 @@ impl GroupBy {
             GroupBy::Procedure,
             GroupBy::Channel,
             GroupBy::Month,
+            GroupBy::Commune,
+            GroupBy::Province,
         ]
         .into_iter()
         .find(|g| g.name() == text)
@@ -74,8 +87,41 @@ impl GroupBy {
             (GroupBy::Procedure, RatioSource::Rollup) => "procedure",
             (GroupBy::Channel, RatioSource::Rollup) => "channel",
             (GroupBy::Month, RatioSource::Rollup) => "strftime('%Y-%m', day * 86400, 'unixepoch')",
+            (GroupBy::Commune, RatioSource::Dossiers) => "COALESCE(commune, 0)",
+            (GroupBy::Province, RatioSource::Dossiers) => "COALESCE(province, 0)",
+            (GroupBy::Commune, RatioSource::Rollup) => "commune",
+            (GroupBy::Province, RatioSource::Rollup) => "province",
         }
     }
+
+    /// A group's value as an answer shows it: text columns as stored, commune and province
+    /// codes by name ("" for none).
+    fn value(self, stored: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
+        use rusqlite::types::FromSql;
+        Ok(match self {
+            GroupBy::Commune => commune_label(i64::column_result(stored)?),
+            GroupBy::Province => province_name(i64::column_result(stored)?),
+            _ => Option::<String>::column_result(stored)?.unwrap_or_default(),
+        })
+    }
+}
+
+/// "Xã Mai Châu, Phú Thọ" for a stored commune code; "" for none (or a code the tables lack).
+pub(crate) fn commune_label(code: i64) -> String {
+    u32::try_from(code)
+        .ok()
+        .and_then(CommuneCode::new)
+        .map(CommuneCode::label)
+        .unwrap_or_default()
+}
+
+/// "Phú Thọ" for a stored current province code; "" for not known.
+fn province_name(code: i64) -> String {
+    u16::try_from(code)
+        .ok()
+        .and_then(CurrentProvince::by_code)
+        .map(|p| p.name.to_owned())
+        .unwrap_or_default()
 }
 
 /// Where a ratio is computed from: the per-day rollup (whole Vietnam days) or, for periods that
@@ -165,6 +211,8 @@ pub struct DossierRow {
     pub procedure: String,
     pub channel: String,
     pub received_at_ms: i64,
+    /// "Xã Mai Châu, Phú Thọ" for a dossier received since 1 July 2025; empty before.
+    pub commune: String,
 }
 
 /// Which events to list (all filters optional).
@@ -364,7 +412,7 @@ impl AuditReader {
         values.push(Value::Integer(query.limit as i64));
         let sql = format!(
             "SELECT agency_id, dossier_id, COALESCE(district, ''), COALESCE(officer_id, ''),
-                    COALESCE(procedure, ''), COALESCE(channel, ''), received_at_ms
+                    COALESCE(procedure, ''), COALESCE(channel, ''), received_at_ms, commune
              FROM dossiers WHERE {} ORDER BY received_at_ms, agency_id, dossier_id LIMIT ?",
             conditions.join(" AND ")
         );
@@ -379,6 +427,7 @@ impl AuditReader {
                     procedure: r.get(4)?,
                     channel: r.get(5)?,
                     received_at_ms: r.get(6)?,
+                    commune: commune_label(r.get::<_, Option<i64>>(7)?.unwrap_or(0)),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -502,8 +551,8 @@ impl AuditReader {
         let rows = statement
             .query_map(params_from_iter(values), |row| {
                 let mut group = Vec::with_capacity(n);
-                for i in 0..n {
-                    group.push(row.get::<_, Option<String>>(i)?.unwrap_or_default());
+                for (i, by) in query.group_by.iter().enumerate() {
+                    group.push(by.value(row.get_ref(i)?)?);
                 }
                 Ok(RatioRow {
                     group,
@@ -607,6 +656,8 @@ mod tests {
             officer_id: officer.into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Dossier {
                 procedure: "1.004227".into(),
                 channel: "desk".into(),
@@ -624,6 +675,8 @@ mod tests {
             officer_id: "o".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: "LookupByCccd".into(),
                 outcome: "found".into(),

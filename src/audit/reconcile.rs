@@ -202,6 +202,9 @@ impl AuditReader {
             let ViewKind::Verification { rpc, outcome, .. } = event.kind else {
                 return Ok(true);
             };
+            if event.dossier_id.is_empty() {
+                return Ok(true); // an action outside any dossier (see `recorder::Action`)
+            }
             let agency = event.agency_id;
             if query.agency_id.as_deref().is_some_and(|a| a != agency) {
                 return Ok(true);
@@ -305,6 +308,8 @@ mod tests {
             officer_id: "officer-1".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Dossier {
                 procedure: "1.004227".into(),
                 channel: "desk".into(),
@@ -329,6 +334,8 @@ mod tests {
             officer_id: "officer-1".into(),
             occurred_at_ms: at,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: rpc.into(),
                 outcome: outcome.into(),

@@ -7,11 +7,13 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | flags | 1 byte: [`SERVER`], [`VERIFICATION`], [`LOAD_TEST`], [`SUBJECT_BYTES`] |
+//! | flags | 1 byte: [`SERVER`], [`VERIFICATION`], [`LOAD_TEST`], [`SUBJECT_BYTES`], [`COMMUNE`], [`PROVINCE`] |
 //! | received_at_ms | zig-zag varint: when the server took the event in |
 //! | occurred_at_ms | zig-zag varint, minus received_at_ms |
 //! | event_id | string, client events only (server events are known by position) |
 //! | dossier_id, agency_id, district, officer_id | strings |
+//! | commune | varint official code, if [`COMMUNE`] (dossiers received since 1 July 2025) |
+//! | province | varint province code as it stood then, if [`PROVINCE`] |
 //! | procedure, channel | strings, dossiers only |
 //! | rpc, outcome, purpose | strings, verifications only |
 //! | subject | verifications only: 32 bytes if [`SUBJECT_BYTES`] (a 64-hex keyed hash), else a string |
@@ -39,8 +41,12 @@ const VERIFICATION: u8 = 2;
 const LOAD_TEST: u8 = 4;
 /// Flag: the subject is stored as the 32 bytes of its 64 lower-case hex digits.
 const SUBJECT_BYTES: u8 = 8;
+/// Flag: a commune code follows the officer (records written before it never carry one).
+const COMMUNE: u8 = 16;
+/// Flag: a province code follows (after the commune, if any).
+const PROVINCE: u8 = 32;
 /// Every flag a record may carry.
-const ALL_FLAGS: u8 = SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES;
+const ALL_FLAGS: u8 = SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUNE | PROVINCE;
 
 /// Strings longer than this are always written inline (free text rarely repeats).
 const INTERN_MAX_LEN: usize = 64;
@@ -209,6 +215,12 @@ fn write_payload(
     if subject.is_some() {
         flags |= SUBJECT_BYTES;
     }
+    if event.commune.is_some() {
+        flags |= COMMUNE;
+    }
+    if event.province.is_some() {
+        flags |= PROVINCE;
+    }
     out.push(flags);
     encode_varint(zigzag(received_at_ms), out);
     encode_varint(
@@ -225,6 +237,12 @@ fn write_payload(
     string(&event.agency_id, out);
     string(&event.district, out);
     string(&event.officer_id, out);
+    if let Some(commune) = event.commune {
+        encode_varint(u64::from(commune), out);
+    }
+    if let Some(province) = event.province {
+        encode_varint(u64::from(province), out);
+    }
     match &event.kind {
         EventKind::Dossier { procedure, channel } => {
             string(procedure, out);
@@ -326,6 +344,10 @@ pub(crate) struct View<'a> {
     pub agency_id: &'a str,
     pub district: &'a str,
     pub officer_id: &'a str,
+    /// The commune's official code (dossiers received since 1 July 2025).
+    pub commune: Option<u32>,
+    /// The receiving unit's province code as it stood then.
+    pub province: Option<u16>,
     pub kind: ViewKind<'a>,
 }
 
@@ -390,6 +412,16 @@ pub(crate) fn view<'a>(
     let agency_id = string(input)?;
     let district = string(input)?;
     let officer_id = string(input)?;
+    let commune = if flags & COMMUNE != 0 {
+        Some(u32::try_from(varint(input)?).map_err(|_| RecordError::Invalid("a commune code"))?)
+    } else {
+        None
+    };
+    let province = if flags & PROVINCE != 0 {
+        Some(u16::try_from(varint(input)?).map_err(|_| RecordError::Invalid("a province code"))?)
+    } else {
+        None
+    };
     let kind = if flags & VERIFICATION == 0 {
         ViewKind::Dossier {
             procedure: string(input)?,
@@ -424,6 +456,8 @@ pub(crate) fn view<'a>(
         agency_id,
         district,
         officer_id,
+        commune,
+        province,
         kind,
     })
 }
@@ -470,6 +504,8 @@ impl View<'_> {
                 officer_id: self.officer_id.to_owned(),
                 occurred_at_ms: self.occurred_at_ms,
                 load_test: self.load_test,
+                commune: self.commune,
+                province: self.province,
                 kind,
             },
         }
@@ -520,6 +556,8 @@ mod tests {
             officer_id: "officer-1".into(),
             occurred_at_ms: 1_751_300_000_000,
             load_test: kind == 2,
+            commune: (kind == 0).then_some(4930),
+            province: (kind == 0).then_some(25),
             kind: if kind == 0 {
                 EventKind::Dossier {
                     procedure: "1.004227".into(),
@@ -614,6 +652,12 @@ mod tests {
         let mut other = event.clone();
         other.officer_id = "officer-2".into();
         assert_ne!(leaf, leaf_bytes(3, &other, 10));
+        let mut other = event.clone();
+        other.commune = Some(4930);
+        assert_ne!(leaf, leaf_bytes(3, &other, 10));
+        other.commune = None;
+        other.province = Some(17);
+        assert_ne!(leaf, leaf_bytes(3, &other, 10));
         assert!(leaf.starts_with(&3u64.to_be_bytes()));
     }
 
@@ -634,6 +678,7 @@ mod tests {
         fn any_event_round_trips(
             id in "[a-z0-9-]{1,40}", dossier in ".{0,30}", officer in ".{0,80}",
             occurred in any::<i64>(), received in any::<i64>(), server in any::<bool>(),
+            commune in proptest::option::of(any::<u32>()), province in proptest::option::of(any::<u16>()),
         ) {
             let mut event = event(
                 if server { EventSource::Server } else { EventSource::Client }, "s", 1);
@@ -641,6 +686,8 @@ mod tests {
             event.dossier_id = dossier;
             event.officer_id = officer;
             event.occurred_at_ms = occurred;
+            event.commune = commune;
+            event.province = province;
             let (stored, _) = round_trip(1, &event, received);
             if server {
                 event.event_id = "server-1".into();

@@ -32,6 +32,25 @@ pub struct ServedCall<'a> {
     pub outcome: &'a str,
 }
 
+/// An action outside any dossier that changes what auditors see, or reads a citizen's identity:
+/// QA administration (fault rules, runtime fixtures) and token introspection. It is recorded like
+/// a served call but under no dossier (`dossier_id` and `officer_id` empty, which no served call
+/// or report has: ratios and reconciliation leave such events out), with the citizen's keyed
+/// subject when one is concerned, so it shows in that citizen's access log.
+#[derive(Debug, Clone, Copy)]
+pub struct Action<'a> {
+    pub agency_id: &'a str,
+    pub district: &'a str,
+    /// The RPC, e.g. "SetFaults", "MarkDeceased", "IntrospectToken".
+    pub rpc: &'a str,
+    /// The citizen concerned, as the 12-digit number, if any.
+    pub cccd: Option<&'a str>,
+    /// "applied", "active", "inactive: expired" …
+    pub outcome: &'a str,
+    /// What was done, in words (recorded as the purpose).
+    pub detail: &'a str,
+}
+
 /// Records served calls into the audit log.
 pub struct ServedRecorder {
     log: Arc<AuditLog>,
@@ -105,6 +124,8 @@ impl ServedRecorder {
             officer_id: call.officer_id.to_owned(),
             occurred_at_ms,
             load_test: call.load_test,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: call.rpc.to_owned(),
                 outcome: call.outcome.to_owned(),
@@ -113,6 +134,26 @@ impl ServedRecorder {
             },
         };
         self.log.append_served(event).await.map(|_| ())
+    }
+}
+
+impl ServedRecorder {
+    /// Records an [`Action`]; resolves once it is durable. Callers record before the action
+    /// takes effect, and refuse it (AUDIT_UNAVAILABLE) when the log cannot take the record.
+    pub async fn record_action(&self, action: Action<'_>) -> Result<(), AuditError> {
+        let call = ServedCall {
+            agency_id: action.agency_id,
+            district: action.district,
+            dossier_id: "",
+            officer_id: "",
+            purpose: action.detail,
+            load_test: false,
+            rpc: action.rpc,
+            cccd: action.cccd,
+            outcome: action.outcome,
+        };
+        self.record(call, chrono::Utc::now().timestamp_millis())
+            .await
     }
 }
 

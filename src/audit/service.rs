@@ -87,14 +87,15 @@ impl AuditService {
     /// A reported event as the log records it, once it has passed the reporting rules (see
     /// [`crate::reporting`]) for `agency` at the receive time `received_at_ms`: the agency is who
     /// the certificate says and the district is the directory's spelling, never what the event
-    /// claims.
+    /// claims; the commune is its code and the province the one the directory and the geography
+    /// give.
     fn event(
         &self,
         agency: &Agency,
         received_at_ms: i64,
         reported: proto::ReportedEvent,
     ) -> Result<AuditEvent, Refusal> {
-        let district = agency.report.check(&reported, received_at_ms)?;
+        let place = agency.report.check(&reported, received_at_ms)?;
         let kind = match reported.kind {
             None => {
                 return Err(Refusal::Invalid {
@@ -121,10 +122,12 @@ impl AuditService {
             source: EventSource::Client,
             dossier_id: reported.dossier_id.trim().to_owned(),
             agency_id: agency.id.clone(),
-            district,
+            district: place.district,
             officer_id: reported.officer_id.trim().to_owned(),
             occurred_at_ms: reported.occurred_at_ms,
             load_test: reported.load_test,
+            commune: place.commune.map(|c| c.get()),
+            province: place.province,
             kind,
         })
     }

@@ -10,6 +10,8 @@ use std::collections::{hash_map::Entry, HashMap};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::domain::{geography::CurrentProvince, ProvinceCode};
+
 use super::{
     event::{AuditEvent, EventKind, EventSource},
     log::vietnam_day,
@@ -27,6 +29,10 @@ struct Dossier {
     procedure: Option<String>,
     channel: Option<String>,
     load_test: bool,
+    /// The commune's code.
+    commune: Option<u32>,
+    /// The current province's code.
+    province: Option<u16>,
     changed: bool,
 }
 
@@ -40,6 +46,10 @@ struct RollupKey {
     procedure: String,
     channel: String,
     load_test: bool,
+    /// 0: none.
+    commune: u32,
+    /// 0: not known.
+    province: u16,
 }
 
 /// The changes of one batch, before they are written.
@@ -48,6 +58,14 @@ pub(super) struct Summary {
     dossiers: HashMap<(String, String), Dossier>,
     /// Per rollup row: dossiers, lookups, covered, served to add.
     rollup: HashMap<RollupKey, [i64; 4]>,
+}
+
+/// The current province containing the one recorded (an old province's successor; a current
+/// code is its own): a table lookup, no name.
+fn current_province(recorded: Option<u16>) -> Option<u16> {
+    recorded
+        .and_then(ProvinceCode::new)
+        .map(|old| CurrentProvince::containing(old).code)
 }
 
 impl Dossier {
@@ -60,6 +78,8 @@ impl Dossier {
             procedure: self.procedure.clone().unwrap_or_default(),
             channel: self.channel.clone().unwrap_or_default(),
             load_test: self.load_test,
+            commune: self.commune.unwrap_or(0),
+            province: self.province.unwrap_or(0),
         })
     }
 }
@@ -80,7 +100,8 @@ impl Summary {
             Entry::Vacant(entry) => {
                 let stored = transaction
                     .prepare_cached(
-                        "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test
+                        "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test,
+                                commune, province
                          FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
                     )?
                     .query_row(params![agency_id, dossier_id], |r| {
@@ -93,6 +114,8 @@ impl Summary {
                             procedure: r.get(5)?,
                             channel: r.get(6)?,
                             load_test: r.get(7)?,
+                            commune: r.get(8)?,
+                            province: r.get(9)?,
                             changed: false,
                         })
                     })
@@ -117,6 +140,9 @@ impl Summary {
         transaction: &Transaction<'_>,
         event: &AuditEvent,
     ) -> Result<(), AuditError> {
+        if event.dossier_id.is_empty() {
+            return Ok(()); // an action outside any dossier (see `recorder::Action`)
+        }
         let agency = event.agency_id.as_str();
         let dossier = self.dossier(transaction, agency, &event.dossier_id)?;
         let (key, add) = match &event.kind {
@@ -130,6 +156,8 @@ impl Summary {
                 dossier.procedure = Some(procedure.clone());
                 dossier.channel = Some(channel.clone());
                 dossier.load_test = event.load_test;
+                dossier.commune = event.commune;
+                dossier.province = current_province(event.province);
                 dossier.changed = true;
                 let (lookups, served) = (dossier.lookups, dossier.served);
                 (
@@ -170,12 +198,13 @@ impl Summary {
     pub(super) fn write(self, transaction: &Transaction<'_>) -> Result<(), AuditError> {
         let mut dossiers = transaction.prepare_cached(
             "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel,
-                 received_at_ms, load_test, lookups, served)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 received_at_ms, load_test, lookups, served, commune, province)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
                  officer_id = excluded.officer_id, procedure = excluded.procedure,
                  channel = excluded.channel, received_at_ms = excluded.received_at_ms,
-                 load_test = excluded.load_test, lookups = excluded.lookups, served = excluded.served",
+                 load_test = excluded.load_test, lookups = excluded.lookups, served = excluded.served,
+                 commune = excluded.commune, province = excluded.province",
         )?;
         for ((agency_id, dossier_id), d) in &self.dossiers {
             if d.changed {
@@ -189,15 +218,17 @@ impl Summary {
                     d.received_at_ms,
                     d.load_test,
                     d.lookups,
-                    d.served
+                    d.served,
+                    d.commune,
+                    d.province
                 ])?;
             }
         }
         let mut rollup = transaction.prepare_cached(
             "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
-                 dossiers, lookups, covered, served)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test) DO UPDATE SET
+                 dossiers, lookups, covered, served, commune, province)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province) DO UPDATE SET
                  dossiers = dossiers + excluded.dossiers, lookups = lookups + excluded.lookups,
                  covered = covered + excluded.covered, served = served + excluded.served",
         )?;
@@ -213,7 +244,9 @@ impl Summary {
                 add[0],
                 add[1],
                 add[2],
-                add[3]
+                add[3],
+                key.commune,
+                key.province
             ])?;
         }
         Ok(())

@@ -323,6 +323,8 @@ mod tests {
             officer_id: format!("officer-{}", i % 4),
             occurred_at_ms: 1_700_000_000_000 + i as i64,
             load_test: false,
+            commune: None,
+            province: None,
             kind: EventKind::Verification {
                 rpc: "LookupByCccd".into(),
                 outcome: "found".into(),

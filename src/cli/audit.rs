@@ -228,13 +228,15 @@ pub enum Format {
 }
 
 /// What `ratio --by` accepts.
-pub const GROUPS: [&str; 6] = [
+pub const GROUPS: [&str; 8] = [
     "agency",
     "district",
     "officer",
     "procedure",
     "channel",
     "month",
+    "commune",
+    "province",
 ];
 
 #[derive(Debug, Args)]
@@ -245,7 +247,8 @@ pub struct RatioArgs {
     /// Last day of the period, inclusive.
     #[arg(long)]
     pub to: String,
-    /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month.
+    /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month, commune
+    /// (since 1 July 2025), province (the current one; old districts mapped into it).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
     pub by: Vec<String>,
     /// Only this agency.
@@ -569,6 +572,7 @@ const UNVERIFIED_COLUMNS: &[&str] = &[
     "procedure",
     "channel",
     "received_at",
+    "commune",
 ];
 
 async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
@@ -603,7 +607,7 @@ async fn unverified(args: UnverifiedArgs) -> Result<(), String> {
             out.write(&serde_json::json!({
                 "agency": d.agency_id, "dossier": d.dossier_id, "district": d.district,
                 "officer": d.officer_id, "procedure": d.procedure_code, "channel": d.channel,
-                "received_at": rfc3339(d.received_at_ms),
+                "received_at": rfc3339(d.received_at_ms), "commune": d.commune,
             }))?;
             written += 1;
         }
@@ -642,6 +646,9 @@ const EVENT_COLUMNS: &[&str] = &[
     "outcome",
     "purpose",
     "subject",
+    "commune_code",
+    "commune",
+    "province_code",
 ];
 
 async fn export(args: ExportArgs) -> Result<(), String> {
@@ -670,6 +677,7 @@ async fn export(args: ExportArgs) -> Result<(), String> {
                 "officer": e.officer_id, "occurred_at": rfc3339(e.occurred_at_ms),
                 "load_test": e.load_test, "procedure": e.procedure_code, "channel": e.channel,
                 "rpc": e.rpc, "outcome": e.outcome, "purpose": e.purpose, "subject": e.subject,
+                "commune_code": e.commune_code, "commune": e.commune, "province_code": e.province_code,
             }))
         },
     )

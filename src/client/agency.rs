@@ -74,8 +74,12 @@ pub struct DossierInfo {
     pub id: String,
     /// Procedure code (mã thủ tục hành chính).
     pub procedure_code: String,
-    /// District of the receiving unit.
+    /// District of the receiving unit (dossiers received before 1 July 2025; after, only the
+    /// agency's former district, kept for trends).
     pub district: String,
+    /// The commune-level unit that received it (since 1 July 2025): its 5-digit code or its
+    /// name; empty for the agency's only commune, a province-level unit, or before the reform.
+    pub commune: String,
     pub officer_id: String,
     pub channel: DossierChannel,
     /// When it was received, Unix ms; `None` for now.
@@ -95,6 +99,7 @@ impl DossierInfo {
             id: id.into(),
             procedure_code: procedure_code.into(),
             district: district.into(),
+            commune: String::new(),
             officer_id: officer_id.into(),
             channel,
             received_at_ms: None,
@@ -422,6 +427,7 @@ impl AgencyClient {
             occurred_at_ms: at,
             load_test: info.load_test,
             kind: Some(kind),
+            commune: info.commune.clone(),
         }
     }
 

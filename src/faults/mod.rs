@@ -590,10 +590,22 @@ impl FaultInjector {
     /// Validates `specs` against the agency directory and, if every rule is valid, puts them in
     /// force at once, replacing the previous set.
     pub fn replace(&self, specs: Vec<RuleSpec>) -> Result<Arc<FaultPlan>, RuleError> {
+        let plan = self.compile(specs)?;
+        self.install(Arc::clone(&plan));
+        Ok(plan)
+    }
+
+    /// Validates `specs` against the agency directory into a plan, without putting it in force
+    /// (the admin service records the change first).
+    pub fn compile(&self, specs: Vec<RuleSpec>) -> Result<Arc<FaultPlan>, RuleError> {
         let directory = self.authn.directory();
-        let plan = Arc::new(FaultPlan::compile(specs, &|id| {
+        Ok(Arc::new(FaultPlan::compile(specs, &|id| {
             directory.by_id(id).is_some()
-        })?);
+        })?))
+    }
+
+    /// Puts a compiled plan in force at once, replacing the previous set.
+    pub fn install(&self, plan: Arc<FaultPlan>) {
         {
             let mut current = self.plan.write().unwrap_or_else(|e| e.into_inner());
             *current = Arc::clone(&plan);
@@ -605,7 +617,6 @@ impl FaultInjector {
         if plan.is_empty() {
             tracing::info!("fault injection off: no rules");
         }
-        Ok(plan)
     }
 
     /// The plan in force, or `None` when there are no rules (one atomic load).

@@ -15,7 +15,7 @@ use crate::{
     domain::{vietnam, CccdNumber, Citizen, CmndNumber, QrPayload},
     error::{bounded, ApiError},
     proto::{self, citizen_registry_server::CitizenRegistry},
-    reporting::Districts,
+    reporting::{Communes, Districts},
     security::{Agency, Authenticator, ScopeField},
     store::CitizenStore,
 };
@@ -380,6 +380,16 @@ impl CitizenRegistry for RegistryService {
             backdate_limit_seconds: agency.report.backdate_limit.map(|d| d.as_secs()),
             load_test_allowed: agency.report.load_test,
             ingest_events_per_minute: agency.ingest_per_minute,
+            report_province: agency
+                .report
+                .province
+                .map(|p| format!("{p:03}"))
+                .unwrap_or_default(),
+            report_communes: match &agency.report.communes {
+                Communes::Any => Vec::new(),
+                Communes::Only(list) => list.iter().map(|c| c.to_string()).collect(),
+            },
+            any_commune: agency.report.communes == Communes::Any,
         }))
     }
 }

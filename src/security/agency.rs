@@ -6,7 +6,8 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use serde::Deserialize;
 
-use crate::reporting::{Districts, ReportPolicy, DEFAULT_BACKDATE_LIMIT};
+use crate::domain::geography;
+use crate::reporting::{Communes, Districts, ReportPolicy, DEFAULT_BACKDATE_LIMIT};
 
 /// Events an agency may ingest per minute unless its entry or `[defaults]` says.
 pub const DEFAULT_INGEST_PER_MINUTE: u64 = 60_000;
@@ -191,6 +192,12 @@ struct AgencyEntry {
     fields: Vec<String>,
     /// Districts it receives dossiers for ("*": any); default: `district`.
     districts: Option<Vec<String>>,
+    /// Its current province (one of the 34), by name or code.
+    province: Option<String>,
+    /// Commune-level units it receives dossiers at since 1 July 2025 (code, name in `province`,
+    /// or "NAME, PROVINCE"; "*": any of its province). Default: any of `province` when given (a
+    /// province-level unit), else none.
+    communes: Option<Vec<String>>,
     /// "7 days", "12 hours", "30 minutes" or "unlimited".
     backdate_limit: Option<String>,
     #[serde(default)]
@@ -231,6 +238,43 @@ fn parse_quota(limit: &Limit) -> Result<Option<u64>, String> {
         Limit::Word(w) if w == "unlimited" => Ok(None),
         _ => Err("ingest_per_minute must be a positive number of events or \"unlimited\"".into()),
     }
+}
+
+/// An entry's current province and communes, checked against the geography. Without a
+/// `province`, one shared by all its communes is taken; without `communes`, any of its province
+/// (a province-level unit), or any at all for an agency that may name any district.
+fn places(
+    province: Option<&str>,
+    communes: Option<&[String]>,
+    any_district: bool,
+) -> Result<(Option<u16>, Communes), String> {
+    let province = province
+        .map(|name| {
+            geography::current_province(name).ok_or_else(|| {
+                format!(
+                    "province {name:?} is not one of the 34 provinces in force since 1 July 2025"
+                )
+            })
+        })
+        .transpose()?;
+    let communes = match communes {
+        None if province.is_some() || any_district => Communes::Any,
+        None => Communes::Only(Vec::new()),
+        Some(list) if list.iter().any(|c| c.trim() == "*") => Communes::Any,
+        Some(list) => Communes::Only(
+            list.iter()
+                .map(|c| geography::commune(c, province, &[]).map_err(|e| format!("communes: {e}")))
+                .collect::<Result<_, _>>()?,
+        ),
+    };
+    let province = province.map(|p| p.code).or(match &communes {
+        Communes::Only(list) => list
+            .first()
+            .map(|c| c.commune().province)
+            .filter(|p| list.iter().all(|c| c.commune().province == *p)),
+        Communes::Any => None,
+    });
+    Ok((province, communes))
 }
 
 /// All agencies, looked up by certificate subject.
@@ -291,6 +335,12 @@ impl AgencyDirectory {
                 None if entry.district.trim().is_empty() => Districts::Only(Vec::new()),
                 None => Districts::Only(vec![entry.district.trim().to_owned()]),
             };
+            let (province, communes) = places(
+                entry.province.as_deref(),
+                entry.communes.as_deref(),
+                districts == Districts::Any,
+            )
+            .map_err(|e| invalid(format!("agency {:?}: {e}", entry.id)))?;
             let scope = if entry.fields.iter().any(|f| f == "all") {
                 FieldScope::all()
             } else {
@@ -320,6 +370,8 @@ impl AgencyDirectory {
                 scope,
                 report: ReportPolicy {
                     districts,
+                    province,
+                    communes,
                     backdate_limit,
                     load_test: entry.load_test,
                 },
@@ -378,6 +430,8 @@ mod tests {
             desk.report,
             ReportPolicy {
                 districts: Districts::Only(vec!["Quận Ba Đình".into()]),
+                province: Some(1),
+                communes: Communes::Only(vec![geography::CommuneCode::new(4).unwrap()]),
                 backdate_limit: Some(DEFAULT_BACKDATE_LIMIT),
                 load_test: false,
             }
@@ -429,6 +483,38 @@ mod tests {
             let e = AgencyDirectory::parse("t.toml", &text)
                 .unwrap_err()
                 .to_string();
+            assert!(e.contains("agency \"a\""), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn reads_provinces_and_communes() {
+        let entry = |places: &str| {
+            format!("[[agency]]\nid='a'\nname='A'\ncommon_name='a'\nrole='agency'\nfields=[]\n{places}\n")
+        };
+        let read = |places: &str| {
+            AgencyDirectory::parse("t.toml", &entry(places))
+                .map(|d| d.by_id("a").unwrap().report.clone())
+        };
+        let province = read("province = 'Phú Thọ'").unwrap();
+        assert_eq!(
+            (province.province, province.communes),
+            (Some(25), Communes::Any)
+        );
+        let desk = read("province = 'Phú Thọ'\ncommunes = ['Xã Mai Châu', '05128']").unwrap();
+        let names: Vec<_> = match &desk.communes {
+            Communes::Only(list) => list.iter().map(|c| c.commune().name).collect(),
+            Communes::Any => panic!("a list"),
+        };
+        assert_eq!(names, ["Xã Mai Châu", "Xã Tân Lạc"]);
+        let implied = read("communes = ['Xã Mai Châu, Phú Thọ']").unwrap();
+        assert_eq!(implied.province, Some(25));
+        for bad in [
+            "province = 'Hòa Bình'",
+            "province = 'Phú Thọ'\ncommunes = ['Phường Hoàn Kiếm']",
+            "communes = ['99999']",
+        ] {
+            let e = read(bad).unwrap_err().to_string();
             assert!(e.contains("agency \"a\""), "{bad}: {e}");
         }
     }

@@ -127,6 +127,28 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Where its units are: the one old province (of the 63) all its districts belonged to, and
+    /// the current province that now contains it ("Hòa Bình", "Phú Thọ"), when the district names
+    /// say so unambiguously. The scenario keeps the districts of its time; auditors group by
+    /// current province to compare it with what was received since.
+    pub fn province(&self) -> Option<(&'static str, &'static str)> {
+        use crate::domain::geography::{self, CurrentProvince};
+        let mut olds = self
+            .unit
+            .iter()
+            .map(|u| geography::district_province(&u.district, None));
+        let first = olds.next()??;
+        if !olds.all(|o| o == Some(first)) {
+            return None;
+        }
+        Some((
+            first.province().name,
+            CurrentProvince::containing(first).name,
+        ))
+    }
+}
+
 /// A run of `scenario` against the population of `population_seed`, optionally labelled to tell
 /// it from another run of the same scenario. Its event ids, and its dossier ids, are a function
 /// of these alone: running it again reports the same events, which the server acknowledges as
@@ -470,6 +492,7 @@ mod tests {
         let expected: u32 = scenario.unit.iter().map(|u| u.officers).sum();
         assert_eq!(officers.len() as u32, expected, "officer ids are unique");
         assert_eq!(slug("Huyện Lạc Sơn"), "huyen-lac-son");
+        assert_eq!(scenario.province(), Some(("Hòa Bình", "Phú Thọ")));
     }
 
     #[test]

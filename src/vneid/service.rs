@@ -20,7 +20,7 @@ use super::{
     AuthSettings,
 };
 use crate::{
-    audit::recorder::ServedRecorder,
+    audit::recorder::{Action, ServedRecorder},
     chip::{
         service::verdict_proto, service::verifying_agency, ChipVerification, ChipVerifier,
         MalformedChipRead,
@@ -146,29 +146,49 @@ impl VneidService {
         }
     }
 
-    /// The checks of CompleteAuthentication up to the token.
+    /// The checks of CompleteAuthentication up to the token. A failure names the citizen whenever
+    /// the challenge did (everything after finding it), so the failed login is recorded under
+    /// their keyed subject and shows in their access log.
     fn complete(
         &self,
         agency: &Agency,
         request: &proto::CompleteAuthenticationRequest,
         chip: Option<Result<ChipVerification, MalformedChipRead>>,
         now: Instant,
-    ) -> Result<(CccdNumber, VneidLevel), ApiError> {
+    ) -> Result<(CccdNumber, VneidLevel), (Option<CccdNumber>, ApiError)> {
         let challenge = self
             .challenges
             .get(&request.challenge_id, &agency.id, now)
-            .map_err(|e| match e {
-                ChallengeError::NotFound => ApiError::VneidChallengeNotFound,
-                ChallengeError::Expired => ApiError::VneidChallengeExpired,
+            .map_err(|e| {
+                let error = match e {
+                    ChallengeError::NotFound => ApiError::VneidChallengeNotFound,
+                    ChallengeError::Expired => ApiError::VneidChallengeExpired,
+                };
+                (None, error)
             })?;
         let cccd = challenge.cccd;
-        if challenge.level == VneidLevel::Level2 && chip.is_none() {
+        self.complete_challenge(agency, request, chip, now, cccd, challenge.level)
+            .map(|level| (cccd, level))
+            .map_err(|error| (Some(cccd), error))
+    }
+
+    /// [`VneidService::complete`] once the challenge (for `cccd` at `level`) is found.
+    fn complete_challenge(
+        &self,
+        agency: &Agency,
+        request: &proto::CompleteAuthenticationRequest,
+        chip: Option<Result<ChipVerification, MalformedChipRead>>,
+        now: Instant,
+        cccd: CccdNumber,
+        level: VneidLevel,
+    ) -> Result<VneidLevel, ApiError> {
+        if level == VneidLevel::Level2 && chip.is_none() {
             return Err(ApiError::VneidChipRequired);
         }
         let citizen = self.store.get(cccd).ok_or(ApiError::CitizenNotFound {
             masked: cccd.masked(),
         })?;
-        Self::check_account(&citizen, challenge.level)?;
+        Self::check_account(&citizen, level)?;
         self.check_unlocked(cccd, &agency.id, now)?;
 
         let credentials = TestCredentials::derive(self.seed, cccd);
@@ -184,7 +204,7 @@ impl VneidService {
             }));
         };
         if let Some(report) = chip {
-            if challenge.level == VneidLevel::Level2 {
+            if level == VneidLevel::Level2 {
                 self.check_chip(agency, cccd, report, now)?;
             }
         }
@@ -195,7 +215,7 @@ impl VneidService {
             return Err(ApiError::VneidChallengeNotFound);
         }
         self.lockout.record_success(cccd, &agency.id);
-        Ok((cccd, challenge.level))
+        Ok(level)
     }
 
     /// Level 2: the chip must be genuine, valid, agree with the database, and be this citizen's.
@@ -391,13 +411,14 @@ impl VneidAuthentication for VneidService {
                     level: level_proto(level) as i32,
                 }))
             }
-            Err(error) => {
+            Err((cccd, error)) => {
+                let number = cccd.map(|c| c.to_string());
                 record_call(
                     &self.recorder,
                     "CompleteAuthentication",
                     &agency,
                     &context,
-                    None,
+                    number.as_deref(),
                     error.reason(),
                 )
                 .await?;
@@ -423,7 +444,40 @@ impl VneidAuthentication for VneidService {
         let agency = verifying_agency(&self.authn, &request, "IntrospectToken")?;
         let token = request.into_inner().token;
         bounded("token", &token, MAX_TOKEN_BYTES)?;
-        let answer = match self.tokens.introspect(&token, &agency.id) {
+        let introspected = self.tokens.introspect(&token, &agency.id);
+        // Recorded before the answer, as every served call: under the citizen's keyed subject
+        // when the token is active (an inactive answer reveals no one).
+        let (cccd, outcome, detail) = match &introspected {
+            Ok(claims) => (
+                Some(claims.sub.as_str()),
+                "active".to_owned(),
+                format!(
+                    "token introspection (token of dossier {})",
+                    claims.dossier_id
+                ),
+            ),
+            Err(error) => (
+                None,
+                format!("inactive: {}", error.name()),
+                "token introspection".to_owned(),
+            ),
+        };
+        let detail: String = detail
+            .chars()
+            .take(crate::reporting::MAX_PURPOSE_CHARS)
+            .collect();
+        self.recorder
+            .record_action(Action {
+                agency_id: &agency.id,
+                district: &agency.district,
+                rpc: "IntrospectToken",
+                cccd,
+                outcome: &outcome,
+                detail: &detail,
+            })
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
+        let answer = match introspected {
             Ok(claims) => proto::IntrospectTokenResponse {
                 active: true,
                 subject: claims.sub,

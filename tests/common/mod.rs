@@ -109,6 +109,26 @@ pub async fn connect_audit(server: &RunningServer, agency: &str) -> AuditClient 
         .expect("client connects")
 }
 
+/// The events an auditor lists with `request` (ListEvents), in log order.
+pub async fn list_events(
+    server: &RunningServer,
+    request: vnpop::proto::ListEventsRequest,
+) -> Vec<vnpop::proto::LoggedEvent> {
+    use tokio_stream::StreamExt;
+    let auditor = connect_audit(server, "auditor-thanh-tra").await;
+    let mut stream = auditor
+        .raw()
+        .list_events(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        events.push(event.unwrap());
+    }
+    events
+}
+
 /// Every event in the audit log of `data_dir`, in log order, read back through the library.
 #[allow(dead_code)]
 pub fn logged_events(data_dir: &std::path::Path) -> Vec<vnpop::audit::AuditEvent> {

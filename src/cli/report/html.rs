@@ -63,6 +63,7 @@ pub(crate) fn render(data: &ReportData) -> String {
     header(&mut page, data, l);
     headline(&mut page, data, l);
     district_month(&mut page, data, l);
+    communes(&mut page, data, l);
     officers(&mut page, data, l);
     unverified(&mut page, data, l);
     reconcile(&mut page, data, l);
@@ -376,6 +377,25 @@ fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
     out.push_str("</tbody></table></div></details>\n</section>\n");
 }
 
+/// Dossiers received since the reform, by current province and commune (only when there are).
+fn communes(out: &mut String, data: &ReportData, l: &Labels) {
+    if data.by_commune.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section id=\"communes\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n<div class=\"scroll\"><table id=\"by-commune\">\n",
+        esc(l.by_commune),
+        esc(l.by_commune_note)
+    );
+    ratio_header(out, l, &[l.province, l.commune]);
+    out.push_str("<tbody>\n");
+    for row in &data.by_commune {
+        ratio_row(out, data, row, &row.group, "");
+    }
+    out.push_str("</tbody></table></div>\n</section>\n");
+}
+
 fn officers(out: &mut String, data: &ReportData, l: &Labels) {
     let lang = data.lang;
     let rows = &data.by_officer;
@@ -452,11 +472,12 @@ fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
     let missing = data.unverified.len() as u64 + data.unverified_rest;
     let _ = write!(
         out,
-        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
         esc(l.unverified),
         lang.int(missing),
         l.dossier,
         l.district,
+        l.commune,
         l.officer,
         l.procedure,
         l.channel,
@@ -465,9 +486,10 @@ fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
     for d in &data.unverified {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&d.dossier_id),
             esc(&d.district),
+            esc(&d.commune),
             esc(&d.officer_id),
             esc(&d.procedure_code),
             esc(&d.channel),

@@ -129,6 +129,9 @@ pub(crate) struct ReportData {
     pub by_district: Vec<proto::RatioRow>,
     /// Grouped by district and month.
     pub by_district_month: Vec<proto::RatioRow>,
+    /// Grouped by current province and commune: dossiers received since 1 July 2025 (empty
+    /// before, and with `--district`).
+    pub by_commune: Vec<proto::RatioRow>,
     /// Grouped by district and officer, lowest coverage first.
     pub by_officer: Vec<proto::RatioRow>,
     pub unverified: Vec<proto::UnverifiedDossier>,
@@ -265,6 +268,15 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         .into_iter()
         .filter(in_district)
         .collect();
+    let by_commune = match district {
+        Some(_) => Vec::new(),
+        None => ratio(&period, &["province", "commune"])
+            .await?
+            .rows
+            .into_iter()
+            .filter(|r| !r.group[1].is_empty())
+            .collect(),
+    };
     let mut by_officer: Vec<_> = ratio(&period, &["district", "officer"])
         .await?
         .rows
@@ -318,6 +330,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         compare_total,
         by_district: by_district.into_iter().filter(in_district).collect(),
         by_district_month,
+        by_commune,
         by_officer,
         unverified,
         unverified_rest,

@@ -10,12 +10,15 @@
 //! - [`CurrentProvince::containing`]: where each of the 63 old provinces went;
 //! - [`OldWard`]: every pre-2025 ward with the current unit(s) that contain it (a ward split
 //!   between several new units lists them all);
-//! - [`parse`](parse::parse): a one-line address in either form, resolved to current units.
+//! - [`parse`](parse::parse): a one-line address in either form, resolved to current units;
+//! - [`commune`], [`current_province`], [`district_province`]: one unit named on its own (the
+//!   agency directory, audit reports).
 //!
 //! Each table is parsed once, on first use; the name indexes used to read addresses are built
 //! separately, so generating a population never pays for them.
 
 mod parse;
+mod units;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -26,6 +29,7 @@ use std::{
 use chrono::NaiveDate;
 
 pub use parse::{parse, AddressProblem, ParsedAddress, ParsedForm};
+pub use units::{commune, current_province, district_province, CommuneProblem};
 
 use parse::unit_key;
 
@@ -277,6 +281,8 @@ struct Names {
     old_wards: HashMap<(u16, String, String), Vec<usize>>,
     /// (old province, folded district).
     old_districts: HashSet<(u16, String)>,
+    /// Folded district → the old provinces that had a district of that name.
+    district_provinces: HashMap<String, Vec<ProvinceCode>>,
     /// (current province, folded commune name) → codes (several when names differ only in
     /// diacritics).
     communes: HashMap<(u16, String), Vec<CommuneCode>>,
@@ -288,6 +294,7 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| {
     let mut names = Names {
         old_wards: HashMap::new(),
         old_districts: HashSet::new(),
+        district_provinces: HashMap::new(),
         communes: HashMap::new(),
         commune_names: HashMap::new(),
     };
@@ -297,6 +304,11 @@ static NAMES: LazyLock<Names> = LazyLock::new(|| {
         if (district.0, district.1) != (w.province.get(), w.district) {
             district = (w.province.get(), w.district, unit_key(w.district));
             names.old_districts.insert((district.0, district.2.clone()));
+            names
+                .district_provinces
+                .entry(district.2.clone())
+                .or_default()
+                .push(w.province);
         }
         names
             .old_wards

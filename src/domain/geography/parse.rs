@@ -162,7 +162,7 @@ fn province_key(name: &str) -> String {
 }
 
 /// The provinces a name can denote: an old one, a current one, or both ("Hà Nội").
-fn provinces(name: &str) -> (Option<ProvinceCode>, Option<&'static CurrentProvince>) {
+pub(super) fn provinces(name: &str) -> (Option<ProvinceCode>, Option<&'static CurrentProvince>) {
     /// Province key → the old and the current province of that name.
     type Index = HashMap<String, (Option<ProvinceCode>, Option<&'static CurrentProvince>)>;
     static INDEX: LazyLock<Index> = LazyLock::new(|| {
