@@ -167,6 +167,9 @@ pub fn lookup_ratio(
         include_load_test: request.include_load_test,
     };
     let rows = reader.ratio(&query).map_err(ApiError::AuditUnavailable)?;
+    let left_out = reader
+        .ratio_left_out(&query)
+        .map_err(ApiError::AuditUnavailable)?;
     Ok(proto::LookupRatioResponse {
         rows: rows
             .into_iter()
@@ -176,10 +179,16 @@ pub fn lookup_ratio(
                 group: r.group,
                 dossiers: r.dossiers,
                 lookups: r.lookups,
-                dossiers_with_lookup: r.covered,
+                dossiers_with_lookup: r.served_covered,
                 served: r.served,
+                reported_not_served: r.not_served,
+                reported_failed: r.failed,
+                dossiers_with_reported_lookup: r.reported_covered,
             })
             .collect(),
+        load_test_dossiers_left_out: left_out.dossiers,
+        load_test_lookups_left_out: left_out.lookups,
+        load_test_served_left_out: left_out.served,
     })
 }
 
@@ -350,6 +359,8 @@ pub fn reconcile(
         served_not_reported: result.count(FindingKind::ServedNotReported),
         reported_not_served: result.count(FindingKind::ReportedNotServed),
         dossier_not_reported: result.count(FindingKind::DossierNotReported),
+        reported_failure_unconfirmed: result.count(FindingKind::ReportedFailureUnconfirmed),
+        reported_late: result.count(FindingKind::ReportedLate),
         findings: result
             .findings
             .into_iter()
@@ -364,6 +375,7 @@ pub fn reconcile(
                 reported: f.reported,
                 served: f.served,
                 first_at_ms: f.first_at_ms,
+                received_at_ms: f.received_at_ms,
             })
             .collect(),
         truncated,

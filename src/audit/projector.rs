@@ -64,6 +64,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
     lookups        INTEGER NOT NULL DEFAULT 0,
     -- verifications the server observed serving for this dossier
     served         INTEGER NOT NULL DEFAULT 0,
+    -- reported verifications whose outcome says the call never reached the server
+    failed         INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
@@ -79,6 +81,12 @@ CREATE TABLE IF NOT EXISTS ratio_rollup (
     lookups    INTEGER NOT NULL,
     covered    INTEGER NOT NULL,
     served     INTEGER NOT NULL,
+    -- dossiers with at least one served verification
+    served_covered INTEGER NOT NULL,
+    -- reported verifications that failed before the server; reported ones that reached it,
+    -- by their outcome, beyond those it served (per dossier)
+    failed     INTEGER NOT NULL,
+    not_served INTEGER NOT NULL,
     PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subjects (
@@ -93,13 +101,38 @@ CREATE TABLE IF NOT EXISTS projection_state (
 INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 ";
 
-/// Opens the query tables' file with the settings every connection uses.
+/// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
+/// version are dropped and derived again from the log: raise it whenever a table gains a column
+/// or a column changes meaning.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Opens the query tables' file with the settings every connection uses. Tables of an older
+/// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.
 pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
     let connection = Connection::open(path)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // Derived data: the write-ahead log is synced at checkpoints only.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.busy_timeout(Duration::from_secs(10))?;
+    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    if version(&connection)? != SCHEMA_VERSION {
+        connection.execute_batch("BEGIN IMMEDIATE")?;
+        // Checked again under the write lock: another connection may have just done it.
+        let result = if version(&connection)? == SCHEMA_VERSION {
+            Ok(())
+        } else {
+            connection.execute_batch(&format!(
+                "DROP TABLE IF EXISTS dossiers;
+                 DROP TABLE IF EXISTS ratio_rollup;
+                 DROP TABLE IF EXISTS subjects;
+                 DROP TABLE IF EXISTS projection_state;
+                 {SCHEMA}
+                 PRAGMA user_version = {SCHEMA_VERSION};"
+            ))
+        };
+        connection.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        result?;
+    }
     connection.execute_batch(SCHEMA)?;
     Ok(connection)
 }

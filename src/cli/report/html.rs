@@ -239,6 +239,14 @@ fn ratio_row(
             row.lookups_per_dossier.to_string(),
             lang.decimal(row.lookups_per_dossier, 3),
         ),
+        (
+            row.reported_not_served.to_string(),
+            lang.int(row.reported_not_served),
+        ),
+        (
+            row.reported_failed.to_string(),
+            lang.int(row.reported_failed),
+        ),
     ] {
         let _ = write!(out, "<td class=\"n\" data-v=\"{v}\">{text}</td>");
     }
@@ -502,6 +510,11 @@ fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
         ("served_not_reported", r.served_not_reported),
         ("reported_not_served", r.reported_not_served),
         ("dossier_not_reported", r.dossier_not_reported),
+        (
+            "reported_failure_unconfirmed",
+            r.reported_failure_unconfirmed,
+        ),
+        ("reported_late", r.reported_late),
     ] {
         let _ = writeln!(
             out,

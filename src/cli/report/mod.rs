@@ -336,6 +336,8 @@ fn only_district(reconcile: &mut proto::ReconcileResponse, district: &str) {
     reconcile.served_not_reported = count("served_not_reported");
     reconcile.reported_not_served = count("reported_not_served");
     reconcile.dossier_not_reported = count("dossier_not_reported");
+    reconcile.reported_failure_unconfirmed = count("reported_failure_unconfirmed");
+    reconcile.reported_late = count("reported_late");
     reconcile.findings.truncate(FINDINGS_LISTED as usize);
 }
 
