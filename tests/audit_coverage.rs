@@ -297,3 +297,40 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
     );
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_redelivery_after_the_backdate_limit_is_a_duplicate_not_a_refusal() {
+    // A desk that may report one minute late.
+    let dir = tempfile::tempdir().unwrap();
+    let agencies = dir.path().join("agencies.toml");
+    std::fs::write(
+        &agencies,
+        "[[agency]]\nid = \"one-stop-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-ba-dinh\"\n\
+         organization = \"UBND quận Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
+         fields = [\"all\"]\nbackdate_limit = \"1 minute\"\n",
+    )
+    .unwrap();
+    let mut config = test_config();
+    config.agencies = Some(agencies);
+    let server = start_server(config).await;
+    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+
+    // Stored just inside the limit; its acknowledgement is lost, and the client sends it again
+    // once the limit has passed, beside a new event that is itself too late.
+    let at = Utc::now().timestamp_millis() - MINUTE + 1_500;
+    let first = desk.ingest(vec![dossier("R-1", at)]).await.unwrap();
+    assert_eq!((first.stored, first.refused.len()), (1, 0));
+    tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
+    let again = desk
+        .ingest(vec![dossier("R-1", at), dossier("R-2", at)])
+        .await
+        .unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 1), "{again:?}");
+    let refused: Vec<_> = again
+        .refused
+        .iter()
+        .map(|r| (r.index, r.event_id.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(refused, [(1, "dossier-R-2", "REPORT_TOO_LATE")]);
+    server.shutdown().await.unwrap();
+}
