@@ -6,7 +6,10 @@ mod common;
 
 use chrono::Utc;
 use common::{connect, connect_audit, start_server, test_config};
-use vnpop::proto::{self, reported_event::Kind};
+use vnpop::{
+    client::AuditClient,
+    proto::{self, reported_event::Kind},
+};
 
 const AN: &str = "001090012345";
 const DISTRICT: &str = "Quận Ba Đình";
@@ -57,17 +60,45 @@ fn around_today() -> (String, String) {
     (day(-1), day(1))
 }
 
+/// The ratio answer around today.
+async fn ratio_today(
+    auditor: &AuditClient,
+    request: proto::LookupRatioRequest,
+) -> proto::LookupRatioResponse {
+    let (from, to) = around_today();
+    auditor
+        .raw()
+        .lookup_ratio(proto::LookupRatioRequest {
+            from,
+            to,
+            ..request
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The reconcile answer around today.
+async fn reconcile_today(auditor: &AuditClient) -> proto::ReconcileResponse {
+    let (from, to) = around_today();
+    auditor
+        .raw()
+        .reconcile(proto::ReconcileRequest {
+            from,
+            to,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 #[tokio::test]
 async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     let server = start_server(test_config()).await;
     let desk = connect_audit(&server, "one-stop-ba-dinh").await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
-    let (from, to) = around_today();
-    let ratio = |from: &str, to: &str| proto::LookupRatioRequest {
-        from: from.into(),
-        to: to.into(),
-        ..Default::default()
-    };
+    let total = || async { ratio_today(&auditor, Default::default()).await.rows[0].clone() };
 
     // The agency's desk is working: one real lookup, for a dossier it never reports.
     let registry = connect(&server, "one-stop-ba-dinh").await;
@@ -87,13 +118,7 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     let stored = desk.ingest(events).await.unwrap();
     assert_eq!((stored.stored, stored.refused.len()), (20, 0));
 
-    let answer = auditor
-        .raw()
-        .lookup_ratio(ratio(&from, &to))
-        .await
-        .unwrap()
-        .into_inner();
-    let row = &answer.rows[0];
+    let row = total().await;
     assert_eq!(
         (
             row.dossiers,
@@ -109,11 +134,12 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     );
     assert_eq!((row.coverage, row.lookups_per_dossier), (0.0, 0.0));
     // Nobody looked these dossiers up: all ten are on the supervisor's list.
+    let (from, to) = around_today();
     let unverified = auditor
         .raw()
         .list_unverified_dossiers(proto::ListUnverifiedDossiersRequest {
-            from: from.clone(),
-            to: to.clone(),
+            from,
+            to,
             ..Default::default()
         })
         .await
@@ -123,16 +149,7 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
 
     // Reconcile: the server was answering this agency a minute earlier; each failure is
     // contradicted.
-    let reconciled = auditor
-        .raw()
-        .reconcile(proto::ReconcileRequest {
-            from: from.clone(),
-            to: to.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let reconciled = reconcile_today(&auditor).await;
     assert_eq!(
         reconciled.reported_failure_unconfirmed, 10,
         "{reconciled:?}"
@@ -155,14 +172,7 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     desk.ingest(vec![verification("F-0", "found", now - MINUTE)])
         .await
         .unwrap();
-    let row = auditor
-        .raw()
-        .lookup_ratio(ratio(&from, &to))
-        .await
-        .unwrap()
-        .into_inner()
-        .rows[0]
-        .clone();
+    let row = total().await;
     assert_eq!(
         (
             row.lookups,
@@ -176,14 +186,7 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     // The honest way: the lookup is made, for the dossier; now it is covered.
     context.dossier_id = "F-1".into();
     registry.lookup_by_cccd(&context, AN).await.unwrap();
-    let row = auditor
-        .raw()
-        .lookup_ratio(ratio(&from, &to))
-        .await
-        .unwrap()
-        .into_inner()
-        .rows[0]
-        .clone();
+    let row = total().await;
     assert_eq!((row.served, row.dossiers_with_lookup), (1, 1));
     assert!((row.coverage - 0.1).abs() < 1e-12);
     server.shutdown().await.unwrap();
@@ -205,17 +208,7 @@ async fn late_reports_are_findings_with_both_times() {
     ])
     .await
     .unwrap();
-    let (from, to) = around_today();
-    let reconciled = auditor
-        .raw()
-        .reconcile(proto::ReconcileRequest {
-            from,
-            to,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let reconciled = reconcile_today(&auditor).await;
     assert_eq!(reconciled.reported_late, 1, "{reconciled:?}");
     let late = reconciled
         .findings
@@ -255,19 +248,11 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
     context.load_test = true;
     registry.lookup_by_cccd(&context, AN).await.unwrap();
 
-    let (from, to) = around_today();
     let mut request = proto::LookupRatioRequest {
-        from,
-        to,
         group_by: vec!["district".into()],
         ..Default::default()
     };
-    let answer = auditor
-        .raw()
-        .lookup_ratio(request.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = ratio_today(&auditor, request.clone()).await;
     assert_eq!(answer.rows.len(), 1);
     assert_eq!(answer.rows[0].dossiers, 1);
     assert_eq!(
@@ -280,12 +265,7 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
     );
     // Counted in: nothing is left out.
     request.include_load_test = true;
-    let answer = auditor
-        .raw()
-        .lookup_ratio(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let answer = ratio_today(&auditor, request).await;
     assert_eq!((answer.rows[0].dossiers, answer.rows[0].served), (4, 1));
     assert_eq!(
         (
@@ -301,17 +281,7 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
 #[tokio::test]
 async fn a_redelivery_after_the_backdate_limit_is_a_duplicate_not_a_refusal() {
     // A desk that may report one minute late.
-    let dir = tempfile::tempdir().unwrap();
-    let agencies = dir.path().join("agencies.toml");
-    std::fs::write(
-        &agencies,
-        "[[agency]]\nid = \"one-stop-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-ba-dinh\"\n\
-         organization = \"UBND quận Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
-         fields = [\"all\"]\nbackdate_limit = \"1 minute\"\n",
-    )
-    .unwrap();
-    let mut config = test_config();
-    config.agencies = Some(agencies);
+    let (config, _dir) = common::config_with_desk("backdate_limit = \"1 minute\"", "");
     let server = start_server(config).await;
     let desk = connect_audit(&server, "one-stop-ba-dinh").await;
 
