@@ -97,7 +97,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     .await;
     assert_eq!(
         ratio.lines().nth(1),
-        Some("2,1,1,1,0.500000,0.500000,0,0,1,0,0,0"),
+        Some("2,1,0.500000,1,0.500000,1,0,0,1,0,0,0"),
         "{ratio}"
     );
 

@@ -346,11 +346,12 @@ pub fn reconcile(
         to_ms,
         agency_id: optional(request.agency_id),
         include_load_test: request.include_load_test,
+        max_findings,
     };
     let result = reader
         .reconcile(&query)
         .map_err(ApiError::AuditUnavailable)?;
-    let truncated = result.findings.len() > max_findings;
+    let truncated = result.total() > result.findings.len() as u64;
     Ok(proto::ReconcileResponse {
         dossiers: result.dossiers,
         reported: result.reported,

@@ -28,8 +28,10 @@
 //! of a lookup can be months apart in simulations, whose client times are simulated), so it is a
 //! batch job: about a second per million events.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::{
+    collections::{BinaryHeap, HashMap},
+    time::Duration,
+};
 
 use rusqlite::{params_from_iter, types::Value};
 
@@ -67,6 +69,8 @@ pub struct ReconcileQuery {
     pub to_ms: i64,
     pub agency_id: Option<String>,
     pub include_load_test: bool,
+    /// At most this many findings are kept, the oldest (every one is counted); 0: all of them.
+    pub max_findings: usize,
 }
 
 /// What kind of discrepancy a finding is.
@@ -111,6 +115,43 @@ pub struct Finding {
     pub received_at_ms: i64,
 }
 
+impl Finding {
+    /// The order findings are listed in: oldest first.
+    fn order(&self) -> (i64, &str, &str, &str, FindingKind) {
+        (
+            self.first_at_ms,
+            &self.agency_id,
+            &self.dossier_id,
+            &self.rpc,
+            self.kind,
+        )
+    }
+}
+
+/// A finding ordered by [`Finding::order`], for the heap of the oldest.
+#[derive(Debug)]
+struct Oldest(Finding);
+
+impl PartialEq for Oldest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.order() == other.0.order()
+    }
+}
+
+impl Eq for Oldest {}
+
+impl PartialOrd for Oldest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Oldest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.order().cmp(&other.0.order())
+    }
+}
+
 /// The result of reconciling a period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciliation {
@@ -118,14 +159,54 @@ pub struct Reconciliation {
     pub reported: u64,
     pub served: u64,
     pub not_reaching_server: u64,
-    /// Every finding, oldest first.
+    /// The findings kept ([`ReconcileQuery::max_findings`]), oldest first.
     pub findings: Vec<Finding>,
+    /// Every finding, by kind.
+    counts: HashMap<FindingKind, u64>,
 }
 
 impl Reconciliation {
-    /// How many findings are of `kind`.
+    /// How many findings are of `kind` (kept or not).
     pub fn count(&self, kind: FindingKind) -> u64 {
-        self.findings.iter().filter(|f| f.kind == kind).count() as u64
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// How many findings there are (kept or not).
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+/// The findings of a reconciliation as they are found: all counted, the oldest `limit` kept (a
+/// heap whose top is the newest kept), so memory stays bounded however many there are.
+#[derive(Default)]
+struct Findings {
+    limit: usize,
+    kept: BinaryHeap<Oldest>,
+    counts: HashMap<FindingKind, u64>,
+}
+
+impl Findings {
+    fn push(&mut self, finding: Finding) {
+        *self.counts.entry(finding.kind).or_default() += 1;
+        let finding = Oldest(finding);
+        if self.limit == 0 || self.kept.len() < self.limit {
+            self.kept.push(finding);
+        } else if self.kept.peek().is_some_and(|newest| finding < *newest) {
+            self.kept.pop();
+            self.kept.push(finding);
+        }
+    }
+
+    /// Into `result`, oldest first.
+    fn into(self, result: &mut Reconciliation) {
+        result.findings = self
+            .kept
+            .into_sorted_vec()
+            .into_iter()
+            .map(|o| o.0)
+            .collect();
+        result.counts = self.counts;
     }
 }
 
@@ -282,6 +363,10 @@ impl AuditReader {
             dossiers: scope.len() as u64,
             ..Reconciliation::default()
         };
+        let mut findings = Findings {
+            limit: query.max_findings,
+            ..Findings::default()
+        };
         // Served for dossiers outside the scope, in the period: perhaps never reported.
         let mut strays: HashMap<String, DossierTallies> = HashMap::new();
         let mut key = String::new();
@@ -348,7 +433,7 @@ impl AuditReader {
                     std::cmp::Ordering::Equal => None,
                 };
                 if let Some(kind) = kind {
-                    result.findings.push(finding(kind, &dossier, tally));
+                    findings.push(finding(kind, &dossier, tally));
                 }
                 let contradicted: Vec<i64> = tally
                     .failures
@@ -357,7 +442,7 @@ impl AuditReader {
                     .filter(|&at| served_minutes.any_near(&dossier.agency_id, at, FAILURE_WINDOW))
                     .collect();
                 if let Some(&first) = contradicted.iter().min() {
-                    result.findings.push(Finding {
+                    findings.push(Finding {
                         reported: contradicted.len() as u64,
                         first_at_ms: first,
                         ..finding(FindingKind::ReportedFailureUnconfirmed, &dossier, tally)
@@ -365,7 +450,7 @@ impl AuditReader {
                 }
             }
             if let Some((count, first_at_ms, received_at_ms)) = dossier.late {
-                result.findings.push(Finding {
+                findings.push(Finding {
                     kind: FindingKind::ReportedLate,
                     agency_id: dossier.agency_id.clone(),
                     dossier_id: dossier.dossier_id.clone(),
@@ -387,19 +472,10 @@ impl AuditReader {
                 continue; // received in another period: that period's reconciliation covers it
             }
             for tally in &stray.rpcs {
-                result
-                    .findings
-                    .push(finding(FindingKind::DossierNotReported, &stray, tally));
+                findings.push(finding(FindingKind::DossierNotReported, &stray, tally));
             }
         }
-        result.findings.sort_by(|a, b| {
-            (a.first_at_ms, &a.agency_id, &a.dossier_id, &a.rpc).cmp(&(
-                b.first_at_ms,
-                &b.agency_id,
-                &b.dossier_id,
-                &b.rpc,
-            ))
-        });
+        findings.into(&mut result);
         Ok(result)
     }
 }
@@ -569,6 +645,19 @@ mod tests {
                 (FindingKind::DossierNotReported, "D", "LookupByCccd", 0, 1),
             ]
         );
+
+        // Kept to the oldest two, every one still counted.
+        let kept = reader
+            .reconcile(&ReconcileQuery {
+                from_ms: JAN_1_2024,
+                to_ms: JAN_1_2024 + 31 * DAY,
+                max_findings: 2,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(kept.findings, result.findings[..2]);
+        assert_eq!((kept.total(), result.total()), (7, 7));
+        assert_eq!(kept.count(FindingKind::ReportedLate), 3);
 
         // The earlier period holds E's finding.
         let earlier = reader

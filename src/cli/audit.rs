@@ -410,10 +410,10 @@ pub struct RatioLine {
     pub dossiers: u64,
     /// Verifications reported, whatever their outcome.
     pub lookups: u64,
-    pub served: u64,
+    pub lookups_per_dossier: f64,
     pub dossiers_with_lookup: u64,
     pub coverage: f64,
-    pub lookups_per_dossier: f64,
+    pub served: u64,
     pub reported_not_served: u64,
     pub reported_failed: u64,
     pub dossiers_with_reported_lookup: u64,
@@ -464,10 +464,10 @@ impl From<proto::RatioRow> for RatioLine {
             group: r.group,
             dossiers: r.dossiers,
             lookups: r.lookups,
-            served: r.served,
+            lookups_per_dossier: r.lookups_per_dossier,
             dossiers_with_lookup: r.dossiers_with_lookup,
             coverage: r.coverage,
-            lookups_per_dossier: r.lookups_per_dossier,
+            served: r.served,
             reported_not_served: r.reported_not_served,
             reported_failed: r.reported_failed,
             dossiers_with_reported_lookup: r.dossiers_with_reported_lookup,
@@ -799,10 +799,10 @@ pub fn total_line(lines: &[RatioLine]) -> RatioLine {
         group: vec!["TOTAL".into()],
         dossiers,
         lookups: sum(|l| l.lookups),
-        served,
+        lookups_per_dossier: share(served),
         dossiers_with_lookup: covered,
         coverage: share(covered),
-        lookups_per_dossier: share(served),
+        served,
         reported_not_served: sum(|l| l.reported_not_served),
         reported_failed: sum(|l| l.reported_failed),
         dossiers_with_reported_lookup: sum(|l| l.dossiers_with_reported_lookup),
@@ -824,14 +824,14 @@ fn with_total(lines: &[RatioLine], left_out: LeftOut, by: &[String]) -> Vec<Rati
     all
 }
 
-/// The figures of a ratio report, in the order every format gives them.
+/// The figures of a ratio report, in the order CSV and JSON give them.
 const RATIO_COLUMNS: [&str; 9] = [
     "dossiers",
     "lookups",
-    "served",
+    "lookups_per_dossier",
     "dossiers_with_lookup",
     "coverage",
-    "lookups_per_dossier",
+    "served",
     "reported_not_served",
     "reported_failed",
     "dossiers_with_reported_lookup",
@@ -876,13 +876,13 @@ pub fn render(lines: &[RatioLine], left_out: LeftOut, by: &[String], format: For
                     l.group.iter().map(|g| csv_field(g)).collect()
                 };
                 let figures = format!(
-                    "{},{},{},{},{:.6},{:.6},{},{},{}",
+                    "{},{},{:.6},{},{:.6},{},{},{},{}",
                     l.dossiers,
                     l.lookups,
-                    l.served,
+                    l.lookups_per_dossier,
                     l.dossiers_with_lookup,
                     l.coverage,
-                    l.lookups_per_dossier,
+                    l.served,
                     l.reported_not_served,
                     l.reported_failed,
                     l.dossiers_with_reported_lookup
@@ -1236,15 +1236,15 @@ mod tests {
         let csv = render(&lines, left_out, &by, Format::Csv);
         assert_eq!(
             csv.lines().next(),
-            Some("district,dossiers,lookups,served,dossiers_with_lookup,coverage,lookups_per_dossier,reported_not_served,reported_failed,dossiers_with_reported_lookup,load_test_dossiers_left_out,load_test_lookups_left_out,load_test_served_left_out")
+            Some("district,dossiers,lookups,lookups_per_dossier,dossiers_with_lookup,coverage,served,reported_not_served,reported_failed,dossiers_with_reported_lookup,load_test_dossiers_left_out,load_test_lookups_left_out,load_test_served_left_out")
         );
         assert_eq!(
             csv.lines().nth(1),
-            Some("Huyện Bình Lục,10,3,1,1,0.100000,0.100000,1,1,2,,,")
+            Some("Huyện Bình Lục,10,3,0.100000,1,0.100000,1,1,1,2,,,")
         );
         assert_eq!(
             csv.lines().last(),
-            Some("TOTAL,40,14,10,10,0.250000,0.250000,2,2,12,7,5,4")
+            Some("TOTAL,40,14,0.250000,10,0.250000,10,2,2,12,7,5,4")
         );
         let json: serde_json::Value =
             serde_json::from_str(&render(&lines, left_out, &by, Format::Json)).unwrap();
