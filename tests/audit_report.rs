@@ -249,6 +249,22 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     // 2023-12-01 00:00 in Vietnam.
     let registry = connect(&server, "simulation").await;
     report_the_bundled_scenario(&desk, &registry, 1_701_363_600_000).await;
+    // Two load-test dossiers in the period: left out of every figure, and said so.
+    let load_test = |id: &str| proto::ReportedEvent {
+        event_id: format!("load-{id}"),
+        dossier_id: id.into(),
+        district: "Huyện Mai Châu".into(),
+        officer_id: "qa".into(),
+        occurred_at_ms: 1_704_067_200_000, // 2024-01-01 07:00 in Vietnam
+        load_test: true,
+        kind: Some(Kind::Dossier(proto::DossierReceived {
+            procedure_code: "1.004227".into(),
+            channel: "desk".into(),
+        })),
+    };
+    desk.ingest(vec![load_test("LT-1"), load_test("LT-2")])
+        .await
+        .unwrap();
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
 
     let out = tempfile::tempdir().unwrap();
@@ -366,6 +382,11 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     assert_eq!(missing, (29_613 - 222).to_string());
     let (rest, _) = figure(&html, "id=\"unverified-rest\"");
     assert_eq!(rest, (29_613 - 222 - 100).to_string());
+
+    // The load-test traffic the figures leave out is said.
+    let (left_out, text) = figure(&html, "id=\"load-test-left-out\"");
+    assert_eq!((left_out.as_str(), text.as_str()), ("2", "2"));
+    assert!(html.contains("Không tính lưu lượng kiểm thử tải: "));
 
     // Reconcile: by kind, as the answer counts them.
     let findings = table_rows(&html, "findings-by-kind");

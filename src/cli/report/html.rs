@@ -195,6 +195,21 @@ fn headline(out: &mut String, data: &ReportData, l: &Labels) {
         true,
     );
     out.push_str("</div>\n");
+    // What the figures leave out, always said (0 for a desk, which may not mark load tests).
+    let [start, dossiers, reported, served] = l.load_test_left_out;
+    let lang = data.lang;
+    let [d, r, s] = data.load_test_left_out;
+    let _ = writeln!(
+        out,
+        "<p class=\"note\" id=\"load-test-left-out\">{}: <span data-v=\"{d}\">{}</span> {}, <span data-v=\"{r}\">{}</span> {}, <span data-v=\"{s}\">{}</span> {}</p>",
+        esc(start),
+        lang.int(d),
+        esc(dossiers),
+        lang.int(r),
+        esc(reported),
+        lang.int(s),
+        esc(served)
+    );
 }
 
 /// The columns of a ratio table after its group columns.

@@ -26,8 +26,12 @@ pub(crate) struct Labels {
     pub lookups_reported: &'static str,
     pub lookups_served: &'static str,
     pub coverage: &'static str,
-    /// Table column headers, short: dossiers, reported, served, with a lookup, coverage, per dossier.
+    /// Table column headers, short: dossiers, reported, served, with a lookup, coverage, per
+    /// dossier, reported but not served, reported failed.
     pub columns: [&'static str; 8],
+    /// The load-test traffic the figures leave out: the sentence's start, then its three counts'
+    /// words (dossiers, lookups reported, served).
+    pub load_test_left_out: [&'static str; 4],
     pub points: &'static str,
     pub by_district_month: &'static str,
     pub by_district_month_note: &'static str,
@@ -172,6 +176,12 @@ impl Lang {
 }
 
 static VI: Labels = Labels {
+    load_test_left_out: [
+        "Không tính lưu lượng kiểm thử tải",
+        "hồ sơ",
+        "lượt tra cứu báo cáo",
+        "lượt máy chủ trả lời",
+    ],
     html_lang: "vi",
     title: "Báo cáo tra cứu Cơ sở dữ liệu quốc gia về dân cư khi giải quyết hồ sơ",
     period: "Kỳ báo cáo",
@@ -225,6 +235,12 @@ static VI: Labels = Labels {
 };
 
 static EN: Labels = Labels {
+    load_test_left_out: [
+        "Left out as load-test traffic",
+        "dossiers",
+        "lookups reported",
+        "served",
+    ],
     html_lang: "en",
     title: "Population database lookups for administrative dossiers",
     period: "Period",
