@@ -30,7 +30,7 @@ use super::{
 pub enum AuditCommand {
     /// Lookups per dossier over a period, optionally broken down.
     Ratio(RatioArgs),
-    /// Dossiers received in a period with no reported lookup (the supervisor's list).
+    /// Dossiers received in a period with no lookup the server served (the supervisor's list).
     Unverified(UnverifiedArgs),
     /// Export the log's events matching filters, as CSV or JSON lines.
     Export(ExportArgs),
