@@ -98,7 +98,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     .await;
     assert_eq!(
         ratio.lines().nth(1),
-        Some("2,1,0.500000,1,0.500000,1"),
+        Some("2,1,0.500000,1,0.500000,1,0,0,1,0,0,0"),
         "{ratio}"
     );
 
@@ -119,7 +119,10 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     .await;
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert!(svg.contains("Quận Ba Đình"), "{svg}");
-    assert!(svg.contains("50.0%  (1 of 2 dossiers; 1 lookups)"), "{svg}");
+    assert!(
+        svg.contains("50.0%  (1 of 2 dossiers; 1 lookups served, 1 reported)"),
+        "{svg}"
+    );
 
     let unverified = vnpop(with_server(vec![
         "audit",
@@ -195,11 +198,22 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     let lines: Vec<&str> = findings.lines().collect();
     assert_eq!(
         lines[0],
-        "finding,agency,dossier,district,officer,rpc,reported,served,first_at"
+        "finding,agency,dossier,district,officer,rpc,reported,served,first_at,received_at"
     );
-    assert_eq!(lines.len(), 2, "{findings}");
+    assert_eq!(lines.len(), 4, "{findings}");
+    // Reported today for December 2023 (the simulation agency may backdate): late, both times.
     assert!(
-        lines[1]
+        lines[1].starts_with(
+            "reported_late,simulation,A,Quận Ba Đình,cb01,,2,0,2023-12-01T00:00:00+07:00,20"
+        ),
+        "{findings}"
+    );
+    assert!(
+        lines[2].starts_with("reported_late,simulation,B,"),
+        "{findings}"
+    );
+    assert!(
+        lines[3]
             .starts_with("served_not_reported,simulation,B,Quận Ba Đình,cb01,LookupByCccd,0,1,"),
         "{findings}"
     );

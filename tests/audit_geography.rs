@@ -248,7 +248,8 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
     );
     assert_eq!(place("N4").1, "Huyện Mai Châu");
 
-    // Unverified dossiers name their commune.
+    // Unverified dossiers name their commune. (Every one of them: the lookups of N1 and N2 were
+    // reported, never served, and only a served lookup verifies a dossier.)
     let unverified = auditor
         .raw()
         .list_unverified_dossiers(proto::ListUnverifiedDossiersRequest {
@@ -268,6 +269,8 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
     assert_eq!(
         listed,
         [
+            ("N1", "Xã Mai Châu, Phú Thọ"),
+            ("N2", "Xã Mai Châu, Phú Thọ"),
             ("N3", "Xã Tân Lạc, Phú Thọ"),
             ("N4", "Xã Mai Châu, Phú Thọ")
         ]

@@ -70,8 +70,9 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     // A lookup for a dossier nobody reported receiving.
     around.dossier_id = "D-ghost".into();
     registry.lookup_by_cccd(&around, AN).await.unwrap();
-    // D-3: a reported QR verification that never happened, and a call that failed before
-    // reaching the server (not a finding).
+    // D-3: a reported QR verification that never happened, and a call that "failed before
+    // reaching the server" while the server was answering this agency's other calls (the server
+    // contradicts it).
     let desk = connect_audit(&server, "one-stop-ba-dinh").await;
     let d3 = agency.open_dossier(info("D-3")).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
@@ -115,9 +116,11 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
         (
             result.served_not_reported,
             result.reported_not_served,
-            result.dossier_not_reported
+            result.dossier_not_reported,
+            result.reported_failure_unconfirmed,
+            result.reported_late
         ),
-        (1, 1, 1)
+        (1, 1, 1, 1, 0)
     );
     let mut findings: Vec<_> = result
         .findings
@@ -137,6 +140,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
         findings,
         [
             ("dossier_not_reported", "D-ghost", "LookupByCccd", 0, 1),
+            ("reported_failure_unconfirmed", "D-3", "LookupByCccd", 1, 0),
             ("reported_not_served", "D-3", "VerifyQr", 1, 0),
             ("served_not_reported", "D-2", "LookupByCccd", 1, 2),
         ]

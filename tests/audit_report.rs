@@ -10,9 +10,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{connect_audit, start_server, test_config};
+use common::{connect, connect_audit, start_server, test_config};
 use vnpop::{
-    client::AuditClient,
+    client::{AuditClient, LookupContext, RegistryClient},
     proto::{self, reported_event::Kind},
     simulate::{self, Scenario},
 };
@@ -40,9 +40,11 @@ async fn run_vnpop(args: Vec<String>) -> (i32, String) {
 }
 
 /// The bundled scenario's dossiers received from `since_ms` on and their lookups, reported as the
-/// client library reports them.
-async fn report_the_bundled_scenario(desk: &AuditClient, since_ms: i64) {
+/// client library reports them; each lookup is also made, through `registry`, so the server
+/// serves it (the ratio counts only what it served).
+async fn report_the_bundled_scenario(desk: &AuditClient, registry: &RegistryClient, since_ms: i64) {
     let mut events = Vec::new();
+    let mut lookups = Vec::new();
     for planned in simulate::plan(&Scenario::bundled())
         .into_iter()
         .filter(|p| p.info.received_at_ms.unwrap() >= since_ms)
@@ -67,6 +69,11 @@ async fn report_the_bundled_scenario(desk: &AuditClient, since_ms: i64) {
             }),
         ));
         if let Some(at) = planned.lookup_at_ms {
+            lookups.push(LookupContext::new(
+                &info.id,
+                "kiểm tra thông tin công dân",
+                &info.officer_id,
+            ));
             events.push(event(
                 format!("l-{}", info.id),
                 at,
@@ -81,6 +88,20 @@ async fn report_the_bundled_scenario(desk: &AuditClient, since_ms: i64) {
     }
     for batch in events.chunks(10_000) {
         desk.ingest(batch.to_vec()).await.unwrap();
+    }
+    // Many at once: each served call is its own group commit.
+    let mut calls = tokio::task::JoinSet::new();
+    for context in lookups {
+        let registry = registry.clone();
+        calls.spawn(async move {
+            registry
+                .lookup_by_cccd(&context, "001090012345")
+                .await
+                .unwrap();
+        });
+    }
+    while let Some(done) = calls.join_next().await {
+        done.unwrap();
     }
 }
 
@@ -227,7 +248,25 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let server_url = format!("https://localhost:{}", server.local_addr.port());
     let desk = connect_audit(&server, "simulation").await;
     // 2023-12-01 00:00 in Vietnam.
-    report_the_bundled_scenario(&desk, 1_701_363_600_000).await;
+    let registry = connect(&server, "simulation").await;
+    report_the_bundled_scenario(&desk, &registry, 1_701_363_600_000).await;
+    // Two load-test dossiers in the period: left out of every figure, and said so.
+    let load_test = |id: &str| proto::ReportedEvent {
+        event_id: format!("load-{id}"),
+        dossier_id: id.into(),
+        district: "Huyện Mai Châu".into(),
+        officer_id: "qa".into(),
+        occurred_at_ms: 1_704_067_200_000, // 2024-01-01 07:00 in Vietnam
+        load_test: true,
+        commune: String::new(),
+        kind: Some(Kind::Dossier(proto::DossierReceived {
+            procedure_code: "1.004227".into(),
+            channel: "desk".into(),
+        })),
+    };
+    desk.ingest(vec![load_test("LT-1"), load_test("LT-2")])
+        .await
+        .unwrap();
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
 
     let out = tempfile::tempdir().unwrap();
@@ -346,9 +385,14 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let (rest, _) = figure(&html, "id=\"unverified-rest\"");
     assert_eq!(rest, (29_613 - 222 - 100).to_string());
 
+    // The load-test traffic the figures leave out is said.
+    let (left_out, text) = figure(&html, "id=\"load-test-left-out\"");
+    assert_eq!((left_out.as_str(), text.as_str()), ("2", "2"));
+    assert!(html.contains("Không tính lưu lượng kiểm thử tải: "));
+
     // Reconcile: by kind, as the answer counts them.
     let findings = table_rows(&html, "findings-by-kind");
-    assert_eq!(findings.len(), 3);
+    assert_eq!(findings.len(), 5);
     let reconciled = auditor
         .raw()
         .reconcile(proto::ReconcileRequest {

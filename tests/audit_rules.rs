@@ -191,19 +191,11 @@ async fn load_test_from_a_plain_agency_is_permission_denied() {
 
 #[tokio::test]
 async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
-    let dir = tempfile::tempdir().unwrap();
-    let agencies = dir.path().join("agencies.toml");
-    std::fs::write(
-        &agencies,
-        "[[agency]]\nid = \"one-stop-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-ba-dinh\"\n\
-         organization = \"UBND quận Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
-         fields = [\"all\"]\ningest_per_minute = 100\n\n\
-         [[agency]]\nid = \"auditor-thanh-tra\"\nname = \"Thanh tra\"\ncommon_name = \"auditor-thanh-tra\"\n\
+    let (config, _dir) = common::config_with_desk(
+        "ingest_per_minute = 100",
+        "[[agency]]\nid = \"auditor-thanh-tra\"\nname = \"Thanh tra\"\ncommon_name = \"auditor-thanh-tra\"\n\
          role = \"auditor\"\nfields = []\n",
-    )
-    .unwrap();
-    let mut config = test_config();
-    config.agencies = Some(agencies);
+    );
     let server = start_server(config).await;
     let desk = connect_audit(&server, "one-stop-ba-dinh").await;
     let now = now_ms();

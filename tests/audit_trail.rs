@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{connect_audit, start_server, test_config};
+use common::{connect, connect_audit, start_server, test_config};
 use sha2::{Digest, Sha256};
 use tonic::Code;
 use vnpop::proto::{self, reported_event::Kind};
@@ -94,16 +94,22 @@ async fn ingest_deduplicates_and_the_ratio_is_exact() {
     };
     let total = auditor.lookup_ratio(request(&[])).await.unwrap();
     assert_eq!(total.len(), 1);
+    // Reported only: the server served none of these lookups, so they cover nothing.
     assert_eq!(
         (
             total[0].dossiers,
             total[0].lookups,
+            total[0].dossiers_with_reported_lookup,
+            total[0].reported_not_served,
+            total[0].served,
             total[0].dossiers_with_lookup
         ),
-        (10, 4, 3)
+        (10, 4, 3, 4, 0, 0)
     );
-    assert!((total[0].lookups_per_dossier - 0.4).abs() < 1e-12);
-    assert!((total[0].coverage - 0.3).abs() < 1e-12);
+    assert_eq!(
+        (total[0].lookups_per_dossier, total[0].coverage),
+        (0.0, 0.0)
+    );
 
     let by_district = auditor.lookup_ratio(request(&["district"])).await.unwrap();
     let figures: Vec<(String, u64, u64)> = by_district
@@ -320,6 +326,15 @@ async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
     let desk = connect_audit(&server, "simulation").await;
     let auditor = connect_audit(&server, "auditor-thanh-tra").await;
     desk.ingest(known_events()).await.unwrap();
+    // The server serves lookups for D0, D3 and D7 (of another citizen than the reports name).
+    let registry = connect(&server, "simulation").await;
+    for dossier in ["D0", "D3", "D7"] {
+        let context = vnpop::client::LookupContext::new(dossier, "đăng ký thường trú", "o");
+        registry
+            .lookup_by_cccd(&context, "001098005555")
+            .await
+            .unwrap();
+    }
 
     // D0, D3 and D7 were looked up: the other seven, oldest first, three a page.
     let mut seen = Vec::new();
@@ -384,7 +399,10 @@ async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
     while let Some(event) = stream.next().await {
         kinds.push(event.unwrap().kind);
     }
-    assert_eq!(kinds, ["dossier", "verification", "verification"]);
+    assert_eq!(
+        kinds,
+        ["dossier", "verification", "verification", "verification"]
+    );
 
     let error = desk
         .raw()

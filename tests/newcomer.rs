@@ -76,7 +76,7 @@ fn empty_lists_keep_their_header_and_say_so() {
     assert!(ok);
     assert_eq!(
         stdout,
-        "finding,agency,dossier,district,officer,rpc,reported,served,first_at\n"
+        "finding,agency,dossier,district,officer,rpc,reported,served,first_at,received_at\n"
     );
     let (ok, stdout, stderr) = vnpop(
         &[

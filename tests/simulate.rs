@@ -86,6 +86,16 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         (first[0].dossiers, first[0].lookups, first[0].served),
         (300, 65, 65)
     );
+    // The ratio is the server's: every simulated lookup was served, one per looked-up dossier.
+    assert_eq!(
+        (
+            first[0].dossiers_with_lookup,
+            first[0].reported_not_served,
+            first[0].reported_failed
+        ),
+        (65, 0, 0)
+    );
+    assert!((first[0].coverage - 65.0 / 300.0).abs() < 1e-12);
     let second = auditor
         .lookup_ratio(ratio("2024-01-01", "2024-02-21", &[]))
         .await

@@ -176,6 +176,9 @@ pub fn lookup_ratio(
         include_load_test: request.include_load_test,
     };
     let rows = reader.ratio(&query).map_err(ApiError::AuditUnavailable)?;
+    let left_out = reader
+        .ratio_left_out(&query)
+        .map_err(ApiError::AuditUnavailable)?;
     Ok(proto::LookupRatioResponse {
         rows: rows
             .into_iter()
@@ -185,10 +188,16 @@ pub fn lookup_ratio(
                 group: r.group,
                 dossiers: r.dossiers,
                 lookups: r.lookups,
-                dossiers_with_lookup: r.covered,
+                dossiers_with_lookup: r.served_covered,
                 served: r.served,
+                reported_not_served: r.not_served,
+                reported_failed: r.failed,
+                dossiers_with_reported_lookup: r.reported_covered,
             })
             .collect(),
+        load_test_dossiers_left_out: left_out.dossiers,
+        load_test_lookups_left_out: left_out.lookups,
+        load_test_served_left_out: left_out.served,
     })
 }
 
@@ -347,11 +356,12 @@ pub fn reconcile(
         to_ms,
         agency_id: optional(request.agency_id),
         include_load_test: request.include_load_test,
+        max_findings,
     };
     let result = reader
         .reconcile(&query)
         .map_err(ApiError::AuditUnavailable)?;
-    let truncated = result.findings.len() > max_findings;
+    let truncated = result.total() > result.findings.len() as u64;
     Ok(proto::ReconcileResponse {
         dossiers: result.dossiers,
         reported: result.reported,
@@ -360,6 +370,8 @@ pub fn reconcile(
         served_not_reported: result.count(FindingKind::ServedNotReported),
         reported_not_served: result.count(FindingKind::ReportedNotServed),
         dossier_not_reported: result.count(FindingKind::DossierNotReported),
+        reported_failure_unconfirmed: result.count(FindingKind::ReportedFailureUnconfirmed),
+        reported_late: result.count(FindingKind::ReportedLate),
         findings: result
             .findings
             .into_iter()
@@ -374,6 +386,7 @@ pub fn reconcile(
                 reported: f.reported,
                 served: f.served,
                 first_at_ms: f.first_at_ms,
+                received_at_ms: f.received_at_ms,
             })
             .collect(),
         truncated,

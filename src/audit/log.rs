@@ -61,7 +61,7 @@ pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
 pub const COPY_OF_FILE: &str = "audit-copy-of";
 
 /// What an append did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppendReceipt {
     /// Events stored by this call.
     pub appended: usize,
@@ -69,6 +69,8 @@ pub struct AppendReceipt {
     pub duplicates: usize,
     /// The log's size after the group commit that included this call.
     pub tree_size: u64,
+    /// For each probed event id ([`AuditLog::append_received`]), whether the log holds it.
+    pub probed: Vec<bool>,
 }
 
 /// Handle to the audit log; cheap to share behind an `Arc`.
@@ -268,13 +270,18 @@ impl AuditLog {
     }
 
     /// [`AuditLog::append`] of reports the server took in at `received_at_ms` (the time their
-    /// rules were checked against), which is stored with each.
+    /// rules were checked against), which is stored with each. `probes` are the ids of client
+    /// events of the same batch that were not accepted: the receipt says which of them the log
+    /// already holds (a redelivery is a duplicate whatever the rules say now), as of the same
+    /// commit, so no append can come between the check and the answer.
     pub async fn append_received(
         &self,
         events: Vec<AuditEvent>,
         received_at_ms: i64,
+        probes: Vec<String>,
     ) -> Result<AppendReceipt, AuditError> {
-        self.append_in(Lane::Ingest, events, received_at_ms).await
+        self.append_job(Lane::Ingest, events, received_at_ms, probes)
+            .await
     }
 
     /// Appends the record of a call the server served, ahead of queued reports; resolves once
@@ -289,10 +296,22 @@ impl AuditLog {
         events: Vec<AuditEvent>,
         received_at_ms: i64,
     ) -> Result<AppendReceipt, AuditError> {
+        self.append_job(lane, events, received_at_ms, Vec::new())
+            .await
+    }
+
+    async fn append_job(
+        &self,
+        lane: Lane,
+        events: Vec<AuditEvent>,
+        received_at_ms: i64,
+        probes: Vec<String>,
+    ) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
         let job = Job {
             events,
             received_at_ms,
+            probes,
             ack,
         };
         match self.queue.push(lane, job, false) {
@@ -333,6 +352,7 @@ impl AuditLog {
         let job = Job {
             events,
             received_at_ms: now_ms(),
+            probes: Vec::new(),
             ack,
         };
         self.queue

@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS dossiers (
     lookups        INTEGER NOT NULL DEFAULT 0,
     -- verifications the server observed serving for this dossier
     served         INTEGER NOT NULL DEFAULT 0,
+    -- reported verifications whose outcome says the call never reached the server
+    failed         INTEGER NOT NULL DEFAULT 0,
     -- the commune's official code (dossiers received since 1 July 2025)
     commune        INTEGER,
     -- the receiving unit's current province code (an old district's mapped through its old
@@ -85,6 +87,12 @@ CREATE TABLE IF NOT EXISTS ratio_rollup (
     lookups    INTEGER NOT NULL,
     covered    INTEGER NOT NULL,
     served     INTEGER NOT NULL,
+    -- dossiers with at least one served verification
+    served_covered INTEGER NOT NULL,
+    -- reported verifications that failed before the server; reported ones that reached it,
+    -- by their outcome, beyond those it served (per dossier)
+    failed     INTEGER NOT NULL,
+    not_served INTEGER NOT NULL,
     -- commune code, current province code; 0: none / not known
     commune    INTEGER NOT NULL DEFAULT 0,
     province   INTEGER NOT NULL DEFAULT 0,
@@ -102,32 +110,40 @@ CREATE TABLE IF NOT EXISTS projection_state (
 INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 ";
 
-/// The layout of the query tables ([`SCHEMA`]), kept in the file's `user_version`: a file of
-/// another layout is emptied and derived again from the log. 2: communes and provinces.
-const SCHEMA_VERSION: i64 = 2;
+/// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
+/// version are dropped and derived again from the log: raise it whenever a table gains a column
+/// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
+/// current provinces).
+const SCHEMA_VERSION: i64 = 3;
 
-/// Opens the query tables' file with the settings every connection uses.
+/// Opens the query tables' file with the settings every connection uses. Tables of an older
+/// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.
 pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
-    let mut connection = Connection::open(path)?;
+    let connection = Connection::open(path)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // Derived data: the write-ahead log is synced at checkpoints only.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
     connection.busy_timeout(Duration::from_secs(10))?;
-    let transaction =
-        connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let version: i64 = transaction.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version != SCHEMA_VERSION {
-        // Derived tables of an older layout: the projector derives them again from the log.
-        transaction.execute_batch(
-            "DROP TABLE IF EXISTS dossiers;
-             DROP TABLE IF EXISTS ratio_rollup;
-             DROP TABLE IF EXISTS subjects;
-             DROP TABLE IF EXISTS projection_state;",
-        )?;
-        transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+    if version(&connection)? != SCHEMA_VERSION {
+        connection.execute_batch("BEGIN IMMEDIATE")?;
+        // Checked again under the write lock: another connection may have just done it.
+        let result = if version(&connection)? == SCHEMA_VERSION {
+            Ok(())
+        } else {
+            connection.execute_batch(&format!(
+                "DROP TABLE IF EXISTS dossiers;
+                 DROP TABLE IF EXISTS ratio_rollup;
+                 DROP TABLE IF EXISTS subjects;
+                 DROP TABLE IF EXISTS projection_state;
+                 {SCHEMA}
+                 PRAGMA user_version = {SCHEMA_VERSION};"
+            ))
+        };
+        connection.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        result?;
     }
-    transaction.execute_batch(SCHEMA)?;
-    transaction.commit()?;
+    connection.execute_batch(SCHEMA)?;
     Ok(connection)
 }
 

@@ -2,8 +2,9 @@
 //! `subjects`) and from the log of record's events.
 //!
 //! The central figure is the lookup ratio: of the dossiers received in a period, how many
-//! lookups their officers made (as reported by the agency's client) per dossier, and how many
-//! dossiers had at least one (coverage).
+//! lookups the server confirms it served for them per dossier, and how many dossiers had at least
+//! one (coverage). What the agencies' clients reported is shown beside it, never in its place: a
+//! report the server cannot confirm is counted apart (reported failed, reported not served).
 
 use std::path::Path;
 
@@ -155,35 +156,42 @@ pub struct RatioQuery {
 }
 
 /// One line of a ratio report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RatioRow {
     /// The group's values, in the order of `group_by` (empty for the total).
     pub group: Vec<String>,
     pub dossiers: u64,
-    /// Verifications reported by the agencies for these dossiers.
+    /// Verifications reported by the agencies for these dossiers, whatever their outcome.
     pub lookups: u64,
     /// Dossiers with at least one reported verification.
-    pub covered: u64,
+    pub reported_covered: u64,
     /// Verifications the server observed serving for these dossiers.
     pub served: u64,
+    /// Dossiers with at least one served verification.
+    pub served_covered: u64,
+    /// Reported verifications whose outcome says the call failed before reaching the server.
+    pub failed: u64,
+    /// Reported verifications that reached the server by their outcome, beyond those it served
+    /// (per dossier).
+    pub not_served: u64,
 }
 
 impl RatioRow {
-    /// Lookups per dossier.
+    /// Served lookups per dossier.
     pub fn ratio(&self) -> f64 {
-        if self.dossiers == 0 {
-            0.0
-        } else {
-            self.lookups as f64 / self.dossiers as f64
-        }
+        self.share(self.served)
     }
 
-    /// Share of dossiers with at least one lookup.
+    /// Share of dossiers with at least one served lookup.
     pub fn coverage(&self) -> f64 {
+        self.share(self.served_covered)
+    }
+
+    fn share(&self, n: u64) -> f64 {
         if self.dossiers == 0 {
             0.0
         } else {
-            self.covered as f64 / self.dossiers as f64
+            n as f64 / self.dossiers as f64
         }
     }
 }
@@ -383,10 +391,11 @@ impl AuditReader {
         self.log.latest_head()
     }
 
-    /// Dossiers received in the period without any reported lookup, oldest first, one page.
+    /// Dossiers received in the period without any lookup the server served, oldest first, one
+    /// page.
     pub fn unverified(&self, query: &UnverifiedQuery) -> Result<Vec<DossierRow>, AuditError> {
         let mut conditions = vec![
-            "lookups = 0".to_owned(),
+            "served = 0".to_owned(),
             "load_test = 0".to_owned(),
             "received_at_ms >= ?".to_owned(),
             "received_at_ms < ?".to_owned(),
@@ -506,7 +515,37 @@ impl AuditReader {
         query: &RatioQuery,
         source: RatioSource,
     ) -> Result<Vec<RatioRow>, AuditError> {
-        let groups: Vec<&str> = query.group_by.iter().map(|g| g.column(source)).collect();
+        let load_test = (!query.include_load_test).then_some("load_test = 0");
+        let rows = self.figures(query, &query.group_by, source, load_test)?;
+        Ok(
+            if query.group_by.is_empty() && rows.first().is_some_and(|r| r.dossiers == 0) {
+                vec![RatioRow::default()]
+            } else {
+                rows
+            },
+        )
+    }
+
+    /// The load-test dossiers and verifications a ratio leaves out (the period and agency of
+    /// `query`, all groups together): none when it includes load tests.
+    pub fn ratio_left_out(&self, query: &RatioQuery) -> Result<RatioRow, AuditError> {
+        if query.include_load_test {
+            return Ok(RatioRow::default());
+        }
+        let source = RatioSource::for_period(query.from_ms, query.to_ms);
+        let rows = self.figures(query, &[], source, Some("load_test = 1"))?;
+        Ok(rows.into_iter().next().unwrap_or_default())
+    }
+
+    /// The ratio's figures per group of `group_by`, of the rows `load_test` selects.
+    fn figures(
+        &self,
+        query: &RatioQuery,
+        group_by: &[GroupBy],
+        source: RatioSource,
+        load_test: Option<&str>,
+    ) -> Result<Vec<RatioRow>, AuditError> {
+        let groups: Vec<&str> = group_by.iter().map(|g| g.column(source)).collect();
         let select_groups = groups
             .iter()
             .enumerate()
@@ -521,13 +560,18 @@ impl AuditReader {
         let (table, figures, mut conditions, mut values) = match source {
             RatioSource::Dossiers => (
                 "dossiers",
-                "COUNT(*), COALESCE(SUM(lookups), 0), COALESCE(SUM(lookups > 0), 0), COALESCE(SUM(served), 0)",
+                // The rollup's figures (summary::ROLLUP_FIGURES), from each dossier's counts.
+                "COUNT(*), SUM(lookups), SUM(lookups > 0), SUM(served), SUM(served > 0), SUM(failed),
+                 SUM(MAX(lookups - failed - served, 0))"
+                    .to_owned(),
                 vec!["received_at_ms >= ?", "received_at_ms < ?"],
                 vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)],
             ),
             RatioSource::Rollup => (
                 "ratio_rollup",
-                "COALESCE(SUM(dossiers), 0), COALESCE(SUM(lookups), 0), COALESCE(SUM(covered), 0), COALESCE(SUM(served), 0)",
+                super::summary::ROLLUP_FIGURES
+                    .map(|c| format!("SUM({c})"))
+                    .join(", "),
                 vec!["day >= ?", "day < ?"],
                 vec![
                     Value::Integer(vietnam_day(query.from_ms)),
@@ -539,9 +583,7 @@ impl AuditReader {
             conditions.push("agency_id = ?");
             values.push(Value::Text(agency.clone()));
         }
-        if !query.include_load_test {
-            conditions.push("load_test = 0");
-        }
+        conditions.extend(load_test);
         let sql = format!(
             "SELECT {select_groups} {figures} FROM {table} WHERE {} {group_clause}",
             conditions.join(" AND ")
@@ -551,29 +593,26 @@ impl AuditReader {
         let rows = statement
             .query_map(params_from_iter(values), |row| {
                 let mut group = Vec::with_capacity(n);
-                for (i, by) in query.group_by.iter().enumerate() {
+                for (i, by) in group_by.iter().enumerate() {
                     group.push(by.value(row.get_ref(i)?)?);
                 }
+                // SUM over no row is NULL.
+                let figure = |i: usize| -> rusqlite::Result<u64> {
+                    Ok(row.get::<_, Option<i64>>(n + i)?.unwrap_or(0) as u64)
+                };
                 Ok(RatioRow {
                     group,
-                    dossiers: row.get::<_, i64>(n)? as u64,
-                    lookups: row.get::<_, i64>(n + 1)? as u64,
-                    covered: row.get::<_, i64>(n + 2)? as u64,
-                    served: row.get::<_, i64>(n + 3)? as u64,
+                    dossiers: figure(0)?,
+                    lookups: figure(1)?,
+                    reported_covered: figure(2)?,
+                    served: figure(3)?,
+                    served_covered: figure(4)?,
+                    failed: figure(5)?,
+                    not_served: figure(6)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(if n == 0 && rows.first().is_some_and(|r| r.dossiers == 0) {
-            vec![RatioRow {
-                group: Vec::new(),
-                dossiers: 0,
-                lookups: 0,
-                covered: 0,
-                served: 0,
-            }]
-        } else {
-            rows
-        })
+        Ok(rows)
     }
 }
 
@@ -767,12 +806,17 @@ mod tests {
             (
                 total[0].dossiers,
                 total[0].lookups,
-                total[0].covered,
-                total[0].served
+                total[0].reported_covered,
+                total[0].served,
+                total[0].served_covered
             ),
-            (5, 4, 3, 1)
+            (5, 4, 3, 1, 1)
         );
-        assert_eq!(total[0].ratio(), 0.8);
+        // A, the one served dossier, reported two: one beyond what the server served. C and F
+        // reported one each that the server never served.
+        assert_eq!((total[0].not_served, total[0].failed), (3, 0));
+        assert_eq!(total[0].ratio(), 0.2);
+        assert_eq!(total[0].coverage(), 0.2);
 
         query.group_by = vec![GroupBy::District];
         let by_district = reader.ratio(&query).unwrap();
@@ -783,7 +827,7 @@ mod tests {
             (
                 by_district[1].dossiers,
                 by_district[1].lookups,
-                by_district[1].covered
+                by_district[1].reported_covered
             ),
             (2, 1, 1)
         );

@@ -29,6 +29,9 @@ pub(crate) struct Job {
     pub events: Vec<AuditEvent>,
     /// When the server took the events in (stored with each).
     pub received_at_ms: i64,
+    /// Client event ids to look up only: the receipt says which are already stored (checked
+    /// after the events of the job, as a redelivery of them would be).
+    pub probes: Vec<String>,
     pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
 }
 

@@ -384,7 +384,16 @@ impl<L: LogOfRecord> Sequencer<L> {
                 }
                 appended += 1;
             }
-            receipts.push((appended, duplicates));
+            // Ids only looked up, after the job's own events (as a redelivery would be).
+            let probed = job
+                .probes
+                .iter()
+                .map(|id| {
+                    let id = id.as_bytes();
+                    self.stored(id, self.ids.hash(id), group_start, &pending)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            receipts.push((appended, duplicates, probed));
         }
         if run.1 > 0 {
             group.runs.push(run);
@@ -407,10 +416,11 @@ impl<L: LogOfRecord> Sequencer<L> {
             group,
             receipts: receipts
                 .into_iter()
-                .map(|(appended, duplicates)| AppendReceipt {
+                .map(|(appended, duplicates, probed)| AppendReceipt {
                     appended,
                     duplicates,
                     tree_size: size,
+                    probed,
                 })
                 .collect(),
             new_ids,

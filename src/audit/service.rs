@@ -253,32 +253,50 @@ impl AuditTrail for AuditService {
         let received_at_ms = chrono::Utc::now().timestamp_millis();
         let mut accepted = Vec::with_capacity(events.len());
         let mut refused = Vec::new();
+        // The ids of refused events, to be looked up in the log: a redelivery of an event
+        // already stored is a duplicate, whatever the rules say of it now (its backdate limit
+        // may have passed while it waited for the acknowledgement).
+        let mut probes = Vec::new();
         for (index, reported) in events.into_iter().enumerate() {
             let event_id = reported.event_id.clone();
             match self.event(&agency, received_at_ms, reported) {
                 Ok(event) => accepted.push(event),
-                Err(refusal) => refused.push(refusal_message(index, event_id, refusal)),
+                Err(refusal) => {
+                    let id = event_id.trim();
+                    if !id.is_empty() && id.len() <= crate::reporting::MAX_ID_CHARS {
+                        probes.push((refused.len(), id.to_owned()));
+                    }
+                    refused.push(refusal_message(index, event_id, refusal));
+                }
             }
         }
+        let (probed, probe_ids): (Vec<usize>, Vec<String>) = probes.into_iter().unzip();
+        let receipt = self
+            .recorder
+            .log()
+            .append_received(accepted, received_at_ms, probe_ids)
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
+        let mut stored_before = vec![false; refused.len()];
+        for (&at, &stored) in probed.iter().zip(&receipt.probed) {
+            stored_before[at] = stored;
+        }
+        let redelivered = stored_before.iter().filter(|&&s| s).count();
+        let mut before = stored_before.into_iter();
+        refused.retain(|_| !before.next().unwrap_or(false));
         if let Some(first) = refused.first() {
             tracing::info!(
                 agency = %agency.id,
                 refused = refused.len(),
-                accepted = accepted.len(),
+                stored = receipt.appended,
                 first_reason = %first.reason,
                 first_field = %first.field,
                 "refused reported events; the rest of the batch is stored"
             );
         }
-        let receipt = self
-            .recorder
-            .log()
-            .append_received(accepted, received_at_ms)
-            .await
-            .map_err(ApiError::AuditUnavailable)?;
         Ok(Response::new(proto::IngestResponse {
             stored: receipt.appended as u32,
-            duplicates: receipt.duplicates as u32,
+            duplicates: (receipt.duplicates + redelivered) as u32,
             tree_size: receipt.tree_size,
             refused,
         }))

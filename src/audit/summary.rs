@@ -5,6 +5,11 @@
 //! written once a row. A dossier reported twice counts once (the first report wins);
 //! verifications reported before their dossier are counted into the rollup when the dossier
 //! arrives.
+//!
+//! A dossier's rollup figures ([`Dossier::figures`]) are functions of its counts (reported,
+//! served, reported failed); each event changes a received dossier's figures, and the rollup
+//! row gets the difference, so `covered` and `not_served` stay exact without reading anything
+//! but the dossier's row.
 
 use std::collections::{hash_map::Entry, HashMap};
 
@@ -15,8 +20,26 @@ use crate::domain::{geography::CurrentProvince, ProvinceCode};
 use super::{
     event::{AuditEvent, EventKind, EventSource},
     log::vietnam_day,
+    reconcile::NOT_REACHING_SERVER,
     AuditError,
 };
+
+/// The figures a dossier adds to its rollup row, in the order of [`ROLLUP_FIGURES`].
+type Figures = [i64; 7];
+
+/// The rollup's figure columns: dossiers; verifications reported; dossiers with one reported;
+/// verifications served; dossiers with one served; reported verifications whose outcome says
+/// the call failed before the server; reported verifications that reached the server, by their
+/// outcome, beyond those served.
+pub(super) const ROLLUP_FIGURES: [&str; 7] = [
+    "dossiers",
+    "lookups",
+    "covered",
+    "served",
+    "served_covered",
+    "failed",
+    "not_served",
+];
 
 /// A dossier's summary row.
 #[derive(Debug, Default)]
@@ -24,6 +47,8 @@ struct Dossier {
     received_at_ms: Option<i64>,
     lookups: i64,
     served: i64,
+    /// Reported verifications whose outcome says the call never reached the server.
+    failed: i64,
     district: Option<String>,
     officer_id: Option<String>,
     procedure: Option<String>,
@@ -56,8 +81,8 @@ struct RollupKey {
 #[derive(Default)]
 pub(super) struct Summary {
     dossiers: HashMap<(String, String), Dossier>,
-    /// Per rollup row: dossiers, lookups, covered, served to add.
-    rollup: HashMap<RollupKey, [i64; 4]>,
+    /// Per rollup row: the [`ROLLUP_FIGURES`] to add.
+    rollup: HashMap<RollupKey, Figures>,
 }
 
 /// The current province containing the one recorded (an old province's successor; a current
@@ -69,6 +94,20 @@ fn current_province(recorded: Option<u16>) -> Option<u16> {
 }
 
 impl Dossier {
+    /// What this dossier adds to its rollup row once received.
+    fn figures(&self) -> Figures {
+        let reaching = self.lookups - self.failed;
+        [
+            1,
+            self.lookups,
+            i64::from(self.lookups > 0),
+            self.served,
+            i64::from(self.served > 0),
+            self.failed,
+            (reaching - self.served).max(0),
+        ]
+    }
+
     fn rollup_key(&self, agency_id: &str) -> Option<RollupKey> {
         Some(RollupKey {
             day: vietnam_day(self.received_at_ms?),
@@ -101,7 +140,7 @@ impl Summary {
                 let stored = transaction
                     .prepare_cached(
                         "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test,
-                                commune, province
+                                commune, province, failed
                          FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
                     )?
                     .query_row(params![agency_id, dossier_id], |r| {
@@ -116,6 +155,7 @@ impl Summary {
                             load_test: r.get(7)?,
                             commune: r.get(8)?,
                             province: r.get(9)?,
+                            failed: r.get(10)?,
                             changed: false,
                         })
                     })
@@ -125,11 +165,11 @@ impl Summary {
         }
     }
 
-    fn add(&mut self, key: Option<RollupKey>, add: [i64; 4]) {
+    fn add(&mut self, key: Option<RollupKey>, before: Figures, after: Figures) {
         if let Some(key) = key {
             let row = self.rollup.entry(key).or_default();
-            for (total, more) in row.iter_mut().zip(add) {
-                *total += more;
+            for ((total, new), old) in row.iter_mut().zip(after).zip(before) {
+                *total += new - old;
             }
         }
     }
@@ -145,7 +185,7 @@ impl Summary {
         }
         let agency = event.agency_id.as_str();
         let dossier = self.dossier(transaction, agency, &event.dossier_id)?;
-        let (key, add) = match &event.kind {
+        let (key, before) = match &event.kind {
             EventKind::Dossier { procedure, channel } => {
                 if dossier.received_at_ms.is_some() {
                     return Ok(()); // reported before: the first report stands
@@ -159,13 +199,10 @@ impl Summary {
                 dossier.commune = event.commune;
                 dossier.province = current_province(event.province);
                 dossier.changed = true;
-                let (lookups, served) = (dossier.lookups, dossier.served);
-                (
-                    dossier.rollup_key(agency),
-                    [1, lookups, i64::from(lookups > 0), served],
-                )
+                // Not in the rollup before: all of its figures are new.
+                (dossier.rollup_key(agency), Figures::default())
             }
-            EventKind::Verification { .. } => {
+            EventKind::Verification { outcome, .. } => {
                 if !dossier.changed
                     && dossier.received_at_ms.is_none()
                     && dossier.lookups == 0
@@ -176,21 +213,21 @@ impl Summary {
                 }
                 dossier.changed = true;
                 // Counted into the rollup now only if the dossier is already reported.
-                let key = dossier.rollup_key(agency);
-                let add = match event.source {
+                let before = dossier.figures();
+                match event.source {
                     EventSource::Client => {
                         dossier.lookups += 1;
-                        [0, 1, i64::from(dossier.lookups == 1), 0]
+                        if NOT_REACHING_SERVER.contains(&outcome.as_str()) {
+                            dossier.failed += 1;
+                        }
                     }
-                    EventSource::Server => {
-                        dossier.served += 1;
-                        [0, 0, 0, 1]
-                    }
-                };
-                (key, add)
+                    EventSource::Server => dossier.served += 1,
+                }
+                (dossier.rollup_key(agency), before)
             }
         };
-        self.add(key, add);
+        let after = dossier.figures();
+        self.add(key, before, after);
         Ok(())
     }
 
@@ -198,13 +235,13 @@ impl Summary {
     pub(super) fn write(self, transaction: &Transaction<'_>) -> Result<(), AuditError> {
         let mut dossiers = transaction.prepare_cached(
             "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel,
-                 received_at_ms, load_test, lookups, served, commune, province)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 received_at_ms, load_test, lookups, served, commune, province, failed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
                  officer_id = excluded.officer_id, procedure = excluded.procedure,
                  channel = excluded.channel, received_at_ms = excluded.received_at_ms,
                  load_test = excluded.load_test, lookups = excluded.lookups, served = excluded.served,
-                 commune = excluded.commune, province = excluded.province",
+                 commune = excluded.commune, province = excluded.province, failed = excluded.failed",
         )?;
         for ((agency_id, dossier_id), d) in &self.dossiers {
             if d.changed {
@@ -220,18 +257,22 @@ impl Summary {
                     d.lookups,
                     d.served,
                     d.commune,
-                    d.province
+                    d.province,
+                    d.failed
                 ])?;
             }
         }
-        let mut rollup = transaction.prepare_cached(
+        let mut rollup = transaction.prepare_cached(&format!(
             "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
-                 dossiers, lookups, covered, served, commune, province)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 commune, province, {figures})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province) DO UPDATE SET
-                 dossiers = dossiers + excluded.dossiers, lookups = lookups + excluded.lookups,
-                 covered = covered + excluded.covered, served = served + excluded.served",
-        )?;
+                 {sums}",
+            figures = ROLLUP_FIGURES.join(", "),
+            sums = ROLLUP_FIGURES
+                .map(|c| format!("{c} = {c} + excluded.{c}"))
+                .join(", "),
+        ))?;
         for (key, add) in &self.rollup {
             rollup.execute(params![
                 key.day,
@@ -241,12 +282,15 @@ impl Summary {
                 key.procedure,
                 key.channel,
                 key.load_test,
+                key.commune,
+                key.province,
                 add[0],
                 add[1],
                 add[2],
                 add[3],
-                key.commune,
-                key.province
+                add[4],
+                add[5],
+                add[6]
             ])?;
         }
         Ok(())

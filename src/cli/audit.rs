@@ -30,7 +30,7 @@ use super::{
 pub enum AuditCommand {
     /// Lookups per dossier over a period, optionally broken down.
     Ratio(RatioArgs),
-    /// Dossiers received in a period with no reported lookup (the supervisor's list).
+    /// Dossiers received in a period with no lookup the server served (the supervisor's list).
     Unverified(UnverifiedArgs),
     /// Export the log's events matching filters, as CSV or JSON lines.
     Export(ExportArgs),
@@ -414,18 +414,60 @@ pub struct VerifyArgs {
     pub server: ServerArgs,
 }
 
-/// One line of a ratio report, as printed.
-#[derive(Debug, Clone, Serialize)]
+/// One line of a ratio report, as printed. The headline figures (`lookups_per_dossier`,
+/// `dossiers_with_lookup`, `coverage`) count served verifications only (proto `RatioRow`).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RatioLine {
     pub group: Vec<String>,
     pub dossiers: u64,
+    /// Verifications reported, whatever their outcome.
     pub lookups: u64,
     pub lookups_per_dossier: f64,
     pub dossiers_with_lookup: u64,
     pub coverage: f64,
     pub served: u64,
+    pub reported_not_served: u64,
+    pub reported_failed: u64,
+    pub dossiers_with_reported_lookup: u64,
     /// The sum of the report's groups (the last line of a grouped report).
     pub total: bool,
+    /// On the line that stands for the whole answer (the TOTAL line, or the period's only line):
+    /// the load-test traffic the answer leaves out.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub left_out: Option<LeftOut>,
+}
+
+/// The load-test traffic a ratio answer leaves out (proto `LookupRatioResponse`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LeftOut {
+    pub load_test_dossiers_left_out: u64,
+    pub load_test_lookups_left_out: u64,
+    pub load_test_served_left_out: u64,
+}
+
+impl LeftOut {
+    fn of(answer: &proto::LookupRatioResponse) -> Self {
+        LeftOut {
+            load_test_dossiers_left_out: answer.load_test_dossiers_left_out,
+            load_test_lookups_left_out: answer.load_test_lookups_left_out,
+            load_test_served_left_out: answer.load_test_served_left_out,
+        }
+    }
+
+    /// The line under a ratio table.
+    pub fn sentence(&self) -> String {
+        format!(
+            "left out (load test): {} dossiers, {} verifications reported, {} served{}",
+            self.load_test_dossiers_left_out,
+            self.load_test_lookups_left_out,
+            self.load_test_served_left_out,
+            if *self == LeftOut::default() {
+                ""
+            } else {
+                " (--include-load-test counts them)"
+            }
+        )
+    }
 }
 
 impl From<proto::RatioRow> for RatioLine {
@@ -438,7 +480,11 @@ impl From<proto::RatioRow> for RatioLine {
             dossiers_with_lookup: r.dossiers_with_lookup,
             coverage: r.coverage,
             served: r.served,
+            reported_not_served: r.reported_not_served,
+            reported_failed: r.reported_failed,
+            dossiers_with_reported_lookup: r.dossiers_with_reported_lookup,
             total: false,
+            left_out: None,
         }
     }
 }
@@ -447,15 +493,19 @@ impl From<proto::RatioRow> for RatioLine {
 pub async fn run(command: AuditCommand) -> Result<(), String> {
     match command {
         AuditCommand::Ratio(args) => {
-            let lines = ratio(&args).await?;
+            let (lines, left_out) = ratio(&args).await?;
             if lines.is_empty() {
                 eprintln!("vnpop: no dossier was received in this period");
             }
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
-            write!(stdout, "{}", render(&lines, &args.by, args.format))
-                .and_then(|()| stdout.flush())
-                .map_err(output_error)?;
+            write!(
+                stdout,
+                "{}",
+                render(&lines, left_out, &args.by, args.format)
+            )
+            .and_then(|()| stdout.flush())
+            .map_err(output_error)?;
             if let Some(path) = &args.chart {
                 let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
                 if !args.by.is_empty() {
@@ -734,7 +784,7 @@ async fn citizen(args: CitizenArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {
+async fn ratio(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
     let request = proto::LookupRatioRequest {
         from: args.from.clone(),
         to: args.to.clone(),
@@ -742,18 +792,18 @@ async fn ratio(args: &RatioArgs) -> Result<Vec<RatioLine>, String> {
         agency_id: args.agency.clone().unwrap_or_default(),
         include_load_test: args.include_load_test,
     };
-    let rows = args.log.open().await?.ratio(request).await?.rows;
-    Ok(rows.into_iter().map(RatioLine::from).collect())
+    let answer = args.log.open().await?.ratio(request).await?;
+    let left_out = LeftOut::of(&answer);
+    Ok((
+        answer.rows.into_iter().map(RatioLine::from).collect(),
+        left_out,
+    ))
 }
 
 /// The sum of a report's groups.
 pub fn total_line(lines: &[RatioLine]) -> RatioLine {
     let sum = |f: fn(&RatioLine) -> u64| lines.iter().map(f).sum::<u64>();
-    let (dossiers, lookups, covered) = (
-        sum(|l| l.dossiers),
-        sum(|l| l.lookups),
-        sum(|l| l.dossiers_with_lookup),
-    );
+    let dossiers = sum(|l| l.dossiers);
     let share = |n: u64| {
         if dossiers == 0 {
             0.0
@@ -761,45 +811,70 @@ pub fn total_line(lines: &[RatioLine]) -> RatioLine {
             n as f64 / dossiers as f64
         }
     };
+    let (served, covered) = (sum(|l| l.served), sum(|l| l.dossiers_with_lookup));
     RatioLine {
         group: vec!["TOTAL".into()],
         dossiers,
-        lookups,
-        lookups_per_dossier: share(lookups),
+        lookups: sum(|l| l.lookups),
+        lookups_per_dossier: share(served),
         dossiers_with_lookup: covered,
         coverage: share(covered),
-        served: sum(|l| l.served),
+        served,
+        reported_not_served: sum(|l| l.reported_not_served),
+        reported_failed: sum(|l| l.reported_failed),
+        dossiers_with_reported_lookup: sum(|l| l.dossiers_with_reported_lookup),
         total: true,
+        left_out: None,
     }
 }
 
-/// The report's lines followed, when grouped into more than one line, by their TOTAL line.
-fn with_total(lines: &[RatioLine], by: &[String]) -> Vec<RatioLine> {
+/// The report's lines followed, when grouped, by their TOTAL line; the line that stands for the
+/// whole answer (TOTAL, or the period's only line) carries what the answer left out.
+fn with_total(lines: &[RatioLine], left_out: LeftOut, by: &[String]) -> Vec<RatioLine> {
     let mut all = lines.to_vec();
-    if !by.is_empty() && lines.len() > 1 {
+    if !by.is_empty() && !lines.is_empty() {
         all.push(total_line(lines));
+    }
+    if let Some(last) = all.last_mut() {
+        last.left_out = Some(left_out);
     }
     all
 }
 
+/// The figures of a ratio report, in the order CSV and JSON give them.
+const RATIO_COLUMNS: [&str; 9] = [
+    "dossiers",
+    "lookups",
+    "lookups_per_dossier",
+    "dossiers_with_lookup",
+    "coverage",
+    "served",
+    "reported_not_served",
+    "reported_failed",
+    "dossiers_with_reported_lookup",
+];
+
+/// The load-test columns of a CSV ratio report (filled on the line that stands for the answer).
+const LEFT_OUT_COLUMNS: [&str; 3] = [
+    "load_test_dossiers_left_out",
+    "load_test_lookups_left_out",
+    "load_test_served_left_out",
+];
+
 /// The report in the chosen format; every format ends with a TOTAL line when grouped (in CSV the
-/// first group column says `TOTAL` and the others are empty; in JSON `"total": true`).
-pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
-    let lines = with_total(lines, by);
+/// first group column says `TOTAL` and the others are empty; in JSON `"total": true`), and says
+/// what load-test traffic the answer left out (the table in a line under it; CSV and JSON on the
+/// TOTAL line, or the period's only line).
+pub fn render(lines: &[RatioLine], left_out: LeftOut, by: &[String], format: Format) -> String {
+    let lines = with_total(lines, left_out, by);
     match format {
         Format::Json => serde_json::to_string_pretty(&lines).expect("serializable") + "\n",
         Format::Csv => {
             let mut out = by
                 .iter()
                 .map(String::as_str)
-                .chain([
-                    "dossiers",
-                    "lookups",
-                    "lookups_per_dossier",
-                    "dossiers_with_lookup",
-                    "coverage",
-                    "served",
-                ])
+                .chain(RATIO_COLUMNS)
+                .chain(LEFT_OUT_COLUMNS)
                 .collect::<Vec<_>>()
                 .join(",");
             out.push('\n');
@@ -818,18 +893,32 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                     l.group.iter().map(|g| csv_field(g)).collect()
                 };
                 let figures = format!(
-                    "{},{},{:.6},{},{:.6},{}",
+                    "{},{},{:.6},{},{:.6},{},{},{},{}",
                     l.dossiers,
                     l.lookups,
                     l.lookups_per_dossier,
                     l.dossiers_with_lookup,
                     l.coverage,
-                    l.served
+                    l.served,
+                    l.reported_not_served,
+                    l.reported_failed,
+                    l.dossiers_with_reported_lookup
+                );
+                let left_out = l.left_out.map_or_else(
+                    || ",,".to_owned(),
+                    |o| {
+                        format!(
+                            "{},{},{}",
+                            o.load_test_dossiers_left_out,
+                            o.load_test_lookups_left_out,
+                            o.load_test_served_left_out
+                        )
+                    },
                 );
                 out.push_str(
                     &group
                         .into_iter()
-                        .chain([figures])
+                        .chain([figures, left_out])
                         .collect::<Vec<_>>()
                         .join(","),
                 );
@@ -840,11 +929,13 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
         Format::Table => {
             let headers = [
                 "dossiers",
-                "lookups",
-                "per dossier",
-                "with lookup",
-                "coverage",
+                "reported",
                 "served",
+                "with served",
+                "coverage",
+                "per dossier",
+                "not served",
+                "failed",
             ];
             let label = |l: &RatioLine| {
                 if l.total {
@@ -868,21 +959,25 @@ pub fn render(lines: &[RatioLine], by: &[String], format: Format) -> String {
                 .unwrap_or(5);
             let mut out = format!("{title:<width$}");
             for h in headers {
-                out.push_str(&format!(" {h:>12}"));
+                out.push_str(&format!(" {h:>11}"));
             }
             out.push('\n');
             for l in &lines {
                 out.push_str(&format!(
-                    "{:<width$} {:>12} {:>12} {:>12.3} {:>12} {:>11.1}% {:>12}\n",
+                    "{:<width$} {:>11} {:>11} {:>11} {:>11} {:>10.1}% {:>11.3} {:>11} {:>11}\n",
                     label(l),
                     l.dossiers,
                     l.lookups,
-                    l.lookups_per_dossier,
+                    l.served,
                     l.dossiers_with_lookup,
                     l.coverage * 100.0,
-                    l.served
+                    l.lookups_per_dossier,
+                    l.reported_not_served,
+                    l.reported_failed
                 ));
             }
+            out.push_str(&left_out.sentence());
+            out.push('\n');
             out
         }
     }
@@ -942,7 +1037,8 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
     let result = result?;
     eprintln!(
         "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
-         findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported{}",
+         findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported, \
+         {} reported_failure_unconfirmed, {} reported_late{}",
         result.dossiers,
         result.reported,
         result.not_reaching_server,
@@ -950,6 +1046,8 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
         result.served_not_reported,
         result.reported_not_served,
         result.dossier_not_reported,
+        result.reported_failure_unconfirmed,
+        result.reported_late,
         if result.truncated {
             " (list truncated: raise --limit)"
         } else {
@@ -962,6 +1060,7 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
             "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
             "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
             "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+            "received_at": if f.received_at_ms == 0 { String::new() } else { rfc3339(f.received_at_ms) },
         }))?;
     }
     out.finish()?;
@@ -969,7 +1068,16 @@ async fn reconcile(args: ReconcileArgs) -> Result<(), String> {
 }
 
 const FINDING_COLUMNS: &[&str] = &[
-    "finding", "agency", "dossier", "district", "officer", "rpc", "reported", "served", "first_at",
+    "finding",
+    "agency",
+    "dossier",
+    "district",
+    "officer",
+    "rpc",
+    "reported",
+    "served",
+    "first_at",
+    "received_at",
 ];
 
 /// A signed tree head as saved between runs of `vnpop audit verify --remote`.
@@ -1121,39 +1229,62 @@ mod tests {
         RatioLine {
             group: vec![district.into()],
             dossiers,
-            lookups,
-            lookups_per_dossier: lookups as f64 / dossiers as f64,
+            lookups: lookups + 2,
+            served: lookups,
             dossiers_with_lookup: lookups,
             coverage: lookups as f64 / dossiers as f64,
-            served: lookups,
+            lookups_per_dossier: lookups as f64 / dossiers as f64,
+            reported_not_served: 1,
+            reported_failed: 1,
+            dossiers_with_reported_lookup: lookups + 1,
             total: false,
+            left_out: None,
         }
     }
 
     #[test]
-    fn every_format_ends_a_grouped_report_with_its_marked_total() {
+    fn every_format_ends_a_grouped_report_with_its_marked_total_and_what_it_left_out() {
         let lines = [
             line("Huyện Bình Lục", 10, 1),
             line("Thành phố Phủ Lý", 30, 9),
         ];
         let by = ["district".to_owned()];
-        let csv = render(&lines, &by, Format::Csv);
+        let left_out = LeftOut {
+            load_test_dossiers_left_out: 7,
+            load_test_lookups_left_out: 5,
+            load_test_served_left_out: 4,
+        };
+        let csv = render(&lines, left_out, &by, Format::Csv);
+        assert_eq!(
+            csv.lines().next(),
+            Some("district,dossiers,lookups,lookups_per_dossier,dossiers_with_lookup,coverage,served,reported_not_served,reported_failed,dossiers_with_reported_lookup,load_test_dossiers_left_out,load_test_lookups_left_out,load_test_served_left_out")
+        );
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("Huyện Bình Lục,10,3,0.100000,1,0.100000,1,1,1,2,,,")
+        );
         assert_eq!(
             csv.lines().last(),
-            Some("TOTAL,40,10,0.250000,10,0.250000,10")
+            Some("TOTAL,40,14,0.250000,10,0.250000,10,2,2,12,7,5,4")
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render(&lines, &by, Format::Json)).unwrap();
+            serde_json::from_str(&render(&lines, left_out, &by, Format::Json)).unwrap();
         assert_eq!(json[2]["total"], true);
         assert_eq!(json[2]["dossiers"], 40);
+        assert_eq!(json[2]["load_test_dossiers_left_out"], 7);
+        assert_eq!(json[2]["reported_failed"], 2);
         assert_eq!(json[0]["total"], false);
-        let table = render(&lines, &by, Format::Table);
-        assert!(
-            table.lines().last().unwrap().starts_with("TOTAL "),
-            "{table}"
+        assert!(json[0].get("load_test_dossiers_left_out").is_none());
+        let table = render(&lines, left_out, &by, Format::Table);
+        let last: Vec<&str> = table.lines().rev().take(2).collect();
+        assert!(last[1].starts_with("TOTAL "), "{table}");
+        assert_eq!(
+            last[0],
+            "left out (load test): 7 dossiers, 5 verifications reported, 4 served (--include-load-test counts them)"
         );
-        // Ungrouped: one line, no total.
-        let one = render(&lines[..1], &[], Format::Csv);
+        // Ungrouped: one line, no total; it carries what was left out.
+        let one = render(&lines[..1], LeftOut::default(), &[], Format::Csv);
         assert_eq!(one.lines().count(), 2, "{one}");
+        assert!(one.ends_with(",0,0,0\n"), "{one}");
     }
 }

@@ -1,5 +1,5 @@
 //! Charts for auditors: the ratio report as a self-contained SVG bar chart (one bar per group, the
-//! share of dossiers with at least one lookup, the exact counts beside it, the overall figure as a
+//! share of dossiers with at least one lookup the server served, the exact counts beside it, the overall figure as a
 //! dashed line), to paste into a report or open in a browser.
 
 use super::audit::RatioLine;
@@ -39,7 +39,7 @@ pub fn coverage_svg(title: &str, lines: &[RatioLine], total: &RatioLine) -> Stri
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">
 <rect width="100%" height="100%" fill="white"/>
 <text x="16" y="26" font-size="16" font-weight="bold">{}</text>
-<text x="16" y="46" fill="#555">Dossiers with at least one lookup (coverage); lookups / dossiers at right</text>
+<text x="16" y="46" fill="#555">Dossiers with at least one lookup the server served (coverage); served and reported lookups at right</text>
 "##,
         escape(title)
     );
@@ -61,7 +61,7 @@ pub fn coverage_svg(title: &str, lines: &[RatioLine], total: &RatioLine) -> Stri
         };
         let width = BAR_AREA * line.coverage.clamp(0.0, 1.0);
         svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{}\"/>\n<text x=\"{:.1}\" y=\"{:.1}\">{:.1}%  ({} of {} dossiers; {} lookups)</text>\n",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" fill=\"{}\"/>\n<text x=\"{:.1}\" y=\"{:.1}\">{:.1}%  ({} of {} dossiers; {} lookups served, {} reported)</text>\n",
             x0 - 8.0,
             y + 16.0,
             escape(&label),
@@ -73,18 +73,20 @@ pub fn coverage_svg(title: &str, lines: &[RatioLine], total: &RatioLine) -> Stri
             line.coverage * 100.0,
             thousands(line.dossiers_with_lookup),
             thousands(line.dossiers),
+            thousands(line.served),
             thousands(line.lookups),
         ));
     }
     let x = x0 + BAR_AREA * total.coverage.clamp(0.0, 1.0);
     svg.push_str(&format!(
-        "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#222\" stroke-dasharray=\"4 3\"/>\n<text x=\"16\" y=\"{:.1}\" fill=\"#222\">Overall {:.1}% ({} of {} dossiers, {} lookups); red: below overall</text>\n</svg>\n",
+        "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#222\" stroke-dasharray=\"4 3\"/>\n<text x=\"16\" y=\"{:.1}\" fill=\"#222\">Overall {:.1}% ({} of {} dossiers, {} lookups served, {} reported); red: below overall</text>\n</svg>\n",
         TOP - 6.0,
         height - 36.0,
         height - 6.0,
         total.coverage * 100.0,
         thousands(total.dossiers_with_lookup),
         thousands(total.dossiers),
+        thousands(total.served),
         thousands(total.lookups),
     ));
     svg
@@ -98,12 +100,12 @@ mod tests {
         RatioLine {
             group: vec![group.into()],
             dossiers,
-            lookups: covered,
+            lookups: covered + 10,
             lookups_per_dossier: covered as f64 / dossiers as f64,
             dossiers_with_lookup: covered,
             coverage: covered as f64 / dossiers as f64,
             served: covered,
-            total: false,
+            ..RatioLine::default()
         }
     }
 
@@ -119,8 +121,10 @@ mod tests {
         assert!(svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect x=").count(), 2);
         assert!(svg.contains("Thành phố Phủ Lý &lt;A&amp;B&gt;"));
-        assert!(svg.contains("1.8%  (164 of 8,884 dossiers; 164 lookups)"));
-        assert!(svg.contains("Overall 1.3% (164 of 12,733 dossiers, 164 lookups)"));
+        assert!(svg.contains("1.8%  (164 of 8,884 dossiers; 164 lookups served, 174 reported)"));
+        assert!(
+            svg.contains("Overall 1.3% (164 of 12,733 dossiers, 164 lookups served, 174 reported)")
+        );
         assert_eq!(thousands(300_000), "300,000");
         assert_eq!(thousands(65), "65");
     }

@@ -44,6 +44,26 @@ pub fn test_config() -> ServeConfig {
     config
 }
 
+/// [`test_config`] with the agency directory `toml` (kept in the returned directory), and the
+/// desk `one-stop-ba-dinh`'s entry with `settings` added, for tests of directory settings.
+#[allow(dead_code)]
+pub fn config_with_desk(settings: &str, more: &str) -> (ServeConfig, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let agencies = dir.path().join("agencies.toml");
+    std::fs::write(
+        &agencies,
+        format!(
+            "[[agency]]\nid = \"one-stop-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-ba-dinh\"\n\
+             organization = \"UBND quận Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
+             fields = [\"all\"]\n{settings}\n\n{more}"
+        ),
+    )
+    .unwrap();
+    let mut config = test_config();
+    config.agencies = Some(agencies);
+    (config, dir)
+}
+
 pub async fn start_server(config: ServeConfig) -> RunningServer {
     let state = ServerState::build(&config).expect("server state");
     server::start(config.listen, state)

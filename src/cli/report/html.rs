@@ -196,6 +196,21 @@ fn headline(out: &mut String, data: &ReportData, l: &Labels) {
         true,
     );
     out.push_str("</div>\n");
+    // What the figures leave out, always said (0 for a desk, which may not mark load tests).
+    let [start, dossiers, reported, served] = l.load_test_left_out;
+    let lang = data.lang;
+    let [d, r, s] = data.load_test_left_out;
+    let _ = writeln!(
+        out,
+        "<p class=\"note\" id=\"load-test-left-out\">{}: <span data-v=\"{d}\">{}</span> {}, <span data-v=\"{r}\">{}</span> {}, <span data-v=\"{s}\">{}</span> {}</p>",
+        esc(start),
+        lang.int(d),
+        esc(dossiers),
+        lang.int(r),
+        esc(reported),
+        lang.int(s),
+        esc(served)
+    );
 }
 
 /// The columns of a ratio table after its group columns.
@@ -239,6 +254,14 @@ fn ratio_row(
         (
             row.lookups_per_dossier.to_string(),
             lang.decimal(row.lookups_per_dossier, 3),
+        ),
+        (
+            row.reported_not_served.to_string(),
+            lang.int(row.reported_not_served),
+        ),
+        (
+            row.reported_failed.to_string(),
+            lang.int(row.reported_failed),
         ),
     ] {
         let _ = write!(out, "<td class=\"n\" data-v=\"{v}\">{text}</td>");
@@ -524,6 +547,11 @@ fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
         ("served_not_reported", r.served_not_reported),
         ("reported_not_served", r.reported_not_served),
         ("dossier_not_reported", r.dossier_not_reported),
+        (
+            "reported_failure_unconfirmed",
+            r.reported_failure_unconfirmed,
+        ),
+        ("reported_late", r.reported_late),
     ] {
         let _ = writeln!(
             out,

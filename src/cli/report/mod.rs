@@ -124,6 +124,9 @@ pub(crate) struct ReportData {
     pub agency: Option<String>,
     pub district: Option<String>,
     pub total: proto::RatioRow,
+    /// The load-test dossiers, lookups reported and served the period's figures leave out
+    /// (the agency's, all districts).
+    pub load_test_left_out: [u64; 3],
     pub compare_total: Option<proto::RatioRow>,
     /// Grouped by district (one group value).
     pub by_district: Vec<proto::RatioRow>,
@@ -243,7 +246,13 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
             .unwrap_or_default(),
         None => all.into_iter().next().unwrap_or_default(),
     };
-    let total = total_of(&by_district, ratio(&period, &[]).await?.rows);
+    let whole = ratio(&period, &[]).await?;
+    let load_test_left_out = [
+        whole.load_test_dossiers_left_out,
+        whole.load_test_lookups_left_out,
+        whole.load_test_served_left_out,
+    ];
+    let total = total_of(&by_district, whole.rows);
     if total.dossiers == 0 {
         return Err(ReportError::Usage(format!(
             "empty period: no dossiers received from {} to {}{}",
@@ -327,6 +336,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         agency: args.agency.clone(),
         district: args.district.clone(),
         total,
+        load_test_left_out,
         compare_total,
         by_district: by_district.into_iter().filter(in_district).collect(),
         by_district_month,
@@ -349,6 +359,8 @@ fn only_district(reconcile: &mut proto::ReconcileResponse, district: &str) {
     reconcile.served_not_reported = count("served_not_reported");
     reconcile.reported_not_served = count("reported_not_served");
     reconcile.dossier_not_reported = count("dossier_not_reported");
+    reconcile.reported_failure_unconfirmed = count("reported_failure_unconfirmed");
+    reconcile.reported_late = count("reported_late");
     reconcile.findings.truncate(FINDINGS_LISTED as usize);
 }
 

@@ -26,8 +26,12 @@ pub(crate) struct Labels {
     pub lookups_reported: &'static str,
     pub lookups_served: &'static str,
     pub coverage: &'static str,
-    /// Table column headers, short: dossiers, reported, served, with a lookup, coverage, per dossier.
-    pub columns: [&'static str; 6],
+    /// Table column headers, short: dossiers, reported, served, with a lookup, coverage, per
+    /// dossier, reported but not served, reported failed.
+    pub columns: [&'static str; 8],
+    /// The load-test traffic the figures leave out: the sentence's start, then its three counts'
+    /// words (dossiers, lookups reported, served).
+    pub load_test_left_out: [&'static str; 4],
     pub points: &'static str,
     pub by_district_month: &'static str,
     pub by_district_month_note: &'static str,
@@ -160,7 +164,15 @@ impl Lang {
             (Lang::Vi, "dossier_not_reported") => {
                 "Tra cứu cho hồ sơ đơn vị không báo cáo tiếp nhận"
             }
+            (Lang::Vi, "reported_failure_unconfirmed") => {
+                "Báo cáo lỗi kết nối khi máy chủ vẫn trả lời đơn vị"
+            }
+            (Lang::Vi, "reported_late") => "Báo cáo gửi muộn",
             (Lang::En, "served_not_reported") => "Served by the server, never reported",
+            (Lang::En, "reported_failure_unconfirmed") => {
+                "Failure reported while the server answered the agency"
+            }
+            (Lang::En, "reported_late") => "Reported late",
             (Lang::En, "reported_not_served") => "Reported, never served by the server",
             (Lang::En, "dossier_not_reported") => "Lookups for a dossier never reported",
             _ => return kind.to_owned(),
@@ -170,6 +182,12 @@ impl Lang {
 }
 
 static VI: Labels = Labels {
+    load_test_left_out: [
+        "Không tính lưu lượng kiểm thử tải",
+        "hồ sơ",
+        "lượt tra cứu báo cáo",
+        "lượt máy chủ trả lời",
+    ],
     html_lang: "vi",
     title: "Báo cáo tra cứu Cơ sở dữ liệu quốc gia về dân cư khi giải quyết hồ sơ",
     period: "Kỳ báo cáo",
@@ -181,7 +199,7 @@ static VI: Labels = Labels {
     lookups_reported: "Lượt tra cứu đơn vị báo cáo",
     lookups_served: "Lượt tra cứu máy chủ đã trả lời",
     coverage: "Tỷ lệ hồ sơ có tra cứu",
-    columns: ["Hồ sơ", "Tra cứu (báo cáo)", "Tra cứu (máy chủ)", "Hồ sơ có tra cứu", "Tỷ lệ", "Tra cứu / hồ sơ"],
+    columns: ["Hồ sơ", "Tra cứu (báo cáo)", "Tra cứu (máy chủ)", "Hồ sơ có tra cứu", "Tỷ lệ", "Tra cứu / hồ sơ", "Báo cáo, máy chủ không ghi nhận", "Báo cáo lỗi kết nối"],
     points: " điểm %",
     by_district_month: "Tỷ lệ hồ sơ có tra cứu theo huyện và tháng",
     by_district_month_note: "Màu càng đậm, tỷ lệ càng cao; rê chuột lên ô để xem số liệu chính xác.",
@@ -227,6 +245,12 @@ static VI: Labels = Labels {
 };
 
 static EN: Labels = Labels {
+    load_test_left_out: [
+        "Left out as load-test traffic",
+        "dossiers",
+        "lookups reported",
+        "served",
+    ],
     html_lang: "en",
     title: "Population database lookups for administrative dossiers",
     period: "Period",
@@ -238,7 +262,7 @@ static EN: Labels = Labels {
     lookups_reported: "Lookups reported by the agency",
     lookups_served: "Lookups served by the server",
     coverage: "Coverage (dossiers with a lookup)",
-    columns: ["Dossiers", "Lookups (reported)", "Lookups (served)", "With a lookup", "Coverage", "Per dossier"],
+    columns: ["Dossiers", "Lookups (reported)", "Lookups (served)", "With a lookup", "Coverage", "Per dossier", "Reported, not served", "Reported failed"],
     points: " points",
     by_district_month: "Coverage by district and month",
     by_district_month_note: "Darker means higher coverage; hover over a cell for the exact figures.",
