@@ -203,7 +203,13 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
         (rows[0].dossiers, rows[0].lookups),
         (1_000, expected_lookups as u64)
     );
-    assert_eq!(rows[0].served as usize, expected_lookups - failed);
+    // A call the outage cut off after the server had recorded it (answer lost on the way back)
+    // is served in the server's record and failed in the agency's: at most the calls in flight.
+    let served = rows[0].served as usize;
+    assert!(
+        (expected_lookups - failed..=expected_lookups - failed + 8).contains(&served),
+        "served {served} of {expected_lookups} lookups, {failed} failed"
+    );
     gateway.shutdown().await;
     server.shutdown().await.unwrap();
 }

@@ -83,8 +83,10 @@ impl From<GatewayError> for Status {
     fn from(error: GatewayError) -> Status {
         if let GatewayError::Client(ClientError::Rpc(status)) = error {
             // The server's own answer, details and all; a transport failure (no details) is
-            // named like the gateway's other failures to reach the server.
-            if status.code() == Code::Unavailable
+            // named like the gateway's other failures to reach the server. So is a call the
+            // server cut off by going away (its stream reset: CANCELLED, which the gateway never
+            // asks for: a caller that hangs up drops the call instead).
+            if matches!(status.code(), Code::Unavailable | Code::Cancelled)
                 && status.get_error_details().error_info().is_none()
             {
                 let details = ErrorDetails::with_error_info(
@@ -302,6 +304,15 @@ mod tests {
         assert_eq!(unreachable.code(), Code::Unavailable);
         assert_eq!(
             Problem::from_status(&unreachable).reason.as_deref(),
+            Some("SERVER_UNREACHABLE")
+        );
+        // A call the server cut off while shutting down (stream reset) is an outage too.
+        let cut_off = Status::from(GatewayError::Client(ClientError::Rpc(Status::cancelled(
+            "h2 protocol error: stream reset",
+        ))));
+        assert_eq!(cut_off.code(), Code::Unavailable);
+        assert_eq!(
+            Problem::from_status(&cut_off).reason.as_deref(),
             Some("SERVER_UNREACHABLE")
         );
     }
