@@ -11,6 +11,7 @@
 //! - [`log`]: `AuditLog`, the handle callers append through and queries wait on;
 //! - `queue`: the sequencer's two-lane queue (served calls first);
 //! - `sequencer`: the log's one writer (recovery at open, dedup, encode, tree, sign, commit);
+//! - `nodes`: the tree's upper levels, derived, so a proof reads one node a level;
 //! - [`projector`]: the query tables, derived after the answer on a thread of their own;
 //! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
 //! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
@@ -24,6 +25,7 @@ mod follower;
 pub mod keys;
 pub mod log;
 pub mod merkle;
+mod nodes;
 pub mod postgres;
 pub(crate) mod projector;
 pub mod query;

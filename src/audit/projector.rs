@@ -25,6 +25,7 @@ use tokio::sync::watch;
 
 use super::{
     event::EventKind,
+    merkle::BLOCK_LEAVES,
     record::{Dictionary, StoredEvent},
     store::{LogOfRecord, SqliteLog},
     summary::Summary,
@@ -113,8 +114,8 @@ INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 /// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
-/// current provinces).
-const SCHEMA_VERSION: i64 = 3;
+/// current provinces; 4: the tree's upper levels, [`super::nodes`]).
+const SCHEMA_VERSION: i64 = 4;
 
 /// Opens the query tables' file with the settings every connection uses. Tables of an older
 /// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.
@@ -136,14 +137,18 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
                  DROP TABLE IF EXISTS ratio_rollup;
                  DROP TABLE IF EXISTS subjects;
                  DROP TABLE IF EXISTS projection_state;
+                 DROP TABLE IF EXISTS merkle_nodes;
                  {SCHEMA}
-                 PRAGMA user_version = {SCHEMA_VERSION};"
+                 {NODES}
+                 PRAGMA user_version = {SCHEMA_VERSION};",
+                NODES = super::nodes::SCHEMA
             ))
         };
         connection.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
         result?;
     }
     connection.execute_batch(SCHEMA)?;
+    connection.execute_batch(super::nodes::SCHEMA)?;
     Ok(connection)
 }
 
@@ -357,11 +362,14 @@ fn apply_range(
     to: u64,
 ) -> Result<(), AuditError> {
     let mut events = Vec::with_capacity((to - from) as usize);
-    log.snapshot(|log| {
+    // The blocks these events complete, with the left sibling of the first.
+    let first_block = from / BLOCK_LEAVES;
+    let blocks = log.snapshot(|log| {
         log.events(dictionary, from, to, &mut |stored| {
             events.push(stored);
             Ok(true)
-        })
+        })?;
+        log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
     })?;
     if events.len() as u64 != to - from {
         return Err(AuditError::Corrupt(format!(
@@ -370,12 +378,19 @@ fn apply_range(
             to - 1
         )));
     }
-    apply(query, &events, to)
+    apply(query, &events, &blocks, to)
 }
 
-/// Applies stored events in one transaction, with the new applied position.
-fn apply(connection: &mut Connection, events: &[StoredEvent], to: u64) -> Result<(), AuditError> {
+/// Applies stored events, and the tree nodes their blocks complete, in one transaction with the
+/// new applied position.
+fn apply(
+    connection: &mut Connection,
+    events: &[StoredEvent],
+    blocks: &[(u64, Vec<u8>)],
+    to: u64,
+) -> Result<(), AuditError> {
     let transaction = connection.transaction()?;
+    super::nodes::extend(&transaction, blocks)?;
     let mut summary = Summary::default();
     for stored in events {
         let event = &stored.event;
@@ -402,6 +417,7 @@ fn clear(connection: &Connection) -> Result<(), AuditError> {
          DELETE FROM dossiers;
          DELETE FROM ratio_rollup;
          DELETE FROM subjects;
+         DELETE FROM merkle_nodes;
          UPDATE projection_state SET applied = 0 WHERE id = 0;
          COMMIT;",
     )?;

@@ -637,6 +637,14 @@ impl Subtrees for StoredTree<'_> {
         let n = end - start;
         if n.is_power_of_two() && n >= BLOCK_LEAVES && start.is_multiple_of(BLOCK_LEAVES) {
             let (from, to) = (start / BLOCK_LEAVES, end / BLOCK_LEAVES);
+            if to - from >= 2 {
+                let level = (to - from).trailing_zeros();
+                if let Some(root) =
+                    super::nodes::lookup(self.reader.connection(), level, from >> level)?
+                {
+                    return Ok(root);
+                }
+            }
             let blocks = self
                 .reader
                 .log
@@ -730,7 +738,7 @@ mod tests {
         use crate::audit::merkle::{self, Subtrees};
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(dir.path()).unwrap();
-        let n = 4 * BLOCK_LEAVES + 300;
+        let n = 8 * BLOCK_LEAVES + 300;
         let events: Vec<_> = (0..n as usize)
             .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))
             .collect();
@@ -740,12 +748,28 @@ mod tests {
         drop(log);
         let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
         let all = reader.leaf_hashes(n).unwrap();
+        // The projector derived the upper levels the proofs below read (8 blocks: levels 1-3).
+        let blocks: Vec<Hash> = all
+            .chunks(BLOCK_LEAVES as usize)
+            .take(8)
+            .map(merkle::root)
+            .collect();
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 3, 0).unwrap(),
+            Some(merkle::root(&blocks))
+        );
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 1, 3).unwrap(),
+            Some(merkle::root(&blocks[6..8]))
+        );
         for size in [
             1,
             5,
             BLOCK_LEAVES,
             BLOCK_LEAVES + 1,
             3 * BLOCK_LEAVES + 7,
+            4 * BLOCK_LEAVES,
+            7 * BLOCK_LEAVES + 5,
             n,
         ] {
             let leaves = &all[..size as usize];
