@@ -1,6 +1,9 @@
 //! The dossiers opened through the gateway, kept on disk (SQLite, `synchronous=FULL`) so that a
 //! restarted gateway still accepts verifications for dossiers opened before it stopped, and in
 //! memory for the lookup on every call.
+//!
+//! The index file outlives gateway versions: columns added since the first one (`commune`) are
+//! added to an existing file when it is opened, with the value older rows meant (empty).
 
 use std::{
     collections::HashMap,
@@ -58,13 +61,15 @@ impl DossierIndex {
                      officer_id     TEXT NOT NULL,
                      channel        TEXT NOT NULL,
                      received_at_ms INTEGER NOT NULL,
-                     load_test      INTEGER NOT NULL
+                     load_test      INTEGER NOT NULL,
+                     commune        TEXT NOT NULL DEFAULT ''
                  )",
             )
             .map_err(index_error)?;
+        add_missing_columns(&connection).map_err(index_error)?;
         let known = connection
             .prepare(
-                "SELECT dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test
+                "SELECT dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test, commune
                  FROM dossiers",
             )
             .map_err(index_error)?
@@ -79,6 +84,7 @@ impl DossierIndex {
                 );
                 info.received_at_ms = Some(r.get(5)?);
                 info.load_test = r.get(6)?;
+                info.commune = r.get(7)?;
                 Ok((info.id.clone(), Arc::new(info)))
             })
             .map_err(index_error)?
@@ -111,8 +117,8 @@ impl DossierIndex {
             connection
                 .prepare_cached(
                     "INSERT OR IGNORE INTO dossiers
-                     (dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     (dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test, commune)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     stored.id,
@@ -121,7 +127,8 @@ impl DossierIndex {
                     stored.officer_id,
                     channel_name(stored.channel),
                     stored.received_at_ms.unwrap_or_default(),
-                    stored.load_test
+                    stored.load_test,
+                    stored.commune
                 ])?;
             Ok::<_, rusqlite::Error>(())
         })
@@ -150,10 +157,26 @@ pub(crate) fn to_proto(info: &DossierInfo) -> proto::OpenedDossier {
         } as i32,
         received_at_ms: info.received_at_ms.unwrap_or_default(),
         load_test: info.load_test,
+        commune: info.commune.clone(),
     }
 }
 
-/// Longest id, district, officer or procedure code accepted (the server's limit for ids).
+/// Adds to an index written by an earlier gateway the columns it lacks (`commune`, since the
+/// 2025 reform), each with the value its rows meant.
+fn add_missing_columns(connection: &Connection) -> rusqlite::Result<()> {
+    let columns = connection
+        .prepare("SELECT name FROM pragma_table_info('dossiers')")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    if !columns.iter().any(|c| c == "commune") {
+        connection
+            .execute_batch("ALTER TABLE dossiers ADD COLUMN commune TEXT NOT NULL DEFAULT ''")?;
+    }
+    Ok(())
+}
+
+/// Longest id, district, commune, officer or procedure code accepted (the server's limit for
+/// ids).
 const MAX_TEXT: usize = 128;
 
 /// Checks an OpenDossier request; `now_ms` stands in for a missing reception time.
@@ -161,14 +184,17 @@ pub(crate) fn from_request(
     request: &proto::OpenDossierRequest,
     now_ms: i64,
 ) -> Result<DossierInfo, GatewayError> {
-    for (field, value) in [
-        ("dossier_id", &request.dossier_id),
-        ("procedure_code", &request.procedure_code),
-        ("district", &request.district),
-        ("officer_id", &request.officer_id),
+    // Where the dossier was received (district, commune) may be left out: the agency's reporting
+    // rules say when, and are checked by the client library.
+    for (field, value, required) in [
+        ("dossier_id", &request.dossier_id, true),
+        ("procedure_code", &request.procedure_code, true),
+        ("district", &request.district, false),
+        ("commune", &request.commune, false),
+        ("officer_id", &request.officer_id, true),
     ] {
         let value = value.trim();
-        if value.is_empty() {
+        if required && value.is_empty() {
             return Err(GatewayError::InvalidField {
                 field,
                 message: "required".into(),
@@ -210,6 +236,7 @@ pub(crate) fn from_request(
         request.received_at_ms
     });
     info.load_test = request.load_test;
+    info.commune = request.commune.trim().to_owned();
     Ok(info)
 }
 
@@ -233,6 +260,7 @@ mod tests {
             channel: proto::DossierChannel::Online as i32,
             received_at_ms: 0,
             load_test: false,
+            commune: String::new(),
         }
     }
 
@@ -257,7 +285,40 @@ mod tests {
             ..request()
         };
         assert!(!same_dossier(&known, &other));
+        let elsewhere = proto::OpenDossierRequest {
+            commune: "Phường Ba Đình".into(),
+            ..request()
+        };
+        assert!(!same_dossier(&known, &elsewhere));
         assert_eq!(index.len(), 1);
+
+        let at_commune = proto::OpenDossierRequest {
+            dossier_id: "D-2".into(),
+            district: String::new(),
+            commune: " 00004 ".into(),
+            ..request()
+        };
+        index
+            .insert(from_request(&at_commune, 43).unwrap())
+            .await
+            .unwrap();
+        drop(index);
+        let index = DossierIndex::open(&path).unwrap();
+        let known = index.get("D-2").unwrap();
+        assert_eq!(
+            (known.commune.as_str(), known.district.as_str()),
+            ("00004", "")
+        );
+        assert_eq!(to_proto(&known).commune, "00004");
+        assert!(same_dossier(&known, &at_commune));
+    }
+
+    /// The field `from_request` refuses `request` for, if any.
+    fn field_at_fault(request: &proto::OpenDossierRequest) -> Option<&'static str> {
+        match from_request(request, 1) {
+            Err(GatewayError::InvalidField { field, .. }) => Some(field),
+            _ => None,
+        }
     }
 
     #[test]
@@ -266,23 +327,23 @@ mod tests {
             officer_id: " ".into(),
             ..request()
         };
-        assert!(matches!(
-            from_request(&missing, 1),
-            Err(GatewayError::InvalidField {
-                field: "officer_id",
-                ..
-            })
-        ));
+        assert_eq!(field_at_fault(&missing), Some("officer_id"));
+        let long = proto::OpenDossierRequest {
+            commune: "x".repeat(MAX_TEXT + 1),
+            ..request()
+        };
+        assert_eq!(field_at_fault(&long), Some("commune"));
         let no_channel = proto::OpenDossierRequest {
             channel: 0,
             ..request()
         };
-        assert!(matches!(
-            from_request(&no_channel, 1),
-            Err(GatewayError::InvalidField {
-                field: "channel",
-                ..
-            })
-        ));
+        assert_eq!(field_at_fault(&no_channel), Some("channel"));
+        // Where it was received is the reporting rules' to require (the client library checks
+        // them), not the gateway's.
+        let no_place = proto::OpenDossierRequest {
+            district: String::new(),
+            ..request()
+        };
+        assert!(from_request(&no_place, 1).is_ok());
     }
 }

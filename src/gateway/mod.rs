@@ -43,6 +43,10 @@ pub(crate) struct Gateway {
     server: String,
 }
 
+/// How long opening a dossier waits to learn the agency's reporting rules from the server, when
+/// they are not known yet (the gateway has not reached the server since it started).
+const RULES_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -78,8 +82,9 @@ impl Gateway {
         })
     }
 
-    /// Opens a dossier: recorded in the outbox, then in the index, before it is answered.
-    /// Returns the dossier and whether it is new.
+    /// Opens a dossier: checked against the agency's reporting rules (its district, its commune:
+    /// refused with the rule's reason, nothing recorded), recorded in the outbox, then in the
+    /// index, before it is answered. Returns the dossier and whether it is new.
     pub(crate) async fn open_dossier(
         &self,
         request: proto::OpenDossierRequest,
@@ -92,6 +97,10 @@ impl Gateway {
             };
         }
         let info = dossiers::from_request(&request, now_ms())?;
+        // The rules come from the server's directory (WhoAmI), asked once and kept; while the
+        // server has never been reached the dossier is checked against the rules every agency
+        // keeps, and the server checks the rest on delivery (outbox quarantine).
+        let _ = tokio::time::timeout(RULES_WAIT, self.client.report_policy()).await;
         self.client.open_dossier(info.clone()).await?;
         let info = self.dossiers.insert(info).await?;
         Ok((dossiers::to_proto(&info), true))

@@ -1,11 +1,12 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the route table
 //! ([`super::rest::ROUTES`]) and, for every body and answer, from the protos' descriptors (the
-//! proto3 JSON mapping as JSON Schema). Nothing is kept by hand, so it cannot drift from what is
-//! served; a test checks every documented operation against the running router.
+//! proto3 JSON mapping as JSON Schema, each message and field described by its comment in the
+//! proto). Nothing is kept by hand, so it cannot drift from what is served; a test checks every
+//! documented operation against the running router.
 
 use std::collections::BTreeMap;
 
-use prost_reflect::{Kind, MessageDescriptor};
+use prost_reflect::{FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -41,6 +42,16 @@ fn kind_schema(kind: &Kind, wanted: &mut Vec<MessageDescriptor>) -> Value {
     }
 }
 
+/// The comment above the declaration at `path` in `file` (the proto's documentation of a message
+/// or field), on one line.
+fn proto_comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let location = info.location.iter().find(|l| l.path == path)?;
+    let text = location.leading_comments.as_deref()?;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
+}
+
 /// The JSON Schema of a message: its fields by JSON name.
 fn message_schema(message: &MessageDescriptor, wanted: &mut Vec<MessageDescriptor>) -> Value {
     let mut properties = Map::new();
@@ -58,11 +69,19 @@ fn message_schema(message: &MessageDescriptor, wanted: &mut Vec<MessageDescripto
         } else {
             kind_schema(&field.kind(), wanted)
         };
+        let mut schema = schema;
+        if let Some(comment) = proto_comment(&field.parent_file(), field.path()) {
+            schema["description"] = comment.into();
+        }
         properties.insert(field.json_name().to_owned(), schema);
+    }
+    let mut description = format!("vnpop.v1.{} in the proto3 JSON mapping.", message.name());
+    if let Some(comment) = proto_comment(&message.parent_file(), message.path()) {
+        description = format!("{description} {comment}");
     }
     json!({
         "type": "object",
-        "description": format!("vnpop.v1.{} in the proto3 JSON mapping", message.name()),
+        "description": description,
         "properties": properties,
         "additionalProperties": false,
     })
@@ -231,5 +250,21 @@ mod tests {
         assert!(lookup.get("cccdNumber").is_some(), "{lookup}");
         assert!(schemas.contains_key("RequestContext"));
         assert_eq!(document["openapi"], "3.1.0");
+        // Fields carry their proto comments: what a dossier's commune is, for instance.
+        for message in ["OpenDossierRequest", "OpenedDossier"] {
+            let commune = &schemas[message]["properties"]["commune"];
+            assert_eq!(commune["type"], "string", "{message}: {commune}");
+            assert!(
+                commune["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("commune")),
+                "{message}: {commune}"
+            );
+        }
+        let opened = schemas["OpenDossierRequest"]["properties"]["commune"]["description"]
+            .as_str()
+            .unwrap();
+        assert!(opened.contains("1 July 2025"), "{opened}");
+        assert!(opened.contains("COMMUNE_UNKNOWN"), "{opened}");
     }
 }

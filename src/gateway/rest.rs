@@ -79,7 +79,7 @@ pub const ROUTES: &[Route] = &[
         method: Method::POST,
         path: "/v1/dossiers",
         operation_id: "openDossier",
-        summary: "Open a dossier (recorded durably before the answer). 201 when new; 200 with the dossier as first opened when repeated with the same details.",
+        summary: "Open a dossier (recorded durably before the answer), received at a district before 1 July 2025 and at a commune since (field commune); the agency's reporting rules are checked first. 201 when new; 200 with the dossier as first opened when repeated with the same details.",
         grpc: Some("vnpop.v1.AgencyGateway/OpenDossier"),
         request: Some("OpenDossierRequest"),
         answer: Answer::Message("OpenedDossier"),
