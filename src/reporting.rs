@@ -264,7 +264,12 @@ impl ReportPolicy {
         }
         self.check_time(event.occurred_at_ms, received_at_ms)?;
         let (district, commune) = (event.district.trim(), event.commune.trim());
-        if event.occurred_at_ms >= reform_ms() {
+        // A verification takes place where its dossier was received: one made today for a
+        // dossier received before the reform names the dossier's district and no commune.
+        let of_older_dossier = matches!(event.kind, Some(Kind::Verification(_)))
+            && commune.is_empty()
+            && !district.is_empty();
+        if event.occurred_at_ms >= reform_ms() && !of_older_dossier {
             return self.after_reform(district, commune);
         }
         if !commune.is_empty() {
@@ -625,6 +630,35 @@ mod tests {
         assert_eq!(
             (unknown.reason(), unknown.field()),
             ("COMMUNE_UNKNOWN", "commune")
+        );
+        // A lookup made since the reform for a dossier received before it names the dossier's
+        // district, even where the agency now receives at several communes.
+        let tan_lac = geography::commune("Xã Tân Lạc", Some(phu_tho), &[]).unwrap();
+        let two = ReportPolicy {
+            communes: Communes::Only(vec![mai_chau, tan_lac]),
+            ..policy.clone()
+        };
+        let mut lookup = event("Huyện Mai Châu", "", after + DAY);
+        lookup.kind = Some(Kind::Verification(proto::VerificationMade {
+            rpc: "LookupByCccd".into(),
+            outcome: "found".into(),
+            purpose: "cư trú".into(),
+            cccd_number: String::new(),
+        }));
+        assert_eq!(
+            two.check(&lookup, after + DAY).unwrap(),
+            Receiving {
+                district: "Huyện Mai Châu".into(),
+                commune: None,
+                province: Some(17),
+            }
+        );
+        // A dossier received since then must still say at which of them.
+        assert_eq!(
+            two.check(&event("Huyện Mai Châu", "", after), after)
+                .unwrap_err()
+                .field(),
+            "commune"
         );
         let other = at("", "Xã Tân Lạc", after).unwrap_err();
         assert_eq!(other.reason(), "COMMUNE_NOT_SERVED");
