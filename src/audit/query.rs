@@ -617,8 +617,9 @@ impl AuditReader {
 }
 
 /// The stored log as a Merkle tree of `size` leaves: the root of a complete aligned run of
-/// blocks is combined from the stored block roots, anything smaller is read leaf by leaf. A proof
-/// over ten million events reads about ten thousand block roots and two thousand leaves.
+/// blocks is the projector's derived node for it (`nodes`), or else combined from the stored
+/// block roots; anything smaller is read leaf by leaf. A proof reads one node a level and the
+/// leaves of at most two blocks.
 pub struct StoredTree<'a> {
     reader: &'a AuditReader,
     size: u64,
