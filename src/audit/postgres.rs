@@ -26,8 +26,7 @@ use tokio_postgres::{types::ToSql, NoTls, Row};
 use super::{
     keys::SignedTreeHead,
     merkle::Hash,
-    record::{self, RecordError},
-    store::{Group, LogOfRecord, RawRecord, RunDamage},
+    store::{Group, LogOfRecord, RawRecord, RunDamage, RunWalk},
     AuditError,
 };
 
@@ -579,45 +578,12 @@ impl LogOfRecord for PgLog {
                 .map_or(0, |r| r.get::<_, i64>(0) as u64);
             rows = self.runs(start, to)?;
         }
-        let mut expected: Option<u64> = None;
+        let mut walk = RunWalk::new(from, to);
         while let Some(next) = rows.last().map(|last| last.0 + 1) {
             for (first, count, body) in &rows {
-                let (first, count) = (*first, *count as u64);
-                if let Some(expected) = expected.filter(|&e| e != first) {
-                    return damaged(RunDamage::Gap {
-                        expected,
-                        found: first,
-                    });
+                if !walk.run(*first, *count as u64, body, each, damaged)? {
+                    return Ok(());
                 }
-                if expected.is_none() && first > from {
-                    return damaged(RunDamage::Gap {
-                        expected: from,
-                        found: first,
-                    });
-                }
-                let mut rest = &body[..];
-                for seq in first..first + count {
-                    let (payload, crc) = match record::next_record(&mut rest) {
-                        Ok(record) => record,
-                        Err(error) => return damaged(RunDamage::Truncated { seq, error }),
-                    };
-                    if seq < from {
-                        continue;
-                    }
-                    if seq >= to {
-                        return Ok(());
-                    }
-                    if !each(RawRecord { seq, payload, crc })? {
-                        return Ok(());
-                    }
-                }
-                if !rest.is_empty() {
-                    return damaged(RunDamage::Truncated {
-                        seq: first + count,
-                        error: RecordError::Invalid("bytes after the run's last record"),
-                    });
-                }
-                expected = Some(first + count);
             }
             if next >= to {
                 break;

@@ -167,6 +167,74 @@ pub(crate) trait LogOfRecord {
     }
 }
 
+/// A scan of the records `[from, to)` as its runs come, in order, from whichever store: checks
+/// that each run follows the last and holds what it says, and passes each record in the range on.
+pub(crate) struct RunWalk {
+    from: u64,
+    to: u64,
+    /// Where the next run must start, once one was seen.
+    expected: Option<u64>,
+}
+
+impl RunWalk {
+    pub(crate) fn new(from: u64, to: u64) -> Self {
+        RunWalk {
+            from,
+            to,
+            expected: None,
+        }
+    }
+
+    /// Takes the run of `count` records from `first` in `body`; false when the scan is over
+    /// (the range's end, `each` said so, or damage passed to `damaged`).
+    pub(crate) fn run(
+        &mut self,
+        first: u64,
+        count: u64,
+        body: &[u8],
+        each: &mut dyn FnMut(RawRecord<'_>) -> Result<bool, AuditError>,
+        damaged: &mut dyn FnMut(RunDamage) -> Result<(), AuditError>,
+    ) -> Result<bool, AuditError> {
+        let gap = match self.expected {
+            Some(expected) if expected != first => Some(expected),
+            None if first > self.from => Some(self.from),
+            _ => None,
+        };
+        if let Some(expected) = gap {
+            damaged(RunDamage::Gap {
+                expected,
+                found: first,
+            })?;
+            return Ok(false);
+        }
+        let mut rest = body;
+        for seq in first..first + count {
+            let (payload, crc) = match record::next_record(&mut rest) {
+                Ok(record) => record,
+                Err(error) => {
+                    damaged(RunDamage::Truncated { seq, error })?;
+                    return Ok(false);
+                }
+            };
+            if seq < self.from {
+                continue;
+            }
+            if seq >= self.to || !each(RawRecord { seq, payload, crc })? {
+                return Ok(false);
+            }
+        }
+        if !rest.is_empty() {
+            damaged(RunDamage::Truncated {
+                seq: first + count,
+                error: RecordError::Invalid("bytes after the run's last record"),
+            })?;
+            return Ok(false);
+        }
+        self.expected = Some(first + count);
+        Ok(true)
+    }
+}
+
 /// The log of record in an SQLite file.
 pub(crate) struct SqliteLog {
     connection: Connection,
@@ -326,7 +394,7 @@ impl LogOfRecord for SqliteLog {
             "SELECT first_seq, count, body FROM records WHERE first_seq >= ?1 AND first_seq < ?2 ORDER BY first_seq",
         )?;
         let mut rows = statement.query([start, to as i64])?;
-        let mut expected: Option<u64> = None;
+        let mut walk = RunWalk::new(from, to);
         while let Some(row) = rows.next()? {
             let first = row.get::<_, i64>(0)? as u64;
             let count = row.get::<_, i64>(1)? as u64;
@@ -334,41 +402,9 @@ impl LogOfRecord for SqliteLog {
                 .get_ref(2)?
                 .as_blob()
                 .map_err(|e| AuditError::Corrupt(format!("the run at #{first}: {e}")))?;
-            if let Some(expected) = expected.filter(|&e| e != first) {
-                return damaged(RunDamage::Gap {
-                    expected,
-                    found: first,
-                });
+            if !walk.run(first, count, body, each, damaged)? {
+                break;
             }
-            if expected.is_none() && first > from {
-                return damaged(RunDamage::Gap {
-                    expected: from,
-                    found: first,
-                });
-            }
-            let mut rest = body;
-            for seq in first..first + count {
-                let (payload, crc) = match record::next_record(&mut rest) {
-                    Ok(record) => record,
-                    Err(error) => return damaged(RunDamage::Truncated { seq, error }),
-                };
-                if seq < from {
-                    continue;
-                }
-                if seq >= to {
-                    return Ok(());
-                }
-                if !each(RawRecord { seq, payload, crc })? {
-                    return Ok(());
-                }
-            }
-            if !rest.is_empty() {
-                return damaged(RunDamage::Truncated {
-                    seq: first + count,
-                    error: RecordError::Invalid("bytes after the run's last record"),
-                });
-            }
-            expected = Some(first + count);
         }
         Ok(())
     }
