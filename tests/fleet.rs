@@ -1,7 +1,7 @@
 //! Fleet mode: several vnpop servers sharing one audit trail in a real PostgreSQL database
 //! (started by `tests/with-postgres`, the README's test command). Three servers under one
 //! `vnpop load` spread across them, one killed with SIGKILL mid-run; a sequencer that dies
-//! holding the append lock; auditor answers compared across servers; the simulated scenario
+//! holding the append lock; auditor answers compared across servers; the bundled scenario
 //! through two servers.
 
 mod common;
@@ -286,29 +286,25 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
     assert_eq!(verify_store(&pg, &key).unwrap().tamper, None);
 }
 
-const SCENARIO: &str = r#"
-seed = 7
-procedures = ["1.004227", "1.001612"]
-online_share = 0.3
-
-[[period]]
-from = "2022-12-01"
-to = "2023-12-31"
-dossiers = 300
-lookups = 65
-
-[[period]]
-from = "2024-01-01"
-to = "2024-02-21"
-dossiers = 120
-lookups = 2
-
-[[unit]]
-district = "Thành phố Phủ Lý"
-officers = 3
-weight = 2
-lookup_probability = [0.4, 0.02]
-"#;
+/// The bundled scenario (`data/scenario.toml`) with every total divided by 100, as
+/// tests/readme.rs runs it: 3,000 dossiers and 654 lookups, then 296 and 2.
+fn bundled_scenario() -> Scenario {
+    let bundled = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenario.toml"),
+    )
+    .unwrap();
+    let small: String = bundled
+        .lines()
+        .map(|line| match line.split_once(" = ") {
+            Some((key @ ("dossiers" | "lookups"), n)) => {
+                format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    Scenario::parse(&small).unwrap()
+}
 
 async fn simulate_through(
     server: &vnpop::server::RunningServer,
@@ -340,19 +336,19 @@ async fn a_scenario_through_two_servers_keeps_its_figures() {
     config.audit_store = Some(store.clone());
     let second = start_server(config).await;
 
-    let scenario = Scenario::parse(SCENARIO).unwrap();
+    let scenario = bundled_scenario();
     // One run through the first server, another (labelled) through the second; then the first
     // run again through the second: every dossier is already in the fleet's log.
     let run = RunIdentity::new(&scenario, 2026, None).unwrap();
     let labelled = RunIdentity::new(&scenario, 2026, Some("second")).unwrap();
     let one = simulate_through(&first, &scenario, &run).await;
     let two = simulate_through(&second, &scenario, &labelled).await;
-    assert_eq!((one.dossiers, one.lookups), (420, 67));
-    assert_eq!((two.dossiers, two.lookups), (420, 67));
+    assert_eq!((one.dossiers, one.lookups), (3_296, 656));
+    assert_eq!((two.dossiers, two.lookups), (3_296, 656));
     let again = simulate_through(&second, &scenario, &run).await;
     assert_eq!(
         (again.dossiers, again.lookups, again.already_logged),
-        (0, 0, 420)
+        (0, 0, 3_296)
     );
 
     for server in [&first, &second] {
@@ -366,15 +362,19 @@ async fn a_scenario_through_two_servers_keeps_its_figures() {
             .lookup_ratio(ratio("2022-12-01", "2023-12-31"))
             .await
             .unwrap();
+        // Both runs: twice the scenario's figures, every lookup served.
         assert_eq!(
             (period[0].dossiers, period[0].lookups, period[0].served),
-            (600, 130, 130)
+            (6_000, 1_308, 1_308)
         );
         let period = auditor
             .lookup_ratio(ratio("2024-01-01", "2024-02-21"))
             .await
             .unwrap();
-        assert_eq!((period[0].dossiers, period[0].lookups), (240, 4));
+        assert_eq!(
+            (period[0].dossiers, period[0].lookups, period[0].served),
+            (592, 4, 4)
+        );
     }
 }
 
