@@ -8,7 +8,7 @@ use std::{
     collections::HashSet,
     net::TcpListener,
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -21,16 +21,7 @@ use vnpop::{
 };
 
 fn spawn_server(port: u16, data_dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["serve", "--population", "1000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("VNPOP_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the vnpop binary starts")
+    common::spawn_serve(port, data_dir, &[])
 }
 
 async fn connect(port: u16) -> AuditClient {
@@ -141,25 +132,7 @@ async fn every_lookup_answered_under_load_survives_kill_9() {
 
     // The real load generator, lookups only, listing the dossier of every call answered OK.
     let answered = data_dir.with_extension("answered");
-    let mut load = Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["load", "--target", &format!("127.0.0.1:{port}")])
-        .args(["--population", "1000", "--citizen-sample", "1000"])
-        .args([
-            "--mix",
-            "lookup=1",
-            "--unknown-share",
-            "0",
-            "--invalid-share",
-            "0",
-        ])
-        .args(["--concurrency", "32", "--warmup", "0s", "--duration", "6s"])
-        .args(["--timeout", "2s", "--json", "--answered"])
-        .arg(&answered)
-        .env("VNPOP_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vnpop load starts");
+    let mut load = common::spawn_lookup_load(&format!("127.0.0.1:{port}"), 32, &answered);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     server.kill().expect("SIGKILL");
     server.wait().unwrap();

@@ -10,7 +10,7 @@ use std::{
     collections::HashSet,
     net::TcpListener,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::Duration,
 };
 
@@ -32,17 +32,7 @@ fn free_port() -> u16 {
 
 /// A `vnpop serve` process of the fleet in `store`.
 fn spawn_server(port: u16, data_dir: &Path, store: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["serve", "--population", "1000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--audit-store", store])
-        .env("VNPOP_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the vnpop binary starts")
+    common::spawn_serve(port, data_dir, &["--audit-store", store])
 }
 
 async fn auditor(port: u16) -> AuditClient {
@@ -109,25 +99,7 @@ async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
         .map(|p| format!("127.0.0.1:{p}"))
         .collect::<Vec<_>>()
         .join(",");
-    let mut load = Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["load", "--target", &targets])
-        .args(["--population", "1000", "--citizen-sample", "1000"])
-        .args([
-            "--mix",
-            "lookup=1",
-            "--unknown-share",
-            "0",
-            "--invalid-share",
-            "0",
-        ])
-        .args(["--concurrency", "24", "--warmup", "0s", "--duration", "6s"])
-        .args(["--timeout", "2s", "--json", "--answered"])
-        .arg(&answered)
-        .env("VNPOP_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("vnpop load starts");
+    let mut load = common::spawn_lookup_load(&targets, 24, &answered);
     tokio::time::sleep(Duration::from_millis(2500)).await;
     second.kill().expect("SIGKILL");
     second.wait().unwrap();

@@ -25,7 +25,6 @@ use tokio_postgres::{types::ToSql, NoTls, Row};
 
 use super::{
     keys::SignedTreeHead,
-    merkle::Hash,
     store::{Group, LogOfRecord, RawRecord, RunDamage, RunWalk},
     AuditError,
 };
@@ -640,13 +639,6 @@ impl LogOfRecord for PgLog {
             .iter()
             .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
             .collect())
-    }
-
-    fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError> {
-        self.append(&Group {
-            blocks: blocks.to_vec(),
-            ..Group::default()
-        })
     }
 }
 

@@ -100,7 +100,12 @@ pub(crate) trait LogOfRecord {
     /// Stored block roots with index in `[from, to)`, in order.
     fn blocks(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError>;
     /// Stores block roots missing from the file (derived data, restored on open).
-    fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError>;
+    fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError> {
+        self.append(&Group {
+            blocks: blocks.to_vec(),
+            ..Group::default()
+        })
+    }
     /// Before a group is encoded: a log shared by several writers takes its write lock (held
     /// until [`LogOfRecord::append`] or [`LogOfRecord::abandon`]) and returns the size all of
     /// them have committed, which the caller must catch up with first; a log with one writer
@@ -459,13 +464,6 @@ impl LogOfRecord for SqliteLog {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
             })?
             .collect::<Result<_, _>>()?)
-    }
-
-    fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError> {
-        self.append(&Group {
-            blocks: blocks.to_vec(),
-            ..Group::default()
-        })
     }
 
     /// Copies what the write-ahead log holds into the database file (passive: never waits for

@@ -223,3 +223,49 @@ pub fn copy_fleet_keys(from: &Path, to: &Path) {
         std::fs::copy(from.join(file), to.join(file)).unwrap();
     }
 }
+
+/// A `vnpop serve` process (1,000 citizens, development certificates) on `port` with its audit
+/// log in `data_dir`, and `extra` flags; its output discarded.
+pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["serve", "--population", "1000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env("VNPOP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the vnpop binary starts")
+}
+
+/// The real load generator against `targets` (`host:port`, comma-separated): lookups of known
+/// citizens only, `concurrency` in flight for 6 s, listing the dossier of every call answered OK
+/// in `answered`.
+pub fn spawn_lookup_load(
+    targets: &str,
+    concurrency: usize,
+    answered: &Path,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["load", "--target", targets])
+        .args(["--population", "1000", "--citizen-sample", "1000"])
+        .args([
+            "--mix",
+            "lookup=1",
+            "--unknown-share",
+            "0",
+            "--invalid-share",
+            "0",
+        ])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--warmup", "0s", "--duration", "6s"])
+        .args(["--timeout", "2s", "--json", "--answered"])
+        .arg(answered)
+        .env("VNPOP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("vnpop load starts")
+}
