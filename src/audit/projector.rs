@@ -45,14 +45,47 @@ const NICENESS: i32 = 10;
 /// How long the projector waits before trying again after a failed batch.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// The columns of both rollups: `day` is the Vietnam day (days since 1970-01-01) in
+/// `ratio_rollup`, the first day of the month in `ratio_rollup_month`.
+macro_rules! rollup_columns {
+    () => {
+        "
+    day        INTEGER NOT NULL,
+    agency_id  TEXT NOT NULL,
+    district   TEXT NOT NULL,
+    officer_id TEXT NOT NULL,
+    procedure  TEXT NOT NULL,
+    channel    TEXT NOT NULL,
+    load_test  INTEGER NOT NULL,
+    dossiers   INTEGER NOT NULL,
+    lookups    INTEGER NOT NULL,
+    covered    INTEGER NOT NULL,
+    served     INTEGER NOT NULL,
+    -- dossiers with at least one served verification
+    served_covered INTEGER NOT NULL,
+    -- reported verifications that failed before the server; reported ones that reached it,
+    -- by their outcome, beyond those it served (per dossier)
+    failed     INTEGER NOT NULL,
+    not_served INTEGER NOT NULL,
+    -- commune code, current province code; 0: none / not known
+    commune    INTEGER NOT NULL DEFAULT 0,
+    province   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province)
+"
+    };
+}
+
 /// The query tables. `dossiers`: one row per dossier with its lookup counts, so ratio queries
 /// read dossiers rather than every event. `ratio_rollup`: per Vietnam day and dossier
 /// attributes, the dossier counts the ratio queries sum, so a query over years of events reads
 /// thousands of rows, not millions. Communes and provinces are stored as their codes (names are
 /// looked up when a query answers). `subjects`: the events of each keyed subject hash, under a
-/// 64-bit key of it ([`subject_key`]; a query compares the full hash). `projection_state`: the
-/// first event not yet applied.
-pub(super) const SCHEMA: &str = "
+/// 31-bit key of it ([`subject_key`]; a query compares the full hash). `projection_state`: the
+/// first event not yet applied. `ratio_rollup_month`: the same sums per month, so a query over
+/// whole months reads a thirtieth of the rows (the days at either end of a period come from
+/// `ratio_rollup`).
+pub(super) const SCHEMA: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS dossiers (
     agency_id      TEXT NOT NULL,
     dossier_id     TEXT NOT NULL,
@@ -76,29 +109,12 @@ CREATE TABLE IF NOT EXISTS dossiers (
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
-CREATE TABLE IF NOT EXISTS ratio_rollup (
-    day        INTEGER NOT NULL,
-    agency_id  TEXT NOT NULL,
-    district   TEXT NOT NULL,
-    officer_id TEXT NOT NULL,
-    procedure  TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    load_test  INTEGER NOT NULL,
-    dossiers   INTEGER NOT NULL,
-    lookups    INTEGER NOT NULL,
-    covered    INTEGER NOT NULL,
-    served     INTEGER NOT NULL,
-    -- dossiers with at least one served verification
-    served_covered INTEGER NOT NULL,
-    -- reported verifications that failed before the server; reported ones that reached it,
-    -- by their outcome, beyond those it served (per dossier)
-    failed     INTEGER NOT NULL,
-    not_served INTEGER NOT NULL,
-    -- commune code, current province code; 0: none / not known
-    commune    INTEGER NOT NULL DEFAULT 0,
-    province   INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ratio_rollup (",
+    rollup_columns!(),
+    ") WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ratio_rollup_month (",
+    rollup_columns!(),
+    ") WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subjects (
     key INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -109,13 +125,18 @@ CREATE TABLE IF NOT EXISTS projection_state (
     applied INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
-";
+"
+);
+
+/// The size (bytes) the query file's write-ahead log goes back to once a checkpoint completes:
+/// left at its high-water mark it would keep the disk of the projector's longest catch-up.
+const WAL_SIZE_LIMIT: i64 = 4 << 20;
 
 /// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
-/// current provinces; 4: the tree's upper levels, [`super::nodes`]).
-const SCHEMA_VERSION: i64 = 4;
+/// current provinces; 4: the tree's upper levels, [`super::nodes`]; 5: 31-bit subject keys, the monthly rollup).
+const SCHEMA_VERSION: i64 = 5;
 
 /// Opens the query tables' file with the settings every connection uses. Tables of an older
 /// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.
@@ -124,6 +145,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // Derived data: the write-ahead log is synced at checkpoints only.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
     if version(&connection)? != SCHEMA_VERSION {
@@ -135,6 +157,7 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
             connection.execute_batch(&format!(
                 "DROP TABLE IF EXISTS dossiers;
                  DROP TABLE IF EXISTS ratio_rollup;
+                 DROP TABLE IF EXISTS ratio_rollup_month;
                  DROP TABLE IF EXISTS subjects;
                  DROP TABLE IF EXISTS projection_state;
                  DROP TABLE IF EXISTS merkle_nodes;
@@ -152,13 +175,17 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
     Ok(connection)
 }
 
-/// The 64-bit key of a subject hash in the `subjects` index (FNV-1a of its text).
+/// The key of a subject hash in the `subjects` index: the top 31 bits of the FNV-1a hash of
+/// its text, so SQLite stores it in 4 bytes rather than 8 (a query compares the full hash; at
+/// national scale a key is shared by about one subject in twenty, whose events a query reads and
+/// skips).
 pub(super) fn subject_key(subject: &str) -> i64 {
-    subject
+    let hash = subject
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
             (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        }) as i64
+        });
+    (hash >> 33) as i64
 }
 
 /// The first event not yet applied to the query tables.
@@ -416,6 +443,7 @@ fn clear(connection: &Connection) -> Result<(), AuditError> {
         "BEGIN;
          DELETE FROM dossiers;
          DELETE FROM ratio_rollup;
+         DELETE FROM ratio_rollup_month;
          DELETE FROM subjects;
          DELETE FROM merkle_nodes;
          UPDATE projection_state SET applied = 0 WHERE id = 0;
@@ -492,6 +520,7 @@ mod tests {
         for sql in [
             "SELECT * FROM dossiers ORDER BY agency_id, dossier_id",
             "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
+            "SELECT * FROM ratio_rollup_month ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
             "SELECT key, seq FROM subjects ORDER BY key, seq",
         ] {
             let mut statement = connection.prepare(sql).unwrap();

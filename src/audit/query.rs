@@ -1,5 +1,5 @@
-//! The auditor's questions, answered from the query tables (`dossiers`, `ratio_rollup`,
-//! `subjects`) and from the log of record's events.
+//! The auditor's questions, answered from the query tables (`dossiers`, `ratio_rollup` and
+//! `ratio_rollup_month`, `subjects`) and from the log of record's events.
 //!
 //! The central figure is the lookup ratio: of the dossiers received in a period, how many
 //! lookups the server confirms it served for them per dossier, and how many dossiers had at least
@@ -567,27 +567,47 @@ impl AuditReader {
                 vec!["received_at_ms >= ?", "received_at_ms < ?"],
                 vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)],
             ),
-            RatioSource::Rollup => (
-                "ratio_rollup",
-                super::summary::ROLLUP_FIGURES
-                    .map(|c| format!("SUM({c})"))
-                    .join(", "),
-                vec!["day >= ?", "day < ?"],
-                vec![
-                    Value::Integer(vietnam_day(query.from_ms)),
-                    Value::Integer(vietnam_day(query.to_ms)),
-                ],
-            ),
+            RatioSource::Rollup => {
+                // Whole months from the monthly rollup, the days before and after them from the
+                // daily one.
+                let (from, to) = (vietnam_day(query.from_ms), vietnam_day(query.to_ms));
+                let first = if vietnam::month_start(from) == from {
+                    from
+                } else {
+                    vietnam::next_month_start(from)
+                };
+                let last = vietnam::month_start(to);
+                let (months_from, months_to) = if first < last {
+                    (first, last)
+                } else {
+                    (to, to)
+                };
+                (
+                    "(SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
+                      UNION ALL SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
+                      UNION ALL SELECT * FROM ratio_rollup_month WHERE day >= ? AND day < ?)",
+                    super::summary::ROLLUP_FIGURES
+                        .map(|c| format!("SUM({c})"))
+                        .join(", "),
+                    vec![],
+                    [from, months_from, months_to, to, months_from, months_to]
+                        .map(Value::Integer)
+                        .to_vec(),
+                )
+            }
         };
         if let Some(agency) = &query.agency_id {
             conditions.push("agency_id = ?");
             values.push(Value::Text(agency.clone()));
         }
         conditions.extend(load_test);
-        let sql = format!(
-            "SELECT {select_groups} {figures} FROM {table} WHERE {} {group_clause}",
-            conditions.join(" AND ")
-        );
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql =
+            format!("SELECT {select_groups} {figures} FROM {table} {where_clause} {group_clause}");
         let mut statement = self.connection().prepare(&sql)?;
         let n = groups.len();
         let rows = statement
@@ -863,21 +883,40 @@ mod tests {
         assert_eq!(groups, ["2024-01/o1", "2024-02/o2"]);
         assert_eq!((by_month[0].dossiers, by_month[0].lookups), (3, 3));
 
-        // The rollup and the per-dossier scan agree for every breakdown.
-        for group_by in [
-            vec![],
-            vec![GroupBy::District],
-            vec![GroupBy::Month, GroupBy::Officer],
-            vec![GroupBy::Channel],
-        ] {
-            let query = RatioQuery {
-                group_by,
-                ..query.clone()
-            };
-            assert_eq!(
-                reader.ratio_from(&query, RatioSource::Rollup).unwrap(),
-                reader.ratio_from(&query, RatioSource::Dossiers).unwrap()
-            );
+        // The rollups (whole months from the monthly one, the days around them from the daily
+        // one) and the per-dossier scan agree for every breakdown and period: from and to on a
+        // first of the month or not, inside one month, across a year's end.
+        let periods = [
+            (0, 365),
+            (-31, 365),
+            (1, 41),
+            (0, 31),
+            (2, 40),
+            (31, 42),
+            (1, 2),
+            (-1, 1),
+            (41, 41),
+        ];
+        for (from, to) in periods {
+            for group_by in [
+                vec![],
+                vec![GroupBy::District],
+                vec![GroupBy::Month, GroupBy::Officer],
+                vec![GroupBy::Channel],
+            ] {
+                let query = RatioQuery {
+                    group_by,
+                    from_ms: JAN_1_2024 + from * DAY,
+                    to_ms: JAN_1_2024 + to * DAY,
+                    ..query.clone()
+                };
+                assert_eq!(
+                    reader.ratio_from(&query, RatioSource::Rollup).unwrap(),
+                    reader.ratio_from(&query, RatioSource::Dossiers).unwrap(),
+                    "days {from}..{to}, {:?}",
+                    query.group_by
+                );
+            }
         }
     }
 }

@@ -282,7 +282,8 @@ impl SqliteLog {
 
     /// Opens the file for its one writer, the sequencer: no checkpoint inside a commit an answer
     /// waits for (the sequencer and the checkpointer thread run them after); the write-ahead log
-    /// goes back to 64 MiB at most once a checkpoint completes.
+    /// goes back to 64 MiB at most once a checkpoint completes (kept that large: a write-ahead
+    /// log that must grow again makes every fdatasync also commit the file's new size).
     pub(crate) fn open_for_writing(path: &Path) -> Result<Self, AuditError> {
         let log = Self::open(path)?;
         log.connection

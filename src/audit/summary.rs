@@ -1,8 +1,9 @@
-//! The dossier summary and the per-day rollup, kept in step with a batch of events.
+//! The dossier summary and the per-day and per-month rollups, kept in step with a batch of
+//! events.
 //!
 //! A batch is applied in memory first: every dossier it touches is read once, changed by each of
-//! its events in log order, and written back once; the rollup's changes are summed per row and
-//! written once a row. A dossier reported twice counts once (the first report wins);
+//! its events in log order, and written back once; the rollups' changes are summed per row and
+//! written once a row (a day's row and its month's row get the same changes). A dossier reported twice counts once (the first report wins);
 //! verifications reported before their dossier are counted into the rollup when the dossier
 //! arrives.
 //!
@@ -15,7 +16,7 @@ use std::collections::{hash_map::Entry, HashMap};
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::domain::{geography::CurrentProvince, ProvinceCode};
+use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
 
 use super::{
     event::{AuditEvent, EventKind, EventSource},
@@ -81,8 +82,9 @@ struct RollupKey {
 #[derive(Default)]
 pub(super) struct Summary {
     dossiers: HashMap<(String, String), Dossier>,
-    /// Per rollup row: the [`ROLLUP_FIGURES`] to add.
+    /// Per rollup row: the [`ROLLUP_FIGURES`] to add; the month's rows keyed by their first day.
     rollup: HashMap<RollupKey, Figures>,
+    months: HashMap<RollupKey, Figures>,
 }
 
 /// The current province containing the one recorded (an old province's successor; a current
@@ -166,8 +168,15 @@ impl Summary {
     }
 
     fn add(&mut self, key: Option<RollupKey>, before: Figures, after: Figures) {
-        if let Some(key) = key {
-            let row = self.rollup.entry(key).or_default();
+        let Some(key) = key else {
+            return;
+        };
+        let month = RollupKey {
+            day: vietnam::month_start(key.day),
+            ..key.clone()
+        };
+        for (rows, key) in [(&mut self.rollup, key), (&mut self.months, month)] {
+            let row = rows.entry(key).or_default();
             for ((total, new), old) in row.iter_mut().zip(after).zip(before) {
                 *total += new - old;
             }
@@ -262,36 +271,41 @@ impl Summary {
                 ])?;
             }
         }
-        let mut rollup = transaction.prepare_cached(&format!(
-            "INSERT INTO ratio_rollup (day, agency_id, district, officer_id, procedure, channel, load_test,
-                 commune, province, {figures})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
-             ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province) DO UPDATE SET
-                 {sums}",
-            figures = ROLLUP_FIGURES.join(", "),
-            sums = ROLLUP_FIGURES
-                .map(|c| format!("{c} = {c} + excluded.{c}"))
-                .join(", "),
-        ))?;
-        for (key, add) in &self.rollup {
-            rollup.execute(params![
-                key.day,
-                key.agency_id,
-                key.district,
-                key.officer_id,
-                key.procedure,
-                key.channel,
-                key.load_test,
-                key.commune,
-                key.province,
-                add[0],
-                add[1],
-                add[2],
-                add[3],
-                add[4],
-                add[5],
-                add[6]
-            ])?;
+        for (table, rows) in [
+            ("ratio_rollup", &self.rollup),
+            ("ratio_rollup_month", &self.months),
+        ] {
+            let mut rollup = transaction.prepare_cached(&format!(
+                "INSERT INTO {table} (day, agency_id, district, officer_id, procedure, channel, load_test,
+                     commune, province, {figures})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province) DO UPDATE SET
+                     {sums}",
+                figures = ROLLUP_FIGURES.join(", "),
+                sums = ROLLUP_FIGURES
+                    .map(|c| format!("{c} = {c} + excluded.{c}"))
+                    .join(", "),
+            ))?;
+            for (key, add) in rows {
+                rollup.execute(params![
+                    key.day,
+                    key.agency_id,
+                    key.district,
+                    key.officer_id,
+                    key.procedure,
+                    key.channel,
+                    key.load_test,
+                    key.commune,
+                    key.province,
+                    add[0],
+                    add[1],
+                    add[2],
+                    add[3],
+                    add[4],
+                    add[5],
+                    add[6]
+                ])?;
+            }
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Vietnam's civil time: UTC+7 all year (no daylight saving). Dates of receipt, card expiry,
 //! audit days and fault windows are all Vietnam dates, whatever the machine's time zone.
 
-use chrono::{FixedOffset, NaiveDate, NaiveTime, Utc};
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 const OFFSET_SECONDS: i32 = 7 * 3600;
 const OFFSET_MS: i64 = OFFSET_SECONDS as i64 * 1000;
@@ -39,6 +39,33 @@ pub fn day_of(ms: i64) -> i64 {
     ms.saturating_add(OFFSET_MS).div_euclid(DAY_MS)
 }
 
+/// The Vietnam day (days since 1970-01-01) of the first of the month holding day `day`.
+pub fn month_start(day: i64) -> i64 {
+    let date = NaiveDate::from_num_days_from_ce_opt(days_from_ce(day))
+        .and_then(|d| d.with_day(1))
+        .unwrap_or(NaiveDate::MIN);
+    i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
+}
+
+/// The Vietnam day of the first of the month after the one holding day `day`.
+pub fn next_month_start(day: i64) -> i64 {
+    let first = month_start(day);
+    NaiveDate::from_num_days_from_ce_opt(days_from_ce(first))
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .map_or(i64::MAX, |d| {
+            i64::from(d.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
+        })
+}
+
+/// 1970-01-01 counted in days from 0001-01-01 (chrono's common era day 1).
+const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// A day number (days since 1970-01-01) in chrono's days from the common era, clamped to i32.
+fn days_from_ce(day: i64) -> i32 {
+    day.saturating_add(EPOCH_DAYS_FROM_CE)
+        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
 /// Whether a Unix-ms instant is a midnight in Vietnam.
 pub fn is_midnight(ms: i64) -> bool {
     ms.saturating_add(OFFSET_MS).rem_euclid(DAY_MS) == 0
@@ -55,6 +82,20 @@ pub fn rfc3339(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_start_on_the_first() {
+        let day = |y, m, d| {
+            i64::from(NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce())
+                - EPOCH_DAYS_FROM_CE
+        };
+        assert_eq!(day(1970, 1, 1), 0);
+        assert_eq!(month_start(day(2024, 2, 29)), day(2024, 2, 1));
+        assert_eq!(month_start(day(2024, 3, 1)), day(2024, 3, 1));
+        assert_eq!(next_month_start(day(2024, 2, 29)), day(2024, 3, 1));
+        assert_eq!(next_month_start(day(2024, 12, 1)), day(2025, 1, 1));
+        assert_eq!(month_start(-1), day(1969, 12, 1));
+    }
 
     #[test]
     fn days_and_midnights_are_vietnamese() {
