@@ -70,7 +70,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 pub struct PopulationArgs {
     /// Number of generated citizens (the fixture citizens come on top): 1 to about 1.3 billion
     /// (what the CCCD number space holds); 100000000 is the whole country.
-    #[arg(long = "population", env = "VNPOP_POPULATION", default_value_t = 1_000_000, value_parser = parse_population)]
+    #[arg(long = "population", value_name = "POPULATION", env = "VNPOP_POPULATION", default_value_t = 1_000_000, value_parser = parse_population)]
     pub size: usize,
 
     /// Seed of the synthetic population: same seed, same people.

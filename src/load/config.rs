@@ -18,6 +18,7 @@ pub struct LoadConfig {
     #[arg(
         long = "server",
         alias = "target",
+        value_name = "SERVER",
         env = "VNPOP_LOAD_TARGET",
         default_value = "127.0.0.1:50051"
     )]
