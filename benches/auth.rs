@@ -51,7 +51,7 @@ struct Login {
 /// `count` distinct citizens who can log in at the level (the generated population is the
 /// store's, so it is regenerated here rather than read back from the store).
 fn logins(state: &ServerState, config: &ServeConfig, count: usize, level2: bool) -> Vec<Login> {
-    let seed = config.seed;
+    let seed = config.population.seed;
     let signer = DocumentSigner::development();
     let wanted = if level2 {
         VneidLevel::Level2
@@ -190,12 +190,12 @@ fn main() {
     let data_dir = tempfile::tempdir().expect("temporary data directory");
     config.data_dir = data_dir.path().to_owned();
     config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population = count * 8;
+    config.population.size = count * 8;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     println!(
         "VNeID login throughput, {cores} cores, population {}:",
-        config.population
+        config.population.size
     );
 
     // Service, called directly: a fresh server state per figure so no citizen logs in twice.

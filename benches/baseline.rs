@@ -114,11 +114,11 @@ fn main() {
     let mut config = ServeConfig::defaults();
     config.data_dir = data_dir.path().to_owned();
     config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population = env_number("VNPOP_BENCH_POPULATION", 200_000) as usize;
+    config.population.size = env_number("VNPOP_BENCH_POPULATION", 200_000) as usize;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(
         "Lookup against the no-op over one mTLS channel: {cores} cores, population {}, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure (after a 1 s warm-up each), medians",
-        config.population
+        config.population.size
     );
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -138,7 +138,7 @@ fn main() {
             .expect("connect");
         let pool = Arc::new(CitizenPool::prepare(PoolSpec {
             population: config.population_spec(),
-            sample: config.population.min(200_000),
+            sample: config.population.size.min(200_000),
             distribution: CitizenDistribution::Uniform,
             unknown_share: 0.0,
             invalid_share: 0.0,

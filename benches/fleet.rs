@@ -102,7 +102,7 @@ fn main() {
         let mut config = ServeConfig::defaults();
         config.data_dir = dir.path().to_owned();
         config.listen = "127.0.0.1:0".parse().expect("address");
-        config.population = population;
+        config.population.size = population;
         config.audit_store = store;
         config
     };

@@ -163,7 +163,7 @@ fn main() {
     let mut config = ServeConfig::defaults();
     config.data_dir = dir.path().join("server");
     config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population = 200_000;
+    config.population.size = 200_000;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(
         "LookupByCccd direct and through the gateway: {cores} cores, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure, medians"

@@ -303,7 +303,7 @@ fn run(args: &[&str]) -> Duration {
 /// Runs `vnpop load` against `server` for `seconds`.
 fn load(server: &Server, size: usize, seconds: u64) {
     let status = Command::new(VNPOP)
-        .args(["load", "--target", &server.address, "--population"])
+        .args(["load", "--server", &server.address, "--population"])
         .arg(size.to_string())
         .args(["--warmup", "1s", "--duration"])
         .arg(format!("{seconds}s"))

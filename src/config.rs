@@ -64,18 +64,14 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-/// Configuration of `vnpop serve`. Every flag has an environment variable; with none set the
-/// server listens on 127.0.0.1:50051 with the development certificates and 1,000,000 citizens.
+/// Which synthetic population: the flags `serve`, `citizen show` and `chip read` share, so that
+/// the last two compute the very citizens the server serves.
 #[derive(Debug, Clone, clap::Args)]
-pub struct ServeConfig {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "VNPOP_LISTEN", default_value = "127.0.0.1:50051")]
-    pub listen: SocketAddr,
-
+pub struct PopulationArgs {
     /// Number of generated citizens (the fixture citizens come on top): 1 to about 1.3 billion
     /// (what the CCCD number space holds); 100000000 is the whole country.
-    #[arg(long, env = "VNPOP_POPULATION", default_value_t = 1_000_000, value_parser = parse_population)]
-    pub population: usize,
+    #[arg(long = "population", value_name = "POPULATION", env = "VNPOP_POPULATION", default_value_t = 1_000_000, value_parser = parse_population)]
+    pub size: usize,
 
     /// Seed of the synthetic population: same seed, same people.
     #[arg(long, env = "VNPOP_SEED", default_value_t = 2026)]
@@ -90,6 +86,34 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_TODAY")]
     pub today: Option<NaiveDate>,
 
+    /// JSON file of citizens to add or override (format: see the README).
+    #[arg(long, env = "VNPOP_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
+}
+
+impl PopulationArgs {
+    /// The population these flags describe.
+    pub fn spec(&self) -> PopulationSpec {
+        PopulationSpec {
+            seed: self.seed,
+            size: self.size,
+            reference_date: self.reference_date,
+        }
+    }
+}
+
+/// Configuration of `vnpop serve`. Every flag has an environment variable (read by the command
+/// line only: [`ServeConfig::default`] ignores them); with none set the server listens on 127.0.0.1:50051 with the development certificates and 1,000,000 citizens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VNPOP_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Which synthetic population is served (`citizen show` and `chip read` take the same).
+    #[command(flatten)]
+    pub population: PopulationArgs,
+
     /// Directory of the audit log (SQLite file and its keys); created if missing.
     #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
     pub data_dir: PathBuf,
@@ -100,25 +124,22 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_AUDIT_STORE", value_name = "URL")]
     pub audit_store: Option<String>,
 
-    /// JSON file of citizens to add or override (format: see the README).
-    #[arg(long, env = "VNPOP_FIXTURES")]
-    pub fixtures: Option<PathBuf>,
-
     /// TOML file of agencies, their certificate identities and field scopes; default: the
     /// embedded development configuration (data/agencies.toml).
     #[arg(long, env = "VNPOP_AGENCIES")]
     pub agencies: Option<PathBuf>,
 
     /// CA certificate (PEM) that client certificates must chain to; default: the development CA.
-    #[arg(long, env = "VNPOP_TLS_CA", requires_all = ["tls_cert", "tls_key"])]
+    // `--tls-ca`, `--tls-cert`, `--tls-key`: the older spellings, hidden.
+    #[arg(long = "ca", alias = "tls-ca", value_name = "CA", env = "VNPOP_TLS_CA", requires_all = ["tls_cert", "tls_key"])]
     pub tls_ca: Option<PathBuf>,
 
     /// Server certificate (PEM); default: the development localhost certificate.
-    #[arg(long, env = "VNPOP_TLS_CERT", requires_all = ["tls_ca", "tls_key"])]
+    #[arg(long = "cert", alias = "tls-cert", value_name = "CERT", env = "VNPOP_TLS_CERT", requires_all = ["tls_ca", "tls_key"])]
     pub tls_cert: Option<PathBuf>,
 
     /// Server private key (PEM).
-    #[arg(long, env = "VNPOP_TLS_KEY", requires_all = ["tls_ca", "tls_cert"])]
+    #[arg(long = "key", alias = "tls-key", value_name = "KEY", env = "VNPOP_TLS_KEY", requires_all = ["tls_ca", "tls_cert"])]
     pub tls_key: Option<PathBuf>,
 
     /// Serve plaintext HTTP/2 without TLS. INSECURE: for debugging only; every caller is then
@@ -254,15 +275,10 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The defaults, as `vnpop serve` with no flags and no environment would have them.
+    /// The defaults, as `vnpop serve` with no flags and no environment would have them (the same
+    /// as [`Default::default`]).
     pub fn defaults() -> Self {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: ServeConfig,
-        }
-        Wrapper::parse_from(["vnpop"]).config
+        Self::default()
     }
 
     pub fn auth_settings(&self) -> AuthSettings {
@@ -279,12 +295,26 @@ impl ServeConfig {
     }
 
     pub fn population_spec(&self) -> PopulationSpec {
-        PopulationSpec {
-            seed: self.seed,
-            size: self.population,
-            reference_date: self.reference_date,
-        }
+        self.population.spec()
     }
+}
+
+impl Default for ServeConfig {
+    /// `vnpop serve` with no flags, whatever the environment holds: the `VNPOP_*` variables are
+    /// read by the command line only, never by a program (or test) that builds its configuration.
+    fn default() -> Self {
+        defaults_without_env()
+    }
+}
+
+/// A clap struct's defaults: what its command does with no flags, ignoring the environment
+/// variables its flags name.
+pub fn defaults_without_env<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("vnpop")).mut_args(|arg| arg.env(None));
+    let matches = command
+        .try_get_matches_from(["vnpop"])
+        .expect("every flag has a default or is optional");
+    T::from_arg_matches(&matches).expect("the matches of its own arguments")
 }
 
 #[cfg(test)]
@@ -305,5 +335,16 @@ mod tests {
         assert!(parse_size("1GB").is_err());
         let defaults = ServeConfig::defaults().auth_settings();
         assert_eq!(defaults, AuthSettings::default());
+    }
+
+    #[test]
+    fn defaults_ignore_the_environment() {
+        // The variable is unique to this test, so no other test reads it meanwhile.
+        std::env::set_var("VNPOP_MAX_CHALLENGES_PER_AGENCY", "7");
+        let config = ServeConfig::default();
+        std::env::remove_var("VNPOP_MAX_CHALLENGES_PER_AGENCY");
+        assert_eq!(config.max_challenges_per_agency, 10_000);
+        assert_eq!(config.population.size, 1_000_000);
+        assert_eq!(config.listen, "127.0.0.1:50051".parse().unwrap());
     }
 }

@@ -21,7 +21,7 @@ use crate::{
         AuditError, AuditLog,
     },
     chip::{ChipService, ChipVerifier, CscaTrust, PkiError},
-    config::ServeConfig,
+    config::{PopulationArgs, ServeConfig},
     faults::{layer::FaultLayer, FaultFile, FaultInjector},
     metrics::{self, Metrics, MetricsLayer},
     population::{self, FixtureError, Population, PopulationError},
@@ -242,12 +242,12 @@ impl ServerState {
                 .map_err(|e| error(e.to_string()))?;
         }
         // Last: every other file is checked before the population and its fixtures are set up.
-        let store = build_store(config)?;
+        let store = build_store(&config.population)?;
         Ok(ServerState {
             store: Arc::new(store),
             authn,
             tls,
-            clock: config.today.map_or(Clock::System, Clock::Fixed),
+            clock: config.population.today.map_or(Clock::System, Clock::Fixed),
             recorder,
             chip: Arc::new(ChipVerifier::new(trust, spec.seed)),
             tokens: Arc::new(TokenIssuer::generate(auth.token_lifetime)),
@@ -265,13 +265,13 @@ impl ServerState {
 /// The configured population (with the built-in and file fixtures) as a store, and logs how long
 /// it took. Nothing is generated here: the store computes citizens when asked, so this takes
 /// milliseconds at any population size (the fixtures file is the only work).
-pub fn build_store(config: &ServeConfig) -> Result<CitizenStore, StartError> {
+pub fn build_store(args: &PopulationArgs) -> Result<CitizenStore, StartError> {
     let started = Instant::now();
     let mut fixtures = population::builtin_fixtures();
-    if let Some(path) = &config.fixtures {
+    if let Some(path) = &args.fixtures {
         fixtures.extend(population::load_fixtures_file(path)?);
     }
-    let spec = config.population_spec();
+    let spec = args.spec();
     let fixture_count = fixtures.len();
     let generated = Population::new(spec, &fixtures)?;
     let store = CitizenStore::new(generated, fixtures);

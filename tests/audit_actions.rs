@@ -177,7 +177,7 @@ async fn an_action_the_log_cannot_take_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
     let creds = TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());

@@ -92,7 +92,7 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
         proto,
     };
     let config = test_config();
-    let (data_dir, seed) = (config.data_dir.clone(), config.seed);
+    let (data_dir, seed) = (config.data_dir.clone(), config.population.seed);
     let server = start_server(config).await;
     let vneid = common::connect_vneid(&server, "one-stop-ba-dinh").await;
 

@@ -42,7 +42,7 @@ fn failed_checks(answer: &proto::VerifyChipReadResponse) -> Vec<&str> {
 #[tokio::test]
 async fn a_genuine_read_is_valid() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
     let answer = desk
@@ -102,7 +102,7 @@ async fn a_genuine_read_is_valid() {
 #[tokio::test]
 async fn each_tampering_is_named() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
 
@@ -177,7 +177,7 @@ async fn each_tampering_is_named() {
 #[tokio::test]
 async fn the_database_decides_the_cards_state() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
     for (cccd, verdict) in [
@@ -208,7 +208,7 @@ async fn the_database_decides_the_cards_state() {
 #[tokio::test]
 async fn unreadable_requests_are_refused() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
     let error = desk
@@ -250,7 +250,7 @@ async fn the_trusted_csca_is_configurable() {
     std::fs::write(&path, &other.cert_pem).unwrap();
     let mut config = test_config();
     config.csca = Some(path);
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
     let answer = desk

@@ -155,7 +155,7 @@ async fn a_fixtures_file_adds_and_overrides_citizens() {
     )
     .unwrap();
     let mut config = test_config();
-    config.fixtures = Some(file.path().to_owned());
+    config.population.fixtures = Some(file.path().to_owned());
     let server = start_server(config).await;
     let desk = connect(&server, "one-stop-ba-dinh").await;
 
@@ -195,7 +195,7 @@ fn a_bad_fixtures_file_stops_startup_with_a_clear_error() {
     )
     .unwrap();
     let mut config = test_config();
-    config.fixtures = Some(file.path().to_owned());
+    config.population.fixtures = Some(file.path().to_owned());
     let error = vnpop::server::ServerState::build(&config)
         .err()
         .unwrap()

@@ -99,7 +99,7 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
     let expected_lookups = planned.iter().filter(|p| p.lookup_at_ms.is_some()).count();
     assert!(expected_lookups > 100, "{expected_lookups}");
     let spec = PopulationSpec {
-        seed: config.seed,
+        seed: config.population.seed,
         size: 1_000,
         reference_date: PopulationSpec::default_reference_date(),
     };
@@ -427,7 +427,7 @@ fn conforms(value: &Value, schema: &Value, schemas: &Value, at: &str) {
 #[tokio::test]
 async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let gateway = start_gateway(server.local_addr.port()).await;
     let endpoint = format!("http://{}", gateway.local_addr);

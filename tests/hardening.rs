@@ -44,7 +44,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let read = hostile_read(&server, seed);
     assert_eq!(read.data_groups.len(), 16);
@@ -143,7 +143,7 @@ async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
 #[tokio::test]
 async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let chip = connect_vneid(&server, "one-stop-ba-dinh").await;
     let base = hostile_read(&server, seed);
@@ -370,7 +370,7 @@ fn insecure_only_on_loopback_and_never_as_admin_or_auditor() {
 async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
     const NGOC: &str = "079195001234"; // level 1
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let hospital = connect_vneid(&server, "hospital-bach-mai").await;
     let creds = vnpop::vneid::TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());

@@ -43,7 +43,7 @@ fn assert_counts_add_up(report: &LoadReport, requests: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
     let config = test_config();
-    let population = config.population;
+    let population = config.population.size;
     let server = start_server(config).await;
 
     // Real citizens only: every lookup, verification, QR check and login is answered OK, which
@@ -95,7 +95,7 @@ async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_prints_one_json_report() {
     let config = test_config();
-    let population = config.population;
+    let population = config.population.size;
     let server = start_server(config).await;
     let port = server.local_addr.port();
     let output = tokio::task::spawn_blocking(move || {
@@ -109,7 +109,7 @@ async fn the_binary_prints_one_json_report() {
                 "--invalid-share",
                 "0.5",
             ])
-            .args(["--target", &format!("127.0.0.1:{port}")])
+            .args(["--server", &format!("127.0.0.1:{port}")])
             .args(["--population", &population.to_string()])
             .output()
             .expect("vnpop runs")
@@ -137,7 +137,7 @@ async fn the_binary_prints_one_json_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_loop_sends_at_the_requested_rate() {
     let config = test_config();
-    let population = config.population;
+    let population = config.population.size;
     let server = start_server(config).await;
     let mut config = load_config(&server, population);
     config.requests = None;

@@ -204,13 +204,17 @@ impl Scratch {
                     .trim()
                     .to_owned(),
                 (Some("--out"), _) => self.certs_out.display().to_string(),
-                // A fleet's servers: each one is the test's server.
-                (Some("--target"), targets) => targets
+                // The server, or a fleet's servers (`load`): each one is the test's server, written
+                // the way the README writes it (a URL, or host:port). `--target` is the older
+                // spelling of `--server`.
+                (Some("--server" | "--target"), servers) => servers
                     .split(',')
-                    .map(|_| format!("127.0.0.1:{}", self.port))
+                    .map(|server| match server.starts_with("https://") {
+                        true => format!("https://localhost:{}", self.port),
+                        false => format!("127.0.0.1:{}", self.port),
+                    })
                     .collect::<Vec<_>>()
                     .join(","),
-                (Some("--server"), _) => format!("https://localhost:{}", self.port),
                 (Some("--duration"), _) => "1s".into(),
                 (Some("--warmup"), _) => "0s".into(),
                 (Some("--requests"), _) => "200".into(),

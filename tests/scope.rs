@@ -20,7 +20,7 @@ const DECEASED: &str = "036050000777";
 
 async fn server() -> (RunningServer, u64) {
     let config = common::test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     (start_server(config).await, seed)
 }
 

@@ -61,7 +61,7 @@ async fn login(
 #[tokio::test]
 async fn level_one_login_and_offline_verification() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
 
@@ -180,7 +180,7 @@ async fn level_one_login_and_offline_verification() {
 #[tokio::test]
 async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
     let creds = credentials(seed, AN);
@@ -368,7 +368,7 @@ async fn refusals_when_starting() {
 #[tokio::test]
 async fn wrong_factors_and_foreign_or_unknown_challenges() {
     let config = test_config();
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
     let creds = credentials(seed, NGOC);
@@ -429,7 +429,7 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
 async fn challenges_expire() {
     let mut config = test_config();
     config.challenge_lifetime = Duration::from_millis(300);
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
     let creds = credentials(seed, NGOC);
@@ -453,7 +453,7 @@ async fn challenges_expire() {
 async fn five_failures_lock_the_account_until_the_lock_runs_out() {
     let mut config = test_config();
     config.lockout_duration = Duration::from_millis(1200);
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
     let creds = credentials(seed, AN);
@@ -529,7 +529,7 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
 async fn tokens_expire() {
     let mut config = test_config();
     config.token_lifetime = Duration::from_secs(1);
-    let seed = config.seed;
+    let seed = config.population.seed;
     let server = start_server(config).await;
     let desk = connect_vneid(&server, DESK).await;
     let done = login(&desk, seed, NGOC, VneidLevel::One, None).await;

@@ -1,11 +1,70 @@
-//! `vnpop chip read --format json`: a chip read in the protobuf JSON mapping (proto3 canonical
-//! JSON: lowerCamelCase field names, bytes in standard base64), so that it pastes into a grpcurl
-//! request as the `chip_read` of `CompleteAuthentication` or the `chip_read` of `VerifyChipRead`.
+//! `vnpop chip read`: DEVELOPMENT ONLY, chip reads of citizens' cards, genuine or tampered, as
+//! base64 or (`--format json`) in the protobuf JSON mapping (proto3 canonical JSON: lowerCamelCase
+//! field names, bytes in standard base64), so that it pastes into a grpcurl request as the
+//! `chip_read` of `CompleteAuthentication` or the `chip_read` of `VerifyChipRead`.
 
 use base64::{engine::general_purpose::STANDARD, Engine};
 use clap::ValueEnum;
 
-use crate::proto;
+use super::{citizen::find_citizen, output::print};
+use crate::{
+    chip::{DocumentSigner, Tamper},
+    config::PopulationArgs,
+    proto,
+};
+
+/// `vnpop chip …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ChipCommand {
+    /// Print what a card reader reads from the citizen's chip, signed by the development document
+    /// signer: one line of base64 (the protobuf encoding of vnpop.v1.ChipRead), or with --format
+    /// json the ChipRead message in the protobuf JSON mapping, ready for grpcurl. Takes the same
+    /// population flags as `serve`.
+    Read {
+        /// The 12-digit CCCD number.
+        cccd: String,
+        /// Spoil the read in this way (for negative tests).
+        #[arg(long, value_enum)]
+        tamper: Option<Tamper>,
+        #[arg(long, value_enum, default_value = "base64")]
+        format: ChipFormat,
+        #[command(flatten)]
+        population: PopulationArgs,
+    },
+}
+
+/// Runs a `chip` subcommand.
+pub fn run(command: ChipCommand) -> Result<(), String> {
+    match command {
+        ChipCommand::Read {
+            cccd,
+            tamper,
+            format,
+            population,
+        } => read(&cccd, tamper, format, &population),
+    }
+}
+
+/// Prints a chip read of the citizen `cccd`, spoilt as `tamper` says, in `format`.
+fn read(
+    cccd: &str,
+    tamper: Option<Tamper>,
+    format: ChipFormat,
+    population: &PopulationArgs,
+) -> Result<(), String> {
+    let citizen = find_citizen(cccd, population)?;
+    let signer = DocumentSigner::development();
+    let read = match tamper {
+        None => crate::chip::chip_read(population.seed, &citizen, &signer),
+        Some(tamper) => crate::chip::tampered_chip_read(population.seed, &citizen, &signer, tamper),
+    }
+    .map_err(|e| e.to_string())?;
+    let line = match format {
+        ChipFormat::Base64 => crate::chip::encode_chip_read(&read),
+        ChipFormat::Json => chip_read_json(&read).to_string(),
+    };
+    print(&(line + "\n"))
+}
 
 /// How `chip read` prints a read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,10 +1,152 @@
-//! The `vnpop` command's subcommands that are more than a call into the library: the auditor's
-//! `audit` commands, their charts, filters and output, the HTML report, and chip-read formats.
-//! (`serve` and `certs` are in `main.rs`.)
+//! The `vnpop` command: one module per command, each owning its flags (clap derive structs), and
+//! [`run`], which `main.rs` calls with the parsed [`Command`]; [`output`] is how every command
+//! prints. The auditor's `audit` commands, with their charts, filters and HTML report, are in
+//! [`audit`].
+
+/// `println!` into a `String`, printed at the end with [`output::print`] (which ends quietly when
+/// the reader of stdout went away).
+macro_rules! outln {
+    ($out:ident) => {
+        $out.push('\n')
+    };
+    ($out:ident, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
 
 pub mod audit;
-pub mod chart;
+pub mod certs;
 pub mod chip;
-mod filters;
+pub mod citizen;
+pub mod load;
 pub mod output;
-pub mod report;
+pub mod serve;
+pub mod simulate;
+
+use clap::Subcommand;
+
+/// The commands of `vnpop`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// DEVELOPMENT ONLY: citizens of the synthetic population and their test credentials.
+    #[command(subcommand)]
+    Citizen(citizen::CitizenCommand),
+    /// DEVELOPMENT ONLY: chip reads of citizens' cards, genuine or tampered, for testing card
+    /// reader code.
+    #[command(subcommand)]
+    Chip(chip::ChipCommand),
+    /// Generate the synthetic population and serve the gRPC API over mTLS.
+    Serve(crate::config::ServeConfig),
+    /// Drive the client library against a server with a province scenario (default: the bundled
+    /// one reproducing the published 21.8% and 0.7% lookup ratios).
+    Simulate(simulate::SimulateArgs),
+    /// Load-test a server: a weighted mix of lookups, verifications and VNeID logins about real
+    /// citizens of its population, closed or open loop, with a latency and status-code report.
+    Load(crate::load::LoadConfig),
+    /// Run beside agency software in any language: a local REST/JSON and gRPC API that records
+    /// every dossier and verification in a durable outbox and forwards over mTLS.
+    Gateway(crate::gateway::GatewayConfig),
+    /// The auditor's commands: lookup ratios, log verification.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Regenerate the DEVELOPMENT certificates: a CA, a localhost server certificate, one client
+    /// certificate per configured agency, and the mock chip PKI (CSCA and document signer).
+    Certs(certs::CertsArgs),
+}
+
+/// Runs `command`; the error is the message `vnpop` prints before exiting with failure.
+pub fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Citizen(command) => citizen::run(command),
+        Command::Chip(command) => chip::run(command),
+        Command::Serve(config) => serve::run(config),
+        Command::Simulate(args) => simulate::run(args),
+        Command::Load(config) => load::run(config),
+        Command::Gateway(config) => crate::gateway::run(config),
+        Command::Audit(command) => tokio::runtime::Runtime::new()
+            .map_err(|e| e.to_string())
+            .and_then(|runtime| runtime.block_on(audit::run(command))),
+        Command::Certs(args) => certs::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// `vnpop` as `main.rs` parses it.
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("vnpop").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    #[test]
+    fn one_name_per_flag_and_the_old_spellings_still_work() {
+        for flag in ["--server", "--target"] {
+            let Ok(Command::Load(config)) = parse(&["load", flag, "10.0.0.1:1"]) else {
+                panic!("load {flag}");
+            };
+            assert_eq!(config.target, "10.0.0.1:1");
+        }
+        for flag in ["--seed", "--population-seed"] {
+            assert!(
+                matches!(parse(&["simulate", flag, "7"]), Ok(Command::Simulate(_))),
+                "simulate {flag}"
+            );
+        }
+        for [ca, cert, key] in [
+            ["--ca", "--cert", "--key"],
+            ["--tls-ca", "--tls-cert", "--tls-key"],
+        ] {
+            let Ok(Command::Serve(config)) = parse(&["serve", ca, "a", cert, "b", key, "c"]) else {
+                panic!("serve {ca}");
+            };
+            assert_eq!(config.tls_ca, Some("a".into()));
+            assert_eq!(config.tls_key, Some("c".into()));
+        }
+        // The old spellings are hidden: --help shows one name per flag.
+        let help = format!(
+            "{}",
+            parse(&["serve", "--help"]).expect_err("help").render()
+        );
+        assert!(
+            help.contains("--ca <CA>") && !help.contains("tls-ca"),
+            "{help}"
+        );
+    }
+
+    #[test]
+    fn citizen_show_and_chip_read_take_the_population_flags_only() {
+        let Ok(Command::Citizen(citizen::CitizenCommand::Show { population, .. })) = parse(&[
+            "citizen",
+            "show",
+            "001090012345",
+            "--seed",
+            "7",
+            "--population",
+            "5000",
+        ]) else {
+            panic!("citizen show");
+        };
+        assert_eq!((population.seed, population.size), (7, 5000));
+        for serve_only in [
+            "--faults",
+            "--ca",
+            "--metrics-listen",
+            "--lockout-threshold",
+        ] {
+            for command in [["citizen", "show"], ["chip", "read"]] {
+                let args = [command[0], command[1], "001090012345", serve_only, "x"];
+                assert!(parse(&args).is_err(), "{args:?} is accepted");
+            }
+        }
+    }
+}

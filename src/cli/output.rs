@@ -139,6 +139,23 @@ pub(crate) fn csv_field(text: &str) -> String {
     }
 }
 
+/// Says on stderr that a list came out empty, naming the filters that were applied.
+pub fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
+    if written > 0 {
+        return;
+    }
+    let applied: Vec<String> = filters
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(flag, value)| format!("{flag} {value:?}"))
+        .collect();
+    if applied.is_empty() {
+        eprintln!("vnpop: no {what}");
+    } else {
+        eprintln!("vnpop: no {what} match {}", applied.join(", "));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

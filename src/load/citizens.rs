@@ -5,13 +5,16 @@
 //! Everything a request needs is prepared here, so the hot path only draws an index and clones a
 //! few short strings.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::{
+    fmt,
+    str::FromStr,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::config::CitizenDistribution;
 use crate::{
     domain::{
         CccdNumber, Citizen, CitizenStatus, Province, ProvinceCode, QrPayload, Sex, VneidLevel,
@@ -21,6 +24,57 @@ use crate::{
     registry::convert,
     vneid::TestCredentials,
 };
+
+/// Which citizens of the sample the requests ask for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CitizenDistribution {
+    /// Every sampled citizen equally often.
+    Uniform,
+    /// The k-th sampled citizen with weight 1/k^s: a few citizens asked very often, a long tail
+    /// asked rarely, as popular records are in real traffic.
+    Zipf { exponent: f64 },
+    /// Only the first `size` sampled citizens, uniformly: a hot set that stays in the caches.
+    Hot { size: usize },
+}
+
+impl FromStr for CitizenDistribution {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (kind, argument) = text.split_once(':').unwrap_or((text, ""));
+        match (kind, argument) {
+            ("uniform", "") => Ok(CitizenDistribution::Uniform),
+            ("zipf", s) => match s.parse::<f64>() {
+                Ok(exponent) if exponent.is_finite() && exponent > 0.0 => {
+                    Ok(CitizenDistribution::Zipf { exponent })
+                }
+                _ => Err(format!(
+                    "zipf takes an exponent above 0, e.g. zipf:1.1, got {s:?}"
+                )),
+            },
+            ("hot", n) => match n.parse::<usize>() {
+                Ok(size) if size > 0 => Ok(CitizenDistribution::Hot { size }),
+                _ => Err(format!(
+                    "hot takes a number of citizens, e.g. hot:1000, got {n:?}"
+                )),
+            },
+            _ => Err(format!(
+                "{text:?} is not a citizen distribution: use uniform, zipf:<s> or hot:<n>"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for CitizenDistribution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CitizenDistribution::Uniform => write!(f, "uniform"),
+            CitizenDistribution::Zipf { exponent } => write!(f, "zipf:{exponent}"),
+            CitizenDistribution::Hot { size } => write!(f, "hot:{size}"),
+        }
+    }
+}
 
 /// What a request about one citizen (or one non-citizen) sends.
 #[derive(Debug, Clone)]

@@ -1,11 +1,11 @@
 //! Everything `vnpop load` can be told, in one clap struct, and the small parsers behind its
 //! options (`--rate 500/s`, `--citizens zipf:1.1`; `--mix` is parsed in [`super::mix`]).
 
-use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
 use chrono::NaiveDate;
 
-use super::mix::Mix;
+use super::{citizens::CitizenDistribution, mix::Mix};
 use crate::{config::parse_duration, population::PopulationSpec};
 
 /// Configuration of `vnpop load`: where to send, as whom, what, to which citizens, at which pace
@@ -14,7 +14,14 @@ use crate::{config::parse_duration, population::PopulationSpec};
 pub struct LoadConfig {
     /// The server: `host:port` (https, or http with --insecure) or a full URL; several,
     /// comma-separated, for a fleet (requests are spread evenly over them).
-    #[arg(long, env = "VNPOP_LOAD_TARGET", default_value = "127.0.0.1:50051")]
+    // `--target`: the older spelling, hidden.
+    #[arg(
+        long = "server",
+        alias = "target",
+        value_name = "SERVER",
+        env = "VNPOP_LOAD_TARGET",
+        default_value = "127.0.0.1:50051"
+    )]
     pub target: String,
 
     /// CA certificate (PEM) the server's certificate must chain to; default: the embedded
@@ -152,13 +159,7 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(30);
 impl LoadConfig {
     /// The defaults, as `vnpop load` with no flags (and no environment) has them.
     pub fn defaults() -> Self {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: LoadConfig,
-        }
-        Wrapper::parse_from(["vnpop"]).config
+        crate::config::defaults_without_env()
     }
 
     pub fn population_spec(&self) -> PopulationSpec {
@@ -189,7 +190,7 @@ impl LoadConfig {
         }
     }
 
-    /// The endpoint URLs for the client library, one a server of --target.
+    /// The endpoint URLs for the client library, one a server of --server.
     pub fn endpoints(&self) -> Vec<String> {
         self.target
             .split(',')
@@ -236,7 +237,7 @@ impl LoadConfig {
             return Err("--connections must be at least 1".into());
         }
         if self.endpoints().is_empty() {
-            return Err("--target names no server".into());
+            return Err("--server names no server".into());
         }
         if self.citizen_sample == 0 || self.population == 0 {
             return Err("--population and --citizen-sample must be at least 1".into());
@@ -273,57 +274,6 @@ impl FromStr for Rate {
             _ => Err(format!(
                 "{text:?} is not a rate such as 500/s (requests per second, more than 0)"
             )),
-        }
-    }
-}
-
-/// Which citizens of the sample the requests ask for.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum CitizenDistribution {
-    /// Every sampled citizen equally often.
-    Uniform,
-    /// The k-th sampled citizen with weight 1/k^s: a few citizens asked very often, a long tail
-    /// asked rarely, as popular records are in real traffic.
-    Zipf { exponent: f64 },
-    /// Only the first `size` sampled citizens, uniformly: a hot set that stays in the caches.
-    Hot { size: usize },
-}
-
-impl FromStr for CitizenDistribution {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        let (kind, argument) = text.split_once(':').unwrap_or((text, ""));
-        match (kind, argument) {
-            ("uniform", "") => Ok(CitizenDistribution::Uniform),
-            ("zipf", s) => match s.parse::<f64>() {
-                Ok(exponent) if exponent.is_finite() && exponent > 0.0 => {
-                    Ok(CitizenDistribution::Zipf { exponent })
-                }
-                _ => Err(format!(
-                    "zipf takes an exponent above 0, e.g. zipf:1.1, got {s:?}"
-                )),
-            },
-            ("hot", n) => match n.parse::<usize>() {
-                Ok(size) if size > 0 => Ok(CitizenDistribution::Hot { size }),
-                _ => Err(format!(
-                    "hot takes a number of citizens, e.g. hot:1000, got {n:?}"
-                )),
-            },
-            _ => Err(format!(
-                "{text:?} is not a citizen distribution: use uniform, zipf:<s> or hot:<n>"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for CitizenDistribution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CitizenDistribution::Uniform => write!(f, "uniform"),
-            CitizenDistribution::Zipf { exponent } => write!(f, "zipf:{exponent}"),
-            CitizenDistribution::Hot { size } => write!(f, "hot:{size}"),
         }
     }
 }

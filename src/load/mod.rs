@@ -28,8 +28,8 @@ pub mod report;
 
 use std::sync::Arc;
 
-pub use citizens::{CitizenPool, PoolSpec};
-pub use config::{CitizenDistribution, LoadConfig, Pace, Stop};
+pub use citizens::{CitizenDistribution, CitizenPool, PoolSpec};
+pub use config::{LoadConfig, Pace, Stop};
 pub use driver::{AnsweredLog, Driver};
 pub use mix::{Mix, RpcKind};
 pub use report::{LoadReport, RunSettings, Tally};

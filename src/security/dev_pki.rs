@@ -28,9 +28,9 @@ impl DevMaterial {
     /// What the error and the warning call it.
     pub fn describe(self) -> &'static str {
         match self {
-            DevMaterial::Ca => "the development CA (certs/ca.pem; use --tls-ca)",
+            DevMaterial::Ca => "the development CA (certs/ca.pem; use --ca)",
             DevMaterial::ServerCertificate => {
-                "the development server certificate (certs/server.pem; use --tls-cert, --tls-key)"
+                "the development server certificate (certs/server.pem; use --cert, --key)"
             }
             DevMaterial::Csca => "the development CSCA (certs/csca.pem; use --csca)",
             DevMaterial::DocumentSigner => {

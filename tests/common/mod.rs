@@ -39,8 +39,8 @@ pub fn test_config() -> ServeConfig {
     let mut config = ServeConfig::defaults();
     config.data_dir = data_dir();
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.population = 5_000;
-    config.today = Some(today());
+    config.population.size = 5_000;
+    config.population.today = Some(today());
     config
 }
 

@@ -2,7 +2,7 @@
 //! share of dossiers with at least one lookup the server served, the exact counts beside it, the overall figure as a
 //! dashed line), to paste into a report or open in a browser.
 
-use super::audit::RatioLine;
+use super::render::RatioLine;
 
 const WIDTH: f64 = 960.0;
 const LABEL_WIDTH: f64 = 280.0;

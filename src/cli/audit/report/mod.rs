@@ -16,7 +16,10 @@ use clap::Args;
 
 pub use words::Lang;
 
-use super::audit::{Backend, SavedHead, Source};
+use super::{
+    source::{Backend, Source},
+    verify::SavedHead,
+};
 use crate::{
     audit::{
         answers,

@@ -1,0 +1,62 @@
+//! `vnpop audit`: the auditor's command line. Reads the server through gRPC (with an auditor
+//! certificate) or, given `--db`, the SQLite file directly.
+//!
+//! One module per subcommand, each owning its arguments: [`ratio`], [`unverified`], [`export`],
+//! [`citizen`], [`reconcile`], [`verify`], [`report`]. Shared by them: [`source`] (`--db` or the
+//! server, and the [`source::Backend`] that answers either way), [`render`] (a ratio answer as
+//! table, CSV or JSON), [`chart`] (SVG) and `filters` (district and officer names as typed).
+
+pub mod chart;
+pub mod citizen;
+pub mod export;
+mod filters;
+pub mod ratio;
+pub mod reconcile;
+pub mod render;
+pub mod report;
+pub mod source;
+pub mod unverified;
+pub mod verify;
+
+use clap::Subcommand;
+
+pub use ratio::GROUPS;
+
+/// `vnpop audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Lookups per dossier over a period, optionally broken down.
+    Ratio(ratio::RatioArgs),
+    /// Dossiers received in a period with no lookup the server served (the supervisor's list).
+    Unverified(unverified::UnverifiedArgs),
+    /// Export the log's events matching filters, as CSV or JSON lines.
+    Export(export::ExportArgs),
+    /// For one citizen: which agencies looked them up, when, for which dossier and why.
+    Citizen(citizen::CitizenArgs),
+    /// Compare what agencies reported against what the server observed serving, and list the
+    /// findings (verifications never reported, reported but never served, or served for a
+    /// dossier never reported).
+    Reconcile(reconcile::ReconcileArgs),
+    /// Recompute the Merkle tree from the SQLite file, check every signed tree head, and name the
+    /// first event that was altered, removed or inserted. With --remote, ask the server to do it
+    /// and check its signed head (and, given --previous-head, that the log only grew since).
+    Verify(verify::VerifyArgs),
+    /// The auditor's report: one self-contained HTML file (headline with comparison, coverage by
+    /// district and month and by officer as charts and tables, unverified dossiers, reconcile
+    /// findings, the signed tree head it rests on), in Vietnamese or English (--lang en).
+    Report(report::ReportArgs),
+}
+
+/// Runs an audit subcommand, printing to stdout.
+pub async fn run(command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Ratio(args) => ratio::run(&args).await,
+        AuditCommand::Verify(args) if args.remote => verify::run_remote(&args).await,
+        AuditCommand::Verify(args) => verify::run(&args),
+        AuditCommand::Reconcile(args) => reconcile::run(args).await,
+        AuditCommand::Unverified(args) => unverified::run(args).await,
+        AuditCommand::Export(args) => export::run(args).await,
+        AuditCommand::Citizen(args) => citizen::run(args).await,
+        AuditCommand::Report(args) => report::run(args).await,
+    }
+}

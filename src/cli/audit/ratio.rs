@@ -1,0 +1,97 @@
+//! `vnpop audit ratio`: lookups per dossier over a period, optionally broken down, as a table,
+//! CSV or JSON, and optionally an SVG chart.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{
+    chart,
+    render::{render, total_line, Format, LeftOut, RatioLine},
+    source::Source,
+};
+use crate::{cli::output::output_error, proto};
+
+/// What `ratio --by` accepts.
+pub const GROUPS: [&str; 8] = [
+    "agency",
+    "district",
+    "officer",
+    "procedure",
+    "channel",
+    "month",
+    "commune",
+    "province",
+];
+
+/// The arguments of `vnpop audit ratio`.
+#[derive(Debug, Args)]
+pub struct RatioArgs {
+    /// First day of the period (YYYY-MM-DD, Vietnam time).
+    #[arg(long)]
+    pub from: String,
+    /// Last day of the period, inclusive.
+    #[arg(long)]
+    pub to: String,
+    /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month, commune
+    /// (since 1 July 2025), province (the current one; old districts mapped into it).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
+    pub by: Vec<String>,
+    /// Only this agency.
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Count load-test dossiers too.
+    #[arg(long)]
+    pub include_load_test: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Also draw the report as an SVG bar chart (coverage per group) into this file.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub log: Source,
+}
+
+/// The answer to `args`, as lines.
+async fn ask(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
+    let request = proto::LookupRatioRequest {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        group_by: args.by.clone(),
+        agency_id: args.agency.clone().unwrap_or_default(),
+        include_load_test: args.include_load_test,
+    };
+    let answer = args.log.open().await?.ratio(request).await?;
+    let left_out = LeftOut::of(&answer);
+    Ok((
+        answer.rows.into_iter().map(RatioLine::from).collect(),
+        left_out,
+    ))
+}
+
+/// Prints the ratio report `args` asks for (and writes its chart).
+pub async fn run(args: &RatioArgs) -> Result<(), String> {
+    let (lines, left_out) = ask(args).await?;
+    if lines.is_empty() {
+        eprintln!("vnpop: no dossier was received in this period");
+    }
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    write!(
+        stdout,
+        "{}",
+        render(&lines, left_out, &args.by, args.format)
+    )
+    .and_then(|()| stdout.flush())
+    .map_err(output_error)?;
+    if let Some(path) = &args.chart {
+        let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
+        if !args.by.is_empty() {
+            title.push_str(&format!(", by {}", args.by.join(" / ")));
+        }
+        let svg = chart::coverage_svg(&title, &lines, &total_line(&lines));
+        std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("chart written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `vnpop audit reconcile`: what agencies reported against what the server observed serving.
+
+use clap::Args;
+
+use super::source::Source;
+use crate::{
+    cli::output::{spinner, ListFormat, RecordWriter},
+    domain::vietnam::rfc3339,
+    proto,
+};
+
+/// The arguments of `vnpop audit reconcile`.
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// First day of receipt of the dossiers compared (YYYY-MM-DD, Vietnam time).
+    #[arg(long)]
+    pub from: String,
+    /// Last day, inclusive.
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub agency: Option<String>,
+    /// Compare load-test traffic too.
+    #[arg(long)]
+    pub include_load_test: bool,
+    /// List at most this many findings (the counts cover all of them).
+    #[arg(long, default_value_t = 1_000)]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ListFormat,
+    #[command(flatten)]
+    pub log: Source,
+}
+
+/// Prints the counts (stderr) and findings (stdout) of the comparison `args` asks for.
+pub async fn run(args: ReconcileArgs) -> Result<(), String> {
+    let log = args.log.open().await?;
+    let spinner = spinner("reconciling (reads every verification once)");
+    let result = log
+        .reconcile(proto::ReconcileRequest {
+            from: args.from.clone(),
+            to: args.to.clone(),
+            agency_id: args.agency.clone().unwrap_or_default(),
+            include_load_test: args.include_load_test,
+            max_findings: args.limit,
+        })
+        .await;
+    spinner.finish_and_clear();
+    let result = result?;
+    eprintln!(
+        "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
+         findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported, \
+         {} reported_failure_unconfirmed, {} reported_late{}",
+        result.dossiers,
+        result.reported,
+        result.not_reaching_server,
+        result.served,
+        result.served_not_reported,
+        result.reported_not_served,
+        result.dossier_not_reported,
+        result.reported_failure_unconfirmed,
+        result.reported_late,
+        if result.truncated {
+            " (list truncated: raise --limit)"
+        } else {
+            ""
+        }
+    );
+    let mut out = RecordWriter::start(FINDING_COLUMNS, args.format, "findings")?;
+    for f in &result.findings {
+        out.write(&serde_json::json!({
+            "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
+            "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
+            "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+            "received_at": if f.received_at_ms == 0 { String::new() } else { rfc3339(f.received_at_ms) },
+        }))?;
+    }
+    out.finish()?;
+    Ok(())
+}
+
+const FINDING_COLUMNS: &[&str] = &[
+    "finding",
+    "agency",
+    "dossier",
+    "district",
+    "officer",
+    "rpc",
+    "reported",
+    "served",
+    "first_at",
+    "received_at",
+];

@@ -1,0 +1,282 @@
+//! Where the audit data comes from ([`Source`]: `--db FILE`, or the server with an auditor
+//! certificate, [`ServerArgs`]) and the open [`Backend`] every subcommand asks.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use tonic::transport::Channel;
+
+use super::filters::{self, Resolution};
+use crate::{
+    audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
+    client::{AuditClient, ClientTls},
+    proto,
+    proto::audit_trail_client::AuditTrailClient,
+};
+
+/// Where the audit data comes from: the server, or with `--db` the log file itself.
+#[derive(Debug, Args)]
+pub struct Source {
+    /// Read this SQLite file (DATA_DIR/audit.sqlite) directly instead of asking the server; the
+    /// citizen command also needs the data directory's audit-subject.key beside it.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+impl Source {
+    pub(crate) async fn open(&self) -> Result<Backend, String> {
+        let Some(path) = &self.db else {
+            return Ok(Backend::Server(
+                self.server.connect().await?,
+                self.server.peer()?,
+            ));
+        };
+        if !path.is_file() {
+            return Err(format!("{}: no such log file", path.display()));
+        }
+        let reader = AuditReader::open_current(path, std::time::Duration::from_secs(10))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let key = path.with_file_name(SUBJECT_KEY_FILE);
+        let subject_key = std::fs::read(&key)
+            .ok()
+            .and_then(|bytes| bytes.get(..32).and_then(|b| b.try_into().ok()));
+        Ok(Backend::File {
+            reader,
+            subject_key,
+        })
+    }
+}
+
+/// An open source of audit answers. Both kinds answer with the same functions
+/// ([`crate::audit::answers`]): over gRPC the server runs them, on a file this process does.
+pub(crate) enum Backend {
+    Server(AuditClient, Peer),
+    File {
+        reader: AuditReader,
+        subject_key: Option<[u8; 32]>,
+    },
+}
+
+/// The server asked, for error messages.
+pub(crate) struct Peer {
+    endpoint: String,
+    tls: ClientTls,
+}
+
+impl Peer {
+    /// The message of a failed gRPC call; a connection that failed says why.
+    pub(crate) fn status_message(&self, status: tonic::Status) -> String {
+        match crate::client::connection_failure(&status, Some(&self.tls)) {
+            Some(cause) => format!("cannot connect to vnpop at {}: {cause}", self.endpoint),
+            None => status.message().to_owned(),
+        }
+    }
+}
+
+impl Backend {
+    /// One question, asked of the server with `over_grpc` or answered from the file by `from_file`.
+    async fn ask<Q, A, F, E>(
+        &self,
+        request: Q,
+        over_grpc: impl FnOnce(AuditTrailClient<Channel>, Q) -> F,
+        from_file: impl FnOnce(&AuditReader, Q) -> Result<A, E>,
+    ) -> Result<A, String>
+    where
+        F: std::future::Future<Output = Result<tonic::Response<A>, tonic::Status>>,
+        E: std::fmt::Display,
+    {
+        match self {
+            Backend::Server(client, peer) => over_grpc(client.raw(), request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| peer.status_message(s)),
+            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
+        }
+    }
+
+    pub(crate) async fn ratio(
+        &self,
+        request: proto::LookupRatioRequest,
+    ) -> Result<proto::LookupRatioResponse, String> {
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.lookup_ratio(r).await };
+        self.ask(request, grpc, answers::lookup_ratio).await
+    }
+
+    pub(crate) async fn unverified(
+        &self,
+        request: proto::ListUnverifiedDossiersRequest,
+    ) -> Result<proto::ListUnverifiedDossiersResponse, String> {
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move {
+            c.list_unverified_dossiers(r).await
+        };
+        self.ask(request, grpc, answers::unverified_dossiers).await
+    }
+
+    pub(crate) async fn reconcile(
+        &self,
+        request: proto::ReconcileRequest,
+    ) -> Result<proto::ReconcileResponse, String> {
+        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.reconcile(r).await };
+        self.ask(request, grpc, answers::reconcile).await
+    }
+
+    pub(crate) async fn citizen(
+        &self,
+        request: proto::CitizenAccessLogRequest,
+    ) -> Result<proto::CitizenAccessLogResponse, String> {
+        let key = match self {
+            Backend::File { subject_key, .. } => subject_key.as_ref(),
+            Backend::Server(..) => None,
+        };
+        let grpc =
+            |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
+        let from_file = |reader: &AuditReader, r| {
+            let key = key.ok_or(format!(
+                "{SUBJECT_KEY_FILE} is not beside the log file: citizens are recorded under a keyed hash"
+            ))?;
+            answers::citizen_accesses(reader, r, |cccd| subject_hash(key, cccd))
+                .map_err(|e| e.to_string())
+        };
+        self.ask(request, grpc, from_file).await
+    }
+
+    /// The events matching `request`, in log order, each handed to `each` as it arrives.
+    pub(crate) async fn events(
+        &self,
+        request: proto::ListEventsRequest,
+        mut each: impl FnMut(proto::LoggedEvent) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match self {
+            Backend::Server(client, peer) => {
+                use tokio_stream::StreamExt;
+                let mut stream = client
+                    .raw()
+                    .list_events(request)
+                    .await
+                    .map_err(|s| peer.status_message(s))?
+                    .into_inner();
+                while let Some(event) = stream.next().await {
+                    each(event.map_err(|s| peer.status_message(s))?)?;
+                }
+                Ok(())
+            }
+            Backend::File { reader, .. } => {
+                let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
+                let mut failed = None;
+                reader
+                    .events(&filter, |event| match each(answers::logged_event(event)) {
+                        Ok(()) => true,
+                        Err(error) => {
+                            failed = Some(error);
+                            false
+                        }
+                    })
+                    .map_err(|e| e.to_string())?;
+                failed.map_or(Ok(()), Err)
+            }
+        }
+    }
+}
+
+/// How to reach the server's AuditTrail as an auditor.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server to ask.
+    #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
+    pub server: String,
+    /// CA certificate the server's certificate chains to.
+    #[arg(long, default_value = "certs/ca.pem")]
+    pub ca: PathBuf,
+    /// The auditor's client certificate.
+    #[arg(long, default_value = "certs/auditor-thanh-tra.pem")]
+    pub cert: PathBuf,
+    /// The auditor's private key.
+    #[arg(long, default_value = "certs/auditor-thanh-tra.key")]
+    pub key: PathBuf,
+}
+
+impl ServerArgs {
+    pub(crate) async fn connect(&self) -> Result<AuditClient, String> {
+        AuditClient::connect(&self.server, Some(self.peer()?.tls))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn peer(&self) -> Result<Peer, String> {
+        Ok(Peer {
+            endpoint: self.server.clone(),
+            tls: ClientTls::from_files(&self.ca, &self.cert, &self.key)
+                .map_err(crate::cli::output::tls_files_error)?,
+        })
+    }
+}
+
+/// The period used to learn a column's values when a command has none: the widest an auditor's
+/// query may cover (20 years), ending with this year — reports are dated at most 5 minutes ahead
+/// of the server, and every period before is what simulations and audits go back to.
+fn whole_log() -> (String, String) {
+    use chrono::Datelike;
+    let year = crate::domain::vietnam::today().year();
+    let first = year + 1 - crate::audit::answers::MAX_PERIOD_YEARS as i32;
+    (format!("{first}-01-01"), format!("{year}-12-31"))
+}
+
+impl Backend {
+    /// `typed`, the value of filter `flag` on column `group` (`district`, `officer`), as the log
+    /// writes it: the same name ignoring case, spacing and diacritics is taken (and said on
+    /// stderr); a value the log does not hold is kept, with the values it does hold on stderr.
+    pub(crate) async fn resolve_filter(
+        &self,
+        flag: &str,
+        group: &str,
+        typed: Option<String>,
+        (from, to): (&str, &str),
+    ) -> Result<Option<String>, String> {
+        let Some(typed) = typed.filter(|t| !t.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let whole = whole_log();
+        let (from, to) = if from.is_empty() || to.is_empty() {
+            (whole.0.as_str(), whole.1.as_str())
+        } else {
+            (from, to)
+        };
+        let known: Vec<String> = self
+            .ratio(proto::LookupRatioRequest {
+                from: from.into(),
+                to: to.into(),
+                group_by: vec![group.into()],
+                agency_id: String::new(),
+                include_load_test: true,
+            })
+            .await?
+            .rows
+            .into_iter()
+            .filter_map(|row| row.group.into_iter().next())
+            .collect();
+        match filters::resolve(&typed, known.iter().map(String::as_str)) {
+            Resolution::Exact => Ok(Some(typed)),
+            Resolution::Same(name) => {
+                eprintln!("vnpop: {flag} {typed:?} taken as {name:?}");
+                Ok(Some(name))
+            }
+            Resolution::Ambiguous(names) => Err(format!(
+                "{flag} {typed:?} could be any of {}: give one exactly",
+                filters::some_of(&names)
+            )),
+            Resolution::Unknown => {
+                if known.is_empty() {
+                    eprintln!("vnpop: {flag} {typed:?}: the log holds no {group} in this period");
+                } else {
+                    eprintln!(
+                        "vnpop: {flag} {typed:?} matches no {group} of this period; the log has {}",
+                        filters::some_of(&known)
+                    );
+                }
+                Ok(Some(typed))
+            }
+        }
+    }
+}

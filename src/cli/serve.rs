@@ -1,0 +1,27 @@
+//! `vnpop serve`: the server until Ctrl-C (its flags: [`ServeConfig`]).
+
+use crate::{
+    config::ServeConfig,
+    server::{self, ServerState},
+};
+
+/// Runs the server `config` describes until Ctrl-C, then shuts it down.
+pub fn run(config: ServeConfig) -> Result<(), String> {
+    if config.insecure {
+        eprintln!("WARNING: --insecure serves plaintext without TLS; every caller is treated as agency {:?}. Never use it outside local debugging.", config.insecure_agency);
+    }
+    let state = ServerState::build(&config).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let running = server::start(config.listen, state)
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result.map_err(|e| e.to_string())?;
+                tracing::info!("shutting down");
+                running.shutdown().await.map_err(|e| e.to_string())
+            }
+        }
+    })
+}

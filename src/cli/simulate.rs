@@ -1,0 +1,147 @@
+//! `vnpop simulate`: a province scenario driven through the client library.
+
+use std::path::PathBuf;
+
+use super::output::{print, tls_files_error};
+use crate::{
+    client::{
+        connection_failure, AgencyClient, AgencyClientConfig, ClientError, ClientTls,
+        RegistryClient,
+    },
+    simulate::{self, RunIdentity, Scenario},
+};
+
+/// The flags of `vnpop simulate`.
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Scenario file (TOML, the format of data/scenario.toml); default: the bundled scenario.
+    #[arg(long, env = "VNPOP_SCENARIO")]
+    scenario: Option<PathBuf>,
+    /// Tells this run from earlier runs of the same scenario and seed. Without it a run has the
+    /// same dossiers and event ids every time, so running it again adds nothing to the log.
+    #[arg(long)]
+    run_label: Option<String>,
+    /// The server.
+    #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
+    server: String,
+    /// CA certificate the server's certificate chains to.
+    #[arg(long, default_value = "certs/ca.pem")]
+    ca: PathBuf,
+    /// The agency certificate the simulated units use: an agency whose directory entry lists the
+    /// scenario's districts and allows reports dated that far back (`simulation` in development).
+    #[arg(long, default_value = "certs/simulation.pem")]
+    cert: PathBuf,
+    /// Private key of --cert.
+    #[arg(long, default_value = "certs/simulation.key")]
+    key: PathBuf,
+    /// Directory of the client's durable outbox (simulate-outbox.sqlite), created if missing.
+    #[arg(long, env = "VNPOP_DATA_DIR", default_value = "vnpop-data")]
+    data_dir: PathBuf,
+    /// The client's durable outbox file; default: DATA_DIR/simulate-outbox.sqlite.
+    #[arg(long)]
+    outbox: Option<PathBuf>,
+    /// Dossiers processed at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Seed of the server's population (lookups ask for its citizens; must match `serve --seed`).
+    // `--population-seed`: the older spelling, hidden.
+    #[arg(
+        long = "seed",
+        alias = "population-seed",
+        env = "VNPOP_SEED",
+        default_value_t = 2026
+    )]
+    population_seed: u64,
+}
+
+/// Plans the scenario, drives it through the client library and prints what the log now holds.
+pub fn run(args: SimulateArgs) -> Result<(), String> {
+    let scenario = match &args.scenario {
+        Some(path) => Scenario::load(path).map_err(|e| e.to_string())?,
+        None => Scenario::bundled(),
+    };
+    let identity = RunIdentity::new(&scenario, args.population_seed, args.run_label.as_deref())
+        .map_err(|e| e.to_string())?;
+    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(tls_files_error)?;
+    let outbox = match args.outbox {
+        Some(path) => path,
+        None => {
+            std::fs::create_dir_all(&args.data_dir)
+                .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+            args.data_dir.join("simulate-outbox.sqlite")
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        check_server(&args.server, &tls).await?;
+        let config = AgencyClientConfig::new(args.server, Some(tls), outbox)
+            .with_run_id(identity.id.clone());
+        let client = AgencyClient::open(config).await.map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let report = simulate::run(
+            &client,
+            &scenario,
+            &identity,
+            args.concurrency,
+            args.population_seed,
+            |done, total| eprintln!("simulated {done} / {total} dossiers"),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let seconds = started.elapsed().as_secs_f64();
+        let mut out = String::new();
+        outln!(out, "run {}", identity.id);
+        if report.dossiers == 0 {
+            outln!(out,
+                "already in the log: all {} dossiers of this run (and their {} lookups) were \
+                 acknowledged as duplicates; nothing was looked up again and no figure changed \
+                 (give --run-label NAME to simulate a separate run)",
+                report.already_logged, report.already_logged_lookups
+            );
+        } else {
+            outln!(out,
+                "simulated {} dossiers and {} lookups ({} not answered) in {seconds:.1} s; every event delivered",
+                report.dossiers, report.lookups, report.failed_lookups,
+            );
+            if report.already_logged > 0 {
+                outln!(out,
+                    "resumed: {} dossiers ({} lookups) were already in the log from an earlier \
+                     run of this scenario and were acknowledged as duplicates",
+                    report.already_logged, report.already_logged_lookups
+                );
+            }
+        }
+        if let Some((then, now)) = scenario.province() {
+            outln!(out,
+                "the scenario's units are {then}'s districts as they stood before 1 July 2025; \
+                 {then} is now part of {now} (`--by province` counts them there, beside {now}'s \
+                 communes since the reform)"
+            );
+        }
+        outln!(out, "the log now holds this run's totals:");
+        for period in &scenario.period {
+            outln!(out,
+                "  {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
+                period.from, period.to, period.dossiers, period.lookups, period.from, period.to
+            );
+        }
+        print(&out)
+    })
+}
+
+/// Fails with a message naming the address and the cause unless the server at `endpoint` accepts
+/// the agency certificate in `tls` (one WhoAmI call, which reads no citizen and is not audited).
+async fn check_server(endpoint: &str, tls: &ClientTls) -> Result<(), String> {
+    let failed = |error: ClientError| match &error {
+        ClientError::Rpc(status) => match connection_failure(status, Some(tls)) {
+            Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
+            None => error.to_string(),
+        },
+        _ => error.to_string(),
+    };
+    let client = RegistryClient::connect(endpoint, Some(tls.clone()))
+        .await
+        .map_err(failed)?;
+    client.who_am_i().await.map_err(failed)?;
+    Ok(())
+}
