@@ -33,15 +33,16 @@ use std::{
 };
 
 use tokio::{sync::Notify, task::JoinHandle};
-use tonic::transport::Endpoint;
 use tonic_types::StatusExt;
 
 use super::{
     outbox::{Outbox, OutboxError, QuarantinedEvent},
-    AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient,
+    AuditClient, ChannelBuilder, ClientError, ClientTls, LookupContext, RegistryClient,
+    VneidClient,
 };
 use crate::{
     proto::{self, reported_event::Kind},
+    reason::Reason,
     reporting::{self, ReportPolicy},
 };
 
@@ -53,13 +54,16 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const POLICY_RETRY: Duration = Duration::from_secs(5);
 
 /// How a dossier was received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DossierChannel {
+    /// Through the online public-service portal.
     Online,
+    /// At the one-stop-shop desk.
     Desk,
 }
 
 impl DossierChannel {
+    /// As the audit event records it: "online" or "desk".
     pub fn as_str(self) -> &'static str {
         match self {
             DossierChannel::Online => "online",
@@ -71,6 +75,7 @@ impl DossierChannel {
 /// An administrative dossier as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierInfo {
+    /// The dossier's id (mã hồ sơ), e.g. "000.00.01.H26-261123-0001".
     pub id: String,
     /// Procedure code (mã thủ tục hành chính).
     pub procedure_code: String,
@@ -80,14 +85,18 @@ pub struct DossierInfo {
     /// The commune-level unit that received it (since 1 July 2025): its 5-digit code or its
     /// name; empty for the agency's only commune, a province-level unit, or before the reform.
     pub commune: String,
+    /// The officer who received it (and, unless [`Dossier::by_officer`], makes its lookups).
     pub officer_id: String,
+    /// How it was received.
     pub channel: DossierChannel,
     /// When it was received, Unix ms; `None` for now.
     pub received_at_ms: Option<i64>,
+    /// Marks synthetic load-test traffic (allowed only to agencies whose directory entry says so).
     pub load_test: bool,
 }
 
 impl DossierInfo {
+    /// A dossier received now, of no commune, not load-test traffic.
     pub fn new(
         id: impl Into<String>,
         procedure_code: impl Into<String>,
@@ -108,12 +117,26 @@ impl DossierInfo {
     }
 }
 
+/// Connect timeout of an [`AgencyClient`] unless set: 5 s.
+pub const AGENCY_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Per-call timeout of an [`AgencyClient`] unless set: 30 s.
+pub const AGENCY_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where the agency client connects and keeps its outbox.
 #[derive(Debug, Clone)]
 pub struct AgencyClientConfig {
+    /// The server, e.g. "https://localhost:50051".
     pub endpoint: String,
+    /// The agency's mTLS identity; `None` for a server started with --insecure.
     pub tls: Option<ClientTls>,
+    /// The outbox file (SQLite), created if missing.
     pub outbox_path: PathBuf,
+    /// How long connecting may take before a call fails as unreachable (and its event waits in
+    /// the outbox); default [`AGENCY_CONNECT_TIMEOUT`] (5 s).
+    pub connect_timeout: Duration,
+    /// How long a call (a lookup, an Ingest batch) may wait for its answer before it fails with
+    /// DEADLINE_EXCEEDED; default [`AGENCY_CALL_TIMEOUT`] (30 s).
+    pub call_timeout: Duration,
     /// A fixed run identity for work that is replayed deterministically (simulations, batch
     /// re-processing): event ids are then `RUN/DOSSIER/received` and `RUN/DOSSIER/vK` (the
     /// dossier's K-th verification), so doing the same work again reports the same ids, which the
@@ -122,6 +145,7 @@ pub struct AgencyClientConfig {
 }
 
 impl AgencyClientConfig {
+    /// The default timeouts, a random run id.
     pub fn new(
         endpoint: impl Into<String>,
         tls: Option<ClientTls>,
@@ -131,8 +155,17 @@ impl AgencyClientConfig {
             endpoint: endpoint.into(),
             tls,
             outbox_path: outbox_path.into(),
+            connect_timeout: AGENCY_CONNECT_TIMEOUT,
+            call_timeout: AGENCY_CALL_TIMEOUT,
             run_id: None,
         }
+    }
+
+    /// Sets [`AgencyClientConfig::connect_timeout`] and [`AgencyClientConfig::call_timeout`].
+    pub fn with_timeouts(mut self, connect: Duration, call: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.call_timeout = call;
+        self
     }
 
     /// Sets [`AgencyClientConfig::run_id`].
@@ -216,6 +249,15 @@ pub struct AgencyClient {
     _delivery: Arc<DeliveryTask>,
 }
 
+impl std::fmt::Debug for AgencyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgencyClient")
+            .field("outbox", &self.shared.outbox)
+            .field("report_policy", &self.shared.known_policy())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Stops the delivery task when the last clone of the client goes away; what is still in the
 /// outbox is delivered by the next client opened on the same file.
 struct DeliveryTask(JoinHandle<()>);
@@ -238,13 +280,10 @@ impl AgencyClient {
     pub async fn open(config: AgencyClientConfig) -> Result<Self, ClientError> {
         let path = config.outbox_path.clone();
         let outbox = Arc::new(tokio::task::spawn_blocking(move || Outbox::open(&path)).await??);
-        let mut endpoint = Endpoint::from_shared(config.endpoint)?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30));
-        if let Some(tls) = &config.tls {
-            endpoint = endpoint.tls_config(tls.config())?;
-        }
-        let channel = endpoint.connect_lazy();
+        let channel = ChannelBuilder::new(config.endpoint, config.tls)
+            .connect_timeout(config.connect_timeout)
+            .call_timeout(config.call_timeout)
+            .connect_lazy()?;
         let ids = match config.run_id {
             Some(run) => EventIds::Deterministic { run },
             None => {
@@ -320,15 +359,9 @@ impl AgencyClient {
         self.check(&event)?;
         match self.shared.audit.ingest(vec![event.clone()]).await {
             Ok(answer) if answer.duplicates > 0 => Ok(None),
-            Ok(mut answer) if !answer.refused.is_empty() => {
-                let refusal = answer.refused.swap_remove(0);
-                Err(ClientError::RefusedByServer {
-                    code: refusal.code,
-                    reason: refusal.reason,
-                    field: refusal.field,
-                    message: refusal.message,
-                })
-            }
+            Ok(mut answer) if !answer.refused.is_empty() => Err(ClientError::refused_by_server(
+                answer.refused.swap_remove(0),
+            )),
             Ok(_) => Ok(Some(self.dossier(info))),
             Err(ClientError::Rpc(status)) if status.code() != tonic::Code::Unavailable => {
                 Err(ClientError::Rpc(status))
@@ -520,8 +553,8 @@ fn quarantine(
             );
             Some(QuarantinedEvent {
                 event: event.clone(),
-                code: refusal.code,
-                reason: refusal.reason,
+                code: crate::reason::code_from_name(&refusal.code),
+                reason: Reason::from(refusal.reason),
                 field: refusal.field,
                 message: refusal.message,
                 quarantined_at_ms: at,
@@ -531,7 +564,7 @@ fn quarantine(
 }
 
 /// A dossier being processed: every lookup made through it is recorded against it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Dossier {
     client: AgencyClient,
     info: DossierInfo,
@@ -561,6 +594,7 @@ fn snake_case(name: &str) -> String {
 }
 
 impl Dossier {
+    /// The dossier as it was opened.
     pub fn info(&self) -> &DossierInfo {
         &self.info
     }
@@ -640,6 +674,7 @@ impl Dossier {
         self.client.record(event).await
     }
 
+    /// [`RegistryClient::lookup_by_cccd`] for this dossier, recorded.
     pub async fn lookup_by_cccd(
         &self,
         purpose: &str,
@@ -658,6 +693,7 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::lookup_by_cmnd`] for this dossier, recorded (with the CCCD number found).
     pub async fn lookup_by_cmnd(
         &self,
         purpose: &str,
@@ -681,6 +717,7 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::verify_demographics`] for this dossier, recorded ("match" or "no_match").
     pub async fn verify_demographics(
         &self,
         purpose: &str,
@@ -702,6 +739,7 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::verify_qr`] for this dossier, recorded with its verdict.
     pub async fn verify_qr(
         &self,
         purpose: &str,
