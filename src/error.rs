@@ -19,11 +19,11 @@ use crate::{
 pub use crate::reason::{code_name, Reason, ERROR_DOMAIN};
 
 /// At most this many characters of an input are quoted in an error message.
-pub const QUOTE_MAX_CHARS: usize = 64;
+pub(crate) const QUOTE_MAX_CHARS: usize = 64;
 
 /// `input` as an error message quotes it: debug-escaped, cut to [`QUOTE_MAX_CHARS`] characters
 /// with the full length said, so an error never echoes a whole hostile field.
-pub fn quote(input: &str) -> String {
+pub(crate) fn quote(input: &str) -> String {
     let count = input.chars().count();
     if count <= QUOTE_MAX_CHARS {
         format!("{input:?}")

@@ -222,6 +222,8 @@ struct Shared {
     ids: EventIds,
     /// What the server's directory lets this agency report, once the server told us.
     policy: RwLock<Option<ReportPolicy>>,
+    /// The longest a call may take, connecting included: connect plus call timeout.
+    limit: Duration,
 }
 
 impl Shared {
@@ -232,9 +234,27 @@ impl Shared {
             .clone()
     }
 
+    /// `call`, failed with DEADLINE_EXCEEDED if it takes longer than [`Shared::limit`]. The
+    /// channel's own call timeout does not cover (re)connecting, which tonic does before the
+    /// call starts: a server that accepts connections and never answers would hold every call,
+    /// and the delivery, for ever.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        tokio::time::timeout(self.limit, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ClientError::Rpc(tonic::Status::deadline_exceeded(format!(
+                    "no answer within {} ms (connecting included)",
+                    self.limit.as_millis()
+                ))))
+            })
+    }
+
     /// Asks the server (WhoAmI) and keeps the answer.
     async fn fetch_policy(&self) -> Result<ReportPolicy, ClientError> {
-        let me = self.registry.who_am_i().await?;
+        let me = self.bounded(self.registry.who_am_i()).await?;
         let policy = ReportPolicy::from_who_am_i(&me);
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Some(policy.clone());
         Ok(policy)
@@ -303,6 +323,7 @@ impl AgencyClient {
             wake: Arc::new(Notify::new()),
             ids,
             policy: RwLock::new(None),
+            limit: config.connect_timeout + config.call_timeout,
         });
         let delivery = tokio::spawn(deliver(Arc::clone(&shared)));
         Ok(AgencyClient {
@@ -357,7 +378,11 @@ impl AgencyClient {
     ) -> Result<Option<Dossier>, ClientError> {
         let event = self.receipt(&info);
         self.check(&event)?;
-        match self.shared.audit.ingest(vec![event.clone()]).await {
+        let shared = &self.shared;
+        match shared
+            .bounded(shared.audit.ingest(vec![event.clone()]))
+            .await
+        {
             Ok(answer) if answer.duplicates > 0 => Ok(None),
             Ok(mut answer) if !answer.refused.is_empty() => Err(ClientError::refused_by_server(
                 answer.refused.swap_remove(0),
@@ -505,7 +530,7 @@ async fn deliver(shared: Arc<Shared>) {
             continue;
         };
         let events = batch.iter().map(|(_, event)| event.clone()).collect();
-        match shared.audit.ingest(events).await {
+        match shared.bounded(shared.audit.ingest(events)).await {
             Ok(answer) => {
                 let refused = quarantine(&batch, answer.refused);
                 if let Err(error) = shared.outbox.settle(last, refused).await {
@@ -681,11 +706,13 @@ impl Dossier {
         cccd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
         self.precheck("LookupByCccd", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .lookup_by_cccd(&self.context(purpose), cccd_number)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .lookup_by_cccd(&self.context(purpose), cccd_number),
+            )
             .await;
         let label = outcome(&result, |_| "found".into());
         self.verified("LookupByCccd", purpose, cccd_number, label)
@@ -700,11 +727,13 @@ impl Dossier {
         cmnd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
         self.precheck("LookupByCmnd", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .lookup_by_cmnd(&self.context(purpose), cmnd_number)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .lookup_by_cmnd(&self.context(purpose), cmnd_number),
+            )
             .await;
         let label = outcome(&result, |_| "found".into());
         let cccd = result
@@ -725,11 +754,13 @@ impl Dossier {
         declared: proto::Declared,
     ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
         self.precheck("VerifyDemographics", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .verify_demographics(&self.context(purpose), cccd_number, declared)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.registry.verify_demographics(
+                &self.context(purpose),
+                cccd_number,
+                declared,
+            ))
             .await;
         let label = outcome(&result, |r| {
             if r.matched { "match" } else { "no_match" }.into()
@@ -746,11 +777,13 @@ impl Dossier {
         qr_payload: &str,
     ) -> Result<proto::VerifyQrResponse, ClientError> {
         self.precheck("VerifyQr", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .verify_qr(&self.context(purpose), qr_payload)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .verify_qr(&self.context(purpose), qr_payload),
+            )
             .await;
         let label = outcome(&result, |r| {
             proto::QrVerdict::try_from(r.verdict)
@@ -776,11 +809,13 @@ impl Dossier {
         level: proto::VneidLevel,
     ) -> Result<proto::StartAuthenticationResponse, ClientError> {
         self.precheck("StartAuthentication", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .start(&self.context(purpose), cccd_number, level)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .vneid
+                    .start(&self.context(purpose), cccd_number, level),
+            )
             .await;
         let label = outcome(&result, |_| "challenge".into());
         self.verified("StartAuthentication", purpose, cccd_number, label)
@@ -798,17 +833,15 @@ impl Dossier {
         chip_read: Option<proto::ChipRead>,
     ) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
         self.precheck("CompleteAuthentication", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .complete(
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.vneid.complete(
                 &self.context(purpose),
                 challenge_id,
                 passcode,
                 totp_code,
                 chip_read,
-            )
+            ))
             .await;
         let label = outcome(&result, |_| "authenticated".into());
         // The citizen is the challenge's; the answer names them only inside the token.
@@ -824,11 +857,9 @@ impl Dossier {
         chip_read: proto::ChipRead,
     ) -> Result<proto::VerifyChipReadResponse, ClientError> {
         self.precheck("VerifyChipRead", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .verify_chip(&self.context(purpose), chip_read)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.vneid.verify_chip(&self.context(purpose), chip_read))
             .await;
         let label = outcome(&result, |r| {
             proto::ChipVerdict::try_from(r.verdict)
@@ -862,6 +893,46 @@ mod tests {
         assert!(id.len() <= MAX_EVENT_ID, "{id}");
         assert_eq!(id, ids.next(&long, Some(3)));
         assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+    }
+
+    /// A server that accepts connections and never answers: a lookup fails after the connect
+    /// and call timeouts, recorded as such, instead of waiting for ever.
+    #[tokio::test]
+    async fn calls_to_a_silent_server_end_at_the_timeouts() {
+        use crate::client::channel::tests::{development_tls, silent_server};
+        let (port, silent) = silent_server().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = AgencyClientConfig::new(
+            format!("https://localhost:{port}"),
+            Some(development_tls()),
+            dir.path().join("outbox.sqlite"),
+        )
+        .with_timeouts(Duration::from_millis(200), Duration::from_millis(300));
+        let client = AgencyClient::open(config).await.unwrap();
+        let dossier = client
+            .open_dossier(DossierInfo::new(
+                "H26-1",
+                "1.004227",
+                "Quận Ba Đình",
+                "officer-017",
+                DossierChannel::Desk,
+            ))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let error = tokio::time::timeout(
+            Duration::from_secs(10),
+            dossier.lookup_by_cccd("cư trú", "001090012345"),
+        )
+        .await
+        .expect("the lookup ends")
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{error}");
+        assert_eq!(error.code(), tonic::Code::DeadlineExceeded, "{error}");
+        assert_eq!(error.origin(), crate::client::Origin::Connection, "{error}");
+        // The receipt and the failed lookup both wait in the outbox.
+        assert_eq!(client.pending().await.unwrap(), 2);
+        silent.abort();
     }
 
     #[test]

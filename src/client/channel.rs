@@ -162,21 +162,39 @@ impl ChannelBuilder {
     }
 
     /// Connects now: an unreachable server is an error here ([`ClientError::Unreachable`],
-    /// saying why when it can).
+    /// saying why when it can). The connect timeout bounds the whole of it: TCP, the TLS
+    /// handshake and the HTTP/2 preface (tonic's own bounds the TCP connection only, so a server
+    /// that accepts and never answers would hold it for ever).
     pub async fn connect(&self) -> Result<Channel, ClientError> {
-        self.endpoint()?.connect().await.map_err(|error| {
-            match connection_failure(&error, self.tls.as_ref()) {
+        let endpoint = self.endpoint()?;
+        let connecting = endpoint.connect();
+        let connected = match self.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, connecting).await.map_err(|_| {
+                ClientError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    cause: format!(
+                        "no answer within {} ms (timed out connecting)",
+                        limit.as_millis()
+                    ),
+                }
+            })?,
+            None => connecting.await,
+        };
+        connected.map_err(
+            |error| match connection_failure(&error, self.tls.as_ref()) {
                 Some(cause) => ClientError::Unreachable {
                     endpoint: self.endpoint.clone(),
                     cause,
                 },
                 None => ClientError::Connect(error),
-            }
-        })
+            },
+        )
     }
 
     /// A channel that connects on its first call and reconnects after outages: the server need
-    /// not be up yet.
+    /// not be up yet. Its calls are bounded by the call timeout once connected; (re)connecting
+    /// is bounded by the connect timeout for TCP only (tonic), so bound the call yourself if the
+    /// server may accept and never answer ([`super::AgencyClient`] does).
     pub fn connect_lazy(&self) -> Result<Channel, ClientError> {
         Ok(self.endpoint()?.connect_lazy())
     }
@@ -251,4 +269,95 @@ pub fn connection_failure(
         next = error.source();
     }
     None
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::client::Origin;
+
+    pub(crate) fn development_tls() -> ClientTls {
+        let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
+        ClientTls::from_files(
+            format!("{certs}/ca.pem"),
+            format!("{certs}/one-stop-ba-dinh.pem"),
+            format!("{certs}/one-stop-ba-dinh.key"),
+        )
+        .expect("the development certificates")
+    }
+
+    #[test]
+    fn a_missing_certificate_file_is_a_local_failure() {
+        let error = ClientTls::from_files("no/ca.pem", "no/cert.pem", "no/key.pem").unwrap_err();
+        assert!(matches!(error, ClientError::ReadTls { .. }), "{error}");
+        assert_eq!(error.origin(), Origin::Local);
+        assert!(error.to_string().contains("no/ca.pem"), "{error}");
+    }
+
+    #[test]
+    fn the_key_stays_out_of_debug() {
+        let shown = format!("{:?}", development_tls());
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(shown.contains("one-stop-ba-dinh.pem"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_that_is_not_a_uri_is_a_local_failure() {
+        let error = ChannelBuilder::new("not a uri", None)
+            .connect()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, ClientError::InvalidEndpoint { .. }),
+            "{error}"
+        );
+        assert!(error.is_local());
+    }
+
+    /// A server that accepts connections and never answers: connecting fails after the connect
+    /// timeout set, not the operating system's.
+    /// A server that accepts connections and never answers, until aborted; its port.
+    pub(crate) async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (port, silent)
+    }
+
+    #[tokio::test]
+    async fn the_connect_timeout_bounds_a_silent_server() {
+        let (port, silent) = silent_server().await;
+        let started = Instant::now();
+        let error =
+            ChannelBuilder::new(format!("https://localhost:{port}"), Some(development_tls()))
+                .connect_timeout(Duration::from_millis(300))
+                .connect()
+                .await
+                .unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "{took:?}: {error}");
+        assert!(took >= Duration::from_millis(250), "{took:?}: {error}");
+        assert_eq!(error.origin(), Origin::Connection, "{error}");
+
+        silent.abort();
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_a_connection_failure_in_words() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let error = connect_channel(&format!("http://127.0.0.1:{port}"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(error.origin(), Origin::Connection, "{error}");
+        assert!(error.to_string().contains("connection refused"), "{error}");
+    }
 }
