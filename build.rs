@@ -2,7 +2,8 @@
 //! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection, with
 //! a second one for `google/rpc/error_details.proto` (the types of every error's details, whose
 //! Rust code comes from `tonic-types`): reflection serves it so that grpcurl and other reflection
-//! clients decode ErrorInfo and BadRequest instead of printing bytes.
+//! clients decode ErrorInfo and BadRequest instead of printing bytes. Server stubs are generated
+//! only with the `server` feature.
 
 use std::{env, fs, path::PathBuf};
 
@@ -32,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         error_details.encode_to_vec(),
     )?;
 
+    // The client-only build (`--no-default-features --features client`, what agency software
+    // links to) gets the message types and client stubs, no server traits.
+    let server = env::var_os("CARGO_FEATURE_SERVER").is_some();
     tonic_prost_build::configure()
+        .build_server(server)
         .file_descriptor_set_path(&descriptor_path)
         .skip_protoc_run()
         .compile_protos(PROTOS, &["proto"])?;

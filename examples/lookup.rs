@@ -8,7 +8,9 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use vnpop::client::{AgencyClient, AgencyClientConfig, ClientTls, DossierChannel, DossierInfo};
+use vnpop::client::{
+    AgencyClient, AgencyClientConfig, ClientTls, DossierChannel, DossierInfo, Reason,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -59,11 +61,14 @@ async fn lookup(number: &str) -> Result<(), vnpop::client::ClientError> {
             Ok(())
         }
         Err(error) => {
-            eprintln!(
-                "reason: {:?}, fields: {:?}",
-                error.reason(),
-                error.invalid_fields()
-            );
+            // The reason is typed: match the ones the desk handles, print the others.
+            match error.reason() {
+                Some(Reason::CitizenNotFound) => {
+                    eprintln!("reason: CITIZEN_NOT_FOUND (check the number with the applicant)")
+                }
+                Some(reason) => eprintln!("reason: {reason}, fields: {:?}", error.invalid_fields()),
+                None => eprintln!("no reason: a {:?} failure", error.origin()),
+            }
             Err(error)
         }
     }

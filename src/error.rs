@@ -16,15 +16,14 @@ use crate::{
     security::CallerError,
 };
 
-/// google.rpc.ErrorInfo domain of every vnpop error.
-pub const ERROR_DOMAIN: &str = "vnpop.v1";
+pub use crate::reason::{code_name, Reason, ERROR_DOMAIN};
 
 /// At most this many characters of an input are quoted in an error message.
-pub const QUOTE_MAX_CHARS: usize = 64;
+pub(crate) const QUOTE_MAX_CHARS: usize = 64;
 
 /// `input` as an error message quotes it: debug-escaped, cut to [`QUOTE_MAX_CHARS`] characters
 /// with the full length said, so an error never echoes a whole hostile field.
-pub fn quote(input: &str) -> String {
+pub(crate) fn quote(input: &str) -> String {
     let count = input.chars().count();
     if count <= QUOTE_MAX_CHARS {
         format!("{input:?}")
@@ -182,55 +181,55 @@ pub fn bounded<'a>(field: &'static str, text: &'a str, max: usize) -> Result<&'a
 
 impl ApiError {
     /// The stable reason code (see the README's error catalogue).
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            ApiError::ContextIncomplete { .. } => "REQUEST_CONTEXT_INCOMPLETE",
-            ApiError::ContextTooLong { .. } => "REQUEST_CONTEXT_TOO_LONG",
+            ApiError::ContextIncomplete { .. } => Reason::RequestContextIncomplete,
+            ApiError::ContextTooLong { .. } => Reason::RequestContextTooLong,
             ApiError::InvalidCccd { error, .. } => match error {
-                CccdError::Length(_) | CccdError::NotADigit { .. } => "CCCD_MALFORMED",
-                CccdError::UnknownProvince(_) => "CCCD_UNKNOWN_PROVINCE",
-                CccdError::CenturyInFuture { .. } => "CCCD_CENTURY_IN_FUTURE",
-                CccdError::BirthYearInFuture { .. } => "CCCD_BIRTH_YEAR_IN_FUTURE",
+                CccdError::Length(_) | CccdError::NotADigit { .. } => Reason::CccdMalformed,
+                CccdError::UnknownProvince(_) => Reason::CccdUnknownProvince,
+                CccdError::CenturyInFuture { .. } => Reason::CccdCenturyInFuture,
+                CccdError::BirthYearInFuture { .. } => Reason::CccdBirthYearInFuture,
             },
-            ApiError::InvalidCmnd { .. } => "CMND_MALFORMED",
-            ApiError::InvalidQr(QrError::Inconsistent(_)) => "QR_INCONSISTENT",
-            ApiError::InvalidQr(_) => "QR_MALFORMED",
-            ApiError::NothingDeclared => "DECLARED_EMPTY",
-            ApiError::InvalidField { .. } => "FIELD_INVALID",
-            ApiError::FieldTooLong { .. } => "FIELD_TOO_LONG",
+            ApiError::InvalidCmnd { .. } => Reason::CmndMalformed,
+            ApiError::InvalidQr(QrError::Inconsistent(_)) => Reason::QrInconsistent,
+            ApiError::InvalidQr(_) => Reason::QrMalformed,
+            ApiError::NothingDeclared => Reason::DeclaredEmpty,
+            ApiError::InvalidField { .. } => Reason::FieldInvalid,
+            ApiError::FieldTooLong { .. } => Reason::FieldTooLong,
             // The client library names local refusals with the same codes: one table, there.
             ApiError::EventRefused { refusal, .. } => refusal.reason(),
-            ApiError::LoadTestNotAllowed { .. } => "LOAD_TEST_NOT_ALLOWED",
-            ApiError::IngestQuotaExceeded { .. } => "INGEST_QUOTA_EXCEEDED",
-            ApiError::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
-            ApiError::CitizenNotFound { .. } => "CITIZEN_NOT_FOUND",
-            ApiError::CmndNotFound { .. } => "CMND_NOT_FOUND",
-            ApiError::Caller(CallerError::NoCertificate) => "CLIENT_CERTIFICATE_MISSING",
-            ApiError::Caller(CallerError::BadCertificate(_)) => "CLIENT_CERTIFICATE_INVALID",
-            ApiError::Caller(CallerError::UnknownAgency { .. }) => "AGENCY_UNKNOWN",
-            ApiError::RoleNotAllowed { .. } => "ROLE_NOT_ALLOWED",
-            ApiError::AuditUnavailable(_) => "AUDIT_UNAVAILABLE",
-            ApiError::FieldOutOfScope { .. } => "FIELD_OUT_OF_SCOPE",
-            ApiError::ChipReadMalformed { .. } => "CHIP_READ_MALFORMED",
-            ApiError::VneidNoAccount { .. } => "VNEID_NO_ACCOUNT",
-            ApiError::VneidLevelTooLow { .. } => "VNEID_LEVEL_TOO_LOW",
-            ApiError::VneidCitizenDeceased { .. } => "VNEID_CITIZEN_DECEASED",
-            ApiError::VneidCardRevoked { .. } => "VNEID_CARD_REVOKED",
-            ApiError::VneidAccountLocked { .. } => "VNEID_ACCOUNT_LOCKED",
-            ApiError::VneidCapacity { .. } => "VNEID_CAPACITY",
-            ApiError::VneidChallengeQuota { .. } => "VNEID_CHALLENGE_QUOTA",
-            ApiError::VneidChallengeNotFound => "VNEID_CHALLENGE_NOT_FOUND",
-            ApiError::VneidChallengeExpired => "VNEID_CHALLENGE_EXPIRED",
-            ApiError::VneidPasscodeWrong { .. } => "VNEID_PASSCODE_WRONG",
-            ApiError::VneidCodeWrong { .. } => "VNEID_CODE_WRONG",
-            ApiError::VneidCodeReused => "VNEID_CODE_REUSED",
-            ApiError::VneidChipRequired => "VNEID_CHIP_REQUIRED",
-            ApiError::VneidChipRejected { .. } => "VNEID_CHIP_REJECTED",
-            ApiError::FaultInjected { .. } => "FAULT_INJECTED",
-            ApiError::Overloaded { .. } => "OVERLOADED",
-            ApiError::FaultRuleInvalid { .. } => "FAULT_RULE_INVALID",
-            ApiError::FixtureInvalid { .. } => "FIXTURE_INVALID",
-            ApiError::CitizenHasNoCard { .. } => "CITIZEN_HAS_NO_CARD",
+            ApiError::LoadTestNotAllowed { .. } => Reason::LoadTestNotAllowed,
+            ApiError::IngestQuotaExceeded { .. } => Reason::IngestQuotaExceeded,
+            ApiError::BatchTooLarge { .. } => Reason::BatchTooLarge,
+            ApiError::CitizenNotFound { .. } => Reason::CitizenNotFound,
+            ApiError::CmndNotFound { .. } => Reason::CmndNotFound,
+            ApiError::Caller(CallerError::NoCertificate) => Reason::ClientCertificateMissing,
+            ApiError::Caller(CallerError::BadCertificate(_)) => Reason::ClientCertificateInvalid,
+            ApiError::Caller(CallerError::UnknownAgency { .. }) => Reason::AgencyUnknown,
+            ApiError::RoleNotAllowed { .. } => Reason::RoleNotAllowed,
+            ApiError::AuditUnavailable(_) => Reason::AuditUnavailable,
+            ApiError::FieldOutOfScope { .. } => Reason::FieldOutOfScope,
+            ApiError::ChipReadMalformed { .. } => Reason::ChipReadMalformed,
+            ApiError::VneidNoAccount { .. } => Reason::VneidNoAccount,
+            ApiError::VneidLevelTooLow { .. } => Reason::VneidLevelTooLow,
+            ApiError::VneidCitizenDeceased { .. } => Reason::VneidCitizenDeceased,
+            ApiError::VneidCardRevoked { .. } => Reason::VneidCardRevoked,
+            ApiError::VneidAccountLocked { .. } => Reason::VneidAccountLocked,
+            ApiError::VneidCapacity { .. } => Reason::VneidCapacity,
+            ApiError::VneidChallengeQuota { .. } => Reason::VneidChallengeQuota,
+            ApiError::VneidChallengeNotFound => Reason::VneidChallengeNotFound,
+            ApiError::VneidChallengeExpired => Reason::VneidChallengeExpired,
+            ApiError::VneidPasscodeWrong { .. } => Reason::VneidPasscodeWrong,
+            ApiError::VneidCodeWrong { .. } => Reason::VneidCodeWrong,
+            ApiError::VneidCodeReused => Reason::VneidCodeReused,
+            ApiError::VneidChipRequired => Reason::VneidChipRequired,
+            ApiError::VneidChipRejected { .. } => Reason::VneidChipRejected,
+            ApiError::FaultInjected { .. } => Reason::FaultInjected,
+            ApiError::Overloaded { .. } => Reason::Overloaded,
+            ApiError::FaultRuleInvalid { .. } => Reason::FaultRuleInvalid,
+            ApiError::FixtureInvalid { .. } => Reason::FixtureInvalid,
+            ApiError::CitizenHasNoCard { .. } => Reason::CitizenHasNoCard,
         }
     }
 
@@ -401,7 +400,7 @@ impl ApiError {
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Status {
         let mut details =
-            ErrorDetails::with_error_info(error.reason(), ERROR_DOMAIN, error.metadata());
+            ErrorDetails::with_error_info(error.reason().as_str(), ERROR_DOMAIN, error.metadata());
         for (field, description) in error.violations() {
             details.add_bad_request_violation(field, description);
         }
@@ -423,102 +422,61 @@ fn attempts(left: u32) -> String {
     format!("{left} attempt{} left", if left == 1 { "" } else { "s" })
 }
 
-/// The canonical name of a gRPC status code, as google/rpc/code.proto spells it ("NOT_FOUND" for
-/// `Code::NotFound`): the gateway's problem+json and the load report's tallies print it.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code;
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every reason code the server can return, which the README's catalogue must list.
-    const REASONS: &[&str] = &[
-        "REQUEST_CONTEXT_INCOMPLETE",
-        "REQUEST_CONTEXT_TOO_LONG",
-        "CCCD_MALFORMED",
-        "CCCD_UNKNOWN_PROVINCE",
-        "CCCD_CENTURY_IN_FUTURE",
-        "CCCD_BIRTH_YEAR_IN_FUTURE",
-        "CMND_MALFORMED",
-        "QR_MALFORMED",
-        "QR_INCONSISTENT",
-        "DECLARED_EMPTY",
-        "FIELD_INVALID",
-        "CITIZEN_NOT_FOUND",
-        "CMND_NOT_FOUND",
-        "CLIENT_CERTIFICATE_MISSING",
-        "CLIENT_CERTIFICATE_INVALID",
-        "AGENCY_UNKNOWN",
-        "ROLE_NOT_ALLOWED",
-        "AUDIT_UNAVAILABLE",
-        "EVENT_INVALID",
-        "BATCH_TOO_LARGE",
-        "FAULT_INJECTED",
-        "OVERLOADED",
-        "FAULT_RULE_INVALID",
-        "FIXTURE_INVALID",
-        "CITIZEN_HAS_NO_CARD",
-        "FIELD_OUT_OF_SCOPE",
-        "FIELD_TOO_LONG",
-        "DISTRICT_NOT_SERVED",
-        "DISTRICT_ABOLISHED",
-        "COMMUNE_UNKNOWN",
-        "COMMUNE_NOT_SERVED",
-        "REPORT_TOO_LATE",
-        "REPORT_IN_FUTURE",
-        "LOAD_TEST_NOT_ALLOWED",
-        "INGEST_QUOTA_EXCEEDED",
-    ];
-
-    /// The reasons of VNeID authentication and chip verification, which docs/authenticating.md
-    /// (and the README section copied from it) must list.
-    const AUTH_REASONS: &[&str] = &[
-        "CHIP_READ_MALFORMED",
-        "VNEID_NO_ACCOUNT",
-        "VNEID_LEVEL_TOO_LOW",
-        "VNEID_CITIZEN_DECEASED",
-        "VNEID_CARD_REVOKED",
-        "VNEID_ACCOUNT_LOCKED",
-        "VNEID_CHALLENGE_NOT_FOUND",
-        "VNEID_CHALLENGE_EXPIRED",
-        "VNEID_CAPACITY",
-        "VNEID_CHALLENGE_QUOTA",
-        "VNEID_PASSCODE_WRONG",
-        "VNEID_CODE_WRONG",
-        "VNEID_CODE_REUSED",
-        "VNEID_CHIP_REQUIRED",
-        "VNEID_CHIP_REJECTED",
-    ];
-
+    /// The README's error catalogues (the server's, authentication's and the gateway's) list
+    /// every reason the server and the gateway answer, and name no reason that is not one.
     #[test]
     fn the_readme_catalogue_lists_every_reason() {
         let readme = include_str!("../README.md");
-        for reason in REASONS.iter().chain(AUTH_REASONS) {
+        for reason in Reason::KNOWN {
             assert!(
                 readme.contains(&format!("`{reason}`")),
                 "README lacks {reason}"
             );
+        }
+        // The first column of the catalogue tables (those headed "| reason |"): "| `REASON` |",
+        // or "| `A`, `B` |".
+        let mut in_catalogue = false;
+        for line in readme.lines() {
+            if !line.starts_with('|') {
+                in_catalogue = false;
+                continue;
+            }
+            let first = line.split('|').nth(1).unwrap_or_default().trim();
+            if first.eq_ignore_ascii_case("reason") {
+                in_catalogue = true;
+                continue;
+            }
+            if !in_catalogue {
+                continue;
+            }
+            for name in first.split('`').skip(1).step_by(2) {
+                if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+                    assert!(
+                        Reason::from(name).is_known(),
+                        "README's catalogue lists {name}, which is no Reason"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_has_a_known_reason() {
+        let errors = [
+            ApiError::NothingDeclared,
+            ApiError::VneidChallengeExpired,
+            ApiError::VneidCodeWrong { attempts_left: 1 },
+            ApiError::InvalidCccd {
+                field: "cccd_number",
+                error: CccdError::UnknownProvince(3),
+            },
+        ];
+        for error in errors {
+            assert!(error.reason().is_known(), "{error}");
         }
     }
 

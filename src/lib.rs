@@ -1,10 +1,12 @@
 //! vnpop: a mock of Vietnam's national population database verification service.
 //!
 //! See ARCHITECTURE.md for the map. In short: [`domain`] is the vocabulary (CCCD numbers,
-//! citizens, cards, QR codes, name matching); [`population`] generates the synthetic people;
-//! [`store`] holds them; [`registry`] is the gRPC service; [`security`] is mTLS and agency
-//! scopes; [`vneid`] authenticates citizens with their VNeID accounts and [`chip`] verifies card
-//! chips (passive authentication); [`server`] assembles it all; [`client`] is what agency software links to.
+//! citizens, cards, QR codes, name matching); `population` generates the synthetic people;
+//! `store` holds them; `registry` is the gRPC service; `security` is mTLS and agency scopes;
+//! `vneid` authenticates citizens with their VNeID accounts and `chip` verifies card chips
+//! (passive authentication); `server` assembles it all (those with the `server` feature);
+//! `client` is what agency software links to (feature `client`), and [`reason`] the error
+//! reasons both sides share.
 
 #[cfg(feature = "server")]
 pub mod admin;
@@ -39,6 +41,7 @@ pub mod methods;
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod population;
+pub mod reason;
 #[cfg(feature = "server")]
 pub mod registry;
 pub mod reporting;

@@ -24,6 +24,7 @@ use crate::domain::{
     vietnam,
 };
 use crate::proto::{self, reported_event::Kind};
+use crate::reason::Reason;
 
 /// Longest `event_id`, `dossier_id` and `officer_id` (characters).
 pub const MAX_ID_CHARS: usize = 128;
@@ -144,17 +145,17 @@ pub enum Refusal {
 
 impl Refusal {
     /// The reason code, as the server's Ingest answer and the README's error catalogue give it.
-    pub fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> Reason {
         match self {
-            Refusal::Missing { .. } | Refusal::Invalid { .. } => "EVENT_INVALID",
-            Refusal::TooLong { .. } => "FIELD_TOO_LONG",
-            Refusal::DistrictNotServed { .. } => "DISTRICT_NOT_SERVED",
-            Refusal::CommuneUnknown { .. } => "COMMUNE_UNKNOWN",
-            Refusal::CommuneNotServed { .. } => "COMMUNE_NOT_SERVED",
-            Refusal::DistrictAbolished { .. } => "DISTRICT_ABOLISHED",
-            Refusal::TooLate { .. } => "REPORT_TOO_LATE",
-            Refusal::InFuture { .. } => "REPORT_IN_FUTURE",
-            Refusal::LoadTestNotAllowed => "LOAD_TEST_NOT_ALLOWED",
+            Refusal::Missing { .. } | Refusal::Invalid { .. } => Reason::EventInvalid,
+            Refusal::TooLong { .. } => Reason::FieldTooLong,
+            Refusal::DistrictNotServed { .. } => Reason::DistrictNotServed,
+            Refusal::CommuneUnknown { .. } => Reason::CommuneUnknown,
+            Refusal::CommuneNotServed { .. } => Reason::CommuneNotServed,
+            Refusal::DistrictAbolished { .. } => Reason::DistrictAbolished,
+            Refusal::TooLate { .. } => Reason::ReportTooLate,
+            Refusal::InFuture { .. } => Reason::ReportInFuture,
+            Refusal::LoadTestNotAllowed => Reason::LoadTestNotAllowed,
         }
     }
 
@@ -629,7 +630,7 @@ mod tests {
         let unknown = at("", "Xã Không Có", after).unwrap_err();
         assert_eq!(
             (unknown.reason(), unknown.field()),
-            ("COMMUNE_UNKNOWN", "commune")
+            (Reason::CommuneUnknown, "commune")
         );
         // A lookup made since the reform for a dossier received before it names the dossier's
         // district, even where the agency now receives at several communes.
@@ -688,7 +689,7 @@ mod tests {
         let refused = nowhere.check(&event("", "", after), after).unwrap_err();
         assert_eq!(
             (refused.reason(), refused.field()),
-            ("DISTRICT_ABOLISHED", "district")
+            (Reason::DistrictAbolished, "district")
         );
         assert!(refused.to_string().contains("1 July 2025"), "{refused}");
 

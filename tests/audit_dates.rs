@@ -84,7 +84,7 @@ async fn every_auditor_rpc_refuses_impossible_periods() {
                 Code::InvalidArgument,
                 "{from} .. {to}: {error}"
             );
-            assert_eq!(error.reason().as_deref(), Some("FIELD_INVALID"));
+            assert_eq!(error.reason(), Some(vnpop::client::Reason::FieldInvalid));
             assert_eq!(error.invalid_fields(), [field], "{from} .. {to}");
         }
     }

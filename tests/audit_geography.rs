@@ -390,10 +390,12 @@ async fn the_client_library_checks_the_commune_before_queuing() {
     let error = client
         .open_dossier(info("elsewhere", "Phường Ba Đình, Hà Nội"))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(error, ClientError::EventRefused(_)), "{error}");
-    assert_eq!(error.reason().as_deref(), Some("COMMUNE_NOT_SERVED"));
+    assert_eq!(
+        error.reason(),
+        Some(vnpop::client::Reason::CommuneNotServed)
+    );
     client
         .open_dossier(info("here", "Xã Tân Lạc"))
         .await

@@ -273,8 +273,7 @@ async fn the_client_checks_an_event_before_queuing_it() {
     let error = client
         .open_dossier(info("elsewhere", "Quận Tây Hồ"))
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(
             error,
@@ -282,17 +281,20 @@ async fn the_client_checks_an_event_before_queuing_it() {
         ),
         "{error}"
     );
-    assert_eq!(error.reason().as_deref(), Some("DISTRICT_NOT_SERVED"));
+    assert_eq!(
+        error.reason(),
+        Some(vnpop::client::Reason::DistrictNotServed)
+    );
     let mut old = info("old", "Quận Ba Đình");
     old.received_at_ms = Some(now_ms() - 30 * DAY_MS);
-    let error = client.open_dossier(old).await.err().expect("refused");
+    let error = client.open_dossier(old).await.expect_err("refused");
     assert!(
         matches!(error, ClientError::EventRefused(Refusal::TooLate { .. })),
         "{error}"
     );
     let mut load = info("load", "Quận Ba Đình");
     load.load_test = true;
-    let error = client.open_dossier(load).await.err().expect("refused");
+    let error = client.open_dossier(load).await.expect_err("refused");
     assert_eq!(error.code(), Code::PermissionDenied);
 
     // A lookup whose report would be refused is not made at all.
@@ -349,8 +351,8 @@ async fn a_client_whose_server_refuses_one_event_delivers_the_999_others_and_qua
     assert_eq!(quarantined.len(), 1);
     let kept = &quarantined[0];
     assert_eq!(kept.event.event_id, "receipt-Q0500");
-    assert_eq!(kept.reason, "DISTRICT_NOT_SERVED");
-    assert_eq!(kept.code, "INVALID_ARGUMENT");
+    assert_eq!(kept.reason, vnpop::client::Reason::DistrictNotServed);
+    assert_eq!(kept.code, tonic::Code::InvalidArgument);
     assert!(kept.field.ends_with(".district"), "{}", kept.field);
     assert_eq!(logged_client_events(&server).await.len(), 999);
 

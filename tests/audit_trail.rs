@@ -144,7 +144,7 @@ async fn only_auditors_query_and_events_are_validated() {
     let desk = connect_audit(&server, "simulation").await;
     let error = desk.tree_head().await.unwrap_err();
     assert_eq!(error.code(), Code::PermissionDenied);
-    assert_eq!(error.reason().as_deref(), Some("ROLE_NOT_ALLOWED"));
+    assert_eq!(error.reason(), Some(vnpop::client::Reason::RoleNotAllowed));
     let error = desk
         .lookup_ratio(proto::LookupRatioRequest {
             from: "2023-01-01".into(),

@@ -76,7 +76,11 @@ async fn injected_errors_come_at_their_configured_rates() {
         match result {
             Ok(()) => *by_code.entry(Code::Ok).or_default() += 1,
             Err(error) => {
-                assert_eq!(error.reason().as_deref(), Some("FAULT_INJECTED"), "{error}");
+                assert_eq!(
+                    error.reason(),
+                    Some(vnpop::client::Reason::FaultInjected),
+                    "{error}"
+                );
                 assert!(error.to_string().contains("INJECTED FAULT"), "{error}");
                 let rule = common::error_metadata(error).remove("rule");
                 assert_eq!(rule.as_deref(), Some("flaky-lookups"));

@@ -21,7 +21,11 @@ const CHILD: &str = "001315000111";
 
 fn assert_reason(error: &ClientError, code: Code, reason: &str) {
     assert_eq!(error.code(), code, "{error}");
-    assert_eq!(error.reason().as_deref(), Some(reason), "{error}");
+    assert_eq!(
+        error.reason().as_ref().map(|r| r.as_str()),
+        Some(reason),
+        "{error}"
+    );
 }
 
 #[tokio::test]

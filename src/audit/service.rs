@@ -149,7 +149,7 @@ fn refusal_message(index: usize, event_id: String, refusal: Refusal) -> proto::E
             .take(crate::reporting::MAX_ID_CHARS)
             .collect(),
         code: code_name(error.code()).to_owned(),
-        reason: error.reason().to_owned(),
+        reason: error.reason().to_string(),
         field,
         message: error.to_string(),
     }

@@ -14,12 +14,14 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
+    /// Connects to `endpoint` (e.g. "https://localhost:50051") with an `admin` certificate.
     pub async fn connect(endpoint: &str, tls: Option<ClientTls>) -> Result<Self, ClientError> {
         Ok(Self::from_channel(
             connect_channel(endpoint, tls.as_ref()).await?,
         ))
     }
 
+    /// The service over an existing channel (shared with other clients).
     pub fn from_channel(channel: Channel) -> Self {
         AdminClient {
             inner: QaAdministrationClient::new(channel),
@@ -71,6 +73,7 @@ impl AdminClient {
         Ok(self.raw().put_citizen(request).await?.into_inner())
     }
 
+    /// Removes a citizen from the running population (until [`AdminClient::reset_population`]).
     pub async fn remove_citizen(
         &self,
         cccd_number: &str,
@@ -81,6 +84,7 @@ impl AdminClient {
         Ok(self.raw().remove_citizen(request).await?.into_inner())
     }
 
+    /// Revokes a citizen's identity card (their VNeID account is then suspended).
     pub async fn revoke_card(
         &self,
         cccd_number: &str,
@@ -91,6 +95,7 @@ impl AdminClient {
         Ok(self.raw().revoke_card(request).await?.into_inner())
     }
 
+    /// Records a citizen as deceased on `date_of_death`.
     pub async fn mark_deceased(
         &self,
         cccd_number: &str,

@@ -33,15 +33,16 @@ use std::{
 };
 
 use tokio::{sync::Notify, task::JoinHandle};
-use tonic::transport::Endpoint;
 use tonic_types::StatusExt;
 
 use super::{
     outbox::{Outbox, OutboxError, QuarantinedEvent},
-    AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient,
+    AuditClient, ChannelBuilder, ClientError, ClientTls, LookupContext, RegistryClient,
+    VneidClient,
 };
 use crate::{
     proto::{self, reported_event::Kind},
+    reason::Reason,
     reporting::{self, ReportPolicy},
 };
 
@@ -53,13 +54,16 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const POLICY_RETRY: Duration = Duration::from_secs(5);
 
 /// How a dossier was received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DossierChannel {
+    /// Through the online public-service portal.
     Online,
+    /// At the one-stop-shop desk.
     Desk,
 }
 
 impl DossierChannel {
+    /// As the audit event records it: "online" or "desk".
     pub fn as_str(self) -> &'static str {
         match self {
             DossierChannel::Online => "online",
@@ -71,6 +75,7 @@ impl DossierChannel {
 /// An administrative dossier as received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierInfo {
+    /// The dossier's id (mã hồ sơ), e.g. "000.00.01.H26-261123-0001".
     pub id: String,
     /// Procedure code (mã thủ tục hành chính).
     pub procedure_code: String,
@@ -80,14 +85,18 @@ pub struct DossierInfo {
     /// The commune-level unit that received it (since 1 July 2025): its 5-digit code or its
     /// name; empty for the agency's only commune, a province-level unit, or before the reform.
     pub commune: String,
+    /// The officer who received it (and, unless [`Dossier::by_officer`], makes its lookups).
     pub officer_id: String,
+    /// How it was received.
     pub channel: DossierChannel,
     /// When it was received, Unix ms; `None` for now.
     pub received_at_ms: Option<i64>,
+    /// Marks synthetic load-test traffic (allowed only to agencies whose directory entry says so).
     pub load_test: bool,
 }
 
 impl DossierInfo {
+    /// A dossier received now, of no commune, not load-test traffic.
     pub fn new(
         id: impl Into<String>,
         procedure_code: impl Into<String>,
@@ -108,12 +117,26 @@ impl DossierInfo {
     }
 }
 
+/// Connect timeout of an [`AgencyClient`] unless set: 5 s.
+pub const AGENCY_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Per-call timeout of an [`AgencyClient`] unless set: 30 s.
+pub const AGENCY_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Where the agency client connects and keeps its outbox.
 #[derive(Debug, Clone)]
 pub struct AgencyClientConfig {
+    /// The server, e.g. "https://localhost:50051".
     pub endpoint: String,
+    /// The agency's mTLS identity; `None` for a server started with --insecure.
     pub tls: Option<ClientTls>,
+    /// The outbox file (SQLite), created if missing.
     pub outbox_path: PathBuf,
+    /// How long connecting may take before a call fails as unreachable (and its event waits in
+    /// the outbox); default [`AGENCY_CONNECT_TIMEOUT`] (5 s).
+    pub connect_timeout: Duration,
+    /// How long a call (a lookup, an Ingest batch) may wait for its answer before it fails with
+    /// DEADLINE_EXCEEDED; default [`AGENCY_CALL_TIMEOUT`] (30 s).
+    pub call_timeout: Duration,
     /// A fixed run identity for work that is replayed deterministically (simulations, batch
     /// re-processing): event ids are then `RUN/DOSSIER/received` and `RUN/DOSSIER/vK` (the
     /// dossier's K-th verification), so doing the same work again reports the same ids, which the
@@ -122,6 +145,7 @@ pub struct AgencyClientConfig {
 }
 
 impl AgencyClientConfig {
+    /// The default timeouts, a random run id.
     pub fn new(
         endpoint: impl Into<String>,
         tls: Option<ClientTls>,
@@ -131,8 +155,17 @@ impl AgencyClientConfig {
             endpoint: endpoint.into(),
             tls,
             outbox_path: outbox_path.into(),
+            connect_timeout: AGENCY_CONNECT_TIMEOUT,
+            call_timeout: AGENCY_CALL_TIMEOUT,
             run_id: None,
         }
+    }
+
+    /// Sets [`AgencyClientConfig::connect_timeout`] and [`AgencyClientConfig::call_timeout`].
+    pub fn with_timeouts(mut self, connect: Duration, call: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.call_timeout = call;
+        self
     }
 
     /// Sets [`AgencyClientConfig::run_id`].
@@ -189,6 +222,8 @@ struct Shared {
     ids: EventIds,
     /// What the server's directory lets this agency report, once the server told us.
     policy: RwLock<Option<ReportPolicy>>,
+    /// The longest a call may take, connecting included: connect plus call timeout.
+    limit: Duration,
 }
 
 impl Shared {
@@ -199,9 +234,27 @@ impl Shared {
             .clone()
     }
 
+    /// `call`, failed with DEADLINE_EXCEEDED if it takes longer than [`Shared::limit`]. The
+    /// channel's own call timeout does not cover (re)connecting, which tonic does before the
+    /// call starts: a server that accepts connections and never answers would hold every call,
+    /// and the delivery, for ever.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        tokio::time::timeout(self.limit, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ClientError::Rpc(tonic::Status::deadline_exceeded(format!(
+                    "no answer within {} ms (connecting included)",
+                    self.limit.as_millis()
+                ))))
+            })
+    }
+
     /// Asks the server (WhoAmI) and keeps the answer.
     async fn fetch_policy(&self) -> Result<ReportPolicy, ClientError> {
-        let me = self.registry.who_am_i().await?;
+        let me = self.bounded(self.registry.who_am_i()).await?;
         let policy = ReportPolicy::from_who_am_i(&me);
         *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Some(policy.clone());
         Ok(policy)
@@ -214,6 +267,15 @@ pub struct AgencyClient {
     shared: Arc<Shared>,
     /// Held only so the delivery task stops with the last clone.
     _delivery: Arc<DeliveryTask>,
+}
+
+impl std::fmt::Debug for AgencyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgencyClient")
+            .field("outbox", &self.shared.outbox)
+            .field("report_policy", &self.shared.known_policy())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Stops the delivery task when the last clone of the client goes away; what is still in the
@@ -238,13 +300,10 @@ impl AgencyClient {
     pub async fn open(config: AgencyClientConfig) -> Result<Self, ClientError> {
         let path = config.outbox_path.clone();
         let outbox = Arc::new(tokio::task::spawn_blocking(move || Outbox::open(&path)).await??);
-        let mut endpoint = Endpoint::from_shared(config.endpoint)?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30));
-        if let Some(tls) = &config.tls {
-            endpoint = endpoint.tls_config(tls.config())?;
-        }
-        let channel = endpoint.connect_lazy();
+        let channel = ChannelBuilder::new(config.endpoint, config.tls)
+            .connect_timeout(config.connect_timeout)
+            .call_timeout(config.call_timeout)
+            .connect_lazy()?;
         let ids = match config.run_id {
             Some(run) => EventIds::Deterministic { run },
             None => {
@@ -264,6 +323,7 @@ impl AgencyClient {
             wake: Arc::new(Notify::new()),
             ids,
             policy: RwLock::new(None),
+            limit: config.connect_timeout + config.call_timeout,
         });
         let delivery = tokio::spawn(deliver(Arc::clone(&shared)));
         Ok(AgencyClient {
@@ -318,17 +378,15 @@ impl AgencyClient {
     ) -> Result<Option<Dossier>, ClientError> {
         let event = self.receipt(&info);
         self.check(&event)?;
-        match self.shared.audit.ingest(vec![event.clone()]).await {
+        let shared = &self.shared;
+        match shared
+            .bounded(shared.audit.ingest(vec![event.clone()]))
+            .await
+        {
             Ok(answer) if answer.duplicates > 0 => Ok(None),
-            Ok(mut answer) if !answer.refused.is_empty() => {
-                let refusal = answer.refused.swap_remove(0);
-                Err(ClientError::RefusedByServer {
-                    code: refusal.code,
-                    reason: refusal.reason,
-                    field: refusal.field,
-                    message: refusal.message,
-                })
-            }
+            Ok(mut answer) if !answer.refused.is_empty() => Err(ClientError::refused_by_server(
+                answer.refused.swap_remove(0),
+            )),
             Ok(_) => Ok(Some(self.dossier(info))),
             Err(ClientError::Rpc(status)) if status.code() != tonic::Code::Unavailable => {
                 Err(ClientError::Rpc(status))
@@ -472,7 +530,7 @@ async fn deliver(shared: Arc<Shared>) {
             continue;
         };
         let events = batch.iter().map(|(_, event)| event.clone()).collect();
-        match shared.audit.ingest(events).await {
+        match shared.bounded(shared.audit.ingest(events)).await {
             Ok(answer) => {
                 let refused = quarantine(&batch, answer.refused);
                 if let Err(error) = shared.outbox.settle(last, refused).await {
@@ -520,8 +578,8 @@ fn quarantine(
             );
             Some(QuarantinedEvent {
                 event: event.clone(),
-                code: refusal.code,
-                reason: refusal.reason,
+                code: crate::reason::code_from_name(&refusal.code),
+                reason: Reason::from(refusal.reason),
                 field: refusal.field,
                 message: refusal.message,
                 quarantined_at_ms: at,
@@ -531,7 +589,7 @@ fn quarantine(
 }
 
 /// A dossier being processed: every lookup made through it is recorded against it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Dossier {
     client: AgencyClient,
     info: DossierInfo,
@@ -561,6 +619,7 @@ fn snake_case(name: &str) -> String {
 }
 
 impl Dossier {
+    /// The dossier as it was opened.
     pub fn info(&self) -> &DossierInfo {
         &self.info
     }
@@ -640,17 +699,20 @@ impl Dossier {
         self.client.record(event).await
     }
 
+    /// [`RegistryClient::lookup_by_cccd`] for this dossier, recorded.
     pub async fn lookup_by_cccd(
         &self,
         purpose: &str,
         cccd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
         self.precheck("LookupByCccd", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .lookup_by_cccd(&self.context(purpose), cccd_number)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .lookup_by_cccd(&self.context(purpose), cccd_number),
+            )
             .await;
         let label = outcome(&result, |_| "found".into());
         self.verified("LookupByCccd", purpose, cccd_number, label)
@@ -658,17 +720,20 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::lookup_by_cmnd`] for this dossier, recorded (with the CCCD number found).
     pub async fn lookup_by_cmnd(
         &self,
         purpose: &str,
         cmnd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
         self.precheck("LookupByCmnd", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .lookup_by_cmnd(&self.context(purpose), cmnd_number)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .lookup_by_cmnd(&self.context(purpose), cmnd_number),
+            )
             .await;
         let label = outcome(&result, |_| "found".into());
         let cccd = result
@@ -681,6 +746,7 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::verify_demographics`] for this dossier, recorded ("match" or "no_match").
     pub async fn verify_demographics(
         &self,
         purpose: &str,
@@ -688,11 +754,13 @@ impl Dossier {
         declared: proto::Declared,
     ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
         self.precheck("VerifyDemographics", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .verify_demographics(&self.context(purpose), cccd_number, declared)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.registry.verify_demographics(
+                &self.context(purpose),
+                cccd_number,
+                declared,
+            ))
             .await;
         let label = outcome(&result, |r| {
             if r.matched { "match" } else { "no_match" }.into()
@@ -702,17 +770,20 @@ impl Dossier {
         result
     }
 
+    /// [`RegistryClient::verify_qr`] for this dossier, recorded with its verdict.
     pub async fn verify_qr(
         &self,
         purpose: &str,
         qr_payload: &str,
     ) -> Result<proto::VerifyQrResponse, ClientError> {
         self.precheck("VerifyQr", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .registry
-            .verify_qr(&self.context(purpose), qr_payload)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .registry
+                    .verify_qr(&self.context(purpose), qr_payload),
+            )
             .await;
         let label = outcome(&result, |r| {
             proto::QrVerdict::try_from(r.verdict)
@@ -738,11 +809,13 @@ impl Dossier {
         level: proto::VneidLevel,
     ) -> Result<proto::StartAuthenticationResponse, ClientError> {
         self.precheck("StartAuthentication", purpose, cccd_number)?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .start(&self.context(purpose), cccd_number, level)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(
+                shared
+                    .vneid
+                    .start(&self.context(purpose), cccd_number, level),
+            )
             .await;
         let label = outcome(&result, |_| "challenge".into());
         self.verified("StartAuthentication", purpose, cccd_number, label)
@@ -760,17 +833,15 @@ impl Dossier {
         chip_read: Option<proto::ChipRead>,
     ) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
         self.precheck("CompleteAuthentication", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .complete(
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.vneid.complete(
                 &self.context(purpose),
                 challenge_id,
                 passcode,
                 totp_code,
                 chip_read,
-            )
+            ))
             .await;
         let label = outcome(&result, |_| "authenticated".into());
         // The citizen is the challenge's; the answer names them only inside the token.
@@ -786,11 +857,9 @@ impl Dossier {
         chip_read: proto::ChipRead,
     ) -> Result<proto::VerifyChipReadResponse, ClientError> {
         self.precheck("VerifyChipRead", purpose, "")?;
-        let result = self
-            .client
-            .shared
-            .vneid
-            .verify_chip(&self.context(purpose), chip_read)
+        let shared = &self.client.shared;
+        let result = shared
+            .bounded(shared.vneid.verify_chip(&self.context(purpose), chip_read))
             .await;
         let label = outcome(&result, |r| {
             proto::ChipVerdict::try_from(r.verdict)
@@ -824,6 +893,46 @@ mod tests {
         assert!(id.len() <= MAX_EVENT_ID, "{id}");
         assert_eq!(id, ids.next(&long, Some(3)));
         assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+    }
+
+    /// A server that accepts connections and never answers: a lookup fails after the connect
+    /// and call timeouts, recorded as such, instead of waiting for ever.
+    #[tokio::test]
+    async fn calls_to_a_silent_server_end_at_the_timeouts() {
+        use crate::client::channel::tests::{development_tls, silent_server};
+        let (port, silent) = silent_server().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = AgencyClientConfig::new(
+            format!("https://localhost:{port}"),
+            Some(development_tls()),
+            dir.path().join("outbox.sqlite"),
+        )
+        .with_timeouts(Duration::from_millis(200), Duration::from_millis(300));
+        let client = AgencyClient::open(config).await.unwrap();
+        let dossier = client
+            .open_dossier(DossierInfo::new(
+                "H26-1",
+                "1.004227",
+                "Quận Ba Đình",
+                "officer-017",
+                DossierChannel::Desk,
+            ))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let error = tokio::time::timeout(
+            Duration::from_secs(10),
+            dossier.lookup_by_cccd("cư trú", "001090012345"),
+        )
+        .await
+        .expect("the lookup ends")
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5), "{error}");
+        assert_eq!(error.code(), tonic::Code::DeadlineExceeded, "{error}");
+        assert_eq!(error.origin(), crate::client::Origin::Connection, "{error}");
+        // The receipt and the failed lookup both wait in the outbox.
+        assert_eq!(client.pending().await.unwrap(), 2);
+        silent.abort();
     }
 
     #[test]

@@ -20,15 +20,22 @@ use prost::Message;
 use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
-use crate::proto::ReportedEvent;
+use crate::{
+    proto::ReportedEvent,
+    reason::{code_from_name, code_name, Reason},
+};
 
 /// Why the outbox could not keep an event.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum OutboxError {
+    /// SQLite failed (the file cannot be opened or written: disk full, permissions).
     #[error("audit outbox: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The event stored under this sequence number cannot be decoded.
     #[error("audit outbox holds an unreadable event #{0}")]
     Corrupt(i64),
+    /// The outbox's writer thread, or a blocking task reading it, failed or stopped.
     #[error("audit outbox task failed: {0}")]
     Task(String),
 }
@@ -39,11 +46,12 @@ const MAX_GROUP: usize = 4_096;
 /// An event the server refused, kept aside with its reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuarantinedEvent {
+    /// The event as it was queued.
     pub event: ReportedEvent,
-    /// The gRPC status code name the event alone had, e.g. "INVALID_ARGUMENT".
-    pub code: String,
-    /// Its reason code (README's error catalogue), e.g. "DISTRICT_NOT_SERVED".
-    pub reason: String,
+    /// The gRPC status code the event alone had, e.g. INVALID_ARGUMENT.
+    pub code: tonic::Code,
+    /// Its reason code (README's error catalogue), e.g. [`Reason::DistrictNotServed`].
+    pub reason: Reason,
     /// The field concerned, e.g. `events[3].district` (the position in the batch it came with).
     pub field: String,
     /// What is wrong, in words.
@@ -62,7 +70,9 @@ enum Job {
     },
 }
 
-/// A durable FIFO of events to deliver.
+/// A durable FIFO of events to deliver; [`super::AgencyClient`] keeps one and delivers it. Open
+/// one yourself only to queue events it will deliver (say, from another process, before the
+/// client starts): a client opened on the same file delivers them.
 ///
 /// Writes go through one writer thread that commits whatever is waiting in one transaction (one
 /// fsync for many concurrent callers: group commit); reads use their own connection.
@@ -141,7 +151,8 @@ impl Outbox {
     }
 
     /// [`Outbox::push`] for synchronous callers.
-    pub fn push_blocking(&self, event: ReportedEvent) -> Result<(), OutboxError> {
+    #[cfg(test)]
+    fn push_blocking(&self, event: ReportedEvent) -> Result<(), OutboxError> {
         let done = self.submit(|ack| Job::Push(event, ack))?;
         done.blocking_recv()
             .map_err(|_| OutboxError::Task("the outbox writer stopped".into()))?
@@ -149,7 +160,7 @@ impl Outbox {
     }
 
     /// The oldest `limit` events with their outbox sequence numbers.
-    pub fn peek(&self, limit: usize) -> Result<Vec<(i64, ReportedEvent)>, OutboxError> {
+    pub(crate) fn peek(&self, limit: usize) -> Result<Vec<(i64, ReportedEvent)>, OutboxError> {
         let connection = self.lock();
         let mut statement =
             connection.prepare_cached("SELECT seq, event FROM outbox ORDER BY seq LIMIT ?1")?;
@@ -168,13 +179,14 @@ impl Outbox {
     }
 
     /// Removes delivered events (all with `seq <= up_to`).
-    pub async fn acknowledge(&self, up_to: i64) -> Result<(), OutboxError> {
+    #[cfg(test)]
+    async fn acknowledge(&self, up_to: i64) -> Result<(), OutboxError> {
         self.settle(up_to, Vec::new()).await
     }
 
     /// Removes the events with `seq <= up_to`, moving `refused` (events among them) to the
     /// quarantine, in one transaction.
-    pub async fn settle(
+    pub(crate) async fn settle(
         &self,
         up_to: i64,
         refused: Vec<QuarantinedEvent>,
@@ -203,8 +215,8 @@ impl Outbox {
                     r.get::<_, Vec<u8>>(1)?,
                     QuarantinedEvent {
                         event: ReportedEvent::default(),
-                        code: r.get(2)?,
-                        reason: r.get(3)?,
+                        code: code_from_name(&r.get::<_, String>(2)?),
+                        reason: Reason::from(r.get::<_, String>(3)?),
                         field: r.get(4)?,
                         message: r.get(5)?,
                         quarantined_at_ms: r.get(6)?,
@@ -229,8 +241,17 @@ impl Outbox {
             as u64)
     }
 
+    /// Whether no event waits for delivery.
     pub fn is_empty(&self) -> Result<bool, OutboxError> {
         Ok(self.len()? == 0)
+    }
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("pending", &self.len().ok())
+            .finish_non_exhaustive()
     }
 }
 
@@ -287,8 +308,8 @@ fn commit(connection: &mut Connection, group: &[Job]) -> rusqlite::Result<()> {
                         set_aside.execute(params![
                             kept.event.event_id,
                             kept.event.encode_to_vec(),
-                            kept.code,
-                            kept.reason,
+                            code_name(kept.code),
+                            kept.reason.as_str(),
                             kept.field,
                             kept.message,
                             kept.quarantined_at_ms,
@@ -349,8 +370,8 @@ mod tests {
         let waiting = outbox.peek(2).unwrap();
         let refused = QuarantinedEvent {
             event: waiting[1].1.clone(),
-            code: "INVALID_ARGUMENT".into(),
-            reason: "DISTRICT_NOT_SERVED".into(),
+            code: tonic::Code::InvalidArgument,
+            reason: Reason::DistrictNotServed,
             field: "events[1].district".into(),
             message: "district …".into(),
             quarantined_at_ms: 7,

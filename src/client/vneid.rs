@@ -169,6 +169,7 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
+    /// A verifier holding these keys (from [`VneidClient::jwks`] or a saved copy).
     pub fn new(jwks: JwkSet) -> Self {
         TokenVerifier { jwks }
     }

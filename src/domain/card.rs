@@ -43,15 +43,20 @@ impl CardKind {
 /// Whether a card can be used today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CardState {
+    /// Issued, not expired, not revoked.
     Valid,
+    /// Past its expiry date.
     Expired,
+    /// Revoked (lost, replaced or withdrawn).
     Revoked,
 }
 
 /// An identity card as issued.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityCard {
+    /// Which generation of card.
     pub kind: CardKind,
+    /// The issue date printed on it.
     pub issued: NaiveDate,
     /// `None` for a card that never expires.
     pub expires: Option<NaiveDate>,

@@ -67,18 +67,38 @@ impl fmt::Display for CccdPart {
 /// Why a string is not a CCCD number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CccdError {
+    /// Not 12 characters long (the count is given).
     #[error("a CCCD number has 12 digits, this one has {0} characters")]
     Length(usize),
+    /// A character that is not a digit, in `part`.
     #[error("the {part} contains '{found}', which is not a digit")]
-    NotADigit { part: CccdPart, found: char },
+    NotADigit {
+        /// The part of the number it is in.
+        part: CccdPart,
+        /// The character.
+        found: char,
+    },
+    /// The first three digits are not one of the 63 province codes.
     #[error(
         "the province code {0:03} does not exist (see the list of 63 birth-registration codes)"
     )]
     UnknownProvince(u16),
+    /// The gender/century digit (4th) means a century that has not begun.
     #[error("the gender/century digit {digit} means born in {century_start}-{}, which has not begun", century_start + 99)]
-    CenturyInFuture { digit: u8, century_start: i32 },
+    CenturyInFuture {
+        /// The 4th digit.
+        digit: u8,
+        /// The first year of the century it means.
+        century_start: i32,
+    },
+    /// Digits 4–6 mean a birth year after this year.
     #[error("the birth year digits {yy:02} with the gender/century digit mean born in {year}, which is in the future")]
-    BirthYearInFuture { yy: u8, year: i32 },
+    BirthYearInFuture {
+        /// Digits 5–6.
+        yy: u8,
+        /// The birth year they mean.
+        year: i32,
+    },
 }
 
 impl CccdError {
@@ -157,6 +177,7 @@ impl CccdNumber {
         CccdNumber(self.0 - u64::from(self.serial()) + u64::from(serial % 1_000_000))
     }
 
+    /// The province of birth registration (digits 1–3).
     pub fn province(self) -> ProvinceCode {
         ProvinceCode::new(self.province_digits()).expect("validated at construction")
     }

@@ -19,7 +19,9 @@ pub type Text = Cow<'static, str>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sex {
+    /// Nam.
     Male,
+    /// Nữ.
     Female,
 }
 
@@ -52,16 +54,21 @@ pub enum VneidLevel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CitizenStatus {
+    /// Alive, card (if any) valid.
     #[default]
     Active,
+    /// Recorded as deceased: lookups say so, VNeID refuses the account.
     Deceased,
+    /// The card was revoked: the VNeID account is suspended.
     CardRevoked,
 }
 
 /// A province and district (the place of origin, quê quán).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Place {
+    /// The province (one of the 63 birth-registration codes).
     pub province: ProvinceCode,
+    /// The district, as written.
     pub district: Text,
 }
 
@@ -106,6 +113,7 @@ impl fmt::Display for Address {
 /// The street did not change with the reform, so it is the current address's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreReformAddress {
+    /// One of the 63 provinces before the reform.
     pub province: ProvinceCode,
     /// District-level unit, e.g. "Quận Hoàn Kiếm".
     pub district: Text,
@@ -130,15 +138,23 @@ impl PreReformAddress {
 /// Everything the population database holds for one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Citizen {
+    /// The 12-digit personal identification number (số định danh cá nhân).
     pub cccd: CccdNumber,
+    /// The legacy 9-digit CMND number, for citizens who had one.
     pub cmnd: Option<CmndNumber>,
     /// Full name with diacritics, family name first: "Nguyễn Văn An".
     pub full_name: String,
+    /// Date of birth.
     pub date_of_birth: NaiveDate,
+    /// Sex, as printed on the card.
     pub sex: Sex,
+    /// Nationality (quốc tịch), "Việt Nam" for all but a few.
     pub nationality: Text,
+    /// Ethnic group (dân tộc), e.g. "Kinh".
     pub ethnicity: Text,
+    /// Religion (tôn giáo), "Không" for none.
     pub religion: Text,
+    /// Place of origin (quê quán).
     pub place_of_origin: Place,
     /// The permanent address in the two-level form (the population database converted every
     /// address on 1 July 2025).
@@ -149,7 +165,9 @@ pub struct Citizen {
     pub pre_reform_address: Option<PreReformAddress>,
     /// The card currently issued, if any.
     pub card: Option<IdentityCard>,
+    /// The citizen's VNeID account level (none, 1 or 2).
     pub vneid: VneidLevel,
+    /// Alive, deceased, or card revoked.
     pub status: CitizenStatus,
     /// The date of death, when the citizen is deceased and the date is recorded (generated
     /// deceased citizens have none).

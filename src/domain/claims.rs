@@ -39,12 +39,16 @@ pub struct VneidClaims {
 /// Why a token is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
+    /// Past its `exp`.
     #[error("the token has expired")]
     Expired,
+    /// Its `aud` is another agency's.
     #[error("the token was issued to another agency")]
     WrongAudience,
+    /// Not signed by any of the published keys (or altered since).
     #[error("the token's signature does not verify with the published keys")]
     BadSignature,
+    /// Not a JWT vnpop issues (the parser's words).
     #[error("not a vnpop token: {0}")]
     Malformed(String),
 }

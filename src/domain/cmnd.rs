@@ -7,15 +7,19 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CmndNumber(u32);
 
+/// Why a string is not a CMND number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CmndError {
+    /// Not 9 characters long (the count is given).
     #[error("a CMND number has 9 digits, this one has {0} characters")]
     Length(usize),
+    /// A character that is not a digit.
     #[error("a CMND number has only digits, this one contains '{0}'")]
     NotADigit(char),
 }
 
 impl CmndNumber {
+    /// Reads a CMND number (surrounding spaces ignored).
     pub fn parse(text: &str) -> Result<Self, CmndError> {
         let text = text.trim();
         let count = text.chars().count();

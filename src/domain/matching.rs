@@ -22,6 +22,7 @@ pub enum Match {
     DiacriticInsensitive,
     /// Most words agree (addresses only); the similarity is 0–100.
     Partial(u32),
+    /// Different.
     NoMatch,
 }
 
@@ -117,6 +118,7 @@ pub fn compare_addresses(declared: &str, stored: &str) -> Match {
 /// How a declared one-line address compares with a citizen's record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressVerdict {
+    /// How close the declared address is.
     pub result: Match,
     /// Why it is not the same place, naming the part ("commune: ..."), when the address names
     /// administrative units that are wrong or do not exist.

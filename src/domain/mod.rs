@@ -4,6 +4,9 @@
 //! Everything here is plain data and pure functions: no I/O, no async, no gRPC. The server, the
 //! synthetic population and the client library all speak in these types.
 
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
+
 mod card;
 mod cccd;
 mod citizen;

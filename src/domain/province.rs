@@ -12,6 +12,7 @@ pub struct ProvinceCode(u16);
 /// One province or centrally-run city.
 #[derive(Debug)]
 pub struct Province {
+    /// Its 3-digit birth-registration code (the first digits of a CCCD number).
     pub code: ProvinceCode,
     /// Vietnamese name, e.g. "Hồ Chí Minh".
     pub name: &'static str,

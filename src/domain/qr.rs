@@ -14,36 +14,54 @@ use super::{
 /// The parsed content of a card's QR code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QrPayload {
+    /// Part 1: the CCCD number.
     pub cccd: CccdNumber,
+    /// Part 2: the legacy CMND number, if printed.
     pub cmnd: Option<CmndNumber>,
+    /// Part 3: the full name.
     pub full_name: String,
+    /// Part 4: the date of birth.
     pub date_of_birth: NaiveDate,
+    /// Part 5: the sex.
     pub sex: Sex,
+    /// Part 6: the permanent address, one line.
     pub address: String,
+    /// Part 7: the card's issue date, if present.
     pub issue_date: Option<NaiveDate>,
 }
 
 /// Why a QR text is not a card's QR payload. [`QrError::part`] names the offending part.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QrError {
+    /// Fewer than 6 `|`-separated parts (the count is given).
     #[error("a card QR code has at least 6 parts separated by '|', this one has {0}")]
     TooFewParts(usize),
+    /// Part 1 is not a CCCD number.
     #[error("part 1 (CCCD number): {0}")]
     Cccd(CccdError),
+    /// Part 2 is neither empty nor a CMND number.
     #[error("part 2 (legacy CMND number) must be empty or 9 digits: {0}")]
     Cmnd(CmndError),
+    /// Part 3 is empty.
     #[error("part 3 (full name) is empty")]
     EmptyName,
+    /// A date part is not `ddmmyyyy`.
     #[error("part {index} ({part}) must be a date written ddmmyyyy, got {value:?}")]
     BadDate {
+        /// The part's position (1-based).
         index: usize,
+        /// The part's name.
         part: &'static str,
+        /// What it holds (cut).
         value: String,
     },
+    /// Part 5 is neither "Nam" nor "Nữ".
     #[error("part 5 (sex) must be \"Nam\" or \"Nữ\", got {0:?}")]
     BadSex(String),
+    /// Part 6 is empty.
     #[error("part 6 (permanent address) is empty")]
     EmptyAddress,
+    /// The number's gender/century or birth-year digits contradict parts 4–5.
     #[error("the CCCD number's {0} contradicts the birth date or sex printed on the same card")]
     Inconsistent(CccdPart),
 }

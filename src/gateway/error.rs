@@ -59,7 +59,8 @@ impl GatewayError {
             GatewayError::Index(_) => "GATEWAY_INDEX_FAILED",
             GatewayError::Client(ClientError::Outbox(_)) => "AUDIT_OUTBOX_FAILED",
             GatewayError::Client(ClientError::Rpc(_)) => return None,
-            GatewayError::Client(ClientError::EventRefused(refusal)) => refusal.reason(),
+            // The reporting rule's own reason (see `From<GatewayError> for Status`).
+            GatewayError::Client(ClientError::EventRefused(_)) => return None,
             GatewayError::Client(ClientError::RefusedByServer { .. }) => return None,
             GatewayError::Client(_) => "SERVER_UNREACHABLE",
         })
@@ -104,7 +105,9 @@ impl From<GatewayError> for Status {
         }
         // A report the reporting rules refuse: its own reason, the field named.
         let reason = match &error {
-            GatewayError::Client(ClientError::RefusedByServer { reason, .. }) => reason.clone(),
+            GatewayError::Client(
+                client @ (ClientError::EventRefused(_) | ClientError::RefusedByServer { .. }),
+            ) => client.reason().map_or_else(String::new, |r| r.to_string()),
             _ => error.reason().unwrap_or("UNKNOWN").to_owned(),
         };
         let mut details =

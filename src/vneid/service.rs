@@ -340,9 +340,10 @@ impl VneidAuthentication for VneidService {
                 expires_at,
             })
         })();
-        let label = outcome
+        let reason = outcome.as_ref().err().map(ApiError::reason);
+        let label = reason
             .as_ref()
-            .map_or_else(ApiError::reason, |_| "challenge");
+            .map_or("challenge", crate::reason::Reason::as_str);
         let number = cccd.to_string();
         record_call(
             &self.recorder,
@@ -419,7 +420,7 @@ impl VneidAuthentication for VneidService {
                     &agency,
                     &context,
                     number.as_deref(),
-                    error.reason(),
+                    error.reason().as_str(),
                 )
                 .await?;
                 Err(error.into())

@@ -98,7 +98,11 @@ pub async fn connect_vneid(server: &RunningServer, agency: &str) -> VneidClient 
 /// Asserts the gRPC code and the google.rpc.ErrorInfo reason of a failed call.
 pub fn assert_reason(error: &ClientError, code: tonic::Code, reason: &str) {
     assert_eq!(error.code(), code, "{error}");
-    assert_eq!(error.reason().as_deref(), Some(reason), "{error}");
+    assert_eq!(
+        error.reason().as_ref().map(|r| r.as_str()),
+        Some(reason),
+        "{error}"
+    );
 }
 
 /// The google.rpc.ErrorInfo metadata of a failed call.

@@ -60,6 +60,7 @@ pub struct CommuneCode(u32);
 /// A commune-level unit (xã, phường or đặc khu) in force since 1 July 2025.
 #[derive(Debug)]
 pub struct Commune {
+    /// Its 5-digit official code.
     pub code: CommuneCode,
     /// The code of its [`CurrentProvince`].
     pub province: u16,

@@ -16,6 +16,7 @@ use crate::domain::{matching::fold, Province, ProvinceCode};
 pub struct ParsedAddress {
     /// What comes before the administrative units (house number and street, or hamlet).
     pub street: String,
+    /// The form and the unit it names.
     pub form: ParsedForm,
 }
 
@@ -46,25 +47,39 @@ pub enum AddressProblem {
     /// A district was named with a commune-level unit that only exists since the reform
     /// abolished districts.
     DistrictAfterReform {
+        /// The district as written.
         district: String,
+        /// The commune's name.
         commune: &'static str,
     },
     /// A district that the (old) province did not have.
     UnknownDistrict {
+        /// The district as written.
         district: String,
+        /// The province's name.
         province: &'static str,
     },
     /// A pre-2025 ward that the district did not have.
-    UnknownWard { ward: String, district: String },
+    UnknownWard {
+        /// The ward as written.
+        ward: String,
+        /// The district's name.
+        district: String,
+    },
     /// No commune of that name anywhere.
     UnknownCommune {
+        /// The commune as written.
         commune: String,
+        /// The province's name.
         province: &'static str,
     },
     /// A commune of that name exists, but in another province.
     CommuneInOtherProvince {
+        /// The commune as written.
         commune: String,
+        /// The province the address names.
         province: &'static str,
+        /// The province the commune is in.
         actual: &'static str,
     },
 }

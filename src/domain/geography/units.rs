@@ -24,20 +24,29 @@ pub fn current_province(name: &str) -> Option<&'static CurrentProvince> {
 /// Why a commune named on its own does not resolve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommuneProblem {
+    /// Five digits, but no unit in force has that code.
     #[error("{0:?} is not one of the 3,321 commune-level codes in force since 1 July 2025")]
     UnknownCode(String),
+    /// No unit of that name in the province given.
     #[error("no commune-level unit is called {commune:?} in {province}")]
     NotInProvince {
+        /// The name as written.
         commune: String,
+        /// The province's name.
         province: &'static str,
     },
+    /// No unit of that name anywhere.
     #[error("no commune-level unit in force is called {0:?}")]
     Unknown(String),
+    /// Units of that name in several provinces, and none was given.
     #[error("{commune:?} names a unit in {} provinces ({}); write it as \"{commune}, PROVINCE\" or give its 5-digit code", .provinces.len(), .provinces.join(", "))]
     Ambiguous {
+        /// The name as written.
         commune: String,
+        /// The provinces that have one.
         provinces: Vec<&'static str>,
     },
+    /// The province given is not one of the 34 in force.
     #[error("{0:?} is not a province in force since 1 July 2025")]
     UnknownProvince(String),
 }
