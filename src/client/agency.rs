@@ -33,6 +33,7 @@ use std::{
 };
 
 use tokio::{sync::Notify, task::JoinHandle};
+use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use super::{
@@ -214,6 +215,8 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 struct Shared {
+    /// The connection the clients below share, for calls made without them (the gateway's).
+    channel: Channel,
     registry: RegistryClient,
     vneid: VneidClient,
     audit: AuditClient,
@@ -316,6 +319,7 @@ impl AgencyClient {
             }
         };
         let shared = Arc::new(Shared {
+            channel: channel.clone(),
             registry: RegistryClient::from_channel(channel.clone()),
             vneid: VneidClient::from_channel(channel.clone()),
             audit: AuditClient::from_channel(channel),
@@ -436,6 +440,11 @@ impl AgencyClient {
     /// The VNeID and chip connection, for calls that concern no dossier (JWKS, introspection).
     pub fn vneid(&self) -> &VneidClient {
         &self.shared.vneid
+    }
+
+    /// The connection to the server, for calls made through [`Dossier::recorded`].
+    pub(crate) fn channel(&self) -> Channel {
+        self.shared.channel.clone()
     }
 
     /// Waits until every recorded event has been delivered, or `timeout` passes (an error that
@@ -699,25 +708,47 @@ impl Dossier {
         self.client.record(event).await
     }
 
+    /// Makes the call `rpc` for this dossier and records it, as every verification here is:
+    /// refused before the call if its record would be; `call` is given the context to send, and
+    /// `label` names the outcome of a success. For callers that make the RPC themselves (the
+    /// gateway passes the server's answer on as it came).
+    pub(crate) async fn recorded<T, Fut>(
+        &self,
+        rpc: &str,
+        purpose: &str,
+        cccd: &str,
+        call: impl FnOnce(LookupContext) -> Fut,
+        label: impl FnOnce(&T) -> String,
+    ) -> Result<T, ClientError>
+    where
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        self.precheck(rpc, purpose, cccd)?;
+        let result = self
+            .client
+            .shared
+            .bounded(call(self.context(purpose)))
+            .await;
+        let label = outcome(&result, label);
+        self.verified(rpc, purpose, cccd, label).await?;
+        result
+    }
+
     /// [`RegistryClient::lookup_by_cccd`] for this dossier, recorded.
     pub async fn lookup_by_cccd(
         &self,
         purpose: &str,
         cccd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
-        self.precheck("LookupByCccd", purpose, cccd_number)?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(
-                shared
-                    .registry
-                    .lookup_by_cccd(&self.context(purpose), cccd_number),
-            )
-            .await;
-        let label = outcome(&result, |_| "found".into());
-        self.verified("LookupByCccd", purpose, cccd_number, label)
-            .await?;
-        result
+        let registry = &self.client.shared.registry;
+        self.recorded(
+            "LookupByCccd",
+            purpose,
+            cccd_number,
+            |context| async move { registry.lookup_by_cccd(&context, cccd_number).await },
+            |_| "found".into(),
+        )
+        .await
     }
 
     /// [`RegistryClient::lookup_by_cmnd`] for this dossier, recorded (with the CCCD number found).

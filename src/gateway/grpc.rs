@@ -32,6 +32,7 @@ type Answer<T> = Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl proto::citizen_registry_server::CitizenRegistry for GrpcGateway {
+    /// The same call typed; `serve` hands LookupByCccd to `passthrough` before these routes.
     async fn lookup_by_cccd(
         &self,
         request: Request<proto::LookupByCccdRequest>,

@@ -71,7 +71,18 @@ pub(crate) fn encode<T: Message>(name: &str, value: &T) -> Vec<u8> {
     dynamic
         .transcode_from(value)
         .expect("a message decodes as its own type");
-    let mut out = Vec::with_capacity(256);
+    write(&dynamic)
+}
+
+/// [`encode`] for the message `vnpop.v1.{name}` given as its protobuf encoding (an answer passed
+/// on as the server sent it): read straight into the JSON writer's form, with no Rust struct in
+/// between.
+pub(crate) fn encode_bytes(name: &str, bytes: &[u8]) -> Result<Vec<u8>, prost::DecodeError> {
+    Ok(write(&DynamicMessage::decode(message(name), bytes)?))
+}
+
+fn write(dynamic: &DynamicMessage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024);
     let mut serializer = serde_json::Serializer::new(&mut out);
     dynamic
         .serialize_with_options(
@@ -113,6 +124,22 @@ mod tests {
         );
         assert!(text.contains(r#""receivedAtMs":"5""#), "{text}");
         assert!(text.contains(r#""loadTest":false"#), "{text}");
+    }
+
+    #[test]
+    fn writes_the_same_json_from_the_servers_bytes() {
+        let answer = proto::LookupResponse {
+            citizen: Some(proto::Citizen {
+                cccd_number: "001090012345".into(),
+                full_name: Some("Nguyễn Văn An".into()),
+                cmnd_number: Some("012345678".into()),
+                ..Default::default()
+            }),
+            withheld_fields: vec!["religion".into()],
+        };
+        let from_bytes = encode_bytes("LookupResponse", &answer.encode_to_vec()).unwrap();
+        assert_eq!(from_bytes, encode("LookupResponse", &answer));
+        assert!(encode_bytes("LookupResponse", b"\xff\xff").is_err());
     }
 
     #[test]

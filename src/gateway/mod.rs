@@ -22,6 +22,7 @@ mod error;
 mod grpc;
 mod json;
 pub mod openapi;
+mod passthrough;
 mod rest;
 mod serve;
 

@@ -16,6 +16,8 @@ use axum::{
 use prost::Message;
 
 use super::{json, openapi, Gateway, GatewayError};
+use crate::client::ClientError;
+use tonic::Status;
 
 /// What a route answers on success.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,9 +261,26 @@ fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
                 move |Path(id): Path<String>| async move { reply(route, 200, gateway.get_dossier(&id)) },
             )
         }
-        "lookupByCccd" => call_route(gateway, route, |g, id, r| async move {
-            g.lookup_by_cccd(id.as_deref(), r).await
-        }),
+        "lookupByCccd" => {
+            // The hot route: JSON written from the server's bytes (`passthrough`).
+            let gateway = Arc::clone(gateway);
+            post(move |Path(id): Path<String>, body: Bytes| async move {
+                let result = match json::decode("LookupByCccdRequest", &body) {
+                    Ok(request) => gateway.lookup_by_cccd_bytes(Some(&id), request).await,
+                    Err(error) => Err(error),
+                };
+                match result.and_then(|answer| {
+                    json::encode_bytes("LookupResponse", &answer).map_err(|e| {
+                        GatewayError::Client(ClientError::Rpc(Status::internal(format!(
+                            "the server's answer is not a vnpop.v1.LookupResponse: {e}"
+                        ))))
+                    })
+                }) {
+                    Ok(answer) => json_response(route.success, answer, "application/json"),
+                    Err(error) => error.into_response(),
+                }
+            })
+        }
         "lookupByCmnd" => call_route(gateway, route, |g, id, r| async move {
             g.lookup_by_cmnd(id.as_deref(), r).await
         }),

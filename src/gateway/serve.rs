@@ -30,7 +30,9 @@ use tokio::{
 use tonic::{service::Routes, Status};
 use tower_service::Service;
 
-use super::{error::Problem, grpc, rest, Gateway, GatewayConfig, GatewayError, StartError};
+use super::{
+    error::Problem, grpc, passthrough, rest, Gateway, GatewayConfig, GatewayError, StartError,
+};
 
 /// A gateway serving in the background.
 pub struct RunningGateway {
@@ -142,6 +144,7 @@ fn is_grpc(request: &Request<hyper::body::Incoming>) -> bool {
 async fn dispatch(
     request: Request<hyper::body::Incoming>,
     key: ApiKey,
+    gateway: Arc<Gateway>,
     mut rest: Router,
     mut grpc: Routes,
 ) -> Result<Response, Infallible> {
@@ -154,7 +157,10 @@ async fn dispatch(
             Problem::from_status(&status).response()
         });
     }
-    if grpc_call {
+    if grpc_call && request.uri().path() == passthrough::LOOKUP_BY_CCCD {
+        let response = passthrough::serve_lookup_by_cccd(gateway, request).await;
+        Ok(response.map(Body::new))
+    } else if grpc_call {
         let response = grpc
             .call(request)
             .await
@@ -183,6 +189,7 @@ pub(super) async fn start(config: &GatewayConfig) -> Result<RunningGateway, Star
     })?;
     let rest = rest::router(Arc::clone(&gateway));
     let grpc = grpc::routes(Arc::clone(&gateway));
+    let served = Arc::clone(&gateway);
     let task = tokio::spawn(async move {
         loop {
             let (stream, peer) = match listener.accept().await {
@@ -194,10 +201,17 @@ pub(super) async fn start(config: &GatewayConfig) -> Result<RunningGateway, Star
                 }
             };
             let _ = stream.set_nodelay(true);
-            let (key, rest, grpc) = (key.clone(), rest.clone(), grpc.clone());
+            let (key, gateway, rest, grpc) =
+                (key.clone(), Arc::clone(&served), rest.clone(), grpc.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
-                    dispatch(request, key.clone(), rest.clone(), grpc.clone())
+                    dispatch(
+                        request,
+                        key.clone(),
+                        Arc::clone(&gateway),
+                        rest.clone(),
+                        grpc.clone(),
+                    )
                 });
                 if let Err(error) = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(PlainWrites(stream)), service)
