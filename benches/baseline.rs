@@ -29,12 +29,7 @@
 
 mod common;
 
-use std::{
-    io::Write,
-    path::Path,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{io::Write, path::Path, sync::Arc, time::Instant};
 
 /// The allocator the `vnpop` binary uses, so the figures are the served ones.
 #[global_allocator]

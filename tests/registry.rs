@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connect, context, TestServer};
+use common::{context, TestServer};
 use tonic::{
     transport::{Certificate, ClientTlsConfig, Endpoint},
     Code,

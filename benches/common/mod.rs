@@ -117,6 +117,7 @@ where
 }
 
 #[cfg(feature = "client")]
+#[allow(unused_imports)] // Not every benchmark drives lookups.
 pub use lookups::{closed_loop, lookup_pool};
 
 #[cfg(feature = "client")]
