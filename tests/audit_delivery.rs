@@ -5,7 +5,7 @@ mod common;
 
 use std::{net::TcpListener, path::Path, time::Duration};
 
-use common::{agency_tls, start_server, test_config, TestServer};
+use common::{agency_tls, test_config, TestServer};
 use tonic::Code;
 use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, DossierInfo};
 
@@ -109,7 +109,7 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
     let data_dir = config.data_dir.clone();
-    let server = start_server(config.clone()).await;
+    let server = TestServer::with_config(config.clone()).await;
     let outbox = tempfile::tempdir().unwrap();
     let client = agency_client(port, &outbox.path().join("outbox.sqlite")).await;
 
@@ -129,7 +129,7 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
     assert_eq!(client.pending().await.unwrap(), 20);
     assert!(client.flush(Duration::from_millis(300)).await.is_err());
 
-    let server = TestServer::with_config(config).await;
+    let _server = TestServer::with_config(config).await;
     for n in 20..25 {
         let d = client.open_dossier(dossier(n)).await.unwrap();
         d.lookup_by_cccd("p", AN).await.unwrap();
@@ -162,7 +162,7 @@ async fn a_restarted_client_delivers_what_its_outbox_holds() {
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
     let data_dir = config.data_dir.clone();
-    let server = TestServer::with_config(config).await;
+    let _server = TestServer::with_config(config).await;
     let client = agency_client(port, &outbox_path).await;
     client.flush(Duration::from_secs(20)).await.unwrap();
     let (count, distinct, _) = client_events(&data_dir);
