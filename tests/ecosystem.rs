@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{agency_tls, connect, context, test_config, TestServer};
+use common::{agency_tls, context, test_config, TestServer};
 use tokio_stream::StreamExt;
 use tonic::transport::Endpoint;
 use tonic_health::pb::{

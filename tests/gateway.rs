@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{assert_reason, certs_dir, start_server, test_config, TestServer};
+use common::{assert_reason, certs_dir, test_config, TestServer};
 use rest::Rest;
 use serde_json::{json, Value};
 use tonic::Code;
@@ -89,7 +89,7 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
     let port = free_port();
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
-    let server = start_server(config.clone()).await;
+    let server = TestServer::with_config(config.clone()).await;
     let gateway = start_gateway(port).await;
 
     let planned: Vec<_> = simulate::plan(&Scenario::bundled())
