@@ -11,15 +11,18 @@
 //! citizens are needed, as in real traffic. `cargo bench --bench auth` (logins per figure:
 //! `VNPOP_BENCH_LOGINS`, default 4,000).
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use common::{bench_config, development_tls, env_number};
 use tonic::Request;
 use vnpop::{
     chip::{chip_read, DocumentSigner},
-    client::{ClientTls, LookupContext, VneidClient},
+    client::{LookupContext, VneidClient},
     config::ServeConfig,
     domain::{CitizenStatus, VneidLevel},
     population,
@@ -182,15 +185,9 @@ async fn over_mtls(client: VneidClient, logins: Vec<Login>, in_flight: usize) ->
 }
 
 fn main() {
-    let count: usize = std::env::var("VNPOP_BENCH_LOGINS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4_000);
-    let mut config = ServeConfig::defaults();
+    let count = env_number("VNPOP_BENCH_LOGINS", 4_000) as usize;
     let data_dir = tempfile::tempdir().expect("temporary data directory");
-    config.data_dir = data_dir.path().to_owned();
-    config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population.size = count * 8;
+    let config = bench_config(data_dir.path(), count * 8);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     println!(
@@ -231,13 +228,7 @@ fn main() {
         let n = set.len();
         let elapsed = runtime.block_on(async {
             let running = server::start(config.listen, state).await.expect("server");
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
-            let tls = ClientTls::from_files(
-                format!("{dir}/ca.pem"),
-                format!("{dir}/simulation.pem"),
-                format!("{dir}/simulation.key"),
-            )
-            .expect("certs");
+            let tls = development_tls("simulation");
             let endpoint = format!("https://localhost:{}", running.local_addr.port());
             let client = VneidClient::connect(&endpoint, Some(tls))
                 .await

@@ -27,60 +27,20 @@
 //! measures only those figures
 //! (for profiling one of them).
 
-use std::{
-    io::Write,
-    path::Path,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+mod common;
+
+use std::{io::Write, path::Path, sync::Arc, time::Instant};
 
 /// The allocator the `vnpop` binary uses, so the figures are the served ones.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use common::{bench_config, closed_loop, env_number, interleaved, lookup_pool, Figure};
 use vnpop::{
     client::connect_channel,
-    config::ServeConfig,
-    load::{
-        self, CitizenDistribution, CitizenPool, Driver, LoadConfig, Mix, Pace, PoolSpec, RpcKind,
-        Stop,
-    },
+    load::{self, LoadConfig, RpcKind},
     server::{self, ServerState},
 };
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Figure {
-    label: &'static str,
-    throughput: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
-/// The median round of each measure (throughput, p50 and p99 taken separately).
-fn median(mut rounds: Vec<Figure>) -> Figure {
-    let middle = rounds.len() / 2;
-    let mut pick = |key: fn(&Figure) -> f64| {
-        rounds.sort_by(|x, y| key(x).total_cmp(&key(y)));
-        key(&rounds[middle])
-    };
-    let (throughput, p50_ms, p99_ms) = (
-        pick(|f| f.throughput),
-        pick(|f| f.p50_ms),
-        pick(|f| f.p99_ms),
-    );
-    Figure {
-        label: rounds[0].label,
-        throughput,
-        p50_ms,
-        p99_ms,
-    }
-}
 
 /// p50 and p99 (ms) of `count` appends of 4 KiB, each followed by `fdatasync`, to a file in `dir`.
 fn fdatasync_ms(dir: &Path, count: usize) -> (f64, f64) {
@@ -111,10 +71,10 @@ fn main() {
     let rounds = env_number("VNPOP_BENCH_ROUNDS", 5).max(1) as usize;
     let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 64) as usize;
     let data_dir = tempfile::tempdir().expect("temporary data directory");
-    let mut config = ServeConfig::defaults();
-    config.data_dir = data_dir.path().to_owned();
-    config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population.size = env_number("VNPOP_BENCH_POPULATION", 200_000) as usize;
+    let config = bench_config(
+        data_dir.path(),
+        env_number("VNPOP_BENCH_POPULATION", 200_000) as usize,
+    );
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(
         "Lookup against the no-op over one mTLS channel: {cores} cores, population {}, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure (after a 1 s warm-up each), medians",
@@ -136,18 +96,7 @@ fn main() {
         let channel = connect_channel(&load_config.endpoint(), tls.as_ref())
             .await
             .expect("connect");
-        let pool = Arc::new(CitizenPool::prepare(PoolSpec {
-            population: config.population_spec(),
-            sample: config.population.size.min(200_000),
-            distribution: CitizenDistribution::Uniform,
-            unknown_share: 0.0,
-            invalid_share: 0.0,
-            details: false,
-            accounts: false,
-        }));
-        let pace = Pace::Closed { concurrency };
-        let stop = Stop::After(Duration::from_secs(seconds));
-        let warmup = Duration::from_secs(1);
+        let pool = lookup_pool(&config);
         let run_id = load::new_run_id();
         let only = std::env::var("VNPOP_BENCH_ONLY").unwrap_or_default();
         let figures: Vec<_> = [
@@ -158,47 +107,39 @@ fn main() {
         .into_iter()
         .filter(|(label, ..)| only.is_empty() || only.contains(&label[1..2]))
         .collect();
-        let mut rounds_of: Vec<Vec<Figure>> = figures.iter().map(|_| Vec::new()).collect();
-        let mut fsync_rounds = Vec::new();
-        for _ in 0..rounds {
-            let (p50_ms, p99_ms) = fdatasync_ms(data_dir.path(), 500);
-            fsync_rounds.push(Figure {
-                label: "(d) fdatasync, log dir",
-                throughput: 0.0,
-                p50_ms,
-                p99_ms,
-            });
-            for (i, &(label, kind, audited)) in figures.iter().enumerate() {
+        // Each round: (d), then the lookups' figures in order.
+        let medians = interleaved(rounds, figures.len() + 1, |i| {
+            let (pool, run_id, channel, recorder) = (&pool, &run_id, &channel, &recorder);
+            let figure = i.checked_sub(1).map(|i| figures[i]);
+            let dir = data_dir.path();
+            async move {
+                let Some((_, kind, audited)) = figure else {
+                    let (p50_ms, p99_ms) = fdatasync_ms(dir, 500);
+                    return Some(Figure {
+                        p50_ms,
+                        p99_ms,
+                        ..Figure::default()
+                    });
+                };
                 recorder.skip_recording_for_benchmark(!audited);
-                let driver = Arc::new(Driver::new(
-                    Arc::clone(&pool),
-                    Mix::only(kind),
-                    vec![channel.clone()],
-                    Duration::from_secs(10),
-                    run_id.clone(),
-                ));
-                let (tally, elapsed) = driver.run(pace, stop, warmup, false).await;
-                let report =
-                    load::LoadReport::new(load::settings(&load_config, &run_id), &tally, elapsed);
-                let errors: u64 = report.total.errors.values().sum();
-                assert_eq!(errors, 0, "{}", report.table());
-                rounds_of[i].push(Figure {
-                    label,
-                    throughput: report.total.throughput_per_second,
-                    p50_ms: report.total.latency_ms.p50,
-                    p99_ms: report.total.latency_ms.p99,
-                });
+                let channels = vec![channel.clone()];
+                Some(closed_loop(pool, kind, channels, concurrency, seconds, run_id).await)
             }
-        }
-        let mut figures: Vec<Figure> = rounds_of.into_iter().map(median).collect();
-        figures.push(median(fsync_rounds));
+        })
+        .await;
+        let mut figures: Vec<(&str, Figure)> = figures
+            .iter()
+            .zip(&medians[1..])
+            .map(|(&(label, ..), figure)| (label, figure.expect("measured")))
+            .collect();
+        figures.push(("(d) fdatasync, log dir", medians[0].expect("measured")));
         recorder.skip_recording_for_benchmark(false);
         recorder.log().hold_projection_for_test(false);
         running.shutdown().await.expect("shutdown");
         figures
     });
 
-    let base = &figures[0];
+    let base = &figures[0].1;
     println!();
     println!(
         "| {:<22} | {:>9} | {:>8} | {:>8} | {:>16} | {:>10} |",
@@ -208,7 +149,7 @@ fn main() {
         "|{:-<24}|{:->11}|{:->10}|{:->10}|{:->18}|{:->12}|",
         "", "", "", "", "", ""
     );
-    for figure in &figures {
+    for (label, figure) in &figures {
         // (d) is a latency only.
         let (throughput, ratio) = if figure.throughput > 0.0 {
             (
@@ -220,7 +161,7 @@ fn main() {
         };
         println!(
             "| {:<22} | {:>9} | {:>8.3} | {:>8.3} | {:>16} | {:>9.2}× |",
-            figure.label,
+            label,
             throughput,
             figure.p50_ms,
             figure.p99_ms,
@@ -228,7 +169,12 @@ fn main() {
             figure.p99_ms / base.p99_ms
         );
     }
-    let by_label = |prefix: &str| figures.iter().find(|f| f.label.starts_with(prefix));
+    let by_label = |prefix: &str| {
+        figures
+            .iter()
+            .find(|(label, _)| label.starts_with(prefix))
+            .map(|(_, figure)| figure)
+    };
     let verdict = |met: bool| if met { "met" } else { "NOT met" };
     if let (Some(base), Some(lookup)) = (by_label("(a)"), by_label("(b)")) {
         let met = lookup.throughput >= 0.85 * base.throughput && lookup.p99_ms <= 2.0 * base.p99_ms;

@@ -18,51 +18,19 @@
 //! the fleet on a real one is the database's commit rate (one append lock, one commit a group).
 //! `VNPOP_BENCH_ROUNDS` (5), `VNPOP_BENCH_SECONDS` (4), `VNPOP_BENCH_CONCURRENCY` (64).
 
-use std::{sync::Arc, time::Duration};
+mod common;
 
 /// The allocator the `vnpop` binary uses, so the figures are the served ones.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use common::{bench_config, closed_loop, env_number, interleaved, lookup_pool, Figure};
 use vnpop::{
     client::connect_channel,
     config::ServeConfig,
-    load::{
-        self, CitizenDistribution, CitizenPool, Driver, LoadConfig, Mix, Pace, PoolSpec, RpcKind,
-        Stop,
-    },
+    load::{self, LoadConfig, RpcKind},
     server::{self, RunningServer, ServerState},
 };
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Figure {
-    throughput: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// Group commits a second into the fleet's database (PostgreSQL figures only).
-    commits: f64,
-}
-
-/// Each measure's median over the rounds.
-fn median(rounds: &[Figure]) -> Figure {
-    let pick = |key: fn(&Figure) -> f64| {
-        let mut values: Vec<f64> = rounds.iter().map(key).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    Figure {
-        throughput: pick(|f| f.throughput),
-        p50_ms: pick(|f| f.p50_ms),
-        p99_ms: pick(|f| f.p99_ms),
-        commits: pick(|f| f.commits),
-    }
-}
 
 /// A new database in the PostgreSQL server at `base` (a URL ending in `/database`).
 async fn new_database(base: &str) -> String {
@@ -99,10 +67,7 @@ fn main() {
         .map(|_| tempfile::tempdir().expect("data directory"))
         .collect();
     let config = |dir: &tempfile::TempDir, store: Option<String>| {
-        let mut config = ServeConfig::defaults();
-        config.data_dir = dir.path().to_owned();
-        config.listen = "127.0.0.1:0".parse().expect("address");
-        config.population.size = population;
+        let mut config = bench_config(dir.path(), population);
         config.audit_store = store;
         config
     };
@@ -152,61 +117,39 @@ fn main() {
             channel(&first).await,
             channel(&second).await,
         );
-        let pool = Arc::new(CitizenPool::prepare(PoolSpec {
-            population: config(&dirs[0], None).population_spec(),
-            sample: population.min(200_000),
-            distribution: CitizenDistribution::Uniform,
-            unknown_share: 0.0,
-            invalid_share: 0.0,
-            details: false,
-            accounts: false,
-        }));
+        let pool = lookup_pool(&config(&dirs[0], None));
         let run_id = load::new_run_id();
         let setups = [
             ("(s) 1 server, SQLite", vec![to_sqlite]),
             ("(p1) 1 server, PostgreSQL", vec![to_first.clone()]),
             ("(p2) 2 servers, PostgreSQL", vec![to_first, to_second]),
         ];
-        let mut rounds_of: Vec<Vec<Figure>> = setups.iter().map(|_| Vec::new()).collect();
-        for _ in 0..rounds {
-            for (i, (_, channels)) in setups.iter().enumerate() {
+        let medians = interleaved(rounds, setups.len(), |i| {
+            let (pool, run_id, channels, commits) = (&pool, &run_id, setups[i].1.clone(), &commits);
+            async move {
                 let (before, wall) = (commits().await, std::time::Instant::now());
-                let driver = Arc::new(Driver::new(
-                    Arc::clone(&pool),
-                    Mix::only(RpcKind::Lookup),
-                    channels.clone(),
-                    Duration::from_secs(10),
-                    run_id.clone(),
-                ));
-                let (tally, elapsed) = driver
-                    .run(
-                        Pace::Closed { concurrency },
-                        Stop::After(Duration::from_secs(seconds)),
-                        Duration::from_secs(1),
-                        false,
-                    )
-                    .await;
-                let report =
-                    load::LoadReport::new(load::settings(&load_config, &run_id), &tally, elapsed);
-                let errors: u64 = report.total.errors.values().sum();
-                assert_eq!(errors, 0, "{}", report.table());
+                let figure = closed_loop(
+                    pool,
+                    RpcKind::Lookup,
+                    channels,
+                    concurrency,
+                    seconds,
+                    run_id,
+                )
+                .await;
                 // Over the warm-up too: the commit count has no warm-up of its own.
                 let commits = (commits().await - before) as f64 / wall.elapsed().as_secs_f64();
-                rounds_of[i].push(Figure {
-                    throughput: report.total.throughput_per_second,
-                    p50_ms: report.total.latency_ms.p50,
-                    p99_ms: report.total.latency_ms.p99,
-                    commits,
-                });
+                Some(Figure { commits, ..figure })
             }
-        }
+        })
+        .await;
         for server in [sqlite, first, second] {
             server.shutdown().await.expect("shutdown");
         }
         setups
             .iter()
-            .zip(rounds_of)
-            .map(|((label, _), rounds)| (*label, median(&rounds)))
+            .zip(medians)
+            .map(|((label, _), figure)| (*label, figure.expect("measured")))
             .collect::<Vec<_>>()
     });
 

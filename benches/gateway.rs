@@ -18,12 +18,12 @@
 //! `VNPOP_BENCH_FIGURES` (default `abcd`: which figures to measure, e.g. `c` alone to profile it;
 //! the ratios need (a) and (b)).
 
+mod common;
 #[path = "../tests/common/rest.rs"]
 mod rest;
 
 use std::{
     future::Future,
-    path::Path,
     pin::Pin,
     sync::Arc,
     time::{Duration, Instant},
@@ -33,67 +33,19 @@ use std::{
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use common::{bench_config, certs, cpu_time, development_tls, env_number, interleaved, Figure};
 use serde_json::json;
 use vnpop::{
     client::{
-        AgencyClient, AgencyClientConfig, ClientTls, DossierChannel, DossierInfo, LookupContext,
+        AgencyClient, AgencyClientConfig, DossierChannel, DossierInfo, LookupContext,
         RegistryClient,
     },
-    config::ServeConfig,
     gateway::{self, GatewayConfig},
     server::{self, ServerState},
 };
 
 const AN: &str = "001090012345";
 const PURPOSE: &str = "đăng ký thường trú";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-#[derive(Clone, Copy)]
-struct Figure {
-    throughput: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    /// The process's CPU time (all threads, user and system) per call, from the figure's start
-    /// until the outboxes are drained after it: a cost that other programs' load on the machine
-    /// inflates far less than it does throughput.
-    cpu_us: f64,
-}
-
-/// CPU time used by this process so far (every thread, user and system).
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage only writes the struct it is given.
-    let usage = unsafe {
-        let mut usage = std::mem::zeroed::<libc::rusage>();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// The median of each measure over the rounds; `None` for a figure not measured.
-fn median(rounds: &[Figure]) -> Option<Figure> {
-    if rounds.is_empty() {
-        return None;
-    }
-    let pick = |key: fn(&Figure) -> f64| {
-        let mut values: Vec<f64> = rounds.iter().map(key).collect();
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
-    Some(Figure {
-        throughput: pick(|f| f.throughput),
-        p50_ms: pick(|f| f.p50_ms),
-        p99_ms: pick(|f| f.p99_ms),
-        cpu_us: pick(|f| f.cpu_us),
-    })
-}
 
 type Call = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
@@ -135,22 +87,9 @@ async fn measure(callers: Vec<Call>, seconds: u64) -> (Figure, usize) {
         throughput: all.len() as f64 / seconds as f64,
         p50_ms: at(0.5),
         p99_ms: at(0.99),
-        cpu_us: 0.0,
+        ..Figure::default()
     };
     (figure, calls)
-}
-
-fn certs() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))
-}
-
-fn tls() -> ClientTls {
-    ClientTls::from_files(
-        certs().join("ca.pem"),
-        certs().join("one-stop-ba-dinh.pem"),
-        certs().join("one-stop-ba-dinh.key"),
-    )
-    .expect("development identity")
 }
 
 fn main() {
@@ -160,10 +99,7 @@ fn main() {
     let only = std::env::var("VNPOP_BENCH_FIGURES").unwrap_or_else(|_| "abcd".into());
     let selected: [bool; 4] = std::array::from_fn(|i| only.contains((b'a' + i as u8) as char));
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut config = ServeConfig::defaults();
-    config.data_dir = dir.path().join("server");
-    config.listen = "127.0.0.1:0".parse().expect("address");
-    config.population.size = 200_000;
+    let config = bench_config(&dir.path().join("server"), 200_000);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!(
         "LookupByCccd direct and through the gateway: {cores} cores, closed loop {concurrency} in flight, {rounds} interleaved rounds of {seconds} s per figure, medians"
@@ -185,10 +121,10 @@ fn main() {
         let gateway = gateway::start(&gateway_config).await.expect("gateway");
         let gateway_addr = gateway.local_addr;
 
-        let direct = RegistryClient::connect(&endpoint, Some(tls())).await.expect("direct");
+        let direct = RegistryClient::connect(&endpoint, Some(development_tls("one-stop-ba-dinh"))).await.expect("direct");
         let agency = AgencyClient::open(AgencyClientConfig::new(
             endpoint.clone(),
-            Some(tls()),
+            Some(development_tls("one-stop-ba-dinh")),
             dir.path().join("agency-outbox.sqlite"),
         ))
         .await
@@ -262,24 +198,26 @@ fn main() {
                 })
                 .collect()
         };
-        let mut rounds_of: Vec<Vec<Figure>> = vec![Vec::new(); 4];
-        for _ in 0..rounds {
-            for (figure, results) in rounds_of.iter_mut().enumerate() {
-                if selected[figure] {
-                    let cpu = cpu_time();
-                    let (mut measured, calls) = measure(make(figure), seconds).await;
-                    // Each figure's events are delivered before the next figure starts, so no
-                    // figure pays for another's delivery (and its own counts in its CPU time).
-                    agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
-                    gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
-                    measured.cpu_us = (cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
-                    results.push(measured);
+        let figures = interleaved(rounds, 4, |figure| {
+            let (make, agency, gateway) = (&make, &agency, &gateway);
+            async move {
+                if !selected[figure] {
+                    return None;
                 }
+                let cpu = cpu_time();
+                let (mut measured, calls) = measure(make(figure), seconds).await;
+                // Each figure's events are delivered before the next figure starts, so no
+                // figure pays for another's delivery (and its own counts in its CPU time).
+                agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
+                gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
+                measured.cpu_us = (cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
+                Some(measured)
             }
-        }
+        })
+        .await;
         gateway.shutdown().await;
         running.shutdown().await.expect("shutdown");
-        rounds_of.iter().map(Vec::as_slice).map(median).collect::<Vec<_>>()
+        figures
     });
 
     let labels = [

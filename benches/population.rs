@@ -17,6 +17,8 @@
 //! default 10 s for the default size). Times are medians of `VNPOP_BENCH_ROUNDS` (default 5)
 //! interleaved runs, since the machine is shared.
 
+mod common;
+
 use std::{
     alloc::{GlobalAlloc, Layout, System},
     collections::HashMap,
@@ -30,6 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::{env_number, middle};
 use vnpop::{
     domain::{CccdNumber, Citizen},
     population::{builtin_fixtures, Population, PopulationSpec},
@@ -66,24 +69,12 @@ const VNPOP: &str = env!("CARGO_BIN_EXE_vnpop");
 const LOOKUPS: usize = 1_000_000;
 const COUNTRY: usize = 100_000_000;
 
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
-
 fn spec(size: usize) -> PopulationSpec {
     PopulationSpec {
         seed: 2026,
         size,
         reference_date: PopulationSpec::default_reference_date(),
     }
-}
-
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
 }
 
 fn per_second(count: usize, elapsed: Duration) -> f64 {
@@ -331,7 +322,7 @@ fn binary(size: usize, country: bool, rounds: usize) {
             ready[slot].push(Server::start(n).ready);
         }
     }
-    let baseline_ready = median(ready[0].clone());
+    let baseline_ready = middle(ready[0].clone());
     rows.push([
         "serve ready (listening), 1 citizen (baseline)".into(),
         "1".into(),
@@ -340,7 +331,7 @@ fn binary(size: usize, country: bool, rounds: usize) {
         "-".into(),
     ]);
     for (i, n) in sizes.iter().enumerate() {
-        let value = median(ready[i + 1].clone());
+        let value = middle(ready[i + 1].clone());
         let target = if *n == COUNTRY { 10_000.0 } else { 500.0 };
         rows.push([
             "serve ready (listening)".into(),
@@ -396,7 +387,7 @@ fn binary(size: usize, country: bool, rounds: usize) {
             chip[i].push(run(&["chip", "read", &numbers[i], "--population", &n]));
         }
     }
-    let baseline = median(version);
+    let baseline = middle(version);
     rows.push([
         "vnpop --version (baseline: process start)".into(),
         "-".into(),
@@ -409,7 +400,7 @@ fn binary(size: usize, country: bool, rounds: usize) {
             ("vnpop citizen show", &show[i]),
             ("vnpop chip read", &chip[i]),
         ] {
-            let value = median(times.clone());
+            let value = middle(times.clone());
             rows.push([
                 name.into(),
                 n.to_string(),

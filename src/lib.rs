@@ -33,6 +33,8 @@ pub mod error;
 pub mod faults;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod gateway;
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod ids;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod load;
 #[cfg(feature = "server")]

@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::{
-    agency_tls, assert_reason, connect_audit, connect_vneid, context, start_server, test_config,
-};
+use common::{agency_tls, assert_reason, connect_audit, context, TestServer};
 use tonic::Code;
 use vnpop::{
     client::AdminClient,
@@ -72,7 +70,7 @@ fn rule(name: &str) -> proto::FaultRule {
 
 #[tokio::test]
 async fn fault_rules_and_fixture_changes_are_recorded_before_they_take_effect() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let admin = connect_admin(&server).await;
     admin
         .set_faults(vec![rule("slow-lookups"), rule("slower")])
@@ -119,7 +117,7 @@ async fn fault_rules_and_fixture_changes_are_recorded_before_they_take_effect() 
     );
 
     // Ratios and reconciliation leave actions out: no dossier, no finding.
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let today = chrono::Utc::now().date_naive();
     let period = (
         (today - chrono::Days::new(1)).to_string(),
@@ -153,12 +151,11 @@ async fn fault_rules_and_fixture_changes_are_recorded_before_they_take_effect() 
         .await
         .unwrap();
     assert_eq!((ratio[0].dossiers, ratio[0].served), (0, 0));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn an_action_the_log_cannot_take_is_refused_and_changes_nothing() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let admin = connect_admin(&server).await;
     server.recorder.log().refuse_appends_for_test();
     let error = admin.set_faults(vec![rule("slow")]).await.unwrap_err();
@@ -168,18 +165,16 @@ async fn an_action_the_log_cannot_take_is_refused_and_changes_nothing() {
     assert_reason(&error, Code::Unavailable, "AUDIT_UNAVAILABLE");
     let an = server.store.get(CccdNumber::parse(AN).unwrap()).unwrap();
     assert_eq!(an.status, vnpop::domain::CitizenStatus::Active);
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let error = desk.introspect("not.a.token").await.unwrap_err();
     assert_reason(&error, Code::Unavailable, "AUDIT_UNAVAILABLE");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let creds = TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());
 
     // A failed login: the wrong passcode, then a right one.
@@ -235,5 +230,4 @@ async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert_eq!(logged[1].1, "IntrospectToken");
     assert!(logged[1].2.starts_with("inactive: "), "{logged:?}");
-    server.shutdown().await.unwrap();
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{connect, connect_audit, context, start_server, test_config};
+use common::{context, test_config, TestServer};
 
 /// Runs `vnpop args…`: (exit success, stdout, stderr).
 async fn run_vnpop(args: Vec<String>) -> (bool, String, String) {
@@ -36,9 +36,9 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     use vnpop::proto::{self, reported_event::Kind};
     let config = test_config();
     let db = config.data_dir.join("audit.sqlite");
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let desk = connect_audit(&server, "simulation").await;
+    let desk = server.audit("simulation").await;
     // 2023-12-01 and 2023-12-02 (Vietnam time): two dossiers, one looked up.
     let dossier = |id: &str, at: i64| proto::ReportedEvent {
         event_id: format!("d-{id}"),
@@ -59,7 +59,7 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         .unwrap();
     let mut for_a = context();
     for_a.dossier_id = "A".into();
-    let registry = connect(&server, "simulation").await;
+    let registry = server.registry("simulation").await;
     registry
         .lookup_by_cccd(&for_a, "001090012345")
         .await
@@ -264,14 +264,13 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
     )
     .await;
     assert!(!ok && err.contains("no such log file"), "{err}");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn remote_verification_checks_the_signed_head_and_that_the_log_only_grew() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let registry = connect(&server, "simulation").await;
+    let registry = server.registry("simulation").await;
     let lookups = |n: usize| {
         let registry = registry.clone();
         async move {
@@ -328,5 +327,4 @@ async fn remote_verification_checks_the_signed_head_and_that_the_log_only_grew()
     let (ok, _, err) = verify(vec!["--previous-head".into(), path]).await;
     assert!(!ok);
     assert!(err.contains("not signed by the log's key"), "{err}");
-    server.shutdown().await.unwrap();
 }

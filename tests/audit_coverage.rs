@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::Utc;
-use common::{connect, connect_audit, start_server, test_config};
+use common::TestServer;
 use vnpop::{
     client::AuditClient,
     proto::{self, reported_event::Kind},
@@ -97,20 +97,20 @@ async fn reconcile_today(auditor: &AuditClient) -> proto::ReconcileResponse {
 
 #[tokio::test]
 async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("one-stop-ba-dinh").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let total = || async { ratio_today(&auditor, Default::default()).await.rows[0].clone() };
 
     // The agency's desk is working: one real lookup, for a dossier it never reports.
-    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-ba-dinh").await;
     let mut context = common::context();
     context.dossier_id = "walk-in".into();
     registry.lookup_by_cccd(&context, AN).await.unwrap();
 
     // The fake-coverage attempt: ten dossiers, and for each a report of a lookup that "failed
     // before reaching the server", a minute ago. No call is made.
-    let now = Utc::now().timestamp_millis();
+    let now = vnpop::ids::now_ms();
     let mut events = Vec::new();
     for i in 0..10 {
         let id = format!("F-{i}");
@@ -191,15 +191,14 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     let row = total().await;
     assert_eq!((row.served, row.dossiers_with_lookup), (1, 1));
     assert!((row.coverage - 0.1).abs() < 1e-12);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn late_reports_are_findings_with_both_times() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
-    let now = Utc::now().timestamp_millis();
+    let server = TestServer::start().await;
+    let desk = server.audit("one-stop-ba-dinh").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
+    let now = vnpop::ids::now_ms();
     // Within the backdate limit (7 days), so accepted; but three hours after the fact.
     let three_hours_ago = now - 180 * MINUTE;
     desk.ingest(vec![
@@ -223,15 +222,14 @@ async fn late_reports_are_findings_with_both_times() {
         late.received_at_ms >= now && late.received_at_ms < now + 10 * MINUTE,
         "{late:?}"
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
-    let server = start_server(test_config()).await;
-    let simulation = connect_audit(&server, "simulation").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
-    let now = Utc::now().timestamp_millis();
+    let server = TestServer::start().await;
+    let simulation = server.audit("simulation").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
+    let now = vnpop::ids::now_ms();
     let mut events = vec![dossier("real", now - MINUTE)];
     for i in 0..3 {
         let id = format!("load-{i}");
@@ -244,7 +242,7 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
     let stored = simulation.ingest(events).await.unwrap();
     assert_eq!((stored.stored, stored.refused.len()), (7, 0));
     // A served load-test call for one of them.
-    let registry = connect(&server, "simulation").await;
+    let registry = server.registry("simulation").await;
     let mut context = common::context();
     context.dossier_id = "load-0".into();
     context.load_test = true;
@@ -277,19 +275,18 @@ async fn every_ratio_answer_says_what_load_test_traffic_it_left_out() {
         ),
         (0, 0, 0)
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_redelivery_after_the_backdate_limit_is_a_duplicate_not_a_refusal() {
     // A desk that may report one minute late.
     let (config, _dir) = common::config_with_desk("backdate_limit = \"1 minute\"", "");
-    let server = start_server(config).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.audit("one-stop-ba-dinh").await;
 
     // Stored just inside the limit; its acknowledgement is lost, and the client sends it again
     // once the limit has passed, beside a new event that is itself too late.
-    let at = Utc::now().timestamp_millis() - MINUTE + 1_500;
+    let at = vnpop::ids::now_ms() - MINUTE + 1_500;
     let first = desk.ingest(vec![dossier("R-1", at)]).await.unwrap();
     assert_eq!((first.stored, first.refused.len()), (1, 0));
     tokio::time::sleep(std::time::Duration::from_millis(2_000)).await;
@@ -304,5 +301,4 @@ async fn a_redelivery_after_the_backdate_limit_is_a_duplicate_not_a_refusal() {
         .map(|r| (r.index, r.event_id.as_str(), r.reason.as_str()))
         .collect();
     assert_eq!(refused, [(1, "dossier-R-2", "REPORT_TOO_LATE")]);
-    server.shutdown().await.unwrap();
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{connect_audit, start_server, test_config};
+use common::TestServer;
 use proptest::prelude::*;
 use tonic::Code;
 use vnpop::{
@@ -41,8 +41,8 @@ fn impossible_periods_are_refused_naming_the_field() {
 
 #[tokio::test]
 async fn every_auditor_rpc_refuses_impossible_periods() {
-    let server = start_server(test_config()).await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let server = TestServer::start().await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let raw = auditor.raw();
     for (from, to, field) in BAD_PERIODS {
         let (from, to) = (from.to_owned(), to.to_owned());
@@ -98,7 +98,6 @@ async fn every_auditor_rpc_refuses_impossible_periods() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::InvalidArgument);
-    server.shutdown().await.unwrap();
 }
 
 /// Runs `vnpop args…`: (exit code, stderr).

@@ -5,7 +5,7 @@ mod common;
 
 use std::{net::TcpListener, path::Path, time::Duration};
 
-use common::{agency_tls, start_server, test_config};
+use common::{agency_tls, test_config, TestServer};
 use tonic::Code;
 use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, DossierInfo};
 
@@ -64,7 +64,7 @@ fn client_events(data_dir: &Path) -> (i64, i64, Vec<(String, String, String)>) {
 async fn every_lookup_lands_in_the_log_with_its_dossier() {
     let config = test_config();
     let data_dir = config.data_dir.clone();
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let outbox = tempfile::tempdir().unwrap();
     let client = agency_client(
         server.local_addr.port(),
@@ -101,7 +101,6 @@ async fn every_lookup_lands_in_the_log_with_its_dossier() {
         .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
         .collect();
     assert_eq!(rows, expected);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -110,7 +109,7 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
     let data_dir = config.data_dir.clone();
-    let server = start_server(config.clone()).await;
+    let server = TestServer::with_config(config.clone()).await;
     let outbox = tempfile::tempdir().unwrap();
     let client = agency_client(port, &outbox.path().join("outbox.sqlite")).await;
 
@@ -119,7 +118,7 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
         d.lookup_by_cccd("p", AN).await.unwrap();
     }
     client.flush(Duration::from_secs(10)).await.unwrap();
-    server.shutdown().await.unwrap();
+    server.stop().await;
 
     // The server is down: lookups fail, but the dossiers and attempts are still recorded.
     for n in 10..20 {
@@ -130,7 +129,7 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
     assert_eq!(client.pending().await.unwrap(), 20);
     assert!(client.flush(Duration::from_millis(300)).await.is_err());
 
-    let server = start_server(config).await;
+    let _server = TestServer::with_config(config).await;
     for n in 20..25 {
         let d = client.open_dossier(dossier(n)).await.unwrap();
         d.lookup_by_cccd("p", AN).await.unwrap();
@@ -144,7 +143,6 @@ async fn a_server_outage_loses_nothing_and_duplicates_nothing() {
     );
     let unavailable = rows.iter().filter(|r| r.2 == "unavailable").count();
     assert_eq!(unavailable, 10);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -164,10 +162,9 @@ async fn a_restarted_client_delivers_what_its_outbox_holds() {
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
     let data_dir = config.data_dir.clone();
-    let server = start_server(config).await;
+    let _server = TestServer::with_config(config).await;
     let client = agency_client(port, &outbox_path).await;
     client.flush(Duration::from_secs(20)).await.unwrap();
     let (count, distinct, _) = client_events(&data_dir);
     assert_eq!((count, distinct), (10, 10));
-    server.shutdown().await.unwrap();
 }

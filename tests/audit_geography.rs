@@ -7,11 +7,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{agency_tls, connect_audit, start_server, test_config};
+use common::{agency_tls, test_config, TestServer};
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig, ClientError, DossierChannel, DossierInfo},
     proto::{self, reported_event::Kind},
-    server::RunningServer,
 };
 
 /// A directory where the Ba Đình certificate stands for the one-stop desk of Mai Châu, opened in
@@ -57,13 +56,13 @@ role = "auditor"
 fields = []
 "#;
 
-async fn server() -> (RunningServer, tempfile::TempDir) {
+async fn server() -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let agencies = dir.path().join("agencies.toml");
     std::fs::write(&agencies, DIRECTORY).unwrap();
     let mut config = test_config();
     config.agencies = Some(agencies);
-    (start_server(config).await, dir)
+    (TestServer::with_config(config).await, dir)
 }
 
 /// 10:00 in Vietnam on that day, Unix ms.
@@ -124,7 +123,7 @@ fn rows(rows: Vec<proto::RatioRow>) -> Vec<(String, u64, u64)> {
 #[tokio::test]
 async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes_together() {
     let (server, _dir) = server().await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let (june, august) = (at(2025, 6, 10), at(2025, 8, 5));
     let answer = desk
         .ingest(vec![
@@ -147,14 +146,14 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
         .unwrap();
     assert_eq!((answer.stored, answer.refused.len()), (11, 0), "{answer:?}");
     // Another agency's dossier in Hà Nội, named with its province.
-    let simulation = connect_audit(&server, "simulation").await;
+    let simulation = server.audit("simulation").await;
     let answer = simulation
         .ingest(vec![dossier("H1", "", "Phường Ba Đình, Hà Nội", august)])
         .await
         .unwrap();
     assert_eq!(answer.stored, 1, "{answer:?}");
 
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let by_province = auditor
         .lookup_ratio(ratio("2025-06-01", "2025-08-31", &["province"]))
         .await
@@ -275,13 +274,12 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
             ("N4", "Xã Mai Châu, Phú Thọ")
         ]
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn communes_and_districts_after_the_reform_are_checked_event_by_event() {
     let (server, _dir) = server().await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let (june, august) = (at(2025, 6, 10), at(2025, 8, 5));
     let answer = desk
         .ingest(vec![
@@ -344,7 +342,7 @@ async fn communes_and_districts_after_the_reform_are_checked_event_by_event() {
 
     // A desk whose entry names only a district that five provinces had: before the reform its
     // reports are taken (the province unknown), after, its district places nothing.
-    let chau_thanh = connect_audit(&server, "hospital-bach-mai").await;
+    let chau_thanh = server.audit("hospital-bach-mai").await;
     let answer = chau_thanh
         .ingest(vec![
             dossier("before", "", "", june),
@@ -367,7 +365,6 @@ async fn communes_and_districts_after_the_reform_are_checked_event_by_event() {
         "{}",
         refused.message
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -404,12 +401,11 @@ async fn the_client_library_checks_the_commune_before_queuing() {
         .flush(std::time::Duration::from_secs(30))
         .await
         .unwrap();
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let rows = auditor
         .lookup_ratio(ratio("2025-08-01", "2025-08-31", &["commune"]))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].group, ["Xã Tân Lạc, Phú Thọ"]);
-    server.shutdown().await.unwrap();
 }

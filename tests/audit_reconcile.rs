@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{agency_tls, assert_reason, connect, connect_audit, start_server, test_config};
+use common::{agency_tls, assert_reason, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig, ClientError, DossierChannel, DossierInfo},
@@ -34,7 +34,7 @@ fn reconcile_today() -> proto::ReconcileRequest {
 
 #[tokio::test]
 async fn reconciliation_names_unreported_unserved_and_undeclared_verifications() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let endpoint = format!("https://localhost:{}", server.local_addr.port());
     let outbox = tempfile::tempdir().unwrap();
     let agency = AgencyClient::open(AgencyClientConfig::new(
@@ -62,7 +62,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     let bypassed = agency.open_dossier(info("D-2")).await.unwrap();
     bypassed.lookup_by_cccd("cư trú", AN).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
-    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-ba-dinh").await;
     let mut around = common::context();
     around.dossier_id = "D-2".into();
     around.officer_id = "officer-7".into();
@@ -73,10 +73,10 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     // D-3: a reported QR verification that never happened, and a call that "failed before
     // reaching the server" while the server was answering this agency's other calls (the server
     // contradicts it).
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let d3 = agency.open_dossier(info("D-3")).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
-    let now = Utc::now().timestamp_millis();
+    let now = vnpop::ids::now_ms();
     let reported = |id: &str, rpc: &str, outcome: &str| proto::ReportedEvent {
         event_id: id.into(),
         dossier_id: d3.info().id.clone(),
@@ -99,7 +99,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     .await
     .unwrap();
 
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let result = auditor
         .raw()
         .reconcile(reconcile_today())
@@ -168,15 +168,15 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
 async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     let config = test_config();
     let db = config.data_dir.join("audit.sqlite");
-    let server = start_server(config).await;
-    let registry = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let registry = server.registry("one-stop-ba-dinh").await;
     for _ in 0..5 {
         registry
             .lookup_by_cccd(&common::context(), AN)
             .await
             .unwrap();
     }
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let report = auditor
         .raw()
         .verify_log(proto::VerifyLogRequest {})
@@ -207,7 +207,7 @@ async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     );
     assert!(report.problem.contains("event #3"), "{}", report.problem);
 
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let error = ClientError::from(
         desk.raw()
             .verify_log(proto::VerifyLogRequest {})

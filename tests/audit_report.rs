@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{connect, connect_audit, start_server, test_config};
+use common::{test_config, TestServer};
 use vnpop::{
     client::{AuditClient, LookupContext, RegistryClient},
     proto::{self, reported_event::Kind},
@@ -244,11 +244,11 @@ fn stable_part(html: &str) -> String {
 async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let config = test_config();
     let db = config.data_dir.join("audit.sqlite");
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
-    let desk = connect_audit(&server, "simulation").await;
+    let desk = server.audit("simulation").await;
     // 2023-12-01 00:00 in Vietnam.
-    let registry = connect(&server, "simulation").await;
+    let registry = server.registry("simulation").await;
     report_the_bundled_scenario(&desk, &registry, 1_701_363_600_000).await;
     // Two load-test dossiers in the period: left out of every figure, and said so.
     let load_test = |id: &str| proto::ReportedEvent {
@@ -267,7 +267,7 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     desk.ingest(vec![load_test("LT-1"), load_test("LT-2")])
         .await
         .unwrap();
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
 
     let out = tempfile::tempdir().unwrap();
     let page = |name: &str| out.path().join(name);
@@ -413,7 +413,7 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let head = auditor.tree_head().await.unwrap();
     let (size, _) = figure(&html, "id=\"tree-size\"");
     assert_eq!(size, head.tree_size.to_string());
-    let root: String = head.root_hash.iter().map(|b| format!("{b:02x}")).collect();
+    let root = vnpop::ids::hex(&head.root_hash);
     assert!(html.contains(&format!("<dd id=\"root-hash\">{root}</dd>")));
     assert!(html.contains("vnpop audit verify --remote --previous-head head.json --public-key "));
     let saved = &html[html.find("<pre id=\"head-json\">").unwrap() + 20..];
@@ -555,5 +555,4 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
         row.dossiers.to_string()
     );
     assert_eq!(table_rows(&mai_chau, "by-district").len(), 1);
-    server.shutdown().await.unwrap();
 }

@@ -8,9 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    agency_tls, assert_reason, connect, connect_audit, context, start_server, test_config,
-};
+use common::{agency_tls, assert_reason, context, TestServer};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use vnpop::{
@@ -22,9 +20,7 @@ use vnpop::{
 
 const DAY_MS: i64 = 86_400_000;
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+use vnpop::ids::now_ms;
 
 fn dossier(id: &str, district: &str, at: i64) -> proto::ReportedEvent {
     proto::ReportedEvent {
@@ -56,8 +52,8 @@ async fn logged_client_events(server: &RunningServer) -> Vec<proto::LoggedEvent>
 
 #[tokio::test]
 async fn a_district_outside_the_directory_is_refused_and_the_rest_of_the_batch_stored() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let now = now_ms();
     let answer = desk
         .ingest(vec![
@@ -85,13 +81,12 @@ async fn a_district_outside_the_directory_is_refused_and_the_rest_of_the_batch_s
     let events = logged_client_events(&server).await;
     let districts: Vec<_> = events.iter().map(|e| e.district.as_str()).collect();
     assert_eq!(districts, ["Quận Ba Đình"; 3]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_30_day_backdate_is_refused_for_a_desk_and_accepted_for_the_simulation() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let now = now_ms();
     let answer = desk
         .ingest(vec![
@@ -122,7 +117,7 @@ async fn a_30_day_backdate_is_refused_for_a_desk_and_accepted_for_the_simulation
     );
 
     // The simulation agency reports past years: its directory entry has no backdate limit.
-    let simulation = connect_audit(&server, "simulation").await;
+    let simulation = server.audit("simulation").await;
     let answer = simulation
         .ingest(vec![dossier(
             "sim-late",
@@ -132,13 +127,12 @@ async fn a_30_day_backdate_is_refused_for_a_desk_and_accepted_for_the_simulation
         .await
         .unwrap();
     assert_eq!((answer.stored, answer.refused.len()), (1, 0));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn load_test_from_a_plain_agency_is_permission_denied() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let mut load = context();
     load.load_test = true;
     let error = desk
@@ -148,7 +142,7 @@ async fn load_test_from_a_plain_agency_is_permission_denied() {
     assert_reason(&error, Code::PermissionDenied, "LOAD_TEST_NOT_ALLOWED");
     assert_eq!(error.invalid_fields(), ["context.load_test"]);
     // Refused before anything was served: the server recorded no call.
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let mut stream = auditor
         .raw()
         .list_events(proto::ListEventsRequest::default())
@@ -158,7 +152,7 @@ async fn load_test_from_a_plain_agency_is_permission_denied() {
     assert!(stream.next().await.is_none(), "nothing is in the log");
 
     // A report marked load_test: that event alone is refused, PERMISSION_DENIED.
-    let reporter = connect_audit(&server, "one-stop-ba-dinh").await;
+    let reporter = server.audit("one-stop-ba-dinh").await;
     let mut marked = dossier("L", "Quận Ba Đình", now_ms());
     marked.load_test = true;
     let answer = reporter
@@ -181,12 +175,11 @@ async fn load_test_from_a_plain_agency_is_permission_denied() {
     );
 
     // The agency the load tool uses is allowed.
-    let simulation = connect(&server, "simulation").await;
+    let simulation = server.registry("simulation").await;
     simulation
         .lookup_by_cccd(&load, "001090012345")
         .await
         .unwrap();
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -196,8 +189,8 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
         "[[agency]]\nid = \"auditor-thanh-tra\"\nname = \"Thanh tra\"\ncommon_name = \"auditor-thanh-tra\"\n\
          role = \"auditor\"\nfields = []\n",
     );
-    let server = start_server(config).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let now = now_ms();
     let batch = |from: usize, count: usize| {
         (from..from + count)
@@ -219,11 +212,11 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
     assert!(retry >= Duration::from_millis(500), "{retry:?}");
     // Nothing of the refused batch was stored; what was accepted stays.
     assert_eq!(logged_client_events(&server).await.len(), 100);
-    server.shutdown().await.unwrap();
+    server.stop().await;
 
     // Every string of a report is bounded, and the refusal names it.
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("one-stop-ba-dinh").await;
     let mut long = dossier("long", "Quận Ba Đình", now_ms());
     long.officer_id = "o".repeat(129);
     let mut purpose = dossier("purpose", "Quận Ba Đình", now_ms());
@@ -246,7 +239,6 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
             ("FIELD_TOO_LONG", "events[1].verification.purpose")
         ]
     );
-    server.shutdown().await.unwrap();
 }
 
 fn client_config(server: &RunningServer, outbox: &std::path::Path) -> AgencyClientConfig {
@@ -259,7 +251,7 @@ fn client_config(server: &RunningServer, outbox: &std::path::Path) -> AgencyClie
 
 #[tokio::test]
 async fn the_client_checks_an_event_before_queuing_it() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let client = AgencyClient::open(client_config(&server, &dir.path().join("outbox.sqlite")))
         .await
@@ -315,12 +307,11 @@ async fn the_client_checks_an_event_before_queuing_it() {
         .unwrap();
     client.flush(Duration::from_secs(10)).await.unwrap();
     assert_eq!(logged_client_events(&server).await.len(), 2);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_client_whose_server_refuses_one_event_delivers_the_999_others_and_quarantines_it() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("outbox.sqlite");
     // 1,000 events queued earlier (under a directory that still listed Tây Hồ, say): the 500th
@@ -371,5 +362,4 @@ async fn a_client_whose_server_refuses_one_event_delivers_the_999_others_and_qua
     client.flush(Duration::from_secs(10)).await.unwrap();
     assert_eq!(logged_client_events(&server).await.len(), 1_000);
     assert_eq!(client.quarantined().await.unwrap().len(), 1);
-    server.shutdown().await.unwrap();
 }

@@ -3,15 +3,15 @@
 
 mod common;
 
-use common::{connect, context, start_server, test_config};
+use common::{context, test_config, TestServer};
 use vnpop::audit::verify_file;
 
 #[tokio::test]
 async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     let config = test_config();
     let data_dir = config.data_dir.clone();
-    let server = start_server(config).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.registry("one-stop-ba-dinh").await;
 
     desk.lookup_by_cccd(&context(), "001090012345")
         .await
@@ -66,7 +66,7 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     assert_eq!(served, 4);
 
     let key = server.recorder.log().public_key();
-    server.shutdown().await.unwrap();
+    server.stop().await;
     for file in [
         "audit.sqlite",
         "audit.sqlite-wal",
@@ -93,7 +93,7 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
     };
     let config = test_config();
     let (data_dir, seed) = (config.data_dir.clone(), config.population.seed);
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let vneid = common::connect_vneid(&server, "one-stop-ba-dinh").await;
 
     vneid
@@ -122,5 +122,4 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
         ]
     );
     assert!(rows.iter().all(|r| r.2 == context().dossier_id));
-    server.shutdown().await.unwrap();
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{connect, connect_audit, start_server, test_config};
-use sha2::{Digest, Sha256};
+use common::TestServer;
+use ring::digest::{Context, SHA256};
 use tonic::Code;
 use vnpop::proto::{self, reported_event::Kind};
 
@@ -71,9 +71,9 @@ fn known_events() -> Vec<proto::ReportedEvent> {
 
 #[tokio::test]
 async fn ingest_deduplicates_and_the_ratio_is_exact() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "simulation").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("simulation").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
 
     let first = desk.ingest(known_events()).await.unwrap();
     assert_eq!(
@@ -135,13 +135,12 @@ async fn ingest_deduplicates_and_the_ratio_is_exact() {
         .await
         .unwrap_err();
     assert_eq!(error.invalid_fields(), ["group_by"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn only_auditors_query_and_events_are_validated() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "simulation").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("simulation").await;
     let error = desk.tree_head().await.unwrap_err();
     assert_eq!(error.code(), Code::PermissionDenied);
     assert_eq!(error.reason(), Some(vnpop::client::Reason::RoleNotAllowed));
@@ -155,7 +154,7 @@ async fn only_auditors_query_and_events_are_validated() {
         .unwrap_err();
     assert_eq!(error.code(), Code::PermissionDenied);
 
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let error = auditor.ingest(known_events()).await.unwrap_err();
     assert_eq!(
         error.code(),
@@ -177,17 +176,16 @@ async fn only_auditors_query_and_events_are_validated() {
     assert_eq!(refused.code, "INVALID_ARGUMENT");
     assert_eq!(refused.reason, "EVENT_INVALID");
     assert_eq!(refused.field, "events[2].dossier_id");
-    server.shutdown().await.unwrap();
 }
 
 // ---- An independent RFC 9162 verifier (not the crate's), to check the server's proofs. ----
 
 fn hash_children(left: &[u8], right: &[u8]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update([1u8]);
+    let mut h = Context::new(&SHA256);
+    h.update(&[1u8]);
     h.update(left);
     h.update(right);
-    h.finalize().to_vec()
+    h.finish().as_ref().to_vec()
 }
 
 fn independent_inclusion(
@@ -197,10 +195,10 @@ fn independent_inclusion(
     path: &[Vec<u8>],
     root: &[u8],
 ) -> bool {
-    let mut h = Sha256::new();
-    h.update([0u8]);
+    let mut h = Context::new(&SHA256);
+    h.update(&[0u8]);
     h.update(leaf_data);
-    let mut r = h.finalize().to_vec();
+    let mut r = h.finish().as_ref().to_vec();
     let (mut f, mut s) = (index, size - 1);
     for p in path {
         if s == 0 {
@@ -254,9 +252,9 @@ fn independent_consistency(m: u64, n: u64, old: &[u8], new: &[u8], proof: &[Vec<
 
 #[tokio::test]
 async fn proofs_verify_independently_and_heads_are_signed() {
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "simulation").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("simulation").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let events = known_events();
     desk.ingest(events[..5].to_vec()).await.unwrap();
     let yesterday = auditor.tree_head().await.unwrap();
@@ -266,15 +264,12 @@ async fn proofs_verify_independently_and_heads_are_signed() {
     assert_eq!(today.tree_size, 14);
 
     // The head's signature verifies with the published key.
-    let key =
-        ed25519_dalek::VerifyingKey::from_bytes(&today.public_key.clone().try_into().unwrap())
-            .unwrap();
+    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, &today.public_key);
     let mut message = b"vnpop-tree-head-v1".to_vec();
     message.extend_from_slice(&today.tree_size.to_be_bytes());
     message.extend_from_slice(&today.signed_at_ms.to_be_bytes());
     message.extend_from_slice(&today.root_hash);
-    let signature = ed25519_dalek::Signature::from_slice(&today.signature).unwrap();
-    key.verify_strict(&message, &signature).unwrap();
+    key.verify(&message, &today.signature).unwrap();
 
     for index in 0..14 {
         let proof = auditor.inclusion_proof(index, 0).await.unwrap();
@@ -316,18 +311,17 @@ async fn proofs_verify_independently_and_heads_are_signed() {
 
     let error = auditor.inclusion_proof(14, 0).await.unwrap_err();
     assert_eq!(error.invalid_fields(), ["leaf_index"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
     use tokio_stream::StreamExt;
-    let server = start_server(test_config()).await;
-    let desk = connect_audit(&server, "simulation").await;
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let server = TestServer::start().await;
+    let desk = server.audit("simulation").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     desk.ingest(known_events()).await.unwrap();
     // The server serves lookups for D0, D3 and D7 (of another citizen than the reports name).
-    let registry = connect(&server, "simulation").await;
+    let registry = server.registry("simulation").await;
     for dossier in ["D0", "D3", "D7"] {
         let context = vnpop::client::LookupContext::new(dossier, "đăng ký thường trú", "o");
         registry
@@ -412,5 +406,4 @@ async fn unverified_dossiers_page_and_the_citizen_sees_who_looked_them_up() {
         .await
         .unwrap_err();
     assert_eq!(error.code(), Code::PermissionDenied);
-    server.shutdown().await.unwrap();
 }

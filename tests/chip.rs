@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_reason, connect_vneid, context, start_server, test_config};
+use common::{assert_reason, context, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{
@@ -41,10 +41,9 @@ fn failed_checks(answer: &proto::VerifyChipReadResponse) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_genuine_read_is_valid() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, None))
         .await
@@ -96,15 +95,13 @@ async fn a_genuine_read_is_valid() {
         decode_chip_read(&encode_chip_read(&genuine)).unwrap(),
         genuine
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn each_tampering_is_named() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid("one-stop-ba-dinh").await;
 
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, Some(Tamper::Dg1)))
@@ -171,15 +168,13 @@ async fn each_tampering_is_named() {
         ["dg1.full_name", "dg13.full_name"]
     );
     assert_eq!(failed_checks(&answer), ["database"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_database_decides_the_cards_state() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     for (cccd, verdict) in [
         (TUAN, ChipVerdict::CardExpired),
         (REVOKED, ChipVerdict::CardRevoked),
@@ -202,15 +197,13 @@ async fn the_database_decides_the_cards_state() {
     // No card, no chip.
     let child = server.store.get(CccdNumber::parse(CHILD).unwrap()).unwrap();
     assert!(chip_read(seed, &child, &DocumentSigner::development()).is_err());
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn unreadable_requests_are_refused() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let error = desk
         .verify_chip(&context(), proto::ChipRead::default())
         .await
@@ -231,13 +224,12 @@ async fn unreadable_requests_are_refused() {
         .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "REQUEST_CONTEXT_INCOMPLETE");
 
-    let auditor = connect_vneid(&server, "auditor-thanh-tra").await;
+    let auditor = server.vneid("auditor-thanh-tra").await;
     let error = auditor
         .verify_chip(&context(), read(&server, seed, AN, None))
         .await
         .unwrap_err();
     assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -251,12 +243,11 @@ async fn the_trusted_csca_is_configurable() {
     let mut config = test_config();
     config.csca = Some(path);
     let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, None))
         .await
         .unwrap();
     assert_eq!(answer.verdict(), ChipVerdict::UnknownSigner);
-    server.shutdown().await.unwrap();
 }

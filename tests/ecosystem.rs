@@ -5,7 +5,7 @@ mod common;
 
 use std::io::Write;
 
-use common::{agency_tls, connect, context, start_server, test_config};
+use common::{agency_tls, context, test_config, TestServer};
 use tokio_stream::StreamExt;
 use tonic::transport::Endpoint;
 use tonic_health::pb::{
@@ -37,7 +37,7 @@ async fn mtls_channel(port: u16) -> tonic::transport::Channel {
 
 #[tokio::test]
 async fn health_and_reflection_are_served_on_the_same_port() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let channel = mtls_channel(server.local_addr.port()).await;
 
     let mut health = HealthClient::new(channel.clone());
@@ -70,7 +70,6 @@ async fn health_and_reflection_are_served_on_the_same_port() {
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&"vnpop.v1.CitizenRegistry"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
-    server.shutdown().await.unwrap();
 }
 
 /// What a reflection client (grpcurl, Postman, grpcui) asks to decode an error's details: the file
@@ -105,7 +104,7 @@ async fn resolve(
 
 #[tokio::test]
 async fn reflection_resolves_the_error_detail_types() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let mut reflection = ServerReflectionClient::new(mtls_channel(server.local_addr.port()).await);
     // The details every vnpop error carries (src/error.rs), by their type URLs' names.
     for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
@@ -135,7 +134,6 @@ async fn reflection_resolves_the_error_detail_types() {
             );
         }
     }
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -156,8 +154,8 @@ async fn a_fixtures_file_adds_and_overrides_citizens() {
     .unwrap();
     let mut config = test_config();
     config.population.fixtures = Some(file.path().to_owned());
-    let server = start_server(config).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.registry("one-stop-ba-dinh").await;
 
     let overridden = desk
         .lookup_by_cccd(&context(), "001090012345")
@@ -181,7 +179,6 @@ async fn a_fixtures_file_adds_and_overrides_citizens() {
         added.card.unwrap().state,
         vnpop::proto::CardState::Expired as i32
     );
-    server.shutdown().await.unwrap();
 }
 
 #[test]
@@ -211,7 +208,7 @@ async fn plaintext_mode_only_behind_the_flag() {
     let mut config = test_config();
     config.insecure = true;
     config.insecure_agency = "hospital-bach-mai".into();
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let endpoint = format!("http://127.0.0.1:{}", server.local_addr.port());
     let client = RegistryClient::connect(&endpoint, None).await.unwrap();
     let answer = client
@@ -220,10 +217,10 @@ async fn plaintext_mode_only_behind_the_flag() {
         .unwrap();
     // Every caller is the configured agency: the hospital's scope applies.
     assert_eq!(answer.citizen.unwrap().religion, None);
-    server.shutdown().await.unwrap();
+    server.stop().await;
 
     // A plaintext client cannot talk to the default (mTLS) server.
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let endpoint = format!("http://127.0.0.1:{}", server.local_addr.port());
     let outcome = match RegistryClient::connect(&endpoint, None).await {
         Err(_) => true,
@@ -233,5 +230,4 @@ async fn plaintext_mode_only_behind_the_flag() {
             .is_err(),
     };
     assert!(outcome, "plaintext must be refused by an mTLS server");
-    server.shutdown().await.unwrap();
 }

@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use common::{agency_tls, copy_fleet_keys, postgres_database, start_server, test_config};
+use common::{agency_tls, copy_fleet_keys, postgres_database, test_config, TestServer};
 use vnpop::{
     audit::{log::parse_public_key, postgres::PgStore, verify::verify_store},
     client::{AgencyClient, AgencyClientConfig, AuditClient, RegistryClient},
@@ -74,7 +74,7 @@ async fn auditor_answers(client: &AuditClient) -> (Vec<proto::RatioRow>, u64, Ve
     (ratio, head.tree_size, head.root_hash, verified.intact)
 }
 
-fn public_key(data_dir: &Path) -> ed25519_dalek::VerifyingKey {
+fn public_key(data_dir: &Path) -> vnpop::audit::keys::VerifyingKey {
     parse_public_key(&std::fs::read_to_string(data_dir.join("audit-signing.pub")).unwrap()).unwrap()
 }
 
@@ -174,7 +174,7 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
     let mut config = test_config();
     config.audit_store = Some(store.clone());
     let data_dir = config.data_dir.clone();
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let endpoint = format!("https://localhost:{}", server.local_addr.port());
     let registry = RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-ba-dinh")))
         .await
@@ -302,11 +302,11 @@ async fn a_scenario_through_two_servers_keeps_its_figures() {
     let mut config = test_config();
     config.audit_store = Some(store.clone());
     let first_dir = config.data_dir.clone();
-    let first = start_server(config).await;
+    let first = TestServer::with_config(config).await;
     let mut config = test_config();
     copy_fleet_keys(&first_dir, &config.data_dir);
     config.audit_store = Some(store.clone());
-    let second = start_server(config).await;
+    let second = TestServer::with_config(config).await;
 
     let scenario = bundled_scenario();
     // One run through the first server, another (labelled) through the second; then the first

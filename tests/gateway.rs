@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{assert_reason, certs_dir, start_server, test_config};
+use common::{assert_reason, certs_dir, test_config, TestServer};
 use rest::Rest;
 use serde_json::{json, Value};
 use tonic::Code;
@@ -89,7 +89,7 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
     let port = free_port();
     let mut config = test_config();
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
-    let server = start_server(config.clone()).await;
+    let server = TestServer::with_config(config.clone()).await;
     let gateway = start_gateway(port).await;
 
     let planned: Vec<_> = simulate::plan(&Scenario::bundled())
@@ -175,10 +175,10 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
     while done.load(Ordering::Relaxed) < 300 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.shutdown().await.unwrap();
+    server.stop().await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let during_outage = done.load(Ordering::Relaxed);
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     for worker in workers {
         worker.await.unwrap();
     }
@@ -211,13 +211,12 @@ async fn the_first_1000_scenario_dossiers_through_rest_give_the_exact_ratio_acro
         "served {served} of {expected_lookups} lookups, {failed} failed"
     );
     gateway.shutdown().await;
-    server.shutdown().await.unwrap();
 }
 
 /// Each class of error is an RFC 9457 problem with the gRPC code and reason.
 #[tokio::test]
 async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let gateway = start_gateway(server.local_addr.port()).await;
     let mut rest = Rest::new(gateway.local_addr);
 
@@ -324,7 +323,7 @@ async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
     assert!(answer.json["citizen"]["fullName"].is_string(), "{answer:?}");
 
     // The server down: UNAVAILABLE, fast, named.
-    server.shutdown().await.unwrap();
+    server.stop().await;
     let started = Instant::now();
     let answer = rest
         .post("/v1/dossiers/D-1/lookup-by-cccd", &lookup_body(AN))
@@ -341,7 +340,7 @@ async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
 /// method is), and answers use the documented JSON names.
 #[tokio::test]
 async fn the_openapi_document_matches_the_routes_served() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let gateway = start_gateway(server.local_addr.port()).await;
     let mut rest = Rest::new(gateway.local_addr);
     let document = rest.get("/openapi.json").await.unwrap();
@@ -426,9 +425,8 @@ fn conforms(value: &Value, schema: &Value, schemas: &Value, at: &str) {
 /// recorded in the outbox like AgencyClient's; VNeID and chip calls go through the dossier too.
 #[tokio::test]
 async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
     let gateway = start_gateway(server.local_addr.port()).await;
     let endpoint = format!("http://{}", gateway.local_addr);
     let channel = vnpop::client::connect_channel(&endpoint, None)
@@ -515,14 +513,13 @@ async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
         reconciled.findings
     );
     gateway.shutdown().await;
-    server.shutdown().await.unwrap();
 }
 
 /// An API key, when set, is required of REST and gRPC callers (not of /health); off loopback
 /// the gateway refuses to start without one.
 #[tokio::test]
 async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let mut config = gateway_config(server.local_addr.port(), &common::data_dir());
     config.listen = "0.0.0.0:0".parse().unwrap();
     let refused = gateway::start(&config).await.err().expect("refused");
@@ -612,7 +609,7 @@ async fn a_dossier_opened_at_a_commune_counts_under_it_and_a_bad_commune_is_refu
     gateway_config.key = certs_dir().join("one-stop-ba-dinh.key");
     let gateway = gateway::start(&gateway_config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let mut rest = Rest::new(gateway.local_addr);
 
     // Its first dossier is checked against them all the same (asked for then), not queued.
@@ -772,14 +769,13 @@ async fn a_dossier_opened_at_a_commune_counts_under_it_and_a_bad_commune_is_refu
     // Nothing of the refused dossiers was recorded.
     assert!(rows[2].starts_with("TOTAL,4,2,"), "{csv}");
     gateway.shutdown().await;
-    server.shutdown().await.unwrap();
 }
 
 /// A data directory written by a gateway from before dossiers named a commune (its index without
 /// the column) opens: its dossiers are still known and verified, and new ones name communes.
 #[tokio::test]
 async fn a_gateway_data_directory_from_before_communes_still_opens() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let data_dir = common::data_dir();
     std::fs::create_dir_all(&data_dir).unwrap();
     {
@@ -835,5 +831,4 @@ async fn a_gateway_data_directory_from_before_communes_still_opens() {
     assert_eq!(new.json["commune"], "Phường Ba Đình, Hà Nội", "{new:?}");
     assert_eq!(rest.get("/health").await.unwrap().json["dossiers"], 2);
     gateway.shutdown().await;
-    server.shutdown().await.unwrap();
 }

@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use common::{certs_dir, start_server, test_config};
+use common::{certs_dir, TestServer};
 use rest::Rest;
 use serde_json::json;
 use vnpop::proto;
@@ -75,7 +75,7 @@ struct Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_of_the_gateway_loses_nothing_it_answered() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -218,5 +218,4 @@ async fn kill_9_of_the_gateway_loses_nothing_it_answered() {
         lost.is_empty(),
         "answered but not in the audit trail: {lost:?}"
     );
-    server.shutdown().await.unwrap();
 }

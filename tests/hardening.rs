@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_reason, connect, connect_vneid, context, start_server, test_config};
+use common::{assert_reason, context, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, DocumentSigner},
@@ -43,16 +43,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
     let read = hostile_read(&server, seed);
     assert_eq!(read.data_groups.len(), 16);
-    let chip = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let chip = server.vneid("one-stop-ba-dinh").await;
     let answer = chip.verify_chip(&context(), read.clone()).await.unwrap();
     assert_eq!(answer.verdict(), proto::ChipVerdict::BadSignature);
 
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let who_am_i = |desk: vnpop::client::RegistryClient| async move {
         let mut latencies = Vec::new();
         for _ in 0..200 {
@@ -137,15 +136,13 @@ async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
         Duration::from_millis(50)
     };
     assert!(p99 < bound, "WhoAmI p99 {p99:?} (bound {bound:?})");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let chip = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let chip = server.vneid("one-stop-ba-dinh").await;
     let base = hostile_read(&server, seed);
 
     let mut too_many = base.clone();
@@ -193,13 +190,12 @@ async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
         ),
         "{error}"
     );
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_one_mebibyte_field_is_refused_quickly() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let huge = "0".repeat(1 << 20);
 
     // Over the registry's decoding limit (64 KiB): refused before it is decoded.
@@ -229,7 +225,7 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
         .contains("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 
     // A 1 MiB passcode reaches VNeID (its limit allows a chip read) and is refused by its bound.
-    let vneid = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let vneid = server.vneid("one-stop-ba-dinh").await;
     let started = Instant::now();
     let error = vneid
         .complete(&context(), "challenge", &huge, "123456", None)
@@ -238,7 +234,6 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
     assert_reason(&error, Code::InvalidArgument, "FIELD_TOO_LONG");
     assert_eq!(error.invalid_fields(), ["passcode"]);
     assert!(started.elapsed() < Duration::from_millis(500));
-    server.shutdown().await.unwrap();
 }
 
 /// Raises the soft limit on open files to `wanted` (or the hard limit), for tests that open
@@ -261,7 +256,7 @@ fn raise_file_limit(wanted: u64) {
 async fn a_thousand_silent_connections_do_not_keep_a_client_out() {
     // Both ends of each connection are in this process: 2,000 descriptors and some spare.
     raise_file_limit(4096);
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let mut idle = Vec::new();
     for _ in 0..1000 {
         idle.push(
@@ -271,14 +266,13 @@ async fn a_thousand_silent_connections_do_not_keep_a_client_out() {
         );
     }
     let started = Instant::now();
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let me = desk.who_am_i().await.unwrap();
     let elapsed = started.elapsed();
     assert_eq!(me.agency_id, "one-stop-ba-dinh");
     eprintln!("a new client served in {elapsed:?} beside 1,000 silent connections");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     drop(idle);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -286,7 +280,7 @@ async fn silent_connections_are_dropped_after_the_handshake_timeout() {
     let mut config = test_config();
     config.handshake_timeout = Duration::from_millis(300);
     config.max_connections = 4;
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     // Four silent connections take every slot …
     let mut idle = Vec::new();
     for _ in 0..4 {
@@ -297,7 +291,7 @@ async fn silent_connections_are_dropped_after_the_handshake_timeout() {
         );
     }
     // … until the handshake timeout frees them, and a real client is served.
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     assert!(desk.who_am_i().await.is_ok());
     use tokio::io::AsyncReadExt;
     let mut buf = [0u8; 1];
@@ -305,7 +299,6 @@ async fn silent_connections_are_dropped_after_the_handshake_timeout() {
         .await
         .expect("the server closes a silent connection");
     assert!(matches!(read, Ok(0) | Err(_)), "closed: {read:?}");
-    server.shutdown().await.unwrap();
 }
 
 #[test]
@@ -369,10 +362,9 @@ fn insecure_only_on_loopback_and_never_as_admin_or_auditor() {
 #[tokio::test]
 async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
     const NGOC: &str = "079195001234"; // level 1
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let hospital = connect_vneid(&server, "hospital-bach-mai").await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let hospital = server.vneid("hospital-bach-mai").await;
     let creds = vnpop::vneid::TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());
     let started = hospital
         .start(&context(), NGOC, proto::VneidLevel::One)
@@ -405,7 +397,7 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
     assert_reason(&error, Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED");
 
     // The desk still authenticates the citizen.
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-ba-dinh").await;
     let started = desk
         .start(&context(), NGOC, proto::VneidLevel::One)
         .await
@@ -421,5 +413,4 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
         .await
         .unwrap();
     assert!(!done.token.is_empty());
-    server.shutdown().await.unwrap();
 }

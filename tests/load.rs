@@ -44,7 +44,7 @@ fn assert_counts_add_up(report: &LoadReport, requests: u64) {
 async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
     let config = test_config();
     let population = config.population.size;
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
 
     // Real citizens only: every lookup, verification, QR check and login is answered OK, which
     // shows the load knows the server's population and the accounts' credentials.
@@ -96,7 +96,7 @@ async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
 async fn the_binary_prints_one_json_report() {
     let config = test_config();
     let population = config.population.size;
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let port = server.local_addr.port();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
@@ -138,7 +138,7 @@ async fn the_binary_prints_one_json_report() {
 async fn the_open_loop_sends_at_the_requested_rate() {
     let config = test_config();
     let population = config.population.size;
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let mut config = load_config(&server, population);
     config.requests = None;
     config.concurrency = None;
@@ -158,14 +158,14 @@ async fn the_open_loop_sends_at_the_requested_rate() {
 
 #[tokio::test]
 async fn who_am_i_tells_the_caller_how_the_server_sees_it() {
-    let server = start_server(test_config()).await;
-    let one_stop = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let one_stop = server.registry("one-stop-ba-dinh").await;
     let me = one_stop.who_am_i().await.unwrap();
     assert_eq!(me.agency_id, "one-stop-ba-dinh");
     assert_eq!(me.role, "agency");
     assert!(me.field_scope.contains(&"religion".to_owned()));
 
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let me = hospital.who_am_i().await.unwrap();
     assert_eq!(
         me.field_scope,
@@ -173,7 +173,7 @@ async fn who_am_i_tells_the_caller_how_the_server_sees_it() {
     );
 
     // Auditors may not look anyone up, but may ask who they are.
-    let auditor: RegistryClient = connect(&server, "auditor-thanh-tra").await;
+    let auditor: RegistryClient = server.registry("auditor-thanh-tra").await;
     assert_eq!(auditor.who_am_i().await.unwrap().role, "auditor");
 
     // Not recorded in the audit trail.

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{start_server, test_config};
+use common::TestServer;
 
 /// `vnpop args…` in the repository, logs at info: (exit success, stdout, stderr).
 fn vnpop(args: &[&str]) -> (bool, String, String) {
@@ -178,7 +178,7 @@ fn a_fault_file_is_checked_before_the_population_is_generated() {
 
 #[tokio::test]
 async fn a_failed_connection_names_the_address_and_the_cause() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let url = format!("https://localhost:{}", server.local_addr.port());
     let nothing = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -234,5 +234,4 @@ async fn a_failed_connection_names_the_address_and_the_cause() {
             || foreign.contains("it may have refused our certificate certs/document-signer.pem"),
         "{foreign}"
     );
-    server.shutdown().await.unwrap();
 }

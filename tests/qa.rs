@@ -9,23 +9,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{agency_tls, assert_reason, connect, context, start_server, test_config};
+use common::{assert_reason, context, test_config, TestServer};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, task::JoinSet};
 use tonic::Code;
 use vnpop::{
-    client::{AdminClient, ClientError, RegistryClient},
+    client::{ClientError, RegistryClient},
     proto,
-    server::RunningServer,
 };
 
 const AN: &str = "001090012345";
-
-async fn connect_admin(server: &RunningServer, agency: &str) -> AdminClient {
-    let endpoint = format!("https://localhost:{}", server.local_addr.port());
-    AdminClient::connect(&endpoint, Some(agency_tls(agency)))
-        .await
-        .expect("client connects")
-}
 
 fn rule(name: &str, rpc: &str) -> proto::FaultRule {
     proto::FaultRule {
@@ -58,9 +50,9 @@ async fn lookups(
 
 #[tokio::test]
 async fn injected_errors_come_at_their_configured_rates() {
-    let server = start_server(test_config()).await;
-    let admin = connect_admin(&server, "qa-admin").await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let mut flaky = rule("flaky-lookups", "LookupByCccd");
     flaky.errors = Some(proto::ErrorRates {
         unavailable: 0.3,
@@ -122,9 +114,9 @@ async fn injected_errors_come_at_their_configured_rates() {
 
 #[tokio::test]
 async fn fixed_latency_is_added_to_the_matching_rpc_only() {
-    let server = start_server(test_config()).await;
-    let admin = connect_admin(&server, "qa-admin").await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let mut slow = rule("slow-lookups", "/vnpop.v1.CitizenRegistry/LookupByCccd");
     slow.latency = Some(proto::LatencyFault {
         distribution: proto::latency_fault::Distribution::Fixed as i32,
@@ -151,9 +143,9 @@ async fn fixed_latency_is_added_to_the_matching_rpc_only() {
 
 #[tokio::test]
 async fn overload_sheds_beyond_capacity_and_recovers() {
-    let server = start_server(test_config()).await;
-    let admin = connect_admin(&server, "qa-admin").await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let mut peak = rule("peak", "*");
     peak.overload = Some(proto::OverloadFault {
         capacity: 4,
@@ -182,8 +174,8 @@ async fn overload_sheds_beyond_capacity_and_recovers() {
 
 #[tokio::test]
 async fn a_per_agency_rule_affects_only_that_agency() {
-    let server = start_server(test_config()).await;
-    let admin = connect_admin(&server, "qa-admin").await;
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
     let mut hospital_down = rule("hospital-down", "");
     hospital_down.agency = "hospital-bach-mai".into();
     hospital_down.errors = Some(proto::ErrorRates {
@@ -191,8 +183,8 @@ async fn a_per_agency_rule_affects_only_that_agency() {
         ..Default::default()
     });
     admin.set_faults(vec![hospital_down]).await.unwrap();
-    let hospital = connect(&server, "hospital-bach-mai").await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let hospital = server.registry("hospital-bach-mai").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     for _ in 0..10 {
         let error = hospital.lookup_by_cccd(&context(), AN).await.unwrap_err();
         assert_reason(&error, Code::Internal, "FAULT_INJECTED");
@@ -202,15 +194,15 @@ async fn a_per_agency_rule_affects_only_that_agency() {
 
 #[tokio::test]
 async fn the_admin_service_refuses_other_roles_and_invalid_rules() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     for agency in ["one-stop-ba-dinh", "auditor-thanh-tra"] {
-        let client = connect_admin(&server, agency).await;
+        let client = server.admin(agency).await;
         let error = client.faults().await.unwrap_err();
         assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
         let error = client.revoke_card(AN).await.unwrap_err();
         assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
     }
-    let admin = connect_admin(&server, "qa-admin").await;
+    let admin = server.admin("qa-admin").await;
     let mut bad = rule("bad", "LookupByCccd");
     bad.errors = Some(proto::ErrorRates {
         unavailable: 1.5,
@@ -249,9 +241,9 @@ fn citizen_json(cccd: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn runtime_fixtures_are_visible_to_the_next_lookup_and_reset_restores() {
-    let server = start_server(test_config()).await;
-    let admin = connect_admin(&server, "qa-admin").await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let newcomer = "001190077777";
     let error = desk.lookup_by_cccd(&context(), newcomer).await.unwrap_err();
     assert_reason(&error, Code::NotFound, "CITIZEN_NOT_FOUND");
@@ -360,9 +352,9 @@ async fn startup_fault_file_and_the_metrics_endpoint() {
     let mut config = test_config();
     config.faults = Some(faults);
     config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
-    let server = start_server(config).await;
+    let server = TestServer::with_config(config).await;
     let metrics = server.metrics_addr.expect("metrics endpoint is on");
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     for _ in 0..3 {
         desk.lookup_by_cccd(&context(), AN).await.unwrap();
     }

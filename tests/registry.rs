@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connect, context, start_server, test_config};
+use common::{context, TestServer};
 use tonic::{
     transport::{Certificate, ClientTlsConfig, Endpoint},
     Code,
@@ -30,8 +30,8 @@ fn assert_reason(error: &ClientError, code: Code, reason: &str) {
 
 #[tokio::test]
 async fn lookup_found_by_cccd_and_cmnd() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
 
     let answer = desk.lookup_by_cccd(&context(), AN).await.unwrap();
     let citizen = answer.citizen.unwrap();
@@ -108,13 +108,12 @@ async fn lookup_found_by_cccd_and_cmnd() {
         .await
         .unwrap();
     assert_eq!(found.citizen.unwrap().cccd_number, holder.cccd.to_string());
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn lookup_not_found() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     // Well-formed, but nobody has it (serials of 999999 are not drawn for fixtures).
     let error = desk.lookup_by_cccd(&context(), "001090999999").await;
     let error = match error {
@@ -134,13 +133,12 @@ async fn lookup_not_found() {
         .await
         .unwrap_err();
     assert_reason(&error, Code::NotFound, "CMND_NOT_FOUND");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn invalid_numbers_name_the_wrong_part() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let cases = [
         ("00109001234", "CCCD_MALFORMED", "length"),
         ("0010900123456", "CCCD_MALFORMED", "length"),
@@ -167,13 +165,12 @@ async fn invalid_numbers_name_the_wrong_part() {
     let error = desk.lookup_by_cmnd(&context(), "12345").await.unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "CMND_MALFORMED");
     assert_eq!(error.invalid_fields(), vec!["cmnd_number"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn deceased_and_revoked_citizens_say_so() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let dead = desk
         .lookup_by_cccd(&context(), DECEASED)
         .await
@@ -208,14 +205,13 @@ async fn deceased_and_revoked_citizens_say_so() {
         "a child without a card has no card field"
     );
     assert!(child.withheld_fields.is_empty());
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_hospital_sees_less_than_the_one_stop_desk() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
+    let hospital = server.registry("hospital-bach-mai").await;
 
     let full = desk
         .lookup_by_cccd(&context(), AN)
@@ -254,16 +250,15 @@ async fn the_hospital_sees_less_than_the_one_stop_desk() {
     assert!(limited.encoded_len() < full.encoded_len());
 
     // The auditor's certificate may not look citizens up at all.
-    let auditor = connect(&server, "auditor-thanh-tra").await;
+    let auditor = server.registry("auditor-thanh-tra").await;
     let error = auditor.lookup_by_cccd(&context(), AN).await.unwrap_err();
     assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn verify_matches_names_without_diacritics() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let declared = |name: &str| proto::Declared {
         full_name: Some(name.to_owned()),
         date_of_birth: Some(proto::Date {
@@ -391,13 +386,12 @@ async fn verify_matches_names_without_diacritics() {
         .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "FIELD_INVALID");
     assert_eq!(error.invalid_fields(), vec!["declared.date_of_birth"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn qr_codes_valid_tampered_expired_and_worse() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let genuine = "001090012345|012345678|Nguyễn Văn An|15031990|Nam|8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội|01032021";
     let verdict =
         |answer: &proto::VerifyQrResponse| proto::QrVerdict::try_from(answer.verdict).unwrap();
@@ -498,13 +492,12 @@ async fn qr_codes_valid_tampered_expired_and_worse() {
         .await
         .unwrap_err();
     assert_eq!(error.invalid_fields(), vec!["qr_payload.parts"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_request_without_a_dossier_id_is_refused() {
-    let server = start_server(test_config()).await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     let mut no_dossier = context();
     no_dossier.dossier_id = "  ".into();
     let error = desk.lookup_by_cccd(&no_dossier, AN).await.unwrap_err();
@@ -529,12 +522,11 @@ async fn a_request_without_a_dossier_id_is_refused() {
     // Verification and QR checks need it too.
     let error = desk.verify_qr(&no_dossier, "x").await.unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "REQUEST_CONTEXT_INCOMPLETE");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_certificate_from_another_ca_is_rejected() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let endpoint = format!("https://localhost:{}", server.local_addr.port());
     let ca_pem = std::fs::read_to_string(common::certs_dir().join("ca.pem")).unwrap();
 
@@ -590,7 +582,6 @@ async fn a_certificate_from_another_ca_is_rejected() {
     );
 
     // The genuine desk still works.
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     assert!(desk.lookup_by_cccd(&context(), AN).await.is_ok());
-    server.shutdown().await.unwrap();
 }

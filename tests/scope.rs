@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_reason, connect, connect_vneid, context, error_metadata, start_server};
+use common::{assert_reason, context, error_metadata, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, tampered_chip_read, DocumentSigner, Tamper},
@@ -18,10 +18,10 @@ const AN_CMND: &str = "012345678";
 const TUAN: &str = "001098005555"; // card expired
 const DECEASED: &str = "036050000777";
 
-async fn server() -> (RunningServer, u64) {
+async fn server() -> (TestServer, u64) {
     let config = common::test_config();
     let seed = config.population.seed;
-    (start_server(config).await, seed)
+    (TestServer::with_config(config).await, seed)
 }
 
 fn citizen(server: &RunningServer, cccd: &str) -> std::sync::Arc<vnpop::domain::Citizen> {
@@ -31,7 +31,7 @@ fn citizen(server: &RunningServer, cccd: &str) -> std::sync::Arc<vnpop::domain::
 #[tokio::test]
 async fn row_lookup_values_are_absent_and_withheld() {
     let (server, _) = server().await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let answer = hospital.lookup_by_cccd(&context(), AN).await.unwrap();
     let c = answer.citizen.unwrap();
     assert!(c.full_name.is_some() && c.date_of_birth.is_some() && c.sex.is_some());
@@ -41,14 +41,13 @@ async fn row_lookup_values_are_absent_and_withheld() {
     for field in ["religion", "ethnicity", "nationality", "place_of_origin"] {
         assert!(answer.withheld_fields.iter().any(|w| w == field), "{field}");
     }
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_card_dates_and_state_need_the_card_scope() {
     let (server, _) = server().await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     // Lookups: the card (dates and state) is absent, "card" withheld.
     let answer = hospital.lookup_by_cccd(&context(), TUAN).await.unwrap();
     assert_eq!(answer.citizen.unwrap().card, None);
@@ -68,14 +67,13 @@ async fn row_card_dates_and_state_need_the_card_scope() {
     assert_eq!(limited.verdict(), QrVerdict::Valid);
     assert_eq!(limited.expiry_date, None);
     assert!(limited.withheld_fields.contains(&"card".to_owned()));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_date_of_death_needs_its_scope() {
     let (server, _) = server().await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let mut dead = (*citizen(&server, DECEASED)).clone();
     dead.date_of_death = chrono::NaiveDate::from_ymd_opt(2024, 5, 1);
     server.store.upsert(dead);
@@ -90,32 +88,29 @@ async fn row_date_of_death_needs_its_scope() {
         "always shown"
     );
     assert!(answer.withheld_fields.contains(&"date_of_death".to_owned()));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_vneid_level_needs_its_scope() {
     let (server, _) = server().await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let answer = hospital.lookup_by_cccd(&context(), AN).await.unwrap();
     assert_eq!(answer.citizen.unwrap().vneid_level, None);
     assert!(answer.withheld_fields.contains(&"vneid_level".to_owned()));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_lookup_by_cmnd_needs_the_cmnd_scope() {
     let (server, _) = server().await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
     assert!(desk.lookup_by_cmnd(&context(), AN_CMND).await.is_ok());
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let error = hospital
         .lookup_by_cmnd(&context(), AN_CMND)
         .await
         .unwrap_err();
     assert_reason(&error, Code::PermissionDenied, "FIELD_OUT_OF_SCOPE");
     assert_eq!(error_metadata(&error)["field"], "cmnd_number");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -131,8 +126,8 @@ async fn row_declared_fields_outside_the_scope_are_refused() {
     )
     .unwrap();
     config.agencies = Some(agencies);
-    let server = start_server(config).await;
-    let narrow = connect(&server, "hospital-bach-mai").await;
+    let server = TestServer::with_config(config).await;
+    let narrow = server.registry("hospital-bach-mai").await;
     let name = proto::Declared {
         full_name: Some("Nguyễn Văn An".into()),
         ..Default::default()
@@ -189,14 +184,13 @@ async fn row_declared_fields_outside_the_scope_are_refused() {
     let answer = narrow.verify_qr(&context(), &qr.encode()).await.unwrap();
     assert_eq!(answer.verdict(), QrVerdict::Valid);
     assert!(answer.withheld_fields.contains(&"date_of_birth".to_owned()));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_qr_compares_only_the_scope() {
     let (server, _) = server().await;
-    let desk = connect(&server, "one-stop-ba-dinh").await;
-    let hospital = connect(&server, "hospital-bach-mai").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
+    let hospital = server.registry("hospital-bach-mai").await;
     let mut qr = QrPayload::of(&citizen(&server, AN));
     qr.issue_date = chrono::NaiveDate::from_ymd_opt(2022, 1, 1);
     let text = qr.encode();
@@ -211,14 +205,13 @@ async fn row_qr_compares_only_the_scope() {
     qr.full_name = "Trần Thị Bình".into();
     let limited = hospital.verify_qr(&context(), &qr.encode()).await.unwrap();
     assert_eq!(limited.mismatched_fields, ["full_name"]);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn row_chip_differences_only_from_an_authentic_read_and_within_the_scope() {
     let (server, seed) = server().await;
-    let desk = connect_vneid(&server, "one-stop-ba-dinh").await;
-    let hospital = connect_vneid(&server, "hospital-bach-mai").await;
+    let desk = server.vneid("one-stop-ba-dinh").await;
+    let hospital = server.vneid("hospital-bach-mai").await;
     let an = citizen(&server, AN);
     let signer = DocumentSigner::development();
 
@@ -267,5 +260,4 @@ async fn row_chip_differences_only_from_an_authentic_read_and_within_the_scope()
     assert!(limited
         .mismatched_fields
         .contains(&"dg13.full_name".to_owned()));
-    server.shutdown().await.unwrap();
 }

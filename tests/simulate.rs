@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{agency_tls, connect_audit, start_server, test_config};
+use common::{agency_tls, TestServer};
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig},
     proto,
@@ -62,7 +62,7 @@ async fn simulate_run(
 
 #[tokio::test]
 async fn the_ratio_of_a_simulated_scenario_is_exact() {
-    let server = start_server(test_config()).await;
+    let server = TestServer::start().await;
     let scenario = Scenario::parse(SCENARIO).unwrap();
     let identity = RunIdentity::new(&scenario, 2026, None).unwrap();
     let report = simulate_run(&server, &scenario, &identity).await;
@@ -71,7 +71,7 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         (420, 67, 0)
     );
 
-    let auditor = connect_audit(&server, "auditor-thanh-tra").await;
+    let auditor = server.audit("auditor-thanh-tra").await;
     let ratio = |from: &str, to: &str, by: &[&str]| proto::LookupRatioRequest {
         from: from.into(),
         to: to.into(),
@@ -152,5 +152,4 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         (both[0].dossiers, both[0].lookups, both[0].served),
         (600, 130, 130)
     );
-    server.shutdown().await.unwrap();
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_reason, connect_vneid, context, error_metadata, start_server, test_config};
+use common::{assert_reason, context, error_metadata, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, tampered_chip_read, DocumentSigner, Tamper},
@@ -60,10 +60,9 @@ async fn login(
 
 #[tokio::test]
 async fn level_one_login_and_offline_verification() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid(DESK).await;
 
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     assert_eq!(
@@ -102,17 +101,13 @@ async fn level_one_login_and_offline_verification() {
         Err(TokenError::WrongAudience)
     );
     // Keys of another server (another key) do not verify it.
-    let other = start_server(test_config()).await;
-    let other_keys = connect_vneid(&other, DESK)
-        .await
-        .token_verifier()
-        .await
-        .unwrap();
+    let other = TestServer::start().await;
+    let other_keys = other.vneid(DESK).await.token_verifier().await.unwrap();
     assert_eq!(
         other_keys.verify(&done.token, DESK),
         Err(TokenError::BadSignature)
     );
-    other.shutdown().await.unwrap();
+    other.stop().await;
     // The JWKS is plain JSON that any JOSE library reads.
     let (mut raw, _) = desk.raw();
     let json = raw
@@ -132,7 +127,7 @@ async fn level_one_login_and_offline_verification() {
     assert!(active.active);
     assert_eq!(active.subject, NGOC);
     assert_eq!(active.level, VneidLevel::One as i32);
-    let hospital = connect_vneid(&server, HOSPITAL).await;
+    let hospital = server.vneid(HOSPITAL).await;
     let inactive = hospital.introspect(&done.token).await.unwrap();
     assert!(!inactive.active);
     assert_eq!(inactive.inactive_reason, "wrong_audience");
@@ -174,15 +169,13 @@ async fn level_one_login_and_offline_verification() {
     // A level-1 login with an expired card still works (VNeID does not need the card at level 1).
     let tuan = login(&desk, seed, TUAN, VneidLevel::One, None).await;
     assert_eq!(verifier.verify(&tuan.token, DESK).unwrap().sub, TUAN);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid(DESK).await;
     let creds = credentials(seed, AN);
 
     let started = desk.start(&context(), AN, VneidLevel::Two).await.unwrap();
@@ -261,13 +254,12 @@ async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
     // A level-2 account may also log in at level 1, without the card.
     let level_one = login(&desk, seed, KHANG, VneidLevel::One, None).await;
     assert_eq!(level_one.level, VneidLevel::One as i32);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn refusals_when_starting() {
-    let server = start_server(test_config()).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::start().await;
+    let desk = server.vneid(DESK).await;
     let cases = [
         (
             "001090999999",
@@ -356,21 +348,19 @@ async fn refusals_when_starting() {
     assert_reason(&error, Code::InvalidArgument, "REQUEST_CONTEXT_INCOMPLETE");
 
     // Auditors do not authenticate citizens.
-    let auditor = connect_vneid(&server, "auditor-thanh-tra").await;
+    let auditor = server.vneid("auditor-thanh-tra").await;
     let error = auditor
         .start(&context(), NGOC, VneidLevel::One)
         .await
         .unwrap_err();
     assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn wrong_factors_and_foreign_or_unknown_challenges() {
-    let config = test_config();
-    let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::start().await;
+    let seed = server.seed;
+    let desk = server.vneid(DESK).await;
     let creds = credentials(seed, NGOC);
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     let id = &started.challenge_id;
@@ -398,7 +388,7 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
     assert_eq!(error_metadata(&error)["attempts_left"], "3");
 
     // Another agency cannot use this agency's challenge; made-up ids are unknown.
-    let hospital = connect_vneid(&server, HOSPITAL).await;
+    let hospital = server.vneid(HOSPITAL).await;
     let error = hospital
         .complete(&context(), id, &creds.passcode, &creds.current_code(), None)
         .await
@@ -422,7 +412,6 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
         .await
         .unwrap();
     assert!(!done.token.is_empty());
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -430,8 +419,8 @@ async fn challenges_expire() {
     let mut config = test_config();
     config.challenge_lifetime = Duration::from_millis(300);
     let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.vneid(DESK).await;
     let creds = credentials(seed, NGOC);
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -446,7 +435,6 @@ async fn challenges_expire() {
         .await
         .unwrap_err();
     assert_reason(&error, Code::FailedPrecondition, "VNEID_CHALLENGE_EXPIRED");
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -454,8 +442,8 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
     let mut config = test_config();
     config.lockout_duration = Duration::from_millis(1200);
     let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.vneid(DESK).await;
     let creds = credentials(seed, AN);
     let wrong = if creds.passcode == "000000" {
         "111111"
@@ -522,7 +510,6 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
         .await
         .unwrap();
     assert_eq!(done.level, VneidLevel::One as i32);
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -530,8 +517,8 @@ async fn tokens_expire() {
     let mut config = test_config();
     config.token_lifetime = Duration::from_secs(1);
     let seed = config.population.seed;
-    let server = start_server(config).await;
-    let desk = connect_vneid(&server, DESK).await;
+    let server = TestServer::with_config(config).await;
+    let desk = server.vneid(DESK).await;
     let done = login(&desk, seed, NGOC, VneidLevel::One, None).await;
     let verifier = desk.token_verifier().await.unwrap();
     assert!(verifier.verify(&done.token, DESK).is_ok());
@@ -541,5 +528,4 @@ async fn tokens_expire() {
     let inactive = desk.introspect(&done.token).await.unwrap();
     assert!(!inactive.active);
     assert_eq!(inactive.inactive_reason, "expired");
-    server.shutdown().await.unwrap();
 }

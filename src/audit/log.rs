@@ -23,14 +23,13 @@ use std::{
     time::Duration,
 };
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
 use tokio::sync::{oneshot, watch};
 
 pub use super::keys::{hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead};
 use super::{
     event::AuditEvent,
     follower::Follower,
-    keys::now_ms,
+    keys::{now_ms, SigningKey, VerifyingKey},
     postgres::{Meta, PgStore},
     projector::{self, Projector},
     queue::{Job, Lane, Queue},

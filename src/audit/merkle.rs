@@ -11,31 +11,43 @@
 //! leaf hashes, or the stored log with its block roots; [`Frontier`] keeps the root up to date
 //! while appending in O(log n) per leaf, and reports each completed block. Verification follows RFC 9162 §2.1.3.2 and §2.1.4.2.
 
-use sha2::{Digest, Sha256};
+use ring::digest::{self, SHA256};
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
-/// The hash of a leaf's canonical bytes.
-pub fn leaf_hash(data: &[u8]) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update([0u8]);
-    hasher.update(data);
-    hasher.finalize().into()
+/// SHA-256 of `input`, the parts one after the other.
+fn sha256(input: &[&[u8]]) -> Hash {
+    let mut context = digest::Context::new(&SHA256);
+    for part in input {
+        context.update(part);
+    }
+    context
+        .finish()
+        .as_ref()
+        .try_into()
+        .expect("SHA-256 digests are 32 bytes")
 }
 
-/// The hash of an interior node.
+/// The hash of a leaf's canonical bytes.
+pub fn leaf_hash(data: &[u8]) -> Hash {
+    sha256(&[&[0], data])
+}
+
+/// The hash of an interior node: its 65 input bytes gathered on the stack and hashed in one call.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut hasher = Sha256::new();
-    hasher.update([1u8]);
-    hasher.update(left);
-    hasher.update(right);
-    hasher.finalize().into()
+    let mut input = [1u8; 65];
+    input[1..33].copy_from_slice(left);
+    input[33..].copy_from_slice(right);
+    digest::digest(&SHA256, &input)
+        .as_ref()
+        .try_into()
+        .expect("SHA-256 digests are 32 bytes")
 }
 
 /// The root of the empty tree: SHA-256 of nothing.
 pub fn empty_root() -> Hash {
-    Sha256::digest([]).into()
+    sha256(&[])
 }
 
 /// The largest power of two strictly below `n` (n ≥ 2): where RFC 6962 splits a tree of `n`
@@ -322,6 +334,7 @@ impl Frontier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::hex;
 
     fn leaves(n: usize) -> Vec<Hash> {
         (0..n)
@@ -340,10 +353,6 @@ mod tests {
             hex(&leaf_hash(b"")),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
-    }
-
-    fn hex(h: &Hash) -> String {
-        h.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

@@ -10,8 +10,7 @@ use std::sync::{
     Arc,
 };
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use ring::hmac;
 
 use super::{AuditError, AuditEvent, AuditLog, EventKind, EventSource};
 
@@ -75,12 +74,10 @@ impl std::fmt::Debug for ServedRecorder {
 
 impl ServedRecorder {
     pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
-        let mut run = [0u8; 8];
-        getrandom::fill(&mut run).map_err(|e| AuditError::Key(e.to_string()))?;
         Ok(ServedRecorder {
             log,
             subject_key,
-            run_id: run.iter().map(|b| format!("{b:02x}")).collect(),
+            run_id: crate::ids::run_id::<8>().map_err(|e| AuditError::Key(e.to_string()))?,
             counter: AtomicU64::new(0),
             skip_for_benchmark: AtomicBool::new(false),
         })
@@ -152,16 +149,14 @@ impl ServedRecorder {
             cccd: action.cccd,
             outcome: action.outcome,
         };
-        self.record(call, chrono::Utc::now().timestamp_millis())
-            .await
+        self.record(call, crate::ids::now_ms()).await
     }
 }
 
 /// HMAC-SHA-256 of a CCCD number under `key`, as hex.
 pub fn subject_hash(key: &[u8; 32], cccd: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(cccd.as_bytes());
-    super::keys::hex(&mac.finalize().into_bytes())
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+    crate::ids::hex(hmac::sign(&key, cccd.as_bytes()).as_ref())
 }
 
 #[cfg(test)]
@@ -175,5 +170,11 @@ mod tests {
         assert_ne!(a, subject_hash(&[2; 32], "001090012345"));
         assert_eq!(a.len(), 64);
         assert!(!a.contains("001090012345"));
+        // The value earlier versions (RustCrypto's hmac) recorded, so old and new events of
+        // one citizen keep the same subject (computed independently with Python's hmac).
+        assert_eq!(
+            a,
+            "39213e42db72d67ea2c8c78946f2e510f3308fdf5d577a2dfb91ae76fa88e377"
+        );
     }
 }

@@ -12,11 +12,9 @@ use std::{
     },
 };
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-
 use super::{
     event::EventSource,
-    keys::{now_ms, SignedTreeHead},
+    keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
     log::AppendReceipt,
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,

@@ -250,7 +250,7 @@ impl AuditTrail for AuditService {
             .into());
         }
         self.quotas.take(&agency, events.len(), Instant::now())?;
-        let received_at_ms = chrono::Utc::now().timestamp_millis();
+        let received_at_ms = crate::ids::now_ms();
         let mut accepted = Vec::with_capacity(events.len());
         let mut refused = Vec::new();
         // The ids of refused events, to be looked up in the log: a redelivery of an event

@@ -9,7 +9,7 @@
 
 use std::{fmt, path::Path};
 
-use ed25519_dalek::VerifyingKey;
+use super::keys::VerifyingKey;
 
 use super::{
     keys::SignedTreeHead,

@@ -42,6 +42,7 @@ use super::{
     VneidClient,
 };
 use crate::{
+    ids::now_ms,
     proto::{self, reported_event::Kind},
     reason::Reason,
     reporting::{self, ReportPolicy},
@@ -291,12 +292,6 @@ impl Drop for DeliveryTask {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl AgencyClient {
     /// Opens the outbox and starts delivering what it holds. Does not need the server to be up:
     /// the connection is made lazily and re-made after outages.
@@ -309,14 +304,10 @@ impl AgencyClient {
             .connect_lazy()?;
         let ids = match config.run_id {
             Some(run) => EventIds::Deterministic { run },
-            None => {
-                let mut run = [0u8; 16];
-                getrandom::fill(&mut run).map_err(|e| OutboxError::Task(e.to_string()))?;
-                EventIds::Random {
-                    run: run.iter().map(|b| format!("{b:02x}")).collect(),
-                    counter: AtomicU64::new(0),
-                }
-            }
+            None => EventIds::Random {
+                run: crate::ids::run_id::<16>().map_err(|e| OutboxError::Task(e.to_string()))?,
+                counter: AtomicU64::new(0),
+            },
         };
         let shared = Arc::new(Shared {
             channel: channel.clone(),

@@ -48,12 +48,6 @@ pub(crate) struct Gateway {
 /// they are not known yet (the gateway has not reached the server since it started).
 const RULES_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 impl Gateway {
     /// Opens the outbox and the dossier index under `config.data_dir`.
     pub(crate) async fn open(config: &GatewayConfig) -> Result<Self, StartError> {
@@ -97,7 +91,7 @@ impl Gateway {
                 Err(GatewayError::DossierConflict(known.id.clone()))
             };
         }
-        let info = dossiers::from_request(&request, now_ms())?;
+        let info = dossiers::from_request(&request, crate::ids::now_ms())?;
         // The rules come from the server's directory (WhoAmI), asked once and kept; while the
         // server has never been reached the dossier is checked against the rules every agency
         // keeps, and the server checks the rest on delivery (outbox quarantine).

@@ -80,15 +80,10 @@ pub fn client_tls(config: &LoadConfig) -> Result<Option<ClientTls>, LoadError> {
 
 /// A fresh run id: 8 hex digits, random.
 pub fn new_run_id() -> String {
-    let mut bytes = [0u8; 4];
-    if getrandom::fill(&mut bytes).is_err() {
+    crate::ids::run_id::<4>().unwrap_or_else(|_| {
         // No randomness: the clock distinguishes runs well enough for dossier ids.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        bytes = nanos.to_be_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+        crate::ids::hex(&(crate::ids::now_ms() as u32).to_be_bytes())
+    })
 }
 
 /// Prepares the citizens the mix needs (CPU-bound, in parallel).

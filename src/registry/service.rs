@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
 
 use super::{convert, scope, verify, RequestContext};
@@ -178,7 +178,7 @@ pub(crate) async fn record_call(
         outcome,
     };
     recorder
-        .record(call, Utc::now().timestamp_millis())
+        .record(call, crate::ids::now_ms())
         .await
         .map_err(ApiError::AuditUnavailable)
 }

@@ -67,11 +67,8 @@ impl Scenario {
     pub fn parse(text: &str) -> Result<Self, ScenarioError> {
         let mut scenario: Scenario =
             toml::from_str(text).map_err(|e| ScenarioError::Invalid(e.to_string()))?;
-        use sha2::Digest;
-        scenario.fingerprint = sha2::Sha256::digest(text.as_bytes())[..4]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+        scenario.fingerprint = crate::ids::hex(&digest.as_ref()[..4]);
         let invalid = |m: String| Err(ScenarioError::Invalid(m));
         if scenario.unit.is_empty() || scenario.procedures.is_empty() {
             return invalid("needs at least one unit and one procedure".into());

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use vnpop::{
-    client::{AuditClient, ClientError, ClientTls, LookupContext, RegistryClient, VneidClient},
+    client::{
+        AdminClient, AuditClient, ClientError, ClientTls, LookupContext, RegistryClient,
+        VneidClient,
+    },
     config::ServeConfig,
     server::{self, RunningServer, ServerState},
 };
@@ -69,6 +72,96 @@ pub async fn start_server(config: ServeConfig) -> RunningServer {
     server::start(config.listen, state)
         .await
         .expect("server starts")
+}
+
+/// The real server on an ephemeral loopback port with mTLS (see [`test_config`]), and clients
+/// of it as the development agencies. It shuts down when dropped; [`TestServer::stop`] also
+/// waits for it to end (for a test that reads its data directory afterwards, or checks that it
+/// stops cleanly). It dereferences to the [`RunningServer`] (its store, recorder, faults).
+pub struct TestServer {
+    running: Option<RunningServer>,
+    /// The population seed it serves (test credentials and chip reads derive from it).
+    pub seed: u64,
+    /// Its data directory (audit log, keys).
+    pub data_dir: PathBuf,
+}
+
+impl TestServer {
+    /// A server on [`test_config`].
+    pub async fn start() -> Self {
+        Self::with_config(test_config()).await
+    }
+
+    /// A server on `config` (from [`test_config`] or [`config_with_desk`], changed as the test needs).
+    pub async fn with_config(config: ServeConfig) -> Self {
+        let (seed, data_dir) = (config.population.seed, config.data_dir.clone());
+        TestServer {
+            running: Some(start_server(config).await),
+            seed,
+            data_dir,
+        }
+    }
+
+    /// `https://localhost:<port>`: the name the development server certificate carries.
+    pub fn endpoint(&self) -> String {
+        format!("https://localhost:{}", self.local_addr.port())
+    }
+
+    /// A registry client as `agency`.
+    pub async fn registry(&self, agency: &str) -> RegistryClient {
+        connect(self, agency).await
+    }
+
+    /// A VNeID (and chip) client as `agency`.
+    pub async fn vneid(&self, agency: &str) -> VneidClient {
+        connect_vneid(self, agency).await
+    }
+
+    /// An audit client as `agency`.
+    pub async fn audit(&self, agency: &str) -> AuditClient {
+        connect_audit(self, agency).await
+    }
+
+    /// An admin (QA) client as `agency`.
+    pub async fn admin(&self, agency: &str) -> AdminClient {
+        AdminClient::connect(&self.endpoint(), Some(agency_tls(agency)))
+            .await
+            .expect("client connects")
+    }
+
+    /// Stops accepting calls, lets calls in flight finish and waits for the server to end;
+    /// panics if it does not end cleanly.
+    pub async fn stop(mut self) {
+        let running = self
+            .running
+            .take()
+            .expect("running until stopped or dropped");
+        running.shutdown().await.expect("the server stops cleanly");
+    }
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = RunningServer;
+
+    fn deref(&self) -> &RunningServer {
+        self.running
+            .as_ref()
+            .expect("running until stopped or dropped")
+    }
+}
+
+impl Drop for TestServer {
+    /// Asks the server to stop (in the background: a destructor cannot wait). When the test's
+    /// runtime ends first, it ends the server's tasks itself.
+    fn drop(&mut self) {
+        if let (Some(running), Ok(runtime)) =
+            (self.running.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = running.shutdown().await;
+            });
+        }
+    }
 }
 
 pub fn agency_tls(agency: &str) -> ClientTls {
@@ -197,15 +290,7 @@ pub async fn postgres_database() -> String {
         .await
         .expect("the test PostgreSQL server answers");
     let connection = tokio::spawn(connection);
-    let mut suffix = [0u8; 6];
-    getrandom::fill(&mut suffix).unwrap();
-    let name = format!(
-        "vnpop_test_{}",
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let name = format!("vnpop_test_{}", vnpop::ids::run_id::<6>().unwrap());
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await

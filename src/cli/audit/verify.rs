@@ -114,7 +114,7 @@ impl SavedHead {
     }
 
     /// The head, if its signature verifies with `key`.
-    fn verified(&self, key: &ed25519_dalek::VerifyingKey) -> Result<SignedTreeHead, String> {
+    fn verified(&self, key: &crate::audit::keys::VerifyingKey) -> Result<SignedTreeHead, String> {
         let head = SignedTreeHead {
             tree_size: self.tree_size,
             root: hex_array("root_hash", &self.root_hash)?,

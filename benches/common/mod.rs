@@ -1,0 +1,187 @@
+//! What the benchmarks share: their settings from the environment, a server configuration for
+//! one in-process run, the development client identity, the process's CPU time, the figure of a
+//! round and its median over interleaved rounds, and one closed-loop round of lookups through
+//! the real load driver.
+//!
+//! The machine the benchmarks run on is shared and noisy: every comparison runs its figures in
+//! interleaved rounds ([`interleaved`]) and reports each measure's median ([`median`]).
+
+#![allow(dead_code)]
+
+use std::{future::Future, path::Path, time::Duration};
+
+use vnpop::{client::ClientTls, config::ServeConfig};
+
+/// The number in the environment variable `name` (underscores allowed: `1_000_000`), or
+/// `default` when it is unset or not a number.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// The defaults, serving `population` citizens on a loopback port the system picks, with the
+/// data directory `data_dir`.
+pub fn bench_config(data_dir: &Path, population: usize) -> ServeConfig {
+    let mut config = ServeConfig::defaults();
+    config.data_dir = data_dir.to_owned();
+    config.listen = "127.0.0.1:0".parse().expect("address");
+    config.population.size = population;
+    config
+}
+
+/// The development certificates directory.
+pub fn certs() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/certs"))
+}
+
+/// The development client identity of `agency` (certs/<agency>.pem and .key).
+pub fn development_tls(agency: &str) -> ClientTls {
+    ClientTls::from_files(
+        certs().join("ca.pem"),
+        certs().join(format!("{agency}.pem")),
+        certs().join(format!("{agency}.key")),
+    )
+    .expect("development identity")
+}
+
+/// CPU time used by this process so far (every thread, user and system): a cost that other
+/// programs' load on the machine inflates far less than it does throughput.
+pub fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// The middle value of `values` (the upper one of an even count); panics on an empty list.
+pub fn middle<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
+    values.sort_by(|a, b| a.partial_cmp(b).expect("comparable values (no NaN)"));
+    values[values.len() / 2]
+}
+
+/// One round of one figure. Measures a benchmark does not take stay 0.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figure {
+    /// Calls a second.
+    pub throughput: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// The process's CPU time per call (µs), where measured.
+    pub cpu_us: f64,
+    /// Group commits a second into the fleet's database, where measured.
+    pub commits: f64,
+}
+
+/// Each measure's median over `rounds`, taken separately; `None` for a figure not measured.
+pub fn median(rounds: &[Figure]) -> Option<Figure> {
+    if rounds.is_empty() {
+        return None;
+    }
+    let pick = |key: fn(&Figure) -> f64| middle(rounds.iter().map(key).collect());
+    Some(Figure {
+        throughput: pick(|f| f.throughput),
+        p50_ms: pick(|f| f.p50_ms),
+        p99_ms: pick(|f| f.p99_ms),
+        cpu_us: pick(|f| f.cpu_us),
+        commits: pick(|f| f.commits),
+    })
+}
+
+/// `rounds` rounds of `figures` figures, each round measuring every figure once in order
+/// (`measure(i)`; `None` skips figure i), so that the machine's other load falls on all of them
+/// alike. Each figure's medians, in order.
+pub async fn interleaved<F, Fut>(
+    rounds: usize,
+    figures: usize,
+    mut measure: F,
+) -> Vec<Option<Figure>>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Option<Figure>>,
+{
+    let mut rounds_of = vec![Vec::new(); figures];
+    for _ in 0..rounds.max(1) {
+        for (i, results) in rounds_of.iter_mut().enumerate() {
+            if let Some(figure) = measure(i).await {
+                results.push(figure);
+            }
+        }
+    }
+    rounds_of.iter().map(|rounds| median(rounds)).collect()
+}
+
+#[cfg(feature = "client")]
+#[allow(unused_imports)] // Not every benchmark drives lookups.
+pub use lookups::{closed_loop, lookup_pool};
+
+#[cfg(feature = "client")]
+mod lookups {
+    use std::{sync::Arc, time::Duration};
+
+    use tonic::transport::Channel;
+    use vnpop::{
+        config::ServeConfig,
+        load::{
+            self, CitizenDistribution, CitizenPool, Driver, LoadConfig, Mix, Pace, PoolSpec,
+            RpcKind, Stop,
+        },
+    };
+
+    use super::Figure;
+
+    /// Known citizens of `config`'s population to look up (up to 200,000), uniformly.
+    pub fn lookup_pool(config: &ServeConfig) -> Arc<CitizenPool> {
+        Arc::new(CitizenPool::prepare(PoolSpec {
+            population: config.population_spec(),
+            sample: config.population.size.min(200_000),
+            distribution: CitizenDistribution::Uniform,
+            unknown_share: 0.0,
+            invalid_share: 0.0,
+            details: false,
+            accounts: false,
+        }))
+    }
+
+    /// One round: `kind` calls from the real load driver over `channels`, `concurrency` in
+    /// flight for `seconds` after a 1 s warm-up; every call must succeed.
+    pub async fn closed_loop(
+        pool: &Arc<CitizenPool>,
+        kind: RpcKind,
+        channels: Vec<Channel>,
+        concurrency: usize,
+        seconds: u64,
+        run_id: &str,
+    ) -> Figure {
+        let driver = Arc::new(Driver::new(
+            Arc::clone(pool),
+            Mix::only(kind),
+            channels,
+            Duration::from_secs(10),
+            run_id.to_owned(),
+        ));
+        let (tally, elapsed) = driver
+            .run(
+                Pace::Closed { concurrency },
+                Stop::After(Duration::from_secs(seconds)),
+                Duration::from_secs(1),
+                false,
+            )
+            .await;
+        let settings = load::settings(&LoadConfig::defaults(), run_id);
+        let report = load::LoadReport::new(settings, &tally, elapsed);
+        let errors: u64 = report.total.errors.values().sum();
+        assert_eq!(errors, 0, "{}", report.table());
+        Figure {
+            throughput: report.total.throughput_per_second,
+            p50_ms: report.total.latency_ms.p50,
+            p99_ms: report.total.latency_ms.p99,
+            ..Figure::default()
+        }
+    }
+}
