@@ -42,6 +42,9 @@ const LINGER: Duration = Duration::from_millis(50);
 /// The projector thread's niceness: served calls and their records come first; the projector
 /// uses what CPU they leave (and catches up when they pause). Queries wait for it.
 const NICENESS: i32 = 10;
+/// How long nothing must come before the projector, caught up, truncates the query file's
+/// write-ahead log.
+const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How long the projector waits before trying again after a failed batch.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -128,10 +131,6 @@ INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 "
 );
 
-/// The size (bytes) the query file's write-ahead log goes back to once a checkpoint completes:
-/// left at its high-water mark it would keep the disk of the projector's longest catch-up.
-const WAL_SIZE_LIMIT: i64 = 4 << 20;
-
 /// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
@@ -145,7 +144,6 @@ pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     // Derived data: the write-ahead log is synced at checkpoints only.
     connection.pragma_update(None, "synchronous", "NORMAL")?;
-    connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.busy_timeout(Duration::from_secs(10))?;
     let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
     if version(&connection)? != SCHEMA_VERSION {
@@ -247,8 +245,8 @@ impl Progress {
 
     /// Waits until there is something past `applied` worth applying: [`MIN_BATCH`] events, or
     /// anything after [`LINGER`], or anything at once when a query waits or the log closes.
-    /// `None` when closing and done (or held).
-    fn next(&self, applied: u64) -> Option<u64> {
+    /// With `idle_after`, gives up waiting once nothing has come for that long.
+    fn next(&self, applied: u64, idle_after: Option<Duration>) -> Next {
         let mut state = self.state.lock().expect("progress lock");
         let mut lingered = false;
         loop {
@@ -258,10 +256,10 @@ impl Progress {
                 && (pending >= MIN_BATCH || lingered || state.hurry || state.closing)
             {
                 state.hurry = false;
-                return Some(state.acknowledged);
+                return Next::Apply(state.acknowledged);
             }
             if state.closing {
-                return None;
+                return Next::Closed;
             }
             if pending > 0 && !state.held {
                 let (next, timeout) = self
@@ -270,11 +268,30 @@ impl Progress {
                     .expect("progress lock");
                 state = next;
                 lingered = timeout.timed_out();
+            } else if let Some(idle_after) = idle_after {
+                let (next, timeout) = self
+                    .changed
+                    .wait_timeout(state, idle_after)
+                    .expect("progress lock");
+                state = next;
+                if timeout.timed_out() && state.acknowledged <= applied && !state.closing {
+                    return Next::Idle;
+                }
             } else {
                 state = self.changed.wait(state).expect("progress lock");
             }
         }
     }
+}
+
+/// What the projector does next.
+enum Next {
+    /// Apply the events up to this position.
+    Apply(u64),
+    /// Nothing came for a while.
+    Idle,
+    /// The log is closing and everything is applied (or held).
+    Closed,
 }
 
 /// The running projector thread.
@@ -350,11 +367,29 @@ fn run(
 ) {
     lower_priority();
     let mut dictionary = Dictionary::default();
-    while let Some(acknowledged) = progress.next(applied) {
+    // Whether the query file's write-ahead log holds batches since it was last truncated.
+    let mut written = false;
+    loop {
+        let acknowledged = match progress.next(applied, written.then_some(IDLE_AFTER)) {
+            Next::Apply(acknowledged) => acknowledged,
+            Next::Idle => {
+                // At rest the write-ahead log goes back to nothing (it grows to a batch's pages
+                // while catching up; left at that size it would keep the disk for good).
+                if let Err(error) =
+                    query.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(%error, "audit query tables: WAL checkpoint failed");
+                }
+                written = false;
+                continue;
+            }
+            Next::Closed => break,
+        };
         let to = acknowledged.min(applied + BATCH);
         match apply_range(&log, &mut dictionary, &mut query, applied, to) {
             Ok(()) => {
                 applied = to;
+                written = true;
                 applied_tx.send_replace(applied);
             }
             // The events are durable; queries wait until a later attempt catches up.

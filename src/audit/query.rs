@@ -333,12 +333,10 @@ impl AuditReader {
     /// The hashes of the leaves `[from, to)`, which must all be there.
     fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
         let mut leaves = Vec::with_capacity((to - from) as usize);
-        self.scan(from, to, &mut |stored| {
-            leaves.push(leaf_hash(&record::leaf_bytes(
-                stored.seq,
-                &stored.event,
-                stored.received_at_ms,
-            )));
+        let mut bytes = Vec::new();
+        self.scan_views(from, to, &mut |seq, view| {
+            record::view_leaf_bytes(seq, &view, &mut bytes);
+            leaves.push(leaf_hash(&bytes));
             Ok(true)
         })?;
         if leaves.len() as u64 != to - from {

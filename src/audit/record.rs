@@ -181,6 +181,24 @@ fn subject_bytes(subject: &str) -> Option<[u8; 32]> {
 fn write_payload(
     event: &AuditEvent,
     received_at_ms: i64,
+    dictionary: Option<(&mut Dictionary, &mut Vec<(u64, String)>)>,
+    out: &mut Vec<u8>,
+) {
+    let subject = match &event.kind {
+        EventKind::Verification { subject, .. } => subject_bytes(subject),
+        EventKind::Dossier { .. } => None,
+    };
+    write_view(
+        &View::of(event, received_at_ms, subject.as_ref()),
+        dictionary,
+        out,
+    );
+}
+
+/// Writes the payload a [`View`] reads, interning strings into `dictionary` when it is given:
+/// the one writer of the format, for events being stored and records read back alike.
+fn write_view(
+    view: &View<'_>,
     mut dictionary: Option<(&mut Dictionary, &mut Vec<(u64, String)>)>,
     out: &mut Vec<u8>,
 ) {
@@ -191,81 +209,88 @@ fn write_payload(
         };
         match id {
             Some(id) => encode_varint(u64::from(id) << 1, out),
-            None => {
-                encode_varint((text.len() as u64) << 1 | 1, out);
-                out.extend_from_slice(text.as_bytes());
-            }
+            None => inline(text, out),
         }
     };
-    let server = event.source == EventSource::Server;
-    let subject = match &event.kind {
-        EventKind::Verification { subject, .. } => subject_bytes(subject),
-        EventKind::Dossier { .. } => None,
-    };
     let mut flags = 0;
-    if server {
+    if view.server {
         flags |= SERVER;
     }
-    if matches!(event.kind, EventKind::Verification { .. }) {
+    if matches!(view.kind, ViewKind::Verification { .. }) {
         flags |= VERIFICATION;
     }
-    if event.load_test {
+    if view.load_test {
         flags |= LOAD_TEST;
     }
-    if subject.is_some() {
+    if matches!(
+        view.kind,
+        ViewKind::Verification {
+            subject: Subject::Bytes(_),
+            ..
+        }
+    ) {
         flags |= SUBJECT_BYTES;
     }
-    if event.commune.is_some() {
+    if view.commune.is_some() {
         flags |= COMMUNE;
     }
-    if event.province.is_some() {
+    if view.province.is_some() {
         flags |= PROVINCE;
     }
     out.push(flags);
-    encode_varint(zigzag(received_at_ms), out);
+    encode_varint(zigzag(view.received_at_ms), out);
     encode_varint(
-        zigzag(event.occurred_at_ms.wrapping_sub(received_at_ms)),
+        zigzag(view.occurred_at_ms.wrapping_sub(view.received_at_ms)),
         out,
     );
-    if !server {
+    if let Some(event_id) = view.event_id {
         // Event ids are unique: interning them would only grow the dictionary.
-        encode_varint((event.event_id.len() as u64) << 1 | 1, out);
-        out.extend_from_slice(event.event_id.as_bytes());
+        inline(event_id, out);
     }
-    encode_varint((event.dossier_id.len() as u64) << 1 | 1, out);
-    out.extend_from_slice(event.dossier_id.as_bytes());
-    string(&event.agency_id, out);
-    string(&event.district, out);
-    string(&event.officer_id, out);
-    if let Some(commune) = event.commune {
+    inline(view.dossier_id, out);
+    string(view.agency_id, out);
+    string(view.district, out);
+    string(view.officer_id, out);
+    if let Some(commune) = view.commune {
         encode_varint(u64::from(commune), out);
     }
-    if let Some(province) = event.province {
+    if let Some(province) = view.province {
         encode_varint(u64::from(province), out);
     }
-    match &event.kind {
-        EventKind::Dossier { procedure, channel } => {
+    match view.kind {
+        ViewKind::Dossier { procedure, channel } => {
             string(procedure, out);
             string(channel, out);
         }
-        EventKind::Verification {
+        ViewKind::Verification {
             rpc,
             outcome,
             purpose,
-            subject: text,
+            subject,
         } => {
             string(rpc, out);
             string(outcome, out);
             string(purpose, out);
             match subject {
-                Some(bytes) => out.extend_from_slice(&bytes),
-                None => {
-                    encode_varint((text.len() as u64) << 1 | 1, out);
-                    out.extend_from_slice(text.as_bytes());
-                }
+                Subject::Bytes(bytes) => out.extend_from_slice(bytes),
+                Subject::Text(text) => inline(text, out),
             }
         }
     }
+}
+
+/// A string written inline: its tag (length, odd) and its bytes.
+fn inline(text: &str, out: &mut Vec<u8>) {
+    encode_varint((text.len() as u64) << 1 | 1, out);
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// Replaces `out` with the canonical bytes of leaf `seq` for a record read back: what
+/// [`leaf_bytes`] gives for the event it records, without building the event.
+pub(crate) fn view_leaf_bytes(seq: u64, view: &View<'_>, out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&seq.to_be_bytes());
+    write_view(view, None, out);
 }
 
 /// The canonical bytes of leaf `seq` for `event` received at `received_at_ms`.
@@ -462,7 +487,44 @@ pub(crate) fn view<'a>(
     })
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// A view of `event` received at `received_at_ms`, its subject given as the 32 bytes of a
+    /// keyed hash when it is one.
+    fn of(event: &'a AuditEvent, received_at_ms: i64, subject: Option<&'a [u8; 32]>) -> Self {
+        View {
+            server: event.source == EventSource::Server,
+            load_test: event.load_test,
+            received_at_ms,
+            occurred_at_ms: event.occurred_at_ms,
+            event_id: (event.source != EventSource::Server).then_some(event.event_id.as_str()),
+            dossier_id: &event.dossier_id,
+            agency_id: &event.agency_id,
+            district: &event.district,
+            officer_id: &event.officer_id,
+            commune: event.commune,
+            province: event.province,
+            kind: match &event.kind {
+                EventKind::Dossier { procedure, channel } => {
+                    ViewKind::Dossier { procedure, channel }
+                }
+                EventKind::Verification {
+                    rpc,
+                    outcome,
+                    purpose,
+                    subject: text,
+                } => ViewKind::Verification {
+                    rpc,
+                    outcome,
+                    purpose,
+                    subject: match subject {
+                        Some(bytes) => Subject::Bytes(bytes),
+                        None => Subject::Text(text),
+                    },
+                },
+            },
+        }
+    }
+
     /// The event it records, as owned values (`seq` names a server event).
     pub(crate) fn to_stored(self, seq: u64) -> StoredEvent {
         let kind = match self.kind {
@@ -592,6 +654,10 @@ mod tests {
         assert!(body.is_empty());
         assert!(checks(seq, payload, crc));
         assert!(!checks(seq + 1, payload, crc), "the position is covered");
+        // The leaf of the record read back is the leaf of the event written.
+        let mut leaf = Vec::new();
+        view_leaf_bytes(seq, &view(payload, &stored).unwrap(), &mut leaf);
+        assert_eq!(leaf, leaf_bytes(seq, event, received));
         (decode(seq, payload, &stored).unwrap(), out.len())
     }
 

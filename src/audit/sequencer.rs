@@ -113,13 +113,10 @@ fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered,
     let mut push_leaves =
         |frontier: &mut Frontier, from: u64| -> Result<Vec<(u64, Hash)>, AuditError> {
             let mut completed = Vec::new();
-            log.events(&mut dictionary, from, size, &mut |stored| {
-                let leaf = leaf_hash(&record::leaf_bytes(
-                    stored.seq,
-                    &stored.event,
-                    stored.received_at_ms,
-                ));
-                if let Some(block) = frontier.push(leaf) {
+            let mut bytes = Vec::new();
+            log.views(&mut dictionary, from, size, &mut |seq, view| {
+                record::view_leaf_bytes(seq, &view, &mut bytes);
+                if let Some(block) = frontier.push(leaf_hash(&bytes)) {
                     completed.push((frontier.size() / BLOCK_LEAVES - 1, block));
                 }
                 Ok(true)
@@ -265,16 +262,13 @@ impl<L: LogOfRecord> Sequencer<L> {
                 "the shared log holds {size} events, fewer than the {from} this server has seen"
             )));
         }
-        let (frontier, ids) = (&mut self.frontier, &mut self.ids);
+        let (frontier, ids, bytes) = (&mut self.frontier, &mut self.ids, &mut self.scratch);
         self.log
-            .events(&mut self.dictionary, from, size, &mut |stored| {
-                frontier.push(leaf_hash(&record::leaf_bytes(
-                    stored.seq,
-                    &stored.event,
-                    stored.received_at_ms,
-                )));
-                if stored.event.source == EventSource::Client {
-                    ids.remember(stored.event.event_id.as_bytes(), stored.seq);
+            .views(&mut self.dictionary, from, size, &mut |seq, view| {
+                record::view_leaf_bytes(seq, &view, bytes);
+                frontier.push(leaf_hash(bytes));
+                if let Some(id) = view.event_id {
+                    ids.remember(id.as_bytes(), seq);
                 }
                 Ok(true)
             })?;

@@ -211,6 +211,7 @@ fn walk<L: LogOfRecord>(log: &L, key: &VerifyingKey) -> Result<VerifyReport, Aud
     let mut next_head = heads.iter().peekable();
     let mut previous_size = 0u64;
     let found = std::cell::RefCell::new(None);
+    let mut leaf_bytes = Vec::new();
     log.scan(
         0,
         u64::MAX >> 1,
@@ -228,18 +229,15 @@ fn walk<L: LogOfRecord>(log: &L, key: &VerifyingKey) -> Result<VerifyReport, Aud
                 });
                 return Ok(false);
             }
-            let Ok(stored) = record::decode(seq, raw.payload, &dictionary) else {
+            let Ok(view) = record::view(raw.payload, &dictionary) else {
                 *found.borrow_mut() = Some(Tamper::Altered {
                     seq,
                     event_id: event_id(seq, raw.payload, &dictionary),
                 });
                 return Ok(false);
             };
-            let leaf = leaf_hash(&record::leaf_bytes(
-                seq,
-                &stored.event,
-                stored.received_at_ms,
-            ));
+            record::view_leaf_bytes(seq, &view, &mut leaf_bytes);
+            let leaf = leaf_hash(&leaf_bytes);
             if let Some(block) = frontier.push(leaf) {
                 let index = frontier.size() / BLOCK_LEAVES - 1;
                 if blocks.get(&index).map(Vec::as_slice) != Some(&block[..]) {

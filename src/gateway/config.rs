@@ -48,12 +48,6 @@ pub struct GatewayConfig {
 impl GatewayConfig {
     /// The defaults, as with no flag and no environment variable.
     pub fn defaults() -> Self {
-        use clap::Parser;
-        #[derive(Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            config: GatewayConfig,
-        }
-        Wrapper::parse_from(["vnpop-gateway"]).config
+        crate::config::defaults_without_env()
     }
 }
