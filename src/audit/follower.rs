@@ -19,11 +19,57 @@ use std::{
 use tokio::sync::watch;
 
 use super::{
+    log::{DATABASE_FILE, QUERY_FILE},
     postgres::{PgLog, PgStore},
     projector::Progress,
     store::{Group, LogOfRecord, SqliteLog},
     AuditError,
 };
+
+/// In a fleet: the id of the fleet's log that `DATABASE_FILE` is a copy of.
+pub const COPY_OF_FILE: &str = "audit-copy-of";
+
+/// Makes sure [`DATABASE_FILE`] in `data_dir` is a copy of the fleet's log `log_id` that the
+/// database extends (same signed head at the copy's size); otherwise the copy and its query
+/// tables are removed, to be copied again. Returns the copy's size.
+pub(super) fn open_copy(data_dir: &Path, store: &PgStore, log_id: &str) -> Result<u64, AuditError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let marker = data_dir.join(COPY_OF_FILE);
+    let io = |e: std::io::Error| AuditError::Key(format!("{}: {e}", data_dir.display()));
+    let same_log = std::fs::read_to_string(&marker).is_ok_and(|id| id.trim() == log_id);
+    let extends = same_log && {
+        let copy = SqliteLog::open(&path)?;
+        match copy.latest_head()? {
+            None => copy.size()? == 0,
+            Some(head) => {
+                copy.size()? == head.tree_size
+                    && store
+                        .log()?
+                        .heads_between(head.tree_size - 1, head.tree_size)?
+                        .first()
+                        .is_some_and(|h| h.root == head.root)
+            }
+        }
+    };
+    if !extends {
+        if path.exists() {
+            tracing::warn!(
+                "audit: {} is not a copy of this fleet's log; copying the fleet's log afresh",
+                path.display()
+            );
+        }
+        for file in [DATABASE_FILE, QUERY_FILE] {
+            for suffix in ["", "-wal", "-shm"] {
+                match std::fs::remove_file(data_dir.join(format!("{file}{suffix}"))) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                    _ => {}
+                }
+            }
+        }
+        std::fs::write(&marker, format!("{log_id}\n")).map_err(io)?;
+    }
+    SqliteLog::open(&path)?.size()
+}
 
 /// How often the follower looks for what other servers appended.
 const POLL: Duration = Duration::from_millis(25);

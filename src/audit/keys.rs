@@ -14,6 +14,26 @@ pub use crate::ids::{hex, now_ms, parse_hex};
 
 use super::{merkle::Hash, AuditError};
 
+/// The signing key's file in the data directory: its raw 32-byte seed.
+pub const KEY_FILE: &str = "audit-signing.key";
+/// The log's public key, hex, for auditors.
+pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
+/// The key of the keyed hash under which citizens' numbers are recorded.
+pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
+
+/// Loads (or creates) the signing key in `data_dir` and writes its public half beside it.
+pub(super) fn open(data_dir: &Path) -> Result<SigningKey, AuditError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
+    let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
+    let public = data_dir.join(PUBLIC_KEY_FILE);
+    if !public.exists() {
+        std::fs::write(&public, hex(&key.verifying_key().to_bytes()) + "\n")
+            .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
+    }
+    Ok(key)
+}
+
 /// The key that signs the log's tree heads.
 pub struct SigningKey(Ed25519KeyPair);
 

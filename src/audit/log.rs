@@ -25,11 +25,10 @@ use std::{
 
 use tokio::sync::{oneshot, watch};
 
-pub use super::keys::{hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead};
 use super::{
     event::AuditEvent,
     follower::Follower,
-    keys::{now_ms, SigningKey, VerifyingKey},
+    keys::{now_ms, VerifyingKey},
     postgres::{Meta, PgStore},
     projector::{self, Projector},
     queue::{Job, Lane, Queue},
@@ -37,6 +36,13 @@ use super::{
     store::{LogOfRecord, SqliteLog},
     verify::{self, VerifyReport},
     AuditError,
+};
+pub use super::{
+    follower::COPY_OF_FILE,
+    keys::{
+        hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,
+        PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
+    },
 };
 
 /// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
@@ -51,13 +57,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 pub const DATABASE_FILE: &str = "audit.sqlite";
 /// The query tables the projector derives from [`DATABASE_FILE`].
 pub const QUERY_FILE: &str = "audit-query.sqlite";
-pub const KEY_FILE: &str = "audit-signing.key";
-/// The log's public key, hex, for auditors.
-pub const PUBLIC_KEY_FILE: &str = "audit-signing.pub";
-/// The key of the keyed hash under which citizens' numbers are recorded.
-pub const SUBJECT_KEY_FILE: &str = "audit-subject.key";
-/// In a fleet: the id of the fleet's log that `DATABASE_FILE` is a copy of.
-pub const COPY_OF_FILE: &str = "audit-copy-of";
 
 /// What an append did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +96,7 @@ impl AuditLog {
     /// then starts the sequencer, the projector (which first catches up with anything
     /// acknowledged but not yet applied before the last stop) and the checkpointer.
     pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
-        let key = open_keys(data_dir)?;
+        let key = super::keys::open(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let public_key = key.verifying_key();
         let sequencer = Sequencer::open(SqliteLog::open_for_writing(&path)?, key)?;
@@ -113,7 +112,7 @@ impl AuditLog {
     /// tables in `data_dir`. The first server to open the database makes its keys the fleet's;
     /// the others must have the same (their key files copied from it) or are refused.
     pub fn open_fleet(data_dir: &Path, store: &PgStore) -> Result<Self, AuditError> {
-        let key = open_keys(data_dir)?;
+        let key = super::keys::open(data_dir)?;
         let public_key = key.verifying_key();
         let subject_key = load_or_create_secret(&data_dir.join(SUBJECT_KEY_FILE))?;
         let mut log_id = [0u8; 16];
@@ -141,7 +140,7 @@ impl AuditLog {
             }
         }
         let path = data_dir.join(DATABASE_FILE);
-        let copied = open_copy(data_dir, store, &fleet.log_id)?;
+        let copied = super::follower::open_copy(data_dir, store, &fleet.log_id)?;
         let sequencer = Sequencer::open(store.log()?, key)?;
         let acknowledged = Arc::new(AtomicU64::new(copied));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), copied)?;
@@ -405,61 +404,6 @@ impl Drop for AuditLog {
             let _ = checkpointer.join();
         }
     }
-}
-
-/// Loads (or creates) the signing key in `data_dir` and writes its public half beside it.
-fn open_keys(data_dir: &Path) -> Result<SigningKey, AuditError> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| AuditError::Key(format!("{}: {e}", data_dir.display())))?;
-    let key = SigningKey::from_bytes(&load_or_create_secret(&data_dir.join(KEY_FILE))?);
-    let public = data_dir.join(PUBLIC_KEY_FILE);
-    if !public.exists() {
-        std::fs::write(&public, hex(&key.verifying_key().to_bytes()) + "\n")
-            .map_err(|e| AuditError::Key(format!("{}: {e}", public.display())))?;
-    }
-    Ok(key)
-}
-
-/// Makes sure [`DATABASE_FILE`] in `data_dir` is a copy of the fleet's log `log_id` that the
-/// database extends (same signed head at the copy's size); otherwise the copy and its query
-/// tables are removed, to be copied again. Returns the copy's size.
-fn open_copy(data_dir: &Path, store: &PgStore, log_id: &str) -> Result<u64, AuditError> {
-    let path = data_dir.join(DATABASE_FILE);
-    let marker = data_dir.join(COPY_OF_FILE);
-    let io = |e: std::io::Error| AuditError::Key(format!("{}: {e}", data_dir.display()));
-    let same_log = std::fs::read_to_string(&marker).is_ok_and(|id| id.trim() == log_id);
-    let extends = same_log && {
-        let copy = SqliteLog::open(&path)?;
-        match copy.latest_head()? {
-            None => copy.size()? == 0,
-            Some(head) => {
-                copy.size()? == head.tree_size
-                    && store
-                        .log()?
-                        .heads_between(head.tree_size - 1, head.tree_size)?
-                        .first()
-                        .is_some_and(|h| h.root == head.root)
-            }
-        }
-    };
-    if !extends {
-        if path.exists() {
-            tracing::warn!(
-                "audit: {} is not a copy of this fleet's log; copying the fleet's log afresh",
-                path.display()
-            );
-        }
-        for file in [DATABASE_FILE, QUERY_FILE] {
-            for suffix in ["", "-wal", "-shm"] {
-                match std::fs::remove_file(data_dir.join(format!("{file}{suffix}"))) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-                    _ => {}
-                }
-            }
-        }
-        std::fs::write(&marker, format!("{log_id}\n")).map_err(io)?;
-    }
-    SqliteLog::open(&path)?.size()
 }
 
 /// Derives the query tables of the log in `data_dir` again from its first event (the log must

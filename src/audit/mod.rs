@@ -40,6 +40,7 @@ pub(crate) mod store;
 mod summary;
 #[doc(hidden)]
 pub mod testing;
+pub mod tree;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

@@ -16,9 +16,10 @@ use std::cell::RefCell;
 
 use rusqlite::{params_from_iter, types::Value, Connection};
 
+pub use super::tree::StoredTree;
 use super::{
     log::{vietnam_day, SignedTreeHead, QUERY_FILE},
-    merkle::{self, leaf_hash, Hash, Subtrees, BLOCK_LEAVES},
+    merkle::{leaf_hash, Hash},
     record::{self, Dictionary, StoredEvent},
     store::{LogOfRecord, SqliteLog},
     AuditError, AuditEvent,
@@ -261,7 +262,7 @@ fn push_filters(
 pub struct AuditReader {
     /// The log file's connection, with the query tables' file attached (as `query`), so the
     /// query tables are read by their plain names.
-    log: SqliteLog,
+    pub(super) log: SqliteLog,
     dictionary: RefCell<Dictionary>,
 }
 
@@ -331,7 +332,7 @@ impl AuditReader {
     }
 
     /// The hashes of the leaves `[from, to)`, which must all be there.
-    fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
+    pub(super) fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
         let mut leaves = Vec::with_capacity((to - from) as usize);
         let mut bytes = Vec::new();
         self.scan_views(from, to, &mut |seq, view| {
@@ -355,11 +356,7 @@ impl AuditReader {
 
     /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
     pub fn tree(&self, size: u64) -> StoredTree<'_> {
-        StoredTree {
-            reader: self,
-            size,
-            block: RefCell::new(None),
-        }
+        StoredTree::new(self, size)
     }
 
     /// The event stored at leaf `seq`.
@@ -634,79 +631,12 @@ impl AuditReader {
     }
 }
 
-/// The stored log as a Merkle tree of `size` leaves: the root of a complete aligned run of
-/// blocks is the projector's derived node for it (`nodes`), or else combined from the stored
-/// block roots; anything smaller is read leaf by leaf. A proof reads one node a level and the
-/// leaves of at most two blocks.
-pub struct StoredTree<'a> {
-    reader: &'a AuditReader,
-    size: u64,
-    /// The leaf hashes of the last block read, so the ranges inside one block read it once.
-    block: RefCell<Option<(u64, Vec<Hash>)>>,
-}
-
-impl Subtrees for StoredTree<'_> {
-    type Error = AuditError;
-
-    fn size(&self) -> u64 {
-        self.size
-    }
-
-    fn range_root(&self, start: u64, end: u64) -> Result<Hash, AuditError> {
-        let n = end - start;
-        if n.is_power_of_two() && n >= BLOCK_LEAVES && start.is_multiple_of(BLOCK_LEAVES) {
-            let (from, to) = (start / BLOCK_LEAVES, end / BLOCK_LEAVES);
-            if to - from >= 2 {
-                let level = (to - from).trailing_zeros();
-                if let Some(root) =
-                    super::nodes::lookup(self.reader.connection(), level, from >> level)?
-                {
-                    return Ok(root);
-                }
-            }
-            let blocks = self
-                .reader
-                .log
-                .blocks(from, to)?
-                .into_iter()
-                .map(|(_, root)| Hash::try_from(root.as_slice()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| AuditError::Corrupt("a stored block root is not 32 bytes".into()))?;
-            if blocks.len() as u64 != to - from {
-                return Err(AuditError::Corrupt(format!(
-                    "{} block roots stored for blocks {from}..{to}",
-                    blocks.len()
-                )));
-            }
-            return Ok(merkle::root(&blocks));
-        }
-        if n <= BLOCK_LEAVES {
-            // Inside one block (ranges of at most a block never cross one).
-            let block = start / BLOCK_LEAVES;
-            let mut cached = self.block.borrow_mut();
-            if cached.as_ref().is_none_or(|(b, _)| *b != block) {
-                let first = block * BLOCK_LEAVES;
-                let last = (first + BLOCK_LEAVES).min(self.size);
-                *cached = Some((block, self.reader.leaves(first, last)?));
-            }
-            let (_, leaves) = cached.as_ref().expect("just read");
-            let offset = block * BLOCK_LEAVES;
-            return Ok(merkle::root(
-                &leaves[(start - offset) as usize..(end - offset) as usize],
-            ));
-        }
-        let k = merkle::split(n);
-        Ok(merkle::node_hash(
-            &self.range_root(start, start + k)?,
-            &self.range_root(start + k, end)?,
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{log::DATABASE_FILE, AuditEvent, AuditLog, EventKind, EventSource};
+    use crate::audit::{
+        log::DATABASE_FILE, merkle::BLOCK_LEAVES, AuditEvent, AuditLog, EventKind, EventSource,
+    };
 
     const DAY: i64 = 86_400_000;
     /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
