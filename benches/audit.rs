@@ -5,7 +5,9 @@
 //! Also printed: how long the projector (the query tables) took to catch up after the last
 //! acknowledgement, and the disk the data directory takes per event (every file in it).
 //!
-//! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000).
+//! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000; the data
+//! directory is made under `VNPOP_BENCH_DIR`, default `.`, and removed at the end unless
+//! `VNPOP_BENCH_KEEP` is set).
 
 use std::{
     sync::Arc,
@@ -257,4 +259,7 @@ fn main() {
         proof.len()
     );
     drop(log);
+    if std::env::var_os("VNPOP_BENCH_KEEP").is_some() {
+        println!("data directory kept: {}", dir.keep().display());
+    }
 }
