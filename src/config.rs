@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::{population::PopulationSpec, vneid::AuthSettings};
 
 /// A `--population` value: a whole number from 1 to what the CCCD number space holds.
-pub fn parse_population(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_population(text: &str) -> Result<usize, String> {
     let size: i128 = text
         .trim()
         .replace('_', "")
@@ -24,7 +24,7 @@ pub fn parse_population(text: &str) -> Result<usize, String> {
 }
 
 /// A duration such as "500ms", "30s", "15m" or "1h" (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -44,7 +44,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A size such as "64KiB", "1MiB" or "4096" (bytes).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -281,7 +281,7 @@ impl ServeConfig {
         Self::default()
     }
 
-    pub fn auth_settings(&self) -> AuthSettings {
+    pub(crate) fn auth_settings(&self) -> AuthSettings {
         AuthSettings {
             token_lifetime: self.token_lifetime,
             challenge_lifetime: self.challenge_lifetime,
@@ -309,7 +309,7 @@ impl Default for ServeConfig {
 
 /// A clap struct's defaults: what its command does with no flags, ignoring the environment
 /// variables its flags name.
-pub fn defaults_without_env<T: clap::Args + clap::FromArgMatches>() -> T {
+pub(crate) fn defaults_without_env<T: clap::Args + clap::FromArgMatches>() -> T {
     let command = T::augment_args(clap::Command::new("vnpop")).mut_args(|arg| arg.env(None));
     let matches = command
         .try_get_matches_from(["vnpop"])

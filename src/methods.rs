@@ -22,7 +22,7 @@ const fn method(path: &'static str, name: &'static str, citizen_facing: bool) ->
 }
 
 /// Every method of every service the server mounts.
-pub static METHODS: &[Method] = &[
+pub(crate) static METHODS: &[Method] = &[
     method(
         "/vnpop.v1.CitizenRegistry/LookupByCccd",
         "LookupByCccd",
@@ -126,16 +126,16 @@ pub static METHODS: &[Method] = &[
 ];
 
 /// Label of a call to a path that is not in [`METHODS`].
-pub static UNKNOWN: Method = method("", "unknown", false);
+pub(crate) static UNKNOWN: Method = method("", "unknown", false);
 
 /// The index in [`METHODS`] of the method at `path`.
-pub fn index_of_path(path: &str) -> Option<usize> {
+pub(crate) fn index_of_path(path: &str) -> Option<usize> {
     METHODS.iter().position(|m| m.path == path)
 }
 
 /// The citizen-facing method named `name` ("LookupByCccd") or at path `name`
 /// ("/vnpop.v1.CitizenRegistry/LookupByCccd", the leading slash optional).
-pub fn citizen_facing(name: &str) -> Option<&'static Method> {
+pub(crate) fn citizen_facing(name: &str) -> Option<&'static Method> {
     let path = name.strip_prefix('/').unwrap_or(name);
     METHODS
         .iter()
@@ -144,7 +144,7 @@ pub fn citizen_facing(name: &str) -> Option<&'static Method> {
 }
 
 /// The names of the citizen-facing methods, for error messages.
-pub fn citizen_facing_names() -> Vec<&'static str> {
+pub(crate) fn citizen_facing_names() -> Vec<&'static str> {
     METHODS
         .iter()
         .filter(|m| m.citizen_facing)

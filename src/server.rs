@@ -43,13 +43,14 @@ use crate::{
 };
 
 /// The encoded descriptors of vnpop's protos, for gRPC reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("vnpop_descriptor");
+pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("vnpop_descriptor");
 
 /// The encoded descriptors of `google/rpc/error_details.proto` and its import, for reflection.
 const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("error_details_descriptor");
 /// The health-service name that reports SERVING while the server uses development material.
-pub const DEVELOPMENT_HEALTH_SERVICE: &str = "vnpop.development-pki";
+pub(crate) const DEVELOPMENT_HEALTH_SERVICE: &str = "vnpop.development-pki";
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +137,7 @@ pub struct ServeLimits {
 }
 
 impl ServeLimits {
-    pub fn from_config(config: &ServeConfig) -> Self {
+    pub(crate) fn from_config(config: &ServeConfig) -> Self {
         ServeLimits {
             accept: AcceptLimits {
                 max_connections: config.max_connections,
@@ -265,7 +266,7 @@ impl ServerState {
 /// The configured population (with the built-in and file fixtures) as a store, and logs how long
 /// it took. Nothing is generated here: the store computes citizens when asked, so this takes
 /// milliseconds at any population size (the fixtures file is the only work).
-pub fn build_store(args: &PopulationArgs) -> Result<CitizenStore, StartError> {
+pub(crate) fn build_store(args: &PopulationArgs) -> Result<CitizenStore, StartError> {
     let started = Instant::now();
     let mut fixtures = population::builtin_fixtures();
     if let Some(path) = &args.fixtures {

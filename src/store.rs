@@ -63,7 +63,7 @@ impl CitizenStore {
     }
 
     /// The citizen linked to this legacy CMND number.
-    pub fn get_by_cmnd(&self, cmnd: CmndNumber) -> Option<Arc<Citizen>> {
+    pub(crate) fn get_by_cmnd(&self, cmnd: CmndNumber) -> Option<Arc<Citizen>> {
         if let Some(entry) = self.overlay_cmnd.get(&cmnd) {
             let owner = (*entry.value())?;
             drop(entry);
@@ -117,7 +117,7 @@ impl CitizenStore {
     }
 
     /// The CCCD number a CMND number is linked to.
-    pub fn cmnd_owner(&self, cmnd: CmndNumber) -> Option<CccdNumber> {
+    pub(crate) fn cmnd_owner(&self, cmnd: CmndNumber) -> Option<CccdNumber> {
         self.get_by_cmnd(cmnd).map(|c| c.cccd)
     }
 

@@ -30,7 +30,7 @@ use crate::{
 
 /// The admin service over the fault injector and the store.
 #[derive(Debug, Clone)]
-pub struct AdminService {
+pub(crate) struct AdminService {
     authn: Arc<Authenticator>,
     faults: Arc<FaultInjector>,
     fixtures: Arc<RuntimeFixtures>,
@@ -109,7 +109,7 @@ impl AdminService {
 }
 
 /// The fault rules of a request, as the fault module reads them.
-pub fn rules_from_proto(config: proto::FaultConfig) -> Vec<RuleSpec> {
+pub(crate) fn rules_from_proto(config: proto::FaultConfig) -> Vec<RuleSpec> {
     config
         .rules
         .into_iter()
@@ -148,7 +148,7 @@ pub fn rules_from_proto(config: proto::FaultConfig) -> Vec<RuleSpec> {
 }
 
 /// The rules of a plan, as the admin service answers them.
-pub fn rules_to_proto(plan: &FaultPlan) -> proto::FaultConfig {
+pub(crate) fn rules_to_proto(plan: &FaultPlan) -> proto::FaultConfig {
     proto::FaultConfig {
         rules: plan
             .specs()

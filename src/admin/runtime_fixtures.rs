@@ -58,7 +58,7 @@ impl RuntimeFixtures {
     /// A change of one citizen, checked against the store but not yet made: the admin service
     /// records it in the audit trail first, then [`RuntimeFixtures::apply`]s it (its changes are
     /// serialised, so the store does not move in between).
-    pub fn prepare_put(&self, citizen: Citizen) -> Result<Change, ApiError> {
+    pub(crate) fn prepare_put(&self, citizen: Citizen) -> Result<Change, ApiError> {
         if let Some(owner) = citizen
             .cmnd
             .and_then(|cmnd| self.store.cmnd_owner(cmnd))
@@ -77,7 +77,7 @@ impl RuntimeFixtures {
     }
 
     /// Removing a citizen; an error if there is none.
-    pub fn prepare_remove(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
+    pub(crate) fn prepare_remove(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
         self.current(cccd)?;
         Ok(Change {
             cccd,
@@ -109,7 +109,7 @@ impl RuntimeFixtures {
     }
 
     /// Revoking a citizen's card; an error if they have none.
-    pub fn prepare_revoke_card(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
+    pub(crate) fn prepare_revoke_card(&self, cccd: CccdNumber) -> Result<Change, ApiError> {
         self.prepare_update(cccd, |c| {
             if c.card.is_none() {
                 return Err(ApiError::CitizenHasNoCard {
@@ -122,7 +122,7 @@ impl RuntimeFixtures {
     }
 
     /// Marking a citizen deceased on `died`; an error if before their birth.
-    pub fn prepare_mark_deceased(
+    pub(crate) fn prepare_mark_deceased(
         &self,
         cccd: CccdNumber,
         died: NaiveDate,
@@ -141,7 +141,7 @@ impl RuntimeFixtures {
     }
 
     /// Makes a prepared change, keeping the citizen's startup record for `reset`.
-    pub fn apply(&self, change: Change) -> Changed {
+    pub(crate) fn apply(&self, change: Change) -> Changed {
         let mut originals = self.changes();
         let previous = match change.record {
             Some(record) => self.store.put(record),
@@ -174,7 +174,7 @@ impl RuntimeFixtures {
     }
 
     /// Citizens changed since startup (what `reset` would restore).
-    pub fn changed_count(&self) -> usize {
+    pub(crate) fn changed_count(&self) -> usize {
         self.changes().len()
     }
 

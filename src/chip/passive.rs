@@ -32,16 +32,16 @@ fn malformed(field: impl Into<String>, message: impl Into<String>) -> MalformedC
 /// At most this many data groups in a read (ICAO 9303 defines 16).
 pub const MAX_DATA_GROUPS: usize = 16;
 /// At most this many hashes in the security object.
-pub const MAX_DATA_GROUP_HASHES: usize = 16;
+pub(crate) const MAX_DATA_GROUP_HASHES: usize = 16;
 /// At most this many bytes in one data group.
 pub const MAX_DATA_GROUP_BYTES: usize = 64 * 1024;
 /// At most this many bytes in the security object's signed content, certificate and signature
 /// each (16 hashes and a document number take well under 1 KiB; a certificate about 600 bytes).
-pub const MAX_SECURITY_OBJECT_PART_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_SECURITY_OBJECT_PART_BYTES: usize = 16 * 1024;
 
 /// Checks the size bounds of `read` without hashing or decoding anything: constant work, so a
 /// read beyond them is refused before it costs the server anything. The error names the bound.
-pub fn check_bounds(read: &proto::ChipRead) -> Result<(), MalformedChipRead> {
+pub(crate) fn check_bounds(read: &proto::ChipRead) -> Result<(), MalformedChipRead> {
     if read.data_groups.len() > MAX_DATA_GROUPS {
         return Err(malformed(
             "chip_read.data_groups",

@@ -40,7 +40,7 @@ const LANDMARKS: [&str; 6] = [
 ];
 
 /// The personal data of `citizen` in the population of `seed`.
-pub fn personal_data(seed: u64, citizen: &Citizen) -> PersonalData {
+pub(crate) fn personal_data(seed: u64, citizen: &Citizen) -> PersonalData {
     let mut rng = ChaCha8Rng::from_seed(derive_bytes(seed, "chip/dg13-personal", citizen.cccd));
     let tables = Tables::get();
     let parents = Cohort::of(citizen.date_of_birth.year() - 28);

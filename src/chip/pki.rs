@@ -19,12 +19,12 @@ use x509_parser::{
 };
 
 /// The embedded development CSCA certificate.
-pub const DEV_CSCA_PEM: &str = include_str!("../../certs/csca.pem");
+pub(crate) const DEV_CSCA_PEM: &str = include_str!("../../certs/csca.pem");
 const DEV_DOCUMENT_SIGNER_PEM: &str = include_str!("../../certs/document-signer.pem");
 const DEV_DOCUMENT_SIGNER_KEY: &str = include_str!("../../certs/document-signer.key");
 
 /// The security object's signature algorithm name (see chip.proto).
-pub const SIGNATURE_ALGORITHM: &str = "ecdsa-p256-sha256";
+pub(crate) const SIGNATURE_ALGORITHM: &str = "ecdsa-p256-sha256";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PkiError {
@@ -87,7 +87,7 @@ impl DocumentSigner {
     }
 
     /// ECDSA P-256 / SHA-256 signature (ASN.1 DER) over `content`.
-    pub fn sign(&self, content: &[u8]) -> Vec<u8> {
+    pub(crate) fn sign(&self, content: &[u8]) -> Vec<u8> {
         self.key
             .sign(&self.rng, content)
             .expect("ECDSA signing with a valid key does not fail")
@@ -96,7 +96,7 @@ impl DocumentSigner {
     }
 
     /// The document signer's certificate, DER.
-    pub fn certificate_der(&self) -> &[u8] {
+    pub(crate) fn certificate_der(&self) -> &[u8] {
         &self.certificate_der
     }
 }
@@ -121,7 +121,11 @@ impl CscaTrust {
 
     /// Checks that `signer_der` is a document-signer certificate issued by this CSCA and valid at
     /// `now`; the error says which check failed.
-    pub fn check_document_signer(&self, signer_der: &[u8], now: SystemTime) -> Result<(), String> {
+    pub(crate) fn check_document_signer(
+        &self,
+        signer_der: &[u8],
+        now: SystemTime,
+    ) -> Result<(), String> {
         let (_, csca) = X509Certificate::from_der(&self.certificate_der)
             .map_err(|e| format!("the trusted CSCA certificate cannot be read: {e}"))?;
         let (rest, signer) = X509Certificate::from_der(signer_der)
@@ -186,7 +190,7 @@ impl CscaTrust {
 
 /// Checks an ECDSA P-256 / SHA-256 signature over `content` with the public key of the
 /// certificate `signer_der`.
-pub fn check_signature(
+pub(crate) fn check_signature(
     signer_der: &[u8],
     content: &[u8],
     signature_der: &[u8],

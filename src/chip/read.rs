@@ -12,8 +12,8 @@ use super::{
 use crate::{domain::Citizen, proto, security::certs::CertificateAuthority};
 
 /// Data group numbers on vnpop chips.
-pub const DG1: u32 = 1;
-pub const DG13: u32 = 13;
+pub(crate) const DG1: u32 = 1;
+pub(crate) const DG13: u32 = 13;
 
 /// The ways a chip read can be spoiled, for negative tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

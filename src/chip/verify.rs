@@ -66,7 +66,7 @@ pub struct ChipVerification {
 }
 
 impl ChipVerification {
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         self.verdict == ChipVerdict::Valid
     }
 }
@@ -89,7 +89,7 @@ impl ChipVerifier {
     }
 
     /// A verifier that runs at most `concurrency` verifications at once.
-    pub fn with_concurrency(trust: CscaTrust, seed: u64, concurrency: usize) -> Self {
+    pub(crate) fn with_concurrency(trust: CscaTrust, seed: u64, concurrency: usize) -> Self {
         ChipVerifier {
             trust,
             seed,
@@ -101,7 +101,7 @@ impl ChipVerifier {
     /// beyond them costs nothing), then the hashing, decoding and signature checks on tokio's
     /// blocking pool, at most `concurrency` at a time, so chip reads never hold up the async
     /// workers that answer every other call.
-    pub async fn verify_on_pool(
+    pub(crate) async fn verify_on_pool(
         self: &Arc<Self>,
         read: crate::proto::ChipRead,
         store: Arc<crate::store::CitizenStore>,

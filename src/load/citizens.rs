@@ -119,7 +119,7 @@ impl<'a> Target<'a> {
 
 /// A VNeID account the load logs in as (level 1 or 2, alive, card not revoked).
 #[derive(Debug, Clone)]
-pub struct Account {
+pub(crate) struct Account {
     pub cccd: String,
     pub credentials: TestCredentials,
 }
@@ -248,12 +248,14 @@ impl CitizenPool {
     }
 
     /// Citizens prepared.
-    pub fn known_count(&self) -> usize {
+    #[cfg(test)]
+    fn known_count(&self) -> usize {
         self.known.len()
     }
 
     /// VNeID accounts prepared: at most this many logins fit in one 30-second TOTP step.
-    pub fn account_count(&self) -> usize {
+    #[cfg(test)]
+    fn account_count(&self) -> usize {
         self.accounts.len()
     }
 
@@ -270,7 +272,7 @@ impl CitizenPool {
     }
 
     /// The next account to log in as, in turn (none if the sample has no account).
-    pub fn next_account(&self) -> Option<&Account> {
+    pub(crate) fn next_account(&self) -> Option<&Account> {
         if self.accounts.is_empty() {
             return None;
         }

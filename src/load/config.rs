@@ -152,9 +152,9 @@ pub enum Stop {
 }
 
 /// Closed-loop concurrency when neither --concurrency nor --rate is given.
-pub const DEFAULT_CONCURRENCY: usize = 64;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 64;
 /// Measured duration when neither --duration nor --requests is given.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_DURATION: Duration = Duration::from_secs(30);
 
 impl LoadConfig {
     /// The defaults, as `vnpop load` with no flags (and no environment) has them.
@@ -170,7 +170,7 @@ impl LoadConfig {
         }
     }
 
-    pub fn pace(&self) -> Pace {
+    pub(crate) fn pace(&self) -> Pace {
         match self.rate {
             Some(rate) => Pace::Open {
                 per_second: rate.0,
@@ -191,7 +191,7 @@ impl LoadConfig {
     }
 
     /// The endpoint URLs for the client library, one a server of --server.
-    pub fn endpoints(&self) -> Vec<String> {
+    pub(crate) fn endpoints(&self) -> Vec<String> {
         self.target
             .split(',')
             .map(str::trim)
@@ -214,7 +214,7 @@ impl LoadConfig {
     }
 
     /// Checks what clap cannot: numbers in range and combinations that make sense.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         let share = |name: &str, value: f64| {
             if (0.0..=1.0).contains(&value) {
                 Ok(())

@@ -33,9 +33,9 @@ use super::{
 use crate::proto;
 
 /// The `purpose` of every load request.
-pub const LOAD_PURPOSE: &str = "load test";
+pub(crate) const LOAD_PURPOSE: &str = "load test";
 /// The `officer_id` of every load request.
-pub const LOAD_OFFICER: &str = "load-generator";
+pub(crate) const LOAD_OFFICER: &str = "load-generator";
 
 /// Sends a mix of requests about a prepared pool of citizens over one or more channels.
 #[derive(Debug)]
@@ -118,7 +118,7 @@ impl Driver {
     }
 
     /// Lists the dossier id of every call answered OK in `answered`.
-    pub fn with_answered(mut self, answered: AnsweredLog) -> Self {
+    pub(crate) fn with_answered(mut self, answered: AnsweredLog) -> Self {
         self.answered = Some(answered);
         self
     }

@@ -26,8 +26,8 @@ pub enum RpcKind {
 }
 
 impl RpcKind {
-    pub const COUNT: usize = 5;
-    pub const ALL: [RpcKind; RpcKind::COUNT] = [
+    pub(crate) const COUNT: usize = 5;
+    pub(crate) const ALL: [RpcKind; RpcKind::COUNT] = [
         RpcKind::Noop,
         RpcKind::Lookup,
         RpcKind::Verify,
@@ -147,7 +147,7 @@ impl fmt::Display for Mix {
 
 /// The generated clients one worker sends through (clones share the connection).
 #[derive(Debug, Clone)]
-pub struct Clients {
+pub(crate) struct Clients {
     /// CitizenRegistry calls, sent with [`send_discarding_answer`].
     registry: Grpc<Channel>,
     vneid: VneidAuthenticationClient<Channel>,

@@ -87,7 +87,7 @@ pub fn new_run_id() -> String {
 }
 
 /// Prepares the citizens the mix needs (CPU-bound, in parallel).
-pub async fn prepare_pool(config: &LoadConfig) -> Result<Arc<CitizenPool>, LoadError> {
+pub(crate) async fn prepare_pool(config: &LoadConfig) -> Result<Arc<CitizenPool>, LoadError> {
     let spec = PoolSpec {
         population: config.population_spec(),
         sample: config.citizen_sample,

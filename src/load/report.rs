@@ -61,7 +61,7 @@ impl Tally {
     }
 
     /// Adds `other`'s counts and latencies to these.
-    pub fn merge(&mut self, other: &Tally) {
+    pub(crate) fn merge(&mut self, other: &Tally) {
         for (mine, theirs) in self.kinds.iter_mut().zip(&other.kinds) {
             for (a, b) in mine.codes.iter_mut().zip(theirs.codes) {
                 *a += b;

@@ -90,7 +90,7 @@ impl Slot {
     }
 
     /// The citizen's rank in the block: how many of the block come before them.
-    pub fn rank(&self) -> u64 {
+    pub(crate) fn rank(&self) -> u64 {
         self.period * u64::from(Plan::get().counts[self.block as usize]) + u64::from(self.offset)
     }
 

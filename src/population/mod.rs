@@ -26,7 +26,7 @@ use crate::domain::{CccdNumber, Citizen, CmndNumber};
 /// keyed by the seed. Everything vnpop derives per citizen beyond the generated record (VNeID test
 /// credentials, the chip's DG13-only personal data) comes from here, so a tester can reproduce it
 /// from the seed and the number alone, and one purpose reveals nothing about another.
-pub fn derive_bytes(seed: u64, purpose: &str, cccd: CccdNumber) -> [u8; 32] {
+pub(crate) fn derive_bytes(seed: u64, purpose: &str, cccd: CccdNumber) -> [u8; 32] {
     use ring::hmac;
     let mut key_material = b"vnpop/per-citizen-derivation/v1/".to_vec();
     key_material.extend_from_slice(&seed.to_be_bytes());
@@ -80,12 +80,12 @@ pub enum PopulationError {
 }
 
 /// The largest population the number space holds (without fixtures).
-pub fn max_population() -> u64 {
+pub(crate) fn max_population() -> u64 {
     layout::max_population(|_| 0)
 }
 
 /// Checks a `--population` value: at least one citizen, at most [`max_population`].
-pub fn check_size(size: u64) -> Result<(), PopulationError> {
+pub(crate) fn check_size(size: u64) -> Result<(), PopulationError> {
     let max = max_population();
     match size {
         0 => Err(PopulationError::Empty),
@@ -192,7 +192,7 @@ impl Population {
     }
 
     /// The index of the generated citizen with this CCCD number, if anyone generated has it.
-    pub fn index_of(&self, cccd: CccdNumber) -> Option<u64> {
+    pub(crate) fn index_of(&self, cccd: CccdNumber) -> Option<u64> {
         let block = layout::block_of(cccd, self.spec.reference_date.year())?;
         let mut rank = layout::position_of_serial(self.spec.seed, block, cccd.serial());
         if let Some(taken) = self.reserved.get(&block) {
@@ -212,7 +212,7 @@ impl Population {
     }
 
     /// The generated citizen linked to this CMND number.
-    pub fn get_by_cmnd(&self, cmnd: CmndNumber) -> Option<Citizen> {
+    pub(crate) fn get_by_cmnd(&self, cmnd: CmndNumber) -> Option<Citizen> {
         if self.reserved_cmnd.contains(&cmnd) {
             return None;
         }
@@ -225,7 +225,7 @@ impl Population {
 /// Citizen number `index` of the population of `spec` with the built-in fixtures, computed alone
 /// (microseconds plus reading the fixtures; use a [`Population`] for many): how a tool knows the
 /// server's citizens. Serving file fixtures too can move the few citizens whose numbers they take.
-pub fn citizen_at(spec: PopulationSpec, index: u64) -> Citizen {
+pub(crate) fn citizen_at(spec: PopulationSpec, index: u64) -> Citizen {
     static BUILTIN: std::sync::LazyLock<Vec<Citizen>> = std::sync::LazyLock::new(builtin_fixtures);
     match Population::new(spec, &BUILTIN) {
         Ok(population) => population.citizen(index),

@@ -8,7 +8,7 @@ use rand::{distr::weighted::WeightedIndex, prelude::Distribution, Rng};
 use crate::domain::{geography::OldWard, Province, ProvinceCode, Sex};
 
 /// Items with relative weights, sampled in O(log n).
-pub struct Weighted<T> {
+pub(crate) struct Weighted<T> {
     items: Vec<T>,
     index: WeightedIndex<f64>,
 }
@@ -28,7 +28,7 @@ impl<T> Weighted<T> {
     }
 
     /// Each item's weight (as given, up to floating-point rounding).
-    pub fn weight_of(&self, position: usize) -> f64 {
+    pub(crate) fn weight_of(&self, position: usize) -> f64 {
         self.index.weight(position).unwrap_or(0.0)
     }
 }
@@ -48,7 +48,7 @@ fn number(text: &str) -> f64 {
 
 /// A birth cohort, for names whose popularity changed over time.
 #[derive(Clone, Copy)]
-pub enum Cohort {
+pub(crate) enum Cohort {
     /// Born before 1975.
     Old,
     /// Born 1975–1995.
@@ -80,13 +80,13 @@ impl Cohort {
 }
 
 /// Middle and given names for one sex and cohort.
-pub struct NamePool {
+pub(crate) struct NamePool {
     pub middle: Weighted<&'static str>,
     pub given: Weighted<&'static str>,
 }
 
 /// Every table the generator uses.
-pub struct Tables {
+pub(crate) struct Tables {
     pub surnames: Weighted<&'static str>,
     /// Indexed by `[sex][cohort]`.
     names: [[NamePool; 3]; 2],

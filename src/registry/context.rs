@@ -18,7 +18,7 @@ impl RequestContext {
     /// Checks that dossier id, purpose and officer id are present and not too long (the error
     /// names every missing field), and that `load_test` is set only by an agency whose directory
     /// entry allows load tests.
-    pub fn from_proto(
+    pub(crate) fn from_proto(
         context: Option<proto::RequestContext>,
         agency: &Agency,
     ) -> Result<Self, ApiError> {

@@ -22,7 +22,7 @@ pub fn date(d: NaiveDate) -> proto::Date {
 }
 
 /// A protobuf date as a calendar date; the error names `field`.
-pub fn parse_date(field: &'static str, d: &proto::Date) -> Result<NaiveDate, ApiError> {
+pub(crate) fn parse_date(field: &'static str, d: &proto::Date) -> Result<NaiveDate, ApiError> {
     u32::try_from(d.month)
         .ok()
         .zip(u32::try_from(d.day).ok())
@@ -195,7 +195,7 @@ pub fn declared(d: Option<proto::Declared>) -> Result<Declared, ApiError> {
     Ok(declared)
 }
 
-pub fn match_result(m: Match) -> proto::MatchResult {
+pub(crate) fn match_result(m: Match) -> proto::MatchResult {
     match m {
         Match::Exact => proto::MatchResult::Exact,
         Match::DiacriticInsensitive => proto::MatchResult::DiacriticInsensitive,
@@ -204,7 +204,7 @@ pub fn match_result(m: Match) -> proto::MatchResult {
     }
 }
 
-pub fn qr_verdict(v: &QrVerdict) -> proto::QrVerdict {
+pub(crate) fn qr_verdict(v: &QrVerdict) -> proto::QrVerdict {
     match v {
         QrVerdict::Valid => proto::QrVerdict::Valid,
         QrVerdict::Mismatch(_) => proto::QrVerdict::Mismatch,
