@@ -72,7 +72,7 @@ pub fn data_groups(seed: u64, citizen: &Citizen) -> (proto::Dg1, proto::Dg13) {
 }
 
 /// The fields of the read data groups that differ from what the database says the card holds,
-/// as "dg1.<field>" / "dg13.<field>", in field order.
+/// as `"dg1.<field>"` / `"dg13.<field>"`, in field order.
 pub fn mismatched_fields(
     seed: u64,
     citizen: &Citizen,

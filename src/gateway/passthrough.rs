@@ -5,8 +5,8 @@
 //! into Rust and encoded again on its way to a gRPC caller, and a REST caller's JSON is written
 //! straight from those bytes (`json::encode_bytes`). The request is still read and the one sent on
 //! built from the dossier, exactly as [`crate::client::Dossier::lookup_by_cccd`] builds it, and the
-//! call is made and recorded through [`Dossier::recorded`]: the outbox holds the event before the
-//! answer leaves, as for every other call.
+//! call is made and recorded through [`crate::client::Dossier::recorded`]: the outbox holds the
+//! event before the answer leaves, as for every other call.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
