@@ -84,3 +84,17 @@ pub struct AuditEvent {
     #[serde(flatten)]
     pub kind: EventKind,
 }
+
+/// Outcomes a client records for a call that never reached the server's handler (gRPC status
+/// codes in snake case): the server has no record of these, by design.
+pub const NOT_REACHING_SERVER: &[&str] = &[
+    "unavailable",
+    "deadline_exceeded",
+    "cancelled",
+    "unknown",
+    "resource_exhausted",
+    "permission_denied",
+    "unauthenticated",
+    "aborted",
+    "internal",
+];

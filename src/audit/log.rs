@@ -43,33 +43,15 @@ pub use super::{
         hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,
         PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
     },
+    projector::QUERY_FILE,
+    queue::AppendReceipt,
+    store::DATABASE_FILE,
 };
-
-/// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
-pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 
 /// How long a query waits for the projector before giving up.
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// The file names inside the data directory.
-pub const DATABASE_FILE: &str = "audit.sqlite";
-/// The query tables the projector derives from [`DATABASE_FILE`].
-pub const QUERY_FILE: &str = "audit-query.sqlite";
-
-/// What an append did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppendReceipt {
-    /// Events stored by this call.
-    pub appended: usize,
-    /// Events already in the log (same event id), not stored again.
-    pub duplicates: usize,
-    /// The log's size after the group commit that included this call.
-    pub tree_size: u64,
-    /// For each probed event id ([`AuditLog::append_received`]), whether the log holds it.
-    pub probed: Vec<bool>,
-}
 
 /// Handle to the audit log; cheap to share behind an `Arc`.
 pub struct AuditLog {

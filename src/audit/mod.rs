@@ -47,20 +47,4 @@ pub use event::{AuditEvent, EventKind, EventSource};
 pub use log::{AppendReceipt, AuditLog, SignedTreeHead};
 pub use verify::{verify_file, Tamper, VerifyReport};
 
-/// Why the audit log could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("audit database error: {0}")]
-    Database(#[from] rusqlite::Error),
-    #[error("audit log write failed, nothing of the batch was stored: {0}")]
-    Write(String),
-    #[error("audit signing key: {0}")]
-    Key(String),
-    #[error("the audit log is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the audit log is closed")]
-    Closed,
-    /// The fleet's shared database (PostgreSQL) failed or refused.
-    #[error("audit store: {0}")]
-    Store(String),
-}
+pub use crate::error::AuditError;

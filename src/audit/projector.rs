@@ -32,6 +32,10 @@ use super::{
     AuditError,
 };
 
+/// The query tables' file in the data directory, beside the log's
+/// [`DATABASE_FILE`](super::store::DATABASE_FILE).
+pub const QUERY_FILE: &str = "audit-query.sqlite";
+
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
 /// Events worth a transaction at once; fewer wait up to [`LINGER`] for more, so that a steady

@@ -18,8 +18,9 @@ use rusqlite::{params_from_iter, types::Value, Connection};
 
 pub use super::tree::StoredTree;
 use super::{
-    log::{vietnam_day, SignedTreeHead, QUERY_FILE},
-    merkle::{leaf_hash, Hash},
+    keys::SignedTreeHead,
+    merkle::Hash,
+    projector::QUERY_FILE,
     record::{self, Dictionary, StoredEvent},
     store::{LogOfRecord, SqliteLog},
     AuditError, AuditEvent,
@@ -331,32 +332,14 @@ impl AuditReader {
         self.log.size()
     }
 
-    /// The hashes of the leaves `[from, to)`, which must all be there.
-    pub(super) fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
-        let mut leaves = Vec::with_capacity((to - from) as usize);
-        let mut bytes = Vec::new();
-        self.scan_views(from, to, &mut |seq, view| {
-            record::view_leaf_bytes(seq, &view, &mut bytes);
-            leaves.push(leaf_hash(&bytes));
-            Ok(true)
-        })?;
-        if leaves.len() as u64 != to - from {
-            return Err(AuditError::Corrupt(format!(
-                "{} events stored for {from}..{to}",
-                leaves.len()
-            )));
-        }
-        Ok(leaves)
-    }
-
     /// The hashes of the first `size` leaves, in order.
     pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
-        self.leaves(0, size)
+        super::tree::leaves(&self.log, &mut self.dictionary.borrow_mut(), 0, size)
     }
 
     /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
     pub fn tree(&self, size: u64) -> StoredTree<'_> {
-        StoredTree::new(self, size)
+        StoredTree::new(&self.log, &self.dictionary, size)
     }
 
     /// The event stored at leaf `seq`.
@@ -565,7 +548,7 @@ impl AuditReader {
             RatioSource::Rollup => {
                 // Whole months from the monthly rollup, the days before and after them from the
                 // daily one.
-                let (from, to) = (vietnam_day(query.from_ms), vietnam_day(query.to_ms));
+                let (from, to) = (vietnam::day_of(query.from_ms), vietnam::day_of(query.to_ms));
                 let first = if vietnam::month_start(from) == from {
                     from
                 } else {

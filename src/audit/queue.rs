@@ -8,7 +8,7 @@ use std::{
 
 use tokio::sync::oneshot;
 
-use super::{event::AuditEvent, log::AppendReceipt, AuditError};
+use super::{event::AuditEvent, AuditError};
 
 /// Most events written in one group commit.
 const MAX_GROUP: usize = 20_000;
@@ -22,6 +22,19 @@ pub(crate) enum Lane {
     Served,
     /// Agencies' reports.
     Ingest,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// Events stored by this call.
+    pub appended: usize,
+    /// Events already in the log (same event id), not stored again.
+    pub duplicates: usize,
+    /// The log's size after the group commit that included this call.
+    pub tree_size: u64,
+    /// For each probed event id ([`AuditLog::append_received`](super::AuditLog::append_received)), whether the log holds it.
+    pub probed: Vec<bool>,
 }
 
 /// A batch waiting for the sequencer, and where its receipt goes.

@@ -35,21 +35,7 @@ use std::{
 
 use rusqlite::{params_from_iter, types::Value};
 
-use super::{query::AuditReader, record::ViewKind, AuditError};
-
-/// Outcomes a client records for a call that never reached the server's handler (gRPC status
-/// codes in snake case): the server has no record of these, by design.
-pub const NOT_REACHING_SERVER: &[&str] = &[
-    "unavailable",
-    "deadline_exceeded",
-    "cancelled",
-    "unknown",
-    "resource_exhausted",
-    "permission_denied",
-    "unauthenticated",
-    "aborted",
-    "internal",
-];
+use super::{event::NOT_REACHING_SERVER, query::AuditReader, record::ViewKind, AuditError};
 
 /// How near a served call of the same agency must be to a reported failure for the server to
 /// contradict it: the clock skew tolerated on reports ([`crate::reporting::MAX_AHEAD`]).

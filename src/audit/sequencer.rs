@@ -15,10 +15,9 @@ use std::{
 use super::{
     event::EventSource,
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
-    log::AppendReceipt,
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
-    queue::Job,
+    queue::{AppendReceipt, Job},
     record::{self, Dictionary},
     store::{self, Group, LogOfRecord, RUN},
     AuditError,

@@ -17,11 +17,14 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    log::SignedTreeHead,
+    keys::SignedTreeHead,
     merkle::Hash,
     record::{self, Dictionary, RecordError, StoredEvent},
     AuditError,
 };
+
+/// The log of record's file in the data directory.
+pub const DATABASE_FILE: &str = "audit.sqlite";
 
 /// Most records in one `records` row.
 pub(crate) const RUN: usize = 128;

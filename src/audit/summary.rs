@@ -19,9 +19,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
-    log::vietnam_day,
-    reconcile::NOT_REACHING_SERVER,
+    event::{AuditEvent, EventKind, EventSource, NOT_REACHING_SERVER},
     AuditError,
 };
 
@@ -112,7 +110,7 @@ impl Dossier {
 
     fn rollup_key(&self, agency_id: &str) -> Option<RollupKey> {
         Some(RollupKey {
-            day: vietnam_day(self.received_at_ms?),
+            day: vietnam::day_of(self.received_at_ms?),
             agency_id: agency_id.to_owned(),
             district: self.district.clone().unwrap_or_default(),
             officer_id: self.officer_id.clone().unwrap_or_default(),

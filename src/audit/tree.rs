@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 
 use super::{
-    merkle::{self, Hash, Subtrees, BLOCK_LEAVES},
-    query::AuditReader,
-    store::LogOfRecord,
+    merkle::{self, leaf_hash, Hash, Subtrees, BLOCK_LEAVES},
+    record::{self, Dictionary},
+    store::{LogOfRecord, SqliteLog},
     AuditError,
 };
 
@@ -17,7 +17,10 @@ use super::{
 /// block roots; anything smaller is read leaf by leaf. A proof reads one node a level and the
 /// leaves of at most two blocks.
 pub struct StoredTree<'a> {
-    reader: &'a AuditReader,
+    /// The log's read connection, with the query tables (and so `merkle_nodes`) attached.
+    log: &'a SqliteLog,
+    /// The log's string dictionary, shared with the reader that made the tree.
+    dictionary: &'a RefCell<Dictionary>,
     size: u64,
     /// The leaf hashes of the last block read, so the ranges inside one block read it once.
     block: RefCell<Option<(u64, Vec<Hash>)>>,
@@ -37,13 +40,12 @@ impl Subtrees for StoredTree<'_> {
             if to - from >= 2 {
                 let level = (to - from).trailing_zeros();
                 if let Some(root) =
-                    super::nodes::lookup(self.reader.connection(), level, from >> level)?
+                    super::nodes::lookup(self.log.connection(), level, from >> level)?
                 {
                     return Ok(root);
                 }
             }
             let blocks = self
-                .reader
                 .log
                 .blocks(from, to)?
                 .into_iter()
@@ -65,7 +67,10 @@ impl Subtrees for StoredTree<'_> {
             if cached.as_ref().is_none_or(|(b, _)| *b != block) {
                 let first = block * BLOCK_LEAVES;
                 let last = (first + BLOCK_LEAVES).min(self.size);
-                *cached = Some((block, self.reader.leaves(first, last)?));
+                *cached = Some((
+                    block,
+                    leaves(self.log, &mut self.dictionary.borrow_mut(), first, last)?,
+                ));
             }
             let (_, leaves) = cached.as_ref().expect("just read");
             let offset = block * BLOCK_LEAVES;
@@ -82,12 +87,37 @@ impl Subtrees for StoredTree<'_> {
 }
 
 impl<'a> StoredTree<'a> {
-    /// The first `size` events of the log `reader` reads.
-    pub(super) fn new(reader: &'a AuditReader, size: u64) -> Self {
+    /// The first `size` events of `log` (opened with the query tables attached), whose strings
+    /// `dictionary` holds.
+    pub(super) fn new(log: &'a SqliteLog, dictionary: &'a RefCell<Dictionary>, size: u64) -> Self {
         StoredTree {
-            reader,
+            log,
+            dictionary,
             size,
             block: RefCell::new(None),
         }
     }
+}
+
+/// The hashes of the leaves `[from, to)` of `log`, which must all be there.
+pub(super) fn leaves(
+    log: &SqliteLog,
+    dictionary: &mut Dictionary,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, AuditError> {
+    let mut leaves = Vec::with_capacity((to - from) as usize);
+    let mut bytes = Vec::new();
+    log.views(dictionary, from, to, &mut |seq, view| {
+        record::view_leaf_bytes(seq, &view, &mut bytes);
+        leaves.push(leaf_hash(&bytes));
+        Ok(true)
+    })?;
+    if leaves.len() as u64 != to - from {
+        return Err(AuditError::Corrupt(format!(
+            "{} events stored for {from}..{to}",
+            leaves.len()
+        )));
+    }
+    Ok(leaves)
 }
