@@ -121,3 +121,96 @@ pub(super) fn leaves(
     }
     Ok(leaves)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::{
+        log::DATABASE_FILE,
+        merkle::{Hash, BLOCK_LEAVES},
+        query::AuditReader,
+        AuditEvent, AuditLog, EventKind, EventSource,
+    };
+
+    /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
+    const JAN_1_2024: i64 = 1_704_042_000_000;
+
+    fn lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
+            source,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: String::new(),
+            officer_id: "o".into(),
+            occurred_at_ms: at,
+            load_test: false,
+            commune: None,
+            province: None,
+            kind: EventKind::Verification {
+                rpc: "LookupByCccd".into(),
+                outcome: "found".into(),
+                purpose: "p".into(),
+                subject: "s".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {
+        use crate::audit::merkle::{self, Subtrees};
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let n = 8 * BLOCK_LEAVES + 300;
+        let events: Vec<_> = (0..n as usize)
+            .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))
+            .collect();
+        for chunk in events.chunks(700) {
+            log.append_blocking(chunk.to_vec()).unwrap();
+        }
+        drop(log);
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let all = reader.leaf_hashes(n).unwrap();
+        // The projector derived the upper levels the proofs below read (8 blocks: levels 1-3).
+        let blocks: Vec<Hash> = all
+            .chunks(BLOCK_LEAVES as usize)
+            .take(8)
+            .map(merkle::root)
+            .collect();
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 3, 0).unwrap(),
+            Some(merkle::root(&blocks))
+        );
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 1, 3).unwrap(),
+            Some(merkle::root(&blocks[6..8]))
+        );
+        for size in [
+            1,
+            5,
+            BLOCK_LEAVES,
+            BLOCK_LEAVES + 1,
+            3 * BLOCK_LEAVES + 7,
+            4 * BLOCK_LEAVES,
+            7 * BLOCK_LEAVES + 5,
+            n,
+        ] {
+            let leaves = &all[..size as usize];
+            let tree = reader.tree(size);
+            assert_eq!(tree.range_root(0, size).unwrap(), merkle::root(leaves));
+            for index in [0, size / 2, size - 1] {
+                assert_eq!(
+                    merkle::inclusion_proof_in(&tree, index).unwrap(),
+                    merkle::inclusion_proof(leaves, index as usize),
+                    "inclusion {index} of {size}"
+                );
+            }
+            for old in [0, 1, size / 3, BLOCK_LEAVES.min(size), size] {
+                assert_eq!(
+                    merkle::consistency_proof_in(&tree, old).unwrap(),
+                    merkle::consistency_proof(leaves, old as usize),
+                    "consistency {old} → {size}"
+                );
+            }
+        }
+    }
+}
