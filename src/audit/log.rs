@@ -270,6 +270,7 @@ impl AuditLog {
         self.append_in(Lane::Served, vec![event], now_ms()).await
     }
 
+    /// Appends `events` received at `received_at_ms` through `lane`.
     async fn append_in(
         &self,
         lane: Lane,
@@ -280,6 +281,8 @@ impl AuditLog {
             .await
     }
 
+    /// Queues a job (waiting for room off the async workers when the lane is full) and
+    /// resolves with its receipt once the sequencer has committed it.
     async fn append_job(
         &self,
         lane: Lane,

@@ -15,12 +15,12 @@
 //! 5. `queue` (served calls first) and `sequencer` (the log's one writer: recovery at open,
 //!    dedup, encode, tree, sign, commit); `follower` (in a fleet, the shared log copied into the
 //!    server's own file);
-//! 6. [`tree`] (the stored log as a Merkle tree, for proofs), [`query`] (the auditor's read-only
+//! 6. `tree` (the stored log as a Merkle tree, for proofs), [`query`] (the auditor's read-only
 //!    questions), [`reconcile`] (client-reported against server-observed verifications);
 //! 7. [`log`]: `AuditLog`, the handle that wires the threads, which callers append through and
 //!    queries wait on;
 //! 8. [`recorder`] (the server's record of what it served), [`answers`] (each auditor query from
-//!    request to answer, shared by the service and `--db`), [`quota`] (per-agency ingest quotas),
+//!    request to answer, shared by the service and `--db`), `quota` (per-agency ingest quotas),
 //!    [`service`] (the gRPC service).
 //!
 //! [`AuditError`] is defined in [`crate::error`], below this module (whose service answers
@@ -37,7 +37,7 @@ pub mod postgres;
 pub(crate) mod projector;
 pub mod query;
 mod queue;
-pub mod quota;
+mod quota;
 pub mod reconcile;
 pub mod record;
 pub mod recorder;
@@ -47,7 +47,7 @@ pub(crate) mod store;
 mod summary;
 #[doc(hidden)]
 pub mod testing;
-pub mod tree;
+mod tree;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};

@@ -39,12 +39,14 @@ pub struct AppendReceipt {
 
 /// A batch waiting for the sequencer, and where its receipt goes.
 pub(crate) struct Job {
+    /// The events to append.
     pub events: Vec<AuditEvent>,
     /// When the server took the events in (stored with each).
     pub received_at_ms: i64,
     /// Client event ids to look up only: the receipt says which are already stored (checked
     /// after the events of the job, as a redelivery of them would be).
     pub probes: Vec<String>,
+    /// Where the receipt goes.
     pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
 }
 
@@ -116,6 +118,7 @@ impl Queue {
         Some(group)
     }
 
+    /// Refuses every later push; the sequencer takes what is queued, then stops.
     pub(crate) fn close(&self) {
         self.queues.lock().expect("queue lock").closed = true;
         self.ready.notify_all();

@@ -108,6 +108,8 @@ impl Dossier {
         ]
     }
 
+    /// The rollup row a dossier with these attributes counts in (`None` until its receipt is
+    /// known).
     fn rollup_key(&self, agency_id: &str) -> Option<RollupKey> {
         Some(RollupKey {
             day: vietnam::day_of(self.received_at_ms?),
@@ -165,6 +167,7 @@ impl Summary {
         }
     }
 
+    /// Adds a dossier's change of figures (`after - before`) to its day's and month's rows.
     fn add(&mut self, key: Option<RollupKey>, before: Figures, after: Figures) {
         let Some(key) = key else {
             return;

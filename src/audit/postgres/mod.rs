@@ -55,6 +55,7 @@ impl std::fmt::Debug for PgStore {
 struct OwnRuntime(Option<tokio::runtime::Runtime>);
 
 impl OwnRuntime {
+    /// The runtime (there until drop).
     fn get(&self) -> &tokio::runtime::Runtime {
         self.0.as_ref().expect("the runtime lives until drop")
     }
@@ -73,6 +74,7 @@ impl Drop for OwnRuntime {
 pub(crate) struct Meta {
     /// A random id given to the database's log when it was created.
     pub log_id: String,
+    /// The fleet's signing key (its public half).
     pub public_key: [u8; 32],
     /// `SHA-256("vnpop-subject-key-check" || subject key)`: servers must share the subject key.
     pub subject_key_check: [u8; 32],
@@ -158,6 +160,7 @@ impl PgStore {
             .map_err(|e| AuditError::Store(format!("{}: {e}", self.shown)))
     }
 
+    /// Applies the missing migrations under the migration lock.
     fn migrate(&self) -> Result<(), AuditError> {
         let mut client = self.client()?;
         self.block_on(async {

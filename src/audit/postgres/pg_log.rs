@@ -61,6 +61,7 @@ impl PgLog {
         Ok(())
     }
 
+    /// Runs a (cached) statement on this handle's connection.
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, AuditError> {
         let store = &self.store;
         store
@@ -120,6 +121,7 @@ impl PgLog {
         result
     }
 
+    /// Runs `sql` (no parameters, no rows) on this handle's connection.
     fn execute(&self, sql: &str) -> Result<(), AuditError> {
         self.store
             .block_on(self.client.batch_execute(sql))

@@ -7,20 +7,31 @@ use crate::audit::{record, AuditError, AuditEvent};
 /// Which events to list (all filters optional).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
+    /// Only events that happened at or after this time, as they state it (Unix ms; any when
+    /// `None`).
     pub from_ms: Option<i64>,
+    /// Only events that happened before this time (Unix ms; any when `None`).
     pub to_ms: Option<i64>,
+    /// Only this agency's (any when `None`).
     pub agency_id: Option<String>,
+    /// Only this officer's (any when `None`).
     pub officer_id: Option<String>,
+    /// Only this dossier's (any when `None`).
     pub dossier_id: Option<String>,
+    /// Only events of this outcome (any when `None`).
     pub outcome: Option<String>,
+    /// Only events of this source, "client" or "server" (any when `None`).
     pub source: Option<String>,
+    /// At most this many (all when `None`).
     pub limit: Option<u64>,
 }
 
 /// An event with its position in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedEvent {
+    /// Its position in the log (leaf index).
     pub seq: u64,
+    /// The event.
     pub event: AuditEvent,
 }
 

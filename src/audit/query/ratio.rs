@@ -33,6 +33,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// The name requests and the command line use ("agency", "district", ...).
     pub fn name(self) -> &'static str {
         match self {
             GroupBy::Agency => "agency",
@@ -46,6 +47,7 @@ impl GroupBy {
         }
     }
 
+    /// The dimension named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
         [
             GroupBy::Agency,
@@ -119,9 +121,13 @@ impl RatioSource {
 /// Which dossiers a ratio covers: received in `[from_ms, to_ms)`, optionally of one agency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RatioQuery {
+    /// Start of the period (Unix ms, inclusive).
     pub from_ms: i64,
+    /// End of the period (Unix ms, exclusive).
     pub to_ms: i64,
+    /// Only this agency's (any when `None`).
     pub agency_id: Option<String>,
+    /// The dimensions to break the ratio down by (none: one total).
     pub group_by: Vec<GroupBy>,
     /// Count load-test dossiers too (left out by default).
     pub include_load_test: bool,
@@ -132,6 +138,7 @@ pub struct RatioQuery {
 pub struct RatioRow {
     /// The group's values, in the order of `group_by` (empty for the total).
     pub group: Vec<String>,
+    /// Dossiers received in the period.
     pub dossiers: u64,
     /// Verifications reported by the agencies for these dossiers, whatever their outcome.
     pub lookups: u64,
@@ -159,6 +166,7 @@ impl RatioRow {
         self.share(self.served_covered)
     }
 
+    /// `n` per dossier (0 without dossiers).
     fn share(&self, n: u64) -> f64 {
         if self.dossiers == 0 {
             0.0

@@ -10,24 +10,38 @@ use crate::audit::AuditError;
 /// (the last row of the previous page: received time, agency, dossier id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnverifiedQuery {
+    /// Start of the period (Unix ms, inclusive).
     pub from_ms: i64,
+    /// End of the period (Unix ms, exclusive).
     pub to_ms: i64,
+    /// Only this agency's (any when `None`).
     pub agency_id: Option<String>,
+    /// Only this district's (any when `None`).
     pub district: Option<String>,
+    /// Only this officer's (any when `None`).
     pub officer_id: Option<String>,
+    /// The last row of the previous page (received time, agency, dossier id).
     pub after: Option<(i64, String, String)>,
+    /// At most this many.
     pub limit: usize,
 }
 
 /// A dossier as the summary holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DossierRow {
+    /// The agency's directory id.
     pub agency_id: String,
+    /// The dossier, as the agency numbers it.
     pub dossier_id: String,
+    /// The district (the directory's spelling).
     pub district: String,
+    /// The officer who handled it.
     pub officer_id: String,
+    /// The administrative procedure's code.
     pub procedure: String,
+    /// How the dossier came in (desk, online, ...).
     pub channel: String,
+    /// When the dossier was received (Unix ms).
     pub received_at_ms: i64,
     /// "Xã Mai Châu, Phú Thọ" for a dossier received since 1 July 2025; empty before.
     pub commune: String,

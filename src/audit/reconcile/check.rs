@@ -23,6 +23,7 @@ impl AuditReader {
         result
     }
 
+    /// [`AuditReader::reconcile`], inside the caller's read transaction.
     fn reconcile_in_snapshot(&self, query: &ReconcileQuery) -> Result<Reconciliation, AuditError> {
         let connection = self.connection();
         let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];

@@ -53,8 +53,11 @@ pub const LATE_AFTER: Duration = Duration::from_secs(3600);
 pub struct ReconcileQuery {
     /// Dossiers received in `[from_ms, to_ms)`.
     pub from_ms: i64,
+    /// End of the period (Unix ms, exclusive).
     pub to_ms: i64,
+    /// Only this agency's (any when `None`).
     pub agency_id: Option<String>,
+    /// Count load-test dossiers too (left out by default).
     pub include_load_test: bool,
     /// At most this many findings are kept, the oldest (every one is counted); 0: all of them.
     pub max_findings: usize,
@@ -71,6 +74,7 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// The name answers use ("served_not_reported", ...).
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::ServedNotReported => "served_not_reported",
@@ -85,16 +89,23 @@ impl FindingKind {
 /// One discrepancy, for one dossier and one RPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// What kind of discrepancy it is.
     pub kind: FindingKind,
+    /// The agency's directory id.
     pub agency_id: String,
+    /// The dossier, as the agency numbers it.
     pub dossier_id: String,
+    /// The district (the directory's spelling).
     pub district: String,
+    /// The officer who handled it.
     pub officer_id: String,
+    /// The RPC (empty for findings about a dossier's reports as a whole).
     pub rpc: String,
     /// Reported verifications that reached the server; for `reported_failure_unconfirmed` the
     /// failures the server contradicts; for `reported_late` the late reports (the dossier's
     /// receipt and its verifications; `rpc` is empty).
     pub reported: u64,
+    /// Verifications the server served for this dossier and RPC.
     pub served: u64,
     /// The earliest of the events concerned, as they state it.
     pub first_at_ms: i64,
@@ -118,9 +129,13 @@ impl Finding {
 /// The result of reconciling a period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reconciliation {
+    /// Dossiers received in the period.
     pub dossiers: u64,
+    /// Reported verifications that reached the server, by their outcome.
     pub reported: u64,
+    /// Verifications the server served for these dossiers.
     pub served: u64,
+    /// Reported verifications whose outcome says they never reached the server.
     pub not_reaching_server: u64,
     /// The findings kept ([`ReconcileQuery::max_findings`]), oldest first.
     pub findings: Vec<Finding>,

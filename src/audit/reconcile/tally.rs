@@ -5,9 +5,13 @@ use std::{collections::HashMap, time::Duration};
 /// Per-RPC tallies of one dossier.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
+    /// The RPC counted.
     pub(super) rpc: String,
+    /// Reported verifications that reached the server, by their outcome.
     pub(super) reported: u64,
+    /// Verifications the server served.
     pub(super) served: u64,
+    /// The earliest of the events concerned, as they state it (Unix ms).
     pub(super) first_at_ms: i64,
     /// Times of the failures reported (outcomes in [`NOT_REACHING_SERVER`](crate::audit::event::NOT_REACHING_SERVER)).
     pub(super) failures: Vec<i64>,
@@ -16,10 +20,15 @@ pub(super) struct Tally {
 /// One dossier's attributes and its tallies, per RPC.
 #[derive(Debug)]
 pub(super) struct DossierTallies {
+    /// The agency's directory id.
     pub(super) agency_id: String,
+    /// The dossier, as the agency numbers it.
     pub(super) dossier_id: String,
+    /// The district (the directory's spelling).
     pub(super) district: String,
+    /// The officer who handled it.
     pub(super) officer_id: String,
+    /// Its tallies, one per RPC.
     pub(super) rpcs: Vec<Tally>,
     /// Late reports: how many, and the (stated, received) times of the earliest.
     pub(super) late: Option<(u64, i64, i64)>,

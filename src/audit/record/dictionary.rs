@@ -27,6 +27,7 @@ impl Dictionary {
         Ok(dictionary)
     }
 
+    /// Adds `text` as the next entry.
     fn push(&mut self, text: String) {
         let text: Box<str> = text.into();
         self.ids

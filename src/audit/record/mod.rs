@@ -62,9 +62,11 @@ const ALL_FLAGS: u8 = SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUN
 /// An event as stored: its position, the server's receive time and what was reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
+    /// Its position in the log (leaf index).
     pub seq: u64,
     /// When the server took the event in (Unix ms).
     pub received_at_ms: i64,
+    /// The event.
     pub event: AuditEvent,
 }
 

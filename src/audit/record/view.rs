@@ -13,20 +13,29 @@ use crate::audit::event::{AuditEvent, EventKind, EventSource};
 /// A record read in place: strings borrowed from the payload or the dictionary.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct View<'a> {
+    /// Observed by the server (else reported by a client).
     pub server: bool,
+    /// Load-test traffic (left out of figures by default).
     pub load_test: bool,
+    /// When the server took the event in (Unix ms).
     pub received_at_ms: i64,
+    /// When it happened, as stated (Unix ms).
     pub occurred_at_ms: i64,
     /// The client's event id (`None` for a server event).
     pub event_id: Option<&'a str>,
+    /// The dossier, as the agency numbers it.
     pub dossier_id: &'a str,
+    /// The agency's directory id.
     pub agency_id: &'a str,
+    /// The district (the directory's spelling).
     pub district: &'a str,
+    /// The officer who handled it.
     pub officer_id: &'a str,
     /// The commune's official code (dossiers received since 1 July 2025).
     pub commune: Option<u32>,
     /// The receiving unit's province code as it stood then.
     pub province: Option<u16>,
+    /// What it is, with the fields of its kind.
     pub kind: ViewKind<'a>,
 }
 
@@ -59,9 +68,11 @@ pub(crate) fn view<'a>(
 ) -> Result<View<'a>, RecordError> {
     let mut input = payload;
     let input = &mut input;
+    /// The next varint.
     fn varint(input: &mut &[u8]) -> Result<u64, RecordError> {
         decode_varint(input).map_err(|_| RecordError::Truncated)
     }
+    /// The next `len` bytes.
     fn bytes<'a>(input: &mut &'a [u8], len: usize) -> Result<&'a [u8], RecordError> {
         if input.len() < len {
             return Err(RecordError::Truncated);

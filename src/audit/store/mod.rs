@@ -35,7 +35,9 @@ pub(crate) const RUN: usize = 128;
 pub(crate) struct Group {
     /// (first seq, count, records).
     pub runs: Vec<(u64, usize, Vec<u8>)>,
+    /// Dictionary entries the group introduced (id, text).
     pub strings: Vec<(u64, String)>,
+    /// Roots of the 1,024-leaf blocks the group completed (block index, root).
     pub blocks: Vec<(u64, Hash)>,
     /// The signed head over the log after the group (a copy may take in several at once).
     pub heads: Vec<SignedTreeHead>,
@@ -43,8 +45,11 @@ pub(crate) struct Group {
 
 /// One record as read from the store, before decoding.
 pub(crate) struct RawRecord<'a> {
+    /// Its position in the log (leaf index).
     pub seq: u64,
+    /// The record's payload.
     pub payload: &'a [u8],
+    /// The checksum stored with it.
     pub crc: u32,
 }
 

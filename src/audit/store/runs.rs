@@ -16,6 +16,7 @@ pub(crate) struct RunWalk {
 }
 
 impl RunWalk {
+    /// A walk over the records `[from, to)`, expecting the first run to hold `from`.
     pub(crate) fn new(from: u64, to: u64) -> Self {
         RunWalk {
             from,

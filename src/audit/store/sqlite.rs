@@ -11,6 +11,7 @@ use crate::audit::{keys::SignedTreeHead, AuditError};
 /// The log of record's file in the data directory.
 pub const DATABASE_FILE: &str = "audit.sqlite";
 
+/// The log file's tables (see the module documentation of [`super`]).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
     first_seq INTEGER PRIMARY KEY,
@@ -98,6 +99,7 @@ impl SqliteLog {
     }
 }
 
+/// A tree head as `tree_heads` holds it (size, root, time, signature).
 fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SignedTreeHead, AuditError>> {
     let size: i64 = row.get(0)?;
     let root: Vec<u8> = row.get(1)?;

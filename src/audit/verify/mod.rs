@@ -29,8 +29,11 @@ pub use tamper::Tamper;
 /// The outcome of verifying a log file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
+    /// Events read back and checked.
     pub events: u64,
+    /// Signed heads whose root was recomputed and compared.
     pub heads_checked: usize,
+    /// The newest signed head, if any.
     pub latest_head: Option<SignedTreeHead>,
     /// `None` when the log is intact.
     pub tamper: Option<Tamper>,
