@@ -1,5 +1,5 @@
 //! The log of record of a fleet: one PostgreSQL database shared by every vnpop server
-//! (`serve --audit-store postgres://…`), behind the same [`LogOfRecord`] interface as the
+//! (`serve --audit-store postgres://…`), behind the same [`LogOfRecord`](super::store::LogOfRecord) interface as the
 //! embedded SQLite file.
 //!
 //! The tables mirror the SQLite file's (`audit_records` in runs, `audit_strings`,

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::audit::AuditError;
 
 /// The query tables' file in the data directory, beside the log's
-/// [`DATABASE_FILE`](super::store::DATABASE_FILE).
+/// [`DATABASE_FILE`](crate::audit::store::DATABASE_FILE).
 pub const QUERY_FILE: &str = "audit-query.sqlite";
 
 /// The columns of both rollups: `day` is the Vietnam day (days since 1970-01-01) in

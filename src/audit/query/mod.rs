@@ -2,8 +2,8 @@
 //! `ratio_rollup_month`, `subjects`) and from the log of record's events, through one
 //! [`AuditReader`]: a read connection to the log with the query tables attached.
 //!
-//! One file a question: [`ratio`] (lookups per dossier, the central figure), [`unverified`]
-//! (dossiers without a served lookup), [`events`] (the log's events, filtered), [`citizen`]
+//! One file a question: `ratio` (lookups per dossier, the central figure), `unverified`
+//! (dossiers without a served lookup), `events` (the log's events, filtered), `citizen`
 //! (who looked a citizen up). Reconciliation is [`super::reconcile`], proofs read
 //! [`StoredTree`]. Nothing here writes: the projector derives the tables, the sequencer the log.
 
