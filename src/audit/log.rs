@@ -8,7 +8,7 @@
 //! signs the new head and stores it all in one fsync'd commit (`store`); then it answers every
 //! caller. That is all it does on the answer's path.
 //!
-//! The [`projector`] follows on its own thread: it reads what was acknowledged back from the
+//! The `projector` follows on its own thread: it reads what was acknowledged back from the
 //! log and applies it to the query tables (a separate file, never on the answer's path), and
 //! publishes the position it has applied. Queries that must see everything acknowledged wait for
 //! that position ([`AuditLog::caught_up`]). WAL checkpoints run on a thread of their own.
@@ -194,7 +194,7 @@ impl AuditLog {
 
     /// Resolves once the query tables hold every event acknowledged before the call
     /// (read-your-writes for auditors' queries); an error if they stay behind for
-    /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
+    /// `CATCH_UP_PATIENCE` (the projector is failing: see the server's log).
     /// In a fleet, "acknowledged" is what every server had committed to the shared database
     /// when the call began.
     pub async fn caught_up(&self) -> Result<(), AuditError> {

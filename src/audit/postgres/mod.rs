@@ -1,5 +1,5 @@
 //! The log of record of a fleet: one PostgreSQL database shared by every vnpop server
-//! (`serve --audit-store postgres://…`), behind the same [`LogOfRecord`](super::store::LogOfRecord) interface as the
+//! (`serve --audit-store postgres://…`), behind the same `LogOfRecord` interface as the
 //! embedded SQLite file.
 //!
 //! The tables mirror the SQLite file's (`audit_records` in runs, `audit_strings`,
@@ -16,7 +16,7 @@
 //! primary key on each run's first position makes a double assignment fail instead of fork.
 //!
 //! Here: the connection pool, its runtime and the fleet's keys (`audit_meta`); the schema and
-//! its migrations in `migrations`; [`PgLog`], the log of record itself, in `pg_log`.
+//! its migrations in `migrations`; `PgLog`, the log of record itself, in `pg_log`.
 //!
 //! The sync threads of the audit log (sequencer, follower, `verify`) call in through a small
 //! runtime of their own, on which the pool's connections live.

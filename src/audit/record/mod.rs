@@ -7,16 +7,16 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | flags | 1 byte: [`SERVER`], [`VERIFICATION`], [`LOAD_TEST`], [`SUBJECT_BYTES`], [`COMMUNE`], [`PROVINCE`] |
+//! | flags | 1 byte: `SERVER`, `VERIFICATION`, `LOAD_TEST`, `SUBJECT_BYTES`, `COMMUNE`, `PROVINCE` |
 //! | received_at_ms | zig-zag varint: when the server took the event in |
 //! | occurred_at_ms | zig-zag varint, minus received_at_ms |
 //! | event_id | string, client events only (server events are known by position) |
 //! | dossier_id, agency_id, district, officer_id | strings |
-//! | commune | varint official code, if [`COMMUNE`] (dossiers received since 1 July 2025) |
-//! | province | varint province code as it stood then, if [`PROVINCE`] |
+//! | commune | varint official code, if `COMMUNE` (dossiers received since 1 July 2025) |
+//! | province | varint province code as it stood then, if `PROVINCE` |
 //! | procedure, channel | strings, dossiers only |
 //! | rpc, outcome, purpose | strings, verifications only |
-//! | subject | verifications only: 32 bytes if [`SUBJECT_BYTES`] (a 64-hex keyed hash), else a string |
+//! | subject | verifications only: 32 bytes if `SUBJECT_BYTES` (a 64-hex keyed hash), else a string |
 //!
 //! A string is a varint `tag`: `tag = id << 1` refers to entry `id` of the [`Dictionary`] (the
 //! log's `strings` table), `tag = len << 1 | 1` is followed by `len` bytes of UTF-8. Agency,

@@ -4,7 +4,7 @@
 //!
 //! The file holds, in one database:
 //! - `records`: the events in runs of at most [`RUN`] consecutive records, one row a run
-//!   (`first_seq`, `count`, `body`, the records of [`record`](super::record) back to back);
+//!   (`first_seq`, `count`, `body`, the records of [`record`] back to back);
 //! - `strings`: the dictionary the records' interned strings refer to;
 //! - `tree_heads`: one signed tree head per group commit;
 //! - `merkle_blocks`: the root of every complete block of 1,024 leaves (derived from the
