@@ -89,7 +89,7 @@ pub enum ApiError {
     #[error("{0}")]
     Caller(#[from] CallerError),
     #[error("the audit log cannot record this call, so it is not served; try again shortly: {0}")]
-    AuditUnavailable(crate::audit::AuditError),
+    AuditUnavailable(AuditError),
     #[error("agency {agency} (role {role}) may not call {rpc}")]
     RoleNotAllowed {
         agency: String,
@@ -148,7 +148,7 @@ pub enum ApiError {
     FaultInjected {
         rule: String,
         rpc: &'static str,
-        kind: crate::faults::InjectedError,
+        kind: InjectedError,
     },
     #[error("the population database is overloaded ({capacity} calls in service) and {why}; retry later with backoff (INJECTED by QA fault rule {rule:?} on {rpc})")]
     Overloaded {
@@ -163,6 +163,58 @@ pub enum ApiError {
     FixtureInvalid { field: String, message: String },
     #[error("citizen {masked} has no identity card to revoke")]
     CitizenHasNoCard { masked: String },
+}
+
+/// Why the audit log could not do what was asked (the audit domain's error, re-exported as
+/// `audit::AuditError`). It lives here, below both, so that `audit`'s service layer can answer
+/// [`ApiError`] while [`ApiError::AuditUnavailable`] carries it, without an import cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("audit log write failed, nothing of the batch was stored: {0}")]
+    Write(String),
+    #[error("audit signing key: {0}")]
+    Key(String),
+    #[error("the audit log is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the audit log is closed")]
+    Closed,
+    /// The fleet's shared database (PostgreSQL) failed or refused.
+    #[error("audit store: {0}")]
+    Store(String),
+}
+
+/// The status codes a QA fault rule can inject (re-exported as `faults::InjectedError`; here,
+/// below `faults`, for the same reason as [`AuditError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InjectedError {
+    Unavailable,
+    DeadlineExceeded,
+    ResourceExhausted,
+    Internal,
+}
+
+impl InjectedError {
+    /// The status code a call answered with this fault gets.
+    pub fn code(self) -> Code {
+        match self {
+            InjectedError::Unavailable => Code::Unavailable,
+            InjectedError::DeadlineExceeded => Code::DeadlineExceeded,
+            InjectedError::ResourceExhausted => Code::ResourceExhausted,
+            InjectedError::Internal => Code::Internal,
+        }
+    }
+
+    /// The name used in logs, metrics and error metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            InjectedError::Unavailable => "unavailable",
+            InjectedError::DeadlineExceeded => "deadline_exceeded",
+            InjectedError::ResourceExhausted => "resource_exhausted",
+            InjectedError::Internal => "internal",
+        }
+    }
 }
 
 /// `text` if it is at most `max` bytes long, else [`ApiError::FieldTooLong`] naming `field`:

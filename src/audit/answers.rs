@@ -20,6 +20,7 @@ use crate::{
 
 /// Findings returned by Reconcile when the request does not say, and at most.
 const DEFAULT_FINDINGS: usize = 1_000;
+/// Findings returned by Reconcile at most, whatever the request asks.
 const MAX_FINDINGS: usize = 100_000;
 
 /// The years an auditor's date may fall in: anything else is a typo (year 0, 20233).
@@ -81,6 +82,7 @@ pub fn period(from: &str, to: &str) -> Result<(i64, i64), ApiError> {
     ))
 }
 
+/// `text` trimmed, or `None` when nothing is left (an unset protobuf string).
 fn optional(text: String) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
@@ -88,6 +90,8 @@ fn optional(text: String) -> Option<String> {
 /// Page tokens are the last row's key, fields separated by U+001F.
 const TOKEN_SEPARATOR: char = '\u{1f}';
 
+/// The last row of the previous page from its page token (`None` for the first page); a
+/// token this server did not write is an invalid `page_token`.
 fn parse_page_token(token: &str) -> Result<Option<(i64, String, String)>, ApiError> {
     if token.is_empty() {
         return Ok(None);

@@ -16,6 +16,7 @@ pub enum EventSource {
 }
 
 impl EventSource {
+    /// The name queries and answers use ("client", "server").
     pub fn as_str(self) -> &'static str {
         match self {
             EventSource::Client => "client",
@@ -23,6 +24,7 @@ impl EventSource {
         }
     }
 
+    /// The source named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "client" => Some(EventSource::Client),
@@ -61,11 +63,15 @@ pub enum EventKind {
 pub struct AuditEvent {
     /// Globally unique id chosen by the reporter; deduplicates redelivery.
     pub event_id: String,
+    /// Who recorded it: the agency's client or the server.
     pub source: EventSource,
+    /// The dossier, as the agency numbers it.
     pub dossier_id: String,
+    /// The agency's directory id.
     pub agency_id: String,
     /// District of the receiving unit.
     pub district: String,
+    /// The officer who handled it.
     pub officer_id: String,
     /// When it happened (simulated time in simulations), Unix milliseconds.
     pub occurred_at_ms: i64,
@@ -81,6 +87,21 @@ pub struct AuditEvent {
     /// whose province is not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<u16>,
+    /// What it is, with the fields of its kind.
     #[serde(flatten)]
     pub kind: EventKind,
 }
+
+/// Outcomes a client records for a call that never reached the server's handler (gRPC status
+/// codes in snake case): the server has no record of these, by design.
+pub const NOT_REACHING_SERVER: &[&str] = &[
+    "unavailable",
+    "deadline_exceeded",
+    "cancelled",
+    "unknown",
+    "resource_exhausted",
+    "permission_denied",
+    "unauthenticated",
+    "aborted",
+    "internal",
+];

@@ -19,10 +19,9 @@ use std::{
 use tokio::sync::watch;
 
 use super::{
-    log::{DATABASE_FILE, QUERY_FILE},
     postgres::{PgLog, PgStore},
-    projector::Progress,
-    store::{Group, LogOfRecord, SqliteLog},
+    projector::{Progress, QUERY_FILE},
+    store::{Group, LogOfRecord, SqliteLog, DATABASE_FILE},
     AuditError,
 };
 

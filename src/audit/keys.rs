@@ -82,6 +82,7 @@ impl std::fmt::Debug for SigningKey {
 pub struct Signature([u8; 64]);
 
 impl Signature {
+    /// The signature's 64 bytes (RFC 8032).
     pub fn to_bytes(&self) -> [u8; 64] {
         self.0
     }
@@ -98,6 +99,7 @@ impl VerifyingKey {
         VerifyingKey(*bytes)
     }
 
+    /// The key's 32-byte encoding.
     pub fn to_bytes(&self) -> [u8; 32] {
         self.0
     }
@@ -119,9 +121,13 @@ impl std::fmt::Debug for VerifyingKey {
 /// A signed statement of the log's size and Merkle root at a moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedTreeHead {
+    /// The number of events the head covers.
     pub tree_size: u64,
+    /// The Merkle tree's root over them.
     pub root: Hash,
+    /// When the log signed it (Unix ms).
     pub signed_at_ms: i64,
+    /// The Ed25519 signature over size, root and time.
     pub signature: [u8; 64],
 }
 
@@ -177,6 +183,7 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32], AuditError> {
     }
 }
 
+/// Writes a new secret file readable by its owner only; refuses to overwrite one.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();

@@ -8,7 +8,7 @@
 //! signs the new head and stores it all in one fsync'd commit (`store`); then it answers every
 //! caller. That is all it does on the answer's path.
 //!
-//! The [`projector`] follows on its own thread: it reads what was acknowledged back from the
+//! The `projector` follows on its own thread: it reads what was acknowledged back from the
 //! log and applies it to the query tables (a separate file, never on the answer's path), and
 //! publishes the position it has applied. Queries that must see everything acknowledged wait for
 //! that position ([`AuditLog::caught_up`]). WAL checkpoints run on a thread of their own.
@@ -43,33 +43,15 @@ pub use super::{
         hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,
         PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
     },
+    projector::QUERY_FILE,
+    queue::AppendReceipt,
+    store::DATABASE_FILE,
 };
-
-/// The day (since 1970-01-01, in Vietnam's time zone) of a Unix-ms instant.
-pub(super) use crate::domain::vietnam::day_of as vietnam_day;
 
 /// How long a query waits for the projector before giving up.
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// The file names inside the data directory.
-pub const DATABASE_FILE: &str = "audit.sqlite";
-/// The query tables the projector derives from [`DATABASE_FILE`].
-pub const QUERY_FILE: &str = "audit-query.sqlite";
-
-/// What an append did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppendReceipt {
-    /// Events stored by this call.
-    pub appended: usize,
-    /// Events already in the log (same event id), not stored again.
-    pub duplicates: usize,
-    /// The log's size after the group commit that included this call.
-    pub tree_size: u64,
-    /// For each probed event id ([`AuditLog::append_received`]), whether the log holds it.
-    pub probed: Vec<bool>,
-}
 
 /// Handle to the audit log; cheap to share behind an `Arc`.
 pub struct AuditLog {
@@ -212,7 +194,7 @@ impl AuditLog {
 
     /// Resolves once the query tables hold every event acknowledged before the call
     /// (read-your-writes for auditors' queries); an error if they stay behind for
-    /// [`CATCH_UP_PATIENCE`] (the projector is failing: see the server's log).
+    /// `CATCH_UP_PATIENCE` (the projector is failing: see the server's log).
     /// In a fleet, "acknowledged" is what every server had committed to the shared database
     /// when the call began.
     pub async fn caught_up(&self) -> Result<(), AuditError> {
@@ -288,6 +270,7 @@ impl AuditLog {
         self.append_in(Lane::Served, vec![event], now_ms()).await
     }
 
+    /// Appends `events` received at `received_at_ms` through `lane`.
     async fn append_in(
         &self,
         lane: Lane,
@@ -298,6 +281,8 @@ impl AuditLog {
             .await
     }
 
+    /// Queues a job (waiting for room off the async workers when the lane is full) and
+    /// resolves with its receipt once the sequencer has committed it.
     async fn append_job(
         &self,
         lane: Lane,

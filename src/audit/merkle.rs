@@ -79,6 +79,7 @@ pub const BLOCK_LEAVES: u64 = 1 << BLOCK_HEIGHT;
 /// Where proofs get the roots of subtrees from: a slice of leaf hashes in memory, or the stored
 /// log (which combines block roots and reads leaves only at the edges).
 pub trait Subtrees {
+    /// What reading a subtree's root can fail with.
     type Error;
     /// Number of leaves.
     fn size(&self) -> u64;
@@ -277,6 +278,7 @@ pub struct Frontier {
 }
 
 impl Frontier {
+    /// The frontier of the empty tree.
     pub fn new() -> Self {
         Self::default()
     }

@@ -1,23 +1,30 @@
 //! The tamper-evident audit trail: every dossier and every verification, in an append-only log
 //! of record whose events are the leaves of an RFC 6962 Merkle tree with signed tree heads.
 //!
-//! - [`event`]: what is recorded;
-//! - [`record`]: its compact binary record and canonical leaf bytes;
-//! - [`store`]: the log of record's interface and its SQLite file;
-//! - [`postgres`]: the same interface on a PostgreSQL database shared by a fleet of servers;
-//! - `follower`: in a fleet, copies the shared log into the server's own file as it grows;
-//! - [`merkle`]: tree roots, inclusion and consistency proofs and their verification;
-//! - [`keys`]: the signing key, signed tree heads, the subject-hash secret;
-//! - [`log`]: `AuditLog`, the handle callers append through and queries wait on;
-//! - `queue`: the sequencer's two-lane queue (served calls first);
-//! - `sequencer`: the log's one writer (recovery at open, dedup, encode, tree, sign, commit);
-//! - `nodes`: the tree's upper levels, derived, so a proof reads one node a level;
-//! - [`projector`]: the query tables, derived after the answer on a thread of their own;
-//! - [`answers`]: each auditor query from request to answer (the service and `--db` share them);
-//! - [`query`]: the auditor's read-only queries (ratios, unverified dossiers, events, accesses);
-//! - [`quota`]: per-agency ingest quotas;
-//! - [`reconcile`]: client-reported against server-observed verifications;
-//! - [`verify`]: recomputing everything from the file and naming the first tampered event.
+//! The modules, in layers: each imports only its own layer or those below (ARCHITECTURE.md
+//! gives each one's invariant).
+//!
+//! 1. [`event`] (what is recorded), [`record`] (its binary record and canonical leaf bytes),
+//!    [`merkle`] (roots, proofs and their verification), [`keys`] (the signing key, signed tree
+//!    heads, the subject-hash secret);
+//! 2. `store` (the log of record's interface and its SQLite file), [`postgres`] (the same
+//!    interface on a database shared by a fleet of servers);
+//! 3. [`verify`]: recomputing everything from the log and naming the first tampered event;
+//! 4. `summary`, `nodes` and `projector`: the query tables and the tree's upper levels, derived
+//!    after the answer on a thread of their own;
+//! 5. `queue` (served calls first) and `sequencer` (the log's one writer: recovery at open,
+//!    dedup, encode, tree, sign, commit); `follower` (in a fleet, the shared log copied into the
+//!    server's own file);
+//! 6. `tree` (the stored log as a Merkle tree, for proofs), [`query`] (the auditor's read-only
+//!    questions), [`reconcile`] (client-reported against server-observed verifications);
+//! 7. [`log`]: `AuditLog`, the handle that wires the threads, which callers append through and
+//!    queries wait on;
+//! 8. [`recorder`] (the server's record of what it served), [`answers`] (each auditor query from
+//!    request to answer, shared by the service and `--db`), `quota` (per-agency ingest quotas),
+//!    [`service`] (the gRPC service).
+//!
+//! [`AuditError`] is defined in [`crate::error`], below this module (whose service answers
+//! [`ApiError`](crate::error::ApiError)), so that `error` need not import `audit`.
 
 pub mod answers;
 pub mod event;
@@ -30,7 +37,7 @@ pub mod postgres;
 pub(crate) mod projector;
 pub mod query;
 mod queue;
-pub mod quota;
+mod quota;
 pub mod reconcile;
 pub mod record;
 pub mod recorder;
@@ -40,27 +47,11 @@ pub(crate) mod store;
 mod summary;
 #[doc(hidden)]
 pub mod testing;
-pub mod tree;
+mod tree;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};
 pub use log::{AppendReceipt, AuditLog, SignedTreeHead};
 pub use verify::{verify_file, Tamper, VerifyReport};
 
-/// Why the audit log could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("audit database error: {0}")]
-    Database(#[from] rusqlite::Error),
-    #[error("audit log write failed, nothing of the batch was stored: {0}")]
-    Write(String),
-    #[error("audit signing key: {0}")]
-    Key(String),
-    #[error("the audit log is corrupt: {0}")]
-    Corrupt(String),
-    #[error("the audit log is closed")]
-    Closed,
-    /// The fleet's shared database (PostgreSQL) failed or refused.
-    #[error("audit store: {0}")]
-    Store(String),
-}
+pub use crate::error::AuditError;

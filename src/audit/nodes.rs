@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS merkle_nodes (
 ) WITHOUT ROWID;
 ";
 
+/// `bytes` as a node hash, or the error naming `what` is corrupt.
 fn root(bytes: Vec<u8>, what: &str) -> Result<Hash, AuditError> {
     bytes
         .try_into()

@@ -8,7 +8,7 @@ use std::{
 
 use tokio::sync::oneshot;
 
-use super::{event::AuditEvent, log::AppendReceipt, AuditError};
+use super::{event::AuditEvent, AuditError};
 
 /// Most events written in one group commit.
 const MAX_GROUP: usize = 20_000;
@@ -24,14 +24,29 @@ pub(crate) enum Lane {
     Ingest,
 }
 
+/// What an append did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// Events stored by this call.
+    pub appended: usize,
+    /// Events already in the log (same event id), not stored again.
+    pub duplicates: usize,
+    /// The log's size after the group commit that included this call.
+    pub tree_size: u64,
+    /// For each probed event id ([`AuditLog::append_received`](super::AuditLog::append_received)), whether the log holds it.
+    pub probed: Vec<bool>,
+}
+
 /// A batch waiting for the sequencer, and where its receipt goes.
 pub(crate) struct Job {
+    /// The events to append.
     pub events: Vec<AuditEvent>,
     /// When the server took the events in (stored with each).
     pub received_at_ms: i64,
     /// Client event ids to look up only: the receipt says which are already stored (checked
     /// after the events of the job, as a redelivery of them would be).
     pub probes: Vec<String>,
+    /// Where the receipt goes.
     pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
 }
 
@@ -103,6 +118,7 @@ impl Queue {
         Some(group)
     }
 
+    /// Refuses every later push; the sequencer takes what is queued, then stops.
     pub(crate) fn close(&self) {
         self.queues.lock().expect("queue lock").closed = true;
         self.ready.notify_all();

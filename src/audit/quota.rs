@@ -23,6 +23,7 @@ pub struct IngestQuotas {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
+/// One agency's token bucket.
 struct Bucket {
     /// Events the agency may still send; negative after a batch larger than what was left.
     tokens: f64,

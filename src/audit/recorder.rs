@@ -17,11 +17,17 @@ use super::{AuditError, AuditEvent, AuditLog, EventKind, EventSource};
 /// One call the server served.
 #[derive(Debug, Clone, Copy)]
 pub struct ServedCall<'a> {
+    /// The agency's directory id.
     pub agency_id: &'a str,
+    /// The district (the directory's spelling).
     pub district: &'a str,
+    /// The dossier, as the agency numbers it.
     pub dossier_id: &'a str,
+    /// The officer who handled it.
     pub officer_id: &'a str,
+    /// Why the citizen was looked up, as the officer stated it.
     pub purpose: &'a str,
+    /// Load-test traffic (left out of figures by default).
     pub load_test: bool,
     /// The RPC, e.g. "LookupByCccd".
     pub rpc: &'a str,
@@ -38,7 +44,9 @@ pub struct ServedCall<'a> {
 /// subject when one is concerned, so it shows in that citizen's access log.
 #[derive(Debug, Clone, Copy)]
 pub struct Action<'a> {
+    /// The agency's directory id.
     pub agency_id: &'a str,
+    /// The district (the directory's spelling).
     pub district: &'a str,
     /// The RPC, e.g. "SetFaults", "MarkDeceased", "IntrospectToken".
     pub rpc: &'a str,
@@ -73,6 +81,7 @@ impl std::fmt::Debug for ServedRecorder {
 }
 
 impl ServedRecorder {
+    /// Records into `log`, hashing citizens' numbers with `subject_key`.
     pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
         Ok(ServedRecorder {
             log,
@@ -83,6 +92,7 @@ impl ServedRecorder {
         })
     }
 
+    /// The log it records into.
     pub fn log(&self) -> &Arc<AuditLog> {
         &self.log
     }

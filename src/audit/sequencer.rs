@@ -15,10 +15,9 @@ use std::{
 use super::{
     event::EventSource,
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
-    log::AppendReceipt,
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
-    queue::Job,
+    queue::{AppendReceipt, Job},
     record::{self, Dictionary},
     store::{self, Group, LogOfRecord, RUN},
     AuditError,
@@ -46,6 +45,7 @@ struct EventIds {
 }
 
 impl EventIds {
+    /// The 64-bit hash a client event id is known by.
     fn hash(&self, id: &[u8]) -> u64 {
         self.hasher.hash_one(id)
     }
@@ -281,6 +281,7 @@ impl<L: LogOfRecord> Sequencer<L> {
         Ok(())
     }
 
+    /// Forgets the client ids a group added, when its commit failed.
     fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
         for (hash, exact) in new_ids {
             match exact {
@@ -321,6 +322,8 @@ impl<L: LogOfRecord> Sequencer<L> {
         Ok(same)
     }
 
+    /// Encodes the jobs' events after the log's end (duplicates dropped), extends the tree
+    /// and signs the new head: the group to commit and each job's receipt.
     fn encode(&mut self, jobs: &[Job]) -> Result<Encoded, AuditError> {
         let group_start = self.frontier.size();
         let mut group = Group::default();

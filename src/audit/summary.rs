@@ -19,9 +19,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
-    log::vietnam_day,
-    reconcile::NOT_REACHING_SERVER,
+    event::{AuditEvent, EventKind, EventSource, NOT_REACHING_SERVER},
     AuditError,
 };
 
@@ -110,9 +108,11 @@ impl Dossier {
         ]
     }
 
+    /// The rollup row a dossier with these attributes counts in (`None` until its receipt is
+    /// known).
     fn rollup_key(&self, agency_id: &str) -> Option<RollupKey> {
         Some(RollupKey {
-            day: vietnam_day(self.received_at_ms?),
+            day: vietnam::day_of(self.received_at_ms?),
             agency_id: agency_id.to_owned(),
             district: self.district.clone().unwrap_or_default(),
             officer_id: self.officer_id.clone().unwrap_or_default(),
@@ -167,6 +167,7 @@ impl Summary {
         }
     }
 
+    /// Adds a dossier's change of figures (`after - before`) to its day's and month's rows.
     fn add(&mut self, key: Option<RollupKey>, before: Figures, after: Figures) {
         let Some(key) = key else {
             return;

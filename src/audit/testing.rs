@@ -32,6 +32,7 @@ fn run_of(connection: &Connection, seq: u64) -> Result<(u64, Raw), AuditError> {
     Ok((first as u64, records))
 }
 
+/// Replaces the run starting at `first` with `records` (payload, checksum) as given.
 fn write_run(
     connection: &Connection,
     first: u64,

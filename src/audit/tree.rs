@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 
 use super::{
-    merkle::{self, Hash, Subtrees, BLOCK_LEAVES},
-    query::AuditReader,
-    store::LogOfRecord,
+    merkle::{self, leaf_hash, Hash, Subtrees, BLOCK_LEAVES},
+    record::{self, Dictionary},
+    store::{LogOfRecord, SqliteLog},
     AuditError,
 };
 
@@ -17,7 +17,10 @@ use super::{
 /// block roots; anything smaller is read leaf by leaf. A proof reads one node a level and the
 /// leaves of at most two blocks.
 pub struct StoredTree<'a> {
-    reader: &'a AuditReader,
+    /// The log's read connection, with the query tables (and so `merkle_nodes`) attached.
+    log: &'a SqliteLog,
+    /// The log's string dictionary, shared with the reader that made the tree.
+    dictionary: &'a RefCell<Dictionary>,
     size: u64,
     /// The leaf hashes of the last block read, so the ranges inside one block read it once.
     block: RefCell<Option<(u64, Vec<Hash>)>>,
@@ -37,13 +40,12 @@ impl Subtrees for StoredTree<'_> {
             if to - from >= 2 {
                 let level = (to - from).trailing_zeros();
                 if let Some(root) =
-                    super::nodes::lookup(self.reader.connection(), level, from >> level)?
+                    super::nodes::lookup(self.log.connection(), level, from >> level)?
                 {
                     return Ok(root);
                 }
             }
             let blocks = self
-                .reader
                 .log
                 .blocks(from, to)?
                 .into_iter()
@@ -65,7 +67,10 @@ impl Subtrees for StoredTree<'_> {
             if cached.as_ref().is_none_or(|(b, _)| *b != block) {
                 let first = block * BLOCK_LEAVES;
                 let last = (first + BLOCK_LEAVES).min(self.size);
-                *cached = Some((block, self.reader.leaves(first, last)?));
+                *cached = Some((
+                    block,
+                    leaves(self.log, &mut self.dictionary.borrow_mut(), first, last)?,
+                ));
             }
             let (_, leaves) = cached.as_ref().expect("just read");
             let offset = block * BLOCK_LEAVES;
@@ -82,12 +87,130 @@ impl Subtrees for StoredTree<'_> {
 }
 
 impl<'a> StoredTree<'a> {
-    /// The first `size` events of the log `reader` reads.
-    pub(super) fn new(reader: &'a AuditReader, size: u64) -> Self {
+    /// The first `size` events of `log` (opened with the query tables attached), whose strings
+    /// `dictionary` holds.
+    pub(super) fn new(log: &'a SqliteLog, dictionary: &'a RefCell<Dictionary>, size: u64) -> Self {
         StoredTree {
-            reader,
+            log,
+            dictionary,
             size,
             block: RefCell::new(None),
+        }
+    }
+}
+
+/// The hashes of the leaves `[from, to)` of `log`, which must all be there.
+pub(super) fn leaves(
+    log: &SqliteLog,
+    dictionary: &mut Dictionary,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Hash>, AuditError> {
+    let mut leaves = Vec::with_capacity((to - from) as usize);
+    let mut bytes = Vec::new();
+    log.views(dictionary, from, to, &mut |seq, view| {
+        record::view_leaf_bytes(seq, &view, &mut bytes);
+        leaves.push(leaf_hash(&bytes));
+        Ok(true)
+    })?;
+    if leaves.len() as u64 != to - from {
+        return Err(AuditError::Corrupt(format!(
+            "{} events stored for {from}..{to}",
+            leaves.len()
+        )));
+    }
+    Ok(leaves)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::{
+        log::DATABASE_FILE,
+        merkle::{Hash, BLOCK_LEAVES},
+        query::AuditReader,
+        AuditEvent, AuditLog, EventKind, EventSource,
+    };
+
+    /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
+    const JAN_1_2024: i64 = 1_704_042_000_000;
+
+    fn lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
+            source,
+            dossier_id: id.into(),
+            agency_id: "one-stop-ba-dinh".into(),
+            district: String::new(),
+            officer_id: "o".into(),
+            occurred_at_ms: at,
+            load_test: false,
+            commune: None,
+            province: None,
+            kind: EventKind::Verification {
+                rpc: "LookupByCccd".into(),
+                outcome: "found".into(),
+                purpose: "p".into(),
+                subject: "s".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {
+        use crate::audit::merkle::{self, Subtrees};
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let n = 8 * BLOCK_LEAVES + 300;
+        let events: Vec<_> = (0..n as usize)
+            .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))
+            .collect();
+        for chunk in events.chunks(700) {
+            log.append_blocking(chunk.to_vec()).unwrap();
+        }
+        drop(log);
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let all = reader.leaf_hashes(n).unwrap();
+        // The projector derived the upper levels the proofs below read (8 blocks: levels 1-3).
+        let blocks: Vec<Hash> = all
+            .chunks(BLOCK_LEAVES as usize)
+            .take(8)
+            .map(merkle::root)
+            .collect();
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 3, 0).unwrap(),
+            Some(merkle::root(&blocks))
+        );
+        assert_eq!(
+            crate::audit::nodes::lookup(reader.connection(), 1, 3).unwrap(),
+            Some(merkle::root(&blocks[6..8]))
+        );
+        for size in [
+            1,
+            5,
+            BLOCK_LEAVES,
+            BLOCK_LEAVES + 1,
+            3 * BLOCK_LEAVES + 7,
+            4 * BLOCK_LEAVES,
+            7 * BLOCK_LEAVES + 5,
+            n,
+        ] {
+            let leaves = &all[..size as usize];
+            let tree = reader.tree(size);
+            assert_eq!(tree.range_root(0, size).unwrap(), merkle::root(leaves));
+            for index in [0, size / 2, size - 1] {
+                assert_eq!(
+                    merkle::inclusion_proof_in(&tree, index).unwrap(),
+                    merkle::inclusion_proof(leaves, index as usize),
+                    "inclusion {index} of {size}"
+                );
+            }
+            for old in [0, 1, size / 3, BLOCK_LEAVES.min(size), size] {
+                assert_eq!(
+                    merkle::consistency_proof_in(&tree, old).unwrap(),
+                    merkle::consistency_proof(leaves, old as usize),
+                    "consistency {old} → {size}"
+                );
+            }
         }
     }
 }

@@ -3,7 +3,6 @@
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
-use tonic::Code;
 
 /// The longest delay a rule may add, and the cap of log-normal samples.
 pub const MAX_DELAY_MS: u32 = 60_000;
@@ -137,35 +136,7 @@ pub struct OverloadSpec {
     pub max_queue_wait_ms: u32,
 }
 
-/// The status codes a rule can inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InjectedError {
-    Unavailable,
-    DeadlineExceeded,
-    ResourceExhausted,
-    Internal,
-}
-
-impl InjectedError {
-    pub fn code(self) -> Code {
-        match self {
-            InjectedError::Unavailable => Code::Unavailable,
-            InjectedError::DeadlineExceeded => Code::DeadlineExceeded,
-            InjectedError::ResourceExhausted => Code::ResourceExhausted,
-            InjectedError::Internal => Code::Internal,
-        }
-    }
-
-    /// The name used in logs, metrics and error metadata.
-    pub fn name(self) -> &'static str {
-        match self {
-            InjectedError::Unavailable => "unavailable",
-            InjectedError::DeadlineExceeded => "deadline_exceeded",
-            InjectedError::ResourceExhausted => "resource_exhausted",
-            InjectedError::Internal => "internal",
-        }
-    }
-}
+pub use crate::error::InjectedError;
 
 /// A rule that does not validate: the field (e.g. `rules[2].errors.unavailable`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

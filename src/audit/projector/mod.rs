@@ -13,14 +13,17 @@
 //! the record, and SQLite's write-ahead log keeps a prefix of commits, so the applied position
 //! never runs ahead of the rows it stands for.
 
-use std::{
-    path::Path,
-    sync::{Arc, Condvar, Mutex},
-    thread::JoinHandle,
-    time::Duration,
-};
+//!
+//! The module's files: the thread and what it applies here; `tables` (the query tables' file,
+//! its schema and the keys and position it stores); `progress` (what the sequencer tells the
+//! thread, and when it applies).
 
-use rusqlite::{Connection, OptionalExtension};
+mod progress;
+mod tables;
+
+use std::{path::Path, sync::Arc, thread::JoinHandle, time::Duration};
+
+use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
@@ -31,14 +34,14 @@ use super::{
     summary::Summary,
     AuditError,
 };
+use progress::Next;
+pub(crate) use progress::Progress;
+use tables::clear;
+pub use tables::QUERY_FILE;
+pub(crate) use tables::{applied, connect, subject_key};
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
-/// Events worth a transaction at once; fewer wait up to [`LINGER`] for more, so that a steady
-/// stream of small group commits costs the projector a few transactions a second, not one each.
-const MIN_BATCH: u64 = 4_096;
-/// How long a few events wait for more before they are applied anyway.
-const LINGER: Duration = Duration::from_millis(50);
 /// The projector thread's niceness: served calls and their records come first; the projector
 /// uses what CPU they leave (and catches up when they pause). Queries wait for it.
 const NICENESS: i32 = 10;
@@ -47,252 +50,6 @@ const NICENESS: i32 = 10;
 const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How long the projector waits before trying again after a failed batch.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// The columns of both rollups: `day` is the Vietnam day (days since 1970-01-01) in
-/// `ratio_rollup`, the first day of the month in `ratio_rollup_month`.
-macro_rules! rollup_columns {
-    () => {
-        "
-    day        INTEGER NOT NULL,
-    agency_id  TEXT NOT NULL,
-    district   TEXT NOT NULL,
-    officer_id TEXT NOT NULL,
-    procedure  TEXT NOT NULL,
-    channel    TEXT NOT NULL,
-    load_test  INTEGER NOT NULL,
-    dossiers   INTEGER NOT NULL,
-    lookups    INTEGER NOT NULL,
-    covered    INTEGER NOT NULL,
-    served     INTEGER NOT NULL,
-    -- dossiers with at least one served verification
-    served_covered INTEGER NOT NULL,
-    -- reported verifications that failed before the server; reported ones that reached it,
-    -- by their outcome, beyond those it served (per dossier)
-    failed     INTEGER NOT NULL,
-    not_served INTEGER NOT NULL,
-    -- commune code, current province code; 0: none / not known
-    commune    INTEGER NOT NULL DEFAULT 0,
-    province   INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, agency_id, district, officer_id, procedure, channel, load_test, commune, province)
-"
-    };
-}
-
-/// The query tables. `dossiers`: one row per dossier with its lookup counts, so ratio queries
-/// read dossiers rather than every event. `ratio_rollup`: per Vietnam day and dossier
-/// attributes, the dossier counts the ratio queries sum, so a query over years of events reads
-/// thousands of rows, not millions. Communes and provinces are stored as their codes (names are
-/// looked up when a query answers). `subjects`: the events of each keyed subject hash, under a
-/// 31-bit key of it ([`subject_key`]; a query compares the full hash). `projection_state`: the
-/// first event not yet applied. `ratio_rollup_month`: the same sums per month, so a query over
-/// whole months reads a thirtieth of the rows (the days at either end of a period come from
-/// `ratio_rollup`).
-pub(super) const SCHEMA: &str = concat!(
-    "
-CREATE TABLE IF NOT EXISTS dossiers (
-    agency_id      TEXT NOT NULL,
-    dossier_id     TEXT NOT NULL,
-    district       TEXT,
-    officer_id     TEXT,
-    procedure      TEXT,
-    channel        TEXT,
-    received_at_ms INTEGER,
-    load_test      INTEGER NOT NULL DEFAULT 0,
-    -- verifications reported by the agency's client for this dossier
-    lookups        INTEGER NOT NULL DEFAULT 0,
-    -- verifications the server observed serving for this dossier
-    served         INTEGER NOT NULL DEFAULT 0,
-    -- reported verifications whose outcome says the call never reached the server
-    failed         INTEGER NOT NULL DEFAULT 0,
-    -- the commune's official code (dossiers received since 1 July 2025)
-    commune        INTEGER,
-    -- the receiving unit's current province code (an old district's mapped through its old
-    -- province), NULL when not known
-    province       INTEGER,
-    PRIMARY KEY (agency_id, dossier_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
-CREATE TABLE IF NOT EXISTS ratio_rollup (",
-    rollup_columns!(),
-    ") WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS ratio_rollup_month (",
-    rollup_columns!(),
-    ") WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subjects (
-    key INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS projection_state (
-    id      INTEGER PRIMARY KEY CHECK (id = 0),
-    applied INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
-"
-);
-
-/// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
-/// version are dropped and derived again from the log: raise it whenever a table gains a column
-/// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
-/// current provinces; 4: the tree's upper levels, [`super::nodes`]; 5: 31-bit subject keys, the monthly rollup).
-const SCHEMA_VERSION: i64 = 5;
-
-/// Opens the query tables' file with the settings every connection uses. Tables of an older
-/// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.
-pub(super) fn connect(path: &Path) -> Result<Connection, AuditError> {
-    let connection = Connection::open(path)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    // Derived data: the write-ahead log is synced at checkpoints only.
-    connection.pragma_update(None, "synchronous", "NORMAL")?;
-    connection.busy_timeout(Duration::from_secs(10))?;
-    let version = |c: &Connection| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
-    if version(&connection)? != SCHEMA_VERSION {
-        connection.execute_batch("BEGIN IMMEDIATE")?;
-        // Checked again under the write lock: another connection may have just done it.
-        let result = if version(&connection)? == SCHEMA_VERSION {
-            Ok(())
-        } else {
-            connection.execute_batch(&format!(
-                "DROP TABLE IF EXISTS dossiers;
-                 DROP TABLE IF EXISTS ratio_rollup;
-                 DROP TABLE IF EXISTS ratio_rollup_month;
-                 DROP TABLE IF EXISTS subjects;
-                 DROP TABLE IF EXISTS projection_state;
-                 DROP TABLE IF EXISTS merkle_nodes;
-                 {SCHEMA}
-                 {NODES}
-                 PRAGMA user_version = {SCHEMA_VERSION};",
-                NODES = super::nodes::SCHEMA
-            ))
-        };
-        connection.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-        result?;
-    }
-    connection.execute_batch(SCHEMA)?;
-    connection.execute_batch(super::nodes::SCHEMA)?;
-    Ok(connection)
-}
-
-/// The key of a subject hash in the `subjects` index: the top 31 bits of the FNV-1a hash of
-/// its text, so SQLite stores it in 4 bytes rather than 8 (a query compares the full hash; at
-/// national scale a key is shared by about one subject in twenty, whose events a query reads and
-/// skips).
-pub(super) fn subject_key(subject: &str) -> i64 {
-    let hash = subject
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-    (hash >> 33) as i64
-}
-
-/// The first event not yet applied to the query tables.
-pub(super) fn applied(connection: &Connection) -> Result<u64, AuditError> {
-    Ok(connection
-        .query_row(
-            "SELECT applied FROM projection_state WHERE id = 0",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .unwrap_or(0) as u64)
-}
-
-/// What the sequencer tells the projector: how far the log is acknowledged; and whether to stop
-/// (after applying everything) or, in tests, to hold.
-#[derive(Debug, Default)]
-pub(crate) struct Progress {
-    state: Mutex<ProgressState>,
-    changed: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct ProgressState {
-    acknowledged: u64,
-    closing: bool,
-    held: bool,
-    /// A query waits for the projector.
-    hurry: bool,
-}
-
-impl Progress {
-    /// The log is acknowledged up to `size`.
-    pub(crate) fn acknowledge(&self, size: u64) {
-        self.state.lock().expect("progress lock").acknowledged = size;
-        self.changed.notify_all();
-    }
-
-    /// TESTS ONLY: stops (or resumes) applying.
-    pub(crate) fn hold(&self, hold: bool) {
-        self.state.lock().expect("progress lock").held = hold;
-        self.changed.notify_all();
-    }
-
-    pub(crate) fn held(&self) -> bool {
-        self.state.lock().expect("progress lock").held
-    }
-
-    fn close(&self) {
-        self.state.lock().expect("progress lock").closing = true;
-        self.changed.notify_all();
-    }
-
-    /// A query is waiting for the projector: apply what is there now, without lingering.
-    pub(crate) fn hurry(&self) {
-        self.state.lock().expect("progress lock").hurry = true;
-        self.changed.notify_all();
-    }
-
-    /// Waits until there is something past `applied` worth applying: [`MIN_BATCH`] events, or
-    /// anything after [`LINGER`], or anything at once when a query waits or the log closes.
-    /// With `idle_after`, gives up waiting once nothing has come for that long.
-    fn next(&self, applied: u64, idle_after: Option<Duration>) -> Next {
-        let mut state = self.state.lock().expect("progress lock");
-        let mut lingered = false;
-        loop {
-            let pending = state.acknowledged.saturating_sub(applied);
-            if !state.held
-                && pending > 0
-                && (pending >= MIN_BATCH || lingered || state.hurry || state.closing)
-            {
-                state.hurry = false;
-                return Next::Apply(state.acknowledged);
-            }
-            if state.closing {
-                return Next::Closed;
-            }
-            if pending > 0 && !state.held {
-                let (next, timeout) = self
-                    .changed
-                    .wait_timeout(state, LINGER)
-                    .expect("progress lock");
-                state = next;
-                lingered = timeout.timed_out();
-            } else if let Some(idle_after) = idle_after {
-                let (next, timeout) = self
-                    .changed
-                    .wait_timeout(state, idle_after)
-                    .expect("progress lock");
-                state = next;
-                if timeout.timed_out() && state.acknowledged <= applied && !state.closing {
-                    return Next::Idle;
-                }
-            } else {
-                state = self.changed.wait(state).expect("progress lock");
-            }
-        }
-    }
-}
-
-/// What the projector does next.
-enum Next {
-    /// Apply the events up to this position.
-    Apply(u64),
-    /// Nothing came for a while.
-    Idle,
-    /// The log is closing and everything is applied (or held).
-    Closed,
-}
 
 /// The running projector thread.
 pub(crate) struct Projector {
@@ -473,27 +230,13 @@ fn apply(
     Ok(())
 }
 
-fn clear(connection: &Connection) -> Result<(), AuditError> {
-    connection.execute_batch(
-        "BEGIN;
-         DELETE FROM dossiers;
-         DELETE FROM ratio_rollup;
-         DELETE FROM ratio_rollup_month;
-         DELETE FROM subjects;
-         DELETE FROM merkle_nodes;
-         UPDATE projection_state SET applied = 0 WHERE id = 0;
-         COMMIT;",
-    )?;
-    Ok(())
-}
-
 /// Derives the query tables at `query_path` again from the first event of the log at
 /// `log_path` (which must not be open for writing). Returns the number of events applied.
 pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditError> {
     let log = SqliteLog::open(log_path)?;
     let mut query = connect(query_path)?;
     clear(&query)?;
-    let size = super::store::LogOfRecord::size(&log)?;
+    let size = log.size()?;
     let mut dictionary = Dictionary::default();
     let mut from = 0;
     while from < size {

@@ -1,315 +1,16 @@
-//! Reconciliation: what agencies reported against what the server observed serving.
-//!
-//! Every verification appears in the log twice when all is well: once reported by the agency's
-//! client library (source `client`) and once recorded by the server as it answered (source
-//! `server`). Reconciling a period compares the two, dossier by dossier and RPC by RPC, for the
-//! dossiers received in the period:
-//!
-//! - more served than reported: the agency looked someone up without reporting it (a lookup made
-//!   outside the client library, or a report lost before it reached the outbox);
-//! - more reported than served: the agency reported verifications that never happened, among
-//!   the reports whose outcome says the call reached the server (a report of a call that failed
-//!   with UNAVAILABLE is not expected on the server);
-//! - served for a dossier the agency never reported receiving, in the period;
-//! - reported failures the server contradicts: a call the agency says failed before reaching
-//!   the server (`unavailable`, `deadline_exceeded`, …) at a time the server was answering that
-//!   same agency's other calls (within [`FAILURE_WINDOW`] either side). A failure report adds
-//!   nothing to the served figures, but an agency can use it to explain away a dossier it never
-//!   looked up;
-//! - reports that arrived late: accepted, but received more than [`LATE_AFTER`] after the time
-//!   they say they happened (the directory's backdate limit refuses older ones outright). The
-//!   client library delivers within seconds while the server is up, so a late report is either a
-//!   delivery held up by an outage (then many of the agency's reports arrive together) or an
-//!   event written down after the fact.
-//!
-//! Counting per (dossier, RPC) rather than per event is what makes this exact without a shared
-//! id: the client cannot know the server's event ids, and the server records one event per call.
-//! The check reads every verification event of the log once (the client's and the server's copy
-//! of a lookup can be months apart in simulations, whose client times are simulated), so it is a
-//! batch job: about a second per million events.
+//! The reconciliation itself: the dossiers of the period from the summary, then one scan of the
+//! log's events, then the comparison (see [`super`]).
 
-use std::{
-    collections::{BinaryHeap, HashMap},
-    time::Duration,
-};
+use std::collections::HashMap;
 
 use rusqlite::{params_from_iter, types::Value};
 
-use super::{query::AuditReader, record::ViewKind, AuditError};
-
-/// Outcomes a client records for a call that never reached the server's handler (gRPC status
-/// codes in snake case): the server has no record of these, by design.
-pub const NOT_REACHING_SERVER: &[&str] = &[
-    "unavailable",
-    "deadline_exceeded",
-    "cancelled",
-    "unknown",
-    "resource_exhausted",
-    "permission_denied",
-    "unauthenticated",
-    "aborted",
-    "internal",
-];
-
-/// How near a served call of the same agency must be to a reported failure for the server to
-/// contradict it: the clock skew tolerated on reports ([`crate::reporting::MAX_AHEAD`]).
-pub const FAILURE_WINDOW: Duration = crate::reporting::MAX_AHEAD;
-
-/// How long after it happened a report may arrive before it is a `reported_late` finding. The
-/// client library delivers within seconds while the server is up and retries with a backoff of
-/// at most a minute, so an hour is well beyond any delivery that went as designed; the
-/// directory's backdate limit (7 days by default) is where a report stops being accepted at all.
-pub const LATE_AFTER: Duration = Duration::from_secs(3600);
-
-/// Which dossiers to reconcile.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReconcileQuery {
-    /// Dossiers received in `[from_ms, to_ms)`.
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub agency_id: Option<String>,
-    pub include_load_test: bool,
-    /// At most this many findings are kept, the oldest (every one is counted); 0: all of them.
-    pub max_findings: usize,
-}
-
-/// What kind of discrepancy a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FindingKind {
-    ServedNotReported,
-    ReportedNotServed,
-    DossierNotReported,
-    ReportedFailureUnconfirmed,
-    ReportedLate,
-}
-
-impl FindingKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::ServedNotReported => "served_not_reported",
-            FindingKind::ReportedNotServed => "reported_not_served",
-            FindingKind::DossierNotReported => "dossier_not_reported",
-            FindingKind::ReportedFailureUnconfirmed => "reported_failure_unconfirmed",
-            FindingKind::ReportedLate => "reported_late",
-        }
-    }
-}
-
-/// One discrepancy, for one dossier and one RPC.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub kind: FindingKind,
-    pub agency_id: String,
-    pub dossier_id: String,
-    pub district: String,
-    pub officer_id: String,
-    pub rpc: String,
-    /// Reported verifications that reached the server; for `reported_failure_unconfirmed` the
-    /// failures the server contradicts; for `reported_late` the late reports (the dossier's
-    /// receipt and its verifications; `rpc` is empty).
-    pub reported: u64,
-    pub served: u64,
-    /// The earliest of the events concerned, as they state it.
-    pub first_at_ms: i64,
-    /// `reported_late`: when the server received the earliest of them; otherwise 0.
-    pub received_at_ms: i64,
-}
-
-impl Finding {
-    /// The order findings are listed in: oldest first.
-    fn order(&self) -> (i64, &str, &str, &str, FindingKind) {
-        (
-            self.first_at_ms,
-            &self.agency_id,
-            &self.dossier_id,
-            &self.rpc,
-            self.kind,
-        )
-    }
-}
-
-/// A finding ordered by [`Finding::order`], for the heap of the oldest.
-#[derive(Debug)]
-struct Oldest(Finding);
-
-impl PartialEq for Oldest {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.order() == other.0.order()
-    }
-}
-
-impl Eq for Oldest {}
-
-impl PartialOrd for Oldest {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Oldest {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.order().cmp(&other.0.order())
-    }
-}
-
-/// The result of reconciling a period.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reconciliation {
-    pub dossiers: u64,
-    pub reported: u64,
-    pub served: u64,
-    pub not_reaching_server: u64,
-    /// The findings kept ([`ReconcileQuery::max_findings`]), oldest first.
-    pub findings: Vec<Finding>,
-    /// Every finding, by kind.
-    counts: HashMap<FindingKind, u64>,
-}
-
-impl Reconciliation {
-    /// How many findings are of `kind` (kept or not).
-    pub fn count(&self, kind: FindingKind) -> u64 {
-        self.counts.get(&kind).copied().unwrap_or(0)
-    }
-
-    /// How many findings there are (kept or not).
-    pub fn total(&self) -> u64 {
-        self.counts.values().sum()
-    }
-}
-
-/// The findings of a reconciliation as they are found: all counted, the oldest `limit` kept (a
-/// heap whose top is the newest kept), so memory stays bounded however many there are.
-#[derive(Default)]
-struct Findings {
-    limit: usize,
-    kept: BinaryHeap<Oldest>,
-    counts: HashMap<FindingKind, u64>,
-}
-
-impl Findings {
-    fn push(&mut self, finding: Finding) {
-        *self.counts.entry(finding.kind).or_default() += 1;
-        let finding = Oldest(finding);
-        if self.limit == 0 || self.kept.len() < self.limit {
-            self.kept.push(finding);
-        } else if self.kept.peek().is_some_and(|newest| finding < *newest) {
-            self.kept.pop();
-            self.kept.push(finding);
-        }
-    }
-
-    /// Into `result`, oldest first.
-    fn into(self, result: &mut Reconciliation) {
-        result.findings = self
-            .kept
-            .into_sorted_vec()
-            .into_iter()
-            .map(|o| o.0)
-            .collect();
-        result.counts = self.counts;
-    }
-}
-
-/// Per-RPC tallies of one dossier.
-#[derive(Debug, Default)]
-struct Tally {
-    rpc: String,
-    reported: u64,
-    served: u64,
-    first_at_ms: i64,
-    /// Times of the failures reported (outcomes in [`NOT_REACHING_SERVER`]).
-    failures: Vec<i64>,
-}
-
-#[derive(Debug)]
-struct DossierTallies {
-    agency_id: String,
-    dossier_id: String,
-    district: String,
-    officer_id: String,
-    rpcs: Vec<Tally>,
-    /// Late reports: how many, and the (stated, received) times of the earliest.
-    late: Option<(u64, i64, i64)>,
-}
-
-/// When the server served each agency's calls, by minute: the first and last served in it. A
-/// minute is enough to answer "was any call of this agency served within a window" exactly
-/// without keeping every time.
-#[derive(Debug, Default)]
-struct ServedMinutes(HashMap<String, HashMap<i64, (i64, i64)>>);
-
-impl ServedMinutes {
-    const MINUTE: i64 = 60_000;
-
-    fn add(&mut self, agency: &str, at_ms: i64) {
-        let minutes = match self.0.get_mut(agency) {
-            Some(minutes) => minutes,
-            None => self.0.entry(agency.to_owned()).or_default(),
-        };
-        let span = minutes
-            .entry(at_ms.div_euclid(Self::MINUTE))
-            .or_insert((at_ms, at_ms));
-        span.0 = span.0.min(at_ms);
-        span.1 = span.1.max(at_ms);
-    }
-
-    /// Whether a call of `agency` was served in `[at_ms - window, at_ms + window]`.
-    fn any_near(&self, agency: &str, at_ms: i64, window: Duration) -> bool {
-        let Some(minutes) = self.0.get(agency) else {
-            return false;
-        };
-        let window = window.as_millis() as i64;
-        let (from, to) = (at_ms.saturating_sub(window), at_ms.saturating_add(window));
-        let (first, last) = (from.div_euclid(Self::MINUTE), to.div_euclid(Self::MINUTE));
-        (first..=last).any(|minute| {
-            minutes
-                .get(&minute)
-                .is_some_and(|&(earliest, latest)| latest >= from && earliest <= to)
-        })
-    }
-}
-
-impl DossierTallies {
-    /// Counts a late report that says it happened at `at_ms` and was received at `received_ms`.
-    fn late(&mut self, at_ms: i64, received_ms: i64) {
-        let late = self.late.get_or_insert((0, at_ms, received_ms));
-        late.0 += 1;
-        if at_ms < late.1 {
-            (late.1, late.2) = (at_ms, received_ms);
-        }
-    }
-
-    /// The tally of `rpc`, its first time moved to `at_ms` if earlier.
-    fn tally(&mut self, rpc: &str, at_ms: i64) -> &mut Tally {
-        let tally = self.rpc(rpc);
-        tally.first_at_ms = tally.first_at_ms.min(at_ms);
-        tally
-    }
-
-    /// The tally of `rpc` (a new one's first time is `i64::MAX` until an event sets it).
-    fn rpc(&mut self, rpc: &str) -> &mut Tally {
-        let index = match self.rpcs.iter().position(|t| t.rpc == rpc) {
-            Some(index) => index,
-            None => {
-                self.rpcs.push(Tally {
-                    rpc: rpc.to_owned(),
-                    first_at_ms: i64::MAX,
-                    ..Tally::default()
-                });
-                self.rpcs.len() - 1
-            }
-        };
-        &mut self.rpcs[index]
-    }
-}
-
-/// `agency \0 dossier`: one string key, so lookups can reuse a buffer instead of allocating.
-fn key_into(buffer: &mut String, agency: &str, dossier: &str) {
-    buffer.clear();
-    buffer.push_str(agency);
-    buffer.push('\0');
-    buffer.push_str(dossier);
-}
+use super::{
+    findings::Findings,
+    tally::{key_into, DossierTallies, ServedMinutes, Tally},
+    Finding, FindingKind, ReconcileQuery, Reconciliation, FAILURE_WINDOW, LATE_AFTER,
+};
+use crate::audit::{event::NOT_REACHING_SERVER, query::AuditReader, record::ViewKind, AuditError};
 
 impl AuditReader {
     /// Reconciles the dossiers received in the period (see the module documentation).
@@ -322,6 +23,7 @@ impl AuditReader {
         result
     }
 
+    /// [`AuditReader::reconcile`], inside the caller's read transaction.
     fn reconcile_in_snapshot(&self, query: &ReconcileQuery) -> Result<Reconciliation, AuditError> {
         let connection = self.connection();
         let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];
@@ -363,10 +65,7 @@ impl AuditReader {
             dossiers: scope.len() as u64,
             ..Reconciliation::default()
         };
-        let mut findings = Findings {
-            limit: query.max_findings,
-            ..Findings::default()
-        };
+        let mut findings = Findings::new(query.max_findings);
         // Served for dossiers outside the scope, in the period: perhaps never reported.
         let mut strays: HashMap<String, DossierTallies> = HashMap::new();
         let mut key = String::new();
@@ -483,6 +182,7 @@ impl AuditReader {
     }
 }
 
+/// The finding of `kind` for one RPC's tally of a dossier.
 fn finding(kind: FindingKind, dossier: &DossierTallies, tally: &Tally) -> Finding {
     Finding {
         kind,

@@ -1,29 +1,18 @@
-//! The auditor's questions, answered from the query tables (`dossiers`, `ratio_rollup` and
-//! `ratio_rollup_month`, `subjects`) and from the log of record's events.
+//! The lookup ratio: of the dossiers received in a period, how many lookups the server confirms
+//! it served for them per dossier, and how many dossiers had at least one (coverage). What the
+//! agencies' clients reported is shown beside it, never in its place: a report the server cannot
+//! confirm is counted apart (reported failed, reported not served).
 //!
-//! The central figure is the lookup ratio: of the dossiers received in a period, how many
-//! lookups the server confirms it served for them per dossier, and how many dossiers had at least
-//! one (coverage). What the agencies' clients reported is shown beside it, never in its place: a
-//! report the server cannot confirm is counted apart (reported failed, reported not served).
+//! Whole Vietnam days are summed from the rollups (whole months from the monthly one, the days
+//! around them from the daily one); other periods from the per-dossier summary. Both give the
+//! same figures for the same dossiers (a test checks it).
 
-use std::path::Path;
+use rusqlite::{params_from_iter, types::Value};
 
-use crate::domain::{
-    geography::{CommuneCode, CurrentProvince},
-    vietnam,
-};
-use std::cell::RefCell;
+use crate::domain::vietnam;
 
-use rusqlite::{params_from_iter, types::Value, Connection};
-
-pub use super::tree::StoredTree;
-use super::{
-    log::{vietnam_day, SignedTreeHead, QUERY_FILE},
-    merkle::{leaf_hash, Hash},
-    record::{self, Dictionary, StoredEvent},
-    store::{LogOfRecord, SqliteLog},
-    AuditError, AuditEvent,
-};
+use super::{commune_label, province_name, AuditReader};
+use crate::audit::{summary::ROLLUP_FIGURES, AuditError};
 
 /// A dimension the ratio can be broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +33,7 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// The name requests and the command line use ("agency", "district", ...).
     pub fn name(self) -> &'static str {
         match self {
             GroupBy::Agency => "agency",
@@ -57,6 +47,7 @@ impl GroupBy {
         }
     }
 
+    /// The dimension named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
         [
             GroupBy::Agency,
@@ -108,24 +99,6 @@ impl GroupBy {
     }
 }
 
-/// "Xã Mai Châu, Phú Thọ" for a stored commune code; "" for none (or a code the tables lack).
-pub(crate) fn commune_label(code: i64) -> String {
-    u32::try_from(code)
-        .ok()
-        .and_then(CommuneCode::new)
-        .map(CommuneCode::label)
-        .unwrap_or_default()
-}
-
-/// "Phú Thọ" for a stored current province code; "" for not known.
-fn province_name(code: i64) -> String {
-    u16::try_from(code)
-        .ok()
-        .and_then(CurrentProvince::by_code)
-        .map(|p| p.name.to_owned())
-        .unwrap_or_default()
-}
-
 /// Where a ratio is computed from: the per-day rollup (whole Vietnam days) or, for periods that
 /// do not start and end at midnight, the per-dossier summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,9 +121,13 @@ impl RatioSource {
 /// Which dossiers a ratio covers: received in `[from_ms, to_ms)`, optionally of one agency.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RatioQuery {
+    /// Start of the period (Unix ms, inclusive).
     pub from_ms: i64,
+    /// End of the period (Unix ms, exclusive).
     pub to_ms: i64,
+    /// Only this agency's (any when `None`).
     pub agency_id: Option<String>,
+    /// The dimensions to break the ratio down by (none: one total).
     pub group_by: Vec<GroupBy>,
     /// Count load-test dossiers too (left out by default).
     pub include_load_test: bool,
@@ -161,6 +138,7 @@ pub struct RatioQuery {
 pub struct RatioRow {
     /// The group's values, in the order of `group_by` (empty for the total).
     pub group: Vec<String>,
+    /// Dossiers received in the period.
     pub dossiers: u64,
     /// Verifications reported by the agencies for these dossiers, whatever their outcome.
     pub lookups: u64,
@@ -188,6 +166,7 @@ impl RatioRow {
         self.share(self.served_covered)
     }
 
+    /// `n` per dossier (0 without dossiers).
     fn share(&self, n: u64) -> f64 {
         if self.dossiers == 0 {
             0.0
@@ -197,308 +176,7 @@ impl RatioRow {
     }
 }
 
-/// Which dossiers without a lookup to list: received in `[from_ms, to_ms)`, after `after`
-/// (the last row of the previous page: received time, agency, dossier id).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UnverifiedQuery {
-    pub from_ms: i64,
-    pub to_ms: i64,
-    pub agency_id: Option<String>,
-    pub district: Option<String>,
-    pub officer_id: Option<String>,
-    pub after: Option<(i64, String, String)>,
-    pub limit: usize,
-}
-
-/// A dossier as the summary holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DossierRow {
-    pub agency_id: String,
-    pub dossier_id: String,
-    pub district: String,
-    pub officer_id: String,
-    pub procedure: String,
-    pub channel: String,
-    pub received_at_ms: i64,
-    /// "Xã Mai Châu, Phú Thọ" for a dossier received since 1 July 2025; empty before.
-    pub commune: String,
-}
-
-/// Which events to list (all filters optional).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventFilter {
-    pub from_ms: Option<i64>,
-    pub to_ms: Option<i64>,
-    pub agency_id: Option<String>,
-    pub officer_id: Option<String>,
-    pub dossier_id: Option<String>,
-    pub outcome: Option<String>,
-    pub source: Option<String>,
-    pub limit: Option<u64>,
-}
-
-/// An event with its position in the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoggedEvent {
-    pub seq: u64,
-    pub event: AuditEvent,
-}
-
-/// `column = ?` conditions for the filters that are set.
-fn push_filters(
-    conditions: &mut Vec<String>,
-    values: &mut Vec<Value>,
-    filters: &[(&str, &Option<String>)],
-) {
-    for (column, value) in filters {
-        if let Some(value) = value {
-            conditions.push(format!("{column} = ?"));
-            values.push(Value::Text(value.clone()));
-        }
-    }
-}
-
-/// Read-only access to a log and its query tables.
-pub struct AuditReader {
-    /// The log file's connection, with the query tables' file attached (as `query`), so the
-    /// query tables are read by their plain names.
-    pub(super) log: SqliteLog,
-    dictionary: RefCell<Dictionary>,
-}
-
 impl AuditReader {
-    /// Opens the log at `path` (`DATA_DIR/audit.sqlite`) and the query tables beside it.
-    pub fn open(path: &Path) -> Result<Self, AuditError> {
-        let log = SqliteLog::open(path)?;
-        let query = path.with_file_name(QUERY_FILE);
-        // Creates the tables if no projector ever ran here (they then hold nothing).
-        drop(super::projector::connect(&query)?);
-        log.connection()
-            .execute("ATTACH DATABASE ?1 AS query", [query.to_string_lossy()])?;
-        let dictionary = RefCell::new(log.dictionary()?);
-        Ok(AuditReader { log, dictionary })
-    }
-
-    /// Opens the file once its query tables hold every event of the log, waiting up to
-    /// `patience` for a running server's projector (read-your-writes for readers of the file).
-    pub fn open_current(path: &Path, patience: std::time::Duration) -> Result<Self, AuditError> {
-        let reader = Self::open(path)?;
-        let deadline = std::time::Instant::now() + patience;
-        loop {
-            let size = reader.log.size()?;
-            let applied = super::projector::applied(reader.connection())?;
-            if applied >= size {
-                return Ok(reader);
-            }
-            if std::time::Instant::now() >= deadline {
-                return Err(AuditError::Corrupt(format!(
-                    "the query tables hold {applied} of the log's {size} events; start `vnpop serve` on this data directory once to bring them up to date"
-                )));
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
-
-    /// The read connection (query tables attached), for queries kept in their own modules.
-    pub(super) fn connection(&self) -> &Connection {
-        self.log.connection()
-    }
-
-    /// Calls `each` with the stored events `[from, to)`, in order, until it returns false.
-    pub(super) fn scan(
-        &self,
-        from: u64,
-        to: u64,
-        each: &mut dyn FnMut(StoredEvent) -> Result<bool, AuditError>,
-    ) -> Result<(), AuditError> {
-        self.log
-            .events(&mut self.dictionary.borrow_mut(), from, to, each)
-    }
-
-    /// [`AuditReader::scan`] without allocating: each record's position and a view of it.
-    pub(super) fn scan_views(
-        &self,
-        from: u64,
-        to: u64,
-        each: &mut dyn FnMut(u64, record::View<'_>) -> Result<bool, AuditError>,
-    ) -> Result<(), AuditError> {
-        self.log
-            .views(&mut self.dictionary.borrow_mut(), from, to, each)
-    }
-
-    /// Number of events in the log.
-    pub fn size(&self) -> Result<u64, AuditError> {
-        self.log.size()
-    }
-
-    /// The hashes of the leaves `[from, to)`, which must all be there.
-    pub(super) fn leaves(&self, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
-        let mut leaves = Vec::with_capacity((to - from) as usize);
-        let mut bytes = Vec::new();
-        self.scan_views(from, to, &mut |seq, view| {
-            record::view_leaf_bytes(seq, &view, &mut bytes);
-            leaves.push(leaf_hash(&bytes));
-            Ok(true)
-        })?;
-        if leaves.len() as u64 != to - from {
-            return Err(AuditError::Corrupt(format!(
-                "{} events stored for {from}..{to}",
-                leaves.len()
-            )));
-        }
-        Ok(leaves)
-    }
-
-    /// The hashes of the first `size` leaves, in order.
-    pub fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, AuditError> {
-        self.leaves(0, size)
-    }
-
-    /// The tree of the first `size` events, for proofs (see [`StoredTree`]).
-    pub fn tree(&self, size: u64) -> StoredTree<'_> {
-        StoredTree::new(self, size)
-    }
-
-    /// The event stored at leaf `seq`.
-    pub fn event(&self, seq: u64) -> Result<Option<AuditEvent>, AuditError> {
-        Ok(self.stored(seq)?.map(|stored| stored.event))
-    }
-
-    /// The event stored at leaf `seq`, with its receive time.
-    pub fn stored(&self, seq: u64) -> Result<Option<StoredEvent>, AuditError> {
-        let mut found = None;
-        self.scan(seq, seq + 1, &mut |stored| {
-            found = Some(stored);
-            Ok(false)
-        })?;
-        Ok(found)
-    }
-
-    /// The canonical leaf bytes of the event at `seq`.
-    pub fn leaf_data(&self, seq: u64) -> Result<Option<Vec<u8>>, AuditError> {
-        Ok(self
-            .stored(seq)?
-            .map(|s| record::leaf_bytes(s.seq, &s.event, s.received_at_ms)))
-    }
-
-    /// The newest signed tree head.
-    pub fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
-        self.log.latest_head()
-    }
-
-    /// Dossiers received in the period without any lookup the server served, oldest first, one
-    /// page.
-    pub fn unverified(&self, query: &UnverifiedQuery) -> Result<Vec<DossierRow>, AuditError> {
-        let mut conditions = vec![
-            "served = 0".to_owned(),
-            "load_test = 0".to_owned(),
-            "received_at_ms >= ?".to_owned(),
-            "received_at_ms < ?".to_owned(),
-        ];
-        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
-        push_filters(
-            &mut conditions,
-            &mut values,
-            &[
-                ("agency_id", &query.agency_id),
-                ("district", &query.district),
-                ("officer_id", &query.officer_id),
-            ],
-        );
-        if let Some((at, agency, dossier)) = &query.after {
-            conditions.push("(received_at_ms, agency_id, dossier_id) > (?, ?, ?)".into());
-            values.extend([
-                Value::Integer(*at),
-                Value::Text(agency.clone()),
-                Value::Text(dossier.clone()),
-            ]);
-        }
-        values.push(Value::Integer(query.limit as i64));
-        let sql = format!(
-            "SELECT agency_id, dossier_id, COALESCE(district, ''), COALESCE(officer_id, ''),
-                    COALESCE(procedure, ''), COALESCE(channel, ''), received_at_ms, commune
-             FROM dossiers WHERE {} ORDER BY received_at_ms, agency_id, dossier_id LIMIT ?",
-            conditions.join(" AND ")
-        );
-        let mut statement = self.connection().prepare(&sql)?;
-        let rows = statement
-            .query_map(params_from_iter(values), |r| {
-                Ok(DossierRow {
-                    agency_id: r.get(0)?,
-                    dossier_id: r.get(1)?,
-                    district: r.get(2)?,
-                    officer_id: r.get(3)?,
-                    procedure: r.get(4)?,
-                    channel: r.get(5)?,
-                    received_at_ms: r.get(6)?,
-                    commune: commune_label(r.get::<_, Option<i64>>(7)?.unwrap_or(0)),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
-    /// Calls `each` with every event matching `filter`, in log order, until it returns false.
-    pub fn events(
-        &self,
-        filter: &EventFilter,
-        mut each: impl FnMut(LoggedEvent) -> bool,
-    ) -> Result<(), AuditError> {
-        let same =
-            |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| w == value);
-        let mut left = filter.limit.unwrap_or(u64::MAX);
-        if left == 0 {
-            return Ok(());
-        }
-        self.scan_views(0, self.size()?, &mut |seq, event| {
-            let outcome = match event.kind {
-                record::ViewKind::Verification { outcome, .. } => Some(outcome),
-                record::ViewKind::Dossier { .. } => None,
-            };
-            let source = if event.server { "server" } else { "client" };
-            let matches = filter
-                .from_ms
-                .is_none_or(|from| event.occurred_at_ms >= from)
-                && filter.to_ms.is_none_or(|to| event.occurred_at_ms < to)
-                && same(&filter.agency_id, event.agency_id)
-                && same(&filter.officer_id, event.officer_id)
-                && same(&filter.dossier_id, event.dossier_id)
-                && same(&filter.source, source)
-                && filter
-                    .outcome
-                    .as_deref()
-                    .is_none_or(|wanted| outcome == Some(wanted));
-            if !matches {
-                return Ok(true);
-            }
-            left -= 1;
-            Ok(each(LoggedEvent {
-                seq,
-                event: event.to_stored(seq).event,
-            }) && left > 0)
-        })
-    }
-
-    /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
-    pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
-        let key = super::projector::subject_key(subject);
-        let seqs: Vec<i64> = self
-            .connection()
-            .prepare_cached("SELECT seq FROM subjects WHERE key = ?1 ORDER BY seq")?
-            .query_map([key], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let mut found = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            if let Some(event) = self.event(seq as u64)? {
-                if matches!(&event.kind, super::EventKind::Verification { subject: s, .. } if s == subject)
-                {
-                    found.push(event);
-                }
-            }
-        }
-        Ok(found)
-    }
-
     /// The ratio over the period, one row per group (sorted by group), or a single total row.
     pub fn ratio(&self, query: &RatioQuery) -> Result<Vec<RatioRow>, AuditError> {
         self.ratio_from(query, RatioSource::for_period(query.from_ms, query.to_ms))
@@ -565,7 +243,7 @@ impl AuditReader {
             RatioSource::Rollup => {
                 // Whole months from the monthly rollup, the days before and after them from the
                 // daily one.
-                let (from, to) = (vietnam_day(query.from_ms), vietnam_day(query.to_ms));
+                let (from, to) = (vietnam::day_of(query.from_ms), vietnam::day_of(query.to_ms));
                 let first = if vietnam::month_start(from) == from {
                     from
                 } else {
@@ -581,7 +259,7 @@ impl AuditReader {
                     "(SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
                       UNION ALL SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
                       UNION ALL SELECT * FROM ratio_rollup_month WHERE day >= ? AND day < ?)",
-                    super::summary::ROLLUP_FIGURES
+                    ROLLUP_FIGURES
                         .map(|c| format!("SUM({c})"))
                         .join(", "),
                     vec![],
@@ -634,9 +312,7 @@ impl AuditReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{
-        log::DATABASE_FILE, merkle::BLOCK_LEAVES, AuditEvent, AuditLog, EventKind, EventSource,
-    };
+    use crate::audit::{log::DATABASE_FILE, AuditEvent, AuditLog, EventKind, EventSource};
 
     const DAY: i64 = 86_400_000;
     /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
@@ -679,65 +355,6 @@ mod tests {
                 purpose: "p".into(),
                 subject: "s".into(),
             },
-        }
-    }
-
-    #[test]
-    fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {
-        use crate::audit::merkle::{self, Subtrees};
-        let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(dir.path()).unwrap();
-        let n = 8 * BLOCK_LEAVES + 300;
-        let events: Vec<_> = (0..n as usize)
-            .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))
-            .collect();
-        for chunk in events.chunks(700) {
-            log.append_blocking(chunk.to_vec()).unwrap();
-        }
-        drop(log);
-        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
-        let all = reader.leaf_hashes(n).unwrap();
-        // The projector derived the upper levels the proofs below read (8 blocks: levels 1-3).
-        let blocks: Vec<Hash> = all
-            .chunks(BLOCK_LEAVES as usize)
-            .take(8)
-            .map(merkle::root)
-            .collect();
-        assert_eq!(
-            crate::audit::nodes::lookup(reader.connection(), 3, 0).unwrap(),
-            Some(merkle::root(&blocks))
-        );
-        assert_eq!(
-            crate::audit::nodes::lookup(reader.connection(), 1, 3).unwrap(),
-            Some(merkle::root(&blocks[6..8]))
-        );
-        for size in [
-            1,
-            5,
-            BLOCK_LEAVES,
-            BLOCK_LEAVES + 1,
-            3 * BLOCK_LEAVES + 7,
-            4 * BLOCK_LEAVES,
-            7 * BLOCK_LEAVES + 5,
-            n,
-        ] {
-            let leaves = &all[..size as usize];
-            let tree = reader.tree(size);
-            assert_eq!(tree.range_root(0, size).unwrap(), merkle::root(leaves));
-            for index in [0, size / 2, size - 1] {
-                assert_eq!(
-                    merkle::inclusion_proof_in(&tree, index).unwrap(),
-                    merkle::inclusion_proof(leaves, index as usize),
-                    "inclusion {index} of {size}"
-                );
-            }
-            for old in [0, 1, size / 3, BLOCK_LEAVES.min(size), size] {
-                assert_eq!(
-                    merkle::consistency_proof_in(&tree, old).unwrap(),
-                    merkle::consistency_proof(leaves, old as usize),
-                    "consistency {old} → {size}"
-                );
-            }
         }
     }
 
