@@ -180,6 +180,18 @@ pub enum AuditError {
     Corrupt(String),
     #[error("the audit log is closed")]
     Closed,
+    /// An auditor's query waited its patience for the query tables to reach what was
+    /// acknowledged when it began (read-your-writes), and they are still behind: the projector
+    /// is slow or failing (the server's log says which). Nothing is lost; ask again.
+    #[error(
+        "the query tables are behind the log (applied {applied} of {target} events); try again"
+    )]
+    Behind {
+        /// Events the query tables held when the wait gave up.
+        applied: u64,
+        /// Events acknowledged when the query began.
+        target: u64,
+    },
     /// The fleet's shared database (PostgreSQL) failed or refused.
     #[error("audit store: {0}")]
     Store(String),

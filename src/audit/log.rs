@@ -224,10 +224,10 @@ impl AuditLog {
         match waited {
             Ok(true) => Ok(()),
             Ok(false) => Err(AuditError::Closed),
-            Err(_) => Err(AuditError::Write(format!(
-                "the query tables are behind the log (applied {} of {target} events)",
-                *self.applied.borrow()
-            ))),
+            Err(_) => Err(AuditError::Behind {
+                applied: *self.applied.borrow(),
+                target,
+            }),
         }
     }
 
