@@ -12,6 +12,7 @@ mod cccd;
 mod citizen;
 mod claims;
 mod cmnd;
+mod folding;
 pub mod geography;
 pub mod matching;
 

@@ -33,7 +33,7 @@ pub use units::{commune, current_province, district_province, CommuneProblem};
 
 use parse::unit_key;
 
-use super::{matching::canonical, ProvinceCode};
+use super::{folding::canonical, ProvinceCode};
 
 /// The day the two-level local government took effect (1 July 2025).
 pub fn reform_date() -> NaiveDate {
