@@ -336,7 +336,7 @@ fn every_vnpop_command_in_the_readme_runs_as_written() {
             continue;
         }
         if line.args.first().map(String::as_str) == Some("gateway") {
-            // A long-running process like `serve`; tests/gateway*.rs run it for real.
+            // A long-running process like `serve`; tests/gateway* run it for real.
             continue;
         }
         if line.args.iter().any(|a| a == "--audit-store") {
