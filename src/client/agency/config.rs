@@ -5,9 +5,9 @@ use std::{path::PathBuf, time::Duration};
 
 use crate::client::ClientTls;
 
-/// Connect timeout of an [`AgencyClient`] unless set: 5 s.
+/// Connect timeout of an [`AgencyClient`](super::AgencyClient) unless set: 5 s.
 pub const AGENCY_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Per-call timeout of an [`AgencyClient`] unless set: 30 s.
+/// Per-call timeout of an [`AgencyClient`](super::AgencyClient) unless set: 30 s.
 pub const AGENCY_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where the agency client connects and keeps its outbox.

@@ -61,6 +61,7 @@ use crate::{
 /// What every clone of an [`AgencyClient`] (and every [`Dossier`] it opened) shares.
 struct Shared {
     /// The connection the clients below share, for calls made without them (the gateway's).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     channel: Channel,
     registry: RegistryClient,
     vneid: VneidClient,
@@ -255,6 +256,7 @@ impl AgencyClient {
     }
 
     /// The connection to the server, for calls made through [`Dossier::recorded`].
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn channel(&self) -> Channel {
         self.shared.channel.clone()
     }
