@@ -12,7 +12,9 @@ use vnpop::{
         VneidClient,
     },
     config::ServeConfig,
+    proto,
     server::{self, RunningServer, ServerState},
+    vneid::TestCredentials,
 };
 
 /// The fixed "today" of the tests, so card expiry does not depend on the day they run.
@@ -208,6 +210,34 @@ pub fn error_metadata(error: &ClientError) -> std::collections::HashMap<String, 
             .map(|info| info.metadata.clone())
             .unwrap_or_default(),
         _ => Default::default(),
+    }
+}
+
+/// Answers the VNeID challenge `challenge_id` with the citizen's own passcode and current
+/// one-time code (and `chip_read`, required at level 2).
+pub async fn answer_challenge(
+    client: &VneidClient,
+    challenge_id: &str,
+    creds: &TestCredentials,
+    chip_read: Option<proto::ChipRead>,
+) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
+    client
+        .complete(
+            &context(),
+            challenge_id,
+            &creds.passcode,
+            &creds.current_code(),
+            chip_read,
+        )
+        .await
+}
+
+/// A passcode that is not the citizen's.
+pub fn wrong_passcode(creds: &TestCredentials) -> &'static str {
+    if creds.passcode == "000000" {
+        "111111"
+    } else {
+        "000000"
     }
 }
 
