@@ -13,11 +13,11 @@ use std::{
     time::Duration,
 };
 
-use common::agency_tls;
+use common::{agency_tls, receipt};
 use vnpop::{
     audit::{log::parse_public_key, verify_file},
     client::AuditClient,
-    proto::{self, reported_event::Kind},
+    proto,
 };
 
 fn spawn_server(port: u16, data_dir: &Path) -> Child {
@@ -40,19 +40,13 @@ async fn connect(port: u16) -> AuditClient {
 }
 
 fn event(task: usize, n: usize) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("crash-{task}-{n}"),
-        dossier_id: format!("D-{task}-{}", n / 10),
-        district: "Quận Ba Đình".into(),
-        officer_id: format!("officer-{task}"),
-        occurred_at_ms: 1_700_000_000_000 + n as i64,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    }
+    receipt(
+        format!("crash-{task}-{n}"),
+        &format!("D-{task}-{}", n / 10),
+        "Quận Ba Đình",
+        &format!("officer-{task}"),
+        1_700_000_000_000 + n as i64,
+    )
 }
 
 #[tokio::test]

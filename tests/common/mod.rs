@@ -241,6 +241,53 @@ pub fn wrong_passcode(creds: &TestCredentials) -> &'static str {
     }
 }
 
+/// The report of a dossier's receipt at the desk (procedure 1.004227) of `district` by
+/// `officer` at `at` (Unix ms). Other fields: struct update syntax over it.
+pub fn receipt(
+    event_id: impl Into<String>,
+    dossier_id: &str,
+    district: &str,
+    officer: &str,
+    at: i64,
+) -> proto::ReportedEvent {
+    proto::ReportedEvent {
+        event_id: event_id.into(),
+        dossier_id: dossier_id.into(),
+        district: district.into(),
+        officer_id: officer.into(),
+        occurred_at_ms: at,
+        kind: Some(proto::reported_event::Kind::Dossier(
+            proto::DossierReceived {
+                procedure_code: "1.004227".into(),
+                channel: "desk".into(),
+            },
+        )),
+        ..Default::default()
+    }
+}
+
+/// `event` (see [`receipt`]) reporting a verification instead: `rpc` of the citizen `cccd`, with
+/// `outcome`, for `purpose`.
+pub fn as_verification(
+    event: proto::ReportedEvent,
+    rpc: &str,
+    outcome: &str,
+    purpose: &str,
+    cccd: &str,
+) -> proto::ReportedEvent {
+    proto::ReportedEvent {
+        kind: Some(proto::reported_event::Kind::Verification(
+            proto::VerificationMade {
+                rpc: rpc.into(),
+                outcome: outcome.into(),
+                purpose: purpose.into(),
+                cccd_number: cccd.into(),
+            },
+        )),
+        ..event
+    }
+}
+
 pub fn context() -> LookupContext {
     LookupContext::new(
         "000.00.01.H26-261123-0001",
