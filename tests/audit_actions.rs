@@ -182,14 +182,7 @@ async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
     // A failed login: the wrong passcode, then a right one.
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     let wrong = wrong_passcode(&creds);
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            wrong,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");

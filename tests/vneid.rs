@@ -337,9 +337,7 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     let id = &started.challenge_id;
 
-    let wrong_passcode = wrong_passcode(&creds);
-    let error = desk
-        .complete(&context(), id, wrong_passcode, &creds.current_code(), None)
+    let error = answer_challenge(&desk, id, &wrong_passcode(&creds), None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");
@@ -361,14 +359,7 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
         .await
         .unwrap_err();
     assert_reason(&error, Code::NotFound, "VNEID_CHALLENGE_NOT_FOUND");
-    let error = desk
-        .complete(
-            &context(),
-            "made-up",
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, "made-up", &creds, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::NotFound, "VNEID_CHALLENGE_NOT_FOUND");
@@ -405,27 +396,13 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
     let wrong = wrong_passcode(&creds);
     let started = desk.start(&context(), AN, VneidLevel::One).await.unwrap();
     for left in ["4", "3", "2", "1"] {
-        let error = desk
-            .complete(
-                &context(),
-                &started.challenge_id,
-                wrong,
-                &creds.current_code(),
-                None,
-            )
+        let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
             .await
             .unwrap_err();
         assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");
         assert_eq!(error_metadata(&error)["attempts_left"], left);
     }
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            wrong,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED");

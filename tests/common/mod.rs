@@ -232,13 +232,16 @@ pub async fn answer_challenge(
         .await
 }
 
-/// A passcode that is not the citizen's.
-pub fn wrong_passcode(creds: &TestCredentials) -> &'static str {
-    if creds.passcode == "000000" {
+/// `creds` with a passcode that is not the citizen's.
+pub fn wrong_passcode(creds: &TestCredentials) -> TestCredentials {
+    let passcode = if creds.passcode == "000000" {
         "111111"
     } else {
         "000000"
-    }
+    };
+    let mut wrong = creds.clone();
+    wrong.passcode = passcode.into();
+    wrong
 }
 
 /// The report of a dossier's receipt at the desk (procedure 1.004227) of `district` by
