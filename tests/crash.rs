@@ -126,20 +126,8 @@ async fn every_lookup_answered_under_load_survives_kill_9() {
 
     // The real load generator, lookups only, listing the dossier of every call answered OK.
     let answered = data_dir.with_extension("answered");
-    let mut load = common::spawn_lookup_load(&format!("127.0.0.1:{port}"), 32, &answered);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
-    let status = tokio::task::spawn_blocking(move || load.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "vnpop load failed: {status}");
-    let answered: HashSet<String> = std::fs::read_to_string(&answered)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let target = format!("127.0.0.1:{port}");
+    let answered = common::lookups_across_a_kill(&target, 32, &answered, &mut server).await;
     assert!(
         answered.len() >= 100,
         "only {} lookups were answered before the kill",

@@ -99,20 +99,7 @@ async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
         .map(|p| format!("127.0.0.1:{p}"))
         .collect::<Vec<_>>()
         .join(",");
-    let mut load = common::spawn_lookup_load(&targets, 24, &answered);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    second.kill().expect("SIGKILL");
-    second.wait().unwrap();
-    let status = tokio::task::spawn_blocking(move || load.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "vnpop load failed: {status}");
-    let answered: HashSet<String> = std::fs::read_to_string(&answered)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let answered = common::lookups_across_a_kill(&targets, 24, &answered, &mut second).await;
     assert!(
         answered.len() >= 300,
         "only {} lookups were answered",

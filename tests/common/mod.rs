@@ -438,3 +438,27 @@ pub fn spawn_lookup_load(
         .spawn()
         .expect("vnpop load starts")
 }
+
+/// [`spawn_lookup_load`] for 2.5 s, then `victim` killed with SIGKILL while the load goes on;
+/// once the load has ended (and succeeded), the dossier of every call answered OK.
+pub async fn lookups_across_a_kill(
+    targets: &str,
+    concurrency: usize,
+    answered: &Path,
+    victim: &mut std::process::Child,
+) -> std::collections::HashSet<String> {
+    let mut load = spawn_lookup_load(targets, concurrency, answered);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    victim.kill().expect("SIGKILL");
+    victim.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || load.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "vnpop load failed: {status}");
+    std::fs::read_to_string(answered)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
