@@ -3,25 +3,16 @@
 
 mod common;
 
-use common::{as_verification, context, receipt, test_config, TestServer};
+use common::{as_verification, context, receipt, run_vnpop_binary, test_config, TestServer};
 
 /// Runs `vnpop args…`: (exit success, stdout, stderr).
 async fn run_vnpop(args: Vec<String>) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("VNPOP_LOG", "warn")
-            .output()
-            .expect("vnpop runs");
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).expect("UTF-8"),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let output = run_vnpop_binary(args).await;
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Runs `vnpop args…`, which must succeed; its stdout.

@@ -8,14 +8,76 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use vnpop::{
     client::{
-        AdminClient, AuditClient, ClientError, ClientTls, LookupContext, RegistryClient,
-        VneidClient,
+        AdminClient, AgencyClient, AgencyClientConfig, AuditClient, ClientError, ClientTls,
+        LookupContext, RegistryClient, VneidClient,
     },
     config::ServeConfig,
     proto,
     server::{self, RunningServer, ServerState},
+    simulate,
     vneid::TestCredentials,
 };
+
+/// A free loopback port, for a server started on it later.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The bundled scenario (`data/scenario.toml`) with every total divided by 100, as TOML.
+pub fn small_bundled_scenario() -> String {
+    let bundled =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenario.toml"))
+            .unwrap();
+    bundled
+        .lines()
+        .map(|line| match line.split_once(" = ") {
+            Some((key @ ("dossiers" | "lookups"), n)) => {
+                format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `scenario` as `identity` through a new agency client (the simulation agency's
+/// certificate) with its own outbox.
+pub async fn simulate_through(
+    server: &RunningServer,
+    scenario: &simulate::Scenario,
+    identity: &simulate::RunIdentity,
+) -> simulate::SimulationReport {
+    let outbox = tempfile::tempdir().unwrap();
+    let config = AgencyClientConfig::new(
+        format!("https://localhost:{}", server.local_addr.port()),
+        Some(agency_tls("simulation")),
+        outbox.path().join("outbox.sqlite"),
+    )
+    .with_run_id(identity.id.clone());
+    let client = AgencyClient::open(config).await.unwrap();
+    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
+        .await
+        .unwrap()
+}
+
+/// Runs the `vnpop` binary with `args` in the repository's top directory (logging at WARN), to
+/// its end.
+pub async fn run_vnpop_binary(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs")
+    })
+    .await
+    .unwrap()
+}
 
 /// The fixed "today" of the tests, so card expiry does not depend on the day they run.
 pub fn today() -> NaiveDate {

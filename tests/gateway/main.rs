@@ -25,7 +25,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{assert_reason, certs_dir, test_config, TestServer};
+use common::{assert_reason, certs_dir, free_port, test_config, TestServer};
 use rest::Rest;
 use serde_json::{json, Value};
 use tonic::Code;
@@ -82,12 +82,4 @@ fn ratio(from: &str, to: &str) -> proto::LookupRatioRequest {
         to: to.into(),
         ..Default::default()
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
