@@ -6,7 +6,6 @@ mod common;
 
 use std::{
     collections::HashSet,
-    net::TcpListener,
     path::Path,
     process::{Child, Command},
     sync::{Arc, Mutex},
@@ -51,11 +50,7 @@ fn event(task: usize, n: usize) -> proto::ReportedEvent {
 
 #[tokio::test]
 async fn every_acknowledged_event_survives_kill_9() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let data_dir = common::data_dir();
     let mut server = spawn_server(port, &data_dir);
     let client = connect(port).await;
@@ -115,11 +110,7 @@ async fn every_acknowledged_event_survives_kill_9() {
 
 #[tokio::test]
 async fn every_lookup_answered_under_load_survives_kill_9() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let data_dir = common::data_dir();
     let mut server = spawn_server(port, &data_dir);
     drop(connect(port).await);
