@@ -49,7 +49,7 @@ async fn login(
 ) -> proto::CompleteAuthenticationResponse {
     let started = client.start(&context(), cccd, level).await.unwrap();
     let creds = credentials(seed, cccd);
-    answer_challenge(&client, &started.challenge_id, &creds, chip)
+    answer_challenge(client, &started.challenge_id, &creds, chip)
         .await
         .unwrap()
 }

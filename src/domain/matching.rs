@@ -12,6 +12,8 @@ use super::{
 };
 
 /// How well a declared value matches the stored one.
+// The variants are named as the proto's `MatchResult` they map to (`NoMatch` included).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
     /// Same letters and marks (case and spacing ignored).
