@@ -1,83 +1,26 @@
 //! Starts a real vnpop server on an ephemeral loopback port with mTLS and the development
-//! certificates, and connects clients as the development agencies.
+//! certificates, and connects clients as the development agencies. Beside it: `processes` (the
+//! binary run as a process, ports, a fleet's database) and `reports` (audit events reported and
+//! read back, the bundled scenario run through a client), re-exported here.
 
 #![allow(dead_code)]
+
+mod processes;
+mod reports;
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use vnpop::{
     client::{
-        AdminClient, AgencyClient, AgencyClientConfig, AuditClient, ClientError, ClientTls,
-        LookupContext, RegistryClient, VneidClient,
+        AdminClient, AuditClient, ClientError, ClientTls, LookupContext, RegistryClient,
+        VneidClient,
     },
     config::ServeConfig,
     proto,
     server::{self, RunningServer, ServerState},
-    simulate,
     vneid::TestCredentials,
 };
-
-/// A free loopback port, for a server started on it later.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The bundled scenario (`data/scenario.toml`) with every total divided by 100, as TOML.
-pub fn small_bundled_scenario() -> String {
-    let bundled =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenario.toml"))
-            .unwrap();
-    bundled
-        .lines()
-        .map(|line| match line.split_once(" = ") {
-            Some((key @ ("dossiers" | "lookups"), n)) => {
-                format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
-            }
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Runs `scenario` as `identity` through a new agency client (the simulation agency's
-/// certificate) with its own outbox.
-pub async fn simulate_through(
-    server: &RunningServer,
-    scenario: &simulate::Scenario,
-    identity: &simulate::RunIdentity,
-) -> simulate::SimulationReport {
-    let outbox = tempfile::tempdir().unwrap();
-    let config = AgencyClientConfig::new(
-        format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("simulation")),
-        outbox.path().join("outbox.sqlite"),
-    )
-    .with_run_id(identity.id.clone());
-    let client = AgencyClient::open(config).await.unwrap();
-    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
-        .await
-        .unwrap()
-}
-
-/// Runs the `vnpop` binary with `args` in the repository's top directory (logging at WARN), to
-/// its end.
-pub async fn run_vnpop_binary(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("VNPOP_LOG", "warn")
-            .output()
-            .expect("vnpop runs")
-    })
-    .await
-    .unwrap()
-}
 
 /// The fixed "today" of the tests, so card expiry does not depend on the day they run.
 pub fn today() -> NaiveDate {
@@ -306,53 +249,6 @@ pub fn wrong_passcode(creds: &TestCredentials) -> TestCredentials {
     wrong
 }
 
-/// The report of a dossier's receipt at the desk (procedure 1.004227) of `district` by
-/// `officer` at `at` (Unix ms). Other fields: struct update syntax over it.
-pub fn receipt(
-    event_id: impl Into<String>,
-    dossier_id: &str,
-    district: &str,
-    officer: &str,
-    at: i64,
-) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: event_id.into(),
-        dossier_id: dossier_id.into(),
-        district: district.into(),
-        officer_id: officer.into(),
-        occurred_at_ms: at,
-        kind: Some(proto::reported_event::Kind::Dossier(
-            proto::DossierReceived {
-                procedure_code: "1.004227".into(),
-                channel: "desk".into(),
-            },
-        )),
-        ..Default::default()
-    }
-}
-
-/// `event` (see [`receipt`]) reporting a verification instead: `rpc` of the citizen `cccd`, with
-/// `outcome`, for `purpose`.
-pub fn as_verification(
-    event: proto::ReportedEvent,
-    rpc: &str,
-    outcome: &str,
-    purpose: &str,
-    cccd: &str,
-) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        kind: Some(proto::reported_event::Kind::Verification(
-            proto::VerificationMade {
-                rpc: rpc.into(),
-                outcome: outcome.into(),
-                purpose: purpose.into(),
-                cccd_number: cccd.into(),
-            },
-        )),
-        ..event
-    }
-}
-
 pub fn context() -> LookupContext {
     LookupContext::new(
         "000.00.01.H26-261123-0001",
@@ -368,159 +264,8 @@ pub async fn connect_audit(server: &RunningServer, agency: &str) -> AuditClient 
         .expect("client connects")
 }
 
-/// The events an auditor lists with `request` (ListEvents), in log order.
-pub async fn list_events(
-    server: &RunningServer,
-    request: vnpop::proto::ListEventsRequest,
-) -> Vec<vnpop::proto::LoggedEvent> {
-    use tokio_stream::StreamExt;
-    let auditor = connect_audit(server, "auditor-thanh-tra").await;
-    let mut stream = auditor
-        .raw()
-        .list_events(request)
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(event) = stream.next().await {
-        events.push(event.unwrap());
-    }
-    events
-}
-
-/// Every event in the audit log of `data_dir`, in log order, read back through the library.
-#[allow(dead_code)]
-pub fn logged_events(data_dir: &std::path::Path) -> Vec<vnpop::audit::AuditEvent> {
-    let reader = vnpop::audit::query::AuditReader::open(&data_dir.join("audit.sqlite")).unwrap();
-    let mut events = Vec::new();
-    reader
-        .events(&Default::default(), |logged| {
-            events.push(logged.event);
-            true
-        })
-        .unwrap();
-    events
-}
-
-/// (rpc, outcome, dossier, agency, subject) of every server-observed verification, in order.
-#[allow(dead_code)]
-pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, String, String)> {
-    logged_events(data_dir)
-        .into_iter()
-        .filter(|e| e.source == vnpop::audit::EventSource::Server)
-        .filter_map(|e| match e.kind {
-            vnpop::audit::EventKind::Verification {
-                rpc,
-                outcome,
-                subject,
-                ..
-            } => Some((rpc, outcome, e.dossier_id, e.agency_id, subject)),
-            vnpop::audit::EventKind::Dossier { .. } => None,
-        })
-        .collect()
-}
-
-/// A new, empty PostgreSQL database for one test, in the throwaway cluster that
-/// `tests/with-postgres` (the README's test command) starts; its URL.
-pub async fn postgres_database() -> String {
-    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "VNPOP_TEST_POSTGRES is not set: the fleet tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
-        )
-    });
-    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("the test PostgreSQL server answers");
-    let connection = tokio::spawn(connection);
-    let name = format!("vnpop_test_{}", vnpop::ids::run_id::<6>().unwrap());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("CREATE DATABASE");
-    drop(client);
-    let _ = connection.await;
-    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
-    format!("{prefix}/{name}")
-}
-
-/// Copies the audit keys of a fleet's first server into another's data directory.
-pub fn copy_fleet_keys(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for file in [
-        "audit-signing.key",
-        "audit-signing.pub",
-        "audit-subject.key",
-    ] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
-}
-
-/// A `vnpop serve` process (1,000 citizens, development certificates) on `port` with its audit
-/// log in `data_dir`, and `extra` flags; its output discarded.
-pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["serve", "--population", "1000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .env("VNPOP_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the vnpop binary starts")
-}
-
-/// The real load generator against `targets` (`host:port`, comma-separated): lookups of known
-/// citizens only, `concurrency` in flight for 6 s, listing the dossier of every call answered OK
-/// in `answered`.
-pub fn spawn_lookup_load(
-    targets: &str,
-    concurrency: usize,
-    answered: &Path,
-) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["load", "--target", targets])
-        .args(["--population", "1000", "--citizen-sample", "1000"])
-        .args([
-            "--mix",
-            "lookup=1",
-            "--unknown-share",
-            "0",
-            "--invalid-share",
-            "0",
-        ])
-        .args(["--concurrency", &concurrency.to_string()])
-        .args(["--warmup", "0s", "--duration", "6s"])
-        .args(["--timeout", "2s", "--json", "--answered"])
-        .arg(answered)
-        .env("VNPOP_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("vnpop load starts")
-}
-
-/// [`spawn_lookup_load`] for 2.5 s, then `victim` killed with SIGKILL while the load goes on;
-/// once the load has ended (and succeeded), the dossier of every call answered OK.
-pub async fn lookups_across_a_kill(
-    targets: &str,
-    concurrency: usize,
-    answered: &Path,
-    victim: &mut std::process::Child,
-) -> std::collections::HashSet<String> {
-    let mut load = spawn_lookup_load(targets, concurrency, answered);
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
-    victim.kill().expect("SIGKILL");
-    victim.wait().unwrap();
-    let status = tokio::task::spawn_blocking(move || load.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "vnpop load failed: {status}");
-    std::fs::read_to_string(answered)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+// Not every test uses them.
+#[allow(unused_imports)]
+pub use processes::*;
+#[allow(unused_imports)]
+pub use reports::*;
