@@ -16,7 +16,7 @@ pub enum Answer {
 
 /// One route of the REST API.
 #[derive(Debug, Clone)]
-pub struct Route {
+pub(crate) struct Route {
     pub method: Method,
     /// axum/OpenAPI path template (`{dossierId}`).
     pub path: &'static str,
@@ -40,7 +40,7 @@ macro_rules! dossier_path {
 }
 
 /// Every route the gateway serves.
-pub const ROUTES: &[Route] = &[
+pub(crate) const ROUTES: &[Route] = &[
     Route {
         method: Method::GET,
         path: "/health",
