@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{agency_tls, assert_reason, connect_audit, context, TestServer};
+use common::{
+    agency_tls, answer_challenge, assert_reason, connect_audit, context, wrong_passcode, TestServer,
+};
 use tonic::Code;
 use vnpop::{
     client::AdminClient,
@@ -179,30 +181,12 @@ async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
 
     // A failed login: the wrong passcode, then a right one.
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
-    let wrong = if creds.passcode == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            wrong,
-            &creds.current_code(),
-            None,
-        )
+    let wrong = wrong_passcode(&creds);
+    let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");
-    let done = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let done = answer_challenge(&desk, &started.challenge_id, &creds, None)
         .await
         .unwrap();
     // Introspection of the token, and of a token that is no one's.

@@ -3,25 +3,16 @@
 
 mod common;
 
-use common::{context, test_config, TestServer};
+use common::{as_verification, context, receipt, run_vnpop_binary, test_config, TestServer};
 
 /// Runs `vnpop args…`: (exit success, stdout, stderr).
 async fn run_vnpop(args: Vec<String>) -> (bool, String, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("VNPOP_LOG", "warn")
-            .output()
-            .expect("vnpop runs");
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).expect("UTF-8"),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let output = run_vnpop_binary(args).await;
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).expect("UTF-8"),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Runs `vnpop args…`, which must succeed; its stdout.
@@ -33,26 +24,13 @@ async fn vnpop(args: Vec<String>) -> String {
 
 #[tokio::test]
 async fn the_auditor_cli_reports_ratios_lists_and_exports() {
-    use vnpop::proto::{self, reported_event::Kind};
     let config = test_config();
     let db = config.data_dir.join("audit.sqlite");
     let server = TestServer::with_config(config).await;
     let server_url = format!("https://localhost:{}", server.local_addr.port());
     let desk = server.audit("simulation").await;
     // 2023-12-01 and 2023-12-02 (Vietnam time): two dossiers, one looked up.
-    let dossier = |id: &str, at: i64| proto::ReportedEvent {
-        event_id: format!("d-{id}"),
-        dossier_id: id.into(),
-        district: "Quận Ba Đình".into(),
-        officer_id: "cb01".into(),
-        occurred_at_ms: at,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    };
+    let dossier = |id: &str, at: i64| receipt(format!("d-{id}"), id, "Quận Ba Đình", "cb01", at);
     let day = 1_701_363_600_000;
     desk.ingest(vec![dossier("A", day), dossier("B", day + 86_400_000)])
         .await
@@ -64,19 +42,13 @@ async fn the_auditor_cli_reports_ratios_lists_and_exports() {
         .lookup_by_cccd(&for_a, "001090012345")
         .await
         .unwrap();
-    desk.ingest(vec![proto::ReportedEvent {
-        event_id: "l-A".into(),
-        dossier_id: "A".into(),
-        officer_id: "cb01".into(),
-        occurred_at_ms: day,
-        kind: Some(Kind::Verification(proto::VerificationMade {
-            rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
-            purpose: "đăng ký thường trú".into(),
-            cccd_number: "001090012345".into(),
-        })),
-        ..Default::default()
-    }])
+    desk.ingest(vec![as_verification(
+        receipt("l-A", "A", "", "cb01", day),
+        "LookupByCccd",
+        "found",
+        "đăng ký thường trú",
+        "001090012345",
+    )])
     .await
     .unwrap();
 

@@ -5,11 +5,8 @@
 mod common;
 
 use chrono::Utc;
-use common::TestServer;
-use vnpop::{
-    client::AuditClient,
-    proto::{self, reported_event::Kind},
-};
+use common::{as_verification, receipt, TestServer};
+use vnpop::{client::AuditClient, proto};
 
 const AN: &str = "001090012345";
 const DISTRICT: &str = "Quận Ba Đình";
@@ -24,37 +21,23 @@ fn day(days: i64) -> String {
 }
 
 fn dossier(id: &str, at_ms: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("dossier-{id}"),
-        dossier_id: id.into(),
-        district: DISTRICT.into(),
-        officer_id: "officer-1".into(),
-        occurred_at_ms: at_ms,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    }
+    receipt(format!("dossier-{id}"), id, DISTRICT, "officer-1", at_ms)
 }
 
 fn verification(id: &str, outcome: &str, at_ms: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("lookup-{id}-{outcome}"),
-        dossier_id: id.into(),
-        district: DISTRICT.into(),
-        officer_id: "officer-1".into(),
-        occurred_at_ms: at_ms,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Verification(proto::VerificationMade {
-            rpc: "LookupByCccd".into(),
-            outcome: outcome.into(),
-            purpose: "cư trú".into(),
-            cccd_number: AN.into(),
-        })),
-    }
+    as_verification(
+        receipt(
+            format!("lookup-{id}-{outcome}"),
+            id,
+            DISTRICT,
+            "officer-1",
+            at_ms,
+        ),
+        "LookupByCccd",
+        outcome,
+        "cư trú",
+        AN,
+    )
 }
 
 /// Around today (a day either side, so a test running over midnight still sees its events).

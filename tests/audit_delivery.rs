@@ -3,21 +3,13 @@
 
 mod common;
 
-use std::{net::TcpListener, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
-use common::{agency_tls, test_config, TestServer};
+use common::{agency_tls, free_port, test_config, TestServer};
 use tonic::Code;
 use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, DossierInfo};
 
 const AN: &str = "001090012345";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn agency_client(port: u16, outbox: &Path) -> AgencyClient {
     let config = AgencyClientConfig::new(

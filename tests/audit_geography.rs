@@ -7,10 +7,10 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{agency_tls, test_config, TestServer};
+use common::{agency_tls, as_verification, receipt, test_config, TestServer};
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig, ClientError, DossierChannel, DossierInfo},
-    proto::{self, reported_event::Kind},
+    proto,
 };
 
 /// A directory where the Ba Đình certificate stands for the one-stop desk of Mai Châu, opened in
@@ -77,31 +77,22 @@ fn at(year: i32, month: u32, day: u32) -> i64 {
 
 fn dossier(id: &str, district: &str, commune: &str, at: i64) -> proto::ReportedEvent {
     proto::ReportedEvent {
-        event_id: format!("receipt-{id}"),
-        dossier_id: id.into(),
-        district: district.into(),
         commune: commune.into(),
-        officer_id: "cb01".into(),
-        occurred_at_ms: at,
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-        ..Default::default()
+        ..receipt(format!("receipt-{id}"), id, district, "cb01", at)
     }
 }
 
 fn lookup(id: &str, district: &str, commune: &str, at: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("lookup-{id}"),
-        kind: Some(Kind::Verification(proto::VerificationMade {
-            rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
-            purpose: "đăng ký thường trú".into(),
-            cccd_number: String::new(),
-        })),
-        ..dossier(id, district, commune, at)
-    }
+    as_verification(
+        proto::ReportedEvent {
+            event_id: format!("lookup-{id}"),
+            ..dossier(id, district, commune, at)
+        },
+        "LookupByCccd",
+        "found",
+        "đăng ký thường trú",
+        "",
+    )
 }
 
 fn ratio(from: &str, to: &str, by: &[&str]) -> proto::LookupRatioRequest {

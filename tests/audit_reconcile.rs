@@ -6,11 +6,11 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::{agency_tls, assert_reason, test_config, TestServer};
+use common::{agency_tls, as_verification, assert_reason, receipt, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     client::{AgencyClient, AgencyClientConfig, ClientError, DossierChannel, DossierInfo},
-    proto::{self, reported_event::Kind},
+    proto,
 };
 
 const AN: &str = "001090012345";
@@ -77,20 +77,9 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     let d3 = agency.open_dossier(info("D-3")).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
     let now = vnpop::ids::now_ms();
-    let reported = |id: &str, rpc: &str, outcome: &str| proto::ReportedEvent {
-        event_id: id.into(),
-        dossier_id: d3.info().id.clone(),
-        district: "Quận Ba Đình".into(),
-        officer_id: "officer-7".into(),
-        occurred_at_ms: now,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Verification(proto::VerificationMade {
-            rpc: rpc.into(),
-            outcome: outcome.into(),
-            purpose: "cư trú".into(),
-            cccd_number: AN.into(),
-        })),
+    let reported = |id: &str, rpc: &str, outcome: &str| {
+        let event = receipt(id, &d3.info().id, "Quận Ba Đình", "officer-7", now);
+        as_verification(event, rpc, outcome, "cư trú", AN)
     };
     desk.ingest(vec![
         reported("fabricated-1", "VerifyQr", "valid"),

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{test_config, TestServer};
+use common::{run_vnpop_binary, test_config, TestServer};
 use vnpop::{
     client::{AuditClient, LookupContext, RegistryClient},
     proto::{self, reported_event::Kind},
@@ -23,20 +23,11 @@ const TO: &str = "2024-02-21";
 
 /// Runs `vnpop args…`: (exit code, stderr).
 async fn run_vnpop(args: Vec<String>) -> (i32, String) {
-    tokio::task::spawn_blocking(move || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-            .args(&args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("VNPOP_LOG", "warn")
-            .output()
-            .expect("vnpop runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    })
-    .await
-    .unwrap()
+    let output = run_vnpop_binary(args).await;
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The bundled scenario's dossiers received from `since_ms` on and their lookups, reported as the

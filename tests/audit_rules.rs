@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{agency_tls, assert_reason, context, TestServer};
+use common::{agency_tls, assert_reason, context, receipt, TestServer};
 use tokio_stream::StreamExt;
 use tonic::Code;
 use vnpop::{
@@ -23,19 +23,7 @@ const DAY_MS: i64 = 86_400_000;
 use vnpop::ids::now_ms;
 
 fn dossier(id: &str, district: &str, at: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("receipt-{id}"),
-        dossier_id: id.into(),
-        district: district.into(),
-        officer_id: "cb01".into(),
-        occurred_at_ms: at,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    }
+    receipt(format!("receipt-{id}"), id, district, "cb01", at)
 }
 
 /// The client events the log holds, as an auditor lists them.

@@ -3,47 +3,27 @@
 
 mod common;
 
-use common::TestServer;
+use common::{as_verification, receipt, TestServer};
 use ring::digest::{Context, SHA256};
 use tonic::Code;
-use vnpop::proto::{self, reported_event::Kind};
+use vnpop::proto;
 
 /// 2023-12-01T00:00:00+07:00.
 const DEC_1_2023: i64 = 1_701_363_600_000;
 const DAY: i64 = 86_400_000;
 
 fn dossier(id: &str, district: &str, officer: &str, at: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("dossier-{id}"),
-        dossier_id: id.into(),
-        district: district.into(),
-        officer_id: officer.into(),
-        occurred_at_ms: at,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    }
+    receipt(format!("dossier-{id}"), id, district, officer, at)
 }
 
 fn lookup(n: u32, id: &str, at: i64) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("lookup-{id}-{n}"),
-        dossier_id: id.into(),
-        district: String::new(),
-        officer_id: "o".into(),
-        occurred_at_ms: at,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Verification(proto::VerificationMade {
-            rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
-            purpose: "đăng ký thường trú".into(),
-            cccd_number: "001090012345".into(),
-        })),
-    }
+    as_verification(
+        receipt(format!("lookup-{id}-{n}"), id, "", "o", at),
+        "LookupByCccd",
+        "found",
+        "đăng ký thường trú",
+        "001090012345",
+    )
 }
 
 /// Ten dossiers in two districts, four lookups (one dossier looked up twice).

@@ -6,18 +6,17 @@ mod common;
 
 use std::{
     collections::HashSet,
-    net::TcpListener,
     path::Path,
     process::{Child, Command},
     sync::{Arc, Mutex},
     time::Duration,
 };
 
-use common::agency_tls;
+use common::{agency_tls, receipt};
 use vnpop::{
     audit::{log::parse_public_key, verify_file},
     client::AuditClient,
-    proto::{self, reported_event::Kind},
+    proto,
 };
 
 fn spawn_server(port: u16, data_dir: &Path) -> Child {
@@ -40,28 +39,18 @@ async fn connect(port: u16) -> AuditClient {
 }
 
 fn event(task: usize, n: usize) -> proto::ReportedEvent {
-    proto::ReportedEvent {
-        event_id: format!("crash-{task}-{n}"),
-        dossier_id: format!("D-{task}-{}", n / 10),
-        district: "Quận Ba Đình".into(),
-        officer_id: format!("officer-{task}"),
-        occurred_at_ms: 1_700_000_000_000 + n as i64,
-        load_test: false,
-        commune: String::new(),
-        kind: Some(Kind::Dossier(proto::DossierReceived {
-            procedure_code: "1.004227".into(),
-            channel: "desk".into(),
-        })),
-    }
+    receipt(
+        format!("crash-{task}-{n}"),
+        &format!("D-{task}-{}", n / 10),
+        "Quận Ba Đình",
+        &format!("officer-{task}"),
+        1_700_000_000_000 + n as i64,
+    )
 }
 
 #[tokio::test]
 async fn every_acknowledged_event_survives_kill_9() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let data_dir = common::data_dir();
     let mut server = spawn_server(port, &data_dir);
     let client = connect(port).await;
@@ -121,31 +110,15 @@ async fn every_acknowledged_event_survives_kill_9() {
 
 #[tokio::test]
 async fn every_lookup_answered_under_load_survives_kill_9() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let data_dir = common::data_dir();
     let mut server = spawn_server(port, &data_dir);
     drop(connect(port).await);
 
     // The real load generator, lookups only, listing the dossier of every call answered OK.
     let answered = data_dir.with_extension("answered");
-    let mut load = common::spawn_lookup_load(&format!("127.0.0.1:{port}"), 32, &answered);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
-    let status = tokio::task::spawn_blocking(move || load.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "vnpop load failed: {status}");
-    let answered: HashSet<String> = std::fs::read_to_string(&answered)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let target = format!("127.0.0.1:{port}");
+    let answered = common::lookups_across_a_kill(&target, 32, &answered, &mut server).await;
     assert!(
         answered.len() >= 100,
         "only {} lookups were answered before the kill",

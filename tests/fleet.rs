@@ -8,27 +8,21 @@ mod common;
 
 use std::{
     collections::HashSet,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command},
     time::Duration,
 };
 
-use common::{agency_tls, copy_fleet_keys, postgres_database, test_config, TestServer};
+use common::{
+    agency_tls, copy_fleet_keys, free_port, postgres_database, simulate_through,
+    small_bundled_scenario, test_config, TestServer,
+};
 use vnpop::{
     audit::{log::parse_public_key, postgres::PgStore, verify::verify_store},
-    client::{AgencyClient, AgencyClientConfig, AuditClient, RegistryClient},
+    client::{AuditClient, RegistryClient},
     proto,
-    simulate::{self, RunIdentity, Scenario},
+    simulate::{RunIdentity, Scenario},
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `vnpop serve` process of the fleet in `store`.
 fn spawn_server(port: u16, data_dir: &Path, store: &str) -> Child {
@@ -99,20 +93,7 @@ async fn three_servers_share_one_log_and_a_killed_one_loses_nothing() {
         .map(|p| format!("127.0.0.1:{p}"))
         .collect::<Vec<_>>()
         .join(",");
-    let mut load = common::spawn_lookup_load(&targets, 24, &answered);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    second.kill().expect("SIGKILL");
-    second.wait().unwrap();
-    let status = tokio::task::spawn_blocking(move || load.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "vnpop load failed: {status}");
-    let answered: HashSet<String> = std::fs::read_to_string(&answered)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    let answered = common::lookups_across_a_kill(&targets, 24, &answered, &mut second).await;
     assert!(
         answered.len() >= 300,
         "only {} lookups were answered",
@@ -261,39 +242,7 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
 /// The bundled scenario (`data/scenario.toml`) with every total divided by 100, as
 /// tests/readme.rs runs it: 3,000 dossiers and 654 lookups, then 296 and 2.
 fn bundled_scenario() -> Scenario {
-    let bundled = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/scenario.toml"),
-    )
-    .unwrap();
-    let small: String = bundled
-        .lines()
-        .map(|line| match line.split_once(" = ") {
-            Some((key @ ("dossiers" | "lookups"), n)) => {
-                format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
-            }
-            _ => line.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    Scenario::parse(&small).unwrap()
-}
-
-async fn simulate_through(
-    server: &vnpop::server::RunningServer,
-    scenario: &Scenario,
-    identity: &RunIdentity,
-) -> simulate::SimulationReport {
-    let outbox = tempfile::tempdir().unwrap();
-    let config = AgencyClientConfig::new(
-        format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("simulation")),
-        outbox.path().join("outbox.sqlite"),
-    )
-    .with_run_id(identity.id.clone());
-    let client = AgencyClient::open(config).await.unwrap();
-    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
-        .await
-        .unwrap()
+    Scenario::parse(&small_bundled_scenario()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,11 +76,7 @@ struct Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kill_9_of_the_gateway_loses_nothing_it_answered() {
     let server = TestServer::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let data_dir = common::data_dir();
     let mut gateway = spawn_gateway(port, server.local_addr.port(), &data_dir);

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_reason, context, test_config, TestServer};
+use common::{answer_challenge, assert_reason, context, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, DocumentSigner},
@@ -402,14 +402,7 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
         .start(&context(), NGOC, proto::VneidLevel::One)
         .await
         .unwrap();
-    let done = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let done = answer_challenge(&desk, &started.challenge_id, &creds, None)
         .await
         .unwrap();
     assert!(!done.token.is_empty());

@@ -13,11 +13,19 @@ use common::{assert_reason, context, test_config, TestServer};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, task::JoinSet};
 use tonic::Code;
 use vnpop::{
-    client::{ClientError, RegistryClient},
+    client::{AdminClient, ClientError, RegistryClient},
     proto,
 };
 
 const AN: &str = "001090012345";
+
+/// A server, its QA administrator and the Ba Đình desk.
+async fn qa_server() -> (TestServer, AdminClient, RegistryClient) {
+    let server = TestServer::start().await;
+    let admin = server.admin("qa-admin").await;
+    let desk = server.registry("one-stop-ba-dinh").await;
+    (server, admin, desk)
+}
 
 fn rule(name: &str, rpc: &str) -> proto::FaultRule {
     proto::FaultRule {
@@ -25,6 +33,35 @@ fn rule(name: &str, rpc: &str) -> proto::FaultRule {
         rpc: rpc.into(),
         ..Default::default()
     }
+}
+
+/// A rule failing `rpc` ("*": every one, "": every one of its agency) at these rates.
+fn failing(name: &str, rpc: &str, errors: proto::ErrorRates) -> proto::FaultRule {
+    proto::FaultRule {
+        errors: Some(errors),
+        ..rule(name, rpc)
+    }
+}
+
+/// A rule adding `mean_ms` to every call of `rpc`.
+fn fixed_latency(name: &str, rpc: &str, mean_ms: u32) -> proto::FaultRule {
+    proto::FaultRule {
+        latency: Some(proto::LatencyFault {
+            distribution: proto::latency_fault::Distribution::Fixed as i32,
+            mean_ms,
+            ..Default::default()
+        }),
+        ..rule(name, rpc)
+    }
+}
+
+/// The desk's lookup of `cccd`: the citizen found.
+async fn citizen(desk: &RegistryClient, cccd: &str) -> proto::Citizen {
+    desk.lookup_by_cccd(&context(), cccd)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap()
 }
 
 /// `count` lookups of AN, `concurrency` at a time; the outcome of each.
@@ -50,16 +87,17 @@ async fn lookups(
 
 #[tokio::test]
 async fn injected_errors_come_at_their_configured_rates() {
-    let server = TestServer::start().await;
-    let admin = server.admin("qa-admin").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
-    let mut flaky = rule("flaky-lookups", "LookupByCccd");
-    flaky.errors = Some(proto::ErrorRates {
-        unavailable: 0.3,
-        deadline_exceeded: 0.1,
-        resource_exhausted: 0.1,
-        internal: 0.1,
-    });
+    let (_server, admin, desk) = qa_server().await;
+    let flaky = failing(
+        "flaky-lookups",
+        "LookupByCccd",
+        proto::ErrorRates {
+            unavailable: 0.3,
+            deadline_exceeded: 0.1,
+            resource_exhausted: 0.1,
+            internal: 0.1,
+        },
+    );
     admin.set_faults(vec![flaky]).await.unwrap();
 
     let results = lookups(&desk, 1_000, 32).await;
@@ -96,11 +134,14 @@ async fn injected_errors_come_at_their_configured_rates() {
     }
 
     // The admin service itself is never faulted, even by a rule for every RPC.
-    let mut everything = rule("everything-down", "*");
-    everything.errors = Some(proto::ErrorRates {
-        unavailable: 1.0,
-        ..Default::default()
-    });
+    let everything = failing(
+        "everything-down",
+        "*",
+        proto::ErrorRates {
+            unavailable: 1.0,
+            ..Default::default()
+        },
+    );
     admin.set_faults(vec![everything]).await.unwrap();
     let error = desk
         .lookup_by_cmnd(&context(), "012345678")
@@ -114,21 +155,9 @@ async fn injected_errors_come_at_their_configured_rates() {
 
 #[tokio::test]
 async fn fixed_latency_is_added_to_the_matching_rpc_only() {
-    let server = TestServer::start().await;
-    let admin = server.admin("qa-admin").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
-    let mut slow = rule("slow-lookups", "/vnpop.v1.CitizenRegistry/LookupByCccd");
-    slow.latency = Some(proto::LatencyFault {
-        distribution: proto::latency_fault::Distribution::Fixed as i32,
-        mean_ms: 80,
-        ..Default::default()
-    });
-    let mut very_slow = rule("very-slow-qr", "VerifyQr");
-    very_slow.latency = Some(proto::LatencyFault {
-        distribution: proto::latency_fault::Distribution::Fixed as i32,
-        mean_ms: 5_000,
-        ..Default::default()
-    });
+    let (_server, admin, desk) = qa_server().await;
+    let slow = fixed_latency("slow-lookups", "/vnpop.v1.CitizenRegistry/LookupByCccd", 80);
+    let very_slow = fixed_latency("very-slow-qr", "VerifyQr", 5_000);
     admin.set_faults(vec![slow, very_slow]).await.unwrap();
     for _ in 0..5 {
         let started = Instant::now();
@@ -143,9 +172,7 @@ async fn fixed_latency_is_added_to_the_matching_rpc_only() {
 
 #[tokio::test]
 async fn overload_sheds_beyond_capacity_and_recovers() {
-    let server = TestServer::start().await;
-    let admin = server.admin("qa-admin").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let (_server, admin, desk) = qa_server().await;
     let mut peak = rule("peak", "*");
     peak.overload = Some(proto::OverloadFault {
         capacity: 4,
@@ -174,17 +201,20 @@ async fn overload_sheds_beyond_capacity_and_recovers() {
 
 #[tokio::test]
 async fn a_per_agency_rule_affects_only_that_agency() {
-    let server = TestServer::start().await;
-    let admin = server.admin("qa-admin").await;
-    let mut hospital_down = rule("hospital-down", "");
-    hospital_down.agency = "hospital-bach-mai".into();
-    hospital_down.errors = Some(proto::ErrorRates {
-        internal: 1.0,
-        ..Default::default()
-    });
+    let (server, admin, desk) = qa_server().await;
+    let hospital_down = proto::FaultRule {
+        agency: "hospital-bach-mai".into(),
+        ..failing(
+            "hospital-down",
+            "",
+            proto::ErrorRates {
+                internal: 1.0,
+                ..Default::default()
+            },
+        )
+    };
     admin.set_faults(vec![hospital_down]).await.unwrap();
     let hospital = server.registry("hospital-bach-mai").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
     for _ in 0..10 {
         let error = hospital.lookup_by_cccd(&context(), AN).await.unwrap_err();
         assert_reason(&error, Code::Internal, "FAULT_INJECTED");
@@ -203,11 +233,14 @@ async fn the_admin_service_refuses_other_roles_and_invalid_rules() {
         assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
     }
     let admin = server.admin("qa-admin").await;
-    let mut bad = rule("bad", "LookupByCccd");
-    bad.errors = Some(proto::ErrorRates {
-        unavailable: 1.5,
-        ..Default::default()
-    });
+    let bad = failing(
+        "bad",
+        "LookupByCccd",
+        proto::ErrorRates {
+            unavailable: 1.5,
+            ..Default::default()
+        },
+    );
     let error = admin
         .set_faults(vec![rule("good", "*"), bad])
         .await
@@ -241,9 +274,7 @@ fn citizen_json(cccd: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn runtime_fixtures_are_visible_to_the_next_lookup_and_reset_restores() {
-    let server = TestServer::start().await;
-    let admin = server.admin("qa-admin").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let (_server, admin, desk) = qa_server().await;
     let newcomer = "001190077777";
     let error = desk.lookup_by_cccd(&context(), newcomer).await.unwrap_err();
     assert_reason(&error, Code::NotFound, "CITIZEN_NOT_FOUND");
@@ -256,26 +287,18 @@ async fn runtime_fixtures_are_visible_to_the_next_lookup_and_reset_restores() {
         .unwrap();
     assert!(!changed.existed);
     assert_eq!(changed.cccd_masked, "001******777");
-    let found = desk.lookup_by_cccd(&context(), newcomer).await.unwrap();
-    assert_eq!(found.citizen.unwrap().full_name.as_deref(), Some(name));
+    assert_eq!(
+        citizen(&desk, newcomer).await.full_name.as_deref(),
+        Some(name)
+    );
 
     admin.revoke_card(AN).await.unwrap();
-    let an = desk
-        .lookup_by_cccd(&context(), AN)
-        .await
-        .unwrap()
-        .citizen
-        .unwrap();
+    let an = citizen(&desk, AN).await;
     assert_eq!(an.status, proto::CitizenStatus::CardRevoked as i32);
     assert_eq!(an.card.unwrap().state, proto::CardState::Revoked as i32);
     let died = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     admin.mark_deceased(AN, died).await.unwrap();
-    let an = desk
-        .lookup_by_cccd(&context(), AN)
-        .await
-        .unwrap()
-        .citizen
-        .unwrap();
+    let an = citizen(&desk, AN).await;
     assert_eq!(an.status, proto::CitizenStatus::Deceased as i32);
     assert_eq!(
         an.date_of_death,
@@ -313,12 +336,7 @@ async fn runtime_fixtures_are_visible_to_the_next_lookup_and_reset_restores() {
     assert_eq!(admin.reset_population().await.unwrap(), 3);
     let error = desk.lookup_by_cccd(&context(), newcomer).await.unwrap_err();
     assert_reason(&error, Code::NotFound, "CITIZEN_NOT_FOUND");
-    let an = desk
-        .lookup_by_cccd(&context(), AN)
-        .await
-        .unwrap()
-        .citizen
-        .unwrap();
+    let an = citizen(&desk, AN).await;
     assert_eq!(an.status, proto::CitizenStatus::Active as i32);
     assert_eq!(an.date_of_death, None);
     desk.lookup_by_cccd(&context(), "036050000777")

@@ -11,6 +11,8 @@
 //! `VNPOP_LISTEN` / `VNPOP_SERVER` / `VNPOP_LOAD_TARGET`), `vnpop load`'s duration, and
 //! `vnpop certs --out` (a scratch directory, never the repository's `certs/`).
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},
@@ -126,15 +128,6 @@ fn readme_commands(markdown: &str) -> Vec<Line> {
     lines
 }
 
-/// A free loopback port.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The scratch directory commands run in, with the repository's certificates.
 struct Scratch {
     dir: tempfile::TempDir,
@@ -148,23 +141,11 @@ impl Scratch {
         let dir = tempfile::tempdir().unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         std::os::unix::fs::symlink(repo.join("certs"), dir.path().join("certs")).unwrap();
-        // The bundled scenario, every total divided by 100.
-        let bundled = std::fs::read_to_string(repo.join("data/scenario.toml")).unwrap();
-        let small: String = bundled
-            .lines()
-            .map(|line| match line.split_once(" = ") {
-                Some((key @ ("dossiers" | "lookups"), n)) => {
-                    format!("{key} = {}", n.trim().parse::<u64>().unwrap() / 100)
-                }
-                _ => line.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
         let scenario = dir.path().join("small-scenario.toml");
-        std::fs::write(&scenario, small).unwrap();
+        std::fs::write(&scenario, common::small_bundled_scenario()).unwrap();
         let certs_out = dir.path().join("new-certs");
         Scratch {
-            port: free_port(),
+            port: common::free_port(),
             scenario,
             certs_out,
             dir,
@@ -336,7 +317,7 @@ fn every_vnpop_command_in_the_readme_runs_as_written() {
             continue;
         }
         if line.args.first().map(String::as_str) == Some("gateway") {
-            // A long-running process like `serve`; tests/gateway*.rs run it for real.
+            // A long-running process like `serve`; tests/gateway* run it for real.
             continue;
         }
         if line.args.iter().any(|a| a == "--audit-store") {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{context, TestServer};
+use common::{assert_reason, context, TestServer};
 use tonic::{
     transport::{Certificate, ClientTlsConfig, Endpoint},
     Code,
@@ -18,15 +18,6 @@ const DECEASED: &str = "036050000777";
 const REVOKED: &str = "048188004321";
 const EXPIRED: &str = "001098005555";
 const CHILD: &str = "001315000111";
-
-fn assert_reason(error: &ClientError, code: Code, reason: &str) {
-    assert_eq!(error.code(), code, "{error}");
-    assert_eq!(
-        error.reason().as_ref().map(|r| r.as_str()),
-        Some(reason),
-        "{error}"
-    );
-}
 
 #[tokio::test]
 async fn lookup_found_by_cccd_and_cmnd() {

@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{agency_tls, TestServer};
+use common::{simulate_through, TestServer};
 use vnpop::{
-    client::{AgencyClient, AgencyClientConfig},
     proto,
-    simulate::{self, RunIdentity, Scenario},
+    simulate::{RunIdentity, Scenario},
 };
 
 const SCENARIO: &str = r#"
@@ -41,31 +40,12 @@ weight = 1
 lookup_probability = [0.1, 0.0]
 "#;
 
-/// Runs `scenario` as `identity` through a new client with its own outbox.
-async fn simulate_run(
-    server: &vnpop::server::RunningServer,
-    scenario: &Scenario,
-    identity: &RunIdentity,
-) -> simulate::SimulationReport {
-    let outbox = tempfile::tempdir().unwrap();
-    let config = AgencyClientConfig::new(
-        format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("simulation")),
-        outbox.path().join("outbox.sqlite"),
-    )
-    .with_run_id(identity.id.clone());
-    let client = AgencyClient::open(config).await.unwrap();
-    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_ratio_of_a_simulated_scenario_is_exact() {
     let server = TestServer::start().await;
     let scenario = Scenario::parse(SCENARIO).unwrap();
     let identity = RunIdentity::new(&scenario, 2026, None).unwrap();
-    let report = simulate_run(&server, &scenario, &identity).await;
+    let report = simulate_through(&server, &scenario, &identity).await;
     assert_eq!(
         (report.dossiers, report.lookups, report.failed_lookups),
         (420, 67, 0)
@@ -114,7 +94,7 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
 
     // The same run again: every dossier is already in the log, nothing is looked up again, and
     // no figure changes (served included).
-    let again = simulate_run(&server, &scenario, &identity).await;
+    let again = simulate_through(&server, &scenario, &identity).await;
     assert_eq!(
         (
             again.dossiers,
@@ -139,7 +119,7 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
 
     // A labelled run is another run: its own dossiers and lookups.
     let labelled = RunIdentity::new(&scenario, 2026, Some("second")).unwrap();
-    let other = simulate_run(&server, &scenario, &labelled).await;
+    let other = simulate_through(&server, &scenario, &labelled).await;
     assert_eq!(
         (other.dossiers, other.lookups, other.already_logged),
         (420, 67, 0)

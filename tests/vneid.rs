@@ -5,7 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{assert_reason, context, error_metadata, test_config, TestServer};
+use common::{
+    answer_challenge, assert_reason, context, error_metadata, test_config, wrong_passcode,
+    TestServer,
+};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, tampered_chip_read, DocumentSigner, Tamper},
@@ -46,14 +49,7 @@ async fn login(
 ) -> proto::CompleteAuthenticationResponse {
     let started = client.start(&context(), cccd, level).await.unwrap();
     let creds = credentials(seed, cccd);
-    client
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            chip,
-        )
+    answer_challenge(client, &started.challenge_id, &creds, chip)
         .await
         .unwrap()
 }
@@ -188,24 +184,14 @@ async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
         ]
     );
     let id = &started.challenge_id;
-    let error = desk
-        .complete(&context(), id, &creds.passcode, &creds.current_code(), None)
-        .await
-        .unwrap_err();
+    let error = answer_challenge(&desk, id, &creds, None).await.unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "VNEID_CHIP_REQUIRED");
     assert_eq!(error.invalid_fields(), ["chip_read"]);
 
     let signer = DocumentSigner::development();
     let an = server.store.get(CccdNumber::parse(AN).unwrap()).unwrap();
     let forged = tampered_chip_read(seed, &an, &signer, Tamper::Dg13).unwrap();
-    let error = desk
-        .complete(
-            &context(),
-            id,
-            &creds.passcode,
-            &creds.current_code(),
-            Some(forged),
-        )
+    let error = answer_challenge(&desk, id, &creds, Some(forged))
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_CHIP_REJECTED");
@@ -216,28 +202,14 @@ async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
 
     // Someone else's genuine card.
     let khang = genuine_chip(&server, seed, KHANG);
-    let error = desk
-        .complete(
-            &context(),
-            id,
-            &creds.passcode,
-            &creds.current_code(),
-            Some(khang),
-        )
+    let error = answer_challenge(&desk, id, &creds, Some(khang))
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_CHIP_REJECTED");
     assert_eq!(error_metadata(&error)["verdict"], "OTHER_CITIZEN");
 
     // The citizen's own card: level 2.
-    let done = desk
-        .complete(
-            &context(),
-            id,
-            &creds.passcode,
-            &creds.current_code(),
-            Some(genuine_chip(&server, seed, AN)),
-        )
+    let done = answer_challenge(&desk, id, &creds, Some(genuine_chip(&server, seed, AN)))
         .await
         .unwrap();
     assert_eq!(done.level, VneidLevel::Two as i32);
@@ -365,13 +337,7 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     let id = &started.challenge_id;
 
-    let wrong_passcode = if creds.passcode == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
-    let error = desk
-        .complete(&context(), id, wrong_passcode, &creds.current_code(), None)
+    let error = answer_challenge(&desk, id, &wrong_passcode(&creds), None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");
@@ -389,28 +355,17 @@ async fn wrong_factors_and_foreign_or_unknown_challenges() {
 
     // Another agency cannot use this agency's challenge; made-up ids are unknown.
     let hospital = server.vneid(HOSPITAL).await;
-    let error = hospital
-        .complete(&context(), id, &creds.passcode, &creds.current_code(), None)
+    let error = answer_challenge(&hospital, id, &creds, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::NotFound, "VNEID_CHALLENGE_NOT_FOUND");
-    let error = desk
-        .complete(
-            &context(),
-            "made-up",
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, "made-up", &creds, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::NotFound, "VNEID_CHALLENGE_NOT_FOUND");
 
     // The challenge survives wrong answers: the right ones still pass, and clear the count.
-    let done = desk
-        .complete(&context(), id, &creds.passcode, &creds.current_code(), None)
-        .await
-        .unwrap();
+    let done = answer_challenge(&desk, id, &creds, None).await.unwrap();
     assert!(!done.token.is_empty());
 }
 
@@ -424,14 +379,7 @@ async fn challenges_expire() {
     let creds = credentials(seed, NGOC);
     let started = desk.start(&context(), NGOC, VneidLevel::One).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, &started.challenge_id, &creds, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::FailedPrecondition, "VNEID_CHALLENGE_EXPIRED");
@@ -445,48 +393,23 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
     let server = TestServer::with_config(config).await;
     let desk = server.vneid(DESK).await;
     let creds = credentials(seed, AN);
-    let wrong = if creds.passcode == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = wrong_passcode(&creds);
     let started = desk.start(&context(), AN, VneidLevel::One).await.unwrap();
     for left in ["4", "3", "2", "1"] {
-        let error = desk
-            .complete(
-                &context(),
-                &started.challenge_id,
-                wrong,
-                &creds.current_code(),
-                None,
-            )
+        let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
             .await
             .unwrap_err();
         assert_reason(&error, Code::Unauthenticated, "VNEID_PASSCODE_WRONG");
         assert_eq!(error_metadata(&error)["attempts_left"], left);
     }
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            wrong,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, &started.challenge_id, &wrong, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED");
     assert!(error_metadata(&error).contains_key("unlocks_in_seconds"));
 
     // Locked: even the right credentials, and new authentications, are refused.
-    let error = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let error = answer_challenge(&desk, &started.challenge_id, &creds, None)
         .await
         .unwrap_err();
     assert_reason(&error, Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED");
@@ -499,14 +422,7 @@ async fn five_failures_lock_the_account_until_the_lock_runs_out() {
     login(&desk, seed, NGOC, VneidLevel::One, None).await;
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    let done = desk
-        .complete(
-            &context(),
-            &started.challenge_id,
-            &creds.passcode,
-            &creds.current_code(),
-            None,
-        )
+    let done = answer_challenge(&desk, &started.challenge_id, &creds, None)
         .await
         .unwrap();
     assert_eq!(done.level, VneidLevel::One as i32);

@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// The ages at which a card must be renewed (14 only for cards issued to children).
-pub const RENEWAL_AGES: [u32; 4] = [14, 25, 40, 60];
+const RENEWAL_AGES: [u32; 4] = [14, 25, 40, 60];
 
 /// Which card the citizen holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub enum CardKind {
 
 impl CardKind {
     /// The first day this kind of card was issued.
-    pub fn first_issue_date(self) -> NaiveDate {
+    pub(crate) fn first_issue_date(self) -> NaiveDate {
         match self {
             CardKind::ChipCccd => NaiveDate::from_ymd_opt(2021, 1, 1),
             CardKind::IdentityCard2024 => NaiveDate::from_ymd_opt(2024, 7, 1),
@@ -31,7 +31,7 @@ impl CardKind {
     }
 
     /// The kind of card issued on a given date (from 2021 on).
-    pub fn issued_on(date: NaiveDate) -> Self {
+    pub(crate) fn issued_on(date: NaiveDate) -> Self {
         if date >= CardKind::IdentityCard2024.first_issue_date() {
             CardKind::IdentityCard2024
         } else {
@@ -73,7 +73,7 @@ impl IdentityCard {
     }
 
     /// Valid or expired on `today` (revocation is a citizen status, see `Citizen::card_state`).
-    pub fn state_on(&self, today: NaiveDate) -> CardState {
+    pub(crate) fn state_on(&self, today: NaiveDate) -> CardState {
         match self.expires {
             Some(expiry) if today >= expiry => CardState::Expired,
             _ => CardState::Valid,
@@ -84,7 +84,7 @@ impl IdentityCard {
 /// The date a card issued on `issued` to someone born on `date_of_birth` stops being valid: the
 /// birthday of the next renewal age, skipping one that is less than two years away; `None` if no
 /// renewal age is left (issued at 58 or later).
-pub fn card_expiry(date_of_birth: NaiveDate, issued: NaiveDate) -> Option<NaiveDate> {
+pub(crate) fn card_expiry(date_of_birth: NaiveDate, issued: NaiveDate) -> Option<NaiveDate> {
     let birthday = |age: u32| date_of_birth.checked_add_months(Months::new(12 * age));
     let under_14 = birthday(14).is_some_and(|d| issued < d);
     if under_14 {

@@ -121,7 +121,7 @@ impl CccdNumber {
     }
 
     /// Parses and validates a number as if the current year were `current_year`.
-    pub fn parse_as_of(text: &str, current_year: i32) -> Result<Self, CccdError> {
+    pub(crate) fn parse_as_of(text: &str, current_year: i32) -> Result<Self, CccdError> {
         let text = text.trim();
         let count = text.chars().count();
         if count != 12 {
@@ -159,7 +159,12 @@ impl CccdNumber {
 
     /// Builds the number of a person from its parts. `birth_year` must be 1900–2399 and
     /// `serial` below 1,000,000.
-    pub fn from_parts(province: ProvinceCode, sex: Sex, birth_year: i32, serial: u32) -> Self {
+    pub(crate) fn from_parts(
+        province: ProvinceCode,
+        sex: Sex,
+        birth_year: i32,
+        serial: u32,
+    ) -> Self {
         assert!((1900..2400).contains(&birth_year) && serial < 1_000_000);
         let century = ((birth_year - 1900) / 100) as u64;
         let digit = century * 2 + u64::from(sex == Sex::Female);
@@ -173,7 +178,7 @@ impl CccdNumber {
     }
 
     /// The number with its serial replaced (used to resolve collisions deterministically).
-    pub fn with_serial(self, serial: u32) -> Self {
+    pub(crate) fn with_serial(self, serial: u32) -> Self {
         CccdNumber(self.0 - u64::from(self.serial()) + u64::from(serial % 1_000_000))
     }
 

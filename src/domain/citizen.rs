@@ -27,7 +27,7 @@ pub enum Sex {
 
 impl Sex {
     /// The word printed on the card and in the QR code.
-    pub fn vietnamese(self) -> &'static str {
+    pub(crate) fn vietnamese(self) -> &'static str {
         match self {
             Sex::Male => "Nam",
             Sex::Female => "Nữ",
@@ -177,7 +177,7 @@ pub struct Citizen {
 impl Citizen {
     /// The permanent address as the citizen's card prints it (QR code and chip): the pre-2025
     /// form on a card issued before 1 July 2025 when it is kept, else the current form.
-    pub fn card_address(&self) -> String {
+    pub(crate) fn card_address(&self) -> String {
         match (&self.pre_reform_address, &self.card) {
             (Some(old), Some(card)) if card.issued < reform_date() => {
                 old.line(&self.permanent_address.street)

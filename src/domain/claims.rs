@@ -67,7 +67,7 @@ impl TokenError {
 
 /// The validation rules of vnpop tokens for `audience`: EdDSA only, issuer vnpop, exact audience,
 /// expiry with no leeway.
-pub fn token_validation(audience: &str) -> Validation {
+fn token_validation(audience: &str) -> Validation {
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_audience(&[audience]);
     validation.set_issuer(&[TOKEN_ISSUER]);
@@ -77,7 +77,7 @@ pub fn token_validation(audience: &str) -> Validation {
 }
 
 /// Verifies `token` for `audience` with `key`.
-pub fn verify_token_with_key(
+pub(crate) fn verify_token_with_key(
     token: &str,
     key: &DecodingKey,
     audience: &str,

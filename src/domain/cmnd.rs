@@ -34,7 +34,7 @@ impl CmndNumber {
     }
 
     /// Builds a number from the issuing prefix (two digits) and seven serial digits.
-    pub fn from_parts(prefix: u8, serial: u32) -> Self {
+    pub(crate) fn from_parts(prefix: u8, serial: u32) -> Self {
         CmndNumber(u32::from(prefix % 100) * 10_000_000 + serial % 10_000_000)
     }
 
@@ -44,7 +44,8 @@ impl CmndNumber {
     }
 
     /// The number with the serial advanced by one, wrapping within the prefix.
-    pub fn next_serial(self) -> Self {
+    #[cfg(test)]
+    pub(crate) fn next_serial(self) -> Self {
         Self::from_parts((self.0 / 10_000_000) as u8, self.0 % 10_000_000 + 1)
     }
 

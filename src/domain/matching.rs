@@ -2,18 +2,18 @@
 //!
 //! Vietnamese names are written with diacritics that officers, forms and card readers often drop
 //! or mangle: "Nguyễn Văn Đức", "NGUYEN VAN DUC", "nguyen  van duc" are the same person. A name
-//! is compared twice: first *exactly* (same letters and marks, ignoring case and spacing), then
-//! *folded*: Unicode NFD, combining marks U+0300–U+036F dropped, and đ/Đ mapped to d/D by hand
-//! (U+0111 has no decomposition).
+//! is compared twice: first *exactly* (same letters and marks, ignoring case and spacing, its
+//! [`canonical`] form), then *folded* ([`fold`]).
 
-use unicode_normalization::UnicodeNormalization;
-
+pub use super::folding::{canonical, fold};
 use super::{
     geography::{self, OldWard, ParsedForm},
     Citizen,
 };
 
 /// How well a declared value matches the stored one.
+// The variants are named as the proto's `MatchResult` they map to (`NoMatch` included).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
     /// Same letters and marks (case and spacing ignored).
@@ -40,26 +40,6 @@ impl Match {
 
 /// The lowest address similarity that still counts as a partial match.
 pub const PARTIAL_ADDRESS_MIN: u32 = 60;
-
-/// Lower-case, NFC, words separated by single spaces.
-pub fn canonical(text: &str) -> String {
-    let lowered: String = text.nfc().flat_map(char::to_lowercase).collect();
-    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// [`canonical`] without diacritics: "Đặng Thị Hồng" becomes "dang thi hong".
-pub fn fold(text: &str) -> String {
-    let stripped: String = text
-        .nfd()
-        .filter(|c| !('\u{0300}'..='\u{036f}').contains(c))
-        .map(|c| match c {
-            'đ' => 'd',
-            'Đ' => 'D',
-            other => other,
-        })
-        .collect();
-    canonical(&stripped)
-}
 
 /// Compares two names: exact, diacritic-insensitive, or no match.
 pub fn compare_names(declared: &str, stored: &str) -> Match {
@@ -187,6 +167,8 @@ pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict 
 
 #[cfg(test)]
 mod tests {
+    use unicode_normalization::UnicodeNormalization;
+
     use super::*;
 
     #[test]

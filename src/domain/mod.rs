@@ -6,27 +6,30 @@
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
+// What only the server uses is `pub(crate)`, so unused in the client-only build.
+#![cfg_attr(not(feature = "server"), allow(dead_code, unused_imports))]
 
 mod card;
 mod cccd;
 mod citizen;
 mod claims;
 mod cmnd;
+mod folding;
 pub mod geography;
-pub mod matching;
+pub(crate) mod matching;
 
 mod province;
 mod qr;
 pub mod vietnam;
 
-pub use card::{card_expiry, CardKind, CardState, IdentityCard, RENEWAL_AGES};
+pub(crate) use card::card_expiry;
+pub use card::{CardKind, CardState, IdentityCard};
 pub use cccd::{CccdError, CccdNumber, CccdPart};
 pub use citizen::{
     Address, Citizen, CitizenStatus, Place, PreReformAddress, Sex, Text, VneidLevel,
 };
-pub use claims::{
-    token_validation, verify_token, verify_token_with_key, TokenError, VneidClaims, TOKEN_ISSUER,
-};
+pub(crate) use claims::verify_token_with_key;
+pub use claims::{verify_token, TokenError, VneidClaims, TOKEN_ISSUER};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};

@@ -18,29 +18,29 @@ pub fn today() -> NaiveDate {
 }
 
 /// The time of day in Vietnam now.
-pub fn time_of_day() -> NaiveTime {
+pub(crate) fn time_of_day() -> NaiveTime {
     Utc::now().with_timezone(&offset()).time()
 }
 
 /// `seconds` after midnight starting `date` in Vietnam, Unix milliseconds. Defined for every
 /// date chrono holds (the offset is applied by arithmetic, never by a conversion that can fail).
-pub fn instant_ms(date: NaiveDate, seconds: u32) -> i64 {
+pub(crate) fn instant_ms(date: NaiveDate, seconds: u32) -> i64 {
     date.and_time(NaiveTime::MIN).and_utc().timestamp_millis() - OFFSET_MS
         + i64::from(seconds) * 1000
 }
 
 /// Midnight at the start of `date` in Vietnam, Unix milliseconds.
-pub fn midnight_ms(date: NaiveDate) -> i64 {
+pub(crate) fn midnight_ms(date: NaiveDate) -> i64 {
     instant_ms(date, 0)
 }
 
 /// The Vietnam day (days since 1970-01-01) of a Unix-ms instant.
-pub fn day_of(ms: i64) -> i64 {
+pub(crate) fn day_of(ms: i64) -> i64 {
     ms.saturating_add(OFFSET_MS).div_euclid(DAY_MS)
 }
 
 /// The Vietnam day (days since 1970-01-01) of the first of the month holding day `day`.
-pub fn month_start(day: i64) -> i64 {
+pub(crate) fn month_start(day: i64) -> i64 {
     let date = NaiveDate::from_num_days_from_ce_opt(days_from_ce(day))
         .and_then(|d| d.with_day(1))
         .unwrap_or(NaiveDate::MIN);
@@ -48,7 +48,7 @@ pub fn month_start(day: i64) -> i64 {
 }
 
 /// The Vietnam day of the first of the month after the one holding day `day`.
-pub fn next_month_start(day: i64) -> i64 {
+pub(crate) fn next_month_start(day: i64) -> i64 {
     let first = month_start(day);
     NaiveDate::from_num_days_from_ce_opt(days_from_ce(first))
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
@@ -67,13 +67,13 @@ fn days_from_ce(day: i64) -> i32 {
 }
 
 /// Whether a Unix-ms instant is a midnight in Vietnam.
-pub fn is_midnight(ms: i64) -> bool {
+pub(crate) fn is_midnight(ms: i64) -> bool {
     ms.saturating_add(OFFSET_MS).rem_euclid(DAY_MS) == 0
 }
 
 /// A Unix-ms instant as RFC 3339 in Vietnam time ("2023-12-02T00:00:00+07:00"); empty if out of
 /// range.
-pub fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.with_timezone(&offset()).to_rfc3339())
         .unwrap_or_default()

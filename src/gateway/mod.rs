@@ -24,6 +24,7 @@ mod json;
 pub mod openapi;
 mod passthrough;
 mod rest;
+mod routes;
 mod serve;
 
 use std::net::SocketAddr;

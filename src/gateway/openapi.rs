@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document of the REST API, generated from the route table
-//! ([`super::rest::ROUTES`]) and, for every body and answer, from the protos' descriptors (the
+//! ([`super::routes::ROUTES`]) and, for every body and answer, from the protos' descriptors (the
 //! proto3 JSON mapping as JSON Schema, each message and field described by its comment in the
 //! proto). Nothing is kept by hand, so it cannot drift from what is served; a test checks every
 //! documented operation against the running router.
@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     json,
-    rest::{Answer, ROUTES},
+    routes::{Answer, ROUTES},
 };
 
 /// The JSON Schema of one field's value (without repetition).

@@ -11,7 +11,9 @@ mod agency;
 mod authn;
 pub mod certs;
 pub mod dev_pki;
+mod directory;
 pub mod tls;
 
-pub use agency::{Agency, AgencyDirectory, AgencyError, FieldScope, Role, ScopeField};
+pub use agency::{Agency, FieldScope, Role, ScopeField};
 pub use authn::{Authenticator, CallerError};
+pub use directory::{AgencyDirectory, AgencyError};

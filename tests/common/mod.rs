@@ -1,7 +1,12 @@
 //! Starts a real vnpop server on an ephemeral loopback port with mTLS and the development
-//! certificates, and connects clients as the development agencies.
+//! certificates, and connects clients as the development agencies. Beside it: `processes` (the
+//! binary run as a process, ports, a fleet's database) and `reports` (audit events reported and
+//! read back, the bundled scenario run through a client), re-exported here.
 
 #![allow(dead_code)]
+
+mod processes;
+mod reports;
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +17,9 @@ use vnpop::{
         VneidClient,
     },
     config::ServeConfig,
+    proto,
     server::{self, RunningServer, ServerState},
+    vneid::TestCredentials,
 };
 
 /// The fixed "today" of the tests, so card expiry does not depend on the day they run.
@@ -211,6 +218,37 @@ pub fn error_metadata(error: &ClientError) -> std::collections::HashMap<String, 
     }
 }
 
+/// Answers the VNeID challenge `challenge_id` with the citizen's own passcode and current
+/// one-time code (and `chip_read`, required at level 2).
+pub async fn answer_challenge(
+    client: &VneidClient,
+    challenge_id: &str,
+    creds: &TestCredentials,
+    chip_read: Option<proto::ChipRead>,
+) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
+    client
+        .complete(
+            &context(),
+            challenge_id,
+            &creds.passcode,
+            &creds.current_code(),
+            chip_read,
+        )
+        .await
+}
+
+/// `creds` with a passcode that is not the citizen's.
+pub fn wrong_passcode(creds: &TestCredentials) -> TestCredentials {
+    let passcode = if creds.passcode == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let mut wrong = creds.clone();
+    wrong.passcode = passcode.into();
+    wrong
+}
+
 pub fn context() -> LookupContext {
     LookupContext::new(
         "000.00.01.H26-261123-0001",
@@ -226,135 +264,8 @@ pub async fn connect_audit(server: &RunningServer, agency: &str) -> AuditClient 
         .expect("client connects")
 }
 
-/// The events an auditor lists with `request` (ListEvents), in log order.
-pub async fn list_events(
-    server: &RunningServer,
-    request: vnpop::proto::ListEventsRequest,
-) -> Vec<vnpop::proto::LoggedEvent> {
-    use tokio_stream::StreamExt;
-    let auditor = connect_audit(server, "auditor-thanh-tra").await;
-    let mut stream = auditor
-        .raw()
-        .list_events(request)
-        .await
-        .unwrap()
-        .into_inner();
-    let mut events = Vec::new();
-    while let Some(event) = stream.next().await {
-        events.push(event.unwrap());
-    }
-    events
-}
-
-/// Every event in the audit log of `data_dir`, in log order, read back through the library.
-#[allow(dead_code)]
-pub fn logged_events(data_dir: &std::path::Path) -> Vec<vnpop::audit::AuditEvent> {
-    let reader = vnpop::audit::query::AuditReader::open(&data_dir.join("audit.sqlite")).unwrap();
-    let mut events = Vec::new();
-    reader
-        .events(&Default::default(), |logged| {
-            events.push(logged.event);
-            true
-        })
-        .unwrap();
-    events
-}
-
-/// (rpc, outcome, dossier, agency, subject) of every server-observed verification, in order.
-#[allow(dead_code)]
-pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, String, String)> {
-    logged_events(data_dir)
-        .into_iter()
-        .filter(|e| e.source == vnpop::audit::EventSource::Server)
-        .filter_map(|e| match e.kind {
-            vnpop::audit::EventKind::Verification {
-                rpc,
-                outcome,
-                subject,
-                ..
-            } => Some((rpc, outcome, e.dossier_id, e.agency_id, subject)),
-            vnpop::audit::EventKind::Dossier { .. } => None,
-        })
-        .collect()
-}
-
-/// A new, empty PostgreSQL database for one test, in the throwaway cluster that
-/// `tests/with-postgres` (the README's test command) starts; its URL.
-pub async fn postgres_database() -> String {
-    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "VNPOP_TEST_POSTGRES is not set: the fleet tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
-        )
-    });
-    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("the test PostgreSQL server answers");
-    let connection = tokio::spawn(connection);
-    let name = format!("vnpop_test_{}", vnpop::ids::run_id::<6>().unwrap());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("CREATE DATABASE");
-    drop(client);
-    let _ = connection.await;
-    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
-    format!("{prefix}/{name}")
-}
-
-/// Copies the audit keys of a fleet's first server into another's data directory.
-pub fn copy_fleet_keys(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for file in [
-        "audit-signing.key",
-        "audit-signing.pub",
-        "audit-subject.key",
-    ] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
-}
-
-/// A `vnpop serve` process (1,000 citizens, development certificates) on `port` with its audit
-/// log in `data_dir`, and `extra` flags; its output discarded.
-pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["serve", "--population", "1000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .env("VNPOP_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the vnpop binary starts")
-}
-
-/// The real load generator against `targets` (`host:port`, comma-separated): lookups of known
-/// citizens only, `concurrency` in flight for 6 s, listing the dossier of every call answered OK
-/// in `answered`.
-pub fn spawn_lookup_load(
-    targets: &str,
-    concurrency: usize,
-    answered: &Path,
-) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["load", "--target", targets])
-        .args(["--population", "1000", "--citizen-sample", "1000"])
-        .args([
-            "--mix",
-            "lookup=1",
-            "--unknown-share",
-            "0",
-            "--invalid-share",
-            "0",
-        ])
-        .args(["--concurrency", &concurrency.to_string()])
-        .args(["--warmup", "0s", "--duration", "6s"])
-        .args(["--timeout", "2s", "--json", "--answered"])
-        .arg(answered)
-        .env("VNPOP_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("vnpop load starts")
-}
+// Not every test uses them.
+#[allow(unused_imports)]
+pub use processes::*;
+#[allow(unused_imports)]
+pub use reports::*;

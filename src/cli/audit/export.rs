@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::source::Source;
+use super::{period::PeriodArgs, source::Source};
 use crate::{
     cli::output::{report_empty, ListFormat, RecordWriter},
     domain::vietnam::rfc3339,
@@ -11,15 +11,15 @@ use crate::{
 
 /// The arguments of `vnpop audit export`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("from", |a| a.required(false).default_value("").help("First day (YYYY-MM-DD), inclusive; default: the beginning")),
+    mut_arg("to", |a| a.required(false).default_value("").help("Last day, inclusive; default: the end")),
+    mut_arg("agency", |a| a.default_value("")),
+)]
 pub struct ExportArgs {
-    /// First day (YYYY-MM-DD), inclusive; default: the beginning.
-    #[arg(long, default_value = "")]
-    pub from: String,
-    /// Last day, inclusive; default: the end.
-    #[arg(long, default_value = "")]
-    pub to: String,
-    #[arg(long, default_value = "")]
-    pub agency: String,
+    // The period is optional here: every event by default.
+    #[command(flatten)]
+    pub period: PeriodArgs,
     #[arg(long, default_value = "")]
     pub officer: String,
     #[arg(long, default_value = "")]
@@ -63,7 +63,7 @@ const EVENT_COLUMNS: &[&str] = &[
 /// Prints the events `args` asks for.
 pub async fn run(args: ExportArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let period = (args.from.as_str(), args.to.as_str());
+    let period = (args.period.from.as_str(), args.period.to.as_str());
     let officer = log
         .resolve_filter("--officer", "officer", Some(args.officer.clone()), period)
         .await?
@@ -71,9 +71,9 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
     let mut out = RecordWriter::start(EVENT_COLUMNS, args.format, "events")?;
     log.events(
         proto::ListEventsRequest {
-            from: args.from.clone(),
-            to: args.to.clone(),
-            agency_id: args.agency.clone(),
+            from: args.period.from.clone(),
+            to: args.period.to.clone(),
+            agency_id: args.period.agency_id(),
             officer_id: officer.clone(),
             dossier_id: args.dossier.clone(),
             outcome: args.outcome.clone(),
@@ -97,9 +97,9 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
         written,
         "events",
         &[
-            ("--from", &args.from),
-            ("--to", &args.to),
-            ("--agency", &args.agency),
+            ("--from", &args.period.from),
+            ("--to", &args.period.to),
+            ("--agency", &args.period.agency_id()),
             ("--officer", &officer),
             ("--dossier", &args.dossier),
             ("--outcome", &args.outcome),

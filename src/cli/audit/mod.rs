@@ -2,7 +2,7 @@
 //! certificate) or, given `--db`, the SQLite file directly.
 //!
 //! One module per subcommand, each owning its arguments: [`ratio`], [`unverified`], [`export`],
-//! [`citizen`], [`reconcile`], [`verify`], [`report`]. Shared by them: [`source`] (`--db` or the
+//! [`citizen`], [`reconcile`], [`verify`], [`report`]. Shared by them: [`period`] (`--from`, `--to`, `--agency`), [`source`] (`--db` or the
 //! server, and the [`source::Backend`] that answers either way), [`render`] (a ratio answer as
 //! table, CSV or JSON), [`chart`] (SVG) and `filters` (district and officer names as typed).
 
@@ -10,6 +10,7 @@ pub mod chart;
 pub mod citizen;
 pub mod export;
 mod filters;
+pub mod period;
 pub mod ratio;
 pub mod reconcile;
 pub mod render;

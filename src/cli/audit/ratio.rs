@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::{
     chart,
+    period::PeriodArgs,
     render::{render, total_line, Format, LeftOut, RatioLine},
     source::Source,
 };
@@ -27,19 +28,12 @@ pub const GROUPS: [&str; 8] = [
 /// The arguments of `vnpop audit ratio`.
 #[derive(Debug, Args)]
 pub struct RatioArgs {
-    /// First day of the period (YYYY-MM-DD, Vietnam time).
-    #[arg(long)]
-    pub from: String,
-    /// Last day of the period, inclusive.
-    #[arg(long)]
-    pub to: String,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month, commune
     /// (since 1 July 2025), province (the current one; old districts mapped into it).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
     pub by: Vec<String>,
-    /// Only this agency.
-    #[arg(long)]
-    pub agency: Option<String>,
     /// Count load-test dossiers too.
     #[arg(long)]
     pub include_load_test: bool,
@@ -55,10 +49,10 @@ pub struct RatioArgs {
 /// The answer to `args`, as lines.
 async fn ask(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
     let request = proto::LookupRatioRequest {
-        from: args.from.clone(),
-        to: args.to.clone(),
+        from: args.period.from.clone(),
+        to: args.period.to.clone(),
         group_by: args.by.clone(),
-        agency_id: args.agency.clone().unwrap_or_default(),
+        agency_id: args.period.agency_id(),
         include_load_test: args.include_load_test,
     };
     let answer = args.log.open().await?.ratio(request).await?;
@@ -85,7 +79,10 @@ pub async fn run(args: &RatioArgs) -> Result<(), String> {
     .and_then(|()| stdout.flush())
     .map_err(output_error)?;
     if let Some(path) = &args.chart {
-        let mut title = format!("Lookups per dossier, {} to {}", args.from, args.to);
+        let mut title = format!(
+            "Lookups per dossier, {} to {}",
+            args.period.from, args.period.to
+        );
         if !args.by.is_empty() {
             title.push_str(&format!(", by {}", args.by.join(" / ")));
         }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::source::Source;
+use super::{period::PeriodArgs, source::Source};
 use crate::{
     cli::output::{spinner, ListFormat, RecordWriter},
     domain::vietnam::rfc3339,
@@ -11,15 +11,13 @@ use crate::{
 
 /// The arguments of `vnpop audit reconcile`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("from", |a| a.help("First day of receipt of the dossiers compared (YYYY-MM-DD, Vietnam time)")),
+    mut_arg("to", |a| a.help("Last day, inclusive")),
+)]
 pub struct ReconcileArgs {
-    /// First day of receipt of the dossiers compared (YYYY-MM-DD, Vietnam time).
-    #[arg(long)]
-    pub from: String,
-    /// Last day, inclusive.
-    #[arg(long)]
-    pub to: String,
-    #[arg(long)]
-    pub agency: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// Compare load-test traffic too.
     #[arg(long)]
     pub include_load_test: bool,
@@ -38,9 +36,9 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     let spinner = spinner("reconciling (reads every verification once)");
     let result = log
         .reconcile(proto::ReconcileRequest {
-            from: args.from.clone(),
-            to: args.to.clone(),
-            agency_id: args.agency.clone().unwrap_or_default(),
+            from: args.period.from.clone(),
+            to: args.period.to.clone(),
+            agency_id: args.period.agency_id(),
             include_load_test: args.include_load_test,
             max_findings: args.limit,
         })

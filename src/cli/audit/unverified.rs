@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::source::Source;
+use super::{period::PeriodArgs, source::Source};
 use crate::{
     cli::output::{report_empty, ListFormat, RecordWriter},
     domain::vietnam::rfc3339,
@@ -13,12 +13,8 @@ use crate::{
 /// The arguments of `vnpop audit unverified`.
 #[derive(Debug, Args)]
 pub struct UnverifiedArgs {
-    #[arg(long)]
-    pub from: String,
-    #[arg(long)]
-    pub to: String,
-    #[arg(long)]
-    pub agency: Option<String>,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     #[arg(long)]
     pub district: Option<String>,
     #[arg(long)]
@@ -46,7 +42,7 @@ const UNVERIFIED_COLUMNS: &[&str] = &[
 /// Prints the unverified dossiers `args` asks for.
 pub async fn run(args: UnverifiedArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let period = (args.from.as_str(), args.to.as_str());
+    let period = (args.period.from.as_str(), args.period.to.as_str());
     let district = log
         .resolve_filter("--district", "district", args.district.clone(), period)
         .await?;
@@ -60,9 +56,9 @@ pub async fn run(args: UnverifiedArgs) -> Result<(), String> {
     'pages: loop {
         let page = log
             .unverified(proto::ListUnverifiedDossiersRequest {
-                from: args.from.clone(),
-                to: args.to.clone(),
-                agency_id: args.agency.clone().unwrap_or_default(),
+                from: args.period.from.clone(),
+                to: args.period.to.clone(),
+                agency_id: args.period.agency_id(),
                 district: district.clone().unwrap_or_default(),
                 officer_id: officer.clone().unwrap_or_default(),
                 page_size: 1_000,
@@ -90,7 +86,10 @@ pub async fn run(args: UnverifiedArgs) -> Result<(), String> {
         written,
         "unverified dossiers",
         &[
-            ("--agency", args.agency.as_deref().unwrap_or_default()),
+            (
+                "--agency",
+                args.period.agency.as_deref().unwrap_or_default(),
+            ),
             ("--district", district.as_deref().unwrap_or_default()),
             ("--officer", officer.as_deref().unwrap_or_default()),
         ],

@@ -33,10 +33,10 @@ pub use units::{commune, current_province, district_province, CommuneProblem};
 
 use parse::unit_key;
 
-use super::{matching::canonical, ProvinceCode};
+use super::{folding::canonical, ProvinceCode};
 
 /// The day the two-level local government took effect (1 July 2025).
-pub fn reform_date() -> NaiveDate {
+pub(crate) fn reform_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2025, 7, 1).expect("a calendar date")
 }
 
@@ -182,13 +182,13 @@ impl CurrentProvince {
     }
 
     /// The code as vnpop writes province codes: three digits, "025".
-    pub fn code_text(&self) -> String {
+    pub(crate) fn code_text(&self) -> String {
         format!("{:03}", self.code)
     }
 
     /// Its commune-level unit called `name` (compared folded, type abbreviations expanded); the
     /// error says whether the name is unknown or belongs to another province.
-    pub fn commune_named(&'static self, name: &str) -> Result<CommuneCode, AddressProblem> {
+    pub(crate) fn commune_named(&'static self, name: &str) -> Result<CommuneCode, AddressProblem> {
         parse::two_level(self, name)
     }
 
@@ -247,7 +247,8 @@ impl OldWard {
     }
 
     /// The wards of one old province.
-    pub fn in_province(province: ProvinceCode) -> &'static [OldWard] {
+    #[cfg(test)]
+    pub(crate) fn in_province(province: ProvinceCode) -> &'static [OldWard] {
         let all = Self::all();
         let start = all.partition_point(|w| w.province < province);
         let end = all.partition_point(|w| w.province <= province);

@@ -9,7 +9,7 @@
 use std::{collections::HashMap, fmt, sync::LazyLock};
 
 use super::{CommuneCode, CurrentProvince, OldWard, NAMES};
-use crate::domain::{matching::fold, Province, ProvinceCode};
+use crate::domain::{folding::fold, Province, ProvinceCode};
 
 /// A one-line address resolved against the tables.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use clap::Args;
 pub use words::Lang;
 
 use super::{
+    period::PeriodArgs,
     source::{Backend, Source},
     verify::SavedHead,
 };
@@ -39,21 +40,14 @@ const FINDINGS_SCANNED: u32 = 100_000;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// First day of the period (YYYY-MM-DD, Vietnam time).
-    #[arg(long)]
-    pub from: String,
-    /// Last day of the period, inclusive.
-    #[arg(long)]
-    pub to: String,
+    #[command(flatten)]
+    pub period: PeriodArgs,
     /// First day of the period to compare with (e.g. the previous year).
     #[arg(long, requires = "compare_to")]
     pub compare_from: Option<String>,
     /// Last day of the comparison period, inclusive.
     #[arg(long, requires = "compare_from")]
     pub compare_to: Option<String>,
-    /// Only this agency.
-    #[arg(long)]
-    pub agency: Option<String>,
     /// Only this district (as the dossiers name it, e.g. "Huyện Mai Châu").
     #[arg(long)]
     pub district: Option<String>,
@@ -204,14 +198,14 @@ fn check_out(out: &Path) -> Result<(), ReportError> {
 
 /// Asks every question of the report, between two readings of the tree head.
 async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
-    let period = Period::parse("--from", &args.from, "--to", &args.to)?;
+    let period = Period::parse("--from", &args.period.from, "--to", &args.period.to)?;
     let compare = match (&args.compare_from, &args.compare_to) {
         (Some(from), Some(to)) => Some(Period::parse("--compare-from", from, "--compare-to", to)?),
         _ => None,
     };
     let backend = args.log.open().await?;
     let head = tree_head(&backend, args.log.db.as_deref()).await?;
-    let agency = args.agency.clone().unwrap_or_default();
+    let agency = args.period.agency_id();
     let ratio = |p: &Period, by: &[&str]| {
         let (from, to) = p.text();
         backend.ratio(proto::LookupRatioRequest {
@@ -261,7 +255,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
             "empty period: no dossiers received from {} to {}{}",
             period.from,
             period.to,
-            args.agency
+            args.period
+                .agency
                 .as_ref()
                 .map(|a| format!(" by agency {a}"))
                 .unwrap_or_default()
@@ -336,7 +331,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         lang: args.lang,
         period,
         compare,
-        agency: args.agency.clone(),
+        agency: args.period.agency.clone(),
         district: args.district.clone(),
         total,
         load_test_left_out,

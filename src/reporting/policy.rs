@@ -1,47 +1,17 @@
-//! The rules a reported audit event keeps, in one place. The server's Ingest checks every event of
-//! a batch against them and refuses that event alone; the client library checks an event before
-//! it queues it, so agency software hears of a bad event at once rather than from the outbox's
-//! quarantine.
-//!
-//! Some rules hold for everyone (required fields, bounded lengths, a time at most
-//! [`MAX_AHEAD`] in the future); the others come from the reporting agency's entry in the server's
-//! agency directory, as a [`ReportPolicy`]: the districts it receives dossiers for, how late it may
-//! report, and whether it may mark traffic `load_test`. The client learns its own policy from
-//! `WhoAmI`.
-//!
-//! Where a dossier was received depends on when ([`reform_ms`]): before 1 July 2025 at a district
-//! (of one of the 63 old provinces); since, at a commune-level unit or at the province (one of
-//! the 34), districts being abolished. A report of a later dossier names its `commune`, checked
-//! against the geography and the directory; it may still name the agency's former district (the
-//! directory lists it), which is then kept beside the commune so that district figures stay
-//! comparable across the reform — but a district alone places it only if the geography maps that
-//! district to a current province, and any other district is refused ([`Refusal::DistrictAbolished`]).
+//! [`ReportPolicy`]: what the agency directory lets one agency report (districts, communes,
+//! province, how late, load tests), and [`ReportPolicy::check`], which applies it to an event and
+//! says where its dossier was received ([`Receiving`]).
 
 use std::time::Duration;
 
+use super::{
+    check_fields, Refusal, DEFAULT_BACKDATE_LIMIT, MAX_AHEAD, MAX_COMMUNE_CHARS, MAX_DISTRICT_CHARS,
+};
 use crate::domain::{
     geography::{self, CommuneCode, CurrentProvince},
     vietnam,
 };
 use crate::proto::{self, reported_event::Kind};
-use crate::reason::Reason;
-
-/// Longest `event_id`, `dossier_id` and `officer_id` (characters).
-pub const MAX_ID_CHARS: usize = 128;
-/// Longest procedure code, channel, RPC name and outcome label (characters).
-pub const MAX_CODE_CHARS: usize = 64;
-/// Longest purpose (characters), the same bound as a request context's.
-pub const MAX_PURPOSE_CHARS: usize = 256;
-/// Longest district name (characters).
-pub const MAX_DISTRICT_CHARS: usize = 128;
-/// Longest commune (name or code, characters): the same bound as a district's.
-pub const MAX_COMMUNE_CHARS: usize = 128;
-/// Longest CCCD number input (characters; a number is 12 digits).
-pub const MAX_CCCD_CHARS: usize = 32;
-/// How far after the server's receive time an event may be dated (clock skew).
-pub const MAX_AHEAD: Duration = Duration::from_secs(5 * 60);
-/// How long after it happened an event may still be reported, unless the directory says.
-pub const DEFAULT_BACKDATE_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The districts an agency receives dossiers for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,145 +80,6 @@ impl Default for ReportPolicy {
     }
 }
 
-/// Why a reported event is refused: each has its own reason code (README's error catalogue) and
-/// names the field concerned.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("{field} is required")]
-    Missing { field: &'static str },
-    #[error("{field} is too long: {len} characters, at most {max}")]
-    TooLong {
-        field: &'static str,
-        len: usize,
-        max: usize,
-    },
-    #[error("{field} is not valid: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
-    #[error("district {district:?} is not one this agency receives dossiers for ({served}); the agency directory lists them")]
-    DistrictNotServed { district: String, served: String },
-    #[error("commune {commune:?} is not valid: {problem}")]
-    CommuneUnknown { commune: String, problem: String },
-    #[error("commune {commune} is not one this agency receives dossiers at ({served}); the agency directory lists them")]
-    CommuneNotServed { commune: String, served: String },
-    #[error("districts were abolished on 1 July 2025: a dossier received since names its commune (field commune), and {district:?} is not a former district the directory maps to a current province for this agency")]
-    DistrictAbolished { district: String },
-    #[error("occurred_at_ms is {} before the report was received; this agency may report at most {} late", span(*.late_ms), span(*.limit_ms))]
-    TooLate { late_ms: i64, limit_ms: i64 },
-    #[error("occurred_at_ms is {} after the report was received; at most 5 minutes ahead is tolerated (check the clock)", span(*.ahead_ms))]
-    InFuture { ahead_ms: i64 },
-    #[error("this agency may not mark its traffic load_test: its directory entry does not allow load tests")]
-    LoadTestNotAllowed,
-}
-
-impl Refusal {
-    /// The reason code, as the server's Ingest answer and the README's error catalogue give it.
-    pub fn reason(&self) -> Reason {
-        match self {
-            Refusal::Missing { .. } | Refusal::Invalid { .. } => Reason::EventInvalid,
-            Refusal::TooLong { .. } => Reason::FieldTooLong,
-            Refusal::DistrictNotServed { .. } => Reason::DistrictNotServed,
-            Refusal::CommuneUnknown { .. } => Reason::CommuneUnknown,
-            Refusal::CommuneNotServed { .. } => Reason::CommuneNotServed,
-            Refusal::DistrictAbolished { .. } => Reason::DistrictAbolished,
-            Refusal::TooLate { .. } => Reason::ReportTooLate,
-            Refusal::InFuture { .. } => Reason::ReportInFuture,
-            Refusal::LoadTestNotAllowed => Reason::LoadTestNotAllowed,
-        }
-    }
-
-    /// Whether the rule is a permission (PERMISSION_DENIED) rather than a bad value
-    /// (INVALID_ARGUMENT).
-    pub fn is_permission(&self) -> bool {
-        matches!(self, Refusal::LoadTestNotAllowed)
-    }
-
-    /// The field concerned, as a path inside the event ("verification.rpc", "district").
-    pub fn field(&self) -> &'static str {
-        match self {
-            Refusal::Missing { field }
-            | Refusal::TooLong { field, .. }
-            | Refusal::Invalid { field, .. } => field,
-            Refusal::DistrictNotServed { .. } | Refusal::DistrictAbolished { .. } => "district",
-            Refusal::CommuneUnknown { .. } | Refusal::CommuneNotServed { .. } => "commune",
-            Refusal::TooLate { .. } | Refusal::InFuture { .. } => "occurred_at_ms",
-            Refusal::LoadTestNotAllowed => "load_test",
-        }
-    }
-}
-
-/// A duration in words: "30.0 days", "2.5 h", "40 s".
-fn span(ms: i64) -> String {
-    const HOUR: f64 = 3_600_000.0;
-    let ms = ms.max(0) as f64;
-    if ms >= 24.0 * HOUR {
-        format!("{:.1} days", ms / (24.0 * HOUR))
-    } else if ms >= HOUR {
-        format!("{:.1} h", ms / HOUR)
-    } else {
-        format!("{:.0} s", ms / 1000.0)
-    }
-}
-
-/// `value` trimmed, if present and at most `max` characters.
-fn required<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, Refusal> {
-    let value = optional(field, value, max)?;
-    if value.is_empty() {
-        Err(Refusal::Missing { field })
-    } else {
-        Ok(value)
-    }
-}
-
-/// `value` trimmed, if at most `max` characters (possibly empty).
-fn optional<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, Refusal> {
-    let value = value.trim();
-    // Bytes bound characters from above: count only when it could matter.
-    if value.len() > max {
-        let len = value.chars().count();
-        if len > max {
-            return Err(Refusal::TooLong { field, len, max });
-        }
-    }
-    Ok(value)
-}
-
-/// The rules every event keeps whoever reports it: required fields present, every string
-/// bounded, a known channel, a kind.
-pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
-    required("event_id", &event.event_id, MAX_ID_CHARS)?;
-    required("dossier_id", &event.dossier_id, MAX_ID_CHARS)?;
-    required("officer_id", &event.officer_id, MAX_ID_CHARS)?;
-    optional("district", &event.district, MAX_DISTRICT_CHARS)?;
-    optional("commune", &event.commune, MAX_COMMUNE_CHARS)?;
-    match &event.kind {
-        None => {
-            return Err(Refusal::Invalid {
-                field: "kind",
-                message: "set dossier or verification".into(),
-            })
-        }
-        Some(Kind::Dossier(d)) => {
-            required("dossier.procedure_code", &d.procedure_code, MAX_CODE_CHARS)?;
-            if !matches!(d.channel.as_str(), "online" | "desk") {
-                return Err(Refusal::Invalid {
-                    field: "dossier.channel",
-                    message: "must be \"online\" or \"desk\"".into(),
-                });
-            }
-        }
-        Some(Kind::Verification(v)) => {
-            required("verification.rpc", &v.rpc, MAX_CODE_CHARS)?;
-            required("verification.outcome", &v.outcome, MAX_CODE_CHARS)?;
-            optional("verification.purpose", &v.purpose, MAX_PURPOSE_CHARS)?;
-            optional("verification.cccd_number", &v.cccd_number, MAX_CCCD_CHARS)?;
-        }
-    }
-    Ok(())
-}
-
 impl ReportPolicy {
     /// Checks `event` as received at `received_at_ms` (Unix ms) against every rule, and returns
     /// where its dossier was received as the log records it: the district as the directory
@@ -289,7 +120,8 @@ impl ReportPolicy {
         })
     }
 
-    /// Where a dossier received since the reform was received: see the module's documentation.
+    /// Where a dossier received since the reform was received: see the documentation of
+    /// [`crate::reporting`].
     fn after_reform(&self, district: &str, commune: &str) -> Result<Receiving, Refusal> {
         let commune = match commune {
             "" => match &self.communes {
@@ -450,6 +282,10 @@ impl ReportPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{
+        reason::Reason,
+        reporting::{MAX_ID_CHARS, MAX_PURPOSE_CHARS},
+    };
 
     const NOW: i64 = 1_790_000_000_000;
     const DAY: i64 = 86_400_000;

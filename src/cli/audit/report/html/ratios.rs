@@ -1,117 +1,13 @@
-//! The report page: one HTML file with its style and inline SVG charts, no script and no fetch.
-//!
-//! Every figure cell carries its exact value (`data-v`, as the answer gave it) beside the text
-//! written for the reader, and every table row its group (`data-group`), so the page can be
-//! checked against the answers by a program as well as read.
+//! The ratio sections: headline cards against the comparison period, the district-by-month heat
+//! map, communes since the reform, officers.
 
 use std::fmt::Write;
 
-use super::{words::Labels, ReportData};
-use crate::{audit::log::hex, domain::vietnam, proto};
-
-/// Escapes text for HTML and SVG content and attribute values.
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-const STYLE: &str = r#"
-*{box-sizing:border-box}
-body{margin:0;background:#f4f6f8;color:#1f2933;font:14px/1.45 "Segoe UI","Noto Sans","DejaVu Sans",Arial,sans-serif}
-main{max-width:1240px;margin:0 auto;padding:24px 20px 48px}
-header{background:#9b1c1c;color:#fff;padding:20px 24px;border-radius:8px}
-header h1{margin:0 0 6px;font-size:22px}
-header p{margin:2px 0;opacity:.92}
-section{background:#fff;border-radius:8px;padding:18px 22px;margin-top:18px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
-h2{font-size:17px;margin:0 0 4px;color:#7f1d1d}
-.note{color:#52606d;margin:0 0 12px}
-.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:14px;margin-top:18px}
-.card{background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.08);border-top:4px solid #9b1c1c}
-.card .label{color:#52606d;font-size:13px;min-height:2.6em}
-.card .figure{font-size:30px;font-weight:700;margin:4px 0}
-.card .compare{font-size:13px;color:#52606d}
-.up{color:#0f7b3f;font-weight:600}.down{color:#b42318;font-weight:600}
-.pair{display:grid;grid-template-columns:480px minmax(0,1fr);gap:16px;align-items:start}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
-th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:left;white-space:nowrap}
-th{background:#f5f7fa;font-weight:600;position:sticky;top:0;white-space:normal;vertical-align:bottom;font-size:12.5px}
-.pair table{font-size:12px}.pair th,.pair td{padding:3px 6px}
-td.n,th.n{text-align:right}
-tr.total td{font-weight:700;border-top:2px solid #9aa5b1}
-.scroll{max-height:460px;overflow:auto;border:1px solid #e4e7eb;border-radius:6px}
-details{margin-top:10px}summary{cursor:pointer;color:#7f1d1d}
-pre,code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px}
-pre{background:#f5f7fa;border:1px solid #e4e7eb;border-radius:6px;padding:10px;overflow:auto;white-space:pre-wrap;word-break:break-all}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 14px;margin:8px 0}
-dt{color:#52606d}dd{margin:0;font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px;word-break:break-all}
-svg{max-width:100%;height:auto}
-svg text{font-family:"Segoe UI","Noto Sans","DejaVu Sans",Arial,sans-serif}
-.warn{color:#b42318;font-weight:600}
-@media print{body{background:#fff}section,.card{box-shadow:none;border:1px solid #ccc}.scroll{max-height:none}}
-"#;
-
-/// The whole page.
-pub(crate) fn render(data: &ReportData) -> String {
-    let l = data.lang.labels();
-    let mut page = format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
-        l.html_lang,
-        esc(l.title)
-    );
-    header(&mut page, data, l);
-    headline(&mut page, data, l);
-    district_month(&mut page, data, l);
-    communes(&mut page, data, l);
-    officers(&mut page, data, l);
-    unverified(&mut page, data, l);
-    reconcile(&mut page, data, l);
-    tree_head(&mut page, data, l);
-    page.push_str("</main>\n</body>\n</html>\n");
-    page
-}
-
-fn header(out: &mut String, data: &ReportData, l: &Labels) {
-    let lang = data.lang;
-    let range = |p: &super::Period| format!("{} – {}", lang.date(p.from), lang.date(p.to));
-    let mut scope = vec![data
-        .agency
-        .as_ref()
-        .map_or(l.scope_all.to_owned(), |a| format!("{}: {}", l.agency, a))];
-    if let Some(d) = &data.district {
-        scope.push(d.clone());
-    }
-    let _ = write!(
-        out,
-        "<header>\n<h1>{}</h1>\n<p id=\"period\">{}: <b>{}</b>",
-        esc(l.title),
-        l.period,
-        range(&data.period)
-    );
-    if let Some(c) = &data.compare {
-        let _ = write!(out, " · {}: <b>{}</b>", l.compare_period, range(c));
-    }
-    let _ = write!(
-        out,
-        "</p>\n<p>{}</p>\n<p>{}: {}</p>\n</header>\n",
-        esc(&scope.join(" · ")),
-        l.generated,
-        esc(&moment(data.lang, data.generated_at_ms))
-    );
-}
-
-/// A moment in Vietnam's time, as its readers write it: `30/11/2026 14:44 (UTC+7)`.
-fn moment(lang: super::Lang, ms: i64) -> String {
-    let Some(at) = chrono::DateTime::from_timestamp_millis(ms) else {
-        return String::new();
-    };
-    let local = at.with_timezone(&vietnam::offset());
-    match lang {
-        super::Lang::Vi => local.format("%d/%m/%Y %H:%M (UTC+7)").to_string(),
-        super::Lang::En => local.format("%Y-%m-%d %H:%M (UTC+7)").to_string(),
-    }
-}
+use super::esc;
+use crate::{
+    cli::audit::report::{words::Labels, ReportData},
+    proto,
+};
 
 /// One headline figure with the comparison period's and the change.
 fn card(
@@ -161,7 +57,7 @@ fn card(
     out.push_str("</div>\n");
 }
 
-fn headline(out: &mut String, data: &ReportData, l: &Labels) {
+pub(super) fn headline(out: &mut String, data: &ReportData, l: &Labels) {
     out.push_str("<div class=\"cards\">\n");
     card(
         out,
@@ -286,7 +182,7 @@ fn shade(coverage: f64, max: f64) -> (String, &'static str) {
     (color, if t > 0.5 { "#fff" } else { "#1f2933" })
 }
 
-fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
+pub(super) fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
     let lang = data.lang;
     let mut districts: Vec<&str> = data
         .by_district
@@ -401,7 +297,7 @@ fn district_month(out: &mut String, data: &ReportData, l: &Labels) {
 }
 
 /// Dossiers received since the reform, by current province and commune (only when there are).
-fn communes(out: &mut String, data: &ReportData, l: &Labels) {
+pub(super) fn communes(out: &mut String, data: &ReportData, l: &Labels) {
     if data.by_commune.is_empty() {
         return;
     }
@@ -419,7 +315,7 @@ fn communes(out: &mut String, data: &ReportData, l: &Labels) {
     out.push_str("</tbody></table></div>\n</section>\n");
 }
 
-fn officers(out: &mut String, data: &ReportData, l: &Labels) {
+pub(super) fn officers(out: &mut String, data: &ReportData, l: &Labels) {
     let lang = data.lang;
     let rows = &data.by_officer;
     // The axis ends at the first round share at or above the highest coverage.
@@ -488,158 +384,4 @@ fn officers(out: &mut String, data: &ReportData, l: &Labels) {
         ratio_row(out, data, row, &row.group, "");
     }
     out.push_str("</tbody></table></div>\n</div>\n</section>\n");
-}
-
-fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
-    let lang = data.lang;
-    let missing = data.unverified.len() as u64 + data.unverified_rest;
-    let _ = write!(
-        out,
-        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
-        esc(l.unverified),
-        lang.int(missing),
-        l.dossier,
-        l.district,
-        l.commune,
-        l.officer,
-        l.procedure,
-        l.channel,
-        l.received
-    );
-    for d in &data.unverified {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&d.dossier_id),
-            esc(&d.district),
-            esc(&d.commune),
-            esc(&d.officer_id),
-            esc(&d.procedure_code),
-            esc(&d.channel),
-            esc(&vietnam::rfc3339(d.received_at_ms))
-        );
-    }
-    out.push_str("</tbody></table></div>\n");
-    if data.unverified_rest > 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"note\" id=\"unverified-rest\" data-v=\"{}\">+ {} {}</p>",
-            data.unverified_rest,
-            lang.int(data.unverified_rest),
-            esc(l.unverified_rest)
-        );
-    }
-    out.push_str("</section>\n");
-}
-
-fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
-    let lang = data.lang;
-    let r = &data.reconcile;
-    let _ = write!(
-        out,
-        "<section id=\"reconcile\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n<table id=\"findings-by-kind\" style=\"width:auto\">\n<thead><tr><th>{}</th><th class=\"n\">{}</th></tr></thead>\n<tbody>\n",
-        esc(l.reconcile),
-        esc(l.reconcile_note),
-        l.finding,
-        l.count
-    );
-    for (kind, n) in [
-        ("served_not_reported", r.served_not_reported),
-        ("reported_not_served", r.reported_not_served),
-        ("dossier_not_reported", r.dossier_not_reported),
-        (
-            "reported_failure_unconfirmed",
-            r.reported_failure_unconfirmed,
-        ),
-        ("reported_late", r.reported_late),
-    ] {
-        let _ = writeln!(
-            out,
-            "<tr data-group=\"{kind}\"><td>{}</td><td class=\"n\" data-v=\"{n}\">{}</td></tr>",
-            esc(&lang.finding(kind)),
-            lang.int(n)
-        );
-    }
-    out.push_str("</tbody></table>\n");
-    if r.findings.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(l.no_findings));
-    } else {
-        let _ = write!(
-            out,
-            "<details><summary>{} ({})</summary><div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
-            l.findings_listed,
-            lang.int(r.findings.len() as u64),
-            l.finding,
-            l.dossier,
-            l.district,
-            l.officer,
-            l.rpc,
-            l.reported,
-            l.served,
-            l.first_at
-        );
-        for f in &r.findings {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-                esc(&f.kind),
-                esc(&f.dossier_id),
-                esc(&f.district),
-                esc(&f.officer_id),
-                esc(&f.rpc),
-                lang.int(f.reported),
-                lang.int(f.served),
-                esc(&vietnam::rfc3339(f.first_at_ms))
-            );
-        }
-        out.push_str("</tbody></table></div></details>\n");
-    }
-    out.push_str("</section>\n");
-}
-
-fn tree_head(out: &mut String, data: &ReportData, l: &Labels) {
-    let head = &data.head;
-    let key = if head.public_key.is_empty() {
-        l.no_key.to_owned()
-    } else {
-        hex(&head.public_key)
-    };
-    let _ = write!(
-        out,
-        "<section id=\"tree-head\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
-        esc(l.head),
-        esc(l.head_note)
-    );
-    if !data.head_stable {
-        let _ = writeln!(out, "<p class=\"warn\">{}</p>", esc(l.head_moved));
-    }
-    let _ = write!(
-        out,
-        "<dl>\n<dt>{}</dt><dd id=\"tree-size\" data-v=\"{}\">{}</dd>\n<dt>{}</dt><dd id=\"root-hash\">{}</dd>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd id=\"public-key\">{}</dd>\n<dt>{}</dt><dd>{}</dd>\n</dl>\n",
-        l.tree_size,
-        head.tree_size,
-        data.lang.int(head.tree_size),
-        l.root,
-        hex(&head.root_hash),
-        l.signed_at,
-        esc(&vietnam::rfc3339(head.signed_at_ms)),
-        l.public_key,
-        esc(&key),
-        l.signature,
-        hex(&head.signature)
-    );
-    let pin = if head.public_key.is_empty() {
-        String::new()
-    } else {
-        format!(" --public-key {key}")
-    };
-    let _ = write!(
-        out,
-        "<p><b>head.json</b></p>\n<pre id=\"head-json\">{}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --remote --previous-head head.json{pin}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --data-dir DATA_DIR{pin}</pre>\n<p><b>{}</b></p>\n<pre id=\"command\">{}</pre>\n</section>\n",
-        esc(&super::saved_head_json(head)),
-        esc(l.verify_remote),
-        esc(l.verify_file),
-        esc(l.command),
-        esc(&data.command)
-    );
 }

@@ -1,0 +1,165 @@
+//! What the auditor checks beyond the ratios: dossiers with no verification, the reconciliation
+//! of reported against served calls, and the signed tree head with the commands to verify it.
+
+use std::fmt::Write;
+
+use super::esc;
+use crate::{
+    audit::log::hex,
+    cli::audit::report::{words::Labels, ReportData},
+    domain::vietnam,
+};
+
+pub(super) fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
+    let lang = data.lang;
+    let missing = data.unverified.len() as u64 + data.unverified_rest;
+    let _ = write!(
+        out,
+        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+        esc(l.unverified),
+        lang.int(missing),
+        l.dossier,
+        l.district,
+        l.commune,
+        l.officer,
+        l.procedure,
+        l.channel,
+        l.received
+    );
+    for d in &data.unverified {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.dossier_id),
+            esc(&d.district),
+            esc(&d.commune),
+            esc(&d.officer_id),
+            esc(&d.procedure_code),
+            esc(&d.channel),
+            esc(&vietnam::rfc3339(d.received_at_ms))
+        );
+    }
+    out.push_str("</tbody></table></div>\n");
+    if data.unverified_rest > 0 {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\" id=\"unverified-rest\" data-v=\"{}\">+ {} {}</p>",
+            data.unverified_rest,
+            lang.int(data.unverified_rest),
+            esc(l.unverified_rest)
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
+    let lang = data.lang;
+    let r = &data.reconcile;
+    let _ = write!(
+        out,
+        "<section id=\"reconcile\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n<table id=\"findings-by-kind\" style=\"width:auto\">\n<thead><tr><th>{}</th><th class=\"n\">{}</th></tr></thead>\n<tbody>\n",
+        esc(l.reconcile),
+        esc(l.reconcile_note),
+        l.finding,
+        l.count
+    );
+    for (kind, n) in [
+        ("served_not_reported", r.served_not_reported),
+        ("reported_not_served", r.reported_not_served),
+        ("dossier_not_reported", r.dossier_not_reported),
+        (
+            "reported_failure_unconfirmed",
+            r.reported_failure_unconfirmed,
+        ),
+        ("reported_late", r.reported_late),
+    ] {
+        let _ = writeln!(
+            out,
+            "<tr data-group=\"{kind}\"><td>{}</td><td class=\"n\" data-v=\"{n}\">{}</td></tr>",
+            esc(&lang.finding(kind)),
+            lang.int(n)
+        );
+    }
+    out.push_str("</tbody></table>\n");
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(l.no_findings));
+    } else {
+        let _ = write!(
+            out,
+            "<details><summary>{} ({})</summary><div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+            l.findings_listed,
+            lang.int(r.findings.len() as u64),
+            l.finding,
+            l.dossier,
+            l.district,
+            l.officer,
+            l.rpc,
+            l.reported,
+            l.served,
+            l.first_at
+        );
+        for f in &r.findings {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                esc(&f.kind),
+                esc(&f.dossier_id),
+                esc(&f.district),
+                esc(&f.officer_id),
+                esc(&f.rpc),
+                lang.int(f.reported),
+                lang.int(f.served),
+                esc(&vietnam::rfc3339(f.first_at_ms))
+            );
+        }
+        out.push_str("</tbody></table></div></details>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+pub(super) fn tree_head(out: &mut String, data: &ReportData, l: &Labels) {
+    let head = &data.head;
+    let key = if head.public_key.is_empty() {
+        l.no_key.to_owned()
+    } else {
+        hex(&head.public_key)
+    };
+    let _ = write!(
+        out,
+        "<section id=\"tree-head\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n",
+        esc(l.head),
+        esc(l.head_note)
+    );
+    if !data.head_stable {
+        let _ = writeln!(out, "<p class=\"warn\">{}</p>", esc(l.head_moved));
+    }
+    let _ = write!(
+        out,
+        "<dl>\n<dt>{}</dt><dd id=\"tree-size\" data-v=\"{}\">{}</dd>\n<dt>{}</dt><dd id=\"root-hash\">{}</dd>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd id=\"public-key\">{}</dd>\n<dt>{}</dt><dd>{}</dd>\n</dl>\n",
+        l.tree_size,
+        head.tree_size,
+        data.lang.int(head.tree_size),
+        l.root,
+        hex(&head.root_hash),
+        l.signed_at,
+        esc(&vietnam::rfc3339(head.signed_at_ms)),
+        l.public_key,
+        esc(&key),
+        l.signature,
+        hex(&head.signature)
+    );
+    let pin = if head.public_key.is_empty() {
+        String::new()
+    } else {
+        format!(" --public-key {key}")
+    };
+    let _ = write!(
+        out,
+        "<p><b>head.json</b></p>\n<pre id=\"head-json\">{}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --remote --previous-head head.json{pin}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --data-dir DATA_DIR{pin}</pre>\n<p><b>{}</b></p>\n<pre id=\"command\">{}</pre>\n</section>\n",
+        esc(&crate::cli::audit::report::saved_head_json(head)),
+        esc(l.verify_remote),
+        esc(l.verify_file),
+        esc(l.command),
+        esc(&data.command)
+    );
+}

@@ -1,0 +1,142 @@
+//! The audit events an [`AgencyClient`](super::AgencyClient) reports: how they are named
+//! ([`EventIds`]), what a dossier's receipt and a verification carry, and the outcome label of a
+//! call's result.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::DossierInfo;
+use crate::{
+    client::ClientError,
+    proto::{self, reported_event::Kind},
+    reporting,
+};
+
+/// The longest event id the server accepts.
+const MAX_EVENT_ID: usize = 128;
+
+/// How a client names its events.
+pub(super) enum EventIds {
+    /// `RUN-N`: a random run id and a client-wide counter.
+    Random { run: String, counter: AtomicU64 },
+    /// `RUN/DOSSIER/SUFFIX`: the same work gives the same ids.
+    Deterministic { run: String },
+}
+
+impl EventIds {
+    /// The id of a dossier's receipt (`verification` `None`) or of its n-th verification.
+    pub(super) fn next(&self, dossier_id: &str, verification: Option<u64>) -> String {
+        match self {
+            EventIds::Random { run, counter } => {
+                format!("{run}-{}", counter.fetch_add(1, Ordering::Relaxed))
+            }
+            EventIds::Deterministic { run } => {
+                let suffix = verification.map_or("received".to_owned(), |n| format!("v{n}"));
+                let id = format!("{run}/{dossier_id}/{suffix}");
+                if id.len() <= MAX_EVENT_ID {
+                    id
+                } else {
+                    format!("{run}/#{:016x}/{suffix}", fnv1a(dossier_id.as_bytes()))
+                }
+            }
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a stable stand-in for a dossier id too long to fit in an event id.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+/// The event `event_id` of the dossier `info` at `at` (Unix ms).
+pub(super) fn event(
+    event_id: String,
+    info: &DossierInfo,
+    at: i64,
+    kind: Kind,
+) -> proto::ReportedEvent {
+    proto::ReportedEvent {
+        event_id,
+        dossier_id: info.id.clone(),
+        district: info.district.clone(),
+        officer_id: info.officer_id.clone(),
+        occurred_at_ms: at,
+        load_test: info.load_test,
+        kind: Some(kind),
+        commune: info.commune.clone(),
+    }
+}
+
+/// What a dossier's receipt reports.
+pub(super) fn receipt(info: &DossierInfo) -> Kind {
+    Kind::Dossier(proto::DossierReceived {
+        procedure_code: info.procedure_code.clone(),
+        channel: info.channel.as_str().to_owned(),
+    })
+}
+
+/// What a verification reports: the call `rpc`, its outcome, and the citizen `cccd` it named.
+pub(super) fn verification(rpc: &str, purpose: &str, cccd: &str, outcome: String) -> Kind {
+    // An input too long to be a number names no citizen: reported as unknown.
+    let cccd = cccd.trim();
+    let cccd = if cccd.len() > reporting::MAX_CCCD_CHARS {
+        ""
+    } else {
+        cccd
+    };
+    Kind::Verification(proto::VerificationMade {
+        rpc: rpc.to_owned(),
+        outcome,
+        purpose: purpose.to_owned(),
+        cccd_number: cccd.to_owned(),
+    })
+}
+
+/// The outcome label recorded for a call's result.
+pub(super) fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) -> String) -> String {
+    match result {
+        Ok(answer) => ok(answer),
+        Err(error) => snake_case(&format!("{:?}", error.code())),
+    }
+}
+
+/// "NotFound" → "not_found".
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_event_ids_depend_on_the_work_only() {
+        let ids = EventIds::Deterministic {
+            run: "sim-1".into(),
+        };
+        assert_eq!(ids.next("H35.00-1", None), "sim-1/H35.00-1/received");
+        assert_eq!(ids.next("H35.00-1", Some(0)), "sim-1/H35.00-1/v0");
+        let long = "d".repeat(200);
+        let id = ids.next(&long, Some(3));
+        assert!(id.len() <= MAX_EVENT_ID, "{id}");
+        assert_eq!(id, ids.next(&long, Some(3)));
+        assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+    }
+
+    #[test]
+    fn random_event_ids_count_up() {
+        let ids = EventIds::Random {
+            run: "r".into(),
+            counter: AtomicU64::new(0),
+        };
+        assert_eq!(ids.next("a", None), "r-0");
+        assert_eq!(ids.next("a", None), "r-1");
+    }
+}

@@ -1,0 +1,103 @@
+//! The rules a reported audit event keeps, in one place. The server's Ingest checks every event of
+//! a batch against them and refuses that event alone; the client library checks an event before
+//! it queues it, so agency software hears of a bad event at once rather than from the outbox's
+//! quarantine.
+//!
+//! Some rules hold for everyone (required fields, bounded lengths, a time at most
+//! [`MAX_AHEAD`] in the future); the others come from the reporting agency's entry in the server's
+//! agency directory, as a [`ReportPolicy`]: the districts it receives dossiers for, how late it may
+//! report, and whether it may mark traffic `load_test`. The client learns its own policy from
+//! `WhoAmI`.
+//!
+//! Where a dossier was received depends on when ([`reform_ms`]): before 1 July 2025 at a district
+//! (of one of the 63 old provinces); since, at a commune-level unit or at the province (one of
+//! the 34), districts being abolished. A report of a later dossier names its `commune`, checked
+//! against the geography and the directory; it may still name the agency's former district (the
+//! directory lists it), which is then kept beside the commune so that district figures stay
+//! comparable across the reform — but a district alone places it only if the geography maps that
+//! district to a current province, and any other district is refused ([`Refusal::DistrictAbolished`]).
+
+mod policy;
+mod refusal;
+
+use std::time::Duration;
+
+pub use self::{
+    policy::{reform_ms, Communes, Districts, Receiving, ReportPolicy},
+    refusal::Refusal,
+};
+use crate::proto::{self, reported_event::Kind};
+
+/// Longest `event_id`, `dossier_id` and `officer_id` (characters).
+pub const MAX_ID_CHARS: usize = 128;
+/// Longest procedure code, channel, RPC name and outcome label (characters).
+pub const MAX_CODE_CHARS: usize = 64;
+/// Longest purpose (characters), the same bound as a request context's.
+pub const MAX_PURPOSE_CHARS: usize = 256;
+/// Longest district name (characters).
+pub const MAX_DISTRICT_CHARS: usize = 128;
+/// Longest commune (name or code, characters): the same bound as a district's.
+pub const MAX_COMMUNE_CHARS: usize = 128;
+/// Longest CCCD number input (characters; a number is 12 digits).
+pub const MAX_CCCD_CHARS: usize = 32;
+/// How far after the server's receive time an event may be dated (clock skew).
+pub const MAX_AHEAD: Duration = Duration::from_secs(5 * 60);
+/// How long after it happened an event may still be reported, unless the directory says.
+pub const DEFAULT_BACKDATE_LIMIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `value` trimmed, if present and at most `max` characters.
+fn required<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, Refusal> {
+    let value = optional(field, value, max)?;
+    if value.is_empty() {
+        Err(Refusal::Missing { field })
+    } else {
+        Ok(value)
+    }
+}
+
+/// `value` trimmed, if at most `max` characters (possibly empty).
+fn optional<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, Refusal> {
+    let value = value.trim();
+    // Bytes bound characters from above: count only when it could matter.
+    if value.len() > max {
+        let len = value.chars().count();
+        if len > max {
+            return Err(Refusal::TooLong { field, len, max });
+        }
+    }
+    Ok(value)
+}
+
+/// The rules every event keeps whoever reports it: required fields present, every string
+/// bounded, a known channel, a kind.
+pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
+    required("event_id", &event.event_id, MAX_ID_CHARS)?;
+    required("dossier_id", &event.dossier_id, MAX_ID_CHARS)?;
+    required("officer_id", &event.officer_id, MAX_ID_CHARS)?;
+    optional("district", &event.district, MAX_DISTRICT_CHARS)?;
+    optional("commune", &event.commune, MAX_COMMUNE_CHARS)?;
+    match &event.kind {
+        None => {
+            return Err(Refusal::Invalid {
+                field: "kind",
+                message: "set dossier or verification".into(),
+            })
+        }
+        Some(Kind::Dossier(d)) => {
+            required("dossier.procedure_code", &d.procedure_code, MAX_CODE_CHARS)?;
+            if !matches!(d.channel.as_str(), "online" | "desk") {
+                return Err(Refusal::Invalid {
+                    field: "dossier.channel",
+                    message: "must be \"online\" or \"desk\"".into(),
+                });
+            }
+        }
+        Some(Kind::Verification(v)) => {
+            required("verification.rpc", &v.rpc, MAX_CODE_CHARS)?;
+            required("verification.outcome", &v.outcome, MAX_CODE_CHARS)?;
+            optional("verification.purpose", &v.purpose, MAX_PURPOSE_CHARS)?;
+            optional("verification.cccd_number", &v.cccd_number, MAX_CCCD_CHARS)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! What tests run as processes (the `vnpop` binary: `serve`, `load`, any command) and the ports
+//! they listen on, and the PostgreSQL database of a fleet test.
+
+use std::path::Path;
+
+/// A free loopback port, for a server started on it later.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs the `vnpop` binary with `args` in the repository's top directory (logging at WARN), to
+/// its end.
+pub async fn run_vnpop_binary(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs")
+    })
+    .await
+    .unwrap()
+}
+
+/// A new, empty PostgreSQL database for one test, in the throwaway cluster that
+/// `tests/with-postgres` (the README's test command) starts; its URL.
+pub async fn postgres_database() -> String {
+    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "VNPOP_TEST_POSTGRES is not set: the fleet tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
+        )
+    });
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let connection = tokio::spawn(connection);
+    let name = format!("vnpop_test_{}", vnpop::ids::run_id::<6>().unwrap());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("CREATE DATABASE");
+    drop(client);
+    let _ = connection.await;
+    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
+    format!("{prefix}/{name}")
+}
+
+/// Copies the audit keys of a fleet's first server into another's data directory.
+pub fn copy_fleet_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for file in [
+        "audit-signing.key",
+        "audit-signing.pub",
+        "audit-subject.key",
+    ] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+}
+
+/// A `vnpop serve` process (1,000 citizens, development certificates) on `port` with its audit
+/// log in `data_dir`, and `extra` flags; its output discarded.
+pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["serve", "--population", "1000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env("VNPOP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the vnpop binary starts")
+}
+
+/// The real load generator against `targets` (`host:port`, comma-separated): lookups of known
+/// citizens only, `concurrency` in flight for 6 s, listing the dossier of every call answered OK
+/// in `answered`.
+pub fn spawn_lookup_load(
+    targets: &str,
+    concurrency: usize,
+    answered: &Path,
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["load", "--target", targets])
+        .args(["--population", "1000", "--citizen-sample", "1000"])
+        .args([
+            "--mix",
+            "lookup=1",
+            "--unknown-share",
+            "0",
+            "--invalid-share",
+            "0",
+        ])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--warmup", "0s", "--duration", "6s"])
+        .args(["--timeout", "2s", "--json", "--answered"])
+        .arg(answered)
+        .env("VNPOP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("vnpop load starts")
+}
+
+/// [`spawn_lookup_load`] for 2.5 s, then `victim` killed with SIGKILL while the load goes on;
+/// once the load has ended (and succeeded), the dossier of every call answered OK.
+pub async fn lookups_across_a_kill(
+    targets: &str,
+    concurrency: usize,
+    answered: &Path,
+    victim: &mut std::process::Child,
+) -> std::collections::HashSet<String> {
+    let mut load = spawn_lookup_load(targets, concurrency, answered);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    victim.kill().expect("SIGKILL");
+    victim.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || load.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "vnpop load failed: {status}");
+    std::fs::read_to_string(answered)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
