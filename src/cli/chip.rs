@@ -77,7 +77,7 @@ pub enum ChipFormat {
 }
 
 /// `read` in the protobuf JSON mapping (every field written, as grpcurl's own output does).
-pub fn chip_read_json(read: &proto::ChipRead) -> serde_json::Value {
+pub(crate) fn chip_read_json(read: &proto::ChipRead) -> serde_json::Value {
     let groups: Vec<_> = read
         .data_groups
         .iter()

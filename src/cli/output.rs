@@ -94,7 +94,7 @@ pub fn print(text: &str) -> Result<(), String> {
 
 /// A spinner with `message` on stderr while a long request runs (hidden unless stderr is a
 /// terminal); `finish_and_clear` it when the answer is in.
-pub fn spinner(message: &'static str) -> ProgressBar {
+pub(crate) fn spinner(message: &'static str) -> ProgressBar {
     let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
@@ -106,7 +106,7 @@ pub fn spinner(message: &'static str) -> ProgressBar {
 
 /// The error of reading the TLS files a command was given, with a hint when a default relative
 /// path was not found (the command runs outside the repository).
-pub fn tls_files_error(error: crate::client::ClientError) -> String {
+pub(crate) fn tls_files_error(error: crate::client::ClientError) -> String {
     match &error {
         crate::client::ClientError::ReadTls { path, source }
             if source.kind() == std::io::ErrorKind::NotFound && !path.starts_with('/') =>
@@ -140,7 +140,7 @@ pub(crate) fn csv_field(text: &str) -> String {
 }
 
 /// Says on stderr that a list came out empty, naming the filters that were applied.
-pub fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
+pub(crate) fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
     if written > 0 {
         return;
     }

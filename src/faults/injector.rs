@@ -58,7 +58,7 @@ impl FaultInjector {
 
     /// Validates `specs` against the agency directory into a plan, without putting it in force
     /// (the admin service records the change first).
-    pub fn compile(&self, specs: Vec<RuleSpec>) -> Result<Arc<FaultPlan>, RuleError> {
+    pub(crate) fn compile(&self, specs: Vec<RuleSpec>) -> Result<Arc<FaultPlan>, RuleError> {
         let directory = self.authn.directory();
         Ok(Arc::new(FaultPlan::compile(specs, &|id| {
             directory.by_id(id).is_some()
@@ -66,7 +66,7 @@ impl FaultInjector {
     }
 
     /// Puts a compiled plan in force at once, replacing the previous set.
-    pub fn install(&self, plan: Arc<FaultPlan>) {
+    pub(crate) fn install(&self, plan: Arc<FaultPlan>) {
         {
             let mut current = self.plan.write().unwrap_or_else(|e| e.into_inner());
             *current = Arc::clone(&plan);
@@ -95,7 +95,7 @@ impl FaultInjector {
     }
 
     /// A fast generator for one call: ChaCha8 on its own stream of the injector's seed.
-    pub fn call_rng(&self) -> rand_chacha::ChaCha8Rng {
+    pub(crate) fn call_rng(&self) -> rand_chacha::ChaCha8Rng {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed);
         rng.set_stream(self.calls.fetch_add(1, Ordering::Relaxed));

@@ -27,7 +27,7 @@ use crate::{domain::vietnam, error::ApiError, methods};
 
 /// Applies the [`FaultInjector`]'s plan to every call.
 #[derive(Debug, Clone)]
-pub struct FaultLayer {
+pub(crate) struct FaultLayer {
     injector: Arc<FaultInjector>,
 }
 
@@ -50,7 +50,7 @@ impl<S> Layer<S> for FaultLayer {
 
 /// The service [`FaultLayer`] wraps around the server's routes.
 #[derive(Debug, Clone)]
-pub struct FaultService<S> {
+pub(crate) struct FaultService<S> {
     inner: S,
     injector: Arc<FaultInjector>,
 }

@@ -28,7 +28,7 @@ pub enum Shed {
 }
 
 impl Shed {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Shed::QueueFull => "its queue is full",
             Shed::WaitedTooLong => "the call waited too long in its queue",
@@ -66,7 +66,7 @@ impl Overload {
         self.spec
     }
 
-    pub fn service_time(&self) -> Duration {
+    pub(crate) fn service_time(&self) -> Duration {
         Duration::from_millis(u64::from(self.spec.service_time_ms))
     }
 
@@ -76,7 +76,7 @@ impl Overload {
     }
 
     /// Takes a slot, queueing for it if need be; the slot is freed when the permit is dropped.
-    pub async fn admit(&self) -> Result<OwnedSemaphorePermit, Shed> {
+    pub(crate) async fn admit(&self) -> Result<OwnedSemaphorePermit, Shed> {
         if let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() {
             return Ok(permit);
         }

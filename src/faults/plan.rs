@@ -219,7 +219,7 @@ pub struct Decision<'a> {
 }
 
 impl Decision<'_> {
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.latency_rules.is_empty() && self.error.is_none() && self.overloads.is_empty()
     }
 }
@@ -234,7 +234,7 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     /// Validates every rule; the first invalid one rejects the set.
-    pub fn compile(
+    pub(crate) fn compile(
         specs: Vec<RuleSpec>,
         known_agency: &dyn Fn(&str) -> bool,
     ) -> Result<Self, RuleError> {
@@ -264,23 +264,23 @@ impl FaultPlan {
     }
 
     /// Whether a rule is restricted to an agency (so the caller must be identified).
-    pub fn needs_agency(&self) -> bool {
+    pub(crate) fn needs_agency(&self) -> bool {
         self.needs_agency
     }
 
     /// Whether a rule has a daily window (so the time of day is needed).
-    pub fn needs_clock(&self) -> bool {
+    pub(crate) fn needs_clock(&self) -> bool {
         self.needs_clock
     }
 
     /// The rules as written.
-    pub fn specs(&self) -> Vec<RuleSpec> {
+    pub(crate) fn specs(&self) -> Vec<RuleSpec> {
         self.rules.iter().map(|r| r.spec.clone()).collect()
     }
 
     /// What happens to a call of `method` by `agency` at `time` (Vietnam time of day; `None` makes
     /// windowed rules not match). Draws from `rng` only for the rules that match.
-    pub fn decide<'a>(
+    pub(crate) fn decide<'a>(
         &'a self,
         method: &Method,
         agency: Option<&str>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 pub const MAX_DELAY_MS: u32 = 60_000;
 
 /// A fault file (`--faults FILE`, TOML or JSON) or the admin service's fault configuration,
-/// as written; [`FaultPlan::compile`] validates it.
+/// as written; [`FaultPlan::compile`](super::FaultPlan::compile) validates it.
 ///
 /// ```toml
 /// [[rule]]

@@ -25,9 +25,9 @@ pub struct Scrape {
 }
 
 /// A client has this long to send a request's headers.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// A connection is closed after this long, busy or idle.
-pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+pub(crate) const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The endpoint's connection cap (`--metrics-max-connections`).
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +37,7 @@ pub struct Limits {
 
 /// A `--metrics-listen` value: an address, or a bare port, which means loopback
 /// (`9464` is `127.0.0.1:9464`).
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = text.trim().parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }

@@ -137,7 +137,7 @@ impl Metrics {
 
     /// Records one answered call. `method` is an index into [`methods::METHODS`] (`None`:
     /// unknown path); `code` a gRPC status code number.
-    pub fn record_call(&self, method: Option<usize>, code: usize, seconds: f64) {
+    pub(crate) fn record_call(&self, method: Option<usize>, code: usize, seconds: f64) {
         let code = code.min(CODE_NAMES.len() - 1);
         let row = method.unwrap_or(methods::METHODS.len());
         let Some(slot) = self.handles.get(row).map(|r| &r[code]) else {
@@ -159,7 +159,7 @@ impl Metrics {
     }
 
     /// Counts one injected fault.
-    pub fn fault_injected(&self, kind: &'static str, rpc: &'static str) {
+    pub(crate) fn fault_injected(&self, kind: &'static str, rpc: &'static str) {
         self.faults.get_or_create(&FaultLabels { kind, rpc }).inc();
     }
 

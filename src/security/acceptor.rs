@@ -47,7 +47,7 @@ const BACKLOG: usize = 128;
 
 /// A TLS connection as the server serves it (see the module documentation), holding its
 /// connection slot until it is dropped.
-pub struct ServedTls {
+pub(crate) struct ServedTls {
     tls: TlsStream<TcpStream>,
     /// Released when the connection closes.
     _slot: OwnedSemaphorePermit,
@@ -98,7 +98,7 @@ impl AsyncWrite for ServedTls {
 /// Accepts connections on `listener` and completes their TLS handshakes with `config`; the
 /// stream of established connections to give tonic. Stops accepting (and releases the port) once
 /// the stream is dropped.
-pub fn tls_incoming(
+pub(crate) fn tls_incoming(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     limits: AcceptLimits,

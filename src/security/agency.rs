@@ -20,12 +20,12 @@ pub enum Role {
 
 impl Role {
     /// Whether this role may look citizens up and verify them.
-    pub fn may_look_up(self) -> bool {
+    pub(crate) fn may_look_up(self) -> bool {
         matches!(self, Role::Agency | Role::Admin)
     }
 
     /// Whether this role may query the audit trail.
-    pub fn may_audit(self) -> bool {
+    pub(crate) fn may_audit(self) -> bool {
         matches!(self, Role::Auditor | Role::Admin)
     }
 
@@ -58,7 +58,7 @@ pub enum ScopeField {
 }
 
 impl ScopeField {
-    pub const ALL: [ScopeField; 13] = [
+    pub(crate) const ALL: [ScopeField; 13] = [
         ScopeField::CmndNumber,
         ScopeField::FullName,
         ScopeField::DateOfBirth,

@@ -41,7 +41,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Identifies callers by their mTLS client certificate.
-    pub fn mtls(directory: AgencyDirectory) -> Self {
+    pub(crate) fn mtls(directory: AgencyDirectory) -> Self {
         Authenticator {
             directory,
             insecure_agency: None,
@@ -62,14 +62,14 @@ impl Authenticator {
     }
 
     /// The agency making this request.
-    pub fn identify<T>(&self, request: &Request<T>) -> Result<Arc<Agency>, CallerError> {
+    pub(crate) fn identify<T>(&self, request: &Request<T>) -> Result<Arc<Agency>, CallerError> {
         let certs = request.peer_certs();
         self.identify_leaf(certs.as_deref().and_then(|c| c.first()).map(|c| c.as_ref()))
     }
 
     /// The agency whose client certificate (DER) is `leaf`; for code that sees the connection's
     /// certificates before a tonic `Request` exists (the fault-injection layer).
-    pub fn identify_leaf(&self, leaf: Option<&[u8]>) -> Result<Arc<Agency>, CallerError> {
+    pub(crate) fn identify_leaf(&self, leaf: Option<&[u8]>) -> Result<Arc<Agency>, CallerError> {
         if let Some(agency) = &self.insecure_agency {
             return Ok(Arc::clone(agency));
         }

@@ -107,7 +107,7 @@ impl CertificateAuthority {
 
     /// A document-signer certificate (ECDSA P-256, digital signature only, no extended key
     /// usage), for signing chip security objects.
-    pub fn document_signer(&self, common_name: &str) -> Result<CertifiedKey, rcgen::Error> {
+    pub(crate) fn document_signer(&self, common_name: &str) -> Result<CertifiedKey, rcgen::Error> {
         self.sign(base_params(
             common_name,
             "Bộ Công an (mock document signer, DO NOT TRUST)",
@@ -128,16 +128,16 @@ impl CertificateAuthority {
 
 /// The file names of the development PKI inside a directory.
 pub mod files {
-    pub const CA_CERT: &str = "ca.pem";
-    pub const CA_KEY: &str = "ca.key";
-    pub const SERVER_CERT: &str = "server.pem";
-    pub const SERVER_KEY: &str = "server.key";
+    pub(crate) const CA_CERT: &str = "ca.pem";
+    pub(crate) const CA_KEY: &str = "ca.key";
+    pub(crate) const SERVER_CERT: &str = "server.pem";
+    pub(crate) const SERVER_KEY: &str = "server.key";
     /// The mock country signing CA of identity-card chips.
-    pub const CSCA_CERT: &str = "csca.pem";
-    pub const CSCA_KEY: &str = "csca.key";
+    pub(crate) const CSCA_CERT: &str = "csca.pem";
+    pub(crate) const CSCA_KEY: &str = "csca.key";
     /// The mock document signer that signs chip security objects.
-    pub const DOCUMENT_SIGNER_CERT: &str = "document-signer.pem";
-    pub const DOCUMENT_SIGNER_KEY: &str = "document-signer.key";
+    pub(crate) const DOCUMENT_SIGNER_CERT: &str = "document-signer.pem";
+    pub(crate) const DOCUMENT_SIGNER_KEY: &str = "document-signer.key";
     /// Client certificate of an agency: `<agency id>.pem` / `<agency id>.key`.
     pub fn client(agency_id: &str) -> (String, String) {
         (format!("{agency_id}.pem"), format!("{agency_id}.key"))
@@ -146,7 +146,10 @@ pub mod files {
 
 /// Writes a fresh development PKI into `dir`: CA, localhost server, one client per agency.
 /// Returns the names of the files written.
-pub fn write_development_pki(dir: &Path, agencies: &AgencyDirectory) -> io::Result<Vec<String>> {
+pub(crate) fn write_development_pki(
+    dir: &Path,
+    agencies: &AgencyDirectory,
+) -> io::Result<Vec<String>> {
     let to_io = |e: rcgen::Error| io::Error::other(e.to_string());
     fs::create_dir_all(dir)?;
     let ca = CertificateAuthority::new("vnpop Development CA - DEVELOPMENT ONLY").map_err(to_io)?;
@@ -176,7 +179,7 @@ pub fn write_development_pki(dir: &Path, agencies: &AgencyDirectory) -> io::Resu
 
 /// Writes a fresh mock chip PKI into `dir`: the CSCA and one document signer under it. Returns the
 /// names of the files written. DEVELOPMENT ONLY.
-pub fn write_chip_pki(dir: &Path) -> io::Result<Vec<String>> {
+pub(crate) fn write_chip_pki(dir: &Path) -> io::Result<Vec<String>> {
     let to_io = |e: rcgen::Error| io::Error::other(e.to_string());
     fs::create_dir_all(dir)?;
     let csca =

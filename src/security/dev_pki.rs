@@ -26,7 +26,7 @@ pub enum DevMaterial {
 
 impl DevMaterial {
     /// What the error and the warning call it.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             DevMaterial::Ca => "the development CA (certs/ca.pem; use --ca)",
             DevMaterial::ServerCertificate => {
@@ -47,7 +47,7 @@ impl DevMaterial {
 
 /// Which development material a server would use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DevUse {
+pub(crate) struct DevUse {
     /// The client CA is the development CA (embedded, or the same certificate given by path).
     pub ca: bool,
     /// The server certificate is the development one.
@@ -60,7 +60,7 @@ pub struct DevUse {
 
 impl DevUse {
     /// Each piece in use, in a fixed order.
-    pub fn materials(self) -> Vec<DevMaterial> {
+    pub(crate) fn materials(self) -> Vec<DevMaterial> {
         let mut out = Vec::new();
         if self.ca {
             out.push(DevMaterial::Ca);
@@ -96,7 +96,7 @@ pub fn check(ip: IpAddr, materials: &[DevMaterial], allow: bool) -> Result<(), S
 
 /// Whether two PEM texts hold the same first certificate (so a development certificate copied
 /// to another path is still recognised).
-pub fn same_certificate(a: &str, b: &str) -> bool {
+pub(crate) fn same_certificate(a: &str, b: &str) -> bool {
     use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
     let first = |pem: &str| CertificateDer::pem_slice_iter(pem.as_bytes()).next()?.ok();
     matches!((first(a), first(b)), (Some(x), Some(y)) if x == y)

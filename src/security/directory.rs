@@ -11,7 +11,7 @@ use crate::domain::geography;
 use crate::reporting::{Communes, Districts, ReportPolicy, DEFAULT_BACKDATE_LIMIT};
 
 /// Events an agency may ingest per minute unless its entry or `[defaults]` says.
-pub const DEFAULT_INGEST_PER_MINUTE: u64 = 60_000;
+pub(crate) const DEFAULT_INGEST_PER_MINUTE: u64 = 60_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgencyError {

@@ -22,11 +22,11 @@ pub struct TlsMaterial {
 }
 
 /// The embedded development CA certificate.
-pub const DEV_CA_PEM: &str = include_str!("../../certs/ca.pem");
+pub(crate) const DEV_CA_PEM: &str = include_str!("../../certs/ca.pem");
 
 impl TlsMaterial {
     /// The embedded development server identity.
-    pub fn development_server() -> Self {
+    pub(crate) fn development_server() -> Self {
         TlsMaterial {
             ca_pem: DEV_CA_PEM.to_owned(),
             cert_pem: include_str!("../../certs/server.pem").to_owned(),
@@ -36,7 +36,7 @@ impl TlsMaterial {
 
     /// The embedded development client identity of the agency `simulation` (role agency, every
     /// field, allowed load tests): what `vnpop load` calls with unless given other certificates.
-    pub fn development_simulation_client() -> Self {
+    pub(crate) fn development_simulation_client() -> Self {
         TlsMaterial {
             ca_pem: DEV_CA_PEM.to_owned(),
             cert_pem: include_str!("../../certs/simulation.pem").to_owned(),
@@ -59,7 +59,7 @@ impl TlsMaterial {
 
     /// The server's rustls configuration: TLS 1.2 and 1.3 (ring), a client certificate that
     /// chains to `ca_pem` required, HTTP/2 by ALPN.
-    pub fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
+    pub(crate) fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
         let invalid = |what: &str, e: &dyn std::fmt::Display| {
             io::Error::new(io::ErrorKind::InvalidData, format!("{what}: {e}"))
         };

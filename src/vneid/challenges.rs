@@ -23,7 +23,7 @@ const SWEEP_EVERY: u64 = 1024;
 
 /// One started authentication.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
+pub(crate) struct Challenge {
     pub cccd: CccdNumber,
     pub level: VneidLevel,
     /// The agency that started it; only it may complete it.
@@ -33,7 +33,7 @@ pub struct Challenge {
 
 /// Why a challenge cannot be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengeError {
+pub(crate) enum ChallengeError {
     /// Never issued, already used, swept, or another agency's.
     NotFound,
     Expired,
@@ -41,7 +41,7 @@ pub enum ChallengeError {
 
 /// Why a challenge was not started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChallengeRefused {
+pub(crate) enum ChallengeRefused {
     /// The store holds `capacity` live challenges.
     Full,
     /// The agency holds its quota of live challenges.
@@ -49,7 +49,7 @@ pub enum ChallengeRefused {
 }
 
 #[derive(Debug)]
-pub struct ChallengeStore {
+pub(crate) struct ChallengeStore {
     challenges: DashMap<String, Challenge>,
     /// Challenges held per agency (every entry of `challenges`, expired ones included).
     per_agency: DashMap<String, usize>,
@@ -147,7 +147,7 @@ impl ChallengeStore {
     }
 
     /// Uses up a challenge; `false` if it was already used (a concurrent completion won).
-    pub fn consume(&self, id: &str) -> bool {
+    pub(crate) fn consume(&self, id: &str) -> bool {
         match self.challenges.remove(id) {
             Some((_, challenge)) => {
                 self.release(&challenge.agency_id);
@@ -159,7 +159,7 @@ impl ChallengeStore {
 
     /// Drops challenges that expired more than one lifetime ago (and, when the store is full,
     /// those that have expired at all: a late answer is then told "unknown").
-    pub fn sweep(&self, now: Instant) {
+    pub(crate) fn sweep(&self, now: Instant) {
         let lifetime = self.lifetime;
         let full = self.challenges.len() >= self.capacity;
         let mut dropped = Vec::new();
@@ -179,10 +179,8 @@ impl ChallengeStore {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.challenges.len()
-    }
-
+    #[cfg(test)]
+    /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.challenges.is_empty()
     }

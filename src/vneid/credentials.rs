@@ -14,7 +14,7 @@ use totp_rs::{Algorithm, Builder, Totp};
 use crate::{domain::CccdNumber, population::derive_bytes};
 
 /// TOTP step, seconds.
-pub const TOTP_STEP: u64 = 30;
+pub(crate) const TOTP_STEP: u64 = 30;
 
 /// One account's passcode and one-time-code generator.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl TestCredentials {
 
     /// Whether `submitted` is the passcode, compared in constant time (HMAC of both under a
     /// random key, then ring's constant-time tag check).
-    pub fn passcode_matches(&self, submitted: &str) -> bool {
+    pub(crate) fn passcode_matches(&self, submitted: &str) -> bool {
         let rng = ring::rand::SystemRandom::new();
         let Ok(key) = hmac::Key::generate(hmac::HMAC_SHA256, &rng) else {
             return false;
@@ -80,7 +80,7 @@ impl TestCredentials {
 
     /// The TOTP time step whose code `code` is, accepting one step of clock skew either way;
     /// `None` if it is no such code.
-    pub fn code_step(&self, code: &str, unix: u64) -> Option<u64> {
+    pub(crate) fn code_step(&self, code: &str, unix: u64) -> Option<u64> {
         self.totp.check(code, unix)
     }
 }

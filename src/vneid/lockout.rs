@@ -97,7 +97,7 @@ impl<K: Eq + Hash + Clone> Counter<K> {
 
 /// The lockout state of every account with recent failures.
 #[derive(Debug)]
-pub struct Lockout {
+pub(crate) struct Lockout {
     /// Per (citizen, agency id).
     pairs: Counter<(CccdNumber, String)>,
     /// Per citizen, across agencies.
@@ -140,7 +140,7 @@ impl Lockout {
 
     /// Whether failures of (`cccd`, `agency`) can be counted: both maps have room for them
     /// (after sweeping if full). `false`: refuse to start an authentication.
-    pub fn has_room(&self, cccd: CccdNumber, agency: &str, now: Instant) -> bool {
+    pub(crate) fn has_room(&self, cccd: CccdNumber, agency: &str, now: Instant) -> bool {
         let full = |len: usize| len >= self.capacity;
         if full(self.pairs.entries.len()) || full(self.citizens.entries.len()) {
             self.sweep(now);
@@ -154,7 +154,7 @@ impl Lockout {
 
     /// Records a failed attempt by `agency`; returns the attempts left before a lock (0: now
     /// locked for this agency, or for everyone).
-    pub fn record_failure(&self, cccd: CccdNumber, agency: &str, now: Instant) -> u32 {
+    pub(crate) fn record_failure(&self, cccd: CccdNumber, agency: &str, now: Instant) -> u32 {
         let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
         if count.is_multiple_of(SWEEP_EVERY) {
             self.sweep(now);
@@ -168,21 +168,24 @@ impl Lockout {
 
     /// A successful authentication clears the agency's failures for the citizen (not the
     /// citizen-wide count, which only the window clears).
-    pub fn record_success(&self, cccd: CccdNumber, agency: &str) {
+    pub(crate) fn record_success(&self, cccd: CccdNumber, agency: &str) {
         self.pairs.entries.remove(&(cccd, agency.to_owned()));
     }
 
     /// Drops entries that are not locked and whose failures have all left the window.
-    pub fn sweep(&self, now: Instant) {
+    pub(crate) fn sweep(&self, now: Instant) {
         self.pairs.sweep(now, self.window);
         self.citizens.sweep(now, self.window);
     }
 
+    #[cfg(test)]
     /// Entries kept, both maps together.
     pub fn len(&self) -> usize {
         self.pairs.entries.len() + self.citizens.entries.len()
     }
 
+    #[cfg(test)]
+    /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -13,7 +13,7 @@ use crate::domain::CccdNumber;
 const SWEEP_EVERY: u64 = 1024;
 
 #[derive(Debug)]
-pub struct UsedCodes {
+pub(crate) struct UsedCodes {
     last_step: DashMap<CccdNumber, u64>,
     capacity: usize,
     recorded: AtomicU64,
@@ -30,7 +30,7 @@ impl UsedCodes {
 
     /// Records that the code of `step` was used for `cccd`; `false` if it (or a later one)
     /// already was. `current_step` is the step of the present time, for sweeping.
-    pub fn use_step(&self, cccd: CccdNumber, step: u64, current_step: u64) -> bool {
+    pub(crate) fn use_step(&self, cccd: CccdNumber, step: u64, current_step: u64) -> bool {
         let count = self.recorded.fetch_add(1, Ordering::Relaxed) + 1;
         if count.is_multiple_of(SWEEP_EVERY) || self.last_step.len() >= self.capacity {
             self.sweep(current_step);
@@ -62,14 +62,12 @@ impl UsedCodes {
     }
 
     /// Drops steps that can no longer be presented (more than one step in the past).
-    pub fn sweep(&self, current_step: u64) {
+    pub(crate) fn sweep(&self, current_step: u64) {
         self.last_step.retain(|_, step| *step + 1 >= current_step);
     }
 
-    pub fn len(&self) -> usize {
-        self.last_step.len()
-    }
-
+    /// Whether nothing is remembered.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.last_step.is_empty()
     }

@@ -122,7 +122,8 @@ impl TokenIssuer {
     }
 
     /// The verification keys, as published by GetJwks.
-    pub fn jwks(&self) -> &JwkSet {
+    #[cfg(test)]
+    fn jwks(&self) -> &JwkSet {
         &self.jwks
     }
 

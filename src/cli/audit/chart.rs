@@ -32,7 +32,7 @@ fn thousands(n: u64) -> String {
 }
 
 /// The chart of `lines` (the groups of one ratio report) against `total`, titled `title`.
-pub fn coverage_svg(title: &str, lines: &[RatioLine], total: &RatioLine) -> String {
+pub(crate) fn coverage_svg(title: &str, lines: &[RatioLine], total: &RatioLine) -> String {
     let height = TOP + ROW * lines.len().max(1) as f64 + 48.0;
     let x0 = LABEL_WIDTH;
     let mut svg = format!(

@@ -20,7 +20,7 @@ pub enum Format {
 /// One line of a ratio report, as printed. The headline figures (`lookups_per_dossier`,
 /// `dossiers_with_lookup`, `coverage`) count served verifications only (proto `RatioRow`).
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct RatioLine {
+pub(crate) struct RatioLine {
     pub group: Vec<String>,
     pub dossiers: u64,
     /// Verifications reported, whatever their outcome.
@@ -42,7 +42,7 @@ pub struct RatioLine {
 
 /// The load-test traffic a ratio answer leaves out (proto `LookupRatioResponse`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct LeftOut {
+pub(crate) struct LeftOut {
     pub load_test_dossiers_left_out: u64,
     pub load_test_lookups_left_out: u64,
     pub load_test_served_left_out: u64,
@@ -58,7 +58,7 @@ impl LeftOut {
     }
 
     /// The line under a ratio table.
-    pub fn sentence(&self) -> String {
+    pub(crate) fn sentence(&self) -> String {
         format!(
             "left out (load test): {} dossiers, {} verifications reported, {} served{}",
             self.load_test_dossiers_left_out,
@@ -93,7 +93,7 @@ impl From<proto::RatioRow> for RatioLine {
 }
 
 /// The sum of a report's groups.
-pub fn total_line(lines: &[RatioLine]) -> RatioLine {
+pub(crate) fn total_line(lines: &[RatioLine]) -> RatioLine {
     let sum = |f: fn(&RatioLine) -> u64| lines.iter().map(f).sum::<u64>();
     let dossiers = sum(|l| l.dossiers);
     let share = |n: u64| {
@@ -157,7 +157,12 @@ const LEFT_OUT_COLUMNS: [&str; 3] = [
 /// first group column says `TOTAL` and the others are empty; in JSON `"total": true`), and says
 /// what load-test traffic the answer left out (the table in a line under it; CSV and JSON on the
 /// TOTAL line, or the period's only line).
-pub fn render(lines: &[RatioLine], left_out: LeftOut, by: &[String], format: Format) -> String {
+pub(crate) fn render(
+    lines: &[RatioLine],
+    left_out: LeftOut,
+    by: &[String],
+    format: Format,
+) -> String {
     let lines = with_total(lines, left_out, by);
     match format {
         Format::Json => serde_json::to_string_pretty(&lines).expect("serializable") + "\n",

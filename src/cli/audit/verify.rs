@@ -140,7 +140,7 @@ fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String>
 
 /// `vnpop audit verify --remote`: the server recomputes its tree; this side checks the signed
 /// head it ends on, and that the log extends the head saved by an earlier run.
-pub async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
+pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
     let client = args.server.connect().await?;
     let peer = args.server.peer()?;
     let report = client
