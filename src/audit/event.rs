@@ -105,3 +105,27 @@ pub const NOT_REACHING_SERVER: &[&str] = &[
     "aborted",
     "internal",
 ];
+
+/// Unit tests' lookup: the `n`-th LookupByCccd of dossier `id` at `at` (Unix ms), reported by
+/// `source`, with one officer, purpose and subject throughout.
+#[cfg(test)]
+pub(crate) fn test_lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
+    AuditEvent {
+        event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
+        source,
+        dossier_id: id.into(),
+        agency_id: "one-stop-ba-dinh".into(),
+        district: String::new(),
+        officer_id: "o".into(),
+        occurred_at_ms: at,
+        load_test: false,
+        commune: None,
+        province: None,
+        kind: EventKind::Verification {
+            rpc: "LookupByCccd".into(),
+            outcome: "found".into(),
+            purpose: "p".into(),
+            subject: "s".into(),
+        },
+    }
+}

@@ -128,32 +128,13 @@ mod tests {
         log::DATABASE_FILE,
         merkle::{Hash, BLOCK_LEAVES},
         query::AuditReader,
-        AuditEvent, AuditLog, EventKind, EventSource,
+        AuditLog, EventSource,
     };
 
     /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
     const JAN_1_2024: i64 = 1_704_042_000_000;
 
-    fn lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
-        AuditEvent {
-            event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
-            source,
-            dossier_id: id.into(),
-            agency_id: "one-stop-ba-dinh".into(),
-            district: String::new(),
-            officer_id: "o".into(),
-            occurred_at_ms: at,
-            load_test: false,
-            commune: None,
-            province: None,
-            kind: EventKind::Verification {
-                rpc: "LookupByCccd".into(),
-                outcome: "found".into(),
-                purpose: "p".into(),
-                subject: "s".into(),
-            },
-        }
-    }
+    use crate::audit::event::test_lookup as lookup;
 
     #[test]
     fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {

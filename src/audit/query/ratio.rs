@@ -337,26 +337,7 @@ mod tests {
         }
     }
 
-    fn lookup(n: usize, id: &str, source: EventSource, at: i64) -> AuditEvent {
-        AuditEvent {
-            event_id: format!("lookup-{id}-{n}-{}", source.as_str()),
-            source,
-            dossier_id: id.into(),
-            agency_id: "one-stop-ba-dinh".into(),
-            district: String::new(),
-            officer_id: "o".into(),
-            occurred_at_ms: at,
-            load_test: false,
-            commune: None,
-            province: None,
-            kind: EventKind::Verification {
-                rpc: "LookupByCccd".into(),
-                outcome: "found".into(),
-                purpose: "p".into(),
-                subject: "s".into(),
-            },
-        }
-    }
+    use crate::audit::event::test_lookup as lookup;
 
     #[test]
     fn ratios_by_district_and_month_are_exact() {
