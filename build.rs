@@ -2,8 +2,9 @@
 //! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection, with
 //! a second one for `google/rpc/error_details.proto` (the types of every error's details, whose
 //! Rust code comes from `tonic-types`): reflection serves it so that grpcurl and other reflection
-//! clients decode ErrorInfo and BadRequest instead of printing bytes. Server stubs are generated
-//! only with the `server` feature.
+//! clients decode ErrorInfo and BadRequest instead of printing bytes. Server stubs, and the serde
+//! code of the proto3 JSON mapping (pbjson-build: the gateway's REST bodies), are generated only
+//! with the `server` feature.
 
 use std::{env, fs, path::PathBuf};
 
@@ -41,5 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .file_descriptor_set_path(&descriptor_path)
         .skip_protoc_run()
         .compile_protos(PROTOS, &["proto"])?;
+    // The proto3 JSON mapping as serde code, for the gateway's REST API (server builds only).
+    if server {
+        pbjson_build::Builder::new()
+            .register_descriptors(&fs::read(&descriptor_path)?)?
+            .emit_fields()
+            .build(&[".vnpop.v1"])?;
+    }
     Ok(())
 }

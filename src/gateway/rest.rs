@@ -13,14 +13,14 @@ use axum::{
     routing::{get, post, MethodRouter},
     Router,
 };
-use prost::Message;
+use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
     json, openapi,
     routes::{Answer, Route, ROUTES},
     Gateway, GatewayError,
 };
-use crate::client::ClientError;
+use crate::{client::ClientError, proto};
 use tonic::Status;
 
 fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Response {
@@ -32,16 +32,28 @@ fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Resp
     response
 }
 
-fn reply<T: Message>(
+/// Whether `T` is the message `vnpop.v1.{name}`: the route table (and so the OpenAPI document)
+/// names each route's messages, the handlers' types must be those.
+fn is_message<T>(name: &str) -> bool {
+    std::any::type_name::<T>()
+        .strip_suffix(name)
+        .is_some_and(|path| path.ends_with("proto::"))
+}
+
+fn reply<T: Serialize>(
     route: &'static Route,
     status: u16,
     result: Result<T, GatewayError>,
 ) -> Response {
-    let Answer::Message(name) = route.answer else {
-        unreachable!("message routes answer messages")
-    };
+    debug_assert!(
+        matches!(route.answer, Answer::Message(name) if is_message::<T>(name)),
+        "route {} answers {:?}, not {}",
+        route.operation_id,
+        route.answer,
+        std::any::type_name::<T>()
+    );
     match result {
-        Ok(answer) => json_response(status, json::encode(name, &answer), "application/json"),
+        Ok(answer) => json_response(status, json::encode(&answer), "application/json"),
         Err(error) => error.into_response(),
     }
 }
@@ -53,13 +65,18 @@ fn call_route<Req, Resp, F, Fut>(
     call: F,
 ) -> MethodRouter
 where
-    Req: Message + Default + 'static,
-    Resp: Message + 'static,
+    Req: DeserializeOwned + Send + 'static,
+    Resp: Serialize + Send + 'static,
     F: Fn(Arc<Gateway>, Option<String>, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, GatewayError>> + Send + 'static,
 {
     let gateway = Arc::clone(gateway);
     let name = route.request.expect("a POST route has a body");
+    debug_assert!(
+        is_message::<Req>(name),
+        "route {} reads {name}",
+        route.operation_id
+    );
     let handler = move |Path(id): Path<String>, body: Bytes| {
         let (gateway, call) = (Arc::clone(&gateway), call.clone());
         async move {
@@ -119,12 +136,15 @@ fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
             // The hot route: JSON written from the server's bytes (`passthrough`).
             let gateway = Arc::clone(gateway);
             post(move |Path(id): Path<String>, body: Bytes| async move {
-                let result = match json::decode("LookupByCccdRequest", &body) {
+                let result = match json::decode::<proto::LookupByCccdRequest>(
+                    "LookupByCccdRequest",
+                    &body,
+                ) {
                     Ok(request) => gateway.lookup_by_cccd_bytes(Some(&id), request).await,
                     Err(error) => Err(error),
                 };
                 match result.and_then(|answer| {
-                    json::encode_bytes("LookupResponse", &answer).map_err(|e| {
+                    json::encode_bytes::<proto::LookupResponse>(&answer).map_err(|e| {
                         GatewayError::Client(ClientError::Rpc(Status::internal(format!(
                             "the server's answer is not a vnpop.v1.LookupResponse: {e}"
                         ))))
