@@ -8,15 +8,25 @@
 //! - (b) direct gRPC through `AgencyClient`'s `Dossier`: each call also committed to a durable
 //!   outbox before it returns — the same promise the gateway makes, so the fair baseline;
 //! - (c) gRPC through the gateway (h2c on loopback; the gateway does (b) for the caller);
-//! - (d) REST/JSON through the gateway (HTTP/1.1 keep-alive, one connection per caller).
+//! - (d) REST/JSON through the gateway (HTTP/1.1 keep-alive, one connection per caller; the
+//!   answer read into the typed `LookupResponse`, as (b)'s and (c)'s callers read it);
 //!
-//! The machine is noisy, so the figures are measured in interleaved rounds (a, b, c, d, a, …) and
-//! each is the median of its rounds. Printed: throughput and p50/p99, throughput against (b) and
-//! (a), and the p50 the gateway adds to (b). Targets: (c) and (d) at 80% or more of (b)'s
-//! throughput, and at most 1 ms added to its p50. `VNPOP_BENCH_ROUNDS` (default 5),
+//! and, to show what the hop to the gateway costs by itself, a call the gateway answers alone
+//! (`GetDossier`: no server, no outbox) both ways:
+//!
+//! - (e) gRPC `AgencyGateway/GetDossier`, over the same kind of connection as (c);
+//! - (f) REST `GET /v1/dossiers/{id}`, over the same kind of connections as (d).
+//!
+//! The machine is noisy, so the figures are measured in interleaved rounds (a, b, c, d, e, f, a,
+//! …) and each is the median of its rounds. Printed: throughput and p50/p99, throughput against (b)
+//! and (a), the p50 the gateway adds to (b), the process's CPU time per call (every thread,
+//! delivery included) and the SQLite writer threads' part of it. Targets: (c) and (d) at 80% or
+//! more of (b)'s throughput, and at most 1 ms added to its p50; and, since with every party on the
+//! same cores throughput follows CPU per call, what 80% leaves the gateway: a quarter of (b)'s CPU
+//! per call, against what it adds and what the hop alone costs. `VNPOP_BENCH_ROUNDS` (default 5),
 //! `VNPOP_BENCH_SECONDS` per figure and round (default 3), `VNPOP_BENCH_CONCURRENCY` (default 32),
-//! `VNPOP_BENCH_FIGURES` (default `abcd`: which figures to measure, e.g. `c` alone to profile it;
-//! the ratios need (a) and (b)).
+//! `VNPOP_BENCH_FIGURES` (default `abcdef`: which figures to measure, e.g. `c` alone to profile
+//! it; the ratios need (a) and (b)).
 
 mod common;
 #[path = "../tests/common/rest.rs"]
@@ -33,7 +43,10 @@ use std::{
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use common::{bench_config, certs, cpu_time, development_tls, env_number, interleaved, Figure};
+use common::{
+    bench_config, certs, cpu_time, development_tls, env_number, interleaved, writers_cpu_time,
+    Figure,
+};
 use serde_json::json;
 use vnpop::{
     client::{
@@ -96,8 +109,8 @@ fn main() {
     let seconds = env_number("VNPOP_BENCH_SECONDS", 3);
     let rounds = env_number("VNPOP_BENCH_ROUNDS", 5).max(1) as usize;
     let concurrency = env_number("VNPOP_BENCH_CONCURRENCY", 32) as usize;
-    let only = std::env::var("VNPOP_BENCH_FIGURES").unwrap_or_else(|_| "abcd".into());
-    let selected: [bool; 4] = std::array::from_fn(|i| only.contains((b'a' + i as u8) as char));
+    let only = std::env::var("VNPOP_BENCH_FIGURES").unwrap_or_else(|_| "abcdef".into());
+    let selected: [bool; 6] = std::array::from_fn(|i| only.contains((b'a' + i as u8) as char));
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut config = bench_config(&dir.path().join("server"), 200_000);
     // The development directory with no ingest quota: each figure reports tens of thousands of
@@ -157,6 +170,11 @@ fn main() {
         let via_gateway = RegistryClient::connect(&format!("http://{gateway_addr}"), None)
             .await
             .expect("gRPC to the gateway");
+        let hop = vnpop::proto::agency_gateway_client::AgencyGatewayClient::connect(format!(
+            "http://{gateway_addr}"
+        ))
+        .await
+        .expect("AgencyGateway on the gateway");
         let context = LookupContext::new("BENCH-1", PURPOSE, "officer-017");
         let body = Arc::new(json!({"context": {"purpose": PURPOSE}, "cccdNumber": AN}).to_string());
 
@@ -191,19 +209,44 @@ fn main() {
                                 })
                             })
                         }
+                        4 => {
+                            let hop = hop.clone();
+                            Box::new(move || {
+                                let mut hop = hop.clone();
+                                Box::pin(async move {
+                                    hop.get_dossier(vnpop::proto::GetDossierRequest { dossier_id: "BENCH-1".into() })
+                                        .await
+                                        .expect("gateway GetDossier");
+                                })
+                            })
+                        }
+                        5 => {
+                            let rest = Arc::new(tokio::sync::Mutex::new(rest::Rest::new(gateway_addr)));
+                            Box::new(move || {
+                                let rest = Arc::clone(&rest);
+                                Box::pin(async move {
+                                    let answer = rest.lock().await.get("/v1/dossiers/BENCH-1").await.expect("gateway REST get");
+                                    assert_eq!(answer.status, 200, "{answer:?}");
+                                })
+                            })
+                        }
                         _ => {
                             let rest = Arc::new(tokio::sync::Mutex::new(rest::Rest::new(gateway_addr)));
                             let body = Arc::clone(&body);
                             Box::new(move || {
                                 let (rest, body) = (Arc::clone(&rest), Arc::clone(&body));
                                 Box::pin(async move {
-                                    let answer = rest
+                                    let (status, _, answer) = rest
                                         .lock()
                                         .await
-                                        .raw("POST", "/v1/dossiers/BENCH-1/lookup-by-cccd", body.as_bytes())
+                                        .send("POST", "/v1/dossiers/BENCH-1/lookup-by-cccd", body.as_bytes())
                                         .await
                                         .expect("gateway REST lookup");
-                                    assert_eq!(answer.status, 200, "{answer:?}");
+                                    assert_eq!(status, 200, "{answer:?}");
+                                    // Read into the typed answer, as (b)'s and (c)'s callers do.
+                                    let answer: vnpop::proto::LookupResponse =
+                                        serde_json::from_slice(&answer).expect("a LookupResponse");
+                                    assert!(answer.citizen.is_some());
                                 })
                             })
                         }
@@ -211,19 +254,21 @@ fn main() {
                 })
                 .collect()
         };
-        let figures = interleaved(rounds, 4, |figure| {
+        let figures = interleaved(rounds, 6, |figure| {
             let (make, agency, gateway) = (&make, &agency, &gateway);
             async move {
                 if !selected[figure] {
                     return None;
                 }
-                let cpu = cpu_time();
+                let (cpu, writers) = (cpu_time(), writers_cpu_time());
                 let (mut measured, calls) = measure(make(figure), seconds).await;
                 // Each figure's events are delivered before the next figure starts, so no
                 // figure pays for another's delivery (and its own counts in its CPU time).
                 agency.flush(Duration::from_secs(60)).await.expect("agency outbox drains");
                 gateway.flush(Duration::from_secs(60)).await.expect("gateway outbox drains");
                 measured.cpu_us = (cpu_time() - cpu).as_secs_f64() * 1e6 / calls as f64;
+                measured.writers_us =
+                    (writers_cpu_time() - writers).as_secs_f64() * 1e6 / calls as f64;
                 Some(measured)
             }
         })
@@ -238,6 +283,8 @@ fn main() {
         "(b) direct AgencyClient",
         "(c) gateway gRPC",
         "(d) gateway REST/JSON",
+        "(e) hop: gRPC GetDossier",
+        "(f) hop: REST GET dossier",
     ];
     let (a, b) = (figures[0], figures[1]);
     let ratio = |figure: &Figure, base: Option<Figure>| {
@@ -247,17 +294,25 @@ fn main() {
     };
     println!();
     println!(
-        "| {:<28} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>13} | {:>11} |",
-        "figure", "req/s", "p50 ms", "p99 ms", "vs (b)", "vs (a)", "p50 added (b)", "CPU µs/call"
+        "| {:<28} | {:>8} | {:>7} | {:>7} | {:>7} | {:>7} | {:>13} | {:>11} | {:>14} |",
+        "figure",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "vs (b)",
+        "vs (a)",
+        "p50 added (b)",
+        "CPU µs/call",
+        "writers µs/call"
     );
     println!(
-        "|{:-<30}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->15}|{:->13}|",
-        "", "", "", "", "", "", "", ""
+        "|{:-<30}|{:->10}|{:->9}|{:->9}|{:->9}|{:->9}|{:->15}|{:->13}|{:->16}|",
+        "", "", "", "", "", "", "", "", ""
     );
     for (label, figure) in labels.iter().zip(&figures) {
         let Some(figure) = figure else { continue };
         println!(
-            "| {:<28} | {:>8.0} | {:>7.3} | {:>7.3} | {:>7} | {:>7} | {:>13} | {:>11.0} |",
+            "| {:<28} | {:>8.0} | {:>7.3} | {:>7.3} | {:>7} | {:>7} | {:>13} | {:>11.0} | {:>15.1} |",
             label,
             figure.throughput,
             figure.p50_ms,
@@ -269,15 +324,38 @@ fn main() {
                 figure.p50_ms - b.p50_ms
             )),
             figure.cpu_us,
+            figure.writers_us,
         );
     }
     let Some(b) = b else { return };
-    for (label, figure) in labels.iter().zip(&figures).skip(2) {
+    for (label, figure) in labels.iter().zip(&figures).skip(2).take(2) {
         let Some(figure) = figure else { continue };
         let met = figure.throughput >= 0.8 * b.throughput && figure.p50_ms - b.p50_ms <= 1.0;
         println!(
             "target {label}: ≥ 80% of (b)'s throughput and ≤ 1 ms added p50: {}",
             if met { "met" } else { "NOT met" }
+        );
+    }
+    // With every party on the same cores, calls a second are the cores' time over the CPU time
+    // of a call: 80% of (b)'s throughput leaves the gateway a quarter of (b)'s CPU per call.
+    println!(
+        "at 80% of (b), the gateway may add {:.0} µs of CPU a call (a quarter of (b)'s {:.0} µs)",
+        b.cpu_us / 4.0,
+        b.cpu_us
+    );
+    let pairs = [
+        ("(c) gRPC", figures[2], figures[4], "(e)"),
+        ("(d) REST", figures[3], figures[5], "(f)"),
+    ];
+    for (what, through, hop, hop_label) in pairs {
+        let (Some(through), Some(hop)) = (through, hop) else {
+            continue;
+        };
+        println!(
+            "{what}: adds {:.0} µs a call; the hop alone {hop_label} costs {:.0} µs; the SQLite writers' part grows by {:+.1} µs",
+            through.cpu_us - b.cpu_us,
+            hop.cpu_us,
+            through.writers_us - b.writers_us,
         );
     }
 }

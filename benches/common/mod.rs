@@ -59,6 +59,29 @@ pub fn cpu_time() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
+/// CPU time used so far by this process's SQLite writer threads — every thread whose name starts
+/// with `audit-`: the audit log's sequencer, projector and checkpointer, and the outboxes' writers —
+/// from the kernel's per-thread run time (`/proc/self/task/*/schedstat`, in nanoseconds). Their
+/// cost per call grows when their group commits get smaller, so it shows how the figures' other
+/// work crowds them out. Threads that ended are not counted: take it around a figure.
+pub fn writers_cpu_time() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with("audit-"))
+        })
+        .filter_map(|task| {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).ok()?;
+            stat.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
 /// The middle value of `values` (the upper one of an even count); panics on an empty list.
 pub fn middle<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
     values.sort_by(|a, b| a.partial_cmp(b).expect("comparable values (no NaN)"));
@@ -74,6 +97,8 @@ pub struct Figure {
     pub p99_ms: f64,
     /// The process's CPU time per call (µs), where measured.
     pub cpu_us: f64,
+    /// The SQLite writer threads' share of `cpu_us` (µs per call), where measured.
+    pub writers_us: f64,
     /// Group commits a second into the fleet's database, where measured.
     pub commits: f64,
 }
@@ -89,6 +114,7 @@ pub fn median(rounds: &[Figure]) -> Option<Figure> {
         p50_ms: pick(|f| f.p50_ms),
         p99_ms: pick(|f| f.p99_ms),
         cpu_us: pick(|f| f.cpu_us),
+        writers_us: pick(|f| f.writers_us),
         commits: pick(|f| f.commits),
     })
 }

@@ -75,8 +75,24 @@ impl Rest {
         Ok(self.sender.as_mut().expect("just set"))
     }
 
-    /// Sends `body` (raw bytes) and reads the answer; Err when the connection fails.
+    /// Sends `body` (raw bytes) and reads the answer as JSON; Err when the connection fails.
     pub async fn raw(&mut self, method: &str, path: &str, body: &[u8]) -> Result<Answer, String> {
+        let (status, content_type, bytes) = self.send(method, path, body).await?;
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Answer {
+            status,
+            content_type,
+            json,
+        })
+    }
+
+    /// Sends `body` (raw bytes); the answer's status, content type and body as it came.
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(u16, String, Bytes), String> {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
@@ -115,12 +131,7 @@ impl Rest {
                 return Err(error.to_string());
             }
         };
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            content_type,
-            json,
-        })
+        Ok((status, content_type, bytes))
     }
 
     pub async fn post(&mut self, path: &str, body: &Value) -> Result<Answer, String> {
