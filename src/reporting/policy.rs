@@ -239,10 +239,14 @@ impl ReportPolicy {
                 _ => Err(Refusal::Missing { field: "district" }),
             };
         }
+        // Spelt as listed (what agency software sends every call) before folding anything.
+        if let Some(exact) = listed.iter().find(|d| *d == reported) {
+            return Ok(exact);
+        }
         let folded = crate::domain::matching::fold(reported);
         listed
             .iter()
-            .find(|d| *d == reported || crate::domain::matching::fold(d) == folded)
+            .find(|d| crate::domain::matching::fold(d) == folded)
             .map(String::as_str)
             .ok_or_else(|| Refusal::DistrictNotServed {
                 district: reported.chars().take(MAX_DISTRICT_CHARS).collect(),
