@@ -7,7 +7,10 @@ use std::{future::Future, sync::Arc};
 
 use axum::{
     body::{Body, Bytes},
-    extract::Path,
+    extract::{
+        rejection::{BytesRejection, PathRejection},
+        DefaultBodyLimit, Path,
+    },
     http::{header, HeaderValue, Method, StatusCode},
     response::Response,
     routing::{get, post, MethodRouter},
@@ -22,6 +25,35 @@ use super::{
 };
 use crate::{client::ClientError, proto};
 use tonic::Status;
+
+/// The largest request body read, in bytes: a verifying call's body is a few hundred bytes, a
+/// chip read a few kilobytes.
+const MAX_BODY: usize = 1 << 20;
+
+/// The request body, or why it could not be read, as a problem naming `body`.
+fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, GatewayError> {
+    body.map_err(|rejection| GatewayError::InvalidField {
+        field: "body",
+        message: match rejection {
+            BytesRejection::FailedToBufferBody(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                format!("larger than the {MAX_BODY} bytes the gateway reads")
+            }
+            other => other.body_text(),
+        },
+    })
+}
+
+/// The dossier id the path names (percent-decoded), or why it is not one, as a problem naming
+/// `dossier_id`.
+fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, GatewayError> {
+    id.map(|Path(id)| id)
+        .map_err(|rejection| GatewayError::InvalidField {
+            field: "dossier_id",
+            message: rejection.body_text(),
+        })
+}
 
 fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Response {
     let mut response = Response::new(Body::from(body));
@@ -77,11 +109,14 @@ where
         "route {} reads {name}",
         route.operation_id
     );
-    let handler = move |Path(id): Path<String>, body: Bytes| {
+    let handler = move |id: Result<Path<String>, PathRejection>,
+                        bytes: Result<Bytes, BytesRejection>| {
         let (gateway, call) = (Arc::clone(&gateway), call.clone());
         async move {
-            let result = match json::decode::<Req>(name, &body) {
-                Ok(request) => call(gateway, Some(id), request).await,
+            let request =
+                path_id(id).and_then(|id| Ok((id, json::decode::<Req>(name, &body(bytes)?)?)));
+            let result = match request {
+                Ok((id, request)) => call(gateway, Some(id), request).await,
                 Err(error) => Err(error),
             };
             reply(route, route.success, result)
@@ -115,8 +150,9 @@ fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
         }),
         "openDossier" => {
             let gateway = Arc::clone(gateway);
-            post(move |body: Bytes| async move {
-                let result = match json::decode("OpenDossierRequest", &body) {
+            post(move |bytes: Result<Bytes, BytesRejection>| async move {
+                let request = body(bytes).and_then(|b| json::decode("OpenDossierRequest", &b));
+                let result = match request {
                     Ok(request) => gateway.open_dossier(request).await,
                     Err(error) => Err(error),
                 };
@@ -128,32 +164,44 @@ fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
         }
         "getDossier" => {
             let gateway = Arc::clone(gateway);
-            get(
-                move |Path(id): Path<String>| async move { reply(route, 200, gateway.get_dossier(&id)) },
-            )
+            get(move |id: Result<Path<String>, PathRejection>| async move {
+                reply(
+                    route,
+                    200,
+                    path_id(id).and_then(|id| gateway.get_dossier(&id)),
+                )
+            })
         }
         "lookupByCccd" => {
             // The hot route: JSON written from the server's bytes (`passthrough`).
             let gateway = Arc::clone(gateway);
-            post(move |Path(id): Path<String>, body: Bytes| async move {
-                let result = match json::decode::<proto::LookupByCccdRequest>(
-                    "LookupByCccdRequest",
-                    &body,
-                ) {
-                    Ok(request) => gateway.lookup_by_cccd_bytes(Some(&id), request).await,
-                    Err(error) => Err(error),
-                };
-                match result.and_then(|answer| {
-                    json::encode_bytes::<proto::LookupResponse>(&answer).map_err(|e| {
-                        GatewayError::Client(ClientError::Rpc(Status::internal(format!(
-                            "the server's answer is not a vnpop.v1.LookupResponse: {e}"
-                        ))))
-                    })
-                }) {
-                    Ok(answer) => json_response(route.success, answer, "application/json"),
-                    Err(error) => error.into_response(),
-                }
-            })
+            post(
+                move |id: Result<Path<String>, PathRejection>,
+                      bytes: Result<Bytes, BytesRejection>| async move {
+                    let request = path_id(id).and_then(|id| {
+                        let body = body(bytes)?;
+                        let request = json::decode::<proto::LookupByCccdRequest>(
+                            "LookupByCccdRequest",
+                            &body,
+                        )?;
+                        Ok((id, request))
+                    });
+                    let result = match request {
+                        Ok((id, request)) => gateway.lookup_by_cccd_bytes(Some(&id), request).await,
+                        Err(error) => Err(error),
+                    };
+                    match result.and_then(|answer| {
+                        json::encode_bytes::<proto::LookupResponse>(&answer).map_err(|e| {
+                            GatewayError::Client(ClientError::Rpc(Status::internal(format!(
+                                "the server's answer is not a vnpop.v1.LookupResponse: {e}"
+                            ))))
+                        })
+                    }) {
+                        Ok(answer) => json_response(route.success, answer, "application/json"),
+                        Err(error) => error.into_response(),
+                    }
+                },
+            )
         }
         "lookupByCmnd" => call_route(gateway, route, |g, id, r| async move {
             g.lookup_by_cmnd(id.as_deref(), r).await
@@ -184,6 +232,7 @@ pub(crate) fn router(gateway: Arc<Gateway>) -> Router {
         router = router.route(route.path, handler(&gateway, route));
     }
     router
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .fallback(|uri: axum::http::Uri| async move {
             GatewayError::NoRoute(uri.path().to_owned()).into_response()
         })

@@ -34,6 +34,21 @@ async fn each_error_class_is_a_problem_with_the_grpc_code_and_reason() {
     let answer = rest.post("/v1/dossiers", &other).await.unwrap();
     answer.assert_problem(409, "ALREADY_EXISTS", "DOSSIER_CONFLICT");
 
+    // What the HTTP layer refuses is a problem too: a body over the limit, a path whose dossier
+    // id is not UTF-8 once percent-decoded.
+    let answer = rest
+        .raw("POST", "/v1/dossiers", &vec![b' '; 3 << 20])
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "FIELD_INVALID");
+    assert_eq!(answer.json["invalidParams"][0]["name"], "body");
+    let answer = rest
+        .post("/v1/dossiers/%FF/lookup-by-cccd", &lookup_body(AN))
+        .await
+        .unwrap();
+    answer.assert_problem(400, "INVALID_ARGUMENT", "FIELD_INVALID");
+    assert_eq!(answer.json["invalidParams"][0]["name"], "dossier_id");
+
     let answer = rest.get("/v1/dossiers/NEVER").await.unwrap();
     answer.assert_problem(404, "NOT_FOUND", "DOSSIER_NOT_OPENED");
     let answer = rest
