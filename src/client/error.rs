@@ -52,9 +52,10 @@ pub enum ClientError {
     },
     /// The call's gRPC status: the server's answer (its code and google.rpc details: see
     /// [`ClientError::reason`]), or, without an ErrorInfo, a transport failure tonic reports as a
-    /// status (see [`ClientError::origin`]).
+    /// status (see [`ClientError::origin`]). Made from a [`Status`] by `From`, a connection that
+    /// broke mid-call is UNAVAILABLE whatever HTTP/2 code tonic gave it.
     #[error("vnpop answered {}: {}", .0.code(), .0.message())]
-    Rpc(#[from] Status),
+    Rpc(Status),
     /// Local: the audit outbox (the agency's own disk) could not keep or read an event.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
@@ -99,6 +100,33 @@ pub enum Origin {
 impl From<tokio::task::JoinError> for ClientError {
     fn from(error: tokio::task::JoinError) -> Self {
         ClientError::Outbox(OutboxError::Task(error.to_string()))
+    }
+}
+
+impl From<Status> for ClientError {
+    fn from(status: Status) -> Self {
+        ClientError::Rpc(broken_connection_as_unavailable(status))
+    }
+}
+
+/// What tonic puts before the message of a call whose HTTP/2 stream or connection failed.
+const H2_FAILURE: &str = "h2 protocol error:";
+
+/// `status`, or UNAVAILABLE when it is tonic's report of an HTTP/2 connection or stream that
+/// failed before the server answered: tonic names those by the HTTP/2 error's code, so the server
+/// going away mid-call (GOAWAY, its connection closed) is INTERNAL and a reset stream CANCELLED,
+/// though no gRPC status came back. The server's own answers carry google.rpc details and never
+/// that message, and are kept as they are.
+fn broken_connection_as_unavailable(status: Status) -> Status {
+    let transport = matches!(
+        status.code(),
+        Code::Internal | Code::Unknown | Code::Cancelled
+    ) && status.details().is_empty()
+        && status.message().starts_with(H2_FAILURE);
+    if transport {
+        Status::unavailable(status.message())
+    } else {
+        status
     }
 }
 
@@ -229,6 +257,40 @@ mod tests {
         let dropped = ClientError::Rpc(Status::unavailable("connection reset"));
         assert_eq!(dropped.origin(), Origin::Connection);
         assert_eq!(dropped.reason(), None);
+    }
+
+    #[test]
+    fn a_connection_broken_mid_call_is_unavailable() {
+        // How tonic reports the server going away mid-call, and a reset stream.
+        for status in [
+            Status::internal("h2 protocol error: http2 error"),
+            Status::cancelled("h2 protocol error: stream reset"),
+        ] {
+            let error = ClientError::from(status);
+            assert_eq!(error.code(), Code::Unavailable, "{error}");
+            assert_eq!(error.origin(), Origin::Connection);
+            assert!(error.to_string().contains("h2 protocol error"), "{error}");
+        }
+        // The server's own answers keep their code, details or not.
+        let details = ErrorDetails::with_error_info(
+            "INTERNAL",
+            crate::reason::ERROR_DOMAIN,
+            std::collections::HashMap::<String, String>::new(),
+        );
+        let answer = ClientError::from(Status::with_error_details(
+            Code::Internal,
+            "h2 protocol error: a message the server chose",
+            details,
+        ));
+        assert_eq!(answer.code(), Code::Internal);
+        assert_eq!(
+            ClientError::from(Status::internal("store failed")).code(),
+            Code::Internal
+        );
+        assert_eq!(
+            ClientError::from(Status::cancelled("Timeout expired")).code(),
+            Code::Cancelled
+        );
     }
 
     #[test]

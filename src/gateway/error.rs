@@ -85,8 +85,9 @@ impl From<GatewayError> for Status {
         if let GatewayError::Client(ClientError::Rpc(status)) = error {
             // The server's own answer, details and all; a transport failure (no details) is
             // named like the gateway's other failures to reach the server. So is a call the
-            // server cut off by going away (its stream reset: CANCELLED, which the gateway never
-            // asks for: a caller that hangs up drops the call instead).
+            // server cut off by going away (the client library makes a broken HTTP/2 stream or
+            // connection UNAVAILABLE; a bare CANCELLED is one too, since the gateway never
+            // cancels: a caller that hangs up drops the call instead).
             if matches!(status.code(), Code::Unavailable | Code::Cancelled)
                 && status.get_error_details().error_info().is_none()
             {
