@@ -3,7 +3,8 @@
 //!
 //! This file holds what the tests share; `outage` runs the bundled scenario through an outage,
 //! `problems` the errors and the API key, `openapi` the document against the routes served,
-//! `grpc` the gRPC services, `communes` dossiers received at communes since the reform.
+//! `grpc` the gRPC services, `communes` dossiers received at communes since the reform, `readme`
+//! the README's curl and Python examples.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +13,7 @@ mod grpc;
 mod openapi;
 mod outage;
 mod problems;
+mod readme;
 #[path = "../common/rest.rs"]
 mod rest;
 
