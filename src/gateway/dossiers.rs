@@ -1,6 +1,7 @@
 //! The dossiers opened through the gateway, kept on disk (SQLite, `synchronous=FULL`) so that a
-//! restarted gateway still accepts verifications for dossiers opened before it stopped, and in
-//! memory for the lookup on every call.
+//! restarted gateway still accepts verifications for dossiers opened before it stopped, and the
+//! most recently used ones in memory for the lookup on every call: at most [`RECENT_DOSSIERS`],
+//! however many the file holds (a dossier not among them is read from the file by its key).
 //!
 //! The index file outlives gateway versions: columns added since the first one (`commune`) are
 //! added to an existing file when it is opened, with the value older rows meant (empty).
@@ -8,7 +9,10 @@
 use std::{
     collections::HashMap,
     path::Path,
-    sync::{Arc, Mutex, RwLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
 };
 
 use rusqlite::{params, Connection};
@@ -20,10 +24,80 @@ use crate::{
 
 use super::GatewayError;
 
+/// How many dossiers the index keeps in memory, the most recently used (about 300 bytes each).
+pub(crate) const RECENT_DOSSIERS: usize = 100_000;
+
 /// The known dossiers.
 pub(crate) struct DossierIndex {
+    /// Writes (an insert commits and fsyncs under this lock).
     connection: Arc<Mutex<Connection>>,
-    known: RwLock<HashMap<String, Arc<DossierInfo>>>,
+    /// Reads of dossiers not in memory: a second connection, so that a read never waits for a
+    /// commit (WAL).
+    reader: Mutex<Connection>,
+    recent: Mutex<Recent>,
+    /// Dossiers in the file.
+    count: AtomicU64,
+}
+
+/// The most recently used dossiers, in two generations: a dossier is found in either, and one
+/// found in the older is moved to the newer; when the newer is full the older is dropped and the
+/// newer takes its place. So at most `capacity` are kept, and none used since the last turn is
+/// dropped.
+struct Recent {
+    newer: HashMap<String, Arc<DossierInfo>>,
+    older: HashMap<String, Arc<DossierInfo>>,
+    /// Half the capacity: the size of a full generation.
+    generation: usize,
+}
+
+impl Recent {
+    fn new(capacity: usize) -> Self {
+        Recent {
+            newer: HashMap::new(),
+            older: HashMap::new(),
+            generation: (capacity / 2).max(1),
+        }
+    }
+
+    fn get(&mut self, id: &str) -> Option<Arc<DossierInfo>> {
+        if let Some(info) = self.newer.get(id) {
+            return Some(Arc::clone(info));
+        }
+        let info = self.older.remove(id)?;
+        self.put(Arc::clone(&info));
+        Some(info)
+    }
+
+    fn put(&mut self, info: Arc<DossierInfo>) {
+        if self.newer.len() >= self.generation {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(info.id.clone(), info);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.newer.len() + self.older.len()
+    }
+}
+
+/// The columns of a dossier, in the order [`read_row`] reads them.
+const COLUMNS: &str =
+    "dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test, commune";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DossierInfo> {
+    let channel: String = r.get(4)?;
+    let mut info = DossierInfo::new(
+        r.get::<_, String>(0)?,
+        r.get::<_, String>(1)?,
+        r.get::<_, String>(2)?,
+        r.get::<_, String>(3)?,
+        channel_from_name(&channel),
+    );
+    info.received_at_ms = Some(r.get(5)?);
+    info.load_test = r.get(6)?;
+    info.commune = r.get(7)?;
+    Ok(info)
 }
 
 fn index_error(error: impl std::fmt::Display) -> GatewayError {
@@ -43,8 +117,13 @@ fn channel_from_name(name: &str) -> DossierChannel {
 }
 
 impl DossierIndex {
-    /// Opens (or creates) the index file and loads it.
+    /// Opens (or creates) the index file and loads its most recently received dossiers.
     pub(crate) fn open(path: &Path) -> Result<Self, GatewayError> {
+        Self::open_keeping(path, RECENT_DOSSIERS)
+    }
+
+    /// [`DossierIndex::open`], keeping at most `capacity` dossiers in memory.
+    fn open_keeping(path: &Path, capacity: usize) -> Result<Self, GatewayError> {
         let connection = Connection::open(path).map_err(index_error)?;
         connection
             .pragma_update(None, "journal_mode", "WAL")
@@ -67,54 +146,86 @@ impl DossierIndex {
             )
             .map_err(index_error)?;
         add_missing_columns(&connection).map_err(index_error)?;
-        let known = connection
-            .prepare(
-                "SELECT dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test, commune
-                 FROM dossiers",
-            )
-            .map_err(index_error)?
-            .query_map([], |r| {
-                let channel: String = r.get(4)?;
-                let mut info = DossierInfo::new(
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    channel_from_name(&channel),
-                );
-                info.received_at_ms = Some(r.get(5)?);
-                info.load_test = r.get(6)?;
-                info.commune = r.get(7)?;
-                Ok((info.id.clone(), Arc::new(info)))
-            })
-            .map_err(index_error)?
-            .collect::<Result<HashMap<_, _>, _>>()
+        let count: u64 = connection
+            .query_row("SELECT count(*) FROM dossiers", [], |r| r.get(0))
             .map_err(index_error)?;
+        let mut recent = Recent::new(capacity);
+        let mut newest = connection
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM dossiers ORDER BY received_at_ms DESC LIMIT ?1"
+            ))
+            .map_err(index_error)?
+            .query_map([recent.generation as i64], read_row)
+            .map_err(index_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(index_error)?;
+        // Oldest first, so that the newest are the last put.
+        newest.reverse();
+        for info in newest {
+            recent.put(Arc::new(info));
+        }
+        let reader = Connection::open(path).map_err(index_error)?;
         Ok(DossierIndex {
             connection: Arc::new(Mutex::new(connection)),
-            known: RwLock::new(known),
+            reader: Mutex::new(reader),
+            recent: Mutex::new(recent),
+            count: AtomicU64::new(count),
         })
     }
 
+    /// The dossier `id`, from memory or else from the file (a read by its key).
     pub(crate) fn get(&self, id: &str) -> Option<Arc<DossierInfo>> {
-        self.known
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        if let Some(info) = self.recent().get(id) {
+            return Some(info);
+        }
+        let reader = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let stored = reader
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM dossiers WHERE dossier_id = ?1"
+            ))
+            .and_then(|mut statement| {
+                statement
+                    .query_row([id], read_row)
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        other => Err(other),
+                    })
+            });
+        drop(reader);
+        match stored {
+            Ok(Some(info)) => {
+                let info = Arc::new(info);
+                self.recent().put(Arc::clone(&info));
+                Some(info)
+            }
+            Ok(None) => None,
+            Err(error) => {
+                // An unreadable index refuses the call as for a dossier never opened; said once
+                // a call in the log.
+                tracing::error!(%error, "gateway: the dossier index cannot be read");
+                None
+            }
+        }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.known.read().unwrap_or_else(|e| e.into_inner()).len()
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Stores `info` durably (committed and fsync'd when this returns), then in memory.
+    /// How many dossiers the index holds (in the file, not only in memory).
+    pub(crate) fn len(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Stores `info` durably (committed and fsync'd when this returns), then in memory. Returns
+    /// the dossier as the index holds it: the first one stored under its id.
     pub(crate) async fn insert(&self, info: DossierInfo) -> Result<Arc<DossierInfo>, GatewayError> {
         let info = Arc::new(info);
         let (connection, stored) = (Arc::clone(&self.connection), Arc::clone(&info));
-        tokio::task::spawn_blocking(move || {
+        let added = tokio::task::spawn_blocking(move || {
             let connection = connection.lock().unwrap_or_else(|e| e.into_inner());
-            connection
+            let added = connection
                 .prepare_cached(
                     "INSERT OR IGNORE INTO dossiers
                      (dossier_id, procedure_code, district, officer_id, channel, received_at_ms, load_test, commune)
@@ -130,16 +241,19 @@ impl DossierIndex {
                     stored.load_test,
                     stored.commune
                 ])?;
-            Ok::<_, rusqlite::Error>(())
+            Ok::<_, rusqlite::Error>(added)
         })
         .await
         .map_err(index_error)?
         .map_err(index_error)?;
-        self.known
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(info.id.clone())
-            .or_insert_with(|| Arc::clone(&info));
+        if added == 0 {
+            // Opened meanwhile by another call: the index holds that one.
+            return self
+                .get(&info.id)
+                .ok_or_else(|| index_error("a dossier the index refused to add is not in it"));
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.recent().put(Arc::clone(&info));
         Ok(info)
     }
 }
@@ -262,6 +376,44 @@ mod tests {
             load_test: false,
             commune: String::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn keeps_a_bounded_number_in_memory_and_finds_the_rest_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dossiers.sqlite");
+        let opened = |i: usize| {
+            let request = proto::OpenDossierRequest {
+                dossier_id: format!("D-{i}"),
+                ..request()
+            };
+            from_request(&request, 1_000 + i as i64).unwrap()
+        };
+        let index = DossierIndex::open_keeping(&path, 4).unwrap();
+        for i in 0..10 {
+            index.insert(opened(i)).await.unwrap();
+            assert!(index.recent().len() <= 4);
+        }
+        assert_eq!(index.len(), 10);
+        // The same id again is the one stored first.
+        let again = index.insert(from_request(&request(), 7).unwrap()).await;
+        assert_eq!(again.unwrap().received_at_ms, Some(1_000 + 1));
+        assert_eq!(index.len(), 10);
+        for i in 0..10 {
+            let known = index
+                .get(&format!("D-{i}"))
+                .expect("every dossier is found");
+            assert_eq!(known.received_at_ms, Some(1_000 + i as i64));
+            assert!(index.recent().len() <= 4);
+        }
+        assert!(index.get("D-10").is_none());
+        drop(index);
+        // Reopened: the count is the file's, memory holds the newest received.
+        let index = DossierIndex::open_keeping(&path, 4).unwrap();
+        assert_eq!(index.len(), 10);
+        assert!(index.recent().get("D-9").is_some());
+        assert!(index.recent().get("D-0").is_none());
+        assert!(index.get("D-0").is_some());
     }
 
     #[tokio::test]
