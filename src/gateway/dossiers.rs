@@ -7,7 +7,6 @@
 //! added to an existing file when it is opened, with the value older rows meant (empty).
 
 use std::{
-    collections::HashMap,
     path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -22,7 +21,7 @@ use crate::{
     proto,
 };
 
-use super::GatewayError;
+use super::{recent::Recent, GatewayError};
 
 /// How many dossiers the index keeps in memory, the most recently used (about 300 bytes each).
 pub(crate) const RECENT_DOSSIERS: usize = 100_000;
@@ -34,51 +33,9 @@ pub(crate) struct DossierIndex {
     /// Reads of dossiers not in memory: a second connection, so that a read never waits for a
     /// commit (WAL).
     reader: Mutex<Connection>,
-    recent: Mutex<Recent>,
+    recent: Mutex<Recent<Arc<DossierInfo>>>,
     /// Dossiers in the file.
     count: AtomicU64,
-}
-
-/// The most recently used dossiers, in two generations: a dossier is found in either, and one
-/// found in the older is moved to the newer; when the newer is full the older is dropped and the
-/// newer takes its place. So at most `capacity` are kept, and none used since the last turn is
-/// dropped.
-struct Recent {
-    newer: HashMap<String, Arc<DossierInfo>>,
-    older: HashMap<String, Arc<DossierInfo>>,
-    /// Half the capacity: the size of a full generation.
-    generation: usize,
-}
-
-impl Recent {
-    fn new(capacity: usize) -> Self {
-        Recent {
-            newer: HashMap::new(),
-            older: HashMap::new(),
-            generation: (capacity / 2).max(1),
-        }
-    }
-
-    fn get(&mut self, id: &str) -> Option<Arc<DossierInfo>> {
-        if let Some(info) = self.newer.get(id) {
-            return Some(Arc::clone(info));
-        }
-        let info = self.older.remove(id)?;
-        self.put(Arc::clone(&info));
-        Some(info)
-    }
-
-    fn put(&mut self, info: Arc<DossierInfo>) {
-        if self.newer.len() >= self.generation {
-            self.older = std::mem::take(&mut self.newer);
-        }
-        self.newer.insert(info.id.clone(), info);
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.newer.len() + self.older.len()
-    }
 }
 
 /// The columns of a dossier, in the order [`read_row`] reads them.
@@ -155,14 +112,14 @@ impl DossierIndex {
                 "SELECT {COLUMNS} FROM dossiers ORDER BY received_at_ms DESC LIMIT ?1"
             ))
             .map_err(index_error)?
-            .query_map([recent.generation as i64], read_row)
+            .query_map([recent.generation() as i64], read_row)
             .map_err(index_error)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(index_error)?;
         // Oldest first, so that the newest are the last put.
         newest.reverse();
         for info in newest {
-            recent.put(Arc::new(info));
+            recent.put(info.id.clone(), Arc::new(info));
         }
         let reader = Connection::open(path).map_err(index_error)?;
         Ok(DossierIndex {
@@ -196,7 +153,7 @@ impl DossierIndex {
         match stored {
             Ok(Some(info)) => {
                 let info = Arc::new(info);
-                self.recent().put(Arc::clone(&info));
+                self.recent().put(info.id.clone(), Arc::clone(&info));
                 Some(info)
             }
             Ok(None) => None,
@@ -209,7 +166,7 @@ impl DossierIndex {
         }
     }
 
-    fn recent(&self) -> std::sync::MutexGuard<'_, Recent> {
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent<Arc<DossierInfo>>> {
         self.recent.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -253,7 +210,7 @@ impl DossierIndex {
                 .ok_or_else(|| index_error("a dossier the index refused to add is not in it"));
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.recent().put(Arc::clone(&info));
+        self.recent().put(info.id.clone(), Arc::clone(&info));
         Ok(info)
     }
 }

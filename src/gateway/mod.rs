@@ -23,6 +23,7 @@ mod grpc;
 mod json;
 pub mod openapi;
 mod passthrough;
+mod recent;
 mod rest;
 mod routes;
 mod serve;
