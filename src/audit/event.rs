@@ -106,6 +106,28 @@ pub const NOT_REACHING_SERVER: &[&str] = &[
     "internal",
 ];
 
+/// Unit tests' dossier: `id`, received at the desk in `district` by `officer` at `at` (Unix ms),
+/// reported by the client.
+#[cfg(test)]
+pub(crate) fn test_dossier(id: &str, district: &str, officer: &str, at: i64) -> AuditEvent {
+    AuditEvent {
+        event_id: format!("dossier-{id}"),
+        source: EventSource::Client,
+        dossier_id: id.into(),
+        agency_id: "one-stop-ba-dinh".into(),
+        district: district.into(),
+        officer_id: officer.into(),
+        occurred_at_ms: at,
+        load_test: false,
+        commune: None,
+        province: None,
+        kind: EventKind::Dossier {
+            procedure: "1.004227".into(),
+            channel: "desk".into(),
+        },
+    }
+}
+
 /// Unit tests' lookup: the `n`-th LookupByCccd of dossier `id` at `at` (Unix ms), reported by
 /// `source`, with one officer, purpose and subject throughout.
 #[cfg(test)]

@@ -312,30 +312,13 @@ impl AuditReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{log::DATABASE_FILE, AuditEvent, AuditLog, EventKind, EventSource};
+    use crate::audit::{log::DATABASE_FILE, AuditLog, EventSource};
 
     const DAY: i64 = 86_400_000;
     /// 2024-01-01T00:00:00+07:00 in Unix milliseconds.
     const JAN_1_2024: i64 = 1_704_042_000_000;
 
-    fn dossier(id: &str, district: &str, officer: &str, at: i64) -> AuditEvent {
-        AuditEvent {
-            event_id: format!("dossier-{id}"),
-            source: EventSource::Client,
-            dossier_id: id.into(),
-            agency_id: "one-stop-ba-dinh".into(),
-            district: district.into(),
-            officer_id: officer.into(),
-            occurred_at_ms: at,
-            load_test: false,
-            commune: None,
-            province: None,
-            kind: EventKind::Dossier {
-                procedure: "1.004227".into(),
-                channel: "desk".into(),
-            },
-        }
-    }
+    use crate::audit::event::test_dossier as dossier;
 
     use crate::audit::event::test_lookup as lookup;
 

@@ -208,22 +208,7 @@ mod tests {
     const JAN_1_2024: i64 = 1_704_042_000_000;
 
     fn dossier(id: &str, at: i64) -> AuditEvent {
-        AuditEvent {
-            event_id: format!("dossier-{id}"),
-            source: EventSource::Client,
-            dossier_id: id.into(),
-            agency_id: "one-stop-ba-dinh".into(),
-            district: "Quận Ba Đình".into(),
-            officer_id: "officer-1".into(),
-            occurred_at_ms: at,
-            load_test: false,
-            commune: None,
-            province: None,
-            kind: EventKind::Dossier {
-                procedure: "1.004227".into(),
-                channel: "desk".into(),
-            },
-        }
+        crate::audit::event::test_dossier(id, "Quận Ba Đình", "officer-1", at)
     }
 
     fn verification(
