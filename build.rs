@@ -2,7 +2,8 @@
 //! needs no `protoc`. The encoded descriptor set is also kept in `OUT_DIR` for gRPC reflection, with
 //! a second one for `google/rpc/error_details.proto` (the types of every error's details, whose
 //! Rust code comes from `tonic-types`): reflection serves it so that grpcurl and other reflection
-//! clients decode ErrorInfo and BadRequest instead of printing bytes. Server stubs, and the serde
+//! clients decode ErrorInfo and BadRequest instead of printing bytes. Every message gets
+//! `prost::Name` (its proto name and package). Server stubs, and the serde
 //! code of the proto3 JSON mapping (pbjson-build: the gateway's REST bodies), are generated only
 //! with the `server` feature.
 
@@ -41,7 +42,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(server)
         .file_descriptor_set_path(&descriptor_path)
         .skip_protoc_run()
-        .compile_protos(PROTOS, &["proto"])?;
+        .compile_with_config(
+            {
+                let mut config = prost_build::Config::new();
+                config.enable_type_names();
+                config
+            },
+            PROTOS,
+            &["proto"],
+        )?;
     // The proto3 JSON mapping as serde code, for the gateway's REST API (server builds only).
     if server {
         pbjson_build::Builder::new()

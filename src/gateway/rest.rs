@@ -66,13 +66,11 @@ fn json_response(status: u16, body: Vec<u8>, content_type: &'static str) -> Resp
 
 /// Whether `T` is the message `vnpop.v1.{name}`: the route table (and so the OpenAPI document)
 /// names each route's messages, the handlers' types must be those.
-fn is_message<T>(name: &str) -> bool {
-    std::any::type_name::<T>()
-        .strip_suffix(name)
-        .is_some_and(|path| path.ends_with("proto::"))
+fn is_message<T: prost::Name>(name: &str) -> bool {
+    T::PACKAGE == "vnpop.v1" && T::NAME == name
 }
 
-fn reply<T: Serialize>(
+fn reply<T: Serialize + prost::Name>(
     route: &'static Route,
     status: u16,
     result: Result<T, GatewayError>,
@@ -97,8 +95,8 @@ fn call_route<Req, Resp, F, Fut>(
     call: F,
 ) -> MethodRouter
 where
-    Req: DeserializeOwned + Send + 'static,
-    Resp: Serialize + Send + 'static,
+    Req: DeserializeOwned + prost::Name + Send + 'static,
+    Resp: Serialize + prost::Name + Send + 'static,
     F: Fn(Arc<Gateway>, Option<String>, Req) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Resp, GatewayError>> + Send + 'static,
 {
