@@ -74,7 +74,8 @@ fn channel_from_name(name: &str) -> DossierChannel {
 }
 
 impl DossierIndex {
-    /// Opens (or creates) the index file and loads its most recently received dossiers.
+    /// Opens (or creates) the index file and loads the dossiers opened last (by row order: no
+    /// sort of the whole file).
     pub(crate) fn open(path: &Path) -> Result<Self, GatewayError> {
         Self::open_keeping(path, RECENT_DOSSIERS)
     }
@@ -109,7 +110,7 @@ impl DossierIndex {
         let mut recent = Recent::new(capacity);
         let mut newest = connection
             .prepare(&format!(
-                "SELECT {COLUMNS} FROM dossiers ORDER BY received_at_ms DESC LIMIT ?1"
+                "SELECT {COLUMNS} FROM dossiers ORDER BY rowid DESC LIMIT ?1"
             ))
             .map_err(index_error)?
             .query_map([recent.generation() as i64], read_row)
@@ -365,7 +366,7 @@ mod tests {
         }
         assert!(index.get("D-10").is_none());
         drop(index);
-        // Reopened: the count is the file's, memory holds the newest received.
+        // Reopened: the count is the file's, memory holds the last opened.
         let index = DossierIndex::open_keeping(&path, 4).unwrap();
         assert_eq!(index.len(), 10);
         assert!(index.recent().get("D-9").is_some());
