@@ -259,9 +259,14 @@ pub fn connection_failure(
                 ));
             }
         }
-        if error.source().is_none() && error.to_string() == "connection closed" && tls.is_some() {
-            // hyper's words when the server drops the connection as the first call goes out,
-            // which is how a refused certificate can look too.
+        // hyper's words when the server drops the connection as the first call goes out (or
+        // before it could go: the call is then canceled, which tonic reports as a status with
+        // no source), which is how a refused certificate can look too.
+        let dropped = error.source().is_none() && error.to_string() == "connection closed"
+            || error
+                .downcast_ref::<tonic::Status>()
+                .is_some_and(|s| s.message() == "operation was canceled");
+        if dropped && tls.is_some() {
             return Some(format!(
                 "the server closed the connection; it may have refused our certificate {cert}"
             ));
@@ -347,6 +352,18 @@ pub(crate) mod tests {
         assert_eq!(error.origin(), Origin::Connection, "{error}");
 
         silent.abort();
+    }
+
+    #[test]
+    fn a_call_canceled_by_a_dropped_connection_is_told_as_a_possible_refusal() {
+        let tls = development_tls();
+        let canceled = tonic::Status::cancelled("operation was canceled");
+        let cause = connection_failure(&canceled, Some(&tls)).expect("a cause in words");
+        assert!(
+            cause.contains("may have refused our certificate"),
+            "{cause}"
+        );
+        assert_eq!(connection_failure(&canceled, None), None);
     }
 
     #[tokio::test]
