@@ -8,8 +8,14 @@ use crate::{
         connection_failure, AgencyClient, AgencyClientConfig, ClientError, ClientTls,
         RegistryClient,
     },
-    simulate::{self, RunIdentity, Scenario},
+    simulate::{self, RunIdentity, Scenario, SimulationReport, Stop, StopSignal},
 };
+
+/// The exit code of a run stopped by SIGINT or SIGTERM (128 + SIGINT, as shells report it).
+const STOPPED_EXIT: i32 = 130;
+
+/// How long a stopped run waits for the outbox to deliver what the dossiers in flight recorded.
+const STOP_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The flags of `vnpop simulate`.
 #[derive(Debug, clap::Args)]
@@ -73,6 +79,8 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let (signal, stop) = Stop::new();
+        tokio::spawn(StopSignals::catch()?.stop(signal));
         check_server(&args.server, &tls).await?;
         let config = AgencyClientConfig::new(args.server, Some(tls), outbox)
             .with_run_id(identity.id.clone());
@@ -84,11 +92,16 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
             &identity,
             args.concurrency,
             args.population_seed,
+            stop,
+            STOP_FLUSH,
             |done, total| eprintln!("simulated {done} / {total} dossiers"),
         )
         .await
         .map_err(|e| e.to_string())?;
         let seconds = started.elapsed().as_secs_f64();
+        if report.stopped {
+            return Err(stopped(&report, &client).await);
+        }
         let mut out = String::new();
         outln!(out, "run {}", identity.id);
         if report.dossiers == 0 {
@@ -129,14 +142,71 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
     })
 }
 
+/// SIGINT and SIGTERM, caught from now on (their default action would end the process at once).
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn catch() -> Result<Self, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let catch = |kind| signal(kind).map_err(|e| format!("cannot catch signals: {e}"));
+        Ok(StopSignals {
+            interrupt: catch(SignalKind::interrupt())?,
+            terminate: catch(SignalKind::terminate())?,
+        })
+    }
+
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+
+    /// Requests `signal` on the first SIGINT or SIGTERM (saying so), and exits at once with
+    /// [`STOPPED_EXIT`] on the second.
+    async fn stop(mut self, signal: StopSignal) {
+        self.next().await;
+        eprintln!(
+            "vnpop: stopping: no new dossier is started, those in flight finish into the outbox \
+             (Ctrl-C again to exit at once)"
+        );
+        signal.stop();
+        self.next().await;
+        eprintln!(
+            "vnpop: exiting at once; the outbox keeps what was recorded, run again to resume"
+        );
+        std::process::exit(STOPPED_EXIT);
+    }
+}
+
+/// Says where a stopped run stopped, then exits with [`STOPPED_EXIT`].
+async fn stopped(report: &SimulationReport, client: &AgencyClient) -> String {
+    let waiting = client.pending().await.unwrap_or(0);
+    eprintln!(
+        "vnpop: stopped after {} of {} dossiers ({} done now, {} already in the log); {waiting} \
+         event(s) wait in the outbox. Run the same command again to resume: what is in the log \
+         is not done again.",
+        report.dossiers + report.already_logged,
+        report.planned,
+        report.dossiers,
+        report.already_logged,
+    );
+    std::process::exit(STOPPED_EXIT);
+}
+
 /// Fails with a message naming the address and the cause unless the server at `endpoint` accepts
 /// the agency certificate in `tls` (one WhoAmI call, which reads no citizen and is not audited).
 async fn check_server(endpoint: &str, tls: &ClientTls) -> Result<(), String> {
     let failed = |error: ClientError| match &error {
-        ClientError::Rpc(status) => match connection_failure(status, Some(tls)) {
-            Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
-            None => error.to_string(),
-        },
+        ClientError::Rpc(status) | ClientError::Transport { status, .. } => {
+            match connection_failure(status, Some(tls)) {
+                Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
+                None => error.to_string(),
+            }
+        }
         _ => error.to_string(),
     };
     let client = RegistryClient::connect(endpoint, Some(tls.clone()))

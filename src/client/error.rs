@@ -50,12 +50,23 @@ pub enum ClientError {
         /// Why it failed.
         cause: String,
     },
-    /// The call's gRPC status: the server's answer (its code and google.rpc details: see
-    /// [`ClientError::reason`]), or, without an ErrorInfo, a transport failure tonic reports as a
-    /// status (see [`ClientError::origin`]). Made from a [`Status`] by `From`, a connection that
-    /// broke mid-call is UNAVAILABLE whatever HTTP/2 code tonic gave it.
+    /// Server: the call's gRPC status as the server answered it (its code and google.rpc
+    /// details: see [`ClientError::reason`]). Made from a [`Status`] by `From` only when the
+    /// status came from the server; a status tonic made from a failure of its own transport is a
+    /// [`ClientError::Transport`].
     #[error("vnpop answered {}: {}", .0.code(), .0.message())]
     Rpc(Status),
+    /// Connection: the call failed in transport — it could not be sent, its connection or stream
+    /// broke before the answer came back, or no answer came in time — so nothing here is the
+    /// server's answer. Told apart from [`ClientError::Rpc`] by the error's type, never its text
+    /// (see [`TransportFailure`]). The status is tonic's, its `source()` chain the cause.
+    #[error("{failure}: {}", .status.message())]
+    Transport {
+        /// How the call failed.
+        failure: TransportFailure,
+        /// tonic's report of it; its `source()` chain holds the transport's own errors.
+        status: Status,
+    },
     /// Local: the audit outbox (the agency's own disk) could not keep or read an event.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
@@ -104,36 +115,99 @@ impl From<tokio::task::JoinError> for ClientError {
 }
 
 impl From<Status> for ClientError {
+    /// The server's answer ([`ClientError::Rpc`]), or a [`ClientError::Transport`] when tonic
+    /// made the status from a failure of its own transport.
     fn from(status: Status) -> Self {
-        ClientError::Rpc(broken_connection_as_unavailable(status))
+        match TransportFailure::of(&status) {
+            Some(failure) => ClientError::Transport { failure, status },
+            None => ClientError::Rpc(status),
+        }
     }
 }
 
-/// What tonic puts before the message of a call whose HTTP/2 stream or connection failed.
-const H2_FAILURE: &str = "h2 protocol error:";
+/// How a call failed in transport: see [`ClientError::Transport`].
+///
+/// A status the server sent is decoded from its answer's headers or trailers and carries no
+/// `source()`; a status tonic makes from a failure of its own — connecting, the HTTP/2 connection
+/// or stream breaking, a timeout — carries that failure as its `source()` chain
+/// (`tonic::transport::Error`, `h2::Error`, `hyper::Error`, `std::io::Error`,
+/// [`tonic::TimeoutExpired`], [`tonic::ConnectError`]). The kind is read from those types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// No connection could be made: nothing was sent, so the server did not serve the call.
+    Connect,
+    /// The connection or the call's stream broke before the answer came back: the server may
+    /// have served the call (and recorded it) or not.
+    Broken,
+    /// No answer came in time: the server may have served the call or not.
+    Timeout,
+}
 
-/// `status`, or UNAVAILABLE when it is tonic's report of an HTTP/2 connection or stream that
-/// failed before the server answered: tonic names those by the HTTP/2 error's code, so the server
-/// going away mid-call (GOAWAY, its connection closed) is INTERNAL and a reset stream CANCELLED,
-/// though no gRPC status came back. The server's own answers carry google.rpc details and never
-/// that message, and are kept as they are.
-fn broken_connection_as_unavailable(status: Status) -> Status {
-    let transport = matches!(
-        status.code(),
-        Code::Internal | Code::Unknown | Code::Cancelled
-    ) && status.details().is_empty()
-        && status.message().starts_with(H2_FAILURE);
-    if transport {
-        Status::unavailable(status.message())
-    } else {
-        status
+impl TransportFailure {
+    /// How `status` failed in transport, or `None` if it is an answer the server sent (or a
+    /// status made here without a cause).
+    pub fn of(status: &Status) -> Option<Self> {
+        let mut next = std::error::Error::source(status)?;
+        let mut failure = TransportFailure::Broken;
+        loop {
+            if next.is::<tonic::ConnectError>() {
+                return Some(TransportFailure::Connect);
+            }
+            let timed_out = next.is::<tonic::TimeoutExpired>()
+                || next.is::<CallTimedOut>()
+                || next.is::<tokio::time::error::Elapsed>()
+                || next
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+            if timed_out {
+                failure = TransportFailure::Timeout;
+            }
+            match next.source() {
+                Some(source) => next = source,
+                None => return Some(failure),
+            }
+        }
+    }
+
+    /// The gRPC code a call that failed this way is reported with: DEADLINE_EXCEEDED for a
+    /// timeout, UNAVAILABLE otherwise.
+    pub fn code(self) -> Code {
+        match self {
+            TransportFailure::Timeout => Code::DeadlineExceeded,
+            TransportFailure::Connect | TransportFailure::Broken => Code::Unavailable,
+        }
+    }
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TransportFailure::Connect => "cannot reach vnpop",
+            TransportFailure::Broken => "the connection to vnpop broke before it answered",
+            TransportFailure::Timeout => "vnpop did not answer in time",
+        })
+    }
+}
+
+/// The cause of a transport failure the client library detects itself (its own deadline).
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {0} ms (connecting included)")]
+pub(crate) struct CallTimedOut(pub(crate) u128);
+
+impl ClientError {
+    /// A call that failed in transport, from the transport's own error (a channel that was not
+    /// ready, the client's own deadline): tonic's status for it, classified.
+    pub(crate) fn transport(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        let status = Status::from_error(error.into());
+        let failure = TransportFailure::of(&status).unwrap_or(TransportFailure::Broken);
+        ClientError::Transport { failure, status }
     }
 }
 
 impl ClientError {
-    /// On which side the call failed. A status without a google.rpc.ErrorInfo and with code
-    /// UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED or UNKNOWN is tonic's report of a transport
-    /// failure ([`Origin::Connection`]); every other status is the server's answer.
+    /// On which side the call failed: by the error's variant, which `From<Status>` chose by
+    /// the status's type (see [`TransportFailure`]).
     pub fn origin(&self) -> Origin {
         match self {
             ClientError::ReadTls { .. }
@@ -141,18 +215,10 @@ impl ClientError {
             | ClientError::Outbox(_)
             | ClientError::FlushTimeout { .. }
             | ClientError::EventRefused(_) => Origin::Local,
-            ClientError::Connect(_) | ClientError::Unreachable { .. } => Origin::Connection,
-            ClientError::Rpc(status) => {
-                let transport = matches!(
-                    status.code(),
-                    Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded | Code::Unknown
-                );
-                if transport && status.get_error_details().error_info().is_none() {
-                    Origin::Connection
-                } else {
-                    Origin::Server
-                }
-            }
+            ClientError::Connect(_)
+            | ClientError::Unreachable { .. }
+            | ClientError::Transport { .. } => Origin::Connection,
+            ClientError::Rpc(_) => Origin::Server,
             ClientError::RefusedByServer { .. } => Origin::Server,
         }
     }
@@ -162,7 +228,7 @@ impl ClientError {
         self.origin() == Origin::Local
     }
 
-    /// The server's gRPC status, for a call that reached it ([`ClientError::Rpc`]).
+    /// The server's gRPC status, for a call it answered ([`ClientError::Rpc`]).
     pub fn status(&self) -> Option<&Status> {
         match self {
             ClientError::Rpc(status) => Some(status),
@@ -177,6 +243,7 @@ impl ClientError {
     pub fn code(&self) -> Code {
         match self {
             ClientError::Rpc(status) => status.code(),
+            ClientError::Transport { failure, .. } => failure.code(),
             ClientError::EventRefused(refusal) if refusal.is_permission() => Code::PermissionDenied,
             ClientError::EventRefused(_) => Code::InvalidArgument,
             ClientError::RefusedByServer { code, .. } => *code,
@@ -254,43 +321,86 @@ mod tests {
         assert_eq!(answer.reason(), Some(Reason::CitizenNotFound));
         assert!(answer.status().is_some());
 
-        let dropped = ClientError::Rpc(Status::unavailable("connection reset"));
-        assert_eq!(dropped.origin(), Origin::Connection);
-        assert_eq!(dropped.reason(), None);
+        // A status the server sent, UNAVAILABLE and without details or not, is its answer.
+        let answered = ClientError::from(Status::unavailable("overloaded"));
+        assert_eq!(answered.origin(), Origin::Server);
+        assert_eq!(answered.code(), Code::Unavailable);
+    }
+
+    /// A status as tonic makes it from a failure of its transport.
+    fn from_transport(error: impl std::error::Error + Send + Sync + 'static) -> ClientError {
+        ClientError::from(Status::from_error(Box::new(error)))
     }
 
     #[test]
-    fn a_connection_broken_mid_call_is_unavailable() {
-        // How tonic reports the server going away mid-call, and a reset stream.
+    fn transport_failures_are_told_by_their_type_never_their_text() {
+        use std::io::{Error, ErrorKind};
+        // What tonic makes of a broken connection: "Unknown: transport error", "h2 protocol
+        // error: …" (INTERNAL), a reset stream (CANCELLED): all UNAVAILABLE, none the server's.
+        let cases = [
+            (
+                from_transport(Error::new(ErrorKind::ConnectionReset, "reset")),
+                TransportFailure::Broken,
+            ),
+            (
+                from_transport(h2_like("http2 error")),
+                TransportFailure::Broken,
+            ),
+            (
+                from_transport(tonic::ConnectError(Box::new(Error::new(
+                    ErrorKind::ConnectionRefused,
+                    "refused",
+                )))),
+                TransportFailure::Connect,
+            ),
+            (
+                from_transport(tonic::TimeoutExpired(())),
+                TransportFailure::Timeout,
+            ),
+            (
+                from_transport(Error::new(ErrorKind::TimedOut, "timed out")),
+                TransportFailure::Timeout,
+            ),
+            (
+                ClientError::transport(CallTimedOut(300)),
+                TransportFailure::Timeout,
+            ),
+        ];
+        for (error, failure) in cases {
+            let ClientError::Transport { failure: got, .. } = &error else {
+                panic!("not a transport failure: {error:?}");
+            };
+            assert_eq!(*got, failure, "{error}");
+            assert_eq!(error.origin(), Origin::Connection, "{error}");
+            assert_eq!(error.code(), failure.code(), "{error}");
+            assert_eq!(error.reason(), None);
+            assert!(error.status().is_none());
+        }
+        // The same words from the server are its answer: the text decides nothing.
         for status in [
+            Status::unknown("transport error"),
             Status::internal("h2 protocol error: http2 error"),
             Status::cancelled("h2 protocol error: stream reset"),
         ] {
+            let code = status.code();
             let error = ClientError::from(status);
-            assert_eq!(error.code(), Code::Unavailable, "{error}");
-            assert_eq!(error.origin(), Origin::Connection);
-            assert!(error.to_string().contains("h2 protocol error"), "{error}");
+            assert!(matches!(error, ClientError::Rpc(_)), "{error:?}");
+            assert_eq!(error.code(), code);
+            assert_eq!(error.origin(), Origin::Server);
         }
-        // The server's own answers keep their code, details or not.
-        let details = ErrorDetails::with_error_info(
-            "INTERNAL",
-            crate::reason::ERROR_DOMAIN,
-            std::collections::HashMap::<String, String>::new(),
-        );
-        let answer = ClientError::from(Status::with_error_details(
-            Code::Internal,
-            "h2 protocol error: a message the server chose",
-            details,
-        ));
-        assert_eq!(answer.code(), Code::Internal);
-        assert_eq!(
-            ClientError::from(Status::internal("store failed")).code(),
-            Code::Internal
-        );
-        assert_eq!(
-            ClientError::from(Status::cancelled("Timeout expired")).code(),
-            Code::Cancelled
-        );
+    }
+
+    /// An error of a type the client does not name, standing for h2's and hyper's.
+    fn h2_like(message: &'static str) -> impl std::error::Error + Send + Sync + 'static {
+        #[derive(Debug)]
+        struct Opaque(&'static str);
+        impl std::fmt::Display for Opaque {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Opaque {}
+        Opaque(message)
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub use audit::AuditClient;
 pub use channel::{
     connect_channel, connection_failure, ChannelBuilder, ClientTls, DEFAULT_CONNECT_TIMEOUT,
 };
-pub use error::{ClientError, Origin};
+pub use error::{ClientError, Origin, TransportFailure};
 pub use outbox::{Outbox, OutboxError, QuarantinedEvent};
 pub use registry::{LookupContext, RegistryClient};
 pub use vneid::{TokenVerifier, VneidClient};

@@ -62,6 +62,9 @@ impl GatewayError {
             // The reporting rule's own reason (see `From<GatewayError> for Status`).
             GatewayError::Client(ClientError::EventRefused(_)) => return None,
             GatewayError::Client(ClientError::RefusedByServer { .. }) => return None,
+            // Every other failure of the client library is on this side of the server, or in
+            // between (a transport failure, by its type): the server could not be reached or
+            // went away mid-call. Never a 500.
             GatewayError::Client(_) => "SERVER_UNREACHABLE",
         })
     }
@@ -75,33 +78,20 @@ impl GatewayError {
             GatewayError::MethodNotAllowed(_) => Code::Unimplemented,
             GatewayError::Index(_) => Code::Internal,
             GatewayError::Client(ClientError::Outbox(_)) => Code::Internal,
-            GatewayError::Client(error) => error.code(),
+            GatewayError::Client(
+                error @ (ClientError::EventRefused(_) | ClientError::RefusedByServer { .. }),
+            ) => error.code(),
+            GatewayError::Client(_) => Code::Unavailable,
         }
     }
 }
 
 impl From<GatewayError> for Status {
     fn from(error: GatewayError) -> Status {
+        // The server's own answer, details and all. A call that failed in transport is a
+        // `ClientError::Transport` (told by its type in the client library), never an answer:
+        // it is SERVER_UNREACHABLE below, like every other failure to reach the server.
         if let GatewayError::Client(ClientError::Rpc(status)) = error {
-            // The server's own answer, details and all; a transport failure (no details) is
-            // named like the gateway's other failures to reach the server. So is a call the
-            // server cut off by going away (the client library makes a broken HTTP/2 stream or
-            // connection UNAVAILABLE; a bare CANCELLED is one too, since the gateway never
-            // cancels: a caller that hangs up drops the call instead).
-            if matches!(status.code(), Code::Unavailable | Code::Cancelled)
-                && status.get_error_details().error_info().is_none()
-            {
-                let details = ErrorDetails::with_error_info(
-                    "SERVER_UNREACHABLE",
-                    ERROR_DOMAIN,
-                    HashMap::<String, String>::new(),
-                );
-                return Status::with_error_details(
-                    Code::Unavailable,
-                    format!("the vnpop server is unreachable: {}", status.message()),
-                    details,
-                );
-            }
             return status;
         }
         // A report the reporting rules refuse: its own reason, the field named.
@@ -110,6 +100,14 @@ impl From<GatewayError> for Status {
                 client @ (ClientError::EventRefused(_) | ClientError::RefusedByServer { .. }),
             ) => client.reason().map_or_else(String::new, |r| r.to_string()),
             _ => error.reason().unwrap_or("UNKNOWN").to_owned(),
+        };
+        let message = match &error {
+            GatewayError::Client(client)
+                if client.origin() == crate::client::Origin::Connection =>
+            {
+                format!("the vnpop server is unreachable: {client}")
+            }
+            _ => error.to_string(),
         };
         let mut details =
             ErrorDetails::with_error_info(reason, ERROR_DOMAIN, HashMap::<String, String>::new());
@@ -128,7 +126,7 @@ impl From<GatewayError> for Status {
             }
             _ => {}
         }
-        Status::with_error_details(error.code(), error.to_string(), details)
+        Status::with_error_details(error.code(), message, details)
     }
 }
 
@@ -302,22 +300,25 @@ mod tests {
         assert_eq!(problem.reason.as_deref(), Some("FIELD_INVALID"));
         assert_eq!(problem.kind, "urn:vnpop:problem:FIELD_INVALID");
         assert_eq!(problem.invalid_params[0].name, "context.dossier_id");
-        let unreachable = Status::from(GatewayError::Client(ClientError::Rpc(
-            Status::unavailable("tcp connect error"),
-        )));
-        assert_eq!(unreachable.code(), Code::Unavailable);
-        assert_eq!(
-            Problem::from_status(&unreachable).reason.as_deref(),
-            Some("SERVER_UNREACHABLE")
-        );
-        // A call the server cut off while shutting down (stream reset) is an outage too.
-        let cut_off = Status::from(GatewayError::Client(ClientError::Rpc(Status::cancelled(
-            "h2 protocol error: stream reset",
+        // Transport failures, as tonic reports them (a refused connection, "Unknown: transport
+        // error" after a kill -9, a stream reset mid-call): 503 SERVER_UNREACHABLE, never 500.
+        use std::io::{Error, ErrorKind};
+        for cause in [
+            Error::new(ErrorKind::ConnectionRefused, "tcp connect error"),
+            Error::new(ErrorKind::ConnectionReset, "transport error"),
+            Error::new(ErrorKind::UnexpectedEof, "stream reset"),
+        ] {
+            let failed = ClientError::from(Status::from_error(Box::new(cause)));
+            let status = Status::from(GatewayError::Client(failed));
+            assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+            let problem = Problem::from_status(&status);
+            assert_eq!(problem.status, 503);
+            assert_eq!(problem.reason.as_deref(), Some("SERVER_UNREACHABLE"));
+        }
+        // The server's own answer passes through as it is.
+        let answered = Status::from(GatewayError::Client(ClientError::Rpc(Status::internal(
+            "h2 protocol error: the server's words",
         ))));
-        assert_eq!(cut_off.code(), Code::Unavailable);
-        assert_eq!(
-            Problem::from_status(&cut_off).reason.as_deref(),
-            Some("SERVER_UNREACHABLE")
-        );
+        assert_eq!(answered.code(), Code::Internal);
     }
 }

@@ -97,9 +97,7 @@ impl Gateway {
         let sent_number = number.clone();
         let call = |context: crate::client::LookupContext| async move {
             let mut grpc = tonic::client::Grpc::new(channel);
-            grpc.ready()
-                .await
-                .map_err(|e| Status::unknown(format!("Service was not ready: {e}")))?;
+            grpc.ready().await.map_err(ClientError::transport)?;
             let sent = proto::LookupByCccdRequest {
                 context: context.to_proto(),
                 cccd_number: sent_number,

@@ -7,7 +7,10 @@ use tonic::{client::Grpc, codegen::http::uri::PathAndQuery, transport::Channel, 
 use tonic_prost::ProstCodec;
 
 use super::citizens::{CitizenPool, Target};
-use crate::proto::{self, vneid_authentication_client::VneidAuthenticationClient};
+use crate::{
+    client::ClientError,
+    proto::{self, vneid_authentication_client::VneidAuthenticationClient},
+};
 
 /// One kind of operation the load generator performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -167,7 +170,7 @@ where
 {
     grpc.ready()
         .await
-        .map_err(|e| Status::unavailable(format!("the channel is not ready: {e}")))?;
+        .map_err(|e| Status::from_error(e.into()))?;
     let codec = ProstCodec::<Request, ()>::default();
     grpc.unary(
         tonic::Request::new(request),
@@ -245,7 +248,9 @@ impl Clients {
         };
         match result {
             Ok(()) => Code::Ok,
-            Err(status) => status.code(),
+            // A transport failure is counted as UNAVAILABLE (or DEADLINE_EXCEEDED), whatever code
+            // tonic gave it: the client library tells it by its type.
+            Err(status) => ClientError::from(status).code(),
         }
     }
 

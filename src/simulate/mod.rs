@@ -13,6 +13,6 @@ mod drive;
 mod plan;
 mod scenario;
 
-pub use drive::{run, SimulationReport};
+pub use drive::{run, SimulationReport, Stop, StopSignal};
 pub use plan::{plan, PlannedDossier};
 pub use scenario::{Period, RunIdentity, Scenario, ScenarioError, Unit};

@@ -91,9 +91,18 @@ pub async fn simulate_through(
     )
     .with_run_id(identity.id.clone());
     let client = AgencyClient::open(config).await.unwrap();
-    simulate::run(&client, scenario, identity, 16, 2026, |_, _| {})
-        .await
-        .unwrap()
+    simulate::run(
+        &client,
+        scenario,
+        identity,
+        16,
+        2026,
+        simulate::Stop::never(),
+        std::time::Duration::ZERO,
+        |_, _| {},
+    )
+    .await
+    .unwrap()
 }
 
 /// The events an auditor lists with `request` (ListEvents), in log order.

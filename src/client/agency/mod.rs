@@ -49,6 +49,7 @@ pub use self::{
 };
 use self::{delivery::DeliveryTask, events::EventIds};
 use super::{
+    error::CallTimedOut,
     outbox::{Outbox, OutboxError, QuarantinedEvent},
     AuditClient, ChannelBuilder, ClientError, RegistryClient, VneidClient,
 };
@@ -93,12 +94,7 @@ impl Shared {
     ) -> Result<T, ClientError> {
         tokio::time::timeout(self.limit, call)
             .await
-            .unwrap_or_else(|_| {
-                Err(ClientError::Rpc(tonic::Status::deadline_exceeded(format!(
-                    "no answer within {} ms (connecting included)",
-                    self.limit.as_millis()
-                ))))
-            })
+            .unwrap_or_else(|_| Err(ClientError::transport(CallTimedOut(self.limit.as_millis()))))
     }
 
     /// Asks the server (WhoAmI) and keeps the answer.
@@ -200,8 +196,10 @@ impl AgencyClient {
 
     /// With a fixed [`AgencyClientConfig::run_id`]: records the dossier's receipt unless the
     /// server already holds it from an earlier run of the same work, and then returns `None`
-    /// (the work for this dossier was done). The receipt is delivered at once; if the server
-    /// cannot be reached it goes through the outbox like any event and the dossier is returned.
+    /// (the work for this dossier was done). The receipt is delivered at once, not through the
+    /// outbox: if the call fails in transport ([`Origin::Connection`](super::Origin)) nothing is
+    /// recorded here and the error is returned, so the caller can wait for the server and call
+    /// again with the same `info` (a receipt that did reach the log is then a duplicate).
     pub async fn open_dossier_once(
         &self,
         info: DossierInfo,
@@ -218,13 +216,7 @@ impl AgencyClient {
                 answer.refused.swap_remove(0),
             )),
             Ok(_) => Ok(Some(self.dossier(info))),
-            Err(ClientError::Rpc(status)) if status.code() != tonic::Code::Unavailable => {
-                Err(ClientError::Rpc(status))
-            }
-            Err(_) => {
-                self.record(event).await?;
-                Ok(Some(self.dossier(info)))
-            }
+            Err(error) => Err(error),
         }
     }
 
