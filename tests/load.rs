@@ -52,7 +52,9 @@ async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
     clean.mix = "lookup=40,verify=20,qr=20,auth=20".parse().unwrap();
     clean.unknown_share = 0.0;
     clean.invalid_share = 0.0;
-    let report = load::run(&clean).await.expect("load runs");
+    let report = load::run(&clean, Default::default())
+        .await
+        .expect("load runs");
     assert_counts_add_up(&report, 400);
     assert_eq!(
         report.total.errors,
@@ -69,7 +71,9 @@ async fn the_full_mix_asks_for_real_citizens_and_counts_every_answer() {
     mixed.mix = "lookup=70,verify=15,qr=15".parse().unwrap();
     mixed.unknown_share = 0.2;
     mixed.invalid_share = 0.2;
-    let report = load::run(&mixed).await.expect("load runs");
+    let report = load::run(&mixed, Default::default())
+        .await
+        .expect("load runs");
     assert_counts_add_up(&report, 400);
     let errors = &report.total.errors;
     assert!(
@@ -146,7 +150,9 @@ async fn the_open_loop_sends_at_the_requested_rate() {
     config.duration = Some(Duration::from_secs(1));
     config.mix = "noop=1,lookup=1".parse().unwrap();
     let started = std::time::Instant::now();
-    let report = load::run(&config).await.expect("load runs");
+    let report = load::run(&config, Default::default())
+        .await
+        .expect("load runs");
     let requests = report.total.requests;
     assert_counts_add_up(&report, requests);
     // Due times 0, 5 ms, … up to just before 1 s: 200 requests, sent over about a second.
@@ -194,4 +200,37 @@ async fn who_am_i_tells_the_caller_how_the_server_sees_it() {
         .await
         .unwrap();
     assert_eq!(size(), before + 1);
+}
+
+/// Ctrl-C during a 60-second run: it ends within seconds, successfully, with the report of the
+/// part that ran, saying it was interrupted.
+#[tokio::test]
+async fn ctrl_c_ends_a_run_with_its_partial_report() {
+    let config = test_config();
+    let population = config.population.size;
+    let server = TestServer::with_config(config).await;
+    let port = server.local_addr.port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["load", "--json", "--mix", "noop=1", "--duration", "60s"])
+        .args(["--warmup", "0s", "--concurrency", "2"])
+        .args(["--server", &format!("127.0.0.1:{port}")])
+        .args(["--population", &population.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("vnpop runs");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SAFETY: kill(2) on a child process we own, still unreaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = std::time::Instant::now();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(output.status.success(), "{output:?}");
+    let report: LoadReport = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert!(report.interrupted);
+    assert!(report.total.ok > 0, "{report:?}");
+    assert!(report.elapsed_seconds < 30.0, "{}", report.elapsed_seconds);
 }

@@ -13,7 +13,7 @@ use std::{
     io::{BufWriter, IsTerminal, Write},
     path::Path,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex, PoisonError,
     },
     time::{Duration, Instant},
@@ -49,6 +49,8 @@ pub struct Driver {
     sequence: AtomicU64,
     /// Where the dossier ids of calls answered OK go, if asked for (`--answered`).
     answered: Option<AnsweredLog>,
+    /// Set to end the run early (Ctrl-C): no new request is sent, those in flight finish.
+    interrupted: Arc<AtomicBool>,
 }
 
 /// The dossier ids of the calls answered OK, one a line (`vnpop load --answered FILE`).
@@ -114,7 +116,20 @@ impl Driver {
             run_id,
             sequence: AtomicU64::new(0),
             answered: None,
+            interrupted: Arc::default(),
         }
+    }
+
+    /// Ends the run early when `flag` is set: no new request is sent, those in flight finish,
+    /// and the phase reports what was done.
+    pub(crate) fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupted = flag;
+        self
+    }
+
+    /// Whether the run was ended early.
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(Ordering::Relaxed)
     }
 
     /// Lists the dossier id of every call answered OK in `answered`.
@@ -222,6 +237,9 @@ impl Driver {
         let mut clients = self.clients[worker % self.clients.len()].clone();
         let mut rng = ChaCha8Rng::seed_from_u64(worker as u64);
         loop {
+            if self.interrupted() {
+                break;
+            }
             let ticket = phase.next_ticket.fetch_add(1, Ordering::Relaxed);
             if phase.limit.is_some_and(|limit| ticket >= limit) {
                 break;

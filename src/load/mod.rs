@@ -15,7 +15,7 @@
 //! # async fn example() -> Result<(), vnpop::load::LoadError> {
 //! let mut config = vnpop::load::LoadConfig::defaults();
 //! config.requests = Some(10_000);
-//! let report = vnpop::load::run(&config).await?;
+//! let report = vnpop::load::run(&config, Default::default()).await?;
 //! println!("{}", report.table());
 //! # Ok(()) }
 //! ```
@@ -132,8 +132,12 @@ pub fn settings(config: &LoadConfig, run_id: &str) -> RunSettings {
 }
 
 /// Runs the load `config` describes: connects, prepares the citizens, warms up, measures, and
-/// reports. The progress bar shows on stderr when it is a terminal.
-pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
+/// reports. The progress bar shows on stderr when it is a terminal. Setting `interrupt` ends the
+/// run early (Ctrl-C): the report is of the part that ran, and says so.
+pub async fn run(
+    config: &LoadConfig,
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<LoadReport, LoadError> {
     config.validate().map_err(LoadError::Config)?;
     let tls = client_tls(config)?;
     let endpoints = config.endpoints();
@@ -158,7 +162,8 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         channels,
         config.timeout,
         run_id.clone(),
-    );
+    )
+    .with_interrupt(interrupt);
     if let Some(path) = &config.answered {
         let answered = AnsweredLog::create(path).map_err(|source| LoadError::Answered {
             path: path.clone(),
@@ -174,5 +179,7 @@ pub async fn run(config: &LoadConfig) -> Result<LoadReport, LoadError> {
         path: config.answered.clone().unwrap_or_default(),
         source,
     })?;
-    Ok(LoadReport::new(settings(config, &run_id), &tally, elapsed))
+    let mut report = LoadReport::new(settings(config, &run_id), &tally, elapsed);
+    report.interrupted = driver.interrupted();
+    Ok(report)
 }

@@ -187,6 +187,9 @@ pub struct LoadReport {
     pub total: Figures,
     /// Per RPC kind of the mix ("noop", "lookup", "verify", "qr", "auth").
     pub rpcs: BTreeMap<String, Figures>,
+    /// Whether the run was ended early (Ctrl-C): the figures are of the part that ran.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 impl LoadReport {
@@ -216,6 +219,7 @@ impl LoadReport {
             elapsed_seconds: seconds,
             total: Figures::of(&all_codes, &all_latency, seconds),
             rpcs,
+            interrupted: false,
         }
     }
 
@@ -237,6 +241,13 @@ impl LoadReport {
             s.run_id, self.elapsed_seconds, s.warmup_seconds, s.target
         );
         let _ = writeln!(out, "mix {}, citizens {}", s.mix, s.citizens);
+        if self.interrupted {
+            let _ = writeln!(
+                out,
+                "interrupted (Ctrl-C) after {:.1} s measured: the figures are of the part that ran",
+                self.elapsed_seconds
+            );
+        }
         let _ = writeln!(
             out,
             "\n{:<8} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}",
