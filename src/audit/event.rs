@@ -106,6 +106,27 @@ pub const NOT_REACHING_SERVER: &[&str] = &[
     "internal",
 ];
 
+/// Outcomes of a verification that consulted no citizen record: the request was refused as
+/// malformed or not allowed, or the call failed (gRPC status codes in snake case, as the server
+/// and the clients record refusals; `not_found` is not among them: a miss consulted the
+/// register). Such a verification is counted as made, never as covering its dossier.
+const CONSULTED_NO_RECORD: &[&str] = &[
+    "invalid_argument",
+    "failed_precondition",
+    "out_of_range",
+    "already_exists",
+    "unimplemented",
+    "data_loss",
+    "unspecified",
+];
+
+/// Whether a verification with `outcome` consulted a citizen record (found or not, matched or
+/// not, a QR or chip verdict, a VNeID account checked): what coverage counts. A malformed or
+/// refused request, or a call that failed, did not.
+pub fn consulted_a_record(outcome: &str) -> bool {
+    !(CONSULTED_NO_RECORD.contains(&outcome) || NOT_REACHING_SERVER.contains(&outcome))
+}
+
 /// Unit tests' dossier: `id`, received at the desk in `district` by `officer` at `at` (Unix ms),
 /// reported by the client.
 #[cfg(test)]
@@ -149,5 +170,39 @@ pub(crate) fn test_lookup(n: usize, id: &str, source: EventSource, at: i64) -> A
             purpose: "p".into(),
             subject: "s".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::consulted_a_record;
+
+    #[test]
+    fn only_outcomes_that_consulted_a_record_cover_a_dossier() {
+        for consulted in [
+            "found",
+            "not_found",
+            "match",
+            "no_match",
+            "valid",
+            "mismatch",
+            "unknown_number",
+            "card_expired",
+            "database_mismatch",
+            "challenge",
+            "CITIZEN_NOT_FOUND",
+        ] {
+            assert!(consulted_a_record(consulted), "{consulted}");
+        }
+        for refused in [
+            "invalid_argument",
+            "failed_precondition",
+            "permission_denied",
+            "unavailable",
+            "deadline_exceeded",
+            "internal",
+        ] {
+            assert!(!consulted_a_record(refused), "{refused}");
+        }
     }
 }

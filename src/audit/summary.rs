@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource, NOT_REACHING_SERVER},
+    event::{consulted_a_record, AuditEvent, EventKind, EventSource, NOT_REACHING_SERVER},
     AuditError,
 };
 
@@ -48,6 +48,9 @@ struct Dossier {
     served: i64,
     /// Reported verifications whose outcome says the call never reached the server.
     failed: i64,
+    /// Served verifications that consulted a citizen record ([`consulted_a_record`]): what
+    /// coverage counts.
+    served_consulted: i64,
     district: Option<String>,
     officer_id: Option<String>,
     procedure: Option<String>,
@@ -102,7 +105,7 @@ impl Dossier {
             self.lookups,
             i64::from(self.lookups > 0),
             self.served,
-            i64::from(self.served > 0),
+            i64::from(self.served_consulted > 0),
             self.failed,
             (reaching - self.served).max(0),
         ]
@@ -142,7 +145,7 @@ impl Summary {
                 let stored = transaction
                     .prepare_cached(
                         "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test,
-                                commune, province, failed
+                                commune, province, failed, served_consulted
                          FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
                     )?
                     .query_row(params![agency_id, dossier_id], |r| {
@@ -158,6 +161,7 @@ impl Summary {
                             commune: r.get(8)?,
                             province: r.get(9)?,
                             failed: r.get(10)?,
+                            served_consulted: r.get(11)?,
                             changed: false,
                         })
                     })
@@ -231,7 +235,10 @@ impl Summary {
                             dossier.failed += 1;
                         }
                     }
-                    EventSource::Server => dossier.served += 1,
+                    EventSource::Server => {
+                        dossier.served += 1;
+                        dossier.served_consulted += i64::from(consulted_a_record(outcome));
+                    }
                 }
                 (dossier.rollup_key(agency), before)
             }
@@ -245,13 +252,15 @@ impl Summary {
     pub(super) fn write(self, transaction: &Transaction<'_>) -> Result<(), AuditError> {
         let mut dossiers = transaction.prepare_cached(
             "INSERT INTO dossiers (agency_id, dossier_id, district, officer_id, procedure, channel,
-                 received_at_ms, load_test, lookups, served, commune, province, failed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 received_at_ms, load_test, lookups, served, commune, province, failed,
+                 served_consulted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT (agency_id, dossier_id) DO UPDATE SET district = excluded.district,
                  officer_id = excluded.officer_id, procedure = excluded.procedure,
                  channel = excluded.channel, received_at_ms = excluded.received_at_ms,
                  load_test = excluded.load_test, lookups = excluded.lookups, served = excluded.served,
-                 commune = excluded.commune, province = excluded.province, failed = excluded.failed",
+                 commune = excluded.commune, province = excluded.province, failed = excluded.failed,
+                 served_consulted = excluded.served_consulted",
         )?;
         for ((agency_id, dossier_id), d) in &self.dossiers {
             if d.changed {
@@ -268,7 +277,8 @@ impl Summary {
                     d.served,
                     d.commune,
                     d.province,
-                    d.failed
+                    d.failed,
+                    d.served_consulted
                 ])?;
             }
         }

@@ -88,20 +88,40 @@ impl ChipVerification for ChipService {
             .ok_or_else(|| ApiError::ChipReadMalformed {
                 field: "chip_read".into(),
                 message: "missing".into(),
-            })?;
-        let report = self
-            .verifier
-            .verify_on_pool(
-                read,
-                Arc::clone(&self.store),
-                self.clock.today(),
-                agency.scope,
-            )
-            .await
-            .map_err(|e| ApiError::ChipReadMalformed {
-                field: e.field,
-                message: e.message,
-            })?;
+            });
+        let report = match read {
+            Ok(read) => self
+                .verifier
+                .verify_on_pool(
+                    read,
+                    Arc::clone(&self.store),
+                    self.clock.today(),
+                    agency.scope,
+                )
+                .await
+                .map_err(|e| ApiError::ChipReadMalformed {
+                    field: e.field,
+                    message: e.message,
+                }),
+            Err(refused) => Err(refused),
+        };
+        let report = match report {
+            Ok(report) => report,
+            Err(refused) => {
+                // A read refused as malformed is recorded too (no citizen): the agency reports
+                // the call, and the auditor sees it served, not as a call that never happened.
+                record_call(
+                    &self.recorder,
+                    "VerifyChipRead",
+                    &agency,
+                    &context,
+                    None,
+                    "invalid_argument",
+                )
+                .await?;
+                return Err(refused.into());
+            }
+        };
         let verdict = verdict_proto(report.verdict);
         let label = verdict
             .as_str_name()

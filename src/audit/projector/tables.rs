@@ -27,7 +27,7 @@ macro_rules! rollup_columns {
     lookups    INTEGER NOT NULL,
     covered    INTEGER NOT NULL,
     served     INTEGER NOT NULL,
-    -- dossiers with at least one served verification
+    -- dossiers with at least one served verification that consulted a citizen record
     served_covered INTEGER NOT NULL,
     -- reported verifications that failed before the server; reported ones that reached it,
     -- by their outcome, beyond those it served (per dossier)
@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS dossiers (
     served         INTEGER NOT NULL DEFAULT 0,
     -- reported verifications whose outcome says the call never reached the server
     failed         INTEGER NOT NULL DEFAULT 0,
+    -- served verifications that consulted a citizen record (coverage counts these only: not a
+    -- request refused as malformed)
+    served_consulted INTEGER NOT NULL DEFAULT 0,
     -- the commune's official code (dossiers received since 1 July 2025)
     commune        INTEGER,
     -- the receiving unit's current province code (an old district's mapped through its old
@@ -97,8 +100,9 @@ INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 /// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
-/// current provinces; 4: the tree's upper levels, [`nodes`](crate::audit::nodes); 5: 31-bit subject keys, the monthly rollup).
-const SCHEMA_VERSION: i64 = 5;
+/// current provinces; 4: the tree's upper levels, [`nodes`](crate::audit::nodes); 5: 31-bit subject keys, the monthly rollup; 6: verifications that consulted a record, which
+/// alone cover a dossier).
+const SCHEMA_VERSION: i64 = 6;
 
 /// Opens the query tables' file with the settings every connection uses. Tables of an older
 /// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.

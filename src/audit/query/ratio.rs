@@ -234,7 +234,8 @@ impl AuditReader {
             RatioSource::Dossiers => (
                 "dossiers",
                 // The rollup's figures (summary::ROLLUP_FIGURES), from each dossier's counts.
-                "COUNT(*), SUM(lookups), SUM(lookups > 0), SUM(served), SUM(served > 0), SUM(failed),
+                "COUNT(*), SUM(lookups), SUM(lookups > 0), SUM(served),
+                 SUM(served_consulted > 0), SUM(failed),
                  SUM(MAX(lookups - failed - served, 0))"
                     .to_owned(),
                 vec!["received_at_ms >= ?", "received_at_ms < ?"],
@@ -259,9 +260,7 @@ impl AuditReader {
                     "(SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
                       UNION ALL SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
                       UNION ALL SELECT * FROM ratio_rollup_month WHERE day >= ? AND day < ?)",
-                    ROLLUP_FIGURES
-                        .map(|c| format!("SUM({c})"))
-                        .join(", "),
+                    ROLLUP_FIGURES.map(|c| format!("SUM({c})")).join(", "),
                     vec![],
                     [from, months_from, months_to, to, months_from, months_to]
                         .map(Value::Integer)

@@ -1,4 +1,4 @@
-//! Dossiers received in a period without any lookup the server served, page by page: the
+//! Dossiers received in a period without any lookup the server served that consulted a record, page by page: the
 //! officers' desks to visit first.
 
 use rusqlite::{params_from_iter, types::Value};
@@ -52,7 +52,7 @@ impl AuditReader {
     /// page.
     pub fn unverified(&self, query: &UnverifiedQuery) -> Result<Vec<DossierRow>, AuditError> {
         let mut conditions = vec![
-            "served = 0".to_owned(),
+            "served_consulted = 0".to_owned(),
             "load_test = 0".to_owned(),
             "received_at_ms >= ?".to_owned(),
             "received_at_ms < ?".to_owned(),
