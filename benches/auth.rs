@@ -29,6 +29,7 @@ use vnpop::{
     proto::{self, vneid_authentication_server::VneidAuthentication},
     security::Authenticator,
     server::{self, ServerState},
+    serving::Serving,
     vneid::{TestCredentials, VneidService},
 };
 
@@ -200,17 +201,20 @@ fn main() {
         let state = ServerState::build(&config).expect("state");
         let set = logins(&state, &config, count, level2);
         let agency = state.authn.directory().by_id("simulation").expect("agency");
-        let service = Arc::new(VneidService::new(
-            Arc::clone(&state.store),
+        let serving = Serving::new(
             Arc::new(Authenticator::insecure(
                 state.authn.directory().clone(),
                 agency,
             )),
             Arc::clone(&state.recorder),
+            state.clock,
+        );
+        let service = Arc::new(VneidService::new(
+            Arc::clone(&state.store),
+            serving,
             Arc::clone(&state.chip),
             Arc::clone(&state.tokens),
             state.auth,
-            state.clock,
         ));
         let n = set.len();
         let elapsed = runtime.block_on(direct(service, set, cores));

@@ -54,6 +54,8 @@ pub mod reporting;
 pub mod security;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
+pub mod serving;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod simulate;
 #[cfg(feature = "server")]

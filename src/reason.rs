@@ -255,6 +255,31 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
+/// The outcome label the audit trail records for a call that ended with `code` (its
+/// [`code_name`] in lower case: "not_found", "invalid_argument", "unavailable"), on the server's
+/// side and in the client library's reports alike.
+pub fn code_label(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "ok",
+        Code::Cancelled => "cancelled",
+        Code::Unknown => "unknown",
+        Code::InvalidArgument => "invalid_argument",
+        Code::DeadlineExceeded => "deadline_exceeded",
+        Code::NotFound => "not_found",
+        Code::AlreadyExists => "already_exists",
+        Code::PermissionDenied => "permission_denied",
+        Code::ResourceExhausted => "resource_exhausted",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::Aborted => "aborted",
+        Code::OutOfRange => "out_of_range",
+        Code::Unimplemented => "unimplemented",
+        Code::Internal => "internal",
+        Code::Unavailable => "unavailable",
+        Code::DataLoss => "data_loss",
+        Code::Unauthenticated => "unauthenticated",
+    }
+}
+
 /// The code [`code_name`] spells `name`; `Code::Unknown` for anything else.
 pub fn code_from_name(name: &str) -> Code {
     (0..=16)
@@ -296,6 +321,7 @@ mod tests {
     fn code_names_read_back() {
         for value in 0..=16 {
             let code = Code::from_i32(value);
+            assert_eq!(code_label(code), code_name(code).to_lowercase());
             assert_eq!(code_from_name(code_name(code)), code);
         }
         assert_eq!(code_from_name("NOT_A_CODE"), Code::Unknown);

@@ -31,13 +31,14 @@ use crate::{
         qa_administration_server::QaAdministrationServer,
         vneid_authentication_server::VneidAuthenticationServer,
     },
-    registry::{Clock, RegistryService},
+    registry::RegistryService,
     security::{
         acceptor::{tls_incoming, AcceptLimits},
         dev_pki::{self, DevMaterial, DevUse},
         tls::{TlsMaterial, DEV_CA_PEM},
         AgencyDirectory, AgencyError, Authenticator, Role,
     },
+    serving::{Clock, Serving},
     store::CitizenStore,
     vneid::{AuthSettings, TokenIssuer, VneidService},
 };
@@ -414,23 +415,23 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
         .build_v1alpha()
         .expect("embedded descriptors are valid");
-    let registry = RegistryService::new(
-        Arc::clone(&state.store),
+    // Every citizen-facing service answers through one Serving: the caller, the clock and the
+    // record made before every answer.
+    let serving = Serving::new(
         Arc::clone(&state.authn),
         Arc::clone(&state.recorder),
         state.clock,
     );
+    let registry = RegistryService::new(Arc::clone(&state.store), serving.clone());
 
     let audit = AuditService::new(Arc::clone(&state.authn), Arc::clone(&state.recorder));
 
     let vneid = VneidService::new(
         Arc::clone(&state.store),
-        Arc::clone(&state.authn),
-        Arc::clone(&state.recorder),
+        serving.clone(),
         Arc::clone(&state.chip),
         Arc::clone(&state.tokens),
         state.auth,
-        state.clock,
     );
     let admin = AdminService::new(
         Arc::clone(&state.authn),
@@ -438,13 +439,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         Arc::new(RuntimeFixtures::new(Arc::clone(&state.store))),
         Arc::clone(&state.recorder),
     );
-    let chip = ChipService::new(
-        Arc::clone(&state.store),
-        state.authn,
-        Arc::clone(&state.recorder),
-        Arc::clone(&state.chip),
-        state.clock,
-    );
+    let chip = ChipService::new(Arc::clone(&state.store), serving, Arc::clone(&state.chip));
 
     let (tx, rx) = oneshot::channel();
     let router = builder

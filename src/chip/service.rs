@@ -7,57 +7,83 @@ use tonic::{Request, Response, Status};
 
 use super::{ChipVerdict, ChipVerifier};
 use crate::{
-    audit::recorder::ServedRecorder,
     error::ApiError,
     proto::{self, chip_verification_server::ChipVerification},
-    registry::{record_call, Clock, RequestContext},
-    security::{Agency, Authenticator},
+    serving::{respond, Answered, Outcome, Refused, Serving},
     store::CitizenStore,
 };
 
 #[derive(Debug, Clone)]
 pub struct ChipService {
     store: Arc<CitizenStore>,
-    authn: Arc<Authenticator>,
     /// Records every chip verification in the audit trail, like lookups.
-    recorder: Arc<ServedRecorder>,
+    serving: Serving,
     verifier: Arc<ChipVerifier>,
-    clock: Clock,
 }
 
 impl ChipService {
-    pub fn new(
-        store: Arc<CitizenStore>,
-        authn: Arc<Authenticator>,
-        recorder: Arc<ServedRecorder>,
-        verifier: Arc<ChipVerifier>,
-        clock: Clock,
-    ) -> Self {
+    pub fn new(store: Arc<CitizenStore>, serving: Serving, verifier: Arc<ChipVerifier>) -> Self {
         ChipService {
             store,
-            authn,
-            recorder,
+            serving,
             verifier,
-            clock,
         }
     }
-}
 
-/// The calling agency, if its role may verify citizens.
-pub(crate) fn verifying_agency<T>(
-    authn: &Authenticator,
-    request: &Request<T>,
-    rpc: &'static str,
-) -> Result<Arc<Agency>, ApiError> {
-    let agency = authn.identify(request)?;
-    if !agency.role.may_look_up() {
-        return Err(ApiError::RoleNotAllowed {
-            agency: agency.id.clone(),
-            role: format!("{:?}", agency.role).to_lowercase(),
-            rpc,
-        });
+    /// VerifyChipRead: the verdict and every check, recorded first; a read refused as
+    /// malformed is recorded too (no citizen), so an agency's report of it is `served`.
+    async fn verify_chip_read_served(
+        &self,
+        request: Request<proto::VerifyChipReadRequest>,
+    ) -> Result<Answered<proto::VerifyChipReadResponse>, Refused> {
+        let (call, request) = self
+            .serving
+            .begin(request, "VerifyChipRead", |r| r.context.take())?;
+        let Some(read) = request.chip_read else {
+            let missing = ApiError::ChipReadMalformed {
+                field: "chip_read".into(),
+                message: "missing".into(),
+            };
+            return call.answer(Outcome::refused(missing, None)).await;
+        };
+        let verified = self
+            .verifier
+            .verify_on_pool(read, Arc::clone(&self.store), call.today(), call.scope())
+            .await;
+        let report = match verified {
+            Ok(report) => report,
+            Err(e) => {
+                let malformed = ApiError::ChipReadMalformed {
+                    field: e.field,
+                    message: e.message,
+                };
+                return call.answer(Outcome::refused(malformed, None)).await;
+            }
+        };
+        let verdict = verdict_proto(report.verdict);
+        let label = verdict
+            .as_str_name()
+            .trim_start_matches("CHIP_VERDICT_")
+            .to_lowercase();
+        let subject = Some(report.document_number.clone());
+        let answer = proto::VerifyChipReadResponse {
+            verdict: verdict as i32,
+            checks: report
+                .checks
+                .iter()
+                .map(|c| proto::ChipCheck {
+                    name: c.name.to_owned(),
+                    passed: c.outcome.is_ok(),
+                    detail: c.outcome.clone().err().unwrap_or_default(),
+                })
+                .collect(),
+            tampered_data_groups: report.tampered_data_groups,
+            mismatched_fields: report.mismatched_fields,
+            document_number: report.document_number,
+            withheld_fields: report.withheld_fields,
+        };
+        call.answer(Outcome::answered(answer, subject, label)).await
     }
-    Ok(agency)
 }
 
 pub(crate) fn verdict_proto(verdict: ChipVerdict) -> proto::ChipVerdict {
@@ -80,77 +106,6 @@ impl ChipVerification for ChipService {
         &self,
         request: Request<proto::VerifyChipReadRequest>,
     ) -> Result<Response<proto::VerifyChipReadResponse>, Status> {
-        let agency = verifying_agency(&self.authn, &request, "VerifyChipRead")?;
-        let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context, &agency)?;
-        let read = request
-            .chip_read
-            .ok_or_else(|| ApiError::ChipReadMalformed {
-                field: "chip_read".into(),
-                message: "missing".into(),
-            });
-        let report = match read {
-            Ok(read) => self
-                .verifier
-                .verify_on_pool(
-                    read,
-                    Arc::clone(&self.store),
-                    self.clock.today(),
-                    agency.scope,
-                )
-                .await
-                .map_err(|e| ApiError::ChipReadMalformed {
-                    field: e.field,
-                    message: e.message,
-                }),
-            Err(refused) => Err(refused),
-        };
-        let report = match report {
-            Ok(report) => report,
-            Err(refused) => {
-                // A read refused as malformed is recorded too (no citizen): the agency reports
-                // the call, and the auditor sees it served, not as a call that never happened.
-                record_call(
-                    &self.recorder,
-                    "VerifyChipRead",
-                    &agency,
-                    &context,
-                    None,
-                    "invalid_argument",
-                )
-                .await?;
-                return Err(refused.into());
-            }
-        };
-        let verdict = verdict_proto(report.verdict);
-        let label = verdict
-            .as_str_name()
-            .trim_start_matches("CHIP_VERDICT_")
-            .to_lowercase();
-        record_call(
-            &self.recorder,
-            "VerifyChipRead",
-            &agency,
-            &context,
-            Some(&report.document_number),
-            &label,
-        )
-        .await?;
-        Ok(Response::new(proto::VerifyChipReadResponse {
-            verdict: verdict as i32,
-            checks: report
-                .checks
-                .iter()
-                .map(|c| proto::ChipCheck {
-                    name: c.name.to_owned(),
-                    passed: c.outcome.is_ok(),
-                    detail: c.outcome.clone().err().unwrap_or_default(),
-                })
-                .collect(),
-            tampered_data_groups: report.tampered_data_groups,
-            mismatched_fields: report.mismatched_fields,
-            document_number: report.document_number,
-            withheld_fields: report.withheld_fields,
-        }))
+        respond(self.verify_chip_read_served(request).await)
     }
 }

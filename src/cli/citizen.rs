@@ -51,7 +51,7 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     let personal = chip::personal::personal_data(population.seed, &citizen);
     let today = population
         .today
-        .unwrap_or_else(|| crate::registry::Clock::System.today());
+        .unwrap_or_else(|| crate::serving::Clock::System.today());
     let origin = &citizen.place_of_origin;
     let mut out = String::new();
     outln!(

@@ -20,18 +20,18 @@ use super::{
     AuthSettings,
 };
 use crate::{
-    audit::recorder::{Action, ServedRecorder},
-    chip::{
-        service::verdict_proto, service::verifying_agency, ChipVerification, ChipVerifier,
-        MalformedChipRead,
-    },
+    audit::recorder::Action,
+    chip::{service::verdict_proto, ChipVerification, ChipVerifier, MalformedChipRead},
     domain::{CccdNumber, Citizen, CitizenStatus, VneidLevel},
     error::{bounded, ApiError},
     proto::{self, vneid_authentication_server::VneidAuthentication},
-    registry::{record_call, Clock, RequestContext},
-    security::{Agency, Authenticator, FieldScope},
+    security::{Agency, FieldScope},
+    serving::{respond, Answered, Outcome, Refused, Serving},
     store::CitizenStore,
 };
+
+/// What a handler of this service returns: a recorded answer, or why there is none.
+type Served<T> = Result<Answered<T>, Refused>;
 
 /// The longest challenge id looked at (ids are 22 characters).
 const MAX_CHALLENGE_ID_BYTES: usize = 64;
@@ -48,32 +48,27 @@ const TRACKED_ACCOUNTS: usize = 100_000;
 #[derive(Debug)]
 pub struct VneidService {
     store: Arc<CitizenStore>,
-    authn: Arc<Authenticator>,
-    /// Records every authentication in the audit trail, like lookups.
-    recorder: Arc<ServedRecorder>,
+    /// The caller check and the audit record of every authentication, like lookups.
+    serving: Serving,
     chip: Arc<ChipVerifier>,
     tokens: Arc<TokenIssuer>,
     challenges: ChallengeStore,
     lockout: Lockout,
     used_codes: UsedCodes,
-    clock: Clock,
     seed: u64,
 }
 
 impl VneidService {
     pub fn new(
         store: Arc<CitizenStore>,
-        authn: Arc<Authenticator>,
-        recorder: Arc<ServedRecorder>,
+        serving: Serving,
         chip: Arc<ChipVerifier>,
         tokens: Arc<TokenIssuer>,
         settings: AuthSettings,
-        clock: Clock,
     ) -> Self {
         VneidService {
             store,
-            authn,
-            recorder,
+            serving,
             seed: chip.seed,
             chip,
             tokens,
@@ -90,7 +85,6 @@ impl VneidService {
                 TRACKED_ACCOUNTS,
             ),
             used_codes: UsedCodes::new(TRACKED_ACCOUNTS),
-            clock,
         }
     }
 
@@ -272,35 +266,38 @@ fn level_proto(level: VneidLevel) -> proto::VneidLevel {
     }
 }
 
-#[tonic::async_trait]
-impl VneidAuthentication for VneidService {
-    async fn start_authentication(
+impl VneidService {
+    /// StartAuthentication, recorded: the number and level read (a refusal of either recorded
+    /// too), then the citizen's account checked and a challenge handed out.
+    async fn start_served(
         &self,
         request: Request<proto::StartAuthenticationRequest>,
-    ) -> Result<Response<proto::StartAuthenticationResponse>, Status> {
-        let agency = verifying_agency(&self.authn, &request, "StartAuthentication")?;
-        let request = request.into_inner();
-        let context = RequestContext::from_proto(request.context, &agency)?;
-        let cccd = CccdNumber::parse(bounded(
-            "cccd_number",
-            &request.cccd_number,
-            MAX_NUMBER_BYTES,
-        )?)
-        .map_err(|error| ApiError::InvalidCccd {
-            field: "cccd_number",
-            error,
-        })?;
+    ) -> Served<proto::StartAuthenticationResponse> {
+        let (call, request) = self
+            .serving
+            .begin(request, "StartAuthentication", |r| r.context.take())?;
+        let cccd = bounded("cccd_number", &request.cccd_number, MAX_NUMBER_BYTES).and_then(|n| {
+            CccdNumber::parse(n).map_err(|error| ApiError::InvalidCccd {
+                field: "cccd_number",
+                error,
+            })
+        });
+        let cccd = match cccd {
+            Ok(cccd) => cccd,
+            Err(error) => return call.answer(Outcome::refused(error, None)).await,
+        };
         let level = match proto::VneidLevel::try_from(request.level) {
             Ok(proto::VneidLevel::One) => VneidLevel::Level1,
             Ok(proto::VneidLevel::Two) => VneidLevel::Level2,
             _ => {
-                return Err(ApiError::InvalidField {
+                let error = ApiError::InvalidField {
                     field: "level",
                     message: "must be VNEID_LEVEL_ONE or VNEID_LEVEL_TWO".into(),
-                }
-                .into())
+                };
+                return call.answer(Outcome::refused(error, None)).await;
             }
         };
+        let agency = Arc::clone(call.agency());
         let outcome = (|| {
             let citizen = self.store.get(cccd).ok_or(ApiError::CitizenNotFound {
                 masked: cccd.masked(),
@@ -340,37 +337,35 @@ impl VneidAuthentication for VneidService {
                 expires_at,
             })
         })();
-        let reason = outcome.as_ref().err().map(ApiError::reason);
-        let label = reason
-            .as_ref()
-            .map_or("challenge", crate::reason::Reason::as_str);
-        let number = cccd.to_string();
-        record_call(
-            &self.recorder,
-            "StartAuthentication",
-            &agency,
-            &context,
-            Some(&number),
-            label,
-        )
-        .await?;
-        Ok(Response::new(outcome?))
+        let subject = Some(cccd.to_string());
+        let outcome = match outcome {
+            Ok(answer) => Outcome::answered(answer, subject, "challenge"),
+            Err(error) => {
+                let reason = error.reason();
+                Outcome::refused_as(error, subject, reason.as_str().to_owned())
+            }
+        };
+        call.answer(outcome).await
     }
 
-    async fn complete_authentication(
+    /// CompleteAuthentication, recorded: every factor checked, a token issued.
+    async fn complete_served(
         &self,
         request: Request<proto::CompleteAuthenticationRequest>,
-    ) -> Result<Response<proto::CompleteAuthenticationResponse>, Status> {
-        let agency = verifying_agency(&self.authn, &request, "CompleteAuthentication")?;
-        let mut request = request.into_inner();
-        let context = RequestContext::from_proto(request.context.clone(), &agency)?;
-        bounded(
+    ) -> Served<proto::CompleteAuthenticationResponse> {
+        let (call, mut request) = self
+            .serving
+            .begin(request, "CompleteAuthentication", |r| r.context.clone())?;
+        let sizes = bounded(
             "challenge_id",
             &request.challenge_id,
             MAX_CHALLENGE_ID_BYTES,
-        )?;
-        bounded("passcode", &request.passcode, MAX_FACTOR_BYTES)?;
-        bounded("totp_code", &request.totp_code, MAX_FACTOR_BYTES)?;
+        )
+        .and_then(|_| bounded("passcode", &request.passcode, MAX_FACTOR_BYTES))
+        .and_then(|_| bounded("totp_code", &request.totp_code, MAX_FACTOR_BYTES));
+        if let Err(error) = sizes {
+            return call.answer(Outcome::refused(error, None)).await;
+        }
         // The chip read is verified first, on the blocking pool (never on an async worker); its
         // outcome counts in `complete` in the order of the factors. The whole scope is used:
         // level 2 must check everything, and the database is compared only with an authentic
@@ -381,58 +376,62 @@ impl VneidAuthentication for VneidService {
                     .verify_on_pool(
                         read,
                         Arc::clone(&self.store),
-                        self.clock.today(),
+                        call.today(),
                         FieldScope::all(),
                     )
                     .await,
             ),
             None => None,
         };
-        match self.complete(&agency, &request, chip, Instant::now()) {
+        let outcome = match self.complete(call.agency(), &request, chip, Instant::now()) {
             Ok((cccd, level)) => {
                 let (token, claims) = self.tokens.issue(&Grant {
                     cccd,
                     level,
-                    agency_id: &agency.id,
-                    dossier_id: &context.dossier_id,
+                    agency_id: &call.agency().id,
+                    dossier_id: &call.context().dossier_id,
                 });
-                let number = cccd.to_string();
-                record_call(
-                    &self.recorder,
-                    "CompleteAuthentication",
-                    &agency,
-                    &context,
-                    Some(&number),
-                    "authenticated",
-                )
-                .await?;
-                Ok(Response::new(proto::CompleteAuthenticationResponse {
+                let answer = proto::CompleteAuthenticationResponse {
                     token,
                     expires_at: claims.exp,
                     level: level_proto(level) as i32,
-                }))
+                };
+                Outcome::answered(answer, Some(cccd.to_string()), "authenticated")
             }
             Err((cccd, error)) => {
-                let number = cccd.map(|c| c.to_string());
-                record_call(
-                    &self.recorder,
-                    "CompleteAuthentication",
-                    &agency,
-                    &context,
-                    number.as_deref(),
-                    error.reason().as_str(),
+                let reason = error.reason();
+                Outcome::refused_as(
+                    error,
+                    cccd.map(|c| c.to_string()),
+                    reason.as_str().to_owned(),
                 )
-                .await?;
-                Err(error.into())
             }
-        }
+        };
+        call.answer(outcome).await
+    }
+}
+
+#[tonic::async_trait]
+impl VneidAuthentication for VneidService {
+    async fn start_authentication(
+        &self,
+        request: Request<proto::StartAuthenticationRequest>,
+    ) -> Result<Response<proto::StartAuthenticationResponse>, Status> {
+        respond(self.start_served(request).await)
+    }
+
+    async fn complete_authentication(
+        &self,
+        request: Request<proto::CompleteAuthenticationRequest>,
+    ) -> Result<Response<proto::CompleteAuthenticationResponse>, Status> {
+        respond(self.complete_served(request).await)
     }
 
     async fn get_jwks(
         &self,
         request: Request<proto::GetJwksRequest>,
     ) -> Result<Response<proto::GetJwksResponse>, Status> {
-        self.authn.identify(&request).map_err(ApiError::from)?;
+        self.serving.identify(&request)?;
         Ok(Response::new(proto::GetJwksResponse {
             jwks_json: self.tokens.jwks_json(),
         }))
@@ -442,7 +441,7 @@ impl VneidAuthentication for VneidService {
         &self,
         request: Request<proto::IntrospectTokenRequest>,
     ) -> Result<Response<proto::IntrospectTokenResponse>, Status> {
-        let agency = verifying_agency(&self.authn, &request, "IntrospectToken")?;
+        let agency = self.serving.verifier(&request, "IntrospectToken")?;
         let token = request.into_inner().token;
         bounded("token", &token, MAX_TOKEN_BYTES)?;
         let introspected = self.tokens.introspect(&token, &agency.id);
@@ -467,7 +466,8 @@ impl VneidAuthentication for VneidService {
             .chars()
             .take(crate::reporting::MAX_PURPOSE_CHARS)
             .collect();
-        self.recorder
+        self.serving
+            .recorder()
             .record_action(Action {
                 agency_id: &agency.id,
                 district: &agency.district,

@@ -8,6 +8,7 @@ use super::DossierInfo;
 use crate::{
     client::ClientError,
     proto::{self, reported_event::Kind},
+    reason::code_label,
     reporting,
 };
 
@@ -92,24 +93,13 @@ pub(super) fn verification(rpc: &str, purpose: &str, cccd: &str, outcome: String
     })
 }
 
-/// The outcome label recorded for a call's result.
+/// The outcome label recorded for a call's result: `ok`'s for an answer, the gRPC code's
+/// [`code_label`] for a failure (as the server records its refusals).
 pub(super) fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) -> String) -> String {
     match result {
         Ok(answer) => ok(answer),
-        Err(error) => snake_case(&format!("{:?}", error.code())),
+        Err(error) => code_label(error.code()).to_owned(),
     }
-}
-
-/// "NotFound" → "not_found".
-fn snake_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
 #[cfg(test)]
