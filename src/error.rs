@@ -176,6 +176,23 @@ pub enum AuditError {
     Write(String),
     #[error("audit signing key: {0}")]
     Key(String),
+    /// Another process holds the data directory's lock (`audit::lock`): one server writes a
+    /// data directory's audit log.
+    #[error("the data directory {dir} is in use by another vnpop server (PID {pid}): one server writes a data directory's audit log; stop that one or give this one its own --data-dir")]
+    DataDirLocked {
+        /// The data directory.
+        dir: String,
+        /// The PID the lock file names ("unknown" if it names none yet).
+        pid: String,
+    },
+    /// The data directory (or its lock file) cannot be made or opened.
+    #[error("data directory {dir}: {message}")]
+    DataDir {
+        /// The data directory.
+        dir: String,
+        /// What failed.
+        message: String,
+    },
     #[error("the audit log is corrupt: {0}")]
     Corrupt(String),
     #[error("the audit log is closed")]

@@ -43,6 +43,7 @@ pub use super::{
         hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,
         PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
     },
+    lock::{DataDirLock, LOCK_FILE},
     projector::QUERY_FILE,
     queue::AppendReceipt,
     store::DATABASE_FILE,
@@ -70,14 +71,17 @@ pub struct AuditLog {
     applied: watch::Receiver<u64>,
     /// In a fleet: the shared database, and the thread copying it into [`DATABASE_FILE`].
     fleet: Option<(PgStore, Follower)>,
+    /// The data directory's lock, held while the log is open (released last, on drop).
+    _lock: DataDirLock,
 }
 
 impl AuditLog {
-    /// Opens (or creates) the log in `data_dir`: checks the end of the log against its latest
+    /// Opens (or creates) the log in the data directory `lock` holds: checks the end of the log against its latest
     /// signed head (a damaged record stops start-up, naming it), rebuilds the tree's right edge,
     /// then starts the sequencer, the projector (which first catches up with anything
     /// acknowledged but not yet applied before the last stop) and the checkpointer.
-    pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
+    pub fn open(lock: DataDirLock) -> Result<Self, AuditError> {
+        let data_dir = lock.dir();
         let key = super::keys::open(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let public_key = key.verifying_key();
@@ -86,14 +90,23 @@ impl AuditLog {
         let acknowledged = Arc::new(AtomicU64::new(size));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
         let sequencer = sequencer.answering(Arc::clone(&acknowledged), projector.progress());
-        Self::run(sequencer, projector, None, public_key, path, acknowledged)
+        Self::run(
+            sequencer,
+            projector,
+            None,
+            public_key,
+            path,
+            acknowledged,
+            lock,
+        )
     }
 
     /// Opens the log of record a fleet of servers shares in `store` (see
     /// [`super::postgres`]), with this server's keys and its own copy of the log and query
-    /// tables in `data_dir`. The first server to open the database makes its keys the fleet's;
+    /// tables in the data directory `lock` holds. The first server to open the database makes its keys the fleet's;
     /// the others must have the same (their key files copied from it) or are refused.
-    pub fn open_fleet(data_dir: &Path, store: &PgStore) -> Result<Self, AuditError> {
+    pub fn open_fleet(lock: DataDirLock, store: &PgStore) -> Result<Self, AuditError> {
+        let data_dir = lock.dir();
         let key = super::keys::open(data_dir)?;
         let public_key = key.verifying_key();
         let subject_key = load_or_create_secret(&data_dir.join(SUBJECT_KEY_FILE))?;
@@ -134,6 +147,7 @@ impl AuditLog {
             public_key,
             path,
             acknowledged,
+            lock,
         )
     }
 
@@ -145,6 +159,7 @@ impl AuditLog {
         public_key: VerifyingKey,
         path: PathBuf,
         acknowledged: Arc<AtomicU64>,
+        lock: DataDirLock,
     ) -> Result<Self, AuditError> {
         let applied = projector.applied();
         let queue = Arc::new(Queue::default());
@@ -171,6 +186,7 @@ impl AuditLog {
             acknowledged,
             applied,
             fleet,
+            _lock: lock,
         })
     }
 
