@@ -3,7 +3,8 @@
 //!
 //! `append` hands a batch to the sequencer and resolves only once the batch is durable. The
 //! sequencer (`sequencer`) takes every batch waiting in the `queue` (served calls first, then
-//! agencies' reports, up to a group's size), drops client events already stored (same event id: at-least-once
+//! agencies' reports, up to a group's size), drops client events already stored (same agency and
+//! event id: at-least-once
 //! delivery, exactly-once storage), encodes the rest (`record`), extends the Merkle tree,
 //! signs the new head and stores it all in one fsync'd commit (`store`); then it answers every
 //! caller. That is all it does on the answer's path.
@@ -45,7 +46,7 @@ pub use super::{
     },
     lock::{DataDirLock, LOCK_FILE},
     projector::QUERY_FILE,
-    queue::AppendReceipt,
+    queue::{AppendReceipt, EventKey},
     store::DATABASE_FILE,
 };
 
@@ -266,7 +267,7 @@ impl AuditLog {
     }
 
     /// [`AuditLog::append`] of reports the server took in at `received_at_ms` (the time their
-    /// rules were checked against), which is stored with each. `probes` are the ids of client
+    /// rules were checked against), which is stored with each. `probes` are the keys of client
     /// events of the same batch that were not accepted: the receipt says which of them the log
     /// already holds (a redelivery is a duplicate whatever the rules say now), as of the same
     /// commit, so no append can come between the check and the answer.
@@ -274,7 +275,7 @@ impl AuditLog {
         &self,
         events: Vec<AuditEvent>,
         received_at_ms: i64,
-        probes: Vec<String>,
+        probes: Vec<EventKey>,
     ) -> Result<AppendReceipt, AuditError> {
         self.append_job(Lane::Ingest, events, received_at_ms, probes)
             .await
@@ -304,7 +305,7 @@ impl AuditLog {
         lane: Lane,
         events: Vec<AuditEvent>,
         received_at_ms: i64,
-        probes: Vec<String>,
+        probes: Vec<EventKey>,
     ) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
         let job = Job {
