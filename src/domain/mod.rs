@@ -20,6 +20,7 @@ pub(crate) mod matching;
 
 mod province;
 mod qr;
+mod text;
 pub mod vietnam;
 
 pub(crate) use card::card_expiry;
@@ -33,3 +34,4 @@ pub use claims::{verify_token, TokenError, VneidClaims, TOKEN_ISSUER};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};
+pub use text::{check_safe_text, is_unsafe_char, UnsafeChar};
