@@ -209,6 +209,37 @@ impl AuditLog {
         }
     }
 
+    /// TESTS ONLY. Appends each batch as its own job, all queued at once so the sequencer
+    /// commits them as one group (as concurrent callers' jobs are), and waits for each job's
+    /// answer: tests can give a group a job the log of record refuses and see the others
+    /// answered. No flag or setting of `vnpop serve` reaches it.
+    #[doc(hidden)]
+    pub fn append_together_for_test(
+        &self,
+        batches: Vec<Vec<AuditEvent>>,
+    ) -> Vec<Result<AppendReceipt, AuditError>> {
+        let (jobs, answers): (Vec<Job>, Vec<_>) = batches
+            .into_iter()
+            .map(|events| {
+                let (ack, done) = oneshot::channel();
+                let job = Job {
+                    events,
+                    received_at_ms: now_ms(),
+                    probes: Vec::new(),
+                    ack,
+                };
+                (job, done)
+            })
+            .unzip();
+        if self.queue.push_together(Lane::Ingest, jobs).is_err() {
+            return answers.iter().map(|_| Err(AuditError::Closed)).collect();
+        }
+        answers
+            .into_iter()
+            .map(|done| self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?))
+            .collect()
+    }
+
     /// Resolves once the query tables hold every event acknowledged before the call
     /// (read-your-writes for auditors' queries); an error if they stay behind for
     /// `CATCH_UP_PATIENCE` (the projector is failing: see the server's log).

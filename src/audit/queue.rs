@@ -100,6 +100,22 @@ impl Queue {
         }
     }
 
+    /// TESTS ONLY ([`AuditLog::append_together_for_test`](super::AuditLog::append_together_for_test)):
+    /// queues `jobs` at once, past the lane's bound, so the sequencer takes them in one group
+    /// (up to [`MAX_GROUP`] events).
+    pub(crate) fn push_together(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), ()> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        if queues.closed {
+            return Err(());
+        }
+        match lane {
+            Lane::Served => queues.served.extend(jobs),
+            Lane::Ingest => queues.ingest.extend(jobs),
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
     /// Waits for work and takes a group: every served call waiting, then reports, up to
     /// [`MAX_GROUP`] events. `None` once closed and drained.
     pub(crate) fn take(&self) -> Option<Vec<Job>> {

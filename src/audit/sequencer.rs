@@ -100,6 +100,15 @@ impl EventIds {
     }
 }
 
+/// The error (logged here, loudly) of a shared log that does not extend what this server saw.
+fn split(what: String) -> AuditError {
+    let message = format!(
+        "the fleet's log has split: {what}; this server refuses to record anything on it (calls are refused AUDIT_UNAVAILABLE) until an operator finds out which log is the true one"
+    );
+    tracing::error!("{message}");
+    AuditError::Corrupt(message)
+}
+
 /// Reads the whole log once at start: checks every record's checksum (a damaged one stops
 /// start-up, naming it), collects the client event ids, rebuilds the tree's right edge from
 /// the stored block roots and the leaves after them, and checks that it hashes to the latest
@@ -242,10 +251,46 @@ impl<L: LogOfRecord> Sequencer<L> {
         self
     }
 
-    /// Stores one group and answers its callers.
-    pub(super) fn commit_group(&mut self, jobs: Vec<Job>) {
+    /// Stores one group and answers its callers. When the log of record refuses the group's
+    /// data ([`AuditError::Refused`]: a value one job carried, not a lost connection), the
+    /// group is split in halves committed apart, down to the job at fault, which alone is
+    /// refused: one bad job never fails the others.
+    pub(super) fn commit_group(&mut self, mut jobs: Vec<Job>) {
+        match self.try_commit(&jobs) {
+            Ok(receipts) => {
+                let size = self.frontier.size();
+                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
+                self.acknowledged.store(size, Ordering::Release);
+                for (job, receipt) in jobs.into_iter().zip(receipts) {
+                    let _ = job.ack.send(Ok(receipt));
+                }
+                self.progress.acknowledge(size);
+                self.checkpoint(stored);
+            }
+            Err(AuditError::Refused(error)) if jobs.len() > 1 => {
+                tracing::warn!(
+                    %error,
+                    jobs = jobs.len(),
+                    "audit group commit refused for its data; committing its halves apart"
+                );
+                let second = jobs.split_off(jobs.len() / 2);
+                self.commit_group(jobs);
+                self.commit_group(second);
+            }
+            Err(error) => {
+                tracing::error!(%error, jobs = jobs.len(), "audit group commit failed");
+                for job in jobs {
+                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Encodes and stores `jobs` as one group: each job's receipt, or the error, with nothing
+    /// of the group stored and the tree, dictionary and dedup state as before.
+    fn try_commit(&mut self, jobs: &[Job]) -> Result<Vec<AppendReceipt>, AuditError> {
         let before = (self.frontier.clone(), self.dictionary.len());
-        let encoded = self.catch_up().and_then(|()| self.encode(&jobs));
+        let encoded = self.catch_up().and_then(|()| self.encode(jobs));
         let result = match encoded {
             Ok(encoded) => match self.log.append(&encoded.group) {
                 Ok(()) => Ok(encoded.receipts),
@@ -259,40 +304,32 @@ impl<L: LogOfRecord> Sequencer<L> {
                 Err(error)
             }
         };
-        match result {
-            Ok(receipts) => {
-                let size = self.frontier.size();
-                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
-                self.acknowledged.store(size, Ordering::Release);
-                for (job, receipt) in jobs.into_iter().zip(receipts) {
-                    let _ = job.ack.send(Ok(receipt));
-                }
-                self.progress.acknowledge(size);
-                self.checkpoint(stored);
-            }
-            Err(error) => {
-                // Nothing of the group was stored: the tree and dictionary are as before.
-                self.frontier = before.0;
-                self.dictionary.truncate(before.1);
-                tracing::error!(%error, "audit group commit failed");
-                for job in jobs {
-                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
-                }
-            }
+        if result.is_err() {
+            // Nothing of the group was stored: the tree and dictionary are as before.
+            self.frontier = before.0;
+            self.dictionary.truncate(before.1);
         }
+        result
     }
 
     /// For a log shared by several servers: takes its write lock and takes in what the others
     /// appended since this sequencer's last group — their leaves into the tree, their strings
     /// into the dictionary, their client event ids into the dedup map — so this group's
     /// positions follow theirs. A log with one writer has nothing to take in.
+    ///
+    /// The log must extend the tree this sequencer last saw (its own last commit, or what it
+    /// took in before), as a transparency log's client demands of each new head: no smaller,
+    /// and the leaves after it hashing, with the tree it saw, to the root of the log's head.
+    /// A log that does not (restored from an older backup, then written again; two databases
+    /// taken for one) is a split: this server refuses to sequence on it, loudly, rather than
+    /// sign a tree nobody else holds.
     fn catch_up(&mut self) -> Result<(), AuditError> {
-        let Some(size) = self.log.lock_for_append()? else {
+        let Some(end) = self.log.lock_for_append()? else {
             return Ok(());
         };
-        let from = self.frontier.size();
+        let (size, from) = (end.size, self.frontier.size());
         if size < from {
-            return Err(AuditError::Corrupt(format!(
+            return Err(split(format!(
                 "the shared log holds {size} events, fewer than the {from} this server has seen"
             )));
         }
@@ -317,6 +354,11 @@ impl<L: LogOfRecord> Sequencer<L> {
             return Err(AuditError::Corrupt(format!(
                 "the shared log says {size} events but holds {}",
                 self.frontier.size()
+            )));
+        }
+        if size > 0 && end.root != Some(self.frontier.root()) {
+            return Err(split(format!(
+                "its signed head at {size} events is not an extension of the tree of {from} events this server last saw"
             )));
         }
         Ok(())
@@ -532,5 +574,123 @@ mod tests {
             (after.appended, after.duplicates, after.tree_size),
             (1, 3, 4)
         );
+    }
+}
+
+#[cfg(test)]
+mod refused_groups {
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::audit::{
+        event::test_dossier,
+        keys,
+        merkle::Hash,
+        queue::Job,
+        store::{RawRecord, RunDamage, SqliteLog, DATABASE_FILE},
+    };
+
+    /// The SQLite log, refusing as PostgreSQL does a group whose dictionary entries hold a NUL
+    /// (a text column cannot), with [`AuditError::Refused`]; `connection_lost` refuses every
+    /// group with [`AuditError::Store`] instead.
+    struct RefusingLog {
+        inner: SqliteLog,
+        connection_lost: bool,
+        attempts: usize,
+    }
+
+    impl LogOfRecord for RefusingLog {
+        fn append(&mut self, group: &Group) -> Result<(), AuditError> {
+            self.attempts += 1;
+            if self.connection_lost {
+                return Err(AuditError::Store("connection closed".into()));
+            }
+            if group.strings.iter().any(|(_, text)| text.contains('\0')) {
+                return Err(AuditError::Refused("invalid byte sequence 0x00".into()));
+            }
+            self.inner.append(group)
+        }
+        fn scan(
+            &self,
+            from: u64,
+            to: u64,
+            each: &mut dyn FnMut(RawRecord<'_>) -> Result<bool, AuditError>,
+            damaged: &mut dyn FnMut(RunDamage) -> Result<(), AuditError>,
+        ) -> Result<(), AuditError> {
+            self.inner.scan(from, to, each, damaged)
+        }
+        fn size(&self) -> Result<u64, AuditError> {
+            self.inner.size()
+        }
+        fn strings_from(&self, from: u64) -> Result<Vec<(u64, String)>, AuditError> {
+            self.inner.strings_from(from)
+        }
+        fn heads(&self) -> Result<Vec<SignedTreeHead>, AuditError> {
+            self.inner.heads()
+        }
+        fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
+            self.inner.latest_head()
+        }
+        fn blocks(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
+            self.inner.blocks(from, to)
+        }
+        fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError> {
+            self.inner.restore_blocks(blocks)
+        }
+    }
+
+    /// A job of one dossier event by `officer`, and where its answer arrives.
+    fn job(id: &str, officer: &str) -> (Job, oneshot::Receiver<Result<AppendReceipt, AuditError>>) {
+        let (ack, done) = oneshot::channel();
+        let job = Job {
+            events: vec![test_dossier(id, "Quận Ba Đình", officer, 1_700_000_000_000)],
+            received_at_ms: 1_700_000_000_000,
+            probes: Vec::new(),
+            ack,
+        };
+        (job, done)
+    }
+
+    /// Commits a group of jobs by the `officers` on a sequencer over a [`RefusingLog`]: each
+    /// job's answer (stored or not), the log's size after, and the commits tried.
+    fn commit(officers: &[&str], connection_lost: bool) -> (Vec<bool>, u64, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RefusingLog {
+            inner: SqliteLog::open_for_writing(&dir.path().join(DATABASE_FILE)).unwrap(),
+            connection_lost,
+            attempts: 0,
+        };
+        let mut sequencer = Sequencer::open(log, keys::open(dir.path()).unwrap()).unwrap();
+        let (jobs, answers): (Vec<_>, Vec<_>) = officers
+            .iter()
+            .enumerate()
+            .map(|(i, officer)| job(&format!("D-{i}"), officer))
+            .unzip();
+        sequencer.commit_group(jobs);
+        let stored = answers
+            .into_iter()
+            .map(|mut done| done.try_recv().unwrap().is_ok_and(|r| r.appended == 1))
+            .collect();
+        let size = sequencer.log.size().unwrap();
+        (stored, size, sequencer.log.attempts)
+    }
+
+    #[test]
+    fn a_job_whose_data_the_log_refuses_is_refused_alone() {
+        let (stored, size, attempts) = commit(&["cb01", "cb02", "cb\0bad", "cb04", "cb05"], false);
+        assert_eq!(stored, [true, true, false, true, true]);
+        assert_eq!(size, 4);
+        // Bisected: the whole, then halves, down to the one job.
+        assert!(attempts <= 1 + 2 * 3, "{attempts}");
+        let (stored, size, _) = commit(&["cb\0a", "cb02", "cb\0b"], false);
+        assert_eq!((stored, size), (vec![false, true, false], 1));
+        let (stored, _, _) = commit(&["cb01", "cb02"], false);
+        assert_eq!(stored, [true, true]);
+    }
+
+    #[test]
+    fn a_lost_connection_fails_the_group_without_retrying_it() {
+        let (stored, size, attempts) = commit(&["cb01", "cb02", "cb03"], true);
+        assert_eq!((stored, size, attempts), (vec![false; 3], 0, 1));
     }
 }
