@@ -1,5 +1,6 @@
 //! The population database's vocabulary: CCCD and CMND numbers, provinces, citizens, identity
-//! cards, the QR code printed on them, and how declared names and addresses are compared.
+//! cards, the QR code printed on them, how declared names and addresses are compared, and which
+//! characters free text may hold (`check_safe_text`).
 //!
 //! Everything here is plain data and pure functions: no I/O, no async, no gRPC. The server, the
 //! synthetic population and the client library all speak in these types.
