@@ -415,7 +415,7 @@ async fn control_and_bidi_characters_are_refused_at_the_edge_naming_the_field() 
     let nul = vnpop::client::LookupContext::new(
         "000.00.01.H26-261123-0001",
         "đăng ký thường trú",
-        "officer\0017",
+        "officer\u{0}017",
     );
     let error = registry
         .lookup_by_cccd(&nul, "001090012345")

@@ -140,7 +140,7 @@ mod tests {
         officer.officer_id = "cb\u{202E}10".into();
         cases.push((officer, "officer_id"));
         let mut id = verification();
-        id.event_id = "e\01".into();
+        id.event_id = "e\u{0}1".into();
         cases.push((id, "event_id"));
         let mut district = verification();
         district.district = "Quận\u{7F}".into();

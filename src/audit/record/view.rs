@@ -272,13 +272,16 @@ pub(crate) fn client_event_id(payload: &[u8]) -> Result<Option<&[u8]>, RecordErr
     Ok(Some(&input[..len]))
 }
 
+/// A client event's agency and event id, as bytes of its record.
+pub(crate) type AgencyAndId<'a> = (&'a [u8], &'a [u8]);
+
 /// The deduplication key of a payload's client event — its agency and its event id (event ids
 /// are the agency's own: two agencies may use the same) — reading only the fields before them
 /// (`None` for server events). The agency may be a `dictionary` entry.
 pub(crate) fn client_event_key<'a>(
     payload: &'a [u8],
     dictionary: &'a Dictionary,
-) -> Result<Option<(&'a [u8], &'a [u8])>, RecordError> {
+) -> Result<Option<AgencyAndId<'a>>, RecordError> {
     let Some(id) = client_event_id(payload)? else {
         return Ok(None);
     };
