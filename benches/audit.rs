@@ -108,7 +108,10 @@ fn main() {
 
     let dir = tempfile::tempdir_in(std::env::var("VNPOP_BENCH_DIR").unwrap_or_else(|_| ".".into()))
         .expect("temporary directory");
-    let log = Arc::new(AuditLog::open(dir.path()).expect("audit log"));
+    let log = Arc::new(
+        AuditLog::open(vnpop::audit::lock::DataDirLock::acquire(dir.path()).unwrap())
+            .expect("audit log"),
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     runtime.block_on(async {

@@ -88,7 +88,10 @@ pub enum ApiError {
     CmndNotFound { masked: String },
     #[error("{0}")]
     Caller(#[from] CallerError),
-    #[error("the audit log cannot record this call, so it is not served; try again shortly: {0}")]
+    /// The audit log could not record (or read) what the call needed. The caller is told to
+    /// retry, never why: the cause may name the fleet's database, and goes to the server's log
+    /// (see `From<ApiError> for Status`).
+    #[error("the audit log cannot record this call, so it is not served; try again shortly (the server's log says why)")]
     AuditUnavailable(AuditError),
     #[error("agency {agency} (role {role}) may not call {rpc}")]
     RoleNotAllowed {
@@ -176,6 +179,23 @@ pub enum AuditError {
     Write(String),
     #[error("audit signing key: {0}")]
     Key(String),
+    /// Another process holds the data directory's lock (`audit::lock`): one server writes a
+    /// data directory's audit log.
+    #[error("the data directory {dir} is in use by another vnpop server (PID {pid}): one server writes a data directory's audit log; stop that one or give this one its own --data-dir")]
+    DataDirLocked {
+        /// The data directory.
+        dir: String,
+        /// The PID the lock file names ("unknown" if it names none yet).
+        pid: String,
+    },
+    /// The data directory (or its lock file) cannot be made or opened.
+    #[error("data directory {dir}: {message}")]
+    DataDir {
+        /// The data directory.
+        dir: String,
+        /// What failed.
+        message: String,
+    },
     #[error("the audit log is corrupt: {0}")]
     Corrupt(String),
     #[error("the audit log is closed")]
@@ -195,6 +215,11 @@ pub enum AuditError {
     /// The fleet's shared database (PostgreSQL) failed or refused.
     #[error("audit store: {0}")]
     Store(String),
+    /// The fleet's shared database refused the values of a group (SQLSTATE class 22, a data
+    /// exception): the same rows would be refused again, unlike a lost connection. The
+    /// sequencer commits the rest of the group without the job that carried them.
+    #[error("audit store refused the data: {0}")]
+    Refused(String),
 }
 
 /// The status codes a QA fault rule can inject (re-exported as `faults::InjectedError`; here,
@@ -463,6 +488,10 @@ impl ApiError {
 
 impl From<ApiError> for Status {
     fn from(error: ApiError) -> Status {
+        if let ApiError::AuditUnavailable(cause) = &error {
+            // The cause stays here: it may name the database (its password masked).
+            tracing::warn!(error = %cause, "a call is refused AUDIT_UNAVAILABLE");
+        }
         let mut details =
             ErrorDetails::with_error_info(error.reason().as_str(), ERROR_DOMAIN, error.metadata());
         for (field, description) in error.violations() {
@@ -578,6 +607,35 @@ mod tests {
         };
         assert_eq!(load.code(), Code::PermissionDenied);
         assert_eq!(load.reason(), "LOAD_TEST_NOT_ALLOWED");
+    }
+
+    #[test]
+    fn audit_unavailable_tells_the_caller_to_retry_and_never_where_the_database_is() {
+        for cause in [
+            AuditError::Store(
+                "postgres://vnpop:***@db.internal.gov.vn:5432/audit: connection refused".into(),
+            ),
+            AuditError::Write(
+                "audit store: postgres://vnpop:***@db.internal.gov.vn:5432/audit: db error".into(),
+            ),
+            AuditError::Refused(
+                "postgres://vnpop:***@db.internal.gov.vn:5432/audit: invalid byte sequence".into(),
+            ),
+        ] {
+            let status = Status::from(ApiError::AuditUnavailable(cause));
+            assert_eq!(status.code(), Code::Unavailable);
+            let message = status.message();
+            assert!(message.contains("try again"), "{message}");
+            for secret in ["db.internal", "postgres://", "5432", "vnpop:"] {
+                assert!(!message.contains(secret), "{message}");
+            }
+            let details = status.get_error_details();
+            let info = details.error_info().unwrap();
+            assert_eq!(info.reason, "AUDIT_UNAVAILABLE");
+            for value in info.metadata.values() {
+                assert!(!value.contains("db.internal"), "{value}");
+            }
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use tonic::transport::{server::TcpIncoming, Server};
 use crate::{
     admin::{AdminService, RuntimeFixtures},
     audit::{
+        lock::DataDirLock,
         log::{load_or_create_secret, SUBJECT_KEY_FILE},
         postgres::PgStore,
         recorder::ServedRecorder,
@@ -197,9 +198,11 @@ impl ServerState {
             _ => Some(TlsMaterial::development_server()),
         };
 
+        // One writer per data directory: the lock first, before anything in it is opened.
+        let lock = DataDirLock::acquire(&config.data_dir)?;
         let audit = Arc::new(match &config.audit_store {
-            Some(url) => AuditLog::open_fleet(&config.data_dir, &PgStore::connect(url)?)?,
-            None => AuditLog::open(&config.data_dir)?,
+            Some(url) => AuditLog::open_fleet(lock, &PgStore::connect(url)?)?,
+            None => AuditLog::open(lock)?,
         });
         let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
         let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);

@@ -117,7 +117,7 @@ fn vnpop(args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn every_audit_command_refuses_impossible_periods() {
     let dir = tempfile::tempdir().unwrap();
-    drop(AuditLog::open(dir.path()).unwrap());
+    drop(AuditLog::open(vnpop::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap());
     let db = dir.path().join("audit.sqlite");
     let db = db.to_str().unwrap();
     let out = dir.path().join("report.html");
@@ -185,7 +185,7 @@ struct Log {
 
 fn empty_log() -> Log {
     let dir = tempfile::tempdir().unwrap();
-    drop(AuditLog::open(dir.path()).unwrap());
+    drop(AuditLog::open(vnpop::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap());
     let reader = AuditReader::open(&dir.path().join("audit.sqlite")).unwrap();
     Log { _dir: dir, reader }
 }

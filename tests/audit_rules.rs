@@ -351,3 +351,55 @@ async fn a_client_whose_server_refuses_one_event_delivers_the_999_others_and_qua
     assert_eq!(logged_client_events(&server).await.len(), 1_000);
     assert_eq!(client.quarantined().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn event_ids_are_each_agencys_own() {
+    let server = TestServer::start().await;
+    let ba_dinh = server.audit("one-stop-ba-dinh").await;
+    let bach_mai = server.audit("hospital-bach-mai").await;
+    let now = now_ms();
+    // Two agencies, one event id, each for its own dossier: both are stored.
+    let a = ba_dinh
+        .ingest(vec![receipt("R-1", "BD-1", "Quận Ba Đình", "cb01", now)])
+        .await
+        .unwrap();
+    assert_eq!((a.stored, a.duplicates), (1, 0), "{a:?}");
+    let b = bach_mai
+        .ingest(vec![receipt("R-1", "BM-1", "Quận Đống Đa", "bs02", now)])
+        .await
+        .unwrap();
+    assert_eq!((b.stored, b.duplicates), (1, 0), "{b:?}");
+    // The same agency sending it again: a duplicate.
+    let again = ba_dinh
+        .ingest(vec![receipt("R-1", "BD-1", "Quận Ba Đình", "cb01", now)])
+        .await
+        .unwrap();
+    assert_eq!((again.stored, again.duplicates), (0, 1), "{again:?}");
+    // A refused event is a redelivery only of its own agency's event of that id.
+    let refused = bach_mai
+        .ingest(vec![receipt("R-2", "BM-2", "Quận Đống Đa", "bs02", now)])
+        .await
+        .unwrap();
+    assert_eq!(refused.stored, 1);
+    let probe = ba_dinh
+        .ingest(vec![receipt("R-2", "BD-2", "Quận Tây Hồ", "cb01", now)])
+        .await
+        .unwrap();
+    assert_eq!(
+        (probe.stored, probe.duplicates, probe.refused.len()),
+        (0, 0, 1),
+        "{probe:?}"
+    );
+
+    let events = logged_client_events(&server).await;
+    let mut owners: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_id == "R-1")
+        .map(|e| (e.agency_id.as_str(), e.dossier_id.as_str()))
+        .collect();
+    owners.sort();
+    assert_eq!(
+        owners,
+        [("hospital-bach-mai", "BM-1"), ("one-stop-ba-dinh", "BD-1")]
+    );
+}

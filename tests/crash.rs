@@ -1,6 +1,7 @@
 //! Kill -9 the server during a sustained ingest, or during a `vnpop load` lookup run: after a
 //! restart every acknowledged event, and every lookup answered OK, is in the log, and the log
-//! verifies.
+//! verifies. One server per data directory: a second is refused while the first lives, even
+//! killed with -9 the first leaves no stale lock.
 
 mod common;
 
@@ -146,4 +147,63 @@ async fn every_lookup_answered_under_load_survives_kill_9() {
         .unwrap();
     let out = String::from_utf8_lossy(&verify.stdout);
     assert!(verify.status.success() && out.starts_with("OK:"), "{out}");
+}
+
+/// `vnpop serve` on `data_dir` that must refuse to start: its exit status and standard error,
+/// or a failure if it is still running after 30 s (it was not refused).
+async fn refused_serve(data_dir: &Path) -> (std::process::ExitStatus, String) {
+    let mut second = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(["serve", "--population", "1000", "--listen"])
+        .arg(format!("127.0.0.1:{}", common::free_port()))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("VNPOP_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..300 {
+        if let Some(status) = second.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+            return (status, stderr);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    panic!("a second server on the same data directory started and kept running");
+}
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused_until_the_first_dies() {
+    let data_dir = common::data_dir();
+    let port = common::free_port();
+    let mut first = spawn_server(port, &data_dir);
+    let client = connect(port).await;
+    assert_eq!(client.ingest(vec![event(0, 0)]).await.unwrap().stored, 1);
+
+    let (status, stderr) = refused_serve(&data_dir).await;
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&data_dir.display().to_string()),
+        "the message names the data directory: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("PID {}", first.id())),
+        "the message names the PID holding it: {stderr}"
+    );
+    // The first server goes on serving, and its log is whole.
+    assert_eq!(client.ingest(vec![event(0, 1)]).await.unwrap().stored, 1);
+
+    // kill -9: the kernel releases the lock; a new server starts on the directory at once.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let port = common::free_port();
+    let mut again = spawn_server(port, &data_dir);
+    let client = connect(port).await;
+    let receipt = client.ingest(vec![event(0, 2)]).await.unwrap();
+    assert_eq!((receipt.stored, receipt.tree_size), (1, 3));
+    again.kill().unwrap();
+    again.wait().unwrap();
 }

@@ -18,7 +18,10 @@ use common::{
     small_bundled_scenario, test_config, TestServer,
 };
 use vnpop::{
-    audit::{log::parse_public_key, postgres::PgStore, verify::verify_store},
+    audit::{
+        lock::DataDirLock, log::parse_public_key, postgres::PgStore, verify::verify_store,
+        AuditEvent, AuditLog, EventKind, EventSource,
+    },
     client::{AuditClient, RegistryClient},
     proto,
     simulate::{RunIdentity, Scenario},
@@ -226,6 +229,20 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
             }
             Err(error) => {
                 common::assert_reason(&error, tonic::Code::Unavailable, "AUDIT_UNAVAILABLE");
+                // The agency is told to retry, never where the fleet's database is.
+                let message = error.to_string();
+                let database = store.rsplit_once('/').unwrap().1;
+                let host = store
+                    .split('@')
+                    .next_back()
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap();
+                assert!(message.contains("try again"), "{message}");
+                for secret in [store.as_str(), database, host, "postgres"] {
+                    assert!(!message.contains(secret), "{message} names {secret}");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -237,6 +254,158 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
     let key = public_key(&data_dir);
     let pg = PgStore::connect(&store).unwrap();
     assert_eq!(verify_store(&pg, &key).unwrap().tamper, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_refuses_to_sequence_on_a_log_that_does_not_extend_what_it_saw() {
+    let store = postgres_database().await;
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    let first_dir = config.data_dir.clone();
+    let first = TestServer::with_config(config).await;
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    copy_fleet_keys(&first_dir, &config.data_dir);
+    let second = TestServer::with_config(config).await;
+    let registry = |server: &TestServer| {
+        let endpoint = format!("https://localhost:{}", server.local_addr.port());
+        async move {
+            RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-ba-dinh")))
+                .await
+                .unwrap()
+        }
+    };
+    let (at_first, at_second) = (registry(&first).await, registry(&second).await);
+    let citizen = "001090012345";
+    at_first
+        .lookup_by_cccd(&common::context(), citizen)
+        .await
+        .expect("a first lookup");
+
+    // The database is put back to an empty log (a backup from before the first lookup), and
+    // the second server, which saw nothing yet, writes a different log on it.
+    let (admin, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    admin
+        .batch_execute(
+            "DELETE FROM audit_records; DELETE FROM audit_heads; DELETE FROM audit_blocks; DELETE FROM audit_strings;",
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        at_second
+            .lookup_by_cccd(&common::context(), citizen)
+            .await
+            .expect("the second server writes its own log");
+    }
+
+    // The first server's tree is not a prefix of the database's: it refuses to sequence
+    // (its call is not served unrecorded, nor recorded in a tree no one else holds).
+    let error = at_first
+        .lookup_by_cccd(&common::context(), citizen)
+        .await
+        .expect_err("a server must not sequence on a log that does not extend its own");
+    common::assert_reason(&error, tonic::Code::Unavailable, "AUDIT_UNAVAILABLE");
+    // The database's log is whole: two events, each signed head verifying.
+    let size: i64 = admin
+        .query_one("SELECT COALESCE(MAX(tree_size), 0) FROM audit_heads", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(size, 2);
+    let key = public_key(&first_dir);
+    let pg = PgStore::connect(&store).unwrap();
+    let report = tokio::task::spawn_blocking(move || verify_store(&pg, &key).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report.tamper, None);
+
+    // Restarted on its data directory, the first server remembers the head it saw (its copy
+    // of the log, which it did not extend with the other log's events) and refuses to start
+    // on the split log, saying so.
+    drop(at_first);
+    drop(first);
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    config.data_dir = first_dir.clone();
+    let mut refused = None;
+    for _ in 0..100 {
+        let config = config.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            vnpop::server::ServerState::build(&config).map(|_| ())
+        })
+        .await
+        .unwrap();
+        match built {
+            // The stopping server still holds its data directory for a moment.
+            Err(error) if error.to_string().contains("in use by another") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => {
+                refused = Some(error.to_string());
+                break;
+            }
+            Ok(()) => panic!("a server started on a log that does not extend its copy"),
+        }
+    }
+    let refused = refused.expect("the first server's data directory was never released");
+    assert!(refused.contains("split"), "{refused}");
+    drop(second);
+}
+
+/// A dossier event reported by `officer` (as the edge would never let a NUL through, this goes
+/// straight to the log).
+fn dossier_by(id: &str, officer: &str) -> AuditEvent {
+    AuditEvent {
+        event_id: format!("receipt-{id}"),
+        source: EventSource::Client,
+        dossier_id: id.into(),
+        agency_id: "one-stop-ba-dinh".into(),
+        district: "Quận Ba Đình".into(),
+        officer_id: officer.into(),
+        occurred_at_ms: vnpop::ids::now_ms(),
+        load_test: false,
+        commune: None,
+        province: None,
+        kind: EventKind::Dossier {
+            procedure: "1.004227".into(),
+            channel: "desk".into(),
+        },
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_postgresql_refuses_fails_alone_and_the_rest_of_its_group_is_stored() {
+    let store = postgres_database().await;
+    let data_dir = common::data_dir();
+    let answers = tokio::task::spawn_blocking(move || {
+        let pg = PgStore::connect(&store).unwrap();
+        let log = AuditLog::open_fleet(DataDirLock::acquire(&data_dir).unwrap(), &pg).unwrap();
+        // One group: PostgreSQL refuses the NUL in the second job's officer (a text column),
+        // which used to fail every job of the group.
+        let answers = log.append_together_for_test(vec![
+            vec![dossier_by("A", "cb01")],
+            vec![dossier_by("B", "cb\0bad")],
+            vec![dossier_by("C", "cb03"), dossier_by("D", "cb04")],
+        ]);
+        let answers: Vec<_> = answers
+            .into_iter()
+            .map(|answer| answer.map(|receipt| receipt.appended))
+            .collect();
+        let after = log.append_blocking(vec![dossier_by("E", "cb05")]).unwrap();
+        let report = log.verify().unwrap();
+        (answers, after.tree_size, report.tamper)
+    })
+    .await
+    .unwrap();
+    let (answers, size, tamper) = answers;
+    assert!(matches!(answers[0], Ok(1)), "{answers:?}");
+    assert!(answers[1].is_err(), "{answers:?}");
+    assert!(matches!(answers[2], Ok(2)), "{answers:?}");
+    assert_eq!(size, 4);
+    assert_eq!(tamper, None);
 }
 
 /// The bundled scenario (`data/scenario.toml`) with every total divided by 100, as

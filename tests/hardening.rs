@@ -407,3 +407,40 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
         .unwrap();
     assert!(!done.token.is_empty());
 }
+
+#[tokio::test]
+async fn control_and_bidi_characters_are_refused_at_the_edge_naming_the_field() {
+    let server = TestServer::start().await;
+    let registry = server.registry("one-stop-ba-dinh").await;
+    let nul = vnpop::client::LookupContext::new(
+        "000.00.01.H26-261123-0001",
+        "đăng ký thường trú",
+        "officer\u{0}017",
+    );
+    let error = registry
+        .lookup_by_cccd(&nul, "001090012345")
+        .await
+        .unwrap_err();
+    assert_reason(&error, Code::InvalidArgument, "FIELD_INVALID");
+    assert_eq!(error.invalid_fields(), ["context.officer_id"]);
+    assert!(error.to_string().contains("U+0000"), "{error}");
+
+    let audit = server.audit("one-stop-ba-dinh").await;
+    let answer = audit
+        .ingest(vec![common::receipt(
+            "bidi-1",
+            "D-bidi",
+            "Quận Ba Đình",
+            "cb\u{202E}10",
+            vnpop::ids::now_ms(),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(answer.stored, 0, "{answer:?}");
+    assert_eq!(answer.refused.len(), 1, "{answer:?}");
+    let refused = &answer.refused[0];
+    assert_eq!(refused.code, "INVALID_ARGUMENT");
+    assert_eq!(refused.reason, "EVENT_INVALID");
+    assert_eq!(refused.field, "events[0].officer_id");
+    assert!(refused.message.contains("U+202E"), "{}", refused.message);
+}

@@ -50,7 +50,12 @@ fn commands_end_quietly_when_their_reader_goes_away() {
     with_closed_stdout(&["citizen", "show", "001090012345", "--population", "100"]);
     // A list command on a log file (created empty by opening it).
     let dir = tempfile::tempdir().unwrap();
-    drop(vnpop::audit::log::AuditLog::open(dir.path()).unwrap());
+    drop(
+        vnpop::audit::log::AuditLog::open(
+            vnpop::audit::log::DataDirLock::acquire(dir.path()).unwrap(),
+        )
+        .unwrap(),
+    );
     let db = dir.path().join("audit.sqlite");
     with_closed_stdout(&["audit", "export", "--db", db.to_str().unwrap()]);
     with_closed_stdout(&[
@@ -68,7 +73,12 @@ fn commands_end_quietly_when_their_reader_goes_away() {
 #[test]
 fn empty_lists_keep_their_header_and_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    drop(vnpop::audit::log::AuditLog::open(dir.path()).unwrap());
+    drop(
+        vnpop::audit::log::AuditLog::open(
+            vnpop::audit::log::DataDirLock::acquire(dir.path()).unwrap(),
+        )
+        .unwrap(),
+    );
     let db = dir.path().join("audit.sqlite");
     let db = db.to_str().unwrap();
     let period = ["--from", "2024-01-01", "--to", "2024-02-21", "--db", db];

@@ -29,27 +29,44 @@ use super::{
 pub const COPY_OF_FILE: &str = "audit-copy-of";
 
 /// Makes sure [`DATABASE_FILE`] in `data_dir` is a copy of the fleet's log `log_id` that the
-/// database extends (same signed head at the copy's size); otherwise the copy and its query
-/// tables are removed, to be copied again. Returns the copy's size.
+/// database extends (same signed head at the copy's size); a copy of another log, or one
+/// without a head at its end, is removed with its query tables, to be copied again. Returns
+/// the copy's size.
+///
+/// The copy is also this server's memory of the last tree head it saw of the fleet's log: a
+/// database holding the same log that does not extend it (fewer events, or another root at
+/// that size — restored from an older backup and written again, say) is a split, and start-up
+/// stops, naming it, rather than follow or sign it.
 pub(super) fn open_copy(data_dir: &Path, store: &PgStore, log_id: &str) -> Result<u64, AuditError> {
     let path = data_dir.join(DATABASE_FILE);
     let marker = data_dir.join(COPY_OF_FILE);
     let io = |e: std::io::Error| AuditError::Key(format!("{}: {e}", data_dir.display()));
     let same_log = std::fs::read_to_string(&marker).is_ok_and(|id| id.trim() == log_id);
-    let extends = same_log && {
-        let copy = SqliteLog::open(&path)?;
-        match copy.latest_head()? {
-            None => copy.size()? == 0,
-            Some(head) => {
-                copy.size()? == head.tree_size
-                    && store
+    let extends = same_log
+        && {
+            let copy = SqliteLog::open(&path)?;
+            match copy.latest_head()? {
+                None => copy.size()? == 0,
+                Some(head) if copy.size()? != head.tree_size => false,
+                Some(head) => {
+                    let theirs = store
                         .log()?
-                        .heads_between(head.tree_size - 1, head.tree_size)?
-                        .first()
-                        .is_some_and(|h| h.root == head.root)
+                        .heads_between(head.tree_size - 1, head.tree_size)?;
+                    if theirs.first().is_none_or(|h| h.root != head.root) {
+                        let message = format!(
+                        "the fleet's log has split: its database does not extend the signed head at {} events this server last saw (kept in {}); this server will not record anything on it until an operator finds out which log is the true one (to follow the database as it is, remove {} and {QUERY_FILE} from {})",
+                        head.tree_size,
+                        path.display(),
+                        DATABASE_FILE,
+                        data_dir.display()
+                    );
+                        tracing::error!("{message}");
+                        return Err(AuditError::Corrupt(message));
+                    }
+                    true
+                }
             }
-        }
-    };
+        };
     if !extends {
         if path.exists() {
             tracing::warn!(
@@ -215,6 +232,20 @@ fn copy_new(
 ) -> Result<(u64, u64), AuditError> {
     // The size first: everything below it is committed, with its strings, blocks and heads.
     let size = source.size()?;
+    if copied < size && copied > 0 {
+        // Only after the tree the copy holds: the database's head at the copy's end must be
+        // the copy's (else the log has split, and the copy keeps what this server saw).
+        let ours = copy.latest_head()?.map(|h| (h.tree_size, h.root));
+        let theirs = source
+            .heads_between(copied - 1, copied)?
+            .first()
+            .map(|h| (h.tree_size, h.root));
+        if ours.is_some() && ours != theirs {
+            return Err(AuditError::Corrupt(format!(
+                "the fleet's log has split: its database does not extend the signed head at {copied} events this server's copy holds; not copied"
+            )));
+        }
+    }
     while copied < size {
         let runs = source.runs(copied, size)?;
         let Some(last) = runs.last() else {

@@ -3,7 +3,8 @@
 //!
 //! `append` hands a batch to the sequencer and resolves only once the batch is durable. The
 //! sequencer (`sequencer`) takes every batch waiting in the `queue` (served calls first, then
-//! agencies' reports, up to a group's size), drops client events already stored (same event id: at-least-once
+//! agencies' reports, up to a group's size), drops client events already stored (same agency and
+//! event id: at-least-once
 //! delivery, exactly-once storage), encodes the rest (`record`), extends the Merkle tree,
 //! signs the new head and stores it all in one fsync'd commit (`store`); then it answers every
 //! caller. That is all it does on the answer's path.
@@ -43,8 +44,9 @@ pub use super::{
         hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,
         PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
     },
+    lock::{DataDirLock, LOCK_FILE},
     projector::QUERY_FILE,
-    queue::AppendReceipt,
+    queue::{AppendReceipt, EventKey},
     store::DATABASE_FILE,
 };
 
@@ -70,14 +72,17 @@ pub struct AuditLog {
     applied: watch::Receiver<u64>,
     /// In a fleet: the shared database, and the thread copying it into [`DATABASE_FILE`].
     fleet: Option<(PgStore, Follower)>,
+    /// The data directory's lock, held while the log is open (released last, on drop).
+    _lock: DataDirLock,
 }
 
 impl AuditLog {
-    /// Opens (or creates) the log in `data_dir`: checks the end of the log against its latest
+    /// Opens (or creates) the log in the data directory `lock` holds: checks the end of the log against its latest
     /// signed head (a damaged record stops start-up, naming it), rebuilds the tree's right edge,
     /// then starts the sequencer, the projector (which first catches up with anything
     /// acknowledged but not yet applied before the last stop) and the checkpointer.
-    pub fn open(data_dir: &Path) -> Result<Self, AuditError> {
+    pub fn open(lock: DataDirLock) -> Result<Self, AuditError> {
+        let data_dir = lock.dir();
         let key = super::keys::open(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let public_key = key.verifying_key();
@@ -86,14 +91,23 @@ impl AuditLog {
         let acknowledged = Arc::new(AtomicU64::new(size));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
         let sequencer = sequencer.answering(Arc::clone(&acknowledged), projector.progress());
-        Self::run(sequencer, projector, None, public_key, path, acknowledged)
+        Self::run(
+            sequencer,
+            projector,
+            None,
+            public_key,
+            path,
+            acknowledged,
+            lock,
+        )
     }
 
     /// Opens the log of record a fleet of servers shares in `store` (see
     /// [`super::postgres`]), with this server's keys and its own copy of the log and query
-    /// tables in `data_dir`. The first server to open the database makes its keys the fleet's;
+    /// tables in the data directory `lock` holds. The first server to open the database makes its keys the fleet's;
     /// the others must have the same (their key files copied from it) or are refused.
-    pub fn open_fleet(data_dir: &Path, store: &PgStore) -> Result<Self, AuditError> {
+    pub fn open_fleet(lock: DataDirLock, store: &PgStore) -> Result<Self, AuditError> {
+        let data_dir = lock.dir();
         let key = super::keys::open(data_dir)?;
         let public_key = key.verifying_key();
         let subject_key = load_or_create_secret(&data_dir.join(SUBJECT_KEY_FILE))?;
@@ -134,6 +148,7 @@ impl AuditLog {
             public_key,
             path,
             acknowledged,
+            lock,
         )
     }
 
@@ -145,6 +160,7 @@ impl AuditLog {
         public_key: VerifyingKey,
         path: PathBuf,
         acknowledged: Arc<AtomicU64>,
+        lock: DataDirLock,
     ) -> Result<Self, AuditError> {
         let applied = projector.applied();
         let queue = Arc::new(Queue::default());
@@ -171,6 +187,7 @@ impl AuditLog {
             acknowledged,
             applied,
             fleet,
+            _lock: lock,
         })
     }
 
@@ -190,6 +207,37 @@ impl AuditLog {
         if let Some(projector) = &self.projector {
             projector.progress().hold(hold);
         }
+    }
+
+    /// TESTS ONLY. Appends each batch as its own job, all queued at once so the sequencer
+    /// commits them as one group (as concurrent callers' jobs are), and waits for each job's
+    /// answer: tests can give a group a job the log of record refuses and see the others
+    /// answered. No flag or setting of `vnpop serve` reaches it.
+    #[doc(hidden)]
+    pub fn append_together_for_test(
+        &self,
+        batches: Vec<Vec<AuditEvent>>,
+    ) -> Vec<Result<AppendReceipt, AuditError>> {
+        let (jobs, answers): (Vec<Job>, Vec<_>) = batches
+            .into_iter()
+            .map(|events| {
+                let (ack, done) = oneshot::channel();
+                let job = Job {
+                    events,
+                    received_at_ms: now_ms(),
+                    probes: Vec::new(),
+                    ack,
+                };
+                (job, done)
+            })
+            .unzip();
+        if self.queue.push_together(Lane::Ingest, jobs).is_err() {
+            return answers.iter().map(|_| Err(AuditError::Closed)).collect();
+        }
+        answers
+            .into_iter()
+            .map(|done| self.count(done.blocking_recv().map_err(|_| AuditError::Closed)?))
+            .collect()
     }
 
     /// Resolves once the query tables hold every event acknowledged before the call
@@ -250,7 +298,7 @@ impl AuditLog {
     }
 
     /// [`AuditLog::append`] of reports the server took in at `received_at_ms` (the time their
-    /// rules were checked against), which is stored with each. `probes` are the ids of client
+    /// rules were checked against), which is stored with each. `probes` are the keys of client
     /// events of the same batch that were not accepted: the receipt says which of them the log
     /// already holds (a redelivery is a duplicate whatever the rules say now), as of the same
     /// commit, so no append can come between the check and the answer.
@@ -258,7 +306,7 @@ impl AuditLog {
         &self,
         events: Vec<AuditEvent>,
         received_at_ms: i64,
-        probes: Vec<String>,
+        probes: Vec<EventKey>,
     ) -> Result<AppendReceipt, AuditError> {
         self.append_job(Lane::Ingest, events, received_at_ms, probes)
             .await
@@ -288,7 +336,7 @@ impl AuditLog {
         lane: Lane,
         events: Vec<AuditEvent>,
         received_at_ms: i64,
-        probes: Vec<String>,
+        probes: Vec<EventKey>,
     ) -> Result<AppendReceipt, AuditError> {
         let (ack, done) = oneshot::channel();
         let job = Job {

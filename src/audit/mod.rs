@@ -6,7 +6,7 @@
 //!
 //! 1. [`event`] (what is recorded), [`record`] (its binary record and canonical leaf bytes),
 //!    [`merkle`] (roots, proofs and their verification), [`keys`] (the signing key, signed tree
-//!    heads, the subject-hash secret);
+//!    heads, the subject-hash secret), [`lock`] (one writer per data directory);
 //! 2. `store` (the log of record's interface and its SQLite file), [`postgres`] (the same
 //!    interface on a database shared by a fleet of servers);
 //! 3. [`verify`]: recomputing everything from the log and naming the first tampered event;
@@ -30,6 +30,7 @@ pub mod answers;
 pub mod event;
 mod follower;
 pub mod keys;
+pub mod lock;
 pub mod log;
 pub mod merkle;
 mod nodes;

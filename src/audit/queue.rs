@@ -29,12 +29,21 @@ pub(crate) enum Lane {
 pub struct AppendReceipt {
     /// Events stored by this call.
     pub appended: usize,
-    /// Events already in the log (same event id), not stored again.
+    /// Events already in the log (same agency and event id), not stored again.
     pub duplicates: usize,
     /// The log's size after the group commit that included this call.
     pub tree_size: u64,
     /// For each probed event id ([`AuditLog::append_received`](super::AuditLog::append_received)), whether the log holds it.
     pub probed: Vec<bool>,
+}
+
+/// A client event as deduplication knows it: event ids are each agency's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventKey {
+    /// The reporting agency's directory id.
+    pub agency_id: String,
+    /// The event id the agency gave it.
+    pub event_id: String,
 }
 
 /// A batch waiting for the sequencer, and where its receipt goes.
@@ -43,9 +52,9 @@ pub(crate) struct Job {
     pub events: Vec<AuditEvent>,
     /// When the server took the events in (stored with each).
     pub received_at_ms: i64,
-    /// Client event ids to look up only: the receipt says which are already stored (checked
+    /// Client events to look up only: the receipt says which are already stored (checked
     /// after the events of the job, as a redelivery of them would be).
-    pub probes: Vec<String>,
+    pub probes: Vec<EventKey>,
     /// Where the receipt goes.
     pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
 }
@@ -89,6 +98,22 @@ impl Queue {
             }
             queues = self.room.wait(queues).expect("queue lock");
         }
+    }
+
+    /// TESTS ONLY ([`AuditLog::append_together_for_test`](super::AuditLog::append_together_for_test)):
+    /// queues `jobs` at once, past the lane's bound, so the sequencer takes them in one group
+    /// (up to [`MAX_GROUP`] events).
+    pub(crate) fn push_together(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), ()> {
+        let mut queues = self.queues.lock().expect("queue lock");
+        if queues.closed {
+            return Err(());
+        }
+        match lane {
+            Lane::Served => queues.served.extend(jobs),
+            Lane::Ingest => queues.ingest.extend(jobs),
+        }
+        self.ready.notify_one();
+        Ok(())
     }
 
     /// Waits for work and takes a group: every served call waiting, then reports, up to

@@ -1,5 +1,5 @@
 //! The sequencer: the only writer of the log of record. It reads the log back once when it
-//! opens (checksums, tree, signed head, stored client event ids), then stores each group the
+//! opens (checksums, tree, signed head, stored client events, by agency and event id), then stores each group the
 //! queue gives it — deduplicated, encoded, hashed into the tree, signed — in one commit, and
 //! answers the group's callers.
 
@@ -13,7 +13,7 @@ use std::{
 };
 
 use super::{
-    event::EventSource,
+    event::{AuditEvent, EventSource},
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
@@ -35,8 +35,37 @@ struct Recovered {
     ids: EventIds,
 }
 
-/// The client event ids stored, for deduplication: a 64-bit hash of each id → its position.
-/// A hash shared by two different ids (rare) keeps the later ones in `exact`.
+/// The deduplication key of a client event: the reporting agency and its event id. Event ids
+/// are each agency's own, so the same id from two agencies names two events. Records already
+/// carry their agency, so the key of an old record is derived from it: the log's format is
+/// unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ClientKey<'a> {
+    agency: &'a [u8],
+    id: &'a [u8],
+}
+
+impl<'a> ClientKey<'a> {
+    /// The key of `event` (whatever its source).
+    fn of(event: &'a AuditEvent) -> Self {
+        ClientKey {
+            agency: event.agency_id.as_bytes(),
+            id: event.event_id.as_bytes(),
+        }
+    }
+
+    /// The key as one owned byte string (agency length, agency, id): no two keys share it.
+    fn owned(self) -> Box<[u8]> {
+        let mut bytes = Vec::with_capacity(4 + self.agency.len() + self.id.len());
+        bytes.extend_from_slice(&(self.agency.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(self.agency);
+        bytes.extend_from_slice(self.id);
+        bytes.into()
+    }
+}
+
+/// The client events stored, for deduplication: a 64-bit hash of each [`ClientKey`] → its
+/// position. A hash shared by two different keys (rare) keeps the later ones in `exact`.
 #[derive(Default)]
 struct EventIds {
     by_hash: HashMap<u64, u64>,
@@ -45,25 +74,39 @@ struct EventIds {
 }
 
 impl EventIds {
-    /// The 64-bit hash a client event id is known by.
-    fn hash(&self, id: &[u8]) -> u64 {
-        self.hasher.hash_one(id)
+    /// The 64-bit hash a client event is known by.
+    fn hash(&self, key: ClientKey<'_>) -> u64 {
+        self.hasher.hash_one(key)
     }
 
-    /// Records that the client event `id` is stored at `seq`.
-    fn remember(&mut self, id: &[u8], seq: u64) {
-        let hash = self.hash(id);
+    /// Whether `key` is one of those kept exactly.
+    fn exactly(&self, key: ClientKey<'_>) -> bool {
+        !self.exact.is_empty() && self.exact.contains_key(&key.owned())
+    }
+
+    /// Records that the client event `key` is stored at `seq`.
+    fn remember(&mut self, key: ClientKey<'_>, seq: u64) {
+        let hash = self.hash(key);
         match self.by_hash.entry(hash) {
             std::collections::hash_map::Entry::Vacant(entry) => {
                 entry.insert(seq);
             }
-            // Another id with the same hash came first: this one is kept exactly.
+            // Another key with the same hash came first: this one is kept exactly.
             std::collections::hash_map::Entry::Occupied(entry) if *entry.get() != seq => {
-                self.exact.insert(id.into(), seq);
+                self.exact.insert(key.owned(), seq);
             }
             std::collections::hash_map::Entry::Occupied(_) => {}
         }
     }
+}
+
+/// The error (logged here, loudly) of a shared log that does not extend what this server saw.
+fn split(what: String) -> AuditError {
+    let message = format!(
+        "the fleet's log has split: {what}; this server refuses to record anything on it (calls are refused AUDIT_UNAVAILABLE) until an operator finds out which log is the true one"
+    );
+    tracing::error!("{message}");
+    AuditError::Corrupt(message)
 }
 
 /// Reads the whole log once at start: checks every record's checksum (a damaged one stops
@@ -85,10 +128,10 @@ fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered,
                     &record::RecordError::Checksum,
                 ));
             }
-            if let Some(id) = record::client_event_id(raw.payload)
+            if let Some((agency, id)) = record::client_event_key(raw.payload, &dictionary)
                 .map_err(|e| store::damaged_record(raw.seq, &e))?
             {
-                ids.remember(id, raw.seq);
+                ids.remember(ClientKey { agency, id }, raw.seq);
             }
             Ok(true)
         },
@@ -208,10 +251,46 @@ impl<L: LogOfRecord> Sequencer<L> {
         self
     }
 
-    /// Stores one group and answers its callers.
-    pub(super) fn commit_group(&mut self, jobs: Vec<Job>) {
+    /// Stores one group and answers its callers. When the log of record refuses the group's
+    /// data ([`AuditError::Refused`]: a value one job carried, not a lost connection), the
+    /// group is split in halves committed apart, down to the job at fault, which alone is
+    /// refused: one bad job never fails the others.
+    pub(super) fn commit_group(&mut self, mut jobs: Vec<Job>) {
+        match self.try_commit(&jobs) {
+            Ok(receipts) => {
+                let size = self.frontier.size();
+                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
+                self.acknowledged.store(size, Ordering::Release);
+                for (job, receipt) in jobs.into_iter().zip(receipts) {
+                    let _ = job.ack.send(Ok(receipt));
+                }
+                self.progress.acknowledge(size);
+                self.checkpoint(stored);
+            }
+            Err(AuditError::Refused(error)) if jobs.len() > 1 => {
+                tracing::warn!(
+                    %error,
+                    jobs = jobs.len(),
+                    "audit group commit refused for its data; committing its halves apart"
+                );
+                let second = jobs.split_off(jobs.len() / 2);
+                self.commit_group(jobs);
+                self.commit_group(second);
+            }
+            Err(error) => {
+                tracing::error!(%error, jobs = jobs.len(), "audit group commit failed");
+                for job in jobs {
+                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Encodes and stores `jobs` as one group: each job's receipt, or the error, with nothing
+    /// of the group stored and the tree, dictionary and dedup state as before.
+    fn try_commit(&mut self, jobs: &[Job]) -> Result<Vec<AppendReceipt>, AuditError> {
         let before = (self.frontier.clone(), self.dictionary.len());
-        let encoded = self.catch_up().and_then(|()| self.encode(&jobs));
+        let encoded = self.catch_up().and_then(|()| self.encode(jobs));
         let result = match encoded {
             Ok(encoded) => match self.log.append(&encoded.group) {
                 Ok(()) => Ok(encoded.receipts),
@@ -225,40 +304,32 @@ impl<L: LogOfRecord> Sequencer<L> {
                 Err(error)
             }
         };
-        match result {
-            Ok(receipts) => {
-                let size = self.frontier.size();
-                let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
-                self.acknowledged.store(size, Ordering::Release);
-                for (job, receipt) in jobs.into_iter().zip(receipts) {
-                    let _ = job.ack.send(Ok(receipt));
-                }
-                self.progress.acknowledge(size);
-                self.checkpoint(stored);
-            }
-            Err(error) => {
-                // Nothing of the group was stored: the tree and dictionary are as before.
-                self.frontier = before.0;
-                self.dictionary.truncate(before.1);
-                tracing::error!(%error, "audit group commit failed");
-                for job in jobs {
-                    let _ = job.ack.send(Err(AuditError::Write(error.to_string())));
-                }
-            }
+        if result.is_err() {
+            // Nothing of the group was stored: the tree and dictionary are as before.
+            self.frontier = before.0;
+            self.dictionary.truncate(before.1);
         }
+        result
     }
 
     /// For a log shared by several servers: takes its write lock and takes in what the others
     /// appended since this sequencer's last group — their leaves into the tree, their strings
     /// into the dictionary, their client event ids into the dedup map — so this group's
     /// positions follow theirs. A log with one writer has nothing to take in.
+    ///
+    /// The log must extend the tree this sequencer last saw (its own last commit, or what it
+    /// took in before), as a transparency log's client demands of each new head: no smaller,
+    /// and the leaves after it hashing, with the tree it saw, to the root of the log's head.
+    /// A log that does not (restored from an older backup, then written again; two databases
+    /// taken for one) is a split: this server refuses to sequence on it, loudly, rather than
+    /// sign a tree nobody else holds.
     fn catch_up(&mut self) -> Result<(), AuditError> {
-        let Some(size) = self.log.lock_for_append()? else {
+        let Some(end) = self.log.lock_for_append()? else {
             return Ok(());
         };
-        let from = self.frontier.size();
+        let (size, from) = (end.size, self.frontier.size());
         if size < from {
-            return Err(AuditError::Corrupt(format!(
+            return Err(split(format!(
                 "the shared log holds {size} events, fewer than the {from} this server has seen"
             )));
         }
@@ -268,7 +339,14 @@ impl<L: LogOfRecord> Sequencer<L> {
                 record::view_leaf_bytes(seq, &view, bytes);
                 frontier.push(leaf_hash(bytes));
                 if let Some(id) = view.event_id {
-                    ids.remember(id.as_bytes(), seq);
+                    let agency = view.agency_id.as_bytes();
+                    ids.remember(
+                        ClientKey {
+                            agency,
+                            id: id.as_bytes(),
+                        },
+                        seq,
+                    );
                 }
                 Ok(true)
             })?;
@@ -278,43 +356,52 @@ impl<L: LogOfRecord> Sequencer<L> {
                 self.frontier.size()
             )));
         }
+        if size > 0 && end.root != Some(self.frontier.root()) {
+            return Err(split(format!(
+                "its signed head at {size} events is not an extension of the tree of {from} events this server last saw"
+            )));
+        }
         Ok(())
     }
 
-    /// Forgets the client ids a group added, when its commit failed.
+    /// Forgets the client events a group added, when its commit failed.
     fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
         for (hash, exact) in new_ids {
             match exact {
-                Some(id) => drop(self.ids.exact.remove(&id)),
+                Some(key) => drop(self.ids.exact.remove(&key)),
                 None => drop(self.ids.by_hash.remove(&hash)),
             }
         }
     }
 
-    /// Whether the client event `id` is already stored (or earlier in this group, whose
+    /// Whether the client event `key` is already stored (or earlier in this group, whose
     /// events start at `group_start` and are `pending`).
     fn stored(
         &self,
-        id: &[u8],
+        key: ClientKey<'_>,
         hash: u64,
         group_start: u64,
-        pending: &[&[u8]],
+        pending: &[Option<ClientKey<'_>>],
     ) -> Result<bool, AuditError> {
-        if self.ids.exact.contains_key(id) {
+        if self.ids.exactly(key) {
             return Ok(true);
         }
         let Some(&seq) = self.ids.by_hash.get(&hash) else {
             return Ok(false);
         };
         if seq >= group_start {
-            return Ok(pending.get((seq - group_start) as usize) == Some(&id));
+            return Ok(pending.get((seq - group_start) as usize) == Some(&Some(key)));
         }
         let mut same = false;
+        let dictionary = &self.dictionary;
         self.log.scan(
             seq,
             seq + 1,
             &mut |raw| {
-                same = record::client_event_id(raw.payload).ok().flatten() == Some(id);
+                same = record::client_event_key(raw.payload, dictionary)
+                    .ok()
+                    .flatten()
+                    == Some((key.agency, key.id));
                 Ok(false)
             },
             &mut |damage| Err(store::damage_error(&damage)),
@@ -329,34 +416,30 @@ impl<L: LogOfRecord> Sequencer<L> {
         let mut group = Group::default();
         let mut receipts = Vec::with_capacity(jobs.len());
         let mut new_ids = Vec::new();
-        // The id (client events) of each event added by this group, by position.
-        let mut pending: Vec<&[u8]> = Vec::new();
+        // The key (client events) of each event added by this group, by position.
+        let mut pending: Vec<Option<ClientKey<'_>>> = Vec::new();
         let mut run: (u64, usize, Vec<u8>) = (group_start, 0, Vec::new());
         for job in jobs {
             let (mut appended, mut duplicates) = (0, 0);
             for event in &job.events {
                 let seq = self.frontier.size();
-                let id = event.event_id.as_bytes();
+                let key = ClientKey::of(event);
                 if event.source == EventSource::Client {
-                    let hash = self.ids.hash(id);
-                    if self.stored(id, hash, group_start, &pending)? {
+                    let hash = self.ids.hash(key);
+                    if self.stored(key, hash, group_start, &pending)? {
                         duplicates += 1;
                         continue;
                     }
                     if let Some(previous) = self.ids.by_hash.insert(hash, seq) {
-                        // Another id with the same hash: keep it reachable exactly.
+                        // Another key with the same hash: keep it reachable exactly.
                         self.ids.by_hash.insert(hash, previous);
-                        self.ids.exact.insert(id.into(), seq);
-                        new_ids.push((hash, Some(id.into())));
+                        self.ids.exact.insert(key.owned(), seq);
+                        new_ids.push((hash, Some(key.owned())));
                     } else {
                         new_ids.push((hash, None));
                     }
                 }
-                pending.push(if event.source == EventSource::Client {
-                    id
-                } else {
-                    &[]
-                });
+                pending.push((event.source == EventSource::Client).then_some(key));
                 record::encode(
                     seq,
                     event,
@@ -379,13 +462,16 @@ impl<L: LogOfRecord> Sequencer<L> {
                 }
                 appended += 1;
             }
-            // Ids only looked up, after the job's own events (as a redelivery would be).
+            // Events only looked up, after the job's own events (as a redelivery would be).
             let probed = job
                 .probes
                 .iter()
-                .map(|id| {
-                    let id = id.as_bytes();
-                    self.stored(id, self.ids.hash(id), group_start, &pending)
+                .map(|probe| {
+                    let key = ClientKey {
+                        agency: probe.agency_id.as_bytes(),
+                        id: probe.event_id.as_bytes(),
+                    };
+                    self.stored(key, self.ids.hash(key), group_start, &pending)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             receipts.push((appended, duplicates, probed));
@@ -434,5 +520,177 @@ impl<L: LogOfRecord> Sequencer<L> {
         if let Err(error) = self.log.checkpoint() {
             tracing::warn!(%error, "audit WAL checkpoint failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::{event::test_dossier, lock::DataDirLock, AuditEvent, AuditLog};
+
+    /// Dossier `id`'s receipt, reported by `agency` under the event id "receipt-1".
+    fn receipt(agency: &str, id: &str) -> AuditEvent {
+        AuditEvent {
+            event_id: "receipt-1".into(),
+            agency_id: agency.into(),
+            ..test_dossier(id, "Quận Ba Đình", "cb01", 1_700_000_000_000)
+        }
+    }
+
+    #[test]
+    fn event_ids_are_deduplicated_per_agency_in_a_group_in_the_log_and_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap();
+        let log = open();
+        // One group: the second agency's event is its own; the first's repeat a duplicate.
+        let receipt_1 = log
+            .append_blocking(vec![
+                receipt("one-stop-ba-dinh", "A"),
+                receipt("hospital-bach-mai", "B"),
+                receipt("one-stop-ba-dinh", "A"),
+            ])
+            .unwrap();
+        assert_eq!((receipt_1.appended, receipt_1.duplicates), (2, 1));
+        // Later groups: found in the log, by agency.
+        let again = log
+            .append_blocking(vec![receipt("hospital-bach-mai", "B")])
+            .unwrap();
+        assert_eq!((again.appended, again.duplicates), (0, 1));
+        let third = log
+            .append_blocking(vec![receipt("simulation", "C")])
+            .unwrap();
+        assert_eq!((third.appended, third.duplicates), (1, 0));
+        drop(log);
+        // Reopened: the keys are derived from the stored records (agency and id).
+        let log = open();
+        let after = log
+            .append_blocking(vec![
+                receipt("one-stop-ba-dinh", "A"),
+                receipt("hospital-bach-mai", "B"),
+                receipt("simulation", "C"),
+                receipt("qa-admin", "D"),
+            ])
+            .unwrap();
+        assert_eq!(
+            (after.appended, after.duplicates, after.tree_size),
+            (1, 3, 4)
+        );
+    }
+}
+
+#[cfg(test)]
+mod refused_groups {
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::audit::{
+        event::test_dossier,
+        keys,
+        merkle::Hash,
+        queue::Job,
+        store::{RawRecord, RunDamage, SqliteLog, DATABASE_FILE},
+    };
+
+    /// The SQLite log, refusing as PostgreSQL does a group whose dictionary entries hold a NUL
+    /// (a text column cannot), with [`AuditError::Refused`]; `connection_lost` refuses every
+    /// group with [`AuditError::Store`] instead.
+    struct RefusingLog {
+        inner: SqliteLog,
+        connection_lost: bool,
+        attempts: usize,
+    }
+
+    impl LogOfRecord for RefusingLog {
+        fn append(&mut self, group: &Group) -> Result<(), AuditError> {
+            self.attempts += 1;
+            if self.connection_lost {
+                return Err(AuditError::Store("connection closed".into()));
+            }
+            if group.strings.iter().any(|(_, text)| text.contains('\0')) {
+                return Err(AuditError::Refused("invalid byte sequence 0x00".into()));
+            }
+            self.inner.append(group)
+        }
+        fn scan(
+            &self,
+            from: u64,
+            to: u64,
+            each: &mut dyn FnMut(RawRecord<'_>) -> Result<bool, AuditError>,
+            damaged: &mut dyn FnMut(RunDamage) -> Result<(), AuditError>,
+        ) -> Result<(), AuditError> {
+            self.inner.scan(from, to, each, damaged)
+        }
+        fn size(&self) -> Result<u64, AuditError> {
+            self.inner.size()
+        }
+        fn strings_from(&self, from: u64) -> Result<Vec<(u64, String)>, AuditError> {
+            self.inner.strings_from(from)
+        }
+        fn heads(&self) -> Result<Vec<SignedTreeHead>, AuditError> {
+            self.inner.heads()
+        }
+        fn latest_head(&self) -> Result<Option<SignedTreeHead>, AuditError> {
+            self.inner.latest_head()
+        }
+        fn blocks(&self, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, AuditError> {
+            self.inner.blocks(from, to)
+        }
+        fn restore_blocks(&mut self, blocks: &[(u64, Hash)]) -> Result<(), AuditError> {
+            self.inner.restore_blocks(blocks)
+        }
+    }
+
+    /// A job of one dossier event by `officer`, and where its answer arrives.
+    fn job(id: &str, officer: &str) -> (Job, oneshot::Receiver<Result<AppendReceipt, AuditError>>) {
+        let (ack, done) = oneshot::channel();
+        let job = Job {
+            events: vec![test_dossier(id, "Quận Ba Đình", officer, 1_700_000_000_000)],
+            received_at_ms: 1_700_000_000_000,
+            probes: Vec::new(),
+            ack,
+        };
+        (job, done)
+    }
+
+    /// Commits a group of jobs by the `officers` on a sequencer over a [`RefusingLog`]: each
+    /// job's answer (stored or not), the log's size after, and the commits tried.
+    fn commit(officers: &[&str], connection_lost: bool) -> (Vec<bool>, u64, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RefusingLog {
+            inner: SqliteLog::open_for_writing(&dir.path().join(DATABASE_FILE)).unwrap(),
+            connection_lost,
+            attempts: 0,
+        };
+        let mut sequencer = Sequencer::open(log, keys::open(dir.path()).unwrap()).unwrap();
+        let (jobs, answers): (Vec<_>, Vec<_>) = officers
+            .iter()
+            .enumerate()
+            .map(|(i, officer)| job(&format!("D-{i}"), officer))
+            .unzip();
+        sequencer.commit_group(jobs);
+        let stored = answers
+            .into_iter()
+            .map(|mut done| done.try_recv().unwrap().is_ok_and(|r| r.appended == 1))
+            .collect();
+        let size = sequencer.log.size().unwrap();
+        (stored, size, sequencer.log.attempts)
+    }
+
+    #[test]
+    fn a_job_whose_data_the_log_refuses_is_refused_alone() {
+        let (stored, size, attempts) = commit(&["cb01", "cb02", "cb\0bad", "cb04", "cb05"], false);
+        assert_eq!(stored, [true, true, false, true, true]);
+        assert_eq!(size, 4);
+        // Bisected: the whole, then halves, down to the one job.
+        assert!(attempts <= 1 + 2 * 3, "{attempts}");
+        let (stored, size, _) = commit(&["cb\0a", "cb02", "cb\0b"], false);
+        assert_eq!((stored, size), (vec![false, true, false], 1));
+        let (stored, _, _) = commit(&["cb01", "cb02"], false);
+        assert_eq!(stored, [true, true]);
+    }
+
+    #[test]
+    fn a_lost_connection_fails_the_group_without_retrying_it() {
+        let (stored, size, attempts) = commit(&["cb01", "cb02", "cb03"], true);
+        assert_eq!((stored, size, attempts), (vec![false; 3], 0, 1));
     }
 }

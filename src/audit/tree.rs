@@ -140,7 +140,8 @@ mod tests {
     fn proofs_from_the_stored_tree_equal_proofs_from_all_leaves() {
         use crate::audit::merkle::{self, Subtrees};
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(dir.path()).unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
         let n = 8 * BLOCK_LEAVES + 300;
         let events: Vec<_> = (0..n as usize)
             .map(|i| lookup(i, "A", EventSource::Client, JAN_1_2024))

@@ -1,5 +1,6 @@
 //! The population database's vocabulary: CCCD and CMND numbers, provinces, citizens, identity
-//! cards, the QR code printed on them, and how declared names and addresses are compared.
+//! cards, the QR code printed on them, how declared names and addresses are compared, and which
+//! characters free text may hold (`check_safe_text`).
 //!
 //! Everything here is plain data and pure functions: no I/O, no async, no gRPC. The server, the
 //! synthetic population and the client library all speak in these types.
@@ -20,6 +21,7 @@ pub(crate) mod matching;
 
 mod province;
 mod qr;
+mod text;
 pub mod vietnam;
 
 pub(crate) use card::card_expiry;
@@ -33,3 +35,4 @@ pub use claims::{verify_token, TokenError, VneidClaims, TOKEN_ISSUER};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};
+pub use text::{check_safe_text, is_unsafe_char, UnsafeChar};

@@ -18,6 +18,7 @@ use rusqlite::{params, Connection};
 
 use crate::{
     client::{DossierChannel, DossierInfo},
+    domain::check_safe_text,
     proto,
 };
 
@@ -278,6 +279,10 @@ pub(crate) fn from_request(
                 message: format!("at most {MAX_TEXT} characters"),
             });
         }
+        check_safe_text(value).map_err(|unsafe_char| GatewayError::InvalidField {
+            field,
+            message: unsafe_char.to_string(),
+        })?;
     }
     let channel = match proto::DossierChannel::try_from(request.channel) {
         Ok(proto::DossierChannel::Desk) => DossierChannel::Desk,
@@ -443,6 +448,31 @@ mod tests {
             ..request()
         };
         assert_eq!(field_at_fault(&long), Some("commune"));
+        for (request, named) in [
+            (
+                proto::OpenDossierRequest {
+                    officer_id: "cb\0".into(),
+                    ..request()
+                },
+                "officer_id",
+            ),
+            (
+                proto::OpenDossierRequest {
+                    dossier_id: "D\u{202E}1".into(),
+                    ..request()
+                },
+                "dossier_id",
+            ),
+            (
+                proto::OpenDossierRequest {
+                    procedure_code: "1.004227\u{7F}".into(),
+                    ..request()
+                },
+                "procedure_code",
+            ),
+        ] {
+            assert_eq!(field_at_fault(&request), Some(named), "{request:?}");
+        }
         let no_channel = proto::OpenDossierRequest {
             channel: 0,
             ..request()

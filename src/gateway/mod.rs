@@ -119,6 +119,19 @@ impl Gateway {
     ) -> Result<(Dossier, String), GatewayError> {
         let empty = proto::RequestContext::default();
         let context = context.unwrap_or(&empty);
+        // The officer and the purpose go on to the server and into the outbox's events: the
+        // same characters are refused here as there, before anything is made or recorded.
+        for (field, value) in [
+            ("context.officer_id", &context.officer_id),
+            ("context.purpose", &context.purpose),
+        ] {
+            crate::domain::check_safe_text(value.trim()).map_err(|unsafe_char| {
+                GatewayError::InvalidField {
+                    field,
+                    message: unsafe_char.to_string(),
+                }
+            })?;
+        }
         let id = match path_id {
             Some(path) if !context.dossier_id.is_empty() && context.dossier_id != path => {
                 return Err(GatewayError::InvalidField {

@@ -26,7 +26,10 @@ pub use self::{
     policy::{reform_ms, Communes, Districts, Receiving, ReportPolicy},
     refusal::Refusal,
 };
-use crate::proto::{self, reported_event::Kind};
+use crate::{
+    domain::check_safe_text,
+    proto::{self, reported_event::Kind},
+};
 
 /// Longest `event_id`, `dossier_id` and `officer_id` (characters).
 pub const MAX_ID_CHARS: usize = 128;
@@ -55,7 +58,8 @@ fn required<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a s
     }
 }
 
-/// `value` trimmed, if at most `max` characters (possibly empty).
+/// `value` trimmed, if at most `max` characters (possibly empty) and free of control and
+/// bidirectional formatting characters ([`check_safe_text`]).
 fn optional<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a str, Refusal> {
     let value = value.trim();
     // Bytes bound characters from above: count only when it could matter.
@@ -65,11 +69,15 @@ fn optional<'a>(field: &'static str, value: &'a str, max: usize) -> Result<&'a s
             return Err(Refusal::TooLong { field, len, max });
         }
     }
+    check_safe_text(value).map_err(|unsafe_char| Refusal::Invalid {
+        field,
+        message: unsafe_char.to_string(),
+    })?;
     Ok(value)
 }
 
 /// The rules every event keeps whoever reports it: required fields present, every string
-/// bounded, a known channel, a kind.
+/// bounded and free of control and bidirectional formatting characters, a known channel, a kind.
 pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
     required("event_id", &event.event_id, MAX_ID_CHARS)?;
     required("dossier_id", &event.dossier_id, MAX_ID_CHARS)?;
@@ -100,4 +108,53 @@ pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verification() -> proto::ReportedEvent {
+        proto::ReportedEvent {
+            event_id: "e-1".into(),
+            dossier_id: "D1".into(),
+            district: "Quận Ba Đình".into(),
+            officer_id: "cb01".into(),
+            occurred_at_ms: 1,
+            load_test: false,
+            commune: String::new(),
+            kind: Some(Kind::Verification(proto::VerificationMade {
+                rpc: "LookupByCccd".into(),
+                outcome: "found".into(),
+                purpose: "kiểm tra".into(),
+                cccd_number: String::new(),
+            })),
+        }
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_refused_naming_the_field() {
+        assert_eq!(check_fields(&verification()), Ok(()));
+        let mut cases: Vec<(proto::ReportedEvent, &str)> = Vec::new();
+        let mut officer = verification();
+        officer.officer_id = "cb\u{202E}10".into();
+        cases.push((officer, "officer_id"));
+        let mut id = verification();
+        id.event_id = "e\u{0}1".into();
+        cases.push((id, "event_id"));
+        let mut district = verification();
+        district.district = "Quận\u{7F}".into();
+        cases.push((district, "district"));
+        let mut purpose = verification();
+        if let Some(Kind::Verification(v)) = &mut purpose.kind {
+            v.purpose = "a\u{2066}b".into();
+        }
+        cases.push((purpose, "verification.purpose"));
+        for (event, named) in cases {
+            match check_fields(&event) {
+                Err(refusal @ Refusal::Invalid { .. }) => assert_eq!(refusal.field(), named),
+                other => panic!("{named}: {other:?}"),
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The request context (dossier, purpose, officer) that every lookup must carry.
 
-use crate::{error::ApiError, proto, security::Agency};
+use crate::{domain::check_safe_text, error::ApiError, proto, security::Agency};
 
 const MAX_ID: usize = 128;
 const MAX_PURPOSE: usize = 256;
@@ -15,8 +15,9 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// Checks that dossier id, purpose and officer id are present and not too long (the error
-    /// names every missing field), and that `load_test` is set only by an agency whose directory
+    /// Checks that dossier id, purpose and officer id are present, not too long (the error
+    /// names every missing field) and hold no control or bidirectional formatting character
+    /// ([`check_safe_text`]), and that `load_test` is set only by an agency whose directory
     /// entry allows load tests.
     pub(crate) fn from_proto(
         context: Option<proto::RequestContext>,
@@ -38,6 +39,12 @@ impl RequestContext {
         }
         if let Some((field, _, max)) = fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
             return Err(ApiError::ContextTooLong { field, max: *max });
+        }
+        for (field, value, _) in &fields {
+            check_safe_text(value).map_err(|unsafe_char| ApiError::InvalidField {
+                field,
+                message: unsafe_char.to_string(),
+            })?;
         }
         if context.load_test && !agency.report.load_test {
             return Err(ApiError::LoadTestNotAllowed {
@@ -90,6 +97,49 @@ mod tests {
                 .unwrap()
                 .load_test
         );
+    }
+
+    #[test]
+    fn refuses_control_and_bidi_characters_naming_the_field() {
+        let fine = proto::RequestContext {
+            dossier_id: "D".into(),
+            purpose: "kiểm tra".into(),
+            officer_id: "cb01".into(),
+            load_test: false,
+        };
+        assert!(RequestContext::from_proto(Some(fine.clone()), &desk()).is_ok());
+        for (context, named) in [
+            (
+                proto::RequestContext {
+                    officer_id: "cb\0".into(),
+                    ..fine.clone()
+                },
+                "context.officer_id",
+            ),
+            (
+                proto::RequestContext {
+                    dossier_id: "D\u{202E}1".into(),
+                    ..fine.clone()
+                },
+                "context.dossier_id",
+            ),
+            (
+                proto::RequestContext {
+                    purpose: "line\nforged".into(),
+                    ..fine.clone()
+                },
+                "context.purpose",
+            ),
+        ] {
+            match RequestContext::from_proto(Some(context), &desk()) {
+                Err(error @ ApiError::InvalidField { field, .. }) => {
+                    assert_eq!(field, named);
+                    assert_eq!(error.reason(), crate::reason::Reason::FieldInvalid);
+                    assert_eq!(error.code(), tonic::Code::InvalidArgument);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -176,9 +176,18 @@ impl PgStore {
         .map_err(|e| self.error(e))?
     }
 
-    /// The error for a failed statement, naming the database.
+    /// The error for a failed statement, naming the database (its password masked): a
+    /// refusal of the data itself — SQLSTATE class 22, "data exception", such as a NUL byte in a
+    /// text column — is [`AuditError::Refused`], which retrying the same rows cannot mend;
+    /// anything else (connection lost, database down, lock or constraint) is
+    /// [`AuditError::Store`].
     fn error(&self, error: tokio_postgres::Error) -> AuditError {
-        AuditError::Store(format!("{}: {error}", self.shown))
+        let message = format!("{}: {error}", self.shown);
+        if error.code().is_some_and(is_data_exception) {
+            AuditError::Refused(message)
+        } else {
+            AuditError::Store(message)
+        }
     }
 
     /// The fleet's keys as stored, if a server has claimed the log already.
@@ -224,6 +233,12 @@ impl PgStore {
     }
 }
 
+/// Whether `state` is of SQLSTATE class 22, "data exception": the statement's values were
+/// refused (a character not in the encoding, a value out of range), not the connection.
+fn is_data_exception(state: &tokio_postgres::error::SqlState) -> bool {
+    state.code().starts_with("22")
+}
+
 /// `url` with any password replaced by `***`.
 fn shown(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -248,6 +263,26 @@ fn bytes32(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], AuditError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_exceptions_are_told_from_other_failures_by_sqlstate() {
+        use tokio_postgres::error::SqlState;
+        for refused in [
+            SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+            SqlState::UNTRANSLATABLE_CHARACTER,
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+        ] {
+            assert!(is_data_exception(&refused), "{refused:?}");
+        }
+        for other in [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ] {
+            assert!(!is_data_exception(&other), "{other:?}");
+        }
+    }
 
     #[test]
     fn passwords_are_not_shown() {

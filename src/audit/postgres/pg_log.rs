@@ -7,7 +7,7 @@ use tokio_postgres::{types::ToSql, Row};
 use super::{bytes32, PgStore};
 use crate::audit::{
     keys::SignedTreeHead,
-    store::{Group, LogOfRecord, RawRecord, RunDamage, RunWalk},
+    store::{Group, LogOfRecord, RawRecord, RunDamage, RunWalk, SharedEnd},
     AuditError,
 };
 
@@ -16,6 +16,9 @@ const APPEND_LOCK: i64 = 0x766e_706f_705f_6c67; // "vnpop_lg"
 /// The number of records stored: one past the last run's end (read through the primary key).
 const SIZE: &str =
     "SELECT (first_seq + count)::BIGINT AS size FROM audit_records ORDER BY first_seq DESC LIMIT 1";
+/// The number of records stored and the root of the signed head at that size (hex; NULL if
+/// none), read under the append lock.
+const END: &str = "SELECT r.size, encode(h.root, 'hex') AS root FROM (SELECT (first_seq + count)::BIGINT AS size FROM audit_records ORDER BY first_seq DESC LIMIT 1) r LEFT JOIN audit_heads h ON h.tree_size = r.size";
 /// Most records the follower copies in one go.
 const MIRROR_BATCH: u64 = 65_536;
 
@@ -218,36 +221,60 @@ impl LogOfRecord for PgLog {
         stored
     }
 
-    fn lock_for_append(&mut self) -> Result<Option<u64>, AuditError> {
+    fn lock_for_append(&mut self) -> Result<Option<SharedEnd>, AuditError> {
         if self.locked {
             self.abandon();
         }
         self.reconnect_if_closed()?;
         self.locked = true;
-        // One round trip. The size is a statement of its own, after the lock's: its snapshot
+        // One round trip. The end is a statement of its own, after the lock's: its snapshot
         // is taken once the lock is held, so it sees every commit made under the lock before.
         let store = &self.store;
-        let size = store
+        let end = store
             .block_on(self.client.simple_query(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {SIZE}"
+                "BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK}); {END}"
             )))
             .map_err(|e| store.error(e))
-            .map(|messages| {
+            .and_then(|messages| {
                 // No row: an empty log.
-                messages
-                    .iter()
-                    .find_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(row) => row
-                            .try_get("size")
-                            .ok()
-                            .flatten()
-                            .and_then(|v| v.parse::<u64>().ok()),
-                        _ => None,
-                    })
-                    .unwrap_or(0)
+                // (The lock's statement answers a row too, without a `size`.)
+                let Some(row) = messages.iter().find_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(row)
+                        if row.columns().iter().any(|c| c.name() == "size") =>
+                    {
+                        Some(row)
+                    }
+                    _ => None,
+                }) else {
+                    return Ok(SharedEnd {
+                        size: 0,
+                        root: None,
+                    });
+                };
+                let size = row
+                    .try_get("size")
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| {
+                        AuditError::Corrupt("the shared log's size is unreadable".into())
+                    })?;
+                let root = match row.try_get("root").ok().flatten() {
+                    None => None,
+                    Some(hex) => Some(
+                        crate::ids::parse_hex(hex)
+                            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                            .ok_or_else(|| {
+                                AuditError::Corrupt(format!(
+                                    "the shared log's head at {size} has an unreadable root"
+                                ))
+                            })?,
+                    ),
+                };
+                Ok(SharedEnd { size, root })
             });
-        match size {
-            Ok(size) => Ok(Some(size)),
+        match end {
+            Ok(end) => Ok(Some(end)),
             Err(error) => {
                 self.abandon();
                 Err(error)

@@ -318,7 +318,8 @@ mod tests {
     fn a_crash_between_append_and_projection_is_caught_up_on_open() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(QUERY_FILE);
-        let log = AuditLog::open(dir.path()).unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
         let events: Vec<_> = (0..6_000).map(event).collect();
         for chunk in events[..2_500].chunks(500) {
             log.append_blocking(chunk.to_vec()).unwrap();
@@ -338,7 +339,9 @@ mod tests {
         let behind = applied(&Connection::open(&path).unwrap()).unwrap();
         assert_eq!(behind, 2_500, "the held groups were not projected");
 
-        drop(AuditLog::open(dir.path()).unwrap());
+        drop(
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap(),
+        );
         assert_eq!(applied(&Connection::open(&path).unwrap()).unwrap(), 6_000);
         let caught_up = projection(&path);
         assert!(caught_up.len() > 400, "{}", caught_up.len());

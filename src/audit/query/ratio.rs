@@ -324,7 +324,8 @@ mod tests {
     #[test]
     fn ratios_by_district_and_month_are_exact() {
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(dir.path()).unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
         let mut events = vec![
             dossier("A", "Quận Ba Đình", "o1", JAN_1_2024),
             dossier("B", "Quận Ba Đình", "o1", JAN_1_2024 + DAY),

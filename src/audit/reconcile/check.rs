@@ -243,7 +243,8 @@ mod tests {
     fn finds_each_kind_of_discrepancy_and_nothing_else() {
         use EventSource::{Client, Server};
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::open(dir.path()).unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
         let t = JAN_1_2024 + DAY;
         // Served long after (wall clock) the simulated receipt: still matched by dossier.
         let later = t + 400 * DAY;

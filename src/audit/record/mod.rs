@@ -40,7 +40,7 @@ use prost::encoding::{decode_varint, encode_varint};
 
 use super::event::AuditEvent;
 pub use dictionary::Dictionary;
-pub(crate) use view::{client_event_id, decode, view, Subject, View, ViewKind};
+pub(crate) use view::{client_event_id, client_event_key, decode, view, Subject, View, ViewKind};
 pub use write::leaf_bytes;
 pub(crate) use write::{encode, inline_payload, view_leaf_bytes};
 

@@ -271,3 +271,36 @@ pub(crate) fn client_event_id(payload: &[u8]) -> Result<Option<&[u8]>, RecordErr
     }
     Ok(Some(&input[..len]))
 }
+
+/// A client event's agency and event id, as bytes of its record.
+pub(crate) type AgencyAndId<'a> = (&'a [u8], &'a [u8]);
+
+/// The deduplication key of a payload's client event — its agency and its event id (event ids
+/// are the agency's own: two agencies may use the same) — reading only the fields before them
+/// (`None` for server events). The agency may be a `dictionary` entry.
+pub(crate) fn client_event_key<'a>(
+    payload: &'a [u8],
+    dictionary: &'a Dictionary,
+) -> Result<Option<AgencyAndId<'a>>, RecordError> {
+    let Some(id) = client_event_id(payload)? else {
+        return Ok(None);
+    };
+    // After the id: the dossier (skipped), then the agency.
+    let offset = id.as_ptr() as usize - payload.as_ptr() as usize + id.len();
+    let mut input = &payload[offset..];
+    let mut string = || -> Result<&'a [u8], RecordError> {
+        let tag = decode_varint(&mut input).map_err(|_| RecordError::Truncated)?;
+        if tag & 1 == 0 {
+            return Ok(dictionary.text(tag >> 1)?.as_bytes());
+        }
+        let len = (tag >> 1) as usize;
+        if input.len() < len {
+            return Err(RecordError::Truncated);
+        }
+        let (text, rest) = input.split_at(len);
+        input = rest;
+        Ok(text)
+    };
+    string()?;
+    Ok(Some((string()?, id)))
+}

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{AuditService, MAX_INGEST_BATCH};
 use crate::{
-    audit::{AuditEvent, EventKind, EventSource},
+    audit::{log::EventKey, AuditEvent, EventKind, EventSource},
     error::{code_name, ApiError},
     proto::{self, reported_event::Kind},
     reporting::Refusal,
@@ -45,13 +45,19 @@ impl AuditService {
                 Err(refusal) => {
                     let id = event_id.trim();
                     if !id.is_empty() && id.len() <= crate::reporting::MAX_ID_CHARS {
-                        probes.push((refused.len(), id.to_owned()));
+                        probes.push((
+                            refused.len(),
+                            EventKey {
+                                agency_id: agency.id.clone(),
+                                event_id: id.to_owned(),
+                            },
+                        ));
                     }
                     refused.push(refusal_message(index, event_id, refusal));
                 }
             }
         }
-        let (probed, probe_ids): (Vec<usize>, Vec<String>) = probes.into_iter().unzip();
+        let (probed, probe_ids): (Vec<usize>, Vec<EventKey>) = probes.into_iter().unzip();
         let receipt = self
             .recorder
             .log()

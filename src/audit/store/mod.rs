@@ -62,6 +62,18 @@ pub(crate) enum RunDamage {
     Gap { expected: u64, found: u64 },
 }
 
+/// The end of a log shared by several writers, read under its write lock: its size, and the
+/// root of the signed head at that size (`None` for an empty log). A writer checks that the
+/// log extends the tree it last saw by hashing the leaves after it into its own tree and
+/// comparing with `root`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SharedEnd {
+    /// Records committed.
+    pub size: u64,
+    /// The root the head at `size` signs.
+    pub root: Option<Hash>,
+}
+
 /// The log of record as the sequencer, the projector and the readers need it.
 pub(crate) trait LogOfRecord {
     /// Stores a group atomically and durably; nothing of it is visible before it returns.
@@ -93,10 +105,10 @@ pub(crate) trait LogOfRecord {
         })
     }
     /// Before a group is encoded: a log shared by several writers takes its write lock (held
-    /// until [`LogOfRecord::append`] or [`LogOfRecord::abandon`]) and returns the size all of
+    /// until [`LogOfRecord::append`] or [`LogOfRecord::abandon`]) and returns the end all of
     /// them have committed, which the caller must catch up with first; a log with one writer
     /// returns `None`.
-    fn lock_for_append(&mut self) -> Result<Option<u64>, AuditError> {
+    fn lock_for_append(&mut self) -> Result<Option<SharedEnd>, AuditError> {
         Ok(None)
     }
     /// Gives up the write lock taken by [`LogOfRecord::lock_for_append`] without storing.

@@ -28,7 +28,8 @@ fn event(i: usize) -> AuditEvent {
 /// each batch is one run of records).
 fn log_with(n: usize) -> (tempfile::TempDir, VerifyingKey) {
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(dir.path()).unwrap();
+    let log =
+        AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
     for chunk in (0..n).collect::<Vec<_>>().chunks(3) {
         log.append_blocking(chunk.iter().map(|&i| event(i)).collect())
             .unwrap();
@@ -66,7 +67,7 @@ fn open_after(n: usize, tamper: impl FnOnce(&Path)) -> String {
     let found = verify_file(&dir.path().join(DATABASE_FILE), &key)
         .unwrap()
         .tamper;
-    match AuditLog::open(dir.path()) {
+    match AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()) {
         Ok(_) => panic!("the log opened after tampering ({found:?})"),
         Err(error) => error.to_string(),
     }
@@ -125,7 +126,8 @@ fn an_intact_log_verifies() {
 #[test]
 fn duplicates_are_stored_once_and_reopening_continues_the_tree() {
     let (dir, key) = log_with(10);
-    let log = AuditLog::open(dir.path()).unwrap();
+    let log =
+        AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
     assert_eq!(
         log.public_key(),
         key,
@@ -146,7 +148,8 @@ fn duplicates_are_stored_once_and_reopening_continues_the_tree() {
 #[test]
 fn an_altered_block_root_is_named_and_restored_on_open() {
     let dir = tempfile::tempdir().unwrap();
-    let log = AuditLog::open(dir.path()).unwrap();
+    let log =
+        AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
     let n = 2 * BLOCK_LEAVES as usize + 10;
     log.append_blocking((0..n).map(event).collect()).unwrap();
     let key = log.public_key();
@@ -162,10 +165,10 @@ fn an_altered_block_root_is_named_and_restored_on_open() {
         Some(Tamper::BlockMismatch { block: 1 })
     );
     // Block roots are derived data: reopening the log restores them from the events.
-    drop(AuditLog::open(dir.path()).unwrap());
+    drop(AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap());
     assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
     sql(&path, "DELETE FROM merkle_blocks");
-    drop(AuditLog::open(dir.path()).unwrap());
+    drop(AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap());
     assert_eq!(verify_file(&path, &key).unwrap().tamper, None);
 }
 
