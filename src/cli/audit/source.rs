@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 use super::filters::{self, Resolution};
 use crate::{
     audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
-    client::{AuditClient, ClientTls},
+    client::{AuditClient, ClientError, ClientTls},
     proto,
     proto::audit_trail_client::AuditTrailClient,
 };
@@ -66,6 +66,14 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
+    /// The message of a failed call through the client library.
+    pub(crate) fn client_error(&self, error: ClientError) -> String {
+        match error {
+            ClientError::Rpc(status) => self.status_message(status),
+            other => other.to_string(),
+        }
+    }
+
     /// The message of a failed gRPC call; a connection that failed says why.
     pub(crate) fn status_message(&self, status: tonic::Status) -> String {
         match crate::client::connection_failure(&status, Some(&self.tls)) {
@@ -96,12 +104,37 @@ impl Backend {
         }
     }
 
+    /// LookupRatio's answer, asked over the streamed answer (StreamLookupRatio) or made from the
+    /// file's chunks: the rows are what the commands show, no message holds them all.
     pub(crate) async fn ratio(
         &self,
         request: proto::LookupRatioRequest,
     ) -> Result<proto::LookupRatioResponse, String> {
-        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.lookup_ratio(r).await };
-        self.ask(request, grpc, answers::lookup_ratio).await
+        let mut answer = proto::LookupRatioResponse::default();
+        match self {
+            Backend::Server(client, peer) => {
+                let mut stream = client
+                    .lookup_ratio_stream(request)
+                    .await
+                    .map_err(|e| peer.client_error(e))?;
+                answer = stream.summary().clone();
+                while let Some(rows) = stream.next_rows().await.map_err(|e| peer.client_error(e))? {
+                    answer.rows.extend(rows);
+                }
+            }
+            Backend::File { reader, .. } => {
+                let query = answers::ratio_query(request).map_err(|e| e.to_string())?;
+                answers::lookup_ratio_chunks(reader, &query, &mut |chunk| {
+                    if let Some(summary) = chunk.summary {
+                        answer = summary;
+                    }
+                    answer.rows.extend(chunk.rows);
+                    true
+                })
+                .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(answer)
     }
 
     pub(crate) async fn unverified(
@@ -114,12 +147,52 @@ impl Backend {
         self.ask(request, grpc, answers::unverified_dossiers).await
     }
 
+    /// Reconcile's answer as it comes: `summary` with the counts (its findings empty) once the
+    /// comparison is done, then `findings` with each chunk of findings, oldest first — over the
+    /// streamed answer (StreamReconcile) or from the file's chunks.
     pub(crate) async fn reconcile(
         &self,
         request: proto::ReconcileRequest,
-    ) -> Result<proto::ReconcileResponse, String> {
-        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.reconcile(r).await };
-        self.ask(request, grpc, answers::reconcile).await
+        summary: impl FnOnce(proto::ReconcileResponse) -> Result<(), String>,
+        mut findings: impl FnMut(Vec<proto::ReconcileFinding>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match self {
+            Backend::Server(client, peer) => {
+                let mut stream = client
+                    .reconcile_stream(request)
+                    .await
+                    .map_err(|e| peer.client_error(e))?;
+                summary(stream.summary().clone())?;
+                while let Some(chunk) = stream
+                    .next_findings()
+                    .await
+                    .map_err(|e| peer.client_error(e))?
+                {
+                    findings(chunk)?;
+                }
+                Ok(())
+            }
+            Backend::File { reader, .. } => {
+                let query = answers::reconcile_query(request).map_err(|e| e.to_string())?;
+                let mut summary = Some(summary);
+                let mut failed = None;
+                answers::reconcile_chunks(reader, &query, &mut |chunk| {
+                    let done = match chunk.summary {
+                        Some(counts) => summary.take().map_or(Ok(()), |s| s(counts)),
+                        None => findings(chunk.findings),
+                    };
+                    match done {
+                        Ok(()) => true,
+                        Err(error) => {
+                            failed = Some(error);
+                            false
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                failed.map_or(Ok(()), Err)
+            }
+        }
     }
 
     pub(crate) async fn citizen(
