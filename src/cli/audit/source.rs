@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 use super::filters::{self, Resolution};
 use crate::{
     audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
-    client::{AuditClient, ClientError, ClientTls},
+    client::{AuditClient, ClientTls},
     proto,
     proto::audit_trail_client::AuditTrailClient,
 };
@@ -66,14 +66,6 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// The message of a failed call through the client library.
-    pub(crate) fn client_error(&self, error: ClientError) -> String {
-        match error {
-            ClientError::Rpc(status) => self.status_message(status),
-            other => other.to_string(),
-        }
-    }
-
     /// The message of a failed gRPC call; a connection that failed says why.
     pub(crate) fn status_message(&self, status: tonic::Status) -> String {
         match crate::client::connection_failure(&status, Some(&self.tls)) {
@@ -114,12 +106,18 @@ impl Backend {
         match self {
             Backend::Server(client, peer) => {
                 let mut stream = client
-                    .lookup_ratio_stream(request)
+                    .raw()
+                    .stream_lookup_ratio(request)
                     .await
-                    .map_err(|e| peer.client_error(e))?;
-                answer = stream.summary().clone();
-                while let Some(rows) = stream.next_rows().await.map_err(|e| peer.client_error(e))? {
-                    answer.rows.extend(rows);
+                    .map_err(|s| peer.status_message(s))?
+                    .into_inner();
+                while let Some(chunk) =
+                    stream.message().await.map_err(|s| peer.status_message(s))?
+                {
+                    if let Some(summary) = chunk.summary {
+                        answer = summary;
+                    }
+                    answer.rows.extend(chunk.rows);
                 }
             }
             Backend::File { reader, .. } => {
@@ -159,18 +157,25 @@ impl Backend {
         match self {
             Backend::Server(client, peer) => {
                 let mut stream = client
-                    .reconcile_stream(request)
+                    .raw()
+                    .stream_reconcile(request)
                     .await
-                    .map_err(|e| peer.client_error(e))?;
-                summary(stream.summary().clone())?;
-                while let Some(chunk) = stream
-                    .next_findings()
-                    .await
-                    .map_err(|e| peer.client_error(e))?
+                    .map_err(|s| peer.status_message(s))?
+                    .into_inner();
+                let mut summary = Some(summary);
+                while let Some(chunk) =
+                    stream.message().await.map_err(|s| peer.status_message(s))?
                 {
-                    findings(chunk)?;
+                    match (chunk.summary, summary.take()) {
+                        (Some(counts), Some(summary)) => summary(counts)?,
+                        (None, None) => findings(chunk.findings)?,
+                        _ => return Err("the server's answer is out of order".into()),
+                    }
                 }
-                Ok(())
+                match summary {
+                    None => Ok(()),
+                    Some(_) => Err("the server's answer ended before its counts".into()),
+                }
             }
             Backend::File { reader, .. } => {
                 let query = answers::reconcile_query(request).map_err(|e| e.to_string())?;
