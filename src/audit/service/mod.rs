@@ -3,7 +3,7 @@
 //!
 //! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
 //! the blocking pool; what each answers is in [`super::answers`], shared with `vnpop audit --db`.
-//! A reader is had only through [`AuditService::read`] or [`AuditService::stream`], both of which
+//! A reader is had only through `AuditService::read` or `AuditService::stream`, both of which
 //! first wait for the log to be caught up ([`super::log::AuditLog::caught_up_read`]), so every
 //! query sees what was acknowledged before it (read-your-writes, in a fleet too). Streamed
 //! answers are made on the blocking pool chunk by chunk and sent through a bounded channel: the
