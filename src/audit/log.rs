@@ -57,13 +57,13 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 /// A read of the log that sees every event acknowledged before [`AuditLog::caught_up_read`]
 /// was called: only that wait makes one.
 #[derive(Debug)]
-pub struct CaughtUpRead {
+pub(crate) struct CaughtUpRead {
     path: PathBuf,
 }
 
 impl CaughtUpRead {
     /// Opens the reader (blocking: on the blocking pool).
-    pub fn open(&self) -> Result<AuditReader, AuditError> {
+    pub(crate) fn open(&self) -> Result<AuditReader, AuditError> {
         AuditReader::open(&self.path)
     }
 }
@@ -248,7 +248,7 @@ impl AuditLog {
 
     /// Waits as [`AuditLog::caught_up`] does, then hands out the read it guards: the one way the
     /// AuditTrail service opens an [`AuditReader`], so no auditor query can skip the wait.
-    pub async fn caught_up_read(&self) -> Result<CaughtUpRead, AuditError> {
+    pub(crate) async fn caught_up_read(&self) -> Result<CaughtUpRead, AuditError> {
         self.caught_up().await?;
         Ok(CaughtUpRead {
             path: self.path.clone(),

@@ -198,7 +198,7 @@ impl AuditReader {
 
     /// [`AuditReader::ratio`], each row handed to `each` as SQLite produces it (in group order),
     /// until it returns false: nothing is collected, however many groups there are.
-    pub fn ratio_each(
+    pub(crate) fn ratio_each(
         &self,
         query: &RatioQuery,
         each: impl FnMut(RatioRow) -> bool,

@@ -4,7 +4,7 @@
 //! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
 //! the blocking pool; what each answers is in [`super::answers`], shared with `vnpop audit --db`.
 //! A reader is had only through `AuditService::read` or `AuditService::stream`, both of which
-//! first wait for the log to be caught up ([`super::log::AuditLog::caught_up_read`]), so every
+//! first wait for the log to be caught up (`AuditLog::caught_up_read`), so every
 //! query sees what was acknowledged before it (read-your-writes, in a fleet too). Streamed
 //! answers are made on the blocking pool chunk by chunk and sent through a bounded channel: the
 //! reader waits for the connection, never collecting the answer.
@@ -41,7 +41,7 @@ const CHUNKS_AHEAD: usize = 4;
 const EVENTS_AHEAD: usize = 256;
 
 /// A streamed answer, as tonic sends it.
-pub type AnswerStream<T> = ReceiverStream<Result<T, Status>>;
+pub(crate) type AnswerStream<T> = ReceiverStream<Result<T, Status>>;
 
 /// The `AuditTrail` service: agencies' reports in, auditors' questions answered.
 #[derive(Clone)]
