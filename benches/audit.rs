@@ -5,12 +5,22 @@
 //! Also printed: how long the projector (the query tables) took to catch up after the last
 //! acknowledgement, and the disk the data directory takes per event (every file in it).
 //!
+//! Last, the log is served (an in-process server with mTLS on a loopback port) and the first
+//! million events (`VNPOP_BENCH_EXPORTED`, default 1,000,000) exported through ListEvents by the
+//! client library, read as they arrive: the time, and how much the process's resident memory
+//! (VmRSS: the server's and the client's) grew over what it was before the export.
+//!
 //! `cargo bench --bench audit` (events: `VNPOP_BENCH_EVENTS`, default 10,000,000; the data
 //! directory is made under `VNPOP_BENCH_DIR`, default `.`, and removed at the end unless
 //! `VNPOP_BENCH_KEEP` is set).
 
+mod common;
+
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -261,8 +271,90 @@ fn main() {
         started.elapsed().as_secs_f64(),
         proof.len()
     );
+    drop(tree);
+    drop(reader);
     drop(log);
+    export_through_the_server(dir.path(), &runtime);
     if std::env::var_os("VNPOP_BENCH_KEEP").is_some() {
         println!("data directory kept: {}", dir.keep().display());
     }
+}
+
+/// This process's resident memory (VmRSS), bytes.
+fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Serves the log in `data_dir` and exports its first events through ListEvents (see the
+/// module documentation), printing the time and the growth of resident memory.
+fn export_through_the_server(data_dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
+    let wanted = common::env_number("VNPOP_BENCH_EXPORTED", 1_000_000);
+    let config = common::bench_config(data_dir, 1_000);
+    let state = vnpop::server::ServerState::build(&config).expect("server state");
+    runtime.block_on(async {
+        let running = vnpop::server::start(config.listen, state)
+            .await
+            .expect("server");
+        let auditor = vnpop::client::AuditClient::connect(
+            &format!("https://localhost:{}", running.local_addr.port()),
+            Some(common::development_tls("auditor-thanh-tra")),
+        )
+        .await
+        .expect("auditor connects");
+        let request = |limit| vnpop::proto::ListEventsRequest {
+            limit,
+            ..Default::default()
+        };
+        // A short export first, so what every call sets up once is in place.
+        let mut warm = auditor.events(request(1_000)).await.expect("export");
+        while warm.next().await.expect("event").is_some() {}
+
+        let before = resident_bytes();
+        let (peak, done) = (
+            Arc::new(AtomicU64::new(before)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let sampler = {
+            let (peak, done) = (Arc::clone(&peak), Arc::clone(&done));
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    peak.fetch_max(resident_bytes(), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        };
+        let started = Instant::now();
+        let mut stream = auditor.events(request(wanted)).await.expect("export");
+        let (mut events, mut bytes) = (0u64, 0usize);
+        while let Some(event) = stream.next().await.expect("event") {
+            bytes += prost::Message::encoded_len(&event);
+            events += 1;
+        }
+        let took = started.elapsed();
+        done.store(true, Ordering::Relaxed);
+        sampler.join().expect("sampler");
+        let growth = peak.load(Ordering::Relaxed).saturating_sub(before);
+        println!();
+        println!(
+            "{:<58} {:>14} {:>8}",
+            "export through the server (ListEvents, mTLS)", "seconds", "MiB"
+        );
+        println!(
+            "{:<58} {:>14.3} {:>8.1}",
+            format!(
+                "{events} events, {} MB: time, resident memory growth",
+                bytes / 1_000_000
+            ),
+            took.as_secs_f64(),
+            growth as f64 / f64::from(1 << 20)
+        );
+        running.shutdown().await.expect("server stops");
+    });
 }

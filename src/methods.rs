@@ -64,6 +64,11 @@ pub(crate) static METHODS: &[Method] = &[
     method("/vnpop.v1.AuditTrail/Ingest", "Ingest", false),
     method("/vnpop.v1.AuditTrail/LookupRatio", "LookupRatio", false),
     method(
+        "/vnpop.v1.AuditTrail/StreamLookupRatio",
+        "StreamLookupRatio",
+        false,
+    ),
+    method(
         "/vnpop.v1.AuditTrail/ListUnverifiedDossiers",
         "ListUnverifiedDossiers",
         false,
@@ -87,6 +92,11 @@ pub(crate) static METHODS: &[Method] = &[
     ),
     method("/vnpop.v1.AuditTrail/VerifyLog", "VerifyLog", false),
     method("/vnpop.v1.AuditTrail/Reconcile", "Reconcile", false),
+    method(
+        "/vnpop.v1.AuditTrail/StreamReconcile",
+        "StreamReconcile",
+        false,
+    ),
     method("/vnpop.v1.QaAdministration/GetFaults", "GetFaults", false),
     method("/vnpop.v1.QaAdministration/SetFaults", "SetFaults", false),
     method(

@@ -2,7 +2,8 @@
 //! (started by `tests/with-postgres`, the README's test command). Three servers under one
 //! `vnpop load` spread across them, one killed with SIGKILL mid-run; a sequencer that dies
 //! holding the append lock; auditor answers compared across servers; the bundled scenario
-//! through two servers.
+//! through two servers; every auditor query, ListEvents included, sees what was acknowledged
+//! before it (read-your-writes) on every server.
 
 mod common;
 
@@ -464,6 +465,57 @@ async fn a_scenario_through_two_servers_keeps_its_figures() {
         assert_eq!(
             (period[0].dossiers, period[0].lookups, period[0].served),
             (592, 4, 4)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_events_right_after_an_acknowledged_ingest_sees_the_event() {
+    let store = postgres_database().await;
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    let first_dir = config.data_dir.clone();
+    let first = TestServer::with_config(config).await;
+    let mut config = test_config();
+    copy_fleet_keys(&first_dir, &config.data_dir);
+    config.audit_store = Some(store.clone());
+    let second = TestServer::with_config(config).await;
+    let desk = first.audit("simulation").await;
+
+    // Each time: acknowledged by the first server, then listed at once through either. The
+    // servers' own copies of the log follow the database a moment later: only the caught-up
+    // wait makes the listing see it.
+    for n in 0..6 {
+        let dossier = format!("RYW-{n}");
+        let at = vnpop::ids::now_ms();
+        let stored = desk
+            .ingest(vec![common::receipt(
+                format!("ryw-{n}"),
+                &dossier,
+                "Huyện Mai Châu",
+                "huyen-mai-chau-cb01",
+                at,
+            )])
+            .await
+            .unwrap();
+        assert_eq!(stored.stored, 1, "{stored:?}");
+        let server = if n % 2 == 0 { &first } else { &second };
+        let listed = common::list_events(
+            server,
+            proto::ListEventsRequest {
+                dossier_id: dossier.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            listed
+                .iter()
+                .map(|e| e.dossier_id.as_str())
+                .collect::<Vec<_>>(),
+            [dossier.as_str()],
+            "ListEvents on the {} server right after the acknowledgement",
+            if n % 2 == 0 { "first" } else { "second" }
         );
     }
 }

@@ -2,13 +2,21 @@
 //! connection and the protobuf request to the protobuf answer. The gRPC service calls them after
 //! checking the caller's role; `vnpop audit --db FILE` calls the same functions on the file, so
 //! both ways give the same figures, the same lists and the same errors.
+//!
+//! Answers that can grow without bound come in chunks ([`lookup_ratio_chunks`],
+//! [`reconcile_chunks`]; ListEvents one event at a time, ListUnverifiedDossiers in pages): each
+//! chunk is handed to the caller as it is made, at most [`CHUNK_ROWS`] rows and about
+//! [`CHUNK_BYTES`], so neither the server nor `--db` ever holds the whole answer in one message.
+//! The unary LookupRatio and Reconcile are those chunks put together.
 
 use std::ops::RangeInclusive;
 
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 use super::{
-    query::{AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, UnverifiedQuery},
+    query::{
+        AuditReader, EventFilter, GroupBy, LoggedEvent, RatioQuery, RatioRow, UnverifiedQuery,
+    },
     reconcile::{FindingKind, ReconcileQuery},
     EventKind, EventSource,
 };
@@ -22,6 +30,40 @@ use crate::{
 const DEFAULT_FINDINGS: usize = 1_000;
 /// Findings returned by Reconcile at most, whatever the request asks.
 const MAX_FINDINGS: usize = 100_000;
+
+/// Rows (ratio rows, findings) in one chunk of a streamed answer at most.
+pub const CHUNK_ROWS: usize = 1_000;
+/// A chunk of a streamed answer is sent once its rows' encoded size reaches this, whatever
+/// their number: well under any receiver's message limit (tonic's default is 4 MiB).
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// Rows gathered into chunks of at most [`CHUNK_ROWS`] rows and about [`CHUNK_BYTES`].
+struct Chunker<T> {
+    rows: Vec<T>,
+    bytes: usize,
+}
+
+impl<T: prost::Message> Chunker<T> {
+    fn new() -> Self {
+        Chunker {
+            rows: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds `row`; the chunk to send when it is full.
+    fn push(&mut self, row: T) -> Option<Vec<T>> {
+        self.bytes += row.encoded_len() + 4;
+        self.rows.push(row);
+        (self.rows.len() >= CHUNK_ROWS || self.bytes >= CHUNK_BYTES).then(|| self.take())
+    }
+
+    /// The rows not sent yet.
+    fn take(&mut self) -> Vec<T> {
+        self.bytes = 0;
+        std::mem::take(&mut self.rows)
+    }
+}
 
 /// The years an auditor's date may fall in: anything else is a typo (year 0, 20233).
 pub const YEARS: RangeInclusive<i32> = 1900..=9999;
@@ -154,11 +196,8 @@ pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
     message
 }
 
-/// LookupRatio.
-pub fn lookup_ratio(
-    reader: &AuditReader,
-    request: proto::LookupRatioRequest,
-) -> Result<proto::LookupRatioResponse, ApiError> {
+/// LookupRatio and StreamLookupRatio, checked: the query to answer.
+pub fn ratio_query(request: proto::LookupRatioRequest) -> Result<RatioQuery, ApiError> {
     let (from_ms, to_ms) = period(&request.from, &request.to)?;
     let group_by = request
         .group_by
@@ -172,37 +211,91 @@ pub fn lookup_ratio(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let query = RatioQuery {
+    Ok(RatioQuery {
         from_ms,
         to_ms,
         agency_id: optional(request.agency_id),
         group_by,
         include_load_test: request.include_load_test,
-    };
-    let rows = reader.ratio(&query).map_err(ApiError::AuditUnavailable)?;
+    })
+}
+
+/// One row of a ratio as answers give it.
+fn ratio_row(r: RatioRow) -> proto::RatioRow {
+    proto::RatioRow {
+        lookups_per_dossier: r.ratio(),
+        coverage: r.coverage(),
+        group: r.group,
+        dossiers: r.dossiers,
+        lookups: r.lookups,
+        dossiers_with_lookup: r.served_covered,
+        served: r.served,
+        reported_not_served: r.not_served,
+        reported_failed: r.failed,
+        dossiers_with_reported_lookup: r.reported_covered,
+    }
+}
+
+/// StreamLookupRatio: the figures left out, then the rows in chunks as SQLite produces them,
+/// each handed to `send` until it returns false (the receiver went away).
+pub fn lookup_ratio_chunks(
+    reader: &AuditReader,
+    query: &RatioQuery,
+    send: &mut dyn FnMut(proto::LookupRatioChunk) -> bool,
+) -> Result<(), ApiError> {
     let left_out = reader
-        .ratio_left_out(&query)
+        .ratio_left_out(query)
         .map_err(ApiError::AuditUnavailable)?;
-    Ok(proto::LookupRatioResponse {
-        rows: rows
-            .into_iter()
-            .map(|r| proto::RatioRow {
-                lookups_per_dossier: r.ratio(),
-                coverage: r.coverage(),
-                group: r.group,
-                dossiers: r.dossiers,
-                lookups: r.lookups,
-                dossiers_with_lookup: r.served_covered,
-                served: r.served,
-                reported_not_served: r.not_served,
-                reported_failed: r.failed,
-                dossiers_with_reported_lookup: r.reported_covered,
-            })
-            .collect(),
+    let summary = proto::LookupRatioResponse {
+        rows: Vec::new(),
         load_test_dossiers_left_out: left_out.dossiers,
         load_test_lookups_left_out: left_out.lookups,
         load_test_served_left_out: left_out.served,
-    })
+    };
+    if !send(proto::LookupRatioChunk {
+        summary: Some(summary),
+        rows: Vec::new(),
+    }) {
+        return Ok(());
+    }
+    let mut chunker = Chunker::new();
+    let mut open = true;
+    reader
+        .ratio_each(query, |row| {
+            if let Some(rows) = chunker.push(ratio_row(row)) {
+                open = send(proto::LookupRatioChunk {
+                    summary: None,
+                    rows,
+                });
+            }
+            open
+        })
+        .map_err(ApiError::AuditUnavailable)?;
+    let rows = chunker.take();
+    if open && !rows.is_empty() {
+        send(proto::LookupRatioChunk {
+            summary: None,
+            rows,
+        });
+    }
+    Ok(())
+}
+
+/// LookupRatio: [`lookup_ratio_chunks`] in one message.
+pub fn lookup_ratio(
+    reader: &AuditReader,
+    request: proto::LookupRatioRequest,
+) -> Result<proto::LookupRatioResponse, ApiError> {
+    let query = ratio_query(request)?;
+    let mut answer = proto::LookupRatioResponse::default();
+    lookup_ratio_chunks(reader, &query, &mut |chunk| {
+        if let Some(summary) = chunk.summary {
+            answer = summary;
+        }
+        answer.rows.extend(chunk.rows);
+        true
+    })?;
+    Ok(answer)
 }
 
 /// ListUnverifiedDossiers: one page.
@@ -339,11 +432,8 @@ pub fn citizen_accesses(
     })
 }
 
-/// Reconcile.
-pub fn reconcile(
-    reader: &AuditReader,
-    request: proto::ReconcileRequest,
-) -> Result<proto::ReconcileResponse, ApiError> {
+/// Reconcile and StreamReconcile, checked: the query to answer.
+pub fn reconcile_query(request: proto::ReconcileRequest) -> Result<ReconcileQuery, ApiError> {
     let (from_ms, to_ms) = period(&request.from, &request.to)?;
     let max_findings = match request.max_findings as usize {
         0 => DEFAULT_FINDINGS,
@@ -355,18 +445,27 @@ pub fn reconcile(
             })
         }
     };
-    let query = ReconcileQuery {
+    Ok(ReconcileQuery {
         from_ms,
         to_ms,
         agency_id: optional(request.agency_id),
         include_load_test: request.include_load_test,
         max_findings,
-    };
+    })
+}
+
+/// StreamReconcile: the counts once the comparison is done, then the findings kept (at most
+/// the query's `max_findings`), oldest first, in chunks, each handed to `send` until it returns
+/// false (the receiver went away).
+pub fn reconcile_chunks(
+    reader: &AuditReader,
+    query: &ReconcileQuery,
+    send: &mut dyn FnMut(proto::ReconcileChunk) -> bool,
+) -> Result<(), ApiError> {
     let result = reader
-        .reconcile(&query)
+        .reconcile(query)
         .map_err(ApiError::AuditUnavailable)?;
-    let truncated = result.total() > result.findings.len() as u64;
-    Ok(proto::ReconcileResponse {
+    let summary = proto::ReconcileResponse {
         dossiers: result.dossiers,
         reported: result.reported,
         served: result.served,
@@ -376,23 +475,137 @@ pub fn reconcile(
         dossier_not_reported: result.count(FindingKind::DossierNotReported),
         reported_failure_unconfirmed: result.count(FindingKind::ReportedFailureUnconfirmed),
         reported_late: result.count(FindingKind::ReportedLate),
-        findings: result
-            .findings
-            .into_iter()
-            .take(max_findings)
-            .map(|f| proto::ReconcileFinding {
-                kind: f.kind.as_str().to_owned(),
-                agency_id: f.agency_id,
-                dossier_id: f.dossier_id,
-                district: f.district,
-                officer_id: f.officer_id,
-                rpc: f.rpc,
-                reported: f.reported,
-                served: f.served,
-                first_at_ms: f.first_at_ms,
-                received_at_ms: f.received_at_ms,
+        findings: Vec::new(),
+        truncated: result.total() > result.findings.len() as u64,
+    };
+    if !send(proto::ReconcileChunk {
+        summary: Some(summary),
+        findings: Vec::new(),
+    }) {
+        return Ok(());
+    }
+    let mut chunker = Chunker::new();
+    for f in result.findings.into_iter().take(query.max_findings) {
+        let finding = proto::ReconcileFinding {
+            kind: f.kind.as_str().to_owned(),
+            agency_id: f.agency_id,
+            dossier_id: f.dossier_id,
+            district: f.district,
+            officer_id: f.officer_id,
+            rpc: f.rpc,
+            reported: f.reported,
+            served: f.served,
+            first_at_ms: f.first_at_ms,
+            received_at_ms: f.received_at_ms,
+        };
+        if let Some(findings) = chunker.push(finding) {
+            if !send(proto::ReconcileChunk {
+                summary: None,
+                findings,
+            }) {
+                return Ok(());
+            }
+        }
+    }
+    let findings = chunker.take();
+    if !findings.is_empty() {
+        send(proto::ReconcileChunk {
+            summary: None,
+            findings,
+        });
+    }
+    Ok(())
+}
+
+/// Reconcile: [`reconcile_chunks`] in one message.
+pub fn reconcile(
+    reader: &AuditReader,
+    request: proto::ReconcileRequest,
+) -> Result<proto::ReconcileResponse, ApiError> {
+    let query = reconcile_query(request)?;
+    let mut answer = proto::ReconcileResponse::default();
+    reconcile_chunks(reader, &query, &mut |chunk| {
+        if let Some(summary) = chunk.summary {
+            answer = summary;
+        }
+        answer.findings.extend(chunk.findings);
+        true
+    })?;
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{log::DATABASE_FILE, AuditLog};
+
+    /// 2024-01-01T00:00:00+07:00.
+    const JAN_1_2024: i64 = 1_704_042_000_000;
+
+    #[test]
+    fn chunks_are_cut_by_rows_and_by_bytes() {
+        let mut chunker = Chunker::new();
+        let small = proto::RatioRow::default;
+        let cut: Vec<usize> = (0..2_500)
+            .filter_map(|_| chunker.push(small()).map(|c| c.len()))
+            .collect();
+        assert_eq!(cut, [CHUNK_ROWS, CHUNK_ROWS]);
+        assert_eq!(chunker.take().len(), 500);
+        // Rows of 100 KB each: cut by size long before their number.
+        let big = || proto::RatioRow {
+            group: vec!["x".repeat(100_000)],
+            ..Default::default()
+        };
+        let first = (1..).find_map(|n| chunker.push(big()).map(|c| (n, c.len())));
+        assert_eq!(first, Some((11, 11)));
+    }
+
+    #[test]
+    fn a_ratio_of_many_groups_streams_in_chunks_that_make_the_unary_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
+        let events = (0..2_500)
+            .map(|n| {
+                crate::audit::event::test_dossier(
+                    &format!("D-{n}"),
+                    "Quận Ba Đình",
+                    &format!("officer-{n:04}"),
+                    JAN_1_2024 + n,
+                )
             })
-            .collect(),
-        truncated,
-    })
+            .collect();
+        log.append_blocking(events).unwrap();
+        drop(log);
+        let reader = AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let request = proto::LookupRatioRequest {
+            from: "2024-01-01".into(),
+            to: "2024-01-31".into(),
+            group_by: vec!["officer".into()],
+            ..Default::default()
+        };
+        let query = ratio_query(request.clone()).unwrap();
+        let mut chunks = Vec::new();
+        lookup_ratio_chunks(&reader, &query, &mut |chunk| {
+            chunks.push(chunk);
+            true
+        })
+        .unwrap();
+        assert!(chunks[0].summary.is_some() && chunks[0].rows.is_empty());
+        let sizes: Vec<usize> = chunks[1..].iter().map(|c| c.rows.len()).collect();
+        assert_eq!(sizes, [1_000, 1_000, 500]);
+        assert!(chunks[1..].iter().all(|c| c.summary.is_none()));
+        let rows: Vec<proto::RatioRow> = chunks.into_iter().flat_map(|c| c.rows).collect();
+        assert_eq!(rows[0].group, ["officer-0000"]);
+        assert_eq!(rows, lookup_ratio(&reader, request).unwrap().rows);
+
+        // A receiver that goes away stops the answer: nothing more is made for it.
+        let mut sent = 0;
+        lookup_ratio_chunks(&reader, &query, &mut |_| {
+            sent += 1;
+            sent < 2
+        })
+        .unwrap();
+        assert_eq!(sent, 2);
+    }
 }

@@ -32,6 +32,7 @@ use super::{
     keys::{now_ms, VerifyingKey},
     postgres::{Meta, PgStore},
     projector::{self, Projector},
+    query::AuditReader,
     queue::{Job, Lane, Queue},
     sequencer::Sequencer,
     store::{LogOfRecord, SqliteLog},
@@ -54,6 +55,20 @@ pub use super::{
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// A read of the log that sees every event acknowledged before [`AuditLog::caught_up_read`]
+/// was called: only that wait makes one.
+#[derive(Debug)]
+pub(crate) struct CaughtUpRead {
+    path: PathBuf,
+}
+
+impl CaughtUpRead {
+    /// Opens the reader (blocking: on the blocking pool).
+    pub(crate) fn open(&self) -> Result<AuditReader, AuditError> {
+        AuditReader::open(&self.path)
+    }
+}
 
 /// Handle to the audit log; cheap to share behind an `Arc`.
 pub struct AuditLog {
@@ -277,6 +292,15 @@ impl AuditLog {
                 target,
             }),
         }
+    }
+
+    /// Waits as [`AuditLog::caught_up`] does, then hands out the read it guards: the one way the
+    /// AuditTrail service opens an [`AuditReader`], so no auditor query can skip the wait.
+    pub(crate) async fn caught_up_read(&self) -> Result<CaughtUpRead, AuditError> {
+        self.caught_up().await?;
+        Ok(CaughtUpRead {
+            path: self.path.clone(),
+        })
     }
 
     /// [`AuditLog::caught_up`] for synchronous callers.

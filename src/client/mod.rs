@@ -53,7 +53,7 @@ pub use agency::{
     AgencyClient, AgencyClientConfig, Dossier, DossierChannel, DossierInfo, AGENCY_CALL_TIMEOUT,
     AGENCY_CONNECT_TIMEOUT,
 };
-pub use audit::AuditClient;
+pub use audit::{AuditClient, EventStream, RatioStream, ReconcileStream, UnverifiedPages};
 pub use channel::{
     connect_channel, connection_failure, ChannelBuilder, ClientTls, DEFAULT_CONNECT_TIMEOUT,
 };

@@ -188,15 +188,45 @@ impl AuditReader {
         query: &RatioQuery,
         source: RatioSource,
     ) -> Result<Vec<RatioRow>, AuditError> {
-        let load_test = (!query.include_load_test).then_some("load_test = 0");
-        let rows = self.figures(query, &query.group_by, source, load_test)?;
-        Ok(
-            if query.group_by.is_empty() && rows.first().is_some_and(|r| r.dossiers == 0) {
-                vec![RatioRow::default()]
-            } else {
-                rows
-            },
+        let mut rows = Vec::new();
+        self.ratio_each_from(query, source, |row| {
+            rows.push(row);
+            true
+        })?;
+        Ok(rows)
+    }
+
+    /// [`AuditReader::ratio`], each row handed to `each` as SQLite produces it (in group order),
+    /// until it returns false: nothing is collected, however many groups there are.
+    pub(crate) fn ratio_each(
+        &self,
+        query: &RatioQuery,
+        each: impl FnMut(RatioRow) -> bool,
+    ) -> Result<(), AuditError> {
+        self.ratio_each_from(
+            query,
+            RatioSource::for_period(query.from_ms, query.to_ms),
+            each,
         )
+    }
+
+    /// [`AuditReader::ratio_each`] from a chosen source.
+    fn ratio_each_from(
+        &self,
+        query: &RatioQuery,
+        source: RatioSource,
+        mut each: impl FnMut(RatioRow) -> bool,
+    ) -> Result<(), AuditError> {
+        let load_test = (!query.include_load_test).then_some("load_test = 0");
+        let total = query.group_by.is_empty();
+        self.figures(query, &query.group_by, source, load_test, &mut |row| {
+            // The total of nothing is the empty row.
+            each(if total && row.dossiers == 0 {
+                RatioRow::default()
+            } else {
+                row
+            })
+        })
     }
 
     /// The load-test dossiers and verifications a ratio leaves out (the period and agency of
@@ -206,18 +236,24 @@ impl AuditReader {
             return Ok(RatioRow::default());
         }
         let source = RatioSource::for_period(query.from_ms, query.to_ms);
-        let rows = self.figures(query, &[], source, Some("load_test = 1"))?;
-        Ok(rows.into_iter().next().unwrap_or_default())
+        let mut total = RatioRow::default();
+        self.figures(query, &[], source, Some("load_test = 1"), &mut |row| {
+            total = row;
+            false
+        })?;
+        Ok(total)
     }
 
-    /// The ratio's figures per group of `group_by`, of the rows `load_test` selects.
+    /// The ratio's figures per group of `group_by`, of the rows `load_test` selects, each handed
+    /// to `each` as the statement steps to it, until it returns false.
     fn figures(
         &self,
         query: &RatioQuery,
         group_by: &[GroupBy],
         source: RatioSource,
         load_test: Option<&str>,
-    ) -> Result<Vec<RatioRow>, AuditError> {
+        each: &mut dyn FnMut(RatioRow) -> bool,
+    ) -> Result<(), AuditError> {
         let groups: Vec<&str> = group_by.iter().map(|g| g.column(source)).collect();
         let select_groups = groups
             .iter()
@@ -282,29 +318,31 @@ impl AuditReader {
             format!("SELECT {select_groups} {figures} FROM {table} {where_clause} {group_clause}");
         let mut statement = self.connection().prepare(&sql)?;
         let n = groups.len();
-        let rows = statement
-            .query_map(params_from_iter(values), |row| {
-                let mut group = Vec::with_capacity(n);
-                for (i, by) in group_by.iter().enumerate() {
-                    group.push(by.value(row.get_ref(i)?)?);
-                }
-                // SUM over no row is NULL.
-                let figure = |i: usize| -> rusqlite::Result<u64> {
-                    Ok(row.get::<_, Option<i64>>(n + i)?.unwrap_or(0) as u64)
-                };
-                Ok(RatioRow {
-                    group,
-                    dossiers: figure(0)?,
-                    lookups: figure(1)?,
-                    reported_covered: figure(2)?,
-                    served: figure(3)?,
-                    served_covered: figure(4)?,
-                    failed: figure(5)?,
-                    not_served: figure(6)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        let mut rows = statement.query(params_from_iter(values))?;
+        while let Some(row) = rows.next()? {
+            let mut group = Vec::with_capacity(n);
+            for (i, by) in group_by.iter().enumerate() {
+                group.push(by.value(row.get_ref(i)?)?);
+            }
+            // SUM over no row is NULL.
+            let figure = |i: usize| -> rusqlite::Result<u64> {
+                Ok(row.get::<_, Option<i64>>(n + i)?.unwrap_or(0) as u64)
+            };
+            let row = RatioRow {
+                group,
+                dossiers: figure(0)?,
+                lookups: figure(1)?,
+                reported_covered: figure(2)?,
+                served: figure(3)?,
+                served_covered: figure(4)?,
+                failed: figure(5)?,
+                not_served: figure(6)?,
+            };
+            if !each(row) {
+                break;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,11 @@
 //!
 //! Queries open their own read connection (SQLite WAL readers never block the writer) and run on
 //! the blocking pool; what each answers is in [`super::answers`], shared with `vnpop audit --db`.
+//! A reader is had only through `AuditService::read` or `AuditService::stream`, both of which
+//! first wait for the log to be caught up (`AuditLog::caught_up_read`), so every
+//! query sees what was acknowledged before it (read-your-writes, in a fleet too). Streamed
+//! answers are made on the blocking pool chunk by chunk and sent through a bounded channel: the
+//! reader waits for the connection, never collecting the answer.
 
 //!
 //! The service's files: the service and its RPCs here (each auditor query hands its reader to
@@ -12,8 +17,9 @@
 mod ingest;
 mod proofs;
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{
@@ -28,6 +34,14 @@ use crate::{
 
 /// Most events in one Ingest call.
 pub const MAX_INGEST_BATCH: usize = 10_000;
+
+/// Messages of a streamed answer made ahead of the connection at most: chunked answers
+/// (at most [`answers::CHUNK_BYTES`] each) and events (ListEvents, one a message).
+const CHUNKS_AHEAD: usize = 4;
+const EVENTS_AHEAD: usize = 256;
+
+/// A streamed answer, as tonic sends it.
+pub(crate) type AnswerStream<T> = ReceiverStream<Result<T, Status>>;
 
 /// The `AuditTrail` service: agencies' reports in, auditors' questions answered.
 #[derive(Clone)]
@@ -71,24 +85,58 @@ impl AuditService {
             .map(|_| ())
     }
 
-    /// Runs a read-only query on the blocking pool.
+    /// Runs a read-only query on the blocking pool, once the log is caught up.
     async fn read<T: Send + 'static>(
         &self,
         query: impl FnOnce(&AuditReader) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         // Read-your-writes: everything acknowledged before this query is in the query tables.
-        self.recorder
+        let read = self
+            .recorder
             .log()
-            .caught_up()
+            .caught_up_read()
             .await
             .map_err(ApiError::AuditUnavailable)?;
-        let path: PathBuf = self.recorder.log().path().to_owned();
         tokio::task::spawn_blocking(move || {
-            let reader = AuditReader::open(&path).map_err(ApiError::AuditUnavailable)?;
+            let reader = read.open().map_err(ApiError::AuditUnavailable)?;
             query(&reader)
         })
         .await
         .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
+    }
+
+    /// A streamed answer: once the log is caught up, `produce` runs on the blocking pool and
+    /// hands each message to its sender, which waits while `ahead` messages are unsent and
+    /// answers false once the caller went away (then `produce` should stop). An error after
+    /// the first message ends the stream with its status.
+    async fn stream<T: Send + 'static>(
+        &self,
+        ahead: usize,
+        produce: impl FnOnce(&AuditReader, &mut dyn FnMut(T) -> bool) -> Result<(), ApiError>
+            + Send
+            + 'static,
+    ) -> Result<AnswerStream<T>, ApiError> {
+        let read = self
+            .recorder
+            .log()
+            .caught_up_read()
+            .await
+            .map_err(ApiError::AuditUnavailable)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(ahead);
+        tokio::task::spawn_blocking(move || {
+            let result = read
+                .open()
+                .map_err(ApiError::AuditUnavailable)
+                .and_then(|reader| {
+                    produce(&reader, &mut |message| {
+                        tx.blocking_send(Ok(message)).is_ok()
+                    })
+                });
+            if let Err(error) = result {
+                let _ = tx.blocking_send(Err(error.into()));
+            }
+        });
+        Ok(ReceiverStream::new(rx))
     }
 }
 
@@ -106,8 +154,7 @@ impl AuditTrail for AuditService {
         Ok(Response::new(page))
     }
 
-    type ListEventsStream =
-        tokio_stream::wrappers::ReceiverStream<Result<proto::LoggedEvent, Status>>;
+    type ListEventsStream = AnswerStream<proto::LoggedEvent>;
 
     async fn list_events(
         &self,
@@ -115,21 +162,46 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<Self::ListEventsStream>, Status> {
         self.auditor(&request, "ListEvents")?;
         let filter = answers::event_filter(request.into_inner())?;
-        let path = self.recorder.log().path().to_owned();
-        let (tx, rx) = tokio::sync::mpsc::channel(256);
-        tokio::task::spawn_blocking(move || {
-            let result = AuditReader::open(&path).and_then(|reader| {
-                reader.events(&filter, |event| {
-                    tx.blocking_send(Ok(answers::logged_event(event))).is_ok()
-                })
-            });
-            if let Err(error) = result {
-                let _ = tx.blocking_send(Err(ApiError::AuditUnavailable(error).into()));
-            }
-        });
-        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
-            rx,
-        )))
+        let stream = self
+            .stream(EVENTS_AHEAD, move |reader, send| {
+                reader
+                    .events(&filter, |event| send(answers::logged_event(event)))
+                    .map_err(ApiError::AuditUnavailable)
+            })
+            .await?;
+        Ok(Response::new(stream))
+    }
+
+    type StreamLookupRatioStream = AnswerStream<proto::LookupRatioChunk>;
+
+    async fn stream_lookup_ratio(
+        &self,
+        request: Request<proto::LookupRatioRequest>,
+    ) -> Result<Response<Self::StreamLookupRatioStream>, Status> {
+        self.auditor(&request, "StreamLookupRatio")?;
+        let query = answers::ratio_query(request.into_inner())?;
+        let stream = self
+            .stream(CHUNKS_AHEAD, move |reader, send| {
+                answers::lookup_ratio_chunks(reader, &query, send)
+            })
+            .await?;
+        Ok(Response::new(stream))
+    }
+
+    type StreamReconcileStream = AnswerStream<proto::ReconcileChunk>;
+
+    async fn stream_reconcile(
+        &self,
+        request: Request<proto::ReconcileRequest>,
+    ) -> Result<Response<Self::StreamReconcileStream>, Status> {
+        self.auditor(&request, "StreamReconcile")?;
+        let query = answers::reconcile_query(request.into_inner())?;
+        let stream = self
+            .stream(CHUNKS_AHEAD, move |reader, send| {
+                answers::reconcile_chunks(reader, &query, send)
+            })
+            .await?;
+        Ok(Response::new(stream))
     }
 
     async fn citizen_access_log(

@@ -30,21 +30,53 @@ pub struct ReconcileArgs {
     pub log: Source,
 }
 
-/// Prints the counts (stderr) and findings (stdout) of the comparison `args` asks for.
+/// Prints the counts (stderr) and findings (stdout) of the comparison `args` asks for, each
+/// chunk of findings as it arrives.
 pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     let log = args.log.open().await?;
     let spinner = spinner("reconciling (reads every verification once)");
-    let result = log
-        .reconcile(proto::ReconcileRequest {
-            from: args.period.from.clone(),
-            to: args.period.to.clone(),
-            agency_id: args.period.agency_id(),
-            include_load_test: args.include_load_test,
-            max_findings: args.limit,
-        })
-        .await;
+    let out = std::cell::RefCell::new(None);
+    let request = proto::ReconcileRequest {
+        from: args.period.from.clone(),
+        to: args.period.to.clone(),
+        agency_id: args.period.agency_id(),
+        include_load_test: args.include_load_test,
+        max_findings: args.limit,
+    };
+    let summary = |result: proto::ReconcileResponse| {
+        spinner.finish_and_clear();
+        print_counts(&result);
+        *out.borrow_mut() = Some(RecordWriter::start(
+            FINDING_COLUMNS,
+            args.format,
+            "findings",
+        )?);
+        Ok(())
+    };
+    let findings = |findings: Vec<proto::ReconcileFinding>| {
+        let mut out = out.borrow_mut();
+        let out = out.as_mut().ok_or("findings before the counts")?;
+        for f in findings {
+            out.write(&serde_json::json!({
+                "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
+                "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
+                "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
+                "received_at": if f.received_at_ms == 0 { String::new() } else { rfc3339(f.received_at_ms) },
+            }))?;
+        }
+        Ok(())
+    };
+    let result = log.reconcile(request, summary, findings).await;
     spinner.finish_and_clear();
-    let result = result?;
+    result?;
+    if let Some(out) = out.into_inner() {
+        out.finish()?;
+    }
+    Ok(())
+}
+
+/// The comparison's counts, on stderr.
+fn print_counts(result: &proto::ReconcileResponse) {
     eprintln!(
         "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
          findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported, \
@@ -64,17 +96,6 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
             ""
         }
     );
-    let mut out = RecordWriter::start(FINDING_COLUMNS, args.format, "findings")?;
-    for f in &result.findings {
-        out.write(&serde_json::json!({
-            "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
-            "district": f.district, "officer": f.officer_id, "rpc": f.rpc,
-            "reported": f.reported, "served": f.served, "first_at": rfc3339(f.first_at_ms),
-            "received_at": if f.received_at_ms == 0 { String::new() } else { rfc3339(f.received_at_ms) },
-        }))?;
-    }
-    out.finish()?;
-    Ok(())
 }
 
 const FINDING_COLUMNS: &[&str] = &[

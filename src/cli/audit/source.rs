@@ -96,12 +96,43 @@ impl Backend {
         }
     }
 
+    /// LookupRatio's answer, asked over the streamed answer (StreamLookupRatio) or made from the
+    /// file's chunks: the rows are what the commands show, no message holds them all.
     pub(crate) async fn ratio(
         &self,
         request: proto::LookupRatioRequest,
     ) -> Result<proto::LookupRatioResponse, String> {
-        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.lookup_ratio(r).await };
-        self.ask(request, grpc, answers::lookup_ratio).await
+        let mut answer = proto::LookupRatioResponse::default();
+        match self {
+            Backend::Server(client, peer) => {
+                let mut stream = client
+                    .raw()
+                    .stream_lookup_ratio(request)
+                    .await
+                    .map_err(|s| peer.status_message(s))?
+                    .into_inner();
+                while let Some(chunk) =
+                    stream.message().await.map_err(|s| peer.status_message(s))?
+                {
+                    if let Some(summary) = chunk.summary {
+                        answer = summary;
+                    }
+                    answer.rows.extend(chunk.rows);
+                }
+            }
+            Backend::File { reader, .. } => {
+                let query = answers::ratio_query(request).map_err(|e| e.to_string())?;
+                answers::lookup_ratio_chunks(reader, &query, &mut |chunk| {
+                    if let Some(summary) = chunk.summary {
+                        answer = summary;
+                    }
+                    answer.rows.extend(chunk.rows);
+                    true
+                })
+                .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(answer)
     }
 
     pub(crate) async fn unverified(
@@ -114,12 +145,59 @@ impl Backend {
         self.ask(request, grpc, answers::unverified_dossiers).await
     }
 
+    /// Reconcile's answer as it comes: `summary` with the counts (its findings empty) once the
+    /// comparison is done, then `findings` with each chunk of findings, oldest first — over the
+    /// streamed answer (StreamReconcile) or from the file's chunks.
     pub(crate) async fn reconcile(
         &self,
         request: proto::ReconcileRequest,
-    ) -> Result<proto::ReconcileResponse, String> {
-        let grpc = |mut c: AuditTrailClient<Channel>, r| async move { c.reconcile(r).await };
-        self.ask(request, grpc, answers::reconcile).await
+        summary: impl FnOnce(proto::ReconcileResponse) -> Result<(), String>,
+        mut findings: impl FnMut(Vec<proto::ReconcileFinding>) -> Result<(), String>,
+    ) -> Result<(), String> {
+        match self {
+            Backend::Server(client, peer) => {
+                let mut stream = client
+                    .raw()
+                    .stream_reconcile(request)
+                    .await
+                    .map_err(|s| peer.status_message(s))?
+                    .into_inner();
+                let mut summary = Some(summary);
+                while let Some(chunk) =
+                    stream.message().await.map_err(|s| peer.status_message(s))?
+                {
+                    match (chunk.summary, summary.take()) {
+                        (Some(counts), Some(summary)) => summary(counts)?,
+                        (None, None) => findings(chunk.findings)?,
+                        _ => return Err("the server's answer is out of order".into()),
+                    }
+                }
+                match summary {
+                    None => Ok(()),
+                    Some(_) => Err("the server's answer ended before its counts".into()),
+                }
+            }
+            Backend::File { reader, .. } => {
+                let query = answers::reconcile_query(request).map_err(|e| e.to_string())?;
+                let mut summary = Some(summary);
+                let mut failed = None;
+                answers::reconcile_chunks(reader, &query, &mut |chunk| {
+                    let done = match chunk.summary {
+                        Some(counts) => summary.take().map_or(Ok(()), |s| s(counts)),
+                        None => findings(chunk.findings),
+                    };
+                    match done {
+                        Ok(()) => true,
+                        Err(error) => {
+                            failed = Some(error);
+                            false
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                failed.map_or(Ok(()), Err)
+            }
+        }
     }
 
     pub(crate) async fn citizen(

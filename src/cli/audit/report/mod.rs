@@ -35,7 +35,8 @@ use crate::{
 const UNVERIFIED_LISTED: u32 = 100;
 /// Reconcile findings listed (the counts by kind cover all of them).
 const FINDINGS_LISTED: u32 = 100;
-/// With `--district`, findings are filtered here from at most this many (the answer's maximum).
+/// With `--district`, findings are filtered here from at most this many (the answer's maximum),
+/// streamed: only the district's first [`FINDINGS_LISTED`] are held.
 const FINDINGS_SCANNED: u32 = 100_000;
 
 #[derive(Debug, Args)]
@@ -310,22 +311,32 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         .dossiers;
     let unverified_rest = (total.dossiers - total.dossiers_with_lookup.min(total.dossiers))
         .saturating_sub(unverified.len() as u64);
-    let mut reconcile = backend
-        .reconcile(proto::ReconcileRequest {
-            from,
-            to,
-            agency_id: agency.clone(),
-            include_load_test: false,
-            max_findings: if district.is_some() {
-                FINDINGS_SCANNED
-            } else {
-                FINDINGS_LISTED
+    let mut counts = proto::ReconcileResponse::default();
+    let mut listed = Listed::new(district);
+    backend
+        .reconcile(
+            proto::ReconcileRequest {
+                from,
+                to,
+                agency_id: agency.clone(),
+                include_load_test: false,
+                max_findings: if district.is_some() {
+                    FINDINGS_SCANNED
+                } else {
+                    FINDINGS_LISTED
+                },
             },
-        })
+            |summary| {
+                counts = summary;
+                Ok(())
+            },
+            |findings| {
+                findings.into_iter().for_each(|f| listed.push(f));
+                Ok(())
+            },
+        )
         .await?;
-    if let Some(d) = district {
-        only_district(&mut reconcile, d);
-    }
+    let reconcile = listed.into_answer(counts);
     let after = tree_head(&backend, args.log.db.as_deref()).await?;
     Ok(ReportData {
         lang: args.lang,
@@ -350,16 +361,63 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     })
 }
 
-/// Keeps the findings of one district and counts them by kind (from the findings returned).
-fn only_district(reconcile: &mut proto::ReconcileResponse, district: &str) {
-    reconcile.findings.retain(|f| f.district == district);
-    let count = |kind: &str| reconcile.findings.iter().filter(|f| f.kind == kind).count() as u64;
-    reconcile.served_not_reported = count("served_not_reported");
-    reconcile.reported_not_served = count("reported_not_served");
-    reconcile.dossier_not_reported = count("dossier_not_reported");
-    reconcile.reported_failure_unconfirmed = count("reported_failure_unconfirmed");
-    reconcile.reported_late = count("reported_late");
-    reconcile.findings.truncate(FINDINGS_LISTED as usize);
+/// The findings a report lists, taken as they arrive: with `--district`, only that district's,
+/// counted by kind (among the findings returned) and the first [`FINDINGS_LISTED`] kept, so
+/// however many arrive only those are held.
+struct Listed<'a> {
+    district: Option<&'a str>,
+    kept: Vec<proto::ReconcileFinding>,
+    /// The district's findings by kind, in [`KINDS`] order.
+    counts: [u64; 5],
+}
+
+/// The kinds of finding, in the order of [`Listed::counts`].
+const KINDS: [&str; 5] = [
+    "served_not_reported",
+    "reported_not_served",
+    "dossier_not_reported",
+    "reported_failure_unconfirmed",
+    "reported_late",
+];
+
+impl<'a> Listed<'a> {
+    fn new(district: Option<&'a str>) -> Self {
+        Listed {
+            district,
+            kept: Vec::new(),
+            counts: [0; 5],
+        }
+    }
+
+    fn push(&mut self, finding: proto::ReconcileFinding) {
+        if self.district.is_some_and(|d| finding.district != d) {
+            return;
+        }
+        if let Some(i) = KINDS.iter().position(|k| *k == finding.kind) {
+            self.counts[i] += 1;
+        }
+        if self.kept.len() < FINDINGS_LISTED as usize {
+            self.kept.push(finding);
+        }
+    }
+
+    /// The answer the report shows: `counts` (the whole period's) with the findings listed, and
+    /// with `--district` that district's counts.
+    fn into_answer(self, counts: proto::ReconcileResponse) -> proto::ReconcileResponse {
+        let mut answer = proto::ReconcileResponse {
+            findings: self.kept,
+            ..counts
+        };
+        if self.district.is_some() {
+            let [a, b, c, d, e] = self.counts;
+            answer.served_not_reported = a;
+            answer.reported_not_served = b;
+            answer.dossier_not_reported = c;
+            answer.reported_failure_unconfirmed = d;
+            answer.reported_late = e;
+        }
+        answer
+    }
 }
 
 /// The newest signed tree head, from the server or from the file (with the public key beside it).
