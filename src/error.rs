@@ -119,6 +119,8 @@ pub enum ApiError {
     VneidCitizenDeceased { masked: String },
     #[error("the identity card of citizen {masked} was revoked; their VNeID account is suspended")]
     VneidCardRevoked { masked: String },
+    #[error("citizen {masked} cannot authenticate with VNeID at the level asked; this agency's field scope does not say why")]
+    VneidRefused { masked: String },
     #[error("the VNeID account of citizen {masked} is locked after repeated failures; try again in {} s", .unlocks_in.as_secs().max(1))]
     VneidAccountLocked {
         masked: String,
@@ -304,6 +306,7 @@ impl ApiError {
             ApiError::VneidLevelTooLow { .. } => Reason::VneidLevelTooLow,
             ApiError::VneidCitizenDeceased { .. } => Reason::VneidCitizenDeceased,
             ApiError::VneidCardRevoked { .. } => Reason::VneidCardRevoked,
+            ApiError::VneidRefused { .. } => Reason::VneidRefused,
             ApiError::VneidAccountLocked { .. } => Reason::VneidAccountLocked,
             ApiError::VneidCapacity { .. } => Reason::VneidCapacity,
             ApiError::VneidChallengeQuota { .. } => Reason::VneidChallengeQuota,
@@ -347,6 +350,7 @@ impl ApiError {
             | ApiError::VneidLevelTooLow { .. }
             | ApiError::VneidCitizenDeceased { .. }
             | ApiError::VneidCardRevoked { .. }
+            | ApiError::VneidRefused { .. }
             | ApiError::VneidChallengeExpired => Code::FailedPrecondition,
             ApiError::VneidAccountLocked { .. }
             | ApiError::VneidCapacity { .. }

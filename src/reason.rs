@@ -136,6 +136,9 @@ reasons! {
     VneidCitizenDeceased = "VNEID_CITIZEN_DECEASED",
     /// The citizen's card was revoked: the VNeID account is suspended.
     VneidCardRevoked = "VNEID_CARD_REVOKED",
+    /// The citizen cannot authenticate with VNeID for a reason the caller's field scope does not
+    /// let it be told (no account, the account's level, a revoked or expired card, a death).
+    VneidRefused = "VNEID_REFUSED",
     /// The VNeID account is locked after repeated failures (RetryInfo says until when).
     VneidAccountLocked = "VNEID_ACCOUNT_LOCKED",
     /// The server holds as many pending authentications as it may.

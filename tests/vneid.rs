@@ -319,6 +319,30 @@ async fn refusals_when_starting() {
         .unwrap_err();
     assert_reason(&error, Code::InvalidArgument, "REQUEST_CONTEXT_INCOMPLETE");
 
+    // The hospital's scope has neither `vneid_level` nor `card` nor `date_of_death`: it is told
+    // that the citizen cannot authenticate, never why (no account, the account's level, a
+    // revoked card, a death), and no metadata.
+    let hospital = server.vneid(HOSPITAL).await;
+    for (cccd, level) in [
+        (NO_ACCOUNT, VneidLevel::One),
+        (NGOC, VneidLevel::Two),
+        (DECEASED, VneidLevel::One),
+        (REVOKED, VneidLevel::One),
+    ] {
+        let error = hospital.start(&context(), cccd, level).await.unwrap_err();
+        assert_reason(&error, Code::FailedPrecondition, "VNEID_REFUSED");
+        assert!(error_metadata(&error).is_empty(), "{error}");
+        for word in ["account", "level-1", "revoked", "deceased"] {
+            assert!(!error.to_string().contains(word), "{word}: {error}");
+        }
+    }
+    // What is about the login itself, or the citizen's number, is told as to everyone.
+    let error = hospital
+        .start(&context(), "001090999999", VneidLevel::One)
+        .await
+        .unwrap_err();
+    assert_reason(&error, Code::NotFound, "CITIZEN_NOT_FOUND");
+
     // Auditors do not authenticate citizens.
     let auditor = server.vneid("auditor-thanh-tra").await;
     let error = auditor

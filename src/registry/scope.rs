@@ -15,6 +15,10 @@
 //!   are compared; the others are named in `withheld_fields`. A chip read is compared with the
 //!   database only once its certificate chain, signature and data-group hashes have verified, so
 //!   an unsigned read cannot be used to test guesses.
+//! - **VNeID refusals** ([`vneid_refusal`]): why a citizen cannot authenticate is told only as
+//!   far as the scope allows — the account (none, its level) with `vneid_level`, a revoked or
+//!   expired card with `card`, a death with `date_of_death`; otherwise one generic refusal,
+//!   `VNEID_REFUSED`, the same for every such reason.
 //! - `cccd_number` and `status` are always visible.
 
 use crate::{
@@ -82,6 +86,46 @@ pub(crate) fn qr_part(part: &str) -> ScopeField {
     }
 }
 
+/// A VNeID refusal as `scope` lets it be told: one that would reveal the citizen's account, card
+/// or death to an agency whose scope lacks the field becomes `VNEID_REFUSED` (no metadata); a
+/// level-2 chip rejection for the card's state or a death keeps only that the chip was rejected.
+/// Refusals about the login itself (a wrong factor, a lock, a challenge) pass as they are.
+pub(crate) fn vneid_refusal(scope: FieldScope, error: ApiError) -> ApiError {
+    let needs = match &error {
+        ApiError::VneidNoAccount { .. } | ApiError::VneidLevelTooLow { .. } => {
+            ScopeField::VneidLevel
+        }
+        ApiError::VneidCardRevoked { .. } => ScopeField::Card,
+        ApiError::VneidCitizenDeceased { .. } => ScopeField::DateOfDeath,
+        ApiError::VneidChipRejected { verdict, .. } => {
+            let needs = match *verdict {
+                "CHIP_VERDICT_CARD_EXPIRED" | "CHIP_VERDICT_CARD_REVOKED" => ScopeField::Card,
+                "CHIP_VERDICT_CITIZEN_DECEASED" => ScopeField::DateOfDeath,
+                _ => return error,
+            };
+            if scope.allows(needs) {
+                return error;
+            }
+            return ApiError::VneidChipRejected {
+                verdict: "CHIP_VERDICT_REJECTED",
+                detail: "the chip read does not authenticate this citizen".into(),
+            };
+        }
+        _ => return error,
+    };
+    if scope.allows(needs) {
+        return error;
+    }
+    let masked = match error {
+        ApiError::VneidNoAccount { masked }
+        | ApiError::VneidLevelTooLow { masked, .. }
+        | ApiError::VneidCardRevoked { masked }
+        | ApiError::VneidCitizenDeceased { masked } => masked,
+        _ => unreachable!("only the refusals matched above get here"),
+    };
+    ApiError::VneidRefused { masked }
+}
+
 /// The scope field a chip data-group field ("dg1.full_name", "dg13.father_name") reveals;
 /// `None` for what the card itself states and every scope may compare (document type and
 /// number, issuing state).
@@ -109,6 +153,44 @@ pub(crate) fn chip_field(path: &str) -> Option<ScopeField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vneid_refusals_tell_only_what_the_scope_allows() {
+        let masked = || "001******345".to_owned();
+        let reason = |scope: FieldScope, error: ApiError| vneid_refusal(scope, error).reason();
+        let nothing: FieldScope = std::iter::empty().collect();
+        for error in [
+            ApiError::VneidNoAccount { masked: masked() },
+            ApiError::VneidLevelTooLow {
+                masked: masked(),
+                account: 1,
+                requested: 2,
+            },
+            ApiError::VneidCardRevoked { masked: masked() },
+            ApiError::VneidCitizenDeceased { masked: masked() },
+        ] {
+            assert_eq!(reason(nothing, error), crate::reason::Reason::VneidRefused);
+        }
+        let all = FieldScope::all();
+        assert_eq!(
+            reason(all, ApiError::VneidNoAccount { masked: masked() }),
+            crate::reason::Reason::VneidNoAccount
+        );
+        let expired = || ApiError::VneidChipRejected {
+            verdict: "CHIP_VERDICT_CARD_EXPIRED",
+            detail: "the card has expired".into(),
+        };
+        let told = vneid_refusal(nothing, expired());
+        assert!(!told.to_string().contains("expired"), "{told}");
+        assert!(vneid_refusal(all, expired())
+            .to_string()
+            .contains("expired"));
+        // A wrong passcode is about the login, not the citizen: told to everyone.
+        assert_eq!(
+            reason(nothing, ApiError::VneidPasscodeWrong { attempts_left: 2 }),
+            crate::reason::Reason::VneidPasscodeWrong
+        );
+    }
 
     #[test]
     fn chip_fields_map_to_scopes() {

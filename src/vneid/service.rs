@@ -25,6 +25,7 @@ use crate::{
     domain::{CccdNumber, Citizen, CitizenStatus, VneidLevel},
     error::{bounded, ApiError},
     proto::{self, vneid_authentication_server::VneidAuthentication},
+    registry::scope,
     security::{Agency, FieldScope},
     serving::{respond, Answered, Outcome, Refused, Serving},
     store::CitizenStore,
@@ -340,9 +341,11 @@ impl VneidService {
         let subject = Some(cccd.to_string());
         let outcome = match outcome {
             Ok(answer) => Outcome::answered(answer, subject, "challenge"),
+            // The trail records the true reason; the caller is told only what its scope allows.
             Err(error) => {
                 let reason = error.reason();
-                Outcome::refused_as(error, subject, reason.as_str().to_owned())
+                let told = scope::vneid_refusal(call.scope(), error);
+                Outcome::refused_as(told, subject, reason.as_str().to_owned())
             }
         };
         call.answer(outcome).await
@@ -401,7 +404,7 @@ impl VneidService {
             Err((cccd, error)) => {
                 let reason = error.reason();
                 Outcome::refused_as(
-                    error,
+                    scope::vneid_refusal(call.scope(), error),
                     cccd.map(|c| c.to_string()),
                     reason.as_str().to_owned(),
                 )
