@@ -229,6 +229,7 @@ async fn the_hospital_sees_less_than_the_one_stop_desk() {
         [
             "card",
             "cmnd_number",
+            "date_of_death",
             "ethnicity",
             "nationality",
             "place_of_origin",
@@ -575,4 +576,42 @@ async fn a_certificate_from_another_ca_is_rejected() {
     // The genuine desk still works.
     let desk = server.registry("one-stop-ba-dinh").await;
     assert!(desk.lookup_by_cccd(&context(), AN).await.is_ok());
+}
+
+/// What the hospital's scope hides is listed the same for every citizen, whatever each has (a
+/// CMND number, a card, a date of death, a pre-reform card address); nothing card-related shows
+/// without the `card` scope, a revoked card's status included.
+#[tokio::test]
+async fn withheld_fields_say_what_the_scope_hides_never_what_the_citizen_lacks() {
+    let server = TestServer::start().await;
+    let hospital = server.registry("hospital-bach-mai").await;
+    // An ordinary citizen, a child without a card, the deceased, a revoked card, no CMND.
+    let mut lists = Vec::new();
+    for cccd in [
+        AN,
+        "001315000111",
+        "036050000777",
+        "048188004321",
+        "075205000222",
+    ] {
+        let answer = hospital.lookup_by_cccd(&context(), cccd).await.unwrap();
+        let citizen = answer.citizen.unwrap();
+        assert_eq!(citizen.pre_reform_permanent_address, None, "{cccd}");
+        assert_ne!(
+            citizen.status(),
+            proto::CitizenStatus::CardRevoked,
+            "{cccd}: a revoked card shows only with the card scope"
+        );
+        lists.push(answer.withheld_fields);
+    }
+    assert!(lists.windows(2).all(|w| w[0] == w[1]), "{lists:?}");
+    // The one-stop desk, whose scope has the card, sees the revoked card.
+    let desk = server.registry("one-stop-ba-dinh").await;
+    let revoked = desk
+        .lookup_by_cccd(&context(), "048188004321")
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    assert_eq!(revoked.status(), proto::CitizenStatus::CardRevoked);
 }

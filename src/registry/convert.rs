@@ -51,39 +51,67 @@ pub fn status(s: CitizenStatus) -> proto::CitizenStatus {
     }
 }
 
-/// The citizen as the caller may see it, and the names of the fields withheld.
+/// The citizen's status as `scope` lets it be told: a revoked card is the card's state, which
+/// only the `card` scope sees (without it the citizen is ACTIVE, and `card` is withheld).
+pub fn status_for(s: CitizenStatus, scope: FieldScope) -> proto::CitizenStatus {
+    match s {
+        CitizenStatus::CardRevoked if !scope.allows(ScopeField::Card) => {
+            proto::CitizenStatus::Active
+        }
+        s => status(s),
+    }
+}
+
+/// The citizen as the caller may see it, and the names of the fields withheld. Every field
+/// outside the scope is named in `withheld_fields` for every citizen, whether this one has it or
+/// not (a CMND number, a card, a date of death): the list says what the scope hides, never what
+/// the citizen lacks. Nothing card-related is derived without the `card` scope (the pre-reform
+/// form of the address is the card's, and a revoked card shows in `status` only with it).
 pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citizen, Vec<String>) {
     let mut disclosure = Disclosure::new(scope);
-    let mut visible = |field: ScopeField, present: bool| disclosure.shows(field, present);
+    let mut visible = |field: ScopeField| disclosure.shows(field, true);
     let province_name = |code: crate::domain::ProvinceCode| code.province().name.to_owned();
+    // Every field asked once, in the order of the message, whatever the citizen has.
+    let [cmnd, name, birth, sex_shown, nationality, ethnicity, religion, origin, address, card, vneid, death] =
+        [
+            ScopeField::CmndNumber,
+            ScopeField::FullName,
+            ScopeField::DateOfBirth,
+            ScopeField::Sex,
+            ScopeField::Nationality,
+            ScopeField::Ethnicity,
+            ScopeField::Religion,
+            ScopeField::PlaceOfOrigin,
+            ScopeField::PermanentAddress,
+            ScopeField::Card,
+            ScopeField::VneidLevel,
+            ScopeField::DateOfDeath,
+        ]
+        .map(&mut visible);
     let message = proto::Citizen {
         cccd_number: c.cccd.to_string(),
-        cmnd_number: c
-            .cmnd
-            .filter(|_| visible(ScopeField::CmndNumber, c.cmnd.is_some()))
-            .map(|n| n.to_string()),
-        full_name: visible(ScopeField::FullName, true).then(|| c.full_name.clone()),
-        date_of_birth: visible(ScopeField::DateOfBirth, true).then(|| date(c.date_of_birth)),
-        sex: visible(ScopeField::Sex, true).then(|| sex(c.sex) as i32),
-        nationality: visible(ScopeField::Nationality, true).then(|| c.nationality.to_string()),
-        ethnicity: visible(ScopeField::Ethnicity, true).then(|| c.ethnicity.to_string()),
-        religion: visible(ScopeField::Religion, true).then(|| c.religion.to_string()),
-        place_of_origin: visible(ScopeField::PlaceOfOrigin, true).then(|| proto::Place {
+        cmnd_number: c.cmnd.filter(|_| cmnd).map(|n| n.to_string()),
+        full_name: name.then(|| c.full_name.clone()),
+        date_of_birth: birth.then(|| date(c.date_of_birth)),
+        sex: sex_shown.then(|| sex(c.sex) as i32),
+        nationality: nationality.then(|| c.nationality.to_string()),
+        ethnicity: ethnicity.then(|| c.ethnicity.to_string()),
+        religion: religion.then(|| c.religion.to_string()),
+        place_of_origin: origin.then(|| proto::Place {
             province_code: c.place_of_origin.province.to_string(),
             province_name: province_name(c.place_of_origin.province),
             district: c.place_of_origin.district.to_string(),
         }),
-        permanent_address: visible(ScopeField::PermanentAddress, true)
-            .then(|| address_on(c, today)),
+        permanent_address: address.then(|| address_on(c, today)),
         pre_reform_permanent_address: c
             .pre_reform_address
             .as_ref()
-            .filter(|_| today >= reform_date() && scope.allows(ScopeField::PermanentAddress))
+            .filter(|_| today >= reform_date() && address && card)
             .map(|old| pre_reform_address(old, &c.permanent_address.street)),
         card: c
             .card
             .as_ref()
-            .filter(|_| visible(ScopeField::Card, c.card.is_some()))
+            .filter(|_| card)
             .map(|card| proto::IdentityCard {
                 r#type: match card.kind {
                     CardKind::ChipCccd => proto::CardType::ChipCccd,
@@ -98,18 +126,15 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
                     None => proto::CardState::Unspecified,
                 } as i32,
             }),
-        vneid_level: visible(ScopeField::VneidLevel, true).then_some(
+        vneid_level: vneid.then_some(
             (match c.vneid {
                 VneidLevel::None => proto::VneidLevel::None,
                 VneidLevel::Level1 => proto::VneidLevel::One,
                 VneidLevel::Level2 => proto::VneidLevel::Two,
             }) as i32,
         ),
-        status: status(c.status) as i32,
-        date_of_death: c
-            .date_of_death
-            .filter(|_| visible(ScopeField::DateOfDeath, true))
-            .map(date),
+        status: status_for(c.status, scope) as i32,
+        date_of_death: c.date_of_death.filter(|_| death).map(date),
     };
     (message, disclosure.withheld())
 }

@@ -151,7 +151,7 @@ impl RegistryService {
                                 .collect(),
                             score: verdict.score,
                             matched: verdict.matched,
-                            status: convert::status(citizen.status) as i32,
+                            status: convert::status_for(citizen.status, call.scope()) as i32,
                         },
                         Some(cccd.to_string()),
                         if verdict.matched { "match" } else { "no_match" },
