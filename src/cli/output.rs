@@ -130,13 +130,32 @@ pub(crate) fn output_error(error: std::io::Error) -> String {
     format!("cannot write the output: {error}")
 }
 
-/// A CSV field, quoted when it must be.
+/// A CSV field, quoted when it must be. A text a spreadsheet would read as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return: OWASP's CSV injection rule) is prefixed
+/// with `'`, and characters that display as something else are written visibly
+/// ([`shown`](crate::domain::shown)).
 pub(crate) fn csv_field(text: &str) -> String {
+    let text = crate::domain::shown(text);
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        text
+    };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text.into_owned()
     }
+}
+
+/// Escapes text for HTML and SVG content and attribute values, with characters that display
+/// as something else written visibly ([`shown`](crate::domain::shown)).
+pub(crate) fn html_escape(text: &str) -> String {
+    crate::domain::shown(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Says on stderr that a list came out empty, naming the filters that were applied.
@@ -165,5 +184,29 @@ mod tests {
         assert_eq!(csv_field("Huyện Bình Lục"), "Huyện Bình Lục");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_execute_are_neutralised() {
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\",\"y\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+        for cell in ["+1", "-1", "@SUM(A1)"] {
+            assert!(csv_field(cell).starts_with('\''), "{cell}");
+        }
+        // A leading tab or carriage return is a control character: written visibly.
+        assert_eq!(csv_field("\tx"), "[U+0009]x");
+        assert_eq!(csv_field("\r=1"), "[U+000D]=1");
+        assert_eq!(csv_field("officer\u{202E}1"), "officer[U+202E]1");
+    }
+
+    #[test]
+    fn html_escapes_markup_and_bidi_controls() {
+        assert_eq!(
+            html_escape("<b>\u{202E}A&B\""),
+            "&lt;b&gt;[U+202E]A&amp;B&quot;"
+        );
     }
 }

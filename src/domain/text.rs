@@ -53,9 +53,35 @@ pub fn check_safe_text(text: &str) -> Result<(), UnsafeChar> {
     }
 }
 
+/// `text` as it may be shown — in a terminal, a report, a spreadsheet: every character
+/// [`is_unsafe_char`] refuses is written visibly as `[U+XXXX]`, so what is stored cannot
+/// display as something else (a right-to-left override) or drive the terminal (an escape
+/// sequence). Text without one is returned as it is.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if check_safe_text(text).is_ok() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            out.push_str(&format!("[U+{:04X}]", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shown_text_writes_unsafe_characters_visibly() {
+        assert_eq!(shown("Huyện Mai Châu"), "Huyện Mai Châu");
+        assert_eq!(shown("abc\u{202E}fed"), "abc[U+202E]fed");
+        assert_eq!(shown("\u{1b}[31mred"), "[U+001B][31mred");
+    }
 
     #[test]
     fn refuses_controls_del_and_bidi_overrides_and_keeps_vietnamese() {

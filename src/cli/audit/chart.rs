@@ -12,10 +12,7 @@ const TOP: f64 = 64.0;
 
 /// Escapes text for SVG content and attributes.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::cli::output::html_escape(text)
 }
 
 /// `12345` → `12,345`.

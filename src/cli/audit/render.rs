@@ -240,7 +240,8 @@ pub(crate) fn render(
                 } else if l.group.is_empty() {
                     "all".to_owned()
                 } else {
-                    l.group.join(" / ")
+                    // For a terminal: nothing that drives it or displays as something else.
+                    crate::domain::shown(&l.group.join(" / ")).into_owned()
                 }
             };
             let title = if by.is_empty() {

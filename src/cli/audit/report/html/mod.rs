@@ -20,12 +20,10 @@ use self::{
 use super::{words::Labels, ReportData};
 use crate::domain::vietnam;
 
-/// Escapes text for HTML and SVG content and attribute values.
+/// Escapes text for HTML and SVG content and attribute values (bidirectional overrides and
+/// control characters written visibly).
 fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::cli::output::html_escape(text)
 }
 
 const STYLE: &str = r#"
