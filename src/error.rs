@@ -121,6 +121,8 @@ pub enum ApiError {
     VneidCardRevoked { masked: String },
     #[error("citizen {masked} cannot authenticate with VNeID at the level asked; this agency's field scope does not say why")]
     VneidRefused { masked: String },
+    #[error("the request message is {size} bytes; this service accepts at most {limit}")]
+    MessageTooLarge { limit: usize, size: usize },
     #[error("the VNeID account of citizen {masked} is locked after repeated failures; try again in {} s", .unlocks_in.as_secs().max(1))]
     VneidAccountLocked {
         masked: String,
@@ -307,6 +309,7 @@ impl ApiError {
             ApiError::VneidCitizenDeceased { .. } => Reason::VneidCitizenDeceased,
             ApiError::VneidCardRevoked { .. } => Reason::VneidCardRevoked,
             ApiError::VneidRefused { .. } => Reason::VneidRefused,
+            ApiError::MessageTooLarge { .. } => Reason::MessageTooLarge,
             ApiError::VneidAccountLocked { .. } => Reason::VneidAccountLocked,
             ApiError::VneidCapacity { .. } => Reason::VneidCapacity,
             ApiError::VneidChallengeQuota { .. } => Reason::VneidChallengeQuota,
@@ -353,6 +356,7 @@ impl ApiError {
             | ApiError::VneidRefused { .. }
             | ApiError::VneidChallengeExpired => Code::FailedPrecondition,
             ApiError::VneidAccountLocked { .. }
+            | ApiError::MessageTooLarge { .. }
             | ApiError::VneidCapacity { .. }
             | ApiError::VneidChallengeQuota { .. } => Code::ResourceExhausted,
             ApiError::VneidChallengeNotFound => Code::NotFound,
@@ -463,6 +467,10 @@ impl ApiError {
             ApiError::VneidPasscodeWrong { attempts_left }
             | ApiError::VneidCodeWrong { attempts_left } => {
                 metadata.insert("attempts_left".into(), attempts_left.to_string());
+            }
+            ApiError::MessageTooLarge { limit, size } => {
+                metadata.insert("limit".into(), limit.to_string());
+                metadata.insert("size".into(), size.to_string());
             }
             ApiError::VneidChipRejected { verdict, .. } => {
                 metadata.insert("verdict".into(), (*verdict).into());

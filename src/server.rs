@@ -36,6 +36,7 @@ use crate::{
     security::{
         acceptor::{tls_incoming, AcceptLimits},
         dev_pki::{self, DevMaterial, DevUse},
+        message_size::MessageSizeLayer,
         tls::{TlsMaterial, DEV_CA_PEM},
         AgencyDirectory, AgencyError, Authenticator, Role,
     },
@@ -371,9 +372,17 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
             None
         }
     };
-    // Metrics outermost, so injected faults are counted with their codes and delays.
+    // Metrics outermost, so injected faults are counted with their codes and delays; an
+    // oversize request is refused (MESSAGE_TOO_LARGE) before a fault or a service sees it.
     let mut builder = builder
         .layer(MetricsLayer::new(state.metrics.clone()))
+        .layer(MessageSizeLayer::new(vec![
+            ("/vnpop.v1.CitizenRegistry/", limits.max_request_registry),
+            ("/vnpop.v1.AuditTrail/", limits.max_request_audit),
+            ("/vnpop.v1.VneidAuthentication/", limits.max_request_vneid),
+            ("/vnpop.v1.ChipVerification/", limits.max_request_chip),
+            ("/vnpop.v1.QaAdministration/", limits.max_request_admin),
+        ]))
         .layer(FaultLayer::new(Arc::clone(&state.faults)));
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter

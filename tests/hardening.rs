@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{answer_challenge, assert_reason, context, test_config, TestServer};
+use common::{answer_challenge, assert_reason, context, error_metadata, test_config, TestServer};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, DocumentSigner},
@@ -183,13 +183,7 @@ async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
         })
         .collect();
     let error = chip.verify_chip(&context(), flood).await.unwrap_err();
-    assert!(
-        matches!(
-            error.code(),
-            Code::InvalidArgument | Code::OutOfRange | Code::ResourceExhausted
-        ),
-        "{error}"
-    );
+    assert_reason(&error, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
 }
 
 #[tokio::test]
@@ -202,9 +196,14 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
     let started = Instant::now();
     let error = desk.lookup_by_cccd(&context(), &huge).await.unwrap_err();
     let elapsed = started.elapsed();
+    // Like every error, with its reason: RESOURCE_EXHAUSTED MESSAGE_TOO_LARGE, the limit and the
+    // size in its metadata (tonic's own answer was OUT_OF_RANGE without an ErrorInfo).
+    assert_reason(&error, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
+    let metadata = error_metadata(&error);
+    assert_eq!(metadata["limit"], (64 * 1024).to_string());
     assert!(
-        matches!(error.code(), Code::OutOfRange | Code::ResourceExhausted),
-        "{error}"
+        metadata["size"].parse::<usize>().unwrap() > 1 << 20,
+        "{metadata:?}"
     );
     assert!(error.to_string().len() < 400, "{error}");
     assert!(elapsed < Duration::from_millis(500), "{elapsed:?}");
@@ -234,6 +233,18 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
     assert_reason(&error, Code::InvalidArgument, "FIELD_TOO_LONG");
     assert_eq!(error.invalid_fields(), ["passcode"]);
     assert!(started.elapsed() < Duration::from_millis(500));
+
+    // Every service, the audit trail's too: an Ingest batch over its 16 MiB.
+    let audit = server.audit("one-stop-ba-dinh").await;
+    let event = common::receipt(
+        "big",
+        "D-1",
+        "Quận Ba Đình",
+        &"o".repeat(100),
+        vnpop::ids::now_ms(),
+    );
+    let error = audit.ingest(vec![event; 120_000]).await.unwrap_err();
+    assert_reason(&error, Code::ResourceExhausted, "MESSAGE_TOO_LARGE");
 }
 
 /// Raises the soft limit on open files to `wanted` (or the hard limit), for tests that open

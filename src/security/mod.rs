@@ -12,6 +12,7 @@ mod authn;
 pub mod certs;
 pub mod dev_pki;
 mod directory;
+pub(crate) mod message_size;
 pub mod tls;
 
 pub use agency::{Agency, FieldScope, Role, ScopeField};
