@@ -264,10 +264,6 @@ async fn a_server_refuses_to_sequence_on_a_log_that_does_not_extend_what_it_saw(
     config.audit_store = Some(store.clone());
     let first_dir = config.data_dir.clone();
     let first = TestServer::with_config(config).await;
-    let mut config = test_config();
-    config.audit_store = Some(store.clone());
-    copy_fleet_keys(&first_dir, &config.data_dir);
-    let second = TestServer::with_config(config).await;
     let registry = |server: &TestServer| {
         let endpoint = format!("https://localhost:{}", server.local_addr.port());
         async move {
@@ -276,15 +272,18 @@ async fn a_server_refuses_to_sequence_on_a_log_that_does_not_extend_what_it_saw(
                 .unwrap()
         }
     };
-    let (at_first, at_second) = (registry(&first).await, registry(&second).await);
+    let at_first = registry(&first).await;
     let citizen = "001090012345";
+    // Answered once the first server's copy holds the head it signed.
     at_first
         .lookup_by_cccd(&common::context(), citizen)
         .await
         .expect("a first lookup");
 
     // The database is put back to an empty log (a backup from before the first lookup), and
-    // the second server, which saw nothing yet, writes a different log on it.
+    // a second server, which saw nothing of the first log (started on the restored
+    // database: a server that had copied the first lookup would refuse to write another log
+    // too), writes a different log on it.
     let (admin, connection) = tokio_postgres::connect(&store, tokio_postgres::NoTls)
         .await
         .unwrap();
@@ -295,6 +294,11 @@ async fn a_server_refuses_to_sequence_on_a_log_that_does_not_extend_what_it_saw(
         )
         .await
         .unwrap();
+    let mut config = test_config();
+    config.audit_store = Some(store.clone());
+    copy_fleet_keys(&first_dir, &config.data_dir);
+    let second = TestServer::with_config(config).await;
+    let at_second = registry(&second).await;
     for _ in 0..2 {
         at_second
             .lookup_by_cccd(&common::context(), citizen)

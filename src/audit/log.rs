@@ -156,6 +156,7 @@ impl AuditLog {
         let acknowledged = Arc::new(AtomicU64::new(copied));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), copied)?;
         let follower = Follower::start(store, &path, copied, projector.progress())?;
+        let sequencer = sequencer.handing_over(follower.handover());
         Self::run(
             sequencer,
             projector,

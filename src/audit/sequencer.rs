@@ -14,6 +14,7 @@ use std::{
 
 use super::{
     event::{AuditEvent, EventSource},
+    follower::{Committed, Handover},
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
@@ -205,6 +206,9 @@ pub(super) struct Sequencer<L> {
     key: SigningKey,
     acknowledged: Arc<AtomicU64>,
     progress: Arc<Progress>,
+    /// In a fleet: where each committed group goes, its callers answered once this server's
+    /// copy of the log holds it (else they are answered at once).
+    handover: Option<Handover>,
     /// Events written since the sequencer last finished a checkpoint.
     since_checkpoint: u64,
     scratch: Vec<u8>,
@@ -230,6 +234,7 @@ impl<L: LogOfRecord> Sequencer<L> {
             key,
             acknowledged: Arc::new(AtomicU64::new(0)),
             progress: Arc::new(Progress::default()),
+            handover: None,
             since_checkpoint: 0,
             scratch: Vec::new(),
         })
@@ -251,6 +256,13 @@ impl<L: LogOfRecord> Sequencer<L> {
         self
     }
 
+    /// In a fleet: hands each committed group over to the follower, which answers its callers
+    /// once this server's copy holds its head.
+    pub(super) fn handing_over(mut self, handover: Handover) -> Self {
+        self.handover = Some(handover);
+        self
+    }
+
     /// Stores one group and answers its callers. When the log of record refuses the group's
     /// data ([`AuditError::Refused`]: a value one job carried, not a lost connection), the
     /// group is split in halves committed apart, down to the job at fault, which alone is
@@ -261,8 +273,18 @@ impl<L: LogOfRecord> Sequencer<L> {
                 let size = self.frontier.size();
                 let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
                 self.acknowledged.store(size, Ordering::Release);
-                for (job, receipt) in jobs.into_iter().zip(receipts) {
-                    let _ = job.ack.send(Ok(receipt));
+                let answers = jobs.into_iter().map(|job| job.ack).zip(receipts);
+                match &self.handover {
+                    Some(handover) => handover.committed(Committed {
+                        size,
+                        root: self.frontier.root(),
+                        answers: answers.collect(),
+                    }),
+                    None => {
+                        for (ack, receipt) in answers {
+                            let _ = ack.send(Ok(receipt));
+                        }
+                    }
                 }
                 self.progress.acknowledge(size);
                 self.checkpoint(stored);
