@@ -175,8 +175,14 @@ impl ServerState {
             metrics::http::check_listen(addr, config.allow_remote_metrics)?;
         }
         for (flag, duration) in [
-            ("--metrics-header-read-timeout", config.metrics_header_read_timeout),
-            ("--metrics-connection-lifetime", config.metrics_connection_lifetime),
+            (
+                "--metrics-header-read-timeout",
+                config.metrics_header_read_timeout,
+            ),
+            (
+                "--metrics-connection-lifetime",
+                config.metrics_connection_lifetime,
+            ),
         ] {
             if duration.is_zero() {
                 return Err(StartError::ZeroLimit(flag));

@@ -75,7 +75,11 @@ pub struct GatewayConfig {
     pub close_grace: Duration,
 
     /// Concurrent calls (HTTP/2 streams) per h2c connection.
-    #[arg(long, env = "VNPOP_GATEWAY_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    #[arg(
+        long,
+        env = "VNPOP_GATEWAY_MAX_CONCURRENT_STREAMS",
+        default_value_t = 256
+    )]
     pub max_concurrent_streams: u32,
 
     /// HTTP/2 keepalive: a PING after this much silence on an h2c connection ...

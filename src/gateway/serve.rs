@@ -50,8 +50,8 @@ use tonic::{service::Routes, Status};
 use tower_service::Service;
 
 use super::{
-    config::check_api_key, error::Problem, grpc, health, passthrough, rest, Gateway,
-    GatewayConfig, GatewayError, StartError,
+    config::check_api_key, error::Problem, grpc, health, passthrough, rest, Gateway, GatewayConfig,
+    GatewayError, StartError,
 };
 
 /// A gateway serving in the background.
@@ -243,7 +243,10 @@ impl ConnectionLimits {
             ("--idle-timeout", config.idle_timeout),
             ("--max-connection-age", config.max_connection_age),
             ("--close-grace", config.close_grace),
-            ("--http2-keepalive-interval", config.http2_keepalive_interval),
+            (
+                "--http2-keepalive-interval",
+                config.http2_keepalive_interval,
+            ),
             ("--http2-keepalive-timeout", config.http2_keepalive_timeout),
             ("--health-interval", config.health_interval),
         ];

@@ -73,23 +73,6 @@ pub(crate) fn parse_listen(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{text:?} is neither a port nor an address such as 127.0.0.1:9464"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_bare_port_is_loopback_and_other_addresses_need_the_flag() {
-        let bare = parse_listen("9464").unwrap();
-        assert_eq!(bare, "127.0.0.1:9464".parse().unwrap());
-        assert_eq!(check_listen(bare, false), Ok(()));
-        assert_eq!(check_listen("[::1]:9464".parse().unwrap(), false), Ok(()));
-        let any: SocketAddr = "0.0.0.0:9464".parse().unwrap();
-        let refused = check_listen(any, false).unwrap_err().to_string();
-        assert!(refused.contains("--allow-remote-metrics"), "{refused}");
-        assert_eq!(check_listen(any, true), Ok(()));
-    }
-}
-
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 fn answer(scrape: &Scrape, request: &Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
@@ -158,4 +141,21 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_port_is_loopback_and_other_addresses_need_the_flag() {
+        let bare = parse_listen("9464").unwrap();
+        assert_eq!(bare, "127.0.0.1:9464".parse().unwrap());
+        assert_eq!(check_listen(bare, false), Ok(()));
+        assert_eq!(check_listen("[::1]:9464".parse().unwrap(), false), Ok(()));
+        let any: SocketAddr = "0.0.0.0:9464".parse().unwrap();
+        let refused = check_listen(any, false).unwrap_err().to_string();
+        assert!(refused.contains("--allow-remote-metrics"), "{refused}");
+        assert_eq!(check_listen(any, true), Ok(()));
+    }
 }

@@ -147,7 +147,11 @@ async fn beyond_the_cap_a_new_connection_is_closed_at_once_and_health_answers_on
     }
     let answer = answered.expect("/health answers once the silent connections are shed");
     assert_eq!(answer.status, 200, "{answer:?}");
-    assert!(started.elapsed() < header + SLACK, "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < header + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
     for mut stream in held {
         assert!(closed_within(&mut stream, SLACK).await.is_some());
     }
@@ -198,10 +202,7 @@ async fn health_tells_the_server_is_down_and_shows_its_address_only_with_the_key
     assert_eq!(answer.status, 200);
     assert_eq!(answer.json["upstream"], "REACHABLE", "{answer:?}");
     assert!(answer.json.get("server").is_none(), "{answer:?}");
-    assert!(
-        !answer.json.to_string().contains("localhost"),
-        "{answer:?}"
-    );
+    assert!(!answer.json.to_string().contains("localhost"), "{answer:?}");
     let answer = keyed.get("/health").await.unwrap();
     assert_eq!(answer.json["server"], config.server, "{answer:?}");
     // A wrong key on /health is anonymous, not refused.

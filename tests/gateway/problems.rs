@@ -196,8 +196,9 @@ async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
 async fn raw_get(addr: std::net::SocketAddr, path: &str, header: &str, value: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: gw\r\n{header}: {value}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: gw\r\n{header}: {value}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
