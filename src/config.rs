@@ -210,9 +210,15 @@ pub struct ServeConfig {
     pub fault_seed: Option<u64>,
 
     /// Serve Prometheus metrics over plain HTTP on this address (GET /metrics), e.g.
-    /// 127.0.0.1:9464; a bare port means loopback. Default: off.
+    /// 127.0.0.1:9464; a bare port means loopback. Default: off. Off loopback only with
+    /// --allow-remote-metrics.
     #[arg(long, env = "VNPOP_METRICS_LISTEN", value_parser = crate::metrics::http::parse_listen)]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Allow --metrics-listen on a non-loopback address (the endpoint is plain HTTP without
+    /// authentication). Without it such a server refuses to start; with it, it warns at start.
+    #[arg(long, env = "VNPOP_ALLOW_REMOTE_METRICS")]
+    pub allow_remote_metrics: bool,
 
     /// Allow the development keys (CA, server certificate, CSCA and document signer) and the
     /// seed-derived VNeID credentials on a non-loopback address. Without it such a server refuses
@@ -269,9 +275,18 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_MAX_REQUEST_AUDIT", default_value = "16MiB", value_parser = parse_size)]
     pub max_request_audit: usize,
 
-    /// Metrics endpoint: connections served at once.
+    /// Metrics endpoint: connections served at once (one request each; more wait in the
+    /// kernel's accept queue).
     #[arg(long, env = "VNPOP_METRICS_MAX_CONNECTIONS", default_value_t = 64)]
     pub metrics_max_connections: usize,
+
+    /// Metrics endpoint: a client has this long to send its request's headers.
+    #[arg(long, env = "VNPOP_METRICS_HEADER_READ_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub metrics_header_read_timeout: Duration,
+
+    /// Metrics endpoint: a connection is closed after this long, whatever it does.
+    #[arg(long, env = "VNPOP_METRICS_CONNECTION_LIFETIME", default_value = "30s", value_parser = parse_duration)]
+    pub metrics_connection_lifetime: Duration,
 }
 
 impl ServeConfig {

@@ -91,6 +91,10 @@ pub enum StartError {
     CscaInvalid(#[from] PkiError),
     #[error("fault rules {path}: {message}")]
     Faults { path: String, message: String },
+    #[error("{0} must be greater than zero")]
+    ZeroLimit(&'static str),
+    #[error(transparent)]
+    RemoteMetrics(#[from] metrics::http::RemoteMetricsRefused),
     #[error("cannot serve metrics on {addr}: {source}")]
     MetricsBind {
         addr: SocketAddr,
@@ -157,6 +161,8 @@ impl ServeLimits {
             max_request_audit: config.max_request_audit,
             metrics: metrics::http::Limits {
                 max_connections: config.metrics_max_connections,
+                header_read_timeout: config.metrics_header_read_timeout,
+                connection_lifetime: config.metrics_connection_lifetime,
             },
         }
     }
@@ -165,6 +171,24 @@ impl ServeLimits {
 impl ServerState {
     /// Sets up the population and loads configuration (milliseconds at any population size).
     pub fn build(config: &ServeConfig) -> Result<Self, StartError> {
+        // First: nothing is opened or bound for a configuration refused.
+        if let Some(addr) = config.metrics_listen {
+            metrics::http::check_listen(addr, config.allow_remote_metrics)?;
+        }
+        for (flag, duration) in [
+            (
+                "--metrics-header-read-timeout",
+                config.metrics_header_read_timeout,
+            ),
+            (
+                "--metrics-connection-lifetime",
+                config.metrics_connection_lifetime,
+            ),
+        ] {
+            if duration.is_zero() {
+                return Err(StartError::ZeroLimit(flag));
+            }
+        }
         let directory = match &config.agencies {
             Some(path) => AgencyDirectory::load(path)?,
             None => AgencyDirectory::development(),
@@ -343,6 +367,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
                 audit: Arc::clone(state.recorder.log()),
             };
             tracing::info!(%bound, "metrics endpoint listening (GET /metrics)");
+            if !bound.ip().is_loopback() {
+                tracing::warn!(%bound, "metrics endpoint on a non-loopback address (--allow-remote-metrics): plain HTTP, no authentication");
+            }
             (
                 Some(bound),
                 Some(metrics::http::serve(listener, scrape, state.limits.metrics)),

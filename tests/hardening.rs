@@ -1,7 +1,8 @@
 //! The server under a hostile caller on loopback: costly chip reads do not stall other calls,
 //! reads and fields beyond their bounds are refused at once, idle connections that never
-//! handshake do not keep others out, development keys are refused off loopback, and one agency
-//! cannot lock a citizen out of another's desk.
+//! handshake do not keep others out, development keys are refused off loopback, one agency
+//! cannot lock a citizen out of another's desk, and the metrics endpoint answers a scrape beside
+//! 64 idle keep-alive clients and listens off loopback only with `--allow-remote-metrics`.
 
 mod common;
 
@@ -454,4 +455,127 @@ async fn control_and_bidi_characters_are_refused_at_the_edge_naming_the_field() 
     assert_eq!(refused.reason, "EVENT_INVALID");
     assert_eq!(refused.field, "events[0].officer_id");
     assert!(refused.message.contains("U+202E"), "{}", refused.message);
+}
+
+/// Reads one answer's first bytes from `stream` (at most 5 s).
+async fn first_bytes(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("answered within 5 s")
+        .unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_idle_keep_alive_connections_do_not_delay_a_scrape() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = test_config();
+    config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    assert_eq!(config.metrics_max_connections, 64);
+    let server = TestServer::with_config(config).await;
+    let metrics = server.metrics_addr.expect("metrics endpoint is on");
+    // 64 clients (the default cap) scrape once with keep-alive and then stay connected, idle.
+    let mut kept = Vec::new();
+    for _ in 0..64 {
+        let mut stream = tokio::net::TcpStream::connect(metrics).await.unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = first_bytes(&mut stream).await;
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+        kept.push(stream);
+    }
+    let started = Instant::now();
+    let mut scrape = tokio::net::TcpStream::connect(metrics).await.unwrap();
+    scrape
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), scrape.read_to_end(&mut answer))
+        .await
+        .expect("the scrape is answered")
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    assert!(
+        String::from_utf8_lossy(&answer).contains("vnpop_store_citizens"),
+        "a scrape"
+    );
+    eprintln!("a scrape beside 64 idle keep-alive clients took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
+    drop(kept);
+}
+
+#[tokio::test]
+async fn metrics_off_loopback_are_refused_without_the_flag_naming_it() {
+    // 192.0.2.1 (TEST-NET-1) is not this machine's: nothing is ever bound off loopback, whether
+    // the binary refuses the address (as it must) or tries it.
+    let data = common::data_dir();
+    let (output, ended) = common::run_vnpop_binary_within(
+        [
+            "serve",
+            "--population",
+            "1000",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "192.0.2.1:9464",
+            "--data-dir",
+        ]
+        .into_iter()
+        .map(String::from)
+        .chain([data.display().to_string()])
+        .collect(),
+        Duration::from_secs(30),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(ended, "the server did not stop: {stderr}");
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("--allow-remote-metrics"), "{stderr}");
+    assert!(stderr.contains("192.0.2.1:9464"), "{stderr}");
+}
+
+/// The sockets listening on `port` (IPv4) as `/proc/net/tcp` lists them: their local addresses
+/// in its hex form (`0100007F` is 127.0.0.1).
+fn listening_on(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let suffix = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local = fields.get(1)?;
+            (local.ends_with(&suffix) && fields.get(3) == Some(&"0A"))
+                .then(|| local.trim_end_matches(&suffix).to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_bare_metrics_port_listens_on_loopback_only() {
+    if !std::path::Path::new("/proc/net/tcp").exists() {
+        eprintln!("no /proc/net/tcp: the listening address cannot be read here");
+        return;
+    }
+    let (port, metrics) = (common::free_port(), common::free_port());
+    let data = common::data_dir();
+    let mut serve = common::spawn_serve(port, &data, &["--metrics-listen", &metrics.to_string()]);
+    let mut found = Vec::new();
+    for _ in 0..300 {
+        found = listening_on(metrics);
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert_eq!(found, ["0100007F"], "metrics listen on {found:?}");
 }

@@ -27,6 +27,8 @@ pub mod simulate;
 use clap::Subcommand;
 
 /// The commands of `vnpop`.
+// One value, parsed once at start: the size of `serve`'s many flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// DEVELOPMENT ONLY: citizens of the synthetic population and their test credentials.

@@ -20,6 +20,7 @@ mod config;
 mod dossiers;
 mod error;
 mod grpc;
+mod health;
 mod json;
 pub mod openapi;
 mod passthrough;
@@ -30,7 +31,7 @@ mod serve;
 
 use std::net::SocketAddr;
 
-pub use config::GatewayConfig;
+pub use config::{check_api_key, ApiKeyRule, GatewayConfig, API_KEY_MAX_LEN, API_KEY_MIN_LEN};
 pub use error::GatewayError;
 pub use serve::RunningGateway;
 
@@ -44,6 +45,8 @@ pub(crate) struct Gateway {
     client: AgencyClient,
     dossiers: dossiers::DossierIndex,
     server: String,
+    /// The server's reachability, as the health probe last found it.
+    upstream: health::Upstream,
 }
 
 /// How long opening a dossier waits to learn the agency's reporting rules from the server, when
@@ -76,6 +79,7 @@ impl Gateway {
             client,
             dossiers,
             server: config.server.clone(),
+            upstream: health::Upstream::default(),
         })
     }
 
@@ -248,15 +252,32 @@ impl Gateway {
             .await?)
     }
 
-    /// The gateway's state for `/health`: events waiting in the outbox, dossiers known.
-    pub(crate) async fn health(&self) -> Result<serde_json::Value, GatewayError> {
-        let pending = self.client.pending().await?;
-        Ok(serde_json::json!({
-            "status": "SERVING",
-            "server": self.server,
-            "pendingEvents": pending,
+    /// The gateway's state for `/health` (see `health`): its status, the server's reachability,
+    /// events waiting in the outbox, dossiers known; the server's address only to an
+    /// `authenticated` caller. The HTTP status is 503 when NOT_SERVING, 200 otherwise.
+    pub(crate) async fn health(&self, authenticated: bool) -> (u16, serde_json::Value) {
+        let pending = self.client.pending().await;
+        let reach = self.upstream.get();
+        let status = health::Status::of(reach, pending.is_ok());
+        let mut document = serde_json::json!({
+            "status": status.name(),
+            "upstream": reach.name(),
             "dossiers": self.dossiers.len(),
-        }))
+        });
+        match &pending {
+            Ok(pending) => document["pendingEvents"] = (*pending).into(),
+            Err(error) if authenticated => document["outboxError"] = error.to_string().into(),
+            Err(_) => {}
+        }
+        if authenticated {
+            document["server"] = self.server.clone().into();
+        }
+        let code = if status == health::Status::NotServing {
+            503
+        } else {
+            200
+        };
+        (code, document)
     }
 
     pub(crate) fn client(&self) -> &AgencyClient {
@@ -269,6 +290,12 @@ impl Gateway {
 pub enum StartError {
     #[error("refusing to listen on {0} without an API key: off loopback, set --api-key (VNPOP_GATEWAY_API_KEY)")]
     ApiKeyRequired(SocketAddr),
+    #[error("refusing the API key given by --api-key (VNPOP_GATEWAY_API_KEY): {0}")]
+    ApiKey(#[from] ApiKeyRule),
+    #[error("{0} must be greater than zero")]
+    ZeroLimit(&'static str),
+    #[error("no randomness for the API key's HMAC")]
+    Randomness,
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
         path: String,

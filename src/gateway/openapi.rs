@@ -118,8 +118,10 @@ fn health_schema() -> Value {
     json!({
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": ["SERVING"]},
-            "server": {"type": "string"},
+            "status": {"type": "string", "enum": ["SERVING", "DEGRADED", "NOT_SERVING"], "description": "SERVING: the server answers and the outbox takes events; DEGRADED: the server does not answer but the outbox takes events (dossiers open, verifications fail UNAVAILABLE); NOT_SERVING (HTTP 503): the outbox cannot be read"},
+            "upstream": {"type": "string", "enum": ["UNKNOWN", "REACHABLE", "UNREACHABLE"], "description": "the server, as the gateway's last probe (WhoAmI, every --health-interval) found it"},
+            "server": {"type": "string", "description": "the server's address: to callers with the API key only"},
+            "outboxError": {"type": "string", "description": "why the outbox cannot be read: to callers with the API key only"},
             "pendingEvents": {"type": "integer", "description": "events in the outbox not yet delivered"},
             "dossiers": {"type": "integer", "description": "dossiers opened through this gateway"},
         },

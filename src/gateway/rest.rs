@@ -128,15 +128,18 @@ fn handler(gateway: &Arc<Gateway>, route: &'static Route) -> MethodRouter {
     match route.operation_id {
         "health" => {
             let gateway = Arc::clone(gateway);
-            get(move || async move {
-                match gateway.health().await {
-                    Ok(health) => json_response(
-                        200,
-                        serde_json::to_vec(&health).expect("health serialises"),
-                        "application/json",
-                    ),
-                    Err(error) => error.into_response(),
-                }
+            get(move |parts: axum::http::request::Parts| async move {
+                // Set by `serve` from the API key; absent (a router used alone) is anonymous.
+                let authenticated = parts
+                    .extensions
+                    .get::<super::serve::Caller>()
+                    .is_some_and(|caller| caller.authenticated);
+                let (code, health) = gateway.health(authenticated).await;
+                json_response(
+                    code,
+                    serde_json::to_vec(&health).expect("health serialises"),
+                    "application/json",
+                )
             })
         }
         "openApi" => get(|| async {

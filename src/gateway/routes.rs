@@ -45,7 +45,7 @@ pub(crate) const ROUTES: &[Route] = &[
         method: Method::GET,
         path: "/health",
         operation_id: "health",
-        summary: "The gateway's state: SERVING, events waiting in the outbox, dossiers known.",
+        summary: "The gateway's state: SERVING, DEGRADED (the server does not answer) or NOT_SERVING (503), events waiting in the outbox, dossiers known; the server's address with the API key only.",
         grpc: None,
         request: None,
         answer: Answer::Health,

@@ -3,8 +3,16 @@
 //!
 //! Bounded like the gRPC side: at most [`Limits::max_connections`] connections at once (the
 //! others wait in the kernel's accept queue), request headers read within
-//! [`HEADER_READ_TIMEOUT`], and a connection closed after [`CONNECTION_LIFETIME`] whatever it
-//! does, so slow or idle clients cannot hold the slots.
+//! [`Limits::header_read_timeout`], and a connection closed after [`Limits::connection_lifetime`]
+//! whatever it does. One request per connection (no keep-alive: the answer says
+//! `Connection: close` and the connection is closed once it is written): a scraper asks every
+//! few seconds at most, and a kept-alive client — even one asking every second — would hold its
+//! slot between requests, so 64 of them kept a new scrape waiting for 19 s. Now a slot is held
+//! only while a request is read and answered (or, by a silent client, for the header timeout).
+//!
+//! Plain HTTP, so loopback by default: a bare port means `127.0.0.1:PORT`, and a non-loopback
+//! address is refused at start unless `--allow-remote-metrics` is given (see
+//! [`check_listen`]).
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -24,15 +32,34 @@ pub struct Scrape {
     pub audit: Arc<AuditLog>,
 }
 
-/// A client has this long to send a request's headers.
-pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// A connection is closed after this long, busy or idle.
-pub(crate) const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
-
-/// The endpoint's connection cap (`--metrics-max-connections`).
+/// The endpoint's bounds (`--metrics-max-connections`, `--metrics-header-read-timeout`,
+/// `--metrics-connection-lifetime`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Connections served at once.
     pub max_connections: usize,
+    /// A client has this long to send its request's headers.
+    pub header_read_timeout: Duration,
+    /// A connection is closed after this long, whatever it does.
+    pub connection_lifetime: Duration,
+}
+
+/// Why a metrics address is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refusing to serve metrics on {0}: the endpoint is plain HTTP without authentication; \
+     serve it on loopback (a bare --metrics-listen PORT means 127.0.0.1:PORT), or pass \
+     --allow-remote-metrics (VNPOP_ALLOW_REMOTE_METRICS) to expose it on this address"
+)]
+pub struct RemoteMetricsRefused(pub SocketAddr);
+
+/// A metrics address off loopback needs `allow_remote` (`--allow-remote-metrics`).
+pub fn check_listen(addr: SocketAddr, allow_remote: bool) -> Result<(), RemoteMetricsRefused> {
+    if addr.ip().is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(RemoteMetricsRefused(addr))
+    }
 }
 
 /// A `--metrics-listen` value: an address, or a bare port, which means loopback
@@ -94,9 +121,10 @@ pub fn serve(listener: TcpListener, scrape: Scrape, limits: Limits) -> JoinHandl
                 });
                 let connection = http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .header_read_timeout(limits.header_read_timeout)
+                    .keep_alive(false)
                     .serve_connection(TokioIo::new(stream), service);
-                match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+                match tokio::time::timeout(limits.connection_lifetime, connection).await {
                     Ok(Err(error)) => {
                         tracing::debug!(%error, %peer, "metrics endpoint: connection ended")
                     }
@@ -113,4 +141,21 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_port_is_loopback_and_other_addresses_need_the_flag() {
+        let bare = parse_listen("9464").unwrap();
+        assert_eq!(bare, "127.0.0.1:9464".parse().unwrap());
+        assert_eq!(check_listen(bare, false), Ok(()));
+        assert_eq!(check_listen("[::1]:9464".parse().unwrap(), false), Ok(()));
+        let any: SocketAddr = "0.0.0.0:9464".parse().unwrap();
+        let refused = check_listen(any, false).unwrap_err().to_string();
+        assert!(refused.contains("--allow-remote-metrics"), "{refused}");
+        assert_eq!(check_listen(any, true), Ok(()));
+    }
 }

@@ -131,3 +131,36 @@ pub async fn lookups_across_a_kill(
         .map(str::to_owned)
         .collect()
 }
+
+/// Runs the `vnpop` binary with `args` as [`run_vnpop_binary`] does, but for at most `limit`:
+/// its output, and whether it ended by itself (`false`: it was still running and was killed).
+pub async fn run_vnpop_binary_within(
+    args: Vec<String>,
+    limit: std::time::Duration,
+) -> (std::process::Output, bool) {
+    tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("VNPOP_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("vnpop runs");
+        let started = std::time::Instant::now();
+        let mut ended = false;
+        while started.elapsed() < limit {
+            if child.try_wait().expect("the child's status").is_some() {
+                ended = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if !ended {
+            let _ = child.kill();
+        }
+        (child.wait_with_output().expect("its output"), ended)
+    })
+    .await
+    .unwrap()
+}

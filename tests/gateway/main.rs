@@ -3,13 +3,15 @@
 //!
 //! This file holds what the tests share; `outage` runs the bundled scenario through an outage,
 //! `problems` the errors and the API key, `openapi` the document against the routes served,
-//! `grpc` the gRPC services, `communes` dossiers received at communes since the reform, `readme`
+//! `grpc` the gRPC services, `limits` the connection bounds, the API key rule and `/health`,
+//! `communes` dossiers received at communes since the reform, `readme`
 //! the README's curl and Python examples.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod communes;
 mod grpc;
+mod limits;
 mod openapi;
 mod outage;
 mod problems;

@@ -151,7 +151,7 @@ async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
     assert!(matches!(refused, gateway::StartError::ApiKeyRequired(_)));
 
     config.listen = "127.0.0.1:0".parse().unwrap();
-    config.api_key = Some("s3cret-key".into());
+    config.api_key = Some("s3cret-key-0123456789".into());
     let gateway = gateway::start(&config).await.unwrap();
     let mut anonymous = Rest::new(gateway.local_addr);
     anonymous
@@ -160,13 +160,23 @@ async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
         .unwrap()
         .assert_problem(401, "UNAUTHENTICATED", "API_KEY_MISSING");
     assert_eq!(anonymous.get("/health").await.unwrap().status, 200);
-    let mut wrong = Rest::new(gateway.local_addr).with_api_key("s3cret-kez");
+    let mut wrong = Rest::new(gateway.local_addr).with_api_key("s3cret-key-0123456788");
     wrong.get("/v1/dossiers/X").await.unwrap().assert_problem(
         401,
         "UNAUTHENTICATED",
         "API_KEY_INVALID",
     );
-    let mut right = Rest::new(gateway.local_addr).with_api_key("s3cret-key");
+    // An empty key is refused, never a match: an empty x-api-key is a wrong key, an empty
+    // bearer token (trimmed to "Bearer") no key at all.
+    for (header, value, reason) in [
+        ("x-api-key", "", "API_KEY_INVALID"),
+        ("authorization", "Bearer ", "API_KEY_MISSING"),
+    ] {
+        let answer = raw_get(gateway.local_addr, "/v1/dossiers/X", header, value).await;
+        assert!(answer.starts_with("HTTP/1.1 401"), "{header}: {answer}");
+        assert!(answer.contains(reason), "{header}: {answer}");
+    }
+    let mut right = Rest::new(gateway.local_addr).with_api_key("s3cret-key-0123456789");
     right.get("/v1/dossiers/X").await.unwrap().assert_problem(
         404,
         "NOT_FOUND",
@@ -179,4 +189,21 @@ async fn the_api_key_guards_both_apis_and_is_required_off_loopback() {
     let error = registry.who_am_i().await.unwrap_err();
     assert_reason(&error, Code::Unauthenticated, "API_KEY_MISSING");
     gateway.shutdown().await;
+}
+
+/// A GET with one header as given (`Rest` sends none empty), closing the connection; the answer
+/// as text.
+async fn raw_get(addr: std::net::SocketAddr, path: &str, header: &str, value: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: gw\r\n{header}: {value}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered")
+        .unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
 }
