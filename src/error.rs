@@ -121,6 +121,8 @@ pub enum ApiError {
     VneidCardRevoked { masked: String },
     #[error("citizen {masked} cannot authenticate with VNeID at the level asked; this agency's field scope does not say why")]
     VneidRefused { masked: String },
+    #[error("this server does not serve {path:?}; its reflection service lists what it serves")]
+    MethodNotFound { path: String },
     #[error("the request message is {size} bytes; this service accepts at most {limit}")]
     MessageTooLarge { limit: usize, size: usize },
     #[error("the VNeID account of citizen {masked} is locked after repeated failures; try again in {} s", .unlocks_in.as_secs().max(1))]
@@ -310,6 +312,7 @@ impl ApiError {
             ApiError::VneidCardRevoked { .. } => Reason::VneidCardRevoked,
             ApiError::VneidRefused { .. } => Reason::VneidRefused,
             ApiError::MessageTooLarge { .. } => Reason::MessageTooLarge,
+            ApiError::MethodNotFound { .. } => Reason::MethodNotFound,
             ApiError::VneidAccountLocked { .. } => Reason::VneidAccountLocked,
             ApiError::VneidCapacity { .. } => Reason::VneidCapacity,
             ApiError::VneidChallengeQuota { .. } => Reason::VneidChallengeQuota,
@@ -346,6 +349,7 @@ impl ApiError {
             | ApiError::LoadTestNotAllowed { .. } => Code::PermissionDenied,
             ApiError::EventRefused { .. } => Code::InvalidArgument,
             ApiError::IngestQuotaExceeded { .. } => Code::ResourceExhausted,
+            ApiError::MethodNotFound { .. } => Code::Unimplemented,
             ApiError::ChipReadMalformed { .. } | ApiError::VneidChipRequired => {
                 Code::InvalidArgument
             }
@@ -467,6 +471,9 @@ impl ApiError {
             ApiError::VneidPasscodeWrong { attempts_left }
             | ApiError::VneidCodeWrong { attempts_left } => {
                 metadata.insert("attempts_left".into(), attempts_left.to_string());
+            }
+            ApiError::MethodNotFound { path } => {
+                metadata.insert("path".into(), path.clone());
             }
             ApiError::MessageTooLarge { limit, size } => {
                 metadata.insert("limit".into(), limit.to_string());

@@ -124,6 +124,8 @@ reasons! {
     FixtureInvalid = "FIXTURE_INVALID",
     /// RevokeCard for a citizen without a card.
     CitizenHasNoCard = "CITIZEN_HAS_NO_CARD",
+    /// A gRPC method this process does not serve (metadata `path`).
+    MethodNotFound = "METHOD_NOT_FOUND",
     /// A request message larger than the service accepts (metadata `limit`, `size`, bytes).
     MessageTooLarge = "MESSAGE_TOO_LARGE",
     /// An input outside the agency's field scope (metadata `field`).

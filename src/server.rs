@@ -35,8 +35,8 @@ use crate::{
     registry::RegistryService,
     security::{
         acceptor::{tls_incoming, AcceptLimits},
+        admission::AdmissionLayer,
         dev_pki::{self, DevMaterial, DevUse},
-        message_size::MessageSizeLayer,
         tls::{TlsMaterial, DEV_CA_PEM},
         AgencyDirectory, AgencyError, Authenticator, Role,
     },
@@ -399,17 +399,23 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
             None
         }
     };
-    // Metrics outermost, so injected faults are counted with their codes and delays; an
-    // oversize request is refused (MESSAGE_TOO_LARGE) before a fault or a service sees it.
+    // Metrics outermost, so injected faults are counted with their codes and delays; an unknown
+    // method (METHOD_NOT_FOUND) or an oversize request (MESSAGE_TOO_LARGE) is refused before a
+    // fault or a service sees it.
     let mut builder = builder
         .layer(MetricsLayer::new(state.metrics.clone()))
-        .layer(MessageSizeLayer::new(vec![
-            ("/vnpop.v1.CitizenRegistry/", limits.max_request_registry),
-            ("/vnpop.v1.AuditTrail/", limits.max_request_audit),
-            ("/vnpop.v1.VneidAuthentication/", limits.max_request_vneid),
-            ("/vnpop.v1.ChipVerification/", limits.max_request_chip),
-            ("/vnpop.v1.QaAdministration/", limits.max_request_admin),
-        ]))
+        .layer(AdmissionLayer::new(
+            [
+                ("/vnpop.v1.CitizenRegistry/", limits.max_request_registry),
+                ("/vnpop.v1.AuditTrail/", limits.max_request_audit),
+                ("/vnpop.v1.VneidAuthentication/", limits.max_request_vneid),
+                ("/vnpop.v1.ChipVerification/", limits.max_request_chip),
+                ("/vnpop.v1.QaAdministration/", limits.max_request_admin),
+            ]
+            .into_iter()
+            .filter(|(prefix, _)| state.vneid || !prefix.contains("Vneid"))
+            .collect(),
+        ))
         .layer(FaultLayer::new(Arc::clone(&state.faults)));
     let (health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter
@@ -439,8 +445,25 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     health_reporter
         .set_serving::<QaAdministrationServer<AdminService>>()
         .await;
+    // Reflection lists exactly the services this process serves (not AgencyGateway, which only
+    // `vnpop gateway` serves, nor VNeID when it is off), and resolves every message they and
+    // their error details use.
+    let mut served = vec![
+        "vnpop.v1.CitizenRegistry",
+        "vnpop.v1.AuditTrail",
+        "vnpop.v1.ChipVerification",
+        "vnpop.v1.QaAdministration",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    if state.vneid {
+        served.push("vnpop.v1.VneidAuthentication");
+    }
     let reflection = |builder: tonic_reflection::server::Builder<'static>| {
-        builder
+        served
+            .iter()
+            .fold(builder, |builder, name| builder.with_service_name(*name))
             .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             // google/rpc/error_details.proto (and its import): the ErrorInfo and BadRequest

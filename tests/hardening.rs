@@ -579,3 +579,65 @@ async fn a_bare_metrics_port_listens_on_loopback_only() {
     serve.wait().unwrap();
     assert_eq!(found, ["0100007F"], "metrics listen on {found:?}");
 }
+
+/// The server answers a method it does not serve — AgencyGateway's, which only `vnpop gateway`
+/// serves, or a mistyped one — with UNIMPLEMENTED and a reason like every other error, and its
+/// reflection lists exactly the services it serves.
+#[tokio::test]
+async fn unknown_methods_have_a_reason_and_reflection_lists_only_what_is_served() {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        ServerReflectionRequest,
+    };
+    let server = TestServer::start().await;
+    let channel = vnpop::client::connect_channel(
+        &server.endpoint(),
+        Some(&common::agency_tls("one-stop-ba-dinh")),
+    )
+    .await
+    .unwrap();
+    for path in [
+        "/vnpop.v1.AgencyGateway/OpenDossier",
+        "/vnpop.v1.CitizenRegistry/LookupByCcd",
+    ] {
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        grpc.ready().await.unwrap();
+        let status = grpc
+            .unary::<_, (), _>(
+                tonic::Request::new(()),
+                path.parse().unwrap(),
+                tonic_prost::ProstCodec::<(), ()>::default(),
+            )
+            .await
+            .unwrap_err();
+        let error = vnpop::client::ClientError::from(status);
+        assert_reason(&error, Code::Unimplemented, "METHOD_NOT_FOUND");
+        assert_eq!(error_metadata(&error)["path"], path);
+    }
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("not a list: {answer:?}");
+    };
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert!(
+        !names.iter().any(|n| n.contains("AgencyGateway")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"vnpop.v1.CitizenRegistry".to_owned()),
+        "{names:?}"
+    );
+}

@@ -7,12 +7,12 @@
 //! agency's [`FieldScope`].
 
 pub mod acceptor;
+pub(crate) mod admission;
 mod agency;
 mod authn;
 pub mod certs;
 pub mod dev_pki;
 mod directory;
-pub(crate) mod message_size;
 pub mod tls;
 
 pub use agency::{Agency, FieldScope, Role, ScopeField};

@@ -1,11 +1,13 @@
-//! The request size limit, answered like every other error: a gRPC request whose message is
-//! larger than its service accepts gets RESOURCE_EXHAUSTED with reason `MESSAGE_TOO_LARGE` and
-//! metadata `limit` and `size` (bytes), before any of it is decoded.
+//! What the server refuses before a service sees a request, answered like every other error
+//! (with an ErrorInfo reason), where tonic's own answers carried none:
 //!
-//! tonic enforces the same limit while decoding, but answers OUT_OF_RANGE with no ErrorInfo, the
-//! one error of the server that carried no reason. This layer reads the 5-byte gRPC frame header
-//! of the request's first message (compressed flag, then the message length, big-endian) as it
-//! arrives, refuses an oversize one at once, and otherwise hands the service the body unchanged.
+//! - a method the server does not serve (an unknown path, or AgencyGateway, which only `vnpop
+//!   gateway` serves): UNIMPLEMENTED, reason `METHOD_NOT_FOUND` (tonic: UNIMPLEMENTED, no message);
+//! - a request message larger than its service accepts: RESOURCE_EXHAUSTED, reason
+//!   `MESSAGE_TOO_LARGE`, metadata `limit` and `size` (bytes), before any of it is decoded
+//!   (tonic: OUT_OF_RANGE while decoding). The layer reads the 5-byte gRPC frame header of the
+//!   request's first message (compressed flag, then the length, big-endian) as it arrives and
+//!   otherwise hands the service the body unchanged.
 
 use std::{
     collections::VecDeque,
@@ -21,7 +23,7 @@ use tonic::Status;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::error::ApiError;
+use crate::{error::ApiError, methods};
 
 /// The largest request message tonic accepts by default, for the services that set no limit of
 /// their own (health, reflection).
@@ -30,51 +32,60 @@ const TONIC_DEFAULT_LIMIT: usize = 4 * 1024 * 1024;
 /// The gRPC frame header: a compressed flag and a 4-byte length.
 const HEADER: usize = 5;
 
-/// Refuses oversize request messages with `MESSAGE_TOO_LARGE`, by service.
+/// Refuses unknown methods (`METHOD_NOT_FOUND`) and oversize request messages
+/// (`MESSAGE_TOO_LARGE`, by service).
 #[derive(Debug, Clone)]
-pub(crate) struct MessageSizeLayer {
+pub(crate) struct AdmissionLayer {
     /// (path prefix, e.g. "/vnpop.v1.CitizenRegistry/", limit in bytes).
     limits: std::sync::Arc<[(&'static str, usize)]>,
 }
 
-impl MessageSizeLayer {
-    /// `limits`: each service's path prefix and the largest request message it accepts (the
-    /// same limits its tonic server decodes with).
+impl AdmissionLayer {
+    /// `limits`: each vnpop service this process serves, as its path prefix, and the largest
+    /// request message it accepts (the same limits its tonic server decodes with). A vnpop
+    /// service not listed is not served here (VNeID when it is off).
     pub(crate) fn new(limits: Vec<(&'static str, usize)>) -> Self {
-        MessageSizeLayer {
+        AdmissionLayer {
             limits: limits.into(),
         }
     }
 
-    fn limit(&self, path: &str) -> usize {
-        self.limits
+    /// The largest request message `path` accepts, or `None` if this process does not serve it.
+    fn limit(&self, path: &str) -> Option<usize> {
+        methods::index_of_path(path)?;
+        match self
+            .limits
             .iter()
             .find(|(prefix, _)| path.starts_with(prefix))
-            .map_or(TONIC_DEFAULT_LIMIT, |(_, limit)| *limit)
+        {
+            Some((_, limit)) => Some(*limit),
+            None if path.starts_with("/vnpop.") => None,
+            None => Some(TONIC_DEFAULT_LIMIT),
+        }
     }
 }
 
-impl<S> Layer<S> for MessageSizeLayer {
-    type Service = MessageSize<S>;
+impl<S> Layer<S> for AdmissionLayer {
+    type Service = Admission<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        MessageSize {
+        Admission {
             inner,
             layer: self.clone(),
         }
     }
 }
 
-/// The service [`MessageSizeLayer`] wraps around the server's routes.
+/// The service [`AdmissionLayer`] wraps around the server's routes.
 #[derive(Debug, Clone)]
-pub(crate) struct MessageSize<S> {
+pub(crate) struct Admission<S> {
     inner: S,
-    layer: MessageSizeLayer,
+    layer: AdmissionLayer,
 }
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
-impl<S> Service<http::Request<tonic::body::Body>> for MessageSize<S>
+impl<S> Service<http::Request<tonic::body::Body>> for Admission<S>
 where
     S: Service<http::Request<tonic::body::Body>, Response = http::Response<tonic::body::Body>>
         + Clone
@@ -95,7 +106,14 @@ where
         // The clone is the one made ready; the standard tower pattern.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let limit = self.layer.limit(request.uri().path());
+        let path = request.uri().path();
+        let Some(limit) = self.layer.limit(path) else {
+            // A path is ASCII (HTTP/2 :path); at most 200 bytes of it are kept.
+            let error = ApiError::MethodNotFound {
+                path: path.chars().take(200).collect(),
+            };
+            return Box::pin(std::future::ready(Ok(Status::from(error).into_http())));
+        };
         Box::pin(async move {
             let (parts, mut body) = request.into_parts();
             // The frames read until the header is known, handed on as they came.
