@@ -43,9 +43,11 @@
 //!    `reported_failure_unconfirmed` and `reported_late` are not checked: a kill makes failures
 //!    next to served calls of the same agency by design.
 //!
-//! Anything unexplained fails the test, with the dossier ids listed. The killing is seeded
-//! ([`SEED`], or `VNPOP_FAULT_MATRIX_SEED`; printed) so a failure can be run again; every loop
-//! is bounded in count and time; only loopback addresses are used.
+//! Besides: the log verifies after the last kill, and every route and some kills mid-call are
+//! exercised. Anything unexplained fails the test, with the dossier ids listed. The killing is
+//! seeded ([`SEED`], or `VNPOP_FAULT_MATRIX_SEED`; printed) so a failure can be run again
+//! (`VNPOP_FAULT_MATRIX_KILLS` makes fewer or more kills, to explore); every loop is bounded in
+//! count and time; only loopback addresses are used.
 
 mod common;
 #[path = "common/rest.rs"]
@@ -68,7 +70,7 @@ use common::{agency_tls, certs_dir};
 use rest::Rest;
 use serde_json::{json, Value};
 use vnpop::{
-    audit::{AuditEvent, EventSource},
+    audit::{log::parse_public_key, verify_file, AuditEvent, EventSource},
     chip::{chip_read, DocumentSigner},
     client::{
         connect_channel, AgencyClient, AgencyClientConfig, AuditClient, ClientError, Dossier,
@@ -403,8 +405,11 @@ impl Ledger {
             Ending::Lost { how, .. } => format!("lost: {how}"),
             Ending::Violation(_) => "VIOLATION".to_owned(),
         };
-        let route = self.dossiers.get(id).map(|d| d.route);
-        *self.endings.entry(format!("{route:?} {kind}")).or_default() += 1;
+        let route = self
+            .dossiers
+            .get(id)
+            .map_or_else(|| "?".to_owned(), |d| format!("{:?}", d.route));
+        *self.endings.entry(format!("{route} {kind}")).or_default() += 1;
         if let Ending::Violation(what) = ending {
             self.violations.push(format!("{id} {rpc}: {what}"));
             return;
@@ -1084,6 +1089,14 @@ async fn every_call_keeps_the_audit_promise_across_200_kill_9s() {
     server.kill();
     gateway.shutdown().await;
     let events = common::logged_events(&data_dir);
+    // After every kill the log still verifies, to its last signed head.
+    let key = parse_public_key(
+        &std::fs::read_to_string(data_dir.join("audit-signing.pub")).expect("the public key"),
+    )
+    .unwrap();
+    let verified = verify_file(&data_dir.join("audit.sqlite"), &key).expect("the log verifies");
+    assert_eq!(verified.tamper, None, "the log is damaged");
+    assert_eq!(verified.events as usize, events.len());
 
     let world = Arc::try_unwrap(world).ok().expect("the workers ended");
     let ledger = world.ledger.into_inner().unwrap();
