@@ -4,8 +4,9 @@
 //! directory — while a few tasks keep making every client API call in a loop:
 //! `AgencyClient::open_dossier`, `open_dossier_once` (a fixed run id), and through the `Dossier`
 //! `lookup_by_cccd`, `lookup_by_cmnd`, `verify_demographics`, `verify_qr`, `verify_chip` (a
-//! genuine chip read), VNeID `start_vneid`/`complete_vneid`, and `flush`; and the same calls
-//! through an in-process gateway, over REST/JSON and over gRPC.
+//! genuine chip read), VNeID `start_vneid`/`complete_vneid` (one login in four with a wrong
+//! passcode: a refusal the server serves and records), and `flush`; and the same calls through
+//! an in-process gateway, over REST/JSON and over gRPC.
 //!
 //! What it checks:
 //! 1. No transport failure surfaces as a server answer: every error a direct call returns is
@@ -33,10 +34,12 @@
 //!    - `reported_not_served` (R > S) is explained only by refusals the server makes *before*
 //!      it records a call and whose code reconciliation counts as reaching the server
 //!      (REQUEST_CONTEXT_INCOMPLETE, REQUEST_CONTEXT_TOO_LONG: INVALID_ARGUMENT from
-//!      `Serving::begin`), of which the test sees at least R − S. A report counted as reaching
-//!      the server is an answer the client received, and the server answers only once its
-//!      record is fsync'd: kill -9 cannot take a record back, so a kill never explains one. The
-//!      test sends well-formed contexts only, so in practice none is explained.
+//!      `Serving::begin`; an unsafe character in the context is refused the same way, but the
+//!      client library refuses it before sending), of which the test sees at least R − S. A
+//!      report counted as reaching the server is an answer the client received, and the server
+//!      answers only once its record is fsync'd: kill -9 cannot take a record back, so a kill
+//!      never explains one. The test sends well-formed contexts only, so in practice none is
+//!      explained.
 //!    - `dossier_not_reported` is never explained: every receipt is recorded (outbox, or
 //!      Ingest acknowledged) before any call is made for the dossier.
 //!
@@ -44,9 +47,10 @@
 //!    next to served calls of the same agency by design.
 //!
 //! Besides: the log verifies after the last kill, and every route and some kills mid-call are
-//! exercised. Anything unexplained fails the test, with the dossier ids listed. The killing is
-//! seeded ([`SEED`], or `VNPOP_FAULT_MATRIX_SEED`; printed) so a failure can be run again
-//! (`VNPOP_FAULT_MATRIX_KILLS` makes fewer or more kills, to explore); every loop is bounded in
+//! exercised. Anything unexplained fails the test, with the dossier ids listed. The kill moments
+//! and the workers' choices are seeded ([`SEED`], or `VNPOP_FAULT_MATRIX_SEED`; printed) so a
+//! failure can be run again on the same schedule (the threads' interleaving is the machine's;
+//! `VNPOP_FAULT_MATRIX_KILLS` makes fewer or more kills, to explore); every loop is bounded in
 //! count and time; only loopback addresses are used.
 
 mod common;
