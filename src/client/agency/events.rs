@@ -93,14 +93,32 @@ pub(super) fn verification(rpc: &str, purpose: &str, cccd: &str, outcome: String
     })
 }
 
-/// The outcome label recorded for a call's result: `ok`'s for an answer, the gRPC code's
-/// [`code_label`] for a failure (as the server records its refusals).
+/// The outcome label recorded for a call's result, as the server records the same call: `ok`'s
+/// for an answer; for a VNeID refusal (a `VNEID_*` reason) its reason code; for any other
+/// failure the gRPC code's [`code_label`].
+///
+/// The VNeID service records its refusals after serving them, under their reason code, and
+/// their gRPC codes (UNAUTHENTICATED for a wrong passcode or a reused code, RESOURCE_EXHAUSTED
+/// for a locked account) are among those reconciliation reads as never having reached the
+/// server (the server's `audit::event::NOT_REACHING_SERVER`): reported under
+/// the code, every failed login would be `served_not_reported`. Every `VNEID_*` reason is such a
+/// served refusal; the refusals made before a call is served (role, certificate, overload) have
+/// other reasons and keep their code.
 pub(super) fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) -> String) -> String {
     match result {
         Ok(answer) => ok(answer),
+        Err(error @ ClientError::Rpc(_)) => match error.reason() {
+            Some(reason) if reason.as_str().starts_with(VNEID_REASONS) => {
+                reason.as_str().to_owned()
+            }
+            _ => code_label(error.code()).to_owned(),
+        },
         Err(error) => code_label(error.code()).to_owned(),
     }
 }
+
+/// The prefix of the VNeID service's reason codes (README's error catalogue).
+const VNEID_REASONS: &str = "VNEID_";
 
 #[cfg(test)]
 mod tests {
@@ -118,6 +136,42 @@ mod tests {
         assert!(id.len() <= MAX_EVENT_ID, "{id}");
         assert_eq!(id, ids.next(&long, Some(3)));
         assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+    }
+
+    #[test]
+    fn a_vneid_refusal_is_reported_under_its_reason_as_the_server_records_it() {
+        use std::collections::HashMap;
+        use tonic::{Code, Status};
+        use tonic_types::{ErrorDetails, StatusExt};
+        let refusal = |code, reason: &str| -> Result<(), ClientError> {
+            let details = ErrorDetails::with_error_info(
+                reason,
+                crate::reason::ERROR_DOMAIN,
+                HashMap::<String, String>::new(),
+            );
+            Err(ClientError::Rpc(Status::with_error_details(
+                code, "refused", details,
+            )))
+        };
+        let label = |result: Result<(), ClientError>| outcome(&result, |_| "ok".into());
+        assert_eq!(
+            label(refusal(Code::Unauthenticated, "VNEID_PASSCODE_WRONG")),
+            "VNEID_PASSCODE_WRONG"
+        );
+        assert_eq!(
+            label(refusal(Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED")),
+            "VNEID_ACCOUNT_LOCKED"
+        );
+        // Refused before being served: the code, as the server records none.
+        assert_eq!(
+            label(refusal(Code::PermissionDenied, "ROLE_NOT_ALLOWED")),
+            "permission_denied"
+        );
+        assert_eq!(
+            label(refusal(Code::NotFound, "CITIZEN_NOT_FOUND")),
+            "not_found"
+        );
+        assert_eq!(label(Ok(())), "ok");
     }
 
     #[test]
