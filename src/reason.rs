@@ -33,6 +33,29 @@ macro_rules! reasons {
         }
 
         impl Reason {
+    /// Whether this is a VNeID refusal: made by the VNeID service after the call was served,
+    /// and recorded by it under this reason (a client reports the call the same way).
+    pub fn is_vneid_refusal(&self) -> bool {
+        matches!(
+            self,
+            Reason::VneidNoAccount
+                | Reason::VneidLevelTooLow
+                | Reason::VneidCitizenDeceased
+                | Reason::VneidCardRevoked
+                | Reason::VneidRefused
+                | Reason::VneidAccountLocked
+                | Reason::VneidCapacity
+                | Reason::VneidChallengeQuota
+                | Reason::VneidChallengeNotFound
+                | Reason::VneidChallengeExpired
+                | Reason::VneidPasscodeWrong
+                | Reason::VneidCodeWrong
+                | Reason::VneidCodeReused
+                | Reason::VneidChipRequired
+                | Reason::VneidChipRejected
+        )
+    }
+
             /// Every reason this version knows, in catalogue order.
             pub const KNOWN: &'static [Reason] = &[$(Reason::$variant),*];
 

@@ -108,17 +108,12 @@ pub(super) fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) ->
     match result {
         Ok(answer) => ok(answer),
         Err(error @ ClientError::Rpc(_)) => match error.reason() {
-            Some(reason) if reason.as_str().starts_with(VNEID_REASONS) => {
-                reason.as_str().to_owned()
-            }
+            Some(reason) if reason.is_vneid_refusal() => reason.as_str().to_owned(),
             _ => code_label(error.code()).to_owned(),
         },
         Err(error) => code_label(error.code()).to_owned(),
     }
 }
-
-/// The prefix of the VNeID service's reason codes (README's error catalogue).
-const VNEID_REASONS: &str = "VNEID_";
 
 #[cfg(test)]
 mod tests {
