@@ -149,9 +149,9 @@ pub(crate) fn csv_field(text: &str) -> String {
 }
 
 /// Escapes text for HTML and SVG content and attribute values, with characters that display
-/// as something else written visibly ([`shown`](crate::domain::shown)).
+/// as something else written visibly ([`shown_in_html`](crate::domain::shown_in_html)).
 pub(crate) fn html_escape(text: &str) -> String {
-    crate::domain::shown(text)
+    crate::domain::shown_in_html(text)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -35,4 +35,4 @@ pub use claims::{verify_token, TokenError, VneidClaims, TOKEN_ISSUER};
 pub use cmnd::{CmndError, CmndNumber};
 pub use province::{Province, ProvinceCode};
 pub use qr::{QrError, QrPayload};
-pub use text::{check_safe_text, is_unsafe_char, shown, UnsafeChar};
+pub use text::{check_safe_text, is_unsafe_char, shown, shown_in_html, UnsafeChar};

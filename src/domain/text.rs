@@ -53,17 +53,30 @@ pub fn check_safe_text(text: &str) -> Result<(), UnsafeChar> {
     }
 }
 
-/// `text` as it may be shown — in a terminal, a report, a spreadsheet: every character
-/// [`is_unsafe_char`] refuses is written visibly as `[U+XXXX]`, so what is stored cannot
-/// display as something else (a right-to-left override) or drive the terminal (an escape
-/// sequence). Text without one is returned as it is.
+/// `text` as it may be shown in a terminal or a spreadsheet: every character [`is_unsafe_char`]
+/// refuses is written visibly as `[U+XXXX]`, so what is stored cannot display as something else
+/// (a right-to-left override) or drive the terminal (an escape sequence). Text without one is
+/// returned as it is.
 pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    if check_safe_text(text).is_ok() {
+    visibly(text, is_unsafe_char)
+}
+
+/// `text` as it may be shown in an HTML page: [`shown`], but line breaks and tabs stay (HTML
+/// shows them as white space, and a page's own preformatted text has them).
+pub fn shown_in_html(text: &str) -> std::borrow::Cow<'_, str> {
+    visibly(text, |c| {
+        is_unsafe_char(c) && !matches!(c, '\n' | '\r' | '\t')
+    })
+}
+
+/// `text` with every character `unsafe_char` names written as `[U+XXXX]`.
+fn visibly(text: &str, unsafe_char: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe_char(c) {
+        if unsafe_char(c) {
             out.push_str(&format!("[U+{:04X}]", c as u32));
         } else {
             out.push(c);
@@ -81,6 +94,7 @@ mod tests {
         assert_eq!(shown("Huyện Mai Châu"), "Huyện Mai Châu");
         assert_eq!(shown("abc\u{202E}fed"), "abc[U+202E]fed");
         assert_eq!(shown("\u{1b}[31mred"), "[U+001B][31mred");
+        assert_eq!(shown_in_html("a\nb\u{202E}"), "a\nb[U+202E]");
     }
 
     #[test]

@@ -133,7 +133,13 @@ fn ratio_row(
     let _ = write!(
         out,
         "<tr class=\"{class}\" data-group=\"{}\">",
-        esc(&row.group.join("\u{1f}"))
+        // Each part escaped (its own control characters shown visibly), then joined by the
+        // unit separator, which is the page's, not the data's.
+        row.group
+            .iter()
+            .map(|part| esc(part))
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
     );
     for cell in shown {
         let _ = write!(out, "<td>{}</td>", esc(cell));
