@@ -245,3 +245,34 @@ async fn a_failed_connection_names_the_address_and_the_cause() {
         "{foreign}"
     );
 }
+
+/// A certificate and a key that do not belong together are named before anything is sent
+/// (it used to be "cannot use endpoint …: transport error" on the first call).
+#[tokio::test]
+async fn a_certificate_and_a_key_that_do_not_belong_together_are_named() {
+    let output = common::run_vnpop_binary(
+        [
+            "audit",
+            "ratio",
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+            "--server",
+            "https://localhost:1",
+            "--cert",
+            "certs/auditor-thanh-tra.pem",
+            "--key",
+            "certs/hospital-bach-mai.key",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("certs/auditor-thanh-tra.pem"), "{said}");
+    assert!(said.contains("certs/hospital-bach-mai.key"), "{said}");
+    assert!(said.contains("do not belong together"), "{said}");
+    assert!(!said.contains("transport error"), "{said}");
+}

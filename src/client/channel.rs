@@ -62,11 +62,16 @@ impl ClientTls {
                 source,
             })
         };
-        let mut tls = Self::from_pem(
-            read(ca.as_ref())?,
-            read(cert.as_ref())?,
-            read(key.as_ref())?,
-        );
+        let ca_pem = read(ca.as_ref())?;
+        let (cert_pem, key_pem) = (read(cert.as_ref())?, read(key.as_ref())?);
+        if let Err(why) = identity_matches(&cert_pem, &key_pem) {
+            return Err(ClientError::TlsIdentity {
+                cert: cert.as_ref().display().to_string(),
+                key: key.as_ref().display().to_string(),
+                why,
+            });
+        }
+        let mut tls = Self::from_pem(ca_pem, cert_pem, key_pem);
         tls.ca_file = Some(ca.as_ref().display().to_string());
         tls.cert_file = Some(cert.as_ref().display().to_string());
         Ok(tls)
@@ -200,6 +205,21 @@ impl ChannelBuilder {
     }
 }
 
+/// Whether the first certificate in `cert_pem` is the one of the private key in `key_pem`; else
+/// why not, in words.
+fn identity_matches(cert_pem: &str, key_pem: &str) -> Result<(), String> {
+    use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|e| format!("the certificate file holds no PEM certificate ({e})"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| format!("the key file holds no PEM private key ({e})"))?;
+    let signing = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| format!("the key is not one TLS can use ({e})"))?;
+    rustls::sign::CertifiedKey::new(vec![cert], signing)
+        .keys_match()
+        .map_err(|_| "the key is not the certificate's: they do not belong together".to_owned())
+}
+
 /// Opens a channel to `endpoint` (e.g. "https://localhost:50051") with the default timeouts of
 /// [`ChannelBuilder`]; `tls: None` for a server started with --insecure. One channel can serve
 /// several clients.
@@ -299,6 +319,23 @@ pub(crate) mod tests {
         assert!(matches!(error, ClientError::ReadTls { .. }), "{error}");
         assert_eq!(error.origin(), Origin::Local);
         assert!(error.to_string().contains("no/ca.pem"), "{error}");
+    }
+
+    #[test]
+    fn a_certificate_and_a_key_that_do_not_belong_together_are_named() {
+        let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
+        let error = ClientTls::from_files(
+            format!("{certs}/ca.pem"),
+            format!("{certs}/one-stop-ba-dinh.pem"),
+            format!("{certs}/hospital-bach-mai.key"),
+        )
+        .unwrap_err();
+        assert!(matches!(error, ClientError::TlsIdentity { .. }), "{error}");
+        assert_eq!(error.origin(), Origin::Local);
+        let said = error.to_string();
+        assert!(said.contains("one-stop-ba-dinh.pem"), "{said}");
+        assert!(said.contains("hospital-bach-mai.key"), "{said}");
+        assert!(said.contains("do not belong together"), "{said}");
     }
 
     #[test]

@@ -29,6 +29,16 @@ pub enum ClientError {
         /// Why it could not be read.
         source: std::io::Error,
     },
+    /// Local: the certificate and the key given do not make one TLS identity.
+    #[error("the certificate {cert} and the key {key} cannot be used together: {why}")]
+    TlsIdentity {
+        /// The certificate file, as given.
+        cert: String,
+        /// The key file, as given.
+        key: String,
+        /// What is wrong, in words.
+        why: String,
+    },
     /// Local: the endpoint is not a URI the client can connect to, or the TLS configuration
     /// cannot be used with it.
     #[error("cannot use endpoint {endpoint:?}: {source}")]
@@ -211,6 +221,7 @@ impl ClientError {
     pub fn origin(&self) -> Origin {
         match self {
             ClientError::ReadTls { .. }
+            | ClientError::TlsIdentity { .. }
             | ClientError::InvalidEndpoint { .. }
             | ClientError::Outbox(_)
             | ClientError::FlushTimeout { .. }
