@@ -52,6 +52,46 @@ pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
 /// The encoded descriptors of `google/rpc/error_details.proto` and its import, for reflection.
 const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("error_details_descriptor");
+
+/// gRPC reflection (v1 and v1alpha) listing exactly `services` (fully qualified, e.g.
+/// "vnpop.v1.CitizenRegistry") beside health and reflection itself, and resolving every message
+/// they use, the google.rpc error details included, so clients such as grpcurl decode those
+/// instead of printing bytes. The server and the gateway each list what they serve.
+pub(crate) fn reflection(
+    services: &[&str],
+) -> (
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
+    tonic_reflection::server::v1alpha::ServerReflectionServer<
+        impl tonic_reflection::server::v1alpha::ServerReflection,
+    >,
+) {
+    let always = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    let builder = || {
+        services
+            .iter()
+            .chain(&always)
+            .fold(tonic_reflection::server::Builder::configure(), |b, name| {
+                b.with_service_name(*name)
+            })
+            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(ERROR_DETAILS_DESCRIPTOR_SET)
+    };
+    (
+        builder()
+            .build_v1()
+            .expect("embedded descriptors are valid"),
+        builder()
+            .build_v1alpha()
+            .expect("embedded descriptors are valid"),
+    )
+}
 /// The health-service name that reports SERVING while the server uses development material.
 pub(crate) const DEVELOPMENT_HEALTH_SERVICE: &str = "vnpop.development-pki";
 
@@ -446,37 +486,17 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         .set_serving::<QaAdministrationServer<AdminService>>()
         .await;
     // Reflection lists exactly the services this process serves (not AgencyGateway, which only
-    // `vnpop gateway` serves, nor VNeID when it is off), and resolves every message they and
-    // their error details use.
+    // `vnpop gateway` serves, nor VNeID when it is off).
     let mut served = vec![
         "vnpop.v1.CitizenRegistry",
         "vnpop.v1.AuditTrail",
         "vnpop.v1.ChipVerification",
         "vnpop.v1.QaAdministration",
-        "grpc.health.v1.Health",
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
     ];
     if state.vneid {
         served.push("vnpop.v1.VneidAuthentication");
     }
-    let reflection = |builder: tonic_reflection::server::Builder<'static>| {
-        served
-            .iter()
-            .fold(builder, |builder, name| builder.with_service_name(*name))
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // google/rpc/error_details.proto (and its import): the ErrorInfo and BadRequest
-            // details of every error (src/error.rs), so reflection clients such as grpcurl
-            // decode them instead of printing bytes.
-            .register_encoded_file_descriptor_set(ERROR_DETAILS_DESCRIPTOR_SET)
-    };
-    let reflection_v1 = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1()
-        .expect("embedded descriptors are valid");
-    let reflection_v1alpha = reflection(tonic_reflection::server::Builder::configure())
-        .build_v1alpha()
-        .expect("embedded descriptors are valid");
+    let (reflection_v1, reflection_v1alpha) = reflection(&served);
     // Every citizen-facing service answers through one Serving: the caller, the clock and the
     // record made before every answer.
     let serving = Serving::new(

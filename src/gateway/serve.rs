@@ -460,7 +460,18 @@ pub(super) async fn start(config: &GatewayConfig) -> Result<RunningGateway, Star
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let probe = health::spawn_probe(Arc::clone(&gateway), reporter, config.health_interval);
     let rest = rest::router(Arc::clone(&gateway));
-    let grpc = grpc::routes(Arc::clone(&gateway)).add_service(health_service);
+    // Reflection lists what the gateway serves, so `grpcurl -plaintext localhost:8080 list`
+    // works against it as against the server.
+    let (reflection_v1, reflection_v1alpha) = crate::server::reflection(&[
+        "vnpop.v1.CitizenRegistry",
+        "vnpop.v1.VneidAuthentication",
+        "vnpop.v1.ChipVerification",
+        "vnpop.v1.AgencyGateway",
+    ]);
+    let grpc = grpc::routes(Arc::clone(&gateway))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     let served = Arc::clone(&gateway);
     let builder = Arc::new(limits.builder());
     let slots = Arc::new(Semaphore::new(limits.max_connections));

@@ -95,3 +95,50 @@ async fn grpc_calls_through_the_gateway_are_recorded_for_their_dossier() {
     );
     gateway.shutdown().await;
 }
+
+/// The gateway serves gRPC reflection too, listing exactly what it serves (AgencyGateway
+/// included, AuditTrail and QaAdministration not), as `grpcurl -plaintext localhost:8080 list`
+/// shows.
+#[tokio::test]
+async fn the_gateways_reflection_lists_what_it_serves() {
+    use tonic_reflection::pb::v1::{
+        server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        ServerReflectionRequest,
+    };
+    let server = TestServer::start().await;
+    let gateway = start_gateway(server.local_addr.port()).await;
+    let channel = vnpop::client::connect_channel(&format!("http://{}", gateway.local_addr), None)
+        .await
+        .unwrap();
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let answer = ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner()
+        .message()
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("not a list: {answer:?}");
+    };
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "vnpop.v1.AgencyGateway",
+            "vnpop.v1.ChipVerification",
+            "vnpop.v1.CitizenRegistry",
+            "vnpop.v1.VneidAuthentication",
+        ]
+    );
+}
