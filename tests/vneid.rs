@@ -199,6 +199,26 @@ async fn level_two_login_needs_a_genuine_chip_of_the_citizen() {
         error_metadata(&error)["verdict"],
         "CHIP_VERDICT_DATA_GROUP_TAMPERED"
     );
+    // Every detail it carries is a google.rpc type the server's reflection resolves
+    // (tests/ecosystem.rs), so grpcurl decodes it rather than printing bytes.
+    {
+        use prost::Message;
+        let status = error.status().expect("the server's answer");
+        let details = tonic_types::Status::decode(status.details()).unwrap();
+        assert!(!details.details.is_empty());
+        for any in details.details {
+            assert!(
+                [
+                    "type.googleapis.com/google.rpc.ErrorInfo",
+                    "type.googleapis.com/google.rpc.BadRequest",
+                    "type.googleapis.com/google.rpc.RetryInfo",
+                ]
+                .contains(&any.type_url.as_str()),
+                "{}",
+                any.type_url
+            );
+        }
+    }
 
     // Someone else's genuine card.
     let khang = genuine_chip(&server, seed, KHANG);
