@@ -68,50 +68,47 @@ pub fn status_for(s: CitizenStatus, scope: FieldScope) -> proto::CitizenStatus {
 /// the citizen lacks. Nothing card-related is derived without the `card` scope (the pre-reform
 /// form of the address is the card's, and a revoked card shows in `status` only with it).
 pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citizen, Vec<String>) {
+    // Every field outside the scope is named, whatever this citizen has (`family` is the
+    // chip's alone: a lookup never has it).
     let mut disclosure = Disclosure::new(scope);
-    let mut visible = |field: ScopeField| disclosure.shows(field, true);
+    for field in ScopeField::ALL {
+        if field != ScopeField::Family {
+            disclosure.shows(field, true);
+        }
+    }
     let province_name = |code: crate::domain::ProvinceCode| code.province().name.to_owned();
-    // Every field asked once, in the order of the message, whatever the citizen has.
-    let [cmnd, name, birth, sex_shown, nationality, ethnicity, religion, origin, address, card, vneid, death] =
-        [
-            ScopeField::CmndNumber,
-            ScopeField::FullName,
-            ScopeField::DateOfBirth,
-            ScopeField::Sex,
-            ScopeField::Nationality,
-            ScopeField::Ethnicity,
-            ScopeField::Religion,
-            ScopeField::PlaceOfOrigin,
-            ScopeField::PermanentAddress,
-            ScopeField::Card,
-            ScopeField::VneidLevel,
-            ScopeField::DateOfDeath,
-        ]
-        .map(&mut visible);
+    let shows = |field| scope.allows(field);
     let message = proto::Citizen {
         cccd_number: c.cccd.to_string(),
-        cmnd_number: c.cmnd.filter(|_| cmnd).map(|n| n.to_string()),
-        full_name: name.then(|| c.full_name.clone()),
-        date_of_birth: birth.then(|| date(c.date_of_birth)),
-        sex: sex_shown.then(|| sex(c.sex) as i32),
-        nationality: nationality.then(|| c.nationality.to_string()),
-        ethnicity: ethnicity.then(|| c.ethnicity.to_string()),
-        religion: religion.then(|| c.religion.to_string()),
-        place_of_origin: origin.then(|| proto::Place {
+        cmnd_number: c
+            .cmnd
+            .filter(|_| shows(ScopeField::CmndNumber))
+            .map(|n| n.to_string()),
+        full_name: shows(ScopeField::FullName).then(|| c.full_name.clone()),
+        date_of_birth: shows(ScopeField::DateOfBirth).then(|| date(c.date_of_birth)),
+        sex: shows(ScopeField::Sex).then(|| sex(c.sex) as i32),
+        nationality: shows(ScopeField::Nationality).then(|| c.nationality.to_string()),
+        ethnicity: shows(ScopeField::Ethnicity).then(|| c.ethnicity.to_string()),
+        religion: shows(ScopeField::Religion).then(|| c.religion.to_string()),
+        place_of_origin: shows(ScopeField::PlaceOfOrigin).then(|| proto::Place {
             province_code: c.place_of_origin.province.to_string(),
             province_name: province_name(c.place_of_origin.province),
             district: c.place_of_origin.district.to_string(),
         }),
-        permanent_address: address.then(|| address_on(c, today)),
+        permanent_address: shows(ScopeField::PermanentAddress).then(|| address_on(c, today)),
         pre_reform_permanent_address: c
             .pre_reform_address
             .as_ref()
-            .filter(|_| today >= reform_date() && address && card)
+            .filter(|_| {
+                today >= reform_date()
+                    && shows(ScopeField::PermanentAddress)
+                    && shows(ScopeField::Card)
+            })
             .map(|old| pre_reform_address(old, &c.permanent_address.street)),
         card: c
             .card
             .as_ref()
-            .filter(|_| card)
+            .filter(|_| shows(ScopeField::Card))
             .map(|card| proto::IdentityCard {
                 r#type: match card.kind {
                     CardKind::ChipCccd => proto::CardType::ChipCccd,
@@ -126,7 +123,7 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
                     None => proto::CardState::Unspecified,
                 } as i32,
             }),
-        vneid_level: vneid.then_some(
+        vneid_level: shows(ScopeField::VneidLevel).then_some(
             (match c.vneid {
                 VneidLevel::None => proto::VneidLevel::None,
                 VneidLevel::Level1 => proto::VneidLevel::One,
@@ -134,7 +131,10 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
             }) as i32,
         ),
         status: status_for(c.status, scope) as i32,
-        date_of_death: c.date_of_death.filter(|_| death).map(date),
+        date_of_death: c
+            .date_of_death
+            .filter(|_| shows(ScopeField::DateOfDeath))
+            .map(date),
     };
     (message, disclosure.withheld())
 }
