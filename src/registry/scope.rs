@@ -181,6 +181,17 @@ mod tests {
             detail: "the card has expired".into(),
         };
         let told = vneid_refusal(nothing, expired());
+        assert!(
+            matches!(
+                told,
+                ApiError::VneidChipRejected {
+                    verdict: "CHIP_VERDICT_REJECTED",
+                    ..
+                }
+            ),
+            "{told}"
+        );
+        // Nor does its message tell the card's state.
         assert!(!told.to_string().contains("expired"), "{told}");
         assert!(vneid_refusal(all, expired())
             .to_string()
