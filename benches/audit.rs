@@ -93,6 +93,7 @@ fn event(n: usize) -> AuditEvent {
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind,
     }
 }

@@ -39,6 +39,7 @@ fn context() -> Option<proto::RequestContext> {
         purpose: "benchmark".into(),
         officer_id: "bench".into(),
         load_test: true,
+        call_id: String::new(),
     })
 }
 

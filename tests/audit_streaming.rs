@@ -314,6 +314,7 @@ async fn a_long_export_keeps_the_servers_memory_bounded() {
                     load_test: false,
                     commune: None,
                     province: None,
+                    call_id: None,
                     kind: EventKind::Verification {
                         rpc: "LookupByCccd".into(),
                         outcome: "found".into(),

@@ -374,6 +374,7 @@ fn dossier_by(id: &str, officer: &str) -> AuditEvent {
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind: EventKind::Dossier {
             procedure: "1.004227".into(),
             channel: "desk".into(),

@@ -21,6 +21,7 @@ fn dossier(id: &str, officer: &str) -> AuditEvent {
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind: EventKind::Dossier {
             procedure: "1.004227".into(),
             channel: "desk".into(),

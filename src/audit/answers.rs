@@ -172,6 +172,7 @@ pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
             .province
             .map(|p| format!("{p:03}"))
             .unwrap_or_default(),
+        call_id: event.call_id.unwrap_or_default(),
         ..Default::default()
     };
     match event.kind {

@@ -87,6 +87,11 @@ pub struct AuditEvent {
     /// whose province is not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub province: Option<u16>,
+    /// Server events only: the caller's name for the call it served
+    /// ([`RequestContext::call_id`](crate::proto::RequestContext::call_id)), under which the
+    /// same call tried again is recorded once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
     /// What it is, with the fields of its kind.
     #[serde(flatten)]
     pub kind: EventKind,
@@ -142,6 +147,7 @@ pub(crate) fn test_dossier(id: &str, district: &str, officer: &str, at: i64) -> 
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind: EventKind::Dossier {
             procedure: "1.004227".into(),
             channel: "desk".into(),
@@ -164,6 +170,7 @@ pub(crate) fn test_lookup(n: usize, id: &str, source: EventSource, at: i64) -> A
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind: EventKind::Verification {
             rpc: "LookupByCccd".into(),
             outcome: "found".into(),

@@ -27,6 +27,7 @@
 //! [`ApiError`](crate::error::ApiError)), so that `error` need not import `audit`.
 
 pub mod answers;
+mod dedup;
 pub mod event;
 mod follower;
 pub mod keys;

@@ -35,6 +35,9 @@ pub struct ServedCall<'a> {
     pub cccd: Option<&'a str>,
     /// "found", "not_found", "match", "valid" …
     pub outcome: &'a str,
+    /// The caller's name for the call, if it gave one: the same call tried again under it is
+    /// recorded once ([`RequestContext::call_id`](crate::proto::RequestContext::call_id)).
+    pub call_id: Option<&'a str>,
 }
 
 /// An action outside any dossier that changes what auditors see, or reads a citizen's identity:
@@ -133,6 +136,7 @@ impl ServedRecorder {
             load_test: call.load_test,
             commune: None,
             province: None,
+            call_id: call.call_id.map(str::to_owned),
             kind: EventKind::Verification {
                 rpc: call.rpc.to_owned(),
                 outcome: call.outcome.to_owned(),
@@ -158,6 +162,7 @@ impl ServedRecorder {
             rpc: action.rpc,
             cccd: action.cccd,
             outcome: action.outcome,
+            call_id: None,
         };
         self.record(call, crate::ids::now_ms()).await
     }

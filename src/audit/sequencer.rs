@@ -4,8 +4,6 @@
 //! answers the group's callers.
 
 use std::{
-    collections::HashMap,
-    hash::BuildHasher,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -13,13 +11,14 @@ use std::{
 };
 
 use super::{
-    event::{AuditEvent, EventSource},
+    dedup::{self, Added, Known, StoredIds},
+    event::AuditEvent,
     follower::{Committed, Handover},
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
     queue::{AppendReceipt, Job},
-    record::{self, Dictionary},
+    record::{self, DedupKey, Dictionary, KeyKind, View},
     store::{self, Group, LogOfRecord, RUN},
     AuditError,
 };
@@ -33,72 +32,7 @@ const WRITER_CHECKPOINT_EVENTS: u64 = 65_536;
 struct Recovered {
     frontier: Frontier,
     dictionary: Dictionary,
-    ids: EventIds,
-}
-
-/// The deduplication key of a client event: the reporting agency and its event id. Event ids
-/// are each agency's own, so the same id from two agencies names two events. Records already
-/// carry their agency, so the key of an old record is derived from it: the log's format is
-/// unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct ClientKey<'a> {
-    agency: &'a [u8],
-    id: &'a [u8],
-}
-
-impl<'a> ClientKey<'a> {
-    /// The key of `event` (whatever its source).
-    fn of(event: &'a AuditEvent) -> Self {
-        ClientKey {
-            agency: event.agency_id.as_bytes(),
-            id: event.event_id.as_bytes(),
-        }
-    }
-
-    /// The key as one owned byte string (agency length, agency, id): no two keys share it.
-    fn owned(self) -> Box<[u8]> {
-        let mut bytes = Vec::with_capacity(4 + self.agency.len() + self.id.len());
-        bytes.extend_from_slice(&(self.agency.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(self.agency);
-        bytes.extend_from_slice(self.id);
-        bytes.into()
-    }
-}
-
-/// The client events stored, for deduplication: a 64-bit hash of each [`ClientKey`] → its
-/// position. A hash shared by two different keys (rare) keeps the later ones in `exact`.
-#[derive(Default)]
-struct EventIds {
-    by_hash: HashMap<u64, u64>,
-    exact: HashMap<Box<[u8]>, u64>,
-    hasher: foldhash::fast::FixedState,
-}
-
-impl EventIds {
-    /// The 64-bit hash a client event is known by.
-    fn hash(&self, key: ClientKey<'_>) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    /// Whether `key` is one of those kept exactly.
-    fn exactly(&self, key: ClientKey<'_>) -> bool {
-        !self.exact.is_empty() && self.exact.contains_key(&key.owned())
-    }
-
-    /// Records that the client event `key` is stored at `seq`.
-    fn remember(&mut self, key: ClientKey<'_>, seq: u64) {
-        let hash = self.hash(key);
-        match self.by_hash.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(seq);
-            }
-            // Another key with the same hash came first: this one is kept exactly.
-            std::collections::hash_map::Entry::Occupied(entry) if *entry.get() != seq => {
-                self.exact.insert(key.owned(), seq);
-            }
-            std::collections::hash_map::Entry::Occupied(_) => {}
-        }
-    }
+    ids: StoredIds,
 }
 
 /// The error (logged here, loudly) of a shared log that does not extend what this server saw.
@@ -118,7 +52,7 @@ fn split(what: String) -> AuditError {
 fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered, AuditError> {
     let mut dictionary = log.dictionary()?;
     let size = log.size()?;
-    let mut ids = EventIds::default();
+    let mut ids = StoredIds::default();
     log.scan(
         0,
         size,
@@ -129,10 +63,10 @@ fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered,
                     &record::RecordError::Checksum,
                 ));
             }
-            if let Some((agency, id)) = record::client_event_key(raw.payload, &dictionary)
+            if let Some(key) = record::dedup_key(raw.payload, &dictionary)
                 .map_err(|e| store::damaged_record(raw.seq, &e))?
             {
-                ids.remember(ClientKey { agency, id }, raw.seq);
+                ids.remember(key, raw.seq);
             }
             Ok(true)
         },
@@ -202,7 +136,7 @@ pub(super) struct Sequencer<L> {
     log: L,
     frontier: Frontier,
     dictionary: Dictionary,
-    ids: EventIds,
+    ids: StoredIds,
     key: SigningKey,
     acknowledged: Arc<AtomicU64>,
     progress: Arc<Progress>,
@@ -218,8 +152,8 @@ pub(super) struct Sequencer<L> {
 struct Encoded {
     group: Group,
     receipts: Vec<AppendReceipt>,
-    /// Event ids added to [`EventIds`] by this group, removed again if the commit fails.
-    new_ids: Vec<(u64, Option<Box<[u8]>>)>,
+    /// Ids added to [`StoredIds`] by this group, removed again if the commit fails.
+    new_ids: Vec<Added>,
 }
 
 impl<L: LogOfRecord> Sequencer<L> {
@@ -317,7 +251,7 @@ impl<L: LogOfRecord> Sequencer<L> {
             Ok(encoded) => match self.log.append(&encoded.group) {
                 Ok(()) => Ok(encoded.receipts),
                 Err(error) => {
-                    self.forget(encoded.new_ids);
+                    self.ids.forget(encoded.new_ids);
                     Err(error)
                 }
             },
@@ -360,15 +294,8 @@ impl<L: LogOfRecord> Sequencer<L> {
             .views(&mut self.dictionary, from, size, &mut |seq, view| {
                 record::view_leaf_bytes(seq, &view, bytes);
                 frontier.push(leaf_hash(bytes));
-                if let Some(id) = view.event_id {
-                    let agency = view.agency_id.as_bytes();
-                    ids.remember(
-                        ClientKey {
-                            agency,
-                            id: id.as_bytes(),
-                        },
-                        seq,
-                    );
+                if let Some(key) = DedupKey::of_view(&view) {
+                    ids.remember(key, seq);
                 }
                 Ok(true)
             })?;
@@ -386,49 +313,41 @@ impl<L: LogOfRecord> Sequencer<L> {
         Ok(())
     }
 
-    /// Forgets the client events a group added, when its commit failed.
-    fn forget(&mut self, new_ids: Vec<(u64, Option<Box<[u8]>>)>) {
-        for (hash, exact) in new_ids {
-            match exact {
-                Some(key) => drop(self.ids.exact.remove(&key)),
-                None => drop(self.ids.by_hash.remove(&hash)),
-            }
-        }
-    }
-
-    /// Whether the client event `key` is already stored (or earlier in this group, whose
-    /// events start at `group_start` and are `pending`).
+    /// What the log holds of `key` (and, for a call, of the `event` itself): looked up in the
+    /// records stored, or earlier in this group, whose events start at `group_start` and are
+    /// `pending`.
     fn stored(
         &self,
-        key: ClientKey<'_>,
+        key: DedupKey<'_>,
         hash: u64,
+        event: Option<&AuditEvent>,
         group_start: u64,
-        pending: &[Option<ClientKey<'_>>],
-    ) -> Result<bool, AuditError> {
-        if self.ids.exactly(key) {
-            return Ok(true);
-        }
-        let Some(&seq) = self.ids.by_hash.get(&hash) else {
-            return Ok(false);
+        pending: &[&AuditEvent],
+    ) -> Result<Known, AuditError> {
+        let Some(seq) = self.ids.candidate(key, hash) else {
+            return Ok(Known::No);
         };
+        let event = event.map(View::of_event);
         if seq >= group_start {
-            return Ok(pending.get((seq - group_start) as usize) == Some(&Some(key)));
+            return Ok(match pending.get((seq - group_start) as usize) {
+                Some(other) => dedup::compare(&View::of_event(other), key, event.as_ref()),
+                None => Known::No,
+            });
         }
-        let mut same = false;
+        let mut known = Known::No;
         let dictionary = &self.dictionary;
         self.log.scan(
             seq,
             seq + 1,
             &mut |raw| {
-                same = record::client_event_key(raw.payload, dictionary)
-                    .ok()
-                    .flatten()
-                    == Some((key.agency, key.id));
+                if let Ok(stored) = record::view(raw.payload, dictionary) {
+                    known = dedup::compare(&stored, key, event.as_ref());
+                }
                 Ok(false)
             },
             &mut |damage| Err(store::damage_error(&damage)),
         )?;
-        Ok(same)
+        Ok(known)
     }
 
     /// Encodes the jobs' events after the log's end (duplicates dropped), extends the tree
@@ -438,30 +357,25 @@ impl<L: LogOfRecord> Sequencer<L> {
         let mut group = Group::default();
         let mut receipts = Vec::with_capacity(jobs.len());
         let mut new_ids = Vec::new();
-        // The key (client events) of each event added by this group, by position.
-        let mut pending: Vec<Option<ClientKey<'_>>> = Vec::new();
+        // The events added by this group, by position.
+        let mut pending: Vec<&AuditEvent> = Vec::new();
         let mut run: (u64, usize, Vec<u8>) = (group_start, 0, Vec::new());
         for job in jobs {
             let (mut appended, mut duplicates) = (0, 0);
             for event in &job.events {
                 let seq = self.frontier.size();
-                let key = ClientKey::of(event);
-                if event.source == EventSource::Client {
+                if let Some(key) = DedupKey::of_view(&View::of_event(event)) {
                     let hash = self.ids.hash(key);
-                    if self.stored(key, hash, group_start, &pending)? {
-                        duplicates += 1;
-                        continue;
-                    }
-                    if let Some(previous) = self.ids.by_hash.insert(hash, seq) {
-                        // Another key with the same hash: keep it reachable exactly.
-                        self.ids.by_hash.insert(hash, previous);
-                        self.ids.exact.insert(key.owned(), seq);
-                        new_ids.push((hash, Some(key.owned())));
-                    } else {
-                        new_ids.push((hash, None));
+                    match self.stored(key, hash, Some(event), group_start, &pending)? {
+                        Known::Same => {
+                            duplicates += 1;
+                            continue;
+                        }
+                        Known::No => new_ids.push(self.ids.insert(key, hash, seq)),
+                        Known::KeyOnly => {}
                     }
                 }
-                pending.push((event.source == EventSource::Client).then_some(key));
+                pending.push(event);
                 record::encode(
                     seq,
                     event,
@@ -489,11 +403,14 @@ impl<L: LogOfRecord> Sequencer<L> {
                 .probes
                 .iter()
                 .map(|probe| {
-                    let key = ClientKey {
+                    let key = DedupKey {
+                        kind: KeyKind::Report,
                         agency: probe.agency_id.as_bytes(),
                         id: probe.event_id.as_bytes(),
                     };
-                    self.stored(key, self.ids.hash(key), group_start, &pending)
+                    let known =
+                        self.stored(key, self.ids.hash(key), None, group_start, &pending)?;
+                    Ok::<_, AuditError>(known == Known::Same)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             receipts.push((appended, duplicates, probed));
@@ -547,7 +464,11 @@ impl<L: LogOfRecord> Sequencer<L> {
 
 #[cfg(test)]
 mod tests {
-    use crate::audit::{event::test_dossier, lock::DataDirLock, AuditEvent, AuditLog};
+    use crate::audit::{
+        event::{test_dossier, test_lookup, EventKind, EventSource},
+        lock::DataDirLock,
+        AuditEvent, AuditLog,
+    };
 
     /// Dossier `id`'s receipt, reported by `agency` under the event id "receipt-1".
     fn receipt(agency: &str, id: &str) -> AuditEvent {
@@ -596,6 +517,74 @@ mod tests {
             (after.appended, after.duplicates, after.tree_size),
             (1, 3, 4)
         );
+    }
+
+    /// A call the server served for dossier "D" of `agency`, under `call_id`, naming `subject`
+    /// (64 hex digits, as the recorder keys citizens), at `at`.
+    fn served(agency: &str, call_id: &str, subject: char, at: i64) -> AuditEvent {
+        let mut event = test_lookup(0, "D", EventSource::Server, at);
+        event.agency_id = agency.into();
+        event.call_id = Some(call_id.into());
+        if let EventKind::Verification { subject: s, .. } = &mut event.kind {
+            *s = subject.to_string().repeat(64);
+        }
+        event
+    }
+
+    #[test]
+    fn a_call_tried_again_is_recorded_once_and_a_reused_call_id_hides_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap();
+        let log = open();
+        let ba_dinh = "one-stop-ba-dinh";
+        // One group: the same call twice (another time) is one record.
+        let first = log
+            .append_blocking(vec![served(ba_dinh, "v0", 'a', 1), served(ba_dinh, "v0", 'a', 2)])
+            .unwrap();
+        assert_eq!((first.appended, first.duplicates), (1, 1));
+        // Later, and after reopening: still the same call.
+        let again = log
+            .append_blocking(vec![served(ba_dinh, "v0", 'a', 3)])
+            .unwrap();
+        assert_eq!((again.appended, again.duplicates), (0, 1));
+        drop(log);
+        let log = open();
+        let after = log
+            .append_blocking(vec![served(ba_dinh, "v0", 'a', 4)])
+            .unwrap();
+        assert_eq!((after.appended, after.duplicates), (0, 1));
+        // The same call id for another citizen, outcome or dossier is another call: recorded,
+        // every time; so is another agency's, and a report under the same id.
+        let mut other_outcome = served(ba_dinh, "v0", 'a', 5);
+        if let EventKind::Verification { outcome, .. } = &mut other_outcome.kind {
+            *outcome = "not_found".into();
+        }
+        let mut other_dossier = served(ba_dinh, "v0", 'a', 6);
+        other_dossier.dossier_id = "E".into();
+        let mut report = test_lookup(0, "D", EventSource::Client, 7);
+        report.event_id = "v0".into();
+        let others = log
+            .append_blocking(vec![
+                served(ba_dinh, "v0", 'b', 5),
+                served(ba_dinh, "v0", 'b', 6),
+                other_outcome,
+                other_dossier,
+                served("hospital-bach-mai", "v0", 'a', 7),
+                report,
+                served(ba_dinh, "v0", 'a', 8),
+            ])
+            .unwrap();
+        assert_eq!((others.appended, others.duplicates), (6, 1));
+        drop(log);
+        let log = open();
+        let last = log
+            .append_blocking(vec![served(ba_dinh, "v0", 'b', 9), served(ba_dinh, "v0", 'a', 9)])
+            .unwrap();
+        assert_eq!((last.appended, last.duplicates), (1, 1));
+        // Served events without a call id are never deduplicated.
+        let plain = test_lookup(0, "D", EventSource::Server, 10);
+        let plain = log.append_blocking(vec![plain.clone(), plain]).unwrap();
+        assert_eq!((plain.appended, plain.duplicates), (2, 0));
     }
 }
 
@@ -715,4 +704,5 @@ mod refused_groups {
         let (stored, size, attempts) = commit(&["cb01", "cb02", "cb03"], true);
         assert_eq!((stored, size, attempts), (vec![false; 3], 0, 1));
     }
+
 }

@@ -17,6 +17,10 @@ pub struct LookupContext {
     pub officer_id: String,
     /// Marks synthetic load-test traffic.
     pub load_test: bool,
+    /// The call's own name, so that trying the same call again (after a failure that left its
+    /// fate unknown) is recorded once by the server; at most 128 characters. `None`: every call
+    /// made with this context is a call of its own.
+    pub call_id: Option<String>,
 }
 
 impl LookupContext {
@@ -31,6 +35,7 @@ impl LookupContext {
             purpose: purpose.into(),
             officer_id: officer_id.into(),
             load_test: false,
+            call_id: None,
         }
     }
 
@@ -40,6 +45,7 @@ impl LookupContext {
             purpose: self.purpose.clone(),
             officer_id: self.officer_id.clone(),
             load_test: self.load_test,
+            call_id: self.call_id.clone().unwrap_or_default(),
         })
     }
 }

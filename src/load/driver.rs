@@ -270,6 +270,7 @@ impl Driver {
                 purpose: LOAD_PURPOSE.to_owned(),
                 officer_id: LOAD_OFFICER.to_owned(),
                 load_test: true,
+                call_id: String::new(),
             };
             let sent = clients.send(kind, target, &self.pool, context);
             let code = tokio::time::timeout(self.timeout, sent)

@@ -12,6 +12,9 @@ pub struct RequestContext {
     pub purpose: String,
     pub officer_id: String,
     pub load_test: bool,
+    /// The client's name for this call ([`proto::RequestContext::call_id`]): a call tried again
+    /// under the same id is recorded once. `None` when not given.
+    pub call_id: Option<String>,
 }
 
 impl RequestContext {
@@ -29,6 +32,7 @@ impl RequestContext {
             ("context.purpose", context.purpose.trim(), MAX_PURPOSE),
             ("context.officer_id", context.officer_id.trim(), MAX_ID),
         ];
+        let call_id = context.call_id.trim();
         let missing: Vec<&'static str> = fields
             .iter()
             .filter(|(_, value, _)| value.is_empty())
@@ -37,10 +41,12 @@ impl RequestContext {
         if !missing.is_empty() {
             return Err(ApiError::ContextIncomplete { missing });
         }
-        if let Some((field, _, max)) = fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
+        let optional = ("context.call_id", call_id, MAX_ID);
+        let all = || fields.iter().chain(std::iter::once(&optional));
+        if let Some((field, _, max)) = all().find(|(_, v, max)| v.chars().count() > *max) {
             return Err(ApiError::ContextTooLong { field, max: *max });
         }
-        for (field, value, _) in &fields {
+        for (field, value, _) in all() {
             check_safe_text(value).map_err(|unsafe_char| ApiError::InvalidField {
                 field,
                 message: unsafe_char.to_string(),
@@ -64,6 +70,7 @@ impl RequestContext {
             purpose: keep(context.purpose),
             officer_id: keep(context.officer_id),
             load_test: context.load_test,
+            call_id: (!call_id.is_empty()).then(|| call_id.to_owned()),
         })
     }
 }
@@ -86,6 +93,7 @@ mod tests {
             purpose: "p".into(),
             officer_id: "o".into(),
             load_test: true,
+            call_id: String::new(),
         };
         assert!(matches!(
             RequestContext::from_proto(Some(context.clone()), &desk()),
@@ -106,6 +114,7 @@ mod tests {
             purpose: "kiểm tra".into(),
             officer_id: "cb01".into(),
             load_test: false,
+            call_id: "run/D/v0".into(),
         };
         assert!(RequestContext::from_proto(Some(fine.clone()), &desk()).is_ok());
         for (context, named) in [
@@ -122,6 +131,13 @@ mod tests {
                     ..fine.clone()
                 },
                 "context.dossier_id",
+            ),
+            (
+                proto::RequestContext {
+                    call_id: "v0\u{7f}".into(),
+                    ..fine.clone()
+                },
+                "context.call_id",
             ),
             (
                 proto::RequestContext {
@@ -146,6 +162,7 @@ mod tests {
     fn names_every_missing_field() {
         let err = RequestContext::from_proto(
             Some(proto::RequestContext {
+                call_id: String::new(),
                 dossier_id: " ".into(),
                 purpose: "kiểm tra".into(),
                 officer_id: String::new(),
@@ -162,6 +179,7 @@ mod tests {
         }
         assert!(RequestContext::from_proto(None, &desk()).is_err());
         let long = proto::RequestContext {
+            call_id: String::new(),
             dossier_id: "x".repeat(129),
             purpose: "p".into(),
             officer_id: "o".into(),

@@ -317,6 +317,7 @@ async fn record(
         rpc,
         cccd,
         outcome,
+        call_id: context.call_id.as_deref(),
     };
     recorder
         .record(call, crate::ids::now_ms())

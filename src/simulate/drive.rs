@@ -204,29 +204,36 @@ pub async fn run(
                             client.open_dossier_once(planned.info.clone())
                         })
                         .await;
-                        let mut dossier = match opened? {
-                            Some(dossier) => dossier,
-                            // A receipt that an earlier try of this run delivered before its
-                            // connection broke: this run's, its work still to do.
-                            None if again => client.resume_dossier(planned.info.clone()),
-                            None => {
-                                return Ok(Done::AlreadyLogged {
-                                    looked_up: planned.lookup_at_ms.is_some(),
-                                })
-                            }
+                        // A receipt already logged: by an earlier try of this run (its
+                        // connection broke after the server took it), or by an earlier run.
+                        let (mut dossier, earlier_run) = match opened? {
+                            Some(dossier) => (dossier, false),
+                            None => (client.resume_dossier(planned.info.clone()), !again),
                         };
                         let Some(at) = planned.lookup_at_ms else {
-                            return Ok(Done::Now {
-                                looked_up: false,
-                                answered: false,
+                            return Ok(if earlier_run {
+                                Done::AlreadyLogged { looked_up: false }
+                            } else {
+                                Done::Now {
+                                    looked_up: false,
+                                    answered: false,
+                                }
                             });
                         };
                         dossier.set_event_time(at);
                         let cccd = citizens[(at as usize / 1000) % citizens.len()].to_string();
-                        // Each try is recorded (one that failed in transport as such); the
-                        // lookup is made again until the server answers it.
+                        // The lookup is the dossier's verification 0, made until the server
+                        // answers it: each try under the same ids, so however many tries the
+                        // server served, and whether an earlier run (stopped at any point) made
+                        // it, the log holds it once, served and reported.
                         let answered = match until_reached(&stop, &waiting, || {
-                            dossier.lookup_by_cccd("kiểm tra thông tin công dân", &cccd)
+                            let dossier = dossier.at_verification(0);
+                            let cccd = &cccd;
+                            async move {
+                                dossier
+                                    .lookup_by_cccd("kiểm tra thông tin công dân", cccd)
+                                    .await
+                            }
                         })
                         .await
                         .0
@@ -235,9 +242,13 @@ pub async fn run(
                             Err(error) if error.origin() == Origin::Server => false,
                             Err(other) => return Err(other),
                         };
-                        Ok(Done::Now {
-                            looked_up: true,
-                            answered,
+                        Ok(if earlier_run {
+                            Done::AlreadyLogged { looked_up: true }
+                        } else {
+                            Done::Now {
+                                looked_up: true,
+                                answered,
+                            }
                         })
                     }
                     .await;

@@ -287,6 +287,7 @@ mod tests {
             load_test: dossier.is_multiple_of(13),
             commune: None,
             province: None,
+            call_id: None,
             kind,
         }
     }

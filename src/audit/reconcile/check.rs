@@ -230,6 +230,7 @@ mod tests {
             load_test: false,
             commune: None,
             province: None,
+            call_id: None,
             kind: EventKind::Verification {
                 rpc: rpc.into(),
                 outcome: outcome.into(),

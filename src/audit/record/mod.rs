@@ -7,10 +7,10 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | flags | 1 byte: `SERVER`, `VERIFICATION`, `LOAD_TEST`, `SUBJECT_BYTES`, `COMMUNE`, `PROVINCE` |
+//! | flags | 1 byte: `SERVER`, `VERIFICATION`, `LOAD_TEST`, `SUBJECT_BYTES`, `COMMUNE`, `PROVINCE`, `CALL_ID` |
 //! | received_at_ms | zig-zag varint: when the server took the event in |
 //! | occurred_at_ms | zig-zag varint, minus received_at_ms |
-//! | event_id | string, client events only (server events are known by position) |
+//! | event_id | string: a client event's id; a server event's call id if `CALL_ID` (server events are known by position) |
 //! | dossier_id, agency_id, district, officer_id | strings |
 //! | commune | varint official code, if `COMMUNE` (dossiers received since 1 July 2025) |
 //! | province | varint province code as it stood then, if `PROVINCE` |
@@ -40,7 +40,9 @@ use prost::encoding::{decode_varint, encode_varint};
 
 use super::event::AuditEvent;
 pub use dictionary::Dictionary;
-pub(crate) use view::{client_event_id, client_event_key, decode, view, Subject, View, ViewKind};
+pub(crate) use view::{
+    client_event_id, decode, dedup_key, view, DedupKey, KeyKind, Subject, View, ViewKind,
+};
 pub use write::leaf_bytes;
 pub(crate) use write::{encode, inline_payload, view_leaf_bytes};
 
@@ -56,8 +58,12 @@ const SUBJECT_BYTES: u8 = 8;
 const COMMUNE: u8 = 16;
 /// Flag: a province code follows (after the commune, if any).
 const PROVINCE: u8 = 32;
+/// Flag: a server event that carries the caller's call id where a client event has its event id
+/// (records written before it never carry one).
+const CALL_ID: u8 = 64;
 /// Every flag a record may carry.
-const ALL_FLAGS: u8 = SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUNE | PROVINCE;
+const ALL_FLAGS: u8 =
+    SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUNE | PROVINCE | CALL_ID;
 
 /// An event as stored: its position, the server's receive time and what was reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +156,7 @@ mod tests {
             load_test: kind == 2,
             commune: (kind == 0).then_some(4930),
             province: (kind == 0).then_some(25),
+            call_id: None,
             kind: if kind == 0 {
                 EventKind::Dossier {
                     procedure: "1.004227".into(),
@@ -255,6 +262,15 @@ mod tests {
         other.province = Some(17);
         assert_ne!(leaf, leaf_bytes(3, &other, 10));
         assert!(leaf.starts_with(&3u64.to_be_bytes()));
+        // A server event's call id is signed too; a client event never carries one.
+        let mut served = event.clone();
+        served.source = EventSource::Server;
+        let mut called = served.clone();
+        called.call_id = Some("run/D/v0".into());
+        assert_ne!(leaf_bytes(3, &served, 10), leaf_bytes(3, &called, 10));
+        let mut reported = event.clone();
+        reported.call_id = Some("run/D/v0".into());
+        assert_eq!(leaf, leaf_bytes(3, &reported, 10));
     }
 
     proptest! {
@@ -266,6 +282,7 @@ mod tests {
             if let Ok((payload, _)) = next_record(&mut body) {
                 let _ = decode(0, payload, &dictionary);
                 let _ = client_event_id(payload);
+                let _ = dedup_key(payload, &dictionary);
             }
             let _ = decode(0, &bytes, &dictionary);
         }
@@ -275,6 +292,7 @@ mod tests {
             id in "[a-z0-9-]{1,40}", dossier in ".{0,30}", officer in ".{0,80}",
             occurred in any::<i64>(), received in any::<i64>(), server in any::<bool>(),
             commune in proptest::option::of(any::<u32>()), province in proptest::option::of(any::<u16>()),
+            call_id in proptest::option::of("[ -~]{0,40}"),
         ) {
             let mut event = event(
                 if server { EventSource::Server } else { EventSource::Client }, "s", 1);
@@ -284,10 +302,23 @@ mod tests {
             event.occurred_at_ms = occurred;
             event.commune = commune;
             event.province = province;
+            event.call_id = call_id.filter(|_| server);
             let (stored, _) = round_trip(1, &event, received);
             if server {
                 event.event_id = "server-1".into();
             }
+            let mut raw = Vec::new();
+            let mut dictionary = Dictionary::default();
+            encode(1, &event, received, &mut dictionary, &mut Vec::new(), &mut Vec::new(), &mut raw);
+            let mut body = &raw[..];
+            let (payload, _) = next_record(&mut body).unwrap();
+            let key = dedup_key(payload, &dictionary).unwrap();
+            let expected = match (server, event.call_id.as_deref()) {
+                (false, _) => Some((KeyKind::Report, event.event_id.as_bytes())),
+                (true, Some(call)) => Some((KeyKind::Call, call.as_bytes())),
+                (true, None) => None,
+            };
+            prop_assert_eq!(key.map(|k| (k.kind, k.id)), expected);
             prop_assert_eq!(stored.event, event);
             prop_assert_eq!(stored.received_at_ms, received);
         }

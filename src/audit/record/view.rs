@@ -5,8 +5,8 @@
 use prost::encoding::decode_varint;
 
 use super::{
-    unzigzag, Dictionary, RecordError, StoredEvent, ALL_FLAGS, COMMUNE, LOAD_TEST, PROVINCE,
-    SERVER, SUBJECT_BYTES, VERIFICATION,
+    unzigzag, Dictionary, RecordError, StoredEvent, ALL_FLAGS, CALL_ID, COMMUNE, LOAD_TEST,
+    PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
 };
 use crate::audit::event::{AuditEvent, EventKind, EventSource};
 
@@ -21,7 +21,8 @@ pub(crate) struct View<'a> {
     pub received_at_ms: i64,
     /// When it happened, as stated (Unix ms).
     pub occurred_at_ms: i64,
-    /// The client's event id (`None` for a server event).
+    /// The id stored: a client event's id, or a server event's call id (`None` for a server
+    /// event without one).
     pub event_id: Option<&'a str>,
     /// The dossier, as the agency numbers it.
     pub dossier_id: &'a str,
@@ -61,6 +62,20 @@ pub(crate) enum Subject<'a> {
     Text(&'a str),
 }
 
+impl Subject<'_> {
+    /// Whether two subjects are the same, however each is stored (bytes or their hex text).
+    fn same(self, other: Subject<'_>) -> bool {
+        match (self, other) {
+            (Subject::Bytes(a), Subject::Bytes(b)) => a == b,
+            (Subject::Text(a), Subject::Text(b)) => a == b,
+            (Subject::Bytes(bytes), Subject::Text(text))
+            | (Subject::Text(text), Subject::Bytes(bytes)) => {
+                text.len() == 64 && crate::audit::keys::hex(bytes) == text
+            }
+        }
+    }
+}
+
 /// Reads a payload in place (no allocation).
 pub(crate) fn view<'a>(
     payload: &'a [u8],
@@ -97,7 +112,14 @@ pub(crate) fn view<'a>(
     let received_at_ms = unzigzag(varint(input)?);
     let occurred_at_ms = received_at_ms.wrapping_add(unzigzag(varint(input)?));
     let server = flags & SERVER != 0;
-    let event_id = if server { None } else { Some(string(input)?) };
+    if !server && flags & CALL_ID != 0 {
+        return Err(RecordError::Invalid("a call id on a client event"));
+    }
+    let event_id = if !server || flags & CALL_ID != 0 {
+        Some(string(input)?)
+    } else {
+        None
+    };
     let dossier_id = string(input)?;
     let agency_id = string(input)?;
     let district = string(input)?;
@@ -166,7 +188,10 @@ impl<'a> View<'a> {
             load_test: event.load_test,
             received_at_ms,
             occurred_at_ms: event.occurred_at_ms,
-            event_id: (event.source != EventSource::Server).then_some(event.event_id.as_str()),
+            event_id: match event.source {
+                EventSource::Client => Some(event.event_id.as_str()),
+                EventSource::Server => event.call_id.as_deref(),
+            },
             dossier_id: &event.dossier_id,
             agency_id: &event.agency_id,
             district: &event.district,
@@ -193,6 +218,55 @@ impl<'a> View<'a> {
                 },
             },
         }
+    }
+
+    /// A view of `event`, its subject as stated (text).
+    pub(crate) fn of_event(event: &'a AuditEvent) -> Self {
+        View::of(event, 0, None)
+    }
+
+    /// Whether `self` and `other` record the same call, tried twice: every field the same but
+    /// the times (a call tried again is served again, later).
+    pub(crate) fn same_call(&self, other: &View<'_>) -> bool {
+        let kinds = match (self.kind, other.kind) {
+            (
+                ViewKind::Verification {
+                    rpc,
+                    outcome,
+                    purpose,
+                    subject,
+                },
+                ViewKind::Verification {
+                    rpc: rpc2,
+                    outcome: outcome2,
+                    purpose: purpose2,
+                    subject: subject2,
+                },
+            ) => {
+                rpc == rpc2
+                    && outcome == outcome2
+                    && purpose == purpose2
+                    && subject.same(subject2)
+            }
+            (
+                ViewKind::Dossier { procedure, channel },
+                ViewKind::Dossier {
+                    procedure: procedure2,
+                    channel: channel2,
+                },
+            ) => procedure == procedure2 && channel == channel2,
+            _ => false,
+        };
+        kinds
+            && self.server == other.server
+            && self.load_test == other.load_test
+            && self.event_id == other.event_id
+            && self.dossier_id == other.dossier_id
+            && self.agency_id == other.agency_id
+            && self.district == other.district
+            && self.officer_id == other.officer_id
+            && self.commune == other.commune
+            && self.province == other.province
     }
 
     /// The event it records, as owned values (`seq` names a server event).
@@ -222,9 +296,13 @@ impl<'a> View<'a> {
             received_at_ms: self.received_at_ms,
             event: AuditEvent {
                 event_id: match self.event_id {
-                    Some(id) => id.to_owned(),
-                    None => format!("server-{seq}"),
+                    Some(id) if !self.server => id.to_owned(),
+                    _ => format!("server-{seq}"),
                 },
+                call_id: self
+                    .event_id
+                    .filter(|_| self.server)
+                    .map(str::to_owned),
                 source: if self.server {
                     EventSource::Server
                 } else {
@@ -253,36 +331,77 @@ pub(crate) fn decode(
     Ok(view(payload, dictionary)?.to_stored(seq))
 }
 
-/// The client event id of a payload, without decoding the rest (`None` for server events).
-pub(crate) fn client_event_id(payload: &[u8]) -> Result<Option<&[u8]>, RecordError> {
+/// What a stored id names: a client's report, or a call the server served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum KeyKind {
+    /// A client event's id: the agency's report, stored once.
+    Report,
+    /// A server event's call id: the call, recorded once however often it is tried.
+    Call,
+}
+
+/// The id a payload stores (a client event's id, or a server event's call id) and what it
+/// names, without decoding the rest; `None` for a server event without a call id.
+fn stored_id(payload: &[u8]) -> Result<Option<(KeyKind, &[u8])>, RecordError> {
     let mut input = payload;
     let (&flags, rest) = input.split_first().ok_or(RecordError::Truncated)?;
     input = rest;
-    if flags & SERVER != 0 {
-        return Ok(None);
-    }
+    let kind = match (flags & SERVER != 0, flags & CALL_ID != 0) {
+        (false, _) => KeyKind::Report,
+        (true, true) => KeyKind::Call,
+        (true, false) => return Ok(None),
+    };
     for _ in 0..2 {
         decode_varint(&mut input).map_err(|_| RecordError::Truncated)?;
     }
     let tag = decode_varint(&mut input).map_err(|_| RecordError::Truncated)?;
     let len = (tag >> 1) as usize;
     if tag & 1 == 0 || input.len() < len {
-        return Err(RecordError::Invalid("a client event without its id"));
+        return Err(RecordError::Invalid("a stored id not inline"));
     }
-    Ok(Some(&input[..len]))
+    Ok(Some((kind, &input[..len])))
 }
 
-/// A client event's agency and event id, as bytes of its record.
-pub(crate) type AgencyAndId<'a> = (&'a [u8], &'a [u8]);
+/// The client event id of a payload, without decoding the rest (`None` for server events).
+pub(crate) fn client_event_id(payload: &[u8]) -> Result<Option<&[u8]>, RecordError> {
+    Ok(match stored_id(payload)? {
+        Some((KeyKind::Report, id)) => Some(id),
+        _ => None,
+    })
+}
 
-/// The deduplication key of a payload's client event — its agency and its event id (event ids
-/// are the agency's own: two agencies may use the same) — reading only the fields before them
-/// (`None` for server events). The agency may be a `dictionary` entry.
-pub(crate) fn client_event_key<'a>(
+/// The deduplication key of a stored id: the agency and the id, of a report or of a call. Ids
+/// are the agency's own (two agencies may use the same), and a call id names another thing than
+/// an event id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct DedupKey<'a> {
+    pub kind: KeyKind,
+    pub agency: &'a [u8],
+    pub id: &'a [u8],
+}
+
+impl<'a> DedupKey<'a> {
+    /// The key of a record read in place, if it stores an id.
+    pub(crate) fn of_view(view: &View<'a>) -> Option<Self> {
+        Some(DedupKey {
+            kind: if view.server {
+                KeyKind::Call
+            } else {
+                KeyKind::Report
+            },
+            agency: view.agency_id.as_bytes(),
+            id: view.event_id?.as_bytes(),
+        })
+    }
+}
+
+/// The deduplication key of a payload ([`DedupKey`]), reading only the fields up to the agency
+/// (`None` for a server event without a call id). The agency may be a `dictionary` entry.
+pub(crate) fn dedup_key<'a>(
     payload: &'a [u8],
     dictionary: &'a Dictionary,
-) -> Result<Option<AgencyAndId<'a>>, RecordError> {
-    let Some(id) = client_event_id(payload)? else {
+) -> Result<Option<DedupKey<'a>>, RecordError> {
+    let Some((kind, id)) = stored_id(payload)? else {
         return Ok(None);
     };
     // After the id: the dossier (skipped), then the agency.
@@ -302,5 +421,9 @@ pub(crate) fn client_event_key<'a>(
         Ok(text)
     };
     string()?;
-    Ok(Some((string()?, id)))
+    Ok(Some(DedupKey {
+        kind,
+        agency: string()?,
+        id,
+    }))
 }

@@ -4,8 +4,8 @@
 use prost::encoding::encode_varint;
 
 use super::{
-    checksum, frame, zigzag, Dictionary, Subject, View, ViewKind, COMMUNE, LOAD_TEST, PROVINCE,
-    SERVER, SUBJECT_BYTES, VERIFICATION,
+    checksum, frame, zigzag, Dictionary, Subject, View, ViewKind, CALL_ID, COMMUNE, LOAD_TEST,
+    PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
 };
 use crate::audit::event::{AuditEvent, EventKind};
 
@@ -88,6 +88,9 @@ fn write_view(
     if view.province.is_some() {
         flags |= PROVINCE;
     }
+    if view.server && view.event_id.is_some() {
+        flags |= CALL_ID;
+    }
     out.push(flags);
     encode_varint(zigzag(view.received_at_ms), out);
     encode_varint(
@@ -95,7 +98,7 @@ fn write_view(
         out,
     );
     if let Some(event_id) = view.event_id {
-        // Event ids are unique: interning them would only grow the dictionary.
+        // Event and call ids are unique: interning them would only grow the dictionary.
         inline(event_id, out);
     }
     inline(view.dossier_id, out);

@@ -133,6 +133,7 @@ impl AuditService {
             load_test: reported.load_test,
             commune: place.commune.map(|c| c.get()),
             province: place.province,
+            call_id: None,
             kind,
         })
     }

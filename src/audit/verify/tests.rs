@@ -15,6 +15,7 @@ fn event(i: usize) -> AuditEvent {
         load_test: false,
         commune: None,
         province: None,
+        call_id: None,
         kind: EventKind::Verification {
             rpc: "LookupByCccd".into(),
             outcome: "found".into(),

@@ -88,6 +88,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
                 "load_test": e.load_test, "procedure": e.procedure_code, "channel": e.channel,
                 "rpc": e.rpc, "outcome": e.outcome, "purpose": e.purpose, "subject": e.subject,
                 "commune_code": e.commune_code, "commune": e.commune, "province_code": e.province_code,
+                "call_id": e.call_id,
             }))
         },
     )

@@ -7,32 +7,43 @@ use std::sync::{
 };
 
 use super::{
-    events::{self, outcome},
+    events::{self, event_id, outcome, Which},
     AgencyClient, DossierInfo,
 };
 use crate::{
-    client::{ClientError, LookupContext},
+    client::{ClientError, LookupContext, Origin},
     ids::now_ms,
     proto,
 };
 
 /// A dossier being processed: every lookup made through it is recorded against it.
+///
+/// Each call is a verification, numbered from 0 in the order they are made, with an id (of its
+/// report, and sent as the call id) derived from the dossier's and its number. A call that fails
+/// in transport ([`Origin::Connection`]: whether the server served it is not known) is reported
+/// under an id of its own, so the verification can be made again under its number with
+/// [`Dossier::at_verification`]: the server records the same call once, and the report of the
+/// try that got an answer is the verification's.
 #[derive(Clone, Debug)]
 pub struct Dossier {
     client: AgencyClient,
     info: DossierInfo,
     event_time_ms: Option<i64>,
-    /// Verifications recorded for this dossier so far (shared by clones).
+    /// What this dossier's event ids are made from (see [`event_id`]).
+    base: Arc<str>,
+    /// The number of the next verification (shared by clones).
     verifications: Arc<AtomicU64>,
 }
 
 impl Dossier {
-    /// A dossier of `client`, none of its verifications made yet.
-    pub(super) fn new(client: AgencyClient, info: DossierInfo) -> Self {
+    /// A dossier of `client` whose events are named under `base`, none of its verifications
+    /// made yet.
+    pub(super) fn new(client: AgencyClient, info: DossierInfo, base: String) -> Self {
         Dossier {
             client,
             info,
             event_time_ms: None,
+            base: base.into(),
             verifications: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -49,25 +60,38 @@ impl Dossier {
         self
     }
 
+    /// The same dossier, its next verification numbered `n` (the ones after it following), with
+    /// a number of its own. A call made through it is the verification first made under `n`
+    /// again, with its ids: for a call whose try failed in transport, or a dossier resumed in a
+    /// deterministic run. The server records the same call once, and the report is stored once;
+    /// a different call under the same number is recorded as one more.
+    pub fn at_verification(&self, n: u64) -> Dossier {
+        Dossier {
+            verifications: Arc::new(AtomicU64::new(n)),
+            ..self.clone()
+        }
+    }
+
     /// Records the following verifications at this time (Unix ms) instead of now: for
     /// simulations, whose time is not the wall clock.
     pub fn set_event_time(&mut self, at_ms: i64) {
         self.event_time_ms = Some(at_ms);
     }
 
-    fn context(&self, purpose: &str) -> LookupContext {
+    fn context(&self, purpose: &str, call_id: String) -> LookupContext {
         LookupContext {
             dossier_id: self.info.id.clone(),
             purpose: purpose.to_owned(),
             officer_id: self.info.officer_id.clone(),
             load_test: self.info.load_test,
+            call_id: Some(call_id),
         }
     }
 
-    /// The verification event this dossier reports for a call.
+    /// The verification event `id` this dossier reports for a call.
     fn verification(
         &self,
-        id: Option<u64>,
+        id: String,
         rpc: &str,
         purpose: &str,
         cccd: &str,
@@ -75,37 +99,55 @@ impl Dossier {
     ) -> proto::ReportedEvent {
         let at = self.event_time_ms.unwrap_or_else(now_ms);
         let kind = events::verification(rpc, purpose, cccd, outcome);
-        match id {
-            Some(n) => self.client.event(&self.info, at, Some(n), kind),
-            // A draft, to check before the call: the id is the client's own and always valid.
-            None => events::event("draft".into(), &self.info, at, kind),
-        }
+        events::event(id, &self.info, at, kind)
     }
 
-    /// Checks, before a call is made, that its report would be accepted: a call whose record
-    /// would be refused is not made.
-    fn precheck(&self, rpc: &str, purpose: &str, cccd: &str) -> Result<(), ClientError> {
-        self.client
-            .check(&self.verification(None, rpc, purpose, cccd, "pending".into()))
-    }
-
-    async fn verified(
+    /// Makes the call `rpc` for this dossier and records it, as every verification here is:
+    /// refused before the call if its record would be (checked with `cccd`); `call` is given
+    /// the context to send (with the verification's call id), `label` names the outcome of a
+    /// success and `subject` the citizen the report names, from the result.
+    async fn made<T, Fut>(
         &self,
         rpc: &str,
         purpose: &str,
         cccd: &str,
-        outcome: String,
-    ) -> Result<(), ClientError> {
+        call: impl FnOnce(LookupContext) -> Fut,
+        label: impl FnOnce(&T) -> String,
+        subject: impl FnOnce(&Result<T, ClientError>) -> String,
+    ) -> Result<T, ClientError>
+    where
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        // A draft, checked before the call: the id is the client's own and always valid.
+        let draft = self.verification("draft".into(), rpc, purpose, cccd, "pending".into());
+        self.client.check(&draft)?;
         let n = self.verifications.fetch_add(1, Ordering::Relaxed);
-        let event = self.verification(Some(n), rpc, purpose, cccd, outcome);
+        let id = event_id(&self.base, Which::Verification(n));
+        let result = self
+            .client
+            .shared
+            .bounded(call(self.context(purpose, id.clone())))
+            .await;
+        let label = outcome(&result, label);
+        let report_id = match &result {
+            // Served or not, nobody knows: this try is reported apart, and the verification
+            // keeps its id for a try that gets an answer.
+            Err(error) if error.origin() == Origin::Connection => {
+                let tag = crate::ids::run_id::<8>()
+                    .map_err(|e| crate::client::OutboxError::Task(e.to_string()))?;
+                event_id(&self.base, Which::FailedTry(n, &tag))
+            }
+            _ => id,
+        };
+        let event = self.verification(report_id, rpc, purpose, &subject(&result), label);
         self.client.check(&event)?;
-        self.client.record(event).await
+        self.client.record(event).await?;
+        result
     }
 
-    /// Makes the call `rpc` for this dossier and records it, as every verification here is:
-    /// refused before the call if its record would be; `call` is given the context to send, and
-    /// `label` names the outcome of a success. For callers that make the RPC themselves (the
-    /// gateway passes the server's answer on as it came).
+    /// Makes the call `rpc` for this dossier and records it, naming the citizen `cccd`: as every
+    /// verification here is (see [`Dossier::made`]). For callers that make the RPC themselves
+    /// (the gateway passes the server's answer on as it came).
     pub(crate) async fn recorded<T, Fut>(
         &self,
         rpc: &str,
@@ -117,15 +159,8 @@ impl Dossier {
     where
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
-        self.precheck(rpc, purpose, cccd)?;
-        let result = self
-            .client
-            .shared
-            .bounded(call(self.context(purpose)))
-            .await;
-        let label = outcome(&result, label);
-        self.verified(rpc, purpose, cccd, label).await?;
-        result
+        self.made(rpc, purpose, cccd, call, label, |_| cccd.to_owned())
+            .await
     }
 
     /// [`RegistryClient::lookup_by_cccd`](crate::client::RegistryClient::lookup_by_cccd) for this
@@ -153,24 +188,23 @@ impl Dossier {
         purpose: &str,
         cmnd_number: &str,
     ) -> Result<proto::LookupResponse, ClientError> {
-        self.precheck("LookupByCmnd", purpose, "")?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(
-                shared
-                    .registry
-                    .lookup_by_cmnd(&self.context(purpose), cmnd_number),
-            )
-            .await;
-        let label = outcome(&result, |_| "found".into());
-        let cccd = result
-            .as_ref()
-            .ok()
-            .and_then(|r| r.citizen.as_ref())
-            .map(|c| c.cccd_number.clone());
-        self.verified("LookupByCmnd", purpose, &cccd.unwrap_or_default(), label)
-            .await?;
-        result
+        let registry = &self.client.shared.registry;
+        self.made(
+            "LookupByCmnd",
+            purpose,
+            "",
+            |context| async move { registry.lookup_by_cmnd(&context, cmnd_number).await },
+            |_| "found".into(),
+            |result| {
+                result
+                    .as_ref()
+                    .ok()
+                    .and_then(|r| r.citizen.as_ref())
+                    .map(|c| c.cccd_number.clone())
+                    .unwrap_or_default()
+            },
+        )
+        .await
     }
 
     /// [`RegistryClient::verify_demographics`](crate::client::RegistryClient::verify_demographics)
@@ -181,21 +215,19 @@ impl Dossier {
         cccd_number: &str,
         declared: proto::Declared,
     ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
-        self.precheck("VerifyDemographics", purpose, cccd_number)?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(shared.registry.verify_demographics(
-                &self.context(purpose),
-                cccd_number,
-                declared,
-            ))
-            .await;
-        let label = outcome(&result, |r| {
-            if r.matched { "match" } else { "no_match" }.into()
-        });
-        self.verified("VerifyDemographics", purpose, cccd_number, label)
-            .await?;
-        result
+        let registry = &self.client.shared.registry;
+        self.recorded(
+            "VerifyDemographics",
+            purpose,
+            cccd_number,
+            |context| async move {
+                registry
+                    .verify_demographics(&context, cccd_number, declared)
+                    .await
+            },
+            |r| if r.matched { "match" } else { "no_match" }.into(),
+        )
+        .await
     }
 
     /// [`RegistryClient::verify_qr`](crate::client::RegistryClient::verify_qr) for this dossier,
@@ -205,29 +237,22 @@ impl Dossier {
         purpose: &str,
         qr_payload: &str,
     ) -> Result<proto::VerifyQrResponse, ClientError> {
-        self.precheck("VerifyQr", purpose, "")?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(
-                shared
-                    .registry
-                    .verify_qr(&self.context(purpose), qr_payload),
-            )
-            .await;
-        let label = outcome(&result, |r| {
-            proto::QrVerdict::try_from(r.verdict)
-                .map_or("unspecified", |v| v.as_str_name())
-                .trim_start_matches("QR_VERDICT_")
-                .to_lowercase()
-        });
-        let cccd = qr_payload
-            .split('|')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        self.verified("VerifyQr", purpose, &cccd, label).await?;
-        result
+        let registry = &self.client.shared.registry;
+        let cccd = qr_payload.split('|').next().unwrap_or_default().trim();
+        self.made(
+            "VerifyQr",
+            purpose,
+            "",
+            |context| async move { registry.verify_qr(&context, qr_payload).await },
+            |r| {
+                proto::QrVerdict::try_from(r.verdict)
+                    .map_or("unspecified", |v| v.as_str_name())
+                    .trim_start_matches("QR_VERDICT_")
+                    .to_lowercase()
+            },
+            |_| cccd.to_owned(),
+        )
+        .await
     }
 
     /// Starts a VNeID authentication of the citizen `cccd_number` for this dossier.
@@ -237,19 +262,15 @@ impl Dossier {
         cccd_number: &str,
         level: proto::VneidLevel,
     ) -> Result<proto::StartAuthenticationResponse, ClientError> {
-        self.precheck("StartAuthentication", purpose, cccd_number)?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(
-                shared
-                    .vneid
-                    .start(&self.context(purpose), cccd_number, level),
-            )
-            .await;
-        let label = outcome(&result, |_| "challenge".into());
-        self.verified("StartAuthentication", purpose, cccd_number, label)
-            .await?;
-        result
+        let vneid = &self.client.shared.vneid;
+        self.recorded(
+            "StartAuthentication",
+            purpose,
+            cccd_number,
+            |context| async move { vneid.start(&context, cccd_number, level).await },
+            |_| "challenge".into(),
+        )
+        .await
     }
 
     /// Answers a VNeID challenge started for this dossier; `chip_read` is required at level 2.
@@ -261,22 +282,20 @@ impl Dossier {
         totp_code: &str,
         chip_read: Option<proto::ChipRead>,
     ) -> Result<proto::CompleteAuthenticationResponse, ClientError> {
-        self.precheck("CompleteAuthentication", purpose, "")?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(shared.vneid.complete(
-                &self.context(purpose),
-                challenge_id,
-                passcode,
-                totp_code,
-                chip_read,
-            ))
-            .await;
-        let label = outcome(&result, |_| "authenticated".into());
+        let vneid = &self.client.shared.vneid;
         // The citizen is the challenge's; the answer names them only inside the token.
-        self.verified("CompleteAuthentication", purpose, "", label)
-            .await?;
-        result
+        self.recorded(
+            "CompleteAuthentication",
+            purpose,
+            "",
+            |context| async move {
+                vneid
+                    .complete(&context, challenge_id, passcode, totp_code, chip_read)
+                    .await
+            },
+            |_| "authenticated".into(),
+        )
+        .await
     }
 
     /// Verifies a chip read (passive authentication and comparison with the database).
@@ -285,23 +304,25 @@ impl Dossier {
         purpose: &str,
         chip_read: proto::ChipRead,
     ) -> Result<proto::VerifyChipReadResponse, ClientError> {
-        self.precheck("VerifyChipRead", purpose, "")?;
-        let shared = &self.client.shared;
-        let result = shared
-            .bounded(shared.vneid.verify_chip(&self.context(purpose), chip_read))
-            .await;
-        let label = outcome(&result, |r| {
-            proto::ChipVerdict::try_from(r.verdict)
-                .map_or("unspecified", |v| v.as_str_name())
-                .trim_start_matches("CHIP_VERDICT_")
-                .to_lowercase()
-        });
-        let cccd = result
-            .as_ref()
-            .map(|r| r.document_number.clone())
-            .unwrap_or_default();
-        self.verified("VerifyChipRead", purpose, &cccd, label)
-            .await?;
-        result
+        let vneid = &self.client.shared.vneid;
+        self.made(
+            "VerifyChipRead",
+            purpose,
+            "",
+            |context| async move { vneid.verify_chip(&context, chip_read).await },
+            |r| {
+                proto::ChipVerdict::try_from(r.verdict)
+                    .map_or("unspecified", |v| v.as_str_name())
+                    .trim_start_matches("CHIP_VERDICT_")
+                    .to_lowercase()
+            },
+            |result| {
+                result
+                    .as_ref()
+                    .map(|r| r.document_number.clone())
+                    .unwrap_or_default()
+            },
+        )
+        .await
     }
 }

@@ -15,31 +15,57 @@ use crate::{
 /// The longest event id the server accepts.
 const MAX_EVENT_ID: usize = 128;
 
-/// How a client names its events.
+/// How a client names its events: each dossier opened gets a base, and its events are named
+/// under it ([`event_id`]).
 pub(super) enum EventIds {
-    /// `RUN-N`: a random run id and a client-wide counter.
+    /// `RUN-N`: a random run id and a client-wide counter, a new base each time a dossier is
+    /// opened or resumed.
     Random { run: String, counter: AtomicU64 },
-    /// `RUN/DOSSIER/SUFFIX`: the same work gives the same ids.
+    /// `RUN/DOSSIER`: the same work gives the same ids.
     Deterministic { run: String },
 }
 
+/// The room kept after a dossier's base for the longest name of one of its events.
+const LONGEST_SUFFIX: usize = "/v18446744073709551615-t0123456789abcdef".len();
+
+/// Which of a dossier's events.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Which<'a> {
+    /// Its receipt.
+    Receipt,
+    /// Its n-th verification: the call id its calls are made under, and the id its report has
+    /// once the server answered.
+    Verification(u64),
+    /// A try of its n-th verification that failed in transport, named by a random `tag`: its
+    /// report, apart from the verification's own (which a later try reports).
+    FailedTry(u64, &'a str),
+}
+
 impl EventIds {
-    /// The id of a dossier's receipt (`verification` `None`) or of its n-th verification.
-    pub(super) fn next(&self, dossier_id: &str, verification: Option<u64>) -> String {
+    /// The base of the events of the dossier `dossier_id`, opened (or resumed) now.
+    pub(super) fn base(&self, dossier_id: &str) -> String {
         match self {
             EventIds::Random { run, counter } => {
                 format!("{run}-{}", counter.fetch_add(1, Ordering::Relaxed))
             }
             EventIds::Deterministic { run } => {
-                let suffix = verification.map_or("received".to_owned(), |n| format!("v{n}"));
-                let id = format!("{run}/{dossier_id}/{suffix}");
-                if id.len() <= MAX_EVENT_ID {
-                    id
+                let base = format!("{run}/{dossier_id}");
+                if base.len() + LONGEST_SUFFIX <= MAX_EVENT_ID {
+                    base
                 } else {
-                    format!("{run}/#{:016x}/{suffix}", fnv1a(dossier_id.as_bytes()))
+                    format!("{run}/#{:016x}", fnv1a(dossier_id.as_bytes()))
                 }
             }
         }
+    }
+}
+
+/// The id of the event `which` of the dossier whose events have `base`.
+pub(super) fn event_id(base: &str, which: Which<'_>) -> String {
+    match which {
+        Which::Receipt => format!("{base}/received"),
+        Which::Verification(n) => format!("{base}/v{n}"),
+        Which::FailedTry(n, tag) => format!("{base}/v{n}-t{tag}"),
     }
 }
 
@@ -124,13 +150,14 @@ mod tests {
         let ids = EventIds::Deterministic {
             run: "sim-1".into(),
         };
-        assert_eq!(ids.next("H35.00-1", None), "sim-1/H35.00-1/received");
-        assert_eq!(ids.next("H35.00-1", Some(0)), "sim-1/H35.00-1/v0");
+        let base = ids.base("H35.00-1");
+        assert_eq!(event_id(&base, Which::Receipt), "sim-1/H35.00-1/received");
+        assert_eq!(event_id(&base, Which::Verification(0)), "sim-1/H35.00-1/v0");
         let long = "d".repeat(200);
-        let id = ids.next(&long, Some(3));
-        assert!(id.len() <= MAX_EVENT_ID, "{id}");
-        assert_eq!(id, ids.next(&long, Some(3)));
-        assert_ne!(id, ids.next(&"e".repeat(200), Some(3)));
+        let longest = event_id(&ids.base(&long), Which::FailedTry(u64::MAX, "0123456789abcdef"));
+        assert!(longest.len() <= MAX_EVENT_ID, "{longest}");
+        assert_eq!(ids.base(&long), ids.base(&long));
+        assert_ne!(ids.base(&long), ids.base(&"e".repeat(200)));
     }
 
     #[test]
@@ -170,12 +197,13 @@ mod tests {
     }
 
     #[test]
-    fn random_event_ids_count_up() {
+    fn random_event_ids_count_up_per_dossier_opened() {
         let ids = EventIds::Random {
             run: "r".into(),
             counter: AtomicU64::new(0),
         };
-        assert_eq!(ids.next("a", None), "r-0");
-        assert_eq!(ids.next("a", None), "r-1");
+        assert_eq!(event_id(&ids.base("a"), Which::Verification(2)), "r-0/v2");
+        assert_eq!(event_id(&ids.base("a"), Which::Receipt), "r-1/received");
+        assert_eq!(event_id("r-1", Which::FailedTry(2, "ab")), "r-1/v2-tab");
     }
 }

@@ -47,7 +47,10 @@ pub use self::{
     dossier::Dossier,
     info::{DossierChannel, DossierInfo},
 };
-use self::{delivery::DeliveryTask, events::EventIds};
+use self::{
+    delivery::DeliveryTask,
+    events::{EventIds, Which},
+};
 use super::{
     error::CallTimedOut,
     outbox::{Outbox, OutboxError, QuarantinedEvent},
@@ -55,7 +58,7 @@ use super::{
 };
 use crate::{
     ids::now_ms,
-    proto::{self, reported_event::Kind},
+    proto,
     reporting::{self, ReportPolicy},
 };
 
@@ -188,10 +191,11 @@ impl AgencyClient {
     /// Records that a dossier was received and returns it, to make lookups for it. A receipt the
     /// server would refuse is an error ([`ClientError::EventRefused`]) and nothing is recorded.
     pub async fn open_dossier(&self, info: DossierInfo) -> Result<Dossier, ClientError> {
-        let event = self.receipt(&info);
+        let base = self.shared.ids.base(&info.id);
+        let event = self.receipt(&info, &base);
         self.check(&event)?;
         self.record(event).await?;
-        Ok(self.dossier(info))
+        Ok(Dossier::new(self.clone(), info, base))
     }
 
     /// With a fixed [`AgencyClientConfig::run_id`]: records the dossier's receipt unless the
@@ -204,7 +208,8 @@ impl AgencyClient {
         &self,
         info: DossierInfo,
     ) -> Result<Option<Dossier>, ClientError> {
-        let event = self.receipt(&info);
+        let base = self.shared.ids.base(&info.id);
+        let event = self.receipt(&info, &base);
         self.check(&event)?;
         let shared = &self.shared;
         match shared
@@ -215,26 +220,26 @@ impl AgencyClient {
             Ok(mut answer) if !answer.refused.is_empty() => Err(ClientError::refused_by_server(
                 answer.refused.swap_remove(0),
             )),
-            Ok(_) => Ok(Some(self.dossier(info))),
+            Ok(_) => Ok(Some(Dossier::new(self.clone(), info, base))),
             Err(error) => Err(error),
         }
     }
 
-    fn receipt(&self, info: &DossierInfo) -> proto::ReportedEvent {
+    /// The receipt of the dossier `info`, whose events are named under `base`.
+    fn receipt(&self, info: &DossierInfo, base: &str) -> proto::ReportedEvent {
         let at = info.received_at_ms.unwrap_or_else(now_ms);
-        self.event(info, at, None, events::receipt(info))
-    }
-
-    fn dossier(&self, info: DossierInfo) -> Dossier {
-        Dossier::new(self.clone(), info)
+        let id = events::event_id(base, Which::Receipt);
+        events::event(id, info, at, events::receipt(info))
     }
 
     /// A dossier opened earlier (by this process or an earlier run on the same outbox), to make
     /// more lookups for it: nothing is recorded, the dossier's receipt already was. (With a fixed
-    /// [`AgencyClientConfig::run_id`] its verifications are numbered from 0 again, so a resumed
-    /// deterministic run repeats, and deduplicates, the same ids.)
+    /// [`AgencyClientConfig::run_id`] its verifications have the ids they had, numbered from 0
+    /// again, so a resumed deterministic run repeats the same calls and reports, which the
+    /// server records once.)
     pub fn resume_dossier(&self, info: DossierInfo) -> Dossier {
-        self.dossier(info)
+        let base = self.shared.ids.base(&info.id);
+        Dossier::new(self.clone(), info, base)
     }
 
     /// The registry connection, for calls that concern no dossier (`who_am_i`).
@@ -274,17 +279,6 @@ impl AgencyClient {
     pub async fn pending(&self) -> Result<u64, ClientError> {
         let outbox = Arc::clone(&self.shared.outbox);
         Ok(tokio::task::spawn_blocking(move || outbox.len()).await??)
-    }
-
-    /// The event of a dossier's receipt (`verification` `None`) or of its n-th verification.
-    fn event(
-        &self,
-        info: &DossierInfo,
-        at: i64,
-        verification: Option<u64>,
-        kind: Kind,
-    ) -> proto::ReportedEvent {
-        events::event(self.shared.ids.next(&info.id, verification), info, at, kind)
     }
 
     /// Commits an event to the outbox (durable when this returns) and wakes the delivery.
