@@ -18,7 +18,9 @@
 //! 3. After the last restart and `flush` (the outboxes empty, nothing quarantined), every event
 //!    the clients acknowledged is in the log exactly once: every call that returned (success or
 //!    failure) was recorded. The direct client's ids are deterministic (`RUN/DOSSIER/received`,
-//!    `RUN/DOSSIER/vK`), so its dossiers must hold exactly those ids, each once; the gateway's
+//!    `RUN/DOSSIER/vK`, and `RUN/DOSSIER/vK-tTAG` for a call K that failed in transport, whose
+//!    fate is unknown, with a random tag), so its dossiers must hold exactly those ids, each
+//!    once; the gateway's
 //!    ids are random, so each of its dossiers must hold exactly its receipt plus one event per
 //!    call that was answered, with no id twice.
 //! 4. `audit reconcile` over the period (Vietnam's yesterday to tomorrow) finds no
@@ -58,7 +60,7 @@ mod common;
 mod rest;
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     net::SocketAddr,
     path::{Path, PathBuf},
     process::Child,
@@ -246,6 +248,8 @@ struct DossierLog {
     route: Route,
     /// Verification events the client recorded: one per call that returned.
     recorded: u64,
+    /// The numbers of the verifications (in the order they returned) that failed in transport.
+    lost: HashSet<u64>,
     /// Per RPC: calls whose answer was lost in a way that may have reached the server.
     lost_maybe_served: HashMap<&'static str, u64>,
     /// Per RPC: refusals the server makes before recording (see [`REFUSED_BEFORE_RECORD`]).
@@ -394,6 +398,7 @@ impl Ledger {
             DossierLog {
                 route,
                 recorded: 0,
+                lost: HashSet::new(),
                 lost_maybe_served: HashMap::new(),
                 refused_unrecorded: HashMap::new(),
             },
@@ -419,6 +424,9 @@ impl Ledger {
             return;
         }
         let dossier = self.dossiers.get_mut(id).expect("opened first");
+        if matches!(ending, Ending::Lost { .. }) {
+            dossier.lost.insert(dossier.recorded);
+        }
         dossier.recorded += 1;
         match ending {
             Ending::Lost {
@@ -967,17 +975,24 @@ fn missing_or_extra(ledger: &Ledger, run: &str, events: &[AuditEvent]) -> Vec<St
         }
         match log.route {
             Route::Direct | Route::Once => {
-                let mut expected: Vec<String> = (0..log.recorded)
-                    .map(|k| format!("{run}/{id}/v{k}"))
+                // A lost call's report is under an id of its own: the verification's and a tag.
+                let expected: Vec<(String, bool)> = (0..log.recorded)
+                    .map(|k| (format!("{run}/{id}/v{k}"), log.lost.contains(&k)))
+                    .chain([(format!("{run}/{id}/received"), false)])
                     .collect();
-                expected.push(format!("{run}/{id}/received"));
+                let is = |held: &str, (id, lost): &(String, bool)| match lost {
+                    false => held == id,
+                    true => held
+                        .strip_prefix(id.as_str())
+                        .is_some_and(|tag| tag.starts_with("-t")),
+                };
                 let missing: Vec<_> = expected
                     .iter()
-                    .filter(|e| !held.contains_key(e.as_str()))
+                    .filter(|e| held.keys().filter(|h| is(h, e)).count() != 1)
                     .collect();
                 let extra: Vec<_> = held
                     .keys()
-                    .filter(|e| !expected.iter().any(|x| x == *e))
+                    .filter(|h| !expected.iter().any(|e| is(h, e)))
                     .collect();
                 if !missing.is_empty() || !extra.is_empty() {
                     problems.push(format!("{id}: missing {missing:?}, not expected {extra:?}"));

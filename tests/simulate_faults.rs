@@ -1,7 +1,12 @@
 //! `vnpop simulate` against what nobody scripts: the server killed (kill -9) in the middle of a
-//! run and restarted, and the run itself stopped with Ctrl-C (SIGINT) or SIGTERM at seeded
-//! moments and run again. The outage only delays the run; a stopped run exits 130 saying where
-//! it stopped, and the next run ends with exactly the scenario's totals.
+//! run and restarted, and the run itself interrupted at seeded moments — Ctrl-C (SIGINT),
+//! SIGTERM, or kill -9, which lets nothing drain — and run again. The outage only delays the
+//! run; a stopped run exits 130 saying where it stopped; after the last run the log holds
+//! exactly the scenario's totals, each lookup served once and reported once, and reconciliation
+//! finds nothing.
+//!
+//! `VNPOP_INTERRUPT_SEED` (default 0x5eed) and `VNPOP_INTERRUPTIONS` (default 20) choose the
+//! interruptions.
 
 mod common;
 
@@ -126,9 +131,9 @@ fn output(child: Child) -> (i32, String) {
 }
 
 /// The server killed with SIGKILL a second into the run and restarted two seconds later: the
-/// run waits for it, ends successfully, and every dossier is in the log once, with one lookup
-/// served per looked-up dossier (a lookup cut off mid-call may have been served before the
-/// kill: at most the two in flight are served twice).
+/// run waits for it, ends successfully, and every dossier is in the log once, with exactly one
+/// lookup served and reported per looked-up dossier (a lookup cut off mid-call, which the server
+/// may have served before the kill, is made again under the same call id and recorded once).
 #[test]
 fn an_outage_during_simulate_delays_it_and_changes_no_figure() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,6 +150,7 @@ fn an_outage_during_simulate_delays_it_and_changes_no_figure() {
     std::thread::sleep(Duration::from_millis(2_000));
     let mut server = common::spawn_serve(port, &data_dir, &[]);
     let (code, said) = output(simulate);
+    assert_clean_reconcile(port);
     server.kill().unwrap();
     server.wait().unwrap();
     assert_eq!(code, 0, "{said}");
@@ -156,21 +162,81 @@ fn an_outage_during_simulate_delays_it_and_changes_no_figure() {
     assert_eq!(held.dossiers.len(), DOSSIERS, "{said}");
     let looked_up: usize = held.served.len();
     assert_eq!(looked_up, LOOKUPS, "dossiers with a served lookup");
-    let served: usize = held.served.values().sum();
     assert!(
-        (LOOKUPS..=LOOKUPS + 2).contains(&served),
-        "{served} lookups served for {LOOKUPS}"
+        held.served.values().all(|&n| n == 1),
+        "a lookup served twice: {:?}",
+        held.served
+            .iter()
+            .filter(|(_, &n)| n > 1)
+            .collect::<Vec<_>>()
     );
     // Every looked-up dossier has its successful lookup reported, once.
-    assert_eq!(held.reported_found.len(), LOOKUPS);
-    assert!(held.reported_found.values().all(|&n| n == 1));
+    assert_eq!(
+        held.reported_found, held.served,
+        "served and reported differ"
+    );
 }
 
-/// SIGINT (or SIGTERM) at seeded moments: the run stops taking dossiers, finishes those in
-/// flight, exits 130 saying where it stopped; run again, it resumes, and after the last run the
-/// log holds exactly the scenario's totals, every served lookup reported.
+/// `vnpop audit reconcile` over the scenario's periods, asked of the server on `port` as an
+/// auditor would (its answer waits for every acknowledged event): over the scenario's dossiers,
+/// no finding but `reported_late`, which every simulated report is by design (it happened on
+/// its simulated day, years before the server received it).
+fn assert_clean_reconcile(port: u16) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args([
+            "audit",
+            "reconcile",
+            "--from",
+            "2022-12-01",
+            "--to",
+            "2024-02-21",
+            "--format",
+            "json",
+            "--limit",
+            "100000",
+            "--server",
+        ])
+        .arg(format!("https://localhost:{port}"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("VNPOP_LOG", "warn")
+        .output()
+        .expect("vnpop audit reconcile runs");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let findings: Vec<&str> = stdout
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| !line.contains(r#""finding":"reported_late""#))
+        .collect();
+    assert!(findings.is_empty(), "reconcile found: {findings:#?}");
+    assert!(
+        said.contains(&format!("{DOSSIERS} dossiers")),
+        "reconcile did not compare the scenario's dossiers: {said}"
+    );
+}
+
+/// Seeded interruptions (`VNPOP_INTERRUPTIONS`, default 20, half of them kill -9 of simulate,
+/// the others SIGINT or SIGTERM) at seeded moments of successive runs: a signalled run stops
+/// taking dossiers, finishes those in flight and exits 130 saying where it stopped; a killed one
+/// leaves what it was doing wherever it got (a receipt logged, a lookup served but not yet
+/// reported, a report in the outbox not yet delivered). Run again, it resumes, and after the
+/// last run the log holds exactly the scenario's totals, every lookup served once and reported
+/// once, and reconciliation finds nothing.
 #[test]
-fn a_stopped_simulate_resumes_to_exactly_the_scenarios_totals() {
+fn an_interrupted_simulate_resumes_to_exactly_the_scenarios_totals() {
+    let number = |name: &str, default: u64| {
+        std::env::var(name).ok().map_or(default, |v| {
+            let v = v.trim();
+            v.strip_prefix("0x")
+                .map_or_else(|| v.parse(), |hex| u64::from_str_radix(hex, 16))
+                .unwrap_or_else(|_| panic!("{name}: {v} is not a number"))
+        })
+    };
+    let mut seed = number("VNPOP_INTERRUPT_SEED", 0x5eed);
+    let interruptions = number("VNPOP_INTERRUPTIONS", 20);
+    println!("VNPOP_INTERRUPT_SEED={seed:#x} VNPOP_INTERRUPTIONS={interruptions}");
     let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("scenario.toml");
     std::fs::write(&scenario, SCENARIO).unwrap();
@@ -179,36 +245,48 @@ fn a_stopped_simulate_resumes_to_exactly_the_scenarios_totals() {
     let port = common::free_port();
     let mut server = common::spawn_serve(port, &data_dir, &[]);
     wait_listening(port);
-    // Seeded stop moments (ms into each run); SIGTERM for odd ones.
-    let mut seed = 0x5eed_u64;
-    let mut stops = 0;
-    for round in 0..6 {
+    let (mut killed, mut stopped, mut finished) = (0, 0, 0);
+    for round in 0..interruptions {
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let after = Duration::from_millis(200 + (seed >> 33) % 900);
-        let simulate = spawn_simulate(port, &scenario, &outbox);
+        // Later runs first go through what earlier ones did (skipped, or made again under the
+        // same ids): their moments reach further in.
+        let after = Duration::from_millis(150 + (seed >> 33) % (400 + 100 * round));
+        let mut simulate = spawn_simulate(port, &scenario, &outbox);
         std::thread::sleep(after);
-        let signal = if round % 2 == 0 {
-            libc::SIGINT
-        } else {
-            libc::SIGTERM
+        let signal = match round % 4 {
+            0 | 2 => libc::SIGKILL,
+            1 => libc::SIGINT,
+            _ => libc::SIGTERM,
         };
-        // SAFETY: kill(2) on a child process we own, still unreaped.
-        unsafe { libc::kill(simulate.id() as i32, signal) };
+        if signal == libc::SIGKILL {
+            // A run that finished before the kill has exited: nothing to kill.
+            let _ = simulate.kill();
+        } else {
+            // SAFETY: kill(2) on a child process we own, still unreaped.
+            unsafe { libc::kill(simulate.id() as i32, signal) };
+        }
         let (code, said) = output(simulate);
         match code {
-            130 => {
+            0 => finished += 1,
+            -1 if signal == libc::SIGKILL => killed += 1,
+            130 if signal != libc::SIGKILL => {
                 assert!(said.contains("stopped after"), "{said}");
-                stops += 1;
+                stopped += 1;
             }
-            0 => break, // it finished before the signal came
-            _ => panic!("simulate exited {code}: {said}"),
+            _ => panic!("simulate (signal {signal}) exited {code}: {said}"),
         }
     }
-    assert!(stops >= 2, "only {stops} runs were stopped");
+    println!("{killed} runs killed, {stopped} stopped, {finished} finished before the signal");
+    assert!(
+        killed * 4 >= interruptions && stopped * 4 >= interruptions,
+        "too few interruptions landed: {killed} killed, {stopped} stopped of {interruptions}"
+    );
     let (code, said) = output(spawn_simulate(port, &scenario, &outbox));
     assert_eq!(code, 0, "{said}");
+    assert!(said.contains("every event delivered"), "{said}");
+    assert_clean_reconcile(port);
     server.kill().unwrap();
     server.wait().unwrap();
 
@@ -217,7 +295,11 @@ fn a_stopped_simulate_resumes_to_exactly_the_scenarios_totals() {
     assert_eq!(held.served.len(), LOOKUPS);
     assert!(
         held.served.values().all(|&n| n == 1),
-        "a lookup served twice"
+        "a lookup served twice: {:?}",
+        held.served
+            .iter()
+            .filter(|(_, &n)| n > 1)
+            .collect::<Vec<_>>()
     );
     assert_eq!(
         held.reported_found, held.served,

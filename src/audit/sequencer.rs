@@ -3,11 +3,9 @@
 //! queue gives it — deduplicated, encoded, hashed into the tree, signed — in one commit, and
 //! answers the group's callers.
 
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
 };
 
 use super::{
@@ -539,7 +537,10 @@ mod tests {
         let ba_dinh = "one-stop-ba-dinh";
         // One group: the same call twice (another time) is one record.
         let first = log
-            .append_blocking(vec![served(ba_dinh, "v0", 'a', 1), served(ba_dinh, "v0", 'a', 2)])
+            .append_blocking(vec![
+                served(ba_dinh, "v0", 'a', 1),
+                served(ba_dinh, "v0", 'a', 2),
+            ])
             .unwrap();
         assert_eq!((first.appended, first.duplicates), (1, 1));
         // Later, and after reopening: still the same call.
@@ -578,7 +579,10 @@ mod tests {
         drop(log);
         let log = open();
         let last = log
-            .append_blocking(vec![served(ba_dinh, "v0", 'b', 9), served(ba_dinh, "v0", 'a', 9)])
+            .append_blocking(vec![
+                served(ba_dinh, "v0", 'b', 9),
+                served(ba_dinh, "v0", 'a', 9),
+            ])
             .unwrap();
         assert_eq!((last.appended, last.duplicates), (1, 1));
         // Served events without a call id are never deduplicated.
@@ -704,5 +708,4 @@ mod refused_groups {
         let (stored, size, attempts) = commit(&["cb01", "cb02", "cb03"], true);
         assert_eq!((stored, size, attempts), (vec![false; 3], 0, 1));
     }
-
 }

@@ -243,10 +243,7 @@ impl<'a> View<'a> {
                     subject: subject2,
                 },
             ) => {
-                rpc == rpc2
-                    && outcome == outcome2
-                    && purpose == purpose2
-                    && subject.same(subject2)
+                rpc == rpc2 && outcome == outcome2 && purpose == purpose2 && subject.same(subject2)
             }
             (
                 ViewKind::Dossier { procedure, channel },
@@ -299,10 +296,7 @@ impl<'a> View<'a> {
                     Some(id) if !self.server => id.to_owned(),
                     _ => format!("server-{seq}"),
                 },
-                call_id: self
-                    .event_id
-                    .filter(|_| self.server)
-                    .map(str::to_owned),
+                call_id: self.event_id.filter(|_| self.server).map(str::to_owned),
                 source: if self.server {
                     EventSource::Server
                 } else {

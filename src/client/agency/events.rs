@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(event_id(&base, Which::Receipt), "sim-1/H35.00-1/received");
         assert_eq!(event_id(&base, Which::Verification(0)), "sim-1/H35.00-1/v0");
         let long = "d".repeat(200);
-        let longest = event_id(&ids.base(&long), Which::FailedTry(u64::MAX, "0123456789abcdef"));
+        let longest = event_id(
+            &ids.base(&long),
+            Which::FailedTry(u64::MAX, "0123456789abcdef"),
+        );
         assert!(longest.len() <= MAX_EVENT_ID, "{longest}");
         assert_eq!(ids.base(&long), ids.base(&long));
         assert_ne!(ids.base(&long), ids.base(&"e".repeat(200)));
