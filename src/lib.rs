@@ -62,3 +62,4 @@ pub mod simulate;
 pub mod store;
 #[cfg(feature = "server")]
 pub mod vneid;
+pub mod vocabulary;

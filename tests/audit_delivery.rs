@@ -45,7 +45,7 @@ fn client_events(data_dir: &Path) -> (i64, i64, Vec<(String, String, String)>) {
                 (e.dossier_id.clone(), "dossier".into(), String::new())
             }
             vnpop::audit::EventKind::Verification { outcome, .. } => {
-                (e.dossier_id.clone(), "verification".into(), outcome.clone())
+                (e.dossier_id.clone(), "verification".into(), outcome.to_string())
             }
         })
         .collect();

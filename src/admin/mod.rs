@@ -25,6 +25,7 @@ use crate::{
     },
     population,
     proto::{self, qa_administration_server::QaAdministration},
+    vocabulary::{Answer, Rpc},
     security::{Agency, Authenticator, Role},
 };
 
@@ -62,7 +63,7 @@ impl AdminService {
     async fn record(
         &self,
         agency: &Agency,
-        rpc: &'static str,
+        rpc: Rpc,
         cccd: Option<CccdNumber>,
         detail: &str,
     ) -> Result<(), ApiError> {
@@ -72,9 +73,9 @@ impl AdminService {
             .record_action(Action {
                 agency_id: &agency.id,
                 district: &agency.district,
-                rpc,
+                rpc: &rpc,
                 cccd: number.as_deref(),
-                outcome: "applied",
+                outcome: &Answer::Applied.into(),
                 detail: &detail,
             })
             .await
@@ -85,7 +86,7 @@ impl AdminService {
     async fn change(
         &self,
         agency: &Agency,
-        rpc: &'static str,
+        rpc: Rpc,
         change: Change,
         detail: &str,
     ) -> Result<Response<proto::CitizenChanged>, ApiError> {
@@ -226,7 +227,7 @@ impl QaAdministration for AdminService {
             })?;
         let names: Vec<&str> = plan.rules().iter().map(|r| r.name()).collect();
         let detail = format!("fault rules set: {} ({})", names.len(), names.join(", "));
-        self.record(&agency, "SetFaults", None, &detail).await?;
+        self.record(&agency, Rpc::SetFaults, None, &detail).await?;
         self.faults.install(Arc::clone(&plan));
         tracing::info!(agency = %agency.id, rules = plan.rules().len(), "fault rules replaced");
         Ok(Response::new(rules_to_proto(&plan)))
@@ -245,7 +246,7 @@ impl QaAdministration for AdminService {
                 field: e.field,
                 message: e.message,
             })?;
-        self.record(&agency, "ClearFaults", None, "fault rules cleared")
+        self.record(&agency, Rpc::ClearFaults, None, "fault rules cleared")
             .await?;
         self.faults.install(Arc::clone(&plan));
         tracing::info!(agency = %agency.id, "fault rules cleared");
@@ -276,7 +277,7 @@ impl QaAdministration for AdminService {
         } else {
             "fixture citizen put: new citizen"
         };
-        let answer = self.change(&agency, "PutCitizen", change, detail).await?;
+        let answer = self.change(&agency, Rpc::PutCitizen, change, detail).await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), existed = answer.get_ref().existed, "fixture citizen put");
         Ok(answer)
     }
@@ -290,7 +291,7 @@ impl QaAdministration for AdminService {
         let _serial = self.changes.lock().await;
         let change = self.fixtures.prepare_remove(cccd)?;
         let answer = self
-            .change(&agency, "RemoveCitizen", change, "citizen removed")
+            .change(&agency, Rpc::RemoveCitizen, change, "citizen removed")
             .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "fixture citizen removed");
         Ok(answer)
@@ -305,7 +306,7 @@ impl QaAdministration for AdminService {
         let _serial = self.changes.lock().await;
         let change = self.fixtures.prepare_revoke_card(cccd)?;
         let answer = self
-            .change(&agency, "RevokeCard", change, "card revoked")
+            .change(&agency, Rpc::RevokeCard, change, "card revoked")
             .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "card revoked");
         Ok(answer)
@@ -335,7 +336,7 @@ impl QaAdministration for AdminService {
         let change = self.fixtures.prepare_mark_deceased(cccd, died)?;
         let detail = format!("marked deceased on {died}");
         let answer = self
-            .change(&agency, "MarkDeceased", change, &detail)
+            .change(&agency, Rpc::MarkDeceased, change, &detail)
             .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), "citizen marked deceased");
         Ok(answer)
@@ -351,7 +352,7 @@ impl QaAdministration for AdminService {
             "population reset: {} changed citizens restored",
             self.fixtures.changed_count()
         );
-        self.record(&agency, "ResetPopulation", None, &detail)
+        self.record(&agency, Rpc::ResetPopulation, None, &detail)
             .await?;
         let restored = self.fixtures.reset();
         tracing::info!(agency = %agency.id, restored, "population reset");

@@ -24,6 +24,7 @@ use crate::{
     domain::{vietnam::midnight_ms as vietnam_midnight_ms, CccdNumber},
     error::ApiError,
     proto,
+    vocabulary::Subject,
 };
 
 /// Findings returned by Reconcile when the request does not say, and at most.
@@ -179,7 +180,7 @@ pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
         EventKind::Dossier { procedure, channel } => {
             message.kind = "dossier".into();
             message.procedure_code = procedure;
-            message.channel = channel;
+            message.channel = channel.as_str().to_owned();
         }
         EventKind::Verification {
             rpc,
@@ -188,10 +189,10 @@ pub fn logged_event(logged: LoggedEvent) -> proto::LoggedEvent {
             subject,
         } => {
             message.kind = "verification".into();
-            message.rpc = rpc;
-            message.outcome = outcome;
+            message.rpc = rpc.as_str().to_owned();
+            message.outcome = outcome.as_str().to_owned();
             message.purpose = purpose;
-            message.subject = subject;
+            message.subject = subject.map(|s| s.to_hex()).unwrap_or_default();
         }
     }
     message
@@ -397,7 +398,7 @@ pub fn event_filter(request: proto::ListEventsRequest) -> Result<EventFilter, Ap
 pub fn citizen_accesses(
     reader: &AuditReader,
     request: proto::CitizenAccessLogRequest,
-    subject: impl Fn(&str) -> String,
+    subject: impl Fn(&str) -> Subject,
 ) -> Result<proto::CitizenAccessLogResponse, ApiError> {
     let number =
         CccdNumber::parse(&request.cccd_number).map_err(|error| ApiError::InvalidCccd {
@@ -422,8 +423,8 @@ pub fn citizen_accesses(
                     officer_id: event.officer_id,
                     dossier_id: event.dossier_id,
                     purpose,
-                    rpc,
-                    outcome,
+                    rpc: rpc.as_str().to_owned(),
+                    outcome: outcome.as_str().to_owned(),
                     occurred_at_ms: event.occurred_at_ms,
                     source: event.source.as_str().to_owned(),
                 }),
@@ -493,7 +494,7 @@ pub fn reconcile_chunks(
             dossier_id: f.dossier_id,
             district: f.district,
             officer_id: f.officer_id,
-            rpc: f.rpc,
+            rpc: f.rpc.map(|r| r.as_str().to_owned()).unwrap_or_default(),
             reported: f.reported,
             served: f.served,
             first_at_ms: f.first_at_ms,

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocabulary::{Channel, Outcome, Rpc, Subject};
+
 /// Who reported the event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,19 +44,20 @@ pub enum EventKind {
     Dossier {
         /// Procedure code (mã thủ tục hành chính), e.g. "1.004227".
         procedure: String,
-        /// "online" or "desk".
-        channel: String,
+        /// At the desk or online.
+        channel: Channel,
     },
-    /// A lookup, verification or authentication made for a dossier.
+    /// A lookup, verification or authentication made for a dossier (or an action outside any).
     Verification {
-        /// The RPC, e.g. "LookupByCccd".
-        rpc: String,
-        /// "found", "not_found", "match", "valid", "invalid_argument" …
-        outcome: String,
+        /// The call.
+        rpc: Rpc,
+        /// How it ended.
+        outcome: Outcome,
         /// Why, as the officer gave it.
         purpose: String,
-        /// Keyed hash of the citizen's CCCD number (never the number itself).
-        subject: String,
+        /// The citizen, as the keyed hash of their CCCD number (never the number itself);
+        /// `None` when the call named nobody.
+        subject: Option<Subject>,
     },
 }
 
@@ -97,41 +100,6 @@ pub struct AuditEvent {
     pub kind: EventKind,
 }
 
-/// Outcomes a client records for a call that never reached the server's handler (gRPC status
-/// codes in snake case): the server has no record of these, by design.
-pub const NOT_REACHING_SERVER: &[&str] = &[
-    "unavailable",
-    "deadline_exceeded",
-    "cancelled",
-    "unknown",
-    "resource_exhausted",
-    "permission_denied",
-    "unauthenticated",
-    "aborted",
-    "internal",
-];
-
-/// Outcomes of a verification that consulted no citizen record: the request was refused as
-/// malformed or not allowed, or the call failed (gRPC status codes in snake case, as the server
-/// and the clients record refusals; `not_found` is not among them: a miss consulted the
-/// register). Such a verification is counted as made, never as covering its dossier.
-const CONSULTED_NO_RECORD: &[&str] = &[
-    "invalid_argument",
-    "failed_precondition",
-    "out_of_range",
-    "already_exists",
-    "unimplemented",
-    "data_loss",
-    "unspecified",
-];
-
-/// Whether a verification with `outcome` consulted a citizen record (found or not, matched or
-/// not, a QR or chip verdict, a VNeID account checked): what coverage counts. A malformed or
-/// refused request, or a call that failed, did not.
-pub fn consulted_a_record(outcome: &str) -> bool {
-    !(CONSULTED_NO_RECORD.contains(&outcome) || NOT_REACHING_SERVER.contains(&outcome))
-}
-
 /// Unit tests' dossier: `id`, received at the desk in `district` by `officer` at `at` (Unix ms),
 /// reported by the client.
 #[cfg(test)]
@@ -150,7 +118,7 @@ pub(crate) fn test_dossier(id: &str, district: &str, officer: &str, at: i64) -> 
         call_id: None,
         kind: EventKind::Dossier {
             procedure: "1.004227".into(),
-            channel: "desk".into(),
+            channel: Channel::Desk,
         },
     }
 }
@@ -172,44 +140,10 @@ pub(crate) fn test_lookup(n: usize, id: &str, source: EventSource, at: i64) -> A
         province: None,
         call_id: None,
         kind: EventKind::Verification {
-            rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
+            rpc: Rpc::LookupByCccd,
+            outcome: crate::vocabulary::Answer::Found.into(),
             purpose: "p".into(),
-            subject: "s".into(),
+            subject: Some(Subject([7; 32])),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::consulted_a_record;
-
-    #[test]
-    fn only_outcomes_that_consulted_a_record_cover_a_dossier() {
-        for consulted in [
-            "found",
-            "not_found",
-            "match",
-            "no_match",
-            "valid",
-            "mismatch",
-            "unknown_number",
-            "card_expired",
-            "database_mismatch",
-            "challenge",
-            "CITIZEN_NOT_FOUND",
-        ] {
-            assert!(consulted_a_record(consulted), "{consulted}");
-        }
-        for refused in [
-            "invalid_argument",
-            "failed_precondition",
-            "permission_denied",
-            "unavailable",
-            "deadline_exceeded",
-            "internal",
-        ] {
-            assert!(!consulted_a_record(refused), "{refused}");
-        }
     }
 }

@@ -13,6 +13,7 @@ use std::sync::{
 use ring::hmac;
 
 use super::{AuditError, AuditEvent, AuditLog, EventKind, EventSource};
+use crate::vocabulary::{Outcome, Rpc, Subject};
 
 /// One call the server served.
 #[derive(Debug, Clone, Copy)]
@@ -29,12 +30,12 @@ pub struct ServedCall<'a> {
     pub purpose: &'a str,
     /// Load-test traffic (left out of figures by default).
     pub load_test: bool,
-    /// The RPC, e.g. "LookupByCccd".
-    pub rpc: &'a str,
+    /// The call.
+    pub rpc: &'a Rpc,
     /// The citizen concerned, as the 12-digit number, if known.
     pub cccd: Option<&'a str>,
-    /// "found", "not_found", "match", "valid" …
-    pub outcome: &'a str,
+    /// How it ended.
+    pub outcome: &'a Outcome,
     /// The caller's name for the call, if it gave one: the same call tried again under it is
     /// recorded once ([`RequestContext::call_id`](crate::proto::RequestContext::call_id)).
     pub call_id: Option<&'a str>,
@@ -51,12 +52,12 @@ pub struct Action<'a> {
     pub agency_id: &'a str,
     /// The district (the directory's spelling).
     pub district: &'a str,
-    /// The RPC, e.g. "SetFaults", "MarkDeceased", "IntrospectToken".
-    pub rpc: &'a str,
+    /// The action: `SetFaults`, `MarkDeceased`, `IntrospectToken` …
+    pub rpc: &'a Rpc,
     /// The citizen concerned, as the 12-digit number, if any.
     pub cccd: Option<&'a str>,
-    /// "applied", "active", "inactive: expired" …
-    pub outcome: &'a str,
+    /// How it ended: applied, active, inactive (and why) …
+    pub outcome: &'a Outcome,
     /// What was done, in words (recorded as the purpose).
     pub detail: &'a str,
 }
@@ -100,8 +101,8 @@ impl ServedRecorder {
         &self.log
     }
 
-    /// The keyed hash under which a citizen's number is recorded (64 hex digits).
-    pub fn subject(&self, cccd: &str) -> String {
+    /// The keyed hash under which a citizen's number is recorded.
+    pub fn subject(&self, cccd: &str) -> Subject {
         subject_hash(&self.subject_key, cccd)
     }
 
@@ -138,10 +139,10 @@ impl ServedRecorder {
             province: None,
             call_id: call.call_id.map(str::to_owned),
             kind: EventKind::Verification {
-                rpc: call.rpc.to_owned(),
-                outcome: call.outcome.to_owned(),
+                rpc: call.rpc.clone(),
+                outcome: call.outcome.clone(),
                 purpose: call.purpose.to_owned(),
-                subject: call.cccd.map(|c| self.subject(c)).unwrap_or_default(),
+                subject: call.cccd.map(|c| self.subject(c)),
             },
         };
         self.log.append_served(event).await.map(|_| ())
@@ -168,10 +169,11 @@ impl ServedRecorder {
     }
 }
 
-/// HMAC-SHA-256 of a CCCD number under `key`, as hex.
-pub fn subject_hash(key: &[u8; 32], cccd: &str) -> String {
+/// HMAC-SHA-256 of a CCCD number under `key`: the citizen's [`Subject`].
+pub fn subject_hash(key: &[u8; 32], cccd: &str) -> Subject {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    crate::ids::hex(hmac::sign(&key, cccd.as_bytes()).as_ref())
+    let tag = hmac::sign(&key, cccd.as_bytes());
+    Subject(tag.as_ref().try_into().expect("HMAC-SHA-256 is 32 bytes"))
 }
 
 #[cfg(test)]
@@ -183,7 +185,7 @@ mod tests {
         let a = subject_hash(&[1; 32], "001090012345");
         assert_eq!(a, subject_hash(&[1; 32], "001090012345"));
         assert_ne!(a, subject_hash(&[2; 32], "001090012345"));
-        assert_eq!(a.len(), 64);
+        let a = a.to_hex();
         assert!(!a.contains("001090012345"));
         // The value earlier versions (RustCrypto's hmac) recorded, so old and new events of
         // one citizen keep the same subject (computed independently with Python's hmac).

@@ -463,7 +463,7 @@ impl<L: LogOfRecord> Sequencer<L> {
 #[cfg(test)]
 mod tests {
     use crate::audit::{
-        event::{test_dossier, test_lookup, EventKind, EventSource},
+        event::{test_dossier, test_lookup, EventKind, EventSource, Outcome, Subject},
         lock::DataDirLock,
         AuditEvent, AuditLog,
     };
@@ -524,7 +524,7 @@ mod tests {
         event.agency_id = agency.into();
         event.call_id = Some(call_id.into());
         if let EventKind::Verification { subject: s, .. } = &mut event.kind {
-            *s = subject.to_string().repeat(64);
+            *s = Subject::from_hex(&subject.to_string().repeat(64));
         }
         event
     }
@@ -558,7 +558,7 @@ mod tests {
         // every time; so is another agency's, and a report under the same id.
         let mut other_outcome = served(ba_dinh, "v0", 'a', 5);
         if let EventKind::Verification { outcome, .. } = &mut other_outcome.kind {
-            *outcome = "not_found".into();
+            *outcome = Outcome::Failed(tonic::Code::NotFound);
         }
         let mut other_dossier = served(ba_dinh, "v0", 'a', 6);
         other_dossier.dossier_id = "E".into();

@@ -19,7 +19,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
 
 use super::{
-    event::{consulted_a_record, AuditEvent, EventKind, EventSource, NOT_REACHING_SERVER},
+    event::{AuditEvent, EventKind, EventSource},
     AuditError,
 };
 
@@ -48,7 +48,8 @@ struct Dossier {
     served: i64,
     /// Reported verifications whose outcome says the call never reached the server.
     failed: i64,
-    /// Served verifications that consulted a citizen record ([`consulted_a_record`]): what
+    /// Served verifications that consulted a citizen record
+    /// ([`Outcome::consulted_a_record`](crate::vocabulary::Outcome::consulted_a_record)): what
     /// coverage counts.
     served_consulted: i64,
     district: Option<String>,
@@ -208,7 +209,7 @@ impl Summary {
                 dossier.district = Some(event.district.clone());
                 dossier.officer_id = Some(event.officer_id.clone());
                 dossier.procedure = Some(procedure.clone());
-                dossier.channel = Some(channel.clone());
+                dossier.channel = Some(channel.as_str().to_owned());
                 dossier.load_test = event.load_test;
                 dossier.commune = event.commune;
                 dossier.province = current_province(event.province);
@@ -231,13 +232,13 @@ impl Summary {
                 match event.source {
                     EventSource::Client => {
                         dossier.lookups += 1;
-                        if NOT_REACHING_SERVER.contains(&outcome.as_str()) {
+                        if !outcome.reaches_server() {
                             dossier.failed += 1;
                         }
                     }
                     EventSource::Server => {
                         dossier.served += 1;
-                        dossier.served_consulted += i64::from(consulted_a_record(outcome));
+                        dossier.served_consulted += i64::from(outcome.consulted_a_record());
                     }
                 }
                 (dossier.rollup_key(agency), before)

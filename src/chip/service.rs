@@ -11,6 +11,7 @@ use crate::{
     proto::{self, chip_verification_server::ChipVerification},
     serving::{respond, Answered, Outcome, Refused, Serving},
     store::CitizenStore,
+    vocabulary::{self, Rpc},
 };
 
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ impl ChipService {
     ) -> Result<Answered<proto::VerifyChipReadResponse>, Refused> {
         let (call, request) = self
             .serving
-            .begin(request, "VerifyChipRead", |r| r.context.take())?;
+            .begin(request, Rpc::VerifyChipRead, |r| r.context.take())?;
         let Some(read) = request.chip_read else {
             let missing = ApiError::ChipReadMalformed {
                 field: "chip_read".into(),
@@ -61,10 +62,7 @@ impl ChipService {
             }
         };
         let verdict = verdict_proto(report.verdict);
-        let label = verdict
-            .as_str_name()
-            .trim_start_matches("CHIP_VERDICT_")
-            .to_lowercase();
+        let label = vocabulary::Outcome::chip(verdict);
         let subject = Some(report.document_number.clone());
         let answer = proto::VerifyChipReadResponse {
             verdict: verdict as i32,

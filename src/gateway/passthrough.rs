@@ -18,7 +18,11 @@ use tonic::{
 use tonic_prost::{ProstDecoder, ProstEncoder};
 
 use super::{Gateway, GatewayError};
-use crate::{client::ClientError, proto};
+use crate::{
+    client::ClientError,
+    proto,
+    vocabulary::{Answer, Rpc},
+};
 
 /// LookupByCccd's gRPC path, which the gateway serves here rather than through the generated
 /// CitizenRegistry service.
@@ -107,7 +111,9 @@ impl Gateway {
             Ok::<_, ClientError>(answer.into_inner())
         };
         Ok(dossier
-            .recorded("LookupByCccd", &purpose, &number, call, |_| "found".into())
+            .recorded(Rpc::LookupByCccd, &purpose, &number, call, |_| {
+                Answer::Found.into()
+            })
             .await?)
     }
 }

@@ -18,6 +18,7 @@ use crate::{
     security::ScopeField,
     serving::{respond, Answered, Call, Outcome, Refused, Serving},
     store::CitizenStore,
+    vocabulary::{self, Answer, Rpc},
 };
 
 /// The CitizenRegistry service over a shared store.
@@ -54,7 +55,7 @@ impl RegistryService {
                 withheld_fields,
             },
             Some(citizen.cccd.to_string()),
-            "found",
+            Answer::Found,
         )
     }
 
@@ -64,7 +65,7 @@ impl RegistryService {
     ) -> Served<proto::LookupResponse> {
         let (call, request) = self
             .serving
-            .begin(request, "LookupByCccd", |r| r.context.take())?;
+            .begin(request, Rpc::LookupByCccd, |r| r.context.take())?;
         let outcome = match parse_cccd("cccd_number", &request.cccd_number) {
             Err(error) => Outcome::refused(error, None),
             Ok(cccd) => self.lookup(
@@ -85,7 +86,7 @@ impl RegistryService {
     ) -> Served<proto::LookupResponse> {
         let (call, request) = self
             .serving
-            .begin(request, "LookupByCmnd", |r| r.context.take())?;
+            .begin(request, Rpc::LookupByCmnd, |r| r.context.take())?;
         scope::require(call.agency(), ScopeField::CmndNumber, "cmnd_number")
             .map_err(|e| call.deny(e))?;
         let parsed = bounded("cmnd_number", &request.cmnd_number, MAX_NUMBER_BYTES).and_then(|n| {
@@ -114,7 +115,7 @@ impl RegistryService {
     ) -> Served<proto::VerifyDemographicsResponse> {
         let (call, request) = self
             .serving
-            .begin(request, "VerifyDemographics", |r| r.context.take())?;
+            .begin(request, Rpc::VerifyDemographics, |r| r.context.take())?;
         let parsed = parse_cccd("cccd_number", &request.cccd_number)
             .and_then(|cccd| Ok((cccd, convert::declared(request.declared)?)));
         if let Ok((_, declared)) = &parsed {
@@ -154,7 +155,11 @@ impl RegistryService {
                             status: convert::status_for(citizen.status, call.scope()) as i32,
                         },
                         Some(cccd.to_string()),
-                        if verdict.matched { "match" } else { "no_match" },
+                        if verdict.matched {
+                            Answer::Match
+                        } else {
+                            Answer::NoMatch
+                        },
                     )
                 }
             },
@@ -168,7 +173,7 @@ impl RegistryService {
     ) -> Served<proto::VerifyQrResponse> {
         let (call, request) = self
             .serving
-            .begin(request, "VerifyQr", |r| r.context.take())?;
+            .begin(request, Rpc::VerifyQr, |r| r.context.take())?;
         let parsed = bounded("qr_payload", &request.qr_payload, MAX_QR_BYTES)
             .and_then(|text| QrPayload::parse(text).map_err(ApiError::InvalidQr));
         let outcome = match parsed {
@@ -206,7 +211,7 @@ impl RegistryService {
                         withheld_fields: disclosure.withheld(),
                     },
                     Some(qr.cccd.to_string()),
-                    qr_label(proto_verdict),
+                    vocabulary::Outcome::qr(proto_verdict),
                 )
             }
         };
@@ -292,17 +297,5 @@ impl CitizenRegistry for RegistryService {
             },
             any_commune: agency.report.communes == Communes::Any,
         }))
-    }
-}
-
-fn qr_label(verdict: proto::QrVerdict) -> &'static str {
-    match verdict {
-        proto::QrVerdict::Unspecified => "unspecified",
-        proto::QrVerdict::Valid => "valid",
-        proto::QrVerdict::Mismatch => "mismatch",
-        proto::QrVerdict::CardExpired => "card_expired",
-        proto::QrVerdict::CardRevoked => "card_revoked",
-        proto::QrVerdict::CitizenDeceased => "citizen_deceased",
-        proto::QrVerdict::UnknownNumber => "unknown_number",
     }
 }

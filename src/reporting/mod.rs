@@ -27,6 +27,7 @@ pub use self::{
     refusal::Refusal,
 };
 use crate::{
+    vocabulary::{Channel, Rpc},
     domain::check_safe_text,
     proto::{self, reported_event::Kind},
 };
@@ -93,7 +94,7 @@ pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
         }
         Some(Kind::Dossier(d)) => {
             required("dossier.procedure_code", &d.procedure_code, MAX_CODE_CHARS)?;
-            if !matches!(d.channel.as_str(), "online" | "desk") {
+            if !Channel::parse(&d.channel).is_known() {
                 return Err(Refusal::Invalid {
                     field: "dossier.channel",
                     message: "must be \"online\" or \"desk\"".into(),
@@ -102,6 +103,12 @@ pub fn check_fields(event: &proto::ReportedEvent) -> Result<(), Refusal> {
         }
         Some(Kind::Verification(v)) => {
             required("verification.rpc", &v.rpc, MAX_CODE_CHARS)?;
+            if !Rpc::parse(v.rpc.trim()).is_verification() {
+                return Err(Refusal::Invalid {
+                    field: "verification.rpc",
+                    message: "not a verification method (LookupByCccd, LookupByCmnd, VerifyDemographics, VerifyQr, VerifyChipRead, StartAuthentication, CompleteAuthentication)".into(),
+                });
+            }
             required("verification.outcome", &v.outcome, MAX_CODE_CHARS)?;
             optional("verification.purpose", &v.purpose, MAX_PURPOSE_CHARS)?;
             optional("verification.cccd_number", &v.cccd_number, MAX_CCCD_CHARS)?;

@@ -20,7 +20,7 @@
 
 mod context;
 
-use std::{borrow::Cow, sync::Arc};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tonic::{Request, Response, Status};
@@ -32,8 +32,8 @@ use crate::{
     domain::{vietnam, CccdNumber},
     error::ApiError,
     proto,
-    reason::code_label,
     security::{Agency, Authenticator, FieldScope},
+    vocabulary::{self, Rpc},
 };
 
 /// Where "today" comes from, for card expiry and addresses of the day.
@@ -105,15 +105,16 @@ impl Serving {
         Ok(agency)
     }
 
-    /// Begins serving `rpc` for the caller of `request`: identified, its role allowed to verify
-    /// citizens, and the request context (taken out of the request by `context`) checked.
+    /// Begins serving `rpc` (a verification) for the caller of `request`: identified, its role
+    /// allowed to verify citizens, and the request context (taken out of the request by
+    /// `context`) checked.
     pub(crate) fn begin<T>(
         &self,
         request: Request<T>,
-        rpc: &'static str,
+        rpc: Rpc,
         context: impl FnOnce(&mut T) -> Option<proto::RequestContext>,
     ) -> Result<(Call<'_>, T), Refused> {
-        let agency = self.verifier(&request, rpc)?;
+        let agency = self.verifier(&request, rpc.known_str().unwrap_or("?"))?;
         let mut request = request.into_inner();
         let context =
             RequestContext::from_proto(context(&mut request), &agency).map_err(Refused::before)?;
@@ -134,7 +135,7 @@ impl Serving {
 #[derive(Debug)]
 pub(crate) struct Call<'s> {
     serving: &'s Serving,
-    rpc: &'static str,
+    rpc: Rpc,
     agency: Arc<Agency>,
     context: RequestContext,
 }
@@ -178,7 +179,7 @@ impl Call<'_> {
         let label = outcome.label();
         record(
             &self.serving.recorder,
-            self.rpc,
+            &self.rpc,
             &self.agency,
             &self.context,
             outcome.subject.as_deref(),
@@ -200,16 +201,16 @@ impl Call<'_> {
 pub(crate) struct Outcome<T> {
     answer: Result<T, ApiError>,
     subject: Option<String>,
-    /// `None`: the refusal's gRPC code in snake case, as clients record it.
-    label: Option<Cow<'static, str>>,
+    /// `None`: the refusal's gRPC code ([`vocabulary::Outcome::Failed`]), as clients record it.
+    label: Option<vocabulary::Outcome>,
 }
 
 impl<T> Outcome<T> {
-    /// An answer, recorded as `label` ("found", "match", "valid" …) for `subject`.
+    /// An answer, recorded as `label` (found, match, a verdict …) for `subject`.
     pub(crate) fn answered(
         answer: T,
         subject: Option<String>,
-        label: impl Into<Cow<'static, str>>,
+        label: impl Into<vocabulary::Outcome>,
     ) -> Self {
         Outcome {
             answer: Ok(answer),
@@ -218,8 +219,8 @@ impl<T> Outcome<T> {
         }
     }
 
-    /// A refusal, recorded under its gRPC code in snake case ("invalid_argument", "not_found"),
-    /// the label a client records for it.
+    /// A refusal, recorded under its gRPC code (INVALID_ARGUMENT, NOT_FOUND), as a client
+    /// records it.
     pub(crate) fn refused(error: ApiError, subject: Option<String>) -> Self {
         Outcome {
             answer: Err(error),
@@ -228,24 +229,24 @@ impl<T> Outcome<T> {
         }
     }
 
-    /// A refusal, recorded as `label` (a VNeID refusal's reason code).
+    /// A VNeID refusal, recorded under its `reason` (what the caller is told may say less).
     pub(crate) fn refused_as(
         error: ApiError,
         subject: Option<String>,
-        label: impl Into<Cow<'static, str>>,
+        reason: crate::reason::Reason,
     ) -> Self {
         Outcome {
             answer: Err(error),
             subject,
-            label: Some(label.into()),
+            label: Some(vocabulary::Outcome::VneidRefused(reason)),
         }
     }
 
-    fn label(&self) -> Cow<'static, str> {
+    fn label(&self) -> vocabulary::Outcome {
         match (&self.label, &self.answer) {
             (Some(label), _) => label.clone(),
-            (None, Err(error)) => Cow::Borrowed(code_label(error.code())),
-            (None, Ok(_)) => Cow::Borrowed("ok"),
+            (None, Err(error)) => vocabulary::Outcome::Failed(error.code()),
+            (None, Ok(_)) => vocabulary::Outcome::OK,
         }
     }
 }
@@ -288,23 +289,23 @@ pub(crate) fn respond<T>(served: Result<Answered<T>, Refused>) -> Result<Respons
 /// Logs a served call (the number masked) and records it durably in the audit log.
 async fn record(
     recorder: &ServedRecorder,
-    rpc: &'static str,
+    rpc: &Rpc,
     agency: &Agency,
     context: &RequestContext,
     cccd: Option<&str>,
-    outcome: &str,
+    outcome: &vocabulary::Outcome,
 ) -> Result<(), ApiError> {
     // The masked number is computed only when debug logging is on: no allocation per call
     // otherwise.
     tracing::debug!(
-        rpc,
+        %rpc,
         agency = %agency.id,
         dossier = %context.dossier_id,
         officer = %context.officer_id,
         subject = %cccd
             .and_then(|c| CccdNumber::parse(c).ok())
             .map_or_else(|| "-".to_owned(), CccdNumber::masked),
-        outcome,
+        %outcome,
         "served"
     );
     let call = ServedCall {

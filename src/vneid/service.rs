@@ -29,6 +29,7 @@ use crate::{
     security::{Agency, FieldScope},
     serving::{respond, Answered, Outcome, Refused, Serving},
     store::CitizenStore,
+    vocabulary::{self, Answer, Rpc},
 };
 
 /// What a handler of this service returns: a recorded answer, or why there is none.
@@ -276,7 +277,7 @@ impl VneidService {
     ) -> Served<proto::StartAuthenticationResponse> {
         let (call, request) = self
             .serving
-            .begin(request, "StartAuthentication", |r| r.context.take())?;
+            .begin(request, Rpc::StartAuthentication, |r| r.context.take())?;
         let cccd = bounded("cccd_number", &request.cccd_number, MAX_NUMBER_BYTES).and_then(|n| {
             CccdNumber::parse(n).map_err(|error| ApiError::InvalidCccd {
                 field: "cccd_number",
@@ -340,12 +341,12 @@ impl VneidService {
         })();
         let subject = Some(cccd.to_string());
         let outcome = match outcome {
-            Ok(answer) => Outcome::answered(answer, subject, "challenge"),
+            Ok(answer) => Outcome::answered(answer, subject, Answer::Challenge),
             // The trail records the true reason; the caller is told only what its scope allows.
             Err(error) => {
                 let reason = error.reason();
                 let told = scope::vneid_refusal(call.scope(), error);
-                Outcome::refused_as(told, subject, reason.as_str().to_owned())
+                Outcome::refused_as(told, subject, reason)
             }
         };
         call.answer(outcome).await
@@ -358,7 +359,7 @@ impl VneidService {
     ) -> Served<proto::CompleteAuthenticationResponse> {
         let (call, mut request) = self
             .serving
-            .begin(request, "CompleteAuthentication", |r| r.context.clone())?;
+            .begin(request, Rpc::CompleteAuthentication, |r| r.context.clone())?;
         let sizes = bounded(
             "challenge_id",
             &request.challenge_id,
@@ -399,14 +400,14 @@ impl VneidService {
                     expires_at: claims.exp,
                     level: level_proto(level) as i32,
                 };
-                Outcome::answered(answer, Some(cccd.to_string()), "authenticated")
+                Outcome::answered(answer, Some(cccd.to_string()), Answer::Authenticated)
             }
             Err((cccd, error)) => {
                 let reason = error.reason();
                 Outcome::refused_as(
                     scope::vneid_refusal(call.scope(), error),
                     cccd.map(|c| c.to_string()),
-                    reason.as_str().to_owned(),
+                    reason,
                 )
             }
         };
@@ -453,7 +454,7 @@ impl VneidAuthentication for VneidService {
         let (cccd, outcome, detail) = match &introspected {
             Ok(claims) => (
                 Some(claims.sub.as_str()),
-                "active".to_owned(),
+                vocabulary::Outcome::from(Answer::Active),
                 format!(
                     "token introspection (token of dossier {})",
                     claims.dossier_id
@@ -461,7 +462,7 @@ impl VneidAuthentication for VneidService {
             ),
             Err(error) => (
                 None,
-                format!("inactive: {}", error.name()),
+                vocabulary::Outcome::inactive(error.name()),
                 "token introspection".to_owned(),
             ),
         };
@@ -474,7 +475,7 @@ impl VneidAuthentication for VneidService {
             .record_action(Action {
                 agency_id: &agency.id,
                 district: &agency.district,
-                rpc: "IntrospectToken",
+                rpc: &Rpc::IntrospectToken,
                 cccd,
                 outcome: &outcome,
                 detail: &detail,

@@ -139,7 +139,8 @@ pub fn logged_events(data_dir: &std::path::Path) -> Vec<vnpop::audit::AuditEvent
     events
 }
 
-/// (rpc, outcome, dossier, agency, subject) of every server-observed verification, in order.
+/// (rpc, outcome, dossier, agency, subject) of every server-observed verification, in order,
+/// spelled as the log spells them.
 #[allow(dead_code)]
 pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, String, String)> {
     logged_events(data_dir)
@@ -151,7 +152,13 @@ pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, 
                 outcome,
                 subject,
                 ..
-            } => Some((rpc, outcome, e.dossier_id, e.agency_id, subject)),
+            } => Some((
+                rpc.to_string(),
+                outcome.to_string(),
+                e.dossier_id,
+                e.agency_id,
+                subject.map(|s| s.to_hex()).unwrap_or_default(),
+            )),
             vnpop::audit::EventKind::Dossier { .. } => None,
         })
         .collect()

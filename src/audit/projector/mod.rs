@@ -214,12 +214,14 @@ fn apply(
     for stored in events {
         let event = &stored.event;
         summary.event(&transaction, event)?;
-        if let EventKind::Verification { subject, .. } = &event.kind {
-            if !subject.is_empty() {
-                transaction
-                    .prepare_cached("INSERT OR IGNORE INTO subjects (key, seq) VALUES (?1, ?2)")?
-                    .execute([subject_key(subject), stored.seq as i64])?;
-            }
+        if let EventKind::Verification {
+            subject: Some(subject),
+            ..
+        } = &event.kind
+        {
+            transaction
+                .prepare_cached("INSERT OR IGNORE INTO subjects (key, seq) VALUES (?1, ?2)")?
+                .execute([subject_key(subject), stored.seq as i64])?;
         }
     }
     summary.write(&transaction)?;
@@ -252,6 +254,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::vocabulary::{Answer, Channel, Rpc, Subject};
     use crate::audit::{
         log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
         verify_file, AuditEvent, AuditLog, EventSource,
@@ -267,13 +270,13 @@ mod tests {
         let kind = match i % 3 {
             0 => EventKind::Dossier {
                 procedure: format!("1.00{}", dossier % 4),
-                channel: ["desk", "online"][dossier % 2].into(),
+                channel: [Channel::Desk, Channel::Online][dossier % 2].clone(),
             },
             _ => EventKind::Verification {
-                rpc: "LookupByCccd".into(),
-                outcome: "found".into(),
+                rpc: Rpc::LookupByCccd,
+                outcome: Answer::Found.into(),
                 purpose: "p".into(),
-                subject: format!("s{}", i % 7),
+                subject: Some(Subject([(i % 7) as u8; 32])),
             },
         };
         AuditEvent {

@@ -2,11 +2,14 @@
 //! the projector's `subjects` index and checked against the events themselves.
 
 use super::AuditReader;
-use crate::audit::{projector, AuditError, AuditEvent, EventKind};
+use crate::{
+    audit::{projector, AuditError, AuditEvent, EventKind},
+    vocabulary::Subject,
+};
 
 impl AuditReader {
-    /// Every verification of the citizen whose keyed subject hash is `subject`, oldest first.
-    pub fn accesses(&self, subject: &str) -> Result<Vec<AuditEvent>, AuditError> {
+    /// Every verification of the citizen `subject`, oldest first.
+    pub fn accesses(&self, subject: &Subject) -> Result<Vec<AuditEvent>, AuditError> {
         let key = projector::subject_key(subject);
         let seqs: Vec<i64> = self
             .connection()
@@ -16,7 +19,7 @@ impl AuditReader {
         let mut found = Vec::with_capacity(seqs.len());
         for seq in seqs {
             if let Some(event) = self.event(seq as u64)? {
-                if matches!(&event.kind, EventKind::Verification { subject: s, .. } if s == subject)
+                if matches!(&event.kind, EventKind::Verification { subject: Some(s), .. } if s == subject)
                 {
                     found.push(event);
                 }

@@ -10,7 +10,10 @@ use super::{
     tally::{key_into, DossierTallies, ServedMinutes, Tally},
     Finding, FindingKind, ReconcileQuery, Reconciliation, FAILURE_WINDOW, LATE_AFTER,
 };
-use crate::audit::{event::NOT_REACHING_SERVER, query::AuditReader, record::ViewKind, AuditError};
+use crate::{
+    audit::{query::AuditReader, record::ViewKind, AuditError},
+    vocabulary::{Outcome, Rpc},
+};
 
 impl AuditReader {
     /// Reconciles the dossiers received in the period (see the module documentation).
@@ -93,6 +96,7 @@ impl AuditReader {
                 }
                 return Ok(true);
             };
+            let rpc = Rpc::parse(rpc);
             if let Some(dossier) = scope.get_mut(key.as_str()) {
                 if late {
                     dossier.late(at_ms, event.received_at_ms);
@@ -100,7 +104,7 @@ impl AuditReader {
                 if event.server {
                     result.served += 1;
                     dossier.tally(rpc, at_ms).served += 1;
-                } else if NOT_REACHING_SERVER.contains(&outcome) {
+                } else if !Outcome::parse(outcome).reaches_server() {
                     result.not_reaching_server += 1;
                     dossier.rpc(rpc).failures.push(at_ms);
                 } else {
@@ -158,7 +162,7 @@ impl AuditReader {
                     dossier_id: dossier.dossier_id.clone(),
                     district: dossier.district.clone(),
                     officer_id: dossier.officer_id.clone(),
-                    rpc: String::new(),
+                    rpc: None,
                     reported: count,
                     served: 0,
                     first_at_ms,
@@ -232,10 +236,10 @@ mod tests {
             province: None,
             call_id: None,
             kind: EventKind::Verification {
-                rpc: rpc.into(),
-                outcome: outcome.into(),
+                rpc: Rpc::parse(rpc),
+                outcome: Outcome::parse(outcome),
                 purpose: "p".into(),
-                subject: "s".into(),
+                subject: None,
             },
         }
     }
@@ -318,7 +322,7 @@ mod tests {
                 (
                     f.kind,
                     f.dossier_id.as_str(),
-                    f.rpc.as_str(),
+                    f.rpc.as_ref().map_or("", Rpc::as_str),
                     f.reported,
                     f.served,
                 )

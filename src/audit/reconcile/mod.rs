@@ -38,6 +38,8 @@ mod tally;
 
 use std::{collections::HashMap, time::Duration};
 
+use crate::vocabulary::Rpc;
+
 /// How near a served call of the same agency must be to a reported failure for the server to
 /// contradict it: the clock skew tolerated on reports ([`crate::reporting::MAX_AHEAD`]).
 pub const FAILURE_WINDOW: Duration = crate::reporting::MAX_AHEAD;
@@ -99,8 +101,8 @@ pub struct Finding {
     pub district: String,
     /// The officer who handled it.
     pub officer_id: String,
-    /// The RPC (empty for findings about a dossier's reports as a whole).
-    pub rpc: String,
+    /// The RPC (`None` for findings about a dossier's reports as a whole).
+    pub rpc: Option<Rpc>,
     /// Reported verifications that reached the server; for `reported_failure_unconfirmed` the
     /// failures the server contradicts; for `reported_late` the late reports (the dossier's
     /// receipt and its verifications; `rpc` is empty).
@@ -120,7 +122,7 @@ impl Finding {
             self.first_at_ms,
             &self.agency_id,
             &self.dossier_id,
-            &self.rpc,
+            self.rpc.as_ref().map_or("", Rpc::as_str),
             self.kind,
         )
     }

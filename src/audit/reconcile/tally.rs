@@ -2,18 +2,21 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use crate::vocabulary::Rpc;
+
 /// Per-RPC tallies of one dossier.
 #[derive(Debug, Default)]
 pub(super) struct Tally {
     /// The RPC counted.
-    pub(super) rpc: String,
+    pub(super) rpc: Option<Rpc>,
     /// Reported verifications that reached the server, by their outcome.
     pub(super) reported: u64,
     /// Verifications the server served.
     pub(super) served: u64,
     /// The earliest of the events concerned, as they state it (Unix ms).
     pub(super) first_at_ms: i64,
-    /// Times of the failures reported (outcomes in [`NOT_REACHING_SERVER`](crate::audit::event::NOT_REACHING_SERVER)).
+    /// Times of the failures reported (outcomes that did not
+    /// [reach the server](crate::vocabulary::Outcome::reaches_server)).
     pub(super) failures: Vec<i64>,
 }
 
@@ -87,7 +90,7 @@ impl DossierTallies {
 
     /// The tally of `rpc`, its first time moved to `at_ms` if earlier.
     #[inline]
-    pub(super) fn tally(&mut self, rpc: &str, at_ms: i64) -> &mut Tally {
+    pub(super) fn tally(&mut self, rpc: Rpc, at_ms: i64) -> &mut Tally {
         let tally = self.rpc(rpc);
         tally.first_at_ms = tally.first_at_ms.min(at_ms);
         tally
@@ -95,12 +98,12 @@ impl DossierTallies {
 
     /// The tally of `rpc` (a new one's first time is `i64::MAX` until an event sets it).
     #[inline]
-    pub(super) fn rpc(&mut self, rpc: &str) -> &mut Tally {
-        let index = match self.rpcs.iter().position(|t| t.rpc == rpc) {
+    pub(super) fn rpc(&mut self, rpc: Rpc) -> &mut Tally {
+        let index = match self.rpcs.iter().position(|t| t.rpc.as_ref() == Some(&rpc)) {
             Some(index) => index,
             None => {
                 self.rpcs.push(Tally {
-                    rpc: rpc.to_owned(),
+                    rpc: Some(rpc),
                     first_at_ms: i64::MAX,
                     ..Tally::default()
                 });

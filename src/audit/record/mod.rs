@@ -142,7 +142,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::audit::event::{EventKind, EventSource};
+    use crate::{
+        audit::event::{Channel, EventKind, EventSource, Rpc, Subject},
+        vocabulary::Answer,
+    };
 
     fn event(source: EventSource, subject: &str, kind: u8) -> AuditEvent {
         AuditEvent {
@@ -160,14 +163,15 @@ mod tests {
             kind: if kind == 0 {
                 EventKind::Dossier {
                     procedure: "1.004227".into(),
-                    channel: "desk".into(),
+                    channel: Channel::Desk,
                 }
             } else {
                 EventKind::Verification {
-                    rpc: "LookupByCccd".into(),
-                    outcome: "found".into(),
+                    rpc: Rpc::LookupByCccd,
+                    outcome: Answer::Found.into(),
                     purpose: "đăng ký thường trú".into(),
-                    subject: subject.into(),
+                    // A keyed hash, or none (other text is not a subject).
+                    subject: Subject::from_hex(subject),
                 }
             },
         }

@@ -8,7 +8,10 @@ use super::{
     unzigzag, Dictionary, RecordError, StoredEvent, ALL_FLAGS, CALL_ID, COMMUNE, LOAD_TEST,
     PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
 };
-use crate::audit::event::{AuditEvent, EventKind, EventSource};
+use crate::{
+    audit::event::{AuditEvent, EventKind, EventSource},
+    vocabulary::{self, Channel, Outcome, Rpc},
+};
 
 /// A record read in place: strings borrowed from the payload or the dictionary.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +66,16 @@ pub(crate) enum Subject<'a> {
 }
 
 impl Subject<'_> {
+    /// The keyed hash it stores, if any: its bytes, or its text when that spells one (records
+    /// written before subjects were stored as bytes). Other text — the empty text of a call
+    /// that named nobody — is none.
+    pub(crate) fn keyed(self) -> Option<vocabulary::Subject> {
+        match self {
+            Subject::Bytes(bytes) => bytes.try_into().ok().map(vocabulary::Subject),
+            Subject::Text(text) => vocabulary::Subject::from_hex(text),
+        }
+    }
+
     /// Whether two subjects are the same, however each is stored (bytes or their hex text).
     fn same(self, other: Subject<'_>) -> bool {
         match (self, other) {
@@ -175,14 +188,10 @@ pub(crate) fn view<'a>(
 }
 
 impl<'a> View<'a> {
-    /// A view of `event` received at `received_at_ms`, its subject given as the 32 bytes of a
-    /// keyed hash when it is one.
+    /// A view of `event` received at `received_at_ms`: its words spelled, its subject as its
+    /// 32 bytes (no subject: the empty text).
     #[inline]
-    pub(super) fn of(
-        event: &'a AuditEvent,
-        received_at_ms: i64,
-        subject: Option<&'a [u8; 32]>,
-    ) -> Self {
+    pub(super) fn of(event: &'a AuditEvent, received_at_ms: i64) -> Self {
         View {
             server: event.source == EventSource::Server,
             load_test: event.load_test,
@@ -199,21 +208,22 @@ impl<'a> View<'a> {
             commune: event.commune,
             province: event.province,
             kind: match &event.kind {
-                EventKind::Dossier { procedure, channel } => {
-                    ViewKind::Dossier { procedure, channel }
-                }
+                EventKind::Dossier { procedure, channel } => ViewKind::Dossier {
+                    procedure,
+                    channel: channel.as_str(),
+                },
                 EventKind::Verification {
                     rpc,
                     outcome,
                     purpose,
-                    subject: text,
+                    subject,
                 } => ViewKind::Verification {
-                    rpc,
-                    outcome,
+                    rpc: rpc.as_str(),
+                    outcome: outcome.as_str(),
                     purpose,
                     subject: match subject {
-                        Some(bytes) => Subject::Bytes(bytes),
-                        None => Subject::Text(text),
+                        Some(subject) => Subject::Bytes(&subject.0),
+                        None => Subject::Text(""),
                     },
                 },
             },
@@ -222,7 +232,7 @@ impl<'a> View<'a> {
 
     /// A view of `event`, its subject as stated (text).
     pub(crate) fn of_event(event: &'a AuditEvent) -> Self {
-        View::of(event, 0, None)
+        View::of(event, 0)
     }
 
     /// Whether `self` and `other` record the same call, tried twice: every field the same but
@@ -271,7 +281,7 @@ impl<'a> View<'a> {
         let kind = match self.kind {
             ViewKind::Dossier { procedure, channel } => EventKind::Dossier {
                 procedure: procedure.to_owned(),
-                channel: channel.to_owned(),
+                channel: Channel::parse(channel),
             },
             ViewKind::Verification {
                 rpc,
@@ -279,13 +289,10 @@ impl<'a> View<'a> {
                 purpose,
                 subject,
             } => EventKind::Verification {
-                rpc: rpc.to_owned(),
-                outcome: outcome.to_owned(),
+                rpc: Rpc::parse(rpc),
+                outcome: Outcome::parse(outcome),
                 purpose: purpose.to_owned(),
-                subject: match subject {
-                    Subject::Bytes(bytes) => crate::audit::keys::hex(bytes),
-                    Subject::Text(text) => text.to_owned(),
-                },
+                subject: subject.keyed(),
             },
         };
         StoredEvent {

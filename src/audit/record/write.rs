@@ -7,26 +7,7 @@ use super::{
     checksum, frame, zigzag, Dictionary, Subject, View, ViewKind, CALL_ID, COMMUNE, LOAD_TEST,
     PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
 };
-use crate::audit::event::{AuditEvent, EventKind};
-
-/// The subject's 32 bytes when it is 64 lower-case hex digits (a keyed hash), so it is stored as
-/// bytes and read back as the same text.
-fn subject_bytes(subject: &str) -> Option<[u8; 32]> {
-    let digits = subject.as_bytes();
-    if digits.len() != 64
-        || !digits
-            .iter()
-            .all(|d| d.is_ascii_digit() || (b'a'..=b'f').contains(d))
-    {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (byte, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
-        let nibble = |d: u8| if d <= b'9' { d - b'0' } else { d - b'a' + 10 };
-        *byte = nibble(pair[0]) << 4 | nibble(pair[1]);
-    }
-    Some(bytes)
-}
+use crate::audit::event::AuditEvent;
 
 /// Writes the payload of `event`, interning strings into `dictionary` when it is given.
 fn write_payload(
@@ -35,12 +16,8 @@ fn write_payload(
     dictionary: Option<(&mut Dictionary, &mut Vec<(u64, String)>)>,
     out: &mut Vec<u8>,
 ) {
-    let subject = match &event.kind {
-        EventKind::Verification { subject, .. } => subject_bytes(subject),
-        EventKind::Dossier { .. } => None,
-    };
     write_view(
-        &View::of(event, received_at_ms, subject.as_ref()),
+        &View::of(event, received_at_ms),
         dictionary,
         out,
     );

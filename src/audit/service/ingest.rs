@@ -6,6 +6,7 @@ use std::time::Instant;
 use tonic::{Request, Response, Status};
 
 use super::{AuditService, MAX_INGEST_BATCH};
+use crate::vocabulary::{Channel, Outcome, Rpc};
 use crate::{
     audit::{log::EventKey, AuditEvent, EventKind, EventSource},
     error::{code_name, ApiError},
@@ -108,17 +109,19 @@ impl AuditService {
                     message: "set dossier or verification".into(),
                 })
             }
+            // The words as the reporting rules checked them (a channel and a verification
+            // method this version knows); an outcome it does not know is kept as reported.
             Some(Kind::Dossier(d)) => EventKind::Dossier {
                 procedure: d.procedure_code.trim().to_owned(),
-                channel: d.channel,
+                channel: Channel::parse(&d.channel),
             },
             Some(Kind::Verification(v)) => EventKind::Verification {
-                rpc: v.rpc.trim().to_owned(),
-                outcome: v.outcome.trim().to_owned(),
+                rpc: Rpc::parse(v.rpc.trim()),
+                outcome: Outcome::parse(v.outcome.trim()),
                 purpose: v.purpose.trim().to_owned(),
                 subject: match v.cccd_number.trim() {
-                    "" => String::new(),
-                    number => self.recorder.subject(number),
+                    "" => None,
+                    number => Some(self.recorder.subject(number)),
                 },
             },
         };

@@ -1,7 +1,10 @@
 //! Verifying logs damaged in every way the format can show, and opening them.
 
 use super::*;
-use crate::audit::{log::DATABASE_FILE, testing, AuditEvent, AuditLog, EventKind, EventSource};
+use crate::{
+    audit::{log::DATABASE_FILE, testing, AuditEvent, AuditLog, EventKind, EventSource},
+    vocabulary::{Answer, Outcome, Rpc, Subject},
+};
 
 fn event(i: usize) -> AuditEvent {
     AuditEvent {
@@ -17,10 +20,10 @@ fn event(i: usize) -> AuditEvent {
         province: None,
         call_id: None,
         kind: EventKind::Verification {
-            rpc: "LookupByCccd".into(),
-            outcome: "found".into(),
+            rpc: Rpc::LookupByCccd,
+            outcome: Answer::Found.into(),
             purpose: "đăng ký thường trú".into(),
-            subject: format!("{i:064x}"),
+            subject: Subject::from_hex(&format!("{i:064x}")),
         },
     }
 }
@@ -49,7 +52,7 @@ fn sql(path: &Path, sql: &str) {
 
 fn not_found(event: &mut AuditEvent) {
     if let EventKind::Verification { outcome, .. } = &mut event.kind {
-        *outcome = "not_found".into();
+        *outcome = Outcome::Failed(tonic::Code::NotFound);
     }
 }
 

@@ -14,6 +14,7 @@ use crate::{
     client::{ClientError, LookupContext, Origin},
     ids::now_ms,
     proto,
+    vocabulary::{Answer, Outcome, Rpc},
 };
 
 /// A dossier being processed: every lookup made through it is recorded against it.
@@ -92,10 +93,10 @@ impl Dossier {
     fn verification(
         &self,
         id: String,
-        rpc: &str,
+        rpc: &Rpc,
         purpose: &str,
         cccd: &str,
-        outcome: String,
+        outcome: &Outcome,
     ) -> proto::ReportedEvent {
         let at = self.event_time_ms.unwrap_or_else(now_ms);
         let kind = events::verification(rpc, purpose, cccd, outcome);
@@ -108,18 +109,18 @@ impl Dossier {
     /// success and `subject` the citizen the report names, from the result.
     async fn made<T, Fut>(
         &self,
-        rpc: &str,
+        rpc: Rpc,
         purpose: &str,
         cccd: &str,
         call: impl FnOnce(LookupContext) -> Fut,
-        label: impl FnOnce(&T) -> String,
+        label: impl FnOnce(&T) -> Outcome,
         subject: impl FnOnce(&Result<T, ClientError>) -> String,
     ) -> Result<T, ClientError>
     where
         Fut: std::future::Future<Output = Result<T, ClientError>>,
     {
         // A draft, checked before the call: the id is the client's own and always valid.
-        let draft = self.verification("draft".into(), rpc, purpose, cccd, "pending".into());
+        let draft = self.verification("draft".into(), &rpc, purpose, cccd, &Outcome::OK);
         self.client.check(&draft)?;
         let n = self.verifications.fetch_add(1, Ordering::Relaxed);
         let id = event_id(&self.base, Which::Verification(n));
@@ -139,7 +140,7 @@ impl Dossier {
             }
             _ => id,
         };
-        let event = self.verification(report_id, rpc, purpose, &subject(&result), label);
+        let event = self.verification(report_id, &rpc, purpose, &subject(&result), &label);
         self.client.check(&event)?;
         self.client.record(event).await?;
         result
@@ -150,11 +151,11 @@ impl Dossier {
     /// (the gateway passes the server's answer on as it came).
     pub(crate) async fn recorded<T, Fut>(
         &self,
-        rpc: &str,
+        rpc: Rpc,
         purpose: &str,
         cccd: &str,
         call: impl FnOnce(LookupContext) -> Fut,
-        label: impl FnOnce(&T) -> String,
+        label: impl FnOnce(&T) -> Outcome,
     ) -> Result<T, ClientError>
     where
         Fut: std::future::Future<Output = Result<T, ClientError>>,
@@ -172,11 +173,11 @@ impl Dossier {
     ) -> Result<proto::LookupResponse, ClientError> {
         let registry = &self.client.shared.registry;
         self.recorded(
-            "LookupByCccd",
+            Rpc::LookupByCccd,
             purpose,
             cccd_number,
             |context| async move { registry.lookup_by_cccd(&context, cccd_number).await },
-            |_| "found".into(),
+            |_| Answer::Found.into(),
         )
         .await
     }
@@ -190,11 +191,11 @@ impl Dossier {
     ) -> Result<proto::LookupResponse, ClientError> {
         let registry = &self.client.shared.registry;
         self.made(
-            "LookupByCmnd",
+            Rpc::LookupByCmnd,
             purpose,
             "",
             |context| async move { registry.lookup_by_cmnd(&context, cmnd_number).await },
-            |_| "found".into(),
+            |_| Answer::Found.into(),
             |result| {
                 result
                     .as_ref()
@@ -217,7 +218,7 @@ impl Dossier {
     ) -> Result<proto::VerifyDemographicsResponse, ClientError> {
         let registry = &self.client.shared.registry;
         self.recorded(
-            "VerifyDemographics",
+            Rpc::VerifyDemographics,
             purpose,
             cccd_number,
             |context| async move {
@@ -225,7 +226,7 @@ impl Dossier {
                     .verify_demographics(&context, cccd_number, declared)
                     .await
             },
-            |r| if r.matched { "match" } else { "no_match" }.into(),
+            |r| if r.matched { Answer::Match } else { Answer::NoMatch }.into(),
         )
         .await
     }
@@ -240,16 +241,11 @@ impl Dossier {
         let registry = &self.client.shared.registry;
         let cccd = qr_payload.split('|').next().unwrap_or_default().trim();
         self.made(
-            "VerifyQr",
+            Rpc::VerifyQr,
             purpose,
             "",
             |context| async move { registry.verify_qr(&context, qr_payload).await },
-            |r| {
-                proto::QrVerdict::try_from(r.verdict)
-                    .map_or("unspecified", |v| v.as_str_name())
-                    .trim_start_matches("QR_VERDICT_")
-                    .to_lowercase()
-            },
+            |r| Outcome::qr(r.verdict()),
             |_| cccd.to_owned(),
         )
         .await
@@ -264,11 +260,11 @@ impl Dossier {
     ) -> Result<proto::StartAuthenticationResponse, ClientError> {
         let vneid = &self.client.shared.vneid;
         self.recorded(
-            "StartAuthentication",
+            Rpc::StartAuthentication,
             purpose,
             cccd_number,
             |context| async move { vneid.start(&context, cccd_number, level).await },
-            |_| "challenge".into(),
+            |_| Answer::Challenge.into(),
         )
         .await
     }
@@ -285,7 +281,7 @@ impl Dossier {
         let vneid = &self.client.shared.vneid;
         // The citizen is the challenge's; the answer names them only inside the token.
         self.recorded(
-            "CompleteAuthentication",
+            Rpc::CompleteAuthentication,
             purpose,
             "",
             |context| async move {
@@ -293,7 +289,7 @@ impl Dossier {
                     .complete(&context, challenge_id, passcode, totp_code, chip_read)
                     .await
             },
-            |_| "authenticated".into(),
+            |_| Answer::Authenticated.into(),
         )
         .await
     }
@@ -306,16 +302,11 @@ impl Dossier {
     ) -> Result<proto::VerifyChipReadResponse, ClientError> {
         let vneid = &self.client.shared.vneid;
         self.made(
-            "VerifyChipRead",
+            Rpc::VerifyChipRead,
             purpose,
             "",
             |context| async move { vneid.verify_chip(&context, chip_read).await },
-            |r| {
-                proto::ChipVerdict::try_from(r.verdict)
-                    .map_or("unspecified", |v| v.as_str_name())
-                    .trim_start_matches("CHIP_VERDICT_")
-                    .to_lowercase()
-            },
+            |r| Outcome::chip(r.verdict()),
             |result| {
                 result
                     .as_ref()

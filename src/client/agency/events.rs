@@ -8,8 +8,8 @@ use super::DossierInfo;
 use crate::{
     client::ClientError,
     proto::{self, reported_event::Kind},
-    reason::code_label,
     reporting,
+    vocabulary::{Outcome, Rpc},
 };
 
 /// The longest event id the server accepts.
@@ -102,8 +102,9 @@ pub(super) fn receipt(info: &DossierInfo) -> Kind {
     })
 }
 
-/// What a verification reports: the call `rpc`, its outcome, and the citizen `cccd` it named.
-pub(super) fn verification(rpc: &str, purpose: &str, cccd: &str, outcome: String) -> Kind {
+/// What a verification reports: the call `rpc`, its outcome, and the citizen `cccd` it named
+/// (the words spelled here, at the proto edge).
+pub(super) fn verification(rpc: &Rpc, purpose: &str, cccd: &str, outcome: &Outcome) -> Kind {
     // An input too long to be a number names no citizen: reported as unknown.
     let cccd = cccd.trim();
     let cccd = if cccd.len() > reporting::MAX_CCCD_CHARS {
@@ -112,32 +113,35 @@ pub(super) fn verification(rpc: &str, purpose: &str, cccd: &str, outcome: String
         cccd
     };
     Kind::Verification(proto::VerificationMade {
-        rpc: rpc.to_owned(),
-        outcome,
+        rpc: rpc.as_str().to_owned(),
+        outcome: outcome.as_str().to_owned(),
         purpose: purpose.to_owned(),
         cccd_number: cccd.to_owned(),
     })
 }
 
-/// The outcome label recorded for a call's result, as the server records the same call: `ok`'s
-/// for an answer; for a VNeID refusal (a `VNEID_*` reason) its reason code; for any other
-/// failure the gRPC code's [`code_label`].
+/// The outcome reported for a call's result, as the server records the same call: `ok`'s for
+/// an answer; for a VNeID refusal (a `VNEID_*` reason) that reason; for any other failure its
+/// gRPC code.
 ///
 /// The VNeID service records its refusals after serving them, under their reason code, and
 /// their gRPC codes (UNAUTHENTICATED for a wrong passcode or a reused code, RESOURCE_EXHAUSTED
 /// for a locked account) are among those reconciliation reads as never having reached the
-/// server (the server's `audit::event::NOT_REACHING_SERVER`): reported under
+/// server ([`Outcome::reaches_server`]): reported under
 /// the code, every failed login would be `served_not_reported`. Every `VNEID_*` reason is such a
 /// served refusal; the refusals made before a call is served (role, certificate, overload) have
 /// other reasons and keep their code.
-pub(super) fn outcome<T>(result: &Result<T, ClientError>, ok: impl FnOnce(&T) -> String) -> String {
+pub(super) fn outcome<T>(
+    result: &Result<T, ClientError>,
+    ok: impl FnOnce(&T) -> Outcome,
+) -> Outcome {
     match result {
         Ok(answer) => ok(answer),
         Err(error @ ClientError::Rpc(_)) => match error.reason() {
-            Some(reason) if reason.is_vneid_refusal() => reason.as_str().to_owned(),
-            _ => code_label(error.code()).to_owned(),
+            Some(reason) if reason.is_vneid_refusal() => Outcome::VneidRefused(reason),
+            _ => Outcome::Failed(error.code()),
         },
-        Err(error) => code_label(error.code()).to_owned(),
+        Err(error) => Outcome::Failed(error.code()),
     }
 }
 
@@ -178,7 +182,9 @@ mod tests {
                 code, "refused", details,
             )))
         };
-        let label = |result: Result<(), ClientError>| outcome(&result, |_| "ok".into());
+        let label = |result: Result<(), ClientError>| {
+            outcome(&result, |_| Outcome::OK).as_str().to_owned()
+        };
         assert_eq!(
             label(refusal(Code::Unauthenticated, "VNEID_PASSCODE_WRONG")),
             "VNEID_PASSCODE_WRONG"
