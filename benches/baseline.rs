@@ -18,9 +18,22 @@
 //! Beside them, in the same rounds, (d): `fdatasync` of a 4 KiB append in the audit log's own
 //! directory, the price of one durable group commit on this disk.
 //!
-//! Printed: throughput and p50/p99 of each, and their ratios to (a). The goals: (b) at 85% or
-//! more of (a)'s throughput with a p99 no worse than twice (a)'s; (c) at 85% or more of (a)'s
-//! throughput with a p99 no worse than (a)'s plus one fdatasync's p99 (issue 9). Rounds: `VNPOP_BENCH_ROUNDS`
+//! Printed: throughput, p50/p99 and CPU time per call of each, and their ratios to (a). The
+//! goals: (b) at 85% or more of (a)'s throughput with a p99 no worse than twice (a)'s; (c) at
+//! 85% or more of (a)'s throughput with a p99 no worse than (a)'s plus one fdatasync's p99
+//! (issue 9).
+//!
+//! Then issue 27's targets, in a table with whether each is met: (c) at 75% or more of (a)'s
+//! throughput, (c)'s p99 at most twice (a)'s, and recording's CPU per audited lookup at most
+//! 7 µs. That last figure is, round by round, (c)'s CPU time per call minus (b)'s — the CPU
+//! time of the whole process (`getrusage(RUSAGE_SELF)`: every thread, user and system) over
+//! each figure's measured part (not its warm-up) divided by the calls made in it — and its
+//! median over the rounds. The load driver runs in the same process as the server, so the
+//! process's CPU time is the server's and the client's together; the client does the same work
+//! for (b) and (c), so the difference is what recording adds: the record's encoding, the
+//! sequencer's group commits, the projector and the checkpoints (whatever part of them runs
+//! during the figure: the projector applies at most a batch late, into the next figure's
+//! warm-up, which is not measured). Rounds: `VNPOP_BENCH_ROUNDS`
 //! (default 5), seconds per figure and round: `VNPOP_BENCH_SECONDS` (default 4), in flight:
 //! `VNPOP_BENCH_CONCURRENCY` (default 64); `VNPOP_BENCH_HOLD_PROJECTION=1` keeps the audit
 //! projector idle during the figures (diagnosis: its share of (c)); `VNPOP_BENCH_ONLY=ab`
@@ -35,7 +48,9 @@ use std::{io::Write, path::Path, sync::Arc, time::Instant};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use common::{bench_config, closed_loop, env_number, interleaved, lookup_pool, Figure};
+use common::{
+    bench_config, closed_loop, env_number, interleaved_rounds, lookup_pool, median, middle, Figure,
+};
 use vnpop::{
     client::connect_channel,
     load::{self, LoadConfig, RpcKind},
@@ -83,7 +98,7 @@ fn main() {
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let state = ServerState::build(&config).expect("server state");
-    let figures = runtime.block_on(async {
+    let (figures, recording_cpu_us) = runtime.block_on(async {
         let running = server::start(config.listen, state).await.expect("server");
         let recorder = Arc::clone(&running.recorder);
         // Diagnosis only: with VNPOP_BENCH_HOLD_PROJECTION=1 the projector applies nothing
@@ -108,7 +123,7 @@ fn main() {
         .filter(|(label, ..)| only.is_empty() || only.contains(&label[1..2]))
         .collect();
         // Each round: (d), then the lookups' figures in order.
-        let medians = interleaved(rounds, figures.len() + 1, |i| {
+        let each_round = interleaved_rounds(rounds, figures.len() + 1, |i| {
             let (pool, run_id, channel, recorder) = (&pool, &run_id, &channel, &recorder);
             let figure = i.checked_sub(1).map(|i| figures[i]);
             let dir = data_dir.path();
@@ -127,6 +142,23 @@ fn main() {
             }
         })
         .await;
+        let medians: Vec<Option<Figure>> = each_round.iter().map(|r| median(r)).collect();
+        // Recording's CPU per audited lookup: (c) − (b) within each round, then the median.
+        let position = |prefix: &str| {
+            figures
+                .iter()
+                .position(|(label, ..)| label.starts_with(prefix))
+                .map(|i| &each_round[i + 1])
+        };
+        let recording_cpu_us = match (position("(b)"), position("(c)")) {
+            (Some(b), Some(c)) if !b.is_empty() && b.len() == c.len() => {
+                let differences = |of: fn(&Figure) -> f64| {
+                    middle(b.iter().zip(c).map(|(b, c)| of(c) - of(b)).collect())
+                };
+                Some((differences(|f| f.cpu_us), differences(|f| f.writers_us)))
+            }
+            _ => None,
+        };
         let mut figures: Vec<(&str, Figure)> = figures
             .iter()
             .zip(&medians[1..])
@@ -136,37 +168,39 @@ fn main() {
         recorder.skip_recording_for_benchmark(false);
         recorder.log().hold_projection_for_test(false);
         running.shutdown().await.expect("shutdown");
-        figures
+        (figures, recording_cpu_us)
     });
 
     let base = &figures[0].1;
     println!();
     println!(
-        "| {:<22} | {:>9} | {:>8} | {:>8} | {:>16} | {:>10} |",
-        "figure", "req/s", "p50 ms", "p99 ms", "throughput vs a", "p99 vs a"
+        "| {:<22} | {:>9} | {:>8} | {:>8} | {:>16} | {:>10} | {:>11} |",
+        "figure", "req/s", "p50 ms", "p99 ms", "throughput vs a", "p99 vs a", "CPU µs/call"
     );
     println!(
-        "|{:-<24}|{:->11}|{:->10}|{:->10}|{:->18}|{:->12}|",
-        "", "", "", "", "", ""
+        "|{:-<24}|{:->11}|{:->10}|{:->10}|{:->18}|{:->12}|{:->13}|",
+        "", "", "", "", "", "", ""
     );
     for (label, figure) in &figures {
         // (d) is a latency only.
-        let (throughput, ratio) = if figure.throughput > 0.0 {
+        let (throughput, ratio, cpu) = if figure.throughput > 0.0 {
             (
                 format!("{:.0}", figure.throughput),
                 format!("{:.0}%", 100.0 * figure.throughput / base.throughput),
+                format!("{:.1}", figure.cpu_us),
             )
         } else {
-            ("–".to_owned(), "–".to_owned())
+            ("–".to_owned(), "–".to_owned(), "–".to_owned())
         };
         println!(
-            "| {:<22} | {:>9} | {:>8.3} | {:>8.3} | {:>16} | {:>9.2}× |",
+            "| {:<22} | {:>9} | {:>8.3} | {:>8.3} | {:>16} | {:>9.2}× | {:>11} |",
             label,
             throughput,
             figure.p50_ms,
             figure.p99_ms,
             ratio,
-            figure.p99_ms / base.p99_ms
+            figure.p99_ms / base.p99_ms,
+            cpu
         );
     }
     let by_label = |prefix: &str| {
@@ -204,6 +238,60 @@ fn main() {
             base.p99_ms + sync.p99_ms,
             audited.p99_ms,
             verdict(audited.p99_ms <= base.p99_ms + sync.p99_ms)
+        );
+    }
+    issue_27_targets(by_label("(a)"), by_label("(c)"), recording_cpu_us);
+}
+
+/// Issue 27's targets for the audited lookup, each beside its figure, and whether it is met.
+fn issue_27_targets(
+    base: Option<&Figure>,
+    audited: Option<&Figure>,
+    recording_cpu_us: Option<(f64, f64)>,
+) {
+    let mut rows: Vec<[String; 4]> = Vec::new();
+    let met = |ok: bool| if ok { "yes" } else { "NO" }.to_owned();
+    if let (Some(base), Some(audited)) = (base, audited) {
+        let share = audited.throughput / base.throughput;
+        rows.push([
+            "(c) throughput / (a) throughput".into(),
+            format!("{:.0}%", 100.0 * share),
+            "≥ 75%".into(),
+            met(share >= 0.75),
+        ]);
+        let p99 = audited.p99_ms / base.p99_ms;
+        rows.push([
+            "(c) p99 / (a) p99".into(),
+            format!("{p99:.2}×"),
+            "≤ 2×".into(),
+            met(p99 <= 2.0),
+        ]);
+    }
+    if let Some((cpu, _)) = recording_cpu_us {
+        rows.push([
+            "recording's CPU per audited lookup, (c) − (b)".into(),
+            format!("{cpu:.1} µs"),
+            "≤ 7 µs".into(),
+            met(cpu <= 7.0),
+        ]);
+    }
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    println!("issue 27 targets (medians; the CPU figure a median of per-round differences):");
+    println!(
+        "| {:<46} | {:>10} | {:>8} | {:>4} |",
+        "figure", "measured", "target", "met?"
+    );
+    println!("|{:-<48}|{:->12}|{:->10}|{:->6}|", "", "", "", "");
+    for [figure, measured, target, met] in rows {
+        println!("| {figure:<46} | {measured:>10} | {target:>8} | {met:>4} |");
+    }
+    if let Some((cpu, writers)) = recording_cpu_us {
+        println!(
+            "recording's CPU per audited lookup: {writers:.1} µs in the audit- threads (sequencer, projector, checkpointer), {:.1} µs elsewhere (the served call's record, queueing, wake-ups)",
+            cpu - writers
         );
     }
 }

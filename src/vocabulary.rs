@@ -417,11 +417,18 @@ mod tests {
 
     #[test]
     fn every_known_word_reads_back_as_itself_and_is_spelled_once() {
-        fn check<T: PartialEq + fmt::Debug>(known: &[T], spell: impl Fn(&T) -> &str, parse: impl Fn(&str) -> T) {
+        fn check<T: PartialEq + fmt::Debug>(
+            known: &[T],
+            spell: impl Fn(&T) -> &str,
+            parse: impl Fn(&str) -> T,
+        ) {
             let mut seen = std::collections::HashSet::new();
             for word in known {
                 assert_eq!(&parse(spell(word)), word);
-                assert!(seen.insert(spell(word).to_owned()), "{word:?} spelled twice");
+                assert!(
+                    seen.insert(spell(word).to_owned()),
+                    "{word:?} spelled twice"
+                );
             }
         }
         check(Rpc::KNOWN, Rpc::as_str, Rpc::parse);
@@ -452,25 +459,55 @@ mod tests {
         // The spellings the trail has always had.
         assert_eq!(Outcome::Failed(Code::NotFound).as_str(), "not_found");
         assert_eq!(Outcome::qr(QrVerdict::CardExpired).as_str(), "card_expired");
-        assert_eq!(Outcome::chip(ChipVerdict::DataGroupTampered).as_str(), "data_group_tampered");
+        assert_eq!(
+            Outcome::chip(ChipVerdict::DataGroupTampered).as_str(),
+            "data_group_tampered"
+        );
         assert_eq!(Outcome::inactive("X").as_str(), "inactive: X");
     }
 
     #[test]
     fn only_outcomes_that_consulted_a_record_cover_a_dossier() {
-        for consulted in ["found", "not_found", "match", "no_match", "valid", "mismatch", "card_revoked",
-            "database_mismatch", "challenge", "authenticated", "VNEID_PASSCODE_WRONG"]
-        {
-            assert!(Outcome::parse(consulted).consulted_a_record(), "{consulted}");
+        for consulted in [
+            "found",
+            "not_found",
+            "match",
+            "no_match",
+            "valid",
+            "mismatch",
+            "card_revoked",
+            "database_mismatch",
+            "challenge",
+            "authenticated",
+            "VNEID_PASSCODE_WRONG",
+        ] {
+            assert!(
+                Outcome::parse(consulted).consulted_a_record(),
+                "{consulted}"
+            );
         }
-        for refused in ["invalid_argument", "failed_precondition", "out_of_range", "unspecified",
-            "unavailable", "deadline_exceeded", "permission_denied"]
-        {
+        for refused in [
+            "invalid_argument",
+            "failed_precondition",
+            "out_of_range",
+            "unspecified",
+            "unavailable",
+            "deadline_exceeded",
+            "permission_denied",
+        ] {
             assert!(!Outcome::parse(refused).consulted_a_record(), "{refused}");
         }
-        for failed in ["unavailable", "deadline_exceeded", "cancelled", "unknown", "resource_exhausted",
-            "permission_denied", "unauthenticated", "aborted", "internal"]
-        {
+        for failed in [
+            "unavailable",
+            "deadline_exceeded",
+            "cancelled",
+            "unknown",
+            "resource_exhausted",
+            "permission_denied",
+            "unauthenticated",
+            "aborted",
+            "internal",
+        ] {
             assert!(!Outcome::parse(failed).reaches_server(), "{failed}");
         }
         assert!(Outcome::parse("not_found").reaches_server());

@@ -44,9 +44,11 @@ fn client_events(data_dir: &Path) -> (i64, i64, Vec<(String, String, String)>) {
             vnpop::audit::EventKind::Dossier { .. } => {
                 (e.dossier_id.clone(), "dossier".into(), String::new())
             }
-            vnpop::audit::EventKind::Verification { outcome, .. } => {
-                (e.dossier_id.clone(), "verification".into(), outcome.to_string())
-            }
+            vnpop::audit::EventKind::Verification { outcome, .. } => (
+                e.dossier_id.clone(),
+                "verification".into(),
+                outcome.to_string(),
+            ),
         })
         .collect();
     (events.len() as i64, distinct.len() as i64, rows)

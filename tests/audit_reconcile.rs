@@ -179,7 +179,7 @@ async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     // Someone with write access to the file changes what an event says.
     vnpop::audit::testing::rewrite_event(&db, 3, false, |event| {
         if let vnpop::audit::EventKind::Verification { outcome, .. } = &mut event.kind {
-            *outcome = "not_found".into();
+            *outcome = vnpop::vocabulary::Outcome::Failed(tonic::Code::NotFound);
         }
     })
     .unwrap();

@@ -24,6 +24,7 @@ use vnpop::{
     audit::{lock::DataDirLock, AuditEvent, AuditLog, EventKind, EventSource},
     client::AuditClient,
     proto,
+    vocabulary::{Answer, Rpc, Subject},
 };
 
 /// Dossiers planted: each one finding.
@@ -316,10 +317,10 @@ async fn a_long_export_keeps_the_servers_memory_bounded() {
                     province: None,
                     call_id: None,
                     kind: EventKind::Verification {
-                        rpc: "LookupByCccd".into(),
-                        outcome: "found".into(),
+                        rpc: Rpc::LookupByCccd,
+                        outcome: Answer::Found.into(),
                         purpose: purpose.clone(),
-                        subject: format!("{n:064x}"),
+                        subject: Subject::from_hex(&format!("{n:064x}")),
                     },
                 })
                 .collect();

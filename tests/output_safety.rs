@@ -24,7 +24,7 @@ fn dossier(id: &str, officer: &str) -> AuditEvent {
         call_id: None,
         kind: EventKind::Dossier {
             procedure: "1.004227".into(),
-            channel: "desk".into(),
+            channel: vnpop::vocabulary::Channel::Desk,
         },
     }
 }

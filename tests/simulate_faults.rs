@@ -17,7 +17,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use vnpop::audit::{AuditEvent, EventKind, EventSource};
+use vnpop::{
+    audit::{AuditEvent, EventKind, EventSource},
+    vocabulary::Answer,
+};
 
 /// Two periods, two units: 1,200 dossiers, 240 of them looked up. `--concurrency 2` makes a run
 /// last a few seconds, long enough to be interrupted.
@@ -112,7 +115,7 @@ fn held(data_dir: &Path) -> Held {
                 *held.served.entry(dossier_id).or_default() += 1;
             }
             (EventSource::Client, EventKind::Verification { outcome, .. })
-                if outcome == "found" =>
+                if outcome == Answer::Found.into() =>
             {
                 *held.reported_found.entry(dossier_id).or_default() += 1;
             }

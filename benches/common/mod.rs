@@ -122,11 +122,26 @@ pub fn median(rounds: &[Figure]) -> Option<Figure> {
 /// `rounds` rounds of `figures` figures, each round measuring every figure once in order
 /// (`measure(i)`; `None` skips figure i), so that the machine's other load falls on all of them
 /// alike. Each figure's medians, in order.
-pub async fn interleaved<F, Fut>(
+pub async fn interleaved<F, Fut>(rounds: usize, figures: usize, measure: F) -> Vec<Option<Figure>>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Option<Figure>>,
+{
+    interleaved_rounds(rounds, figures, measure)
+        .await
+        .iter()
+        .map(|rounds| median(rounds))
+        .collect()
+}
+
+/// [`interleaved`], each figure's rounds kept (in round order; a skipped figure has none), for
+/// figures made of several figures of the same round (a difference, a ratio) whose median over
+/// the rounds is wanted.
+pub async fn interleaved_rounds<F, Fut>(
     rounds: usize,
     figures: usize,
     mut measure: F,
-) -> Vec<Option<Figure>>
+) -> Vec<Vec<Figure>>
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Option<Figure>>,
@@ -139,7 +154,7 @@ where
             }
         }
     }
-    rounds_of.iter().map(|rounds| median(rounds)).collect()
+    rounds_of
 }
 
 #[cfg(feature = "client")]
@@ -175,7 +190,10 @@ mod lookups {
     }
 
     /// One round: `kind` calls from the real load driver over `channels`, `concurrency` in
-    /// flight for `seconds` after a 1 s warm-up; every call must succeed.
+    /// flight for `seconds` after a 1 s warm-up; every call must succeed. Its `cpu_us` is the
+    /// process's CPU time (every thread, user and system: the server's and the load driver's
+    /// alike, both being in this process) over the measured part, per call made in it; its
+    /// `writers_us` the part of it the `audit-` threads took ([`super::writers_cpu_time`]).
     pub async fn closed_loop(
         pool: &Arc<CitizenPool>,
         kind: RpcKind,
@@ -191,14 +209,25 @@ mod lookups {
             Duration::from_secs(10),
             run_id.to_owned(),
         ));
+        let pace = Pace::Closed { concurrency };
+        // The warm-up as `Driver::run` makes it, a phase of its own whose workers have all ended
+        // before the measured phase starts, so the CPU time taken between the two covers the
+        // measured calls only.
+        let warmup = Stop::After(Duration::from_secs(1));
+        driver.run(pace, warmup, Duration::ZERO, false).await;
+        let (cpu, writers) = (super::cpu_time(), super::writers_cpu_time());
         let (tally, elapsed) = driver
             .run(
-                Pace::Closed { concurrency },
+                pace,
                 Stop::After(Duration::from_secs(seconds)),
-                Duration::from_secs(1),
+                Duration::ZERO,
                 false,
             )
             .await;
+        let (cpu, writers) = (
+            super::cpu_time() - cpu,
+            super::writers_cpu_time().saturating_sub(writers),
+        );
         let settings = load::settings(&LoadConfig::defaults(), run_id);
         let report = load::LoadReport::new(settings, &tally, elapsed);
         let errors: u64 = report.total.errors.values().sum();
@@ -207,6 +236,8 @@ mod lookups {
             throughput: report.total.throughput_per_second,
             p50_ms: report.total.latency_ms.p50,
             p99_ms: report.total.latency_ms.p99,
+            cpu_us: cpu.as_secs_f64() * 1e6 / report.total.requests.max(1) as f64,
+            writers_us: writers.as_secs_f64() * 1e6 / report.total.requests.max(1) as f64,
             ..Figure::default()
         }
     }

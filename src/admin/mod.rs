@@ -25,8 +25,8 @@ use crate::{
     },
     population,
     proto::{self, qa_administration_server::QaAdministration},
-    vocabulary::{Answer, Rpc},
     security::{Agency, Authenticator, Role},
+    vocabulary::{Answer, Rpc},
 };
 
 /// The admin service over the fault injector and the store.
@@ -277,7 +277,9 @@ impl QaAdministration for AdminService {
         } else {
             "fixture citizen put: new citizen"
         };
-        let answer = self.change(&agency, Rpc::PutCitizen, change, detail).await?;
+        let answer = self
+            .change(&agency, Rpc::PutCitizen, change, detail)
+            .await?;
         tracing::info!(agency = %agency.id, citizen = %cccd.masked(), existed = answer.get_ref().existed, "fixture citizen put");
         Ok(answer)
     }

@@ -27,9 +27,9 @@ pub use self::{
     refusal::Refusal,
 };
 use crate::{
-    vocabulary::{Channel, Rpc},
     domain::check_safe_text,
     proto::{self, reported_event::Kind},
+    vocabulary::{Channel, Rpc},
 };
 
 /// Longest `event_id`, `dossier_id` and `officer_id` (characters).

@@ -357,9 +357,9 @@ impl VneidService {
         &self,
         request: Request<proto::CompleteAuthenticationRequest>,
     ) -> Served<proto::CompleteAuthenticationResponse> {
-        let (call, mut request) = self
-            .serving
-            .begin(request, Rpc::CompleteAuthentication, |r| r.context.clone())?;
+        let (call, mut request) =
+            self.serving
+                .begin(request, Rpc::CompleteAuthentication, |r| r.context.clone())?;
         let sizes = bounded(
             "challenge_id",
             &request.challenge_id,

@@ -254,11 +254,11 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::vocabulary::{Answer, Channel, Rpc, Subject};
     use crate::audit::{
         log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
         verify_file, AuditEvent, AuditLog, EventSource,
     };
+    use crate::vocabulary::{Answer, Channel, Rpc, Subject};
 
     const DAY: i64 = 86_400_000;
 

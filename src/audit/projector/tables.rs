@@ -149,7 +149,12 @@ pub(crate) fn subject_key(subject: &Subject) -> i64 {
     let hash = subject
         .0
         .iter()
-        .flat_map(|byte| [DIGITS[usize::from(byte >> 4)], DIGITS[usize::from(byte & 15)]])
+        .flat_map(|byte| {
+            [
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 15)],
+            ]
+        })
         .fold(0xcbf2_9ce4_8422_2325_u64, |hash, digit| {
             (hash ^ u64::from(digit)).wrapping_mul(0x0100_0000_01b3)
         });

@@ -16,11 +16,7 @@ fn write_payload(
     dictionary: Option<(&mut Dictionary, &mut Vec<(u64, String)>)>,
     out: &mut Vec<u8>,
 ) {
-    write_view(
-        &View::of(event, received_at_ms),
-        dictionary,
-        out,
-    );
+    write_view(&View::of(event, received_at_ms), dictionary, out);
 }
 
 /// Writes the payload a [`View`] reads, interning strings into `dictionary` when it is given:

@@ -226,7 +226,14 @@ impl Dossier {
                     .verify_demographics(&context, cccd_number, declared)
                     .await
             },
-            |r| if r.matched { Answer::Match } else { Answer::NoMatch }.into(),
+            |r| {
+                if r.matched {
+                    Answer::Match
+                } else {
+                    Answer::NoMatch
+                }
+                .into()
+            },
         )
         .await
     }

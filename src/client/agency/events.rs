@@ -182,9 +182,8 @@ mod tests {
                 code, "refused", details,
             )))
         };
-        let label = |result: Result<(), ClientError>| {
-            outcome(&result, |_| Outcome::OK).as_str().to_owned()
-        };
+        let label =
+            |result: Result<(), ClientError>| outcome(&result, |_| Outcome::OK).as_str().to_owned();
         assert_eq!(
             label(refusal(Code::Unauthenticated, "VNEID_PASSCODE_WRONG")),
             "VNEID_PASSCODE_WRONG"
