@@ -92,8 +92,8 @@ async fn the_ratio_of_a_simulated_scenario_is_exact() {
         .unwrap();
     assert_eq!((ly_nhan.dossiers, ly_nhan.lookups), (40, 0));
 
-    // The same run again: every dossier is already in the log, nothing is looked up again, and
-    // no figure changes (served included).
+    // The same run again: every dossier is already in the log, its lookup is made again under
+    // the same call id and recorded once: no figure changes (served included).
     let again = simulate_through(&server, &scenario, &identity).await;
     assert_eq!(
         (

@@ -106,9 +106,10 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         outln!(out, "run {}", identity.id);
         if report.dossiers == 0 {
             outln!(out,
-                "already in the log: all {} dossiers of this run (and their {} lookups) were \
-                 acknowledged as duplicates; nothing was looked up again and no figure changed \
-                 (give --run-label NAME to simulate a separate run)",
+                "already in the log: all {} dossiers of this run were acknowledged as \
+                 duplicates, and their {} lookups, made again under the same call ids, were \
+                 recorded once; no figure changed, every event delivered (give --run-label NAME \
+                 to simulate a separate run)",
                 report.already_logged, report.already_logged_lookups
             );
         } else {
@@ -118,8 +119,9 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
             );
             if report.already_logged > 0 {
                 outln!(out,
-                    "resumed: {} dossiers ({} lookups) were already in the log from an earlier \
-                     run of this scenario and were acknowledged as duplicates",
+                    "resumed: {} dossiers were already in the log from an earlier run of this \
+                     scenario and were acknowledged as duplicates; their {} lookups were made \
+                     again under the same call ids and recorded once",
                     report.already_logged, report.already_logged_lookups
                 );
             }
