@@ -38,7 +38,8 @@ use progress::Next;
 pub(crate) use progress::Progress;
 use tables::clear;
 pub use tables::QUERY_FILE;
-pub(crate) use tables::{applied, connect, subject_key};
+pub(crate) use tables::{applied, connect, subject_bucket, subject_key};
+use tables::PROJECTOR_CACHE_KIB;
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
@@ -64,6 +65,7 @@ impl Projector {
     pub(crate) fn start(log_path: &Path, query_path: &Path, size: u64) -> Result<Self, AuditError> {
         let log = SqliteLog::open(log_path)?;
         let query = connect(query_path)?;
+        query.pragma_update(None, "cache_size", -PROJECTOR_CACHE_KIB)?;
         let mut from = applied(&query)?;
         if from > size {
             // Tables of another (or a longer, since replaced) log: derive them again.
@@ -220,8 +222,14 @@ fn apply(
         } = &event.kind
         {
             transaction
-                .prepare_cached("INSERT OR IGNORE INTO subjects (key, seq) VALUES (?1, ?2)")?
-                .execute([subject_key(subject), stored.seq as i64])?;
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO subjects (bucket, key, seq) VALUES (?1, ?2, ?3)",
+                )?
+                .execute([
+                    subject_bucket(stored.seq),
+                    subject_key(subject),
+                    stored.seq as i64,
+                ])?;
         }
     }
     summary.write(&transaction)?;
@@ -237,6 +245,7 @@ fn apply(
 pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditError> {
     let log = SqliteLog::open(log_path)?;
     let mut query = connect(query_path)?;
+    query.pragma_update(None, "cache_size", -PROJECTOR_CACHE_KIB)?;
     clear(&query)?;
     let size = log.size()?;
     let mut dictionary = Dictionary::default();
@@ -303,7 +312,7 @@ mod tests {
             "SELECT * FROM dossiers ORDER BY agency_id, dossier_id",
             "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
             "SELECT * FROM ratio_rollup_month ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
-            "SELECT key, seq FROM subjects ORDER BY key, seq",
+            "SELECT bucket, key, seq FROM subjects ORDER BY bucket, key, seq",
         ] {
             let mut statement = connection.prepare(sql).unwrap();
             let columns = statement.column_count();

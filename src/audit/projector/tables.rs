@@ -45,8 +45,11 @@ macro_rules! rollup_columns {
 /// read dossiers rather than every event. `ratio_rollup`: per Vietnam day and dossier
 /// attributes, the dossier counts the ratio queries sum, so a query over years of events reads
 /// thousands of rows, not millions. Communes and provinces are stored as their codes (names are
-/// looked up when a query answers). `subjects`: the events of each keyed subject hash, under a
-/// 31-bit key of it ([`subject_key`]; a query compares the full hash). `projection_state`: the
+/// looked up when a query answers). `subjects`: the events of each keyed subject, under a 31-bit
+/// key of it ([`subject_key`]; a query compares the full subject), in buckets of
+/// [`SUBJECT_BUCKET`] positions ([`subject_bucket`]): new entries go into the last bucket only,
+/// whose part of the index stays in the cache however long the log grows, and a citizen's
+/// history is one seek per bucket. `projection_state`: the
 /// first event not yet applied. `ratio_rollup_month`: the same sums per month, so a query over
 /// whole months reads a thirtieth of the rows (the days at either end of a period come from
 /// `ratio_rollup`).
@@ -78,6 +81,11 @@ CREATE TABLE IF NOT EXISTS dossiers (
     PRIMARY KEY (agency_id, dossier_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
+-- The dossiers no served lookup has covered yet (what the unverified list reads): a dossier
+-- enters at its receipt and leaves at its first covering lookup, near the index's end either
+-- way, so the index stays small and cheap to keep.
+CREATE INDEX IF NOT EXISTS dossiers_unverified ON dossiers (received_at_ms, agency_id, dossier_id)
+    WHERE served_consulted = 0 AND load_test = 0;
 CREATE TABLE IF NOT EXISTS ratio_rollup (",
     rollup_columns!(),
     ") WITHOUT ROWID;
@@ -85,9 +93,10 @@ CREATE TABLE IF NOT EXISTS ratio_rollup_month (",
     rollup_columns!(),
     ") WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subjects (
-    key INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key, seq)
+    bucket INTEGER NOT NULL,
+    key    INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projection_state (
     id      INTEGER PRIMARY KEY CHECK (id = 0),
@@ -101,8 +110,20 @@ INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
 /// current provinces; 4: the tree's upper levels, [`nodes`](crate::audit::nodes); 5: 31-bit subject keys, the monthly rollup; 6: verifications that consulted a record, which
-/// alone cover a dossier).
-const SCHEMA_VERSION: i64 = 6;
+/// alone cover a dossier; 7: subjects in buckets, the unverified dossiers' index).
+const SCHEMA_VERSION: i64 = 7;
+
+/// Log positions per bucket of the `subjects` index (2^22: about 4.2 million events).
+pub(crate) const SUBJECT_BUCKET: u64 = 1 << 22;
+
+/// The `subjects` bucket of the event at `seq`.
+pub(crate) fn subject_bucket(seq: u64) -> i64 {
+    (seq / SUBJECT_BUCKET) as i64
+}
+
+/// The page cache of the projector's connection (KiB): the query tables' hot parts — the last
+/// subjects bucket, the newest dossiers, the rollups — stay in memory as the file grows.
+pub(crate) const PROJECTOR_CACHE_KIB: i64 = 256 * 1024;
 
 /// Opens the query tables' file with the settings every connection uses. Tables of an older
 /// [`SCHEMA_VERSION`] are dropped first, so the projector derives them again from the first event.

@@ -11,11 +11,20 @@ impl AuditReader {
     /// Every verification of the citizen `subject`, oldest first.
     pub fn accesses(&self, subject: &Subject) -> Result<Vec<AuditEvent>, AuditError> {
         let key = projector::subject_key(subject);
-        let seqs: Vec<i64> = self
+        // One seek per bucket, up to the last bucket the index holds.
+        let last: Option<i64> = self
             .connection()
-            .prepare_cached("SELECT seq FROM subjects WHERE key = ?1 ORDER BY seq")?
-            .query_map([key], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+            .prepare_cached("SELECT MAX(bucket) FROM subjects")?
+            .query_row([], |r| r.get(0))?;
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut statement = self
+            .connection()
+            .prepare_cached("SELECT seq FROM subjects WHERE bucket = ?1 AND key = ?2 ORDER BY seq")?;
+        for bucket in 0..=last.unwrap_or(-1) {
+            for seq in statement.query_map([bucket, key], |r| r.get(0))? {
+                seqs.push(seq?);
+            }
+        }
         let mut found = Vec::with_capacity(seqs.len());
         for seq in seqs {
             if let Some(event) = self.event(seq as u64)? {
