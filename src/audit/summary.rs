@@ -1,25 +1,31 @@
 //! The dossier summary and the per-day and per-month rollups, kept in step with a batch of
 //! events.
 //!
-//! A batch is applied in memory first: every dossier it touches is read once, changed by each of
-//! its events in log order, and written back once; the rollups' changes are summed per row and
-//! written once a row (a day's row and its month's row get the same changes). A dossier reported twice counts once (the first report wins);
-//! verifications reported before their dossier are counted into the rollup when the dossier
-//! arrives.
+//! A batch is applied in memory first, from the records read in place (no event is decoded):
+//! every dossier it touches is read once, changed by each of its events in log order, and
+//! written back once, in key order; the rollups' changes are summed per row and written once a
+//! row (a day's row and its month's row get the same changes). A dossier reported twice counts
+//! once (the first report wins); verifications reported before their dossier are counted into
+//! the rollup when the dossier arrives.
 //!
 //! A dossier's rollup figures ([`Dossier::figures`]) are functions of its counts (reported,
-//! served, reported failed); each event changes a received dossier's figures, and the rollup
-//! row gets the difference, so `covered` and `not_served` stay exact without reading anything
-//! but the dossier's row.
+//! served, reported failed), and its rollup row never changes once it is received (its
+//! attributes are the receipt's): the row gets the difference between the dossier's figures at
+//! the end of the batch and at its start, so `covered` and `not_served` stay exact without
+//! reading anything but the dossier's row, and the batch builds a rollup key per dossier, not per
+//! event.
 
-use std::collections::{hash_map::Entry, HashMap};
+use std::collections::HashMap;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::domain::{geography::CurrentProvince, vietnam, ProvinceCode};
+use crate::{
+    domain::{geography::CurrentProvince, vietnam, ProvinceCode},
+    vocabulary::Outcome,
+};
 
 use super::{
-    event::{AuditEvent, EventKind, EventSource},
+    record::{View, ViewKind},
     AuditError,
 };
 
@@ -49,8 +55,7 @@ struct Dossier {
     /// Reported verifications whose outcome says the call never reached the server.
     failed: i64,
     /// Served verifications that consulted a citizen record
-    /// ([`Outcome::consulted_a_record`](crate::vocabulary::Outcome::consulted_a_record)): what
-    /// coverage counts.
+    /// ([`Outcome::consulted_a_record`]): what coverage counts.
     served_consulted: i64,
     district: Option<String>,
     officer_id: Option<String>,
@@ -61,6 +66,8 @@ struct Dossier {
     commune: Option<u32>,
     /// The current province's code.
     province: Option<u16>,
+    /// Its figures when the batch first read it, if it was received then (in the rollup).
+    before: Option<Figures>,
     changed: bool,
 }
 
@@ -83,10 +90,18 @@ struct RollupKey {
 /// The changes of one batch, before they are written.
 #[derive(Default)]
 pub(super) struct Summary {
-    dossiers: HashMap<(String, String), Dossier>,
-    /// Per rollup row: the [`ROLLUP_FIGURES`] to add; the month's rows keyed by their first day.
-    rollup: HashMap<RollupKey, Figures>,
-    months: HashMap<RollupKey, Figures>,
+    /// The dossiers the batch touched, by `agency \0 dossier` ([`key_into`]).
+    dossiers: HashMap<String, Dossier>,
+    /// A buffer for the key being looked up.
+    key: String,
+}
+
+/// `agency \0 dossier`: one string key (no agency id holds a control character).
+fn key_into(buffer: &mut String, agency: &str, dossier: &str) {
+    buffer.clear();
+    buffer.push_str(agency);
+    buffer.push('\0');
+    buffer.push_str(dossier);
 }
 
 /// The current province containing the one recorded (an old province's successor; a current
@@ -129,95 +144,78 @@ impl Dossier {
     }
 }
 
+/// The summary row of a dossier as the table holds it (a new one if it holds none).
+fn read_dossier(
+    transaction: &Transaction<'_>,
+    agency_id: &str,
+    dossier_id: &str,
+) -> Result<Dossier, AuditError> {
+    let stored = transaction
+        .prepare_cached(
+            "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test,
+                    commune, province, failed, served_consulted
+             FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
+        )?
+        .query_row(params![agency_id, dossier_id], |r| {
+            Ok(Dossier {
+                received_at_ms: r.get(0)?,
+                lookups: r.get(1)?,
+                served: r.get(2)?,
+                district: r.get(3)?,
+                officer_id: r.get(4)?,
+                procedure: r.get(5)?,
+                channel: r.get(6)?,
+                load_test: r.get(7)?,
+                commune: r.get(8)?,
+                province: r.get(9)?,
+                failed: r.get(10)?,
+                served_consulted: r.get(11)?,
+                before: None,
+                changed: false,
+            })
+        })
+        .optional()?;
+    let mut dossier = stored.unwrap_or_default();
+    if dossier.received_at_ms.is_some() {
+        dossier.before = Some(dossier.figures());
+    }
+    Ok(dossier)
+}
+
 impl Summary {
-    /// The summary row of a dossier, read from the table the first time the batch touches it.
-    fn dossier<'a>(
-        &'a mut self,
-        transaction: &Transaction<'_>,
-        agency_id: &str,
-        dossier_id: &str,
-    ) -> Result<&'a mut Dossier, AuditError> {
-        match self
-            .dossiers
-            .entry((agency_id.to_owned(), dossier_id.to_owned()))
-        {
-            Entry::Occupied(entry) => Ok(entry.into_mut()),
-            Entry::Vacant(entry) => {
-                let stored = transaction
-                    .prepare_cached(
-                        "SELECT received_at_ms, lookups, served, district, officer_id, procedure, channel, load_test,
-                                commune, province, failed, served_consulted
-                         FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2",
-                    )?
-                    .query_row(params![agency_id, dossier_id], |r| {
-                        Ok(Dossier {
-                            received_at_ms: r.get(0)?,
-                            lookups: r.get(1)?,
-                            served: r.get(2)?,
-                            district: r.get(3)?,
-                            officer_id: r.get(4)?,
-                            procedure: r.get(5)?,
-                            channel: r.get(6)?,
-                            load_test: r.get(7)?,
-                            commune: r.get(8)?,
-                            province: r.get(9)?,
-                            failed: r.get(10)?,
-                            served_consulted: r.get(11)?,
-                            changed: false,
-                        })
-                    })
-                    .optional()?;
-                Ok(entry.insert(stored.unwrap_or_default()))
-            }
-        }
-    }
-
-    /// Adds a dossier's change of figures (`after - before`) to its day's and month's rows.
-    fn add(&mut self, key: Option<RollupKey>, before: Figures, after: Figures) {
-        let Some(key) = key else {
-            return;
-        };
-        let month = RollupKey {
-            day: vietnam::month_start(key.day),
-            ..key.clone()
-        };
-        for (rows, key) in [(&mut self.rollup, key), (&mut self.months, month)] {
-            let row = rows.entry(key).or_default();
-            for ((total, new), old) in row.iter_mut().zip(after).zip(before) {
-                *total += new - old;
-            }
-        }
-    }
-
-    /// Applies one event to the batch's summary.
+    /// Applies one event, read in place.
     pub(super) fn event(
         &mut self,
         transaction: &Transaction<'_>,
-        event: &AuditEvent,
+        event: &View<'_>,
     ) -> Result<(), AuditError> {
         if event.dossier_id.is_empty() {
             return Ok(()); // an action outside any dossier (see `recorder::Action`)
         }
-        let agency = event.agency_id.as_str();
-        let dossier = self.dossier(transaction, agency, &event.dossier_id)?;
-        let (key, before) = match &event.kind {
-            EventKind::Dossier { procedure, channel } => {
+        key_into(&mut self.key, event.agency_id, event.dossier_id);
+        let dossier = match self.dossiers.get_mut(self.key.as_str()) {
+            Some(dossier) => dossier,
+            None => {
+                let read = read_dossier(transaction, event.agency_id, event.dossier_id)?;
+                self.dossiers.entry(self.key.clone()).or_insert(read)
+            }
+        };
+        match event.kind {
+            ViewKind::Dossier { procedure, channel } => {
                 if dossier.received_at_ms.is_some() {
                     return Ok(()); // reported before: the first report stands
                 }
                 dossier.received_at_ms = Some(event.occurred_at_ms);
-                dossier.district = Some(event.district.clone());
-                dossier.officer_id = Some(event.officer_id.clone());
-                dossier.procedure = Some(procedure.clone());
-                dossier.channel = Some(channel.as_str().to_owned());
+                dossier.district = Some(event.district.to_owned());
+                dossier.officer_id = Some(event.officer_id.to_owned());
+                dossier.procedure = Some(procedure.to_owned());
+                dossier.channel = Some(channel.to_owned());
                 dossier.load_test = event.load_test;
                 dossier.commune = event.commune;
                 dossier.province = current_province(event.province);
                 dossier.changed = true;
-                // Not in the rollup before: all of its figures are new.
-                (dossier.rollup_key(agency), Figures::default())
             }
-            EventKind::Verification { outcome, .. } => {
+            ViewKind::Verification { outcome, .. } => {
                 if !dossier.changed
                     && dossier.received_at_ms.is_none()
                     && dossier.lookups == 0
@@ -227,26 +225,49 @@ impl Summary {
                     dossier.load_test = event.load_test;
                 }
                 dossier.changed = true;
-                // Counted into the rollup now only if the dossier is already reported.
-                let before = dossier.figures();
-                match event.source {
-                    EventSource::Client => {
-                        dossier.lookups += 1;
-                        if !outcome.reaches_server() {
-                            dossier.failed += 1;
-                        }
-                    }
-                    EventSource::Server => {
-                        dossier.served += 1;
-                        dossier.served_consulted += i64::from(outcome.consulted_a_record());
+                let outcome = Outcome::parse(outcome);
+                if event.server {
+                    dossier.served += 1;
+                    dossier.served_consulted += i64::from(outcome.consulted_a_record());
+                } else {
+                    dossier.lookups += 1;
+                    if !outcome.reaches_server() {
+                        dossier.failed += 1;
                     }
                 }
-                (dossier.rollup_key(agency), before)
             }
-        };
-        let after = dossier.figures();
-        self.add(key, before, after);
+        }
         Ok(())
+    }
+
+    /// The batch's changes to the day and month rollup rows: each changed, received dossier's
+    /// figures now less those it had in the rollup at the batch's start.
+    fn rollups(&self) -> [HashMap<RollupKey, Figures>; 2] {
+        let (mut days, mut months) = (HashMap::new(), HashMap::new());
+        for (key, dossier) in &self.dossiers {
+            if !dossier.changed {
+                continue;
+            }
+            let agency = key.split('\0').next().unwrap_or_default();
+            let Some(day) = dossier.rollup_key(agency) else {
+                continue;
+            };
+            let (before, after) = (dossier.before.unwrap_or_default(), dossier.figures());
+            if before == after {
+                continue;
+            }
+            let month = RollupKey {
+                day: vietnam::month_start(day.day),
+                ..day.clone()
+            };
+            for (rows, key) in [(&mut days, day), (&mut months, month)] {
+                let row: &mut Figures = rows.entry(key).or_default();
+                for ((total, new), old) in row.iter_mut().zip(after).zip(before) {
+                    *total += new - old;
+                }
+            }
+        }
+        [days, months]
     }
 
     /// Writes the batch's changed dossiers and rollup rows.
@@ -263,8 +284,17 @@ impl Summary {
                  commune = excluded.commune, province = excluded.province, failed = excluded.failed,
                  served_consulted = excluded.served_consulted",
         )?;
-        for ((agency_id, dossier_id), d) in &self.dossiers {
-            if d.changed {
+        // In key order: the table's pages are visited once each, in order.
+        let mut changed: Vec<(&str, &Dossier)> = self
+            .dossiers
+            .iter()
+            .filter(|(_, d)| d.changed)
+            .map(|(key, d)| (key.as_str(), d))
+            .collect();
+        changed.sort_unstable_by_key(|(key, _)| *key);
+        for (key, d) in changed {
+            let (agency_id, dossier_id) = key.split_once('\0').unwrap_or((key, ""));
+            {
                 dossiers.execute(params![
                     agency_id,
                     dossier_id,
@@ -283,10 +313,8 @@ impl Summary {
                 ])?;
             }
         }
-        for (table, rows) in [
-            ("ratio_rollup", &self.rollup),
-            ("ratio_rollup_month", &self.months),
-        ] {
+        let [days, months] = self.rollups();
+        for (table, rows) in [("ratio_rollup", &days), ("ratio_rollup_month", &months)] {
             let mut rollup = transaction.prepare_cached(&format!(
                 "INSERT INTO {table} (day, agency_id, district, officer_id, procedure, channel, load_test,
                      commune, province, {figures})

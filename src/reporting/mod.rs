@@ -164,4 +164,36 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_verification_names_a_method_vnpop_serves_and_a_dossier_its_channel() {
+        for rpc in ["LookupByCccd", "VerifyChipRead", "CompleteAuthentication"] {
+            let mut event = verification();
+            if let Some(Kind::Verification(v)) = &mut event.kind {
+                v.rpc = rpc.into();
+            }
+            assert_eq!(check_fields(&event), Ok(()), "{rpc}");
+        }
+        for rpc in ["Lookup", "SetFaults", "lookupbycccd"] {
+            let mut event = verification();
+            if let Some(Kind::Verification(v)) = &mut event.kind {
+                v.rpc = rpc.into();
+            }
+            match check_fields(&event) {
+                Err(refusal @ Refusal::Invalid { .. }) => {
+                    assert_eq!(refusal.field(), "verification.rpc", "{rpc}")
+                }
+                other => panic!("{rpc}: {other:?}"),
+            }
+        }
+        let mut dossier = verification();
+        dossier.kind = Some(Kind::Dossier(proto::DossierReceived {
+            procedure_code: "1.004227".into(),
+            channel: "fax".into(),
+        }));
+        assert!(matches!(
+            check_fields(&dossier),
+            Err(refusal @ Refusal::Invalid { .. }) if refusal.field() == "dossier.channel"
+        ));
+    }
 }

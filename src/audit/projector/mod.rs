@@ -27,9 +27,8 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
-    event::EventKind,
     merkle::BLOCK_LEAVES,
-    record::{Dictionary, StoredEvent},
+    record::{Dictionary, ViewKind},
     store::{LogOfRecord, SqliteLog},
     summary::Summary,
     AuditError,
@@ -37,9 +36,9 @@ use super::{
 use progress::Next;
 pub(crate) use progress::Progress;
 use tables::clear;
+use tables::PROJECTOR_CACHE_KIB;
 pub use tables::QUERY_FILE;
 pub(crate) use tables::{applied, connect, subject_bucket, subject_key};
-use tables::PROJECTOR_CACHE_KIB;
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
@@ -174,7 +173,8 @@ fn lower_priority() {
     }
 }
 
-/// Reads events `[from, to)` back from the log and applies them in one transaction.
+/// Reads events `[from, to)` back from the log, in place, and applies them — with the tree
+/// nodes their blocks complete and the new applied position — in one transaction.
 fn apply_range(
     log: &SqliteLog,
     dictionary: &mut Dictionary,
@@ -182,56 +182,34 @@ fn apply_range(
     from: u64,
     to: u64,
 ) -> Result<(), AuditError> {
-    let mut events = Vec::with_capacity((to - from) as usize);
+    let transaction = query.transaction()?;
+    let mut summary = Summary::default();
+    let mut read = 0;
     // The blocks these events complete, with the left sibling of the first.
     let first_block = from / BLOCK_LEAVES;
     let blocks = log.snapshot(|log| {
-        log.events(dictionary, from, to, &mut |stored| {
-            events.push(stored);
+        let mut subjects = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO subjects (bucket, key, seq) VALUES (?1, ?2, ?3)",
+        )?;
+        log.views(dictionary, from, to, &mut |seq, view| {
+            read += 1;
+            summary.event(&transaction, &view)?;
+            if let ViewKind::Verification { subject, .. } = view.kind {
+                if let Some(subject) = subject.keyed() {
+                    subjects.execute([subject_bucket(seq), subject_key(&subject), seq as i64])?;
+                }
+            }
             Ok(true)
         })?;
         log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
     })?;
-    if events.len() as u64 != to - from {
+    if read != to - from {
         return Err(AuditError::Corrupt(format!(
-            "the log holds {} of events #{from}..#{}",
-            events.len(),
+            "the log holds {read} of events #{from}..#{}",
             to - 1
         )));
     }
-    apply(query, &events, &blocks, to)
-}
-
-/// Applies stored events, and the tree nodes their blocks complete, in one transaction with the
-/// new applied position.
-fn apply(
-    connection: &mut Connection,
-    events: &[StoredEvent],
-    blocks: &[(u64, Vec<u8>)],
-    to: u64,
-) -> Result<(), AuditError> {
-    let transaction = connection.transaction()?;
-    super::nodes::extend(&transaction, blocks)?;
-    let mut summary = Summary::default();
-    for stored in events {
-        let event = &stored.event;
-        summary.event(&transaction, event)?;
-        if let EventKind::Verification {
-            subject: Some(subject),
-            ..
-        } = &event.kind
-        {
-            transaction
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO subjects (bucket, key, seq) VALUES (?1, ?2, ?3)",
-                )?
-                .execute([
-                    subject_bucket(stored.seq),
-                    subject_key(subject),
-                    stored.seq as i64,
-                ])?;
-        }
-    }
+    super::nodes::extend(&transaction, &blocks)?;
     summary.write(&transaction)?;
     transaction
         .prepare_cached("UPDATE projection_state SET applied = ?1 WHERE id = 0")?
@@ -265,7 +243,7 @@ mod tests {
     use super::*;
     use crate::audit::{
         log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
-        verify_file, AuditEvent, AuditLog, EventSource,
+        verify_file, AuditEvent, AuditLog, EventKind, EventSource,
     };
     use crate::vocabulary::{Answer, Channel, Rpc, Subject};
 

@@ -17,9 +17,9 @@ impl AuditReader {
             .prepare_cached("SELECT MAX(bucket) FROM subjects")?
             .query_row([], |r| r.get(0))?;
         let mut seqs: Vec<i64> = Vec::new();
-        let mut statement = self
-            .connection()
-            .prepare_cached("SELECT seq FROM subjects WHERE bucket = ?1 AND key = ?2 ORDER BY seq")?;
+        let mut statement = self.connection().prepare_cached(
+            "SELECT seq FROM subjects WHERE bucket = ?1 AND key = ?2 ORDER BY seq",
+        )?;
         for bucket in 0..=last.unwrap_or(-1) {
             for seq in statement.query_map([bucket, key], |r| r.get(0))? {
                 seqs.push(seq?);
