@@ -80,6 +80,7 @@ pub(crate) static METHODS: &[Method] = &[
         false,
     ),
     method("/vnpop.v1.AuditTrail/GetTreeHead", "GetTreeHead", false),
+    method("/vnpop.v1.AuditTrail/GetCheckpoint", "GetCheckpoint", false),
     method(
         "/vnpop.v1.AuditTrail/GetInclusionProof",
         "GetInclusionProof",

@@ -283,16 +283,6 @@ fn resident_bytes(pid: u32) -> u64 {
 /// each as ListEvents sends them, 90 MB in all.
 const EXPORTED: usize = 200_000;
 
-/// Stops the `vnpop serve` process it holds when dropped (the test failing included).
-struct Serve(std::process::Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The server's memory is read from its own process (`vnpop serve`, /proc/PID/status): in this
 /// process it would count the client's, and the other tests' of this binary, which run
 /// alongside and plant 30,000 dossiers each.
@@ -329,8 +319,9 @@ async fn a_long_export_keeps_the_servers_memory_bounded() {
         // Dropped: the log is closed and the data directory released for the server.
     }
     let port = common::free_port();
-    let server = Serve(common::spawn_serve(port, &data_dir, &[]));
-    let pid = server.0.id();
+    // Stopped when dropped (the test failing included).
+    let server = common::spawn_serve(port, &data_dir, &[]);
+    let pid = server.id();
     let mut connected = None;
     for _ in 0..600 {
         if let Ok(client) = AuditClient::connect(

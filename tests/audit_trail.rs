@@ -291,6 +291,91 @@ async fn proofs_verify_independently_and_heads_are_signed() {
 
     let error = auditor.inclusion_proof(14, 0).await.unwrap_err();
     assert_eq!(error.invalid_fields(), ["leaf_index"]);
+
+    // The same head as a C2SP checkpoint, checked here as any signed-note verifier would.
+    let checkpoint = auditor.checkpoint().await.unwrap();
+    assert_eq!(
+        (checkpoint.tree_size, &checkpoint.root_hash),
+        (14, &today.root_hash)
+    );
+    assert!(independent_checkpoint(&checkpoint, &today.public_key));
+    let forged = proto::Checkpoint {
+        note: checkpoint.note.replacen("\n14\n", "\n15\n", 1),
+        ..checkpoint.clone()
+    };
+    assert!(!independent_checkpoint(&forged, &today.public_key));
+    // The command prints the same note, and the verifier key.
+    for (flag, expected) in [
+        (None, checkpoint.note.clone()),
+        (
+            Some("--verifier-key"),
+            format!("{}\n", checkpoint.verifier_key),
+        ),
+    ] {
+        let mut args = vec![
+            "audit".to_owned(),
+            "checkpoint".to_owned(),
+            "--server".to_owned(),
+            server.endpoint(),
+        ];
+        args.extend(flag.map(str::to_owned));
+        let out = common::run_vnpop_binary(args).await;
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+}
+
+/// A checkpoint checked by the C2SP signed-note and tlog-checkpoint rules, written here from
+/// the specifications: three body lines (origin, size, base64 root), a blank line, and a
+/// signature line `— ORIGIN BASE64(KEY_ID || SIG)` whose key id is the first four bytes of
+/// SHA-256(ORIGIN || "\n" || 0x01 || public key), the signature Ed25519 over the body; the
+/// verifier key is ORIGIN+KEY_ID_HEX+BASE64(0x01 || public key).
+fn independent_checkpoint(checkpoint: &proto::Checkpoint, public_key: &[u8]) -> bool {
+    use base64::{engine::general_purpose::STANDARD, Engine as _};
+    let Some((body, signatures)) = checkpoint.note.split_once("\n\n") else {
+        return false;
+    };
+    let body = format!("{body}\n");
+    let lines: Vec<&str> = body.lines().collect();
+    if lines.len() != 3
+        || lines[0] != checkpoint.origin
+        || lines[1] != checkpoint.tree_size.to_string()
+        || STANDARD.decode(lines[2]).ok().as_ref() != Some(&checkpoint.root_hash)
+    {
+        return false;
+    }
+    let mut id_input = format!("{}\n", checkpoint.origin).into_bytes();
+    id_input.push(1);
+    id_input.extend_from_slice(public_key);
+    let mut hash = Context::new(&SHA256);
+    hash.update(&id_input);
+    let key_id = hash.finish().as_ref()[..4].to_vec();
+    let mut encoded_key = vec![1];
+    encoded_key.extend_from_slice(public_key);
+    let hex: String = key_id.iter().map(|b| format!("{b:02x}")).collect();
+    if checkpoint.verifier_key
+        != format!(
+            "{}+{hex}+{}",
+            checkpoint.origin,
+            STANDARD.encode(&encoded_key)
+        )
+    {
+        return false;
+    }
+    let prefix = format!("\u{2014} {} ", checkpoint.origin);
+    signatures.lines().any(|line| {
+        let Some(blob) = line.strip_prefix(&prefix) else {
+            return false;
+        };
+        let Ok(blob) = STANDARD.decode(blob) else {
+            return false;
+        };
+        blob.len() == 68
+            && blob[..4] == key_id[..]
+            && ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, public_key)
+                .verify(body.as_bytes(), &blob[4..])
+                .is_ok()
+    })
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod common;
 use std::{
     collections::HashSet,
     path::Path,
-    process::{Child, Command},
+    process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -20,7 +20,7 @@ use vnpop::{
     proto,
 };
 
-fn spawn_server(port: u16, data_dir: &Path) -> Child {
+fn spawn_server(port: u16, data_dir: &Path) -> common::Spawned {
     common::spawn_serve(port, data_dir, &[])
 }
 

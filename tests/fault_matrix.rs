@@ -63,7 +63,6 @@ use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::Child,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
@@ -481,7 +480,7 @@ fn wait_listening(port: u16) {
 
 /// A `vnpop serve` process on `port` and `data_dir`, killed (SIGKILL) when dropped, so that a
 /// failing test leaves no server behind.
-struct Server(Child);
+struct Server(common::Spawned);
 
 impl Server {
     fn spawn(port: u16, data_dir: &Path) -> Self {

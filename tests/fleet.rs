@@ -10,7 +10,7 @@ mod common;
 use std::{
     collections::HashSet,
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::Command,
     time::Duration,
 };
 
@@ -29,7 +29,7 @@ use vnpop::{
 };
 
 /// A `vnpop serve` process of the fleet in `store`.
-fn spawn_server(port: u16, data_dir: &Path, store: &str) -> Child {
+fn spawn_server(port: u16, data_dir: &Path, store: &str) -> common::Spawned {
     common::spawn_serve(port, data_dir, &["--audit-store", store])
 }
 

@@ -29,7 +29,7 @@ use tokio::sync::{oneshot, watch};
 use super::{
     event::AuditEvent,
     follower::Follower,
-    keys::{now_ms, VerifyingKey},
+    keys::{now_ms, SigningKey, VerifyingKey},
     postgres::{Meta, PgStore},
     projector::{self, Projector},
     query::AuditReader,
@@ -78,6 +78,9 @@ pub struct AuditLog {
     /// Stops the checkpointer (by being dropped) and waits for it.
     checkpointer: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     public_key: VerifyingKey,
+    /// The log's key again (the sequencer owns its own copy), to sign checkpoints of heads the
+    /// log committed.
+    signer: SigningKey,
     path: PathBuf,
     /// Events stored by this process (not duplicates), for the metrics endpoint.
     written: AtomicU64,
@@ -100,21 +103,13 @@ impl AuditLog {
         let data_dir = lock.dir();
         let key = super::keys::open(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let public_key = key.verifying_key();
+        let signer = super::keys::open(data_dir)?;
         let sequencer = Sequencer::open(SqliteLog::open_for_writing(&path)?, key)?;
         let size = sequencer.size();
         let acknowledged = Arc::new(AtomicU64::new(size));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
         let sequencer = sequencer.answering(Arc::clone(&acknowledged), projector.progress());
-        Self::run(
-            sequencer,
-            projector,
-            None,
-            public_key,
-            path,
-            acknowledged,
-            lock,
-        )
+        Self::run(sequencer, projector, None, signer, path, acknowledged, lock)
     }
 
     /// Opens the log of record a fleet of servers shares in `store` (see
@@ -153,6 +148,7 @@ impl AuditLog {
         let path = data_dir.join(DATABASE_FILE);
         let copied = super::follower::open_copy(data_dir, store, &fleet.log_id)?;
         let sequencer = Sequencer::open(store.log()?, key)?;
+        let signer = super::keys::open(data_dir)?;
         let acknowledged = Arc::new(AtomicU64::new(copied));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), copied)?;
         let follower = Follower::start(store, &path, copied, projector.progress())?;
@@ -161,7 +157,7 @@ impl AuditLog {
             sequencer,
             projector,
             Some((store.clone(), follower)),
-            public_key,
+            signer,
             path,
             acknowledged,
             lock,
@@ -173,7 +169,7 @@ impl AuditLog {
         mut sequencer: Sequencer<L>,
         projector: Projector,
         fleet: Option<(PgStore, Follower)>,
-        public_key: VerifyingKey,
+        signer: SigningKey,
         path: PathBuf,
         acknowledged: Arc<AtomicU64>,
         lock: DataDirLock,
@@ -197,7 +193,8 @@ impl AuditLog {
             sequencer: Some(sequencer),
             projector: Some(projector),
             checkpointer: Some(checkpointer),
-            public_key,
+            public_key: signer.verifying_key(),
+            signer,
             path,
             written: AtomicU64::new(0),
             acknowledged,
@@ -431,6 +428,11 @@ impl AuditLog {
     /// The key that verifies this log's tree heads.
     pub fn public_key(&self) -> VerifyingKey {
         self.public_key
+    }
+
+    /// `head` (one this log signed) as a signed C2SP checkpoint ([`super::checkpoint`]).
+    pub fn checkpoint(&self, head: &SignedTreeHead) -> String {
+        super::checkpoint::checkpoint(head.tree_size, &head.root, &self.signer)
     }
 
     /// The log file.

@@ -27,6 +27,7 @@
 //! [`ApiError`](crate::error::ApiError)), so that `error` need not import `audit`.
 
 pub mod answers;
+pub mod checkpoint;
 mod dedup;
 pub mod event;
 mod follower;

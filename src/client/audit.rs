@@ -122,6 +122,16 @@ impl AuditClient {
             .into_inner())
     }
 
+    /// The audit log's current tree head as a signed C2SP checkpoint (a signed note standard
+    /// transparency tooling verifies), with the log's origin and verifier key.
+    pub async fn checkpoint(&self) -> Result<proto::Checkpoint, ClientError> {
+        Ok(self
+            .raw()
+            .get_checkpoint(proto::GetCheckpointRequest {})
+            .await?
+            .into_inner())
+    }
+
     /// The proof that record `leaf_index` is in the log of `tree_size` records.
     pub async fn inclusion_proof(
         &self,

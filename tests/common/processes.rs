@@ -62,20 +62,48 @@ pub fn copy_fleet_keys(from: &Path, to: &Path) {
     }
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped, so a test that fails half-way never
+/// leaves a server running behind it. Derefs to the [`Child`](std::process::Child).
+#[derive(Debug)]
+pub struct Spawned(pub std::process::Child);
+
+impl std::ops::Deref for Spawned {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Already ended (killed and reaped by the test) is fine: both calls then fail harmlessly.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `vnpop serve` process (1,000 citizens, development certificates) on `port` with its audit
-/// log in `data_dir`, and `extra` flags; its output discarded.
-pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
-        .args(["serve", "--population", "1000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .env("VNPOP_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the vnpop binary starts")
+/// log in `data_dir`, and `extra` flags; its output discarded. Killed when dropped.
+pub fn spawn_serve(port: u16, data_dir: &Path, extra: &[&str]) -> Spawned {
+    Spawned(
+        std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["serve", "--population", "1000", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .env("VNPOP_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the vnpop binary starts"),
+    )
 }
 
 /// The real load generator against `targets` (`host:port`, comma-separated): lookups of known

@@ -256,6 +256,24 @@ impl AuditTrail for AuditService {
         Ok(Response::new(proofs::head_message(head, public_key)))
     }
 
+    async fn get_checkpoint(
+        &self,
+        request: Request<proto::GetCheckpointRequest>,
+    ) -> Result<Response<proto::Checkpoint>, Status> {
+        self.auditor(&request, "GetCheckpoint")?;
+        let log = Arc::clone(self.recorder.log());
+        let head = self
+            .read(|reader| reader.latest_head().map_err(ApiError::AuditUnavailable))
+            .await?;
+        let head = head.unwrap_or(SignedTreeHead {
+            tree_size: 0,
+            root: merkle::empty_root(),
+            signed_at_ms: 0,
+            signature: [0; 64],
+        });
+        Ok(Response::new(proofs::checkpoint_message(&log, &head)))
+    }
+
     async fn get_inclusion_proof(
         &self,
         request: Request<proto::GetInclusionProofRequest>,

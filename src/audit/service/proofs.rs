@@ -2,7 +2,11 @@
 
 use super::{AuditError, AuditReader, SignedTreeHead};
 use crate::{
-    audit::merkle::{self, Subtrees},
+    audit::{
+        checkpoint,
+        merkle::{self, Subtrees},
+        AuditLog,
+    },
     error::ApiError,
     proto,
 };
@@ -15,6 +19,19 @@ pub(super) fn head_message(head: SignedTreeHead, public_key: [u8; 32]) -> proto:
         signed_at_ms: head.signed_at_ms,
         signature: head.signature.to_vec(),
         public_key: public_key.to_vec(),
+    }
+}
+
+/// The checkpoint of `head` (one `log` signed), as GetCheckpoint answers it.
+pub(super) fn checkpoint_message(log: &AuditLog, head: &SignedTreeHead) -> proto::Checkpoint {
+    let public_key = log.public_key();
+    let origin = checkpoint::origin(&public_key);
+    proto::Checkpoint {
+        note: log.checkpoint(head),
+        verifier_key: checkpoint::verifier_key(&origin, &public_key),
+        origin,
+        tree_size: head.tree_size,
+        root_hash: head.root.to_vec(),
     }
 }
 

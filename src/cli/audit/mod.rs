@@ -7,6 +7,7 @@
 //! table, CSV or JSON), [`chart`] (SVG) and `filters` (district and officer names as typed).
 
 pub mod chart;
+pub mod checkpoint;
 pub mod citizen;
 pub mod export;
 mod filters;
@@ -46,6 +47,10 @@ pub enum AuditCommand {
     /// district and month and by officer as charts and tables, unverified dossiers, reconcile
     /// findings, the signed tree head it rests on), in Vietnamese or English (--lang en).
     Report(report::ReportArgs),
+    /// The log's newest tree head as a C2SP tlog-checkpoint (a signed note that standard
+    /// transparency tooling verifies without vnpop), or with --verifier-key the log's key as a
+    /// note verifier takes it.
+    Checkpoint(checkpoint::CheckpointArgs),
 }
 
 /// Runs an audit subcommand, printing to stdout.
@@ -58,6 +63,7 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Unverified(args) => unverified::run(args).await,
         AuditCommand::Export(args) => export::run(args).await,
         AuditCommand::Citizen(args) => citizen::run(args).await,
+        AuditCommand::Checkpoint(args) => checkpoint::run(&args).await,
         AuditCommand::Report(args) => report::run(args).await,
     }
 }
