@@ -19,6 +19,7 @@ mod folding;
 pub mod geography;
 pub(crate) mod matching;
 
+pub mod calendar;
 mod province;
 mod qr;
 mod text;

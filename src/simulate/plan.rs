@@ -1,11 +1,26 @@
 //! [`plan`]: a scenario as a deterministic list of dossiers, each period's totals exact.
+//!
+//! Dossiers arrive on the offices' working days only (weekdays less public holidays, plus
+//! make-up Saturdays: [`calendar`]) and in their working sessions (morning and afternoon); each
+//! is looked up, if at all, later in the same session. A dossier is numbered as the national
+//! public-service portal numbers them: the receiving unit's code, the date, and a serial per unit
+//! and day in order of receipt (`000.00.03.H17-240105-0012`).
+
+use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::scenario::Scenario;
-use crate::client::{DossierChannel, DossierInfo};
+use crate::{
+    client::{DossierChannel, DossierInfo},
+    domain::calendar,
+};
+
+/// The version of the planning rules: part of a scenario's fingerprint, so a plan made by other
+/// rules is another run (its dossiers and event ids differ).
+pub(crate) const PLAN_VERSION: &str = "plan-2: working days and sessions, portal numbers";
 
 /// One simulated dossier.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,8 +48,23 @@ fn vietnam_ms(date: NaiveDate, seconds_into_day: u32) -> i64 {
     crate::domain::vietnam::instant_ms(date, seconds_into_day)
 }
 
-/// Dossier numbers open with the province's code (Hòa Bình: 17), as in the one-stop-shop system.
-const DOSSIER_PREFIX: &str = "H17";
+/// The seconds after midnight (Vietnam time) of the instant `ms`.
+fn seconds_into_day(ms: i64) -> u32 {
+    (ms + 7 * 3_600_000).rem_euclid(86_400_000) as u32 / 1000
+}
+
+/// The province part of a receiving unit's portal code (Hòa Bình: H17).
+const PROVINCE_CODE: &str = "H17";
+
+/// The portal's number of the `serial`-th dossier (from 1) that unit `unit` (from 0) received on
+/// `day`.
+fn dossier_number(unit: usize, day: NaiveDate, serial: usize) -> String {
+    format!(
+        "000.00.{:02}.{PROVINCE_CODE}-{}-{serial:04}",
+        unit + 1,
+        day.format("%y%m%d")
+    )
+}
 
 /// A unit's name as the start of its officers' ids: "Huyện Mai Châu" becomes "huyen-mai-chau"
 /// (unique per district, unlike its last word: Lạc Sơn and Lương Sơn).
@@ -60,7 +90,14 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
     let mut planned = Vec::new();
     for (p, period) in scenario.period.iter().enumerate() {
         let days = (period.to - period.from).num_days() as u64 + 1;
+        let working: Vec<NaiveDate> = (0..days)
+            .map(|d| period.from + Days::new(d))
+            .filter(|&day| calendar::is_working_day(day))
+            .collect();
+        assert!(!working.is_empty(), "a period without a working day");
         let start = planned.len();
+        // Each unit's dossiers of each day, to be numbered in order of receipt.
+        let mut by_unit_day: BTreeMap<(usize, NaiveDate), Vec<usize>> = BTreeMap::new();
         let mut lookup_weights = Vec::new();
         for (u, (unit, count)) in scenario
             .unit
@@ -70,9 +107,10 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
         {
             for n in 0..count {
                 let officer = (n % u64::from(unit.officers)) as usize;
-                let day = period.from + Days::new(rng.random_range(0..days));
-                // Office hours: 07:30 to 17:00.
-                let received = vietnam_ms(day, rng.random_range(27_000..61_200));
+                let day = working[rng.random_range(0..working.len())];
+                let second =
+                    calendar::working_second(rng.random_range(0..calendar::session_seconds()));
+                let received = vietnam_ms(day, second);
                 let channel = if rng.random_bool(scenario.online_share) {
                     DossierChannel::Online
                 } else {
@@ -80,12 +118,9 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
                 };
                 let procedure =
                     &scenario.procedures[rng.random_range(0..scenario.procedures.len())];
+                by_unit_day.entry((u, day)).or_default().push(planned.len());
                 let mut info = DossierInfo::new(
-                    format!(
-                        "{DOSSIER_PREFIX}.{u:02}-{}-{:06}",
-                        day.format("%y%m%d"),
-                        planned.len()
-                    ),
+                    String::new(), // numbered below, once the day's receipts are known
                     procedure.clone(),
                     unit.district.clone(),
                     format!("{}-cb{:02}", officer_slugs[u], officer + 1),
@@ -99,6 +134,12 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
                 lookup_weights.push(unit.lookup_probability[p] * spread[u][officer]);
             }
         }
+        for ((unit, day), mut received) in by_unit_day {
+            received.sort_by_key(|&i| planned[i].info.received_at_ms);
+            for (serial, i) in received.into_iter().enumerate() {
+                planned[i].info.id = dossier_number(unit, day, serial + 1);
+            }
+        }
         // Exactly `lookups` dossiers, drawn without replacement with the officers' probabilities
         // as weights (Efraimidis–Spirakis keys: the largest u^(1/w) win).
         let mut keys: Vec<(f64, usize)> = lookup_weights
@@ -110,7 +151,14 @@ pub fn plan(scenario: &Scenario) -> Vec<PlannedDossier> {
         keys.sort_by(|a, b| b.0.total_cmp(&a.0));
         for &(_, i) in keys.iter().take(period.lookups as usize) {
             let received = planned[i].info.received_at_ms.expect("set above");
-            planned[i].lookup_at_ms = Some(received + rng.random_range(60_000..1_800_000));
+            // One to thirty minutes later, within the same session (sooner when it is ending).
+            let second = seconds_into_day(received);
+            let left_ms = calendar::session_of(second)
+                .map_or(60_000, |(_, end)| i64::from(end - second) * 1000);
+            let latest = left_ms.min(1_800_000);
+            let earliest = 60_000.min(latest / 2);
+            planned[i].lookup_at_ms =
+                Some(received + rng.random_range(earliest..latest.max(earliest + 1)));
         }
     }
     planned
@@ -142,6 +190,54 @@ mod tests {
             );
         }
         assert_eq!(plan(&scenario), planned, "deterministic");
+    }
+
+    #[test]
+    fn dossiers_arrive_on_working_days_in_sessions_and_are_numbered_per_unit_and_day() {
+        let planned = plan(&Scenario::bundled());
+        let mut serials: std::collections::HashMap<String, usize> = Default::default();
+        let mut weekdays = [0u64; 7];
+        for p in &planned {
+            let at = p.info.received_at_ms.unwrap();
+            let day = chrono::DateTime::from_timestamp_millis(at)
+                .unwrap()
+                .with_timezone(&crate::domain::vietnam::offset())
+                .date_naive();
+            assert!(calendar::is_working_day(day), "{} on {day}", p.info.id);
+            assert!(calendar::in_session(seconds_into_day(at)), "{}", p.info.id);
+            weekdays[chrono::Datelike::weekday(&day).num_days_from_monday() as usize] += 1;
+            if let Some(lookup) = p.lookup_at_ms {
+                assert!(
+                    lookup > at
+                        && calendar::session_of(seconds_into_day(lookup))
+                            == calendar::session_of(seconds_into_day(at))
+                );
+            }
+            // 000.00.UU.H17-YYMMDD-NNNN, the serial counting the unit's receipts of the day.
+            let (unit_day, serial) = p.info.id.rsplit_once('-').unwrap();
+            assert!(
+                unit_day.starts_with("000.00.") && unit_day.contains(".H17-"),
+                "{}",
+                p.info.id
+            );
+            assert!(
+                unit_day.ends_with(&day.format("%y%m%d").to_string()),
+                "{}",
+                p.info.id
+            );
+            *serials.entry(unit_day.to_owned()).or_default() += 1;
+            assert!(serial.len() >= 4 && serial.parse::<usize>().unwrap() >= 1);
+        }
+        // Serials run 1..=n per unit and day: the ids are unique.
+        let ids: std::collections::HashSet<_> = planned.iter().map(|p| &p.info.id).collect();
+        assert_eq!(ids.len(), planned.len());
+        assert_eq!(weekdays[6], 0, "no Sunday");
+        // Saturdays only where one is made up (4 May 2024 is outside the bundled periods).
+        assert_eq!(weekdays[5], 0, "no Saturday");
+        // Tết 2023 and 2024: nothing received.
+        assert!(planned
+            .iter()
+            .all(|p| !p.info.id.contains("-230123-") && !p.info.id.contains("-240212-")));
     }
 
     #[test]

@@ -67,7 +67,10 @@ impl Scenario {
     pub fn parse(text: &str) -> Result<Self, ScenarioError> {
         let mut scenario: Scenario =
             toml::from_str(text).map_err(|e| ScenarioError::Invalid(e.to_string()))?;
-        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+        // The planning rules' version too: the same file planned by other rules is another run.
+        let mut fingerprinted = format!("{}\n", super::plan::PLAN_VERSION).into_bytes();
+        fingerprinted.extend_from_slice(text.as_bytes());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &fingerprinted);
         scenario.fingerprint = crate::ids::hex(&digest.as_ref()[..4]);
         let invalid = |m: String| Err(ScenarioError::Invalid(m));
         if scenario.unit.is_empty() || scenario.procedures.is_empty() {
