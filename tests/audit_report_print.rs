@@ -254,12 +254,9 @@ async fn the_printed_report_holds_every_section_row_and_column() {
         .filter(|p| !p.trim().is_empty())
         .collect();
     assert_eq!(pages.len(), sizes.len());
-    let head = shown(
-        &html[html.find("<p id=\"head-identity\">").unwrap()..][..200]
-            .split("</p>")
-            .next()
-            .unwrap(),
-    );
+    // The tree head as the first page's header names it: `Đầu cây 3.987 sự kiện · gốc 1a2b…`.
+    let head_at = &html[html.find("<p id=\"head-identity\">").unwrap()..];
+    let head = shown(&head_at[..head_at.find("</p>").unwrap()]);
     for (i, page) in pages.iter().enumerate() {
         let page = squeezed(page);
         for identity in [
