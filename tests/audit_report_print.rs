@@ -163,9 +163,8 @@ fn font_sizes(pdf: &Path) -> Vec<(f64, String)> {
 async fn the_printed_report_holds_every_section_row_and_column() {
     if let Err(missing) = printing_tools() {
         eprintln!(
-            "SKIPPED: printing the report needs headless Chromium and poppler-utils, and {missing} \
-             is not installed here (Debian: apt-get install -y chromium poppler-utils; .ci/run \
-             installs them)"
+            "SKIPPED: printing the report needs headless Chromium and poppler-utils; missing here: \
+             {missing} (Debian: apt-get install -y chromium poppler-utils; .ci/run installs them)"
         );
         return;
     }

@@ -134,12 +134,13 @@ pub(super) fn page_rules(margins: &Margins) -> String {
     rules
 }
 
-/// `text` as a CSS string, quoted: quotes, backslashes, control characters and the characters
-/// that could end the `<style>` element written as escapes, so no data breaks out of it.
+/// `text` as a CSS string, quoted: bidirectional overrides and control characters shown visibly
+/// (`[U+202E]`, as in the page's text), then quotes, backslashes, line ends and the characters that
+/// could end the `<style>` element written as escapes, so no data breaks out of it.
 pub(super) fn css_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
+    for c in crate::domain::shown_in_html(text).chars() {
         if c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c.is_control() {
             // The space ends the hexadecimal escape.
             let _ = write!(out, "\\{:x} ", u32::from(c));
@@ -162,6 +163,7 @@ mod tests {
             css_string("a\"}</style><script>\\\n"),
             r#""a\22 }\3c /style\3e \3c script\3e \5c \a ""#
         );
+        assert_eq!(css_string("cb\u{202E}10"), "\"cb[U+202E]10\"");
     }
 
     #[test]
