@@ -169,6 +169,11 @@ fn vi_int(n: u64) -> String {
     out
 }
 
+/// One decimal, Vietnamese: 569.48 → 569,5 (under 1,000).
+fn vi_decimal(x: f64) -> String {
+    format!("{x:.1}").replace('.', ",")
+}
+
 fn vi_percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0).replace('.', ",")
 }
@@ -223,10 +228,11 @@ async fn ratio(client: &AuditClient, from: &str, to: &str, by: &[&str]) -> Vec<p
         .rows
 }
 
-/// The page without the lines that differ between two runs (the time and the command line).
+/// The page without the lines that differ between two runs (the time, in the header and the
+/// printed page's margin, and the command line).
 fn stable_part(html: &str) -> String {
     html.lines()
-        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20"))
+        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -329,11 +335,23 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let total = &ratio(&auditor, FROM, TO, &[]).await[0];
     let (served, _) = figure(&html, "id=\"headline-served\"");
     assert_eq!(served, total.served.to_string());
+    // Counts of the two periods (52 days, 31) compared per day, each period's count and days said.
     let december = &ratio(&auditor, "2023-12-01", "2023-12-31", &[]).await[0];
     let compare_at = html.find("id=\"headline-dossiers\"").unwrap();
+    let (now, text) = figure(&html[compare_at..], "class=\"rate\"");
+    assert_eq!(now.parse::<f64>().unwrap(), 29_613.0 / 52.0);
+    assert_eq!(text, "569,5/ngày · 52 ngày");
+    let per_day = december.dossiers as f64 / 31.0;
     let (before, text) = figure(&html[compare_at..], "class=\"compare\"");
-    assert_eq!(before, december.dossiers.to_string());
-    assert!(text.contains(&vi_int(december.dossiers)), "{text}");
+    assert_eq!(before.parse::<f64>().unwrap(), per_day);
+    assert_eq!(text, format!("Kỳ so sánh: {}/ngày · ", vi_decimal(per_day)));
+    let counted = format!(
+        "<br><span data-v=\"{}\">{}</span> / 31 ngày</div>",
+        december.dossiers,
+        vi_int(december.dossiers)
+    );
+    assert!(html[compare_at..].contains(&counted), "{counted}");
+    assert!(html.contains("kỳ báo cáo 52 ngày, kỳ so sánh 31 ngày."));
     let compare_at = html.find("id=\"headline-coverage\"").unwrap();
     let points = (222.0 / 29_613.0 - december.coverage) * 100.0;
     let expected = format!(

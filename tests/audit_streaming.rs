@@ -75,10 +75,11 @@ fn args(text: &[&str]) -> Vec<String> {
     text.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The page without the lines that differ between two runs (the time and the command line).
+/// The page without the lines that differ between two runs (the time, in the header and the
+/// printed page's margin, and the command line).
 fn stable_part(html: &str) -> String {
     html.lines()
-        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20"))
+        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -109,6 +109,11 @@ impl Period {
         })
     }
 
+    /// Its length in days, both ends included (2024-01-01 to 2024-02-21: 52).
+    pub fn days(&self) -> u64 {
+        (self.to - self.from).num_days().unsigned_abs() + 1
+    }
+
     fn text(&self) -> (String, String) {
         (self.from.to_string(), self.to.to_string())
     }

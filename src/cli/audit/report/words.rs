@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use clap::ValueEnum;
 
+use crate::vocabulary::Channel;
+
 /// The language a report is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Lang {
@@ -76,6 +78,29 @@ pub(crate) struct Labels {
     pub verify_file: &'static str,
     pub command: &'static str,
     pub no_key: &'static str,
+    /// After a per-day figure: `/ngày`.
+    pub per_day: &'static str,
+    /// A period's length: the word after the number of days.
+    pub days: &'static str,
+    /// How a per-day volume changed against the comparison period (its note on the card).
+    pub per_day_change: &'static str,
+    /// How the two periods are compared: the sentence's start before the period's days, the word
+    /// after them, and the word after the comparison period's days.
+    pub compare_note: [&'static str; 3],
+    /// The heat map's colour scale (its legend's caption) and the cell of a month without dossiers.
+    pub scale: &'static str,
+    pub no_dossiers: &'static str,
+    /// Where the exact figures of the charts are on paper (hover hints mean nothing there).
+    pub by_district_month_print: &'static str,
+    pub by_officer_print: &'static str,
+    /// The printed page's footer: `Trang 3 / 12` (the word, then the word between the numbers).
+    pub page: [&'static str; 2],
+    /// The tree head in a page's margin: `Đầu cây 123.456 sự kiện, gốc 1a2b3c4d…`.
+    pub head_short: &'static str,
+    pub events: &'static str,
+    pub root_short: &'static str,
+    /// The time zone every moment of the report is written in.
+    pub time_zone: &'static str,
 }
 
 impl Lang {
@@ -156,7 +181,32 @@ impl Lang {
         }
     }
 
-    /// A finding kind of the reconcile answer in words (unknown kinds as they are).
+    /// A moment in Vietnam's time (UTC+7), as the report's readers write it: `07:30 01/01/2024`
+    /// (vi) or `2024-01-01 07:30` (en); empty for an instant out of range.
+    pub(crate) fn moment(self, ms: i64) -> String {
+        let Some(at) = chrono::DateTime::from_timestamp_millis(ms) else {
+            return String::new();
+        };
+        let local = at.with_timezone(&crate::domain::vietnam::offset());
+        match self {
+            Lang::Vi => local.format("%H:%M %d/%m/%Y").to_string(),
+            Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
+        }
+    }
+
+    /// A dossier's channel in words (an unknown word as it is).
+    pub(crate) fn channel(self, channel: &str) -> String {
+        let words = match (self, Channel::parse(channel)) {
+            (Lang::Vi, Channel::Desk) => "Trực tiếp",
+            (Lang::Vi, Channel::Online) => "Trực tuyến",
+            (Lang::En, Channel::Desk) => "At the desk",
+            (Lang::En, Channel::Online) => "Online",
+            (_, Channel::Other(_)) => channel,
+        };
+        words.to_owned()
+    }
+
+    /// A finding kind of the reconcile answer in words (an unknown kind as it is).
     pub(crate) fn finding(self, kind: &str) -> String {
         let words = match (self, kind) {
             (Lang::Vi, "served_not_reported") => "Máy chủ đã trả lời nhưng đơn vị không báo cáo",
@@ -175,9 +225,9 @@ impl Lang {
             (Lang::En, "reported_late") => "Reported late",
             (Lang::En, "reported_not_served") => "Reported, never served by the server",
             (Lang::En, "dossier_not_reported") => "Lookups for a dossier never reported",
-            _ => return kind.to_owned(),
+            _ => kind,
         };
-        format!("{words} ({kind})")
+        words.to_owned()
     }
 }
 
@@ -202,7 +252,7 @@ static VI: Labels = Labels {
     columns: ["Hồ sơ", "Tra cứu (báo cáo)", "Tra cứu (máy chủ)", "Hồ sơ có tra cứu", "Tỷ lệ", "Tra cứu / hồ sơ", "Báo cáo, máy chủ không ghi nhận", "Báo cáo lỗi kết nối"],
     points: " điểm %",
     by_district_month: "Tỷ lệ hồ sơ có tra cứu theo huyện và tháng",
-    by_district_month_note: "Màu càng đậm, tỷ lệ càng cao; rê chuột lên ô để xem số liệu chính xác.",
+    by_district_month_note: "Màu càng đậm, tỷ lệ càng cao (thang màu cố định từ 0% đến 100%); rê chuột lên ô để xem số liệu chính xác.",
     by_district: "Theo huyện",
     by_officer: "Theo cán bộ (tỷ lệ thấp nhất trước)",
     by_officer_note: "Đường nét đứt: tỷ lệ chung của kỳ báo cáo.",
@@ -242,6 +292,23 @@ static VI: Labels = Labels {
     verify_file: "Kiểm chứng trên tệp nhật ký (tính lại toàn bộ cây, kiểm tra mọi đầu cây đã ký)",
     command: "Lệnh đã lập báo cáo",
     no_key: "(không có tệp audit-signing.pub bên cạnh tệp nhật ký)",
+    per_day: "/ngày",
+    days: "ngày",
+    per_day_change: "mỗi ngày",
+    compare_note: [
+        "Số lượng được so sánh theo bình quân mỗi ngày, tỷ lệ theo điểm phần trăm: kỳ báo cáo",
+        "ngày",
+        "ngày",
+    ],
+    scale: "Thang màu",
+    no_dossiers: "không có hồ sơ",
+    by_district_month_print: "Màu càng đậm, tỷ lệ càng cao (thang màu cố định từ 0% đến 100%); số liệu chính xác của từng ô ở bảng Huyện · Tháng bên dưới.",
+    by_officer_print: "Đường nét đứt: tỷ lệ chung của kỳ báo cáo; số liệu chính xác của từng cán bộ ở bảng bên dưới.",
+    page: ["Trang", "/"],
+    head_short: "Đầu cây",
+    events: "sự kiện",
+    root_short: "gốc",
+    time_zone: "mọi thời điểm theo giờ Việt Nam (UTC+7)",
 };
 
 static EN: Labels = Labels {
@@ -265,7 +332,7 @@ static EN: Labels = Labels {
     columns: ["Dossiers", "Lookups (reported)", "Lookups (served)", "With a lookup", "Coverage", "Per dossier", "Reported, not served", "Reported failed"],
     points: " points",
     by_district_month: "Coverage by district and month",
-    by_district_month_note: "Darker means higher coverage; hover over a cell for the exact figures.",
+    by_district_month_note: "Darker means higher coverage (a fixed scale from 0% to 100%); hover over a cell for the exact figures.",
     by_district: "By district",
     by_officer: "By officer (lowest coverage first)",
     by_officer_note: "Dashed line: the period's overall coverage.",
@@ -305,6 +372,23 @@ static EN: Labels = Labels {
     verify_file: "Verify on the log file (recomputes the whole tree, checks every signed head)",
     command: "Command that produced this report",
     no_key: "(no audit-signing.pub beside the log file)",
+    per_day: "/day",
+    days: "days",
+    per_day_change: "per day",
+    compare_note: [
+        "Counts are compared per day and shares in percentage points: the period has",
+        "days",
+        "days",
+    ],
+    scale: "Colour scale",
+    no_dossiers: "no dossiers",
+    by_district_month_print: "Darker means higher coverage (a fixed scale from 0% to 100%); the exact figures of every cell are in the District · Month table below.",
+    by_officer_print: "Dashed line: the period's overall coverage; every officer's exact figures are in the table below.",
+    page: ["Page", "of"],
+    head_short: "Tree head",
+    events: "events",
+    root_short: "root",
+    time_zone: "all times are Vietnam time (UTC+7)",
 };
 
 #[cfg(test)]
@@ -328,5 +412,20 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2022, 12, 1).unwrap();
         assert_eq!(Lang::Vi.date(day), "01/12/2022");
         assert_eq!(Lang::En.date(day), "2022-12-01");
+    }
+
+    #[test]
+    fn moments_channels_and_findings_are_written_in_words() {
+        // 2024-01-01T07:30:51+07:00.
+        let ms = 1_704_069_051_000;
+        assert_eq!(Lang::Vi.moment(ms), "07:30 01/01/2024");
+        assert_eq!(Lang::En.moment(ms), "2024-01-01 07:30");
+        assert_eq!(Lang::Vi.moment(i64::MAX), "");
+        assert_eq!(Lang::Vi.channel("desk"), "Trực tiếp");
+        assert_eq!(Lang::Vi.channel("online"), "Trực tuyến");
+        assert_eq!(Lang::En.channel("online"), "Online");
+        assert_eq!(Lang::Vi.channel("kiosk"), "kiosk");
+        assert_eq!(Lang::Vi.finding("reported_late"), "Báo cáo gửi muộn");
+        assert_eq!(Lang::En.finding("something_new"), "something_new");
     }
 }

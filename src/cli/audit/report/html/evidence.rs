@@ -7,7 +7,6 @@ use super::esc;
 use crate::{
     audit::log::hex,
     cli::audit::report::{words::Labels, ReportData},
-    domain::vietnam,
 };
 
 pub(super) fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
@@ -15,7 +14,7 @@ pub(super) fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
     let missing = data.unverified.len() as u64 + data.unverified_rest;
     let _ = write!(
         out,
-        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+        "<section id=\"unverified\">\n<h2>{} <span data-v=\"{missing}\">({})</span></h2>\n<div class=\"scroll\"><table id=\"unverified-dossiers\">\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
         esc(l.unverified),
         lang.int(missing),
         l.dossier,
@@ -29,14 +28,14 @@ pub(super) fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
     for d in &data.unverified {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
             esc(&d.dossier_id),
             esc(&d.district),
             esc(&d.commune),
             esc(&d.officer_id),
             esc(&d.procedure_code),
-            esc(&d.channel),
-            esc(&vietnam::rfc3339(d.received_at_ms))
+            esc(&lang.channel(&d.channel)),
+            esc(&lang.moment(d.received_at_ms))
         );
     }
     out.push_str("</tbody></table></div>\n");
@@ -75,7 +74,7 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
     ] {
         let _ = writeln!(
             out,
-            "<tr data-group=\"{kind}\"><td>{}</td><td class=\"n\" data-v=\"{n}\">{}</td></tr>",
+            "<tr data-group=\"{kind}\"><td class=\"wrap\">{}</td><td class=\"n\" data-v=\"{n}\">{}</td></tr>",
             esc(&lang.finding(kind)),
             lang.int(n)
         );
@@ -86,7 +85,7 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
     } else {
         let _ = write!(
             out,
-            "<details><summary>{} ({})</summary><div class=\"scroll\"><table>\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+            "<details open><summary>{} ({})</summary><div class=\"scroll\"><table id=\"findings\">\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
             l.findings_listed,
             lang.int(r.findings.len() as u64),
             l.finding,
@@ -101,15 +100,16 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
         for f in &r.findings {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                "<tr data-kind=\"{}\"><td class=\"wrap\">{}</td><td>{}</td><td class=\"wrap\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
                 esc(&f.kind),
+                esc(&lang.finding(&f.kind)),
                 esc(&f.dossier_id),
                 esc(&f.district),
                 esc(&f.officer_id),
                 esc(&f.rpc),
                 lang.int(f.reported),
                 lang.int(f.served),
-                esc(&vietnam::rfc3339(f.first_at_ms))
+                esc(&lang.moment(f.first_at_ms))
             );
         }
         out.push_str("</tbody></table></div></details>\n");
@@ -142,7 +142,7 @@ pub(super) fn tree_head(out: &mut String, data: &ReportData, l: &Labels) {
         l.root,
         hex(&head.root_hash),
         l.signed_at,
-        esc(&vietnam::rfc3339(head.signed_at_ms)),
+        esc(&format!("{} (UTC+7)", data.lang.moment(head.signed_at_ms))),
         l.public_key,
         esc(&key),
         l.signature,
