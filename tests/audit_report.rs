@@ -231,6 +231,18 @@ async fn ratio(client: &AuditClient, from: &str, to: &str, by: &[&str]) -> Vec<p
 /// The page without the lines that differ between two runs (the time, in the header and the
 /// printed page's margin, and the command line).
 fn stable_part(html: &str) -> String {
+    // The signed checkpoint comes from the server only (signing needs the log's key).
+    let html = match (
+        html.find("<pre id=\"checkpoint\">"),
+        html.find("<pre id=\"verifier-key\">"),
+    ) {
+        (Some(start), Some(key)) => {
+            let start = html[..start].rfind("<p><b>").unwrap_or(start);
+            let end = key + html[key..].find("</pre>").unwrap() + "</pre>\n".len();
+            format!("{}{}", &html[..start], &html[end..])
+        }
+        _ => html.to_owned(),
+    };
     html.lines()
         .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
         .collect::<Vec<_>>()
@@ -425,6 +437,19 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let root = vnpop::ids::hex(&head.root_hash);
     assert!(html.contains(&format!("<dd id=\"root-hash\">{root}</dd>")));
     assert!(html.contains("vnpop audit verify --remote --previous-head head.json --public-key "));
+    // The same head as a C2SP checkpoint, signed by the log's key (through the server).
+    let checkpoint = auditor.checkpoint().await.unwrap();
+    assert_eq!(checkpoint.tree_size, head.tree_size);
+    assert!(html.contains(&format!("<pre id=\"checkpoint\">{}", checkpoint.origin)));
+    assert!(html.contains(&format!("\n{}\n", head.tree_size)));
+    assert!(html.contains(&format!(
+        "<pre id=\"verifier-key\">{}</pre>",
+        checkpoint.verifier_key
+    )));
+    assert!(
+        !from_file.contains("id=\"checkpoint\""),
+        "a file has no key to sign with"
+    );
     let saved = &html[html.find("<pre id=\"head-json\">").unwrap() + 20..];
     let saved: serde_json::Value =
         serde_json::from_str(&unescape(&saved[..saved.find("</pre>").unwrap()])).unwrap();

@@ -145,6 +145,9 @@ pub(crate) struct ReportData {
     pub unverified_rest: u64,
     pub reconcile: proto::ReconcileResponse,
     pub head: proto::SignedTreeHead,
+    /// The same head as a signed C2SP checkpoint, when the server gave one (not from a file:
+    /// signing needs the log's key) and it is of the head above.
+    pub checkpoint: Option<proto::Checkpoint>,
     /// False when the log grew while the report was computed.
     pub head_stable: bool,
     /// The command line that produced the report.
@@ -343,6 +346,14 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         .await?;
     let reconcile = listed.into_answer(counts);
     let after = tree_head(&backend, args.log.db.as_deref()).await?;
+    let checkpoint = match &backend {
+        Backend::Server(client, _) => client
+            .checkpoint()
+            .await
+            .ok()
+            .filter(|c| c.tree_size == head.tree_size && c.root_hash == head.root_hash),
+        Backend::File { .. } => None,
+    };
     Ok(ReportData {
         lang: args.lang,
         period,
@@ -361,6 +372,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         reconcile,
         head_stable: after.tree_size == head.tree_size && after.root_hash == head.root_hash,
         head,
+        checkpoint,
         command: command_line(),
         generated_at_ms: chrono::Utc::now().timestamp_millis(),
     })

@@ -76,6 +76,8 @@ pub(crate) struct Labels {
     pub signature: &'static str,
     pub verify_remote: &'static str,
     pub verify_file: &'static str,
+    /// The checkpoint's heading and what it is for.
+    pub checkpoint: &'static str,
     pub command: &'static str,
     pub no_key: &'static str,
     /// After a per-day figure: `/ngày`.
@@ -290,6 +292,7 @@ static VI: Labels = Labels {
     signature: "Chữ ký",
     verify_remote: "Kiểm chứng qua máy chủ",
     verify_file: "Kiểm chứng trên tệp nhật ký (tính lại toàn bộ cây, kiểm tra mọi đầu cây đã ký)",
+    checkpoint: "Đầu cây dạng checkpoint C2SP (ghi chú có chữ ký, kiểm chứng được bằng công cụ minh bạch tiêu chuẩn, không cần vnpop) và khóa kiểm chứng",
     command: "Lệnh đã lập báo cáo",
     no_key: "(không có tệp audit-signing.pub bên cạnh tệp nhật ký)",
     per_day: "/ngày",
@@ -370,6 +373,7 @@ static EN: Labels = Labels {
     signature: "Signature",
     verify_remote: "Verify through the server",
     verify_file: "Verify on the log file (recomputes the whole tree, checks every signed head)",
+    checkpoint: "The head as a C2SP checkpoint (a signed note standard transparency tooling verifies without vnpop) and its verifier key",
     command: "Command that produced this report",
     no_key: "(no audit-signing.pub beside the log file)",
     per_day: "/day",

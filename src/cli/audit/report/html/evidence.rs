@@ -153,6 +153,15 @@ pub(super) fn tree_head(out: &mut String, data: &ReportData, l: &Labels) {
     } else {
         format!(" --public-key {key}")
     };
+    if let Some(checkpoint) = &data.checkpoint {
+        let _ = write!(
+            out,
+            "<p><b>{}</b></p>\n<pre id=\"checkpoint\">{}</pre>\n<pre id=\"verifier-key\">{}</pre>\n",
+            esc(l.checkpoint),
+            esc(&checkpoint.note),
+            esc(&checkpoint.verifier_key)
+        );
+    }
     let _ = write!(
         out,
         "<p><b>head.json</b></p>\n<pre id=\"head-json\">{}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --remote --previous-head head.json{pin}</pre>\n<p><b>{}</b></p>\n<pre>vnpop audit verify --data-dir DATA_DIR{pin}</pre>\n<p><b>{}</b></p>\n<pre id=\"command\">{}</pre>\n</section>\n",
