@@ -16,7 +16,7 @@
 //! of refusals after the context was read are in the trail too (so an honest agency's report of
 //! a refused call is `served`); refusals before it — an unknown caller, a role or scope that
 //! does not allow the call, an incomplete context — are not, as clients record them as never
-//! having reached the server ([`NOT_REACHING_SERVER`](crate::audit::event::NOT_REACHING_SERVER)).
+//! having reached the server ([`Outcome::reaches_server`](crate::vocabulary::Outcome::reaches_server)).
 
 mod context;
 
