@@ -541,9 +541,9 @@ mod tests {
             sizes
         });
         assert!(sizes.iter().all(|&size| (1..=20).contains(&size)));
-        assert!(log.answerer.tx.get().is_some_and(|tx| !tx.is_closed()));
+        assert_eq!(log.answerer.running(), Some(true));
         drop(first);
-        assert!(log.answerer.tx.get().is_some_and(|tx| tx.is_closed()));
+        assert_eq!(log.answerer.running(), Some(false));
         let second = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .build()

@@ -120,6 +120,12 @@ impl Answerer {
         !tx.is_closed()
     }
 
+    /// TESTS ONLY: whether the task was started (`None` if not), and is still there.
+    #[cfg(test)]
+    pub(crate) fn running(&self) -> Option<bool> {
+        self.tx.get().map(|tx| !tx.is_closed())
+    }
+
     /// Answers `batch` through the task, or here when it is gone.
     pub(crate) fn answer(&self, batch: Vec<Answer>) {
         let batch = match self.tx.get() {
