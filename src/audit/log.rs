@@ -7,7 +7,9 @@
 //! event id: at-least-once
 //! delivery, exactly-once storage), encodes the rest (`record`), extends the Merkle tree,
 //! signs the new head and stores it all in one fsync'd commit (`store`); then it answers every
-//! caller. That is all it does on the answer's path.
+//! caller — async callers on a multi-threaded runtime through one task there (`Answerer`), which
+//! wakes them from a worker thread rather than from outside the runtime. That is all it does on
+//! the answer's path.
 //!
 //! The `projector` follows on its own thread: it reads what was acknowledged back from the
 //! log and applies it to the query tables (a separate file, never on the answer's path), and
@@ -33,7 +35,7 @@ use super::{
     postgres::{Meta, PgStore},
     projector::{self, Projector},
     query::AuditReader,
-    queue::{Job, Lane, Queue},
+    queue::{Answerer, Job, Lane, Queue},
     sequencer::Sequencer,
     store::{LogOfRecord, SqliteLog},
     verify::{self, VerifyReport},
@@ -73,6 +75,8 @@ impl CaughtUpRead {
 /// Handle to the audit log; cheap to share behind an `Arc`.
 pub struct AuditLog {
     queue: Arc<Queue>,
+    /// Wakes async appenders once their group is committed, from their own runtime.
+    answerer: Arc<Answerer>,
     sequencer: Option<JoinHandle<()>>,
     projector: Option<Projector>,
     /// Stops the checkpointer (by being dropped) and waits for it.
@@ -166,7 +170,7 @@ impl AuditLog {
 
     /// Starts the sequencer's thread and the checkpointer.
     fn run<L: LogOfRecord + Send + 'static>(
-        mut sequencer: Sequencer<L>,
+        sequencer: Sequencer<L>,
         projector: Projector,
         fleet: Option<(PgStore, Follower)>,
         signer: SigningKey,
@@ -176,6 +180,8 @@ impl AuditLog {
     ) -> Result<Self, AuditError> {
         let applied = projector.applied();
         let queue = Arc::new(Queue::default());
+        let answerer = Arc::new(Answerer::default());
+        let mut sequencer = sequencer.answering_through(Arc::clone(&answerer));
         let sequencer = {
             let queue = Arc::clone(&queue);
             std::thread::Builder::new()
@@ -190,6 +196,7 @@ impl AuditLog {
         let checkpointer = spawn_checkpointer(&path)?;
         Ok(AuditLog {
             queue,
+            answerer,
             sequencer: Some(sequencer),
             projector: Some(projector),
             checkpointer: Some(checkpointer),
@@ -240,6 +247,7 @@ impl AuditLog {
                     received_at_ms: now_ms(),
                     probes: Vec::new(),
                     ack,
+                    via_answerer: false,
                 };
                 (job, done)
             })
@@ -366,6 +374,7 @@ impl AuditLog {
             received_at_ms,
             probes,
             ack,
+            via_answerer: self.answerer.ready_here(),
         };
         match self.queue.push(lane, job, false) {
             Ok(()) => {}
@@ -414,6 +423,7 @@ impl AuditLog {
             received_at_ms: now_ms(),
             probes: Vec::new(),
             ack,
+            via_answerer: false,
         };
         self.queue
             .push(Lane::Ingest, job, true)
@@ -496,4 +506,57 @@ fn spawn_checkpointer(path: &Path) -> Result<(mpsc::Sender<()>, JoinHandle<()>),
         })
         .map_err(|e| AuditError::Key(e.to_string()))?;
     Ok((stop, thread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::event::test_dossier;
+
+    fn dossier(id: &str) -> Vec<AuditEvent> {
+        vec![test_dossier(id, "Quận Ba Đình", "cb01", 1_700_000_000_000)]
+    }
+
+    /// Async appenders on a multi-threaded runtime are answered through the answering task
+    /// there; once that runtime is gone, appenders of another runtime (of either flavour) and
+    /// synchronous ones are answered by the sequencer: nobody waits on a runtime that cannot
+    /// run the task.
+    #[test]
+    fn appenders_are_answered_with_or_without_the_answering_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap());
+        let first = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let sizes = first.block_on(async {
+            let appends = (0..20).map(|i| {
+                let log = Arc::clone(&log);
+                tokio::spawn(
+                    async move { log.append_served(dossier(&format!("A{i}")).remove(0)).await },
+                )
+            });
+            let mut sizes = Vec::new();
+            for append in appends {
+                sizes.push(append.await.unwrap().unwrap().tree_size);
+            }
+            sizes
+        });
+        assert!(sizes.iter().all(|&size| (1..=20).contains(&size)));
+        assert_eq!(log.answerer.running(), Some(true));
+        drop(first);
+        assert_eq!(log.answerer.running(), Some(false));
+        let second = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let receipt = second.block_on(log.append(dossier("B"))).unwrap();
+        assert_eq!(receipt.tree_size, 21);
+        let current = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let receipt = current.block_on(log.append(dossier("C"))).unwrap();
+        assert_eq!(receipt.tree_size, 22);
+        assert_eq!(log.append_blocking(dossier("D")).unwrap().tree_size, 23);
+    }
 }

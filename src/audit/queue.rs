@@ -3,10 +3,10 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Condvar, Mutex},
+    sync::{Condvar, Mutex, OnceLock},
 };
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{event::AuditEvent, AuditError};
 
@@ -57,6 +57,88 @@ pub(crate) struct Job {
     pub probes: Vec<EventKey>,
     /// Where the receipt goes.
     pub ack: oneshot::Sender<Result<AppendReceipt, AuditError>>,
+    /// The caller waits on a multi-threaded runtime where the [`Answerer`] runs.
+    pub via_answerer: bool,
+}
+
+/// A job's answer: where it goes, and what it is.
+pub(crate) type Answer = (
+    oneshot::Sender<Result<AppendReceipt, AuditError>>,
+    Result<AppendReceipt, AuditError>,
+);
+
+/// Answers committed groups' async callers from a task on their runtime. A caller woken from
+/// the sequencer's thread is scheduled from outside the runtime: its task goes through the
+/// runtime's shared queue and a parked worker is woken for it (a system call and a context
+/// switch, per caller). The sequencer instead hands the group's answers to this one task (one
+/// such wake-up per group), which wakes each caller from a worker thread, onto that worker's
+/// own run queue. Callers not on a multi-threaded runtime (`append_blocking`, a current-thread
+/// runtime that might be blocked while the group commits) are answered by the sequencer
+/// itself, as are all callers when the task is gone (its runtime shut down): no answer waits
+/// on a runtime that cannot run it.
+#[derive(Default)]
+pub(crate) struct Answerer {
+    tx: OnceLock<mpsc::UnboundedSender<Vec<Answer>>>,
+}
+
+/// The answering task's receiver: answers what is left in it when the task is dropped.
+struct Pending(mpsc::UnboundedReceiver<Vec<Answer>>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.close();
+        while let Ok(batch) = self.0.try_recv() {
+            for (ack, answer) in batch {
+                let _ = ack.send(answer);
+            }
+        }
+    }
+}
+
+impl Answerer {
+    /// For an async caller: whether its answer can come through the answering task (started
+    /// on the caller's runtime by the first caller on a multi-threaded one).
+    pub(crate) fn ready_here(&self) -> bool {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return false;
+        };
+        if handle.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return false;
+        }
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            handle.spawn(async move {
+                let mut pending = Pending(rx);
+                while let Some(batch) = pending.0.recv().await {
+                    for (ack, answer) in batch {
+                        let _ = ack.send(answer);
+                    }
+                }
+            });
+            tx
+        });
+        !tx.is_closed()
+    }
+
+    /// TESTS ONLY: whether the task was started (`None` if not), and is still there.
+    #[cfg(test)]
+    pub(crate) fn running(&self) -> Option<bool> {
+        self.tx.get().map(|tx| !tx.is_closed())
+    }
+
+    /// Answers `batch` through the task, or here when it is gone.
+    pub(crate) fn answer(&self, batch: Vec<Answer>) {
+        let batch = match self.tx.get() {
+            Some(tx) if !batch.is_empty() => match tx.send(batch) {
+                Ok(()) => return,
+                Err(error) => error.0,
+            },
+            _ => batch,
+        };
+        for (ack, answer) in batch {
+            let _ = ack.send(answer);
+        }
+    }
 }
 
 /// The sequencer's two queues.
@@ -65,6 +147,10 @@ struct Queues {
     served: VecDeque<Job>,
     ingest: VecDeque<Job>,
     closed: bool,
+    /// The sequencer waits for work on `ready`.
+    sequencer_waiting: bool,
+    /// Appenders waiting on `room`.
+    waiting_for_room: usize,
 }
 
 /// The queues with their wake-ups: `ready` for the sequencer, `room` for waiting appenders.
@@ -90,13 +176,18 @@ impl Queue {
             };
             if queue.len() < QUEUE {
                 queue.push_back(job);
-                self.ready.notify_one();
+                // A wake-up is a system call: only for a sequencer that waits.
+                if queues.sequencer_waiting {
+                    self.ready.notify_one();
+                }
                 return Ok(());
             }
             if !wait {
                 return Err(Some(job));
             }
+            queues.waiting_for_room += 1;
             queues = self.room.wait(queues).expect("queue lock");
+            queues.waiting_for_room -= 1;
         }
     }
 
@@ -124,7 +215,9 @@ impl Queue {
             if queues.closed {
                 return None;
             }
+            queues.sequencer_waiting = true;
             queues = self.ready.wait(queues).expect("queue lock");
+            queues.sequencer_waiting = false;
         }
         let mut group = Vec::new();
         let mut count = 0;
@@ -139,7 +232,9 @@ impl Queue {
             count += job.events.len();
             group.push(job);
         }
-        self.room.notify_all();
+        if queues.waiting_for_room > 0 {
+            self.room.notify_all();
+        }
         Some(group)
     }
 

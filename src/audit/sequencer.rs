@@ -15,7 +15,7 @@ use super::{
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
     merkle::{leaf_hash, Frontier, Hash, BLOCK_LEAVES},
     projector::Progress,
-    queue::{AppendReceipt, Job},
+    queue::{Answerer, AppendReceipt, Job},
     record::{self, DedupKey, Dictionary, KeyKind, View},
     store::{self, Group, LogOfRecord, RUN},
     AuditError,
@@ -144,6 +144,8 @@ pub(super) struct Sequencer<L> {
     /// Events written since the sequencer last finished a checkpoint.
     since_checkpoint: u64,
     scratch: Vec<u8>,
+    /// Answers callers waiting on a runtime.
+    answerer: Arc<Answerer>,
 }
 
 /// What encoding a group produced, before it is stored.
@@ -169,6 +171,7 @@ impl<L: LogOfRecord> Sequencer<L> {
             handover: None,
             since_checkpoint: 0,
             scratch: Vec::new(),
+            answerer: Arc::new(Answerer::default()),
         })
     }
 
@@ -185,6 +188,12 @@ impl<L: LogOfRecord> Sequencer<L> {
     ) -> Self {
         self.acknowledged = acknowledged;
         self.progress = progress;
+        self
+    }
+
+    /// Answers the callers that wait on a runtime through `answerer`.
+    pub(super) fn answering_through(mut self, answerer: Arc<Answerer>) -> Self {
+        self.answerer = answerer;
         self
     }
 
@@ -205,17 +214,22 @@ impl<L: LogOfRecord> Sequencer<L> {
                 let size = self.frontier.size();
                 let stored: u64 = receipts.iter().map(|r| r.appended as u64).sum();
                 self.acknowledged.store(size, Ordering::Release);
-                let answers = jobs.into_iter().map(|job| job.ack).zip(receipts);
                 match &self.handover {
                     Some(handover) => handover.committed(Committed {
                         size,
                         root: self.frontier.root(),
-                        answers: answers.collect(),
+                        answers: jobs.into_iter().map(|job| job.ack).zip(receipts).collect(),
                     }),
                     None => {
-                        for (ack, receipt) in answers {
-                            let _ = ack.send(Ok(receipt));
+                        let mut batch = Vec::new();
+                        for (job, receipt) in jobs.into_iter().zip(receipts) {
+                            if job.via_answerer {
+                                batch.push((job.ack, Ok(receipt)));
+                            } else {
+                                let _ = job.ack.send(Ok(receipt));
+                            }
                         }
+                        self.answerer.answer(batch);
                     }
                 }
                 self.progress.acknowledge(size);
@@ -662,6 +676,7 @@ mod refused_groups {
             received_at_ms: 1_700_000_000_000,
             probes: Vec::new(),
             ack,
+            via_answerer: false,
         };
         (job, done)
     }
