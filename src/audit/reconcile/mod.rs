@@ -29,11 +29,14 @@
 //! batch job: about a second per million events.
 
 //!
-//! The module's files: the query and its findings here; `check` (the scan), `tally` (the
-//! per-dossier counts), `findings` (the bounded list of the oldest findings).
+//! The module's files: the query and its findings here; `scope` (the period's dossiers, read
+//! once), `check` (the scan, in parallel ranges, and the comparison), `tally` (the per-dossier
+//! counts, and how two ranges' counts merge), `findings` (the bounded list of the oldest
+//! findings).
 
 mod check;
 mod findings;
+mod scope;
 mod tally;
 
 use std::{collections::HashMap, time::Duration};
@@ -76,6 +79,15 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order declared (each at its discriminant).
+    const ALL: [FindingKind; 5] = [
+        FindingKind::ServedNotReported,
+        FindingKind::ReportedNotServed,
+        FindingKind::DossierNotReported,
+        FindingKind::ReportedFailureUnconfirmed,
+        FindingKind::ReportedLate,
+    ];
+
     /// The name answers use ("served_not_reported", ...).
     pub fn as_str(self) -> &'static str {
         match self {
