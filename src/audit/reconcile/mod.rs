@@ -26,7 +26,8 @@
 //! id: the client cannot know the server's event ids, and the server records one event per call.
 //! The check reads every verification event of the log once (the client's and the server's copy
 //! of a lookup can be months apart in simulations, whose client times are simulated), so it is a
-//! batch job: about a second per million events.
+//! batch job: about 0.4 s of CPU per million events, the log read in two ranges on two threads
+//! (`cargo bench --bench audit`, 10 million events: about 650,000 dossiers a second).
 
 //!
 //! The module's files: the query and its findings here; `scope` (the period's dossiers, read
