@@ -1,6 +1,6 @@
 //! The findings of a reconciliation as they are found: every one counted, the oldest kept.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use super::{Finding, FindingKind, Reconciliation};
 
@@ -36,8 +36,8 @@ pub(super) struct Findings {
     limit: usize,
     /// The oldest findings, the newest of them on top.
     kept: BinaryHeap<Oldest>,
-    /// Every finding, by kind.
-    counts: HashMap<FindingKind, u64>,
+    /// Every finding, by kind ([`FindingKind`] as an index).
+    counts: [u64; FindingKind::ALL.len()],
 }
 
 impl Findings {
@@ -49,9 +49,34 @@ impl Findings {
         }
     }
 
+    /// Counts a finding whose [order](Finding::order) is `order`, and keeps the one `make`
+    /// builds if it is among the oldest `limit`: most findings of a long log are counted
+    /// without being built.
+    pub(super) fn offer(
+        &mut self,
+        order: (i64, &str, &str, &str, FindingKind),
+        make: impl FnOnce() -> Finding,
+    ) {
+        self.counts[order.4 as usize] += 1;
+        let kept = self.limit == 0
+            || self.kept.len() < self.limit
+            || self
+                .kept
+                .peek()
+                .is_some_and(|newest| order < newest.0.order());
+        if kept {
+            self.keep(make());
+        }
+    }
+
     /// Counts `finding`, and keeps it if it is among the oldest `limit`.
     pub(super) fn push(&mut self, finding: Finding) {
-        *self.counts.entry(finding.kind).or_default() += 1;
+        self.counts[finding.kind as usize] += 1;
+        self.keep(finding);
+    }
+
+    /// Keeps `finding` if it is among the oldest `limit` (already counted).
+    fn keep(&mut self, finding: Finding) {
         let finding = Oldest(finding);
         if self.limit == 0 || self.kept.len() < self.limit {
             self.kept.push(finding);
@@ -69,6 +94,10 @@ impl Findings {
             .into_iter()
             .map(|o| o.0)
             .collect();
-        result.counts = self.counts;
+        result.counts = FindingKind::ALL
+            .into_iter()
+            .zip(self.counts)
+            .filter(|&(_, count)| count > 0)
+            .collect();
     }
 }

@@ -26,14 +26,18 @@
 //! id: the client cannot know the server's event ids, and the server records one event per call.
 //! The check reads every verification event of the log once (the client's and the server's copy
 //! of a lookup can be months apart in simulations, whose client times are simulated), so it is a
-//! batch job: about a second per million events.
+//! batch job: about 0.4 s of CPU per million events, the log read in two ranges on two threads
+//! (`cargo bench --bench audit`, 10 million events: about 650,000 dossiers a second).
 
 //!
-//! The module's files: the query and its findings here; `check` (the scan), `tally` (the
-//! per-dossier counts), `findings` (the bounded list of the oldest findings).
+//! The module's files: the query and its findings here; `scope` (the period's dossiers, read
+//! once), `check` (the scan, in parallel ranges, and the comparison), `tally` (the per-dossier
+//! counts, and how two ranges' counts merge), `findings` (the bounded list of the oldest
+//! findings).
 
 mod check;
 mod findings;
+mod scope;
 mod tally;
 
 use std::{collections::HashMap, time::Duration};
@@ -76,6 +80,15 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind, in the order declared (each at its discriminant).
+    const ALL: [FindingKind; 5] = [
+        FindingKind::ServedNotReported,
+        FindingKind::ReportedNotServed,
+        FindingKind::DossierNotReported,
+        FindingKind::ReportedFailureUnconfirmed,
+        FindingKind::ReportedLate,
+    ];
+
     /// The name answers use ("served_not_reported", ...).
     pub fn as_str(self) -> &'static str {
         match self {
