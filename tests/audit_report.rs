@@ -230,24 +230,6 @@ async fn ratio(client: &AuditClient, from: &str, to: &str, by: &[&str]) -> Vec<p
 
 /// The page without the lines that differ between two runs (the time, in the header and the
 /// printed page's margin, and the command line).
-fn stable_part(html: &str) -> String {
-    // The signed checkpoint comes from the server only (signing needs the log's key).
-    let html = match (
-        html.find("<pre id=\"checkpoint\">"),
-        html.find("<pre id=\"verifier-key\">"),
-    ) {
-        (Some(start), Some(key)) => {
-            let start = html[..start].rfind("<p><b>").unwrap_or(start);
-            let end = key + html[key..].find("</pre>").unwrap() + "</pre>\n".len();
-            format!("{}{}", &html[..start], &html[end..])
-        }
-        _ => html.to_owned(),
-    };
-    html.lines()
-        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[tokio::test]
 async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
@@ -315,8 +297,8 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let html = std::fs::read_to_string(page("grpc.html")).unwrap();
     let from_file = std::fs::read_to_string(page("file.html")).unwrap();
     assert_eq!(
-        stable_part(&html),
-        stable_part(&from_file),
+        common::stable_part(&html),
+        common::stable_part(&from_file),
         "gRPC and file give the same report"
     );
 

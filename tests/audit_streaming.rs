@@ -77,12 +77,6 @@ fn args(text: &[&str]) -> Vec<String> {
 
 /// The page without the lines that differ between two runs (the time, in the header and the
 /// printed page's margin, and the command line).
-fn stable_part(html: &str) -> String {
-    html.lines()
-        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_district_report_whose_findings_exceed_4_mib_is_written_through_the_server() {
@@ -119,8 +113,8 @@ async fn a_district_report_whose_findings_exceed_4_mib_is_written_through_the_se
     assert_eq!(code, 0, "on the file: {stderr}");
     let html = std::fs::read_to_string(&grpc).unwrap();
     assert_eq!(
-        stable_part(&html),
-        stable_part(&std::fs::read_to_string(&file).unwrap()),
+        common::stable_part(&html),
+        common::stable_part(&std::fs::read_to_string(&file).unwrap()),
         "the server and the file give the same report"
     );
     // Every late dossier counted, the first 100 listed.

@@ -163,3 +163,26 @@ pub fn served_calls(data_dir: &std::path::Path) -> Vec<(String, String, String, 
         })
         .collect()
 }
+
+/// A report's page without what differs between two runs over the same log (the command line,
+/// the times it was made) and without the signed checkpoint, which only a report made through
+/// the server has (signing needs the log's key): what a report through the server and one on
+/// the file must share.
+#[allow(dead_code)]
+pub fn stable_part(html: &str) -> String {
+    let html = match (
+        html.find("<pre id=\"checkpoint\">"),
+        html.find("<pre id=\"verifier-key\">"),
+    ) {
+        (Some(start), Some(key)) => {
+            let start = html[..start].rfind("<p><b>").unwrap_or(start);
+            let end = key + html[key..].find("</pre>").unwrap() + "</pre>\n".len();
+            format!("{}{}", &html[..start], &html[end..])
+        }
+        _ => html.to_owned(),
+    };
+    html.lines()
+        .filter(|l| !l.contains("id=\"command\"") && !l.contains(": 20") && !l.contains("Lập lúc"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
