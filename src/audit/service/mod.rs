@@ -85,6 +85,19 @@ impl AuditService {
             .map(|_| ())
     }
 
+    /// The newest signed tree head (of an empty tree, unsigned, before the first event).
+    async fn latest_head(&self) -> Result<SignedTreeHead, ApiError> {
+        let head = self
+            .read(|reader| reader.latest_head().map_err(ApiError::AuditUnavailable))
+            .await?;
+        Ok(head.unwrap_or(SignedTreeHead {
+            tree_size: 0,
+            root: merkle::empty_root(),
+            signed_at_ms: 0,
+            signature: [0; 64],
+        }))
+    }
+
     /// Runs a read-only query on the blocking pool, once the log is caught up.
     async fn read<T: Send + 'static>(
         &self,
@@ -244,15 +257,7 @@ impl AuditTrail for AuditService {
     ) -> Result<Response<proto::SignedTreeHead>, Status> {
         self.auditor(&request, "GetTreeHead")?;
         let public_key = self.recorder.log().public_key().to_bytes();
-        let head = self
-            .read(|reader| reader.latest_head().map_err(ApiError::AuditUnavailable))
-            .await?;
-        let head = head.unwrap_or(SignedTreeHead {
-            tree_size: 0,
-            root: merkle::empty_root(),
-            signed_at_ms: 0,
-            signature: [0; 64],
-        });
+        let head = self.latest_head().await?;
         Ok(Response::new(proofs::head_message(head, public_key)))
     }
 
@@ -261,17 +266,11 @@ impl AuditTrail for AuditService {
         request: Request<proto::GetCheckpointRequest>,
     ) -> Result<Response<proto::Checkpoint>, Status> {
         self.auditor(&request, "GetCheckpoint")?;
-        let log = Arc::clone(self.recorder.log());
-        let head = self
-            .read(|reader| reader.latest_head().map_err(ApiError::AuditUnavailable))
-            .await?;
-        let head = head.unwrap_or(SignedTreeHead {
-            tree_size: 0,
-            root: merkle::empty_root(),
-            signed_at_ms: 0,
-            signature: [0; 64],
-        });
-        Ok(Response::new(proofs::checkpoint_message(&log, &head)))
+        let head = self.latest_head().await?;
+        Ok(Response::new(proofs::checkpoint_message(
+            self.recorder.log(),
+            &head,
+        )))
     }
 
     async fn get_inclusion_proof(
