@@ -125,6 +125,22 @@ fn held(data_dir: &Path) -> Held {
     held
 }
 
+/// Every looked-up dossier was served once, and its successful lookup reported once.
+fn assert_each_lookup_served_and_reported_once(held: &Held) {
+    assert!(
+        held.served.values().all(|&n| n == 1),
+        "a lookup served twice: {:?}",
+        held.served
+            .iter()
+            .filter(|(_, &n)| n > 1)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        held.reported_found, held.served,
+        "served and reported differ"
+    );
+}
+
 fn output(child: Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
     (
@@ -165,19 +181,7 @@ fn an_outage_during_simulate_delays_it_and_changes_no_figure() {
     assert_eq!(held.dossiers.len(), DOSSIERS, "{said}");
     let looked_up: usize = held.served.len();
     assert_eq!(looked_up, LOOKUPS, "dossiers with a served lookup");
-    assert!(
-        held.served.values().all(|&n| n == 1),
-        "a lookup served twice: {:?}",
-        held.served
-            .iter()
-            .filter(|(_, &n)| n > 1)
-            .collect::<Vec<_>>()
-    );
-    // Every looked-up dossier has its successful lookup reported, once.
-    assert_eq!(
-        held.reported_found, held.served,
-        "served and reported differ"
-    );
+    assert_each_lookup_served_and_reported_once(&held);
 }
 
 /// `vnpop audit reconcile` over the scenario's periods, asked of the server on `port` as an
@@ -296,16 +300,5 @@ fn an_interrupted_simulate_resumes_to_exactly_the_scenarios_totals() {
     let held = held(&data_dir);
     assert_eq!(held.dossiers.len(), DOSSIERS);
     assert_eq!(held.served.len(), LOOKUPS);
-    assert!(
-        held.served.values().all(|&n| n == 1),
-        "a lookup served twice: {:?}",
-        held.served
-            .iter()
-            .filter(|(_, &n)| n > 1)
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(
-        held.reported_found, held.served,
-        "served and reported differ"
-    );
+    assert_each_lookup_served_and_reported_once(&held);
 }
