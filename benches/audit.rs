@@ -279,8 +279,7 @@ type Question<'a> = (&'static str, Box<dyn Fn(&AuditLog) -> u64 + 'a>);
 /// Asks as the AuditTrail service does: waits until the query tables hold everything
 /// acknowledged, opens a reader on the log, and hands it to `answer`.
 fn ask<T>(log: &AuditLog, answer: impl FnOnce(&AuditReader) -> T) -> T {
-    log.caught_up_blocking().expect("caught up");
-    let reader = AuditReader::open(log.path()).expect("reader");
+    let reader = log.caught_up_reader_blocking().expect("reader");
     answer(&reader)
 }
 

@@ -204,6 +204,15 @@ pub enum AuditError {
     },
     #[error("the audit log is corrupt: {0}")]
     Corrupt(String),
+    /// The citizen index's file (derived from the log: see `audit::projector`) cannot be read
+    /// or written.
+    #[error("audit citizen index {file}: {message}")]
+    CitizenIndex {
+        /// The index's file.
+        file: String,
+        /// What failed.
+        message: String,
+    },
     #[error("the audit log is closed")]
     Closed,
     /// An auditor's query waited its patience for the query tables to reach what was

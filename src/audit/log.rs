@@ -33,7 +33,7 @@ use super::{
     follower::Follower,
     keys::{now_ms, SigningKey, VerifyingKey},
     postgres::{Meta, PgStore},
-    projector::{self, Projector},
+    projector::{self, CitizenIndex, Projector},
     query::AuditReader,
     queue::{Answerer, Job, Lane, Queue},
     sequencer::Sequencer,
@@ -63,12 +63,16 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub(crate) struct CaughtUpRead {
     path: PathBuf,
+    citizens: Option<CitizenIndex>,
 }
 
 impl CaughtUpRead {
     /// Opens the reader (blocking: on the blocking pool).
     pub(crate) fn open(&self) -> Result<AuditReader, AuditError> {
-        AuditReader::open(&self.path)
+        match &self.citizens {
+            Some(citizens) => AuditReader::open_with(&self.path, citizens.clone()),
+            None => AuditReader::open(&self.path),
+        }
     }
 }
 
@@ -306,6 +310,7 @@ impl AuditLog {
         self.caught_up().await?;
         Ok(CaughtUpRead {
             path: self.path.clone(),
+            citizens: self.projector.as_ref().map(Projector::citizens),
         })
     }
 
@@ -320,6 +325,17 @@ impl AuditLog {
             .build()
             .map_err(|e| AuditError::Write(e.to_string()))?
             .block_on(self.caught_up())
+    }
+
+    /// [`AuditLog::caught_up_blocking`], then a reader as the AuditTrail service opens one
+    /// (reading the projector's citizen index as it stands).
+    pub fn caught_up_reader_blocking(&self) -> Result<AuditReader, AuditError> {
+        self.caught_up_blocking()?;
+        CaughtUpRead {
+            path: self.path.clone(),
+            citizens: self.projector.as_ref().map(Projector::citizens),
+        }
+        .open()
     }
 
     /// Appends agencies' reported events; resolves once they are durable (or known duplicates).

@@ -6,7 +6,8 @@
 //! per-day `ratio_rollup` and the citizen index `subjects`. The projector reads what the
 //! sequencer has acknowledged back from the log, applies it in batches, each in one transaction
 //! that also records the position it has applied (`projection_state.applied`), and publishes
-//! that position. After a crash or restart it starts again from the recorded position, and
+//! that position. The citizen index is not a table: it is `citizens` (sorted runs in a file of
+//! its own and a tail in memory), published with each batch. After a crash or restart it starts again from the recorded position, and
 //! [`rebuild`] derives everything again from the first event.
 //!
 //! Projection transactions are not fsync'd at each commit: they can always be recomputed from
@@ -15,9 +16,10 @@
 
 //!
 //! The module's files: the thread and what it applies here; `tables` (the query tables' file,
-//! its schema and the keys and position it stores); `progress` (what the sequencer tells the
-//! thread, and when it applies).
+//! its schema and the position it stores); `citizens` (the citizen index); `progress` (what the
+//! sequencer tells the thread, and when it applies).
 
+mod citizens;
 mod progress;
 mod tables;
 
@@ -33,12 +35,15 @@ use super::{
     summary::Summary,
     AuditError,
 };
+pub(crate) use citizens::CitizenIndex;
+use citizens::CitizenWriter;
+pub use citizens::CITIZEN_FILE;
 use progress::Next;
 pub(crate) use progress::Progress;
 use tables::clear;
 use tables::PROJECTOR_CACHE_KIB;
 pub use tables::QUERY_FILE;
-pub(crate) use tables::{applied, connect, subject_bucket, subject_key};
+pub(crate) use tables::{applied, connect};
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
@@ -55,6 +60,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 pub(crate) struct Projector {
     progress: Arc<Progress>,
     applied: watch::Receiver<u64>,
+    citizens: CitizenIndex,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -71,6 +77,13 @@ impl Projector {
             clear(&query)?;
             from = 0;
         }
+        let mut dictionary = Dictionary::default();
+        let (citizens, writer) = CitizenIndex::open(
+            &query_path.with_file_name(CITIZEN_FILE),
+            from,
+            &log,
+            &mut dictionary,
+        )?;
         if from < size {
             tracing::info!(
                 events = size - from,
@@ -84,14 +97,32 @@ impl Projector {
             let progress = Arc::clone(&progress);
             std::thread::Builder::new()
                 .name("audit-projector".into())
-                .spawn(move || run(log, query, from, &progress, &applied_tx))
+                .spawn(move || {
+                    run(
+                        log,
+                        Projection {
+                            query,
+                            dictionary,
+                            citizens: writer,
+                        },
+                        from,
+                        &progress,
+                        &applied_tx,
+                    )
+                })
                 .map_err(|e| AuditError::Key(e.to_string()))?
         };
         Ok(Projector {
             progress,
             applied,
+            citizens,
             thread: Some(thread),
         })
+    }
+
+    /// The citizen index, as the projector extends it (what a running server's readers read).
+    pub(crate) fn citizens(&self) -> CitizenIndex {
+        self.citizens.clone()
     }
 
     /// What the sequencer tells this projector through.
@@ -115,16 +146,23 @@ impl Drop for Projector {
     }
 }
 
+/// Where the projector applies events: the query tables, the citizen index, and the copy of
+/// the log's dictionary its reads use.
+struct Projection {
+    query: Connection,
+    dictionary: Dictionary,
+    citizens: CitizenWriter,
+}
+
 /// The projector thread: applies batches until closed.
 fn run(
     log: SqliteLog,
-    mut query: Connection,
+    mut projection: Projection,
     mut applied: u64,
     progress: &Progress,
     applied_tx: &watch::Sender<u64>,
 ) {
     lower_priority();
-    let mut dictionary = Dictionary::default();
     // Whether the query file's write-ahead log holds batches since it was last truncated.
     let mut written = false;
     loop {
@@ -134,7 +172,9 @@ fn run(
                 // At rest the write-ahead log goes back to nothing (it grows to a batch's pages
                 // while catching up; left at that size it would keep the disk for good).
                 if let Err(error) =
-                    query.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    projection
+                        .query
+                        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 {
                     tracing::warn!(%error, "audit query tables: WAL checkpoint failed");
                 }
@@ -144,7 +184,7 @@ fn run(
             Next::Closed => break,
         };
         let to = acknowledged.min(applied + BATCH);
-        match apply_range(&log, &mut dictionary, &mut query, applied, to) {
+        match apply_range(&log, &mut projection, applied, to) {
             Ok(()) => {
                 applied = to;
                 written = true;
@@ -174,29 +214,48 @@ fn lower_priority() {
 }
 
 /// Reads events `[from, to)` back from the log, in place, and applies them — with the tree
-/// nodes their blocks complete and the new applied position — in one transaction.
+/// nodes their blocks complete and the new applied position — in one transaction, then
+/// publishes their citizen index entries.
 fn apply_range(
     log: &SqliteLog,
-    dictionary: &mut Dictionary,
-    query: &mut Connection,
+    projection: &mut Projection,
     from: u64,
     to: u64,
 ) -> Result<(), AuditError> {
+    let result = apply_tables(log, projection, from, to);
+    match result {
+        Ok(()) => projection.citizens.publish(to),
+        Err(error) => {
+            projection.citizens.discard();
+            Err(error)
+        }
+    }
+}
+
+/// [`apply_range`]'s transaction, collecting the citizen index's entries on the side.
+fn apply_tables(
+    log: &SqliteLog,
+    projection: &mut Projection,
+    from: u64,
+    to: u64,
+) -> Result<(), AuditError> {
+    let Projection {
+        query,
+        dictionary,
+        citizens,
+    } = projection;
     let transaction = query.transaction()?;
     let mut summary = Summary::default();
     let mut read = 0;
     // The blocks these events complete, with the left sibling of the first.
     let first_block = from / BLOCK_LEAVES;
     let blocks = log.snapshot(|log| {
-        let mut subjects = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO subjects (bucket, key, seq) VALUES (?1, ?2, ?3)",
-        )?;
         log.views(dictionary, from, to, &mut |seq, view| {
             read += 1;
             summary.event(&transaction, &view)?;
             if let ViewKind::Verification { subject, .. } = view.kind {
                 if let Some(subject) = subject.keyed() {
-                    subjects.execute([subject_bucket(seq), subject_key(&subject), seq as i64])?;
+                    citizens.push(seq, &subject);
                 }
             }
             Ok(true)
@@ -222,15 +281,27 @@ fn apply_range(
 /// `log_path` (which must not be open for writing). Returns the number of events applied.
 pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditError> {
     let log = SqliteLog::open(log_path)?;
-    let mut query = connect(query_path)?;
+    let query = connect(query_path)?;
     query.pragma_update(None, "cache_size", -PROJECTOR_CACHE_KIB)?;
     clear(&query)?;
-    let size = log.size()?;
     let mut dictionary = Dictionary::default();
+    let (_, mut citizens) = CitizenIndex::open(
+        &query_path.with_file_name(CITIZEN_FILE),
+        0,
+        &log,
+        &mut dictionary,
+    )?;
+    citizens.clear()?;
+    let mut projection = Projection {
+        query,
+        dictionary,
+        citizens,
+    };
+    let size = log.size()?;
     let mut from = 0;
     while from < size {
         let to = size.min(from + BATCH);
-        apply_range(&log, &mut dictionary, &mut query, from, to)?;
+        apply_range(&log, &mut projection, from, to)?;
         from = to;
     }
     Ok(size)
@@ -282,7 +353,7 @@ mod tests {
         }
     }
 
-    /// Every derived table, row by row.
+    /// Every derived table, row by row, then the citizen index's entries.
     fn projection(path: &Path) -> Vec<String> {
         let connection = Connection::open(path).unwrap();
         let mut rows = Vec::new();
@@ -290,7 +361,6 @@ mod tests {
             "SELECT * FROM dossiers ORDER BY agency_id, dossier_id",
             "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
             "SELECT * FROM ratio_rollup_month ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
-            "SELECT bucket, key, seq FROM subjects ORDER BY bucket, key, seq",
         ] {
             let mut statement = connection.prepare(sql).unwrap();
             let columns = statement.column_count();
@@ -302,7 +372,33 @@ mod tests {
                 rows.push(values.join("|"));
             }
         }
+        let log = SqliteLog::open(&path.with_file_name(DATABASE_FILE)).unwrap();
+        let size = applied(&connection).unwrap();
+        let index = CitizenIndex::read(
+            &path.with_file_name(CITIZEN_FILE),
+            size,
+            &log,
+            &mut Dictionary::default(),
+        )
+        .unwrap();
+        rows.extend(index.dump().unwrap().iter().map(|e| format!("{e:?}")));
         rows
+    }
+
+    /// The citizen index's entries of `[0, size)` read from the log itself.
+    fn citizens_in_log(data_dir: &Path, size: u64) -> Vec<(u64, u32)> {
+        let log = SqliteLog::open(&data_dir.join(DATABASE_FILE)).unwrap();
+        let mut all = Vec::new();
+        log.views(&mut Dictionary::default(), 0, size, &mut |seq, view| {
+            if let ViewKind::Verification { subject, .. } = view.kind {
+                if let Some(subject) = subject.keyed() {
+                    all.push((seq, citizens::subject_key(&subject)));
+                }
+            }
+            Ok(true)
+        })
+        .unwrap();
+        all
     }
 
     #[test]
@@ -343,6 +439,23 @@ mod tests {
             projection(&path),
             "catch-up equals a clean rebuild"
         );
+
+        // The citizen index holds runs: opened for query tables that hold fewer events (their
+        // last commits lost), it drops the runs beyond them and reads the rest from the log.
+        let log = SqliteLog::open(&dir.path().join(DATABASE_FILE)).unwrap();
+        let index_path = dir.path().join(CITIZEN_FILE);
+        let (index, _) =
+            CitizenIndex::open(&index_path, 6_000, &log, &mut Dictionary::default()).unwrap();
+        assert_eq!(index.dump().unwrap(), citizens_in_log(dir.path(), 6_000));
+        for applied in [4_321, 1_024, 0] {
+            let (index, _) =
+                CitizenIndex::open(&index_path, applied, &log, &mut Dictionary::default()).unwrap();
+            assert_eq!(
+                index.dump().unwrap(),
+                citizens_in_log(dir.path(), applied),
+                "{applied}"
+            );
+        }
         let key = std::fs::read_to_string(dir.path().join(PUBLIC_KEY_FILE)).unwrap();
         let report = verify_file(
             &dir.path().join(DATABASE_FILE),

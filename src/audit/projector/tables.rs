@@ -1,11 +1,11 @@
 //! The query tables' file (`audit-query.sqlite`): its schema and version, the connection
-//! settings, the subject index's key and the applied position it records.
+//! settings and the applied position it records.
 
 use std::{path::Path, time::Duration};
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::{audit::AuditError, vocabulary::Subject};
+use crate::audit::AuditError;
 
 /// The query tables' file in the data directory, beside the log's
 /// [`DATABASE_FILE`](crate::audit::store::DATABASE_FILE).
@@ -45,11 +45,7 @@ macro_rules! rollup_columns {
 /// read dossiers rather than every event. `ratio_rollup`: per Vietnam day and dossier
 /// attributes, the dossier counts the ratio queries sum, so a query over years of events reads
 /// thousands of rows, not millions. Communes and provinces are stored as their codes (names are
-/// looked up when a query answers). `subjects`: the events of each keyed subject, under a 31-bit
-/// key of it ([`subject_key`]; a query compares the full subject), in buckets of
-/// [`SUBJECT_BUCKET`] positions ([`subject_bucket`]): new entries go into the last bucket only,
-/// whose part of the index stays in the cache however long the log grows, and a citizen's
-/// history is one seek per bucket. `projection_state`: the
+/// looked up when a query answers). `projection_state`: the
 /// first event not yet applied. `ratio_rollup_month`: the same sums per month, so a query over
 /// whole months reads a thirtieth of the rows (the days at either end of a period come from
 /// `ratio_rollup`).
@@ -94,12 +90,6 @@ CREATE TABLE IF NOT EXISTS ratio_rollup (",
 CREATE TABLE IF NOT EXISTS ratio_rollup_month (",
     rollup_columns!(),
     ") WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS subjects (
-    bucket INTEGER NOT NULL,
-    key    INTEGER NOT NULL,
-    seq    INTEGER NOT NULL,
-    PRIMARY KEY (bucket, key, seq)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS projection_state (
     id      INTEGER PRIMARY KEY CHECK (id = 0),
     applied INTEGER NOT NULL
@@ -112,19 +102,12 @@ INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
 /// or a column changes meaning (2: reported-failed and served-covered counts; 3: communes and
 /// current provinces; 4: the tree's upper levels, [`nodes`](crate::audit::nodes); 5: 31-bit subject keys, the monthly rollup; 6: verifications that consulted a record, which
-/// alone cover a dossier; 7: subjects in buckets, the unverified dossiers' index).
-const SCHEMA_VERSION: i64 = 7;
+/// alone cover a dossier; 7: subjects in buckets, the unverified dossiers' index; 8: no
+/// `subjects` table, the citizen index being [`super::citizens`]).
+const SCHEMA_VERSION: i64 = 8;
 
-/// Log positions per bucket of the `subjects` index (2^22: about 4.2 million events).
-pub(crate) const SUBJECT_BUCKET: u64 = 1 << 22;
-
-/// The `subjects` bucket of the event at `seq`.
-pub(crate) fn subject_bucket(seq: u64) -> i64 {
-    (seq / SUBJECT_BUCKET) as i64
-}
-
-/// The page cache of the projector's connection (KiB): the query tables' hot parts — the last
-/// subjects bucket, the newest dossiers, the rollups — stay in memory as the file grows.
+/// The page cache of the projector's connection (KiB): the query tables' hot parts — the
+/// newest dossiers, the rollups — stay in memory as the file grows.
 pub(crate) const PROJECTOR_CACHE_KIB: i64 = 256 * 1024;
 
 /// Opens the query tables' file with the settings every connection uses. Tables of an older
@@ -163,27 +146,6 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, AuditError> {
     Ok(connection)
 }
 
-/// The key of a subject in the `subjects` index: the top 31 bits of the FNV-1a hash of its 64
-/// hex digits, so SQLite stores it in 4 bytes rather than 8 (a query compares the full subject;
-/// at national scale a key is shared by about one subject in twenty, whose events a query reads
-/// and skips).
-pub(crate) fn subject_key(subject: &Subject) -> i64 {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let hash = subject
-        .0
-        .iter()
-        .flat_map(|byte| {
-            [
-                DIGITS[usize::from(byte >> 4)],
-                DIGITS[usize::from(byte & 15)],
-            ]
-        })
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, digit| {
-            (hash ^ u64::from(digit)).wrapping_mul(0x0100_0000_01b3)
-        });
-    (hash >> 33) as i64
-}
-
 /// The first event not yet applied to the query tables.
 pub(crate) fn applied(connection: &Connection) -> Result<u64, AuditError> {
     Ok(connection
@@ -203,7 +165,6 @@ pub(super) fn clear(connection: &Connection) -> Result<(), AuditError> {
          DELETE FROM dossiers;
          DELETE FROM ratio_rollup;
          DELETE FROM ratio_rollup_month;
-         DELETE FROM subjects;
          DELETE FROM merkle_nodes;
          UPDATE projection_state SET applied = 0 WHERE id = 0;
          COMMIT;",

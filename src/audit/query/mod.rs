@@ -22,7 +22,7 @@ pub use super::tree::StoredTree;
 use super::{
     keys::SignedTreeHead,
     merkle::Hash,
-    projector::QUERY_FILE,
+    projector::{CitizenIndex, CITIZEN_FILE, QUERY_FILE},
     record::{self, Dictionary, StoredEvent},
     store::{LogOfRecord, SqliteLog},
     AuditError, AuditEvent,
@@ -69,6 +69,9 @@ pub struct AuditReader {
     /// query tables are read by their plain names.
     pub(super) log: SqliteLog,
     dictionary: RefCell<Dictionary>,
+    /// The citizen index: a running server's (as its projector extends it), or read from the
+    /// file when first needed.
+    citizens: RefCell<Option<CitizenIndex>>,
 }
 
 impl AuditReader {
@@ -81,7 +84,39 @@ impl AuditReader {
         log.connection()
             .execute("ATTACH DATABASE ?1 AS query", [query.to_string_lossy()])?;
         let dictionary = RefCell::new(log.dictionary()?);
-        Ok(AuditReader { log, dictionary })
+        Ok(AuditReader {
+            log,
+            dictionary,
+            citizens: RefCell::new(None),
+        })
+    }
+
+    /// [`AuditReader::open`], reading a running server's citizen index.
+    pub(crate) fn open_with(path: &Path, citizens: CitizenIndex) -> Result<Self, AuditError> {
+        let reader = Self::open(path)?;
+        *reader.citizens.borrow_mut() = Some(citizens);
+        Ok(reader)
+    }
+
+    /// The citizen index: the server's, or the file's runs and the log's events after them.
+    fn citizens(&self) -> Result<CitizenIndex, AuditError> {
+        if let Some(citizens) = &*self.citizens.borrow() {
+            return Ok(citizens.clone());
+        }
+        let path = self
+            .log
+            .connection()
+            .path()
+            .map(|p| Path::new(p).with_file_name(CITIZEN_FILE))
+            .ok_or_else(|| AuditError::Corrupt("the log is not a file".into()))?;
+        let citizens = CitizenIndex::read(
+            &path,
+            self.size()?,
+            &self.log,
+            &mut self.dictionary.borrow_mut(),
+        )?;
+        *self.citizens.borrow_mut() = Some(citizens.clone());
+        Ok(citizens)
     }
 
     /// Opens the file once its query tables hold every event of the log, waiting up to
