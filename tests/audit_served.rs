@@ -55,15 +55,28 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     assert_eq!(rows[2].4, "", "an invalid number has no subject");
     server.recorder.log().caught_up().await.unwrap();
     let db = data_dir.join("audit.sqlite");
-    let served: i64 = rusqlite::Connection::open(data_dir.join("audit-query.sqlite"))
-        .unwrap()
-        .query_row(
-            "SELECT served FROM dossiers WHERE dossier_id = ?1",
-            [&context().dossier_id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(served, 4);
+    // The dossier was never reported received: its four served calls are one finding of
+    // reconciliation (served for a dossier the agency never reported).
+    let log = std::sync::Arc::clone(server.recorder.log());
+    let reconciled = tokio::task::spawn_blocking(move || {
+        let reader = log.caught_up_reader_blocking().unwrap();
+        reader
+            .reconcile(&vnpop::audit::reconcile::ReconcileQuery {
+                from_ms: 0,
+                to_ms: i64::MAX,
+                ..Default::default()
+            })
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let served: Vec<u64> = reconciled
+        .findings
+        .iter()
+        .filter(|f| f.dossier_id == context().dossier_id)
+        .map(|f| f.served)
+        .collect();
+    assert_eq!(served.iter().sum::<u64>(), 4, "{:?}", reconciled.findings);
 
     let key = server.recorder.log().public_key();
     server.stop().await;

@@ -33,7 +33,7 @@ use super::{
     follower::Follower,
     keys::{now_ms, SigningKey, VerifyingKey},
     postgres::{Meta, PgStore},
-    projector::{self, CitizenIndex, Projector},
+    projector::{self, Projector, QuerySide},
     query::AuditReader,
     queue::{Answerer, Job, Lane, Queue},
     sequencer::Sequencer,
@@ -63,14 +63,14 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 #[derive(Debug)]
 pub(crate) struct CaughtUpRead {
     path: PathBuf,
-    citizens: Option<CitizenIndex>,
+    side: Option<QuerySide>,
 }
 
 impl CaughtUpRead {
     /// Opens the reader (blocking: on the blocking pool).
     pub(crate) fn open(&self) -> Result<AuditReader, AuditError> {
-        match &self.citizens {
-            Some(citizens) => AuditReader::open_with(&self.path, citizens.clone()),
+        match &self.side {
+            Some(side) => AuditReader::open_with(&self.path, side.clone()),
             None => AuditReader::open(&self.path),
         }
     }
@@ -310,7 +310,7 @@ impl AuditLog {
         self.caught_up().await?;
         Ok(CaughtUpRead {
             path: self.path.clone(),
-            citizens: self.projector.as_ref().map(Projector::citizens),
+            side: self.projector.as_ref().map(Projector::side),
         })
     }
 
@@ -333,7 +333,7 @@ impl AuditLog {
         self.caught_up_blocking()?;
         CaughtUpRead {
             path: self.path.clone(),
-            citizens: self.projector.as_ref().map(Projector::citizens),
+            side: self.projector.as_ref().map(Projector::side),
         }
         .open()
     }

@@ -10,8 +10,8 @@
 //! 2. `store` (the log of record's interface and its SQLite file), [`postgres`] (the same
 //!    interface on a database shared by a fleet of servers);
 //! 3. [`verify`]: recomputing everything from the log and naming the first tampered event;
-//! 4. `summary`, `nodes` and `projector`: the query tables and the tree's upper levels, derived
-//!    after the answer on a thread of their own;
+//! 4. `nodes` and `projector`: the query side (state in memory, receipts, citizen index) and
+//!    the tree's upper levels, derived after the answer on a thread of their own;
 //! 5. `queue` (served calls first) and `sequencer` (the log's one writer: recovery at open,
 //!    dedup, encode, tree, sign, commit); `follower` (in a fleet, the shared log copied into the
 //!    server's own file);
@@ -47,7 +47,6 @@ pub mod recorder;
 mod sequencer;
 pub mod service;
 pub(crate) mod store;
-mod summary;
 #[doc(hidden)]
 pub mod testing;
 mod tree;

@@ -39,22 +39,11 @@ pub(crate) fn day_of(ms: i64) -> i64 {
     ms.saturating_add(OFFSET_MS).div_euclid(DAY_MS)
 }
 
-/// The Vietnam day (days since 1970-01-01) of the first of the month holding day `day`.
-pub(crate) fn month_start(day: i64) -> i64 {
-    let date = NaiveDate::from_num_days_from_ce_opt(days_from_ce(day))
-        .and_then(|d| d.with_day(1))
-        .unwrap_or(NaiveDate::MIN);
-    i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
-}
-
-/// The Vietnam day of the first of the month after the one holding day `day`.
-pub(crate) fn next_month_start(day: i64) -> i64 {
-    let first = month_start(day);
-    NaiveDate::from_num_days_from_ce_opt(days_from_ce(first))
-        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
-        .map_or(i64::MAX, |d| {
-            i64::from(d.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
-        })
+/// The month holding Vietnam day `day`, numbered year × 12 + month − 1 (so months sort and
+/// subtract as numbers).
+pub(crate) fn month_number(day: i64) -> i64 {
+    let date = NaiveDate::from_num_days_from_ce_opt(days_from_ce(day)).unwrap_or(NaiveDate::MIN);
+    i64::from(date.year()) * 12 + i64::from(date.month0())
 }
 
 /// 1970-01-01 counted in days from 0001-01-01 (chrono's common era day 1).
@@ -84,17 +73,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn months_start_on_the_first() {
+    fn months_are_numbered_in_order() {
         let day = |y, m, d| {
             i64::from(NaiveDate::from_ymd_opt(y, m, d).unwrap().num_days_from_ce())
                 - EPOCH_DAYS_FROM_CE
         };
         assert_eq!(day(1970, 1, 1), 0);
-        assert_eq!(month_start(day(2024, 2, 29)), day(2024, 2, 1));
-        assert_eq!(month_start(day(2024, 3, 1)), day(2024, 3, 1));
-        assert_eq!(next_month_start(day(2024, 2, 29)), day(2024, 3, 1));
-        assert_eq!(next_month_start(day(2024, 12, 1)), day(2025, 1, 1));
-        assert_eq!(month_start(-1), day(1969, 12, 1));
+        assert_eq!(month_number(day(2024, 2, 29)), 2024 * 12 + 1);
+        assert_eq!(month_number(day(2024, 3, 1)), 2024 * 12 + 2);
+        assert_eq!(month_number(day(2024, 12, 31)), 2024 * 12 + 11);
+        assert_eq!(month_number(day(2025, 1, 1)), 2025 * 12);
+        assert_eq!(month_number(-1), 1969 * 12 + 11);
     }
 
     #[test]

@@ -20,10 +20,17 @@
 //! sequencer tells the thread, and when it applies).
 
 mod citizens;
+mod dossiers;
 mod progress;
+mod state;
 mod tables;
 
-use std::{path::Path, sync::Arc, thread::JoinHandle, time::Duration};
+use std::{
+    path::Path,
+    sync::{Arc, RwLock},
+    thread::JoinHandle,
+    time::Duration,
+};
 
 use rusqlite::Connection;
 use tokio::sync::watch;
@@ -32,7 +39,6 @@ use super::{
     merkle::BLOCK_LEAVES,
     record::{Dictionary, ViewKind},
     store::{LogOfRecord, SqliteLog},
-    summary::Summary,
     AuditError,
 };
 pub(crate) use citizens::CitizenIndex;
@@ -40,6 +46,7 @@ use citizens::CitizenWriter;
 pub use citizens::CITIZEN_FILE;
 use progress::Next;
 pub(crate) use progress::Progress;
+pub(crate) use state::{QueryState, RollupKey, UnverifiedKey};
 use tables::clear;
 use tables::PROJECTOR_CACHE_KIB;
 pub use tables::QUERY_FILE;
@@ -60,8 +67,44 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 pub(crate) struct Projector {
     progress: Arc<Progress>,
     applied: watch::Receiver<u64>,
-    citizens: CitizenIndex,
+    side: QuerySide,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What auditor queries read besides the log and the query file: the state in memory and the
+/// citizen index. A running server's are its projector's, as it applies; a reader of the file
+/// alone derives its own ([`QuerySide::read`]).
+#[derive(Clone)]
+pub(crate) struct QuerySide {
+    pub(crate) citizens: CitizenIndex,
+    pub(crate) state: Arc<RwLock<QueryState>>,
+}
+
+impl std::fmt::Debug for QuerySide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySide").finish_non_exhaustive()
+    }
+}
+
+impl QuerySide {
+    /// Derives the query side of the first `size` events of `log`, whose citizen index file is
+    /// `citizens` (read as it stands: this process does not write it).
+    pub(crate) fn read(
+        citizens: &Path,
+        size: u64,
+        log: &dyn LogOfRecord,
+        dictionary: &mut Dictionary,
+    ) -> Result<Self, AuditError> {
+        let mut state = QueryState::default();
+        log.views(dictionary, 0, size, &mut |_, view| {
+            state.apply(&view);
+            Ok(true)
+        })?;
+        Ok(QuerySide {
+            citizens: CitizenIndex::read(citizens, size, log, dictionary)?,
+            state: Arc::new(RwLock::new(state)),
+        })
+    }
 }
 
 impl Projector {
@@ -92,37 +135,46 @@ impl Projector {
         }
         let progress = Arc::new(Progress::default());
         progress.acknowledge(size);
-        let (applied_tx, applied) = watch::channel(from);
+        // Nothing is applied until the state in memory is derived again up to `from`.
+        let (applied_tx, applied) = watch::channel(0);
+        let state = Arc::new(RwLock::new(QueryState::default()));
+        let side = QuerySide {
+            citizens,
+            state: Arc::clone(&state),
+        };
         let thread = {
             let progress = Arc::clone(&progress);
             std::thread::Builder::new()
                 .name("audit-projector".into())
                 .spawn(move || {
-                    run(
-                        log,
-                        Projection {
-                            query,
-                            dictionary,
-                            citizens: writer,
-                        },
-                        from,
-                        &progress,
-                        &applied_tx,
-                    )
+                    lower_priority();
+                    let mut projection = Projection {
+                        query,
+                        dictionary,
+                        citizens: writer,
+                        state,
+                        in_memory: 0,
+                    };
+                    if let Err(error) = projection.replay(&log, from) {
+                        tracing::error!(%error, "audit projector: the log cannot be read back; auditor queries will wait");
+                        return;
+                    }
+                    applied_tx.send_replace(from);
+                    run(log, projection, from, &progress, &applied_tx)
                 })
                 .map_err(|e| AuditError::Key(e.to_string()))?
         };
         Ok(Projector {
             progress,
             applied,
-            citizens,
+            side,
             thread: Some(thread),
         })
     }
 
-    /// The citizen index, as the projector extends it (what a running server's readers read).
-    pub(crate) fn citizens(&self) -> CitizenIndex {
-        self.citizens.clone()
+    /// The query side, as the projector extends it (what a running server's readers read).
+    pub(crate) fn side(&self) -> QuerySide {
+        self.side.clone()
     }
 
     /// What the sequencer tells this projector through.
@@ -146,12 +198,41 @@ impl Drop for Projector {
     }
 }
 
-/// Where the projector applies events: the query tables, the citizen index, and the copy of
-/// the log's dictionary its reads use.
+/// Where the projector applies events: the query file, the citizen index, the state in memory,
+/// and the copy of the log's dictionary its reads use.
 struct Projection {
     query: Connection,
     dictionary: Dictionary,
     citizens: CitizenWriter,
+    state: Arc<RwLock<QueryState>>,
+    /// The state in memory holds the events before this position.
+    in_memory: u64,
+}
+
+impl Projection {
+    /// Derives the state in memory from the first `to` events (those the query file already
+    /// holds).
+    fn replay(&mut self, log: &SqliteLog, to: u64) -> Result<(), AuditError> {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut from = self.in_memory;
+        while from < to {
+            let end = to.min(from + BATCH * 16);
+            log.views(&mut self.dictionary, from, end, &mut |_, view| {
+                state.apply(&view);
+                Ok(true)
+            })?;
+            from = end;
+        }
+        self.in_memory = from;
+        Ok(())
+    }
+
+    /// Forgets the state in memory (a transaction failed after its events were applied to it):
+    /// the next batch derives it again first.
+    fn reset(&mut self) {
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = QueryState::default();
+        self.in_memory = 0;
+    }
 }
 
 /// The projector thread: applies batches until closed.
@@ -162,7 +243,6 @@ fn run(
     progress: &Progress,
     applied_tx: &watch::Sender<u64>,
 ) {
-    lower_priority();
     // Whether the query file's write-ahead log holds batches since it was last truncated.
     let mut written = false;
     loop {
@@ -222,17 +302,22 @@ fn apply_range(
     from: u64,
     to: u64,
 ) -> Result<(), AuditError> {
-    let result = apply_tables(log, projection, from, to);
-    match result {
+    if projection.in_memory != from {
+        projection.reset();
+        projection.replay(log, from)?;
+    }
+    match apply_tables(log, projection, from, to) {
         Ok(()) => projection.citizens.publish(to),
         Err(error) => {
             projection.citizens.discard();
+            projection.reset();
             Err(error)
         }
     }
 }
 
-/// [`apply_range`]'s transaction, collecting the citizen index's entries on the side.
+/// [`apply_range`]'s transaction: each event applied to the state in memory, each dossier's
+/// receipt written, the citizen index's entries collected on the side.
 fn apply_tables(
     log: &SqliteLog,
     projection: &mut Projection,
@@ -243,25 +328,50 @@ fn apply_tables(
         query,
         dictionary,
         citizens,
+        state,
+        in_memory,
     } = projection;
     let transaction = query.transaction()?;
-    let mut summary = Summary::default();
     let mut read = 0;
     // The blocks these events complete, with the left sibling of the first.
     let first_block = from / BLOCK_LEAVES;
-    let blocks = log.snapshot(|log| {
-        log.views(dictionary, from, to, &mut |seq, view| {
-            read += 1;
-            summary.event(&transaction, &view)?;
-            if let ViewKind::Verification { subject, .. } = view.kind {
-                if let Some(subject) = subject.keyed() {
-                    citizens.push(seq, &subject);
+    let blocks = {
+        let mut state = state.write().unwrap_or_else(|e| e.into_inner());
+        let mut receipts = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO dossiers (seq, agency_id, dossier_id, district, officer_id,
+                 procedure, channel, received_at_ms, load_test, commune, province)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        log.snapshot(|log| {
+            log.views(dictionary, from, to, &mut |seq, view| {
+                read += 1;
+                if let Some(receipt) = state.apply(&view) {
+                    let view = receipt.view;
+                    receipts.execute(rusqlite::params![
+                        seq as i64,
+                        view.agency_id,
+                        view.dossier_id,
+                        view.district,
+                        view.officer_id,
+                        receipt.procedure,
+                        receipt.channel,
+                        view.occurred_at_ms,
+                        view.load_test,
+                        view.commune,
+                        receipt.province,
+                    ])?;
                 }
-            }
-            Ok(true)
-        })?;
-        log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
-    })?;
+                *in_memory = seq + 1;
+                if let ViewKind::Verification { subject, .. } = view.kind {
+                    if let Some(subject) = subject.keyed() {
+                        citizens.push(seq, &subject);
+                    }
+                }
+                Ok(true)
+            })?;
+            log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
+        })?
+    };
     if read != to - from {
         return Err(AuditError::Corrupt(format!(
             "the log holds {read} of events #{from}..#{}",
@@ -269,7 +379,6 @@ fn apply_tables(
         )));
     }
     super::nodes::extend(&transaction, &blocks)?;
-    summary.write(&transaction)?;
     transaction
         .prepare_cached("UPDATE projection_state SET applied = ?1 WHERE id = 0")?
         .execute([to as i64])?;
@@ -296,6 +405,8 @@ pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditEr
         query,
         dictionary,
         citizens,
+        state: Arc::new(RwLock::new(QueryState::default())),
+        in_memory: 0,
     };
     let size = log.size()?;
     let mut from = 0;
@@ -314,17 +425,20 @@ mod tests {
     use super::*;
     use crate::audit::{
         log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
+        query::AuditReader,
         verify_file, AuditEvent, AuditLog, EventKind, EventSource,
     };
-    use crate::vocabulary::{Answer, Channel, Rpc, Subject};
+    use crate::vocabulary::{Answer, Channel, Outcome, Rpc, Subject};
 
     const DAY: i64 = 86_400_000;
+    /// When the test events begin (2024-01-01T07:00+07:00).
+    const START: i64 = 1_704_067_200_000;
 
     /// Dossiers over ten days with client and server verifications, some reported before their
     /// dossier and some duplicated.
     fn event(i: usize) -> AuditEvent {
         let dossier = i / 3 % 400;
-        let at = 1_704_067_200_000 + (dossier as i64 % 10) * DAY;
+        let at = START + (dossier as i64 % 10) * DAY;
         let kind = match i % 3 {
             0 => EventKind::Dossier {
                 procedure: format!("1.00{}", dossier % 4),
@@ -353,14 +467,14 @@ mod tests {
         }
     }
 
-    /// Every derived table, row by row, then the citizen index's entries.
+    /// Every derived table, row by row, then the citizen index's entries, then every auditor
+    /// answer (the state in memory, derived from the log by the reader).
     fn projection(path: &Path) -> Vec<String> {
         let connection = Connection::open(path).unwrap();
         let mut rows = Vec::new();
         for sql in [
-            "SELECT * FROM dossiers ORDER BY agency_id, dossier_id",
-            "SELECT * FROM ratio_rollup ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
-            "SELECT * FROM ratio_rollup_month ORDER BY day, agency_id, district, officer_id, procedure, channel, load_test, commune, province",
+            "SELECT * FROM dossiers ORDER BY seq",
+            "SELECT * FROM merkle_nodes ORDER BY 1, 2",
         ] {
             let mut statement = connection.prepare(sql).unwrap();
             let columns = statement.column_count();
@@ -382,7 +496,108 @@ mod tests {
         )
         .unwrap();
         rows.extend(index.dump().unwrap().iter().map(|e| format!("{e:?}")));
+        let reader = AuditReader::open(&path.with_file_name(DATABASE_FILE)).unwrap();
+        rows.extend(answers(&reader));
         rows
+    }
+
+    /// Every auditor question's answer over the test events' days, as text.
+    fn answers(reader: &AuditReader) -> Vec<String> {
+        use crate::audit::query::{GroupBy, RatioQuery, RatioSource, UnverifiedQuery};
+        use crate::audit::reconcile::ReconcileQuery;
+        let mut out = Vec::new();
+        let whole = (START - DAY, START + 40 * DAY);
+        let partial = (START + DAY / 3, START + 7 * DAY + DAY / 5);
+        let groups: Vec<Vec<GroupBy>> = vec![
+            vec![],
+            vec![GroupBy::Agency],
+            vec![GroupBy::District],
+            vec![GroupBy::Officer],
+            vec![GroupBy::Procedure],
+            vec![GroupBy::Channel],
+            vec![GroupBy::Month],
+            vec![GroupBy::Commune],
+            vec![GroupBy::Province],
+            vec![GroupBy::District, GroupBy::Month],
+            vec![GroupBy::Officer, GroupBy::Procedure, GroupBy::Channel],
+        ];
+        for (from_ms, to_ms) in [whole, partial] {
+            for agency_id in [None, Some("agency-1".to_owned()), Some("none".to_owned())] {
+                for include_load_test in [false, true] {
+                    for group_by in &groups {
+                        let query = RatioQuery {
+                            from_ms,
+                            to_ms,
+                            agency_id: agency_id.clone(),
+                            group_by: group_by.clone(),
+                            include_load_test,
+                        };
+                        out.push(format!("{:?}", reader.ratio(&query).unwrap()));
+                        out.push(format!(
+                            "{:?}",
+                            reader.ratio_from(&query, RatioSource::Dossiers).unwrap()
+                        ));
+                        out.push(format!("{:?}", reader.ratio_left_out(&query).unwrap()));
+                    }
+                    let reconciled = reader
+                        .reconcile(&ReconcileQuery {
+                            from_ms,
+                            to_ms,
+                            agency_id: agency_id.clone(),
+                            include_load_test,
+                            max_findings: 0,
+                        })
+                        .unwrap();
+                    use crate::audit::reconcile::FindingKind;
+                    let counts: Vec<u64> = [
+                        FindingKind::ServedNotReported,
+                        FindingKind::ReportedNotServed,
+                        FindingKind::DossierNotReported,
+                        FindingKind::ReportedLate,
+                        FindingKind::ReportedFailureUnconfirmed,
+                    ]
+                    .map(|kind| reconciled.count(kind))
+                    .to_vec();
+                    out.push(format!(
+                        "{} {} {} {} {:?} {counts:?}",
+                        reconciled.dossiers,
+                        reconciled.reported,
+                        reconciled.served,
+                        reconciled.not_reaching_server,
+                        reconciled.findings
+                    ));
+                }
+                for district in [None, Some("district-2".to_owned())] {
+                    let mut query = UnverifiedQuery {
+                        from_ms,
+                        to_ms,
+                        agency_id: agency_id.clone(),
+                        district,
+                        officer_id: None,
+                        after: None,
+                        limit: 7,
+                    };
+                    loop {
+                        let page = reader.unverified(&query).unwrap();
+                        out.push(format!("{page:?}"));
+                        match page.last() {
+                            Some(last) => {
+                                query.after = Some((
+                                    last.received_at_ms,
+                                    last.agency_id.clone(),
+                                    last.dossier_id.clone(),
+                                ))
+                            }
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+        for n in 0..8u8 {
+            out.push(format!("{:?}", reader.accesses(&Subject([n; 32])).unwrap()));
+        }
+        out
     }
 
     /// The citizen index's entries of `[0, size)` read from the log itself.
@@ -463,5 +678,85 @@ mod tests {
         )
         .unwrap();
         assert_eq!((report.events, report.tamper), (6_000, None));
+    }
+
+    /// Dossiers over five weeks, some reported late, twice or never; verifications reported and
+    /// served with every kind of outcome (found, missed, refused as malformed, failed before the
+    /// server), some for dossiers never received; communes and provinces on some.
+    fn varied_event(i: usize) -> AuditEvent {
+        let dossier = (i / 4) ^ usize::from(i.is_multiple_of(7)); // some events land on a neighbour
+        let at = START + (dossier as i64 % 35) * DAY + (i as i64 % 97) * 600_000;
+        let outcome: Outcome = match i % 11 {
+            0 => Outcome::Failed(tonic::Code::Unavailable),
+            1 => Outcome::Failed(tonic::Code::InvalidArgument),
+            2 => Outcome::Failed(tonic::Code::NotFound),
+            3 => Answer::Unspecified.into(),
+            _ => Answer::Found.into(),
+        };
+        let kind = if i.is_multiple_of(4) && dossier % 17 != 5 {
+            EventKind::Dossier {
+                procedure: format!("1.00{}", dossier % 4),
+                channel: [Channel::Desk, Channel::Online][dossier % 2].clone(),
+            }
+        } else {
+            EventKind::Verification {
+                rpc: Rpc::LookupByCccd,
+                outcome,
+                purpose: "p".into(),
+                subject: Some(Subject([(i % 8) as u8; 32])),
+            }
+        };
+        AuditEvent {
+            event_id: format!("v-{}", i - usize::from(i.is_multiple_of(29) && i > 0)),
+            source: [EventSource::Client, EventSource::Server][usize::from(i % 4 >= 2)],
+            dossier_id: format!("D{dossier}"),
+            agency_id: format!("agency-{}", dossier % 3),
+            district: format!("district-{}", dossier % 5),
+            officer_id: format!("officer-{}", dossier % 11),
+            occurred_at_ms: at,
+            load_test: dossier.is_multiple_of(13),
+            commune: dossier.is_multiple_of(3).then_some(4),
+            province: dossier.is_multiple_of(5).then_some(17),
+            call_id: None,
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_rebuild_answers_every_question_as_the_live_query_side_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
+        let events: Vec<_> = (0..100_000).map(varied_event).collect();
+        for chunk in events.chunks(2_000) {
+            log.append_blocking(chunk.to_vec()).unwrap();
+        }
+        let live = answers(&log.caught_up_reader_blocking().unwrap());
+        drop(log);
+        // Some reports were sent twice: stored once.
+        let stored = rebuild_projection(dir.path()).unwrap();
+        assert!((99_000..100_000).contains(&stored), "{stored}");
+        let rebuilt = answers(&AuditReader::open(&dir.path().join(DATABASE_FILE)).unwrap());
+        assert_eq!(live.len(), rebuilt.len());
+        for (n, (live, rebuilt)) in live.iter().zip(&rebuilt).enumerate() {
+            if live != rebuilt {
+                let at = live
+                    .bytes()
+                    .zip(rebuilt.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(live.len().min(rebuilt.len()));
+                let near = |s: &str| s[at.saturating_sub(300)..(at + 200).min(s.len())].to_owned();
+                panic!(
+                    "answer {n} differs at byte {at}:\nlive:    {}\nrebuilt: {}",
+                    near(live),
+                    near(rebuilt)
+                );
+            }
+        }
+        // The questions have answers worth comparing.
+        let text = live.join("\n");
+        for expected in ["DossierRow", "served: ", "Phường Ba Đình", "NotReported"] {
+            assert!(text.contains(expected), "{expected}");
+        }
     }
 }

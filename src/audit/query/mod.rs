@@ -14,7 +14,7 @@ mod unverified;
 
 use std::{cell::RefCell, path::Path};
 
-use rusqlite::{types::Value, Connection};
+use rusqlite::Connection;
 
 use crate::domain::geography::{CommuneCode, CurrentProvince};
 
@@ -22,7 +22,7 @@ pub use super::tree::StoredTree;
 use super::{
     keys::SignedTreeHead,
     merkle::Hash,
-    projector::{CitizenIndex, CITIZEN_FILE, QUERY_FILE},
+    projector::{CitizenIndex, QuerySide, QueryState, CITIZEN_FILE, QUERY_FILE},
     record::{self, Dictionary, StoredEvent},
     store::{LogOfRecord, SqliteLog},
     AuditError, AuditEvent,
@@ -49,29 +49,15 @@ fn province_name(code: i64) -> String {
         .unwrap_or_default()
 }
 
-/// `column = ?` conditions for the filters that are set.
-fn push_filters(
-    conditions: &mut Vec<String>,
-    values: &mut Vec<Value>,
-    filters: &[(&str, &Option<String>)],
-) {
-    for (column, value) in filters {
-        if let Some(value) = value {
-            conditions.push(format!("{column} = ?"));
-            values.push(Value::Text(value.clone()));
-        }
-    }
-}
-
 /// Read-only access to a log and its query tables.
 pub struct AuditReader {
     /// The log file's connection, with the query tables' file attached (as `query`), so the
     /// query tables are read by their plain names.
     pub(super) log: SqliteLog,
     dictionary: RefCell<Dictionary>,
-    /// The citizen index: a running server's (as its projector extends it), or read from the
-    /// file when first needed.
-    citizens: RefCell<Option<CitizenIndex>>,
+    /// The state in memory and the citizen index: a running server's (as its projector
+    /// extends them), or derived from the file when first needed.
+    side: RefCell<Option<QuerySide>>,
 }
 
 impl AuditReader {
@@ -87,21 +73,22 @@ impl AuditReader {
         Ok(AuditReader {
             log,
             dictionary,
-            citizens: RefCell::new(None),
+            side: RefCell::new(None),
         })
     }
 
-    /// [`AuditReader::open`], reading a running server's citizen index.
-    pub(crate) fn open_with(path: &Path, citizens: CitizenIndex) -> Result<Self, AuditError> {
+    /// [`AuditReader::open`], reading a running server's query side.
+    pub(crate) fn open_with(path: &Path, side: QuerySide) -> Result<Self, AuditError> {
         let reader = Self::open(path)?;
-        *reader.citizens.borrow_mut() = Some(citizens);
+        *reader.side.borrow_mut() = Some(side);
         Ok(reader)
     }
 
-    /// The citizen index: the server's, or the file's runs and the log's events after them.
-    fn citizens(&self) -> Result<CitizenIndex, AuditError> {
-        if let Some(citizens) = &*self.citizens.borrow() {
-            return Ok(citizens.clone());
+    /// The query side: the server's, or derived from the log (up to the position the query
+    /// file holds) and the citizen index's file.
+    fn side(&self) -> Result<QuerySide, AuditError> {
+        if let Some(side) = &*self.side.borrow() {
+            return Ok(side.clone());
         }
         let path = self
             .log
@@ -109,14 +96,30 @@ impl AuditReader {
             .path()
             .map(|p| Path::new(p).with_file_name(CITIZEN_FILE))
             .ok_or_else(|| AuditError::Corrupt("the log is not a file".into()))?;
-        let citizens = CitizenIndex::read(
-            &path,
-            self.size()?,
-            &self.log,
-            &mut self.dictionary.borrow_mut(),
-        )?;
-        *self.citizens.borrow_mut() = Some(citizens.clone());
-        Ok(citizens)
+        let size = super::projector::applied(self.connection())?.min(self.size()?);
+        let side = QuerySide::read(&path, size, &self.log, &mut self.dictionary.borrow_mut())?;
+        *self.side.borrow_mut() = Some(side.clone());
+        Ok(side)
+    }
+
+    /// Whether `agency`'s dossier `dossier_id` has been received.
+    pub(crate) fn received(&self, agency: &str, dossier_id: &str) -> Result<bool, AuditError> {
+        self.with_state(|state| Ok(state.received(agency, dossier_id)))
+    }
+
+    /// The citizen index.
+    pub(super) fn citizens(&self) -> Result<CitizenIndex, AuditError> {
+        Ok(self.side()?.citizens)
+    }
+
+    /// The state in memory, for reading: held while a query reads it (the projector waits).
+    pub(super) fn with_state<T>(
+        &self,
+        read: impl FnOnce(&QueryState) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        let side = self.side()?;
+        let state = side.state.read().unwrap_or_else(|e| e.into_inner());
+        read(&state)
     }
 
     /// Opens the file once its query tables hold every event of the log, waiting up to

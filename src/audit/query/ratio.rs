@@ -3,16 +3,29 @@
 //! agencies' clients reported is shown beside it, never in its place: a report the server cannot
 //! confirm is counted apart (reported failed, reported not served).
 //!
-//! Whole Vietnam days are summed from the rollups (whole months from the monthly one, the days
-//! around them from the daily one); other periods from the per-dossier summary. Both give the
-//! same figures for the same dossiers (a test checks it).
+//! Whole Vietnam days are summed from the rollup rows in memory; other periods from the
+//! period's receipts (the query file's `dossiers`) and each dossier's counts in memory. Both give
+//! the same figures for the same dossiers (a test checks it). Groups are summed under a compact
+//! key (interned ids, codes, month numbers), then named and sorted as the answer shows them:
+//! texts in byte order, commune and province by code, months as "YYYY-MM".
+
+use std::collections::HashMap;
 
 use rusqlite::{params_from_iter, types::Value};
 
 use crate::domain::vietnam;
 
 use super::{commune_label, province_name, AuditReader};
-use crate::audit::{summary::ROLLUP_FIGURES, AuditError};
+use crate::audit::{
+    projector::{QueryState, RollupKey},
+    AuditError,
+};
+
+/// Most dimensions a ratio is broken down by at once (each of [`GroupBy`]'s once).
+const MAX_GROUPS: usize = 8;
+
+/// A group under its compact key: one number per dimension.
+type CompactGroup = [i64; MAX_GROUPS];
 
 /// A dimension the ratio can be broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,39 +76,52 @@ impl GroupBy {
         .find(|g| g.name() == text)
     }
 
-    /// The column of the dossier summary, or of the day rollup (whose text columns are never
-    /// NULL and whose days are already in Vietnam time).
-    fn column(self, source: RatioSource) -> &'static str {
-        match (self, source) {
-            (GroupBy::Agency, _) => "agency_id",
-            (GroupBy::District, RatioSource::Dossiers) => "COALESCE(district, '')",
-            (GroupBy::Officer, RatioSource::Dossiers) => "COALESCE(officer_id, '')",
-            (GroupBy::Procedure, RatioSource::Dossiers) => "COALESCE(procedure, '')",
-            (GroupBy::Channel, RatioSource::Dossiers) => "COALESCE(channel, '')",
-            (GroupBy::Month, RatioSource::Dossiers) => {
-                "strftime('%Y-%m', received_at_ms / 1000, 'unixepoch', '+7 hours')"
-            }
-            (GroupBy::District, RatioSource::Rollup) => "district",
-            (GroupBy::Officer, RatioSource::Rollup) => "officer_id",
-            (GroupBy::Procedure, RatioSource::Rollup) => "procedure",
-            (GroupBy::Channel, RatioSource::Rollup) => "channel",
-            (GroupBy::Month, RatioSource::Rollup) => "strftime('%Y-%m', day * 86400, 'unixepoch')",
-            (GroupBy::Commune, RatioSource::Dossiers) => "COALESCE(commune, 0)",
-            (GroupBy::Province, RatioSource::Dossiers) => "COALESCE(province, 0)",
-            (GroupBy::Commune, RatioSource::Rollup) => "commune",
-            (GroupBy::Province, RatioSource::Rollup) => "province",
+    /// This dimension's number for a dossier: a text's id, a code, or a month (year × 12 +
+    /// month − 1).
+    fn compact(self, key: &RollupKey, months: &mut HashMap<i64, i64>) -> i64 {
+        match self {
+            GroupBy::Agency => i64::from(key.agency),
+            GroupBy::District => i64::from(key.district),
+            GroupBy::Officer => i64::from(key.officer),
+            GroupBy::Procedure => i64::from(key.procedure),
+            GroupBy::Channel => i64::from(key.channel),
+            GroupBy::Month => *months
+                .entry(key.day)
+                .or_insert_with(|| vietnam::month_number(key.day)),
+            GroupBy::Commune => i64::from(key.commune),
+            GroupBy::Province => i64::from(key.province),
         }
     }
 
-    /// A group's value as an answer shows it: text columns as stored, commune and province
-    /// codes by name ("" for none).
-    fn value(self, stored: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<String> {
-        use rusqlite::types::FromSql;
-        Ok(match self {
-            GroupBy::Commune => commune_label(i64::column_result(stored)?),
-            GroupBy::Province => province_name(i64::column_result(stored)?),
-            _ => Option::<String>::column_result(stored)?.unwrap_or_default(),
-        })
+    /// A compact value as the answer sorts it.
+    fn sort_value(self, compact: i64, state: &QueryState) -> SortValue {
+        match self {
+            GroupBy::Commune | GroupBy::Province => SortValue::Code(compact),
+            GroupBy::Month => SortValue::Text(format!(
+                "{:04}-{:02}",
+                compact.div_euclid(12),
+                compact.rem_euclid(12) + 1
+            )),
+            _ => SortValue::Text(state.texts.text(compact as u32).to_owned()),
+        }
+    }
+}
+
+/// A group's value as the answer orders groups: texts in byte order, codes by number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum SortValue {
+    Text(String),
+    Code(i64),
+}
+
+impl SortValue {
+    /// The value as the answer shows it in the dimension `by`.
+    fn shown(self, by: GroupBy) -> String {
+        match (self, by) {
+            (SortValue::Code(code), GroupBy::Commune) => commune_label(code),
+            (SortValue::Code(code), _) => province_name(code),
+            (SortValue::Text(text), _) => text,
+        }
     }
 }
 
@@ -196,8 +222,8 @@ impl AuditReader {
         Ok(rows)
     }
 
-    /// [`AuditReader::ratio`], each row handed to `each` as SQLite produces it (in group order),
-    /// until it returns false: nothing is collected, however many groups there are.
+    /// [`AuditReader::ratio`], each row handed to `each` in group order, until it returns
+    /// false.
     pub(crate) fn ratio_each(
         &self,
         query: &RatioQuery,
@@ -217,7 +243,7 @@ impl AuditReader {
         source: RatioSource,
         mut each: impl FnMut(RatioRow) -> bool,
     ) -> Result<(), AuditError> {
-        let load_test = (!query.include_load_test).then_some("load_test = 0");
+        let load_test = (!query.include_load_test).then_some(false);
         let total = query.group_by.is_empty();
         self.figures(query, &query.group_by, source, load_test, &mut |row| {
             // The total of nothing is the empty row.
@@ -237,109 +263,135 @@ impl AuditReader {
         }
         let source = RatioSource::for_period(query.from_ms, query.to_ms);
         let mut total = RatioRow::default();
-        self.figures(query, &[], source, Some("load_test = 1"), &mut |row| {
+        self.figures(query, &[], source, Some(true), &mut |row| {
             total = row;
             false
         })?;
         Ok(total)
     }
 
-    /// The ratio's figures per group of `group_by`, of the rows `load_test` selects, each handed
-    /// to `each` as the statement steps to it, until it returns false.
+    /// The ratio's figures per group of `group_by`, of the dossiers whose load-test mark is
+    /// `load_test` (either when `None`), each handed to `each` in group order, until it returns
+    /// false. Without groups, one row (of zeros if no dossier counts).
     fn figures(
         &self,
         query: &RatioQuery,
         group_by: &[GroupBy],
         source: RatioSource,
-        load_test: Option<&str>,
+        load_test: Option<bool>,
         each: &mut dyn FnMut(RatioRow) -> bool,
     ) -> Result<(), AuditError> {
-        let groups: Vec<&str> = group_by.iter().map(|g| g.column(source)).collect();
-        let select_groups = groups
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} AS g{i}, "))
-            .collect::<String>();
-        let group_clause = if groups.is_empty() {
-            String::new()
-        } else {
-            let names: Vec<String> = (0..groups.len()).map(|i| format!("g{i}")).collect();
-            format!("GROUP BY {0} ORDER BY {0}", names.join(", "))
-        };
-        let (table, figures, mut conditions, mut values) = match source {
-            RatioSource::Dossiers => (
-                "dossiers",
-                // The rollup's figures (summary::ROLLUP_FIGURES), from each dossier's counts.
-                "COUNT(*), SUM(lookups), SUM(lookups > 0), SUM(served),
-                 SUM(served_consulted > 0), SUM(failed),
-                 SUM(MAX(lookups - failed - served, 0))"
-                    .to_owned(),
-                vec!["received_at_ms >= ?", "received_at_ms < ?"],
-                vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)],
-            ),
-            RatioSource::Rollup => {
-                // Whole months from the monthly rollup, the days before and after them from the
-                // daily one.
-                let (from, to) = (vietnam::day_of(query.from_ms), vietnam::day_of(query.to_ms));
-                let first = if vietnam::month_start(from) == from {
-                    from
-                } else {
-                    vietnam::next_month_start(from)
-                };
-                let last = vietnam::month_start(to);
-                let (months_from, months_to) = if first < last {
-                    (first, last)
-                } else {
-                    (to, to)
-                };
-                (
-                    "(SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
-                      UNION ALL SELECT * FROM ratio_rollup WHERE day >= ? AND day < ?
-                      UNION ALL SELECT * FROM ratio_rollup_month WHERE day >= ? AND day < ?)",
-                    ROLLUP_FIGURES.map(|c| format!("SUM({c})")).join(", "),
-                    vec![],
-                    [from, months_from, months_to, to, months_from, months_to]
-                        .map(Value::Integer)
-                        .to_vec(),
-                )
+        if group_by.len() > MAX_GROUPS {
+            return Err(AuditError::Corrupt(format!(
+                "a ratio is broken down by at most {MAX_GROUPS} dimensions"
+            )));
+        }
+        let rows = self.with_state(|state| {
+            let agency = match &query.agency_id {
+                Some(agency) => match state.texts.id(agency) {
+                    Some(id) => Some(id),
+                    None => return Ok(Vec::new()), // no dossier of that agency
+                },
+                None => None,
+            };
+            let selected = |key: &RollupKey| {
+                agency.is_none_or(|a| key.agency == a)
+                    && load_test.is_none_or(|l| key.load_test == l)
+            };
+            let mut groups: HashMap<CompactGroup, [i64; 7]> = HashMap::new();
+            let mut months = HashMap::new();
+            let mut add = |key: &RollupKey, figures: [i64; 7]| {
+                let mut group = CompactGroup::default();
+                for (slot, by) in group.iter_mut().zip(group_by) {
+                    *slot = by.compact(key, &mut months);
+                }
+                let sums = groups.entry(group).or_default();
+                for (sum, figure) in sums.iter_mut().zip(figures) {
+                    *sum += figure;
+                }
+            };
+            match source {
+                RatioSource::Rollup => {
+                    let (from, to) = (vietnam::day_of(query.from_ms), vietnam::day_of(query.to_ms));
+                    for (key, figures) in state.rollups() {
+                        if key.day >= from && key.day < to && selected(key) {
+                            add(key, *figures);
+                        }
+                    }
+                }
+                RatioSource::Dossiers => self.receipts(query, state, &mut |key, figures| {
+                    if selected(key) {
+                        add(key, figures);
+                    }
+                })?,
             }
-        };
+            let mut rows: Vec<(Vec<SortValue>, [i64; 7])> = groups
+                .into_iter()
+                .map(|(group, figures)| {
+                    let values = group_by
+                        .iter()
+                        .zip(group)
+                        .map(|(by, compact)| by.sort_value(compact, state))
+                        .collect();
+                    (values, figures)
+                })
+                .collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(rows)
+        })?;
+        if group_by.is_empty() && rows.is_empty() {
+            each(RatioRow::default());
+            return Ok(());
+        }
+        for (values, figures) in rows {
+            let figure = |i: usize| figures[i].max(0) as u64;
+            let row = RatioRow {
+                group: values
+                    .into_iter()
+                    .zip(group_by)
+                    .map(|(value, by)| value.shown(*by))
+                    .collect(),
+                dossiers: figure(0),
+                lookups: figure(1),
+                reported_covered: figure(2),
+                served: figure(3),
+                served_covered: figure(4),
+                failed: figure(5),
+                not_served: figure(6),
+            };
+            if !each(row) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each dossier received in the query's period (and of its agency), read from the query
+    /// file's receipts: its rollup row's key and its figures from the counts in memory.
+    fn receipts(
+        &self,
+        query: &RatioQuery,
+        state: &QueryState,
+        each: &mut dyn FnMut(&RollupKey, [i64; 7]),
+    ) -> Result<(), AuditError> {
+        let mut conditions = vec!["received_at_ms >= ?", "received_at_ms < ?"];
+        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
         if let Some(agency) = &query.agency_id {
             conditions.push("agency_id = ?");
             values.push(Value::Text(agency.clone()));
         }
-        conditions.extend(load_test);
-        let where_clause = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
-        let sql =
-            format!("SELECT {select_groups} {figures} FROM {table} {where_clause} {group_clause}");
-        let mut statement = self.connection().prepare(&sql)?;
-        let n = groups.len();
+        let mut statement = self.connection().prepare(&format!(
+            "SELECT agency_id, dossier_id FROM dossiers WHERE {}",
+            conditions.join(" AND ")
+        ))?;
         let mut rows = statement.query(params_from_iter(values))?;
         while let Some(row) = rows.next()? {
-            let mut group = Vec::with_capacity(n);
-            for (i, by) in group_by.iter().enumerate() {
-                group.push(by.value(row.get_ref(i)?)?);
-            }
-            // SUM over no row is NULL.
-            let figure = |i: usize| -> rusqlite::Result<u64> {
-                Ok(row.get::<_, Option<i64>>(n + i)?.unwrap_or(0) as u64)
+            let text = |i: usize| -> Result<&str, AuditError> {
+                Ok(row.get_ref(i)?.as_str().map_err(rusqlite::Error::from)?)
             };
-            let row = RatioRow {
-                group,
-                dossiers: figure(0)?,
-                lookups: figure(1)?,
-                reported_covered: figure(2)?,
-                served: figure(3)?,
-                served_covered: figure(4)?,
-                failed: figure(5)?,
-                not_served: figure(6)?,
-            };
-            if !each(row) {
-                break;
+            let (agency, dossier) = (text(0)?, text(1)?);
+            if let Some((rollup, counts)) = state.dossier(agency, dossier) {
+                each(state.rollup_key(rollup), counts.figures());
             }
         }
         Ok(())

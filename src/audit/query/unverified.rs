@@ -1,10 +1,10 @@
 //! Dossiers received in a period without any lookup the server served that consulted a record, page by page: the
 //! officers' desks to visit first.
 
-use rusqlite::{params_from_iter, types::Value};
+use std::ops::Bound;
 
-use super::{commune_label, push_filters, AuditReader};
-use crate::audit::AuditError;
+use super::{commune_label, AuditReader};
+use crate::audit::{projector::UnverifiedKey, AuditError};
 
 /// Which dossiers without a lookup to list: received in `[from_ms, to_ms)`, after `after`
 /// (the last row of the previous page: received time, agency, dossier id).
@@ -49,54 +49,63 @@ pub struct DossierRow {
 
 impl AuditReader {
     /// Dossiers received in the period without any lookup the server served, oldest first, one
-    /// page.
+    /// page: read from the list kept in memory, in (receipt time, agency, dossier id) order.
     pub fn unverified(&self, query: &UnverifiedQuery) -> Result<Vec<DossierRow>, AuditError> {
-        let mut conditions = vec![
-            "served_consulted = 0".to_owned(),
-            "load_test = 0".to_owned(),
-            "received_at_ms >= ?".to_owned(),
-            "received_at_ms < ?".to_owned(),
-        ];
-        let mut values = vec![Value::Integer(query.from_ms), Value::Integer(query.to_ms)];
-        push_filters(
-            &mut conditions,
-            &mut values,
-            &[
-                ("agency_id", &query.agency_id),
-                ("district", &query.district),
-                ("officer_id", &query.officer_id),
-            ],
-        );
-        if let Some((at, agency, dossier)) = &query.after {
-            conditions.push("(received_at_ms, agency_id, dossier_id) > (?, ?, ?)".into());
-            values.extend([
-                Value::Integer(*at),
-                Value::Text(agency.clone()),
-                Value::Text(dossier.clone()),
-            ]);
-        }
-        values.push(Value::Integer(query.limit as i64));
-        let sql = format!(
-            "SELECT agency_id, dossier_id, COALESCE(district, ''), COALESCE(officer_id, ''),
-                    COALESCE(procedure, ''), COALESCE(channel, ''), received_at_ms, commune
-             FROM dossiers WHERE {} ORDER BY received_at_ms, agency_id, dossier_id LIMIT ?",
-            conditions.join(" AND ")
-        );
-        let mut statement = self.connection().prepare(&sql)?;
-        let rows = statement
-            .query_map(params_from_iter(values), |r| {
-                Ok(DossierRow {
-                    agency_id: r.get(0)?,
-                    dossier_id: r.get(1)?,
-                    district: r.get(2)?,
-                    officer_id: r.get(3)?,
-                    procedure: r.get(4)?,
-                    channel: r.get(5)?,
-                    received_at_ms: r.get(6)?,
-                    commune: commune_label(r.get::<_, Option<i64>>(7)?.unwrap_or(0)),
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        self.with_state(|state| {
+            let start = match &query.after {
+                Some((at, agency, dossier)) => Bound::Excluded(UnverifiedKey {
+                    received_at_ms: (*at).max(query.from_ms),
+                    agency_id: agency.as_str().into(),
+                    dossier_id: dossier.as_str().into(),
+                }),
+                None => Bound::Included(UnverifiedKey {
+                    received_at_ms: query.from_ms,
+                    agency_id: "".into(),
+                    dossier_id: "".into(),
+                }),
+            };
+            // A cursor before the period starts the period (an excluded key there would skip
+            // nothing of it).
+            let start = match start {
+                Bound::Excluded(key) if key.received_at_ms < query.from_ms => {
+                    Bound::Included(UnverifiedKey {
+                        received_at_ms: query.from_ms,
+                        agency_id: "".into(),
+                        dossier_id: "".into(),
+                    })
+                }
+                other => other,
+            };
+            let wanted = |filter: &Option<String>, id: u32| {
+                filter.as_deref().is_none_or(|f| state.texts.text(id) == f)
+            };
+            let mut rows = Vec::new();
+            for (key, rollup) in state.unverified_from(start) {
+                if key.received_at_ms >= query.to_ms || rows.len() >= query.limit {
+                    break;
+                }
+                let attributes = state.rollup_key(*rollup);
+                if query
+                    .agency_id
+                    .as_deref()
+                    .is_some_and(|a| a != &*key.agency_id)
+                    || !wanted(&query.district, attributes.district)
+                    || !wanted(&query.officer_id, attributes.officer)
+                {
+                    continue;
+                }
+                rows.push(DossierRow {
+                    agency_id: key.agency_id.to_string(),
+                    dossier_id: key.dossier_id.to_string(),
+                    district: state.texts.text(attributes.district).to_owned(),
+                    officer_id: state.texts.text(attributes.officer).to_owned(),
+                    procedure: state.texts.text(attributes.procedure).to_owned(),
+                    channel: state.texts.text(attributes.channel).to_owned(),
+                    received_at_ms: key.received_at_ms,
+                    commune: commune_label(i64::from(attributes.commune)),
+                });
+            }
+            Ok(rows)
+        })
     }
 }

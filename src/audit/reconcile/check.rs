@@ -406,11 +406,8 @@ fn compare(
             });
         }
     }
-    let mut received = reader.connection().prepare(
-        "SELECT 1 FROM dossiers WHERE agency_id = ?1 AND dossier_id = ?2 AND received_at_ms IS NOT NULL",
-    )?;
     for stray in tally.strays.into_values() {
-        if received.exists([&stray.agency_id, &stray.dossier_id])? {
+        if reader.received(&stray.agency_id, &stray.dossier_id)? {
             continue; // received in another period: that period's reconciliation covers it
         }
         let named = Named {
