@@ -1,13 +1,15 @@
 //! Every dossier's counts, in memory: an open-addressing table keyed by a 96-bit hash of
 //! (agency, dossier id), in shards that each grow on their own.
 //!
-//! A slot is 32 bytes: the hash (64 bits, never 0: 0 marks an empty slot), a second, independent
+//! A slot is 24 bytes: the hash (64 bits, never 0: 0 marks an empty slot), a second, independent
 //! 32-bit check, the dossier's rollup row (or whether its first event was load-test traffic,
-//! until it is received) and its four counts. No dossier id is kept: two dossiers share a slot
-//! only if both hashes agree (about one chance in 10^14 for 25 million dossiers). Growing a shard
-//! copies that shard only, so the table never needs twice its memory at once.
+//! until it is received) and its four counts in 16 bits each; a dossier with a count beyond
+//! that (65,534 lookups: an attack or a load test) keeps its counts in a map beside the table,
+//! its slot marked [`SPILLED`]. No dossier id is kept: two dossiers share a slot only if both
+//! hashes agree (about one chance in 10^14 for 25 million dossiers). Growing a shard copies that
+//! shard only, so the table never needs twice its memory at once.
 
-use std::hash::BuildHasher;
+use std::{collections::HashMap, hash::BuildHasher};
 
 /// Shards of the table (a power of two).
 const SHARDS: usize = 256;
@@ -15,6 +17,8 @@ const SHARDS: usize = 256;
 const NOT_RECEIVED: u32 = u32::MAX;
 /// `rollup` of a dossier not yet received whose first event was load-test traffic.
 const NOT_RECEIVED_LOAD_TEST: u32 = u32::MAX - 1;
+/// The counts of a slot whose dossier's counts are in [`DossierTable::spilled`].
+const SPILLED: [u16; 4] = [u16::MAX; 4];
 
 /// A dossier's counts.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +65,8 @@ struct Slot {
     hash: u64,
     check: u32,
     rollup: u32,
-    counts: Counts,
+    /// Lookups, served, failed, consulted; [`SPILLED`] when they do not fit.
+    counts: [u16; 4],
 }
 
 /// A dossier's key in the table ([`DossierTable::key`]).
@@ -86,6 +91,8 @@ pub(crate) struct Dossier {
 pub(crate) struct DossierTable {
     shards: Vec<Vec<Slot>>,
     lens: Vec<usize>,
+    /// The counts of the dossiers whose slots say [`SPILLED`].
+    spilled: HashMap<Key, Counts>,
     hasher: foldhash::fast::FixedState,
     checker: foldhash::fast::FixedState,
 }
@@ -95,6 +102,7 @@ impl Default for DossierTable {
         DossierTable {
             shards: vec![Vec::new(); SHARDS],
             lens: vec![0; SHARDS],
+            spilled: HashMap::new(),
             hasher: foldhash::fast::FixedState::with_seed(0x7670_6f70_646f_7373),
             checker: foldhash::fast::FixedState::with_seed(0x6368_6563_6b5f_6964),
         }
@@ -151,10 +159,21 @@ impl DossierTable {
         let (shard, at, found) = self.find(key);
         found.then(|| {
             let slot = &self.shards[shard][at];
+            let counts = if slot.counts == SPILLED {
+                self.spilled.get(&key).copied().unwrap_or_default()
+            } else {
+                let [lookups, served, failed, consulted] = slot.counts.map(u32::from);
+                Counts {
+                    lookups,
+                    served,
+                    failed,
+                    consulted,
+                }
+            };
             Dossier {
                 rollup: (slot.rollup < NOT_RECEIVED_LOAD_TEST).then_some(slot.rollup),
                 load_test_before_receipt: slot.rollup == NOT_RECEIVED_LOAD_TEST,
-                counts: slot.counts,
+                counts,
             }
         })
     }
@@ -179,8 +198,24 @@ impl DossierTable {
                 (None, true) => NOT_RECEIVED_LOAD_TEST,
                 (None, false) => NOT_RECEIVED,
             },
-            counts: dossier.counts,
+            counts: self.compact(key, dossier.counts),
         };
+    }
+
+    /// `counts` as a slot holds them: in 16 bits each, or [`SPILLED`] (and kept beside).
+    fn compact(&mut self, key: Key, counts: Counts) -> [u16; 4] {
+        let all = [
+            counts.lookups,
+            counts.served,
+            counts.failed,
+            counts.consulted,
+        ];
+        if all.iter().all(|&n| n < u32::from(u16::MAX)) {
+            all.map(|n| n as u16)
+        } else {
+            self.spilled.insert(key, counts);
+            SPILLED
+        }
     }
 
     /// Doubles shard `shard` (at least 64 slots) and places its dossiers again.
