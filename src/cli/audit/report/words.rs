@@ -103,6 +103,23 @@ pub(crate) struct Labels {
     pub root_short: &'static str,
     /// The time zone every moment of the report is written in.
     pub time_zone: &'static str,
+    /// Between the provinces of the day and today's (`Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ)`),
+    /// and the heading of the agencies that reported the dossiers.
+    pub province_then: &'static str,
+    pub agencies: &'static str,
+    /// The period reported after the fact: the sentence's start, then the words after the count
+    /// of late dossiers and after the period's dossiers.
+    pub backfilled: [&'static str; 3],
+    /// The findings section: heading, note, counts table header, list heading, none found,
+    /// evidence header, the word for more rows than shown.
+    pub anomalies: &'static str,
+    pub anomalies_note: &'static str,
+    pub anomalies_listed: &'static str,
+    pub no_anomalies: &'static str,
+    pub evidence: &'static str,
+    pub explanation: &'static str,
+    /// Dossier rows of evidence: "lookups".
+    pub lookups_word: &'static str,
 }
 
 impl Lang {
@@ -204,6 +221,48 @@ impl Lang {
             (Lang::En, Channel::Desk) => "At the desk",
             (Lang::En, Channel::Online) => "Online",
             (_, Channel::Other(_)) => channel,
+        };
+        words.to_owned()
+    }
+
+    /// An RPC in words (an unknown one as it is).
+    pub(crate) fn rpc(self, rpc: &str) -> String {
+        let words = match (self, rpc) {
+            (Lang::Vi, "LookupByCccd") => "Tra cứu theo số CCCD",
+            (Lang::Vi, "LookupByCmnd") => "Tra cứu theo số CMND",
+            (Lang::Vi, "VerifyDemographics") => "Đối chiếu thông tin kê khai",
+            (Lang::Vi, "VerifyQr") => "Xác thực mã QR",
+            (Lang::Vi, "VerifyChipRead") => "Xác thực chip thẻ CCCD",
+            (Lang::Vi, "StartAuthentication") => "Bắt đầu xác thực VNeID",
+            (Lang::Vi, "CompleteAuthentication") => "Hoàn tất xác thực VNeID",
+            (Lang::En, "LookupByCccd") => "Lookup by CCCD number",
+            (Lang::En, "LookupByCmnd") => "Lookup by CMND number",
+            (Lang::En, "VerifyDemographics") => "Declared details checked",
+            (Lang::En, "VerifyQr") => "QR code verified",
+            (Lang::En, "VerifyChipRead") => "Card chip verified",
+            _ => rpc,
+        };
+        words.to_owned()
+    }
+
+    /// A kind of anomaly in words (an unknown kind as it is).
+    pub(crate) fn anomaly(self, kind: &str) -> String {
+        let words = match (self, kind) {
+            (Lang::Vi, "dossier_many_citizens") => "Một hồ sơ, nhiều công dân được tra cứu",
+            (Lang::Vi, "citizen_many_officers") => "Một công dân bị nhiều cán bộ tra cứu",
+            (Lang::Vi, "burst") => "Tra cứu dồn dập trong một phút",
+            (Lang::Vi, "peer_outlier") => "Số lượt tra cứu mỗi hồ sơ khác xa cán bộ cùng thủ tục",
+            (Lang::Vi, "day_off") => "Tra cứu vào ngày nghỉ, ngày lễ",
+            (Lang::Vi, "off_hours") => "Tra cứu ngoài giờ làm việc",
+            (Lang::Vi, "no_lookup") => "Hồ sơ cần tra cứu nhưng không tra cứu",
+            (Lang::En, "dossier_many_citizens") => "One dossier, many citizens looked up",
+            (Lang::En, "citizen_many_officers") => "One citizen looked up by many officers",
+            (Lang::En, "burst") => "A burst of lookups in one minute",
+            (Lang::En, "peer_outlier") => "Lookups per dossier far from peers of the procedure",
+            (Lang::En, "day_off") => "Lookups on a day off or public holiday",
+            (Lang::En, "off_hours") => "Lookups outside working hours",
+            (Lang::En, "no_lookup") => "Dossiers that call for a lookup, without one",
+            _ => kind,
         };
         words.to_owned()
     }
@@ -312,6 +371,20 @@ static VI: Labels = Labels {
     events: "sự kiện",
     root_short: "gốc",
     time_zone: "mọi thời điểm theo giờ Việt Nam (UTC+7)",
+    province_then: "nay thuộc",
+    agencies: "Đơn vị báo cáo",
+    backfilled: [
+        "Dữ liệu của kỳ này được báo cáo sau khi sự việc diễn ra (dữ liệu mô phỏng, báo cáo bù):",
+        "trong",
+        "hồ sơ được báo cáo muộn. Các báo cáo muộn này chỉ được đếm ở bảng trên, không liệt kê thành phát hiện cần xử lý.",
+    ],
+    anomalies: "Phát hiện cần xem xét",
+    anomalies_note: "Tính từ nhật ký (hồ sơ và lượt tra cứu đơn vị báo cáo), với các ngưỡng mặc định của vnpop audit anomalies. Mỗi phát hiện là một câu kèm các dòng nhật ký làm bằng chứng (số thứ tự trong nhật ký).",
+    anomalies_listed: "Các phát hiện",
+    no_anomalies: "Không có phát hiện nào.",
+    evidence: "Bằng chứng",
+    explanation: "Nội dung",
+    lookups_word: "lượt tra cứu",
 };
 
 static EN: Labels = Labels {
@@ -393,6 +466,20 @@ static EN: Labels = Labels {
     events: "events",
     root_short: "root",
     time_zone: "all times are Vietnam time (UTC+7)",
+    province_then: "now part of",
+    agencies: "Reporting agencies",
+    backfilled: [
+        "This period's data was reported after the fact (simulated, backfilled):",
+        "of",
+        "dossiers were reported late. Those late reports are counted in the table above, not listed as findings to act on.",
+    ],
+    anomalies: "Findings to look into",
+    anomalies_note: "Computed from the log (the dossiers and lookups the agencies reported) with vnpop audit anomalies' default thresholds. Each finding is one sentence (in Vietnamese) with the log rows that show it (their positions in the log).",
+    anomalies_listed: "Findings",
+    no_anomalies: "No findings.",
+    evidence: "Evidence",
+    explanation: "Finding",
+    lookups_word: "lookups",
 };
 
 #[cfg(test)]
