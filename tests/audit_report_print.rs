@@ -259,7 +259,7 @@ async fn the_printed_report_holds_every_section_row_and_column() {
     for (i, page) in pages.iter().enumerate() {
         let page = squeezed(page);
         for identity in [
-            "Kỳbáocáo:01/12/2022–31/12/2023(396ngày)·Tấtcảđơnvị",
+            "Kỳbáocáo:01/12/2022–31/12/2023(396ngày)·TỉnhHòaBình(naythuộcTỉnhPhúThọ)·Tấtcảđơnvị",
             head.as_str(),
             &format!("Trang{}/{}", i + 1, pages.len()),
         ] {
@@ -292,6 +292,7 @@ async fn the_printed_report_holds_every_section_row_and_column() {
         "by-district-month",
         "unverified-dossiers",
         "findings",
+        "anomalies-by-kind",
     ] {
         for row in body_rows(table(&html, id)) {
             assert!(

@@ -143,8 +143,9 @@ pub fn anomaly_chunks(
     send: &mut dyn FnMut(proto::AnomaliesChunk) -> bool,
 ) -> Result<(), ApiError> {
     let found = find(reader, query).map_err(ApiError::AuditUnavailable)?;
-    let [off_hours, day_off, dossier_many_citizens, citizen_many_officers, peer_outlier, burst, no_lookup] =
-        AnomalyKind::ALL.map(|k| found.counts[k.index()]);
+    // In the order of AnomalyKind::ALL, which `counts` follows.
+    let [dossier_many_citizens, citizen_many_officers, burst, peer_outlier, day_off, off_hours, no_lookup] =
+        found.counts;
     let counts = proto::AnomalyCounts {
         off_hours,
         day_off,
