@@ -118,7 +118,11 @@ async fn planted_findings_come_back_over_grpc_and_from_the_file_alike() {
     // No CCCD number anywhere in the answer: citizens are their keyed hash.
     assert!(!format!("{findings:?}").contains("00109001234"));
     let holiday = &findings[1];
-    assert!(holiday.explanation.contains("Tết Dương lịch"), "{}", holiday.explanation);
+    assert!(
+        holiday.explanation.contains("Tết Dương lịch"),
+        "{}",
+        holiday.explanation
+    );
     assert_eq!(holiday.evidence[0].dossier_id, "HS-HOLIDAY");
 
     // The command line, over gRPC and on the file: the same records.
@@ -139,10 +143,18 @@ async fn planted_findings_come_back_over_grpc_and_from_the_file_alike() {
         run_vnpop_binary(args)
     };
     let grpc = ask(vec!["--server".into(), server.endpoint()]).await;
-    assert!(grpc.status.success(), "{}", String::from_utf8_lossy(&grpc.stderr));
+    assert!(
+        grpc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&grpc.stderr)
+    );
     let db = server.data_dir.join("audit.sqlite");
     let file = ask(vec!["--db".into(), db.display().to_string()]).await;
-    assert!(file.status.success(), "{}", String::from_utf8_lossy(&file.stderr));
+    assert!(
+        file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&file.stderr)
+    );
     assert_eq!(grpc.stdout, file.stdout);
     let lines: Vec<serde_json::Value> = String::from_utf8(grpc.stdout)
         .unwrap()
@@ -174,7 +186,10 @@ async fn planted_findings_come_back_over_grpc_and_from_the_file_alike() {
     .await;
     let text = String::from_utf8(csv.stdout).unwrap();
     let mut rows = text.lines();
-    assert!(rows.next().unwrap().starts_with("finding,agency,district,officer,dossier"));
+    assert!(rows
+        .next()
+        .unwrap()
+        .starts_with("finding,agency,district,officer,dossier"));
     // Seven citizens a dossier now: only the holiday is left.
     let rest: Vec<&str> = rows.collect();
     assert_eq!(rest.len(), 1, "{text}");

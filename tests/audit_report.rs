@@ -361,9 +361,9 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     assert_eq!(by_district.len(), 10, "Hòa Bình's ten districts");
     assert_rows_match(&html, "by-district", &by_district);
     // What the report is about: the province of the day and today's, the reporting agencies.
-    assert!(html.contains(
-        "<p id=\"scope\">Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ) · Tất cả đơn vị</p>"
-    ));
+    assert!(
+        html.contains("<p id=\"scope\">Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ) · Tất cả đơn vị</p>")
+    );
     assert!(html.contains("<p id=\"agencies\">Đơn vị báo cáo: simulation</p>"));
     // Lists in Vietnamese order: Đà Bắc between Cao Phong and Kim Bôi, Lạc Sơn before Lương Sơn.
     let districts: Vec<String> = table_rows(&html, "by-district")

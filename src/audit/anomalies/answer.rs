@@ -117,7 +117,11 @@ fn evidence_row(e: Evidence) -> proto::AnomalyEvidence {
 /// A finding as the answer carries it, with its sentence.
 fn message(a: Anomaly, limits: &Thresholds) -> proto::Anomaly {
     proto::Anomaly {
-        kind: a.kind.map(AnomalyKind::as_str).unwrap_or_default().to_owned(),
+        kind: a
+            .kind
+            .map(AnomalyKind::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         explanation: explain(&a, limits),
         agency_id: a.agency_id,
         district: a.district,

@@ -194,7 +194,7 @@ pub struct Anomaly {
 pub struct Anomalies {
     /// By kind, in [`AnomalyKind::ALL`] order.
     pub counts: [u64; 7],
-    /// Listed in [`AnomalyKind::ALL`] order, then by time.
+    /// Listed in [`AnomalyKind::ALL`] order, then the largest count first, then by time.
     pub findings: Vec<Anomaly>,
     /// Events read.
     pub events: u64,
@@ -219,6 +219,7 @@ pub fn find(reader: &AuditReader, query: &AnomalyQuery) -> Result<Anomalies, Aud
         a.kind
             .map(AnomalyKind::index)
             .cmp(&b.kind.map(AnomalyKind::index))
+            .then(b.count.cmp(&a.count))
             .then(a.first_at_ms.cmp(&b.first_at_ms))
             .then_with(|| a.officer_id.cmp(&b.officer_id))
     });

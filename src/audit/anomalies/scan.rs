@@ -213,9 +213,10 @@ impl<'a> Scanner<'a> {
         let (day, second) = (local.date_naive(), local.num_seconds_from_midnight());
         let kind = if !calendar::is_working_day(day) {
             AnomalyKind::DayOff
-        } else if calendar::SESSIONS.iter().any(|&(from, to)| {
-            (from..to + self.limits.grace_minutes * 60).contains(&second)
-        }) {
+        } else if calendar::SESSIONS
+            .iter()
+            .any(|&(from, to)| (from..to + self.limits.grace_minutes * 60).contains(&second))
+        {
             return;
         } else {
             AnomalyKind::OffHours
@@ -334,7 +335,7 @@ impl<'a> Scanner<'a> {
                 minutes.histogram[(minute.count as usize).min(MINUTE_COUNTS - 1)] += 1;
                 if minute.count >= u64::from(self.limits.burst_per_minute) {
                     minutes.busiest.push((key.1, minute));
-                    minutes.busiest.sort_by(|a, b| b.1.count.cmp(&a.1.count));
+                    minutes.busiest.sort_by_key(|b| std::cmp::Reverse(b.1.count));
                     minutes.busiest.truncate(BURSTS_KEPT);
                 }
             }
@@ -412,7 +413,8 @@ impl<'a> Scanner<'a> {
         peer.first_at = peer.first_at.min(received_at);
         peer.last_at = peer.last_at.max(received_at);
         peer.top.push(row);
-        peer.top.sort_by(|a, b| b.lookups.cmp(&a.lookups).then(a.seq.cmp(&b.seq)));
+        peer.top
+            .sort_by(|a, b| b.lookups.cmp(&a.lookups).then(a.seq.cmp(&b.seq)));
         peer.top.truncate(limits.evidence as usize);
     }
 

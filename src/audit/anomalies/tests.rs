@@ -100,7 +100,13 @@ fn lookups_out_of_hours_and_on_days_off_are_found() {
     let mut events = clean();
     // 19:00 on Tuesday 2 January; 11:40 is within the morning's 15 minutes of grace.
     events.push(lookup("o1-0-0", "o1", 1, JAN_1_2024 + DAY + 19 * HOUR, 2));
-    events.push(lookup("o1-0-0", "o1", 1, JAN_1_2024 + DAY + 11 * HOUR + 40 * MINUTE, 3));
+    events.push(lookup(
+        "o1-0-0",
+        "o1",
+        1,
+        JAN_1_2024 + DAY + 11 * HOUR + 40 * MINUTE,
+        3,
+    ));
     // New Year's Day, a public holiday.
     events.push(lookup("o2-0-0", "o2", 26, JAN_1_2024 + 9 * HOUR, 2));
     let found = findings(events);
@@ -120,7 +126,13 @@ fn lookups_out_of_hours_and_on_days_off_are_found() {
 fn a_dossier_used_for_many_citizens_is_found() {
     let mut events = clean();
     for n in 0..5 {
-        events.push(lookup("o3-1-1", "o3", 1_000 + n, JAN_1_2024 + 2 * DAY + 9 * HOUR + i64::from(n) * 3 * MINUTE, n as usize + 2));
+        events.push(lookup(
+            "o3-1-1",
+            "o3",
+            1_000 + n,
+            JAN_1_2024 + 2 * DAY + 9 * HOUR + i64::from(n) * 3 * MINUTE,
+            n as usize + 2,
+        ));
     }
     let found = findings(events);
     // o3's 1,2 lookups per dossier against the others' 1 is under the peers' minimum difference.
@@ -136,7 +148,13 @@ fn a_citizen_looked_up_by_many_officers_is_found() {
     let mut events = clean();
     // Citizen 1 (o1's first dossier) looked up again by o4 and o5 for dossiers of theirs.
     events.push(lookup("o4-0-1", "o4", 1, JAN_1_2024 + DAY + 10 * HOUR, 2));
-    events.push(lookup("o5-0-2", "o5", 1, JAN_1_2024 + DAY + 10 * HOUR + 30 * MINUTE, 2));
+    events.push(lookup(
+        "o5-0-2",
+        "o5",
+        1,
+        JAN_1_2024 + DAY + 10 * HOUR + 30 * MINUTE,
+        2,
+    ));
     let found = findings(events);
     assert_eq!(kinds(&found), ["citizen_many_officers"]);
     let f = &found.findings[0];
@@ -180,7 +198,10 @@ fn a_burst_is_found() {
     let found = findings(events);
     assert_eq!(kinds(&found), ["burst"]);
     let f = &found.findings[0];
-    assert_eq!((f.officer_id.as_str(), f.count, f.reference), ("o2", 12, 1.0));
+    assert_eq!(
+        (f.officer_id.as_str(), f.count, f.reference),
+        ("o2", 12, 1.0)
+    );
     assert_eq!(f.evidence.len(), 10);
 }
 
@@ -199,7 +220,10 @@ fn dossiers_without_the_lookup_their_procedure_calls_for_are_found() {
     let found = findings(events);
     assert_eq!(kinds(&found), ["no_lookup"]);
     let f = &found.findings[0];
-    assert_eq!((f.officer_id.as_str(), f.count, f.reference), ("o4", 1, 26.0));
+    assert_eq!(
+        (f.officer_id.as_str(), f.count, f.reference),
+        ("o4", 1, 26.0)
+    );
     assert_eq!(f.evidence[0].dossier_id, "o4-none");
 }
 

@@ -61,7 +61,11 @@ pub struct ThresholdArgs {
 
 impl ThresholdArgs {
     /// The request for `period` with these thresholds (unset ones 0: the server's default).
-    pub(crate) fn request(&self, period: &PeriodArgs, max_findings: u32) -> proto::AnomaliesRequest {
+    pub(crate) fn request(
+        &self,
+        period: &PeriodArgs,
+        max_findings: u32,
+    ) -> proto::AnomaliesRequest {
         proto::AnomaliesRequest {
             from: period.from.clone(),
             to: period.to.clone(),
@@ -247,7 +251,10 @@ mod tests {
             ("grace_minutes", d.grace_minutes.to_string()),
             ("dossier_citizens", d.dossier_citizens.to_string()),
             ("citizen_officers", d.citizen_officers.to_string()),
-            ("citizen_window_minutes", d.citizen_window_minutes.to_string()),
+            (
+                "citizen_window_minutes",
+                d.citizen_window_minutes.to_string(),
+            ),
             ("peer_z", d.peer_z.to_string()),
             ("peer_min_difference", d.peer_min_difference.to_string()),
             ("peer_min_dossiers", d.peer_min_dossiers.to_string()),
@@ -261,7 +268,10 @@ mod tests {
         for (id, default) in help {
             let arg = command.get_arguments().find(|a| a.get_id() == id).unwrap();
             let text = arg.get_help().unwrap().to_string();
-            assert!(text.ends_with(&format!("[default: {default}]")), "{id}: {text}");
+            assert!(
+                text.ends_with(&format!("[default: {default}]")),
+                "{id}: {text}"
+            );
         }
     }
 }

@@ -85,7 +85,9 @@ impl Regroup {
         let (province, district, commune, month) =
             (at("province"), at("district"), at("commune"), at("month"));
         let value = |row: &proto::RatioRow, i: Option<usize>| {
-            i.and_then(|i| row.group.get(i)).cloned().unwrap_or_default()
+            i.and_then(|i| row.group.get(i))
+                .cloned()
+                .unwrap_or_default()
         };
         let mut merged: HashMap<Vec<String>, proto::RatioRow> = HashMap::new();
         for row in rows {
@@ -105,10 +107,15 @@ impl Regroup {
                     name => value(&row, at(name)),
                 })
                 .collect();
-            add(merged.entry(group.clone()).or_insert_with(|| proto::RatioRow {
-                group,
-                ..Default::default()
-            }), &row);
+            add(
+                merged
+                    .entry(group.clone())
+                    .or_insert_with(|| proto::RatioRow {
+                        group,
+                        ..Default::default()
+                    }),
+                &row,
+            );
         }
         let mut rows: Vec<proto::RatioRow> = merged.into_values().collect();
         rows.sort_by(|a, b| collation::compare_all(&a.group, &b.group));
@@ -182,7 +189,10 @@ mod tests {
         let answer = then.apply(rows.clone(), before_reform_en);
         let groups: Vec<_> = answer.iter().map(|r| r.group[0].as_str()).collect();
         assert_eq!(groups, ["Hòa Bình", "Phú Thọ"]);
-        assert_eq!((answer[0].dossiers, answer[0].dossiers_with_lookup), (40, 11));
+        assert_eq!(
+            (answer[0].dossiers, answer[0].dossiers_with_lookup),
+            (40, 11)
+        );
         assert!((answer[0].coverage - 11.0 / 40.0).abs() < 1e-12);
         // Tam Nông was Phú Thọ's own district: Phú Thọ then as now.
         assert_eq!((answer[1].dossiers, answer[1].dossiers_with_lookup), (9, 6));
@@ -203,7 +213,11 @@ mod tests {
         let plain = by(&["district"]);
         assert_eq!(plain.sent(), ["district"]);
         let answer = plain.apply(
-            vec![row(&["Huyện Đà Bắc"], 1, 0), row(&["Huyện Cao Phong"], 1, 0), row(&["Huyện Kim Bôi"], 1, 0)],
+            vec![
+                row(&["Huyện Đà Bắc"], 1, 0),
+                row(&["Huyện Cao Phong"], 1, 0),
+                row(&["Huyện Kim Bôi"], 1, 0),
+            ],
             before_reform_en,
         );
         let groups: Vec<_> = answer.iter().map(|r| r.group[0].as_str()).collect();

@@ -509,7 +509,11 @@ async fn place(
     agency: &str,
     district: Option<&str>,
 ) -> Result<Place, ReportError> {
-    let asked = [PROVINCE_THEN.to_owned(), "province".to_owned(), "district".to_owned()];
+    let asked = [
+        PROVINCE_THEN.to_owned(),
+        "province".to_owned(),
+        "district".to_owned(),
+    ];
     let regroup = Regroup::new(&asked);
     let (from, to) = period.text();
     let answer = backend
@@ -554,7 +558,14 @@ async fn anomalies(
     district: Option<&str>,
 ) -> Result<(proto::AnomalyCounts, Vec<proto::Anomaly>), ReportError> {
     let thresholds = super::anomalies::ThresholdArgs::default();
-    let request = thresholds.request(period, if district.is_some() { 100_000 } else { ANOMALIES_LISTED });
+    let request = thresholds.request(
+        period,
+        if district.is_some() {
+            100_000
+        } else {
+            ANOMALIES_LISTED
+        },
+    );
     let mut counts = proto::AnomalyCounts::default();
     let mut listed = Vec::new();
     let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
