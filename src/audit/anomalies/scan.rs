@@ -335,7 +335,9 @@ impl<'a> Scanner<'a> {
                 minutes.histogram[(minute.count as usize).min(MINUTE_COUNTS - 1)] += 1;
                 if minute.count >= u64::from(self.limits.burst_per_minute) {
                     minutes.busiest.push((key.1, minute));
-                    minutes.busiest.sort_by_key(|b| std::cmp::Reverse(b.1.count));
+                    minutes
+                        .busiest
+                        .sort_by_key(|b| std::cmp::Reverse(b.1.count));
                     minutes.busiest.truncate(BURSTS_KEPT);
                 }
             }

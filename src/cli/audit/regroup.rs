@@ -198,6 +198,16 @@ mod tests {
         assert_eq!((answer[1].dossiers, answer[1].dossiers_with_lookup), (9, 6));
 
         let commune = by(&["commune"]);
+        assert_eq!(commune.sent(), ["commune", "province", "district", "month"]);
+        // The same rows in that order.
+        let rows = rows
+            .into_iter()
+            .map(|mut r| {
+                let g = &r.group;
+                r.group = vec![g[2].clone(), g[0].clone(), g[1].clone(), g[3].clone()];
+                r
+            })
+            .collect();
         let answer = commune.apply(rows, before_reform_en);
         let groups: Vec<_> = answer.iter().map(|r| r.group[0].as_str()).collect();
         assert_eq!(
