@@ -194,7 +194,8 @@ pub struct Anomaly {
 pub struct Anomalies {
     /// By kind, in [`AnomalyKind::ALL`] order.
     pub counts: [u64; 7],
-    /// Listed in [`AnomalyKind::ALL`] order, then the largest count first, then by time.
+    /// Listed in [`AnomalyKind::ALL`] order, then the largest count first, then by time, then by
+    /// whom: the same log gives the same list.
     pub findings: Vec<Anomaly>,
     /// Events read.
     pub events: u64,
@@ -221,7 +222,18 @@ pub fn find(reader: &AuditReader, query: &AnomalyQuery) -> Result<Anomalies, Aud
             .cmp(&b.kind.map(AnomalyKind::index))
             .then(b.count.cmp(&a.count))
             .then(a.first_at_ms.cmp(&b.first_at_ms))
-            .then_with(|| a.officer_id.cmp(&b.officer_id))
+            .then_with(|| {
+                let key = |f: &Anomaly| {
+                    (
+                        f.agency_id.clone(),
+                        f.officer_id.clone(),
+                        f.dossier_id.clone(),
+                        f.subject.clone(),
+                        f.procedure.clone(),
+                    )
+                };
+                key(a).cmp(&key(b))
+            })
     });
     let mut answer = Anomalies {
         events: scanner.events(),

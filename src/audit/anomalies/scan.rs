@@ -31,6 +31,9 @@ type Officer = (String, String);
 
 /// A dossier whose lookups are still awaited.
 struct Dossier {
+    /// The position of its first event: dossiers are settled in log order, so the evidence
+    /// kept is the same whatever the hash order.
+    first_seq: u64,
     district: String,
     officer: String,
     procedure: Option<String>,
@@ -144,6 +147,7 @@ impl<'a> Scanner<'a> {
         let key = (event.agency_id.clone(), event.dossier_id.clone());
         let at = event.occurred_at_ms;
         let dossier = self.dossiers.entry(key).or_insert_with(|| Dossier {
+            first_seq: seq,
             district: event.district.clone(),
             officer: event.officer_id.clone(),
             procedure: None,
@@ -301,13 +305,14 @@ impl<'a> Scanner<'a> {
         self.since_sweep = 0;
         let newest = self.newest;
         let dossier_window = i64::from(self.limits.dossier_window_hours) * 60 * MINUTE_MS;
-        let settled: Vec<(String, String)> = self
+        let mut settled: Vec<(u64, (String, String))> = self
             .dossiers
             .iter()
             .filter(|(_, d)| all || newest - d.last_at > dossier_window)
-            .map(|(k, _)| k.clone())
+            .map(|(k, d)| (d.first_seq, k.clone()))
             .collect();
-        for key in settled {
+        settled.sort_unstable();
+        for (_, key) in settled {
             if let Some(dossier) = self.dossiers.remove(&key) {
                 self.settle(key, dossier);
             }
@@ -320,12 +325,13 @@ impl<'a> Scanner<'a> {
                 .is_some_and(|(_, r)| newest - r.occurred_at_ms <= citizen_window)
         });
         let newest_minute = newest.div_euclid(MINUTE_MS);
-        let closing: Vec<(Officer, i64)> = self
+        let mut closing: Vec<(Officer, i64)> = self
             .minutes
             .keys()
             .filter(|(_, m)| all || newest_minute - m > MINUTES_OPEN)
             .cloned()
             .collect();
+        closing.sort_unstable();
         for key in closing {
             if let Some(minute) = self.minutes.remove(&key) {
                 let minutes = self.closed.entry(key.0).or_insert_with(|| Minutes {
@@ -337,7 +343,7 @@ impl<'a> Scanner<'a> {
                     minutes.busiest.push((key.1, minute));
                     minutes
                         .busiest
-                        .sort_by_key(|b| std::cmp::Reverse(b.1.count));
+                        .sort_by_key(|b| (std::cmp::Reverse(b.1.count), b.0));
                     minutes.busiest.truncate(BURSTS_KEPT);
                 }
             }

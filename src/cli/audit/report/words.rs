@@ -120,6 +120,8 @@ pub(crate) struct Labels {
     pub explanation: &'static str,
     /// Dossier rows of evidence: "lookups".
     pub lookups_word: &'static str,
+    /// After the count of evidence rows not shown.
+    pub more_evidence: &'static str,
 }
 
 impl Lang {
@@ -385,6 +387,7 @@ static VI: Labels = Labels {
     evidence: "Bằng chứng",
     explanation: "Nội dung",
     lookups_word: "lượt tra cứu",
+    more_evidence: "dòng khác (vnpop audit anomalies liệt kê đủ)",
 };
 
 static EN: Labels = Labels {
@@ -480,6 +483,7 @@ static EN: Labels = Labels {
     evidence: "Evidence",
     explanation: "Finding",
     lookups_word: "lookups",
+    more_evidence: "more rows (vnpop audit anomalies lists them all)",
 };
 
 #[cfg(test)]

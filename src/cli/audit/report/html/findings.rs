@@ -5,6 +5,9 @@
 use std::fmt::Write;
 
 use super::esc;
+
+/// Evidence rows shown per finding (the rest counted: `vnpop audit anomalies` lists them all).
+const EVIDENCE_SHOWN: usize = 3;
 use crate::{
     cli::audit::report::{words::Labels, ReportData},
     domain::procedure,
@@ -49,7 +52,7 @@ pub(super) fn findings(out: &mut String, data: &ReportData, l: &Labels) {
     }
     let _ = write!(
         out,
-        "<h3>{} ({})</h3>\n<table id=\"anomaly-list\">\n<thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+        "<h3>{} ({})</h3>\n<table id=\"anomaly-list\">\n<thead><tr><th style=\"width:16%\">{}</th><th style=\"width:40%\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
         esc(l.anomalies_listed),
         lang.int(data.anomaly_list.len() as u64),
         l.finding,
@@ -57,9 +60,10 @@ pub(super) fn findings(out: &mut String, data: &ReportData, l: &Labels) {
         l.evidence
     );
     for a in &data.anomaly_list {
-        let rows: Vec<String> = a
+        let mut rows: Vec<String> = a
             .evidence
             .iter()
+            .take(EVIDENCE_SHOWN)
             .map(|e| {
                 let what = if e.rpc.is_empty() {
                     format!(
@@ -83,6 +87,13 @@ pub(super) fn findings(out: &mut String, data: &ReportData, l: &Labels) {
                 )
             })
             .collect();
+        if a.evidence.len() > EVIDENCE_SHOWN {
+            rows.push(format!(
+                "+ {} {}",
+                lang.int((a.evidence.len() - EVIDENCE_SHOWN) as u64),
+                l.more_evidence
+            ));
+        }
         let _ = writeln!(
             out,
             "<tr data-kind=\"{}\"><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td><td class=\"wrap evidence\">{}</td></tr>",
