@@ -96,7 +96,12 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
     // The RPC column only when a listed finding names one (a dossier-level finding has none).
     let with_rpc = r.findings.iter().any(|f| !f.rpc.is_empty());
     if r.findings.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(l.no_findings));
+        let none = if data.backfilled {
+            l.no_other_findings
+        } else {
+            l.no_findings
+        };
+        let _ = writeln!(out, "<p>{}</p>", esc(none));
     } else {
         let _ = write!(
             out,
