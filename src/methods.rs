@@ -98,6 +98,7 @@ pub(crate) static METHODS: &[Method] = &[
         "StreamReconcile",
         false,
     ),
+    method("/vnpop.v1.AuditTrail/FindAnomalies", "FindAnomalies", false),
     method("/vnpop.v1.QaAdministration/GetFaults", "GetFaults", false),
     method("/vnpop.v1.QaAdministration/SetFaults", "SetFaults", false),
     method(

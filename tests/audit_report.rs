@@ -360,6 +360,42 @@ async fn the_report_of_the_bundled_scenario_shows_the_answers_figures() {
     let by_district = ratio(&auditor, FROM, TO, &["district"]).await;
     assert_eq!(by_district.len(), 10, "Hòa Bình's ten districts");
     assert_rows_match(&html, "by-district", &by_district);
+    // What the report is about: the province of the day and today's, the reporting agencies.
+    assert!(
+        html.contains("<p id=\"scope\">Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ) · Tất cả đơn vị</p>")
+    );
+    assert!(html.contains("<p id=\"agencies\">Đơn vị báo cáo: simulation</p>"));
+    // Lists in Vietnamese order: Đà Bắc between Cao Phong and Kim Bôi, Lạc Sơn before Lương Sơn.
+    let districts: Vec<String> = table_rows(&html, "by-district")
+        .into_iter()
+        .map(|(g, _)| g[0].clone())
+        .filter(|d| !d.is_empty())
+        .collect();
+    assert_eq!(
+        districts,
+        [
+            "Huyện Cao Phong",
+            "Huyện Đà Bắc",
+            "Huyện Kim Bôi",
+            "Huyện Lạc Sơn",
+            "Huyện Lạc Thủy",
+            "Huyện Lương Sơn",
+            "Huyện Mai Châu",
+            "Huyện Tân Lạc",
+            "Huyện Yên Thủy",
+            "Thành phố Hòa Bình",
+        ]
+    );
+    // Procedures by name, and no raw code or ISO time in the lists.
+    let unverified = &html[html.find("<table id=\"unverified-dossiers\"").unwrap()..];
+    let unverified = &unverified[..unverified.find("</table>").unwrap()];
+    assert!(unverified.contains(" – "), "procedure names");
+    assert!(!unverified.contains("+07:00") && !unverified.contains(">desk<"));
+    // A backfilled period is said once; its late reports are not listed as findings to act on.
+    assert!(html.contains("<p class=\"note\" id=\"backfilled\">"));
+    assert!(!html.contains("data-kind=\"reported_late\""));
+    // The findings an inspector acts on: counted by kind.
+    assert_eq!(table_rows(&html, "anomalies-by-kind").len(), 7);
     let total_row = table_rows(&html, "by-district")
         .into_iter()
         .find(|(g, _)| g == &vec![String::new()])

@@ -172,8 +172,21 @@ async fn the_printed_report_holds_every_section_row_and_column() {
     let scenario = Scenario::parse(&common::small_bundled_scenario()).unwrap();
     let run_id = RunIdentity::new(&scenario, server.seed, None).unwrap();
     simulate_through(&server, &scenario, &run_id).await;
-    // Lookups reported and never served: findings, so their list is printed too.
+    // Dossiers whose lookups were reported and never served: findings an inspector acts on (the
+    // period's late reports are counted, not listed), so their list is printed too.
     let desk = server.audit("simulation").await;
+    let received: Vec<_> = (0..3)
+        .map(|i| {
+            receipt(
+                format!("print-dossier-{i}"),
+                &format!("HS-PRINT-{i}"),
+                "Huyện Mai Châu",
+                "huyen-mai-chau-cb01",
+                1_688_180_400_000 + i * 3_600_000,
+            )
+        })
+        .collect();
+    desk.ingest(received).await.unwrap();
     let reported: Vec<_> = (0..3)
         .map(|i| {
             let at = 1_688_180_400_000 + i * 3_600_000; // 2023-07-01 10:00 in Vietnam, on
@@ -259,7 +272,7 @@ async fn the_printed_report_holds_every_section_row_and_column() {
     for (i, page) in pages.iter().enumerate() {
         let page = squeezed(page);
         for identity in [
-            "Kỳbáocáo:01/12/2022–31/12/2023(396ngày)·Tấtcảđơnvị",
+            "Kỳbáocáo:01/12/2022–31/12/2023(396ngày)·TỉnhHòaBình(naythuộcTỉnhPhúThọ)·Tấtcảđơnvị",
             head.as_str(),
             &format!("Trang{}/{}", i + 1, pages.len()),
         ] {
@@ -292,6 +305,7 @@ async fn the_printed_report_holds_every_section_row_and_column() {
         "by-district-month",
         "unverified-dossiers",
         "findings",
+        "anomalies-by-kind",
     ] {
         for row in body_rows(table(&html, id)) {
             assert!(

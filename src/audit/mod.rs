@@ -20,12 +20,14 @@
 //! 7. [`log`]: `AuditLog`, the handle that wires the threads, which callers append through and
 //!    queries wait on;
 //! 8. [`recorder`] (the server's record of what it served), [`answers`] (each auditor query from
-//!    request to answer, shared by the service and `--db`), `quota` (per-agency ingest quotas),
+//!    request to answer, shared by the service and `--db`), [`anomalies`] (findings an
+//!    inspector acts on, from one pass over the reported events), `quota` (per-agency ingest quotas),
 //!    [`service`] (the gRPC service).
 //!
 //! [`AuditError`] is defined in [`crate::error`], below this module (whose service answers
 //! [`ApiError`](crate::error::ApiError)), so that `error` need not import `audit`.
 
+pub mod anomalies;
 pub mod answers;
 pub mod checkpoint;
 mod dedup;

@@ -15,11 +15,14 @@ mod cccd;
 mod citizen;
 mod claims;
 mod cmnd;
+#[cfg(feature = "server")]
+pub(crate) mod collation;
 mod folding;
 pub mod geography;
 pub(crate) mod matching;
 
 pub mod calendar;
+pub mod procedure;
 mod province;
 mod qr;
 mod text;

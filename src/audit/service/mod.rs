@@ -12,8 +12,10 @@
 //!
 //! The service's files: the service and its RPCs here (each auditor query hands its reader to
 //! [`super::answers`]); `ingest` (agencies' reports through the reporting rules into the log);
-//! `proofs` (signed heads, inclusion and consistency proofs from the stored tree).
+//! `proofs` (signed heads, inclusion and consistency proofs from the stored tree); `anomalies`
+//! (FindAnomalies).
 
+mod anomalies;
 mod ingest;
 mod proofs;
 
@@ -215,6 +217,15 @@ impl AuditTrail for AuditService {
             })
             .await?;
         Ok(Response::new(stream))
+    }
+
+    type FindAnomaliesStream = AnswerStream<proto::AnomaliesChunk>;
+
+    async fn find_anomalies(
+        &self,
+        request: Request<proto::AnomaliesRequest>,
+    ) -> Result<Response<Self::FindAnomaliesStream>, Status> {
+        self.find_anomalies_answer(request).await
     }
 
     async fn citizen_access_log(

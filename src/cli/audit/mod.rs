@@ -2,10 +2,12 @@
 //! certificate) or, given `--db`, the SQLite file directly.
 //!
 //! One module per subcommand, each owning its arguments: [`ratio`], [`unverified`], [`export`],
-//! [`citizen`], [`reconcile`], [`verify`], [`report`]. Shared by them: [`period`] (`--from`, `--to`, `--agency`), [`source`] (`--db` or the
+//! [`citizen`], [`reconcile`], [`verify`], [`report`], [`anomalies`]. Shared by them: [`period`] (`--from`, `--to`, `--agency`), [`source`] (`--db` or the
 //! server, and the [`source::Backend`] that answers either way), [`render`] (a ratio answer as
-//! table, CSV or JSON), [`chart`] (SVG) and `filters` (district and officer names as typed).
+//! table, CSV or JSON), [`chart`] (SVG), `filters` (district and officer names as typed) and [`regroup`] (the
+//! province of the day and pre-reform commune labels, made from the answers' own breakdowns).
 
+pub mod anomalies;
 pub mod chart;
 pub mod checkpoint;
 pub mod citizen;
@@ -14,6 +16,7 @@ mod filters;
 pub mod period;
 pub mod ratio;
 pub mod reconcile;
+pub(crate) mod regroup;
 pub mod render;
 pub mod report;
 pub mod source;
@@ -47,6 +50,11 @@ pub enum AuditCommand {
     /// district and month and by officer as charts and tables, unverified dossiers, reconcile
     /// findings, the signed tree head it rests on), in Vietnamese or English (--lang en).
     Report(report::ReportArgs),
+    /// Findings an inspector acts on, computed from the reported events: lookups outside
+    /// working hours or on days off, a dossier used to look up many citizens, a citizen looked
+    /// up by many officers, officers far from their peers, bursts, dossiers without the lookup
+    /// their procedure calls for; each in one Vietnamese sentence with its evidence.
+    Anomalies(anomalies::AnomaliesArgs),
     /// The log's newest tree head as a C2SP tlog-checkpoint (a signed note that standard
     /// transparency tooling verifies without vnpop), or with --verifier-key the log's key as a
     /// note verifier takes it.
@@ -65,5 +73,6 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Citizen(args) => citizen::run(args).await,
         AuditCommand::Checkpoint(args) => checkpoint::run(&args).await,
         AuditCommand::Report(args) => report::run(args).await,
+        AuditCommand::Anomalies(args) => anomalies::run(args).await,
     }
 }

@@ -8,13 +8,14 @@ use clap::Args;
 use super::{
     chart,
     period::PeriodArgs,
+    regroup::{before_reform_en, Regroup},
     render::{render, total_line, Format, LeftOut, RatioLine},
     source::Source,
 };
 use crate::{cli::output::output_error, proto};
 
 /// What `ratio --by` accepts.
-pub const GROUPS: [&str; 8] = [
+pub const GROUPS: [&str; 9] = [
     "agency",
     "district",
     "officer",
@@ -23,6 +24,7 @@ pub const GROUPS: [&str; 8] = [
     "month",
     "commune",
     "province",
+    super::regroup::PROVINCE_THEN,
 ];
 
 /// The arguments of `vnpop audit ratio`.
@@ -31,7 +33,9 @@ pub struct RatioArgs {
     #[command(flatten)]
     pub period: PeriodArgs,
     /// Breakdown, comma-separated: agency, district, officer, procedure, channel, month, commune
-    /// (since 1 July 2025), province (the current one; old districts mapped into it).
+    /// (since 1 July 2025; before it the district, said to be before the reform), province (the
+    /// current one; old districts mapped into it), province-then (the province as it stood on
+    /// the day of receipt: Hòa Bình in 2023, Phú Thọ since 1 July 2025).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
     pub by: Vec<String>,
     /// Count load-test dossiers too.
@@ -48,17 +52,22 @@ pub struct RatioArgs {
 
 /// The answer to `args`, as lines.
 async fn ask(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
+    let regroup = Regroup::new(&args.by);
     let request = proto::LookupRatioRequest {
         from: args.period.from.clone(),
         to: args.period.to.clone(),
-        group_by: args.by.clone(),
+        group_by: regroup.sent().to_vec(),
         agency_id: args.period.agency_id(),
         include_load_test: args.include_load_test,
     };
     let answer = args.log.open().await?.ratio(request).await?;
     let left_out = LeftOut::of(&answer);
     Ok((
-        answer.rows.into_iter().map(RatioLine::from).collect(),
+        regroup
+            .apply(answer.rows, before_reform_en)
+            .into_iter()
+            .map(RatioLine::from)
+            .collect(),
         left_out,
     ))
 }

@@ -17,7 +17,9 @@ use clap::Args;
 pub use words::Lang;
 
 use super::{
+    anomalies::find as find_anomalies,
     period::PeriodArgs,
+    regroup::{Regroup, PROVINCE_THEN},
     source::{Backend, Source},
     verify::SavedHead,
 };
@@ -27,6 +29,7 @@ use crate::{
         log::{parse_public_key, PUBLIC_KEY_FILE},
         merkle,
     },
+    domain::{collation, geography::current_province},
     error::ApiError,
     proto,
 };
@@ -35,9 +38,16 @@ use crate::{
 const UNVERIFIED_LISTED: u32 = 100;
 /// Reconcile findings listed (the counts by kind cover all of them).
 const FINDINGS_LISTED: u32 = 100;
-/// With `--district`, findings are filtered here from at most this many (the answer's maximum),
-/// streamed: only the district's first [`FINDINGS_LISTED`] are held.
+/// With `--district`, or when the period was reported after the fact (every dossier a late
+/// report), findings are filtered here from at most this many (the answer's maximum), streamed:
+/// only the first [`FINDINGS_LISTED`] kept are held.
 const FINDINGS_SCANNED: u32 = 100_000;
+/// Anomalies listed (the counts by kind cover all of them).
+const ANOMALIES_LISTED: u32 = 100;
+/// The share of the period's dossiers reported late beyond which the period was reported after
+/// the fact (a backfill, as `vnpop simulate` makes): the late reports are then said once, not
+/// listed as findings to act on.
+const BACKFILLED_SHARE: f64 = 0.9;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -126,6 +136,10 @@ pub(crate) struct ReportData {
     pub compare: Option<Period>,
     pub agency: Option<String>,
     pub district: Option<String>,
+    /// Where the period's dossiers were received: the provinces as they stood then and today.
+    pub place: Place,
+    /// The agencies that reported the period's dossiers, in Vietnamese order.
+    pub agencies: Vec<String>,
     pub total: proto::RatioRow,
     /// The load-test dossiers, lookups reported and served the period's figures leave out
     /// (the agency's, all districts).
@@ -144,6 +158,12 @@ pub(crate) struct ReportData {
     /// Dossiers without a lookup beyond those listed.
     pub unverified_rest: u64,
     pub reconcile: proto::ReconcileResponse,
+    /// The period was reported after the fact (at least [`BACKFILLED_SHARE`] of its dossiers
+    /// reported late): said once; late reports are not listed as findings.
+    pub backfilled: bool,
+    /// The findings an inspector acts on (FindAnomalies): the counts, the first ones listed.
+    pub anomalies: proto::AnomalyCounts,
+    pub anomaly_list: Vec<proto::Anomaly>,
     pub head: proto::SignedTreeHead,
     /// The same head as a signed C2SP checkpoint, when the server gave one (not from a file:
     /// signing needs the log's key) and it is of the head above.
@@ -153,6 +173,24 @@ pub(crate) struct ReportData {
     /// The command line that produced the report.
     pub command: String,
     pub generated_at_ms: i64,
+}
+
+/// The provinces of a report's dossiers: as they stood when received (Hòa Bình in 2023) and as
+/// they are today (Phú Thọ), full names, in Vietnamese order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Place {
+    pub then: Vec<String>,
+    pub now: Vec<String>,
+}
+
+/// "Tỉnh Hòa Bình", "Thành phố Hà Nội": a province before 1 July 2025 with its type.
+fn old_full_name(name: &str) -> String {
+    const CITIES: [&str; 5] = ["Hà Nội", "Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ"];
+    if CITIES.contains(&name) {
+        format!("Thành phố {name}")
+    } else {
+        format!("Tỉnh {name}")
+    }
 }
 
 /// `vnpop audit report`: a usage error is one line on stderr and exit code 2; any other failure
@@ -225,7 +263,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
             include_load_test: false,
         })
     };
-    let by_district = ratio(&period, &["district"]).await?.rows;
+    let mut by_district = ratio(&period, &["district"]).await?.rows;
+    collation::sort_by_name(&mut by_district, |r| &r.group[0]);
     let district = args.district.as_deref();
     if let Some(name) = district {
         if !by_district.iter().any(|r| r.group[0] == name) {
@@ -278,12 +317,13 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         }
         None => None,
     };
-    let by_district_month = ratio(&period, &["district", "month"])
+    let mut by_district_month: Vec<_> = ratio(&period, &["district", "month"])
         .await?
         .rows
         .into_iter()
         .filter(in_district)
         .collect();
+    by_district_month.sort_by(|a, b| collation::compare_all(&a.group, &b.group));
     let by_commune = match district {
         Some(_) => Vec::new(),
         None => ratio(&period, &["province", "commune"])
@@ -293,6 +333,16 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
             .filter(|r| !r.group[1].is_empty())
             .collect(),
     };
+    let mut by_commune = by_commune;
+    by_commune.sort_by(|a, b| collation::compare_all(&a.group, &b.group));
+    let place = place(&backend, &period, &agency, district).await?;
+    let mut agencies: Vec<String> = ratio(&period, &["agency"])
+        .await?
+        .rows
+        .into_iter()
+        .map(|r| r.group[0].clone())
+        .collect();
+    collation::sort_by_name(&mut agencies, |a| a);
     let mut by_officer: Vec<_> = ratio(&period, &["district", "officer"])
         .await?
         .rows
@@ -303,7 +353,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         a.coverage
             .total_cmp(&b.coverage)
             .then(b.dossiers.cmp(&a.dossiers))
-            .then(a.group.cmp(&b.group))
+            .then_with(|| collation::compare_all(&a.group, &b.group))
     });
     let (from, to) = period.text();
     let unverified = backend
@@ -320,7 +370,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     let unverified_rest = (total.dossiers - total.dossiers_with_lookup.min(total.dossiers))
         .saturating_sub(unverified.len() as u64);
     let mut counts = proto::ReconcileResponse::default();
-    let mut listed = Listed::new(district);
+    let backfilled = std::cell::Cell::new(false);
+    let mut listed = Listed::new(district, &backfilled);
     backend
         .reconcile(
             proto::ReconcileRequest {
@@ -328,13 +379,14 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
                 to,
                 agency_id: agency.clone(),
                 include_load_test: false,
-                max_findings: if district.is_some() {
-                    FINDINGS_SCANNED
-                } else {
-                    FINDINGS_LISTED
-                },
+                max_findings: FINDINGS_SCANNED,
             },
             |summary| {
+                backfilled.set(
+                    summary.dossiers > 0
+                        && summary.reported_late as f64
+                            >= BACKFILLED_SHARE * summary.dossiers as f64,
+                );
                 counts = summary;
                 Ok(())
             },
@@ -345,6 +397,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         )
         .await?;
     let reconcile = listed.into_answer(counts);
+    let backfilled = backfilled.get();
+    let (anomalies, anomaly_list) = anomalies(&backend, &args.period, district).await?;
     let after = tree_head(&backend, args.log.db.as_deref()).await?;
     let checkpoint = match &backend {
         Backend::Server(client, _) => client
@@ -360,6 +414,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         compare,
         agency: args.period.agency.clone(),
         district: args.district.clone(),
+        place,
+        agencies,
         total,
         load_test_left_out,
         compare_total,
@@ -370,6 +426,9 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         unverified,
         unverified_rest,
         reconcile,
+        backfilled,
+        anomalies,
+        anomaly_list,
         head_stable: after.tree_size == head.tree_size && after.root_hash == head.root_hash,
         head,
         checkpoint,
@@ -383,6 +442,9 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
 /// however many arrive only those are held.
 struct Listed<'a> {
     district: Option<&'a str>,
+    /// Late reports are counted, not kept (the period was reported after the fact): set by the
+    /// counts, which come before the findings.
+    backfilled: &'a std::cell::Cell<bool>,
     kept: Vec<proto::ReconcileFinding>,
     /// The district's findings by kind, in [`KINDS`] order.
     counts: [u64; 5],
@@ -398,9 +460,10 @@ const KINDS: [&str; 5] = [
 ];
 
 impl<'a> Listed<'a> {
-    fn new(district: Option<&'a str>) -> Self {
+    fn new(district: Option<&'a str>, backfilled: &'a std::cell::Cell<bool>) -> Self {
         Listed {
             district,
+            backfilled,
             kept: Vec::new(),
             counts: [0; 5],
         }
@@ -413,7 +476,8 @@ impl<'a> Listed<'a> {
         if let Some(i) = KINDS.iter().position(|k| *k == finding.kind) {
             self.counts[i] += 1;
         }
-        if self.kept.len() < FINDINGS_LISTED as usize {
+        let late = finding.kind == "reported_late";
+        if self.kept.len() < FINDINGS_LISTED as usize && !(late && self.backfilled.get()) {
             self.kept.push(finding);
         }
     }
@@ -435,6 +499,106 @@ impl<'a> Listed<'a> {
         }
         answer
     }
+}
+
+/// The provinces the period's dossiers were received in, then and now: the current province of
+/// each (`province`) and the province of the day (`province-then`, made from the districts).
+async fn place(
+    backend: &Backend,
+    period: &Period,
+    agency: &str,
+    district: Option<&str>,
+) -> Result<Place, ReportError> {
+    let asked = [
+        PROVINCE_THEN.to_owned(),
+        "province".to_owned(),
+        "district".to_owned(),
+    ];
+    let regroup = Regroup::new(&asked);
+    let (from, to) = period.text();
+    let answer = backend
+        .ratio(proto::LookupRatioRequest {
+            from,
+            to,
+            group_by: regroup.sent().to_vec(),
+            agency_id: agency.to_owned(),
+            include_load_test: false,
+        })
+        .await?;
+    let mut place = Place::default();
+    for row in regroup.apply(answer.rows, |d| d.to_owned()) {
+        if district.is_some_and(|d| row.group[2] != d) {
+            continue;
+        }
+        let (then, now) = (&row.group[0], &row.group[1]);
+        let now = current_province(now).map(|p| p.full_name.to_owned());
+        let then = match (&now, then.is_empty()) {
+            (_, true) => None,
+            (Some(full), false) if full.ends_with(then.as_str()) => Some(full.clone()),
+            (_, false) => Some(old_full_name(then)),
+        };
+        for (list, name) in [(&mut place.then, then), (&mut place.now, now)] {
+            if let Some(name) = name {
+                if !list.contains(&name) {
+                    list.push(name);
+                }
+            }
+        }
+    }
+    collation::sort_by_name(&mut place.then, |p| p);
+    collation::sort_by_name(&mut place.now, |p| p);
+    Ok(place)
+}
+
+/// The period's anomalies with the default thresholds (with `--district`, that district's):
+/// the counts and the first [`ANOMALIES_LISTED`].
+async fn anomalies(
+    backend: &Backend,
+    period: &PeriodArgs,
+    district: Option<&str>,
+) -> Result<(proto::AnomalyCounts, Vec<proto::Anomaly>), ReportError> {
+    let thresholds = super::anomalies::ThresholdArgs::default();
+    let request = thresholds.request(
+        period,
+        if district.is_some() {
+            100_000
+        } else {
+            ANOMALIES_LISTED
+        },
+    );
+    let mut counts = proto::AnomalyCounts::default();
+    let mut listed = Vec::new();
+    let mut by_kind: std::collections::BTreeMap<String, u64> = Default::default();
+    find_anomalies(backend, request, |chunk| {
+        if let Some(c) = chunk.counts {
+            counts = c;
+        }
+        for finding in chunk.findings {
+            if district.is_some_and(|d| finding.district != d) {
+                continue;
+            }
+            *by_kind.entry(finding.kind.clone()).or_default() += 1;
+            if listed.len() < ANOMALIES_LISTED as usize {
+                listed.push(finding);
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    if district.is_some() {
+        let n = |k: &str| by_kind.get(k).copied().unwrap_or(0);
+        counts = proto::AnomalyCounts {
+            off_hours: n("off_hours"),
+            day_off: n("day_off"),
+            dossier_many_citizens: n("dossier_many_citizens"),
+            citizen_many_officers: n("citizen_many_officers"),
+            peer_outlier: n("peer_outlier"),
+            burst: n("burst"),
+            no_lookup: n("no_lookup"),
+            events: counts.events,
+        };
+    }
+    Ok((counts, listed))
 }
 
 /// The newest signed tree head, from the server or from the file (with the public key beside it).

@@ -66,6 +66,8 @@ pub(crate) struct Labels {
     pub first_at: &'static str,
     pub findings_listed: &'static str,
     pub no_findings: &'static str,
+    /// No finding listed beside the late reports of a backfilled period.
+    pub no_other_findings: &'static str,
     pub head: &'static str,
     pub head_note: &'static str,
     pub head_moved: &'static str,
@@ -103,6 +105,25 @@ pub(crate) struct Labels {
     pub root_short: &'static str,
     /// The time zone every moment of the report is written in.
     pub time_zone: &'static str,
+    /// Between the provinces of the day and today's (`Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ)`),
+    /// and the heading of the agencies that reported the dossiers.
+    pub province_then: &'static str,
+    pub agencies: &'static str,
+    /// The period reported after the fact: the sentence's start, then the words after the count
+    /// of late dossiers and after the period's dossiers.
+    pub backfilled: [&'static str; 3],
+    /// The findings section: heading, note, counts table header, list heading, none found,
+    /// evidence header, the word for more rows than shown.
+    pub anomalies: &'static str,
+    pub anomalies_note: &'static str,
+    pub anomalies_listed: &'static str,
+    pub no_anomalies: &'static str,
+    pub evidence: &'static str,
+    pub explanation: &'static str,
+    /// Dossier rows of evidence: "lookups".
+    pub lookups_word: &'static str,
+    /// After the count of evidence rows not shown.
+    pub more_evidence: &'static str,
 }
 
 impl Lang {
@@ -208,6 +229,48 @@ impl Lang {
         words.to_owned()
     }
 
+    /// An RPC in words (an unknown one as it is).
+    pub(crate) fn rpc(self, rpc: &str) -> String {
+        let words = match (self, rpc) {
+            (Lang::Vi, "LookupByCccd") => "Tra cứu theo số CCCD",
+            (Lang::Vi, "LookupByCmnd") => "Tra cứu theo số CMND",
+            (Lang::Vi, "VerifyDemographics") => "Đối chiếu thông tin kê khai",
+            (Lang::Vi, "VerifyQr") => "Xác thực mã QR",
+            (Lang::Vi, "VerifyChipRead") => "Xác thực chip thẻ CCCD",
+            (Lang::Vi, "StartAuthentication") => "Bắt đầu xác thực VNeID",
+            (Lang::Vi, "CompleteAuthentication") => "Hoàn tất xác thực VNeID",
+            (Lang::En, "LookupByCccd") => "Lookup by CCCD number",
+            (Lang::En, "LookupByCmnd") => "Lookup by CMND number",
+            (Lang::En, "VerifyDemographics") => "Declared details checked",
+            (Lang::En, "VerifyQr") => "QR code verified",
+            (Lang::En, "VerifyChipRead") => "Card chip verified",
+            _ => rpc,
+        };
+        words.to_owned()
+    }
+
+    /// A kind of anomaly in words (an unknown kind as it is).
+    pub(crate) fn anomaly(self, kind: &str) -> String {
+        let words = match (self, kind) {
+            (Lang::Vi, "dossier_many_citizens") => "Một hồ sơ, nhiều công dân được tra cứu",
+            (Lang::Vi, "citizen_many_officers") => "Một công dân bị nhiều cán bộ tra cứu",
+            (Lang::Vi, "burst") => "Tra cứu dồn dập trong một phút",
+            (Lang::Vi, "peer_outlier") => "Số lượt tra cứu mỗi hồ sơ khác xa cán bộ cùng thủ tục",
+            (Lang::Vi, "day_off") => "Tra cứu vào ngày nghỉ, ngày lễ",
+            (Lang::Vi, "off_hours") => "Tra cứu ngoài giờ làm việc",
+            (Lang::Vi, "no_lookup") => "Hồ sơ cần tra cứu nhưng không tra cứu",
+            (Lang::En, "dossier_many_citizens") => "One dossier, many citizens looked up",
+            (Lang::En, "citizen_many_officers") => "One citizen looked up by many officers",
+            (Lang::En, "burst") => "A burst of lookups in one minute",
+            (Lang::En, "peer_outlier") => "Lookups per dossier far from peers of the procedure",
+            (Lang::En, "day_off") => "Lookups on a day off or public holiday",
+            (Lang::En, "off_hours") => "Lookups outside working hours",
+            (Lang::En, "no_lookup") => "Dossiers that call for a lookup, without one",
+            _ => kind,
+        };
+        words.to_owned()
+    }
+
     /// A finding kind of the reconcile answer in words (an unknown kind as it is).
     pub(crate) fn finding(self, kind: &str) -> String {
         let words = match (self, kind) {
@@ -282,6 +345,7 @@ static VI: Labels = Labels {
     first_at: "Lần đầu lúc",
     findings_listed: "Các phát hiện đầu tiên",
     no_findings: "Không có chênh lệch.",
+    no_other_findings: "Ngoài các báo cáo muộn nêu trên, không có chênh lệch.",
     head: "Căn cứ của số liệu: cây Merkle đã ký",
     head_note: "Các số liệu trên được tính từ nhật ký kiểm toán tại đầu cây dưới đây. Lưu khối JSON thành head.json rồi chạy lệnh để kiểm chứng rằng nhật ký hiện tại vẫn chứa đúng lịch sử đó.",
     head_moved: "Nhật ký đã ghi thêm sự kiện trong khi lập báo cáo; đầu cây dưới đây là đầu cây trước khi truy vấn.",
@@ -312,6 +376,21 @@ static VI: Labels = Labels {
     events: "sự kiện",
     root_short: "gốc",
     time_zone: "mọi thời điểm theo giờ Việt Nam (UTC+7)",
+    province_then: "nay thuộc",
+    agencies: "Đơn vị báo cáo",
+    backfilled: [
+        "Dữ liệu của kỳ này được báo cáo sau khi sự việc diễn ra (dữ liệu mô phỏng, báo cáo bù):",
+        "trong",
+        "hồ sơ được báo cáo muộn. Các báo cáo muộn này chỉ được đếm ở bảng trên, không liệt kê thành phát hiện cần xử lý.",
+    ],
+    anomalies: "Phát hiện cần xem xét",
+    anomalies_note: "Tính từ nhật ký (hồ sơ và lượt tra cứu đơn vị báo cáo), với các ngưỡng mặc định của vnpop audit anomalies. Mỗi phát hiện là một câu kèm các dòng nhật ký làm bằng chứng (số thứ tự trong nhật ký).",
+    anomalies_listed: "Các phát hiện",
+    no_anomalies: "Không có phát hiện nào.",
+    evidence: "Bằng chứng",
+    explanation: "Nội dung",
+    lookups_word: "lượt tra cứu",
+    more_evidence: "dòng khác (vnpop audit anomalies liệt kê đủ)",
 };
 
 static EN: Labels = Labels {
@@ -363,6 +442,7 @@ static EN: Labels = Labels {
     first_at: "First at",
     findings_listed: "First findings",
     no_findings: "No differences.",
+    no_other_findings: "Beside the late reports above, no differences.",
     head: "What the figures rest on: the signed tree head",
     head_note: "The figures above were computed from the audit log at the tree head below. Save the JSON block as head.json and run the command to check that the log still holds exactly that history.",
     head_moved: "Events were logged while the report was computed; the head below is the one before the queries.",
@@ -393,6 +473,21 @@ static EN: Labels = Labels {
     events: "events",
     root_short: "root",
     time_zone: "all times are Vietnam time (UTC+7)",
+    province_then: "now part of",
+    agencies: "Reporting agencies",
+    backfilled: [
+        "This period's data was reported after the fact (simulated, backfilled):",
+        "of",
+        "dossiers were reported late. Those late reports are counted in the table above, not listed as findings to act on.",
+    ],
+    anomalies: "Findings to look into",
+    anomalies_note: "Computed from the log (the dossiers and lookups the agencies reported) with vnpop audit anomalies' default thresholds. Each finding is one sentence (in Vietnamese) with the log rows that show it (their positions in the log).",
+    anomalies_listed: "Findings",
+    no_anomalies: "No findings.",
+    evidence: "Evidence",
+    explanation: "Finding",
+    lookups_word: "lookups",
+    more_evidence: "more rows (vnpop audit anomalies lists them all)",
 };
 
 #[cfg(test)]

@@ -28,12 +28,12 @@ pub(super) fn unverified(out: &mut String, data: &ReportData, l: &Labels) {
     for d in &data.unverified {
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"wrap\">{}</td><td class=\"wrap\">{}</td><td>{}</td><td class=\"wrap\">{}</td><td>{}</td><td class=\"wrap\">{}</td></tr>",
             esc(&d.dossier_id),
             esc(&d.district),
             esc(&d.commune),
             esc(&d.officer_id),
-            esc(&d.procedure_code),
+            esc(&crate::domain::procedure::labelled(&d.procedure_code)),
             esc(&lang.channel(&d.channel)),
             esc(&lang.moment(d.received_at_ms))
         );
@@ -80,19 +80,43 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
         );
     }
     out.push_str("</tbody></table>\n");
+    if data.backfilled {
+        let [start, of, end] = l.backfilled;
+        let _ = writeln!(
+            out,
+            "<p class=\"note\" id=\"backfilled\">{} <span data-v=\"{}\">{}</span> {} {} {}</p>",
+            esc(start),
+            r.reported_late,
+            lang.int(r.reported_late),
+            esc(of),
+            lang.int(r.dossiers),
+            esc(end)
+        );
+    }
+    // The RPC column only when a listed finding names one (a dossier-level finding has none).
+    let with_rpc = r.findings.iter().any(|f| !f.rpc.is_empty());
     if r.findings.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(l.no_findings));
+        let none = if data.backfilled {
+            l.no_other_findings
+        } else {
+            l.no_findings
+        };
+        let _ = writeln!(out, "<p>{}</p>", esc(none));
     } else {
         let _ = write!(
             out,
-            "<details open><summary>{} ({})</summary><div class=\"scroll\"><table id=\"findings\">\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
+            "<details open><summary>{} ({})</summary><div class=\"scroll\"><table id=\"findings\">\n<thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th>{}<th class=\"n\">{}</th><th class=\"n\">{}</th><th>{}</th></tr></thead>\n<tbody>\n",
             l.findings_listed,
             lang.int(r.findings.len() as u64),
             l.finding,
             l.dossier,
             l.district,
             l.officer,
-            l.rpc,
+            if with_rpc {
+                format!("<th>{}</th>", l.rpc)
+            } else {
+                String::new()
+            },
             l.reported,
             l.served,
             l.first_at
@@ -100,13 +124,17 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
         for f in &r.findings {
             let _ = writeln!(
                 out,
-                "<tr data-kind=\"{}\"><td class=\"wrap\">{}</td><td>{}</td><td class=\"wrap\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
+                "<tr data-kind=\"{}\"><td class=\"wrap\">{}</td><td>{}</td><td class=\"wrap\">{}</td><td>{}</td>{}<td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"wrap\">{}</td></tr>",
                 esc(&f.kind),
                 esc(&lang.finding(&f.kind)),
                 esc(&f.dossier_id),
                 esc(&f.district),
                 esc(&f.officer_id),
-                esc(&f.rpc),
+                match (with_rpc, f.rpc.is_empty()) {
+                    (false, _) => String::new(),
+                    (true, true) => "<td>–</td>".to_owned(),
+                    (true, false) => format!("<td class=\"wrap\">{}</td>", esc(&lang.rpc(&f.rpc))),
+                },
                 lang.int(f.reported),
                 lang.int(f.served),
                 esc(&lang.moment(f.first_at_ms))

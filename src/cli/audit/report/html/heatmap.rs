@@ -40,7 +40,7 @@ pub(super) fn heat_map(out: &mut String, data: &ReportData, l: &Labels) {
         .iter()
         .map(|r| r.group[0].as_str())
         .collect();
-    districts.sort_unstable();
+    crate::domain::collation::sort_by_name(&mut districts, |d| d);
     let mut months: Vec<&str> = data
         .by_district_month
         .iter()

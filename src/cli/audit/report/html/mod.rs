@@ -7,10 +7,12 @@
 //! This file holds the page's frame (header, order of the sections, the report's identity) and
 //! what the sections share; `style` is the page's style for the screen and for A4 paper,
 //! `headline` the headline cards against the comparison period, `heatmap` the district-by-month
-//! heat map, `ratios` the ratio tables (districts, communes, officers and their bars), `evidence`
-//! the unverified dossiers, the reconciliation and the signed tree head.
+//! heat map, `ratios` the ratio tables (districts, communes, officers and their bars), `findings`
+//! the anomalies an inspector acts on, `evidence` the unverified dossiers, the reconciliation and
+//! the signed tree head.
 
 mod evidence;
+mod findings;
 mod headline;
 mod heatmap;
 mod ratios;
@@ -20,6 +22,7 @@ use std::fmt::Write;
 
 use self::{
     evidence::{reconcile, tree_head, unverified},
+    findings::findings,
     headline::headline,
     ratios::{communes, district_month, officers},
     style::{page_rules, Margins, STYLE},
@@ -57,6 +60,7 @@ pub(crate) fn render(data: &ReportData) -> String {
     district_month(&mut page, data, l);
     communes(&mut page, data, l);
     officers(&mut page, data, l);
+    findings(&mut page, data, l);
     unverified(&mut page, data, l);
     reconcile(&mut page, data, l);
     tree_head(&mut page, data, l);
@@ -110,12 +114,35 @@ fn span(lang: Lang, period: &Period) -> String {
     )
 }
 
-/// Whose dossiers the report covers: every unit, or an agency's, and a district.
+/// Where the dossiers were received: the provinces of the day, and today's when they differ
+/// (`Tỉnh Hòa Bình (nay thuộc Tỉnh Phú Thọ)`).
+fn place(data: &ReportData, l: &Labels) -> Option<String> {
+    let (then, now) = (&data.place.then, &data.place.now);
+    if then.is_empty() && now.is_empty() {
+        return None;
+    }
+    if then.is_empty() || then == now {
+        return Some(now.join(", "));
+    }
+    if now.is_empty() {
+        return Some(then.join(", "));
+    }
+    Some(format!(
+        "{} ({} {})",
+        then.join(", "),
+        l.province_then,
+        now.join(", ")
+    ))
+}
+
+/// Whose dossiers the report covers: where, every unit or an agency's, and a district.
 fn scope(data: &ReportData, l: &Labels) -> String {
-    let mut scope = vec![data
-        .agency
-        .as_ref()
-        .map_or(l.scope_all.to_owned(), |a| format!("{}: {}", l.agency, a))];
+    let mut scope: Vec<String> = place(data, l).into_iter().collect();
+    scope.push(
+        data.agency
+            .as_ref()
+            .map_or(l.scope_all.to_owned(), |a| format!("{}: {}", l.agency, a)),
+    );
     if let Some(d) = &data.district {
         scope.push(d.clone());
     }
@@ -141,8 +168,10 @@ fn header(out: &mut String, data: &ReportData, l: &Labels, identity: &Identity) 
     }
     let _ = write!(
         out,
-        "</p>\n<p>{}</p>\n<p id=\"head-identity\">{}</p>\n<p id=\"generated\">{}: {} · {}</p>\n</header>\n",
+        "</p>\n<p id=\"scope\">{}</p>\n<p id=\"agencies\">{}: {}</p>\n<p id=\"head-identity\">{}</p>\n<p id=\"generated\">{}: {} · {}</p>\n</header>\n",
         esc(&scope(data, l)),
+        l.agencies,
+        esc(&data.agencies.join(", ")),
         esc(&identity.head),
         l.generated,
         esc(&identity.generated),

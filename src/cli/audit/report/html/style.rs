@@ -22,6 +22,7 @@ header h1{margin:0 0 6px;font-size:22px}
 header p{margin:2px 0;opacity:.92}
 section{background:#fff;border-radius:8px;padding:18px 22px;margin-top:18px;box-shadow:0 1px 2px rgba(0,0,0,.08)}
 h2{font-size:17px;margin:0 0 4px;color:#7f1d1d}
+h3{font-size:15px;margin:12px 0 4px;color:#7f1d1d}
 .note{color:#52606d;margin:0 0 12px}
 .cards{display:grid;grid-template-columns:repeat(4,1fr);gap:14px;margin-top:18px}
 .card{background:#fff;border-radius:8px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.08);border-top:4px solid #9b1c1c}
@@ -67,6 +68,7 @@ header h1{font-size:13pt;color:#7f1d1d}
 section,.card{box-shadow:none;border:.75pt solid #bbb;border-radius:0}
 section{padding:6pt 8pt;margin-top:8pt}
 h2{font-size:11pt;break-after:avoid}
+h3{font-size:10pt;break-after:avoid}
 .note{margin-bottom:6pt;break-after:avoid}
 .cards{gap:5pt;margin-top:8pt}
 .card{padding:5pt 7pt;break-inside:avoid}
