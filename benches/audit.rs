@@ -71,7 +71,7 @@ use vnpop::{
     audit::{
         answers,
         lock::DataDirLock,
-        log::QUERY_FILE,
+        log::{CITIZEN_FILE, QUERY_FILE},
         merkle::{self, leaf_hash, Subtrees},
         query::AuditReader,
         recorder::subject_hash,
@@ -780,64 +780,66 @@ fn main() {
         });
     }
 
-    // The query side rebuilt from the log alone.
+    // A restart: the query side in memory derived again from the log (the query file and the
+    // citizen index kept); then a rebuild: every derived file deleted first.
+    let ratio_request = proto::LookupRatioRequest {
+        from: first_day.clone(),
+        to: last_day.clone(),
+        ..Default::default()
+    };
+    let reopen = |what: &str| {
+        let started = Instant::now();
+        let log = AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).expect("audit log");
+        let opened = started.elapsed();
+        while log.applied() < total as u64 {
+            std::thread::sleep(SAMPLE_EVERY / 5);
+        }
+        let ratio_after = ask(&log, |reader| {
+            answers::lookup_ratio(reader, ratio_request.clone()).expect("ratio")
+        });
+        let answered = started.elapsed();
+        assert_eq!(ratio_after, ratio_before, "{what}: the same ratio");
+        drop(log);
+        let rate = total as f64 / answered.as_secs_f64();
+        println!();
+        println!("{what:<58} {:>14} {:>8}", "events/s", "seconds");
+        println!(
+            "{:<58} {rate:>14.0} {:>8.3}",
+            "until a ratio is answered",
+            answered.as_secs_f64()
+        );
+        println!(
+            "{:<58} {:>14} {:>8.3}",
+            "… of which opening the log (check, read once)",
+            "",
+            opened.as_secs_f64()
+        );
+        println!(
+            "{:<58} {:>14.0} {:>8.3}",
+            "… the projector alone",
+            total as f64 / (answered - opened).as_secs_f64(),
+            (answered - opened).as_secs_f64()
+        );
+        rate
+    };
+    let restart = reopen("restart (query side derived again in memory)");
     for (name, _) in &at_rest {
-        if name.starts_with(QUERY_FILE) {
+        if name.starts_with(QUERY_FILE) || name.starts_with(CITIZEN_FILE) {
             std::fs::remove_file(dir.path().join(name)).expect("query file removed");
         }
     }
-    let started = Instant::now();
-    let log = AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).expect("audit log");
-    let opened = started.elapsed();
-    while log.applied() < total as u64 {
-        std::thread::sleep(SAMPLE_EVERY / 5);
+    let rebuild = reopen("rebuild (every derived file deleted first)");
+    for (figure, rate) in [
+        ("restart, until a ratio is answered", restart),
+        ("rebuild from the log alone, until answered", rebuild),
+    ] {
+        targets.push(Target {
+            figure: figure.into(),
+            measured: format!("{rate:.0} ev/s"),
+            target: "≥ 1,000,000 ev/s",
+            met: rate >= REBUILD_TARGET,
+        });
     }
-    let rebuilt = started.elapsed();
-    let ratio_after = ask(&log, |reader| {
-        answers::lookup_ratio(
-            reader,
-            proto::LookupRatioRequest {
-                from: first_day.clone(),
-                to: last_day.clone(),
-                ..Default::default()
-            },
-        )
-        .expect("ratio")
-    });
-    assert_eq!(
-        ratio_after, ratio_before,
-        "the rebuilt tables give the same ratio"
-    );
-    drop(log);
-    let rebuild = total as f64 / rebuilt.as_secs_f64();
-    println!();
-    println!(
-        "{:<58} {:>14} {:>8}",
-        "rebuild of the query side (files deleted, log reopened)", "events/s", "seconds"
-    );
-    println!(
-        "{:<58} {rebuild:>14.0} {:>8.3}",
-        "until the projector applied every event",
-        rebuilt.as_secs_f64()
-    );
-    println!(
-        "{:<58} {:>14} {:>8.3}",
-        "… of which opening the log (check, read once)",
-        "",
-        opened.as_secs_f64()
-    );
-    println!(
-        "{:<58} {:>14.0} {:>8.3}",
-        "… the projector alone",
-        total as f64 / (rebuilt - opened).as_secs_f64(),
-        (rebuilt - opened).as_secs_f64()
-    );
-    targets.push(Target {
-        figure: "rebuild of the query side (from reopening)".into(),
-        measured: format!("{rebuild:.0} ev/s"),
-        target: "≥ 1,000,000 ev/s",
-        met: rebuild >= REBUILD_TARGET,
-    });
 
     export_through_the_server(dir.path(), &runtime);
 

@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, watch};
 use super::{
     merkle::Hash,
     postgres::{PgLog, PgStore},
-    projector::{Progress, QUERY_FILE},
+    projector::{Progress, CITIZEN_FILE, QUERY_FILE},
     queue::AppendReceipt,
     store::{Group, LogOfRecord, SqliteLog, DATABASE_FILE},
     AuditError,
@@ -58,7 +58,7 @@ pub(super) fn open_copy(data_dir: &Path, store: &PgStore, log_id: &str) -> Resul
                 path.display()
             );
         }
-        for file in [DATABASE_FILE, QUERY_FILE] {
+        for file in [DATABASE_FILE, QUERY_FILE, CITIZEN_FILE] {
             for suffix in ["", "-wal", "-shm"] {
                 match std::fs::remove_file(data_dir.join(format!("{file}{suffix}"))) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),

@@ -48,7 +48,7 @@ pub use super::{
         PUBLIC_KEY_FILE, SUBJECT_KEY_FILE,
     },
     lock::{DataDirLock, LOCK_FILE},
-    projector::QUERY_FILE,
+    projector::{CITIZEN_FILE, QUERY_FILE},
     queue::{AppendReceipt, EventKey},
     store::DATABASE_FILE,
 };
@@ -112,10 +112,13 @@ impl AuditLog {
         let key = super::keys::open(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let signer = super::keys::open(data_dir)?;
+        // The projector derives the query side from the log while the sequencer reads it to
+        // recover.
+        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE))?;
         let sequencer = Sequencer::open(SqliteLog::open_for_writing(&path)?, key)?;
         let size = sequencer.size();
+        projector.acknowledge(size);
         let acknowledged = Arc::new(AtomicU64::new(size));
-        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), size)?;
         let sequencer = sequencer.answering(Arc::clone(&acknowledged), projector.progress());
         Self::run(sequencer, projector, None, signer, path, acknowledged, lock)
     }
@@ -158,7 +161,8 @@ impl AuditLog {
         let sequencer = Sequencer::open(store.log()?, key)?;
         let signer = super::keys::open(data_dir)?;
         let acknowledged = Arc::new(AtomicU64::new(copied));
-        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE), copied)?;
+        let projector = Projector::start(&path, &data_dir.join(QUERY_FILE))?;
+        projector.acknowledge(copied);
         let follower = Follower::start(store, &path, copied, projector.progress())?;
         let sequencer = sequencer.handing_over(follower.handover());
         Self::run(

@@ -108,14 +108,17 @@ impl QuerySide {
 }
 
 impl Projector {
-    /// Starts projecting the log at `log_path` (of `size` acknowledged events) into the query
-    /// tables at `query_path`, from the position they record.
-    pub(crate) fn start(log_path: &Path, query_path: &Path, size: u64) -> Result<Self, AuditError> {
+    /// Starts projecting the log at `log_path` into the query tables at `query_path`, from the
+    /// position they record: the thread first derives the state in memory from the log up to
+    /// that position (at the same time as the sequencer reads the log to recover), then applies
+    /// what [`Projector::acknowledge`] and the sequencer acknowledge.
+    pub(crate) fn start(log_path: &Path, query_path: &Path) -> Result<Self, AuditError> {
         let log = SqliteLog::open(log_path)?;
         let query = connect(query_path)?;
         query.pragma_update(None, "cache_size", -PROJECTOR_CACHE_KIB)?;
         let mut from = applied(&query)?;
-        if from > size {
+        let stored = log.size()?;
+        if from > stored {
             // Tables of another (or a longer, since replaced) log: derive them again.
             clear(&query)?;
             from = 0;
@@ -127,14 +130,13 @@ impl Projector {
             &log,
             &mut dictionary,
         )?;
-        if from < size {
+        if from < stored {
             tracing::info!(
-                events = size - from,
+                events = stored - from,
                 "audit projector catching up with the log"
             );
         }
         let progress = Arc::new(Progress::default());
-        progress.acknowledge(size);
         // Nothing is applied until the state in memory is derived again up to `from`.
         let (applied_tx, applied) = watch::channel(0);
         let state = Arc::new(RwLock::new(QueryState::default()));
@@ -155,9 +157,13 @@ impl Projector {
                         state,
                         in_memory: 0,
                     };
-                    if let Err(error) = projection.replay(&log, from) {
-                        tracing::error!(%error, "audit projector: the log cannot be read back; auditor queries will wait");
-                        return;
+                    match projection.replay(&log, from, Some(&progress)) {
+                        Ok(true) => {}
+                        Ok(false) => return, // closed while replaying
+                        Err(error) => {
+                            tracing::error!(%error, "audit projector: the log cannot be read back; auditor queries will wait");
+                            return;
+                        }
                     }
                     applied_tx.send_replace(from);
                     run(log, projection, from, &progress, &applied_tx)
@@ -170,6 +176,11 @@ impl Projector {
             side,
             thread: Some(thread),
         })
+    }
+
+    /// The log is acknowledged up to `size` (what the sequencer found at open).
+    pub(crate) fn acknowledge(&self, size: u64) {
+        self.progress.acknowledge(size);
     }
 
     /// The query side, as the projector extends it (what a running server's readers read).
@@ -211,20 +222,28 @@ struct Projection {
 
 impl Projection {
     /// Derives the state in memory from the first `to` events (those the query file already
-    /// holds).
-    fn replay(&mut self, log: &SqliteLog, to: u64) -> Result<(), AuditError> {
+    /// holds); false if `progress` closed first.
+    fn replay(
+        &mut self,
+        log: &SqliteLog,
+        to: u64,
+        progress: Option<&Progress>,
+    ) -> Result<bool, AuditError> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
         let mut from = self.in_memory;
         while from < to {
+            if progress.is_some_and(Progress::closing) {
+                return Ok(false);
+            }
             let end = to.min(from + BATCH * 16);
             log.views(&mut self.dictionary, from, end, &mut |_, view| {
                 state.apply(&view);
                 Ok(true)
             })?;
             from = end;
+            self.in_memory = from;
         }
-        self.in_memory = from;
-        Ok(())
+        Ok(true)
     }
 
     /// Forgets the state in memory (a transaction failed after its events were applied to it):
@@ -304,7 +323,7 @@ fn apply_range(
 ) -> Result<(), AuditError> {
     if projection.in_memory != from {
         projection.reset();
-        projection.replay(log, from)?;
+        projection.replay(log, from, None)?;
     }
     match apply_tables(log, projection, from, to) {
         Ok(()) => projection.citizens.publish(to),

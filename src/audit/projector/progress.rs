@@ -47,6 +47,11 @@ impl Progress {
         self.state.lock().expect("progress lock").held
     }
 
+    /// Whether the log is closing (a long replay at start stops early).
+    pub(super) fn closing(&self) -> bool {
+        self.state.lock().expect("progress lock").closing
+    }
+
     /// The log is closing: apply what is acknowledged, then stop.
     pub(super) fn close(&self) {
         self.state.lock().expect("progress lock").closing = true;
