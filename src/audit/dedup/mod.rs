@@ -1,0 +1,388 @@
+//! What the sequencer stores once: a client's report, by (agency, event id), and a served call
+//! tried again, by (agency, call id) when it is the same call.
+//!
+//! A report's id is the agency's promise that two events under it are one: the second is a
+//! redelivery and is dropped whatever it says. A call id is weaker: it names a call the client
+//! may try again when a failure left its fate unknown, and the server drops the second record
+//! only when it records the same call — every field the same but the times
+//! ([`View::same_call`]). A call id reused for another dossier, citizen, method or outcome is
+//! recorded anyway, so reusing ids hides no lookup.
+//!
+//! The ids stored are kept in memory as a hash of each [`DedupKey`] → the position of the first
+//! record under it, in a [`PositionTable`] of under ten bytes a key (36 bits of the hash and a
+//! 40-bit position in one word; `table`); the record itself is read back to compare, so a hash
+//! shared by two keys (one new key in some 700 at 100 million keys) costs a read, never a wrong
+//! answer. Keys are derived from what every record carries (its agency, its stored id), so
+//! old logs read as before.
+
+mod table;
+
+use std::{collections::HashMap, hash::BuildHasher};
+
+use super::record::{DedupKey, KeyKind, View};
+use table::PositionTable;
+
+/// What a stored record is to an event being appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Known {
+    /// Not stored: another key, or none.
+    No,
+    /// Stored already: the event is a duplicate.
+    Same,
+    /// A call under the same call id, but another call: the event is stored, and the first
+    /// record stays the one its key names.
+    KeyOnly,
+}
+
+/// The first record of each key, for deduplication: a hash of each [`DedupKey`] → its position
+/// (the table knows a hash by its top 36 bits). A hash shared by two different keys keeps the
+/// later ones in `exact`.
+#[derive(Default)]
+pub(super) struct StoredIds {
+    /// The hash of each key → the position of its first record.
+    by_hash: PositionTable,
+    /// The keys whose hash an earlier key has → a position (see [`StoredIds::remember`]).
+    exact: HashMap<Box<[u8]>, u64>,
+    /// The hasher of the keys.
+    hasher: foldhash::fast::FixedState,
+}
+
+/// What one append added to [`StoredIds`], to take back if its commit fails.
+pub(super) struct Added {
+    /// The key's hash.
+    hash: u64,
+    /// The key, when it went into `exact`.
+    exact: Option<Box<[u8]>>,
+}
+
+/// The key as one owned byte string (kind, agency length, agency, id): no two keys share it.
+fn owned(key: DedupKey<'_>) -> Box<[u8]> {
+    let mut bytes = Vec::with_capacity(5 + key.agency.len() + key.id.len());
+    bytes.push(match key.kind {
+        KeyKind::Report => 0,
+        KeyKind::Call => 1,
+    });
+    bytes.extend_from_slice(&(key.agency.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(key.agency);
+    bytes.extend_from_slice(key.id);
+    bytes.into()
+}
+
+impl StoredIds {
+    /// The 64-bit hash `key` is known by.
+    pub(super) fn hash(&self, key: DedupKey<'_>) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The position of the first record that may be `key`'s (the same hash), to read back and
+    /// [`compare`].
+    pub(super) fn candidate(&self, key: DedupKey<'_>, hash: u64) -> Option<u64> {
+        // A key is in `exact` only while its hash is in `by_hash`: a new key (the common case)
+        // is answered by the table alone, without building the key.
+        let seq = self.by_hash.get(hash)?;
+        if !self.exact.is_empty() {
+            if let Some(&seq) = self.exact.get(&owned(key)) {
+                return Some(seq);
+            }
+        }
+        Some(seq)
+    }
+
+    /// Records that the record at `seq`, read back at open or taken in from a shared log, is
+    /// under `key` (the first record of a key stays the one it names).
+    pub(super) fn remember(&mut self, key: DedupKey<'_>, seq: u64) {
+        let hash = self.hash(key);
+        match self.by_hash.insert_new(hash, seq) {
+            None => {}
+            Some(first) if first != seq => {
+                // Another key with the same hash came first, or the same key again (a call
+                // tried again but recorded, being another call): only a new key is kept.
+                self.exact.entry(owned(key)).or_insert(seq);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Adds `key` (hash `hash`, not [`Known`] before) as stored at `seq`.
+    pub(super) fn insert(&mut self, key: DedupKey<'_>, hash: u64, seq: u64) -> Added {
+        if self.by_hash.insert_new(hash, seq).is_some() {
+            // Another key with the same hash (which stays): keep this one reachable exactly.
+            let exact = owned(key);
+            self.exact.insert(exact.clone(), seq);
+            Added {
+                hash,
+                exact: Some(exact),
+            }
+        } else {
+            Added { hash, exact: None }
+        }
+    }
+
+    /// Takes back what a failed append added.
+    pub(super) fn forget(&mut self, added: Vec<Added>) {
+        for Added { hash, exact } in added {
+            match exact {
+                Some(key) => drop(self.exact.remove(&key)),
+                None => drop(self.by_hash.remove(hash)),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    /// The bytes the ids hold in memory: the table, and the keys kept exactly (their map's
+    /// buckets, and each key's bytes).
+    pub(super) fn memory_bytes(&self) -> usize {
+        let bucket = std::mem::size_of::<(Box<[u8]>, u64)>() + 1;
+        self.by_hash.memory_bytes()
+            + self.exact.capacity() * bucket
+            + self.exact.keys().map(|key| key.len()).sum::<usize>()
+    }
+}
+
+/// What the record `stored` (the candidate of `key`) is to the event `event` being appended
+/// under `key`. A report needs no event: its key alone decides (a probe).
+pub(super) fn compare(stored: &View<'_>, key: DedupKey<'_>, event: Option<&View<'_>>) -> Known {
+    if DedupKey::of_view(stored) != Some(key) {
+        return Known::No;
+    }
+    match (key.kind, event) {
+        (KeyKind::Report, _) => Known::Same,
+        (KeyKind::Call, Some(event)) if stored.same_call(event) => Known::Same,
+        (KeyKind::Call, _) => Known::KeyOnly,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, hash::BuildHasher, hint::black_box, time::Instant};
+
+    use super::*;
+
+    /// The bytes a key may cost in memory, at 100 million keys (the server holding a 100M-event
+    /// log in 3 GiB).
+    const BUDGET: f64 = 10.0;
+
+    /// Writes the `i`th test event id into `buffer`: the bytes of the key.
+    fn event_id(i: u64, buffer: &mut Vec<u8>) -> &[u8] {
+        use std::io::Write;
+        buffer.clear();
+        write!(buffer, "9f1c2a7e-{i:012}").expect("in memory");
+        buffer
+    }
+
+    /// The report key of event id `id`.
+    fn report(id: &[u8]) -> DedupKey<'_> {
+        DedupKey {
+            kind: KeyKind::Report,
+            agency: b"one-stop-ba-dinh",
+            id,
+        }
+    }
+
+    /// Keys for the memory test: `VNPOP_DEDUP_KEYS`, or 4 million.
+    fn keys() -> u64 {
+        std::env::var("VNPOP_DEDUP_KEYS")
+            .ok()
+            .and_then(|keys| keys.parse().ok())
+            .unwrap_or(4_000_000)
+    }
+
+    /// This process's resident memory, in bytes (`VmRSS`, from `/proc/self/status`).
+    fn resident() -> usize {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse::<usize>().ok()
+            })
+            .map_or(0, |kib| kib * 1024)
+    }
+
+    /// Stores `VNPOP_DEDUP_KEYS` keys (4 million unless set; 100 million takes some 2 minutes in
+    /// release) and checks what the ids report they hold against [`BUDGET`]; prints it, and
+    /// how much this process's resident memory grew (other tests running beside it count too).
+    #[test]
+    fn millions_of_keys_take_under_ten_bytes_each_and_are_all_found() {
+        let keys = keys();
+        let before = resident();
+        let mut ids = StoredIds::default();
+        let mut buffer = Vec::new();
+        for seq in 0..keys {
+            let key = report(event_id(seq, &mut buffer));
+            // A candidate found has a shared hash: its record, read back, would be another key.
+            let hash = ids.hash(key);
+            black_box(ids.candidate(key, hash));
+            drop(ids.insert(key, hash, seq));
+        }
+        let per_key = ids.memory_bytes() as f64 / keys as f64;
+        println!(
+            "{keys} keys: {per_key:.2} bytes a key ({} kept exactly); resident memory grew {:.2} bytes a key",
+            ids.exact.len(),
+            resident().saturating_sub(before) as f64 / keys as f64
+        );
+        assert!(per_key <= BUDGET, "{per_key:.2} bytes a key");
+        // Every key is found at its own position (a shared hash's through `exact`).
+        for seq in (0..keys).step_by(7) {
+            let key = report(event_id(seq, &mut buffer));
+            assert_eq!(ids.candidate(key, ids.hash(key)), Some(seq));
+        }
+    }
+
+    /// Today's map before the table (`HashMap<u64, u64>` under std's hasher), for speed.
+    #[derive(Default)]
+    struct Before {
+        by_hash: HashMap<u64, u64>,
+        exact: HashMap<Box<[u8]>, u64>,
+    }
+
+    impl Before {
+        fn candidate(&self, key: DedupKey<'_>, hash: u64) -> Option<u64> {
+            if !self.exact.is_empty() {
+                if let Some(&seq) = self.exact.get(&owned(key)) {
+                    return Some(seq);
+                }
+            }
+            self.by_hash.get(&hash).copied()
+        }
+
+        fn insert(&mut self, key: DedupKey<'_>, hash: u64, seq: u64) {
+            if let Some(previous) = self.by_hash.insert(hash, seq) {
+                self.by_hash.insert(hash, previous);
+                self.exact.insert(owned(key), seq);
+            }
+        }
+    }
+
+    /// The work done for each key, given the key, its hash and its position.
+    type Work<'a> = Box<dyn FnMut(DedupKey<'_>, u64, u64) + 'a>;
+
+    /// Nanoseconds this thread has run (the kernel's schedstat): CPU time, which other
+    /// processes on the machine do not stretch as they stretch the clock.
+    fn thread_ns() -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Nanoseconds a key of `run`, by the clock and in CPU time.
+    fn timed(keys: u64, run: impl FnOnce()) -> (f64, f64) {
+        let (clock, cpu) = (Instant::now(), thread_ns());
+        run();
+        let per_key = |ns: f64| ns / keys as f64;
+        (
+            per_key(clock.elapsed().as_nanos() as f64),
+            per_key((thread_ns() - cpu) as f64),
+        )
+    }
+
+    /// The median of `values`.
+    fn median(mut values: Vec<f64>) -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    }
+
+    /// The sequencer's work per keyed event, with the table and with today's map before it:
+    /// `VNPOP_DEDUP_KEYS` new keys stored (hash, candidate, insert), then as many looked up
+    /// again (a redelivery) and as many absent; rounds interleaved, medians printed. Run in
+    /// release: `cargo test --release --lib audit::dedup::tests::speed -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a benchmark: run in release, with --nocapture"]
+    fn speed_against_the_map_before() {
+        let keys = keys();
+        let rounds: usize = std::env::var("VNPOP_DEDUP_ROUNDS")
+            .ok()
+            .and_then(|rounds| rounds.parse().ok())
+            .unwrap_or(5);
+        // Per variant: insert, found, absent; each (clock, cpu) per round.
+        let mut figures = [[(); 3].map(|()| Vec::new()), [(); 3].map(|()| Vec::new())];
+        let mut buffer = Vec::new();
+        for round in 0..rounds {
+            for variant in [round % 2, 1 - round % 2] {
+                let mut table = StoredIds::default();
+                let mut before = Before::default();
+                let hasher = foldhash::fast::FixedState::default();
+                let mut buffer_ = std::mem::take(&mut buffer);
+                let mut each = |from: u64, mut work: Work<'_>| {
+                    timed(keys, || {
+                        for seq in 0..keys {
+                            let key = report(event_id(from + seq, &mut buffer_));
+                            work(key, hasher.hash_one(key), seq);
+                        }
+                    })
+                };
+                let measured = if variant == 0 {
+                    [
+                        each(
+                            0,
+                            Box::new(|key, hash, seq| {
+                                if table.candidate(key, hash).is_none() {
+                                    drop(table.insert(key, hash, seq));
+                                }
+                            }),
+                        ),
+                        each(
+                            0,
+                            Box::new(|key, hash, _| {
+                                black_box(table.candidate(key, hash));
+                            }),
+                        ),
+                        each(
+                            keys,
+                            Box::new(|key, hash, _| {
+                                black_box(table.candidate(key, hash));
+                            }),
+                        ),
+                    ]
+                } else {
+                    [
+                        each(
+                            0,
+                            Box::new(|key, hash, seq| {
+                                if before.candidate(key, hash).is_none() {
+                                    before.insert(key, hash, seq);
+                                }
+                            }),
+                        ),
+                        each(
+                            0,
+                            Box::new(|key, hash, _| {
+                                black_box(before.candidate(key, hash));
+                            }),
+                        ),
+                        each(
+                            keys,
+                            Box::new(|key, hash, _| {
+                                black_box(before.candidate(key, hash));
+                            }),
+                        ),
+                    ]
+                };
+                buffer = buffer_;
+                for (list, figure) in figures[variant].iter_mut().zip(measured) {
+                    list.push(figure);
+                }
+                let name = ["table", "before"][variant];
+                println!("round {round} {name:>6}: {measured:.1?} ns a key (clock, cpu): insert, found, absent");
+            }
+        }
+        for (what, at) in [("insert", 0), ("found", 1), ("absent", 2)] {
+            let [table, before] = [0, 1].map(|variant| {
+                let list = &figures[variant][at];
+                (
+                    median(list.iter().map(|figure| figure.0).collect()),
+                    median(list.iter().map(|figure| figure.1).collect()),
+                )
+            });
+            println!(
+                "{keys} keys, median of {rounds} rounds, {what}: table {:.1} ns ({:.1} cpu), before {:.1} ns ({:.1} cpu): {:+.1}% ({:+.1}% cpu)",
+                table.0,
+                table.1,
+                before.0,
+                before.1,
+                (table.0 / before.0 - 1.0) * 100.0,
+                (table.1 / before.1 - 1.0) * 100.0,
+            );
+        }
+    }
+}
