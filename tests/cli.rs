@@ -78,3 +78,37 @@ fn chip_read_prints_genuine_and_tampered_reads() {
         assert_eq!(verdict(&out), expected, "{tamper}");
     }
 }
+
+/// `--lang vi` (or `VNPOP_LANG=vi`) writes the CLI's messages in Vietnamese; English by default.
+#[test]
+fn messages_follow_the_language_asked() {
+    let failure = |args: &[&str], env: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vnpop"));
+        command
+            .args(args)
+            .args(["--population", "100"])
+            .env("VNPOP_LOG", "warn")
+            .env_remove("VNPOP_LANG");
+        if let Some(language) = env {
+            command.env("VNPOP_LANG", language);
+        }
+        let output = command.output().expect("vnpop runs");
+        assert!(!output.status.success());
+        String::from_utf8(output.stderr).expect("UTF-8")
+    };
+    let english = failure(&["citizen", "show", "001090999999"], None);
+    assert!(
+        english.contains("no citizen has CCCD number 001******999"),
+        "{english}"
+    );
+    let vietnamese = failure(&["--lang", "vi", "citizen", "show", "001090999999"], None);
+    assert!(
+        vietnamese.contains("không tìm thấy công dân có số định danh cá nhân 001******999"),
+        "{vietnamese}"
+    );
+    assert!(!vietnamese.contains("001090999999"), "{vietnamese}");
+    let from_env = failure(&["citizen", "show", "001090999999"], Some("vi-VN"));
+    assert!(from_env.contains("không tìm thấy công dân"), "{from_env}");
+    let unknown = failure(&["--lang", "fr", "citizen", "show", "001090999999"], None);
+    assert!(unknown.contains("unknown language \"fr\""), "{unknown}");
+}

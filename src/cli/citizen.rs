@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use super::output::print;
+use super::{language::say, output::print};
 use crate::{
     chip,
     config::PopulationArgs,
     domain::{CardKind, CccdNumber, Citizen, VneidLevel},
+    error::quote,
     server,
     vneid::TestCredentials,
 };
@@ -37,12 +38,23 @@ pub(crate) fn find_citizen(
     cccd: &str,
     population: &PopulationArgs,
 ) -> Result<Arc<Citizen>, String> {
-    let number =
-        CccdNumber::parse(cccd).map_err(|e| format!("{cccd:?} is not a valid CCCD number: {e}"))?;
+    let number = CccdNumber::parse(cccd).map_err(|e| {
+        say(
+            format!("{} is not a valid CCCD number: {e}", quote(cccd)),
+            format!(
+                "{} không phải số định danh cá nhân hợp lệ ({e})",
+                quote(cccd)
+            ),
+        )
+    })?;
     let store = server::build_store(population).map_err(|e| e.to_string())?;
-    store
-        .get(number)
-        .ok_or_else(|| format!("no citizen has CCCD number {}", number.masked()))
+    store.get(number).ok_or_else(|| {
+        let masked = number.masked();
+        say(
+            format!("no citizen has CCCD number {masked}"),
+            format!("không tìm thấy công dân có số định danh cá nhân {masked}"),
+        )
+    })
 }
 
 /// Prints the citizen `cccd` of `population` and their VNeID test credentials.

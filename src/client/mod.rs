@@ -62,4 +62,4 @@ pub use outbox::{Outbox, OutboxError, QuarantinedEvent};
 pub use registry::{LookupContext, RegistryClient};
 pub use vneid::{TokenVerifier, VneidClient};
 
-pub use crate::reason::Reason;
+pub use crate::{lang::Language, reason::Reason};

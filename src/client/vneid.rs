@@ -77,7 +77,7 @@ impl VneidClient {
         Ok(self
             .auth
             .clone()
-            .start_authentication(request)
+            .start_authentication(context.request(request))
             .await?
             .into_inner())
     }
@@ -101,7 +101,7 @@ impl VneidClient {
         Ok(self
             .auth
             .clone()
-            .complete_authentication(request)
+            .complete_authentication(context.request(request))
             .await?
             .into_inner())
     }
@@ -156,7 +156,7 @@ impl VneidClient {
         Ok(self
             .chip
             .clone()
-            .verify_chip_read(request)
+            .verify_chip_read(context.request(request))
             .await?
             .into_inner())
     }

@@ -1,0 +1,45 @@
+//! The language of the CLI's messages (`vnpop --lang vi …`, `VNPOP_LANG`): set once at start by
+//! [`Globals::apply`], read by the commands that write messages ([`language`], [`say`]) and by
+//! those that print a server's refusal ([`Language::status_message`]). Data (tables, CSV, JSON)
+//! is not translated: its columns are the API's names.
+
+use std::sync::OnceLock;
+
+use crate::lang::Language;
+
+/// The flags every command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Globals {
+    /// The language of messages: `en` (English) or `vi` (Vietnamese, vi-VN). A server's refusal
+    /// is printed in it too (its `google.rpc.LocalizedMessage`, or the error catalogue's message).
+    #[arg(
+        long = "lang",
+        global = true,
+        env = "VNPOP_LANG",
+        default_value = "en",
+        value_name = "LANG"
+    )]
+    pub language: Language,
+}
+
+static LANGUAGE: OnceLock<Language> = OnceLock::new();
+
+impl Globals {
+    /// Makes these settings the process's (the first call wins).
+    pub fn apply(&self) {
+        let _ = LANGUAGE.set(self.language);
+    }
+}
+
+/// The language the CLI writes its messages in (English unless `--lang` says otherwise).
+pub(crate) fn language() -> Language {
+    LANGUAGE.get().copied().unwrap_or_default()
+}
+
+/// `english` or `vietnamese`, in the CLI's language.
+pub(crate) fn say(english: String, vietnamese: String) -> String {
+    match language() {
+        Language::Vietnamese => vietnamese,
+        _ => english,
+    }
+}
