@@ -10,19 +10,15 @@ use crate::lang::Language;
 /// The flags every command takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Globals {
-    /// The language of messages: `en` (English) or `vi` (Vietnamese, vi-VN). A server's refusal
-    /// is printed in it too (its `google.rpc.LocalizedMessage`, or the error catalogue's message).
-    #[arg(
-        long = "lang",
-        global = true,
-        env = "VNPOP_LANG",
-        default_value = "en",
-        value_name = "LANG"
-    )]
-    pub language: Language,
+    /// The language of messages: `en` (English, the default) or `vi` (Vietnamese, vi-VN). A
+    /// server's refusal is printed in it too (its `google.rpc.LocalizedMessage`, or the error
+    /// catalogue's message), and `audit report` writes the report in it (Vietnamese unless
+    /// `en` is asked).
+    #[arg(long = "lang", global = true, env = "VNPOP_LANG", value_name = "LANG")]
+    pub language: Option<Language>,
 }
 
-static LANGUAGE: OnceLock<Language> = OnceLock::new();
+static LANGUAGE: OnceLock<Option<Language>> = OnceLock::new();
 
 impl Globals {
     /// Makes these settings the process's (the first call wins).
@@ -33,7 +29,13 @@ impl Globals {
 
 /// The language the CLI writes its messages in (English unless `--lang` says otherwise).
 pub(crate) fn language() -> Language {
-    LANGUAGE.get().copied().unwrap_or_default()
+    asked().unwrap_or_default()
+}
+
+/// The language `--lang` (or `VNPOP_LANG`) asks for, if any: what has a default of its own (the
+/// audit report, Vietnamese) follows it only when asked.
+pub(crate) fn asked() -> Option<Language> {
+    LANGUAGE.get().copied().flatten()
 }
 
 /// `english` or `vietnamese`, in the CLI's language.
