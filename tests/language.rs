@@ -24,7 +24,7 @@ fn localized(error: &ClientError) -> Option<(String, String)> {
 #[tokio::test]
 async fn a_lookup_asked_in_vietnamese_is_refused_in_vietnamese_through_the_client_library() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
 
     let english = desk.lookup_by_cccd(&context(), NOBODY).await.unwrap_err();
     assert_reason(&english, Code::NotFound, "CITIZEN_NOT_FOUND");
@@ -77,7 +77,7 @@ fn request_context() -> Option<proto::RequestContext> {
 #[tokio::test]
 async fn accept_language_metadata_of_any_client_is_read() {
     let server = TestServer::start().await;
-    let mut raw = server.registry("one-stop-ba-dinh").await.raw();
+    let mut raw = server.registry("one-stop-phuong-ba-dinh").await.raw();
     for value in ["vi", "vi-VN", "vi-VN,vi;q=0.9,en;q=0.8"] {
         let mut request = tonic::Request::new(proto::LookupByCmndRequest {
             context: request_context(),
