@@ -112,3 +112,49 @@ fn messages_follow_the_language_asked() {
     let unknown = failure(&["--lang", "fr", "citizen", "show", "001090999999"], None);
     assert!(unknown.contains("unknown language \"fr\""), "{unknown}");
 }
+
+/// `citizen show --today D` prints the permanent address and the place of origin in the form in
+/// force on D, as the server answers them on that day: the pre-2025 form before 1 July 2025, the two-level form after
+/// (with the card's pre-2025 form beside it).
+#[test]
+fn citizen_show_prints_the_address_form_of_its_day() {
+    let show = |today: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["citizen", "show", "001090012345", "--population", "100"])
+            .args(["--today", today])
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let before = show("2023-06-01");
+    assert!(
+        before.contains("Permanent address  8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội\n"),
+        "{before}"
+    );
+    assert!(
+        !before.contains("Phường Hoàn Kiếm, Thành phố Hà Nội"),
+        "{before}"
+    );
+    assert!(
+        before.contains("Place of origin    Huyện Đông Anh, Hà Nội\n"),
+        "{before}"
+    );
+    assert!(!before.contains("Before 1 July 2025"), "{before}");
+    let after = show("2026-11-23");
+    assert!(
+        after.contains("Permanent address  8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("Before 1 July 2025 8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"),
+        "{after}"
+    );
+    assert!(
+        after.contains(
+            "Place of origin    Thành phố Hà Nội\n  Before 1 July 2025 Huyện Đông Anh, Hà Nội"
+        ),
+        "{after}"
+    );
+}

@@ -7,7 +7,7 @@ use super::{language::say, output::print};
 use crate::{
     chip,
     config::PopulationArgs,
-    domain::{CardKind, CccdNumber, Citizen, VneidLevel},
+    domain::{CardKind, CccdNumber, Citizen, OriginForm, VneidLevel},
     error::quote,
     server,
     vneid::TestCredentials,
@@ -83,14 +83,32 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     outln!(out, "  Nationality        {}", citizen.nationality);
     outln!(out, "  Ethnicity          {}", citizen.ethnicity);
     outln!(out, "  Religion           {}", citizen.religion);
+    // The form in force on `today`, as the server answers it; the card's form beside it.
+    match citizen.origin_on(today) {
+        OriginForm::PreReform(place) => {
+            outln!(out, "  Place of origin    {}", place.pre_reform_line())
+        }
+        OriginForm::Current(province) => {
+            outln!(out, "  Place of origin    {}", province.full_name);
+            if citizen.card_prints_pre_reform_forms() {
+                outln!(
+                    out,
+                    "  Before 1 July 2025 {} (printed on the card)",
+                    origin.pre_reform_line()
+                );
+            }
+        }
+    }
+    // The form in force on `today`, as the server answers it on that day.
     outln!(
         out,
-        "  Place of origin    {}, {}",
-        origin.district,
-        origin.province.province().name
+        "  Permanent address  {}",
+        citizen.address_line_on(today)
     );
-    outln!(out, "  Permanent address  {}", citizen.permanent_address);
-    if let Some(old) = &citizen.pre_reform_address {
+    if let (Some(old), None) = (
+        &citizen.pre_reform_address,
+        citizen.pre_reform_form_on(today),
+    ) {
         outln!(
             out,
             "  Before 1 July 2025 {} (printed on the card)",

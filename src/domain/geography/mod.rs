@@ -17,6 +17,7 @@
 //! Each table is parsed once, on first use; the name indexes used to read addresses are built
 //! separately, so generating a population never pays for them.
 
+mod era;
 mod parse;
 mod units;
 
@@ -28,6 +29,7 @@ use std::{
 
 use chrono::NaiveDate;
 
+pub use era::EraMix;
 pub use parse::{parse, AddressProblem, ParsedAddress, ParsedForm};
 pub use units::{commune, current_province, district_province, CommuneProblem};
 
