@@ -239,9 +239,13 @@ mod tests {
     }
 
     #[test]
-    fn tone_mark_placement_variants_fold_together() {
-        // Old-style "Hoà" and new-style "Hòa" differ in where the mark sits.
-        assert_eq!(compare_names("Hoà", "Hòa"), Match::DiacriticInsensitive);
+    fn tone_mark_placement_variants_are_the_same_spelling() {
+        // "Hoà" and "Hòa" differ only in where the mark sits: the same spelling.
+        assert_eq!(compare_names("Hoà", "Hòa"), Match::Exact);
+        assert_eq!(
+            compare_names("Nguyễn Thị Thuỷ", "Nguyễn Thị Thủy"),
+            Match::Exact
+        );
     }
 
     #[test]
