@@ -24,12 +24,17 @@ pub enum CitizenCommand {
         #[command(flatten)]
         population: PopulationArgs,
     },
+    /// DEVELOPMENT ONLY: real citizens for testers — `--count` of them matching the filters
+    /// (province, birth years or age, sex, ethnicity, card state, VNeID level) with their CCCD
+    /// numbers, as a table, CSV or JSON lines. Takes the same population flags as `serve`.
+    Sample(super::sample::SampleArgs),
 }
 
 /// Runs a `citizen` subcommand.
 pub fn run(command: CitizenCommand) -> Result<(), String> {
     match command {
         CitizenCommand::Show { cccd, population } => show(&cccd, &population),
+        CitizenCommand::Sample(args) => super::sample::run(args),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod citizen;
 pub mod language;
 pub mod load;
 pub mod output;
+pub mod sample;
 pub mod serve;
 pub mod simulate;
 
