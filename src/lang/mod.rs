@@ -1,7 +1,7 @@
 //! Which language a message is written in: English (the default) or Vietnamese, chosen by the
 //! caller (`accept-language` gRPC metadata, the gateway's `Accept-Language` header, the CLI's
 //! `--lang`), and the Vietnamese message of every reason of the error catalogue
-//! ([`Reason::vietnamese`](crate::reason::Reason::vietnamese), in [`catalogue`]).
+//! ([`Reason::vietnamese`](crate::reason::Reason::vietnamese), in `catalogue`).
 //!
 //! English stays in the status message (`grpc-message`) whatever the caller asks; a caller that
 //! asks for Vietnamese also gets a `google.rpc.LocalizedMessage` (locale `vi-VN`) in the error
