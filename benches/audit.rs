@@ -204,7 +204,7 @@ impl Workload {
                 EventSource::Client
             },
             dossier_id: format!("H35-{dossier:09}"),
-            agency_id: "one-stop-ba-dinh".into(),
+            agency_id: "one-stop-phuong-ba-dinh".into(),
             district: district.into(),
             officer_id: format!("cb{:02}", dossier % 40),
             occurred_at_ms: START_MS + (dossier as i64) * DOSSIER_EVERY_MS,

@@ -140,17 +140,17 @@ fn main() {
         gateway_config.listen = "127.0.0.1:0".parse().expect("address");
         gateway_config.server = endpoint.clone();
         gateway_config.ca = certs().join("ca.pem");
-        gateway_config.cert = certs().join("one-stop-ba-dinh.pem");
-        gateway_config.key = certs().join("one-stop-ba-dinh.key");
+        gateway_config.cert = certs().join("one-stop-phuong-ba-dinh.pem");
+        gateway_config.key = certs().join("one-stop-phuong-ba-dinh.key");
         gateway_config.data_dir = dir.path().join("gateway");
         gateway_config.api_key = None;
         let gateway = gateway::start(&gateway_config).await.expect("gateway");
         let gateway_addr = gateway.local_addr;
 
-        let direct = RegistryClient::connect(&endpoint, Some(development_tls("one-stop-ba-dinh"))).await.expect("direct");
+        let direct = RegistryClient::connect(&endpoint, Some(development_tls("one-stop-phuong-ba-dinh"))).await.expect("direct");
         let agency = AgencyClient::open(AgencyClientConfig::new(
             endpoint.clone(),
-            Some(development_tls("one-stop-ba-dinh")),
+            Some(development_tls("one-stop-phuong-ba-dinh")),
             dir.path().join("agency-outbox.sqlite"),
         ))
         .await

@@ -12,6 +12,12 @@ Writes, next to this script (see data/README.md):
 - province_merger.csv  each of the 63 pre-2025 province codes -> the current province
 - wards_2024.csv       every pre-2025 ward/commune (old province, district, ward) -> the
                        current unit(s) containing it (a split ward lists every target)
+- districts.csv        rewritten: the places of origin, every one a district-level unit of
+                       30 June 2025 as the ward list spells it (see write_districts)
+
+Every name is tidied once here (`tidy`): single spaces, hyphens and apostrophes as the official
+lists write them, tone marks placed officially ("Hòa", "Thủy"). vnpop's matching accepts both
+placements (`domain::folding::canonical`), so "Hoà" still finds "Hòa".
 
 Only the standard library is used; the wheels are read as zip files. Official codes and names
 come from `vietnam-provinces`; `vietnam-address-converter` gives the old-to-new mapping with
@@ -68,10 +74,37 @@ def province_key(name: str) -> str:
 
 UNIT_TYPES = {"Thị Trấn": "Thị trấn", "Thành Phố": "Thành phố", "Thị Xã": "Thị xã"}
 
+# Tone marks placed as the official lists place them (Resolution 202/2025/QH15, the General
+# Statistics Office's lists, most of both upstream sources): on the first vowel of a final "oa",
+# "oe", "uy" ("Hòa", "Thủy"), not the second ("Hoà", "Thuỷ"). Only at the end of a syllable
+# ("Hoàng", "Khoái" are right as they are) and never in "qu" ("Quý").
+OFFICIAL_TONES = re.compile(r"([oO][àáảãạèéẻẽẹ]|(?<![qQ])[uU][ỳýỷỹỵ])(?!\w)")
+TONE_MOVES = {"à": ("̀", "a"), "á": ("́", "a"), "ả": ("̉", "a"), "ã": ("̃", "a"),
+              "ạ": ("̣", "a"), "è": ("̀", "e"), "é": ("́", "e"), "ẻ": ("̉", "e"),
+              "ẽ": ("̃", "e"), "ẹ": ("̣", "e"), "ỳ": ("̀", "y"), "ý": ("́", "y"),
+              "ỷ": ("̉", "y"), "ỹ": ("̃", "y"), "ỵ": ("̣", "y")}
+
+
+def _official_tone(match: re.Match) -> str:
+    first, toned = match.group(1)
+    mark, bare = TONE_MOVES[toned]
+    return unicodedata.normalize("NFC", first + mark) + bare
+
+
+def tidy(name: str) -> str:
+    """A unit name as published, tidied once: NFC, single spaces, an en or em dash as the
+    hyphen the official lists use, curly apostrophes as straight ones ("Ea H'leo"), tone marks
+    placed officially ("Hòa", "Thủy")."""
+    name = unicodedata.normalize("NFC", name)
+    name = name.replace("\u2013", "-").replace("\u2014", "-")
+    name = name.replace("\u2019", "'").replace("\u2018", "'")
+    name = " ".join(name.split())
+    return OFFICIAL_TONES.sub(_official_tone, name)
+
 
 def unit_name(name: str) -> str:
-    """A unit name with its type word in the official case: "Thị Trấn X" -> "Thị trấn X"."""
-    name = " ".join(name.split())
+    """A unit name tidied, its type word in the official case: "Thị Trấn X" -> "Thị trấn X"."""
+    name = tidy(name)
     for wrong, right in UNIT_TYPES.items():
         if name.startswith(wrong + " "):
             return right + name[len(wrong):]
@@ -123,11 +156,12 @@ def main(provinces_wheel: str, converter_wheel: str) -> None:
     commune_by_key = {}
     for p in divisions:
         code = f"{p['code']:03d}"
-        short = re.sub(r"^(Thành phố|Tỉnh) ", "", p["name"])
-        full = p["name"] if p["name"].startswith("Thành phố") else f"Tỉnh {short}"
+        name = tidy(p["name"])
+        short = re.sub(r"^(Thành phố|Tỉnh) ", "", name)
+        full = name if name.startswith("Thành phố") else f"Tỉnh {short}"
         provinces.append((code, short, full))
         for w in p["wards"]:
-            communes.append((f"{w['code']:05d}", code, w["name"]))
+            communes.append((f"{w['code']:05d}", code, unit_name(w["name"])))
             exact = (province_key(p["name"]), exact_key(w["name"]))
             assert exact not in commune_by_key, exact
             commune_by_key[exact] = f"{w['code']:05d}"
@@ -175,10 +209,59 @@ def main(provinces_wheel: str, converter_wheel: str) -> None:
         ["province_code", "district", "ward", "current_codes"],
         sorted((p, d, w, " ".join(t)) for (p, d, w), t in targets.items()),
     )
+    dropped = write_districts(sorted({(p, d) for (p, d, _) in targets}))
     print(
         f"{len(provinces)} provinces, {len(communes)} communes, "
-        f"{len(targets)} pre-2025 wards, {sum(len(t) > 1 for t in targets.values())} split"
+        f"{len(targets)} pre-2025 wards, {sum(len(t) > 1 for t in targets.values())} split; "
+        f"districts.csv: {len(dropped)} names that were no district on 30 June 2025 left out"
+        + "".join(f"\n  {p} {d}" for p, d in dropped)
     )
+
+
+def district_key(name: str) -> str:
+    """A district's name without its type word, folded: "Thị xã Mộc Châu" -> "moc chau"."""
+    key = fold(name)
+    for prefix in ("thanh pho ", "thi xa ", "quan ", "huyen "):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
+
+
+def write_districts(districts: list) -> list:
+    """Rewrites districts.csv (places of origin) so that every row is a district-level unit as
+    it stood on 30 June 2025, spelt as the ward list spells it: a row naming one (whatever its
+    type word then: "Huyện Mộc Châu" became "Thị xã Mộc Châu") keeps its place, with that
+    spelling; a row naming none (merged away before the reform: "Thị xã Cửa Lò", "Thành phố
+    Huế" as a district) is left out and returned; the ward list's districts no row names are
+    added after, so the table holds them all."""
+    by_key = defaultdict(list)
+    for province, district in districts:
+        by_key[(province, district_key(district))].append(district)
+
+    def find(province: str, name: str):
+        """The district `name` is: spelt alike (type word included), else the only one of
+        that name ("Huyện Kỳ Anh" and "Thị xã Kỳ Anh" were two)."""
+        same = by_key[(province, district_key(name))]
+        exact = [d for d in same if exact_key(d) == exact_key(name)]
+        return (exact or same)[0] if len(exact or same) == 1 else None
+
+    rows, dropped, named = [], [], set()
+    with open(HERE / "districts.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            province = row["province_code"]
+            district = find(province, tidy(row["district"]))
+            if district is None:
+                dropped.append((province, row["district"]))
+            elif (province, district) not in named:
+                named.add((province, district))
+                rows.append((province, district))
+    rows += [d for d in districts if d not in named]
+    rows.sort(key=lambda r: r[0])  # stable: the table's order within a province is kept
+    with open(HERE / "districts.csv", "w", encoding="utf-8", newline="") as f:
+        f.write("province_code,district\n")
+        for province, district in rows:
+            f.write(f"{province},{district}\n")
+    return dropped
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ use vnpop::{
     vneid::TestCredentials,
 };
 
-const AGENCY: &str = "one-stop-ba-dinh";
+const AGENCY: &str = "one-stop-phuong-ba-dinh";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {

@@ -32,8 +32,8 @@ async fn lookup(number: &str) -> Result<(), vnpop::client::ClientError> {
     let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
     let tls = ClientTls::from_files(
         format!("{certs}/ca.pem"),
-        format!("{certs}/one-stop-ba-dinh.pem"),
-        format!("{certs}/one-stop-ba-dinh.key"),
+        format!("{certs}/one-stop-phuong-ba-dinh.pem"),
+        format!("{certs}/one-stop-phuong-ba-dinh.key"),
     )?;
     let server = std::env::var("VNPOP_SERVER").unwrap_or_else(|_| "https://localhost:50051".into());
     let client = AgencyClient::open(AgencyClientConfig::new(

@@ -151,7 +151,7 @@ pub struct ServeConfig {
     #[arg(
         long,
         env = "VNPOP_INSECURE_AGENCY",
-        default_value = "one-stop-ba-dinh"
+        default_value = "one-stop-phuong-ba-dinh"
     )]
     pub insecure_agency: String,
 

@@ -12,6 +12,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     domain::{CccdError, CmndError, QrError},
+    lang::{Language, VIETNAMESE_LOCALE},
     reporting::Refusal,
     security::CallerError,
 };
@@ -533,6 +534,14 @@ impl From<ApiError> for Status {
                 details.set_retry_info(Some(*retry_after));
             }
             _ => {}
+        }
+        // The caller asked for Vietnamese (`accept-language`, read by `lang::layer`): the
+        // English message stays the status's, the Vietnamese one is a LocalizedMessage.
+        if crate::lang::layer::caller_language() == Language::Vietnamese {
+            details.set_localized_message(
+                VIETNAMESE_LOCALE,
+                crate::lang::messages::vietnamese(&error),
+            );
         }
         Status::with_error_details(error.code(), error.to_string(), details)
     }

@@ -38,6 +38,7 @@ pub mod faults;
 pub mod gateway;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod ids;
+pub mod lang;
 #[cfg(all(feature = "server", feature = "client"))]
 pub mod load;
 #[cfg(feature = "server")]

@@ -19,6 +19,8 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: vnpop::cli::Command,
+    #[command(flatten)]
+    globals: vnpop::cli::Globals,
 }
 
 fn main() -> ExitCode {
@@ -29,7 +31,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match vnpop::cli::run(Cli::parse().command) {
+    let cli = Cli::parse();
+    cli.globals.apply();
+    match vnpop::cli::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("vnpop: {message}");

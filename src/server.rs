@@ -439,10 +439,12 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
             None
         }
     };
-    // Metrics outermost, so injected faults are counted with their codes and delays; an unknown
-    // method (METHOD_NOT_FOUND) or an oversize request (MESSAGE_TOO_LARGE) is refused before a
-    // fault or a service sees it.
+    // The caller's language outermost, so every refusal below is written in it. Then metrics, so
+    // injected faults are counted with their codes and delays; an unknown method
+    // (METHOD_NOT_FOUND) or an oversize request (MESSAGE_TOO_LARGE) is refused before a fault or
+    // a service sees it.
     let mut builder = builder
+        .layer(crate::lang::layer::LanguageLayer)
         .layer(MetricsLayer::new(state.metrics.clone()))
         .layer(AdmissionLayer::new(
             [

@@ -167,7 +167,7 @@ async fn an_action_the_log_cannot_take_is_refused_and_changes_nothing() {
     assert_reason(&error, Code::Unavailable, "AUDIT_UNAVAILABLE");
     let an = server.store.get(CccdNumber::parse(AN).unwrap()).unwrap();
     assert_eq!(an.status, vnpop::domain::CitizenStatus::Active);
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let error = desk.introspect("not.a.token").await.unwrap_err();
     assert_reason(&error, Code::Unavailable, "AUDIT_UNAVAILABLE");
 }
@@ -176,7 +176,7 @@ async fn an_action_the_log_cannot_take_is_refused_and_changes_nothing() {
 async fn introspection_and_failed_logins_show_in_the_citizens_access_log() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let creds = TestCredentials::derive(seed, CccdNumber::parse(NGOC).unwrap());
 
     // A failed login: the wrong passcode, then a right one.

@@ -81,12 +81,12 @@ async fn reconcile_today(auditor: &AuditClient) -> proto::ReconcileResponse {
 #[tokio::test]
 async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
     let server = TestServer::start().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let auditor = server.audit("auditor-thanh-tra").await;
     let total = || async { ratio_today(&auditor, Default::default()).await.rows[0].clone() };
 
     // The agency's desk is working: one real lookup, for a dossier it never reports.
-    let registry = server.registry("one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-phuong-ba-dinh").await;
     let mut context = common::context();
     context.dossier_id = "walk-in".into();
     registry.lookup_by_cccd(&context, AN).await.unwrap();
@@ -179,7 +179,7 @@ async fn reports_alone_give_no_coverage_and_the_server_contradicts_them() {
 #[tokio::test]
 async fn late_reports_are_findings_with_both_times() {
     let server = TestServer::start().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let auditor = server.audit("auditor-thanh-tra").await;
     let now = vnpop::ids::now_ms();
     // Within the backdate limit (7 days), so accepted; but three hours after the fact.
@@ -265,7 +265,7 @@ async fn a_redelivery_after_the_backdate_limit_is_a_duplicate_not_a_refusal() {
     // A desk that may report one minute late.
     let (config, _dir) = common::config_with_desk("backdate_limit = \"1 minute\"", "");
     let server = TestServer::with_config(config).await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
 
     // Stored just inside the limit; its acknowledgement is lost, and the client sends it again
     // once the limit has passed, beside a new event that is itself too late.

@@ -14,7 +14,7 @@ const AN: &str = "001090012345";
 async fn agency_client(port: u16, outbox: &Path) -> AgencyClient {
     let config = AgencyClientConfig::new(
         format!("https://localhost:{port}"),
-        Some(agency_tls("one-stop-ba-dinh")),
+        Some(agency_tls("one-stop-phuong-ba-dinh")),
         outbox,
     );
     AgencyClient::open(config).await.unwrap()

@@ -20,8 +20,8 @@ const DIRECTORY: &str = r#"
 [[agency]]
 id = "one-stop-mai-chau"
 name = "Bộ phận một cửa Mai Châu"
-common_name = "one-stop-ba-dinh"
-organization = "UBND quận Ba Đình"
+common_name = "one-stop-phuong-ba-dinh"
+organization = "UBND phường Ba Đình"
 districts = ["Huyện Mai Châu", "Huyện Tân Lạc"]
 province = "Phú Thọ"
 communes = ["Xã Mai Châu", "05128"]
@@ -114,7 +114,7 @@ fn rows(rows: Vec<proto::RatioRow>) -> Vec<(String, u64, u64)> {
 #[tokio::test]
 async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes_together() {
     let (server, _dir) = server().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let (june, august) = (at(2025, 6, 10), at(2025, 8, 5));
     let answer = desk
         .ingest(vec![
@@ -270,7 +270,7 @@ async fn a_ratio_across_july_2025_groups_hoa_binh_districts_and_phu_tho_communes
 #[tokio::test]
 async fn communes_and_districts_after_the_reform_are_checked_event_by_event() {
     let (server, _dir) = server().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let (june, august) = (at(2025, 6, 10), at(2025, 8, 5));
     let answer = desk
         .ingest(vec![
@@ -363,7 +363,7 @@ async fn the_client_library_checks_the_commune_before_queuing() {
     let (server, dir) = server().await;
     let client = AgencyClient::open(AgencyClientConfig::new(
         format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("one-stop-ba-dinh")),
+        Some(agency_tls("one-stop-phuong-ba-dinh")),
         dir.path().join("outbox.sqlite"),
     ))
     .await

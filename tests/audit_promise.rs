@@ -47,7 +47,7 @@ fn around_today() -> (String, String) {
 async fn a_malformed_chip_read_is_served_not_a_lookup_that_never_happened() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = agency_client(&server, "one-stop-ba-dinh", dir.path()).await;
+    let client = agency_client(&server, "one-stop-phuong-ba-dinh", dir.path()).await;
     let dossier = client.open_dossier(desk("CHIP-MALFORMED-1")).await.unwrap();
     let garbage = proto::ChipRead {
         data_groups: vec![proto::DataGroup {
@@ -89,7 +89,7 @@ async fn a_malformed_chip_read_is_served_not_a_lookup_that_never_happened() {
 async fn lookups_refused_as_malformed_do_not_cover_a_dossier() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let client = agency_client(&server, "one-stop-ba-dinh", dir.path()).await;
+    let client = agency_client(&server, "one-stop-phuong-ba-dinh", dir.path()).await;
     let malformed = ["x", "000000000000", "", &"1".repeat(32)];
     for (n, number) in malformed.iter().enumerate() {
         let dossier = client

@@ -39,7 +39,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     let outbox = tempfile::tempdir().unwrap();
     let agency = AgencyClient::open(AgencyClientConfig::new(
         endpoint.clone(),
-        Some(agency_tls("one-stop-ba-dinh")),
+        Some(agency_tls("one-stop-phuong-ba-dinh")),
         outbox.path().join("outbox.sqlite"),
     ))
     .await
@@ -62,7 +62,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     let bypassed = agency.open_dossier(info("D-2")).await.unwrap();
     bypassed.lookup_by_cccd("cư trú", AN).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
-    let registry = server.registry("one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-phuong-ba-dinh").await;
     let mut around = common::context();
     around.dossier_id = "D-2".into();
     around.officer_id = "officer-7".into();
@@ -73,7 +73,7 @@ async fn reconciliation_names_unreported_unserved_and_undeclared_verifications()
     // D-3: a reported QR verification that never happened, and a call that "failed before
     // reaching the server" while the server was answering this agency's other calls (the server
     // contradicts it).
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let d3 = agency.open_dossier(info("D-3")).await.unwrap();
     agency.flush(Duration::from_secs(10)).await.unwrap();
     let now = vnpop::ids::now_ms();
@@ -158,7 +158,7 @@ async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     let config = test_config();
     let db = config.data_dir.join("audit.sqlite");
     let server = TestServer::with_config(config).await;
-    let registry = server.registry("one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-phuong-ba-dinh").await;
     for _ in 0..5 {
         registry
             .lookup_by_cccd(&common::context(), AN)
@@ -196,7 +196,7 @@ async fn the_server_verifies_its_log_and_names_a_tampered_event() {
     );
     assert!(report.problem.contains("event #3"), "{}", report.problem);
 
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let error = ClientError::from(
         desk.raw()
             .verify_log(proto::VerifyLogRequest {})

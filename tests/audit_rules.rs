@@ -41,7 +41,7 @@ async fn logged_client_events(server: &RunningServer) -> Vec<proto::LoggedEvent>
 #[tokio::test]
 async fn a_district_outside_the_directory_is_refused_and_the_rest_of_the_batch_stored() {
     let server = TestServer::start().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let now = now_ms();
     let answer = desk
         .ingest(vec![
@@ -74,7 +74,7 @@ async fn a_district_outside_the_directory_is_refused_and_the_rest_of_the_batch_s
 #[tokio::test]
 async fn a_30_day_backdate_is_refused_for_a_desk_and_accepted_for_the_simulation() {
     let server = TestServer::start().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let now = now_ms();
     let answer = desk
         .ingest(vec![
@@ -120,7 +120,7 @@ async fn a_30_day_backdate_is_refused_for_a_desk_and_accepted_for_the_simulation
 #[tokio::test]
 async fn load_test_from_a_plain_agency_is_permission_denied() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let mut load = context();
     load.load_test = true;
     let error = desk
@@ -140,7 +140,7 @@ async fn load_test_from_a_plain_agency_is_permission_denied() {
     assert!(stream.next().await.is_none(), "nothing is in the log");
 
     // A report marked load_test: that event alone is refused, PERMISSION_DENIED.
-    let reporter = server.audit("one-stop-ba-dinh").await;
+    let reporter = server.audit("one-stop-phuong-ba-dinh").await;
     let mut marked = dossier("L", "Quận Ba Đình", now_ms());
     marked.load_test = true;
     let answer = reporter
@@ -178,7 +178,7 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
          role = \"auditor\"\nfields = []\n",
     );
     let server = TestServer::with_config(config).await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let now = now_ms();
     let batch = |from: usize, count: usize| {
         (from..from + count)
@@ -204,7 +204,7 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
 
     // Every string of a report is bounded, and the refusal names it.
     let server = TestServer::start().await;
-    let desk = server.audit("one-stop-ba-dinh").await;
+    let desk = server.audit("one-stop-phuong-ba-dinh").await;
     let mut long = dossier("long", "Quận Ba Đình", now_ms());
     long.officer_id = "o".repeat(129);
     let mut purpose = dossier("purpose", "Quận Ba Đình", now_ms());
@@ -232,7 +232,7 @@ async fn ingest_quotas_refuse_whole_batches_and_strings_are_bounded() {
 fn client_config(server: &RunningServer, outbox: &std::path::Path) -> AgencyClientConfig {
     AgencyClientConfig::new(
         format!("https://localhost:{}", server.local_addr.port()),
-        Some(agency_tls("one-stop-ba-dinh")),
+        Some(agency_tls("one-stop-phuong-ba-dinh")),
         outbox,
     )
 }
@@ -355,7 +355,7 @@ async fn a_client_whose_server_refuses_one_event_delivers_the_999_others_and_qua
 #[tokio::test]
 async fn event_ids_are_each_agencys_own() {
     let server = TestServer::start().await;
-    let ba_dinh = server.audit("one-stop-ba-dinh").await;
+    let ba_dinh = server.audit("one-stop-phuong-ba-dinh").await;
     let bach_mai = server.audit("hospital-bach-mai").await;
     let now = now_ms();
     // Two agencies, one event id, each for its own dossier: both are stored.
@@ -400,6 +400,9 @@ async fn event_ids_are_each_agencys_own() {
     owners.sort();
     assert_eq!(
         owners,
-        [("hospital-bach-mai", "BM-1"), ("one-stop-ba-dinh", "BD-1")]
+        [
+            ("hospital-bach-mai", "BM-1"),
+            ("one-stop-phuong-ba-dinh", "BD-1")
+        ]
     );
 }

@@ -11,7 +11,7 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     let config = test_config();
     let data_dir = config.data_dir.clone();
     let server = TestServer::with_config(config).await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
 
     desk.lookup_by_cccd(&context(), "001090012345")
         .await
@@ -43,7 +43,7 @@ async fn every_served_call_is_recorded_with_its_dossier_and_a_keyed_subject() {
     );
     for (_, _, dossier, agency, _) in &rows {
         assert_eq!(dossier, &context().dossier_id);
-        assert_eq!(agency, "one-stop-ba-dinh");
+        assert_eq!(agency, "one-stop-phuong-ba-dinh");
     }
     // The subject is a keyed hash: the same citizen gets the same subject, the number never
     // appears in the file.
@@ -107,7 +107,7 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
     let config = test_config();
     let (data_dir, seed) = (config.data_dir.clone(), config.population.seed);
     let server = TestServer::with_config(config).await;
-    let vneid = common::connect_vneid(&server, "one-stop-ba-dinh").await;
+    let vneid = common::connect_vneid(&server, "one-stop-phuong-ba-dinh").await;
 
     vneid
         .start(&context(), "001090012345", proto::VneidLevel::One)
@@ -135,4 +135,39 @@ async fn authentications_and_chip_verifications_are_recorded_too() {
         ]
     );
     assert!(rows.iter().all(|r| r.2 == context().dossier_id));
+}
+
+/// Since 1 July 2025 a call is recorded at the unit of its day: the Ba Đình desk's lookups are
+/// placed at Phường Ba Đình, Hà Nội (commune and province), its former district kept beside them.
+#[tokio::test]
+async fn a_served_call_names_the_commune_and_province_of_its_day() {
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
+    desk.lookup_by_cccd(&context(), "001090012345")
+        .await
+        .unwrap();
+    let events = common::list_events(
+        &server,
+        vnpop::proto::ListEventsRequest {
+            source: "server".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let served: Vec<_> = events
+        .iter()
+        .filter(|e| e.agency_id == "one-stop-phuong-ba-dinh")
+        .map(|e| {
+            (
+                e.district.as_str(),
+                e.commune_code.as_str(),
+                e.commune.as_str(),
+                e.province_code.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        served,
+        [("Quận Ba Đình", "00004", "Phường Ba Đình, Hà Nội", "001")]
+    );
 }

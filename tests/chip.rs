@@ -43,7 +43,7 @@ fn failed_checks(answer: &proto::VerifyChipReadResponse) -> Vec<&str> {
 async fn a_genuine_read_is_valid() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, None))
         .await
@@ -101,7 +101,7 @@ async fn a_genuine_read_is_valid() {
 async fn each_tampering_is_named() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
 
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, Some(Tamper::Dg1)))
@@ -174,7 +174,7 @@ async fn each_tampering_is_named() {
 async fn the_database_decides_the_cards_state() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     for (cccd, verdict) in [
         (TUAN, ChipVerdict::CardExpired),
         (REVOKED, ChipVerdict::CardRevoked),
@@ -203,7 +203,7 @@ async fn the_database_decides_the_cards_state() {
 async fn unreadable_requests_are_refused() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let error = desk
         .verify_chip(&context(), proto::ChipRead::default())
         .await
@@ -244,7 +244,7 @@ async fn the_trusted_csca_is_configurable() {
     config.csca = Some(path);
     let seed = config.population.seed;
     let server = TestServer::with_config(config).await;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let answer = desk
         .verify_chip(&context(), read(&server, seed, AN, None))
         .await

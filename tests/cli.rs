@@ -78,3 +78,131 @@ fn chip_read_prints_genuine_and_tampered_reads() {
         assert_eq!(verdict(&out), expected, "{tamper}");
     }
 }
+
+/// `--lang vi` (or `VNPOP_LANG=vi`) writes the CLI's messages in Vietnamese; English by default.
+#[test]
+fn messages_follow_the_language_asked() {
+    let failure = |args: &[&str], env: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vnpop"));
+        command
+            .args(args)
+            .args(["--population", "100"])
+            .env("VNPOP_LOG", "warn")
+            .env_remove("VNPOP_LANG");
+        if let Some(language) = env {
+            command.env("VNPOP_LANG", language);
+        }
+        let output = command.output().expect("vnpop runs");
+        assert!(!output.status.success());
+        String::from_utf8(output.stderr).expect("UTF-8")
+    };
+    let english = failure(&["citizen", "show", "001090999999"], None);
+    assert!(
+        english.contains("no citizen has CCCD number 001******999"),
+        "{english}"
+    );
+    let vietnamese = failure(&["--lang", "vi", "citizen", "show", "001090999999"], None);
+    assert!(
+        vietnamese.contains("không tìm thấy công dân có số định danh cá nhân 001******999"),
+        "{vietnamese}"
+    );
+    assert!(!vietnamese.contains("001090999999"), "{vietnamese}");
+    let from_env = failure(&["citizen", "show", "001090999999"], Some("vi-VN"));
+    assert!(from_env.contains("không tìm thấy công dân"), "{from_env}");
+    let unknown = failure(&["--lang", "fr", "citizen", "show", "001090999999"], None);
+    assert!(unknown.contains("unknown language \"fr\""), "{unknown}");
+}
+
+/// `citizen show --today D` prints the permanent address and the place of origin in the form in
+/// force on D, as the server answers them on that day: the pre-2025 form before 1 July 2025, the two-level form after
+/// (with the card's pre-2025 form beside it).
+#[test]
+fn citizen_show_prints_the_address_form_of_its_day() {
+    let show = |today: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["citizen", "show", "001090012345", "--population", "100"])
+            .args(["--today", today])
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let before = show("2023-06-01");
+    assert!(
+        before.contains("Permanent address  8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội\n"),
+        "{before}"
+    );
+    assert!(
+        !before.contains("Phường Hoàn Kiếm, Thành phố Hà Nội"),
+        "{before}"
+    );
+    assert!(
+        before.contains("Place of origin    Huyện Đông Anh, Hà Nội\n"),
+        "{before}"
+    );
+    assert!(!before.contains("Before 1 July 2025"), "{before}");
+    let after = show("2026-11-23");
+    assert!(
+        after.contains("Permanent address  8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("Before 1 July 2025 8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"),
+        "{after}"
+    );
+    assert!(
+        after.contains(
+            "Place of origin    Thành phố Hà Nội\n  Before 1 July 2025 Huyện Đông Anh, Hà Nội"
+        ),
+        "{after}"
+    );
+}
+
+/// `citizen sample` prints real citizens matching its filters, the same ones for the same flags.
+#[test]
+fn citizen_sample_prints_real_citizens_matching_the_filters() {
+    // (Not through `vnpop`, which asks for 100 citizens: too few to find four of Lai Châu.)
+    let run = |draw: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["citizen", "sample", "--province", "Lai Châu", "--born"])
+            .args([
+                "1990-1999",
+                "--count",
+                "4",
+                "--format",
+                "csv",
+                "--draw",
+                draw,
+            ])
+            .args(["--population", "50000", "--today", "2026-11-23"])
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .expect("vnpop runs");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).expect("UTF-8")
+    };
+    let csv = run("0");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "cccd_number,full_name,date_of_birth,sex,ethnicity,province,card,vneid_level"
+    );
+    assert_eq!(lines.len(), 5, "{csv}");
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[5], "Lai Châu", "{line}");
+        let year: i32 = cells[2][..4].parse().unwrap();
+        assert!((1990..=1999).contains(&year), "{line}");
+        // A real citizen: `citizen show` finds the number.
+        let shown = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+            .args(["citizen", "show", cells[0], "--population", "50000"])
+            .env("VNPOP_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(shown.status.success(), "{line}");
+        assert!(String::from_utf8_lossy(&shown.stdout).contains(cells[1]));
+    }
+    assert_eq!(run("0"), csv, "the same flags, the same citizens");
+    assert_ne!(run("1"), csv, "another draw, other citizens");
+}

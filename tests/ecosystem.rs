@@ -18,7 +18,7 @@ use tonic_reflection::pb::v1::{
 use vnpop::client::RegistryClient;
 
 async fn mtls_channel(port: u16) -> tonic::transport::Channel {
-    let tls = agency_tls("one-stop-ba-dinh");
+    let tls = agency_tls("one-stop-phuong-ba-dinh");
     let config = tonic::transport::ClientTlsConfig::new()
         .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem))
         .identity(tonic::transport::Identity::from_pem(
@@ -159,7 +159,7 @@ async fn a_fixtures_file_adds_and_overrides_citizens() {
     let mut config = test_config();
     config.population.fixtures = Some(file.path().to_owned());
     let server = TestServer::with_config(config).await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
 
     let overridden = desk
         .lookup_by_cccd(&context(), "001090012345")

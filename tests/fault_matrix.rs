@@ -97,7 +97,7 @@ const KILLS: usize = 200;
 const POPULATION_SEED: u64 = 2026;
 /// The agency every call is made as (its only commune is Phường Ba Đình: receipts of today
 /// need no commune).
-const AGENCY: &str = "one-stop-ba-dinh";
+const AGENCY: &str = "one-stop-phuong-ba-dinh";
 const DISTRICT: &str = "Quận Ba Đình";
 const PURPOSE: &str = "đăng ký thường trú";
 /// Refusals the server makes before recording the call, under a code reconciliation counts as

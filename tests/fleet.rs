@@ -161,7 +161,7 @@ async fn a_sequencer_dying_with_the_append_lock_is_taken_over() {
     let data_dir = config.data_dir.clone();
     let server = TestServer::with_config(config).await;
     let endpoint = format!("https://localhost:{}", server.local_addr.port());
-    let registry = RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-ba-dinh")))
+    let registry = RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-phuong-ba-dinh")))
         .await
         .unwrap();
     let citizen = "001090012345";
@@ -267,7 +267,7 @@ async fn a_server_refuses_to_sequence_on_a_log_that_does_not_extend_what_it_saw(
     let registry = |server: &TestServer| {
         let endpoint = format!("https://localhost:{}", server.local_addr.port());
         async move {
-            RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-ba-dinh")))
+            RegistryClient::connect(&endpoint, Some(agency_tls("one-stop-phuong-ba-dinh")))
                 .await
                 .unwrap()
         }
@@ -367,7 +367,7 @@ fn dossier_by(id: &str, officer: &str) -> AuditEvent {
         event_id: format!("receipt-{id}"),
         source: EventSource::Client,
         dossier_id: id.into(),
-        agency_id: "one-stop-ba-dinh".into(),
+        agency_id: "one-stop-phuong-ba-dinh".into(),
         district: "Quận Ba Đình".into(),
         officer_id: officer.into(),
         occurred_at_ms: vnpop::ids::now_ms(),

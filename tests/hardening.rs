@@ -48,11 +48,11 @@ async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
     let seed = server.seed;
     let read = hostile_read(&server, seed);
     assert_eq!(read.data_groups.len(), 16);
-    let chip = server.vneid("one-stop-ba-dinh").await;
+    let chip = server.vneid("one-stop-phuong-ba-dinh").await;
     let answer = chip.verify_chip(&context(), read.clone()).await.unwrap();
     assert_eq!(answer.verdict(), proto::ChipVerdict::BadSignature);
 
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let who_am_i = |desk: vnpop::client::RegistryClient| async move {
         let mut latencies = Vec::new();
         for _ in 0..200 {
@@ -83,7 +83,7 @@ async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
                 for _ in 0..8 {
                     let chip = vnpop::client::VneidClient::connect(
                         &endpoint,
-                        Some(common::agency_tls("one-stop-ba-dinh")),
+                        Some(common::agency_tls("one-stop-phuong-ba-dinh")),
                     )
                     .await
                     .unwrap();
@@ -143,7 +143,7 @@ async fn eight_hostile_chip_reads_do_not_stall_who_am_i() {
 async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
     let server = TestServer::start().await;
     let seed = server.seed;
-    let chip = server.vneid("one-stop-ba-dinh").await;
+    let chip = server.vneid("one-stop-phuong-ba-dinh").await;
     let base = hostile_read(&server, seed);
 
     let mut too_many = base.clone();
@@ -190,7 +190,7 @@ async fn chip_reads_beyond_the_bounds_are_refused_at_once() {
 #[tokio::test]
 async fn a_one_mebibyte_field_is_refused_quickly() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let huge = "0".repeat(1 << 20);
 
     // Over the registry's decoding limit (64 KiB): refused before it is decoded.
@@ -225,7 +225,7 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
         .contains("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 
     // A 1 MiB passcode reaches VNeID (its limit allows a chip read) and is refused by its bound.
-    let vneid = server.vneid("one-stop-ba-dinh").await;
+    let vneid = server.vneid("one-stop-phuong-ba-dinh").await;
     let started = Instant::now();
     let error = vneid
         .complete(&context(), "challenge", &huge, "123456", None)
@@ -236,7 +236,7 @@ async fn a_one_mebibyte_field_is_refused_quickly() {
     assert!(started.elapsed() < Duration::from_millis(500));
 
     // Every service, the audit trail's too: an Ingest batch over its 16 MiB.
-    let audit = server.audit("one-stop-ba-dinh").await;
+    let audit = server.audit("one-stop-phuong-ba-dinh").await;
     let event = common::receipt(
         "big",
         "D-1",
@@ -278,10 +278,10 @@ async fn a_thousand_silent_connections_do_not_keep_a_client_out() {
         );
     }
     let started = Instant::now();
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let me = desk.who_am_i().await.unwrap();
     let elapsed = started.elapsed();
-    assert_eq!(me.agency_id, "one-stop-ba-dinh");
+    assert_eq!(me.agency_id, "one-stop-phuong-ba-dinh");
     eprintln!("a new client served in {elapsed:?} beside 1,000 silent connections");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     drop(idle);
@@ -303,7 +303,7 @@ async fn silent_connections_are_dropped_after_the_handshake_timeout() {
         );
     }
     // … until the handshake timeout frees them, and a real client is served.
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     assert!(desk.who_am_i().await.is_ok());
     use tokio::io::AsyncReadExt;
     let mut buf = [0u8; 1];
@@ -361,7 +361,7 @@ fn insecure_only_on_loopback_and_never_as_admin_or_auditor() {
             .to_string();
         assert!(error.contains(agency), "{error}");
     }
-    config.insecure_agency = "one-stop-ba-dinh".into();
+    config.insecure_agency = "one-stop-phuong-ba-dinh".into();
     config.listen = "0.0.0.0:0".parse().unwrap();
     config.allow_dev_pki = true;
     let error = vnpop::server::ServerState::build(&config)
@@ -409,7 +409,7 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
     assert_reason(&error, Code::ResourceExhausted, "VNEID_ACCOUNT_LOCKED");
 
     // The desk still authenticates the citizen.
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let started = desk
         .start(&context(), NGOC, proto::VneidLevel::One)
         .await
@@ -423,7 +423,7 @@ async fn lockout_by_one_agency_does_not_lock_the_citizen_for_another() {
 #[tokio::test]
 async fn control_and_bidi_characters_are_refused_at_the_edge_naming_the_field() {
     let server = TestServer::start().await;
-    let registry = server.registry("one-stop-ba-dinh").await;
+    let registry = server.registry("one-stop-phuong-ba-dinh").await;
     let nul = vnpop::client::LookupContext::new(
         "000.00.01.H26-261123-0001",
         "đăng ký thường trú",
@@ -437,7 +437,7 @@ async fn control_and_bidi_characters_are_refused_at_the_edge_naming_the_field() 
     assert_eq!(error.invalid_fields(), ["context.officer_id"]);
     assert!(error.to_string().contains("U+0000"), "{error}");
 
-    let audit = server.audit("one-stop-ba-dinh").await;
+    let audit = server.audit("one-stop-phuong-ba-dinh").await;
     let answer = audit
         .ingest(vec![common::receipt(
             "bidi-1",
@@ -593,7 +593,7 @@ async fn unknown_methods_have_a_reason_and_reflection_lists_only_what_is_served(
     let server = TestServer::start().await;
     let channel = vnpop::client::connect_channel(
         &server.endpoint(),
-        Some(&common::agency_tls("one-stop-ba-dinh")),
+        Some(&common::agency_tls("one-stop-phuong-ba-dinh")),
     )
     .await
     .unwrap();

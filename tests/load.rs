@@ -165,9 +165,9 @@ async fn the_open_loop_sends_at_the_requested_rate() {
 #[tokio::test]
 async fn who_am_i_tells_the_caller_how_the_server_sees_it() {
     let server = TestServer::start().await;
-    let one_stop = server.registry("one-stop-ba-dinh").await;
+    let one_stop = server.registry("one-stop-phuong-ba-dinh").await;
     let me = one_stop.who_am_i().await.unwrap();
-    assert_eq!(me.agency_id, "one-stop-ba-dinh");
+    assert_eq!(me.agency_id, "one-stop-phuong-ba-dinh");
     assert_eq!(me.role, "agency");
     assert!(me.field_scope.contains(&"religion".to_owned()));
 

@@ -14,7 +14,7 @@ fn dossier(id: &str, officer: &str) -> AuditEvent {
         event_id: format!("d-{id}"),
         source: EventSource::Client,
         dossier_id: id.into(),
-        agency_id: "one-stop-ba-dinh".into(),
+        agency_id: "one-stop-phuong-ba-dinh".into(),
         district: "Quận Ba Đình".into(),
         officer_id: officer.into(),
         occurred_at_ms: 1_701_400_000_000,

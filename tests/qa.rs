@@ -23,7 +23,7 @@ const AN: &str = "001090012345";
 async fn qa_server() -> (TestServer, AdminClient, RegistryClient) {
     let server = TestServer::start().await;
     let admin = server.admin("qa-admin").await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     (server, admin, desk)
 }
 
@@ -225,7 +225,7 @@ async fn a_per_agency_rule_affects_only_that_agency() {
 #[tokio::test]
 async fn the_admin_service_refuses_other_roles_and_invalid_rules() {
     let server = TestServer::start().await;
-    for agency in ["one-stop-ba-dinh", "auditor-thanh-tra"] {
+    for agency in ["one-stop-phuong-ba-dinh", "auditor-thanh-tra"] {
         let client = server.admin(agency).await;
         let error = client.faults().await.unwrap_err();
         assert_reason(&error, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
@@ -372,7 +372,7 @@ async fn startup_fault_file_and_the_metrics_endpoint() {
     config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     let server = TestServer::with_config(config).await;
     let metrics = server.metrics_addr.expect("metrics endpoint is on");
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     for _ in 0..3 {
         desk.lookup_by_cccd(&context(), AN).await.unwrap();
     }

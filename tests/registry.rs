@@ -22,7 +22,7 @@ const CHILD: &str = "001315000111";
 #[tokio::test]
 async fn lookup_found_by_cccd_and_cmnd() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
 
     let answer = desk.lookup_by_cccd(&context(), AN).await.unwrap();
     let citizen = answer.citizen.unwrap();
@@ -104,7 +104,7 @@ async fn lookup_found_by_cccd_and_cmnd() {
 #[tokio::test]
 async fn lookup_not_found() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     // Well-formed, but nobody has it (serials of 999999 are not drawn for fixtures).
     let error = desk.lookup_by_cccd(&context(), "001090999999").await;
     let error = match error {
@@ -129,7 +129,7 @@ async fn lookup_not_found() {
 #[tokio::test]
 async fn invalid_numbers_name_the_wrong_part() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let cases = [
         ("00109001234", "CCCD_MALFORMED", "length"),
         ("0010900123456", "CCCD_MALFORMED", "length"),
@@ -161,7 +161,7 @@ async fn invalid_numbers_name_the_wrong_part() {
 #[tokio::test]
 async fn deceased_and_revoked_citizens_say_so() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let dead = desk
         .lookup_by_cccd(&context(), DECEASED)
         .await
@@ -169,6 +169,11 @@ async fn deceased_and_revoked_citizens_say_so() {
         .citizen
         .unwrap();
     assert_eq!(dead.status, proto::CitizenStatus::Deceased as i32);
+    // A dead holder's card has no effect: never answered valid beside the death.
+    assert_eq!(
+        dead.card.expect("the fixture holds a card").state,
+        proto::CardState::Revoked as i32
+    );
     let revoked = desk
         .lookup_by_cccd(&context(), REVOKED)
         .await
@@ -201,7 +206,7 @@ async fn deceased_and_revoked_citizens_say_so() {
 #[tokio::test]
 async fn the_hospital_sees_less_than_the_one_stop_desk() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let hospital = server.registry("hospital-bach-mai").await;
 
     let full = desk
@@ -250,7 +255,7 @@ async fn the_hospital_sees_less_than_the_one_stop_desk() {
 #[tokio::test]
 async fn verify_matches_names_without_diacritics() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let declared = |name: &str| proto::Declared {
         full_name: Some(name.to_owned()),
         date_of_birth: Some(proto::Date {
@@ -307,8 +312,9 @@ async fn verify_matches_names_without_diacritics() {
     assert_eq!(answer.fields[0].result, proto::MatchResult::NoMatch as i32);
     assert_eq!(answer.fields[1].result, proto::MatchResult::NoMatch as i32);
 
-    // Addresses: the two-level form matches; a district named after the reform, an unknown
-    // commune or one in another province is NO_MATCH naming the part.
+    // Addresses: the two-level form matches; today's commune with its former district mixes two
+    // eras (PARTIAL, naming the district); a district it is not in, an unknown commune or one in
+    // another province is NO_MATCH naming the part.
     for (address, result, part) in [
         (
             "8 Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội",
@@ -317,6 +323,11 @@ async fn verify_matches_names_without_diacritics() {
         ),
         (
             "8 Hàng Bạc, Phường Hoàn Kiếm, Quận Hoàn Kiếm, Thành phố Hà Nội",
+            proto::MatchResult::Partial,
+            "district:",
+        ),
+        (
+            "8 Hàng Bạc, Phường Hoàn Kiếm, Quận Ba Đình, Thành phố Hà Nội",
             proto::MatchResult::NoMatch,
             "district:",
         ),
@@ -383,7 +394,7 @@ async fn verify_matches_names_without_diacritics() {
 #[tokio::test]
 async fn qr_codes_valid_tampered_expired_and_worse() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let genuine = "001090012345|012345678|Nguyễn Văn An|15031990|Nam|8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội|01032021";
     let verdict =
         |answer: &proto::VerifyQrResponse| proto::QrVerdict::try_from(answer.verdict).unwrap();
@@ -489,7 +500,7 @@ async fn qr_codes_valid_tampered_expired_and_worse() {
 #[tokio::test]
 async fn a_request_without_a_dossier_id_is_refused() {
     let server = TestServer::start().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let mut no_dossier = context();
     no_dossier.dossier_id = "  ".into();
     let error = desk.lookup_by_cccd(&no_dossier, AN).await.unwrap_err();
@@ -525,7 +536,7 @@ async fn a_certificate_from_another_ca_is_rejected() {
     // Same subject as the real desk, but signed by a CA the server does not trust.
     let rogue_ca = CertificateAuthority::new("Rogue CA").unwrap();
     let rogue = rogue_ca
-        .client("one-stop-ba-dinh", "UBND quận Ba Đình")
+        .client("one-stop-phuong-ba-dinh", "UBND phường Ba Đình")
         .unwrap();
     let tls = ClientTls::from_pem(ca_pem.clone(), rogue.cert_pem, rogue.key_pem);
     let outcome = match RegistryClient::connect(&endpoint, Some(tls)).await {
@@ -574,7 +585,7 @@ async fn a_certificate_from_another_ca_is_rejected() {
     );
 
     // The genuine desk still works.
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     assert!(desk.lookup_by_cccd(&context(), AN).await.is_ok());
 }
 
@@ -606,7 +617,7 @@ async fn withheld_fields_say_what_the_scope_hides_never_what_the_citizen_lacks()
     }
     assert!(lists.windows(2).all(|w| w[0] == w[1]), "{lists:?}");
     // The one-stop desk, whose scope has the card, sees the revoked card.
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let revoked = desk
         .lookup_by_cccd(&context(), "048188004321")
         .await
@@ -614,4 +625,81 @@ async fn withheld_fields_say_what_the_scope_hides_never_what_the_citizen_lacks()
         .citizen
         .unwrap();
     assert_eq!(revoked.status(), proto::CitizenStatus::CardRevoked);
+}
+
+/// An answer never mixes eras: on a day since 1 July 2025 the address and the place of origin
+/// are in the two-level form (the card's pre-2025 forms beside them), on a day before both are
+/// in the pre-2025 form (and nothing else is given).
+#[tokio::test]
+async fn an_answer_gives_the_address_and_the_place_of_origin_in_the_form_of_its_day() {
+    let server = TestServer::start().await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
+    let an = desk
+        .lookup_by_cccd(&context(), AN)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    let origin = an.place_of_origin.unwrap();
+    assert_eq!(
+        (
+            origin.province_code.as_str(),
+            origin.province_name.as_str(),
+            origin.district.as_str()
+        ),
+        ("001", "Thành phố Hà Nội", "")
+    );
+    let printed = an.pre_reform_place_of_origin.unwrap();
+    assert_eq!(
+        (printed.province_name.as_str(), printed.district.as_str()),
+        ("Hà Nội", "Huyện Đông Anh")
+    );
+    // Nam Định's Giao Thủy is in Ninh Bình since the reform.
+    let dead = desk
+        .lookup_by_cccd(&context(), DECEASED)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    assert_eq!(
+        dead.place_of_origin.unwrap().province_name,
+        "Tỉnh Ninh Bình"
+    );
+    assert_eq!(
+        dead.pre_reform_place_of_origin.unwrap().district,
+        "Huyện Giao Thủy"
+    );
+    // The hospital's scope has no card: no card's forms either.
+    let hospital = server.registry("hospital-bach-mai").await;
+    let seen = hospital
+        .lookup_by_cccd(&context(), AN)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    assert_eq!(seen.pre_reform_place_of_origin, None);
+
+    // The same citizen on a day of 2023: every place in the pre-2025 form.
+    let mut config = common::test_config();
+    config.population.today = Some(chrono::NaiveDate::from_ymd_opt(2023, 6, 1).unwrap());
+    let before = TestServer::with_config(config).await;
+    let an = before
+        .registry("one-stop-phuong-ba-dinh")
+        .await
+        .lookup_by_cccd(&context(), AN)
+        .await
+        .unwrap()
+        .citizen
+        .unwrap();
+    assert_eq!(
+        an.permanent_address.unwrap().formatted,
+        "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội"
+    );
+    let origin = an.place_of_origin.unwrap();
+    assert_eq!(
+        (origin.province_name.as_str(), origin.district.as_str()),
+        ("Hà Nội", "Huyện Đông Anh")
+    );
+    assert_eq!(an.pre_reform_permanent_address, None);
+    assert_eq!(an.pre_reform_place_of_origin, None);
 }

@@ -46,7 +46,7 @@ async fn row_lookup_values_are_absent_and_withheld() {
 #[tokio::test]
 async fn row_card_dates_and_state_need_the_card_scope() {
     let (server, _) = server().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let hospital = server.registry("hospital-bach-mai").await;
     // Lookups: the card (dates and state) is absent, "card" withheld.
     let answer = hospital.lookup_by_cccd(&context(), TUAN).await.unwrap();
@@ -72,7 +72,7 @@ async fn row_card_dates_and_state_need_the_card_scope() {
 #[tokio::test]
 async fn row_date_of_death_needs_its_scope() {
     let (server, _) = server().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let hospital = server.registry("hospital-bach-mai").await;
     let mut dead = (*citizen(&server, DECEASED)).clone();
     dead.date_of_death = chrono::NaiveDate::from_ymd_opt(2024, 5, 1);
@@ -102,7 +102,7 @@ async fn row_vneid_level_needs_its_scope() {
 #[tokio::test]
 async fn row_lookup_by_cmnd_needs_the_cmnd_scope() {
     let (server, _) = server().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     assert!(desk.lookup_by_cmnd(&context(), AN_CMND).await.is_ok());
     let hospital = server.registry("hospital-bach-mai").await;
     let error = hospital
@@ -189,7 +189,7 @@ async fn row_declared_fields_outside_the_scope_are_refused() {
 #[tokio::test]
 async fn row_qr_compares_only_the_scope() {
     let (server, _) = server().await;
-    let desk = server.registry("one-stop-ba-dinh").await;
+    let desk = server.registry("one-stop-phuong-ba-dinh").await;
     let hospital = server.registry("hospital-bach-mai").await;
     let mut qr = QrPayload::of(&citizen(&server, AN));
     qr.issue_date = chrono::NaiveDate::from_ymd_opt(2022, 1, 1);
@@ -210,7 +210,7 @@ async fn row_qr_compares_only_the_scope() {
 #[tokio::test]
 async fn row_chip_differences_only_from_an_authentic_read_and_within_the_scope() {
     let (server, seed) = server().await;
-    let desk = server.vneid("one-stop-ba-dinh").await;
+    let desk = server.vneid("one-stop-phuong-ba-dinh").await;
     let hospital = server.vneid("hospital-bach-mai").await;
     let an = citizen(&server, AN);
     let signer = DocumentSigner::development();

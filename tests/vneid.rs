@@ -27,7 +27,7 @@ const REVOKED: &str = "048188004321"; // level 2, card revoked
 const CHILD: &str = "001315000111"; // no account
 const NO_ACCOUNT: &str = "010192000333";
 const KHANG: &str = "075205000222"; // level 2, 2024 identity card
-const DESK: &str = "one-stop-ba-dinh";
+const DESK: &str = "one-stop-phuong-ba-dinh";
 const HOSPITAL: &str = "hospital-bach-mai";
 
 fn credentials(seed: u64, cccd: &str) -> TestCredentials {

@@ -69,10 +69,13 @@ impl AdminService {
     ) -> Result<(), ApiError> {
         let number = cccd.map(|c| c.to_string());
         let detail: String = detail.chars().take(MAX_DETAIL_CHARS).collect();
+        let unit = agency.unit_at(crate::ids::now_ms());
         self.recorder
             .record_action(Action {
                 agency_id: &agency.id,
-                district: &agency.district,
+                district: &unit.district,
+                commune: unit.commune.map(|c| c.get()),
+                province: unit.province,
                 rpc: &rpc,
                 cccd: number.as_deref(),
                 outcome: &Answer::Applied.into(),

@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn admits_while_not_empty_then_refills() {
         let mut agency = (*AgencyDirectory::development()
-            .by_id("one-stop-ba-dinh")
+            .by_id("one-stop-phuong-ba-dinh")
             .unwrap())
         .clone();
         agency.ingest_per_minute = Some(600); // 10 a second

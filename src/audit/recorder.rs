@@ -20,8 +20,12 @@ use crate::vocabulary::{Outcome, Rpc, Subject};
 pub struct ServedCall<'a> {
     /// The agency's directory id.
     pub agency_id: &'a str,
-    /// The district (the directory's spelling).
+    /// The district (the directory's spelling): the agency's former one since the reform.
     pub district: &'a str,
+    /// The agency's commune-level unit on the day (5-digit code), since the reform.
+    pub commune: Option<u32>,
+    /// The agency's province on the day (its code then), when known.
+    pub province: Option<u16>,
     /// The dossier, as the agency numbers it.
     pub dossier_id: &'a str,
     /// The officer who handled it.
@@ -50,8 +54,12 @@ pub struct ServedCall<'a> {
 pub struct Action<'a> {
     /// The agency's directory id.
     pub agency_id: &'a str,
-    /// The district (the directory's spelling).
+    /// The district (the directory's spelling): the agency's former one since the reform.
     pub district: &'a str,
+    /// The agency's commune-level unit on the day (5-digit code), since the reform.
+    pub commune: Option<u32>,
+    /// The agency's province on the day (its code then), when known.
+    pub province: Option<u16>,
     /// The action: `SetFaults`, `MarkDeceased`, `IntrospectToken` …
     pub rpc: &'a Rpc,
     /// The citizen concerned, as the 12-digit number, if any.
@@ -135,8 +143,8 @@ impl ServedRecorder {
             officer_id: call.officer_id.to_owned(),
             occurred_at_ms,
             load_test: call.load_test,
-            commune: None,
-            province: None,
+            commune: call.commune,
+            province: call.province,
             call_id: call.call_id.map(str::to_owned),
             kind: EventKind::Verification {
                 rpc: call.rpc.clone(),
@@ -156,6 +164,8 @@ impl ServedRecorder {
         let call = ServedCall {
             agency_id: action.agency_id,
             district: action.district,
+            commune: action.commune,
+            province: action.province,
             dossier_id: "",
             officer_id: "",
             purpose: action.detail,

@@ -499,9 +499,9 @@ mod tests {
         // One group: the second agency's event is its own; the first's repeat a duplicate.
         let receipt_1 = log
             .append_blocking(vec![
-                receipt("one-stop-ba-dinh", "A"),
+                receipt("one-stop-phuong-ba-dinh", "A"),
                 receipt("hospital-bach-mai", "B"),
-                receipt("one-stop-ba-dinh", "A"),
+                receipt("one-stop-phuong-ba-dinh", "A"),
             ])
             .unwrap();
         assert_eq!((receipt_1.appended, receipt_1.duplicates), (2, 1));
@@ -519,7 +519,7 @@ mod tests {
         let log = open();
         let after = log
             .append_blocking(vec![
-                receipt("one-stop-ba-dinh", "A"),
+                receipt("one-stop-phuong-ba-dinh", "A"),
                 receipt("hospital-bach-mai", "B"),
                 receipt("simulation", "C"),
                 receipt("qa-admin", "D"),
@@ -548,7 +548,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let open = || AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap();
         let log = open();
-        let ba_dinh = "one-stop-ba-dinh";
+        let ba_dinh = "one-stop-phuong-ba-dinh";
         // One group: the same call twice (another time) is one record.
         let first = log
             .append_blocking(vec![

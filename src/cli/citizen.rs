@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use super::output::print;
+use super::{language::say, output::print};
 use crate::{
     chip,
     config::PopulationArgs,
-    domain::{CardKind, CccdNumber, Citizen, VneidLevel},
+    domain::{CardKind, CccdNumber, Citizen, OriginForm, VneidLevel},
+    error::quote,
     server,
     vneid::TestCredentials,
 };
@@ -23,12 +24,17 @@ pub enum CitizenCommand {
         #[command(flatten)]
         population: PopulationArgs,
     },
+    /// DEVELOPMENT ONLY: real citizens for testers — `--count` of them matching the filters
+    /// (province, birth years or age, sex, ethnicity, card state, VNeID level) with their CCCD
+    /// numbers, as a table, CSV or JSON lines. Takes the same population flags as `serve`.
+    Sample(super::sample::SampleArgs),
 }
 
 /// Runs a `citizen` subcommand.
 pub fn run(command: CitizenCommand) -> Result<(), String> {
     match command {
         CitizenCommand::Show { cccd, population } => show(&cccd, &population),
+        CitizenCommand::Sample(args) => super::sample::run(args),
     }
 }
 
@@ -37,12 +43,23 @@ pub(crate) fn find_citizen(
     cccd: &str,
     population: &PopulationArgs,
 ) -> Result<Arc<Citizen>, String> {
-    let number =
-        CccdNumber::parse(cccd).map_err(|e| format!("{cccd:?} is not a valid CCCD number: {e}"))?;
+    let number = CccdNumber::parse(cccd).map_err(|e| {
+        say(
+            format!("{} is not a valid CCCD number: {e}", quote(cccd)),
+            format!(
+                "{} không phải số định danh cá nhân hợp lệ ({e})",
+                quote(cccd)
+            ),
+        )
+    })?;
     let store = server::build_store(population).map_err(|e| e.to_string())?;
-    store
-        .get(number)
-        .ok_or_else(|| format!("no citizen has CCCD number {}", number.masked()))
+    store.get(number).ok_or_else(|| {
+        let masked = number.masked();
+        say(
+            format!("no citizen has CCCD number {masked}"),
+            format!("không tìm thấy công dân có số định danh cá nhân {masked}"),
+        )
+    })
 }
 
 /// Prints the citizen `cccd` of `population` and their VNeID test credentials.
@@ -71,14 +88,32 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     outln!(out, "  Nationality        {}", citizen.nationality);
     outln!(out, "  Ethnicity          {}", citizen.ethnicity);
     outln!(out, "  Religion           {}", citizen.religion);
+    // The form in force on `today`, as the server answers it; the card's form beside it.
+    match citizen.origin_on(today) {
+        OriginForm::PreReform(place) => {
+            outln!(out, "  Place of origin    {}", place.pre_reform_line())
+        }
+        OriginForm::Current(province) => {
+            outln!(out, "  Place of origin    {}", province.full_name);
+            if citizen.card_prints_pre_reform_forms() {
+                outln!(
+                    out,
+                    "  Before 1 July 2025 {} (printed on the card)",
+                    origin.pre_reform_line()
+                );
+            }
+        }
+    }
+    // The form in force on `today`, as the server answers it on that day.
     outln!(
         out,
-        "  Place of origin    {}, {}",
-        origin.district,
-        origin.province.province().name
+        "  Permanent address  {}",
+        citizen.address_line_on(today)
     );
-    outln!(out, "  Permanent address  {}", citizen.permanent_address);
-    if let Some(old) = &citizen.pre_reform_address {
+    if let (Some(old), None) = (
+        &citizen.pre_reform_address,
+        citizen.pre_reform_form_on(today),
+    ) {
         outln!(
             out,
             "  Before 1 July 2025 {} (printed on the card)",

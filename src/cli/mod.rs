@@ -19,12 +19,16 @@ pub mod audit;
 pub mod certs;
 pub mod chip;
 pub mod citizen;
+pub mod language;
 pub mod load;
 pub mod output;
+pub mod sample;
 pub mod serve;
 pub mod simulate;
 
 use clap::Subcommand;
+
+pub use language::Globals;
 
 /// The commands of `vnpop`.
 // One value, parsed once at start: the size of `serve`'s many flags costs nothing worth a box.

@@ -206,10 +206,10 @@ async fn check_server(endpoint: &str, tls: &ClientTls) -> Result<(), String> {
         ClientError::Rpc(status) | ClientError::Transport { status, .. } => {
             match connection_failure(status, Some(tls)) {
                 Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
-                None => error.to_string(),
+                None => error.message_in(super::language::language()),
             }
         }
-        _ => error.to_string(),
+        _ => error.message_in(super::language::language()),
     };
     let client = RegistryClient::connect(endpoint, Some(tls.clone()))
         .await

@@ -106,7 +106,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// use std::time::Duration;
 /// use vnpop::client::{ChannelBuilder, ClientTls, RegistryClient};
 ///
-/// let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+/// let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-phuong-ba-dinh.pem", "certs/one-stop-phuong-ba-dinh.key")?;
 /// let channel = ChannelBuilder::new("https://localhost:50051", Some(tls))
 ///     .connect_timeout(Duration::from_secs(3))
 ///     .call_timeout(Duration::from_secs(5))
@@ -307,8 +307,8 @@ pub(crate) mod tests {
         let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
         ClientTls::from_files(
             format!("{certs}/ca.pem"),
-            format!("{certs}/one-stop-ba-dinh.pem"),
-            format!("{certs}/one-stop-ba-dinh.key"),
+            format!("{certs}/one-stop-phuong-ba-dinh.pem"),
+            format!("{certs}/one-stop-phuong-ba-dinh.key"),
         )
         .expect("the development certificates")
     }
@@ -326,14 +326,14 @@ pub(crate) mod tests {
         let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/certs");
         let error = ClientTls::from_files(
             format!("{certs}/ca.pem"),
-            format!("{certs}/one-stop-ba-dinh.pem"),
+            format!("{certs}/one-stop-phuong-ba-dinh.pem"),
             format!("{certs}/hospital-bach-mai.key"),
         )
         .unwrap_err();
         assert!(matches!(error, ClientError::TlsIdentity { .. }), "{error}");
         assert_eq!(error.origin(), Origin::Local);
         let said = error.to_string();
-        assert!(said.contains("one-stop-ba-dinh.pem"), "{said}");
+        assert!(said.contains("one-stop-phuong-ba-dinh.pem"), "{said}");
         assert!(said.contains("hospital-bach-mai.key"), "{said}");
         assert!(said.contains("do not belong together"), "{said}");
     }
@@ -342,7 +342,7 @@ pub(crate) mod tests {
     fn the_key_stays_out_of_debug() {
         let shown = format!("{:?}", development_tls());
         assert!(!shown.contains("PRIVATE KEY"), "{shown}");
-        assert!(shown.contains("one-stop-ba-dinh.pem"), "{shown}");
+        assert!(shown.contains("one-stop-phuong-ba-dinh.pem"), "{shown}");
     }
 
     #[tokio::test]

@@ -277,6 +277,32 @@ impl ClientError {
         }
     }
 
+    /// The server's `google.rpc.LocalizedMessage`, which it sends when the call asked for a
+    /// language other than English ([`crate::client::LookupContext::in_language`]): its locale
+    /// (`vi-VN`) and message. `None` for any other failure, or an answer without one.
+    pub fn localized_message(&self) -> Option<tonic_types::LocalizedMessage> {
+        match self {
+            ClientError::Rpc(status) => status.get_error_details().localized_message().cloned(),
+            _ => None,
+        }
+    }
+
+    /// What went wrong, in `language`: the server's own message in it when it sent one, else,
+    /// for Vietnamese, the catalogue's message of the reason
+    /// ([`Reason::vietnamese`]) followed by the English in parentheses; else the English
+    /// ([`Display`](std::fmt::Display)).
+    pub fn message_in(&self, language: crate::lang::Language) -> String {
+        use crate::lang::Language;
+        match (self, language) {
+            (_, Language::English) => self.to_string(),
+            (ClientError::Rpc(status), _) => language.status_message(status),
+            _ => match self.reason().as_ref().and_then(Reason::vietnamese) {
+                Some(message) => format!("{message} ({self})"),
+                None => self.to_string(),
+            },
+        }
+    }
+
     /// The fields named by google.rpc.BadRequest, for INVALID_ARGUMENT.
     pub fn invalid_fields(&self) -> Vec<String> {
         match self {

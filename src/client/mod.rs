@@ -4,7 +4,7 @@
 //! # async fn example() -> Result<(), vnpop::client::ClientError> {
 //! use vnpop::client::{ClientTls, LookupContext, RegistryClient};
 //!
-//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-phuong-ba-dinh.pem", "certs/one-stop-phuong-ba-dinh.key")?;
 //! let client = RegistryClient::connect("https://localhost:50051", Some(tls)).await?;
 //! let context = LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017");
 //! let answer = client.lookup_by_cccd(&context, "001090012345").await?;
@@ -62,4 +62,4 @@ pub use outbox::{Outbox, OutboxError, QuarantinedEvent};
 pub use registry::{LookupContext, RegistryClient};
 pub use vneid::{TokenVerifier, VneidClient};
 
-pub use crate::reason::Reason;
+pub use crate::{lang::Language, reason::Reason};

@@ -4,7 +4,10 @@
 use tonic::transport::Channel;
 
 use super::{connect_channel, ClientError, ClientTls};
-use crate::proto::{self, citizen_registry_client::CitizenRegistryClient};
+use crate::{
+    lang::Language,
+    proto::{self, citizen_registry_client::CitizenRegistryClient},
+};
 
 /// Why and for which dossier a lookup is made; sent with every call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +24,10 @@ pub struct LookupContext {
     /// fate unknown) is recorded once by the server; at most 128 characters. `None`: every call
     /// made with this context is a call of its own.
     pub call_id: Option<String>,
+    /// The language the server's error messages are asked in (`accept-language`): with
+    /// [`Language::Vietnamese`] a refusal carries a `google.rpc.LocalizedMessage` in `vi-VN`
+    /// ([`ClientError::localized_message`]) besides the English status message.
+    pub language: Language,
 }
 
 impl LookupContext {
@@ -36,7 +43,21 @@ impl LookupContext {
             officer_id: officer_id.into(),
             load_test: false,
             call_id: None,
+            language: Language::English,
         }
+    }
+
+    /// The same context, asking the server for its messages in `language`.
+    pub fn in_language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
+    }
+
+    /// `message` as a request made in this context's language (its `accept-language` metadata).
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.language.ask(&mut request);
+        request
     }
 
     pub(crate) fn to_proto(&self) -> Option<proto::RequestContext> {
@@ -89,7 +110,11 @@ impl RegistryClient {
             context: context.to_proto(),
             cccd_number: cccd_number.to_owned(),
         };
-        Ok(self.raw().lookup_by_cccd(request).await?.into_inner())
+        Ok(self
+            .raw()
+            .lookup_by_cccd(context.request(request))
+            .await?
+            .into_inner())
     }
 
     /// The citizen linked to the old 9-digit CMND number `cmnd_number`.
@@ -102,7 +127,11 @@ impl RegistryClient {
             context: context.to_proto(),
             cmnd_number: cmnd_number.to_owned(),
         };
-        Ok(self.raw().lookup_by_cmnd(request).await?.into_inner())
+        Ok(self
+            .raw()
+            .lookup_by_cmnd(context.request(request))
+            .await?
+            .into_inner())
     }
 
     /// Whether what the applicant declared matches the database, field by field.
@@ -117,7 +146,11 @@ impl RegistryClient {
             cccd_number: cccd_number.to_owned(),
             declared: Some(declared),
         };
-        Ok(self.raw().verify_demographics(request).await?.into_inner())
+        Ok(self
+            .raw()
+            .verify_demographics(context.request(request))
+            .await?
+            .into_inner())
     }
 
     /// Whether a card's QR payload is well formed and matches the database.
@@ -130,7 +163,11 @@ impl RegistryClient {
             context: context.to_proto(),
             qr_payload: qr_payload.to_owned(),
         };
-        Ok(self.raw().verify_qr(request).await?.into_inner())
+        Ok(self
+            .raw()
+            .verify_qr(context.request(request))
+            .await?
+            .into_inner())
     }
 
     /// Who the server takes this client to be (agency, role, field scope), from its

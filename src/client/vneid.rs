@@ -5,14 +5,14 @@
 //! use vnpop::client::{ClientTls, LookupContext, VneidClient};
 //! use vnpop::proto::VneidLevel;
 //!
-//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-phuong-ba-dinh.pem", "certs/one-stop-phuong-ba-dinh.key")?;
 //! let client = VneidClient::connect("https://localhost:50051", Some(tls)).await?;
 //! let context = LookupContext::new("000.00.01.H26-261123-0001", "đăng ký thường trú", "officer-017");
 //! let started = client.start(&context, "079195001234", VneidLevel::One).await?;
 //! // The citizen types their passcode and the code their authenticator shows.
 //! let done = client.complete(&context, &started.challenge_id, "123456", "654321", None).await?;
 //! let verifier = client.token_verifier().await?;
-//! let claims = verifier.verify(&done.token, "one-stop-ba-dinh")?;
+//! let claims = verifier.verify(&done.token, "one-stop-phuong-ba-dinh")?;
 //! println!("authenticated {} at level {}", claims.sub, claims.level);
 //! # Ok(()) }
 //! ```
@@ -77,7 +77,7 @@ impl VneidClient {
         Ok(self
             .auth
             .clone()
-            .start_authentication(request)
+            .start_authentication(context.request(request))
             .await?
             .into_inner())
     }
@@ -101,7 +101,7 @@ impl VneidClient {
         Ok(self
             .auth
             .clone()
-            .complete_authentication(request)
+            .complete_authentication(context.request(request))
             .await?
             .into_inner())
     }
@@ -156,7 +156,7 @@ impl VneidClient {
         Ok(self
             .chip
             .clone()
-            .verify_chip_read(request)
+            .verify_chip_read(context.request(request))
             .await?
             .into_inner())
     }

@@ -72,6 +72,28 @@ pub struct Place {
     pub district: Text,
 }
 
+impl Place {
+    /// The pre-2025 form: "Huyện Giao Thủy, Nam Định" (the district and one of the 63).
+    pub fn pre_reform_line(&self) -> String {
+        format!("{}, {}", self.district, self.province.province().name)
+    }
+
+    /// The province of the place since 1 July 2025 (one of the 34; districts were abolished,
+    /// so the two-level form of a district-level place of origin names the province only).
+    pub fn current_province(&self) -> &'static CurrentProvince {
+        CurrentProvince::containing(self.province)
+    }
+}
+
+/// The place of origin as an answer gives it on a day: see [`Citizen::origin_on`].
+#[derive(Debug, Clone, Copy)]
+pub enum OriginForm<'a> {
+    /// Before 1 July 2025: the district and one of the 63 provinces.
+    PreReform(&'a Place),
+    /// Since: the province (one of the 34) the place is in.
+    Current(&'static CurrentProvince),
+}
+
 /// An address of permanent residence (nơi thường trú) in the two-level form in force since
 /// 1 July 2025: street, commune-level unit, province (one of 34). The province follows from the
 /// commune.
@@ -186,10 +208,52 @@ impl Citizen {
         }
     }
 
-    /// The state of the citizen's card on `today`, if they have one.
+    /// The pre-2025 form of the permanent address when it is the form in force on `today`
+    /// (before 1 July 2025, and the record keeps it); `None` when the two-level form is. The
+    /// server's answers and `vnpop citizen show` both follow it.
+    pub fn pre_reform_form_on(&self, today: NaiveDate) -> Option<&PreReformAddress> {
+        self.pre_reform_address
+            .as_ref()
+            .filter(|_| today < reform_date())
+    }
+
+    /// The permanent address on one line in the form in force on `today` (see
+    /// [`Citizen::pre_reform_form_on`]).
+    pub fn address_line_on(&self, today: NaiveDate) -> String {
+        match self.pre_reform_form_on(today) {
+            Some(old) => old.line(&self.permanent_address.street),
+            None => self.permanent_address.to_string(),
+        }
+    }
+
+    /// The place of origin in the form in force on `today`, as addresses are: the pre-2025 form
+    /// (district, old province) before 1 July 2025, the province of today since.
+    pub fn origin_on(&self, today: NaiveDate) -> OriginForm<'_> {
+        if today < reform_date() {
+            OriginForm::PreReform(&self.place_of_origin)
+        } else {
+            OriginForm::Current(self.place_of_origin.current_province())
+        }
+    }
+
+    /// Whether the citizen's card prints the pre-2025 forms (issued before 1 July 2025): the
+    /// answers then keep them beside the forms of the day.
+    pub fn card_prints_pre_reform_forms(&self) -> bool {
+        self.card
+            .as_ref()
+            .is_some_and(|card| card.issued < reform_date())
+    }
+
+    /// The state of the citizen's card on `today`, if they have one. A deceased holder's card
+    /// no longer has effect: it is revoked from the day of death (from any day when the date is
+    /// not recorded), never valid, so no answer pairs a death with a valid card. (Revoked rather
+    /// than a state of its own: the card's state is in the `card` field scope, a death in
+    /// `date_of_death`.)
     pub fn card_state(&self, today: NaiveDate) -> Option<CardState> {
         let card = self.card.as_ref()?;
-        Some(if self.status == CitizenStatus::CardRevoked {
+        let dead = self.status == CitizenStatus::Deceased
+            && self.date_of_death.is_none_or(|died| died <= today);
+        Some(if self.status == CitizenStatus::CardRevoked || dead {
             CardState::Revoked
         } else {
             card.state_on(today)

@@ -41,6 +41,10 @@ impl Match {
 /// The lowest address similarity that still counts as a partial match.
 pub const PARTIAL_ADDRESS_MIN: u32 = 60;
 
+/// The highest similarity of an address that mixes the units of two eras
+/// ([`geography::EraMix`]): a partial match, short of what a verification counts as matched.
+pub const MIXED_ERAS_SCORE: u32 = 70;
+
 /// Compares two names: exact, diacritic-insensitive, or no match.
 pub fn compare_names(declared: &str, stored: &str) -> Match {
     if canonical(declared) == canonical(stored) {
@@ -112,7 +116,10 @@ pub struct AddressVerdict {
 /// record's (or, without history, one that now lies in the record's commune), or the record's
 /// commune, with the same street. Such a match counts as diacritic-insensitive (score 95). An
 /// address naming another ward or commune, a unit that does not exist, or a district with a
-/// post-reform commune is `NoMatch` with the part named.
+/// post-reform commune outside it is `NoMatch` with the part named. An address that names the
+/// recorded place with units of two eras (a current commune with its former district or its
+/// merged province, an old district with its current province) is `Partial` (at most
+/// [`MIXED_ERAS_SCORE`]) with the mix as the problem, whichever way it mixes.
 pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict {
     let street = &citizen.permanent_address.street;
     let mut forms = vec![citizen.permanent_address.to_string()];
@@ -123,10 +130,14 @@ pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict 
         .max_by_key(|m| m.score())
         .unwrap_or(Match::NoMatch);
     let verdict = |result, problem| AddressVerdict { result, problem };
-    if matches!(text, Match::Exact | Match::DiacriticInsensitive) {
+    let parsed = geography::parse(declared);
+    // Word for word one of the forms (type words aside), unless its units mix the eras: "Xã Mai
+    // Châu, Huyện Mai Châu" has the words of "Thị trấn Mai Châu, Huyện Mai Châu".
+    let mixed = matches!(&parsed, Some(Ok(p)) if p.mixed.is_some());
+    if matches!(text, Match::Exact | Match::DiacriticInsensitive) && !mixed {
         return verdict(text, None);
     }
-    let parsed = match geography::parse(declared) {
+    let parsed = match parsed {
         None => return verdict(text, None),
         Some(Err(problem)) => return verdict(Match::NoMatch, Some(problem.to_string())),
         Some(Ok(parsed)) => parsed,
@@ -150,6 +161,23 @@ pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict 
         return verdict(
             Match::NoMatch,
             Some(format!("{part}: {named} is not the recorded one")),
+        );
+    }
+    if let Some(mix) = parsed.mixed {
+        // The same place written in neither form: partly, with the mix as the reason, however
+        // well the street agrees.
+        let street_score = match compare_addresses(&parsed.street, street) {
+            Match::NoMatch if !parsed.street.trim().is_empty() => {
+                return verdict(
+                    Match::NoMatch,
+                    Some("street: differs from the recorded one".into()),
+                )
+            }
+            other => other.score().max(PARTIAL_ADDRESS_MIN),
+        };
+        return verdict(
+            Match::Partial(street_score.min(MIXED_ERAS_SCORE)),
+            Some(mix.to_string()),
         );
     }
     match compare_addresses(&parsed.street, street) {
@@ -211,9 +239,13 @@ mod tests {
     }
 
     #[test]
-    fn tone_mark_placement_variants_fold_together() {
-        // Old-style "Hoà" and new-style "Hòa" differ in where the mark sits.
-        assert_eq!(compare_names("Hoà", "Hòa"), Match::DiacriticInsensitive);
+    fn tone_mark_placement_variants_are_the_same_spelling() {
+        // "Hoà" and "Hòa" differ only in where the mark sits: the same spelling.
+        assert_eq!(compare_names("Hoà", "Hòa"), Match::Exact);
+        assert_eq!(
+            compare_names("Nguyễn Thị Thuỷ", "Nguyễn Thị Thủy"),
+            Match::Exact
+        );
     }
 
     #[test]

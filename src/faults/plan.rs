@@ -450,7 +450,7 @@ mod tests {
                 .is_some()
         };
         assert!(hit(lookup(), Some("hospital-bach-mai"), at(9)));
-        assert!(!hit(lookup(), Some("one-stop-ba-dinh"), at(9)));
+        assert!(!hit(lookup(), Some("one-stop-phuong-ba-dinh"), at(9)));
         assert!(!hit(lookup(), None, at(9)));
         assert!(!hit(lookup(), Some("hospital-bach-mai"), at(10)));
         assert!(!hit(lookup(), Some("hospital-bach-mai"), None));

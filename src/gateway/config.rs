@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use crate::config::parse_duration;
 
 /// Configuration of `vnpop gateway`. With none set it listens on 127.0.0.1:8080 and forwards to
-/// https://localhost:50051 as the development agency one-stop-ba-dinh.
+/// https://localhost:50051 as the development agency one-stop-phuong-ba-dinh.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayConfig {
     /// Address of the REST and gRPC API for the agency's software. Off loopback, --api-key is
@@ -22,13 +22,13 @@ pub struct GatewayConfig {
     #[arg(
         long,
         env = "VNPOP_GATEWAY_CERT",
-        default_value = "certs/one-stop-ba-dinh.pem"
+        default_value = "certs/one-stop-phuong-ba-dinh.pem"
     )]
     pub cert: PathBuf,
     #[arg(
         long,
         env = "VNPOP_GATEWAY_KEY",
-        default_value = "certs/one-stop-ba-dinh.key"
+        default_value = "certs/one-stop-phuong-ba-dinh.key"
     )]
     pub key: PathBuf,
     /// Name the server certificate must carry.

@@ -10,7 +10,11 @@ use serde::Serialize;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{client::ClientError, error::ERROR_DOMAIN};
+use crate::{
+    client::ClientError,
+    error::ERROR_DOMAIN,
+    lang::{layer::caller_language, Language},
+};
 
 /// Why the gateway refused or could not complete a call.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +95,11 @@ impl From<GatewayError> for Status {
         // The server's own answer, details and all. A call that failed in transport is a
         // `ClientError::Transport` (told by its type in the client library), never an answer:
         // it is SERVER_UNREACHABLE below, like every other failure to reach the server.
+        // Both in the caller's language (`serve::dispatch`): the server's LocalizedMessage, or
+        // the catalogue's when the server sent none.
+        let language = caller_language();
         if let GatewayError::Client(ClientError::Rpc(status)) = error {
-            return status;
+            return language.localize(status);
         }
         // A report the reporting rules refuse: its own reason, the field named.
         let reason = match &error {
@@ -126,7 +133,7 @@ impl From<GatewayError> for Status {
             }
             _ => {}
         }
-        Status::with_error_details(error.code(), message, details)
+        language.localize(Status::with_error_details(error.code(), message, details))
     }
 }
 
@@ -200,7 +207,8 @@ impl Problem {
                 |i| i.reason.replace('_', " ").to_lowercase(),
             ),
             status: http.as_u16(),
-            detail: status.message().to_owned(),
+            // The caller's language: the status's LocalizedMessage when it asked for Vietnamese.
+            detail: caller_language().status_message(status),
             grpc_code: crate::error::code_name(status.code()),
             grpc_status: status.code() as i32,
             reason: info.map(|i| i.reason.clone()),
@@ -235,6 +243,13 @@ impl Problem {
             axum::http::header::CONTENT_TYPE,
             axum::http::HeaderValue::from_static("application/problem+json"),
         );
+        let language = caller_language();
+        if language != Language::English {
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_LANGUAGE,
+                axum::http::HeaderValue::from_static(language.tag()),
+            );
+        }
         if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -159,7 +159,11 @@ impl Gateway {
             .dossiers
             .get(id)
             .ok_or_else(|| GatewayError::DossierNotOpened(id.to_owned()))?;
-        let mut dossier = self.client.resume_dossier((*info).clone());
+        // Asking the server in the caller's language (`serve::dispatch`).
+        let mut dossier = self
+            .client
+            .resume_dossier((*info).clone())
+            .in_language(crate::lang::layer::caller_language());
         if !context.officer_id.trim().is_empty() {
             dossier = dossier.by_officer(context.officer_id.trim());
         }

@@ -107,7 +107,7 @@ impl Gateway {
                 cccd_number: sent_number,
             };
             let path = tonic::codegen::http::uri::PathAndQuery::from_static(LOOKUP_BY_CCCD);
-            let answer = grpc.unary(Request::new(sent), path, upstream()).await?;
+            let answer = grpc.unary(context.request(sent), path, upstream()).await?;
             Ok::<_, ClientError>(answer.into_inner())
         };
         Ok(dossier

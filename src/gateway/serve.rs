@@ -49,6 +49,8 @@ use tokio::{
 use tonic::{service::Routes, Status};
 use tower_service::Service;
 
+use crate::lang::{layer::serving_in, Language};
+
 use super::{
     config::check_api_key, error::Problem, grpc, health, passthrough, rest, Gateway, GatewayConfig,
     GatewayError, StartError,
@@ -187,7 +189,26 @@ fn is_grpc(request: &Request<hyper::body::Incoming>) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
 }
 
+/// Serves one request in the language its `Accept-Language` (gRPC: `accept-language`) asks for:
+/// the problem's `detail` and the gRPC status's `LocalizedMessage` are in it, and the call goes on
+/// to the server asking for it.
 async fn dispatch(
+    request: Request<hyper::body::Incoming>,
+    key: ApiKey,
+    gateway: Arc<Gateway>,
+    rest: Router,
+    grpc: Routes,
+) -> Result<Response, Infallible> {
+    let language = request
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .map_or(Language::English, Language::from_accept_language);
+    serving_in(language, answer(request, key, gateway, rest, grpc)).await
+}
+
+/// Serves one request (see [`dispatch`]).
+async fn answer(
     mut request: Request<hyper::body::Incoming>,
     key: ApiKey,
     gateway: Arc<Gateway>,

@@ -68,16 +68,7 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         names.given.pick(&mut rng)
     );
 
-    let origin_province = if rng.random_bool(0.85) {
-        birth_province
-    } else {
-        *tables.birth_provinces.pick(&mut rng)
-    };
-    let residence_province = if rng.random_bool(STAY_IN_BIRTH_PROVINCE) {
-        birth_province
-    } else {
-        *tables.migration_targets.pick(&mut rng)
-    };
+    let (origin_province, residence_province) = provinces(&mut rng, tables, birth_province);
     let place_of_origin = Place {
         province: origin_province,
         district: Cow::Borrowed(pick(&mut rng, tables.districts(origin_province))),
@@ -125,6 +116,44 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         status,
         date_of_death: None,
     }
+}
+
+/// The provinces of origin and of residence (old codes), the stream's draws after the name.
+fn provinces<R: Rng>(
+    rng: &mut R,
+    tables: &Tables,
+    birth_province: ProvinceCode,
+) -> (ProvinceCode, ProvinceCode) {
+    let origin = if rng.random_bool(0.85) {
+        birth_province
+    } else {
+        *tables.birth_provinces.pick(rng)
+    };
+    let residence = if rng.random_bool(STAY_IN_BIRTH_PROVINCE) {
+        birth_province
+    } else {
+        *tables.migration_targets.pick(rng)
+    };
+    (origin, residence)
+}
+
+/// The old province citizen `index` lives in, from the stream's first draws only (what
+/// [`citizen`] draws before the home, replayed without building anything): a few times cheaper
+/// than the citizen, for filtering by province before generating.
+pub(crate) fn residence_province(seed: u64, index: u64, reference_date: NaiveDate) -> ProvinceCode {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    let tables = Tables::get();
+    let slot = Slot::of(seed, index);
+    let birth_year = slot.birth_year(reference_date.year());
+    let january_first = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("years 1900-2399");
+    let days_in_year = (january_first + Months::new(12) - january_first).num_days() as u64;
+    let date_of_birth = january_first + Days::new(rng.random_range(0..days_in_year));
+    let names = tables.names(slot.sex, Cohort::of(date_of_birth.year()));
+    tables.surnames.pick(&mut rng);
+    names.middle.pick(&mut rng);
+    names.given.pick(&mut rng);
+    provinces(&mut rng, tables, slot.province).1
 }
 
 fn pick<'a, R: Rng>(rng: &mut R, items: &[&'a str]) -> &'a str {
@@ -229,6 +258,19 @@ mod tests {
 
     fn people(reference: NaiveDate) -> Vec<Citizen> {
         (0..20_000).map(|i| citizen(11, i, reference)).collect()
+    }
+
+    #[test]
+    fn the_residence_is_the_citizens_own_without_generating_them() {
+        let reference = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        for index in (0..5_000).map(|i| i * 7_919) {
+            let citizen = citizen(2026, index, reference);
+            assert_eq!(
+                CurrentProvince::containing(residence_province(2026, index, reference)).code,
+                citizen.permanent_address.province().code,
+                "{index}"
+            );
+        }
     }
 
     #[test]

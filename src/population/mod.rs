@@ -11,6 +11,7 @@
 mod fixtures;
 mod generate;
 mod layout;
+pub mod sample;
 pub(crate) mod tables;
 
 use std::collections::{HashMap, HashSet};

@@ -226,4 +226,22 @@ mod tests {
         }
         assert!(tables.streets.len() > 50);
     }
+
+    /// Places of origin are districts as they stood before the reform (30 June 2025), spelt as
+    /// the ward list spells them: every one has wards there.
+    #[test]
+    fn every_place_of_origin_is_a_pre_reform_district() {
+        let tables = Tables::get();
+        for province in Province::all() {
+            for district in tables.districts(province.code) {
+                assert!(
+                    OldWard::all()
+                        .iter()
+                        .any(|w| w.province == province.code && w.district == *district),
+                    "districts.csv: {district} ({}) was no district on 30 June 2025",
+                    province.code
+                );
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use super::{scope::Disclosure, verify::Declared, QrVerdict};
 use crate::{
     domain::{
         geography::reform_date, matching::Match, CardKind, CardState, Citizen, CitizenStatus,
-        PreReformAddress, Sex, VneidLevel,
+        OriginForm, Place, PreReformAddress, Sex, VneidLevel,
     },
     error::ApiError,
     proto,
@@ -76,7 +76,6 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
             disclosure.shows(field, true);
         }
     }
-    let province_name = |code: crate::domain::ProvinceCode| code.province().name.to_owned();
     let shows = |field| scope.allows(field);
     let message = proto::Citizen {
         cccd_number: c.cccd.to_string(),
@@ -90,11 +89,20 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
         nationality: shows(ScopeField::Nationality).then(|| c.nationality.to_string()),
         ethnicity: shows(ScopeField::Ethnicity).then(|| c.ethnicity.to_string()),
         religion: shows(ScopeField::Religion).then(|| c.religion.to_string()),
-        place_of_origin: shows(ScopeField::PlaceOfOrigin).then(|| proto::Place {
-            province_code: c.place_of_origin.province.to_string(),
-            province_name: province_name(c.place_of_origin.province),
-            district: c.place_of_origin.district.to_string(),
+        place_of_origin: shows(ScopeField::PlaceOfOrigin).then(|| match c.origin_on(today) {
+            OriginForm::PreReform(place) => pre_reform_place(place),
+            OriginForm::Current(province) => proto::Place {
+                province_code: province.code_text(),
+                province_name: province.full_name.to_owned(),
+                district: String::new(),
+            },
         }),
+        // The card's printed form beside it, as for the address.
+        pre_reform_place_of_origin: (today >= reform_date()
+            && c.card_prints_pre_reform_forms()
+            && shows(ScopeField::PlaceOfOrigin)
+            && shows(ScopeField::Card))
+        .then(|| pre_reform_place(&c.place_of_origin)),
         permanent_address: shows(ScopeField::PermanentAddress).then(|| address_on(c, today)),
         pre_reform_permanent_address: c
             .pre_reform_address
@@ -143,9 +151,9 @@ pub fn citizen(c: &Citizen, scope: FieldScope, today: NaiveDate) -> (proto::Citi
 /// pre-2025 form before (when the record keeps it).
 fn address_on(c: &Citizen, today: NaiveDate) -> proto::Address {
     let a = &c.permanent_address;
-    match &c.pre_reform_address {
-        Some(old) if today < reform_date() => pre_reform_address(old, &a.street),
-        _ => {
+    match c.pre_reform_form_on(today) {
+        Some(old) => pre_reform_address(old, &a.street),
+        None => {
             let commune = a.commune();
             let province = commune.province();
             proto::Address {
@@ -158,6 +166,14 @@ fn address_on(c: &Citizen, today: NaiveDate) -> proto::Address {
                 commune_code: commune.code.to_string(),
             }
         }
+    }
+}
+
+fn pre_reform_place(place: &Place) -> proto::Place {
+    proto::Place {
+        province_code: place.province.to_string(),
+        province_name: place.province.province().name.to_owned(),
+        district: place.district.to_string(),
     }
 }
 

@@ -396,6 +396,64 @@ mod tests {
         assert_eq!(street.verdict, QrVerdict::Mismatch(vec!["address"]));
     }
 
+    /// Issue 30's cases: an address mixing the units of two eras is a partial match with the
+    /// mix as the reason, whichever way it mixes; an address in one form matches.
+    #[test]
+    fn an_address_mixing_two_eras_is_a_partial_match_with_a_reason() {
+        use crate::domain::{geography, PreReformAddress, ProvinceCode};
+        let phu_tho = geography::current_province("Phú Thọ").unwrap();
+        let mut citizen = fixture("001090012345");
+        citizen.permanent_address.street = "Tiểu khu 3".into();
+        citizen.permanent_address.commune =
+            geography::commune("Xã Mai Châu", Some(phu_tho), &[]).unwrap();
+        citizen.pre_reform_address = Some(PreReformAddress {
+            province: ProvinceCode::new(17).unwrap(),
+            district: "Huyện Mai Châu".into(),
+            ward: "Thị trấn Mai Châu".into(),
+        });
+        let declared = |address: &str| Declared {
+            address: Some(address.into()),
+            ..Declared::default()
+        };
+        for one_form in [
+            "Tiểu khu 3, Xã Mai Châu, Tỉnh Phú Thọ",
+            "Tiểu khu 3, Thị trấn Mai Châu, Huyện Mai Châu, Tỉnh Hòa Bình",
+        ] {
+            let verdict = verify_demographics(&declared(one_form), &citizen);
+            assert!(verdict.matched, "{one_form}: {verdict:?}");
+            assert_eq!(verdict.address_problem, None, "{one_form}");
+        }
+        for (mixed, part) in [
+            ("Tiểu khu 3, Xã Mai Châu, Tỉnh Hòa Bình", "province:"),
+            (
+                "Tiểu khu 3, Xã Mai Châu, Huyện Mai Châu, Tỉnh Phú Thọ",
+                "district:",
+            ),
+            (
+                "Tiểu khu 3, Xã Mai Châu, Huyện Mai Châu, Tỉnh Hòa Bình",
+                "district:",
+            ),
+            (
+                "Tiểu khu 3, Thị trấn Mai Châu, Huyện Mai Châu, Tỉnh Phú Thọ",
+                "province:",
+            ),
+        ] {
+            let verdict = verify_demographics(&declared(mixed), &citizen);
+            assert!(!verdict.matched, "{mixed}: {verdict:?}");
+            assert_eq!(
+                verdict.fields[0],
+                (
+                    "address",
+                    Match::Partial(crate::domain::matching::MIXED_ERAS_SCORE)
+                ),
+                "{mixed}"
+            );
+            let problem = verdict.address_problem.unwrap();
+            assert!(problem.starts_with(part), "{mixed}: {problem}");
+            assert!(problem.contains("mixes two eras"), "{mixed}: {problem}");
+        }
+    }
+
     #[test]
     fn demographics_accept_either_form_of_the_same_place() {
         let an = fixture("001090012345");

@@ -120,6 +120,17 @@ impl ReportPolicy {
         })
     }
 
+    /// The agency's own unit on the day `at_ms` (Unix ms), as the log records a call it makes
+    /// then: since the reform its commune (when it lists exactly one) and province, beside its
+    /// former district; `None` before the reform (the district alone names it) or when its
+    /// entry does not say (several communes, a district the geography cannot place).
+    pub fn own_unit(&self, at_ms: i64) -> Option<Receiving> {
+        if at_ms < reform_ms() {
+            return None;
+        }
+        self.after_reform("", "").ok()
+    }
+
     /// Where a dossier received since the reform was received: see the documentation of
     /// [`crate::reporting`].
     fn after_reform(&self, district: &str, commune: &str) -> Result<Receiving, Refusal> {
@@ -416,6 +427,44 @@ mod tests {
         );
         event.kind = None;
         assert_eq!(check_fields(&event).unwrap_err().field(), "kind");
+    }
+
+    #[test]
+    fn an_agencys_own_unit_is_its_commune_and_province_since_the_reform() {
+        let phu_tho = geography::current_province("Phú Thọ").unwrap();
+        let mai_chau = geography::commune("Xã Mai Châu", Some(phu_tho), &[]).unwrap();
+        let commune_desk = ReportPolicy {
+            districts: Districts::Only(vec!["Huyện Mai Châu".into()]),
+            province: Some(phu_tho.code),
+            communes: Communes::Only(vec![mai_chau]),
+            ..ReportPolicy::default()
+        };
+        assert_eq!(
+            commune_desk.own_unit(reform_ms() - 1),
+            None,
+            "the district then"
+        );
+        assert_eq!(
+            commune_desk.own_unit(reform_ms()),
+            Some(Receiving {
+                district: "Huyện Mai Châu".into(),
+                commune: Some(mai_chau),
+                province: Some(phu_tho.code),
+            })
+        );
+        // A pre-reform desk (its district only) is placed through its district's old province.
+        let district_desk = ReportPolicy {
+            districts: Districts::Only(vec!["Huyện Mai Châu".into()]),
+            ..ReportPolicy::default()
+        };
+        assert_eq!(
+            district_desk.own_unit(reform_ms()),
+            Some(Receiving {
+                district: "Huyện Mai Châu".into(),
+                commune: None,
+                province: Some(17),
+            })
+        );
     }
 
     #[test]

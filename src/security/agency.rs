@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::reporting::ReportPolicy;
+use crate::reporting::{Receiving, ReportPolicy};
 
 /// What an agency may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -121,7 +121,7 @@ impl FromIterator<ScopeField> for FieldScope {
 /// One agency allowed to call vnpop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agency {
-    /// Short stable identifier, e.g. "one-stop-ba-dinh"; what the audit trail records.
+    /// Short stable identifier, e.g. "one-stop-phuong-ba-dinh"; what the audit trail records.
     pub id: String,
     pub name: String,
     /// Subject Common Name of its client certificate.
@@ -136,4 +136,17 @@ pub struct Agency {
     pub report: ReportPolicy,
     /// Events it may ingest per minute; `None`: no limit.
     pub ingest_per_minute: Option<u64>,
+}
+
+impl Agency {
+    /// The unit the agency is on the day `at_ms` (Unix ms), as the log records the calls it
+    /// makes then: before 1 July 2025 its district; since, its commune and province as well
+    /// (its district kept beside them as its former one), when its entry names them.
+    pub fn unit_at(&self, at_ms: i64) -> Receiving {
+        self.report.own_unit(at_ms).unwrap_or_else(|| Receiving {
+            district: self.district.clone(),
+            commune: None,
+            province: None,
+        })
+    }
 }

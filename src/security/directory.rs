@@ -281,20 +281,22 @@ mod tests {
     fn development_directory_scopes() {
         let dir = AgencyDirectory::development();
         let desk = dir
-            .find("one-stop-ba-dinh", Some("UBND quận Ba Đình"))
+            .find("one-stop-phuong-ba-dinh", Some("UBND phường Ba Đình"))
             .unwrap();
         assert_eq!(desk.scope, FieldScope::all());
         let hospital = dir.by_id("hospital-bach-mai").unwrap();
         assert!(hospital.scope.allows(ScopeField::FullName));
         assert!(!hospital.scope.allows(ScopeField::Religion));
         assert!(!dir.by_id("auditor-thanh-tra").unwrap().role.may_look_up());
-        assert!(dir.find("one-stop-ba-dinh", Some("Another org")).is_none());
+        assert!(dir
+            .find("one-stop-phuong-ba-dinh", Some("Another org"))
+            .is_none());
     }
 
     #[test]
     fn development_directory_reporting_rules() {
         let dir = AgencyDirectory::development();
-        let desk = dir.by_id("one-stop-ba-dinh").unwrap();
+        let desk = dir.by_id("one-stop-phuong-ba-dinh").unwrap();
         assert_eq!(
             desk.report,
             ReportPolicy {

@@ -82,7 +82,7 @@ mod tests {
 
     fn desk() -> std::sync::Arc<Agency> {
         AgencyDirectory::development()
-            .by_id("one-stop-ba-dinh")
+            .by_id("one-stop-phuong-ba-dinh")
             .unwrap()
     }
 

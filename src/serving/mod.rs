@@ -308,9 +308,14 @@ async fn record(
         %outcome,
         "served"
     );
+    let at = crate::ids::now_ms();
+    // The unit of the day: since the reform the agency's commune and province.
+    let unit = agency.unit_at(at);
     let call = ServedCall {
         agency_id: &agency.id,
-        district: &agency.district,
+        district: &unit.district,
+        commune: unit.commune.map(|c| c.get()),
+        province: unit.province,
         dossier_id: &context.dossier_id,
         officer_id: &context.officer_id,
         purpose: &context.purpose,
@@ -321,7 +326,7 @@ async fn record(
         call_id: context.call_id.as_deref(),
     };
     recorder
-        .record(call, crate::ids::now_ms())
+        .record(call, at)
         .await
         .map_err(ApiError::AuditUnavailable)
 }

@@ -470,11 +470,14 @@ impl VneidAuthentication for VneidService {
             .chars()
             .take(crate::reporting::MAX_PURPOSE_CHARS)
             .collect();
+        let unit = agency.unit_at(crate::ids::now_ms());
         self.serving
             .recorder()
             .record_action(Action {
                 agency_id: &agency.id,
-                district: &agency.district,
+                district: &unit.district,
+                commune: unit.commune.map(|c| c.get()),
+                province: unit.province,
                 rpc: &Rpc::IntrospectToken,
                 cccd,
                 outcome: &outcome,

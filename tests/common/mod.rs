@@ -55,7 +55,7 @@ pub fn test_config() -> ServeConfig {
 }
 
 /// [`test_config`] with the agency directory `toml` (kept in the returned directory), and the
-/// desk `one-stop-ba-dinh`'s entry with `settings` added, for tests of directory settings.
+/// desk `one-stop-phuong-ba-dinh`'s entry with `settings` added, for tests of directory settings.
 #[allow(dead_code)]
 pub fn config_with_desk(settings: &str, more: &str) -> (ServeConfig, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -63,8 +63,8 @@ pub fn config_with_desk(settings: &str, more: &str) -> (ServeConfig, tempfile::T
     std::fs::write(
         &agencies,
         format!(
-            "[[agency]]\nid = \"one-stop-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-ba-dinh\"\n\
-             organization = \"UBND quận Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
+            "[[agency]]\nid = \"one-stop-phuong-ba-dinh\"\nname = \"Ba Đình\"\ncommon_name = \"one-stop-phuong-ba-dinh\"\n\
+             organization = \"UBND phường Ba Đình\"\ndistrict = \"Quận Ba Đình\"\nrole = \"agency\"\n\
              fields = [\"all\"]\n{settings}\n\n{more}"
         ),
     )

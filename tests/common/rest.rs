@@ -43,6 +43,8 @@ impl Answer {
 pub struct Rest {
     addr: SocketAddr,
     api_key: Option<String>,
+    /// Headers sent with every request (e.g. `accept-language`).
+    headers: Vec<(String, String)>,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -51,8 +53,15 @@ impl Rest {
         Rest {
             addr,
             api_key: None,
+            headers: Vec::new(),
             sender: None,
         }
+    }
+
+    /// Sends `name: value` with every request.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
     }
 
     pub fn with_api_key(mut self, key: &str) -> Self {
@@ -100,6 +109,9 @@ impl Rest {
             .header("content-type", "application/json");
         if let Some(key) = &self.api_key {
             request = request.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
         }
         let request = request
             .body(Full::new(Bytes::copy_from_slice(body)))

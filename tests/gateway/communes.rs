@@ -3,14 +3,14 @@
 
 use super::*;
 
-/// A directory where the gateway's identity (one-stop-ba-dinh) is a desk of Hà Nội that receives
+/// A directory where the gateway's identity (one-stop-phuong-ba-dinh) is a desk of Hà Nội that receives
 /// dossiers at two wards since the reform, so each dossier must name its commune.
 const TWO_WARDS: &str = r#"
 [[agency]]
-id = "one-stop-ba-dinh"
+id = "one-stop-phuong-ba-dinh"
 name = "Bộ phận một cửa phường Ba Đình và Hoàn Kiếm"
-common_name = "one-stop-ba-dinh"
-organization = "UBND quận Ba Đình"
+common_name = "one-stop-phuong-ba-dinh"
+organization = "UBND phường Ba Đình"
 district = "Quận Ba Đình"
 province = "Hà Nội"
 communes = ["Phường Ba Đình", "00070"]
@@ -52,8 +52,8 @@ async fn a_dossier_opened_at_a_commune_counts_under_it_and_a_bad_commune_is_refu
     config.listen = format!("127.0.0.1:{port}").parse().unwrap();
     // The gateway started before the server: it cannot learn the agency's rules at start.
     let mut gateway_config = gateway_config(port, &common::data_dir());
-    gateway_config.cert = certs_dir().join("one-stop-ba-dinh.pem");
-    gateway_config.key = certs_dir().join("one-stop-ba-dinh.key");
+    gateway_config.cert = certs_dir().join("one-stop-phuong-ba-dinh.pem");
+    gateway_config.key = certs_dir().join("one-stop-phuong-ba-dinh.key");
     let gateway = gateway::start(&gateway_config).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let server = TestServer::with_config(config).await;

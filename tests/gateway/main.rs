@@ -4,13 +4,15 @@
 //! This file holds what the tests share; `outage` runs the bundled scenario through an outage,
 //! `problems` the errors and the API key, `openapi` the document against the routes served,
 //! `grpc` the gRPC services, `limits` the connection bounds, the API key rule and `/health`,
-//! `communes` dossiers received at communes since the reform, `readme`
+//! `communes` dossiers received at communes since the reform, `language` messages in Vietnamese,
+//! `readme`
 //! the README's curl and Python examples.
 
 #[path = "../common/mod.rs"]
 mod common;
 mod communes;
 mod grpc;
+mod language;
 mod limits;
 mod openapi;
 mod outage;
@@ -35,7 +37,7 @@ use serde_json::{json, Value};
 use tonic::Code;
 use vnpop::{
     chip::{chip_read, DocumentSigner},
-    client::{LookupContext, RegistryClient, VneidClient},
+    client::{ClientError, LookupContext, RegistryClient, VneidClient},
     domain::CccdNumber,
     gateway::{self, GatewayConfig, RunningGateway},
     population::{self, PopulationSpec},

@@ -69,8 +69,8 @@ async fn the_curl_and_python_examples_run_as_written() {
     let server = TestServer::start().await;
     // The README's gateway is `vnpop gateway` on its defaults: the one-stop shop of Ba Đình.
     let mut config = gateway_config(server.local_addr.port(), &common::data_dir());
-    config.cert = certs_dir().join("one-stop-ba-dinh.pem");
-    config.key = certs_dir().join("one-stop-ba-dinh.key");
+    config.cert = certs_dir().join("one-stop-phuong-ba-dinh.pem");
+    config.key = certs_dir().join("one-stop-phuong-ba-dinh.key");
     let gateway = gateway::start(&config).await.expect("the gateway starts");
     let address = gateway.local_addr.to_string();
     let section = examples();

@@ -476,7 +476,7 @@ mod tests {
             event_id: format!("v-{id}-{n}-{}", source.as_str()),
             source,
             dossier_id: id.into(),
-            agency_id: "one-stop-ba-dinh".into(),
+            agency_id: "one-stop-phuong-ba-dinh".into(),
             district: "Quận Ba Đình".into(),
             officer_id: "officer-1".into(),
             occurred_at_ms: at,
@@ -691,7 +691,7 @@ mod tests {
             ReconcileQuery {
                 from_ms: now - 2 * DAY,
                 to_ms: now - DAY / 2,
-                agency_id: Some("one-stop-ba-dinh".into()),
+                agency_id: Some("one-stop-phuong-ba-dinh".into()),
                 include_load_test: true,
                 max_findings: 7,
             },

@@ -152,7 +152,7 @@ mod tests {
             event_id: "e-1".into(),
             source,
             dossier_id: "D1".into(),
-            agency_id: "one-stop-ba-dinh".into(),
+            agency_id: "one-stop-phuong-ba-dinh".into(),
             district: "Phường Ba Đình".into(),
             officer_id: "officer-1".into(),
             occurred_at_ms: 1_751_300_000_000,

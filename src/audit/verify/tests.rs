@@ -11,7 +11,7 @@ fn event(i: usize) -> AuditEvent {
         event_id: format!("event-{i}"),
         source: EventSource::Client,
         dossier_id: format!("D{}", i / 3),
-        agency_id: "one-stop-ba-dinh".into(),
+        agency_id: "one-stop-phuong-ba-dinh".into(),
         district: "Quận Ba Đình".into(),
         officer_id: format!("officer-{}", i % 4),
         occurred_at_ms: 1_700_000_000_000 + i as i64,

@@ -70,7 +70,7 @@ impl Peer {
     pub(crate) fn status_message(&self, status: tonic::Status) -> String {
         match crate::client::connection_failure(&status, Some(&self.tls)) {
             Some(cause) => format!("cannot connect to vnpop at {}: {cause}", self.endpoint),
-            None => status.message().to_owned(),
+            None => crate::cli::language::language().status_message(&status),
         }
     }
 }

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     client::{ClientError, LookupContext, Origin},
     ids::now_ms,
+    lang::Language,
     proto,
     vocabulary::{Answer, Outcome, Rpc},
 };
@@ -34,6 +35,8 @@ pub struct Dossier {
     base: Arc<str>,
     /// The number of the next verification (shared by clones).
     verifications: Arc<AtomicU64>,
+    /// The language the server's refusals are asked in.
+    language: Language,
 }
 
 impl Dossier {
@@ -46,7 +49,15 @@ impl Dossier {
             event_time_ms: None,
             base: base.into(),
             verifications: Arc::new(AtomicU64::new(0)),
+            language: Language::English,
         }
+    }
+
+    /// The same dossier, its following verifications asking the server for its messages in
+    /// `language` (see [`LookupContext::language`]).
+    pub fn in_language(mut self, language: Language) -> Self {
+        self.language = language;
+        self
     }
 
     /// The dossier as it was opened.
@@ -86,6 +97,7 @@ impl Dossier {
             officer_id: self.info.officer_id.clone(),
             load_test: self.info.load_test,
             call_id: Some(call_id),
+            language: self.language,
         }
     }
 

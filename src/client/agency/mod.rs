@@ -13,7 +13,7 @@
 //! # async fn example() -> Result<(), vnpop::client::ClientError> {
 //! use vnpop::client::{AgencyClient, AgencyClientConfig, DossierChannel, ClientTls, DossierInfo};
 //!
-//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-ba-dinh.pem", "certs/one-stop-ba-dinh.key")?;
+//! let tls = ClientTls::from_files("certs/ca.pem", "certs/one-stop-phuong-ba-dinh.pem", "certs/one-stop-phuong-ba-dinh.key")?;
 //! let client = AgencyClient::open(AgencyClientConfig::new("https://localhost:50051", Some(tls), "outbox.sqlite")).await?;
 //! let dossier = client
 //!     .open_dossier(DossierInfo::new("000.00.01.H26-261123-0001", "1.004227", "Quận Ba Đình", "officer-017", DossierChannel::Desk))

@@ -17,6 +17,7 @@
 //! Each table is parsed once, on first use; the name indexes used to read addresses are built
 //! separately, so generating a population never pays for them.
 
+mod era;
 mod parse;
 mod units;
 
@@ -28,6 +29,7 @@ use std::{
 
 use chrono::NaiveDate;
 
+pub use era::EraMix;
 pub use parse::{parse, AddressProblem, ParsedAddress, ParsedForm};
 pub use units::{commune, current_province, district_province, CommuneProblem};
 
@@ -345,6 +347,30 @@ impl Names {
 mod tests {
     use super::*;
     use crate::domain::Province;
+
+    /// Names as published, tidied once by data/derive_geography.py: single spaces, hyphens
+    /// and apostrophes as the official lists write them, tone marks placed one way.
+    #[test]
+    fn every_name_is_tidy() {
+        let names = CurrentProvince::all()
+            .iter()
+            .flat_map(|p| [p.name, p.full_name])
+            .chain(Commune::all().iter().map(|c| c.name))
+            .chain(OldWard::all().iter().flat_map(|w| [w.district, w.ward]));
+        for name in names {
+            assert_eq!(name.split_whitespace().collect::<Vec<_>>().join(" "), name);
+            assert!(
+                !name.contains(['\u{2013}', '\u{2014}', '\u{2018}', '\u{2019}']),
+                "{name}"
+            );
+            // The official placement: canonical form and the name agree (case aside).
+            assert_eq!(
+                crate::domain::folding::canonical(name),
+                name.to_lowercase(),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn counts_34_provinces_and_3321_communes() {

@@ -8,7 +8,7 @@
 
 use std::{collections::HashMap, fmt, sync::LazyLock};
 
-use super::{CommuneCode, CurrentProvince, OldWard, NAMES};
+use super::{era, CommuneCode, CurrentProvince, EraMix, OldWard, NAMES};
 use crate::domain::{folding::fold, Province, ProvinceCode};
 
 /// A one-line address resolved against the tables.
@@ -18,6 +18,9 @@ pub struct ParsedAddress {
     pub street: String,
     /// The form and the unit it names.
     pub form: ParsedForm,
+    /// How the address mixes the units of two eras, when it does (it names the unit `form`
+    /// says all the same).
+    pub mixed: Option<EraMix>,
 }
 
 /// Which form the address was written in, and the unit it names.
@@ -210,6 +213,8 @@ pub fn parse(text: &str) -> Option<Result<ParsedAddress, AddressProblem>> {
         return None;
     }
     let (old, current) = provinces(province_part);
+    // A province that is no longer one (merged on 1 July 2025).
+    let only_old = current.is_none();
     let current = match (old, current) {
         (_, Some(current)) => current,
         (Some(old), None) => CurrentProvince::containing(old),
@@ -221,13 +226,37 @@ pub fn parse(text: &str) -> Option<Result<ParsedAddress, AddressProblem>> {
     };
     let street = |parts: &[&str]| parts.join(", ");
     Some(if is_district {
-        pre_reform(old, current, last_unit, before, street)
+        pre_reform(old, current, last_unit, before, street).or_else(|problem| {
+            // Not a district of the province as written: one of another old province now in
+            // the (current) province written, with the era's ward or today's commune.
+            let Some(was) = old_province_of(last_unit, current).filter(|_| !only_old) else {
+                return Err(problem);
+            };
+            let mut parsed = pre_reform(Some(was), current, last_unit, before, street)?;
+            parsed.mixed.get_or_insert(EraMix::CurrentProvince {
+                district: last_unit.to_string(),
+                province: province_part.to_string(),
+                was: was.province().name,
+            });
+            Ok(parsed)
+        })
     } else {
         two_level(current, last_unit).map(|code| ParsedAddress {
             street: street(before),
             form: ParsedForm::Current(code),
+            mixed: only_old.then(|| EraMix::MergedProvince {
+                commune: code.commune().name,
+                province: province_part.to_string(),
+                now: current.full_name,
+            }),
         })
     })
+}
+
+/// The old province of `district` among those merged into `current`.
+fn old_province_of(district: &str, current: &'static CurrentProvince) -> Option<ProvinceCode> {
+    super::district_province(district, Some(current))
+        .filter(|old| CurrentProvince::containing(*old).code == current.code)
 }
 
 fn pre_reform(
@@ -240,11 +269,22 @@ fn pre_reform(
     let ward_part = before.last().copied();
     let district_is_old =
         old.is_some_and(|o| NAMES.old_districts.contains(&(o.get(), unit_key(district))));
-    // A current commune with a district: written in neither form.
+    // A current commune with a district: written in neither form. It still denotes the commune
+    // when the commune lies in the district's area (a mix of eras), else nothing.
     if let Some(ward) = ward_part {
         let named_now = NAMES.commune(current.code, ward);
         let ward_existed = old.is_some_and(|o| OldWard::find(o, district, ward).is_some());
         if let (Some(code), false) = (named_now, ward_existed) {
+            if old.is_some_and(|o| district_is_old && era::in_district(code, o, district)) {
+                return Ok(ParsedAddress {
+                    street: street(&before[..before.len() - 1]),
+                    form: ParsedForm::Current(code),
+                    mixed: Some(EraMix::AbolishedDistrict {
+                        district: district.to_owned(),
+                        commune: code.commune().name,
+                    }),
+                });
+            }
             return Err(AddressProblem::DistrictAfterReform {
                 district: district.to_owned(),
                 commune: code.commune().name,
@@ -261,12 +301,14 @@ fn pre_reform(
         return Ok(ParsedAddress {
             street: street(&before[..before.len() - 1]),
             form: ParsedForm::PreReform(ward),
+            mixed: None,
         });
     }
     if let Some(island) = OldWard::find(old, district, "") {
         return Ok(ParsedAddress {
             street: street(before),
             form: ParsedForm::PreReform(island),
+            mixed: None,
         });
     }
     Err(AddressProblem::UnknownWard {
@@ -345,6 +387,51 @@ mod tests {
     }
 
     #[test]
+    fn addresses_mixing_two_eras_name_the_place_and_the_mix() {
+        let mixed = |text: &str| {
+            let parsed = parse(text).unwrap().unwrap();
+            let names: Vec<&str> = parsed
+                .form
+                .communes()
+                .into_iter()
+                .map(|c| c.commune().name)
+                .collect();
+            (names, parsed.mixed.as_ref().map(EraMix::part))
+        };
+        for (text, part) in [
+            // A commune of today with the province merged away on 1 July 2025.
+            ("Tiểu khu 3, Xã Mai Châu, Tỉnh Hòa Bình", "province"),
+            // A commune of today with its abolished district, whatever the province.
+            ("Xã Mai Châu, Huyện Mai Châu, Tỉnh Phú Thọ", "district"),
+            ("Xã Mai Châu, Huyện Mai Châu, Tỉnh Hòa Bình", "district"),
+            // An old ward and district with the province they are in today.
+            (
+                "Thị trấn Mai Châu, Huyện Mai Châu, Tỉnh Phú Thọ",
+                "province",
+            ),
+        ] {
+            assert_eq!(mixed(text), (vec!["Xã Mai Châu"], Some(part)), "{text}");
+        }
+        assert_eq!(
+            mixed("8 Hàng Bạc, Phường Hoàn Kiếm, Quận Hoàn Kiếm, Thành phố Hà Nội"),
+            (vec!["Phường Hoàn Kiếm"], Some("district"))
+        );
+        // Written in one form: no mix.
+        for text in [
+            "Thôn 2, Thị trấn Mai Châu, Huyện Mai Châu, Tỉnh Hòa Bình",
+            "Tiểu khu 3, Xã Mai Châu, Tỉnh Phú Thọ",
+            "8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội",
+        ] {
+            assert_eq!(mixed(text).1, None, "{text}");
+        }
+        // A commune of today with a district it is not in denotes nothing.
+        let elsewhere = parse("8 Hàng Bạc, Phường Hoàn Kiếm, Quận Ba Đình, Thành phố Hà Nội")
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(elsewhere.part(), "district");
+    }
+
+    #[test]
     fn free_text_is_left_to_word_comparison() {
         assert_eq!(parse("12 Le Loi Q1 HCM"), None);
         assert_eq!(parse("12 Lê Lợi, Hồ Chí Minh"), None);
@@ -354,7 +441,7 @@ mod tests {
     fn names_the_wrong_part() {
         let problem = |text| parse(text).unwrap().unwrap_err();
         assert_eq!(
-            problem("8 Hàng Bạc, Phường Hoàn Kiếm, Quận Hoàn Kiếm, Thành phố Hà Nội").part(),
+            problem("8 Hàng Bạc, Phường Hoàn Kiếm, Quận Ba Đình, Thành phố Hà Nội").part(),
             "district"
         );
         assert_eq!(

@@ -62,9 +62,6 @@ pub struct ReportArgs {
     /// Only this district (as the dossiers name it, e.g. "Huyện Mai Châu").
     #[arg(long)]
     pub district: Option<String>,
-    /// The language of the report: vi (Vietnamese, the default) or en.
-    #[arg(long, value_enum, default_value = "vi")]
-    pub lang: Lang,
     /// The HTML file to write; its directory must exist.
     #[arg(long)]
     pub out: PathBuf,
@@ -409,7 +406,11 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         Backend::File { .. } => None,
     };
     Ok(ReportData {
-        lang: args.lang,
+        // The global --lang (VNPOP_LANG): Vietnamese unless English is asked.
+        lang: match crate::cli::language::asked() {
+            Some(crate::lang::Language::English) => Lang::En,
+            _ => Lang::Vi,
+        },
         period,
         compare,
         agency: args.period.agency.clone(),

@@ -2,12 +2,12 @@
 //! written the way its readers write them (Vietnamese: `65.498`, `21,8%`, `01/12/2022`).
 
 use chrono::NaiveDate;
-use clap::ValueEnum;
 
 use crate::vocabulary::Channel;
 
-/// The language a report is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The language a report is written in (the global `--lang`: Vietnamese unless English is
+/// asked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     /// Tiếng Việt (the default).
     Vi,
