@@ -870,6 +870,11 @@ fn export_through_the_server(data_dir: &std::path::Path, runtime: &tokio::runtim
     let wanted = common::env_number("VNPOP_BENCH_EXPORTED", 1_000_000);
     let config = common::bench_config(data_dir, 1_000);
     let state = vnpop::server::ServerState::build(&config).expect("server state");
+    // A server opened on a long log derives its query side first (auditor answers wait for it;
+    // at 100M events, more than a client's patience): measured above, not here.
+    while let Err(error) = state.recorder.log().caught_up_blocking() {
+        eprintln!("export: the server's query side is not derived yet ({error}); waiting");
+    }
     runtime.block_on(async {
         let running = vnpop::server::start(config.listen, state)
             .await

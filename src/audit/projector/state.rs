@@ -25,10 +25,13 @@ use crate::{
     vocabulary::Outcome,
 };
 
+/// The hasher of the state's maps (one probe or more an event: not SipHash).
+type FastHash = foldhash::fast::FixedState;
+
 /// Interned texts: agencies, districts, officers, procedures, channels.
 #[derive(Debug, Default)]
 pub(crate) struct Texts {
-    ids: HashMap<Box<str>, u32>,
+    ids: HashMap<Box<str>, u32, FastHash>,
     texts: Vec<Box<str>>,
 }
 
@@ -96,7 +99,7 @@ pub(crate) struct Receipt<'a> {
 pub(crate) struct QueryState {
     pub(crate) texts: Texts,
     keys: Vec<RollupKey>,
-    key_ids: HashMap<RollupKey, u32>,
+    key_ids: HashMap<RollupKey, u32, FastHash>,
     /// Each rollup row's figures, by its key's id.
     figures: Vec<Figures>,
     dossiers: DossierTable,
@@ -104,9 +107,9 @@ pub(crate) struct QueryState {
     /// in the unverified list's order, with their rollup row.
     unverified: BTreeMap<UnverifiedKey, u32>,
     /// When each of them was received, by its dossier key (to find it again once covered).
-    unverified_at: HashMap<Key, i64>,
+    unverified_at: HashMap<Key, i64, FastHash>,
     /// What each outcome text means, parsed once.
-    outcomes: HashMap<Box<str>, (bool, bool)>,
+    outcomes: HashMap<Box<str>, (bool, bool), FastHash>,
 }
 
 /// The current province containing the one recorded (an old province's successor; a current

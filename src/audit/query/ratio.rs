@@ -27,6 +27,9 @@ const MAX_GROUPS: usize = 8;
 /// A group under its compact key: one number per dimension.
 type CompactGroup = [i64; MAX_GROUPS];
 
+/// The hasher of the maps a ratio sums in (hundreds of thousands of rows a query: not SipHash).
+type FastHash = foldhash::fast::FixedState;
+
 /// A dimension the ratio can be broken down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
@@ -78,7 +81,7 @@ impl GroupBy {
 
     /// This dimension's number for a dossier: a text's id, a code, or a month (year × 12 +
     /// month − 1).
-    fn compact(self, key: &RollupKey, months: &mut HashMap<i64, i64>) -> i64 {
+    fn compact(self, key: &RollupKey, months: &mut HashMap<i64, i64, FastHash>) -> i64 {
         match self {
             GroupBy::Agency => i64::from(key.agency),
             GroupBy::District => i64::from(key.district),
@@ -298,8 +301,8 @@ impl AuditReader {
                 agency.is_none_or(|a| key.agency == a)
                     && load_test.is_none_or(|l| key.load_test == l)
             };
-            let mut groups: HashMap<CompactGroup, [i64; 7]> = HashMap::new();
-            let mut months = HashMap::new();
+            let mut groups: HashMap<CompactGroup, [i64; 7], FastHash> = HashMap::default();
+            let mut months: HashMap<i64, i64, FastHash> = HashMap::default();
             let mut add = |key: &RollupKey, figures: [i64; 7]| {
                 let mut group = CompactGroup::default();
                 for (slot, by) in group.iter_mut().zip(group_by) {
