@@ -147,40 +147,8 @@ impl CitizenIndex {
         log: &dyn LogOfRecord,
         dictionary: &mut Dictionary,
     ) -> Result<(Self, CitizenWriter), AuditError> {
-        let io = |error| failed(path, error);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(io)?;
-        let mut runs = read_runs(&file).map_err(io)?;
-        runs.retain(|run| run.end <= applied);
-        let length = runs
-            .last()
-            .map_or(0, |run| run.offset - HEADER + run.bytes());
-        if file.metadata().map_err(io)?.len() != length {
-            file.set_len(length).map_err(io)?;
-            file.sync_data().map_err(io)?;
-        }
-        let tail_start = runs.last().map_or(0, |run| run.end);
-        let index = CitizenIndex {
-            path: path.to_owned(),
-            shared: Arc::new(RwLock::new(Shared {
-                runs,
-                tail_start,
-                tail: Vec::new(),
-            })),
-        };
-        let mut writer = CitizenWriter {
-            index: index.clone(),
-            file,
-            length,
-            tail: Vec::new(),
-            tail_start,
-            batch: Vec::new(),
-        };
+        let (index, mut writer) = Self::open_runs(path, applied).map_err(|e| failed(path, e))?;
+        let tail_start = writer.tail_start;
         let mut from = tail_start;
         while from < applied {
             let to = applied.min(from + RUN_EVENTS);
@@ -195,6 +163,44 @@ impl CitizenIndex {
             writer.publish(to)?;
             from = to;
         }
+        Ok((index, writer))
+    }
+
+    /// The index's file at `path` with its complete runs up to `applied` (the rest cut off),
+    /// and an empty tail after them.
+    fn open_runs(path: &Path, applied: u64) -> std::io::Result<(Self, CitizenWriter)> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let mut runs = read_runs(&file)?;
+        runs.retain(|run| run.end <= applied);
+        let length = runs
+            .last()
+            .map_or(0, |run| run.offset - HEADER + run.bytes());
+        if file.metadata()?.len() != length {
+            file.set_len(length)?;
+            file.sync_data()?;
+        }
+        let tail_start = runs.last().map_or(0, |run| run.end);
+        let index = CitizenIndex {
+            path: path.to_owned(),
+            shared: Arc::new(RwLock::new(Shared {
+                runs,
+                tail_start,
+                tail: Vec::new(),
+            })),
+        };
+        let writer = CitizenWriter {
+            index: index.clone(),
+            file,
+            length,
+            tail: Vec::new(),
+            tail_start,
+            batch: Vec::new(),
+        };
         Ok((index, writer))
     }
 
@@ -438,34 +444,7 @@ mod tests {
     }
 
     fn writer(dir: &Path) -> (CitizenIndex, CitizenWriter) {
-        let path = dir.join(CITIZEN_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .unwrap();
-        let runs = read_runs(&file).unwrap();
-        let tail_start = runs.last().map_or(0, |r| r.end);
-        let length = runs.last().map_or(0, |r| r.offset - HEADER + r.bytes());
-        let index = CitizenIndex {
-            path,
-            shared: Arc::new(RwLock::new(Shared {
-                runs,
-                tail_start,
-                tail: Vec::new(),
-            })),
-        };
-        let writer = CitizenWriter {
-            index: index.clone(),
-            file,
-            length,
-            tail: Vec::new(),
-            tail_start,
-            batch: Vec::new(),
-        };
-        (index, writer)
+        CitizenIndex::open_runs(&dir.join(CITIZEN_FILE), u64::MAX).unwrap()
     }
 
     #[test]
