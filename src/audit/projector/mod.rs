@@ -1,23 +1,26 @@
-//! The projector: derives the query tables from the log of record, on its own thread.
+//! The projector: derives the query side from the log of record, on its own thread.
 //!
 //! The log's records (and the signed heads over them) are the record; everything an auditor's
-//! query reads besides them is derived here, in a file of its own (`audit-query.sqlite`) so
-//! that projecting never waits for, or holds up, a group commit: the `dossiers` summary, the
-//! per-day `ratio_rollup` and the citizen index `subjects`. The projector reads what the
-//! sequencer has acknowledged back from the log, applies it in batches, each in one transaction
-//! that also records the position it has applied (`projection_state.applied`), and publishes
-//! that position. The citizen index is not a table: it is `citizens` (sorted runs in a file of
-//! its own and a tail in memory), published with each batch. After a crash or restart it starts again from the recorded position, and
-//! [`rebuild`] derives everything again from the first event.
+//! query reads besides them is derived here, never on the answer's path: in memory, the state
+//! of [`state`] (rollup counters, every dossier's counts, the unverified list), derived again
+//! from the log at every start; on disk, each dossier's receipt and the tree's upper levels in
+//! a file of its own (`audit-query.sqlite`, so projecting never waits for, or holds up, a group
+//! commit), and the citizen index ([`citizens`]: sorted runs in a file of its own and a tail in
+//! memory). The projector reads what the sequencer has acknowledged back from the log and
+//! applies it in batches: each batch to the state in memory, then its receipts in one
+//! transaction that also records the position applied (`projection_state.applied`), then its
+//! citizen index entries; then it publishes that position. After a crash or restart it derives
+//! the state in memory up to the recorded position and goes on from there; [`rebuild`]
+//! derives everything again from the first event.
 //!
 //! Projection transactions are not fsync'd at each commit: they can always be recomputed from
 //! the record, and SQLite's write-ahead log keeps a prefix of commits, so the applied position
-//! never runs ahead of the rows it stands for.
+//! never runs ahead of the rows it stands for (and the citizen index drops any run beyond it).
 
-//!
-//! The module's files: the thread and what it applies here; `tables` (the query tables' file,
-//! its schema and the position it stores); `citizens` (the citizen index); `progress` (what the
-//! sequencer tells the thread, and when it applies).
+//! The module's files: the thread and what it applies here; `state` (the query side in memory)
+//! and `dossiers` (its table of every dossier's counts); `tables` (the query file, its schema
+//! and the position it stores); `citizens` (the citizen index); `progress` (what the sequencer
+//! tells the thread, and when it applies).
 
 mod citizens;
 mod dossiers;

@@ -1,11 +1,12 @@
-//! The auditor's questions, answered from the query tables (`dossiers`, `ratio_rollup` and
-//! `ratio_rollup_month`, `subjects`) and from the log of record's events, through one
-//! [`AuditReader`]: a read connection to the log with the query tables attached.
+//! The auditor's questions, answered from the query side (the state in memory, the receipts
+//! in the query file, the citizen index: see [`super::projector`]) and from the log of
+//! record's events, through one [`AuditReader`]: a read connection to the log with the query
+//! file attached, and the query side it reads.
 //!
 //! One file a question: `ratio` (lookups per dossier, the central figure), `unverified`
 //! (dossiers without a served lookup), `events` (the log's events, filtered), `citizen`
 //! (who looked a citizen up). Reconciliation is [`super::reconcile`], proofs read
-//! [`StoredTree`]. Nothing here writes: the projector derives the tables, the sequencer the log.
+//! [`StoredTree`]. Nothing here writes: the projector derives the query side, the sequencer the log.
 
 mod citizen;
 mod events;
