@@ -8,7 +8,9 @@ mod common;
 use std::{fmt::Write as _, path::Path};
 
 use chrono::Datelike;
-use common::{run_vnpop_binary, test_config, TestServer};
+use common::{
+    agency_tls, free_port, run_vnpop_binary, spawn_serve, test_config, Spawned, TestServer,
+};
 use vnpop::{
     domain::{Citizen, CitizenStatus, Sex},
     population::{self, builtin_fixtures},
@@ -154,6 +156,10 @@ fn planted() -> (String, Counts, Counts) {
 }
 
 fn args(server: &TestServer, input: &Path, output: &Path, more: &[&str]) -> Vec<String> {
+    args_to(&server.endpoint(), input, output, more)
+}
+
+fn args_to(endpoint: &str, input: &Path, output: &Path, more: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "clean",
         "--in",
@@ -161,7 +167,7 @@ fn args(server: &TestServer, input: &Path, output: &Path, more: &[&str]) -> Vec<
         "--out",
         output.to_str().unwrap(),
         "--server",
-        &server.endpoint(),
+        endpoint,
         "--cert",
         "certs/simulation.pem",
         "--key",
@@ -176,7 +182,14 @@ fn args(server: &TestServer, input: &Path, output: &Path, more: &[&str]) -> Vec<
 
 /// The events the trail holds for job `job`.
 async fn job_events(server: &TestServer, job: &str) -> Vec<proto::LoggedEvent> {
-    let audit = server.audit("auditor-thanh-tra").await;
+    job_events_at(&server.endpoint(), job).await
+}
+
+async fn job_events_at(endpoint: &str, job: &str) -> Vec<proto::LoggedEvent> {
+    let audit =
+        vnpop::client::AuditClient::connect(endpoint, Some(agency_tls("auditor-thanh-tra")))
+            .await
+            .unwrap();
     let mut stream = audit
         .events(proto::ListEventsRequest {
             dossier_id: job.into(),
@@ -250,6 +263,25 @@ async fn a_planted_registry_gets_the_exact_count_of_every_verdict() {
     let events = job_events(&server, "bhxh").await;
     assert_eq!(events.len(), 36);
     assert!(events.iter().all(|e| e.rpc == "CleanRecord"));
+    // The auditor's list of cleaning jobs, apart from dossiers.
+    let listed = run_vnpop_binary(vec![
+        "audit".into(),
+        "cleaning".into(),
+        "--server".into(),
+        server.endpoint(),
+    ])
+    .await;
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(
+        listed.lines().next(),
+        Some("agency,job,purpose,officer,first,last,records,match,mismatch,unknown_number,malformed,deceased,card_revoked")
+    );
+    let row = listed.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("simulation,bhxh,làm sạch dữ liệu,data-team,"),
+        "{listed}"
+    );
+    assert!(row.ends_with(",36,24,7,2,2,1,0"), "{listed}");
     let audit = server.audit("auditor-thanh-tra").await;
     let today = common::today().format("%Y-%m-%d").to_string();
     let ratio = audit
@@ -380,4 +412,97 @@ async fn a_job_killed_and_resumed_ends_as_an_uninterrupted_one() {
         std::fs::read_to_string(&whole).unwrap()
     );
     assert_eq!(job_events(&server, "kill-job").await.len(), rows);
+}
+
+/// A `vnpop serve` process on `port` with its log in `dir`, once it answers.
+async fn serve(port: u16, dir: &Path) -> Spawned {
+    let server = spawn_serve(port, dir, &[]);
+    let endpoint = format!("https://localhost:{port}");
+    for _ in 0..200 {
+        let connected =
+            vnpop::client::RegistryClient::connect(&endpoint, Some(agency_tls("simulation"))).await;
+        if let Ok(client) = connected {
+            if client.who_am_i().await.is_ok() {
+                return server;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server did not start");
+}
+
+#[tokio::test]
+async fn a_server_outage_stops_the_job_and_resume_finishes_it_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let endpoint = format!("https://localhost:{port}");
+    let mut spec = test_config().population.spec();
+    spec.size = 1_000;
+    let all = population::generate(spec, &builtin_fixtures());
+    let rows = 30_000;
+    let mut text = String::from(HEADER);
+    for i in 0..rows {
+        let c = &all[i % all.len()];
+        text += &row(
+            &format!("O{i}"),
+            &c.cccd.to_string(),
+            &c.full_name,
+            &dmy(c),
+            sex(c),
+            "",
+        );
+    }
+    let input = dir.path().join("outage.csv");
+    std::fs::write(&input, &text).unwrap();
+    let output = dir.path().join("verdicts.csv");
+
+    let mut server = serve(port, &data).await;
+    let client = std::process::Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(args_to(&endpoint, &input, &output, &[]))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read(&output)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
+        < 2_000
+    {
+        assert!(started.elapsed().as_secs() < 120, "no progress");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The outage: the server dies (SIGKILL) mid-job.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let ended = tokio::task::spawn_blocking(move || client.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ended.stderr);
+    assert!(!ended.status.success(), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+
+    // Back up on the same log: the job resumes and ends with every record recorded once.
+    let _server = serve(port, &data).await;
+    let run = run_vnpop_binary(args_to(&endpoint, &input, &output, &["--resume"])).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(job_events_at(&endpoint, "outage").await.len(), rows);
+    let whole = dir.path().join("whole.csv");
+    let run = run_vnpop_binary(args_to(&endpoint, &input, &whole, &["--job-id", "outage"])).await;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&output).unwrap(),
+        std::fs::read_to_string(&whole).unwrap()
+    );
+    assert_eq!(job_events_at(&endpoint, "outage").await.len(), rows);
 }
