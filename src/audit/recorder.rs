@@ -65,7 +65,9 @@ pub struct Action<'a> {
 /// Records served calls into the audit log.
 pub struct ServedRecorder {
     log: Arc<AuditLog>,
-    subject_key: [u8; 32],
+    /// The HMAC key of subjects, made once (a key's set-up is two hash blocks: a cleaning job
+    /// hashes a subject per record).
+    subject_key: hmac::Key,
     /// Distinguishes this server run's event ids from every other run's.
     run_id: String,
     counter: AtomicU64,
@@ -89,7 +91,7 @@ impl ServedRecorder {
     pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
         Ok(ServedRecorder {
             log,
-            subject_key,
+            subject_key: hmac::Key::new(hmac::HMAC_SHA256, &subject_key),
             run_id: crate::ids::run_id::<8>().map_err(|e| AuditError::Key(e.to_string()))?,
             counter: AtomicU64::new(0),
             skip_for_benchmark: AtomicBool::new(false),
@@ -103,7 +105,7 @@ impl ServedRecorder {
 
     /// The keyed hash under which a citizen's number is recorded.
     pub fn subject(&self, cccd: &str) -> Subject {
-        subject_hash(&self.subject_key, cccd)
+        keyed_subject(&self.subject_key, cccd)
     }
 
     /// BENCHMARKS ONLY. With `skip` set, served calls are answered without being recorded, so a
@@ -242,8 +244,12 @@ impl ServedRecorder {
 
 /// HMAC-SHA-256 of a CCCD number under `key`: the citizen's [`Subject`].
 pub fn subject_hash(key: &[u8; 32], cccd: &str) -> Subject {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let tag = hmac::sign(&key, cccd.as_bytes());
+    keyed_subject(&hmac::Key::new(hmac::HMAC_SHA256, key), cccd)
+}
+
+/// HMAC-SHA-256 of a CCCD number under a key already made.
+fn keyed_subject(key: &hmac::Key, cccd: &str) -> Subject {
+    let tag = hmac::sign(key, cccd.as_bytes());
     Subject(tag.as_ref().try_into().expect("HMAC-SHA-256 is 32 bytes"))
 }
 
