@@ -19,6 +19,7 @@ const PROTOS: &[&str] = &[
     "proto/vnpop/v1/vneid.proto",
     "proto/vnpop/v1/admin.proto",
     "proto/vnpop/v1/gateway.proto",
+    "proto/vnpop/v1/cleaning.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -271,6 +271,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_MAX_REQUEST_ADMIN", default_value = "256KiB", value_parser = parse_size)]
     pub max_request_admin: usize,
 
+    /// Largest data-cleaning message: a batch of up to 1,000 records.
+    #[arg(long, env = "VNPOP_MAX_REQUEST_CLEANING", default_value = "1MiB", value_parser = parse_size)]
+    pub max_request_cleaning: usize,
+
     /// Largest audit request: an Ingest batch of up to 10,000 events.
     #[arg(long, env = "VNPOP_MAX_REQUEST_AUDIT", default_value = "16MiB", value_parser = parse_size)]
     pub max_request_audit: usize,

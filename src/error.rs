@@ -81,6 +81,18 @@ pub enum ApiError {
     },
     #[error("a batch holds at most {max} events, this one {count}; split it")]
     BatchTooLarge { count: usize, max: usize },
+    /// A cleaning stream's job is missing or one of its fields is not valid (the field named).
+    #[error("{field}: {message}")]
+    CleaningJobInvalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(
+        "a cleaning batch holds at most {max} records, this one {count}; send smaller batches"
+    )]
+    CleaningBatchTooLarge { count: usize, max: usize },
+    #[error("agency {agency} may not run data-cleaning jobs: its directory entry has no cleaning_per_second")]
+    CleaningNotAllowed { agency: String },
     #[error("no citizen has CCCD number {masked}; check the number with the applicant")]
     CitizenNotFound { masked: String },
     #[error(
@@ -307,6 +319,9 @@ impl ApiError {
             ApiError::LoadTestNotAllowed { .. } => Reason::LoadTestNotAllowed,
             ApiError::IngestQuotaExceeded { .. } => Reason::IngestQuotaExceeded,
             ApiError::BatchTooLarge { .. } => Reason::BatchTooLarge,
+            ApiError::CleaningJobInvalid { .. } => Reason::CleaningJobInvalid,
+            ApiError::CleaningBatchTooLarge { .. } => Reason::CleaningBatchTooLarge,
+            ApiError::CleaningNotAllowed { .. } => Reason::CleaningNotAllowed,
             ApiError::CitizenNotFound { .. } => Reason::CitizenNotFound,
             ApiError::CmndNotFound { .. } => Reason::CmndNotFound,
             ApiError::Caller(CallerError::NoCertificate) => Reason::ClientCertificateMissing,
@@ -351,7 +366,10 @@ impl ApiError {
             | ApiError::NothingDeclared
             | ApiError::InvalidField { .. }
             | ApiError::FieldTooLong { .. }
-            | ApiError::BatchTooLarge { .. } => Code::InvalidArgument,
+            | ApiError::BatchTooLarge { .. }
+            | ApiError::CleaningJobInvalid { .. }
+            | ApiError::CleaningBatchTooLarge { .. } => Code::InvalidArgument,
+            ApiError::CleaningNotAllowed { .. } => Code::PermissionDenied,
             ApiError::EventRefused {
                 refusal: Refusal::LoadTestNotAllowed,
                 ..
@@ -423,6 +441,10 @@ impl ApiError {
                 vec![("context.load_test".into(), self.to_string())]
             }
             ApiError::BatchTooLarge { .. } => vec![("events".into(), self.to_string())],
+            ApiError::CleaningJobInvalid { field, message } => {
+                vec![(field.to_string(), message.clone())]
+            }
+            ApiError::CleaningBatchTooLarge { .. } => vec![("records".into(), self.to_string())],
             ApiError::ChipReadMalformed { field, message } => {
                 vec![(field.clone(), message.clone())]
             }
@@ -449,7 +471,7 @@ impl ApiError {
             ApiError::InvalidQr(error) => {
                 metadata.insert("part".into(), error.part().into());
             }
-            ApiError::LoadTestNotAllowed { agency } => {
+            ApiError::LoadTestNotAllowed { agency } | ApiError::CleaningNotAllowed { agency } => {
                 metadata.insert("agency".into(), agency.clone());
             }
             ApiError::IngestQuotaExceeded {

@@ -32,6 +32,20 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The longest data-cleaning job id (characters): with a record id of at most
+/// [`MAX_CLEANING_RECORD_ID`], a [`cleaning_verification_id`] stays within a call id's 128.
+pub const MAX_CLEANING_JOB_ID: usize = 60;
+/// The longest record id of a data-cleaning job (characters).
+pub const MAX_CLEANING_RECORD_ID: usize = 60;
+
+/// The id of the verification of record `record_id` in data-cleaning job `job_id`:
+/// `clean:JOB:RECORD`. The server records a record's verification under it (as its call id), so
+/// the same record sent again — a job resumed — is recorded once; the client library and
+/// `vnpop clean` derive the same id. A job id holds no `:`, so the id names one (job, record).
+pub fn cleaning_verification_id(job_id: &str, record_id: &str) -> String {
+    format!("clean:{job_id}:{record_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub mod proto {
 
 #[cfg(feature = "server")]
 pub mod chip;
+#[cfg(feature = "server")]
+pub mod cleaning;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(feature = "server")]

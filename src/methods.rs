@@ -123,6 +123,8 @@ pub(crate) static METHODS: &[Method] = &[
         "ResetPopulation",
         false,
     ),
+    // A stream of a whole job: fault rules (per call) do not apply to it.
+    method("/vnpop.v1.DataCleaning/CleanRecords", "CleanRecords", false),
     method("/grpc.health.v1.Health/Check", "Health.Check", false),
     method("/grpc.health.v1.Health/Watch", "Health.Watch", false),
     method(

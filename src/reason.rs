@@ -123,6 +123,12 @@ reasons! {
     IngestQuotaExceeded = "INGEST_QUOTA_EXCEEDED",
     /// More events in one Ingest call than the server takes.
     BatchTooLarge = "BATCH_TOO_LARGE",
+    /// A data-cleaning stream without its job, or with a job field missing or not valid.
+    CleaningJobInvalid = "CLEANING_JOB_INVALID",
+    /// More records in one data-cleaning batch than the server takes.
+    CleaningBatchTooLarge = "CLEANING_BATCH_TOO_LARGE",
+    /// A data-cleaning job by an agency whose directory entry does not allow cleaning.
+    CleaningNotAllowed = "CLEANING_NOT_ALLOWED",
     /// No citizen has that CCCD number.
     CitizenNotFound = "CITIZEN_NOT_FOUND",
     /// No citizen is linked to that CMND number.

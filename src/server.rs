@@ -22,13 +22,14 @@ use crate::{
         AuditError, AuditLog,
     },
     chip::{ChipService, ChipVerifier, CscaTrust, PkiError},
+    cleaning::CleaningService,
     config::{PopulationArgs, ServeConfig},
     faults::{layer::FaultLayer, FaultFile, FaultInjector},
     metrics::{self, Metrics, MetricsLayer},
     population::{self, FixtureError, Population, PopulationError},
     proto::{
         audit_trail_server::AuditTrailServer, chip_verification_server::ChipVerificationServer,
-        citizen_registry_server::CitizenRegistryServer,
+        citizen_registry_server::CitizenRegistryServer, data_cleaning_server::DataCleaningServer,
         qa_administration_server::QaAdministrationServer,
         vneid_authentication_server::VneidAuthenticationServer,
     },
@@ -180,6 +181,7 @@ pub struct ServeLimits {
     pub max_request_chip: usize,
     pub max_request_admin: usize,
     pub max_request_audit: usize,
+    pub max_request_cleaning: usize,
     pub metrics: metrics::http::Limits,
 }
 
@@ -198,6 +200,7 @@ impl ServeLimits {
             max_request_vneid: config.max_request_vneid,
             max_request_chip: config.max_request_chip,
             max_request_admin: config.max_request_admin,
+            max_request_cleaning: config.max_request_cleaning,
             max_request_audit: config.max_request_audit,
             metrics: metrics::http::Limits {
                 max_connections: config.metrics_max_connections,
@@ -453,6 +456,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
                 ("/vnpop.v1.VneidAuthentication/", limits.max_request_vneid),
                 ("/vnpop.v1.ChipVerification/", limits.max_request_chip),
                 ("/vnpop.v1.QaAdministration/", limits.max_request_admin),
+                ("/vnpop.v1.DataCleaning/", limits.max_request_cleaning),
             ]
             .into_iter()
             .filter(|(prefix, _)| state.vneid || !prefix.contains("Vneid"))
@@ -487,6 +491,9 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
     health_reporter
         .set_serving::<QaAdministrationServer<AdminService>>()
         .await;
+    health_reporter
+        .set_serving::<DataCleaningServer<CleaningService>>()
+        .await;
     // Reflection lists exactly the services this process serves (not AgencyGateway, which only
     // `vnpop gateway` serves, nor VNeID when it is off).
     let mut served = vec![
@@ -494,6 +501,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         "vnpop.v1.AuditTrail",
         "vnpop.v1.ChipVerification",
         "vnpop.v1.QaAdministration",
+        "vnpop.v1.DataCleaning",
     ];
     if state.vneid {
         served.push("vnpop.v1.VneidAuthentication");
@@ -507,6 +515,7 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         state.clock,
     );
     let registry = RegistryService::new(Arc::clone(&state.store), serving.clone());
+    let cleaning = CleaningService::new(Arc::clone(&state.store), serving.clone());
 
     let audit = AuditService::new(Arc::clone(&state.authn), Arc::clone(&state.recorder));
 
@@ -543,6 +552,10 @@ pub async fn start(addr: SocketAddr, state: ServerState) -> Result<RunningServer
         )
         .add_service(
             QaAdministrationServer::new(admin).max_decoding_message_size(limits.max_request_admin),
+        )
+        .add_service(
+            DataCleaningServer::new(cleaning)
+                .max_decoding_message_size(limits.max_request_cleaning),
         )
         .add_service(health)
         .add_service(reflection_v1)

@@ -124,10 +124,20 @@ words! {
         MarkDeceased = "MarkDeceased",
         /// QaAdministration.ResetPopulation (an action).
         ResetPopulation = "ResetPopulation",
+        /// One record of a data-cleaning job (DataCleaning.CleanRecords): a cleaning
+        /// verification, recorded under its job, never a dossier's lookup.
+        CleanRecord = "CleanRecord",
     }
 }
 
 impl Rpc {
+    /// Whether it is a data-cleaning verification: recorded with its job id where a
+    /// verification has its dossier id, and left out of every dossier figure (ratios, coverage,
+    /// reconciliation, anomalies) while a citizen's access log shows it.
+    pub fn is_cleaning(&self) -> bool {
+        matches!(self, Rpc::CleanRecord)
+    }
+
     /// Whether it is a verification made for a dossier (what agencies report), not an action.
     pub fn is_verification(&self) -> bool {
         matches!(

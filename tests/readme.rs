@@ -1,6 +1,6 @@
 //! The README's commands, run as a newcomer would run them: every `vnpop …` line of its `sh` and
 //! `console` blocks (and `cargo run --release -- …`, the same binary) is executed in README order
-//! by the real binary, in a scratch directory that has the repository's `certs/`, against the
+//! by the real binary, in a scratch directory that has the repository's `certs/` and `data/`, against the
 //! server the README's own `vnpop serve` line starts. So the documentation cannot drift from the
 //! binary: a flag, a subcommand, a file format or a filter value that the README shows and the
 //! binary does not accept fails here.
@@ -141,6 +141,8 @@ impl Scratch {
         let dir = tempfile::tempdir().unwrap();
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         std::os::unix::fs::symlink(repo.join("certs"), dir.path().join("certs")).unwrap();
+        // `vnpop clean` reads the sample registry under data/.
+        std::os::unix::fs::symlink(repo.join("data"), dir.path().join("data")).unwrap();
         let scenario = dir.path().join("small-scenario.toml");
         std::fs::write(&scenario, common::small_bundled_scenario()).unwrap();
         let certs_out = dir.path().join("new-certs");
@@ -184,7 +186,7 @@ impl Scratch {
                     .expect("the log's public key")
                     .trim()
                     .to_owned(),
-                (Some("--out"), _) => self.certs_out.display().to_string(),
+                (Some("--out"), _) if args[0] == "certs" => self.certs_out.display().to_string(),
                 // The server, or a fleet's servers (`load`): each one is the test's server, written
                 // the way the README writes it (a URL, or host:port). `--target` is the older
                 // spelling of `--server`.

@@ -390,6 +390,7 @@ pub fn event_filter(request: proto::ListEventsRequest) -> Result<EventFilter, Ap
         dossier_id: optional(request.dossier_id),
         outcome: optional(request.outcome),
         source,
+        rpc: optional(request.rpc),
         limit: (request.limit > 0).then_some(request.limit),
     })
 }

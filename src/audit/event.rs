@@ -100,6 +100,14 @@ pub struct AuditEvent {
     pub kind: EventKind,
 }
 
+impl AuditEvent {
+    /// Whether it records a data-cleaning verification ([`Rpc::CleanRecord`]): its
+    /// `dossier_id` is the job's id, and every dossier figure leaves it out.
+    pub fn is_cleaning(&self) -> bool {
+        matches!(&self.kind, EventKind::Verification { rpc, .. } if rpc.is_cleaning())
+    }
+}
+
 /// Unit tests' dossier: `id`, received at the desk in `district` by `officer` at `at` (Unix ms),
 /// reported by the client.
 #[cfg(test)]

@@ -368,6 +368,15 @@ impl AuditLog {
         self.append_in(Lane::Served, vec![event], now_ms()).await
     }
 
+    /// Appends the records of several calls the server served together (a data-cleaning batch)
+    /// as one job, ahead of queued reports; resolves once they are all durable.
+    pub async fn append_served_batch(
+        &self,
+        events: Vec<AuditEvent>,
+    ) -> Result<AppendReceipt, AuditError> {
+        self.append_in(Lane::Served, events, now_ms()).await
+    }
+
     /// Appends `events` received at `received_at_ms` through `lane`.
     async fn append_in(
         &self,

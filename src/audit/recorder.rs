@@ -73,7 +73,9 @@ pub struct Action<'a> {
 /// Records served calls into the audit log.
 pub struct ServedRecorder {
     log: Arc<AuditLog>,
-    subject_key: [u8; 32],
+    /// The HMAC key of subjects, made once (a key's set-up is two hash blocks: a cleaning job
+    /// hashes a subject per record).
+    subject_key: hmac::Key,
     /// Distinguishes this server run's event ids from every other run's.
     run_id: String,
     counter: AtomicU64,
@@ -97,7 +99,7 @@ impl ServedRecorder {
     pub fn new(log: Arc<AuditLog>, subject_key: [u8; 32]) -> Result<Self, AuditError> {
         Ok(ServedRecorder {
             log,
-            subject_key,
+            subject_key: hmac::Key::new(hmac::HMAC_SHA256, &subject_key),
             run_id: crate::ids::run_id::<8>().map_err(|e| AuditError::Key(e.to_string()))?,
             counter: AtomicU64::new(0),
             skip_for_benchmark: AtomicBool::new(false),
@@ -111,7 +113,7 @@ impl ServedRecorder {
 
     /// The keyed hash under which a citizen's number is recorded.
     pub fn subject(&self, cccd: &str) -> Subject {
-        subject_hash(&self.subject_key, cccd)
+        keyed_subject(&self.subject_key, cccd)
     }
 
     /// BENCHMARKS ONLY. With `skip` set, served calls are answered without being recorded, so a
@@ -179,10 +181,85 @@ impl ServedRecorder {
     }
 }
 
+/// A data-cleaning job, as its records are recorded: every record's verification is an event
+/// with the job id where a dossier lookup has its dossier id, the RPC
+/// [`Rpc::CleanRecord`] (which every dossier figure leaves out), the job's purpose and officer,
+/// and the record's verification id as its call id (so a record sent again is recorded once).
+#[derive(Debug, Clone, Copy)]
+pub struct CleaningJobRecord<'a> {
+    /// The agency's directory id.
+    pub agency_id: &'a str,
+    /// The district (the directory's spelling).
+    pub district: &'a str,
+    /// The job's id.
+    pub job_id: &'a str,
+    /// The officer responsible for the job.
+    pub officer_id: &'a str,
+    /// Why the registry is cleaned.
+    pub purpose: &'a str,
+}
+
+/// One cleaned record, as recorded.
+#[derive(Debug, Clone)]
+pub struct CleanedRecord {
+    /// Its verification id ([`crate::ids::cleaning_verification_id`]); `None` for a record
+    /// whose id cannot name one (recorded every time it is sent).
+    pub verification_id: Option<String>,
+    /// The citizen concerned, as the 12-digit number, if any.
+    pub cccd: Option<String>,
+    /// Its verdict.
+    pub outcome: Outcome,
+}
+
+impl ServedRecorder {
+    /// Records a batch of `job`'s cleaned records as one append; resolves once all are durable.
+    pub async fn record_cleaning(
+        &self,
+        job: CleaningJobRecord<'_>,
+        records: Vec<CleanedRecord>,
+    ) -> Result<(), AuditError> {
+        if self.skip_for_benchmark.load(Ordering::Relaxed) || records.is_empty() {
+            return Ok(());
+        }
+        let at = crate::ids::now_ms();
+        let first = self
+            .counter
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        let events = records
+            .into_iter()
+            .enumerate()
+            .map(|(i, record)| AuditEvent {
+                event_id: format!("server-{}-{}", self.run_id, first + i as u64),
+                source: EventSource::Server,
+                dossier_id: job.job_id.to_owned(),
+                agency_id: job.agency_id.to_owned(),
+                district: job.district.to_owned(),
+                officer_id: job.officer_id.to_owned(),
+                occurred_at_ms: at,
+                load_test: false,
+                commune: None,
+                province: None,
+                call_id: record.verification_id,
+                kind: EventKind::Verification {
+                    rpc: Rpc::CleanRecord,
+                    outcome: record.outcome,
+                    purpose: job.purpose.to_owned(),
+                    subject: record.cccd.map(|c| self.subject(&c)),
+                },
+            })
+            .collect();
+        self.log.append_served_batch(events).await.map(|_| ())
+    }
+}
+
 /// HMAC-SHA-256 of a CCCD number under `key`: the citizen's [`Subject`].
 pub fn subject_hash(key: &[u8; 32], cccd: &str) -> Subject {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, key);
-    let tag = hmac::sign(&key, cccd.as_bytes());
+    keyed_subject(&hmac::Key::new(hmac::HMAC_SHA256, key), cccd)
+}
+
+/// HMAC-SHA-256 of a CCCD number under a key already made.
+fn keyed_subject(key: &hmac::Key, cccd: &str) -> Subject {
+    let tag = hmac::sign(key, cccd.as_bytes());
     Subject(tag.as_ref().try_into().expect("HMAC-SHA-256 is 32 bytes"))
 }
 

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod certs;
 pub mod chip;
 pub mod citizen;
+pub mod clean;
 pub mod language;
 pub mod load;
 pub mod output;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Run beside agency software in any language: a local REST/JSON and gRPC API that records
     /// every dossier and verification in a durable outbox and forwards over mTLS.
     Gateway(crate::gateway::GatewayConfig),
+    /// Clean an agency's registry (CSV) against the population as one audited, resumable
+    /// data-cleaning job: one verdict row per record, in order, and a summary.
+    Clean(clean::CleanArgs),
     /// The auditor's commands: lookup ratios, log verification.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -70,6 +74,7 @@ pub fn run(command: Command) -> Result<(), String> {
         Command::Simulate(args) => simulate::run(args),
         Command::Load(config) => load::run(config),
         Command::Gateway(config) => crate::gateway::run(config),
+        Command::Clean(args) => clean::run(args),
         Command::Audit(command) => tokio::runtime::Runtime::new()
             .map_err(|e| e.to_string())
             .and_then(|runtime| runtime.block_on(audit::run(command))),

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! The pieces: [`ChannelBuilder`] (endpoint, [`ClientTls`], timeouts) makes the channel that
-//! [`RegistryClient`], [`VneidClient`], [`AuditClient`] and [`AdminClient`] share;
+//! [`RegistryClient`], [`VneidClient`], [`AuditClient`], [`AdminClient`] and [`CleaningClient`]
+//! (data-cleaning jobs: a registry's records streamed, one verdict each) share;
 //! [`AgencyClient`] ties every call to a [`Dossier`] and records it in its durable outbox before
 //! it answers. Every failure is a [`ClientError`], which says on which side it happened
 //! ([`ClientError::origin`]) and, for the server's refusals, the typed [`Reason`]
@@ -43,6 +44,7 @@ mod admin;
 mod agency;
 mod audit;
 mod channel;
+mod cleaning;
 mod error;
 mod outbox;
 mod registry;
@@ -57,6 +59,7 @@ pub use audit::{AuditClient, EventStream, RatioStream, ReconcileStream, Unverifi
 pub use channel::{
     connect_channel, connection_failure, ChannelBuilder, ClientTls, DEFAULT_CONNECT_TIMEOUT,
 };
+pub use cleaning::{CleaningClient, VerdictStream, MAX_CLEANING_BATCH};
 pub use error::{ClientError, Origin, TransportFailure};
 pub use outbox::{Outbox, OutboxError, QuarantinedEvent};
 pub use registry::{LookupContext, RegistryClient};

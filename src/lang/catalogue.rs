@@ -69,6 +69,15 @@ impl Reason {
             Reason::BatchTooLarge => {
                 "Lô bản ghi nhật ký vượt quá số lượng cho phép trong một lần gửi; đề nghị chia nhỏ lô."
             }
+            Reason::CleaningJobInvalid => {
+                "Thông tin đợt làm sạch dữ liệu thiếu hoặc không hợp lệ: mã đợt, mục đích và cán bộ thực hiện phải được ghi ở thông điệp đầu tiên."
+            }
+            Reason::CleaningBatchTooLarge => {
+                "Lô bản ghi làm sạch dữ liệu vượt quá số lượng cho phép trong một lần gửi; đề nghị chia nhỏ lô."
+            }
+            Reason::CleaningNotAllowed => {
+                "Cơ quan chưa được phép làm sạch dữ liệu đối chiếu với Cơ sở dữ liệu quốc gia về dân cư; đề nghị liên hệ đơn vị quản trị hệ thống."
+            }
             Reason::CitizenNotFound => {
                 "Không tìm thấy công dân có số định danh cá nhân này; đề nghị kiểm tra lại số với người nộp hồ sơ."
             }

@@ -110,6 +110,10 @@ pub(crate) fn vietnamese(error: &ApiError) -> String {
             "Cơ sở dữ liệu quốc gia về dân cư đang quá tải; đề nghị thực hiện lại sau (GIẢ LẬP bởi quy tắc kiểm thử {rule:?} cho {rpc})."
         ),
         ApiError::InvalidField { field, .. } => with_field(&error.reason(), field),
+        ApiError::CleaningJobInvalid { field, .. } => with_field(&error.reason(), field),
+        ApiError::CleaningBatchTooLarge { count, max } => format!(
+            "Mỗi lần gửi tối đa {max} bản ghi làm sạch dữ liệu, lô này có {count}; đề nghị chia nhỏ lô."
+        ),
         ApiError::ChipReadMalformed { field, .. }
         | ApiError::FaultRuleInvalid { field, .. }
         | ApiError::FixtureInvalid { field, .. } => with_field(&error.reason(), field),

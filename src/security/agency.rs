@@ -136,6 +136,20 @@ pub struct Agency {
     pub report: ReportPolicy,
     /// Events it may ingest per minute; `None`: no limit.
     pub ingest_per_minute: Option<u64>,
+    /// Whether it may run data-cleaning jobs, and how fast.
+    pub cleaning: Cleaning,
+}
+
+/// Whether an agency may run data-cleaning jobs (`DataCleaning.CleanRecords`), and at what rate:
+/// the directory's `cleaning_per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleaning {
+    /// No cleaning jobs (no `cleaning_per_second` in its entry).
+    NotAllowed,
+    /// At most this many records a second, per job (the server paces the job's stream).
+    PerSecond(u64),
+    /// As fast as the server answers.
+    Unlimited,
 }
 
 impl Agency {

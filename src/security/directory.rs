@@ -6,7 +6,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use serde::Deserialize;
 
-use super::agency::{Agency, FieldScope, Role, ScopeField};
+use super::agency::{Agency, Cleaning, FieldScope, Role, ScopeField};
 use crate::domain::geography;
 use crate::reporting::{Communes, Districts, ReportPolicy, DEFAULT_BACKDATE_LIMIT};
 
@@ -72,6 +72,9 @@ struct AgencyEntry {
     #[serde(default)]
     load_test: bool,
     ingest_per_minute: Option<Limit>,
+    /// Records per second it may have verified by data-cleaning jobs, or "unlimited"; absent:
+    /// it may run none.
+    cleaning_per_second: Option<Limit>,
 }
 
 /// "7 days", "12 hours", "30 minutes" (or "1 day", "1 hour", "1 minute") as a duration, or
@@ -198,6 +201,16 @@ impl AgencyDirectory {
                 Some(limit) => parse_quota(limit).map_err(in_entry)?,
                 None => default_quota,
             };
+            let cleaning =
+                match &entry.cleaning_per_second {
+                    None => Cleaning::NotAllowed,
+                    Some(Limit::Number(n)) if *n > 0 => Cleaning::PerSecond(*n),
+                    Some(Limit::Word(w)) if w == "unlimited" => Cleaning::Unlimited,
+                    Some(_) => return Err(in_entry(
+                        "cleaning_per_second must be a positive number of records or \"unlimited\""
+                            .into(),
+                    )),
+                };
             let districts = match &entry.districts {
                 Some(list) if list.iter().any(|d| d == "*") => Districts::Any,
                 Some(list) => Districts::Only(list.iter().map(|d| d.trim().to_owned()).collect()),
@@ -245,6 +258,7 @@ impl AgencyDirectory {
                     load_test: entry.load_test,
                 },
                 ingest_per_minute,
+                cleaning,
             }));
         }
         Ok(AgencyDirectory { agencies })

@@ -15,6 +15,6 @@ pub mod dev_pki;
 mod directory;
 pub mod tls;
 
-pub use agency::{Agency, FieldScope, Role, ScopeField};
+pub use agency::{Agency, Cleaning, FieldScope, Role, ScopeField};
 pub use authn::{Authenticator, CallerError};
 pub use directory::{AgencyDirectory, AgencyError};

@@ -129,6 +129,13 @@ impl TestServer {
         connect_audit(self, agency).await
     }
 
+    /// A data-cleaning client as `agency`.
+    pub async fn cleaning(&self, agency: &str) -> vnpop::client::CleaningClient {
+        vnpop::client::CleaningClient::connect(&self.endpoint(), Some(agency_tls(agency)))
+            .await
+            .expect("client connects")
+    }
+
     /// An admin (QA) client as `agency`.
     pub async fn admin(&self, agency: &str) -> AdminClient {
         AdminClient::connect(&self.endpoint(), Some(agency_tls(agency)))

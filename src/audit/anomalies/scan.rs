@@ -139,7 +139,7 @@ impl<'a> Scanner<'a> {
 
     /// Takes in one reported event (load tests and actions outside a dossier are left out).
     pub(super) fn push(&mut self, seq: u64, event: &AuditEvent) {
-        if event.load_test || event.dossier_id.is_empty() {
+        if event.load_test || event.dossier_id.is_empty() || event.is_cleaning() {
             return;
         }
         self.events += 1;

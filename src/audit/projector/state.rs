@@ -123,8 +123,10 @@ fn current_province(recorded: Option<u16>) -> Option<u16> {
 impl QueryState {
     /// Applies one event, read in place; returns its receipt if it is a dossier's first.
     pub(crate) fn apply<'a>(&mut self, view: &'a View<'a>) -> Option<Receipt<'a>> {
-        if view.dossier_id.is_empty() {
-            return None; // an action outside any dossier (see `recorder::Action`)
+        if view.dossier_id.is_empty() || view.is_cleaning() {
+            // An action outside any dossier (see `recorder::Action`), or a data-cleaning
+            // verification: under a job, not a dossier (the citizen index keeps it).
+            return None;
         }
         let key = self.dossiers.key(view.agency_id, view.dossier_id);
         let stored = self.dossiers.get(key);

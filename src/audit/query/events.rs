@@ -22,6 +22,8 @@ pub struct EventFilter {
     pub outcome: Option<String>,
     /// Only events of this source, "client" or "server" (any when `None`).
     pub source: Option<String>,
+    /// Only verifications of this RPC (any event when `None`).
+    pub rpc: Option<String>,
     /// At most this many (all when `None`).
     pub limit: Option<u64>,
 }
@@ -49,9 +51,9 @@ impl AuditReader {
             return Ok(());
         }
         self.scan_views(0, self.size()?, &mut |seq, event| {
-            let outcome = match event.kind {
-                record::ViewKind::Verification { outcome, .. } => Some(outcome),
-                record::ViewKind::Dossier { .. } => None,
+            let (rpc, outcome) = match event.kind {
+                record::ViewKind::Verification { rpc, outcome, .. } => (Some(rpc), Some(outcome)),
+                record::ViewKind::Dossier { .. } => (None, None),
             };
             let source = if event.server { "server" } else { "client" };
             let matches = filter
@@ -65,7 +67,11 @@ impl AuditReader {
                 && filter
                     .outcome
                     .as_deref()
-                    .is_none_or(|wanted| outcome == Some(wanted));
+                    .is_none_or(|wanted| outcome == Some(wanted))
+                && filter
+                    .rpc
+                    .as_deref()
+                    .is_none_or(|wanted| rpc == Some(wanted));
             if !matches {
                 return Ok(true);
             }

@@ -234,8 +234,8 @@ impl<'a> Scanner<'a> {
     /// Counts one record.
     #[inline]
     fn event(&mut self, event: View<'_>) {
-        if event.dossier_id.is_empty() {
-            return; // an action outside any dossier (see `recorder::Action`)
+        if event.dossier_id.is_empty() || event.is_cleaning() {
+            return; // an action outside any dossier (see `recorder::Action`), or cleaning
         }
         let agency = self.agency(event.agency_id);
         if agency == Agency::Excluded {

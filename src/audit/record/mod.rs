@@ -7,15 +7,15 @@
 //!
 //! | field | encoding |
 //! |---|---|
-//! | flags | 1 byte: `SERVER`, `VERIFICATION`, `LOAD_TEST`, `SUBJECT_BYTES`, `COMMUNE`, `PROVINCE`, `CALL_ID` |
+//! | flags | 1 byte: `SERVER`, `VERIFICATION`, `LOAD_TEST`, `SUBJECT_BYTES`, `COMMUNE`, `PROVINCE`, `CALL_ID`, `CLEANING` |
 //! | received_at_ms | zig-zag varint: when the server took the event in |
 //! | occurred_at_ms | zig-zag varint, minus received_at_ms |
 //! | event_id | string: a client event's id; a server event's call id if `CALL_ID` (server events are known by position) |
-//! | dossier_id, agency_id, district, officer_id | strings |
+//! | dossier_id, agency_id, district, officer_id | strings; with `CLEANING`, `dossier_id` is the cleaning job's id |
 //! | commune | varint official code, if `COMMUNE` (dossiers received since 1 July 2025) |
 //! | province | varint province code as it stood then, if `PROVINCE` |
 //! | procedure, channel | strings, dossiers only |
-//! | rpc, outcome, purpose | strings, verifications only |
+//! | rpc, outcome, purpose | strings, verifications only; with `CLEANING` no `rpc` is stored (it is `CleanRecord`) |
 //! | subject | verifications only: 32 bytes if `SUBJECT_BYTES` (a 64-hex keyed hash), else a string |
 //!
 //! A string is a varint `tag`: `tag = id << 1` refers to entry `id` of the [`Dictionary`] (the
@@ -61,9 +61,15 @@ const PROVINCE: u8 = 32;
 /// Flag: a server event that carries the caller's call id where a client event has its event id
 /// (records written before it never carry one).
 const CALL_ID: u8 = 64;
+/// Flag: a data-cleaning verification (`Rpc::CleanRecord`), not a dossier's lookup: its
+/// `dossier_id` is the cleaning job's id, and its RPC is not stored. Every dossier figure leaves
+/// it out; a citizen's access log shows it (records written before it never carry one).
+const CLEANING: u8 = 128;
+/// The RPC a `CLEANING` record stands for.
+pub(crate) const CLEANING_RPC: &str = "CleanRecord";
 /// Every flag a record may carry.
 const ALL_FLAGS: u8 =
-    SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUNE | PROVINCE | CALL_ID;
+    SERVER | VERIFICATION | LOAD_TEST | SUBJECT_BYTES | COMMUNE | PROVINCE | CALL_ID | CLEANING;
 
 /// An event as stored: its position, the server's receive time and what was reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,6 +226,35 @@ mod tests {
             assert_eq!(stored.event, expected);
             assert_eq!(stored.received_at_ms, 1_751_300_000_250);
         }
+    }
+
+    #[test]
+    fn a_cleaning_verification_is_flagged_and_reads_back_as_written() {
+        let mut event = event(EventSource::Server, &"ab".repeat(32), 1);
+        event.dossier_id = "bhxh-2026".into();
+        event.call_id = Some("clean:bhxh-2026:R1".into());
+        event.kind = EventKind::Verification {
+            rpc: Rpc::CleanRecord,
+            outcome: Answer::Match.into(),
+            purpose: "làm sạch dữ liệu BHXH".into(),
+            subject: Subject::from_hex(&"ab".repeat(32)),
+        };
+        let payload = inline_payload(&event, 1_751_300_000_250);
+        assert_eq!(payload[0] & CLEANING, CLEANING);
+        assert!(
+            !payload
+                .windows(CLEANING_RPC.len())
+                .any(|w| w == CLEANING_RPC.as_bytes()),
+            "the flag stands for the RPC"
+        );
+        let (stored, _) = round_trip(9, &event, 1_751_300_000_250);
+        let mut expected = event.clone();
+        expected.event_id = "server-9".into();
+        assert_eq!(stored.event, expected);
+        assert!(stored.event.is_cleaning());
+        // A lookup is not flagged: records written before the flag read as before.
+        let lookup = inline_payload(&super::tests::event(EventSource::Server, "", 1), 0);
+        assert_eq!(lookup[0] & CLEANING, 0);
     }
 
     #[test]

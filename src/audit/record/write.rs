@@ -4,8 +4,8 @@
 use prost::encoding::encode_varint;
 
 use super::{
-    checksum, frame, zigzag, Dictionary, Subject, View, ViewKind, CALL_ID, COMMUNE, LOAD_TEST,
-    PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
+    checksum, frame, zigzag, Dictionary, Subject, View, ViewKind, CALL_ID, CLEANING, COMMUNE,
+    LOAD_TEST, PROVINCE, SERVER, SUBJECT_BYTES, VERIFICATION,
 };
 use crate::audit::event::AuditEvent;
 
@@ -64,6 +64,9 @@ fn write_view(
     if view.server && view.event_id.is_some() {
         flags |= CALL_ID;
     }
+    if view.is_cleaning() {
+        flags |= CLEANING;
+    }
     out.push(flags);
     encode_varint(zigzag(view.received_at_ms), out);
     encode_varint(
@@ -95,7 +98,9 @@ fn write_view(
             purpose,
             subject,
         } => {
-            string(rpc, out);
+            if flags & CLEANING == 0 {
+                string(rpc, out);
+            }
             string(outcome, out);
             string(purpose, out);
             match subject {

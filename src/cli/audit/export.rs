@@ -29,6 +29,9 @@ pub struct ExportArgs {
     /// "client" or "server".
     #[arg(long, default_value = "")]
     pub source: String,
+    /// Only verifications of this RPC, e.g. `CleanRecord` (data-cleaning verifications).
+    #[arg(long, default_value = "")]
+    pub rpc: String,
     /// At most this many events (0: all).
     #[arg(long, default_value_t = 0)]
     pub limit: u64,
@@ -79,6 +82,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
             outcome: args.outcome.clone(),
             source: args.source.clone(),
             limit: args.limit,
+            rpc: args.rpc.clone(),
         },
         |e| {
             out.write(&serde_json::json!({
@@ -105,6 +109,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
             ("--dossier", &args.dossier),
             ("--outcome", &args.outcome),
             ("--source", &args.source),
+            ("--rpc", &args.rpc),
         ],
     );
     Ok(())

@@ -2,7 +2,7 @@
 //! certificate) or, given `--db`, the SQLite file directly.
 //!
 //! One module per subcommand, each owning its arguments: [`ratio`], [`unverified`], [`export`],
-//! [`citizen`], [`reconcile`], [`verify`], [`report`], [`anomalies`]. Shared by them: [`period`] (`--from`, `--to`, `--agency`), [`source`] (`--db` or the
+//! [`citizen`], [`cleaning`], [`reconcile`], [`verify`], [`report`], [`anomalies`]. Shared by them: [`period`] (`--from`, `--to`, `--agency`), [`source`] (`--db` or the
 //! server, and the [`source::Backend`] that answers either way), [`render`] (a ratio answer as
 //! table, CSV or JSON), [`chart`] (SVG), `filters` (district and officer names as typed) and [`regroup`] (the
 //! province of the day and pre-reform commune labels, made from the answers' own breakdowns).
@@ -11,6 +11,7 @@ pub mod anomalies;
 pub mod chart;
 pub mod checkpoint;
 pub mod citizen;
+pub mod cleaning;
 pub mod export;
 mod filters;
 pub mod period;
@@ -36,6 +37,9 @@ pub enum AuditCommand {
     Unverified(unverified::UnverifiedArgs),
     /// Export the log's events matching filters, as CSV or JSON lines.
     Export(export::ExportArgs),
+    /// Data-cleaning jobs, apart from dossiers: per agency and job, the purpose, officer, first
+    /// and last record, records and verdict counts.
+    Cleaning(cleaning::CleaningArgs),
     /// For one citizen: which agencies looked them up, when, for which dossier and why.
     Citizen(citizen::CitizenArgs),
     /// Compare what agencies reported against what the server observed serving, and list the
@@ -71,6 +75,7 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Unverified(args) => unverified::run(args).await,
         AuditCommand::Export(args) => export::run(args).await,
         AuditCommand::Citizen(args) => citizen::run(args).await,
+        AuditCommand::Cleaning(args) => cleaning::run(args).await,
         AuditCommand::Checkpoint(args) => checkpoint::run(&args).await,
         AuditCommand::Report(args) => report::run(args).await,
         AuditCommand::Anomalies(args) => anomalies::run(args).await,

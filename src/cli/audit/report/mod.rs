@@ -18,6 +18,7 @@ pub use words::Lang;
 
 use super::{
     anomalies::find as find_anomalies,
+    cleaning::{cleaning_jobs, CleaningJob},
     period::PeriodArgs,
     regroup::{Regroup, PROVINCE_THEN},
     source::{Backend, Source},
@@ -161,6 +162,8 @@ pub(crate) struct ReportData {
     /// The findings an inspector acts on (FindAnomalies): the counts, the first ones listed.
     pub anomalies: proto::AnomalyCounts,
     pub anomaly_list: Vec<proto::Anomaly>,
+    /// The period's data-cleaning jobs (the agency's), listed apart from dossiers.
+    pub cleaning: Vec<CleaningJob>,
     pub head: proto::SignedTreeHead,
     /// The same head as a signed C2SP checkpoint, when the server gave one (not from a file:
     /// signing needs the log's key) and it is of the head above.
@@ -396,6 +399,8 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     let reconcile = listed.into_answer(counts);
     let backfilled = backfilled.get();
     let (anomalies, anomaly_list) = anomalies(&backend, &args.period, district).await?;
+    let (from, to) = period.text();
+    let cleaning = cleaning_jobs(&backend, &from, &to, &agency).await?;
     let after = tree_head(&backend, args.log.db.as_deref()).await?;
     let checkpoint = match &backend {
         Backend::Server(client, _) => client
@@ -430,6 +435,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         backfilled,
         anomalies,
         anomaly_list,
+        cleaning,
         head_stable: after.tree_size == head.tree_size && after.root_hash == head.root_hash,
         head,
         checkpoint,

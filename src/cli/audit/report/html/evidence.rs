@@ -145,6 +145,45 @@ pub(super) fn reconcile(out: &mut String, data: &ReportData, l: &Labels) {
     out.push_str("</section>\n");
 }
 
+/// The period's data-cleaning jobs, apart from dossiers (no section without any).
+pub(super) fn cleaning(out: &mut String, data: &ReportData, l: &Labels) {
+    if data.cleaning.is_empty() {
+        return;
+    }
+    let lang = data.lang;
+    let _ = write!(
+        out,
+        "<section id=\"cleaning\">\n<h2>{}</h2>\n<p class=\"note\">{}</p>\n<div class=\"scroll\"><table id=\"cleaning-jobs\">\n<thead><tr>",
+        esc(l.cleaning),
+        esc(l.cleaning_note)
+    );
+    for (i, column) in l.cleaning_columns.iter().enumerate() {
+        let class = if i >= 3 { " class=\"n\"" } else { "" };
+        let _ = write!(out, "<th{class}>{}</th>", esc(column));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for job in &data.cleaning {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"wrap\">{}</td><td class=\"n\" data-v=\"{}\">{}</td>",
+            esc(&job.agency),
+            esc(&job.job),
+            esc(&job.purpose),
+            job.records,
+            lang.int(job.records)
+        );
+        for count in job.verdicts {
+            let _ = write!(
+                out,
+                "<td class=\"n\" data-v=\"{count}\">{}</td>",
+                lang.int(count)
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table></div>\n</section>\n");
+}
+
 pub(super) fn tree_head(out: &mut String, data: &ReportData, l: &Labels) {
     let head = &data.head;
     let key = if head.public_key.is_empty() {

@@ -21,7 +21,7 @@ mod style;
 use std::fmt::Write;
 
 use self::{
-    evidence::{reconcile, tree_head, unverified},
+    evidence::{cleaning, reconcile, tree_head, unverified},
     findings::findings,
     headline::headline,
     ratios::{communes, district_month, officers},
@@ -63,6 +63,7 @@ pub(crate) fn render(data: &ReportData) -> String {
     findings(&mut page, data, l);
     unverified(&mut page, data, l);
     reconcile(&mut page, data, l);
+    cleaning(&mut page, data, l);
     tree_head(&mut page, data, l);
     page.push_str("</main>\n</body>\n</html>\n");
     page

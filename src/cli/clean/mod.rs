@@ -1,0 +1,298 @@
+//! `vnpop clean`: a registry file (CSV) verified against the population as one data-cleaning
+//! job, through the client library's [`CleaningClient`]; one verdict row per registry row, in
+//! input order, in the verdicts file; a summary at the end.
+//!
+//! The file is read twice: first checked whole — UTF-8 line by line ([`encoding`]), the header's
+//! columns ([`csv`]) — so a file that cannot be cleaned is refused before anything is sent; then
+//! streamed: each row becomes a record ([`record`]) or, malformed, a verdict of its own; records
+//! go in batches while the verdicts of earlier batches are written ([`output`]), so memory stays
+//! flat whatever the file's size. The verdicts file is the job's progress record: `--resume`
+//! continues after its last complete row, and the server records each record's verification
+//! once (its id is the job's and the record's), so a resumed job verifies nothing twice.
+
+mod csv;
+mod encoding;
+mod output;
+mod record;
+mod summary;
+
+use std::{
+    collections::VecDeque,
+    fs::File,
+    io::{BufReader, BufWriter, Write},
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc;
+
+use self::{
+    csv::{Header, Rows},
+    output::{local_row, server_row, write_row},
+    record::Entry,
+    summary::Summary,
+};
+use crate::{
+    cli::output::{print, tls_files_error},
+    client::{ChannelBuilder, CleaningClient, ClientTls},
+    proto,
+};
+
+/// `vnpop clean`'s flags.
+#[derive(Debug, Clone, Args)]
+pub struct CleanArgs {
+    /// The registry file: CSV with the header `record_id,number,full_name,date_of_birth,sex`
+    /// (and optionally `address`), UTF-8.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// The verdicts file to write (CSV, one row a registry row, in input order).
+    #[arg(long = "out", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Continue the job the verdicts file records, after its last complete row.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// The job's id (1 to 60 characters, no `:`): with a record id it names the record's
+    /// verification, so a resumed job must keep it. Default: the input file's name.
+    #[arg(long, env = "VNPOP_CLEAN_JOB_ID")]
+    pub job_id: Option<String>,
+    /// Why the registry is cleaned (shown to citizens who ask who looked them up).
+    #[arg(long, env = "VNPOP_CLEAN_PURPOSE", default_value = "làm sạch dữ liệu")]
+    pub purpose: String,
+    /// The officer responsible for the job.
+    #[arg(long, env = "VNPOP_CLEAN_OFFICER", default_value = "data-team")]
+    pub officer: String,
+    /// Records a batch (at most 1,000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub batch: u16,
+    /// The vnpop server.
+    #[arg(long, env = "VNPOP_SERVER", default_value = "https://localhost:50051")]
+    pub server: String,
+    /// CA certificate the server's certificate chains to.
+    #[arg(long, default_value = "certs/ca.pem")]
+    pub ca: PathBuf,
+    /// The agency's client certificate (its directory entry must allow cleaning).
+    #[arg(long, default_value = "certs/hospital-bach-mai.pem")]
+    pub cert: PathBuf,
+    /// The agency's private key.
+    #[arg(long, default_value = "certs/hospital-bach-mai.key")]
+    pub key: PathBuf,
+    /// No progress bar (it shows only on a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What a finished job did.
+#[derive(Debug)]
+pub struct CleanReport {
+    /// Rows written by this run (a resumed job's earlier rows not counted).
+    pub written: u64,
+    /// Rows the verdicts file held before (with `--resume`).
+    pub resumed_after: u64,
+    /// This run's time.
+    pub elapsed: Duration,
+    summary: Summary,
+}
+
+impl CleanReport {
+    /// The summary as JSON.
+    pub fn summary_json(&self) -> serde_json::Value {
+        self.summary.json()
+    }
+}
+
+/// Runs `vnpop clean`.
+pub fn run(args: CleanArgs) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let report = runtime.block_on(clean(&args))?;
+    if let Some(path) = &args.summary_json {
+        let text = serde_json::to_string_pretty(&report.summary.json()).expect("JSON");
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    eprintln!(
+        "{} rows verified in {:.1} s{}",
+        report.written,
+        report.elapsed.as_secs_f64(),
+        if report.resumed_after > 0 {
+            format!(" (after {} done before)", report.resumed_after)
+        } else {
+            String::new()
+        }
+    );
+    print(&report.summary.text())
+}
+
+/// Checks the whole file (UTF-8, header) and counts its rows, before anything is sent.
+fn check_file(args: &CleanArgs) -> Result<(Header, u64), String> {
+    let shown = args.input.display();
+    let file = File::open(&args.input).map_err(|e| format!("{shown}: {e}"))?;
+    let mut rows = Rows::new(BufReader::new(file));
+    let fail = |e: csv::FileError| format!("{shown}: {e}");
+    let header = rows
+        .next_row()
+        .map_err(fail)?
+        .ok_or_else(|| fail(csv::FileError::Empty))?;
+    let header = Header::parse(&header.fields).map_err(fail)?;
+    let mut count = 0;
+    while rows.next_row().map_err(fail)?.is_some() {
+        count += 1;
+    }
+    Ok((header, count))
+}
+
+/// The job's id: the flag, or the input file's name without its extension.
+fn job_id(args: &CleanArgs) -> String {
+    args.job_id.clone().unwrap_or_else(|| {
+        args.input
+            .file_stem()
+            .map(|s| s.to_string_lossy().replace(':', "-"))
+            .unwrap_or_else(|| "clean".into())
+    })
+}
+
+/// One chunk of the file in order: what each row became (its line and entry; a sent record's
+/// verdict comes back from the server in the same order).
+type Chunk = Vec<(u64, Entry)>;
+
+/// Runs the job: the file checked, then streamed to the server and the verdicts written.
+pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
+    let (header, total) = check_file(args)?;
+    let (file, progress) = output::open(&args.output, args.resume)?;
+    let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(tls_files_error)?;
+    let channel = ChannelBuilder::new(&args.server, Some(tls))
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = CleaningClient::from_channel(channel);
+    let job = proto::CleaningJob {
+        job_id: job_id(args),
+        purpose: args.purpose.clone(),
+        officer_id: args.officer.clone(),
+    };
+    let bar = progress_bar(total, progress.done, args.quiet);
+    let started = Instant::now();
+
+    // The reader: rows into chunks, each chunk's records as one batch.
+    let (batches, batches_rx) = mpsc::channel::<Vec<proto::CleanRecord>>(8);
+    let (chunks, mut chunks_rx) = mpsc::channel::<Chunk>(16);
+    let input = args.input.clone();
+    let batch = usize::from(args.batch);
+    let skip_through = progress.last_line;
+    let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let file = File::open(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let mut rows = Rows::new(BufReader::new(file));
+        rows.next_row().map_err(|e| e.to_string())?; // the header, checked
+        let mut chunk = Chunk::new();
+        let mut records = Vec::new();
+        let send = |chunk: &mut Chunk, records: &mut Vec<proto::CleanRecord>| {
+            let sent = records.is_empty() || batches.blocking_send(std::mem::take(records)).is_ok();
+            sent && chunks.blocking_send(std::mem::take(chunk)).is_ok()
+        };
+        while let Some(row) = rows.next_row().map_err(|e| e.to_string())? {
+            if row.line <= skip_through {
+                continue;
+            }
+            let entry = record::entry(&header, &row);
+            if let Entry::Send(record) = &entry {
+                records.push(record.clone());
+            }
+            chunk.push((row.line, entry));
+            if records.len() >= batch && !send(&mut chunk, &mut records) {
+                return Ok(()); // the job ended early: the writer says why
+            }
+        }
+        if !chunk.is_empty() {
+            send(&mut chunk, &mut records);
+        }
+        Ok(())
+    });
+
+    let mut verdicts = client
+        .clean(job, batches_rx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0u64;
+    let mut pending = VecDeque::new();
+    let write_error = |e: std::io::Error| format!("{}: {e}", args.output.display());
+    let mut failure = None;
+    'chunks: while let Some(chunk) = chunks_rx.recv().await {
+        for (line, entry) in chunk {
+            let row = match &entry {
+                Entry::Malformed { .. } => local_row(line, &entry),
+                Entry::Send(_) => {
+                    let verdict = match pending.pop_front() {
+                        Some(v) => v,
+                        None => match verdicts.next_batch().await {
+                            Ok(Some(batch)) => {
+                                pending.extend(batch);
+                                match pending.pop_front() {
+                                    Some(v) => v,
+                                    None => {
+                                        failure = Some("the server answered an empty batch".into());
+                                        break 'chunks;
+                                    }
+                                }
+                            }
+                            Ok(None) => {
+                                failure = Some("the server ended the job early".to_owned());
+                                break 'chunks;
+                            }
+                            Err(e) => {
+                                failure = Some(e.to_string());
+                                break 'chunks;
+                            }
+                        },
+                    };
+                    server_row(line, &verdict)
+                }
+            };
+            write_row(&mut out, &row).map_err(write_error)?;
+            written += 1;
+        }
+        // A whole chunk is in the file: it is progress a resumed job keeps.
+        out.flush().map_err(write_error)?;
+        bar.set_position(progress.done + written);
+    }
+    out.flush().map_err(write_error)?;
+    bar.finish_and_clear();
+    drop(chunks_rx);
+    let elapsed = started.elapsed();
+    if let Some(failure) = failure {
+        return Err(format!(
+            "the job stopped after {} rows: {failure}; run the same command with --resume to continue",
+            progress.done + written
+        ));
+    }
+    reader
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    Ok(CleanReport {
+        written,
+        resumed_after: progress.done,
+        elapsed,
+        summary: Summary::of_file(&args.output)?,
+    })
+}
+
+/// The progress bar on stderr (a terminal only): records, records per second, time left.
+fn progress_bar(total: u64, done: u64, quiet: bool) -> ProgressBar {
+    let target = if quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total), target);
+    if let Ok(style) = ProgressStyle::with_template(
+        "clean [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_position(done);
+    bar
+}
