@@ -115,7 +115,9 @@ impl AuditLog {
         // The projector derives the query side from the log while the sequencer reads it to
         // recover.
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE))?;
-        let sequencer = Sequencer::open(SqliteLog::open_for_writing(&path)?, key)?;
+        let sequencer =
+            SqliteLog::open_for_writing(&path).and_then(|log| Sequencer::open(log, key));
+        let sequencer = sequencer.inspect_err(|_| projector.abandon())?;
         let size = sequencer.size();
         projector.acknowledge(size);
         let acknowledged = Arc::new(AtomicU64::new(size));

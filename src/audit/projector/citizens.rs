@@ -306,8 +306,13 @@ pub(crate) struct CitizenWriter {
 impl CitizenWriter {
     /// Notes that the event at `seq` is a verification of `subject`.
     pub(crate) fn push(&mut self, seq: u64, subject: &Subject) {
-        self.batch
-            .push(entry(subject_key(subject), seq - self.tail_start));
+        self.push_key(seq, subject_key(subject));
+    }
+
+    /// Notes that the event at `seq` is a verification of a subject of key `key`
+    /// ([`subject_key`]).
+    pub(crate) fn push_key(&mut self, seq: u64, key: u32) {
+        self.batch.push(entry(key, seq - self.tail_start));
     }
 
     /// Forgets the batch's entries (its transaction failed).

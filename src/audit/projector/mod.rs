@@ -17,9 +17,10 @@
 //! the record, and SQLite's write-ahead log keeps a prefix of commits, so the applied position
 //! never runs ahead of the rows it stands for (and the citizen index drops any run beyond it).
 
-//! The module's files: the thread and what it applies here; `state` (the query side in memory)
-//! and `dossiers` (its table of every dossier's counts); `tables` (the query file, its schema
-//! and the position it stores); `citizens` (the citizen index); `progress` (what the sequencer
+//! The module's files: the thread and what it applies here; `writer` (the second thread, which
+//! stores each batch and publishes its position); `state` (the query side in memory) and
+//! `dossiers` (its table of every dossier's counts); `tables` (the query file, its schema and
+//! the position it stores); `citizens` (the citizen index); `progress` (what the sequencer
 //! tells the thread, and when it applies).
 
 mod citizens;
@@ -27,6 +28,7 @@ mod dossiers;
 mod progress;
 mod state;
 mod tables;
+mod writer;
 
 use std::{
     path::Path,
@@ -35,7 +37,6 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
@@ -45,7 +46,6 @@ use super::{
     AuditError,
 };
 pub(crate) use citizens::CitizenIndex;
-use citizens::CitizenWriter;
 pub use citizens::CITIZEN_FILE;
 use progress::Next;
 pub(crate) use progress::Progress;
@@ -54,15 +54,13 @@ use tables::clear;
 use tables::PROJECTOR_CACHE_KIB;
 pub use tables::QUERY_FILE;
 pub(crate) use tables::{applied, connect};
+use writer::{Batch, Writer};
 
 /// Most events applied in one transaction.
 const BATCH: u64 = 20_000;
 /// The projector thread's niceness: served calls and their records come first; the projector
 /// uses what CPU they leave (and catches up when they pause). Queries wait for it.
 const NICENESS: i32 = 10;
-/// How long nothing must come before the projector, caught up, truncates the query file's
-/// write-ahead log.
-const IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How long the projector waits before trying again after a failed batch.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -127,7 +125,7 @@ impl Projector {
             from = 0;
         }
         let mut dictionary = Dictionary::default();
-        let (citizens, writer) = CitizenIndex::open(
+        let (index, citizens) = CitizenIndex::open(
             &query_path.with_file_name(CITIZEN_FILE),
             from,
             &log,
@@ -140,11 +138,13 @@ impl Projector {
             );
         }
         let progress = Arc::new(Progress::default());
+        // What the log holds is durable: applied at once, while the sequencer reads it back.
+        progress.acknowledge(stored);
         // Nothing is applied until the state in memory is derived again up to `from`.
         let (applied_tx, applied) = watch::channel(0);
         let state = Arc::new(RwLock::new(QueryState::default()));
         let side = QuerySide {
-            citizens,
+            citizens: index,
             state: Arc::clone(&state),
         };
         let thread = {
@@ -154,9 +154,7 @@ impl Projector {
                 .spawn(move || {
                     lower_priority();
                     let mut projection = Projection {
-                        query,
                         dictionary,
-                        citizens: writer,
                         state,
                         in_memory: 0,
                     };
@@ -169,7 +167,12 @@ impl Projector {
                         }
                     }
                     applied_tx.send_replace(from);
-                    run(log, projection, from, &progress, &applied_tx)
+                    match Writer::start(query, citizens, from, applied_tx) {
+                        Ok(writer) => run(log, projection, writer, &progress),
+                        Err(error) => {
+                            tracing::error!(%error, "audit projector: no writer thread; auditor queries will wait");
+                        }
+                    }
                 })
                 .map_err(|e| AuditError::Key(e.to_string()))?
         };
@@ -184,6 +187,11 @@ impl Projector {
     /// The log is acknowledged up to `size` (what the sequencer found at open).
     pub(crate) fn acknowledge(&self, size: u64) {
         self.progress.acknowledge(size);
+    }
+
+    /// The log failed to open: stops without applying what is left.
+    pub(crate) fn abandon(&self) {
+        self.progress.abandon();
     }
 
     /// The query side, as the projector extends it (what a running server's readers read).
@@ -212,12 +220,10 @@ impl Drop for Projector {
     }
 }
 
-/// Where the projector applies events: the query file, the citizen index, the state in memory,
-/// and the copy of the log's dictionary its reads use.
+/// The projector thread's side: the state in memory and the copy of the log's dictionary its
+/// reads use. What goes to disk goes through the [`Writer`].
 struct Projection {
-    query: Connection,
     dictionary: Dictionary,
-    citizens: CitizenWriter,
     state: Arc<RwLock<QueryState>>,
     /// The state in memory holds the events before this position.
     in_memory: u64,
@@ -249,49 +255,118 @@ impl Projection {
         Ok(true)
     }
 
-    /// Forgets the state in memory (a transaction failed after its events were applied to it):
-    /// the next batch derives it again first.
-    fn reset(&mut self) {
+    /// Forgets the state in memory (a batch failed after its events were applied to it), and
+    /// derives it again up to `to`, where the query file ends.
+    fn restart_at(&mut self, log: &SqliteLog, to: u64) -> Result<(), AuditError> {
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = QueryState::default();
         self.in_memory = 0;
+        self.replay(log, to, None).map(|_| ())
+    }
+
+    /// Reads events `[from, to)` back from the log, in place, applies them to the state in
+    /// memory and collects what the writer stores of them.
+    fn apply(
+        &mut self,
+        log: &SqliteLog,
+        from: u64,
+        to: u64,
+        caught_up: bool,
+    ) -> Result<Batch, AuditError> {
+        debug_assert_eq!(self.in_memory, from);
+        let Projection {
+            dictionary,
+            state,
+            in_memory,
+        } = self;
+        let mut batch = Batch {
+            from,
+            to,
+            caught_up,
+            ..Batch::default()
+        };
+        let mut read = 0;
+        // The blocks these events complete, with the left sibling of the first.
+        let first_block = from / BLOCK_LEAVES;
+        let result = {
+            let mut state = state.write().unwrap_or_else(|e| e.into_inner());
+            log.snapshot(|log| {
+                log.views(dictionary, from, to, &mut |seq, view| {
+                    read += 1;
+                    if let Some(receipt) = state.apply(&view) {
+                        batch.receipts.push(seq, &receipt);
+                    }
+                    *in_memory = seq + 1;
+                    if let ViewKind::Verification { subject, .. } = view.kind {
+                        if let Some(subject) = subject.keyed() {
+                            batch.citizens.push((seq, citizens::subject_key(&subject)));
+                        }
+                    }
+                    Ok(true)
+                })?;
+                log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
+            })
+        };
+        batch.blocks = result?;
+        if read != to - from {
+            return Err(AuditError::Corrupt(format!(
+                "the log holds {read} of events #{from}..#{}",
+                to - 1
+            )));
+        }
+        Ok(batch)
+    }
+
+    /// Applies events `[from, to)` and hands them to `writer`, first starting again where the
+    /// query file ends if a batch failed (or the state in memory is not at `from`). Returns
+    /// the position handed over, or the error (after which the state is derived again).
+    fn hand_over(
+        &mut self,
+        log: &SqliteLog,
+        writer: &Writer,
+        from: u64,
+        to: u64,
+        caught_up: bool,
+    ) -> Result<u64, AuditError> {
+        let result = self
+            .apply(log, from, to, caught_up)
+            .map(|batch| writer.send(batch));
+        match result {
+            Ok(true) => Ok(to),
+            Ok(false) => Err(AuditError::Closed),
+            Err(error) => {
+                self.in_memory = u64::MAX; // derived again before the next batch
+                Err(error)
+            }
+        }
     }
 }
 
-/// The projector thread: applies batches until closed.
-fn run(
-    log: SqliteLog,
-    mut projection: Projection,
-    mut applied: u64,
-    progress: &Progress,
-    applied_tx: &watch::Sender<u64>,
-) {
-    // Whether the query file's write-ahead log holds batches since it was last truncated.
-    let mut written = false;
+/// The projector thread: applies batches until closed, the writer storing them behind it.
+fn run(log: SqliteLog, mut projection: Projection, writer: Writer, progress: &Progress) {
+    // Handed over to the writer up to here.
+    let mut sent = projection.in_memory;
     loop {
-        let acknowledged = match progress.next(applied, written.then_some(IDLE_AFTER)) {
-            Next::Apply(acknowledged) => acknowledged,
-            Next::Idle => {
-                // At rest the write-ahead log goes back to nothing (it grows to a batch's pages
-                // while catching up; left at that size it would keep the disk for good).
-                if let Err(error) =
-                    projection
-                        .query
-                        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                {
-                    tracing::warn!(%error, "audit query tables: WAL checkpoint failed");
-                }
-                written = false;
+        if let Some(applied) = writer.failed() {
+            // The writer stopped at `applied`: the state goes back there too.
+            std::thread::sleep(RETRY_AFTER);
+            sent = applied;
+            projection.in_memory = u64::MAX;
+        }
+        if projection.in_memory != sent {
+            if let Err(error) = projection.restart_at(&log, sent) {
+                tracing::error!(%error, "audit projection failed; will try again");
+                std::thread::sleep(RETRY_AFTER);
                 continue;
             }
+        }
+        let acknowledged = match progress.next(sent) {
+            Next::Apply(acknowledged) => acknowledged,
             Next::Closed => break,
         };
-        let to = acknowledged.min(applied + BATCH);
-        match apply_range(&log, &mut projection, applied, to) {
-            Ok(()) => {
-                applied = to;
-                written = true;
-                applied_tx.send_replace(applied);
-            }
+        let to = acknowledged.min(sent + BATCH);
+        match projection.hand_over(&log, &writer, sent, to, to == acknowledged) {
+            Ok(to) => sent = to,
+            Err(AuditError::Closed) => break,
             // The events are durable; queries wait until a later attempt catches up.
             Err(error) => {
                 tracing::error!(%error, "audit projection failed; will try again");
@@ -299,10 +374,12 @@ fn run(
             }
         }
     }
+    // A failed last batch is applied again at the next start.
+    let _ = writer.finish();
 }
 
 /// Gives the calling thread (only) the niceness [`NICENESS`]; where the system does not allow it,
-/// the projector runs at normal priority.
+/// the thread runs at normal priority.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority take no pointers; on Linux PRIO_PROCESS with a thread id
@@ -313,99 +390,6 @@ fn lower_priority() {
             tracing::debug!("audit projector: could not lower its priority");
         }
     }
-}
-
-/// Reads events `[from, to)` back from the log, in place, and applies them — with the tree
-/// nodes their blocks complete and the new applied position — in one transaction, then
-/// publishes their citizen index entries.
-fn apply_range(
-    log: &SqliteLog,
-    projection: &mut Projection,
-    from: u64,
-    to: u64,
-) -> Result<(), AuditError> {
-    if projection.in_memory != from {
-        projection.reset();
-        projection.replay(log, from, None)?;
-    }
-    match apply_tables(log, projection, from, to) {
-        Ok(()) => projection.citizens.publish(to),
-        Err(error) => {
-            projection.citizens.discard();
-            projection.reset();
-            Err(error)
-        }
-    }
-}
-
-/// [`apply_range`]'s transaction: each event applied to the state in memory, each dossier's
-/// receipt written, the citizen index's entries collected on the side.
-fn apply_tables(
-    log: &SqliteLog,
-    projection: &mut Projection,
-    from: u64,
-    to: u64,
-) -> Result<(), AuditError> {
-    let Projection {
-        query,
-        dictionary,
-        citizens,
-        state,
-        in_memory,
-    } = projection;
-    let transaction = query.transaction()?;
-    let mut read = 0;
-    // The blocks these events complete, with the left sibling of the first.
-    let first_block = from / BLOCK_LEAVES;
-    let blocks = {
-        let mut state = state.write().unwrap_or_else(|e| e.into_inner());
-        let mut receipts = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO dossiers (seq, agency_id, dossier_id, district, officer_id,
-                 procedure, channel, received_at_ms, load_test, commune, province)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        log.snapshot(|log| {
-            log.views(dictionary, from, to, &mut |seq, view| {
-                read += 1;
-                if let Some(receipt) = state.apply(&view) {
-                    let view = receipt.view;
-                    receipts.execute(rusqlite::params![
-                        seq as i64,
-                        view.agency_id,
-                        view.dossier_id,
-                        view.district,
-                        view.officer_id,
-                        receipt.procedure,
-                        receipt.channel,
-                        view.occurred_at_ms,
-                        view.load_test,
-                        view.commune,
-                        receipt.province,
-                    ])?;
-                }
-                *in_memory = seq + 1;
-                if let ViewKind::Verification { subject, .. } = view.kind {
-                    if let Some(subject) = subject.keyed() {
-                        citizens.push(seq, &subject);
-                    }
-                }
-                Ok(true)
-            })?;
-            log.blocks(first_block.saturating_sub(1), to / BLOCK_LEAVES)
-        })?
-    };
-    if read != to - from {
-        return Err(AuditError::Corrupt(format!(
-            "the log holds {read} of events #{from}..#{}",
-            to - 1
-        )));
-    }
-    super::nodes::extend(&transaction, &blocks)?;
-    transaction
-        .prepare_cached("UPDATE projection_state SET applied = ?1 WHERE id = 0")?
-        .execute([to as i64])?;
-    transaction.commit()?;
-    Ok(())
 }
 
 /// Derives the query tables at `query_path` again from the first event of the log at
@@ -423,20 +407,29 @@ pub(super) fn rebuild(log_path: &Path, query_path: &Path) -> Result<u64, AuditEr
         &mut dictionary,
     )?;
     citizens.clear()?;
+    let (published, _) = watch::channel(0);
+    let writer = Writer::start(query, citizens, 0, published)?;
     let mut projection = Projection {
-        query,
         dictionary,
-        citizens,
         state: Arc::new(RwLock::new(QueryState::default())),
         in_memory: 0,
     };
     let size = log.size()?;
     let mut from = 0;
     while from < size {
+        if let Some(applied) = writer.failed() {
+            return Err(AuditError::Write(format!(
+                "the query tables could not be written after event #{applied}"
+            )));
+        }
         let to = size.min(from + BATCH);
-        apply_range(&log, &mut projection, from, to)?;
-        from = to;
+        from = projection.hand_over(&log, &writer, from, to, to == size)?;
     }
+    writer.finish().map_err(|applied| {
+        AuditError::Write(format!(
+            "the query tables could not be written after event #{applied}"
+        ))
+    })?;
     Ok(size)
 }
 

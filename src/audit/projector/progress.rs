@@ -24,6 +24,8 @@ pub(crate) struct Progress {
 struct ProgressState {
     acknowledged: u64,
     closing: bool,
+    /// Stop without applying what is left (the log failed to open).
+    abandoned: bool,
     held: bool,
     /// A query waits for the projector.
     hurry: bool,
@@ -58,6 +60,14 @@ impl Progress {
         self.changed.notify_all();
     }
 
+    /// The log failed to open: stop at once, leaving what is not applied for the next start.
+    pub(super) fn abandon(&self) {
+        let mut state = self.state.lock().expect("progress lock");
+        state.closing = true;
+        state.abandoned = true;
+        self.changed.notify_all();
+    }
+
     /// A query is waiting for the projector: apply what is there now, without lingering.
     pub(crate) fn hurry(&self) {
         self.state.lock().expect("progress lock").hurry = true;
@@ -66,11 +76,13 @@ impl Progress {
 
     /// Waits until there is something past `applied` worth applying: [`MIN_BATCH`] events, or
     /// anything after [`LINGER`], or anything at once when a query waits or the log closes.
-    /// With `idle_after`, gives up waiting once nothing has come for that long.
-    pub(super) fn next(&self, applied: u64, idle_after: Option<Duration>) -> Next {
+    pub(super) fn next(&self, applied: u64) -> Next {
         let mut state = self.state.lock().expect("progress lock");
         let mut lingered = false;
         loop {
+            if state.abandoned {
+                return Next::Closed;
+            }
             let pending = state.acknowledged.saturating_sub(applied);
             if !state.held
                 && pending > 0
@@ -89,15 +101,6 @@ impl Progress {
                     .expect("progress lock");
                 state = next;
                 lingered = timeout.timed_out();
-            } else if let Some(idle_after) = idle_after {
-                let (next, timeout) = self
-                    .changed
-                    .wait_timeout(state, idle_after)
-                    .expect("progress lock");
-                state = next;
-                if timeout.timed_out() && state.acknowledged <= applied && !state.closing {
-                    return Next::Idle;
-                }
             } else {
                 state = self.changed.wait(state).expect("progress lock");
             }
@@ -109,8 +112,6 @@ impl Progress {
 pub(super) enum Next {
     /// Apply the events up to this position.
     Apply(u64),
-    /// Nothing came for a while.
-    Idle,
     /// The log is closing and everything is applied (or held).
     Closed,
 }

@@ -35,13 +35,17 @@ CREATE TABLE IF NOT EXISTS dossiers (
     -- province), NULL when not known
     province       INTEGER
 );
-CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);
 CREATE TABLE IF NOT EXISTS projection_state (
     id      INTEGER PRIMARY KEY CHECK (id = 0),
     applied INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO projection_state (id, applied) VALUES (0, 0);
 ";
+
+/// The receipts' index on the receipt time (periods' dossiers). Made with the tables; dropped
+/// while a backlog is applied and made again once caught up (see the writer).
+const RECEIVED_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS dossiers_by_received ON dossiers (received_at_ms);";
 
 /// The version of [`SCHEMA`] (SQLite's `user_version` of the file). Query tables of another
 /// version are dropped and derived again from the log: raise it whenever a table gains a column
@@ -79,6 +83,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, AuditError> {
                  DROP TABLE IF EXISTS projection_state;
                  DROP TABLE IF EXISTS merkle_nodes;
                  {SCHEMA}
+                 {RECEIVED_INDEX}
                  {NODES}
                  PRAGMA user_version = {SCHEMA_VERSION};",
                 NODES = crate::audit::nodes::SCHEMA
@@ -102,6 +107,36 @@ pub(crate) fn applied(connection: &Connection) -> Result<u64, AuditError> {
         )
         .optional()?
         .unwrap_or(0) as u64)
+}
+
+/// Drops the receipts' index on the receipt time (a backlog is applied: it is built once, by
+/// [`create_received_index`], when the writer catches up).
+pub(super) fn drop_received_index(connection: &Connection) -> Result<(), AuditError> {
+    connection.execute_batch("DROP INDEX IF EXISTS dossiers_by_received")?;
+    Ok(())
+}
+
+/// Builds the receipts' index on the receipt time, if it is missing.
+pub(super) fn create_received_index(connection: &Connection) -> Result<(), AuditError> {
+    connection.execute_batch(RECEIVED_INDEX)?;
+    Ok(())
+}
+
+/// Records, in `transaction`, that every event before `applied` is applied.
+pub(super) fn set_applied(
+    transaction: &rusqlite::Transaction<'_>,
+    applied: u64,
+) -> Result<(), AuditError> {
+    transaction
+        .prepare_cached("UPDATE projection_state SET applied = ?1 WHERE id = 0")?
+        .execute([applied as i64])?;
+    Ok(())
+}
+
+/// Checkpoints the write-ahead log into the file and truncates it to nothing.
+pub(super) fn truncate_wal(connection: &Connection) -> Result<(), AuditError> {
+    connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Empties every query table and sets the applied position back to 0.

@@ -2,6 +2,8 @@
 //! positions, and every auditor answer of a live query side against a clean rebuild.
 use std::path::Path;
 
+use rusqlite::Connection;
+
 use super::*;
 use crate::audit::{
     log::{parse_public_key, rebuild_projection, DATABASE_FILE, PUBLIC_KEY_FILE, QUERY_FILE},
@@ -231,6 +233,19 @@ fn a_crash_between_append_and_projection_is_caught_up_on_open() {
         caught_up,
         projection(&path),
         "catch-up equals a clean rebuild"
+    );
+    // The rebuild dropped the receipts' index on the receipt time and built it again.
+    let indexes: Vec<String> = Connection::open(&path)
+        .unwrap()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'dossiers'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        indexes.contains(&"dossiers_by_received".to_owned()),
+        "{indexes:?}"
     );
 
     // The citizen index holds runs: opened for query tables that hold fewer events (their
