@@ -3,7 +3,9 @@
 //!
 //! Same seed, size and reference date → the same people, on any machine. Realism comes from the
 //! embedded tables (surname, middle- and given-name frequencies by sex and birth cohort, province
-//! populations, the age pyramid, ethnic groups, religions) and from the card rules in
+//! populations, the age pyramid; each province's ethnic composition from the 2019 census,
+//! religions by ethnic group and province, names as each group gives them) and from the card
+//! rules in
 //! [`crate::domain`]: cards issued at 14 or later and only once the card type existed, expiring at
 //! the legal ages. A small share of deceased citizens, revoked and expired cards is kept for
 //! negative tests.
