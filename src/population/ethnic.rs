@@ -151,6 +151,7 @@ impl Ethnic {
     }
 
     /// The persons of `group` the census counted in `province`.
+    #[cfg(test)]
     pub(crate) fn persons(&self, province: ProvinceCode, group: Group) -> f64 {
         let counts = self.counts(province);
         (0..counts.len())

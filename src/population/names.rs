@@ -164,9 +164,9 @@ impl Naming {
         let kinh = tables.names(sex, cohort);
         let Some(pattern) = self.pattern(group, province) else {
             return Name {
-                surname: *tables.surnames.pick(rng),
-                middle: *kinh.middle.pick(rng),
-                given: *kinh.given.pick(rng),
+                surname: tables.surnames.pick(rng),
+                middle: kinh.middle.pick(rng),
+                given: kinh.given.pick(rng),
                 surname_last: false,
             };
         };

@@ -3,14 +3,16 @@
 //! depends only on the population's size and a draw seed, so the same flags always give the same
 //! citizens. Citizens are computed in parallel in chunks along that order until enough match.
 
-use std::{collections::HashMap, ops::RangeInclusive};
+#[cfg(test)]
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
 use super::{generate, Population};
 use crate::domain::{
-    geography::CurrentProvince, matching::fold, CardState, Citizen, ProvinceCode, Sex, VneidLevel,
+    geography::CurrentProvince, matching::fold, CardState, Citizen, Sex, VneidLevel,
 };
 
 /// A card state to filter on, or no card at all.
@@ -126,11 +128,12 @@ pub(crate) fn nth(start: u64, stride: u64, size: u64, k: u64) -> u64 {
 /// How many of the first `count` citizens of the draw order of `draw_seed` are of each ethnic
 /// group, by the province where their birth was registered (the province their group was drawn
 /// for): from the stream's first draws only, in parallel. What the census share tests count.
+#[cfg(test)]
 pub(crate) fn ethnic_tally(
     population: &Population,
     count: u64,
     draw_seed: u64,
-) -> HashMap<(ProvinceCode, &'static str), u64> {
+) -> HashMap<(crate::domain::ProvinceCode, &'static str), u64> {
     let size = population.len();
     let (start, stride) = draw_order(size, draw_seed);
     let spec = population.spec();
