@@ -13,7 +13,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
+    ethnic::Group,
     layout::{self, Slot},
+    names::Name,
     tables::{Cohort, Tables},
 };
 use crate::domain::{
@@ -40,19 +42,18 @@ const STAY_IN_BIRTH_PROVINCE: f64 = 0.8;
 /// Generates citizen number `index` for `seed`, as of `reference_date` (nobody is born after it,
 /// no card is issued after it).
 pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(index);
+    let mut rng = stream(seed, index);
     let tables = Tables::get();
 
     // Birth province, sex, birth year and serial come from the number plan, so that the number
     // leads back to the index; the day of birth and everything else from the stream.
     let slot = Slot::of(seed, index);
     let (sex, age, birth_province) = (slot.sex, slot.age, slot.province);
-    let birth_year = slot.birth_year(reference_date.year());
-    let january_first = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("years 1900-2399");
-    let days_in_year = (january_first + Months::new(12) - january_first).num_days() as u64;
-    let date_of_birth = january_first + Days::new(rng.random_range(0..days_in_year));
-    let cohort = Cohort::of(date_of_birth.year());
+    let Head {
+        date_of_birth,
+        group,
+        name,
+    } = Head::draw(&mut rng, tables, &slot, reference_date.year());
 
     // Past the last serial only when `index` is beyond every population that fits (see
     // `layout::max_population`); wrapped rather than panicking.
@@ -60,13 +61,7 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         .expect("wrapped below the last serial");
     let cccd = CccdNumber::from_parts(birth_province, sex, date_of_birth.year(), serial);
 
-    let names = tables.names(sex, cohort);
-    let full_name = format!(
-        "{} {} {}",
-        tables.surnames.pick(&mut rng),
-        names.middle.pick(&mut rng),
-        names.given.pick(&mut rng)
-    );
+    let full_name = name.full();
 
     let (origin_province, residence_province) = provinces(&mut rng, tables, birth_province);
     let place_of_origin = Place {
@@ -106,8 +101,9 @@ pub fn citizen(seed: u64, index: u64, reference_date: NaiveDate) -> Citizen {
         date_of_birth,
         sex,
         nationality: Cow::Borrowed("Việt Nam"),
-        ethnicity: Cow::Borrowed(tables.ethnicities.pick(&mut rng)),
-        religion: Cow::Borrowed(tables.religions.pick(&mut rng)),
+        ethnicity: Cow::Borrowed(tables.ethnic.name(group)),
+        // Drawn last, from the group's religions in the birth province.
+        religion: Cow::Borrowed(tables.ethnic.religion(&mut rng, group, birth_province)),
         place_of_origin,
         permanent_address,
         pre_reform_address,
@@ -137,23 +133,75 @@ fn provinces<R: Rng>(
     (origin, residence)
 }
 
+/// Citizen `index`'s own random stream.
+fn stream(seed: u64, index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    rng
+}
+
+/// The stream's first draws, which [`citizen`] and the cheaper replays below share: the day of
+/// birth, the ethnic group (from the census shares of the province where the birth was
+/// registered) and the name (as that group gives names).
+struct Head {
+    date_of_birth: NaiveDate,
+    group: Group,
+    name: Name,
+}
+
+impl Head {
+    fn draw<R: Rng>(rng: &mut R, tables: &Tables, slot: &Slot, reference_year: i32) -> Head {
+        let (date_of_birth, group) = born(rng, tables, slot, reference_year);
+        let cohort = Cohort::of(date_of_birth.year());
+        let name = tables
+            .naming
+            .draw(rng, tables, group, slot.province, slot.sex, cohort);
+        Head {
+            date_of_birth,
+            group,
+            name,
+        }
+    }
+}
+
+/// The day of birth (in the plan's birth year) and the ethnic group: the stream's first draws.
+fn born<R: Rng>(
+    rng: &mut R,
+    tables: &Tables,
+    slot: &Slot,
+    reference_year: i32,
+) -> (NaiveDate, Group) {
+    let birth_year = slot.birth_year(reference_year);
+    let january_first = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("years 1900-2399");
+    let days_in_year = (january_first + Months::new(12) - january_first).num_days() as u64;
+    let date_of_birth = january_first + Days::new(rng.random_range(0..days_in_year));
+    (date_of_birth, tables.ethnic.pick(rng, slot.province))
+}
+
 /// The old province citizen `index` lives in, from the stream's first draws only (what
 /// [`citizen`] draws before the home, replayed without building anything): a few times cheaper
 /// than the citizen, for filtering by province before generating.
 pub(crate) fn residence_province(seed: u64, index: u64, reference_date: NaiveDate) -> ProvinceCode {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(index);
+    let mut rng = stream(seed, index);
     let tables = Tables::get();
     let slot = Slot::of(seed, index);
-    let birth_year = slot.birth_year(reference_date.year());
-    let january_first = NaiveDate::from_ymd_opt(birth_year, 1, 1).expect("years 1900-2399");
-    let days_in_year = (january_first + Months::new(12) - january_first).num_days() as u64;
-    let date_of_birth = january_first + Days::new(rng.random_range(0..days_in_year));
-    let names = tables.names(slot.sex, Cohort::of(date_of_birth.year()));
-    tables.surnames.pick(&mut rng);
-    names.middle.pick(&mut rng);
-    names.given.pick(&mut rng);
+    Head::draw(&mut rng, tables, &slot, reference_date.year());
     provinces(&mut rng, tables, slot.province).1
+}
+
+/// The ethnic group of citizen `index` and the province where their birth was registered, from
+/// the stream's first two draws: far cheaper than the citizen, for filtering by ethnicity and
+/// for the census share tests.
+pub(crate) fn ethnicity(
+    seed: u64,
+    index: u64,
+    reference_date: NaiveDate,
+) -> (&'static str, ProvinceCode) {
+    let mut rng = stream(seed, index);
+    let tables = Tables::get();
+    let slot = Slot::of(seed, index);
+    let (_, group) = born(&mut rng, tables, &slot, reference_date.year());
+    (tables.ethnic.name(group), slot.province)
 }
 
 fn pick<'a, R: Rng>(rng: &mut R, items: &[&'a str]) -> &'a str {

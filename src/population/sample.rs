@@ -3,6 +3,8 @@
 //! depends only on the population's size and a draw seed, so the same flags always give the same
 //! citizens. Citizens are computed in parallel in chunks along that order until enough match.
 
+#[cfg(test)]
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use chrono::{Datelike, NaiveDate};
@@ -91,10 +93,16 @@ pub fn sample(
         let mut matched: Vec<Citizen> = (next..end)
             .into_par_iter()
             .filter_map(|k| {
-                let index =
-                    (start + (u128::from(k) * u128::from(stride) % u128::from(size)) as u64) % size;
-                // Where they live, from the stream's first draws: most citizens are left out
-                // by a province filter before being generated.
+                let index = nth(start, stride, size, k);
+                // Who they are and where they live, from the stream's first draws: most
+                // citizens are left out by an ethnicity or province filter before being
+                // generated.
+                if let Some(wanted) = &filter.ethnicity {
+                    let (ethnicity, _) = generate::ethnicity(seed, index, reference_date);
+                    if fold(ethnicity) != fold(wanted) {
+                        return None;
+                    }
+                }
                 if let Some(province) = filter.province {
                     let old = generate::residence_province(seed, index, reference_date);
                     if CurrentProvince::containing(old).code != province.code {
@@ -110,6 +118,39 @@ pub fn sample(
         next = end;
     }
     found
+}
+
+/// The `k`-th index of the draw order `(start, stride)` over `0..size`.
+pub(crate) fn nth(start: u64, stride: u64, size: u64, k: u64) -> u64 {
+    (start + (u128::from(k) * u128::from(stride) % u128::from(size)) as u64) % size
+}
+
+/// How many of the first `count` citizens of the draw order of `draw_seed` are of each ethnic
+/// group, by the province where their birth was registered (the province their group was drawn
+/// for): from the stream's first draws only, in parallel. What the census share tests count.
+#[cfg(test)]
+pub(crate) fn ethnic_tally(
+    population: &Population,
+    count: u64,
+    draw_seed: u64,
+) -> HashMap<(crate::domain::ProvinceCode, &'static str), u64> {
+    let size = population.len();
+    let (start, stride) = draw_order(size, draw_seed);
+    let spec = population.spec();
+    (0..count.min(size))
+        .into_par_iter()
+        .fold(HashMap::new, |mut tally, k| {
+            let index = nth(start, stride, size, k);
+            let (ethnicity, province) = generate::ethnicity(spec.seed, index, spec.reference_date);
+            *tally.entry((province, ethnicity)).or_insert(0) += 1;
+            tally
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            for (key, n) in b {
+                *a.entry(key).or_insert(0) += n;
+            }
+            a
+        })
 }
 
 /// The draw order over `0..size`: index `(start + k × stride) mod size` for k = 0, 1, …, with a

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use rand::{distr::weighted::WeightedIndex, prelude::Distribution, Rng};
 
+use super::{ethnic::Ethnic, names::Naming};
 use crate::domain::{geography::OldWard, Province, ProvinceCode, Sex};
 
 /// Items with relative weights, sampled in O(log n).
@@ -14,7 +15,11 @@ pub(crate) struct Weighted<T> {
 }
 
 impl<T> Weighted<T> {
-    fn new(pairs: Vec<(T, f64)>) -> Self {
+    /// Items with their relative weights (at least one positive).
+    ///
+    /// # Panics
+    /// If no weight is positive or one is negative (embedded tables are checked by tests).
+    pub(crate) fn new(pairs: Vec<(T, f64)>) -> Self {
         let index = WeightedIndex::new(pairs.iter().map(|(_, w)| *w))
             .expect("embedded tables have positive weights");
         Weighted {
@@ -27,6 +32,16 @@ impl<T> Weighted<T> {
         &self.items[self.index.sample(rng)]
     }
 
+    /// How many items there are.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The item at `position`.
+    pub(crate) fn item(&self, position: usize) -> &T {
+        &self.items[position]
+    }
+
     /// Each item's weight (as given, up to floating-point rounding).
     pub(crate) fn weight_of(&self, position: usize) -> f64 {
         self.index.weight(position).unwrap_or(0.0)
@@ -34,7 +49,7 @@ impl<T> Weighted<T> {
 }
 
 /// Rows of an embedded CSV file, header skipped, columns split on commas.
-fn rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
+pub(crate) fn rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     csv.lines()
         .skip(1)
         .filter(|line| !line.trim().is_empty())
@@ -94,8 +109,10 @@ pub(crate) struct Tables {
     pub birth_provinces: Weighted<ProvinceCode>,
     /// Where people live when they moved away: by population, with the big cities' pull.
     pub migration_targets: Weighted<ProvinceCode>,
-    pub ethnicities: Weighted<&'static str>,
-    pub religions: Weighted<&'static str>,
+    /// Ethnic groups by province and religions by group and province (2019 census).
+    pub ethnic: Ethnic,
+    /// Names as each ethnic group gives them.
+    pub naming: Naming,
     /// Districts of each province, indexed by province code.
     districts: Vec<Vec<&'static str>>,
     /// Pre-2025 wards, communes and townships people live in, indexed by old province code.
@@ -179,6 +196,8 @@ impl Tables {
             }
         }
         let single_column = |csv| rows(csv).map(|cols| cols[0]).collect();
+        let ethnic = Ethnic::load();
+        let naming = Naming::load(ethnic.groups());
         Tables {
             surnames: weighted_names(include_str!("../../data/surnames.csv")),
             names: [pools("male"), pools("female")],
@@ -189,8 +208,8 @@ impl Tables {
                     .find(|(c, _)| *c == code)
                     .map_or(1.0, |(_, pull)| *pull)
             }),
-            ethnicities: weighted_names(include_str!("../../data/ethnicities.csv")),
-            religions: weighted_names(include_str!("../../data/religions.csv")),
+            ethnic,
+            naming,
             districts,
             wards,
             streets: single_column(include_str!("../../data/streets.csv")),
