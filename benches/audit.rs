@@ -12,7 +12,8 @@
 //! has a last tenth slower than its first); how far behind the projector was when the last
 //! append was acknowledged; this process's resident memory at the end of ingest (VmRSS, and its
 //! peak VmHWM, from `/proc/self/status`: the log's threads and the producers, which hold only
-//! the batches in flight).
+//! the batches in flight), and what the log's own structures hold of it ([`AuditLog::memory`]:
+//! the dedup map, every dossier's counts, the unverified list, the rollups).
 //!
 //! Disk: every file of the data directory per event, with the log open and at rest, then with
 //! the log closed (both SQLite files checkpointed, their write-ahead logs gone), file by file.
@@ -420,6 +421,7 @@ fn main() {
         applied: total as u64,
     });
     let (rss, peak) = (status_bytes("VmRSS"), status_bytes("VmHWM"));
+    let memory = log.memory();
 
     println!();
     println!("{:<58} {:>14} {:>8}", "ingest", "events/s", "ratio");
@@ -485,6 +487,15 @@ fn main() {
         "… its peak so far, VmHWM (GiB)",
         gib(peak)
     );
+    for (part, bytes) in [
+        ("… the log's structures, estimated (GiB)", memory.total()),
+        ("    stored ids (dedup map)", memory.stored_ids),
+        ("    every dossier's counts", memory.state.dossiers),
+        ("    unverified dossiers", memory.state.unverified),
+        ("    rollups and texts", memory.state.rollups),
+    ] {
+        println!("{part:<58} {:>14.3}", gib(bytes));
+    }
     targets.push(Target {
         figure: "ingest, durable + queryable, whole run".into(),
         measured: format!("{queryable:.0} ev/s"),

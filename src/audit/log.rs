@@ -33,7 +33,7 @@ use super::{
     follower::Follower,
     keys::{now_ms, SigningKey, VerifyingKey},
     postgres::{Meta, PgStore},
-    projector::{self, Projector, QuerySide},
+    projector::{self, Projector, QuerySide, StateMemory},
     query::AuditReader,
     queue::{Answerer, Job, Lane, Queue},
     sequencer::Sequencer,
@@ -57,6 +57,23 @@ pub use super::{
 const CATCH_UP_PATIENCE: Duration = Duration::from_secs(30);
 /// How often the checkpointer moves the write-ahead log into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// What an open log holds in memory, in bytes ([`AuditLog::memory`]; estimated from each
+/// structure's capacity and its entries' sizes, the allocator's overhead not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditMemory {
+    /// The sequencer's map of what is stored once (client event ids, call ids).
+    pub stored_ids: u64,
+    /// The query side's state.
+    pub state: StateMemory,
+}
+
+impl AuditMemory {
+    /// Every part together.
+    pub fn total(&self) -> u64 {
+        self.stored_ids + self.state.dossiers + self.state.unverified + self.state.rollups
+    }
+}
 
 /// A read of the log that sees every event acknowledged before [`AuditLog::caught_up_read`]
 /// was called: only that wait makes one.
@@ -96,6 +113,8 @@ pub struct AuditLog {
     acknowledged: Arc<AtomicU64>,
     /// The projector's applied position.
     applied: watch::Receiver<u64>,
+    /// The bytes the sequencer's stored ids hold, as it last published them.
+    ids_memory: Arc<AtomicU64>,
     /// In a fleet: the shared database, and the thread copying it into [`DATABASE_FILE`].
     fleet: Option<(PgStore, Follower)>,
     /// The data directory's lock, held while the log is open (released last, on drop).
@@ -189,6 +208,7 @@ impl AuditLog {
         lock: DataDirLock,
     ) -> Result<Self, AuditError> {
         let applied = projector.applied();
+        let ids_memory = sequencer.ids_memory();
         let queue = Arc::new(Queue::default());
         let answerer = Arc::new(Answerer::default());
         let mut sequencer = sequencer.answering_through(Arc::clone(&answerer));
@@ -216,6 +236,7 @@ impl AuditLog {
             written: AtomicU64::new(0),
             acknowledged,
             applied,
+            ids_memory,
             fleet,
             _lock: lock,
         })
@@ -443,6 +464,28 @@ impl AuditLog {
     /// to time queryable ingest.
     pub fn applied(&self) -> u64 {
         *self.applied.borrow()
+    }
+
+    /// Events acknowledged but not yet applied to the query side: what an auditor's query
+    /// started now waits for.
+    pub fn projection_behind(&self) -> u64 {
+        self.acknowledged
+            .load(Ordering::Acquire)
+            .saturating_sub(self.applied())
+    }
+
+    /// What the log holds in memory besides the store's caches: the sequencer's stored ids
+    /// (the dedup map, as last published: every 65,536 events) and the query side's state.
+    pub fn memory(&self) -> AuditMemory {
+        let state = self
+            .projector
+            .as_ref()
+            .map(|projector| projector.side().memory())
+            .unwrap_or_default();
+        AuditMemory {
+            stored_ids: self.ids_memory.load(Ordering::Relaxed),
+            state,
+        }
     }
 
     /// [`AuditLog::append`] for synchronous callers, which also waits until the events are in

@@ -55,7 +55,8 @@ mod tree;
 pub mod verify;
 
 pub use event::{AuditEvent, EventKind, EventSource};
-pub use log::{AppendReceipt, AuditLog, SignedTreeHead};
+pub use log::{AppendReceipt, AuditLog, AuditMemory, SignedTreeHead};
+pub use projector::StateMemory;
 pub use verify::{verify_file, Tamper, VerifyReport};
 
 pub use crate::error::AuditError;

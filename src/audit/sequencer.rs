@@ -25,6 +25,8 @@ use super::{
 /// sustained writes the checkpointer's passes never reach the end of the write-ahead log, which
 /// restarts from its beginning only once a pass has.
 const WRITER_CHECKPOINT_EVENTS: u64 = 65_536;
+/// Events after which the sequencer publishes what its stored ids hold in memory again.
+const MEMORY_EVERY_EVENTS: u64 = 65_536;
 
 /// What opening finds in the log: its tree, its dictionary and the client event ids stored.
 struct Recovered {
@@ -146,6 +148,10 @@ pub(super) struct Sequencer<L> {
     scratch: Vec<u8>,
     /// Answers callers waiting on a runtime.
     answerer: Arc<Answerer>,
+    /// The bytes the stored ids hold, published every [`MEMORY_EVERY_EVENTS`].
+    ids_memory: Arc<AtomicU64>,
+    /// Events stored since `ids_memory` was last published.
+    since_memory: u64,
 }
 
 /// What encoding a group produced, before it is stored.
@@ -160,6 +166,7 @@ impl<L: LogOfRecord> Sequencer<L> {
     /// Takes the log's write side with `key`: reads it back first ([`recover`]).
     pub(super) fn open(mut log: L, key: SigningKey) -> Result<Self, AuditError> {
         let recovered = recover(&mut log, &key.verifying_key())?;
+        let ids_memory = Arc::new(AtomicU64::new(recovered.ids.memory_bytes() as u64));
         Ok(Sequencer {
             log,
             frontier: recovered.frontier,
@@ -172,7 +179,14 @@ impl<L: LogOfRecord> Sequencer<L> {
             since_checkpoint: 0,
             scratch: Vec::new(),
             answerer: Arc::new(Answerer::default()),
+            ids_memory,
+            since_memory: 0,
         })
+    }
+
+    /// The bytes its stored ids (the dedup map) hold in memory, as last published.
+    pub(super) fn ids_memory(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.ids_memory)
     }
 
     /// The log's size.
@@ -234,6 +248,12 @@ impl<L: LogOfRecord> Sequencer<L> {
                 }
                 self.progress.acknowledge(size);
                 self.checkpoint(stored);
+                self.since_memory += stored;
+                if self.since_memory >= MEMORY_EVERY_EVENTS {
+                    self.since_memory = 0;
+                    self.ids_memory
+                        .store(self.ids.memory_bytes() as u64, Ordering::Relaxed);
+                }
             }
             Err(AuditError::Refused(error)) if jobs.len() > 1 => {
                 tracing::warn!(

@@ -21,7 +21,7 @@ use hyper::{body::Bytes, server::conn::http1, service::service_fn, Request, Resp
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::{net::TcpListener, sync::Semaphore, task::JoinHandle};
 
-use super::Metrics;
+use super::{AuditFigures, Metrics};
 use crate::{audit::AuditLog, store::CitizenStore};
 
 /// What a scrape reads besides the metrics themselves.
@@ -85,7 +85,7 @@ fn answer(scrape: &Scrape, request: &Request<hyper::body::Incoming>) -> Response
     }
     let text = scrape
         .metrics
-        .encode(scrape.store.len(), scrape.audit.events_written());
+        .encode(scrape.store.len(), audit_figures(&scrape.audit));
     let mut response = Response::new(Full::new(Bytes::from(text)));
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
@@ -141,6 +141,15 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+/// What a scrape reports of `audit`.
+fn audit_figures(audit: &AuditLog) -> AuditFigures {
+    AuditFigures {
+        events_written: audit.events_written(),
+        memory: audit.memory(),
+        projection_behind: audit.projection_behind(),
+    }
 }
 
 #[cfg(test)]

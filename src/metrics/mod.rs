@@ -25,7 +25,10 @@ use prometheus_client::{
 
 pub use layer::MetricsLayer;
 
-use crate::methods::{self, Method};
+use crate::{
+    audit::AuditMemory,
+    methods::{self, Method},
+};
 
 /// The 17 gRPC status codes, by number.
 const CODE_NAMES: [&str; 17] = [
@@ -54,6 +57,23 @@ struct CallLabels {
     code: &'static str,
 }
 
+/// The part of the audit log's memory a gauge counts.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemoryLabels {
+    part: &'static str,
+}
+
+/// What a scrape reports of the audit log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFigures {
+    /// Events this process stored ([`AuditLog::events_written`](crate::audit::AuditLog::events_written)).
+    pub events_written: u64,
+    /// What its structures hold in memory.
+    pub memory: AuditMemory,
+    /// Events acknowledged but not yet applied to the query side.
+    pub projection_behind: u64,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct FaultLabels {
     kind: &'static str,
@@ -79,6 +99,8 @@ pub struct Metrics {
     faults: Family<FaultLabels, Counter>,
     citizens: Gauge,
     audit_events: Counter,
+    audit_memory: Family<MemoryLabels, Gauge>,
+    audit_behind: Gauge,
     /// `events_written` of the audit log at the last scrape.
     audit_seen: Mutex<u64>,
     /// `[method index][code]`, with one row more for unknown methods.
@@ -99,6 +121,8 @@ impl Metrics {
         let faults = Family::<FaultLabels, Counter>::default();
         let citizens = Gauge::default();
         let audit_events = Counter::default();
+        let audit_memory = Family::<MemoryLabels, Gauge>::default();
+        let audit_behind = Gauge::default();
         registry.register(
             "grpc_requests",
             "gRPC calls answered, by method and status code",
@@ -120,6 +144,16 @@ impl Metrics {
             "Events this process stored in the audit log",
             audit_events.clone(),
         );
+        registry.register(
+            "audit_memory_bytes",
+            "What the audit log's structures hold in memory, by part (stored_ids: the dedup map; dossiers: every dossier's counts; unverified: the unverified list; rollups: counters and texts), estimated",
+            audit_memory.clone(),
+        );
+        registry.register(
+            "audit_projection_behind_events",
+            "Audit events acknowledged but not yet applied to the query side (auditor queries wait for them)",
+            audit_behind.clone(),
+        );
         let handles = (0..=methods::METHODS.len())
             .map(|_| std::array::from_fn(|_| OnceLock::new()))
             .collect();
@@ -130,6 +164,8 @@ impl Metrics {
             faults,
             citizens,
             audit_events,
+            audit_memory,
+            audit_behind,
             audit_seen: Mutex::new(0),
             handles,
         }
@@ -163,9 +199,22 @@ impl Metrics {
         self.faults.get_or_create(&FaultLabels { kind, rpc }).inc();
     }
 
-    /// The exposition text, after bringing the store size and the audit count up to date.
-    pub fn encode(&self, citizens: usize, audit_events_written: u64) -> String {
+    /// The exposition text, after bringing the store size and the audit figures up to date.
+    pub fn encode(&self, citizens: usize, audit: AuditFigures) -> String {
         self.citizens.set(citizens as i64);
+        let memory = audit.memory;
+        for (part, bytes) in [
+            ("stored_ids", memory.stored_ids),
+            ("dossiers", memory.state.dossiers),
+            ("unverified", memory.state.unverified),
+            ("rollups", memory.state.rollups),
+        ] {
+            self.audit_memory
+                .get_or_create(&MemoryLabels { part })
+                .set(bytes as i64);
+        }
+        self.audit_behind.set(audit.projection_behind as i64);
+        let audit_events_written = audit.events_written;
         {
             let mut seen = self.audit_seen.lock().unwrap_or_else(|e| e.into_inner());
             if audit_events_written > *seen {
@@ -193,7 +242,15 @@ mod tests {
         metrics.record_call(lookup, 14, 0.001);
         metrics.record_call(None, 12, 0.001);
         metrics.fault_injected("unavailable", "LookupByCccd");
-        let text = metrics.encode(42, 7);
+        let figures = |events_written| AuditFigures {
+            events_written,
+            memory: AuditMemory {
+                stored_ids: 1_000,
+                ..AuditMemory::default()
+            },
+            projection_behind: 5,
+        };
+        let text = metrics.encode(42, figures(7));
         assert!(
             text.contains(r#"vnpop_grpc_requests_total{rpc="LookupByCccd",code="OK"} 2"#),
             "{text}"
@@ -209,7 +266,12 @@ mod tests {
             .contains(r#"vnpop_faults_injected_total{kind="unavailable",rpc="LookupByCccd"} 1"#));
         assert!(text.contains("vnpop_store_citizens 42"));
         assert!(text.contains("vnpop_audit_events_written_total 7"));
-        let text = metrics.encode(42, 9);
+        assert!(
+            text.contains(r#"vnpop_audit_memory_bytes{part="stored_ids"} 1000"#),
+            "{text}"
+        );
+        assert!(text.contains("vnpop_audit_projection_behind_events 5"));
+        let text = metrics.encode(42, figures(9));
         assert!(text.contains("vnpop_audit_events_written_total 9"));
     }
 }

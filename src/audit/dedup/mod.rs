@@ -128,7 +128,6 @@ impl StoredIds {
         }
     }
 
-    #[cfg(test)]
     /// The bytes the ids hold in memory: the table, and the keys kept exactly (their map's
     /// buckets, and each key's bytes).
     pub(super) fn memory_bytes(&self) -> usize {

@@ -234,7 +234,6 @@ impl PositionTable {
         self.shards.iter().map(|shard| shard.len as usize).sum()
     }
 
-    #[cfg(test)]
     /// The bytes the table holds: its shards and their slots.
     pub(super) fn memory_bytes(&self) -> usize {
         std::mem::size_of_val::<[Shard]>(&self.shards)

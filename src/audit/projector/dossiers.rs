@@ -125,7 +125,6 @@ impl DossierTable {
     }
 
     /// Bytes the table's slots take.
-    #[cfg(test)]
     pub(crate) fn memory_bytes(&self) -> usize {
         self.shards
             .iter()

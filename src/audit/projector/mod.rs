@@ -49,6 +49,7 @@ pub(crate) use citizens::CitizenIndex;
 pub use citizens::CITIZEN_FILE;
 use progress::Next;
 pub(crate) use progress::Progress;
+pub use state::StateMemory;
 pub(crate) use state::{QueryState, RollupKey, UnverifiedKey};
 use tables::clear;
 use tables::PROJECTOR_CACHE_KIB;
@@ -88,6 +89,14 @@ impl std::fmt::Debug for QuerySide {
 }
 
 impl QuerySide {
+    /// What the state in memory holds.
+    pub(crate) fn memory(&self) -> StateMemory {
+        self.state
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .memory()
+    }
+
     /// Derives the query side of the first `size` events of `log`, whose citizen index file is
     /// `citizens` (read as it stands: this process does not write it).
     pub(crate) fn read(

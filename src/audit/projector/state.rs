@@ -120,7 +120,45 @@ fn current_province(recorded: Option<u16>) -> Option<u16> {
         .map(|old| CurrentProvince::containing(old).code)
 }
 
+/// What the query side holds in memory, in bytes (estimated from each structure's capacity and
+/// its entries' sizes: the allocator's own overhead is not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateMemory {
+    /// The table of every dossier's counts.
+    pub dossiers: u64,
+    /// The unverified dossiers' list and its index.
+    pub unverified: u64,
+    /// The rollup counters, their keys and the interned texts.
+    pub rollups: u64,
+}
+
 impl QueryState {
+    /// What the state holds in memory.
+    pub(crate) fn memory(&self) -> StateMemory {
+        use std::mem::size_of;
+        // A B-tree's nodes are about two thirds full; a hash map's bucket has a control byte.
+        let btree_entry = (size_of::<(UnverifiedKey, u32)>() * 3).div_ceil(2);
+        let unverified = self.unverified.len() * btree_entry
+            + self
+                .unverified
+                .keys()
+                .map(|key| key.agency_id.len() + key.dossier_id.len())
+                .sum::<usize>()
+            + self.unverified_at.capacity() * (size_of::<(Key, i64)>() + 1);
+        let texts = self.texts.texts.capacity() * size_of::<Box<str>>()
+            + self.texts.ids.capacity() * (size_of::<(Box<str>, u32)>() + 1)
+            + 2 * self.texts.texts.iter().map(|t| t.len()).sum::<usize>();
+        let rollups = self.keys.capacity() * size_of::<RollupKey>()
+            + self.key_ids.capacity() * (size_of::<(RollupKey, u32)>() + 1)
+            + self.figures.capacity() * size_of::<Figures>()
+            + texts;
+        StateMemory {
+            dossiers: self.dossiers.memory_bytes() as u64,
+            unverified: unverified as u64,
+            rollups: rollups as u64,
+        }
+    }
+
     /// Applies one event, read in place; returns its receipt if it is a dossier's first.
     pub(crate) fn apply<'a>(&mut self, view: &'a View<'a>) -> Option<Receipt<'a>> {
         if view.dossier_id.is_empty() || view.is_cleaning() {

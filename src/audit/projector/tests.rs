@@ -352,3 +352,28 @@ fn a_rebuild_answers_every_question_as_the_live_query_side_did() {
         assert!(text.contains(expected), "{expected}");
     }
 }
+
+#[test]
+fn the_log_says_what_its_structures_hold_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let open =
+        || AuditLog::open(crate::audit::lock::DataDirLock::acquire(dir.path()).unwrap()).unwrap();
+    let log = open();
+    let empty = log.memory();
+    log.append_blocking((0..3_000).map(event).collect())
+        .unwrap();
+    let held = log.memory();
+    // 400 dossiers: their counts, and rollups by day and attributes.
+    assert!(held.state.dossiers > empty.state.dossiers, "{held:?}");
+    assert!(held.state.rollups > empty.state.rollups, "{held:?}");
+    assert!(held.total() > held.state.dossiers, "{held:?}");
+    assert_eq!(log.projection_behind(), 0);
+    drop(log);
+    // The stored ids (2,000 client event ids) are counted at open.
+    let reopened = open().memory();
+    assert!(
+        reopened.stored_ids > empty.stored_ids + 2_000 * 8,
+        "{reopened:?} against {empty:?}"
+    );
+    assert_eq!(reopened.state, held.state);
+}
