@@ -8,8 +8,7 @@ use super::{
 };
 use crate::{
     client::{
-        connection_failure, AgencyClient, AgencyClientConfig, ClientError, ClientTls,
-        RegistryClient,
+        AgencyClient, AgencyClientConfig, ClientError, ClientTls, ConnectionFailure, RegistryClient,
     },
     simulate::{self, RunIdentity, Scenario, SimulationReport, Stop, StopSignal},
 };
@@ -204,10 +203,10 @@ async fn stopped(report: &SimulationReport, client: &AgencyClient) -> String {
 async fn check_server(endpoint: &str, tls: &ClientTls) -> Result<(), String> {
     let failed = |error: ClientError| match &error {
         ClientError::Rpc(status) | ClientError::Transport { status, .. } => {
-            match connection_failure(status, Some(tls)) {
+            match ConnectionFailure::of(status, Some(tls)) {
                 Some(cause) => Common::CannotConnect {
                     endpoint: endpoint.to_owned(),
-                    cause,
+                    cause: cause.in_language(super::language::language()),
                 }
                 .text(),
                 None => client_error(&error),

@@ -76,13 +76,14 @@ pub(crate) struct Peer {
 impl Peer {
     /// The message of a failed gRPC call; a connection that failed says why.
     pub(crate) fn status_message(&self, status: tonic::Status) -> String {
-        match crate::client::connection_failure(&status, Some(&self.tls)) {
+        let language = crate::cli::language::language();
+        match crate::client::ConnectionFailure::of(&status, Some(&self.tls)) {
             Some(cause) => Common::CannotConnect {
                 endpoint: self.endpoint.clone(),
-                cause,
+                cause: cause.in_language(language),
             }
             .text(),
-            None => crate::cli::language::language().status_message(&status),
+            None => language.status_message(&status),
         }
     }
 }
