@@ -8,6 +8,7 @@ use super::{
     language::language,
     messages::{
         citizen::{Citizen as Says, Label},
+        serve::Serve,
         Message,
     },
     output::print,
@@ -59,7 +60,8 @@ pub(crate) fn find_citizen(
         }
         .text()
     })?;
-    let store = server::build_store(population).map_err(|e| e.to_string())?;
+    let store =
+        server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
     store.get(number).ok_or_else(|| {
         Says::NoSuchCitizen {
             masked: number.masked(),

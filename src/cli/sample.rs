@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use super::{
-    messages::{citizen::Citizen as Says, Message},
+    messages::{citizen::Citizen as Says, serve::Serve, Message},
     output::{print, ListFormat, RecordWriter, Records},
 };
 use crate::{
@@ -156,7 +156,8 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
         .population
         .today
         .unwrap_or_else(|| crate::serving::Clock::System.today());
-    let store = server::build_store(&args.population).map_err(|e| e.to_string())?;
+    let store =
+        server::build_store(&args.population).map_err(|error| Serve::Start { error }.text())?;
     let citizens = sample(store.population(), &filter, args.count, args.draw, today);
     let records: Vec<serde_json::Value> = citizens.iter().map(|c| record(c, today)).collect();
     match args.format {

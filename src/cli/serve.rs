@@ -12,12 +12,11 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let agency = config.insecure_agency.clone();
         eprintln!("{}", Serve::Insecure { agency }.text());
     }
-    let state = ServerState::build(&config).map_err(|e| e.to_string())?;
+    let start = |error| Serve::Start { error }.text();
+    let state = ServerState::build(&config).map_err(start)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let running = server::start(config.listen, state)
-            .await
-            .map_err(|e| e.to_string())?;
+        let running = server::start(config.listen, state).await.map_err(start)?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => {
                 result.map_err(|e| e.to_string())?;

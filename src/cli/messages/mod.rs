@@ -104,6 +104,8 @@ pub(crate) fn vi_io(error: &std::io::Error) -> String {
         NotADirectory => "một phần của đường dẫn không phải thư mục".into(),
         StorageFull => "ổ đĩa đã đầy".into(),
         ReadOnlyFilesystem => "hệ thống tệp chỉ cho phép đọc".into(),
+        AddrInUse => "địa chỉ đang được chương trình khác sử dụng".into(),
+        AddrNotAvailable => "địa chỉ không có trên máy này".into(),
         InvalidData => format!("dữ liệu không hợp lệ ({error})"),
         _ => error.to_string(),
     }
