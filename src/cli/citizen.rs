@@ -60,8 +60,7 @@ pub(crate) fn find_citizen(
         }
         .text()
     })?;
-    let store =
-        server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
+    let store = server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
     store.get(number).ok_or_else(|| {
         Says::NoSuchCitizen {
             masked: number.masked(),
