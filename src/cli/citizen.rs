@@ -62,7 +62,7 @@ pub(crate) fn find_citizen(
     })?;
     let store = server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
     store.get(number).ok_or_else(|| {
-        Says::NoSuchCitizen {
+        Says::NotFound {
             masked: number.masked(),
         }
         .text()

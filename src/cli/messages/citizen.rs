@@ -17,7 +17,7 @@ catalogue! {
         /// The number given is not a CCCD number (`typed` quoted).
         NotACccdNumber { typed: String, error: CccdError },
         /// No citizen of the population has this number (masked).
-        NoSuchCitizen { masked: String },
+        NotFound { masked: String },
         /// `--province` names none of the 34 provinces (`typed` quoted).
         UnknownProvince { typed: String },
         /// The record's first line.
@@ -51,7 +51,7 @@ impl Message for Citizen {
             Citizen::NotACccdNumber { typed, error } => {
                 format!("{typed} is not a valid CCCD number: {error}")
             }
-            Citizen::NoSuchCitizen { masked } => format!("no citizen has CCCD number {masked}"),
+            Citizen::NotFound { masked } => format!("no citizen has CCCD number {masked}"),
             Citizen::UnknownProvince { typed } => {
                 format!("--province: {typed} is none of the 34 provinces")
             }
@@ -94,7 +94,7 @@ impl Message for Citizen {
                 "{typed} không phải số định danh cá nhân hợp lệ: {}",
                 crate::lang::messages::cccd_error(error)
             ),
-            Citizen::NoSuchCitizen { masked } => {
+            Citizen::NotFound { masked } => {
                 format!("không tìm thấy công dân có số định danh cá nhân {masked}")
             }
             Citizen::UnknownProvince { typed } => format!(
@@ -287,7 +287,7 @@ mod tests {
                 typed: "\"00109001234O\"".into(),
                 error: CccdNumber::parse("00109001234O").unwrap_err(),
             },
-            Citizen::NoSuchCitizen { masked },
+            Citizen::NotFound { masked },
             Citizen::UnknownProvince {
                 typed: "\"Hòa Bình\"".into(),
             },
