@@ -50,7 +50,9 @@ pub fn run(args: CertsArgs) -> Result<(), String> {
         return print(&listed(&out, written));
     }
     let directory = match agencies {
-        Some(path) => AgencyDirectory::load(&path).map_err(|e| e.to_string())?,
+        Some(path) => {
+            AgencyDirectory::load(&path).map_err(|error| Certs::Agencies { error }.text())?
+        }
         None => AgencyDirectory::development(),
     };
     let written = certs::write_development_pki(&out, &directory)

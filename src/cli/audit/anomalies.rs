@@ -12,7 +12,7 @@ use super::{
 use crate::{
     audit::anomalies,
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::Audit, Message, Shown},
         output::{spinner, ListFormat, RecordWriter, Records},
     },
     domain::vietnam::rfc3339,
@@ -130,7 +130,7 @@ pub(crate) async fn find(
             Ok(())
         }
         Backend::File { reader, .. } => {
-            let query = anomalies::anomaly_query(request).map_err(|e| e.to_string())?;
+            let query = anomalies::anomaly_query(request).map_err(|e| e.shown())?;
             let mut failed = None;
             anomalies::anomaly_chunks(reader, &query, &mut |chunk| match each(chunk) {
                 Ok(()) => true,
@@ -139,7 +139,7 @@ pub(crate) async fn find(
                     false
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.shown())?;
             failed.map_or(Ok(()), Err)
         }
     }

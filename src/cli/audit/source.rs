@@ -7,7 +7,7 @@ use clap::Args;
 use tonic::transport::Channel;
 
 use super::filters::{self, Resolution};
-use crate::cli::messages::{audit::Audit, client_error, common::Common, Message};
+use crate::cli::messages::{audit::Audit, client_error, common::Common, Message, Shown};
 use crate::{
     audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
     client::{AuditClient, ClientTls},
@@ -98,14 +98,14 @@ impl Backend {
     ) -> Result<A, String>
     where
         F: std::future::Future<Output = Result<tonic::Response<A>, tonic::Status>>,
-        E: std::fmt::Display,
+        E: Shown,
     {
         match self {
             Backend::Server(client, peer) => over_grpc(client.raw(), request)
                 .await
                 .map(tonic::Response::into_inner)
                 .map_err(|s| peer.status_message(s)),
-            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
+            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.shown()),
         }
     }
 
@@ -134,7 +134,7 @@ impl Backend {
                 }
             }
             Backend::File { reader, .. } => {
-                let query = answers::ratio_query(request).map_err(|e| e.to_string())?;
+                let query = answers::ratio_query(request).map_err(|e| e.shown())?;
                 answers::lookup_ratio_chunks(reader, &query, &mut |chunk| {
                     if let Some(summary) = chunk.summary {
                         answer = summary;
@@ -142,7 +142,7 @@ impl Backend {
                     answer.rows.extend(chunk.rows);
                     true
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.shown())?;
             }
         }
         Ok(answer)
@@ -191,7 +191,7 @@ impl Backend {
                 }
             }
             Backend::File { reader, .. } => {
-                let query = answers::reconcile_query(request).map_err(|e| e.to_string())?;
+                let query = answers::reconcile_query(request).map_err(|e| e.shown())?;
                 let mut summary = Some(summary);
                 let mut failed = None;
                 answers::reconcile_chunks(reader, &query, &mut |chunk| {
@@ -207,7 +207,7 @@ impl Backend {
                         }
                     }
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.shown())?;
                 failed.map_or(Ok(()), Err)
             }
         }
@@ -231,7 +231,7 @@ impl Backend {
                 .text()
             })?;
             answers::citizen_accesses(reader, r, |cccd| subject_hash(key, cccd))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.shown())
         };
         self.ask(request, grpc, from_file).await
     }
@@ -257,7 +257,7 @@ impl Backend {
                 Ok(())
             }
             Backend::File { reader, .. } => {
-                let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
+                let filter = answers::event_filter(request).map_err(|e| e.shown())?;
                 let mut failed = None;
                 reader
                     .events(&filter, |event| match each(answers::logged_event(event)) {

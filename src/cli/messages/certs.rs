@@ -2,6 +2,7 @@
 //! warning that they are for development only.
 
 use super::{catalogue, Message};
+use crate::security::AgencyError;
 
 catalogue! {
     /// What `vnpop certs` prints.
@@ -13,6 +14,8 @@ catalogue! {
         Wrote { path: String },
         /// The last line: these keys are not secret.
         DevelopmentOnly,
+        /// `--agencies` cannot be used.
+        Agencies { error: AgencyError },
     }
 }
 
@@ -28,6 +31,7 @@ impl Message for Certs {
             Certs::DevelopmentOnly => {
                 "These are DEVELOPMENT certificates: their private keys are not secret.".into()
             }
+            Certs::Agencies { error } => error.to_string(),
         }
     }
 
@@ -42,6 +46,7 @@ impl Message for Certs {
             Certs::DevelopmentOnly => "Đây là chứng thư số CHỈ DÙNG ĐỂ PHÁT TRIỂN: khóa bí mật \
                                        của chúng được công bố, không được giữ bí mật."
                 .into(),
+            Certs::Agencies { error } => super::serve::agencies(error),
         }
     }
 }
@@ -61,6 +66,12 @@ mod tests {
                 path: "vnpop-certs/ca.pem".into(),
             },
             Certs::DevelopmentOnly,
+            Certs::Agencies {
+                error: AgencyError::Invalid {
+                    path: "agencies.toml".into(),
+                    message: "dòng 3, cột 1".into(),
+                },
+            },
         ];
         super::super::tests::check(&examples, Certs::VARIANTS, Certs::variant);
     }

@@ -111,6 +111,28 @@ pub(crate) fn vi_io(error: &std::io::Error) -> String {
     }
 }
 
+/// An error the CLI prints in its language: an auditor answer refused on the file (`--db`) as
+/// the server would write it to a caller of that language, or a message already written.
+pub(crate) trait Shown {
+    /// The error in the CLI's language.
+    fn shown(&self) -> String;
+}
+
+impl Shown for crate::error::ApiError {
+    fn shown(&self) -> String {
+        match super::language::language() {
+            Language::Vietnamese => crate::lang::messages::vietnamese(self),
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl Shown for String {
+    fn shown(&self) -> String {
+        self.clone()
+    }
+}
+
 /// A client library error in the CLI's language (the catalogue's Vietnamese message of its
 /// reason, when it has one).
 pub(crate) fn client_error(error: &crate::client::ClientError) -> String {

@@ -3,7 +3,7 @@
 //! Ctrl-C ends it.
 
 use super::{catalogue, vi_io, Message};
-use crate::server::StartError;
+use crate::{security::AgencyError, server::StartError};
 
 catalogue! {
     /// What `vnpop serve` and `vnpop load` print besides their logs and report.
@@ -84,11 +84,22 @@ impl Message for Serve {
                 StartError::Population(cause) => {
                     format!("không tạo được dân cư giả lập: {cause}")
                 }
-                StartError::Agencies(cause) => {
-                    format!("cấu hình cơ quan không dùng được: {cause}")
-                }
+                StartError::Agencies(cause) => agencies(cause),
                 other => format!("không khởi động được máy chủ: {other}"),
             },
+        }
+    }
+}
+
+/// Why the agency configuration (`--agencies`) cannot be used, in Vietnamese.
+pub(crate) fn agencies(error: &AgencyError) -> String {
+    match error {
+        AgencyError::Read { path, source } => format!(
+            "không đọc được tệp cấu hình cơ quan {path}: {}",
+            vi_io(source)
+        ),
+        AgencyError::Invalid { path, message } => {
+            format!("tệp cấu hình cơ quan {path} không hợp lệ: {message}")
         }
     }
 }
@@ -118,6 +129,12 @@ mod tests {
             },
             Serve::Start {
                 error: StartError::UnknownInsecureAgency("khong-co".into()),
+            },
+            Serve::Start {
+                error: StartError::Agencies(AgencyError::Read {
+                    path: "agencies.toml".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                }),
             },
         ];
         super::super::tests::check(&examples, Serve::VARIANTS, Serve::variant);
