@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::output::print;
+use super::{
+    messages::{certs::Certs, Message},
+    output::{file_error, print, FileAction},
+};
 use crate::security::{certs, AgencyDirectory};
 
 /// The flags of `vnpop certs`.
@@ -34,39 +37,38 @@ pub fn run(args: CertsArgs) -> Result<(), String> {
     } = args;
     if !force {
         if let Some(held) = held_pki_file(&out) {
-            return Err(format!(
-                "{} already holds certificates ({held} …): writing would replace them, and a \
-                 server or client using them would then fail. Give --out NEW_DIRECTORY, or \
-                 --force to replace them",
-                out.display()
-            ));
+            return Err(Certs::AlreadyHeld {
+                out: out.display().to_string(),
+                held,
+            }
+            .text());
         }
     }
-    let mut text = String::new();
     if chip_only {
-        let written = certs::write_chip_pki(&out).map_err(|e| e.to_string())?;
-        for name in written {
-            outln!(text, "wrote {}", out.join(name).display());
-        }
-        outln!(
-            text,
-            "These are DEVELOPMENT certificates: their private keys are not secret."
-        );
-        return print(&text);
+        let written =
+            certs::write_chip_pki(&out).map_err(|e| file_error(&out, FileAction::Write, e))?;
+        return print(&listed(&out, written));
     }
     let directory = match agencies {
-        Some(path) => AgencyDirectory::load(&path).map_err(|e| e.to_string())?,
+        Some(path) => {
+            AgencyDirectory::load(&path).map_err(|error| Certs::Agencies { error }.text())?
+        }
         None => AgencyDirectory::development(),
     };
-    let written = certs::write_development_pki(&out, &directory).map_err(|e| e.to_string())?;
+    let written = certs::write_development_pki(&out, &directory)
+        .map_err(|e| file_error(&out, FileAction::Write, e))?;
+    print(&listed(&out, written))
+}
+
+/// The files written into `out`, one a line, and the warning that they are for development.
+fn listed(out: &Path, written: impl IntoIterator<Item = impl AsRef<Path>>) -> String {
+    let mut text = String::new();
     for name in written {
-        outln!(text, "wrote {}", out.join(name).display());
+        let path = out.join(name).display().to_string();
+        outln!(text, "{}", Certs::Wrote { path }.text());
     }
-    outln!(
-        text,
-        "These are DEVELOPMENT certificates: their private keys are not secret."
-    );
-    print(&text)
+    outln!(text, "{}", Certs::DevelopmentOnly.text());
+    text
 }
 
 /// The name of a certificate or key file (`*.pem`, `*.key`) already in `dir`, if any.

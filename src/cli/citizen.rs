@@ -3,12 +3,22 @@
 
 use std::sync::Arc;
 
-use super::{language::say, output::print};
+use super::{
+    audit::report::Lang,
+    language::language,
+    messages::{
+        citizen::{Citizen as Says, Label},
+        serve::Serve,
+        Message,
+    },
+    output::print,
+};
 use crate::{
     chip,
     config::PopulationArgs,
-    domain::{CardKind, CccdNumber, Citizen, OriginForm, VneidLevel},
+    domain::{CccdNumber, Citizen, OriginForm, VneidLevel},
     error::quote,
+    lang::Language,
     server,
     vneid::TestCredentials,
 };
@@ -43,111 +53,113 @@ pub(crate) fn find_citizen(
     cccd: &str,
     population: &PopulationArgs,
 ) -> Result<Arc<Citizen>, String> {
-    let number = CccdNumber::parse(cccd).map_err(|e| {
-        say(
-            format!("{} is not a valid CCCD number: {e}", quote(cccd)),
-            format!(
-                "{} không phải số định danh cá nhân hợp lệ ({e})",
-                quote(cccd)
-            ),
-        )
+    let number = CccdNumber::parse(cccd).map_err(|error| {
+        Says::NotACccdNumber {
+            typed: quote(cccd),
+            error,
+        }
+        .text()
     })?;
-    let store = server::build_store(population).map_err(|e| e.to_string())?;
+    let store = server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
     store.get(number).ok_or_else(|| {
-        let masked = number.masked();
-        say(
-            format!("no citizen has CCCD number {masked}"),
-            format!("không tìm thấy công dân có số định danh cá nhân {masked}"),
-        )
+        Says::NotFound {
+            masked: number.masked(),
+        }
+        .text()
     })
 }
 
-/// Prints the citizen `cccd` of `population` and their VNeID test credentials.
+/// Prints the citizen `cccd` of `population` and their VNeID test credentials: labels and
+/// sentences in the CLI's language, the values as the population holds them (dates in the
+/// language's way).
 fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     let citizen = find_citizen(cccd, population)?;
     let personal = chip::personal::personal_data(population.seed, &citizen);
     let today = population
         .today
         .unwrap_or_else(|| crate::serving::Clock::System.today());
+    let date = |d: chrono::NaiveDate| match language() {
+        Language::Vietnamese => Lang::Vi.date(d),
+        _ => d.to_string(),
+    };
     let origin = &citizen.place_of_origin;
     let mut out = String::new();
     outln!(
         out,
-        "Citizen (synthetic population, seed {})",
-        population.seed
+        "{}",
+        Says::Heading {
+            seed: population.seed
+        }
+        .text()
     );
-    outln!(out, "  CCCD number        {}", citizen.cccd);
-    outln!(
-        out,
-        "  CMND number        {}",
-        citizen.cmnd.map_or("-".into(), |n| n.to_string())
+    let mut row = |label: Label, value: &dyn std::fmt::Display| {
+        outln!(out, "  {}{value}", label.padded());
+    };
+    row(Label::Cccd, &citizen.cccd);
+    row(
+        Label::Cmnd,
+        &citizen.cmnd.map_or("-".into(), |n| n.to_string()),
     );
-    outln!(out, "  Full name          {}", citizen.full_name);
-    outln!(out, "  Date of birth      {}", citizen.date_of_birth);
-    outln!(out, "  Sex                {}", citizen.sex.vietnamese());
-    outln!(out, "  Nationality        {}", citizen.nationality);
-    outln!(out, "  Ethnicity          {}", citizen.ethnicity);
-    outln!(out, "  Religion           {}", citizen.religion);
+    row(Label::FullName, &citizen.full_name);
+    row(Label::DateOfBirth, &date(citizen.date_of_birth));
+    row(Label::Sex, &citizen.sex.vietnamese());
+    row(Label::Nationality, &citizen.nationality);
+    row(Label::Ethnicity, &citizen.ethnicity);
+    row(Label::Religion, &citizen.religion);
+    let printed = |line: String| Says::PrintedOnCard { line }.text();
     // The form in force on `today`, as the server answers it; the card's form beside it.
     match citizen.origin_on(today) {
-        OriginForm::PreReform(place) => {
-            outln!(out, "  Place of origin    {}", place.pre_reform_line())
-        }
+        OriginForm::PreReform(place) => row(Label::PlaceOfOrigin, &place.pre_reform_line()),
         OriginForm::Current(province) => {
-            outln!(out, "  Place of origin    {}", province.full_name);
+            row(Label::PlaceOfOrigin, &province.full_name);
             if citizen.card_prints_pre_reform_forms() {
-                outln!(
-                    out,
-                    "  Before 1 July 2025 {} (printed on the card)",
-                    origin.pre_reform_line()
-                );
+                row(Label::BeforeReform, &printed(origin.pre_reform_line()));
             }
         }
     }
     // The form in force on `today`, as the server answers it on that day.
-    outln!(
-        out,
-        "  Permanent address  {}",
-        citizen.address_line_on(today)
-    );
+    row(Label::PermanentAddress, &citizen.address_line_on(today));
     if let (Some(old), None) = (
         &citizen.pre_reform_address,
         citizen.pre_reform_form_on(today),
     ) {
-        outln!(
-            out,
-            "  Before 1 July 2025 {} (printed on the card)",
-            old.line(&citizen.permanent_address.street)
+        row(
+            Label::BeforeReform,
+            &printed(old.line(&citizen.permanent_address.street)),
         );
     }
-    match &citizen.card {
-        Some(card) => outln!(
-            out,
-            "  Card               {} issued {}, {} ({:?} on {today})",
-            match card.kind {
-                CardKind::ChipCccd => "chip CCCD",
-                CardKind::IdentityCard2024 => "identity card (2024)",
-            },
-            card.issued,
-            card.expires
-                .map_or("never expires".into(), |d| format!("expires {d}")),
-            citizen.card_state(today).expect("has a card"),
-        ),
-        None => outln!(out, "  Card               none"),
-    }
-    outln!(out, "  Status             {:?}", citizen.status);
-    outln!(
-        out,
-        "  Chip DG13 extras   father {}; mother {}; spouse {}; features {}",
-        personal.father_name,
-        personal.mother_name,
-        personal.spouse_name.as_deref().unwrap_or("-"),
-        personal.identification_features
+    let card = match &citizen.card {
+        Some(card) => Says::Card {
+            kind: card.kind,
+            issued: card.issued,
+            expires: card.expires,
+            state: citizen.card_state(today).expect("has a card"),
+            today,
+        },
+        None => Says::NoCard,
+    };
+    row(Label::Card, &card.text());
+    row(
+        Label::Status,
+        &Says::Status {
+            status: citizen.status,
+        }
+        .text(),
+    );
+    row(
+        Label::Dg13,
+        &Says::Dg13 {
+            father: personal.father_name.clone(),
+            mother: personal.mother_name.clone(),
+            spouse: personal.spouse_name.clone().unwrap_or_else(|| "-".into()),
+            features: personal.identification_features.clone(),
+        }
+        .text(),
     );
     outln!(out);
     let level = match citizen.vneid {
         VneidLevel::None => {
-            outln!(out, "VNeID account      none");
+            outln!(out, "{}{}", Label::Vneid.padded(), Says::NoVneid.text());
             return print(&out);
         }
         VneidLevel::Level1 => 1,
@@ -156,24 +168,39 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     let credentials = TestCredentials::derive(population.seed, citizen.cccd);
     let now = crate::vneid::credentials::unix_now();
     let step = crate::vneid::credentials::TOTP_STEP;
-    outln!(out, "VNeID account      level {level}");
-    outln!(out, "TEST CREDENTIALS — DEVELOPMENT ONLY (derived from the seed; anyone with the seed has them)");
-    outln!(out, "  Passcode           {}", credentials.passcode);
     outln!(
         out,
-        "  TOTP secret        {} (base32; SHA-1, 6 digits, 30 s)",
-        credentials.totp_secret_base32()
+        "{}{}",
+        Label::Vneid.padded(),
+        Says::VneidLevel { level }.text()
     );
-    outln!(
-        out,
-        "  Current code       {} (for another {} s)",
-        credentials.current_code(),
-        step - now % step
+    outln!(out, "{}", Says::TestCredentials.text());
+    let mut row = |label: Label, value: &dyn std::fmt::Display| {
+        outln!(out, "  {}{value}", label.padded());
+    };
+    row(Label::Passcode, &credentials.passcode);
+    row(
+        Label::TotpSecret,
+        &Says::TotpSecret {
+            secret: credentials.totp_secret_base32(),
+        }
+        .text(),
     );
-    outln!(out,
-        "  otpauth URI        otpauth://totp/vnpop:{}?secret={}&issuer=vnpop&algorithm=SHA1&digits=6&period=30",
-        citizen.cccd,
-        credentials.totp_secret_base32()
+    row(
+        Label::CurrentCode,
+        &Says::CurrentCode {
+            code: credentials.current_code().to_string(),
+            seconds: step - now % step,
+        }
+        .text(),
+    );
+    row(
+        Label::OtpauthUri,
+        &format!(
+            "otpauth://totp/vnpop:{}?secret={}&issuer=vnpop&algorithm=SHA1&digits=6&period=30",
+            citizen.cccd,
+            credentials.totp_secret_base32()
+        ),
     );
     print(&out)
 }

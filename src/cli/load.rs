@@ -7,7 +7,10 @@ use std::sync::{
 
 use tokio::signal::unix::SignalKind;
 
-use super::output::print;
+use super::{
+    messages::{serve::Serve, Message},
+    output::print,
+};
 use crate::load::LoadConfig;
 
 /// Runs the load `config` describes and prints its report (a table, or JSON with `--json`). The
@@ -18,13 +21,11 @@ pub fn run(config: LoadConfig) -> Result<(), String> {
     let interrupt = Arc::new(AtomicBool::new(false));
     let report = runtime.block_on(async {
         let mut signals = tokio::signal::unix::signal(SignalKind::interrupt())
-            .map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+            .map_err(|error| Serve::CannotCatchCtrlC { error }.text())?;
         let flag = Arc::clone(&interrupt);
         tokio::spawn(async move {
             signals.recv().await;
-            eprintln!(
-                "vnpop: Ctrl-C: ending the run; the report follows (Ctrl-C again to exit at once)"
-            );
+            eprintln!("{}", Serve::LoadEnding.text());
             flag.store(true, Ordering::Relaxed);
             signals.recv().await;
             std::process::exit(130);

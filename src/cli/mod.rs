@@ -22,6 +22,7 @@ pub mod citizen;
 pub mod clean;
 pub mod language;
 pub mod load;
+pub(crate) mod messages;
 pub mod output;
 pub mod sample;
 pub mod serve;

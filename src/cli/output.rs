@@ -7,6 +7,9 @@ use std::io::Write;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+pub(crate) use super::messages::common::{FileAction, Records};
+use super::messages::{client_error, common::Common, Message};
+
 /// The output of a list command (`unverified`, `export`, `citizen`, `reconcile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
@@ -30,11 +33,11 @@ impl RecordWriter {
     pub(crate) fn start(
         columns: &'static [&'static str],
         format: ListFormat,
-        what: &'static str,
+        what: Records,
     ) -> Result<Self, String> {
         let progress = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         progress.set_style(
-            ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} {{elapsed}}"))
+            ProgressStyle::with_template(&Common::Progress { what }.text())
                 .expect("valid template"),
         );
         let mut writer = RecordWriter {
@@ -94,7 +97,7 @@ pub fn print(text: &str) -> Result<(), String> {
 
 /// A spinner with `message` on stderr while a long request runs (hidden unless stderr is a
 /// terminal); `finish_and_clear` it when the answer is in.
-pub(crate) fn spinner(message: &'static str) -> ProgressBar {
+pub(crate) fn spinner(message: String) -> ProgressBar {
     let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("valid template"),
@@ -107,16 +110,17 @@ pub(crate) fn spinner(message: &'static str) -> ProgressBar {
 /// The error of reading the TLS files a command was given, with a hint when a default relative
 /// path was not found (the command runs outside the repository).
 pub(crate) fn tls_files_error(error: crate::client::ClientError) -> String {
-    match &error {
-        crate::client::ClientError::ReadTls { path, source }
-            if source.kind() == std::io::ErrorKind::NotFound && !path.starts_with('/') =>
-        {
-            format!(
-                "{error} (paths are relative to the working directory: run from the repository's \
-                 root, or give --ca, --cert and --key)"
-            )
+    match error {
+        crate::client::ClientError::ReadTls { path, source } => {
+            let hint = source.kind() == std::io::ErrorKind::NotFound && !path.starts_with('/');
+            Common::TlsFile {
+                path,
+                error: source,
+                hint,
+            }
+            .text()
         }
-        _ => error.to_string(),
+        error => client_error(&error),
     }
 }
 
@@ -127,7 +131,22 @@ pub(crate) fn output_error(error: std::io::Error) -> String {
     if error.kind() == std::io::ErrorKind::BrokenPipe {
         std::process::exit(0);
     }
-    format!("cannot write the output: {error}")
+    Common::Output { error }.text()
+}
+
+/// A file or directory `path` that could not be read, written or created, in the CLI's
+/// language.
+pub(crate) fn file_error(
+    path: &std::path::Path,
+    action: FileAction,
+    error: std::io::Error,
+) -> String {
+    Common::File {
+        path: path.display().to_string(),
+        action,
+        error,
+    }
+    .text()
 }
 
 /// A CSV field, quoted when it must be. A text a spreadsheet would read as a formula (starting
@@ -159,7 +178,7 @@ pub(crate) fn html_escape(text: &str) -> String {
 }
 
 /// Says on stderr that a list came out empty, naming the filters that were applied.
-pub(crate) fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
+pub(crate) fn report_empty(written: u64, what: Records, filters: &[(&str, &str)]) {
     if written > 0 {
         return;
     }
@@ -168,11 +187,8 @@ pub(crate) fn report_empty(written: u64, what: &str, filters: &[(&str, &str)]) {
         .filter(|(_, value)| !value.is_empty())
         .map(|(flag, value)| format!("{flag} {value:?}"))
         .collect();
-    if applied.is_empty() {
-        eprintln!("vnpop: no {what}");
-    } else {
-        eprintln!("vnpop: no {what} match {}", applied.join(", "));
-    }
+    let filters = applied.join(", ");
+    eprintln!("{}", Common::NoRecords { what, filters }.text());
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use std::ops::RangeInclusive;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::output::{print, ListFormat, RecordWriter};
+use super::{
+    messages::{citizen::Citizen as Says, serve::Serve, Message},
+    output::{print, ListFormat, RecordWriter, Records},
+};
 use crate::{
     config::PopulationArgs,
     domain::{geography, CardState, Citizen, Sex, VneidLevel},
@@ -121,10 +124,10 @@ fn parse_range<T: std::str::FromStr + PartialOrd + Copy>(
 pub fn run(args: SampleArgs) -> Result<(), String> {
     let province = match &args.province {
         Some(name) => Some(geography::current_province(name).ok_or_else(|| {
-            format!(
-                "--province: {} is none of the 34 provinces",
-                crate::error::quote(name)
-            )
+            Says::UnknownProvince {
+                typed: crate::error::quote(name),
+            }
+            .text()
         })?),
         None => None,
     };
@@ -153,7 +156,8 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
         .population
         .today
         .unwrap_or_else(|| crate::serving::Clock::System.today());
-    let store = server::build_store(&args.population).map_err(|e| e.to_string())?;
+    let store =
+        server::build_store(&args.population).map_err(|error| Serve::Start { error }.text())?;
     let citizens = sample(store.population(), &filter, args.count, args.draw, today);
     let records: Vec<serde_json::Value> = citizens.iter().map(|c| record(c, today)).collect();
     match args.format {
@@ -164,7 +168,7 @@ pub fn run(args: SampleArgs) -> Result<(), String> {
             } else {
                 ListFormat::Json
             };
-            let mut writer = RecordWriter::start(COLUMNS, format, "citizens")?;
+            let mut writer = RecordWriter::start(COLUMNS, format, Records::Citizens)?;
             for record in &records {
                 writer.write(record)?;
             }

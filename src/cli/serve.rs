@@ -1,5 +1,6 @@
 //! `vnpop serve`: the server until Ctrl-C (its flags: [`ServeConfig`]).
 
+use super::messages::{serve::Serve, Message};
 use crate::{
     config::ServeConfig,
     server::{self, ServerState},
@@ -8,14 +9,14 @@ use crate::{
 /// Runs the server `config` describes until Ctrl-C, then shuts it down.
 pub fn run(config: ServeConfig) -> Result<(), String> {
     if config.insecure {
-        eprintln!("WARNING: --insecure serves plaintext without TLS; every caller is treated as agency {:?}. Never use it outside local debugging.", config.insecure_agency);
+        let agency = config.insecure_agency.clone();
+        eprintln!("{}", Serve::Insecure { agency }.text());
     }
-    let state = ServerState::build(&config).map_err(|e| e.to_string())?;
+    let start = |error| Serve::Start { error }.text();
+    let state = ServerState::build(&config).map_err(start)?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let running = server::start(config.listen, state)
-            .await
-            .map_err(|e| e.to_string())?;
+        let running = server::start(config.listen, state).await.map_err(start)?;
         tokio::select! {
             result = tokio::signal::ctrl_c() => {
                 result.map_err(|e| e.to_string())?;

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use super::output::{print, tls_files_error};
+use super::{
+    messages::{client_error, common::Common, simulate::Simulate as Says, Message},
+    output::{file_error, print, tls_files_error, FileAction},
+};
 use crate::{
     client::{
-        connection_failure, AgencyClient, AgencyClientConfig, ClientError, ClientTls,
-        RegistryClient,
+        AgencyClient, AgencyClientConfig, ClientError, ClientTls, ConnectionFailure, RegistryClient,
     },
     simulate::{self, RunIdentity, Scenario, SimulationReport, Stop, StopSignal},
 };
@@ -63,17 +65,17 @@ pub struct SimulateArgs {
 /// Plans the scenario, drives it through the client library and prints what the log now holds.
 pub fn run(args: SimulateArgs) -> Result<(), String> {
     let scenario = match &args.scenario {
-        Some(path) => Scenario::load(path).map_err(|e| e.to_string())?,
+        Some(path) => Scenario::load(path).map_err(|error| Says::Scenario { error }.text())?,
         None => Scenario::bundled(),
     };
     let identity = RunIdentity::new(&scenario, args.population_seed, args.run_label.as_deref())
-        .map_err(|e| e.to_string())?;
+        .map_err(|error| Says::Scenario { error }.text())?;
     let tls = ClientTls::from_files(&args.ca, &args.cert, &args.key).map_err(tls_files_error)?;
     let outbox = match args.outbox {
         Some(path) => path,
         None => {
             std::fs::create_dir_all(&args.data_dir)
-                .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+                .map_err(|e| file_error(&args.data_dir, FileAction::CreateDirectory, e))?;
             args.data_dir.join("simulate-outbox.sqlite")
         }
     };
@@ -84,7 +86,9 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
         check_server(&args.server, &tls).await?;
         let config = AgencyClientConfig::new(args.server, Some(tls), outbox)
             .with_run_id(identity.id.clone());
-        let client = AgencyClient::open(config).await.map_err(|e| e.to_string())?;
+        let client = AgencyClient::open(config)
+            .await
+            .map_err(|e| client_error(&e))?;
         let started = std::time::Instant::now();
         let report = simulate::run(
             &client,
@@ -94,51 +98,52 @@ pub fn run(args: SimulateArgs) -> Result<(), String> {
             args.population_seed,
             stop,
             STOP_FLUSH,
-            |done, total| eprintln!("simulated {done} / {total} dossiers"),
+            |done, total| eprintln!("{}", Says::Progress { done, total }.text()),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| client_error(&e))?;
         let seconds = started.elapsed().as_secs_f64();
         if report.stopped {
             return Err(stopped(&report, &client).await);
         }
         let mut out = String::new();
-        outln!(out, "run {}", identity.id);
+        let mut say = |message: Says| outln!(out, "{}", message.text());
+        say(Says::Run {
+            id: identity.id.clone(),
+        });
         if report.dossiers == 0 {
-            outln!(out,
-                "already in the log: all {} dossiers of this run were acknowledged as \
-                 duplicates, and their {} lookups, made again under the same call ids, were \
-                 recorded once; no figure changed, every event delivered (give --run-label NAME \
-                 to simulate a separate run)",
-                report.already_logged, report.already_logged_lookups
-            );
+            say(Says::AlreadyInLog {
+                dossiers: report.already_logged,
+                lookups: report.already_logged_lookups,
+            });
         } else {
-            outln!(out,
-                "simulated {} dossiers and {} lookups ({} not answered) in {seconds:.1} s; every event delivered",
-                report.dossiers, report.lookups, report.failed_lookups,
-            );
+            say(Says::Simulated {
+                dossiers: report.dossiers,
+                lookups: report.lookups,
+                failed: report.failed_lookups,
+                seconds,
+            });
             if report.already_logged > 0 {
-                outln!(out,
-                    "resumed: {} dossiers were already in the log from an earlier run of this \
-                     scenario and were acknowledged as duplicates; their {} lookups were made \
-                     again under the same call ids and recorded once",
-                    report.already_logged, report.already_logged_lookups
-                );
+                say(Says::Resumed {
+                    dossiers: report.already_logged,
+                    lookups: report.already_logged_lookups,
+                });
             }
         }
         if let Some((then, now)) = scenario.province() {
-            outln!(out,
-                "the scenario's units are {then}'s districts as they stood before 1 July 2025; \
-                 {then} is now part of {now} (`--by province` counts them there, beside {now}'s \
-                 communes since the reform)"
-            );
+            say(Says::Merged {
+                then: then.into(),
+                now: now.into(),
+            });
         }
-        outln!(out, "the log now holds this run's totals:");
+        say(Says::Totals);
         for period in &scenario.period {
-            outln!(out,
-                "  {} .. {}: {} dossiers, {} lookups: vnpop audit ratio --from {} --to {} --by district",
-                period.from, period.to, period.dossiers, period.lookups, period.from, period.to
-            );
+            say(Says::Period {
+                from: period.from.to_string(),
+                to: period.to.to_string(),
+                dossiers: period.dossiers,
+                lookups: period.lookups,
+            });
         }
         print(&out)
     })
@@ -153,7 +158,7 @@ struct StopSignals {
 impl StopSignals {
     fn catch() -> Result<Self, String> {
         use tokio::signal::unix::{signal, SignalKind};
-        let catch = |kind| signal(kind).map_err(|e| format!("cannot catch signals: {e}"));
+        let catch = |kind| signal(kind).map_err(|error| Says::CannotCatchSignals { error }.text());
         Ok(StopSignals {
             interrupt: catch(SignalKind::interrupt())?,
             terminate: catch(SignalKind::terminate())?,
@@ -171,15 +176,10 @@ impl StopSignals {
     /// [`STOPPED_EXIT`] on the second.
     async fn stop(mut self, signal: StopSignal) {
         self.next().await;
-        eprintln!(
-            "vnpop: stopping: no new dossier is started, those in flight finish into the outbox \
-             (Ctrl-C again to exit at once)"
-        );
+        eprintln!("{}", Says::Stopping.text());
         signal.stop();
         self.next().await;
-        eprintln!(
-            "vnpop: exiting at once; the outbox keeps what was recorded, run again to resume"
-        );
+        eprintln!("{}", Says::ExitingAtOnce.text());
         std::process::exit(STOPPED_EXIT);
     }
 }
@@ -187,15 +187,14 @@ impl StopSignals {
 /// Says where a stopped run stopped, then exits with [`STOPPED_EXIT`].
 async fn stopped(report: &SimulationReport, client: &AgencyClient) -> String {
     let waiting = client.pending().await.unwrap_or(0);
-    eprintln!(
-        "vnpop: stopped after {} of {} dossiers ({} done now, {} already in the log); {waiting} \
-         event(s) wait in the outbox. Run the same command again to resume: what is in the log \
-         is not done again.",
-        report.dossiers + report.already_logged,
-        report.planned,
-        report.dossiers,
-        report.already_logged,
-    );
+    let stopped = Says::Stopped {
+        done: report.dossiers + report.already_logged,
+        planned: report.planned,
+        now: report.dossiers,
+        already: report.already_logged,
+        waiting,
+    };
+    eprintln!("{}", stopped.text());
     std::process::exit(STOPPED_EXIT);
 }
 
@@ -204,12 +203,16 @@ async fn stopped(report: &SimulationReport, client: &AgencyClient) -> String {
 async fn check_server(endpoint: &str, tls: &ClientTls) -> Result<(), String> {
     let failed = |error: ClientError| match &error {
         ClientError::Rpc(status) | ClientError::Transport { status, .. } => {
-            match connection_failure(status, Some(tls)) {
-                Some(cause) => format!("cannot connect to vnpop at {endpoint}: {cause}"),
-                None => error.message_in(super::language::language()),
+            match ConnectionFailure::of(status, Some(tls)) {
+                Some(cause) => Common::CannotConnect {
+                    endpoint: endpoint.to_owned(),
+                    cause: cause.in_language(super::language::language()),
+                }
+                .text(),
+                None => client_error(&error),
             }
         }
-        _ => error.message_in(super::language::language()),
+        _ => client_error(&error),
     };
     let client = RegistryClient::connect(endpoint, Some(tls.clone()))
         .await

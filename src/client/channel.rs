@@ -1,6 +1,6 @@
 //! The connection to a vnpop server: the agency's mTLS identity ([`ClientTls`]), the channel
 //! with its timeouts ([`ChannelBuilder`]), and what a failed connection means in words a user
-//! can act on ([`connection_failure`]).
+//! can act on ([`connection_failure`], [`ConnectionFailure`]).
 
 use std::{fmt, fs, path::Path, time::Duration};
 
@@ -177,16 +177,13 @@ impl ChannelBuilder {
             Some(limit) => tokio::time::timeout(limit, connecting).await.map_err(|_| {
                 ClientError::Unreachable {
                     endpoint: self.endpoint.clone(),
-                    cause: format!(
-                        "no answer within {} ms (timed out connecting)",
-                        limit.as_millis()
-                    ),
+                    cause: ConnectionFailure::NoAnswerWithin(limit.as_millis()),
                 }
             })?,
             None => connecting.await,
         };
         connected.map_err(
-            |error| match connection_failure(&error, self.tls.as_ref()) {
+            |error| match ConnectionFailure::of(&error, self.tls.as_ref()) {
                 Some(cause) => ClientError::Unreachable {
                     endpoint: self.endpoint.clone(),
                     cause,
@@ -234,66 +231,162 @@ pub async fn connect_channel(
 /// nothing listening, the server's certificate not verifying against our CA, or our certificate
 /// refused by the server. `None` for anything else. A server that refuses our certificate says so
 /// after the TLS 1.3 handshake, so that failure shows on the first call, not on connecting: give
-/// its status to this function too.
+/// its status to this function too. The words are [`ConnectionFailure`]'s English; its
+/// [`of`](ConnectionFailure::of) gives the cause itself, to write in another language.
 pub fn connection_failure(
     error: &(dyn std::error::Error + 'static),
     tls: Option<&ClientTls>,
 ) -> Option<String> {
-    let ca = tls
-        .and_then(|t| t.ca_file.clone())
-        .unwrap_or_else(|| "the given CA certificate".into());
-    let cert = tls
-        .and_then(|t| t.cert_file.clone())
-        .unwrap_or_else(|| "our client certificate".into());
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            match io.kind() {
-                ConnectionRefused => {
-                    return Some("connection refused (is `vnpop serve` running there?)".into())
+    ConnectionFailure::of(error, tls).map(|failure| failure.to_string())
+}
+
+/// Why a connection to the server failed, as a user can act on it. Its `Display` is English;
+/// [`in_language`](ConnectionFailure::in_language) writes it in Vietnamese too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionFailure {
+    /// Nothing listens at the address.
+    Refused,
+    /// No answer: the system's connection timeout.
+    TimedOut,
+    /// No answer within the client's connect timeout (milliseconds).
+    NoAnswerWithin(u128),
+    /// The server closed the connection, which is how a refused certificate can look; the
+    /// client certificate file, if known.
+    Closed(Option<String>),
+    /// The server's certificate did not verify against the CA (file, if known); what rustls said.
+    ServerCertificate(Option<String>, String),
+    /// The server refused our certificate (file, if known); what rustls said.
+    CertificateRefused(Option<String>, String),
+}
+
+impl ConnectionFailure {
+    /// Why `error` (or what caused it) failed to connect, if it says; see
+    /// [`connection_failure`].
+    pub fn of(
+        error: &(dyn std::error::Error + 'static),
+        tls: Option<&ClientTls>,
+    ) -> Option<ConnectionFailure> {
+        let ca = tls.and_then(|t| t.ca_file.clone());
+        let cert = tls.and_then(|t| t.cert_file.clone());
+        let mut next = Some(error);
+        while let Some(error) = next {
+            if let Some(io) = error.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind::*;
+                match io.kind() {
+                    ConnectionRefused => return Some(ConnectionFailure::Refused),
+                    TimedOut => return Some(ConnectionFailure::TimedOut),
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+                        if tls.is_some() =>
+                    {
+                        return Some(ConnectionFailure::Closed(cert))
+                    }
+                    _ => {}
                 }
-                TimedOut => return Some("no answer (timed out)".into()),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-                    if tls.is_some() =>
+                // rustls reports TLS failures as an io::Error wrapping its own error (or its
+                // text).
+                let inner = io.get_ref().map(ToString::to_string).unwrap_or_default();
+                if inner.contains("invalid peer certificate")
+                    || inner.starts_with("InvalidCertificate")
                 {
-                    return Some(format!(
-                        "the server closed the connection; it may have refused our certificate \
-                         {cert}"
-                    ))
+                    return Some(ConnectionFailure::ServerCertificate(ca, inner));
                 }
-                _ => {}
+                if inner.contains("received fatal alert") {
+                    return Some(ConnectionFailure::CertificateRefused(cert, inner));
+                }
             }
-            // rustls reports TLS failures as an io::Error wrapping its own error (or its text).
-            let inner = io.get_ref().map(ToString::to_string).unwrap_or_default();
-            if inner.contains("invalid peer certificate") || inner.starts_with("InvalidCertificate")
-            {
-                return Some(format!(
-                    "the server's certificate did not verify against the CA in {ca} ({inner})"
-                ));
+            // hyper's words when the server drops the connection as the first call goes out (or
+            // before it could go: the call is then canceled, which tonic reports as a status with
+            // no source), which is how a refused certificate can look too.
+            let dropped = error.source().is_none() && error.to_string() == "connection closed"
+                || error
+                    .downcast_ref::<tonic::Status>()
+                    .is_some_and(|s| s.message() == "operation was canceled");
+            if dropped && tls.is_some() {
+                return Some(ConnectionFailure::Closed(cert));
             }
-            if inner.contains("received fatal alert") {
-                return Some(format!(
-                    "the server refused our certificate {cert} ({inner}): is it signed by the \
-                     server's CA?"
-                ));
-            }
+            next = error.source();
         }
-        // hyper's words when the server drops the connection as the first call goes out (or
-        // before it could go: the call is then canceled, which tonic reports as a status with
-        // no source), which is how a refused certificate can look too.
-        let dropped = error.source().is_none() && error.to_string() == "connection closed"
-            || error
-                .downcast_ref::<tonic::Status>()
-                .is_some_and(|s| s.message() == "operation was canceled");
-        if dropped && tls.is_some() {
-            return Some(format!(
-                "the server closed the connection; it may have refused our certificate {cert}"
-            ));
-        }
-        next = error.source();
+        None
     }
-    None
+
+    /// The cause in `language`.
+    pub fn in_language(&self, language: crate::lang::Language) -> String {
+        if language != crate::lang::Language::Vietnamese {
+            return self.to_string();
+        }
+        let ca = |file: &Option<String>| {
+            file.as_ref().map_or("tệp CA đã chỉ định".into(), |f| {
+                format!("tệp CA {f}")
+            })
+        };
+        let cert = |file: &Option<String>| {
+            file.as_ref()
+                .map_or("chứng thư số của cơ quan".into(), |f| {
+                    format!("chứng thư số {f} của cơ quan")
+                })
+        };
+        match self {
+            ConnectionFailure::Refused => {
+                "máy chủ từ chối kết nối (lệnh `vnpop serve` có đang chạy ở địa chỉ đó không?)"
+                    .into()
+            }
+            ConnectionFailure::TimedOut => "không có phản hồi (hết thời gian chờ)".into(),
+            ConnectionFailure::NoAnswerWithin(millis) => {
+                format!("không có phản hồi trong {millis} ms (hết thời gian chờ kết nối)")
+            }
+            ConnectionFailure::Closed(file) => format!(
+                "máy chủ đã đóng kết nối; có thể máy chủ đã từ chối {}",
+                cert(file)
+            ),
+            ConnectionFailure::ServerCertificate(file, detail) => format!(
+                "chứng thư số của máy chủ không xác minh được bằng {} ({detail})",
+                ca(file)
+            ),
+            ConnectionFailure::CertificateRefused(file, detail) => format!(
+                "máy chủ từ chối {} ({detail}): chứng thư này có do CA của máy chủ ký không?",
+                cert(file)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ConnectionFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ca = |file: &Option<String>| {
+            file.clone()
+                .unwrap_or_else(|| "the given CA certificate".into())
+        };
+        let cert = |file: &Option<String>| {
+            file.clone()
+                .unwrap_or_else(|| "our client certificate".into())
+        };
+        match self {
+            ConnectionFailure::Refused => {
+                f.write_str("connection refused (is `vnpop serve` running there?)")
+            }
+            ConnectionFailure::TimedOut => f.write_str("no answer (timed out)"),
+            ConnectionFailure::NoAnswerWithin(millis) => {
+                write!(f, "no answer within {millis} ms (timed out connecting)")
+            }
+            ConnectionFailure::Closed(file) => write!(
+                f,
+                "the server closed the connection; it may have refused our certificate {}",
+                cert(file)
+            ),
+            ConnectionFailure::ServerCertificate(file, detail) => write!(
+                f,
+                "the server's certificate did not verify against the CA in {} ({detail})",
+                ca(file)
+            ),
+            ConnectionFailure::CertificateRefused(file, detail) => write!(
+                f,
+                "the server refused our certificate {} ({detail}): is it signed by the server's \
+                 CA?",
+                cert(file)
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -401,6 +494,14 @@ pub(crate) mod tests {
             "{cause}"
         );
         assert_eq!(connection_failure(&canceled, None), None);
+        let vietnamese = ConnectionFailure::of(&canceled, Some(&tls))
+            .expect("a cause")
+            .in_language(crate::lang::Language::Vietnamese);
+        assert!(
+            vietnamese
+                .starts_with("máy chủ đã đóng kết nối; có thể máy chủ đã từ chối chứng thư số"),
+            "{vietnamese}"
+        );
     }
 
     #[tokio::test]
@@ -413,5 +514,12 @@ pub(crate) mod tests {
             .unwrap_err();
         assert_eq!(error.origin(), Origin::Connection, "{error}");
         assert!(error.to_string().contains("connection refused"), "{error}");
+        let vietnamese = error.message_in(crate::lang::Language::Vietnamese);
+        assert!(
+            vietnamese.starts_with(&format!(
+                "không kết nối được tới máy chủ vnpop tại http://127.0.0.1:{port}: máy chủ từ chối kết nối"
+            )),
+            "{vietnamese}"
+        );
     }
 }

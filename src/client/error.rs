@@ -58,7 +58,7 @@ pub enum ClientError {
         /// The endpoint connected to.
         endpoint: String,
         /// Why it failed.
-        cause: String,
+        cause: super::ConnectionFailure,
     },
     /// Server: the call's gRPC status as the server answered it (its code and google.rpc
     /// details: see [`ClientError::reason`]). Made from a [`Status`] by `From` only when the
@@ -287,7 +287,8 @@ impl ClientError {
         }
     }
 
-    /// What went wrong, in `language`: the server's own message in it when it sent one, else,
+    /// What went wrong, in `language`: the server's own message in it when it sent one, a server
+    /// that could not be reached with the cause in words ([`super::ConnectionFailure`]), else,
     /// for Vietnamese, the catalogue's message of the reason
     /// ([`Reason::vietnamese`]) followed by the English in parentheses; else the English
     /// ([`Display`](std::fmt::Display)).
@@ -296,6 +297,10 @@ impl ClientError {
         match (self, language) {
             (_, Language::English) => self.to_string(),
             (ClientError::Rpc(status), _) => language.status_message(status),
+            (ClientError::Unreachable { endpoint, cause }, _) => format!(
+                "không kết nối được tới máy chủ vnpop tại {endpoint}: {}",
+                cause.in_language(language)
+            ),
             _ => match self.reason().as_ref().and_then(Reason::vietnamese) {
                 Some(message) => format!("{message} ({self})"),
                 None => self.to_string(),

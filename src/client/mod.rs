@@ -57,7 +57,8 @@ pub use agency::{
 };
 pub use audit::{AuditClient, EventStream, RatioStream, ReconcileStream, UnverifiedPages};
 pub use channel::{
-    connect_channel, connection_failure, ChannelBuilder, ClientTls, DEFAULT_CONNECT_TIMEOUT,
+    connect_channel, connection_failure, ChannelBuilder, ClientTls, ConnectionFailure,
+    DEFAULT_CONNECT_TIMEOUT,
 };
 pub use cleaning::{CleaningClient, VerdictStream, MAX_CLEANING_BATCH};
 pub use error::{ClientError, Origin, TransportFailure};

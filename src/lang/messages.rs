@@ -133,7 +133,7 @@ fn with_field(reason: &Reason, field: &str) -> String {
 }
 
 /// What is wrong with a CCCD number, in Vietnamese.
-fn cccd_error(error: &CccdError) -> String {
+pub(crate) fn cccd_error(error: &CccdError) -> String {
     match error {
         CccdError::Length(n) => format!("số phải gồm 12 chữ số, số đã nhập có {n} ký tự"),
         CccdError::NotADigit { part, found } => {

@@ -11,7 +11,10 @@ use super::{
 };
 use crate::{
     audit::anomalies,
-    cli::output::{spinner, ListFormat, RecordWriter},
+    cli::{
+        messages::{audit::Audit, Message, Shown},
+        output::{spinner, ListFormat, RecordWriter, Records},
+    },
     domain::vietnam::rfc3339,
     proto,
 };
@@ -127,7 +130,7 @@ pub(crate) async fn find(
             Ok(())
         }
         Backend::File { reader, .. } => {
-            let query = anomalies::anomaly_query(request).map_err(|e| e.to_string())?;
+            let query = anomalies::anomaly_query(request).map_err(|e| e.shown())?;
             let mut failed = None;
             anomalies::anomaly_chunks(reader, &query, &mut |chunk| match each(chunk) {
                 Ok(()) => true,
@@ -136,7 +139,7 @@ pub(crate) async fn find(
                     false
                 }
             })
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.shown())?;
             failed.map_or(Ok(()), Err)
         }
     }
@@ -145,17 +148,19 @@ pub(crate) async fn find(
 /// Prints the counts (stderr) and the findings (stdout) `args` asks for.
 pub async fn run(args: AnomaliesArgs) -> Result<(), String> {
     let backend = args.log.open().await?;
-    let spinner = spinner("looking for anomalies (reads the period's reported events once)");
+    let spinner = spinner(Audit::LookingForAnomalies.text());
     let request = args.thresholds.request(&args.period, args.limit);
     let mut out: Option<RecordWriter> = None;
     let format = args.format;
     let result = find(&backend, request, |chunk| {
         if let Some(counts) = chunk.counts {
             spinner.finish_and_clear();
-            print_counts(&counts);
-            out = Some(RecordWriter::start(COLUMNS, format, "findings")?);
+            eprintln!("{}", Audit::AnomalyCounts { counts }.text());
+            out = Some(RecordWriter::start(COLUMNS, format, Records::Findings)?);
         }
-        let out = out.as_mut().ok_or("findings before the counts")?;
+        let out = out
+            .as_mut()
+            .ok_or_else(|| Audit::FindingsBeforeCounts.text())?;
         for finding in chunk.findings {
             out.write(&record(finding, format))?;
         }
@@ -202,22 +207,6 @@ fn record(f: proto::Anomaly, format: ListFormat) -> serde_json::Value {
         "count": f.count, "measure": f.measure, "reference": f.reference, "score": f.score,
         "explanation": f.explanation, "evidence": evidence,
     })
-}
-
-/// The counts by kind, on stderr.
-fn print_counts(c: &proto::AnomalyCounts) {
-    eprintln!(
-        "{} reported events read; findings: {} dossier_many_citizens, {} citizen_many_officers, \
-         {} burst, {} peer_outlier, {} day_off, {} off_hours, {} no_lookup",
-        c.events,
-        c.dossier_many_citizens,
-        c.citizen_many_officers,
-        c.burst,
-        c.peer_outlier,
-        c.day_off,
-        c.off_hours,
-        c.no_lookup
-    );
 }
 
 const COLUMNS: &[&str] = &[

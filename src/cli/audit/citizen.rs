@@ -5,7 +5,10 @@ use clap::Args;
 
 use super::source::Source;
 use crate::{
-    cli::output::{ListFormat, RecordWriter},
+    cli::{
+        messages::{audit::Audit, Message},
+        output::{ListFormat, RecordWriter, Records},
+    },
     domain::vietnam::rfc3339,
     proto,
 };
@@ -43,7 +46,7 @@ pub async fn run(args: CitizenArgs) -> Result<(), String> {
             cccd_number: args.cccd.clone(),
         })
         .await?;
-    let mut out = RecordWriter::start(ACCESS_COLUMNS, args.format, "accesses")?;
+    let mut out = RecordWriter::start(ACCESS_COLUMNS, args.format, Records::Accesses)?;
     for a in &accesses.accesses {
         out.write(&serde_json::json!({
             "at": rfc3339(a.occurred_at_ms), "agency": a.agency_id, "district": a.district,
@@ -52,7 +55,7 @@ pub async fn run(args: CitizenArgs) -> Result<(), String> {
         }))?;
     }
     if out.finish()? == 0 {
-        eprintln!("vnpop: no agency has looked this citizen up");
+        eprintln!("{}", Audit::NoAccess.text());
     }
     Ok(())
 }

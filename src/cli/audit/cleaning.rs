@@ -12,7 +12,7 @@ use super::{
     source::{Backend, Source},
 };
 use crate::{
-    cli::output::{report_empty, ListFormat, RecordWriter},
+    cli::output::{report_empty, ListFormat, RecordWriter, Records},
     domain::vietnam::rfc3339,
     proto,
     vocabulary::Rpc,
@@ -139,7 +139,7 @@ pub async fn run(args: CleaningArgs) -> Result<(), String> {
         &args.period.agency_id(),
     )
     .await?;
-    let mut out = RecordWriter::start(COLUMNS, args.format, "jobs")?;
+    let mut out = RecordWriter::start(COLUMNS, args.format, Records::CleaningJobs)?;
     for job in &jobs {
         let mut record = serde_json::json!({
             "agency": job.agency, "job": job.job, "purpose": job.purpose, "officer": job.officer,
@@ -153,7 +153,7 @@ pub async fn run(args: CleaningArgs) -> Result<(), String> {
     let written = out.finish()?;
     report_empty(
         written,
-        "cleaning jobs",
+        Records::CleaningJobs,
         &[
             ("--from", &args.period.from),
             ("--to", &args.period.to),

@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{period::PeriodArgs, source::Source};
 use crate::{
-    cli::output::{report_empty, ListFormat, RecordWriter},
+    cli::output::{report_empty, ListFormat, RecordWriter, Records},
     domain::vietnam::rfc3339,
     proto,
 };
@@ -71,7 +71,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
         .resolve_filter("--officer", "officer", Some(args.officer.clone()), period)
         .await?
         .unwrap_or_default();
-    let mut out = RecordWriter::start(EVENT_COLUMNS, args.format, "events")?;
+    let mut out = RecordWriter::start(EVENT_COLUMNS, args.format, Records::Events)?;
     log.events(
         proto::ListEventsRequest {
             from: args.period.from.clone(),
@@ -100,7 +100,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
     let written = out.finish()?;
     report_empty(
         written,
-        "events",
+        Records::Events,
         &[
             ("--from", &args.period.from),
             ("--to", &args.period.to),

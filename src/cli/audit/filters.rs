@@ -41,21 +41,6 @@ pub(crate) fn resolve<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>)
     Resolution::Unknown
 }
 
-/// A few of `known`, for a message: "a, b, c, … (12 in all)".
-pub(crate) fn some_of(known: &[String]) -> String {
-    const SHOWN: usize = 8;
-    let mut text = known
-        .iter()
-        .take(SHOWN)
-        .map(|k| format!("{k:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if known.len() > SHOWN {
-        text.push_str(&format!(", … ({} in all)", known.len()));
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,13 +77,5 @@ mod tests {
             resolve("luc-cb01", ["Lục-cb01", "Lúc-cb01"]),
             Resolution::Ambiguous(vec!["Lục-cb01".into(), "Lúc-cb01".into()])
         );
-    }
-
-    #[test]
-    fn long_lists_are_shortened() {
-        let known: Vec<String> = (0..20).map(|i| format!("cb{i:02}")).collect();
-        let text = some_of(&known);
-        assert!(text.starts_with("\"cb00\", \"cb01\""), "{text}");
-        assert!(text.ends_with("(20 in all)"), "{text}");
     }
 }

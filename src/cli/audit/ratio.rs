@@ -12,7 +12,13 @@ use super::{
     render::{render, total_line, Format, LeftOut, RatioLine},
     source::Source,
 };
-use crate::{cli::output::output_error, proto};
+use crate::{
+    cli::{
+        messages::{audit::Audit, Message},
+        output::{file_error, output_error, FileAction},
+    },
+    proto,
+};
 
 /// What `ratio --by` accepts.
 pub const GROUPS: [&str; 9] = [
@@ -76,7 +82,7 @@ async fn ask(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
 pub async fn run(args: &RatioArgs) -> Result<(), String> {
     let (lines, left_out) = ask(args).await?;
     if lines.is_empty() {
-        eprintln!("vnpop: no dossier was received in this period");
+        eprintln!("{}", Audit::NoDossier.text());
     }
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -96,8 +102,9 @@ pub async fn run(args: &RatioArgs) -> Result<(), String> {
             title.push_str(&format!(", by {}", args.by.join(" / ")));
         }
         let svg = chart::coverage_svg(&title, &lines, &total_line(&lines));
-        std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
-        eprintln!("chart written to {}", path.display());
+        std::fs::write(path, svg).map_err(|e| file_error(path, FileAction::Write, e))?;
+        let path = path.display().to_string();
+        eprintln!("{}", Audit::ChartWritten { path }.text());
     }
     Ok(())
 }

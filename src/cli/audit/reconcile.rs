@@ -4,7 +4,10 @@ use clap::Args;
 
 use super::{period::PeriodArgs, source::Source};
 use crate::{
-    cli::output::{spinner, ListFormat, RecordWriter},
+    cli::{
+        messages::{audit::Audit, Message},
+        output::{spinner, ListFormat, RecordWriter, Records},
+    },
     domain::vietnam::rfc3339,
     proto,
 };
@@ -34,7 +37,7 @@ pub struct ReconcileArgs {
 /// chunk of findings as it arrives.
 pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let spinner = spinner("reconciling (reads every verification once)");
+    let spinner = spinner(Audit::Reconciling.text());
     let out = std::cell::RefCell::new(None);
     let request = proto::ReconcileRequest {
         from: args.period.from.clone(),
@@ -45,17 +48,19 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     };
     let summary = |result: proto::ReconcileResponse| {
         spinner.finish_and_clear();
-        print_counts(&result);
+        eprintln!("{}", Audit::ReconcileCounts { counts: result }.text());
         *out.borrow_mut() = Some(RecordWriter::start(
             FINDING_COLUMNS,
             args.format,
-            "findings",
+            Records::Findings,
         )?);
         Ok(())
     };
     let findings = |findings: Vec<proto::ReconcileFinding>| {
         let mut out = out.borrow_mut();
-        let out = out.as_mut().ok_or("findings before the counts")?;
+        let out = out
+            .as_mut()
+            .ok_or_else(|| Audit::FindingsBeforeCounts.text())?;
         for f in findings {
             out.write(&serde_json::json!({
                 "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,
@@ -73,29 +78,6 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
         out.finish()?;
     }
     Ok(())
-}
-
-/// The comparison's counts, on stderr.
-fn print_counts(result: &proto::ReconcileResponse) {
-    eprintln!(
-        "{} dossiers: {} verifications reported (and {} that never reached the server), {} served; \
-         findings: {} served_not_reported, {} reported_not_served, {} dossier_not_reported, \
-         {} reported_failure_unconfirmed, {} reported_late{}",
-        result.dossiers,
-        result.reported,
-        result.not_reaching_server,
-        result.served,
-        result.served_not_reported,
-        result.reported_not_served,
-        result.dossier_not_reported,
-        result.reported_failure_unconfirmed,
-        result.reported_late,
-        if result.truncated {
-            " (list truncated: raise --limit)"
-        } else {
-            ""
-        }
-    );
 }
 
 const FINDING_COLUMNS: &[&str] = &[

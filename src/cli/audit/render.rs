@@ -4,7 +4,13 @@
 use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::{cli::output::csv_field, proto};
+use crate::{
+    cli::{
+        messages::{audit::Audit, Message},
+        output::csv_field,
+    },
+    proto,
+};
 
 /// The output of `ratio`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,19 +63,14 @@ impl LeftOut {
         }
     }
 
-    /// The line under a ratio table.
+    /// The line under a ratio table, in the CLI's language.
     pub(crate) fn sentence(&self) -> String {
-        format!(
-            "left out (load test): {} dossiers, {} verifications reported, {} served{}",
-            self.load_test_dossiers_left_out,
-            self.load_test_lookups_left_out,
-            self.load_test_served_left_out,
-            if *self == LeftOut::default() {
-                ""
-            } else {
-                " (--include-load-test counts them)"
-            }
-        )
+        Audit::LeftOut {
+            dossiers: self.load_test_dossiers_left_out,
+            lookups: self.load_test_lookups_left_out,
+            served: self.load_test_served_left_out,
+        }
+        .text()
     }
 }
 

@@ -7,6 +7,7 @@ use clap::Args;
 use tonic::transport::Channel;
 
 use super::filters::{self, Resolution};
+use crate::cli::messages::{audit::Audit, client_error, common::Common, Message, Shown};
 use crate::{
     audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
     client::{AuditClient, ClientTls},
@@ -34,10 +35,17 @@ impl Source {
             ));
         };
         if !path.is_file() {
-            return Err(format!("{}: no such log file", path.display()));
+            let path = path.display().to_string();
+            return Err(Audit::NoLogFile { path }.text());
         }
-        let reader = AuditReader::open_current(path, std::time::Duration::from_secs(10))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let reader =
+            AuditReader::open_current(path, std::time::Duration::from_secs(10)).map_err(|e| {
+                Audit::LogFile {
+                    path: path.display().to_string(),
+                    error: e.to_string(),
+                }
+                .text()
+            })?;
         let key = path.with_file_name(SUBJECT_KEY_FILE);
         let subject_key = std::fs::read(&key)
             .ok()
@@ -68,9 +76,14 @@ pub(crate) struct Peer {
 impl Peer {
     /// The message of a failed gRPC call; a connection that failed says why.
     pub(crate) fn status_message(&self, status: tonic::Status) -> String {
-        match crate::client::connection_failure(&status, Some(&self.tls)) {
-            Some(cause) => format!("cannot connect to vnpop at {}: {cause}", self.endpoint),
-            None => crate::cli::language::language().status_message(&status),
+        let language = crate::cli::language::language();
+        match crate::client::ConnectionFailure::of(&status, Some(&self.tls)) {
+            Some(cause) => Common::CannotConnect {
+                endpoint: self.endpoint.clone(),
+                cause: cause.in_language(language),
+            }
+            .text(),
+            None => language.status_message(&status),
         }
     }
 }
@@ -85,14 +98,14 @@ impl Backend {
     ) -> Result<A, String>
     where
         F: std::future::Future<Output = Result<tonic::Response<A>, tonic::Status>>,
-        E: std::fmt::Display,
+        E: Shown,
     {
         match self {
             Backend::Server(client, peer) => over_grpc(client.raw(), request)
                 .await
                 .map(tonic::Response::into_inner)
                 .map_err(|s| peer.status_message(s)),
-            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.to_string()),
+            Backend::File { reader, .. } => from_file(reader, request).map_err(|e| e.shown()),
         }
     }
 
@@ -121,7 +134,7 @@ impl Backend {
                 }
             }
             Backend::File { reader, .. } => {
-                let query = answers::ratio_query(request).map_err(|e| e.to_string())?;
+                let query = answers::ratio_query(request).map_err(|e| e.shown())?;
                 answers::lookup_ratio_chunks(reader, &query, &mut |chunk| {
                     if let Some(summary) = chunk.summary {
                         answer = summary;
@@ -129,7 +142,7 @@ impl Backend {
                     answer.rows.extend(chunk.rows);
                     true
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.shown())?;
             }
         }
         Ok(answer)
@@ -169,16 +182,16 @@ impl Backend {
                     match (chunk.summary, summary.take()) {
                         (Some(counts), Some(summary)) => summary(counts)?,
                         (None, None) => findings(chunk.findings)?,
-                        _ => return Err("the server's answer is out of order".into()),
+                        _ => return Err(Audit::OutOfOrder.text()),
                     }
                 }
                 match summary {
                     None => Ok(()),
-                    Some(_) => Err("the server's answer ended before its counts".into()),
+                    Some(_) => Err(Audit::EndedBeforeCounts.text()),
                 }
             }
             Backend::File { reader, .. } => {
-                let query = answers::reconcile_query(request).map_err(|e| e.to_string())?;
+                let query = answers::reconcile_query(request).map_err(|e| e.shown())?;
                 let mut summary = Some(summary);
                 let mut failed = None;
                 answers::reconcile_chunks(reader, &query, &mut |chunk| {
@@ -194,7 +207,7 @@ impl Backend {
                         }
                     }
                 })
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.shown())?;
                 failed.map_or(Ok(()), Err)
             }
         }
@@ -211,11 +224,14 @@ impl Backend {
         let grpc =
             |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
         let from_file = |reader: &AuditReader, r| {
-            let key = key.ok_or(format!(
-                "{SUBJECT_KEY_FILE} is not beside the log file: citizens are recorded under a keyed hash"
-            ))?;
+            let key = key.ok_or_else(|| {
+                Audit::NoSubjectKey {
+                    file: SUBJECT_KEY_FILE.into(),
+                }
+                .text()
+            })?;
             answers::citizen_accesses(reader, r, |cccd| subject_hash(key, cccd))
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.shown())
         };
         self.ask(request, grpc, from_file).await
     }
@@ -241,7 +257,7 @@ impl Backend {
                 Ok(())
             }
             Backend::File { reader, .. } => {
-                let filter = answers::event_filter(request).map_err(|e| e.to_string())?;
+                let filter = answers::event_filter(request).map_err(|e| e.shown())?;
                 let mut failed = None;
                 reader
                     .events(&filter, |event| match each(answers::logged_event(event)) {
@@ -279,7 +295,7 @@ impl ServerArgs {
     pub(crate) async fn connect(&self) -> Result<AuditClient, String> {
         AuditClient::connect(&self.server, Some(self.peer()?.tls))
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| client_error(&e))
     }
 
     pub(crate) fn peer(&self) -> Result<Peer, String> {
@@ -334,25 +350,35 @@ impl Backend {
             .into_iter()
             .filter_map(|row| row.group.into_iter().next())
             .collect();
+        let (flag, group) = (flag.to_owned(), group.to_owned());
         match filters::resolve(&typed, known.iter().map(String::as_str)) {
             Resolution::Exact => Ok(Some(typed)),
             Resolution::Same(name) => {
-                eprintln!("vnpop: {flag} {typed:?} taken as {name:?}");
+                let said = Audit::TakenAs {
+                    flag,
+                    typed,
+                    name: name.clone(),
+                };
+                eprintln!("{}", said.text());
                 Ok(Some(name))
             }
-            Resolution::Ambiguous(names) => Err(format!(
-                "{flag} {typed:?} could be any of {}: give one exactly",
-                filters::some_of(&names)
-            )),
+            Resolution::Ambiguous(names) => Err(Audit::Ambiguous { flag, typed, names }.text()),
             Resolution::Unknown => {
-                if known.is_empty() {
-                    eprintln!("vnpop: {flag} {typed:?}: the log holds no {group} in this period");
+                let said = if known.is_empty() {
+                    Audit::NoneInPeriod {
+                        flag,
+                        typed: typed.clone(),
+                        group,
+                    }
                 } else {
-                    eprintln!(
-                        "vnpop: {flag} {typed:?} matches no {group} of this period; the log has {}",
-                        filters::some_of(&known)
-                    );
-                }
+                    Audit::NoMatch {
+                        flag,
+                        typed: typed.clone(),
+                        group,
+                        known,
+                    }
+                };
+                eprintln!("{}", said.text());
                 Ok(Some(typed))
             }
         }

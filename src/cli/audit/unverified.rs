@@ -5,7 +5,7 @@ use clap::Args;
 
 use super::{period::PeriodArgs, source::Source};
 use crate::{
-    cli::output::{report_empty, ListFormat, RecordWriter},
+    cli::output::{report_empty, ListFormat, RecordWriter, Records},
     domain::vietnam::rfc3339,
     proto,
 };
@@ -49,7 +49,8 @@ pub async fn run(args: UnverifiedArgs) -> Result<(), String> {
     let officer = log
         .resolve_filter("--officer", "officer", args.officer.clone(), period)
         .await?;
-    let mut out = RecordWriter::start(UNVERIFIED_COLUMNS, args.format, "dossiers")?;
+    let mut out =
+        RecordWriter::start(UNVERIFIED_COLUMNS, args.format, Records::UnverifiedDossiers)?;
     let limit = args.limit.map_or(u64::MAX, |l| l as u64);
     let mut token = String::new();
     let mut written = 0u64;
@@ -84,7 +85,7 @@ pub async fn run(args: UnverifiedArgs) -> Result<(), String> {
     out.finish()?;
     report_empty(
         written,
-        "unverified dossiers",
+        Records::UnverifiedDossiers,
         &[
             (
                 "--agency",

@@ -13,6 +13,10 @@ use crate::{
         merkle::{verify_consistency, Hash},
         verify_file, SignedTreeHead,
     },
+    cli::{
+        messages::{audit::Audit, client_error, Message},
+        output::{file_error, FileAction},
+    },
     proto,
 };
 
@@ -56,17 +60,17 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> Result<(), String> {
     let key_text = match &args.public_key {
         Some(hex) => hex.clone(),
-        None => std::fs::read_to_string(args.data_dir.join(PUBLIC_KEY_FILE)).map_err(|e| {
-            format!(
-                "{}: {e} (give --public-key)",
-                args.data_dir.join(PUBLIC_KEY_FILE).display()
-            )
+        None => std::fs::read_to_string(args.data_dir.join(PUBLIC_KEY_FILE)).map_err(|error| {
+            Audit::KeyFile {
+                path: args.data_dir.join(PUBLIC_KEY_FILE).display().to_string(),
+                error,
+            }
+            .text()
         })?,
     };
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
-    let spinner =
-        crate::cli::output::spinner("recomputing the tree and checking every signed head");
+    let spinner = crate::cli::output::spinner(Audit::Recomputing.text());
     let report = match &args.audit_store {
         Some(url) => crate::audit::postgres::PgStore::connect(url)
             .and_then(|store| crate::audit::verify::verify_store(&store, &key)),
@@ -75,20 +79,23 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
     spinner.finish_and_clear();
     let report = report.map_err(|e| e.to_string())?;
     match &report.tamper {
-        None => crate::cli::output::print(&format!(
-            "OK: {} events, {} signed tree heads checked, latest head size {} root {}\n",
-            report.events,
-            report.heads_checked,
-            report.latest_head.as_ref().map_or(0, |h| h.tree_size),
-            report
-                .latest_head
-                .as_ref()
-                .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
-        )),
-        Some(tamper) => Err(format!(
-            "TAMPERED: {tamper} ({} events read before it)",
-            report.events
-        )),
+        None => {
+            let intact = Audit::Intact {
+                events: report.events,
+                heads: report.heads_checked as u64,
+                size: report.latest_head.as_ref().map_or(0, |h| h.tree_size),
+                root: report
+                    .latest_head
+                    .as_ref()
+                    .map_or_else(String::new, |h| crate::audit::log::hex(&h.root)),
+            };
+            crate::cli::output::print(&format!("{}\n", intact.text()))
+        }
+        Some(tamper) => Err(Audit::Tampered {
+            tamper: tamper.to_string(),
+            events: report.events,
+        }
+        .text()),
     }
 }
 
@@ -122,10 +129,10 @@ impl SavedHead {
             signature: hex_array("signature", &self.signature)?,
         };
         if !head.verify(key) {
-            return Err(format!(
-                "the tree head of size {} is not signed by the log's key",
-                head.tree_size
-            ));
+            return Err(Audit::NotSigned {
+                size: head.tree_size,
+            }
+            .text());
         }
         Ok(head)
     }
@@ -135,7 +142,13 @@ impl SavedHead {
 fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String> {
     parse_hex(text)
         .and_then(|bytes| bytes.try_into().ok())
-        .ok_or_else(|| format!("the tree head's {field} is not {N} bytes of hex"))
+        .ok_or_else(|| {
+            Audit::NotHex {
+                field: field.into(),
+                bytes: N,
+            }
+            .text()
+        })
 }
 
 /// `vnpop audit verify --remote`: the server recomputes its tree; this side checks the signed
@@ -150,46 +163,54 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         .map_err(|s| peer.status_message(s))?
         .into_inner();
     if !report.intact {
-        return Err(format!(
-            "TAMPERED (found by the server): {} ({} events read before it)",
-            report.problem, report.events
-        ));
+        return Err(Audit::TamperedRemote {
+            problem: report.problem,
+            events: report.events,
+        }
+        .text());
     }
     let head = report
         .latest_head
         .as_ref()
         .map(SavedHead::from_message)
-        .ok_or("the server returned no tree head")?;
+        .ok_or_else(|| Audit::NoHead.text())?;
     let (key_text, pinned) = match &args.public_key {
         Some(key) => (key.clone(), true),
         None => (head.public_key.clone(), false),
     };
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let current = head.verified(&key)?;
-    let mut extends = String::new();
+    let mut extends = None;
     if let Some(path) = &args.previous_head {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let previous: SavedHead =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| file_error(path, FileAction::Read, e))?;
+        let previous: SavedHead = serde_json::from_str(&text).map_err(|e| {
+            Audit::HeadFile {
+                path: path.display().to_string(),
+                error: e.to_string(),
+            }
+            .text()
+        })?;
         if previous.public_key != hex(&key.to_bytes()) {
-            return Err(format!(
-                "the log's key changed since {}: {} then, {} now",
-                path.display(),
-                previous.public_key,
-                hex(&key.to_bytes())
-            ));
+            return Err(Audit::KeyChanged {
+                path: path.display().to_string(),
+                then: previous.public_key,
+                now: hex(&key.to_bytes()),
+            }
+            .text());
         }
         let previous = previous.verified(&key)?;
         if previous.tree_size > current.tree_size {
-            return Err(format!(
-                "the log shrank: {} events at the previous head, {} now",
-                previous.tree_size, current.tree_size
-            ));
+            return Err(Audit::Shrank {
+                then: previous.tree_size,
+                now: current.tree_size,
+            }
+            .text());
         }
         let proof = client
             .consistency_proof(previous.tree_size, current.tree_size)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| client_error(&e))?;
         let path_hashes: Option<Vec<Hash>> = proof
             .path
             .iter()
@@ -205,30 +226,29 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
             )
         });
         if !consistent {
-            return Err(format!(
-                "TAMPERED: the log of {} events does not extend the previous head of {} events \
-                 (rewritten or removed history)",
-                current.tree_size, previous.tree_size
-            ));
+            return Err(Audit::NotExtending {
+                now: current.tree_size,
+                then: previous.tree_size,
+            }
+            .text());
         }
-        extends = format!(
-            ", extends the previous head of {} events",
-            previous.tree_size
-        );
+        extends = Some(previous.tree_size);
     }
     if let Some(path) = &args.save_head {
         let text = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
-        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, text + "\n").map_err(|e| file_error(path, FileAction::Write, e))?;
     }
-    crate::cli::output::print(&format!(
-        "OK (server-side recomputation): {} events, {} signed tree heads checked, latest head size {} root {}{extends}\n",
-        report.events, report.heads_checked, current.tree_size, head.root_hash
-    ))?;
+    let intact = Audit::IntactRemote {
+        events: report.events,
+        heads: report.heads_checked,
+        size: current.tree_size,
+        root: head.root_hash.clone(),
+        extends,
+    };
+    crate::cli::output::print(&format!("{}\n", intact.text()))?;
     if !pinned {
-        eprintln!(
-            "note: the head was checked against the key the server presented ({}); pin it with --public-key",
-            head.public_key
-        );
+        let key = head.public_key.clone();
+        eprintln!("{}", Audit::Unpinned { key }.text());
     }
     Ok(())
 }

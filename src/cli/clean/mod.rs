@@ -10,8 +10,8 @@
 //! continues after its last complete row, and the server records each record's verification
 //! once (its id is the job's and the record's), so a resumed job verifies nothing twice.
 
-mod csv;
-mod encoding;
+pub(crate) mod csv;
+pub(crate) mod encoding;
 mod output;
 mod record;
 mod summary;
@@ -35,7 +35,10 @@ use self::{
     summary::Summary,
 };
 use crate::{
-    cli::output::{print, tls_files_error},
+    cli::{
+        messages::{clean::Clean, client_error, Message},
+        output::{file_error, print, tls_files_error, FileAction},
+    },
     client::{ChannelBuilder, CleaningClient, ClientTls},
     proto,
 };
@@ -111,27 +114,22 @@ pub fn run(args: CleanArgs) -> Result<(), String> {
     let report = runtime.block_on(clean(&args))?;
     if let Some(path) = &args.summary_json {
         let text = serde_json::to_string_pretty(&report.summary.json()).expect("JSON");
-        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, text + "\n").map_err(|e| file_error(path, FileAction::Write, e))?;
     }
-    eprintln!(
-        "{} rows verified in {:.1} s{}",
-        report.written,
-        report.elapsed.as_secs_f64(),
-        if report.resumed_after > 0 {
-            format!(" (after {} done before)", report.resumed_after)
-        } else {
-            String::new()
-        }
-    );
+    let verified = Clean::Verified {
+        rows: report.written,
+        seconds: report.elapsed.as_secs_f64(),
+        before: report.resumed_after,
+    };
+    eprintln!("{}", verified.text());
     print(&report.summary.text())
 }
 
 /// Checks the whole file (UTF-8, header) and counts its rows, before anything is sent.
 fn check_file(args: &CleanArgs) -> Result<(Header, u64), String> {
-    let shown = args.input.display();
-    let file = File::open(&args.input).map_err(|e| format!("{shown}: {e}"))?;
+    let file = File::open(&args.input).map_err(|e| file_error(&args.input, FileAction::Read, e))?;
     let mut rows = Rows::new(BufReader::new(file));
-    let fail = |e: csv::FileError| format!("{shown}: {e}");
+    let fail = |error| refused(&args.input, error);
     let header = rows
         .next_row()
         .map_err(fail)?
@@ -142,6 +140,15 @@ fn check_file(args: &CleanArgs) -> Result<(Header, u64), String> {
         count += 1;
     }
     Ok((header, count))
+}
+
+/// The registry file `path` refused, in the CLI's language.
+fn refused(path: &std::path::Path, error: csv::FileError) -> String {
+    Clean::Refused {
+        path: path.display().to_string(),
+        error,
+    }
+    .text()
 }
 
 /// The job's id: the flag, or the input file's name without its extension.
@@ -166,7 +173,7 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
     let channel = ChannelBuilder::new(&args.server, Some(tls))
         .connect()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| client_error(&e))?;
     let client = CleaningClient::from_channel(channel);
     let job = proto::CleaningJob {
         job_id: job_id(args),
@@ -183,16 +190,17 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
     let batch = usize::from(args.batch);
     let skip_through = progress.last_line;
     let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let file = File::open(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let file = File::open(&input).map_err(|e| file_error(&input, FileAction::Read, e))?;
         let mut rows = Rows::new(BufReader::new(file));
-        rows.next_row().map_err(|e| e.to_string())?; // the header, checked
+        let fail = |error| refused(&input, error);
+        rows.next_row().map_err(fail)?; // the header, checked
         let mut chunk = Chunk::new();
         let mut records = Vec::new();
         let send = |chunk: &mut Chunk, records: &mut Vec<proto::CleanRecord>| {
             let sent = records.is_empty() || batches.blocking_send(std::mem::take(records)).is_ok();
             sent && chunks.blocking_send(std::mem::take(chunk)).is_ok()
         };
-        while let Some(row) = rows.next_row().map_err(|e| e.to_string())? {
+        while let Some(row) = rows.next_row().map_err(fail)? {
             if row.line <= skip_through {
                 continue;
             }
@@ -214,11 +222,11 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
     let mut verdicts = client
         .clean(job, batches_rx)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| client_error(&e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut written = 0u64;
     let mut pending = VecDeque::new();
-    let write_error = |e: std::io::Error| format!("{}: {e}", args.output.display());
+    let write_error = |e| file_error(&args.output, FileAction::Write, e);
     let mut failure = None;
     'chunks: while let Some(chunk) = chunks_rx.recv().await {
         for (line, entry) in chunk {
@@ -233,17 +241,17 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
                                 match pending.pop_front() {
                                     Some(v) => v,
                                     None => {
-                                        failure = Some("the server answered an empty batch".into());
+                                        failure = Some(Clean::EmptyBatch.text());
                                         break 'chunks;
                                     }
                                 }
                             }
                             Ok(None) => {
-                                failure = Some("the server ended the job early".to_owned());
+                                failure = Some(Clean::EndedEarly.text());
                                 break 'chunks;
                             }
                             Err(e) => {
-                                failure = Some(e.to_string());
+                                failure = Some(client_error(&e));
                                 break 'chunks;
                             }
                         },
@@ -263,15 +271,13 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
     drop(chunks_rx);
     let elapsed = started.elapsed();
     if let Some(failure) = failure {
-        return Err(format!(
-            "the job stopped after {} rows: {failure}; run the same command with --resume to continue",
-            progress.done + written
-        ));
+        return Err(Clean::Stopped {
+            rows: progress.done + written,
+            failure,
+        }
+        .text());
     }
-    reader
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("{}: {e}", args.input.display()))?;
+    reader.await.map_err(|e| e.to_string())??;
     Ok(CleanReport {
         written,
         resumed_after: progress.done,
@@ -288,9 +294,7 @@ fn progress_bar(total: u64, done: u64, quiet: bool) -> ProgressBar {
         ProgressDrawTarget::stderr()
     };
     let bar = ProgressBar::with_draw_target(Some(total), target);
-    if let Ok(style) = ProgressStyle::with_template(
-        "clean [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta}",
-    ) {
+    if let Ok(style) = ProgressStyle::with_template(&Clean::Bar.text()) {
         bar.set_style(style);
     }
     bar.set_position(done);

@@ -10,7 +10,10 @@ use std::{
 
 use super::record::Entry;
 use crate::{
-    cli::output::csv_field,
+    cli::{
+        messages::{clean::Clean, Message},
+        output::{csv_field, file_error, FileAction},
+    },
     proto::{self, CleaningVerdict, FieldResult},
 };
 
@@ -139,19 +142,18 @@ pub(crate) struct Progress {
 /// Opens the verdicts file for a job: created with its header, or with `resume`, kept up to its
 /// last complete row and opened to append after it.
 pub(crate) fn open(path: &Path, resume: bool) -> Result<(File, Progress), String> {
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let io = |e| file_error(path, FileAction::Write, e);
     if !resume {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    format!("{shown} exists: --resume continues the job it records, or remove it")
-                }
-                _ => format!("{shown}: {e}"),
+                std::io::ErrorKind::AlreadyExists => Clean::VerdictsExist { path: shown }.text(),
+                _ => io(e),
             })?;
-        writeln!(file, "{}", OUTPUT_COLUMNS.join(",")).map_err(|e| format!("{shown}: {e}"))?;
+        writeln!(file, "{}", OUTPUT_COLUMNS.join(",")).map_err(io)?;
         return Ok((
             file,
             Progress {
@@ -163,7 +165,7 @@ pub(crate) fn open(path: &Path, resume: bool) -> Result<(File, Progress), String
     let mut file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return open(path, false),
-        Err(e) => return Err(format!("{shown}: {e}")),
+        Err(e) => return Err(io(e)),
     };
     let mut reader = BufReader::new(&mut file);
     let (mut kept, mut done, mut last_line) = (0u64, 0u64, 0u64);
@@ -173,16 +175,14 @@ pub(crate) fn open(path: &Path, resume: bool) -> Result<(File, Progress), String
         line.clear();
         let n = reader
             .read_until(b'\n', &mut line)
-            .map_err(|e| format!("{shown}: {e}"))?;
+            .map_err(|e| file_error(path, FileAction::Read, e))?;
         if n == 0 || line.last() != Some(&b'\n') {
             break; // the end, or a row cut short: dropped
         }
         let text = String::from_utf8_lossy(&line);
         if first {
             if text.trim_end() != OUTPUT_COLUMNS.join(",") {
-                return Err(format!(
-                    "{shown} is not a verdicts file of `vnpop clean` (its first line is not the header)"
-                ));
+                return Err(Clean::NotVerdicts { path: shown }.text());
             }
             first = false;
         } else {
@@ -191,18 +191,23 @@ pub(crate) fn open(path: &Path, resume: bool) -> Result<(File, Progress), String
                 .split(',')
                 .next()
                 .and_then(|l| l.parse().ok())
-                .ok_or_else(|| format!("{shown}: row {done} does not start with a line number"))?;
+                .ok_or_else(|| {
+                    Clean::RowWithoutLine {
+                        path: shown.clone(),
+                        row: done,
+                    }
+                    .text()
+                })?;
         }
         kept += n as u64;
     }
     drop(reader);
     if first {
-        file.set_len(0).map_err(|e| format!("{shown}: {e}"))?;
-        writeln!(file, "{}", OUTPUT_COLUMNS.join(",")).map_err(|e| format!("{shown}: {e}"))?;
+        file.set_len(0).map_err(io)?;
+        writeln!(file, "{}", OUTPUT_COLUMNS.join(",")).map_err(io)?;
     } else {
-        file.set_len(kept).map_err(|e| format!("{shown}: {e}"))?;
-        file.seek(SeekFrom::End(0))
-            .map_err(|e| format!("{shown}: {e}"))?;
+        file.set_len(kept).map_err(io)?;
+        file.seek(SeekFrom::End(0)).map_err(io)?;
     }
     Ok((file, Progress { done, last_line }))
 }

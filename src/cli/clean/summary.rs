@@ -6,8 +6,13 @@ use std::{collections::BTreeMap, io::BufRead, path::Path};
 
 use serde_json::{json, Value};
 
+use crate::cli::{
+    messages::{clean::Clean, Message},
+    output::{file_error, FileAction},
+};
+
 use super::{
-    csv::Rows,
+    csv::{FileError, Rows},
     output::{FIELDS, OUTPUT_COLUMNS},
 };
 
@@ -73,16 +78,21 @@ impl Summary {
 
     /// Reads the verdicts file at `path`.
     pub(crate) fn of_file(path: &Path) -> Result<Self, String> {
-        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::of_reader(std::io::BufReader::new(file))
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let file = std::fs::File::open(path).map_err(|e| file_error(path, FileAction::Read, e))?;
+        Self::of_reader(std::io::BufReader::new(file)).map_err(|error| {
+            Clean::Refused {
+                path: path.display().to_string(),
+                error,
+            }
+            .text()
+        })
     }
 
-    fn of_reader(input: impl BufRead) -> Result<Self, String> {
+    fn of_reader(input: impl BufRead) -> Result<Self, FileError> {
         let mut rows = Rows::new(input);
         let mut summary = Summary::default();
         let mut header = true;
-        while let Some(row) = rows.next_row().map_err(|e| e.to_string())? {
+        while let Some(row) = rows.next_row()? {
             if std::mem::take(&mut header) {
                 continue;
             }
@@ -114,49 +124,61 @@ impl Summary {
         })
     }
 
-    /// The summary as people read it.
+    /// The summary as people read it, in the CLI's language (the verdict words and field
+    /// names are the verdicts file's own).
     pub(crate) fn text(&self) -> String {
         let mut out = String::new();
-        outln!(out, "records: {}", self.records);
-        outln!(out, "verdicts:");
+        outln!(
+            out,
+            "{}",
+            Clean::Records {
+                count: self.records
+            }
+            .text()
+        );
+        outln!(out, "{}", Clean::Verdicts.text());
         for (verdict, count) in &self.verdicts {
             outln!(
                 out,
-                "  {verdict:<16} {count}{}",
+                "  {verdict:<16} {}{}",
+                self.count(*count),
                 self.shown_examples(verdict)
             );
         }
         if !self.mismatching.is_empty() {
-            outln!(out, "mismatching fields:");
+            outln!(out, "{}", Clean::Mismatching.text());
             for (field, count) in &self.mismatching {
                 outln!(
                     out,
-                    "  {field:<16} {count}{}",
+                    "  {field:<16} {}{}",
+                    self.count(*count),
                     self.shown_examples(&format!("field:{field}"))
                 );
             }
         }
-        outln!(out, "CMND numbers linked to a CCCD: {}", self.linked);
+        outln!(out, "{}", Clean::Linked { count: self.linked }.text());
         outln!(
             out,
-            "addresses converted to the two-level form: {}",
-            self.converted
+            "{}",
+            Clean::Converted {
+                count: self.converted
+            }
+            .text()
         );
         out
     }
 
+    /// A count in the CLI's language.
+    fn count(&self, n: u64) -> String {
+        match crate::cli::language::language() {
+            crate::lang::Language::Vietnamese => crate::cli::messages::vi_count(n),
+            _ => n.to_string(),
+        }
+    }
+
     fn shown_examples(&self, kind: &str) -> String {
         match self.examples.get(kind) {
-            Some(rows) if !rows.is_empty() => {
-                let shown: Vec<String> = rows
-                    .iter()
-                    .map(|(line, id, detail)| match detail.is_empty() {
-                        true => format!("line {line} ({id})"),
-                        false => format!("line {line} ({id}, {detail})"),
-                    })
-                    .collect();
-                format!("   e.g. {}", shown.join("; "))
-            }
+            Some(rows) if !rows.is_empty() => Clean::Examples { rows: rows.clone() }.text(),
             _ => String::new(),
         }
     }

@@ -30,8 +30,11 @@ use crate::{
         log::{parse_public_key, PUBLIC_KEY_FILE},
         merkle,
     },
+    cli::{
+        messages::{audit::Audit, Message},
+        output::{file_error, FileAction},
+    },
     domain::{collation, geography::current_province},
-    error::ApiError,
     proto,
 };
 
@@ -96,21 +99,35 @@ impl Period {
     /// The days as given, checked as every auditor answer checks them (real dates, `to` not
     /// before `from`, at most 20 years); a bad one is a usage error naming the flag.
     fn parse(from_flag: &str, from: &str, to_flag: &str, to: &str) -> Result<Self, ReportError> {
-        let usage = |flag: &str, error: ApiError| {
-            ReportError::Usage(match error {
-                ApiError::InvalidField { message, .. } => format!("{flag} {message}"),
-                other => format!("{flag}: {other}"),
+        let usage = |message: Audit| ReportError::Usage(message.text());
+        let day = |field, flag: &str, typed: &str| {
+            answers::parse_day(field, typed).map_err(|error| {
+                usage(Audit::BadDay {
+                    flag: flag.into(),
+                    typed: typed.into(),
+                    error,
+                })
             })
         };
-        let from_day = answers::parse_day("from", from).map_err(|e| usage(from_flag, e))?;
-        let to_day = answers::parse_day("to", to).map_err(|e| usage(to_flag, e))?;
+        let from_day = day("from", from_flag, from)?;
+        let to_day = day("to", to_flag, to)?;
         if to_day < from_day {
-            return Err(ReportError::Usage(format!(
-                "empty period: {to_flag} {to} is before {from_flag} {from}"
-            )));
+            return Err(usage(Audit::EmptyPeriod {
+                from_flag: from_flag.into(),
+                from: from.into(),
+                to_flag: to_flag.into(),
+                to: to.into(),
+            }));
         }
         // The period's width, as every auditor answer checks it.
-        answers::days(from, to).map_err(|e| usage(to_flag, e))?;
+        answers::days(from, to).map_err(|error| {
+            usage(Audit::TooWide {
+                flag: to_flag.into(),
+                from: from_day,
+                to: to_day,
+                error,
+            })
+        })?;
         Ok(Period {
             from: from_day,
             to: to_day,
@@ -211,13 +228,13 @@ async fn write(args: &ReportArgs) -> Result<(), ReportError> {
     let data = gather(args).await?;
     let page = html::render(&data);
     std::fs::write(&args.out, page)
-        .map_err(|e| ReportError::Failed(format!("{}: {e}", args.out.display())))?;
-    eprintln!(
-        "report written to {} ({} dossiers, coverage {})",
-        args.out.display(),
-        data.lang.int(data.total.dossiers),
-        data.lang.percent(data.total.coverage)
-    );
+        .map_err(|e| ReportError::Failed(file_error(&args.out, FileAction::Write, e)))?;
+    let written = Audit::ReportWritten {
+        path: args.out.display().to_string(),
+        dossiers: data.total.dossiers,
+        coverage: data.total.coverage,
+    };
+    eprintln!("{}", written.text());
     Ok(())
 }
 
@@ -228,17 +245,21 @@ fn check_out(out: &Path) -> Result<(), ReportError> {
         _ => Path::new("."),
     };
     if !parent.is_dir() {
-        return Err(ReportError::Usage(format!(
-            "--out {}: the directory {} does not exist",
-            out.display(),
-            parent.display()
-        )));
+        return Err(ReportError::Usage(
+            Audit::NoOutDirectory {
+                out: out.display().to_string(),
+                parent: parent.display().to_string(),
+            }
+            .text(),
+        ));
     }
     if out.is_dir() {
-        return Err(ReportError::Usage(format!(
-            "--out {}: is a directory, not a file name",
-            out.display()
-        )));
+        return Err(ReportError::Usage(
+            Audit::OutIsDirectory {
+                out: out.display().to_string(),
+            }
+            .text(),
+        ));
     }
     Ok(())
 }
@@ -268,17 +289,16 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     let district = args.district.as_deref();
     if let Some(name) = district {
         if !by_district.iter().any(|r| r.group[0] == name) {
-            let known: Vec<&str> = by_district.iter().map(|r| r.group[0].as_str()).collect();
-            return Err(ReportError::Usage(format!(
-                "--district {name:?}: no dossiers from this district from {} to {} (districts: {})",
-                period.from,
-                period.to,
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
+            let known = by_district.iter().map(|r| r.group[0].clone()).collect();
+            return Err(ReportError::Usage(
+                Audit::NoSuchDistrict {
+                    name: name.into(),
+                    from: period.from,
+                    to: period.to,
+                    known,
                 }
-            )));
+                .text(),
+            ));
         }
     }
     let in_district = |row: &proto::RatioRow| district.is_none_or(|d| row.group[0] == d);
@@ -299,16 +319,14 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     ];
     let total = total_of(&by_district, whole.rows);
     if total.dossiers == 0 {
-        return Err(ReportError::Usage(format!(
-            "empty period: no dossiers received from {} to {}{}",
-            period.from,
-            period.to,
-            args.period
-                .agency
-                .as_ref()
-                .map(|a| format!(" by agency {a}"))
-                .unwrap_or_default()
-        )));
+        return Err(ReportError::Usage(
+            Audit::NoDossiers {
+                from: period.from,
+                to: period.to,
+                agency: args.period.agency.clone(),
+            }
+            .text(),
+        ));
     }
     let compare_total = match &compare {
         Some(p) => {
