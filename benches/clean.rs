@@ -132,6 +132,8 @@ fn separate_processes(records: u64, registry: &Path, dir: &Path, population: usi
     let server_ready = status_bytes(server_pid, "VmRSS");
     let server_cpu_before = process_cpu(server_pid);
     let started = Instant::now();
+    // Reaped by the wait4 below, which also gives its CPU time.
+    #[allow(clippy::zombie_processes)]
     let client = Command::new(vnpop)
         .args(["clean", "--in"])
         .arg(registry)

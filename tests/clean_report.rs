@@ -139,7 +139,7 @@ fn registries() -> (String, String) {
     let mut active = citizens
         .iter()
         .filter(|c| c.status == CitizenStatus::Active);
-    let mut line = |id: String, c: &vnpop::domain::Citizen, name: &str| {
+    let line = |id: String, c: &vnpop::domain::Citizen, name: &str| {
         let sex = match c.sex {
             Sex::Male => "Nam",
             Sex::Female => "Nữ",
