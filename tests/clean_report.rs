@@ -33,7 +33,7 @@ fn to() -> String {
 
 /// Every ratio figure an auditor reads: the total, by district and month, by officer, by
 /// procedure and channel.
-async fn ratios(auditor: &AuditClient) -> Vec<Vec<proto::RatioRow>> {
+async fn ratios(auditor: &AuditClient, to: &str) -> Vec<Vec<proto::RatioRow>> {
     let mut all = Vec::new();
     for by in [
         &[][..],
@@ -46,7 +46,7 @@ async fn ratios(auditor: &AuditClient) -> Vec<Vec<proto::RatioRow>> {
             .raw()
             .lookup_ratio(proto::LookupRatioRequest {
                 from: FROM.into(),
-                to: to(),
+                to: to.into(),
                 group_by: by.iter().map(|g| (*g).to_owned()).collect(),
                 ..Default::default()
             })
@@ -59,8 +59,8 @@ async fn ratios(auditor: &AuditClient) -> Vec<Vec<proto::RatioRow>> {
     all
 }
 
-/// `vnpop audit report` over the period into `file`; the page.
-async fn report(server: &TestServer, file: &Path) -> String {
+/// `vnpop audit report` over the period ending `to` into `file`; the page.
+async fn report(server: &TestServer, to: &str, file: &Path) -> String {
     let output = run_vnpop_binary(
         [
             "audit",
@@ -68,7 +68,7 @@ async fn report(server: &TestServer, file: &Path) -> String {
             "--from",
             FROM,
             "--to",
-            &to(),
+            to,
             "--out",
             file.to_str().unwrap(),
             "--server",
@@ -211,11 +211,13 @@ async fn the_report_lists_cleaning_jobs_apart_and_the_scenarios_ratios_stay() {
     simulate_through(&server, &scenario, &run_id).await;
     let auditor = server.audit("auditor-thanh-tra").await;
     let dir = tempfile::tempdir().unwrap();
+    // One period for every answer, even if the day changes while the test runs.
+    let to = to();
 
-    let ratios_before = ratios(&auditor).await;
+    let ratios_before = ratios(&auditor, &to).await;
     let total = &ratios_before[0][0];
     assert!(total.dossiers > 3_000 && total.lookups > 0, "{total:?}");
-    let before = report(&server, &dir.path().join("before.html")).await;
+    let before = report(&server, &to, &dir.path().join("before.html")).await;
     assert!(!before.contains("id=\"cleaning\""));
 
     // Two jobs: a registry with planted errors, and one named like a dossier of the scenario
@@ -238,11 +240,11 @@ async fn the_report_lists_cleaning_jobs_apart_and_the_scenarios_ratios_stay() {
     clean(&server, dir.path(), &small, &unverified, "đối chiếu thử").await;
 
     // The ratios, every breakdown, are what they were.
-    assert_eq!(ratios(&auditor).await, ratios_before);
+    assert_eq!(ratios(&auditor, &to).await, ratios_before);
 
     // The report: the same figures, section by section, and a cleaning section listing the
     // two jobs.
-    let after = report(&server, &dir.path().join("after.html")).await;
+    let after = report(&server, &to, &dir.path().join("after.html")).await;
     let (figures_before, figures_after) = (figures_of(&before), figures_of(&after));
     assert_eq!(
         figures_after.iter().map(|(id, _)| id).collect::<Vec<_>>(),
