@@ -9,6 +9,8 @@
 //! - [`address`]: an address of the pre-2025 form converted to today's two-level form;
 //! - [`verdict`]: one record's verdict, through the registry's matching rules
 //!   ([`crate::registry::verify_demographics`]) and the agency's field scope;
+//! - [`pace`]: the directory's `cleaning_per_second`, one schedule per agency shared by its
+//!   jobs;
 //! - [`service`]: the stream — batches verified and recorded in the audit trail as cleaning
 //!   verifications (never dossier lookups), several in flight, answered in input order, paced to
 //!   the directory's rate.
@@ -19,6 +21,7 @@
 mod address;
 mod job;
 mod number;
+mod pace;
 mod service;
 mod verdict;
 

@@ -1,14 +1,11 @@
 //! The tonic implementation of `vnpop.v1.DataCleaning`: a job's stream read batch by batch,
 //! each batch verified and recorded on its own task (several in flight, so verifying one batch
 //! overlaps recording the one before), the answers sent in input order, the job paced to the
-//! agency's rate. A refusal of the stream (its job, a batch's size) ends it after the verdicts
+//! agency's rate (one schedule per agency, shared by its jobs: [`super::pace`]). A refusal of the stream (its job, a batch's size) ends it after the verdicts
 //! of the batches before; a bad record gets a verdict of its own and never ends it. Logs name
 //! the job and counts only, never a number, name or address.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_stream::wrappers::ReceiverStream;
@@ -16,6 +13,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::{
     job::{check_batch, Job},
+    pace::{Pacer, Schedule},
     verdict::verdict,
 };
 use crate::{
@@ -36,12 +34,18 @@ const IN_FLIGHT: usize = 4;
 pub struct CleaningService {
     store: Arc<CitizenStore>,
     serving: Serving,
+    /// The agencies' rates, each shared by the agency's jobs.
+    pacer: Arc<Pacer>,
 }
 
 impl CleaningService {
     /// Serves cleaning jobs against `store`, identifying and recording through `serving`.
     pub fn new(store: Arc<CitizenStore>, serving: Serving) -> Self {
-        CleaningService { store, serving }
+        CleaningService {
+            store,
+            serving,
+            pacer: Arc::default(),
+        }
     }
 }
 
@@ -90,24 +94,6 @@ impl JobState {
     }
 }
 
-/// Holds a job to its agency's rate: the records dispatched so far may not run ahead of the
-/// time since the job began.
-struct Pace {
-    per_second: Option<u64>,
-    started: Instant,
-    dispatched: u64,
-}
-
-impl Pace {
-    async fn admit(&mut self, records: usize) {
-        self.dispatched += records as u64;
-        if let Some(rate) = self.per_second {
-            let due = self.started + Duration::from_secs_f64(self.dispatched as f64 / rate as f64);
-            tokio::time::sleep_until(due.into()).await;
-        }
-    }
-}
-
 #[tonic::async_trait]
 impl DataCleaning for CleaningService {
     type CleanRecordsStream = ReceiverStream<Result<proto::CleanRecordsResponse, Status>>;
@@ -117,14 +103,14 @@ impl DataCleaning for CleaningService {
         request: Request<Streaming<proto::CleanRecordsRequest>>,
     ) -> Result<Response<Self::CleanRecordsStream>, Status> {
         let agency = self.serving.verifier(&request, "CleanRecords")?;
-        let per_second = match agency.cleaning {
+        let pace = match agency.cleaning {
             Cleaning::NotAllowed => {
                 return Err(ApiError::CleaningNotAllowed {
                     agency: agency.id.clone(),
                 }
                 .into())
             }
-            Cleaning::PerSecond(n) => Some(n),
+            Cleaning::PerSecond(n) => Some(self.pacer.schedule(&agency.id, n)),
             Cleaning::Unlimited => None,
         };
         let mut inbound = request.into_inner();
@@ -138,11 +124,6 @@ impl DataCleaning for CleaningService {
             job,
         });
         let (tx, rx) = mpsc::channel(IN_FLIGHT);
-        let pace = Pace {
-            per_second,
-            started: Instant::now(),
-            dispatched: 0,
-        };
         tokio::spawn(run(state, first.records, inbound, tx, pace));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -156,7 +137,7 @@ async fn run(
     mut records: Vec<proto::CleanRecord>,
     mut inbound: Streaming<proto::CleanRecordsRequest>,
     tx: mpsc::Sender<Answer>,
-    mut pace: Pace,
+    pace: Option<Arc<Schedule>>,
 ) {
     let (order, mut in_order) = mpsc::channel::<JoinHandle<Answer>>(IN_FLIGHT);
     let answering = tokio::spawn(async move {
@@ -183,7 +164,9 @@ async fn run(
                     tokio::spawn(async move { Err(status) })
                 }
                 Ok(()) => {
-                    pace.admit(records.len()).await;
+                    if let Some(schedule) = &pace {
+                        schedule.admit(records.len()).await;
+                    }
                     tokio::spawn(Arc::clone(&state).batch(std::mem::take(&mut records)))
                 }
             };

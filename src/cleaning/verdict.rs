@@ -3,9 +3,14 @@
 //! the status the scope lets it be told, and an old-form address converted
 //! ([`super::address`]). Pure but for the store read, so it is tested without a server.
 
+use chrono::Datelike;
+
 use super::{address, job, number};
 use crate::{
-    domain::{matching::Match, CccdNumber, CitizenStatus, Sex},
+    domain::{
+        matching::{displays_as, Match},
+        CccdNumber, Citizen, CitizenStatus, Sex,
+    },
     error::ApiError,
     proto::{self, CleaningVerdict, FieldResult},
     registry::{
@@ -37,7 +42,7 @@ pub(crate) struct Verdict {
 
 /// The verdict on `record` for `agency`.
 pub(crate) fn verdict(
-    record: proto::CleanRecord,
+    mut record: proto::CleanRecord,
     store: &CitizenStore,
     agency: &Agency,
 ) -> Verdict {
@@ -50,7 +55,7 @@ pub(crate) fn verdict(
             },
         );
     }
-    let declared = match declared(&record) {
+    let declared = match declared(&mut record) {
         Ok(declared) => declared,
         Err(error) => return malformed(record.record_id, error),
     };
@@ -75,30 +80,28 @@ pub(crate) fn verdict(
         number::Resolved::Found { citizen, via_cmnd } => (citizen, via_cmnd),
     };
     let scope = agency.scope;
-    // The declared fields the scope covers are compared; the others are not comparable.
-    let covered = Declared {
-        full_name: declared
-            .full_name
-            .clone()
-            .filter(|_| scope.allows(ScopeField::FullName)),
-        date_of_birth: declared
-            .date_of_birth
-            .filter(|_| scope.allows(ScopeField::DateOfBirth)),
-        sex: declared.sex.filter(|_| scope.allows(ScopeField::Sex)),
-        address: declared
-            .address
-            .clone()
-            .filter(|_| scope.allows(ScopeField::PermanentAddress)),
-    };
-    let compared = verify_demographics(&covered, &citizen);
-    let mut fields = Vec::new();
-    let mut mismatch = false;
     let given = [
         ("full_name", declared.full_name.is_some()),
         ("date_of_birth", declared.date_of_birth.is_some()),
         ("sex", declared.sex.is_some()),
         ("address", declared.address.is_some()),
     ];
+    // The declared fields the scope covers are compared; the others are not comparable.
+    let shows_address = scope.allows(ScopeField::PermanentAddress);
+    let address = declared.address;
+    let covered = Declared {
+        full_name: declared
+            .full_name
+            .filter(|_| scope.allows(ScopeField::FullName)),
+        date_of_birth: declared
+            .date_of_birth
+            .filter(|_| scope.allows(ScopeField::DateOfBirth)),
+        sex: declared.sex.filter(|_| scope.allows(ScopeField::Sex)),
+        address: address.clone().filter(|_| shows_address),
+    };
+    let mut compared = verify_demographics(&covered, &citizen);
+    let mut fields = Vec::with_capacity(given.len());
+    let mut mismatch = false;
     for (field, is_given) in given {
         let result = compared.fields.iter().find(|(f, _)| *f == field);
         fields.push(match (is_given, result) {
@@ -119,17 +122,9 @@ pub(crate) fn verdict(
                         FieldResult::Mismatch
                     } as i32,
                     detail: match_result(*m) as i32,
-                    population_value: match field {
-                        "full_name" => citizen.full_name.clone(),
-                        "date_of_birth" => citizen.date_of_birth.format("%Y-%m-%d").to_string(),
-                        "sex" => match citizen.sex {
-                            Sex::Male => "male".into(),
-                            Sex::Female => "female".into(),
-                        },
-                        _ => citizen.permanent_address.to_string(),
-                    },
+                    population_value: population_value(field, &citizen),
                     note: if field == "address" && !matched {
-                        compared.address_problem.clone().unwrap_or_default()
+                        compared.address_problem.take().unwrap_or_default()
                     } else {
                         String::new()
                     },
@@ -147,7 +142,13 @@ pub(crate) fn verdict(
     debug_assert!(
         citizen.status != CitizenStatus::Deceased || verdict == CleaningVerdict::Deceased
     );
-    let shows_address = scope.allows(ScopeField::PermanentAddress);
+    // A declared address that is the citizen's two-level one as written needs no conversion
+    // (the common case, so no parse).
+    let converted_address = match address.as_deref() {
+        Some(a) if shows_address && displays_as(a, &citizen.permanent_address) => None,
+        Some(a) => address::converted(a, shows_address.then_some(&*citizen)),
+        None => None,
+    };
     Verdict {
         message: proto::RecordVerdict {
             record_id: record.record_id,
@@ -159,15 +160,27 @@ pub(crate) fn verdict(
             },
             fields,
             status: status as i32,
-            converted_address: declared
-                .address
-                .as_deref()
-                .and_then(|a| address::converted(a, shows_address.then_some(&*citizen)))
-                .unwrap_or_default(),
+            converted_address: converted_address.unwrap_or_default(),
             ..Default::default()
         },
         subject: Some(citizen.cccd),
         outcome: outcome.into(),
+    }
+}
+
+/// The population's value of `field`, as the verdict shows it.
+fn population_value(field: &str, citizen: &Citizen) -> String {
+    match field {
+        "full_name" => citizen.full_name.clone(),
+        "date_of_birth" => {
+            let d = citizen.date_of_birth;
+            format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+        }
+        "sex" => match citizen.sex {
+            Sex::Male => "male".into(),
+            Sex::Female => "female".into(),
+        },
+        _ => citizen.permanent_address.to_string(),
     }
 }
 
@@ -202,17 +215,17 @@ fn malformed(record_id: String, error: ApiError) -> Verdict {
     }
 }
 
-/// The record's fields as declared data, each bounded and checked; the error names the field.
-fn declared(record: &proto::CleanRecord) -> Result<Declared, ApiError> {
-    let text = |field: &'static str, value: &Option<String>, max: usize| match value {
+/// The record's fields as declared data, each bounded and checked (its texts taken out of it);
+/// the error names the field.
+fn declared(record: &mut proto::CleanRecord) -> Result<Declared, ApiError> {
+    let text = |field: &'static str, value: Option<String>, max: usize| match value {
         Some(v) if v.len() > max => Err(ApiError::FieldTooLong {
             field,
             len: v.len(),
             max,
         }),
         Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => Ok(Some(v.clone())),
-        None => Ok(None),
+        value => Ok(value),
     };
     let sex = match record.sex.map(proto::Sex::try_from) {
         None | Some(Ok(proto::Sex::Unspecified)) => None,
@@ -226,13 +239,13 @@ fn declared(record: &proto::CleanRecord) -> Result<Declared, ApiError> {
         }
     };
     Ok(Declared {
-        full_name: text("full_name", &record.full_name, MAX_NAME_BYTES)?,
+        full_name: text("full_name", record.full_name.take(), MAX_NAME_BYTES)?,
         date_of_birth: record
             .date_of_birth
             .as_ref()
             .map(|d| convert::parse_date("date_of_birth", d))
             .transpose()?,
         sex,
-        address: text("address", &record.address, MAX_ADDRESS_BYTES)?,
+        address: text("address", record.address.take(), MAX_ADDRESS_BYTES)?,
     })
 }

@@ -154,17 +154,33 @@ pub(crate) fn file_error(
 /// with `'`, and characters that display as something else are written visibly
 /// ([`shown`](crate::domain::shown)).
 pub(crate) fn csv_field(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len() + 2);
+    write_csv_field(&mut out, text).expect("writing to memory");
+    String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+}
+
+/// [`csv_field`] written to `out`, without a string of its own when the text needs no change
+/// (for files of millions of rows).
+pub(crate) fn write_csv_field(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     let text = crate::domain::shown(text);
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{text}"))
+    let formula: &[u8] = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        b"'"
     } else {
-        text
+        b""
     };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.into_owned()
+    if !text.contains([',', '"', '\n', '\r']) {
+        out.write_all(formula)?;
+        return out.write_all(text.as_bytes());
     }
+    out.write_all(b"\"")?;
+    out.write_all(formula)?;
+    for (i, part) in text.split('"').enumerate() {
+        if i > 0 {
+            out.write_all(b"\"\"")?;
+        }
+        out.write_all(part.as_bytes())?;
+    }
+    out.write_all(b"\"")
 }
 
 /// Escapes text for HTML and SVG content and attribute values, with characters that display

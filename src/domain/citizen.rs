@@ -148,11 +148,33 @@ impl PreReformAddress {
     /// The one-line form printed on cards issued before the reform:
     /// `8 Hàng Bạc, Phường Hàng Bạc, Quận Hoàn Kiếm, Hà Nội`.
     pub fn line(&self, street: &str) -> String {
-        let province = self.province.province().name;
-        if self.ward.is_empty() {
-            format!("{street}, {}, {province}", self.district)
+        self.shown_with(street).to_string()
+    }
+
+    /// [`Self::line`] as a value that displays it, to compare or write without a string.
+    pub fn shown_with<'a>(&'a self, street: &'a str) -> PreReformLine<'a> {
+        PreReformLine {
+            address: self,
+            street,
+        }
+    }
+}
+
+/// A pre-2025 address's one-line form ([`PreReformAddress::line`]), written when displayed.
+#[derive(Debug, Clone, Copy)]
+pub struct PreReformLine<'a> {
+    address: &'a PreReformAddress,
+    street: &'a str,
+}
+
+impl fmt::Display for PreReformLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (old, street) = (self.address, self.street);
+        let province = old.province.province().name;
+        if old.ward.is_empty() {
+            write!(f, "{street}, {}, {province}", old.district)
         } else {
-            format!("{street}, {}, {}, {province}", self.ward, self.district)
+            write!(f, "{street}, {}, {}, {province}", old.ward, old.district)
         }
     }
 }

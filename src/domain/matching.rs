@@ -5,7 +5,7 @@
 //! is compared twice: first *exactly* (same letters and marks, ignoring case and spacing, its
 //! [`canonical`] form), then *folded* ([`fold`]).
 
-pub use super::folding::{canonical, fold};
+pub use super::folding::{canonical, fold, same_canonical, same_folded};
 use super::{
     geography::{self, OldWard, ParsedForm},
     Citizen,
@@ -47,9 +47,9 @@ pub const MIXED_ERAS_SCORE: u32 = 70;
 
 /// Compares two names: exact, diacritic-insensitive, or no match.
 pub fn compare_names(declared: &str, stored: &str) -> Match {
-    if canonical(declared) == canonical(stored) {
+    if same_canonical(declared, stored) {
         Match::Exact
-    } else if fold(declared) == fold(stored) {
+    } else if same_folded(declared, stored) {
         Match::DiacriticInsensitive
     } else {
         Match::NoMatch
@@ -75,7 +75,7 @@ fn address_words(text: &str) -> Vec<String> {
 /// Compares two one-line addresses word by word (Dice coefficient over the folded words that
 /// are not administrative prefixes).
 pub fn compare_addresses(declared: &str, stored: &str) -> Match {
-    if canonical(declared) == canonical(stored) {
+    if same_canonical(declared, stored) {
         return Match::Exact;
     }
     let declared_words = address_words(declared);
@@ -97,6 +97,20 @@ pub fn compare_addresses(declared: &str, stored: &str) -> Match {
         s if s >= PARTIAL_ADDRESS_MIN => Match::Partial(s),
         _ => Match::NoMatch,
     }
+}
+
+/// Whether `text` is exactly what `value` displays, compared as it is written: no string made.
+pub fn displays_as(text: &str, value: &impl std::fmt::Display) -> bool {
+    /// The part of the text not yet matched; a write that does not continue it fails.
+    struct Rest<'a>(&'a str);
+    impl std::fmt::Write for Rest<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut rest = Rest(text);
+    std::fmt::write(&mut rest, format_args!("{value}")).is_ok() && rest.0.is_empty()
 }
 
 /// How a declared one-line address compares with a citizen's record.
@@ -122,6 +136,23 @@ pub struct AddressVerdict {
 /// [`MIXED_ERAS_SCORE`]) with the mix as the problem, whichever way it mixes.
 pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict {
     let street = &citizen.permanent_address.street;
+    let verdict = |result, problem| AddressVerdict { result, problem };
+    // One of the recorded forms as written (most of what a clean registry holds): the same
+    // place in one era, so nothing to parse or fold. Tested against the general path below.
+    if displays_as(declared, &citizen.permanent_address)
+        || (citizen.pre_reform_address.as_ref())
+            .is_some_and(|old| displays_as(declared, &old.shown_with(street)))
+    {
+        return verdict(Match::Exact, None);
+    }
+    compare_in_general(declared, citizen)
+}
+
+/// [`compare_with_record`] for any text: compared word by word with the recorded forms, then
+/// parsed for the place it names.
+fn compare_in_general(declared: &str, citizen: &Citizen) -> AddressVerdict {
+    let street = &citizen.permanent_address.street;
+    let verdict = |result, problem| AddressVerdict { result, problem };
     let mut forms = vec![citizen.permanent_address.to_string()];
     forms.extend(citizen.pre_reform_address.as_ref().map(|a| a.line(street)));
     let text = forms
@@ -129,7 +160,6 @@ pub fn compare_with_record(declared: &str, citizen: &Citizen) -> AddressVerdict 
         .map(|form| compare_addresses(declared, form))
         .max_by_key(|m| m.score())
         .unwrap_or(Match::NoMatch);
-    let verdict = |result, problem| AddressVerdict { result, problem };
     let parsed = geography::parse(declared);
     // Word for word one of the forms (type words aside), unless its units mix the eras: "Xã Mai
     // Châu, Huyện Mai Châu" has the words of "Thị trấn Mai Châu, Huyện Mai Châu".
@@ -198,6 +228,37 @@ mod tests {
     use unicode_normalization::UnicodeNormalization;
 
     use super::*;
+
+    /// The fast path of [`compare_with_record`] (a recorded form as written is an exact match)
+    /// answers as the general path does, for every citizen of a generated population with
+    /// either form.
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_recorded_form_as_written_is_what_the_general_path_says() {
+        let spec = crate::population::PopulationSpec {
+            seed: 31,
+            size: 20_000,
+            reference_date: crate::population::PopulationSpec::default_reference_date(),
+        };
+        let citizens = crate::population::generate(spec, &crate::population::builtin_fixtures());
+        let mut old_forms = 0;
+        for citizen in &citizens {
+            let mut forms = vec![citizen.permanent_address.to_string()];
+            if let Some(old) = &citizen.pre_reform_address {
+                forms.push(old.line(&citizen.permanent_address.street));
+                old_forms += 1;
+            }
+            for form in forms {
+                assert!(displays_as(&form, &form));
+                let fast = compare_with_record(&form, citizen);
+                assert_eq!(fast, compare_in_general(&form, citizen), "{form}");
+                assert_eq!(fast.result, Match::Exact, "{form}");
+            }
+        }
+        assert!(old_forms > 1_000, "{old_forms}");
+        assert!(!displays_as("8 Hàng Bạc", &"8 Hàng Bạc, Phường Hoàn Kiếm"));
+        assert!(!displays_as("8 Hàng Bạc, Phường Hoàn Kiếm", &"8 Hàng Bạc"));
+    }
 
     #[test]
     fn names_ignore_case_spacing_and_diacritics() {

@@ -32,7 +32,8 @@ pub(crate) use card::card_expiry;
 pub use card::{CardKind, CardState, IdentityCard};
 pub use cccd::{CccdError, CccdNumber, CccdPart};
 pub use citizen::{
-    Address, Citizen, CitizenStatus, OriginForm, Place, PreReformAddress, Sex, Text, VneidLevel,
+    Address, Citizen, CitizenStatus, OriginForm, Place, PreReformAddress, PreReformLine, Sex, Text,
+    VneidLevel,
 };
 pub(crate) use claims::verify_token_with_key;
 pub use claims::{verify_token, TokenError, VneidClaims, TOKEN_ISSUER};

@@ -146,7 +146,8 @@ pub struct Agency {
 pub enum Cleaning {
     /// No cleaning jobs (no `cleaning_per_second` in its entry).
     NotAllowed,
-    /// At most this many records a second, per job (the server paces the job's stream).
+    /// At most this many records a second, over all the agency's jobs (the server paces their
+    /// streams on one schedule).
     PerSecond(u64),
     /// As fast as the server answers.
     Unlimited,

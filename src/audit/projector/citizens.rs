@@ -53,6 +53,8 @@ const MAGIC: u64 = u64::from_le_bytes(*b"vnpopCI1");
 const FOOTER: [u8; 4] = *b"RUN.";
 /// Bytes of a run's header.
 const HEADER: u64 = 32;
+/// Bytes a run is written in at a time.
+const WRITE_PIECE: usize = 1 << 16;
 
 /// The key a subject is indexed under: its first 4 bytes (a keyed hash: uniform). A query
 /// compares the full subject with the event read back.
@@ -344,22 +346,33 @@ impl CitizenWriter {
             .step_by(FENCE_EVERY)
             .map(|value| (value >> 32) as u32)
             .collect();
-        let mut bytes =
-            Vec::with_capacity(HEADER as usize + entries.len() * 8 + fences.len() * 4 + 8);
+        // Written a piece at a time: no second copy of a run's 8 MB in memory.
+        let io = |error| failed(&self.index.path, error);
+        let mut piece = Vec::with_capacity(WRITE_PIECE + 8);
+        let mut at = self.length;
         for word in [MAGIC, self.tail_start, end, entries.len() as u64] {
-            bytes.extend_from_slice(&word.to_le_bytes());
+            piece.extend_from_slice(&word.to_le_bytes());
         }
-        let checksum = crc32fast::hash(&bytes);
+        let checksum = crc32fast::hash(&piece);
+        let mut put = |bytes: &[u8], piece: &mut Vec<u8>| -> Result<(), AuditError> {
+            piece.extend_from_slice(bytes);
+            if piece.len() >= WRITE_PIECE {
+                self.file.write_all_at(piece, at).map_err(io)?;
+                at += piece.len() as u64;
+                piece.clear();
+            }
+            Ok(())
+        };
         for value in &entries {
-            bytes.extend_from_slice(&value.to_le_bytes());
+            put(&value.to_le_bytes(), &mut piece)?;
         }
         for fence in &fences {
-            bytes.extend_from_slice(&fence.to_le_bytes());
+            put(&fence.to_le_bytes(), &mut piece)?;
         }
-        bytes.extend_from_slice(&checksum.to_le_bytes());
-        bytes.extend_from_slice(&FOOTER);
-        let io = |error| failed(&self.index.path, error);
-        self.file.write_all_at(&bytes, self.length).map_err(io)?;
+        piece.extend_from_slice(&checksum.to_le_bytes());
+        piece.extend_from_slice(&FOOTER);
+        self.file.write_all_at(&piece, at).map_err(io)?;
+        at += piece.len() as u64;
         self.file.sync_data().map_err(io)?;
         let run = Run {
             start: self.tail_start,
@@ -368,8 +381,11 @@ impl CitizenWriter {
             entries: entries.len() as u64,
             fences,
         };
-        self.length += bytes.len() as u64;
+        self.length = at;
         self.tail_start = end;
+        // The sorted entries' room is the next tail's.
+        entries.clear();
+        self.tail = entries;
         let mut shared = self.index.shared.write().unwrap_or_else(|e| e.into_inner());
         shared.runs.push(run);
         shared.tail.clear();

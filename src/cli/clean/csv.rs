@@ -42,9 +42,9 @@ pub(crate) struct Header {
 
 impl Header {
     /// Reads a header row; refuses one lacking a required column, naming it.
-    pub(crate) fn parse(fields: &[String]) -> Result<Self, FileError> {
-        let names: Vec<String> = fields
-            .iter()
+    pub(crate) fn parse(row: &Row<'_>) -> Result<Self, FileError> {
+        let names: Vec<String> = row
+            .fields()
             .map(|f| f.trim_start_matches('\u{feff}').trim().to_lowercase())
             .collect();
         let mut index = [None; 6];
@@ -66,10 +66,8 @@ impl Header {
 
     /// The value of `column` (one of [`COLUMNS`]) in `row`: `None` when the column is absent or
     /// the row is too short.
-    pub(crate) fn get<'r>(&self, row: &'r [String], column: usize) -> Option<&'r str> {
-        self.index[column]
-            .and_then(|i| row.get(i))
-            .map(String::as_str)
+    pub(crate) fn get<'r>(&self, row: &Row<'r>, column: usize) -> Option<&'r str> {
+        self.index[column].and_then(|i| row.get(i))
     }
 
     /// How many fields a row must have.
@@ -78,18 +76,47 @@ impl Header {
     }
 }
 
-/// One row of the file, split into fields, and the line it starts on (from 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Row {
+/// One row of the file, its fields unquoted, and the line it starts on (from 1). It borrows
+/// the reader's buffers: a row is read without a string per field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Row<'a> {
     pub(crate) line: u64,
-    pub(crate) fields: Vec<String>,
+    /// The fields' text one after the other.
+    text: &'a str,
+    /// Where each field ends in `text`.
+    ends: &'a [usize],
 }
 
-/// Reads rows from a UTF-8 file (checked line by line as it is read).
+impl<'a> Row<'a> {
+    /// Field `i`, if the row has it.
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// How many fields the row has.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The fields in order.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Reads rows from a UTF-8 file (checked line by line as it is read), into buffers it keeps
+/// from row to row.
 pub(crate) struct Rows<R> {
     input: R,
     line: u64,
+    /// The line being read, as bytes.
     buffer: Vec<u8>,
+    /// The current row's fields' text, unquoted.
+    text: String,
+    /// Where each of the current row's fields ends in `text`.
+    ends: Vec<usize>,
 }
 
 impl<R: BufRead> Rows<R> {
@@ -98,80 +125,120 @@ impl<R: BufRead> Rows<R> {
             input,
             line: 0,
             buffer: Vec::new(),
+            text: String::new(),
+            ends: Vec::new(),
         }
     }
 
     /// The next row; `None` at the end. Blank lines are skipped.
-    pub(crate) fn next_row(&mut self) -> Result<Option<Row>, FileError> {
+    pub(crate) fn next_row(&mut self) -> Result<Option<Row<'_>>, FileError> {
         loop {
-            let Some(text) = self.read_line()? else {
+            if !self.read_line()? {
                 return Ok(None);
-            };
+            }
             let start = self.line;
-            let mut text = text;
-            let mut fields = Vec::new();
-            let mut field = String::new();
+            self.text.clear();
+            self.ends.clear();
             let mut quoted = false;
             let mut at_start = true;
             loop {
-                let mut chars = text.chars().peekable();
-                while let Some(c) = chars.next() {
-                    if quoted {
-                        if c == '"' {
-                            if chars.peek() == Some(&'"') {
-                                chars.next();
-                                field.push('"');
-                            } else {
-                                quoted = false;
-                            }
-                        } else {
-                            field.push(c);
-                        }
-                    } else if c == '"' && at_start {
-                        quoted = true;
-                        at_start = false;
-                    } else if c == ',' {
-                        fields.push(std::mem::take(&mut field));
-                        at_start = true;
-                    } else {
-                        field.push(c);
-                        at_start = false;
-                    }
-                }
+                let line = std::str::from_utf8(&self.buffer).expect("checked");
+                split(
+                    line,
+                    &mut self.text,
+                    &mut self.ends,
+                    &mut quoted,
+                    &mut at_start,
+                );
                 if !quoted {
                     break;
                 }
                 // A quoted field holding a line break: the row goes on.
-                field.push('\n');
-                text = self
-                    .read_line()?
-                    .ok_or(FileError::Unclosed { line: start })?;
+                self.text.push('\n');
+                if !self.read_line()? {
+                    return Err(FileError::Unclosed { line: start });
+                }
             }
-            fields.push(field);
-            if fields.len() == 1 && fields[0].trim().is_empty() {
+            self.ends.push(self.text.len());
+            if self.ends.len() == 1 && self.text.trim().is_empty() {
                 continue;
             }
             return Ok(Some(Row {
                 line: start,
-                fields,
+                text: &self.text,
+                ends: &self.ends,
             }));
         }
     }
 
-    /// The next line without its line break, checked to be UTF-8.
-    fn read_line(&mut self) -> Result<Option<String>, FileError> {
+    /// Reads the next line into `buffer` without its line break, checked to be UTF-8; `false`
+    /// at the end of the file.
+    fn read_line(&mut self) -> Result<bool, FileError> {
         self.buffer.clear();
         if self.input.read_until(b'\n', &mut self.buffer)? == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         self.line += 1;
         while matches!(self.buffer.last(), Some(b'\n' | b'\r')) {
             self.buffer.pop();
         }
         check_line(self.line, &self.buffer)?;
-        Ok(Some(
-            String::from_utf8(std::mem::take(&mut self.buffer)).expect("checked"),
-        ))
+        Ok(true)
+    }
+}
+
+/// Splits one line of a row into `text`, ending each field but the row's last in `ends`:
+/// RFC 4180, a field quoted only when its first character is a quote (a quote elsewhere is
+/// text), two quotes within quotes one quote. `quoted` says whether the line ends inside a
+/// quoted field (the row goes on), and is where the line starts.
+fn split(
+    line: &str,
+    text: &mut String,
+    ends: &mut Vec<usize>,
+    quoted: &mut bool,
+    at_start: &mut bool,
+) {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if *quoted {
+            // Up to the next quote, as written; ',' and '"' are ASCII, so slicing at them keeps
+            // whole characters.
+            match bytes[i..].iter().position(|&b| b == b'"') {
+                None => {
+                    text.push_str(&line[i..]);
+                    return;
+                }
+                Some(n) => {
+                    text.push_str(&line[i..i + n]);
+                    i += n + 1;
+                    if bytes.get(i) == Some(&b'"') {
+                        text.push('"');
+                        i += 1;
+                    } else {
+                        *quoted = false;
+                    }
+                }
+            }
+        } else if *at_start && bytes[i] == b'"' {
+            *quoted = true;
+            *at_start = false;
+            i += 1;
+        } else {
+            match bytes[i..].iter().position(|&b| b == b',') {
+                None => {
+                    text.push_str(&line[i..]);
+                    *at_start = false;
+                    return;
+                }
+                Some(n) => {
+                    text.push_str(&line[i..i + n]);
+                    ends.push(text.len());
+                    *at_start = true;
+                    i += n + 1;
+                }
+            }
+        }
     }
 }
 
@@ -190,11 +257,21 @@ mod tests {
         }
     }
 
-    fn rows(text: &[u8]) -> Result<Vec<Row>, FileError> {
+    /// A row as owned values: its line and fields.
+    #[derive(Debug)]
+    struct Owned {
+        line: u64,
+        fields: Vec<String>,
+    }
+
+    fn rows(text: &[u8]) -> Result<Vec<Owned>, FileError> {
         let mut reader = Rows::new(text);
         let mut all = Vec::new();
         while let Some(row) = reader.next_row()? {
-            all.push(row);
+            all.push(Owned {
+                line: row.line,
+                fields: row.fields().map(str::to_owned).collect(),
+            });
         }
         Ok(all)
     }
@@ -216,7 +293,10 @@ mod tests {
     #[test]
     fn a_header_must_name_the_required_columns() {
         let header = |names: &[&str]| {
-            Header::parse(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            let line = names.join(",");
+            let mut reader = Rows::new(line.as_bytes());
+            let row = reader.next_row().unwrap().unwrap();
+            Header::parse(&row)
         };
         let ok = header(&[
             "\u{feff}Record_ID",

@@ -5,8 +5,11 @@
 //! The file is read twice: first checked whole — UTF-8 line by line ([`encoding`]), the header's
 //! columns ([`csv`]) — so a file that cannot be cleaned is refused before anything is sent; then
 //! streamed: each row becomes a record ([`record`]) or, malformed, a verdict of its own; records
-//! go in batches while the verdicts of earlier batches are written ([`output`]), so memory stays
-//! flat whatever the file's size. The verdicts file is the job's progress record: `--resume`
+//! go in batches (moved, never copied) while the verdicts of earlier batches are written
+//! straight to a buffered file ([`output`]) and counted for the summary ([`summary`]), so memory
+//! stays flat whatever the file's size: rows are read into buffers reused from row to row, at
+//! most a few chunks of rows are between the reader and the writer, and the summary keeps
+//! counts and a few examples. The verdicts file is the job's progress record: `--resume`
 //! continues after its last complete row, and the server records each record's verification
 //! once (its id is the job's and the record's), so a resumed job verifies nothing twice.
 
@@ -30,9 +33,9 @@ use tokio::sync::mpsc;
 
 use self::{
     csv::{Header, Rows},
-    output::{local_row, server_row, write_row},
+    output::{write_local_row, write_server_row},
     record::Entry,
-    summary::Summary,
+    summary::{Summary, Tally},
 };
 use crate::{
     cli::{
@@ -128,13 +131,13 @@ pub fn run(args: CleanArgs) -> Result<(), String> {
 /// Checks the whole file (UTF-8, header) and counts its rows, before anything is sent.
 fn check_file(args: &CleanArgs) -> Result<(Header, u64), String> {
     let file = File::open(&args.input).map_err(|e| file_error(&args.input, FileAction::Read, e))?;
-    let mut rows = Rows::new(BufReader::new(file));
+    let mut rows = Rows::new(BufReader::with_capacity(READ_BUFFER, file));
     let fail = |error| refused(&args.input, error);
     let header = rows
         .next_row()
         .map_err(fail)?
         .ok_or_else(|| fail(csv::FileError::Empty))?;
-    let header = Header::parse(&header.fields).map_err(fail)?;
+    let header = Header::parse(&header).map_err(fail)?;
     let mut count = 0;
     while rows.next_row().map_err(fail)?.is_some() {
         count += 1;
@@ -161,9 +164,22 @@ fn job_id(args: &CleanArgs) -> String {
     })
 }
 
-/// One chunk of the file in order: what each row became (its line and entry; a sent record's
-/// verdict comes back from the server in the same order).
-type Chunk = Vec<(u64, Entry)>;
+/// The registry file's read buffer (bytes).
+const READ_BUFFER: usize = 1 << 20;
+
+/// What a row of the file became, in a [`Chunk`].
+#[derive(Debug)]
+enum Slot {
+    /// Its record went to the server (in the chunk's batch), whose verdicts come back in the
+    /// same order.
+    Sent,
+    /// It could not be sent: its verdict is written here.
+    Local(Entry),
+}
+
+/// One chunk of the file in order: each row's line and what it became. A chunk's sent records
+/// are one batch, moved to the server without a copy.
+type Chunk = Vec<(u64, Slot)>;
 
 /// Runs the job: the file checked, then streamed to the server and the verdicts written.
 pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
@@ -191,24 +207,27 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
     let skip_through = progress.last_line;
     let reader = tokio::task::spawn_blocking(move || -> Result<(), String> {
         let file = File::open(&input).map_err(|e| file_error(&input, FileAction::Read, e))?;
-        let mut rows = Rows::new(BufReader::new(file));
+        let mut rows = Rows::new(BufReader::with_capacity(READ_BUFFER, file));
         let fail = |error| refused(&input, error);
         rows.next_row().map_err(fail)?; // the header, checked
         let mut chunk = Chunk::new();
-        let mut records = Vec::new();
+        let mut records = Vec::with_capacity(batch);
         let send = |chunk: &mut Chunk, records: &mut Vec<proto::CleanRecord>| {
-            let sent = records.is_empty() || batches.blocking_send(std::mem::take(records)).is_ok();
+            let records = std::mem::replace(records, Vec::with_capacity(batch));
+            let sent = records.is_empty() || batches.blocking_send(records).is_ok();
             sent && chunks.blocking_send(std::mem::take(chunk)).is_ok()
         };
         while let Some(row) = rows.next_row().map_err(fail)? {
             if row.line <= skip_through {
                 continue;
             }
-            let entry = record::entry(&header, &row);
-            if let Entry::Send(record) = &entry {
-                records.push(record.clone());
+            match record::entry(&header, &row) {
+                Entry::Send(record) => {
+                    records.push(record);
+                    chunk.push((row.line, Slot::Sent));
+                }
+                malformed => chunk.push((row.line, Slot::Local(malformed))),
             }
-            chunk.push((row.line, entry));
             if records.len() >= batch && !send(&mut chunk, &mut records) {
                 return Ok(()); // the job ended early: the writer says why
             }
@@ -224,28 +243,32 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
         .await
         .map_err(|e| client_error(&e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
+    // The rows written before (a resumed job), then each row as it is written.
+    let mut summary = if progress.done > 0 {
+        Summary::of_file(&args.output)?
+    } else {
+        Summary::default()
+    };
     let mut written = 0u64;
     let mut pending = VecDeque::new();
     let write_error = |e| file_error(&args.output, FileAction::Write, e);
     let mut failure = None;
     'chunks: while let Some(chunk) = chunks_rx.recv().await {
-        for (line, entry) in chunk {
-            let row = match &entry {
-                Entry::Malformed { .. } => local_row(line, &entry),
-                Entry::Send(_) => {
-                    let verdict = match pending.pop_front() {
-                        Some(v) => v,
-                        None => match verdicts.next_batch().await {
-                            Ok(Some(batch)) => {
-                                pending.extend(batch);
-                                match pending.pop_front() {
-                                    Some(v) => v,
-                                    None => {
-                                        failure = Some(Clean::EmptyBatch.text());
-                                        break 'chunks;
-                                    }
-                                }
-                            }
+        for (line, slot) in chunk {
+            match &slot {
+                Slot::Local(entry) => {
+                    write_local_row(&mut out, line, entry).map_err(write_error)?;
+                    if let Entry::Malformed {
+                        record_id, field, ..
+                    } = entry
+                    {
+                        summary.add(&Tally::of_local(line, record_id, field));
+                    }
+                }
+                Slot::Sent => {
+                    if pending.is_empty() {
+                        match verdicts.next_batch().await {
+                            Ok(Some(batch)) => pending.extend(batch),
                             Ok(None) => {
                                 failure = Some(Clean::EndedEarly.text());
                                 break 'chunks;
@@ -254,12 +277,16 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
                                 failure = Some(client_error(&e));
                                 break 'chunks;
                             }
-                        },
+                        }
+                    }
+                    let Some(verdict) = pending.pop_front() else {
+                        failure = Some(Clean::EmptyBatch.text());
+                        break 'chunks;
                     };
-                    server_row(line, &verdict)
+                    write_server_row(&mut out, line, &verdict).map_err(write_error)?;
+                    summary.add(&Tally::of_verdict(line, &verdict));
                 }
-            };
-            write_row(&mut out, &row).map_err(write_error)?;
+            }
             written += 1;
         }
         // A whole chunk is in the file: it is progress a resumed job keeps.
@@ -282,7 +309,7 @@ pub async fn clean(args: &CleanArgs) -> Result<CleanReport, String> {
         written,
         resumed_after: progress.done,
         elapsed,
-        summary: Summary::of_file(&args.output)?,
+        summary,
     })
 }
 

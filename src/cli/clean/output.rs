@@ -12,7 +12,7 @@ use super::record::Entry;
 use crate::{
     cli::{
         messages::{clean::Clean, Message},
-        output::{csv_field, file_error, FileAction},
+        output::{file_error, write_csv_field, FileAction},
     },
     proto::{self, CleaningVerdict, FieldResult},
 };
@@ -73,36 +73,52 @@ fn status_word(status: proto::CitizenStatus) -> &'static str {
     }
 }
 
-/// One row of the file, as text values in [`OUTPUT_COLUMNS`] order.
-pub(crate) fn server_row(line: u64, verdict: &proto::RecordVerdict) -> Vec<String> {
-    let mut row = vec![
-        line.to_string(),
-        verdict.record_id.clone(),
-        verdict.verification_id.clone(),
-        verdict_word(verdict.verdict()).to_owned(),
-        verdict.reason.clone(),
-        verdict.field.clone(),
-        verdict.problem.clone(),
-        verdict.linked_cccd.clone(),
-        verdict.converted_address.clone(),
-        status_word(verdict.status()).to_owned(),
-    ];
+/// Writes the row of a record the server answered, straight from its verdict (no string per
+/// value).
+pub(crate) fn write_server_row(
+    out: &mut impl Write,
+    line: u64,
+    verdict: &proto::RecordVerdict,
+) -> std::io::Result<()> {
+    write!(out, "{line}")?;
+    for value in [
+        verdict.record_id.as_str(),
+        &verdict.verification_id,
+        verdict_word(verdict.verdict()),
+        &verdict.reason,
+        &verdict.field,
+        &verdict.problem,
+        &verdict.linked_cccd,
+        &verdict.converted_address,
+        status_word(verdict.status()),
+    ] {
+        write_value(out, value)?;
+    }
     let field = |name: &str| verdict.fields.iter().find(|f| f.field == name);
-    row.extend(FIELDS.iter().map(|name| {
-        field(name)
-            .map_or("", |f| result_word(f.result()))
-            .to_owned()
-    }));
-    row.extend(
-        FIELDS
-            .iter()
-            .map(|name| field(name).map_or(String::new(), |f| f.population_value.clone())),
-    );
-    row
+    for name in FIELDS {
+        write_value(out, field(name).map_or("", |f| result_word(f.result())))?;
+    }
+    for name in FIELDS {
+        write_value(out, field(name).map_or("", |f| f.population_value.as_str()))?;
+    }
+    out.write_all(b"\n")
 }
 
-/// The row of a registry row that was not sent.
-pub(crate) fn local_row(line: u64, entry: &Entry) -> Vec<String> {
+/// The result word of `field` in `verdict` (empty when it is not among its fields).
+pub(crate) fn field_result(verdict: &proto::RecordVerdict, field: &str) -> &'static str {
+    verdict
+        .fields
+        .iter()
+        .find(|f| f.field == field)
+        .map_or("", |f| result_word(f.result()))
+}
+
+/// Writes the row of a registry row that was not sent.
+pub(crate) fn write_local_row(
+    out: &mut impl Write,
+    line: u64,
+    entry: &Entry,
+) -> std::io::Result<()> {
     let Entry::Malformed {
         record_id,
         field,
@@ -111,23 +127,28 @@ pub(crate) fn local_row(line: u64, entry: &Entry) -> Vec<String> {
     else {
         unreachable!("only malformed rows are written locally")
     };
-    let mut row = vec![String::new(); OUTPUT_COLUMNS.len()];
-    row[0] = line.to_string();
-    row[1] = record_id.clone();
-    row[3] = "malformed".into();
-    row[4] = "FIELD_INVALID".into();
-    row[5] = (*field).into();
-    row[6] = problem.clone();
-    row
+    write!(out, "{line}")?;
+    let mut values = [""; OUTPUT_COLUMNS.len() - 1];
+    values[0] = record_id;
+    values[2] = "malformed";
+    values[3] = "FIELD_INVALID";
+    values[4] = field;
+    values[5] = problem;
+    for value in values {
+        write_value(out, value)?;
+    }
+    out.write_all(b"\n")
 }
 
-/// Writes `row` as one CSV line.
-pub(crate) fn write_row(out: &mut impl Write, row: &[String]) -> std::io::Result<()> {
-    let line: Vec<String> = row
-        .iter()
-        .map(|value| csv_field(&value.replace(['\n', '\r'], " ")))
-        .collect();
-    writeln!(out, "{}", line.join(","))
+/// Writes `,` and `value` as a CSV field, a line break in it written as a space (every row on
+/// one line).
+fn write_value(out: &mut impl Write, value: &str) -> std::io::Result<()> {
+    out.write_all(b",")?;
+    if value.contains(['\n', '\r']) {
+        write_csv_field(out, &value.replace(['\n', '\r'], " "))
+    } else {
+        write_csv_field(out, value)
+    }
 }
 
 /// Where a job stands in its verdicts file.
@@ -229,8 +250,8 @@ mod tests {
             field: "sex",
             problem: "two\nlines".into(),
         };
-        write_row(&mut file, &local_row(2, &entry)).unwrap();
-        write_row(&mut file, &local_row(3, &entry)).unwrap();
+        write_local_row(&mut file, 2, &entry).unwrap();
+        write_local_row(&mut file, 3, &entry).unwrap();
         file.write_all(b"4,R3,clean:j:R3,mat").unwrap();
         drop(file);
         assert!(open(&path, false).unwrap_err().contains("--resume"));

@@ -1,6 +1,8 @@
 //! The summary a data team acts on: counts per verdict and per mismatching field, with the
-//! first examples of each kind, read back from the whole verdicts file (so a resumed job's
-//! summary covers every row), printed and written as JSON.
+//! first examples of each kind, printed and written as JSON. It covers the whole verdicts file:
+//! each row is counted as it is written ([`Tally::of_verdict`], [`Tally::of_local`]), and a
+//! resumed job first reads back the rows written before ([`Summary::of_file`]). Its size does
+//! not grow with the rows: counts, and at most [`EXAMPLES`] examples of each kind.
 
 use std::{collections::BTreeMap, io::BufRead, path::Path};
 
@@ -12,12 +14,20 @@ use crate::cli::{
 };
 
 use super::{
-    csv::{FileError, Rows},
-    output::{FIELDS, OUTPUT_COLUMNS},
+    csv::{FileError, Row, Rows},
+    output::{field_result, verdict_word, FIELDS, OUTPUT_COLUMNS},
 };
+use crate::proto;
 
 /// Examples kept of each kind.
 const EXAMPLES: usize = 3;
+/// The example kinds of the mismatching fields, in [`FIELDS`] order.
+const FIELD_KINDS: [&str; 4] = [
+    "field:full_name",
+    "field:date_of_birth",
+    "field:sex",
+    "field:address",
+];
 
 /// The counts of a verdicts file.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -37,43 +47,99 @@ pub(crate) struct Summary {
     pub(crate) examples: BTreeMap<String, Vec<(u64, String, String)>>,
 }
 
-impl Summary {
-    /// Counts one row of the file.
-    fn add(&mut self, row: &[String]) {
+/// One row of the verdicts file as the summary counts it: read back from the file, or taken
+/// from a verdict as its row is written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tally<'a> {
+    /// The input line.
+    pub(crate) line: u64,
+    pub(crate) record_id: &'a str,
+    /// The verdict's word.
+    pub(crate) verdict: &'a str,
+    /// With `malformed`: the reason and the field at fault.
+    pub(crate) reason: &'a str,
+    pub(crate) field: &'a str,
+    /// The result word of each of [`FIELDS`].
+    pub(crate) results: [&'a str; 4],
+    /// A CMND number linked to a CCCD number.
+    pub(crate) linked: bool,
+    /// An address converted from the pre-2025 form.
+    pub(crate) converted: bool,
+}
+
+impl<'a> Tally<'a> {
+    /// A row of the file, its values in [`OUTPUT_COLUMNS`] order.
+    fn of_row(row: &Row<'a>) -> Self {
         let get = |name: &str| {
             OUTPUT_COLUMNS
                 .iter()
                 .position(|c| *c == name)
                 .and_then(|i| row.get(i))
-                .map_or("", String::as_str)
+                .unwrap_or("")
         };
+        Tally {
+            line: get("line").parse().unwrap_or(0),
+            record_id: get("record_id"),
+            verdict: get("verdict"),
+            reason: get("reason"),
+            field: get("field"),
+            results: FIELDS.map(get),
+            linked: !get("linked_cccd").is_empty(),
+            converted: !get("converted_address").is_empty(),
+        }
+    }
+
+    /// The row written for `verdict` on input line `line`.
+    pub(crate) fn of_verdict(line: u64, verdict: &'a proto::RecordVerdict) -> Self {
+        Tally {
+            line,
+            record_id: &verdict.record_id,
+            verdict: verdict_word(verdict.verdict()),
+            reason: &verdict.reason,
+            field: &verdict.field,
+            results: FIELDS.map(|name| field_result(verdict, name)),
+            linked: !verdict.linked_cccd.is_empty(),
+            converted: !verdict.converted_address.is_empty(),
+        }
+    }
+
+    /// The row written for a registry row that was not sent.
+    pub(crate) fn of_local(line: u64, record_id: &'a str, field: &'a str) -> Self {
+        Tally {
+            line,
+            record_id,
+            verdict: "malformed",
+            reason: "FIELD_INVALID",
+            field,
+            results: [""; 4],
+            linked: false,
+            converted: false,
+        }
+    }
+}
+
+impl Summary {
+    /// Counts one row; strings are made only for a kind not seen before and for the examples
+    /// kept, so counting a million rows allocates next to nothing.
+    pub(crate) fn add(&mut self, row: &Tally<'_>) {
         self.records += 1;
-        let line = get("line").parse().unwrap_or(0);
-        let record_id = get("record_id").to_owned();
-        let verdict = get("verdict").to_owned();
-        *self.verdicts.entry(verdict.clone()).or_default() += 1;
-        let detail = if get("reason").is_empty() {
-            String::new()
-        } else {
-            format!("{} {}", get("reason"), get("field"))
+        count(&mut self.verdicts, row.verdict);
+        let detail = || {
+            if row.reason.is_empty() {
+                String::new()
+            } else {
+                format!("{} {}", row.reason, row.field)
+            }
         };
-        example(
-            &mut self.examples,
-            verdict,
-            (line, record_id.clone(), detail),
-        );
-        for field in FIELDS {
-            if get(field) == "mismatch" {
-                *self.mismatching.entry(field.to_owned()).or_default() += 1;
-                example(
-                    &mut self.examples,
-                    format!("field:{field}"),
-                    (line, record_id.clone(), String::new()),
-                );
+        example(&mut self.examples, row.verdict, row, detail);
+        for ((field, kind), result) in FIELDS.iter().zip(FIELD_KINDS).zip(row.results) {
+            if result == "mismatch" {
+                count(&mut self.mismatching, field);
+                example(&mut self.examples, kind, row, String::new);
             }
         }
-        self.linked += u64::from(!get("linked_cccd").is_empty());
-        self.converted += u64::from(!get("converted_address").is_empty());
+        self.linked += u64::from(row.linked);
+        self.converted += u64::from(row.converted);
     }
 
     /// Reads the verdicts file at `path`.
@@ -96,7 +162,7 @@ impl Summary {
             if std::mem::take(&mut header) {
                 continue;
             }
-            summary.add(&row.fields);
+            summary.add(&Tally::of_row(&row));
         }
         Ok(summary)
     }
@@ -184,15 +250,33 @@ impl Summary {
     }
 }
 
+/// Adds one to `key`'s count (the key copied only the first time).
+fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+/// Keeps `row` as an example of `kind` while it has fewer than [`EXAMPLES`]; `detail` is made
+/// only then. Line breaks in the record id are written as spaces, as in the file.
 fn example(
     examples: &mut BTreeMap<String, Vec<(u64, String, String)>>,
-    kind: String,
-    row: (u64, String, String),
+    kind: &str,
+    row: &Tally<'_>,
+    detail: impl FnOnce() -> String,
 ) {
-    let kept = examples.entry(kind).or_default();
-    if kept.len() < EXAMPLES {
-        kept.push(row);
+    if examples
+        .get(kind)
+        .is_some_and(|kept| kept.len() >= EXAMPLES)
+    {
+        return;
     }
+    let record_id = row.record_id.replace(['\n', '\r'], " ");
+    let kept = examples.entry(kind.to_owned()).or_default();
+    kept.push((row.line, record_id, detail()));
 }
 
 #[cfg(test)]
