@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{
     period::PeriodArgs,
-    source::{Backend, Source},
+    source::{each_message, until_failed, Backend, Source},
 };
 use crate::{
     audit::anomalies,
@@ -114,33 +114,19 @@ pub struct AnomaliesArgs {
 pub(crate) async fn find(
     backend: &Backend,
     request: proto::AnomaliesRequest,
-    mut each: impl FnMut(proto::AnomaliesChunk) -> Result<(), String>,
+    each: impl FnMut(proto::AnomaliesChunk) -> Result<(), String>,
 ) -> Result<(), String> {
     match backend {
         Backend::Server(client, peer) => {
-            let mut stream = client
-                .raw()
-                .find_anomalies(request)
-                .await
-                .map_err(|s| peer.status_message(s))?
-                .into_inner();
-            while let Some(chunk) = stream.message().await.map_err(|s| peer.status_message(s))? {
-                each(chunk)?;
-            }
-            Ok(())
+            each_message(client.raw().find_anomalies(request).await, peer, each).await
         }
         Backend::File { reader, .. } => {
             let query = anomalies::anomaly_query(request).map_err(|e| e.shown())?;
-            let mut failed = None;
-            anomalies::anomaly_chunks(reader, &query, &mut |chunk| match each(chunk) {
-                Ok(()) => true,
-                Err(error) => {
-                    failed = Some(error);
-                    false
-                }
-            })
-            .map_err(|e| e.shown())?;
-            failed.map_or(Ok(()), Err)
+            until_failed(
+                |send| anomalies::anomaly_chunks(reader, &query, send),
+                |e| e.shown(),
+                each,
+            )
         }
     }
 }

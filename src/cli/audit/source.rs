@@ -118,20 +118,15 @@ impl Backend {
         let mut answer = proto::LookupRatioResponse::default();
         match self {
             Backend::Server(client, peer) => {
-                let mut stream = client
-                    .raw()
-                    .stream_lookup_ratio(request)
-                    .await
-                    .map_err(|s| peer.status_message(s))?
-                    .into_inner();
-                while let Some(chunk) =
-                    stream.message().await.map_err(|s| peer.status_message(s))?
-                {
+                let chunks = client.raw().stream_lookup_ratio(request).await;
+                each_message(chunks, peer, |chunk| {
                     if let Some(summary) = chunk.summary {
                         answer = summary;
                     }
                     answer.rows.extend(chunk.rows);
-                }
+                    Ok(())
+                })
+                .await?;
             }
             Backend::File { reader, .. } => {
                 let query = answers::ratio_query(request).map_err(|e| e.shown())?;
@@ -169,22 +164,16 @@ impl Backend {
     ) -> Result<(), String> {
         match self {
             Backend::Server(client, peer) => {
-                let mut stream = client
-                    .raw()
-                    .stream_reconcile(request)
-                    .await
-                    .map_err(|s| peer.status_message(s))?
-                    .into_inner();
+                let chunks = client.raw().stream_reconcile(request).await;
                 let mut summary = Some(summary);
-                while let Some(chunk) =
-                    stream.message().await.map_err(|s| peer.status_message(s))?
-                {
+                each_message(chunks, peer, |chunk| {
                     match (chunk.summary, summary.take()) {
-                        (Some(counts), Some(summary)) => summary(counts)?,
-                        (None, None) => findings(chunk.findings)?,
-                        _ => return Err(Audit::OutOfOrder.text()),
+                        (Some(counts), Some(summary)) => summary(counts),
+                        (None, None) => findings(chunk.findings),
+                        _ => Err(Audit::OutOfOrder.text()),
                     }
-                }
+                })
+                .await?;
                 match summary {
                     None => Ok(()),
                     Some(_) => Err(Audit::EndedBeforeCounts.text()),
@@ -193,22 +182,14 @@ impl Backend {
             Backend::File { reader, .. } => {
                 let query = answers::reconcile_query(request).map_err(|e| e.shown())?;
                 let mut summary = Some(summary);
-                let mut failed = None;
-                answers::reconcile_chunks(reader, &query, &mut |chunk| {
-                    let done = match chunk.summary {
+                until_failed(
+                    |send| answers::reconcile_chunks(reader, &query, send),
+                    |e| e.shown(),
+                    |chunk| match chunk.summary {
                         Some(counts) => summary.take().map_or(Ok(()), |s| s(counts)),
                         None => findings(chunk.findings),
-                    };
-                    match done {
-                        Ok(()) => true,
-                        Err(error) => {
-                            failed = Some(error);
-                            false
-                        }
-                    }
-                })
-                .map_err(|e| e.shown())?;
-                failed.map_or(Ok(()), Err)
+                    },
+                )
             }
         }
     }
@@ -244,34 +225,52 @@ impl Backend {
     ) -> Result<(), String> {
         match self {
             Backend::Server(client, peer) => {
-                use tokio_stream::StreamExt;
-                let mut stream = client
-                    .raw()
-                    .list_events(request)
-                    .await
-                    .map_err(|s| peer.status_message(s))?
-                    .into_inner();
-                while let Some(event) = stream.next().await {
-                    each(event.map_err(|s| peer.status_message(s))?)?;
-                }
-                Ok(())
+                each_message(client.raw().list_events(request).await, peer, each).await
             }
             Backend::File { reader, .. } => {
                 let filter = answers::event_filter(request).map_err(|e| e.shown())?;
-                let mut failed = None;
-                reader
-                    .events(&filter, |event| match each(answers::logged_event(event)) {
-                        Ok(()) => true,
-                        Err(error) => {
-                            failed = Some(error);
-                            false
-                        }
-                    })
-                    .map_err(|e| e.to_string())?;
-                failed.map_or(Ok(()), Err)
+                until_failed(
+                    |send| reader.events(&filter, send),
+                    |e| e.to_string(),
+                    |event| each(answers::logged_event(event)),
+                )
             }
         }
     }
+}
+
+/// Hands each message of a streamed answer to `each`, a refusal in `peer`'s words; the first
+/// error `each` returns ends it.
+pub(crate) async fn each_message<T>(
+    answer: Result<tonic::Response<tonic::Streaming<T>>, tonic::Status>,
+    peer: &Peer,
+    mut each: impl FnMut(T) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut stream = answer.map_err(|s| peer.status_message(s))?.into_inner();
+    while let Some(message) = stream.message().await.map_err(|s| peer.status_message(s))? {
+        each(message)?;
+    }
+    Ok(())
+}
+
+/// Runs a walk over the log file that stops when its callback answers false, with `each` as
+/// the callback: the first error `each` returns stops the walk and is the result; the walk's
+/// own error is put in words by `shown`.
+pub(crate) fn until_failed<T, E>(
+    walk: impl FnOnce(&mut dyn FnMut(T) -> bool) -> Result<(), E>,
+    shown: impl FnOnce(E) -> String,
+    mut each: impl FnMut(T) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut failed = None;
+    walk(&mut |item| match each(item) {
+        Ok(()) => true,
+        Err(error) => {
+            failed = Some(error);
+            false
+        }
+    })
+    .map_err(shown)?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// How to reach the server's AuditTrail as an auditor.
