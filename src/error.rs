@@ -226,6 +226,15 @@ pub enum AuditError {
         /// What failed.
         message: String,
     },
+    /// A run of the sequencer's stored ids (derived from the log: see `audit::dedup`) cannot be
+    /// read or written.
+    #[error("audit stored ids {file}: {message}")]
+    StoredIds {
+        /// The run's file.
+        file: String,
+        /// What failed.
+        message: String,
+    },
     #[error("the audit log is closed")]
     Closed,
     /// An auditor's query waited its patience for the query tables to reach what was

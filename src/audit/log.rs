@@ -29,6 +29,7 @@ use std::{
 use tokio::sync::{oneshot, watch};
 
 use super::{
+    dedup::{SpillConfig, STORED_IDS_DIR},
     event::AuditEvent,
     follower::Follower,
     keys::{now_ms, SigningKey, VerifyingKey},
@@ -121,6 +122,11 @@ pub struct AuditLog {
     _lock: DataDirLock,
 }
 
+/// Where the sequencer's older stored ids go: the data directory's [`STORED_IDS_DIR`].
+fn spill(data_dir: &Path) -> Option<SpillConfig> {
+    Some(SpillConfig::in_dir(data_dir.join(STORED_IDS_DIR)))
+}
+
 impl AuditLog {
     /// Opens (or creates) the log in the data directory `lock` holds: checks the end of the log against its latest
     /// signed head (a damaged record stops start-up, naming it), rebuilds the tree's right edge,
@@ -134,8 +140,8 @@ impl AuditLog {
         // The projector derives the query side from the log while the sequencer reads it to
         // recover.
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE))?;
-        let sequencer =
-            SqliteLog::open_for_writing(&path).and_then(|log| Sequencer::open(log, key));
+        let sequencer = SqliteLog::open_for_writing(&path)
+            .and_then(|log| Sequencer::open(log, key, spill(data_dir)));
         let sequencer = sequencer.inspect_err(|_| projector.abandon())?;
         let size = sequencer.size();
         projector.acknowledge(size);
@@ -179,7 +185,7 @@ impl AuditLog {
         }
         let path = data_dir.join(DATABASE_FILE);
         let copied = super::follower::open_copy(data_dir, store, &fleet.log_id)?;
-        let sequencer = Sequencer::open(store.log()?, key)?;
+        let sequencer = Sequencer::open(store.log()?, key, spill(data_dir))?;
         let signer = super::keys::open(data_dir)?;
         let acknowledged = Arc::new(AtomicU64::new(copied));
         let projector = Projector::start(&path, &data_dir.join(QUERY_FILE))?;
@@ -209,6 +215,11 @@ impl AuditLog {
     ) -> Result<Self, AuditError> {
         let applied = projector.applied();
         let ids_memory = sequencer.ids_memory();
+        tracing::info!(
+            events = sequencer.size(),
+            read_back = sequencer.size() - sequencer.checkpointed(),
+            "audit log open: the records after the stored ids' checkpoint read back"
+        );
         let queue = Arc::new(Queue::default());
         let answerer = Arc::new(Answerer::default());
         let mut sequencer = sequencer.answering_through(Arc::clone(&answerer));

@@ -9,7 +9,7 @@ use std::sync::{
 };
 
 use super::{
-    dedup::{self, Added, Known, StoredIds},
+    dedup::{self, Added, Known, SpillConfig, StoredIds},
     event::AuditEvent,
     follower::{Committed, Handover},
     keys::{now_ms, SignedTreeHead, SigningKey, VerifyingKey},
@@ -33,6 +33,8 @@ struct Recovered {
     frontier: Frontier,
     dictionary: Dictionary,
     ids: StoredIds,
+    /// The records the stored ids' checkpoint held (the log's first), not read back.
+    checkpointed: u64,
 }
 
 /// The error (logged here, loudly) of a shared log that does not extend what this server saw.
@@ -44,17 +46,93 @@ fn split(what: String) -> AuditError {
     AuditError::Corrupt(message)
 }
 
-/// Reads the whole log once at start: checks every record's checksum (a damaged one stops
-/// start-up, naming it), collects the client event ids, rebuilds the tree's right edge from
-/// the stored block roots and the leaves after them, and checks that it hashes to the latest
-/// signed head. When the block roots do not (they are derived data), the tree is rebuilt from
-/// every leaf, and the roots restored if that matches.
-fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered, AuditError> {
+/// The Merkle root of the log's first `size` records: the stored block roots before them and
+/// the leaves after the last block. An error, or another root, says the log is not the one a
+/// checkpoint of `size` records was made of.
+fn root_at<L: LogOfRecord>(
+    log: &L,
+    dictionary: &mut Dictionary,
+    size: u64,
+) -> Result<Hash, AuditError> {
+    let blocks = size / BLOCK_LEAVES;
+    let mut frontier = Frontier::new();
+    for (i, (block, root)) in log.blocks(0, blocks)?.into_iter().enumerate() {
+        let root: Hash = root
+            .try_into()
+            .map_err(|_| AuditError::Corrupt("a block root is not 32 bytes".into()))?;
+        if block != i as u64 {
+            return Err(AuditError::Corrupt(format!("block root {i} is missing")));
+        }
+        frontier.push_block(root);
+    }
+    if frontier.size() != blocks * BLOCK_LEAVES {
+        return Err(AuditError::Corrupt("block roots are missing".into()));
+    }
+    let mut bytes = Vec::new();
+    log.views(dictionary, frontier.size(), size, &mut |seq, view| {
+        record::view_leaf_bytes(seq, &view, &mut bytes);
+        frontier.push(leaf_hash(&bytes));
+        Ok(true)
+    })?;
+    Ok(frontier.root())
+}
+
+/// The stored ids of the log, from the checkpoint in `spill`'s directory if it holds the log's
+/// first records (the same Merkle root), and the position they hold every key before.
+fn checkpointed<L: LogOfRecord>(
+    log: &L,
+    dictionary: &mut Dictionary,
+    size: u64,
+    spill: Option<SpillConfig>,
+) -> Result<(StoredIds, u64), AuditError> {
+    let (ids, mark) = StoredIds::open(spill.clone())?;
+    let Some((covers, root)) = mark else {
+        return Ok((ids, 0));
+    };
+    let found = if covers > size {
+        Err(format!("it holds {covers} records, the log {size}"))
+    } else {
+        match root_at(log, dictionary, covers) {
+            Ok(found) if found == root => Ok(()),
+            Ok(_) => Err(format!(
+                "the log's first {covers} records are not the ones it was made of"
+            )),
+            Err(error) => Err(error.to_string()),
+        }
+    };
+    match found {
+        Ok(()) => {
+            tracing::info!(
+                checkpointed = covers,
+                after = size - covers,
+                "audit stored ids: checkpoint taken back; reading back the records after it"
+            );
+            Ok((ids, covers))
+        }
+        Err(why) => {
+            tracing::warn!(%why, "audit stored ids: the checkpoint is not this log's; reading the whole log back instead");
+            drop(ids);
+            Ok((StoredIds::new(spill)?, 0))
+        }
+    }
+}
+
+/// Reads the log back once at start: checks the checksum of every record after the stored ids'
+/// checkpoint (all of them without one; a damaged record stops start-up, naming it; `vnpop
+/// audit verify` reads every record), collects their client event ids, rebuilds the tree's
+/// right edge from the stored block roots and the leaves after them, and checks that it hashes
+/// to the latest signed head. When the block roots do not (they are derived data), the tree is
+/// rebuilt from every leaf, and the roots restored if that matches.
+fn recover<L: LogOfRecord>(
+    log: &mut L,
+    key: &VerifyingKey,
+    spill: Option<SpillConfig>,
+) -> Result<Recovered, AuditError> {
     let mut dictionary = log.dictionary()?;
     let size = log.size()?;
-    let mut ids = StoredIds::default();
+    let (mut ids, from) = checkpointed(log, &mut dictionary, size, spill)?;
     log.scan(
-        0,
+        from,
         size,
         &mut |raw| {
             if !record::checks(raw.seq, raw.payload, raw.crc) {
@@ -66,7 +144,7 @@ fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered,
             if let Some(key) = record::dedup_key(raw.payload, &dictionary)
                 .map_err(|e| store::damaged_record(raw.seq, &e))?
             {
-                ids.remember(key, raw.seq);
+                ids.remember(key, raw.seq)?;
             }
             Ok(true)
         },
@@ -123,10 +201,15 @@ fn recover<L: LogOfRecord>(log: &mut L, key: &VerifyingKey) -> Result<Recovered,
         // Missing block roots (derived data): stored again.
         log.restore_blocks(&completed)?;
     }
+    if from < size {
+        // What was read back, checkpointed: the next start reads back none of it.
+        ids.checkpoint(size, frontier.root());
+    }
     Ok(Recovered {
         frontier,
         dictionary,
         ids,
+        checkpointed: from,
     })
 }
 
@@ -152,6 +235,8 @@ pub(super) struct Sequencer<L> {
     ids_memory: Arc<AtomicU64>,
     /// Events stored since `ids_memory` was last published.
     since_memory: u64,
+    /// The records the stored ids' checkpoint held at open, not read back.
+    checkpointed: u64,
 }
 
 /// What encoding a group produced, before it is stored.
@@ -163,9 +248,14 @@ struct Encoded {
 }
 
 impl<L: LogOfRecord> Sequencer<L> {
-    /// Takes the log's write side with `key`: reads it back first ([`recover`]).
-    pub(super) fn open(mut log: L, key: SigningKey) -> Result<Self, AuditError> {
-        let recovered = recover(&mut log, &key.verifying_key())?;
+    /// Takes the log's write side with `key`: reads it back first ([`recover`]). The older
+    /// stored ids leave memory as `spill` says (see `dedup`).
+    pub(super) fn open(
+        mut log: L,
+        key: SigningKey,
+        spill: Option<SpillConfig>,
+    ) -> Result<Self, AuditError> {
+        let recovered = recover(&mut log, &key.verifying_key(), spill)?;
         let ids_memory = Arc::new(AtomicU64::new(recovered.ids.memory_bytes() as u64));
         Ok(Sequencer {
             log,
@@ -181,7 +271,20 @@ impl<L: LogOfRecord> Sequencer<L> {
             answerer: Arc::new(Answerer::default()),
             ids_memory,
             since_memory: 0,
+            checkpointed: recovered.checkpointed,
         })
+    }
+
+    /// Waits until the stored ids frozen are written out, with their checkpoint (for tests).
+    #[cfg(test)]
+    pub(super) fn wait_for_stored_ids(&mut self) {
+        self.ids.settle_all();
+    }
+
+    /// The log's first records, whose stored ids a checkpoint held at open: they were not read
+    /// back (the records after them were).
+    pub(super) fn checkpointed(&self) -> u64 {
+        self.checkpointed
     }
 
     /// The bytes its stored ids (the dedup map) hold in memory, as last published.
@@ -247,6 +350,8 @@ impl<L: LogOfRecord> Sequencer<L> {
                     }
                 }
                 self.progress.acknowledge(size);
+                let frontier = &self.frontier;
+                self.ids.settle(|| Some((size, frontier.root())));
                 self.checkpoint(stored);
                 self.since_memory += stored;
                 if self.since_memory >= MEMORY_EVERY_EVENTS {
@@ -327,7 +432,7 @@ impl<L: LogOfRecord> Sequencer<L> {
                 record::view_leaf_bytes(seq, &view, bytes);
                 frontier.push(leaf_hash(bytes));
                 if let Some(key) = DedupKey::of_view(&view) {
-                    ids.remember(key, seq);
+                    ids.remember(key, seq)?;
                 }
                 Ok(true)
             })?;
@@ -356,7 +461,7 @@ impl<L: LogOfRecord> Sequencer<L> {
         group_start: u64,
         pending: &[&AuditEvent],
     ) -> Result<Known, AuditError> {
-        let Some(seq) = self.ids.candidate(key, hash) else {
+        let Some(seq) = self.ids.candidate(key, hash)? else {
             return Ok(Known::No);
         };
         let event = event.map(View::of_event);
@@ -403,7 +508,7 @@ impl<L: LogOfRecord> Sequencer<L> {
                             duplicates += 1;
                             continue;
                         }
-                        Known::No => new_ids.push(self.ids.insert(key, hash, seq)),
+                        Known::No => new_ids.push(self.ids.insert(key, hash, seq)?),
                         Known::KeyOnly => {}
                     }
                 }
@@ -710,7 +815,7 @@ mod refused_groups {
             connection_lost,
             attempts: 0,
         };
-        let mut sequencer = Sequencer::open(log, keys::open(dir.path()).unwrap()).unwrap();
+        let mut sequencer = Sequencer::open(log, keys::open(dir.path()).unwrap(), None).unwrap();
         let (jobs, answers): (Vec<_>, Vec<_>) = officers
             .iter()
             .enumerate()

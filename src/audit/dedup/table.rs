@@ -19,15 +19,17 @@
 
 /// Bits of an entry holding the record's position: 2^40 − 1 records, some 1,800 years of a
 /// whole country's 50 million verifications a month.
-const POSITION_BITS: u32 = 40;
+pub(super) const POSITION_BITS: u32 = 40;
 /// The position bits of an entry.
-const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
+pub(super) const POSITION_MASK: u64 = (1 << POSITION_BITS) - 1;
 /// Bits of the hash kept in an entry, above the position: they order the shard and filter
 /// lookups.
-const FRAGMENT_BITS: u32 = 64 - POSITION_BITS;
+pub(super) const FRAGMENT_BITS: u32 = 64 - POSITION_BITS;
 /// Bits at the top of the hash choosing the shard: 4,096 shards, about 24,400 entries (some
 /// 200 KB) each at 100 million keys; their headers (96 KiB) stay in the cache.
-const SHARD_BITS: u32 = 12;
+pub(super) const SHARD_BITS: u32 = 12;
+/// The shards of a table (and of a run: `run`).
+pub(super) const SHARDS: usize = 1 << SHARD_BITS;
 /// An empty slot: above every entry (no position is [`POSITION_MASK`]), so it ends any scan.
 const EMPTY: u64 = u64::MAX;
 /// The most entries a shard holds per home slot before it grows: the slack, against the
@@ -67,7 +69,7 @@ fn home(fragment: u64, homes: usize) -> usize {
 }
 
 /// The fragment of an entry.
-fn fragment(entry: u64) -> u64 {
+pub(super) fn fragment(entry: u64) -> u64 {
     entry >> POSITION_BITS
 }
 
@@ -134,14 +136,22 @@ impl Shard {
 pub(super) struct PositionTable {
     /// The shards, by the top [`SHARD_BITS`] of the hash.
     shards: Box<[Shard]>,
+    /// Entries held, in every shard.
+    len: usize,
 }
 
 impl Default for PositionTable {
     fn default() -> Self {
         Self {
-            shards: (0..1 << SHARD_BITS).map(|_| Shard::default()).collect(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            len: 0,
         }
     }
+}
+
+/// The shard of `hash` and its fragment.
+pub(super) fn split(hash: u64) -> (usize, u64) {
+    PositionTable::split(hash)
 }
 
 impl PositionTable {
@@ -200,6 +210,7 @@ impl PositionTable {
             shard.slots.copy_within(at..free, at + 1);
             shard.slots[at] = entry;
             shard.len += 1;
+            self.len += 1;
             return None;
         }
     }
@@ -225,13 +236,22 @@ impl PositionTable {
         }
         shard.slots[at] = EMPTY;
         shard.len -= 1;
+        self.len -= 1;
         Some(removed)
     }
 
-    #[cfg(test)]
     /// Entries held.
     pub(super) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.len as usize).sum()
+        self.len
+    }
+
+    /// The entries of shard `shard`, in fragment order (as a run stores them: `run`).
+    pub(super) fn shard_entries(&self, shard: usize) -> impl Iterator<Item = u64> + '_ {
+        self.shards[shard]
+            .slots
+            .iter()
+            .copied()
+            .filter(|&slot| slot != EMPTY)
     }
 
     /// The bytes the table holds: its shards and their slots.
