@@ -297,13 +297,15 @@ pub fn bounded<'a>(field: &'static str, text: &'a str, max: usize) -> Result<&'a
 }
 
 impl ApiError {
-    /// The stable reason code (see the README's error catalogue).
+    /// The stable reason code (see the error catalogue, docs/errors.md).
     pub fn reason(&self) -> Reason {
         match self {
             ApiError::ContextIncomplete { .. } => Reason::RequestContextIncomplete,
             ApiError::ContextTooLong { .. } => Reason::RequestContextTooLong,
             ApiError::InvalidCccd { error, .. } => match error {
-                CccdError::Length(_) | CccdError::NotADigit { .. } => Reason::CccdMalformed,
+                CccdError::Length(_) | CccdError::Grouped | CccdError::NotADigit { .. } => {
+                    Reason::CccdMalformed
+                }
                 CccdError::UnknownProvince(_) => Reason::CccdUnknownProvince,
                 CccdError::CenturyInFuture { .. } => Reason::CccdCenturyInFuture,
                 CccdError::BirthYearInFuture { .. } => Reason::CccdBirthYearInFuture,

@@ -620,3 +620,59 @@ fn a_page_that_starts_a_cluster_stops_and_removes_it() {
         "no page starts the fleet's cluster"
     );
 }
+
+/// `name` (a path relative to the repository's root) matches a `.gitignore` line: `*` globs,
+/// a leading `/` anchors it at the root, a trailing `/` means a directory.
+fn ignored_by(pattern: &str, name: &str) -> bool {
+    fn glob(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+            }
+            (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
+            _ => false,
+        }
+    }
+    let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+    let first = name.split('/').next().unwrap_or(name);
+    glob(pattern.as_bytes(), name.as_bytes()) || glob(pattern.as_bytes(), first.as_bytes())
+}
+
+/// Every file or directory the docs' commands create in the working directory (`> FILE`,
+/// `--out`, `--save-head`, `--summary-json`, `--data-dir`, `--outbox`) is in `.gitignore`, so
+/// following the docs in a clone leaves `git status` clean.
+#[test]
+fn what_the_docs_commands_create_is_ignored_by_git() {
+    let gitignore = read(&repository().join(".gitignore"));
+    let patterns: Vec<&str> = gitignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let mut created = Vec::new();
+    for (_, text) in pages() {
+        for line in readme_commands(&text) {
+            created.extend(line.redirect.clone());
+            for pair in line.args.windows(2) {
+                let certs = line.args.first().map(String::as_str) == Some("certs");
+                if matches!(
+                    pair[0].as_str(),
+                    "--out" | "--save-head" | "--summary-json" | "--data-dir" | "--outbox"
+                ) && !certs
+                {
+                    created.push(pair[1].clone());
+                }
+            }
+        }
+    }
+    // Absolute paths are the reader's own (/etc/vnpop, /var/lib/vnpop).
+    created.retain(|name| !name.starts_with('/'));
+    assert!(created.len() >= 10, "{created:?}");
+    for name in created {
+        assert!(
+            patterns.iter().any(|p| ignored_by(p, &name)),
+            ".gitignore does not ignore {name}, which the docs' commands create"
+        );
+    }
+}
