@@ -86,7 +86,7 @@ pub struct PopulationArgs {
     #[arg(long, env = "VNPOP_TODAY")]
     pub today: Option<NaiveDate>,
 
-    /// JSON file of citizens to add or override (format: see the README).
+    /// JSON file of citizens to add or override (format: see docs/population.md).
     #[arg(long, env = "VNPOP_FIXTURES")]
     pub fixtures: Option<PathBuf>,
 }
@@ -199,7 +199,7 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_CSCA")]
     pub csca: Option<PathBuf>,
 
-    /// Fault rules (TOML or JSON; format in the README, "Fault injection") in force from startup;
+    /// Fault rules (TOML or JSON; format in docs/qa.md, "Fault injection") in force from startup;
     /// the admin service changes them at runtime. Default: none, the server behaves normally.
     #[arg(long, env = "VNPOP_FAULTS")]
     pub faults: Option<PathBuf>,

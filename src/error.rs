@@ -1,7 +1,7 @@
 //! Every error the gRPC API returns, and its one mapping to `tonic::Status`.
 //!
 //! Each error has a stable reason code (google.rpc.ErrorInfo `reason`, domain [`ERROR_DOMAIN`]),
-//! listed in the README's error catalogue; invalid arguments also carry a google.rpc.BadRequest
+//! listed in the error catalogue (docs/errors.md); invalid arguments also carry a google.rpc.BadRequest
 //! naming each offending field. Messages are written for the officer at the desk: they say what is
 //! wrong and what to do. They never contain a full CCCD number or name.
 
@@ -306,13 +306,15 @@ pub fn bounded<'a>(field: &'static str, text: &'a str, max: usize) -> Result<&'a
 }
 
 impl ApiError {
-    /// The stable reason code (see the README's error catalogue).
+    /// The stable reason code (see the error catalogue, docs/errors.md).
     pub fn reason(&self) -> Reason {
         match self {
             ApiError::ContextIncomplete { .. } => Reason::RequestContextIncomplete,
             ApiError::ContextTooLong { .. } => Reason::RequestContextTooLong,
             ApiError::InvalidCccd { error, .. } => match error {
-                CccdError::Length(_) | CccdError::NotADigit { .. } => Reason::CccdMalformed,
+                CccdError::Length(_) | CccdError::Grouped | CccdError::NotADigit { .. } => {
+                    Reason::CccdMalformed
+                }
                 CccdError::UnknownProvince(_) => Reason::CccdUnknownProvince,
                 CccdError::CenturyInFuture { .. } => Reason::CccdCenturyInFuture,
                 CccdError::BirthYearInFuture { .. } => Reason::CccdBirthYearInFuture,
@@ -587,42 +589,49 @@ fn attempts(left: u32) -> String {
 mod tests {
     use super::*;
 
-    /// The README's error catalogues (the server's, authentication's and the gateway's) list
-    /// every reason the server and the gateway answer, and name no reason that is not one.
+    /// The error catalogue (docs/errors.md, one table) lists every reason the server and the
+    /// gateway answer exactly once, in a row of its five columns, and names no reason that is
+    /// not one.
     #[test]
-    fn the_readme_catalogue_lists_every_reason() {
-        let readme = include_str!("../README.md");
-        for reason in Reason::KNOWN {
-            assert!(
-                readme.contains(&format!("`{reason}`")),
-                "README lacks {reason}"
-            );
-        }
-        // The first column of the catalogue tables (those headed "| reason |"): "| `REASON` |",
-        // or "| `A`, `B` |".
+    fn the_error_catalogue_lists_every_reason_once() {
+        let catalogue = include_str!("../docs/errors.md");
+        let mut rows = std::collections::HashMap::new();
         let mut in_catalogue = false;
-        for line in readme.lines() {
+        for line in catalogue.lines() {
             if !line.starts_with('|') {
                 in_catalogue = false;
                 continue;
             }
+            // Cells split on unescaped `|`.
+            let cells: Vec<&str> = line.split(" | ").collect();
             let first = line.split('|').nth(1).unwrap_or_default().trim();
             if first.eq_ignore_ascii_case("reason") {
                 in_catalogue = true;
                 continue;
             }
-            if !in_catalogue {
+            if !in_catalogue || first.starts_with("---") {
                 continue;
             }
-            for name in first.split('`').skip(1).step_by(2) {
-                if name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
-                    assert!(
-                        Reason::from(name).is_known(),
-                        "README's catalogue lists {name}, which is no Reason"
-                    );
-                }
-            }
+            assert_eq!(cells.len(), 5, "a catalogue row has 5 columns: {line}");
+            let name = first.trim_matches('`');
+            assert!(
+                Reason::from(name).is_known(),
+                "the catalogue lists {name}, which is no Reason"
+            );
+            assert!(rows.insert(name, line).is_none(), "{name} is listed twice");
         }
+        for reason in Reason::KNOWN {
+            assert!(
+                rows.contains_key(reason.as_str()),
+                "docs/errors.md lacks {reason}"
+            );
+        }
+        // No other page keeps a catalogue of its own.
+        let readme = include_str!("../README.md");
+        assert!(
+            !readme.contains("| reason |"),
+            "README.md keeps a catalogue table: it is docs/errors.md"
+        );
     }
 
     #[test]

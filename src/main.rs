@@ -1,5 +1,6 @@
 //! The `vnpop` binary: parses the command line and runs the command. Every command, with its
-//! flags, lives in `vnpop::cli`; this file sets up logging and the exit code.
+//! flags, lives in `vnpop::cli`; this file sets up logging (warnings only for the commands that
+//! need no server, unless `VNPOP_LOG` says otherwise) and the exit code ([`vnpop::cli::Failure`]).
 
 use std::process::ExitCode;
 
@@ -14,7 +15,10 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "vnpop",
     version,
-    about = "Mock of Vietnam's national population database (CCCD / VNeID verification)"
+    about = "Mock of Vietnam's national population database (CCCD / VNeID verification)",
+    after_help = "Exit status: 0 on success, 1 when the command fails, 2 for a usage error (an \
+                  unknown flag, or a value refused before anything is done: a date that is not \
+                  YYYY-MM-DD, a malformed CCCD number). Documentation: README.md and docs/."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,20 +28,27 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = Cli::try_parse_from(&args)
+        .unwrap_or_else(|error| vnpop::cli::with_hint(error, &args).exit());
+    // Commands that need no server log only warnings unless VNPOP_LOG asks for more.
+    let default_level = match vnpop::cli::is_offline(&cli.command) {
+        true => "warn",
+        false => "info",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(colour_on_stderr())
         .with_env_filter(
-            EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("VNPOP_LOG").unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .init();
-    let cli = Cli::parse();
     cli.globals.apply();
     match vnpop::cli::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("vnpop: {message}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            eprintln!("vnpop: {}", failure.message());
+            ExitCode::from(failure.exit_code())
         }
     }
 }

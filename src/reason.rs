@@ -1,5 +1,5 @@
 //! The words of an error, shared by the server and the client library: the reason codes of
-//! google.rpc.ErrorInfo ([`Reason`], the README's error catalogue) and the names of gRPC status
+//! google.rpc.ErrorInfo ([`Reason`], the error catalogue in docs/errors.md) and the names of gRPC status
 //! codes ([`code_name`], [`code_from_name`]).
 //!
 //! The server builds every error's `ErrorInfo.reason` from a [`Reason`] (`src/error.rs`, the
@@ -22,7 +22,7 @@ pub const ERROR_DOMAIN: &str = "vnpop.v1";
 macro_rules! reasons {
     ($( $(#[doc = $doc:literal])* $variant:ident = $name:literal, )*) => {
         /// Why vnpop refused a call: the stable reason code of google.rpc.ErrorInfo (domain
-        /// [`ERROR_DOMAIN`]). The README's error catalogue says when each is answered and what the
+        /// [`ERROR_DOMAIN`]). The error catalogue (docs/errors.md) says when each is answered and what the
         /// officer does about it. New reasons may be added: match with a wildcard arm.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]

@@ -276,3 +276,96 @@ async fn a_certificate_and_a_key_that_do_not_belong_together_are_named() {
     assert!(said.contains("do not belong together"), "{said}");
     assert!(!said.contains("transport error"), "{said}");
 }
+
+/// `vnpop args…` in the repository with `VNPOP_LOG` unset: (exit code, stdout, stderr).
+fn vnpop_default_log(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_vnpop"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("VNPOP_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("vnpop runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn commands_that_need_no_server_log_no_info_by_default() {
+    for args in [
+        &["chip", "read", "001090012345", "--population", "100"][..],
+        &["citizen", "show", "001090012345", "--population", "100"],
+    ] {
+        let (code, _, stderr) = vnpop_default_log(args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("INFO") && !stderr.contains("population ready"),
+            "{args:?} logged at INFO: {stderr}"
+        );
+    }
+    // VNPOP_LOG still asks for more.
+    let (ok, _, stderr) = vnpop(&["chip", "read", "001090012345", "--population", "100"]);
+    assert!(ok && stderr.contains("population ready"), "{stderr}");
+}
+
+#[test]
+fn a_number_after_citizen_or_chip_suggests_the_subcommand() {
+    let (code, _, stderr) = vnpop_default_log(&["citizen", "001090012345"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("vnpop citizen show 001090012345"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = vnpop_default_log(&["chip", "001090012345"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("vnpop chip read 001090012345"), "{stderr}");
+}
+
+#[test]
+fn a_cccd_number_written_in_groups_is_taken_without_them_and_a_bad_one_is_a_usage_error() {
+    for grouped in ["001 090 012345", "001-090-012345"] {
+        let (code, stdout, stderr) =
+            vnpop_default_log(&["citizen", "show", grouped, "--population", "100"]);
+        assert_eq!(code, Some(0), "{grouped}: {stderr}");
+        assert!(stdout.contains("001090012345"), "{grouped}: {stdout}");
+        assert!(
+            stderr.contains("taken as a CCCD number without its spaces or dashes"),
+            "{grouped}: {stderr}"
+        );
+    }
+    let (code, _, stderr) =
+        vnpop_default_log(&["chip", "read", "00109001234", "--population", "100"]);
+    assert_eq!(
+        code,
+        Some(2),
+        "a malformed number is a usage error: {stderr}"
+    );
+    assert!(stderr.contains("not a valid CCCD number"), "{stderr}");
+}
+
+#[test]
+fn load_says_once_that_it_cannot_connect() {
+    let port = common::free_port();
+    let server = format!("127.0.0.1:{port}");
+    let (code, _, stderr) = vnpop_default_log(&[
+        "load",
+        "--server",
+        &server,
+        "--requests",
+        "1",
+        "--warmup",
+        "0s",
+        "--citizen-sample",
+        "10",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot connect").count(),
+        1,
+        "the prefix is said once: {stderr}"
+    );
+    assert!(stderr.contains(&port.to_string()), "{stderr}");
+}

@@ -1,9 +1,11 @@
-//! The README's commands, run as a newcomer would run them: every `vnpop …` line of its `sh` and
-//! `console` blocks (and `cargo run --release -- …`, the same binary) is executed in README order
-//! by the real binary, in a scratch directory that has the repository's `certs/` and `data/`, against the
-//! server the README's own `vnpop serve` line starts. So the documentation cannot drift from the
-//! binary: a flag, a subcommand, a file format or a filter value that the README shows and the
-//! binary does not accept fails here.
+//! The documentation's commands, run as a newcomer would run them: every `vnpop …` line of the
+//! `sh` and `console` blocks (and `cargo run --release -- …`, the same binary) of README.md and
+//! of every page under `docs/` is executed — README first, then the pages in name order — by the
+//! real binary, in a scratch directory that has the repository's `certs/` and `data/`, against
+//! the server the README's own `vnpop serve` line starts. So the documentation cannot drift from
+//! the binary: a flag, a subcommand, a file format or a filter value that a page shows and the
+//! binary does not accept fails here. The pages' links are checked too: every docs page is
+//! reachable from the README, and every relative link and `#anchor` resolves.
 //!
 //! What the test changes, and only to keep it short: the population (20,000 citizens, through
 //! `VNPOP_POPULATION`), the scenario (the bundled one with every total divided by 100, through
@@ -20,7 +22,37 @@ use std::{
     time::{Duration, Instant},
 };
 
-const README: &str = include_str!("../README.md");
+/// The repository's root.
+fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// README.md, then every `docs/*.md` in name order: (path from the root, text).
+fn pages() -> Vec<(String, String)> {
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(repository().join("docs"))
+        .expect("docs/")
+        .map(|entry| entry.expect("a docs entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    let mut pages = vec![(
+        "README.md".to_owned(),
+        read(&repository().join("README.md")),
+    )];
+    for path in docs {
+        let name = path
+            .strip_prefix(repository())
+            .unwrap()
+            .display()
+            .to_string();
+        pages.push((name, read(&path)));
+    }
+    pages
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
 
 /// One command of the README.
 #[derive(Debug)]
@@ -240,16 +272,17 @@ fn start_server(scratch: &Scratch, line: &Line) -> Child {
     child
 }
 
-/// The README's sample ratio table's header (the first line of the block after the commands).
-fn readme_ratio_header() -> Vec<&'static str> {
-    let at = README
-        .find("\n```\ndistrict ")
+/// The docs' sample ratio table's header (the first line of the block after the commands).
+fn readme_ratio_header(pages: &[(String, String)]) -> Vec<String> {
+    let text = pages
+        .iter()
+        .find_map(|(_, text)| text.find("\n```\ndistrict ").map(|at| &text[at + 5..]))
         .expect("the sample ratio table");
-    README[at + 5..]
-        .lines()
+    text.lines()
         .next()
         .unwrap()
         .split_whitespace()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -302,16 +335,20 @@ fn run(scratch: &Scratch, line: &Line) -> (bool, String, String) {
 }
 
 #[test]
-fn every_vnpop_command_in_the_readme_runs_as_written() {
-    let lines = readme_commands(README);
+fn every_vnpop_command_in_the_docs_runs_as_written() {
+    let pages = pages();
+    let lines: Vec<Line> = pages
+        .iter()
+        .flat_map(|(_, text)| readme_commands(text))
+        .collect();
     let scratch = Scratch::new();
     let mut server: Option<Child> = None;
     let mut ran = 0;
-    let ratio_header = readme_ratio_header();
+    let ratio_header = readme_ratio_header(&pages);
     for line in &lines {
         if line.args.first().map(String::as_str) == Some("serve") {
             // The README starts the server once and talks to it; later `serve` lines are the
-            // same server in another section.
+            // same server in another section or page.
             if server.is_none() {
                 server = Some(start_server(&scratch, line));
                 ran += 1;
@@ -421,4 +458,221 @@ fn readme_lines_are_split_as_a_shell_would() {
     );
     assert_eq!(lines[2].head, Some(3));
     assert_eq!(lines[3].args, ["chip", "read", "1", "--format", "json"]);
+}
+
+/// GitHub's anchor for a heading: lower case, spaces to hyphens, punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' | '-' => Some('-'),
+            '_' => Some('_'),
+            c if c.is_alphanumeric() => Some(c.to_lowercase().next().unwrap_or(c)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a page's headings (outside code blocks).
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let hashes = line.bytes().take_while(|&b| b == b'#').count();
+        if hashes > 0 && line[hashes..].starts_with(' ') {
+            found.push(anchor(line[hashes..].trim()));
+        }
+    }
+    found
+}
+
+/// The targets of a page's inline links `[text](target)`, outside code blocks.
+fn links(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut found = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            found.push(after[..end].to_owned());
+            rest = &after[end..];
+        }
+    }
+    found
+}
+
+#[test]
+fn every_docs_page_is_linked_from_the_readme_and_every_link_resolves() {
+    let pages = pages();
+    let readme = &pages[0].1;
+    for (name, _) in &pages[1..] {
+        assert!(
+            readme.contains(&format!("]({name})")),
+            "README.md does not link {name}"
+        );
+    }
+    let mut checked = pages.clone();
+    checked.push((
+        "ARCHITECTURE.md".into(),
+        read(&repository().join("ARCHITECTURE.md")),
+    ));
+    for (name, text) in &checked {
+        let dir = Path::new(name).parent().unwrap_or(Path::new(""));
+        for target in links(text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, fragment) = match target.split_once('#') {
+                Some((file, fragment)) => (file, Some(fragment)),
+                None => (target.as_str(), None),
+            };
+            let linked = if file.is_empty() {
+                repository().join(name)
+            } else {
+                repository().join(dir).join(file)
+            };
+            assert!(linked.exists(), "{name} links {target}: no such file");
+            if let Some(fragment) = fragment {
+                let heads = anchors(&read(&linked));
+                assert!(
+                    heads.iter().any(|a| a == fragment),
+                    "{name} links {target}: no such heading in {}",
+                    linked.display()
+                );
+            }
+        }
+    }
+}
+
+/// A page that starts a PostgreSQL cluster (the fleet) also says how to stop it and remove it,
+/// and removes the data directories of the servers it started.
+#[test]
+fn a_page_that_starts_a_cluster_stops_and_removes_it() {
+    let mut pages_with_a_cluster = 0;
+    for (name, text) in pages() {
+        let shell: Vec<&str> = text.lines().map(str::trim).collect();
+        let started: Vec<&str> = shell
+            .iter()
+            .filter(|line| {
+                line.contains("pg_ctl -D ") && strip_comment(line).trim_end().ends_with(" start")
+            })
+            .copied()
+            .collect();
+        for line in started {
+            pages_with_a_cluster += 1;
+            let dir = line
+                .split("pg_ctl -D ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            assert!(
+                shell.iter().any(|l| strip_comment(l)
+                    .trim_end()
+                    .ends_with(&format!("pg_ctl -D {dir} stop"))),
+                "{name} starts the cluster in {dir} and never stops it"
+            );
+            assert!(
+                shell
+                    .iter()
+                    .any(|l| l.contains("rm -rf ") && strip_comment(l).contains(dir)),
+                "{name} starts the cluster in {dir} and never removes it"
+            );
+            // The servers' data directories, and the servers themselves.
+            for command in shell
+                .iter()
+                .filter(|l| l.starts_with("vnpop serve ") && l.ends_with('&'))
+            {
+                let words = shlex::split(strip_comment(command)).unwrap();
+                if let Some(at) = words.iter().position(|w| w == "--data-dir") {
+                    let data = &words[at + 1];
+                    assert!(
+                        shell.iter().any(|l| l.starts_with("rm -rf ")
+                            && strip_comment(l).split_whitespace().any(|w| w == data)),
+                        "{name} starts a server on {data} and never removes it"
+                    );
+                }
+                assert!(
+                    shell.iter().any(|l| l.starts_with("kill ")),
+                    "{name} starts servers in the background and never stops them"
+                );
+            }
+        }
+    }
+    assert!(
+        pages_with_a_cluster > 0,
+        "no page starts the fleet's cluster"
+    );
+}
+
+/// `name` (a path relative to the repository's root) matches a `.gitignore` line: `*` globs,
+/// a leading `/` anchors it at the root, a trailing `/` means a directory.
+fn ignored_by(pattern: &str, name: &str) -> bool {
+    fn glob(pattern: &[u8], text: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+            }
+            (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
+            _ => false,
+        }
+    }
+    let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+    let first = name.split('/').next().unwrap_or(name);
+    glob(pattern.as_bytes(), name.as_bytes()) || glob(pattern.as_bytes(), first.as_bytes())
+}
+
+/// Every file or directory the docs' commands create in the working directory (`> FILE`,
+/// `--out`, `--save-head`, `--summary-json`, `--data-dir`, `--outbox`) is in `.gitignore`, so
+/// following the docs in a clone leaves `git status` clean.
+#[test]
+fn what_the_docs_commands_create_is_ignored_by_git() {
+    let gitignore = read(&repository().join(".gitignore"));
+    let patterns: Vec<&str> = gitignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let mut created = Vec::new();
+    for (_, text) in pages() {
+        for line in readme_commands(&text) {
+            created.extend(line.redirect.clone());
+            for pair in line.args.windows(2) {
+                let certs = line.args.first().map(String::as_str) == Some("certs");
+                if matches!(
+                    pair[0].as_str(),
+                    "--out" | "--save-head" | "--summary-json" | "--data-dir" | "--outbox"
+                ) && !certs
+                {
+                    created.push(pair[1].clone());
+                }
+            }
+        }
+    }
+    // Absolute paths are the reader's own (/etc/vnpop, /var/lib/vnpop).
+    created.retain(|name| !name.starts_with('/'));
+    assert!(created.len() >= 10, "{created:?}");
+    for name in created {
+        assert!(
+            patterns.iter().any(|p| ignored_by(p, &name)),
+            ".gitignore does not ignore {name}, which the docs' commands create"
+        );
+    }
 }

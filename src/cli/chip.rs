@@ -6,7 +6,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use clap::ValueEnum;
 
-use super::{citizen::find_citizen, output::print};
+use super::{citizen::find_citizen, failure::Failure, output::print};
 use crate::{
     chip::{DocumentSigner, Tamper},
     config::PopulationArgs,
@@ -26,6 +26,7 @@ pub enum ChipCommand {
         /// Spoil the read in this way (for negative tests).
         #[arg(long, value_enum)]
         tamper: Option<Tamper>,
+        /// How the read is printed.
         #[arg(long, value_enum, default_value = "base64")]
         format: ChipFormat,
         #[command(flatten)]
@@ -34,7 +35,7 @@ pub enum ChipCommand {
 }
 
 /// Runs a `chip` subcommand.
-pub fn run(command: ChipCommand) -> Result<(), String> {
+pub fn run(command: ChipCommand) -> Result<(), Failure> {
     match command {
         ChipCommand::Read {
             cccd,
@@ -51,7 +52,7 @@ fn read(
     tamper: Option<Tamper>,
     format: ChipFormat,
     population: &PopulationArgs,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let citizen = find_citizen(cccd, population)?;
     let signer = DocumentSigner::development();
     let read = match tamper {
@@ -63,7 +64,7 @@ fn read(
         ChipFormat::Base64 => crate::chip::encode_chip_read(&read),
         ChipFormat::Json => chip_read_json(&read).to_string(),
     };
-    print(&(line + "\n"))
+    Ok(print(&(line + "\n"))?)
 }
 
 /// How `chip read` prints a read.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{
     audit::report::Lang,
+    failure::Failure,
     language::language,
     messages::{
         citizen::{Citizen as Says, Label},
@@ -41,38 +42,64 @@ pub enum CitizenCommand {
 }
 
 /// Runs a `citizen` subcommand.
-pub fn run(command: CitizenCommand) -> Result<(), String> {
+pub fn run(command: CitizenCommand) -> Result<(), Failure> {
     match command {
         CitizenCommand::Show { cccd, population } => show(&cccd, &population),
-        CitizenCommand::Sample(args) => super::sample::run(args),
+        CitizenCommand::Sample(args) => Ok(super::sample::run(args)?),
     }
 }
 
-/// The citizen `cccd` of the population `population` describes.
+/// A CCCD number as typed on the command line: written with the usual grouping (`001 090
+/// 012345`, `001-090-012345`) it is taken without its spaces or dashes, saying so on stderr;
+/// otherwise as typed, for the command to check.
+pub(crate) fn typed_cccd(typed: &str) -> String {
+    match crate::domain::ungrouped(typed) {
+        Some(number) => {
+            eprintln!(
+                "{}",
+                Says::Ungrouped {
+                    typed: quote(typed)
+                }
+                .text()
+            );
+            number
+        }
+        None => typed.to_owned(),
+    }
+}
+
+/// The citizen `cccd` of the population `population` describes; a number that is not a CCCD
+/// number is a usage error.
 pub(crate) fn find_citizen(
     cccd: &str,
     population: &PopulationArgs,
-) -> Result<Arc<Citizen>, String> {
-    let number = CccdNumber::parse(cccd).map_err(|error| {
-        Says::NotACccdNumber {
-            typed: quote(cccd),
-            error,
-        }
-        .text()
+) -> Result<Arc<Citizen>, Failure> {
+    let typed = cccd;
+    let cccd = typed_cccd(typed);
+    let number = CccdNumber::parse(&cccd).map_err(|error| {
+        Failure::Usage(
+            Says::NotACccdNumber {
+                typed: quote(typed),
+                error,
+            }
+            .text(),
+        )
     })?;
     let store = server::build_store(population).map_err(|error| Serve::Start { error }.text())?;
     store.get(number).ok_or_else(|| {
-        Says::NotFound {
-            masked: number.masked(),
-        }
-        .text()
+        Failure::Failed(
+            Says::NotFound {
+                masked: number.masked(),
+            }
+            .text(),
+        )
     })
 }
 
 /// Prints the citizen `cccd` of `population` and their VNeID test credentials: labels and
 /// sentences in the CLI's language, the values as the population holds them (dates in the
 /// language's way).
-fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
+fn show(cccd: &str, population: &PopulationArgs) -> Result<(), Failure> {
     let citizen = find_citizen(cccd, population)?;
     let personal = chip::personal::personal_data(population.seed, &citizen);
     let today = population
@@ -160,7 +187,7 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
     let level = match citizen.vneid {
         VneidLevel::None => {
             outln!(out, "{}{}", Label::Vneid.padded(), Says::NoVneid.text());
-            return print(&out);
+            return Ok(print(&out)?);
         }
         VneidLevel::Level1 => 1,
         VneidLevel::Level2 => 2,
@@ -202,5 +229,5 @@ fn show(cccd: &str, population: &PopulationArgs) -> Result<(), String> {
             credentials.totp_secret_base32()
         ),
     );
-    print(&out)
+    Ok(print(&out)?)
 }

@@ -20,6 +20,7 @@ pub mod certs;
 pub mod chip;
 pub mod citizen;
 pub mod clean;
+pub mod failure;
 pub mod language;
 pub mod load;
 pub(crate) mod messages;
@@ -30,6 +31,7 @@ pub mod simulate;
 
 use clap::Subcommand;
 
+pub use failure::Failure;
 pub use language::Globals;
 
 /// The commands of `vnpop`.
@@ -66,21 +68,72 @@ pub enum Command {
     Certs(certs::CertsArgs),
 }
 
-/// Runs `command`; the error is the message `vnpop` prints before exiting with failure.
-pub fn run(command: Command) -> Result<(), String> {
+/// Runs `command`; the error is the message `vnpop` prints, and its exit status ([`Failure`]).
+pub fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Citizen(command) => citizen::run(command),
         Command::Chip(command) => chip::run(command),
-        Command::Serve(config) => serve::run(config),
-        Command::Simulate(args) => simulate::run(args),
-        Command::Load(config) => load::run(config),
-        Command::Gateway(config) => crate::gateway::run(config),
-        Command::Clean(args) => clean::run(args),
-        Command::Audit(command) => tokio::runtime::Runtime::new()
-            .map_err(|e| e.to_string())
-            .and_then(|runtime| runtime.block_on(audit::run(command))),
-        Command::Certs(args) => certs::run(args),
+        Command::Serve(config) => Ok(serve::run(config)?),
+        Command::Simulate(args) => Ok(simulate::run(args)?),
+        Command::Load(config) => Ok(load::run(config)?),
+        Command::Gateway(config) => Ok(crate::gateway::run(config)?),
+        Command::Clean(args) => Ok(clean::run(args)?),
+        Command::Audit(command) => match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime.block_on(audit::run(command)),
+            Err(error) => Err(Failure::Failed(error.to_string())),
+        },
+        Command::Certs(args) => Ok(certs::run(args)?),
     }
+}
+
+/// `error`, clap's, with a tip where a newcomer's slip is recognised: `vnpop citizen
+/// 001090012345` (or `vnpop chip 001090012345`) means `citizen show` (`chip read`). `args` is
+/// the command line, program name first.
+pub fn with_hint(mut error: clap::Error, args: &[String]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::InvalidSubcommand {
+        return error;
+    }
+    let Some(ContextValue::String(typed)) = error.get(ContextKind::InvalidSubcommand) else {
+        return error;
+    };
+    let typed = typed.clone();
+    let looks_like_a_number = typed.len() >= 3 && typed.bytes().all(|b| b.is_ascii_digit());
+    let after = args
+        .iter()
+        .position(|a| *a == typed)
+        .and_then(|at| at.checked_sub(1))
+        .map(|at| args[at].as_str());
+    let command = match after {
+        Some("citizen") => "citizen show",
+        Some("chip") => "chip read",
+        _ => return error,
+    };
+    if !looks_like_a_number {
+        return error;
+    }
+    let rest = args[args.iter().position(|a| *a == typed).unwrap_or(0)..].join(" ");
+    use messages::Message;
+    let tip = messages::citizen::Citizen::UseSubcommand {
+        command: format!("vnpop {command} {rest}"),
+    }
+    .text();
+    let mut tips = match error.get(ContextKind::Suggested) {
+        Some(ContextValue::StyledStrs(tips)) => tips.clone(),
+        _ => Vec::new(),
+    };
+    tips.push(tip.into());
+    error.insert(ContextKind::Suggested, ContextValue::StyledStrs(tips));
+    error
+}
+
+/// Whether `vnpop` runs `command` without a server: an offline command logs only warnings to the
+/// terminal unless `VNPOP_LOG` asks for more (the population it computes is not a server starting).
+pub fn is_offline(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Citizen(_) | Command::Chip(_) | Command::Certs(_)
+    )
 }
 
 #[cfg(test)]
@@ -98,6 +151,32 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Command, clap::Error> {
         Cli::try_parse_from(std::iter::once("vnpop").chain(args.iter().copied())).map(|c| c.command)
+    }
+
+    #[test]
+    fn a_number_after_citizen_or_chip_suggests_show_or_read() {
+        for (words, tip) in [
+            (
+                ["citizen", "001090012345"],
+                "vnpop citizen show 001090012345",
+            ),
+            (["chip", "001090012345"], "vnpop chip read 001090012345"),
+        ] {
+            let args: Vec<String> = std::iter::once("vnpop")
+                .chain(words)
+                .map(str::to_owned)
+                .collect();
+            let error = parse(&words).expect_err("not a subcommand");
+            let text = with_hint(error, &args).render().to_string();
+            assert!(text.contains(tip), "{text}");
+        }
+        // Another slip keeps clap's own message.
+        let args: Vec<String> = ["vnpop", "citizen", "shwo"].map(str::to_owned).into();
+        let error = parse(&["citizen", "shwo"]).expect_err("a typo");
+        assert!(!with_hint(error, &args)
+            .render()
+            .to_string()
+            .contains("vnpop citizen show shwo"));
     }
 
     #[test]
@@ -133,6 +212,26 @@ mod tests {
             help.contains("--ca <CA>") && !help.contains("tls-ca"),
             "{help}"
         );
+    }
+
+    /// Every flag of every command says what it is in `--help` (`vnpop gateway --key` did not).
+    #[test]
+    fn every_flag_has_help() {
+        use clap::CommandFactory;
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !arg.is_hide_set() && !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "vnpop", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
     }
 
     #[test]

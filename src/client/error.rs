@@ -262,7 +262,7 @@ impl ClientError {
         }
     }
 
-    /// The reason code from google.rpc.ErrorInfo (see the README's error catalogue), or the
+    /// The reason code from google.rpc.ErrorInfo (see the error catalogue, docs/errors.md), or the
     /// reporting rule an event broke; `None` for a failure that has none (a connection, the
     /// outbox). A reason this version does not know is [`Reason::Other`].
     pub fn reason(&self) -> Option<Reason> {

@@ -50,7 +50,7 @@ pub struct QuarantinedEvent {
     pub event: ReportedEvent,
     /// The gRPC status code the event alone had, e.g. INVALID_ARGUMENT.
     pub code: tonic::Code,
-    /// Its reason code (README's error catalogue), e.g. [`Reason::DistrictNotServed`].
+    /// Its reason code (the error catalogue, docs/errors.md), e.g. [`Reason::DistrictNotServed`].
     pub reason: Reason,
     /// The field concerned, e.g. `events[3].district` (the position in the batch it came with).
     pub field: String,

@@ -67,6 +67,10 @@ impl fmt::Display for CccdPart {
 /// Why a string is not a CCCD number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CccdError {
+    /// Twelve digits with spaces or dashes between them (`001 090 012345`, `001-090-012345`):
+    /// the number is written without them.
+    #[error("a CCCD number is 12 digits written together: remove the spaces or dashes")]
+    Grouped,
     /// Not 12 characters long (the count is given).
     #[error("a CCCD number has 12 digits, this one has {0} characters")]
     Length(usize),
@@ -105,13 +109,24 @@ impl CccdError {
     /// The part of the number that is wrong; `None` when the length is.
     pub fn part(&self) -> Option<CccdPart> {
         match self {
-            CccdError::Length(_) => None,
+            CccdError::Length(_) | CccdError::Grouped => None,
             CccdError::NotADigit { part, .. } => Some(*part),
             CccdError::UnknownProvince(_) => Some(CccdPart::Province),
             CccdError::CenturyInFuture { .. } => Some(CccdPart::GenderCentury),
             CccdError::BirthYearInFuture { .. } => Some(CccdPart::BirthYear),
         }
     }
+}
+
+/// `text` without the spaces and dashes between its digits, when it has some and is 12 digits
+/// without them (`001 090 012345`, `001-090-012345`: the grouping people write a number in).
+pub fn ungrouped(text: &str) -> Option<String> {
+    let text = text.trim();
+    if !text.contains([' ', '-']) {
+        return None;
+    }
+    let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 impl CccdNumber {
@@ -123,6 +138,9 @@ impl CccdNumber {
     /// Parses and validates a number as if the current year were `current_year`.
     pub(crate) fn parse_as_of(text: &str, current_year: i32) -> Result<Self, CccdError> {
         let text = text.trim();
+        if ungrouped(text).is_some() {
+            return Err(CccdError::Grouped);
+        }
         let count = text.chars().count();
         if count != 12 {
             return Err(CccdError::Length(count));
@@ -272,6 +290,25 @@ mod tests {
         assert_eq!(n.to_string(), "079205000042");
         assert_eq!(parse(&n.to_string()), Ok(n));
         assert_eq!(n.with_serial(999_999).to_string(), "079205999999");
+    }
+
+    #[test]
+    fn a_grouped_number_is_refused_with_the_way_to_write_it() {
+        for grouped in [
+            "001 090 012345",
+            "001-090-012345",
+            " 001090 012345 ",
+            "0010-9001-2345",
+        ] {
+            let error = parse(grouped).unwrap_err();
+            assert_eq!(error, CccdError::Grouped, "{grouped}");
+            assert!(error.to_string().contains("remove the spaces or dashes"));
+            assert_eq!(ungrouped(grouped).as_deref(), Some("001090012345"));
+        }
+        // Not twelve digits once ungrouped, or nothing to remove: the usual errors.
+        assert_eq!(parse("001 090 01234"), Err(CccdError::Length(13)));
+        assert_eq!(ungrouped("001090012345"), None);
+        assert_eq!(ungrouped("001 090 O12345"), None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod vietnam;
 
 pub(crate) use card::card_expiry;
 pub use card::{CardKind, CardState, IdentityCard};
-pub use cccd::{CccdError, CccdNumber, CccdPart};
+pub use cccd::{ungrouped, CccdError, CccdNumber, CccdPart};
 pub use citizen::{
     Address, Citizen, CitizenStatus, OriginForm, Place, PreReformAddress, PreReformLine, Sex, Text,
     VneidLevel,

@@ -25,6 +25,7 @@ pub struct GatewayConfig {
         default_value = "certs/one-stop-phuong-ba-dinh.pem"
     )]
     pub cert: PathBuf,
+    /// The private key of the agency's client certificate (`--cert`), PEM.
     #[arg(
         long,
         env = "VNPOP_GATEWAY_KEY",

@@ -277,7 +277,7 @@ impl GatewayError {
 mod tests {
     use super::*;
 
-    /// Every reason code the gateway itself answers, which the README must list.
+    /// Every reason code the gateway itself answers, which the error catalogue must list.
     const REASONS: &[&str] = &[
         "JSON_INVALID",
         "DOSSIER_NOT_OPENED",
@@ -292,12 +292,12 @@ mod tests {
     ];
 
     #[test]
-    fn the_readme_lists_every_gateway_reason() {
-        let readme = include_str!("../../README.md");
+    fn the_error_catalogue_lists_every_gateway_reason() {
+        let catalogue = include_str!("../../docs/errors.md");
         for reason in REASONS {
             assert!(
-                readme.contains(&format!("`{reason}`")),
-                "README lacks {reason}"
+                catalogue.contains(&format!("| `{reason}` |")),
+                "docs/errors.md lacks {reason}"
             );
         }
     }

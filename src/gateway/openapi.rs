@@ -99,7 +99,7 @@ fn problem_schema() -> Value {
             "detail": {"type": "string"},
             "grpcCode": {"type": "string", "description": "gRPC code name, e.g. NOT_FOUND"},
             "grpcStatus": {"type": "integer", "description": "gRPC code number, e.g. 5"},
-            "reason": {"type": "string", "description": "google.rpc.ErrorInfo reason (the README's error catalogue)"},
+            "reason": {"type": "string", "description": "google.rpc.ErrorInfo reason (the error catalogue, docs/errors.md)"},
             "domain": {"type": "string"},
             "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
             "invalidParams": {

@@ -1,6 +1,6 @@
 //! The Vietnamese message of every reason of the error catalogue, as the officer at a one-stop
 //! desk reads it: what is wrong and what to do, in the words of the administration (số định danh
-//! cá nhân, người nộp hồ sơ, tài khoản định danh điện tử …). The README's catalogue shows each
+//! cá nhân, người nộp hồ sơ, tài khoản định danh điện tử …). The error catalogue (docs/errors.md) shows each
 //! beside the English; the server adds the details it knows (the masked number, the field, the
 //! attempts left) in `super::messages`.
 
@@ -212,15 +212,26 @@ mod tests {
         assert_eq!(Reason::Other("NEW".into()).vietnamese(), None);
     }
 
-    /// The README's catalogues show each reason's Vietnamese message beside the English.
+    /// The error catalogue (docs/errors.md) shows each reason's Vietnamese message beside the
+    /// English, in the reason's own row, as its last column.
     #[test]
-    fn the_readme_catalogue_shows_the_vietnamese_messages() {
-        let readme = include_str!("../../README.md");
+    fn the_error_catalogue_shows_the_vietnamese_messages() {
+        let catalogue = include_str!("../../docs/errors.md");
         for reason in Reason::KNOWN {
             let message = reason.vietnamese().expect("known");
-            assert!(
-                readme.contains(&message.replace('|', "\\|")),
-                "README's catalogue lacks the Vietnamese message of {reason}: {message}"
+            let row = catalogue
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{reason}` |")))
+                .unwrap_or_else(|| panic!("docs/errors.md has no row for {reason}"));
+            let last = row
+                .trim_end_matches('|')
+                .rsplit(" | ")
+                .next()
+                .unwrap_or_default();
+            assert_eq!(
+                last.trim(),
+                message.replace('|', "\\|"),
+                "the catalogue's Vietnamese message of {reason}"
             );
         }
     }

@@ -136,6 +136,9 @@ fn with_field(reason: &Reason, field: &str) -> String {
 pub(crate) fn cccd_error(error: &CccdError) -> String {
     match error {
         CccdError::Length(n) => format!("số phải gồm 12 chữ số, số đã nhập có {n} ký tự"),
+        CccdError::Grouped => {
+            "số gồm 12 chữ số viết liền: đề nghị bỏ dấu cách hoặc dấu gạch ngang".into()
+        }
         CccdError::NotADigit { part, found } => {
             format!("{} có ký tự '{found}', không phải chữ số", part_name(*part))
         }

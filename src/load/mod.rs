@@ -46,7 +46,9 @@ pub enum LoadError {
     Config(String),
     #[error("cannot read the TLS identity: {0}")]
     Tls(ClientError),
-    #[error("cannot connect to {endpoint}: {source}")]
+    /// Connecting failed: the client's error, which names the server itself when it failed to
+    /// reach it (`cannot connect to vnpop at …`), else this endpoint before it.
+    #[error("{}", connect_text(.endpoint, .source))]
     Connect {
         endpoint: String,
         source: ClientError,
@@ -58,6 +60,15 @@ pub enum LoadError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+}
+
+/// "cannot connect to ENDPOINT: why", said once: a client error that already says it is not
+/// prefixed again.
+fn connect_text(endpoint: &str, source: &ClientError) -> String {
+    match source {
+        ClientError::Unreachable { .. } | ClientError::Connect(_) => source.to_string(),
+        _ => format!("cannot connect to {endpoint}: {source}"),
+    }
 }
 
 /// The client identity `config` asks for: its files, or the embedded development agency
@@ -182,4 +193,24 @@ pub async fn run(
     let mut report = LoadReport::new(settings(config, &run_id), &tally, elapsed);
     report.interrupted = driver.interrupted();
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ConnectionFailure;
+
+    #[test]
+    fn a_failed_connection_says_cannot_connect_once() {
+        let error = LoadError::Connect {
+            endpoint: "https://127.0.0.1:1".into(),
+            source: ClientError::Unreachable {
+                endpoint: "https://127.0.0.1:1".into(),
+                cause: ConnectionFailure::Refused,
+            },
+        };
+        let text = error.to_string();
+        assert_eq!(text.matches("cannot connect").count(), 1, "{text}");
+        assert!(text.contains("https://127.0.0.1:1"), "{text}");
+    }
 }

@@ -1,6 +1,6 @@
 //! Fixture citizens: people with fixed numbers that examples, tests and testers can rely on.
 //!
-//! The built-in set lives in `data/fixtures.json` (documented in the README). A tester adds or
+//! The built-in set lives in `data/fixtures.json` (documented in docs/population.md). A tester adds or
 //! overrides citizens with a file of the same format, given by `--fixtures` / `VNPOP_FIXTURES`:
 //!
 //! ```json

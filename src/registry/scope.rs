@@ -1,5 +1,5 @@
 //! The field-scope table: what each RPC reveals to an agency, field by field. Every service asks
-//! here; nothing else decides what a scope lets through. The README ("Field scopes") shows the
+//! here; nothing else decides what a scope lets through. docs/operating.md ("Field scopes") shows the
 //! same table, and `tests/scope.rs` checks it row by row.
 //!
 //! One rule per kind of disclosure:

@@ -2,7 +2,7 @@
 
 use crate::reason::Reason;
 
-/// Why a reported event is refused: each has its own reason code (README's error catalogue) and
+/// Why a reported event is refused: each has its own reason code (docs/errors.md, the error catalogue) and
 /// names the field concerned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -36,7 +36,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The reason code, as the server's Ingest answer and the README's error catalogue give it.
+    /// The reason code, as the server's Ingest answer and the error catalogue (docs/errors.md) give it.
     pub fn reason(&self) -> Reason {
         match self {
             Refusal::Missing { .. } | Refusal::Invalid { .. } => Reason::EventInvalid,

@@ -88,7 +88,7 @@ pub fn check(ip: IpAddr, materials: &[DevMaterial], allow: bool) -> Result<(), S
     let named: Vec<&str> = materials.iter().map(|m| m.describe()).collect();
     Err(format!(
         "refusing to listen on {ip} with development material whose keys are public: {}. \
-         Give your own (see README, \"Running it for real\"), or pass --allow-dev-pki for a \
+         Give your own (see docs/operating.md, \"Running it for real\"), or pass --allow-dev-pki for a \
          test network",
         named.join("; ")
     ))

@@ -6,7 +6,7 @@
 //! `grpc` the gRPC services, `limits` the connection bounds, the API key rule and `/health`,
 //! `communes` dossiers received at communes since the reform, `language` messages in Vietnamese,
 //! `readme`
-//! the README's curl and Python examples.
+//! docs/gateway.md's curl and Python examples.
 
 #[path = "../common/mod.rs"]
 mod common;

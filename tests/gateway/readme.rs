@@ -1,7 +1,7 @@
-//! The README's "Integrating from any language" examples, run as written against a real server
-//! and gateway: the `curl` block with `sh` (its answers as the README shows them, the problem
-//! document exactly) and the Python block with `python3` and `requests`. Only the gateway's
-//! address is changed (an ephemeral port for the README's `8080`). Where `curl`, or Python's
+//! docs/gateway.md's examples, run as written against a real server and gateway: the `curl`
+//! block with `sh` (its answers as the page shows them, the problem document exactly) and the
+//! Python block with `python3` and `requests`; the README's gateway call is the first two of
+//! those curl calls. Only the gateway's address is changed (an ephemeral port for the `8080`). Where `curl`, or Python's
 //! `requests`, is not installed that example is skipped, saying so (`.ci/run` installs
 //! `requests`).
 
@@ -9,16 +9,29 @@ use std::process::Command;
 
 use super::*;
 
-/// The README section with the examples: from its `### curl` heading to the gRPC one.
+/// docs/gateway.md's section with the examples: from its `## curl` heading to the gRPC one.
 fn examples() -> &'static str {
-    const README: &str = include_str!("../../README.md");
-    let start = README
-        .find("### curl")
-        .expect("the README has a curl section");
-    let end = README[start..]
-        .find("### gRPC without a vnpop library")
+    const PAGE: &str = include_str!("../../docs/gateway.md");
+    let start = PAGE
+        .find("## curl")
+        .expect("docs/gateway.md has a curl section");
+    let end = PAGE[start..]
+        .find("## gRPC without a vnpop library")
         .expect("the gRPC section follows it");
-    &README[start..start + end]
+    &PAGE[start..start + end]
+}
+
+/// The README's gateway call, its one `sh` block of curl calls.
+fn readme_curl() -> &'static str {
+    const README: &str = include_str!("../../README.md");
+    let found: Vec<&str> = blocks(README, "sh")
+        .into_iter()
+        .filter(|block| block.starts_with("curl "))
+        .collect();
+    let [block] = found[..] else {
+        panic!("one sh block of curl calls in the README")
+    };
+    block
 }
 
 /// The fenced blocks of `text` written in `language`.
@@ -67,13 +80,18 @@ async fn run(program: &'static str, args: &[&str], script: &str, gateway: &str) 
 #[tokio::test]
 async fn the_curl_and_python_examples_run_as_written() {
     let server = TestServer::start().await;
-    // The README's gateway is `vnpop gateway` on its defaults: the one-stop shop of Ba Đình.
+    // The docs' gateway is `vnpop gateway` on its defaults: the one-stop shop of Ba Đình.
     let mut config = gateway_config(server.local_addr.port(), &common::data_dir());
     config.cert = certs_dir().join("one-stop-phuong-ba-dinh.pem");
     config.key = certs_dir().join("one-stop-phuong-ba-dinh.key");
     let gateway = gateway::start(&config).await.expect("the gateway starts");
     let address = gateway.local_addr.to_string();
     let section = examples();
+    // The README's call is the page's first calls, which run below.
+    assert!(
+        blocks(section, "sh")[0].starts_with(readme_curl()),
+        "the README's gateway call is docs/gateway.md's first curl calls"
+    );
 
     if installed("curl", &["--version"]) {
         let [script] = blocks(section, "sh")[..] else {
@@ -93,10 +111,10 @@ async fn the_curl_and_python_examples_run_as_written() {
         let [shown] = blocks(section, "json")[..] else {
             panic!("one json block: the problem document")
         };
-        let shown: Value = serde_json::from_str(shown).expect("the README's problem is JSON");
-        assert_eq!(refused, &shown, "the problem as the README shows it");
+        let shown: Value = serde_json::from_str(shown).expect("the page's problem is JSON");
+        assert_eq!(refused, &shown, "the problem as docs/gateway.md shows it");
     } else {
-        eprintln!("curl is not installed: the README's curl example was not run");
+        eprintln!("curl is not installed: docs/gateway.md's curl example was not run");
     }
 
     if installed("python3", &["-c", "import requests"]) {
@@ -107,7 +125,7 @@ async fn the_curl_and_python_examples_run_as_written() {
         assert_eq!(output, "Nguyễn Văn An\n");
     } else {
         eprintln!(
-            "python3 with requests is not installed: the README's Python example was not run"
+            "python3 with requests is not installed: docs/gateway.md's Python example was not run"
         );
     }
     gateway.shutdown().await;

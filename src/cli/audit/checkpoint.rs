@@ -1,6 +1,6 @@
 //! `vnpop audit checkpoint`: the log's newest tree head as a C2SP tlog-checkpoint (a signed
 //! note), or the key a note verifier takes, for checking the log with standard transparency
-//! tooling (see README, "Checking the log without vnpop").
+//! tooling (see docs/auditing.md, "Checking the log without vnpop").
 
 use clap::Args;
 

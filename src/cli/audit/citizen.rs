@@ -18,6 +18,7 @@ use crate::{
 pub struct CitizenArgs {
     /// The citizen's 12-digit CCCD number.
     pub cccd: String,
+    /// CSV with its header line, or JSON lines.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]
@@ -43,7 +44,7 @@ pub async fn run(args: CitizenArgs) -> Result<(), String> {
         .open()
         .await?
         .citizen(proto::CitizenAccessLogRequest {
-            cccd_number: args.cccd.clone(),
+            cccd_number: crate::cli::citizen::typed_cccd(&args.cccd),
         })
         .await?;
     let mut out = RecordWriter::start(ACCESS_COLUMNS, args.format, Records::Accesses)?;

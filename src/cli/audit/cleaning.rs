@@ -27,6 +27,7 @@ use crate::{
 pub struct CleaningArgs {
     #[command(flatten)]
     pub period: PeriodArgs,
+    /// CSV with its header line, or JSON lines.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]

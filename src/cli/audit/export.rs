@@ -20,10 +20,13 @@ pub struct ExportArgs {
     // The period is optional here: every event by default.
     #[command(flatten)]
     pub period: PeriodArgs,
+    /// Only this officer's events.
     #[arg(long, default_value = "")]
     pub officer: String,
+    /// Only this dossier's events.
     #[arg(long, default_value = "")]
     pub dossier: String,
+    /// Only events with this outcome (e.g. `found`, `not_found`, `unavailable`).
     #[arg(long, default_value = "")]
     pub outcome: String,
     /// "client" or "server".
@@ -35,6 +38,7 @@ pub struct ExportArgs {
     /// At most this many events (0: all).
     #[arg(long, default_value_t = 0)]
     pub limit: u64,
+    /// CSV with its header line, or JSON lines.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]

@@ -26,6 +26,8 @@ pub mod verify;
 
 use clap::Subcommand;
 
+use crate::cli::Failure;
+
 pub use ratio::GROUPS;
 
 /// `vnpop audit …`.
@@ -65,9 +67,31 @@ pub enum AuditCommand {
     Checkpoint(checkpoint::CheckpointArgs),
 }
 
-/// Runs an audit subcommand, printing to stdout.
-pub async fn run(command: AuditCommand) -> Result<(), String> {
-    match command {
+impl AuditCommand {
+    /// The period the subcommand asks about, if it takes one.
+    fn period(&self) -> Option<&period::PeriodArgs> {
+        match self {
+            AuditCommand::Ratio(args) => Some(&args.period),
+            AuditCommand::Unverified(args) => Some(&args.period),
+            AuditCommand::Export(args) => Some(&args.period),
+            AuditCommand::Cleaning(args) => Some(&args.period),
+            AuditCommand::Reconcile(args) => Some(&args.period),
+            AuditCommand::Report(args) => Some(&args.period),
+            AuditCommand::Anomalies(args) => Some(&args.period),
+            AuditCommand::Citizen(_) | AuditCommand::Verify(_) | AuditCommand::Checkpoint(_) => {
+                None
+            }
+        }
+    }
+}
+
+/// Runs an audit subcommand, printing to stdout. Its period is checked first, the same way in
+/// every subcommand: a bad one is a usage error (exit status 2), before anything is asked.
+pub async fn run(command: AuditCommand) -> Result<(), Failure> {
+    if let Some(period) = command.period() {
+        period.check()?;
+    }
+    Ok(match command {
         AuditCommand::Ratio(args) => ratio::run(&args).await,
         AuditCommand::Verify(args) if args.remote => verify::run_remote(&args).await,
         AuditCommand::Verify(args) => verify::run(&args),
@@ -77,7 +101,7 @@ pub async fn run(command: AuditCommand) -> Result<(), String> {
         AuditCommand::Citizen(args) => citizen::run(args).await,
         AuditCommand::Cleaning(args) => cleaning::run(args).await,
         AuditCommand::Checkpoint(args) => checkpoint::run(&args).await,
-        AuditCommand::Report(args) => report::run(args).await,
+        AuditCommand::Report(args) => return report::run(args).await,
         AuditCommand::Anomalies(args) => anomalies::run(args).await,
-    }
+    }?)
 }

@@ -47,6 +47,7 @@ pub struct RatioArgs {
     /// Count load-test dossiers too.
     #[arg(long)]
     pub include_load_test: bool,
+    /// How the figures are printed.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
     /// Also draw the report as an SVG bar chart (coverage per group) into this file.

@@ -27,6 +27,7 @@ pub struct ReconcileArgs {
     /// List at most this many findings (the counts cover all of them).
     #[arg(long, default_value_t = 1_000)]
     pub limit: u32,
+    /// CSV with its header line, or JSON lines.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]

@@ -15,13 +15,16 @@ use crate::{
 pub struct UnverifiedArgs {
     #[command(flatten)]
     pub period: PeriodArgs,
+    /// Only this district's dossiers (compared ignoring case, spacing and diacritics).
     #[arg(long)]
     pub district: Option<String>,
+    /// Only this officer's dossiers (compared the same way).
     #[arg(long)]
     pub officer: Option<String>,
     /// Stop after this many dossiers.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// CSV with its header line, or JSON lines.
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ListFormat,
     #[command(flatten)]

@@ -18,6 +18,11 @@ catalogue! {
         NotACccdNumber { typed: String, error: CccdError },
         /// No citizen of the population has this number (masked).
         NotFound { masked: String },
+        /// `vnpop citizen NUMBER` (or `chip NUMBER`): the command meant (`command`, in full).
+        UseSubcommand { command: String },
+        /// The number was typed grouped (`typed` quoted), and is taken without its spaces or
+        /// dashes.
+        Ungrouped { typed: String },
         /// `--province` names none of the 34 provinces (`typed` quoted).
         UnknownProvince { typed: String },
         /// The record's first line.
@@ -52,6 +57,10 @@ impl Message for Citizen {
                 format!("{typed} is not a valid CCCD number: {error}")
             }
             Citizen::NotFound { masked } => format!("no citizen has CCCD number {masked}"),
+            Citizen::Ungrouped { typed } => {
+                format!("{typed}: taken as a CCCD number without its spaces or dashes")
+            }
+            Citizen::UseSubcommand { command } => format!("to see this citizen, use '{command}'"),
             Citizen::UnknownProvince { typed } => {
                 format!("--province: {typed} is none of the 34 provinces")
             }
@@ -96,6 +105,12 @@ impl Message for Citizen {
             ),
             Citizen::NotFound { masked } => {
                 format!("không tìm thấy công dân có số định danh cá nhân {masked}")
+            }
+            Citizen::Ungrouped { typed } => {
+                format!("{typed}: đã bỏ dấu cách, dấu gạch ngang để lấy số định danh cá nhân")
+            }
+            Citizen::UseSubcommand { command } => {
+                format!("để xem công dân này, dùng lệnh '{command}'")
             }
             Citizen::UnknownProvince { typed } => format!(
                 "--province: {typed} không phải tên hoặc mã của tỉnh, thành phố nào trong 34 tỉnh, thành phố"
@@ -288,6 +303,12 @@ mod tests {
                 error: CccdNumber::parse("00109001234O").unwrap_err(),
             },
             Citizen::NotFound { masked },
+            Citizen::Ungrouped {
+                typed: "\"001 090 012345\"".into(),
+            },
+            Citizen::UseSubcommand {
+                command: "vnpop citizen show NUMBER".into(),
+            },
             Citizen::UnknownProvince {
                 typed: "\"Hòa Bình\"".into(),
             },

@@ -19,20 +19,20 @@ pub use words::Lang;
 use super::{
     anomalies::find as find_anomalies,
     cleaning::{cleaning_jobs, CleaningJob},
-    period::PeriodArgs,
+    period::{check_days, PeriodArgs},
     regroup::{Regroup, PROVINCE_THEN},
     source::{Backend, Source},
     verify::SavedHead,
 };
 use crate::{
     audit::{
-        answers,
         log::{parse_public_key, PUBLIC_KEY_FILE},
         merkle,
     },
     cli::{
         messages::{audit::Audit, Message},
         output::{file_error, FileAction},
+        Failure,
     },
     domain::{collation, geography::current_province},
     proto,
@@ -99,39 +99,9 @@ impl Period {
     /// The days as given, checked as every auditor answer checks them (real dates, `to` not
     /// before `from`, at most 20 years); a bad one is a usage error naming the flag.
     fn parse(from_flag: &str, from: &str, to_flag: &str, to: &str) -> Result<Self, ReportError> {
-        let usage = |message: Audit| ReportError::Usage(message.text());
-        let day = |field, flag: &str, typed: &str| {
-            answers::parse_day(field, typed).map_err(|error| {
-                usage(Audit::BadDay {
-                    flag: flag.into(),
-                    typed: typed.into(),
-                    error,
-                })
-            })
-        };
-        let from_day = day("from", from_flag, from)?;
-        let to_day = day("to", to_flag, to)?;
-        if to_day < from_day {
-            return Err(usage(Audit::EmptyPeriod {
-                from_flag: from_flag.into(),
-                from: from.into(),
-                to_flag: to_flag.into(),
-                to: to.into(),
-            }));
-        }
-        // The period's width, as every auditor answer checks it.
-        answers::days(from, to).map_err(|error| {
-            usage(Audit::TooWide {
-                flag: to_flag.into(),
-                from: from_day,
-                to: to_day,
-                error,
-            })
-        })?;
-        Ok(Period {
-            from: from_day,
-            to: to_day,
-        })
+        let (from, to) = check_days(from_flag, from, to_flag, to)
+            .map_err(|failure| ReportError::Usage(failure.message().to_owned()))?;
+        Ok(Period { from, to })
     }
 
     /// Its length in days, both ends included (2024-01-01 to 2024-02-21: 52).
@@ -210,16 +180,12 @@ fn old_full_name(name: &str) -> String {
     }
 }
 
-/// `vnpop audit report`: a usage error is one line on stderr and exit code 2; any other failure
-/// is returned like the other audit commands'.
-pub async fn run(args: ReportArgs) -> Result<(), String> {
+/// `vnpop audit report`: a usage error (exit status 2) or a failure (1), as every command's.
+pub async fn run(args: ReportArgs) -> Result<(), Failure> {
     match write(&args).await {
         Ok(()) => Ok(()),
-        Err(ReportError::Failed(message)) => Err(message),
-        Err(ReportError::Usage(message)) => {
-            eprintln!("vnpop: {message}");
-            std::process::exit(2)
-        }
+        Err(ReportError::Failed(message)) => Err(Failure::Failed(message)),
+        Err(ReportError::Usage(message)) => Err(Failure::Usage(message)),
     }
 }
 
