@@ -72,7 +72,7 @@ use vnpop::{
     audit::{
         answers,
         lock::DataDirLock,
-        log::{CITIZEN_FILE, QUERY_FILE},
+        log::{CITIZEN_FILE, QUERY_FILE, STORED_IDS_DIR},
         merkle::{self, leaf_hash, Subtrees},
         query::AuditReader,
         recorder::subject_hash,
@@ -792,7 +792,8 @@ fn main() {
     }
 
     // A restart: the query side in memory derived again from the log (the query file and the
-    // citizen index kept); then a rebuild: every derived file deleted first.
+    // citizen index kept); then a rebuild of the query side, its files deleted first; then,
+    // beside the targets, a rebuild of everything derived: the sequencer's stored ids too.
     let ratio_request = proto::LookupRatioRequest {
         from: first_day.clone(),
         to: last_day.clone(),
@@ -839,10 +840,17 @@ fn main() {
             std::fs::remove_file(dir.path().join(name)).expect("query file removed");
         }
     }
-    let rebuild = reopen("rebuild (every derived file deleted first)");
+    let rebuild = reopen("rebuild (query file and citizen index deleted first)");
+    for (name, _) in &at_rest {
+        if name.starts_with(QUERY_FILE) || name.starts_with(CITIZEN_FILE) {
+            std::fs::remove_file(dir.path().join(name)).expect("query file removed");
+        }
+    }
+    std::fs::remove_dir_all(dir.path().join(STORED_IDS_DIR)).expect("stored ids removed");
+    reopen("rebuild of everything derived (the stored ids' runs too)");
     for (figure, rate) in [
         ("restart, until a ratio is answered", restart),
-        ("rebuild from the log alone, until answered", rebuild),
+        ("rebuild of the query side, until answered", rebuild),
     ] {
         targets.push(Target {
             figure: figure.into(),

@@ -29,7 +29,7 @@ use std::{
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    dedup::{SpillConfig, STORED_IDS_DIR},
+    dedup::SpillConfig,
     event::AuditEvent,
     follower::Follower,
     keys::{now_ms, SigningKey, VerifyingKey},
@@ -43,6 +43,7 @@ use super::{
     AuditError,
 };
 pub use super::{
+    dedup::STORED_IDS_DIR,
     follower::COPY_OF_FILE,
     keys::{
         hex, load_or_create_secret, parse_hex, parse_public_key, SignedTreeHead, KEY_FILE,

@@ -31,7 +31,7 @@ use manifest::Mark;
 pub(crate) use tiers::SpillConfig;
 
 /// The directory, in a data directory, of the stored ids written out of memory (`tiers`).
-pub(crate) const STORED_IDS_DIR: &str = "audit-stored-ids";
+pub const STORED_IDS_DIR: &str = "audit-stored-ids";
 use tiers::Tiers;
 
 /// What a stored record is to an event being appended.
