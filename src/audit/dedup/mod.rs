@@ -9,7 +9,7 @@
 //! recorded anyway, so reusing ids hides no lookup.
 //!
 //! The ids stored are kept in memory as a hash of each [`DedupKey`] → the position of the first
-//! record under it, in a [`PositionTable`] of under ten bytes a key (36 bits of the hash and a
+//! record under it, in a [`PositionTable`](table::PositionTable) of under ten bytes a key (36 bits of the hash and a
 //! 40-bit position in one word; `table`); the record itself is read back to compare, so a hash
 //! shared by two keys (one new key in some 700 at 100 million keys) costs a read, never a wrong
 //! answer. Keys are derived from what every record carries (its agency, its stored id), so

@@ -1,5 +1,5 @@
 //! [`Run`]: stored ids frozen out of memory into a file of their own, sorted, with what finds
-//! one of them kept in memory, so that the table of the newest keys ([`PositionTable`]) need
+//! one of them kept in memory, so that the table of the newest keys ([`PositionTable`](super::table::PositionTable)) need
 //! not hold them all (see `tiers`).
 //!
 //! A run's file, every integer little-endian:
