@@ -254,29 +254,29 @@ impl AuditLog {
         })
     }
 
-    /// TESTS ONLY. Closes the queue as a failing log would: every later append is refused
-    /// (AUDIT_UNAVAILABLE for the call that needed it), so tests can check that nothing is served
-    /// or changed unrecorded. No flag or setting of `vnpop serve` reaches it.
-    #[doc(hidden)]
+    /// TESTS ONLY (the `testing` feature). Closes the queue as a failing log would: every later
+    /// append is refused (AUDIT_UNAVAILABLE for the call that needed it), so tests can check that
+    /// nothing is served or changed unrecorded. Not in the binary.
+    #[cfg(any(test, feature = "testing"))]
     pub fn refuse_appends_for_test(&self) {
         self.queue.close();
     }
 
-    /// TESTS ONLY. While set, committed groups are acknowledged but not projected, which is the
-    /// state a crash between the log append and the projection leaves behind; the next open
-    /// catches up. No flag or setting of `vnpop serve` reaches it.
-    #[doc(hidden)]
+    /// TESTS ONLY (the `testing` feature). While set, committed groups are acknowledged but not
+    /// projected, which is the state a crash between the log append and the projection leaves
+    /// behind; the next open catches up. Not in the binary.
+    #[cfg(any(test, feature = "testing"))]
     pub fn hold_projection_for_test(&self, hold: bool) {
         if let Some(projector) = &self.projector {
             projector.progress().hold(hold);
         }
     }
 
-    /// TESTS ONLY. Appends each batch as its own job, all queued at once so the sequencer
-    /// commits them as one group (as concurrent callers' jobs are), and waits for each job's
-    /// answer: tests can give a group a job the log of record refuses and see the others
-    /// answered. No flag or setting of `vnpop serve` reaches it.
-    #[doc(hidden)]
+    /// TESTS ONLY (the `testing` feature). Appends each batch as its own job, all queued at once
+    /// so the sequencer commits them as one group (as concurrent callers' jobs are), and waits
+    /// for each job's answer: tests can give a group a job the log of record refuses and see the
+    /// others answered. Not in the binary.
+    #[cfg(any(test, feature = "testing"))]
     pub fn append_together_for_test(
         &self,
         batches: Vec<Vec<AuditEvent>>,

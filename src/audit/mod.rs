@@ -49,7 +49,7 @@ pub mod recorder;
 mod sequencer;
 pub mod service;
 pub(crate) mod store;
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tree;
 pub mod verify;

@@ -194,6 +194,7 @@ impl Queue {
     /// TESTS ONLY ([`AuditLog::append_together_for_test`](super::AuditLog::append_together_for_test)):
     /// queues `jobs` at once, past the lane's bound, so the sequencer takes them in one group
     /// (up to [`MAX_GROUP`] events).
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn push_together(&self, lane: Lane, jobs: Vec<Job>) -> Result<(), ()> {
         let mut queues = self.queues.lock().expect("queue lock");
         if queues.closed {

@@ -6,7 +6,7 @@
 //! for someone who knows the number, without exposing anyone's number to a log reader.
 
 use std::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicU64, Ordering},
     Arc,
 };
 
@@ -80,8 +80,9 @@ pub struct ServedRecorder {
     run_id: String,
     counter: AtomicU64,
     /// BENCHMARKS ONLY: when set, `record` records nothing. See
-    /// [`ServedRecorder::skip_recording_for_benchmark`].
-    skip_for_benchmark: AtomicBool,
+    /// [`ServedRecorder::skip_recording_for_benchmark`]; absent from the binary.
+    #[cfg(any(test, feature = "testing"))]
+    skip_for_benchmark: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for ServedRecorder {
@@ -102,8 +103,17 @@ impl ServedRecorder {
             subject_key: hmac::Key::new(hmac::HMAC_SHA256, &subject_key),
             run_id: crate::ids::run_id::<8>().map_err(|e| AuditError::Key(e.to_string()))?,
             counter: AtomicU64::new(0),
-            skip_for_benchmark: AtomicBool::new(false),
+            #[cfg(any(test, feature = "testing"))]
+            skip_for_benchmark: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether a benchmark asked that nothing be recorded: never, in the binary.
+    fn skipping(&self) -> bool {
+        #[cfg(any(test, feature = "testing"))]
+        return self.skip_for_benchmark.load(Ordering::Relaxed);
+        #[cfg(not(any(test, feature = "testing")))]
+        false
     }
 
     /// The log it records into.
@@ -116,12 +126,12 @@ impl ServedRecorder {
         keyed_subject(&self.subject_key, cccd)
     }
 
-    /// BENCHMARKS ONLY. With `skip` set, served calls are answered without being recorded, so a
-    /// benchmark can tell the cost of a lookup itself from the cost of its durable audit record
-    /// (`cargo bench --bench baseline`). No flag, environment variable or configuration file sets
-    /// it: `vnpop serve` always records every served call, and a server that skipped would break
-    /// the rule that no lookup escapes the audit trail.
-    #[doc(hidden)]
+    /// BENCHMARKS ONLY (the `testing` feature). With `skip` set, served calls are answered
+    /// without being recorded, so a benchmark can tell the cost of a lookup itself from the cost
+    /// of its durable audit record (`cargo bench --bench baseline`). Not in the binary: `vnpop
+    /// serve` always records every served call, and a server that skipped would break the rule
+    /// that no lookup escapes the audit trail.
+    #[cfg(any(test, feature = "testing"))]
     pub fn skip_recording_for_benchmark(&self, skip: bool) {
         self.skip_for_benchmark.store(skip, Ordering::Relaxed);
     }
@@ -132,7 +142,7 @@ impl ServedRecorder {
         call: ServedCall<'_>,
         occurred_at_ms: i64,
     ) -> Result<(), AuditError> {
-        if self.skip_for_benchmark.load(Ordering::Relaxed) {
+        if self.skipping() {
             return Ok(());
         }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -218,7 +228,7 @@ impl ServedRecorder {
         job: CleaningJobRecord<'_>,
         records: Vec<CleanedRecord>,
     ) -> Result<(), AuditError> {
-        if self.skip_for_benchmark.load(Ordering::Relaxed) || records.is_empty() {
+        if self.skipping() || records.is_empty() {
             return Ok(());
         }
         let at = crate::ids::now_ms();

@@ -38,7 +38,8 @@ impl Progress {
         self.changed.notify_all();
     }
 
-    /// TESTS ONLY: stops (or resumes) applying.
+    /// TESTS ONLY (the `testing` feature): stops (or resumes) applying.
+    #[cfg(any(test, feature = "testing"))]
     pub(crate) fn hold(&self, hold: bool) {
         self.state.lock().expect("progress lock").held = hold;
         self.changed.notify_all();

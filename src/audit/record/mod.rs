@@ -44,7 +44,9 @@ pub(crate) use view::{
     client_event_id, decode, dedup_key, view, DedupKey, KeyKind, Subject, View, ViewKind,
 };
 pub use write::leaf_bytes;
-pub(crate) use write::{encode, inline_payload, view_leaf_bytes};
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use write::inline_payload;
+pub(crate) use write::{encode, view_leaf_bytes};
 
 /// Flag: observed by the server (no event id stored).
 const SERVER: u8 = 1;

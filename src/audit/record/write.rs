@@ -151,6 +151,7 @@ pub(crate) fn encode(
 }
 
 /// The payload of `event` with every string inline (no dictionary).
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn inline_payload(event: &AuditEvent, received_at_ms: i64) -> Vec<u8> {
     let mut payload = Vec::new();
     write_payload(event, received_at_ms, None, &mut payload);
