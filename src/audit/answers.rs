@@ -207,9 +207,7 @@ pub fn ratio_query(request: proto::LookupRatioRequest) -> Result<RatioQuery, Api
         .map(|g| {
             GroupBy::parse(g).ok_or_else(|| ApiError::InvalidField {
                 field: "group_by",
-                message: format!(
-                    "{g:?} is not one of agency, district, officer, procedure, channel, month, commune, province"
-                ),
+                message: format!("{g:?} is not one of {}", GroupBy::names()),
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -49,6 +49,18 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    /// Every dimension, in the order requests, the command line and the docs list them.
+    pub const ALL: [GroupBy; 8] = [
+        GroupBy::Agency,
+        GroupBy::District,
+        GroupBy::Officer,
+        GroupBy::Procedure,
+        GroupBy::Channel,
+        GroupBy::Month,
+        GroupBy::Commune,
+        GroupBy::Province,
+    ];
+
     /// The name requests and the command line use ("agency", "district", ...).
     pub fn name(self) -> &'static str {
         match self {
@@ -65,18 +77,12 @@ impl GroupBy {
 
     /// The dimension named `text`, if any.
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            GroupBy::Agency,
-            GroupBy::District,
-            GroupBy::Officer,
-            GroupBy::Procedure,
-            GroupBy::Channel,
-            GroupBy::Month,
-            GroupBy::Commune,
-            GroupBy::Province,
-        ]
-        .into_iter()
-        .find(|g| g.name() == text)
+        Self::ALL.into_iter().find(|g| g.name() == text)
+    }
+
+    /// Every dimension's name, comma-separated (for messages).
+    pub fn names() -> String {
+        Self::ALL.map(Self::name).join(", ")
     }
 
     /// This dimension's number for a dossier: a text's id, a code, or a month (year × 12 +

@@ -43,9 +43,9 @@ pub use dictionary::Dictionary;
 pub(crate) use view::{
     client_event_id, decode, dedup_key, view, DedupKey, KeyKind, Subject, View, ViewKind,
 };
-pub use write::leaf_bytes;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) use write::inline_payload;
+pub use write::leaf_bytes;
 pub(crate) use write::{encode, view_leaf_bytes};
 
 /// Flag: observed by the server (no event id stored).

@@ -28,7 +28,7 @@ use clap::Subcommand;
 
 use crate::cli::Failure;
 
-pub use ratio::GROUPS;
+pub use ratio::groups;
 
 /// `vnpop audit …`.
 #[derive(Debug, Subcommand)]

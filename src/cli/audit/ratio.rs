@@ -13,6 +13,7 @@ use super::{
     source::Source,
 };
 use crate::{
+    audit::query::GroupBy,
     cli::{
         messages::{audit::Audit, Message},
         output::{file_error, output_error, FileAction},
@@ -20,18 +21,15 @@ use crate::{
     proto,
 };
 
-/// What `ratio --by` accepts.
-pub const GROUPS: [&str; 9] = [
-    "agency",
-    "district",
-    "officer",
-    "procedure",
-    "channel",
-    "month",
-    "commune",
-    "province",
-    super::regroup::PROVINCE_THEN,
-];
+/// What `ratio --by` accepts: the server's dimensions ([`GroupBy::ALL`]), and the province as it
+/// stood on the day, which the command derives from the district ([`super::regroup`]).
+pub fn groups() -> Vec<&'static str> {
+    GroupBy::ALL
+        .map(GroupBy::name)
+        .into_iter()
+        .chain([super::regroup::PROVINCE_THEN])
+        .collect()
+}
 
 /// The arguments of `vnpop audit ratio`.
 #[derive(Debug, Args)]
@@ -42,7 +40,7 @@ pub struct RatioArgs {
     /// (since 1 July 2025; before it the district, said to be before the reform), province (the
     /// current one; old districts mapped into it), province-then (the province as it stood on
     /// the day of receipt: Hòa Bình in 2023, Phú Thọ since 1 July 2025).
-    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(GROUPS))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(groups()))]
     pub by: Vec<String>,
     /// Count load-test dossiers too.
     #[arg(long)]
