@@ -37,6 +37,7 @@ use super::{
     projector::{self, Projector, QuerySide, StateMemory},
     query::AuditReader,
     queue::{Answerer, Job, Lane, Queue},
+    reads::{PooledReader, ReaderPool},
     sequencer::Sequencer,
     store::{LogOfRecord, SqliteLog},
     verify::{self, VerifyReport},
@@ -83,15 +84,25 @@ impl AuditMemory {
 pub(crate) struct CaughtUpRead {
     path: PathBuf,
     side: Option<QuerySide>,
+    readers: Arc<ReaderPool>,
 }
 
 impl CaughtUpRead {
-    /// Opens the reader (blocking: on the blocking pool).
-    pub(crate) fn open(&self) -> Result<AuditReader, AuditError> {
-        match &self.side {
-            Some(side) => AuditReader::open_with(&self.path, side.clone()),
-            None => AuditReader::open(&self.path),
-        }
+    /// A reader (blocking: on the blocking pool): one from the pool, given the projector's
+    /// query side as it is now, or a new one. Without a projector (no query side in memory)
+    /// a reader of its own, which derives the query side from the files.
+    pub(crate) fn open(&self) -> Result<PooledReader, AuditError> {
+        let Some(side) = &self.side else {
+            return Ok(PooledReader::alone(AuditReader::open(&self.path)?));
+        };
+        let reader = match self.readers.take() {
+            Some(reader) => {
+                reader.read_side(side.clone());
+                reader
+            }
+            None => AuditReader::open_with(&self.path, side.clone())?,
+        };
+        Ok(self.readers.lend(reader))
     }
 }
 
@@ -119,6 +130,8 @@ pub struct AuditLog {
     ids_memory: Arc<AtomicU64>,
     /// In a fleet: the shared database, and the thread copying it into [`DATABASE_FILE`].
     fleet: Option<(PgStore, Follower)>,
+    /// Readers kept open between auditors' queries.
+    readers: Arc<ReaderPool>,
     /// The data directory's lock, held while the log is open (released last, on drop).
     _lock: DataDirLock,
 }
@@ -250,6 +263,7 @@ impl AuditLog {
             applied,
             ids_memory,
             fleet,
+            readers: Arc::default(),
             _lock: lock,
         })
     }
@@ -350,6 +364,7 @@ impl AuditLog {
         Ok(CaughtUpRead {
             path: self.path.clone(),
             side: self.projector.as_ref().map(Projector::side),
+            readers: Arc::clone(&self.readers),
         })
     }
 
@@ -368,11 +383,12 @@ impl AuditLog {
 
     /// [`AuditLog::caught_up_blocking`], then a reader as the AuditTrail service opens one
     /// (reading the projector's citizen index as it stands).
-    pub fn caught_up_reader_blocking(&self) -> Result<AuditReader, AuditError> {
+    pub fn caught_up_reader_blocking(&self) -> Result<PooledReader, AuditError> {
         self.caught_up_blocking()?;
         CaughtUpRead {
             path: self.path.clone(),
             side: self.projector.as_ref().map(Projector::side),
+            readers: Arc::clone(&self.readers),
         }
         .open()
     }
@@ -519,6 +535,12 @@ impl AuditLog {
             self.caught_up_blocking()?;
         }
         Ok(receipt)
+    }
+
+    /// Readers idle in the pool (for tests).
+    #[cfg(test)]
+    pub(crate) fn readers_idle(&self) -> usize {
+        self.readers.idle()
     }
 
     /// The key that verifies this log's tree heads.

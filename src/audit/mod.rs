@@ -43,6 +43,7 @@ pub(crate) mod projector;
 pub mod query;
 mod queue;
 mod quota;
+pub mod reads;
 pub mod reconcile;
 pub mod record;
 pub mod recorder;

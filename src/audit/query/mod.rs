@@ -85,6 +85,12 @@ impl AuditReader {
         Ok(reader)
     }
 
+    /// Reads `side` from now on: a running server's query side as it is now (a reader taken
+    /// from the pool again, `reads`).
+    pub(crate) fn read_side(&self, side: QuerySide) {
+        *self.side.borrow_mut() = Some(side);
+    }
+
     /// The query side: the server's, or derived from the log (up to the position the query
     /// file holds) and the citizen index's file.
     fn side(&self) -> Result<QuerySide, AuditError> {

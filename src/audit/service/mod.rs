@@ -25,8 +25,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{
-    answers, merkle, query::AuditReader, quota::IngestQuotas, recorder::ServedRecorder, AuditError,
-    SignedTreeHead,
+    answers, merkle, query::AuditReader, quota::IngestQuotas, reads::AuditReads,
+    recorder::ServedRecorder, AuditError, SignedTreeHead,
 };
 use crate::{
     error::ApiError,
@@ -49,7 +49,10 @@ pub(crate) type AnswerStream<T> = ReceiverStream<Result<T, Status>>;
 #[derive(Clone)]
 pub struct AuditService {
     authn: Arc<Authenticator>,
+    /// What ingest writes through (and hashes citizens' numbers with).
     recorder: Arc<ServedRecorder>,
+    /// What every auditor query reads through.
+    reads: AuditReads,
     quotas: Arc<IngestQuotas>,
 }
 
@@ -58,6 +61,7 @@ impl AuditService {
     pub fn new(authn: Arc<Authenticator>, recorder: Arc<ServedRecorder>) -> Self {
         AuditService {
             authn,
+            reads: AuditReads::new(Arc::clone(recorder.log())),
             recorder,
             quotas: Arc::default(),
         }
@@ -107,8 +111,7 @@ impl AuditService {
     ) -> Result<T, ApiError> {
         // Read-your-writes: everything acknowledged before this query is in the query tables.
         let read = self
-            .recorder
-            .log()
+            .reads
             .caught_up_read()
             .await
             .map_err(ApiError::AuditUnavailable)?;
@@ -132,8 +135,7 @@ impl AuditService {
             + 'static,
     ) -> Result<AnswerStream<T>, ApiError> {
         let read = self
-            .recorder
-            .log()
+            .reads
             .caught_up_read()
             .await
             .map_err(ApiError::AuditUnavailable)?;
@@ -267,7 +269,7 @@ impl AuditTrail for AuditService {
         request: Request<proto::GetTreeHeadRequest>,
     ) -> Result<Response<proto::SignedTreeHead>, Status> {
         self.auditor(&request, "GetTreeHead")?;
-        let public_key = self.recorder.log().public_key().to_bytes();
+        let public_key = self.reads.public_key().to_bytes();
         let head = self.latest_head().await?;
         Ok(Response::new(proofs::head_message(head, public_key)))
     }
@@ -279,7 +281,7 @@ impl AuditTrail for AuditService {
         self.auditor(&request, "GetCheckpoint")?;
         let head = self.latest_head().await?;
         Ok(Response::new(proofs::checkpoint_message(
-            self.recorder.log(),
+            &self.reads,
             &head,
         )))
     }
@@ -313,14 +315,13 @@ impl AuditTrail for AuditService {
         request: Request<proto::VerifyLogRequest>,
     ) -> Result<Response<proto::VerifyLogResponse>, Status> {
         self.auditor(&request, "VerifyLog")?;
-        let public_key = self.recorder.log().public_key();
-        self.recorder
-            .log()
+        let public_key = self.reads.public_key();
+        self.reads
             .caught_up()
             .await
             .map_err(ApiError::AuditUnavailable)?;
-        let log = Arc::clone(self.recorder.log());
-        let report = tokio::task::spawn_blocking(move || log.verify())
+        let reads = self.reads.clone();
+        let report = tokio::task::spawn_blocking(move || reads.verify())
             .await
             .map_err(|e| ApiError::AuditUnavailable(AuditError::Write(e.to_string())))?
             .map_err(ApiError::AuditUnavailable)?;

@@ -5,7 +5,7 @@ use crate::{
     audit::{
         checkpoint,
         merkle::{self, Subtrees},
-        AuditLog,
+        reads::AuditReads,
     },
     error::ApiError,
     proto,
@@ -23,7 +23,7 @@ pub(super) fn head_message(head: SignedTreeHead, public_key: [u8; 32]) -> proto:
 }
 
 /// The checkpoint of `head` (one `log` signed), as GetCheckpoint answers it.
-pub(super) fn checkpoint_message(log: &AuditLog, head: &SignedTreeHead) -> proto::Checkpoint {
+pub(super) fn checkpoint_message(log: &AuditReads, head: &SignedTreeHead) -> proto::Checkpoint {
     let public_key = log.public_key();
     let origin = checkpoint::origin(&public_key);
     proto::Checkpoint {
