@@ -94,6 +94,7 @@ pub(crate) fn scan_honours_its_bounds(backend: impl Backend) {
         (0, u64::MAX),
         (250, u64::MAX),
         (1_000, 2_000),
+        (u64::MAX - 1, u64::MAX),
         (10, 10),
         (20, 10),
     ] {
