@@ -4,7 +4,7 @@
 //! scan reports (gaps, short and overlong runs) or a read refuses (checksums, the dictionary).
 
 use super::{
-    contents, event_group, events, hash, head, raw_group, read_events, run, scan, Backend,
+    contents, event_group, events, hash, head, raw_group, read_events, run, scan, Backend, Scanned,
 };
 use crate::audit::{
     record::{self, Dictionary},
@@ -131,7 +131,7 @@ pub(crate) fn gaps_are_reported_and_end_the_scan(backend: impl Backend) {
     assert_eq!(log.size().unwrap(), 200_002);
     let gap =
         |expected: u64, found: u64| vec![format!("Gap {{ expected: {expected}, found: {found} }}")];
-    let positions = |scanned: (Vec<(u64, Vec<u8>, u32)>, Vec<String>)| {
+    let positions = |scanned: Scanned| {
         (
             scanned.0.into_iter().map(|r| r.0).collect::<Vec<_>>(),
             scanned.1,

@@ -221,14 +221,15 @@ fn read_events(log: &impl LogOfRecord, from: u64, to: u64) -> Result<Vec<StoredE
 }
 
 /// What a log holds besides its records: size, dictionary, heads and block roots.
-fn contents(
-    log: &impl LogOfRecord,
-) -> (
+type Contents = (
     u64,
     Vec<(u64, String)>,
     Vec<SignedTreeHead>,
     Vec<(u64, Vec<u8>)>,
-) {
+);
+
+/// What `log` holds besides its records: size, dictionary, heads and block roots.
+fn contents(log: &impl LogOfRecord) -> Contents {
     (
         log.size().unwrap(),
         log.strings_from(0).unwrap(),
