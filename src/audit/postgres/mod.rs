@@ -16,11 +16,14 @@
 //! primary key on each run's first position makes a double assignment fail instead of fork.
 //!
 //! Here: the connection pool, its runtime and the fleet's keys (`audit_meta`); the schema and
-//! its migrations in `migrations`; `PgLog`, the log of record itself, in `pg_log`.
+//! its migrations in `migrations`; `PgLog`, the log of record itself, in `pg_log`; the storage
+//! test suite run on it, in `log_tests`.
 //!
 //! The sync threads of the audit log (sequencer, follower, `verify`) call in through a small
 //! runtime of their own, on which the pool's connections live.
 
+#[cfg(test)]
+mod log_tests;
 mod migrations;
 mod pg_log;
 

@@ -22,6 +22,13 @@ const END: &str = "SELECT r.size, encode(h.root, 'hex') AS root FROM (SELECT (fi
 /// Most records the follower copies in one go.
 const MIRROR_BATCH: u64 = 65_536;
 
+/// A position (or id, or block index) as PostgreSQL's `BIGINT` holds it: those past
+/// `i64::MAX`, which no row has, as `i64::MAX`, so that a range up to `u64::MAX` means "to the
+/// end".
+fn position(value: u64) -> i64 {
+    value.min(i64::MAX as u64) as i64
+}
+
 /// A tree head as `audit_heads` holds it (size, root, time, signature).
 fn head_from_row(row: &Row) -> Result<SignedTreeHead, AuditError> {
     Ok(SignedTreeHead {
@@ -84,7 +91,7 @@ impl PgLog {
     ) -> Result<Vec<(u64, usize, Vec<u8>)>, AuditError> {
         let rows = self.query(
             "SELECT first_seq, count, body FROM audit_records WHERE first_seq >= $1 AND first_seq < $2 ORDER BY first_seq",
-            &[&(from as i64), &(to.min(from + MIRROR_BATCH) as i64)],
+            &[&position(from), &position(to.min(from.saturating_add(MIRROR_BATCH)))],
         )?;
         Ok(rows
             .iter()
@@ -96,6 +103,26 @@ impl PgLog {
                 )
             })
             .collect())
+    }
+
+    /// The next batch of a scan's runs from `from` ([`PgLog::runs`]); when none starts within a
+    /// batch of `from`, the batch from the next run before `to`, past a gap wider than a batch
+    /// (which the scan then reports, instead of ending as if the log did).
+    fn batch(&self, from: u64, to: u64) -> Result<Vec<(u64, usize, Vec<u8>)>, AuditError> {
+        let rows = self.runs(from, to)?;
+        if !rows.is_empty() {
+            return Ok(rows);
+        }
+        match self
+            .query(
+                "SELECT first_seq FROM audit_records WHERE first_seq >= $1 AND first_seq < $2 ORDER BY first_seq LIMIT 1",
+                &[&position(from), &position(to)],
+            )?
+            .first()
+        {
+            Some(next) => self.runs(next.get::<_, i64>(0) as u64, to),
+            None => Ok(rows),
+        }
     }
 
     /// The signed heads with a size in `(after, upto]`.
@@ -305,11 +332,11 @@ impl LogOfRecord for PgLog {
             let start = self
                 .query(
                     "SELECT first_seq FROM audit_records WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1",
-                    &[&(from as i64)],
+                    &[&position(from)],
                 )?
                 .first()
                 .map_or(0, |r| r.get::<_, i64>(0) as u64);
-            rows = self.runs(start, to)?;
+            rows = self.batch(start, to)?;
         }
         let mut walk = RunWalk::new(from, to);
         while let Some(next) = rows.last().map(|last| last.0 + 1) {
@@ -321,7 +348,7 @@ impl LogOfRecord for PgLog {
             if next >= to {
                 break;
             }
-            rows = self.runs(next, to)?;
+            rows = self.batch(next, to)?;
         }
         Ok(())
     }
@@ -337,7 +364,7 @@ impl LogOfRecord for PgLog {
         Ok(self
             .query(
                 "SELECT id, text FROM audit_strings WHERE id >= $1 ORDER BY id",
-                &[&(from as i64)],
+                &[&position(from)],
             )?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
@@ -368,7 +395,7 @@ impl LogOfRecord for PgLog {
         Ok(self
             .query(
                 "SELECT block, root FROM audit_blocks WHERE block >= $1 AND block < $2 ORDER BY block",
-                &[&(from as i64), &(to.min(i64::MAX as u64) as i64)],
+                &[&position(from), &position(to)],
             )?
             .iter()
             .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))

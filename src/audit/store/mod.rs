@@ -1,6 +1,7 @@
 //! Where the log of record lives: the narrow interface the sequencer, the projector, the
 //! queries and `verify` use ([`LogOfRecord`]), here; its SQLite implementation (`audit.sqlite`)
-//! in `sqlite`; [`RunWalk`], the check every implementation's scan makes of its runs, in `runs`.
+//! in `sqlite`; [`RunWalk`], the check every implementation's scan makes of its runs, in `runs`;
+//! the storage test suite every implementation runs, in `suite` (tests only).
 //!
 //! The file holds, in one database:
 //! - `records`: the events in runs of at most [`RUN`] consecutive records, one row a run
@@ -15,6 +16,8 @@
 
 mod runs;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
 
 use super::{
     keys::SignedTreeHead,

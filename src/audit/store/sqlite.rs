@@ -99,6 +99,12 @@ impl SqliteLog {
     }
 }
 
+/// A position (or block index) as SQLite's signed integers hold it: those past `i64::MAX`,
+/// which no row has, as `i64::MAX`, so that a range up to `u64::MAX` means "to the end".
+fn position(value: u64) -> i64 {
+    value.min(i64::MAX as u64) as i64
+}
+
 /// A tree head as `tree_heads` holds it (size, root, time, signature).
 fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Result<SignedTreeHead, AuditError>> {
     let size: i64 = row.get(0)?;
@@ -173,13 +179,13 @@ impl LogOfRecord for SqliteLog {
             .prepare_cached(
                 "SELECT first_seq FROM records WHERE first_seq <= ?1 ORDER BY first_seq DESC LIMIT 1",
             )?
-            .query_row([from as i64], |r| r.get(0))
+            .query_row([position(from)], |r| r.get(0))
             .optional()?
             .unwrap_or(0);
         let mut statement = self.connection.prepare_cached(
             "SELECT first_seq, count, body FROM records WHERE first_seq >= ?1 AND first_seq < ?2 ORDER BY first_seq",
         )?;
-        let mut rows = statement.query([start, to as i64])?;
+        let mut rows = statement.query([start, position(to)])?;
         let mut walk = RunWalk::new(from, to);
         while let Some(row) = rows.next()? {
             let first = row.get::<_, i64>(0)? as u64;
@@ -210,7 +216,7 @@ impl LogOfRecord for SqliteLog {
         Ok(self
             .connection
             .prepare_cached("SELECT id, text FROM strings WHERE id >= ?1 ORDER BY id")?
-            .query_map([from as i64], |r| {
+            .query_map([position(from)], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
             })?
             .collect::<Result<_, _>>()?)
@@ -241,7 +247,7 @@ impl LogOfRecord for SqliteLog {
             .prepare_cached(
                 "SELECT block, root FROM merkle_blocks WHERE block >= ?1 AND block < ?2 ORDER BY block",
             )?
-            .query_map([from as i64, to as i64], |r| {
+            .query_map([position(from), position(to)], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
             })?
             .collect::<Result<_, _>>()?)
@@ -254,4 +260,30 @@ impl LogOfRecord for SqliteLog {
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The storage test suite on an SQLite file.
+
+    use super::{SqliteLog, DATABASE_FILE};
+    use crate::audit::store::suite::{log_of_record_suite, Backend};
+
+    /// A log file in a temporary directory of its own.
+    struct TempFile(tempfile::TempDir);
+
+    impl Backend for TempFile {
+        type Log = SqliteLog;
+        const SHARED: bool = false;
+        fn open(&self) -> SqliteLog {
+            SqliteLog::open_for_writing(&self.0.path().join(DATABASE_FILE)).unwrap()
+        }
+    }
+
+    /// A fresh, empty log file.
+    fn fresh() -> TempFile {
+        TempFile(tempfile::tempdir().unwrap())
+    }
+
+    log_of_record_suite!(fresh);
 }
