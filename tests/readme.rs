@@ -473,38 +473,32 @@ fn anchor(heading: &str) -> String {
         .collect()
 }
 
-/// The anchors of a page's headings (outside code blocks).
-fn anchors(markdown: &str) -> Vec<String> {
+/// The lines of a page outside its code blocks.
+fn prose_lines(markdown: &str) -> impl Iterator<Item = &str> {
     let mut in_code = false;
-    let mut found = Vec::new();
-    for line in markdown.lines() {
+    markdown.lines().filter(move |line| {
         if line.trim_start().starts_with("```") {
             in_code = !in_code;
-            continue;
+            return false;
         }
-        if in_code {
-            continue;
-        }
-        let hashes = line.bytes().take_while(|&b| b == b'#').count();
-        if hashes > 0 && line[hashes..].starts_with(' ') {
-            found.push(anchor(line[hashes..].trim()));
-        }
-    }
-    found
+        !in_code
+    })
+}
+
+/// The anchors of a page's headings (outside code blocks).
+fn anchors(markdown: &str) -> Vec<String> {
+    prose_lines(markdown)
+        .filter_map(|line| {
+            let hashes = line.bytes().take_while(|&b| b == b'#').count();
+            (hashes > 0 && line[hashes..].starts_with(' ')).then(|| anchor(line[hashes..].trim()))
+        })
+        .collect()
 }
 
 /// The targets of a page's inline links `[text](target)`, outside code blocks.
 fn links(markdown: &str) -> Vec<String> {
-    let mut in_code = false;
     let mut found = Vec::new();
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
+    for line in prose_lines(markdown) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             let after = &rest[at + 2..];

@@ -165,7 +165,8 @@ mod tests {
     fn a_pooled_reader_answers_as_a_new_one_would() {
         let dir = tempfile::tempdir().unwrap();
         let log = AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap();
-        log.append_blocking(vec![dossier("A"), dossier("B")]).unwrap();
+        log.append_blocking(vec![dossier("A"), dossier("B")])
+            .unwrap();
         let first = log.caught_up_reader_blocking().unwrap();
         assert_eq!(first.size().unwrap(), 2);
         assert!(first.received("one-stop-phuong-ba-dinh", "B").unwrap());

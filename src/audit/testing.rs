@@ -1,5 +1,6 @@
-//! TESTS ONLY: what someone with write access to the log file could do to it, so tests can
-//! check that verification names it. Nothing in the server or the CLI calls these.
+//! TESTS ONLY (the `testing` feature): what someone with write access to the log file could do
+//! to it, so tests can check that verification names it; and a fresh PostgreSQL database for a
+//! test. Nothing in the server or the CLI calls these.
 
 use std::path::Path;
 
@@ -85,4 +86,28 @@ pub fn remove_event(path: &Path, seq: u64) -> Result<(), AuditError> {
     let (first, mut records) = run_of(log.connection(), seq)?;
     records.remove((seq - first) as usize);
     write_run(log.connection(), first, &records)
+}
+
+/// A new, empty PostgreSQL database for one test, in the throwaway cluster that
+/// `tests/with-postgres` (the README's test command) starts and names in `VNPOP_TEST_POSTGRES`:
+/// its URL. Panics, saying how to run the tests, when there is none.
+pub async fn postgres_database() -> String {
+    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
+        panic!(
+            "VNPOP_TEST_POSTGRES is not set: the PostgreSQL tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
+        )
+    });
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("the test PostgreSQL server answers");
+    let connection = tokio::spawn(connection);
+    let name = format!("vnpop_test_{}", crate::ids::run_id::<6>().unwrap());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("CREATE DATABASE");
+    drop(client);
+    let _ = connection.await;
+    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
+    format!("{prefix}/{name}")
 }

@@ -30,24 +30,7 @@ pub async fn run_vnpop_binary(args: Vec<String>) -> std::process::Output {
 /// A new, empty PostgreSQL database for one test, in the throwaway cluster that
 /// `tests/with-postgres` (the README's test command) starts; its URL.
 pub async fn postgres_database() -> String {
-    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "VNPOP_TEST_POSTGRES is not set: the fleet tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
-        )
-    });
-    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("the test PostgreSQL server answers");
-    let connection = tokio::spawn(connection);
-    let name = format!("vnpop_test_{}", vnpop::ids::run_id::<6>().unwrap());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("CREATE DATABASE");
-    drop(client);
-    let _ = connection.await;
-    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
-    format!("{prefix}/{name}")
+    vnpop::audit::testing::postgres_database().await
 }
 
 /// Copies the audit keys of a fleet's first server into another's data directory.

@@ -3,8 +3,6 @@
 //! and names in `VNPOP_TEST_POSTGRES`; and what only a shared log has, its write lock as
 //! another connection sees it.
 
-use tokio_postgres::NoTls;
-
 use super::{PgLog, PgStore};
 use crate::audit::store::{
     suite::{log_of_record_suite, Backend},
@@ -24,30 +22,12 @@ impl Backend for Database {
 
 /// A new, empty database in the test cluster, with the log's schema.
 fn fresh() -> Database {
-    let base = std::env::var("VNPOP_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "VNPOP_TEST_POSTGRES is not set: the PostgreSQL log's tests need a PostgreSQL server; run them as `bash tests/with-postgres cargo test` (the README's test command), which starts one"
-        )
-    });
-    let name = format!("vnpop_test_{}", crate::ids::run_id::<6>().unwrap());
-    tokio::runtime::Builder::new_current_thread()
+    let url = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            let (client, connection) = tokio_postgres::connect(&base, NoTls)
-                .await
-                .expect("the test PostgreSQL server answers");
-            let connection = tokio::spawn(connection);
-            client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("CREATE DATABASE");
-            drop(client);
-            let _ = connection.await;
-        });
-    let (prefix, _) = base.rsplit_once('/').expect("a URL ending in /database");
-    Database(PgStore::connect(&format!("{prefix}/{name}")).unwrap())
+        .block_on(crate::audit::testing::postgres_database());
+    Database(PgStore::connect(&url).unwrap())
 }
 
 log_of_record_suite!(fresh);
