@@ -79,7 +79,7 @@ struct Encoded {
 }
 
 impl<L: LogOfRecord> Sequencer<L> {
-    /// Takes the log's write side with `key`: reads it back first ([`recover`]). The older
+    /// Takes the log's write side with `key`: reads it back first ([`recover()`]). The older
     /// stored ids leave memory as `spill` says (see `dedup`).
     pub(super) fn open(
         mut log: L,
