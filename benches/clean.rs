@@ -120,14 +120,7 @@ fn separate_processes(records: u64, registry: &Path, dir: &Path, population: usi
         .stdout(Stdio::null())
         .spawn()
         .expect("vnpop serve starts");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "vnpop serve did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_listening(port);
     let server_pid = server.id();
     let server_ready = status_bytes(server_pid, "VmRSS");
     let server_cpu_before = process_cpu(server_pid);

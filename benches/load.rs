@@ -16,7 +16,6 @@ mod common;
 use std::{
     path::Path,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use common::{env_number, middle};
@@ -52,14 +51,7 @@ impl Server {
             command.args(["--population", &population.to_string()]);
         }
         let child = command.spawn().expect("vnpop serve starts");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "vnpop serve did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_listening(port);
         Server { child, port }
     }
 }

@@ -12,6 +12,19 @@ use std::{future::Future, path::Path, time::Duration};
 
 use vnpop::{client::ClientTls, config::ServeConfig};
 
+/// Waits (at most a minute) until something listens on the loopback port `port`: a `vnpop
+/// serve` process a bench started.
+pub fn wait_listening(port: u16) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "vnpop serve did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The number in the environment variable `name` (underscores allowed: `1_000_000`), or
 /// `default` when it is unset or not a number.
 pub fn env_number(name: &str, default: u64) -> u64 {
