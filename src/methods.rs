@@ -175,7 +175,7 @@ mod tests {
     /// The table lists exactly the methods of vnpop's protos (a new RPC must be added here).
     #[test]
     fn the_table_matches_the_protos() {
-        let set = prost_types::FileDescriptorSet::decode(crate::server::FILE_DESCRIPTOR_SET)
+        let set = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
             .expect("descriptor set");
         let mut from_protos: Vec<String> = set
             .file

@@ -46,14 +46,6 @@ use crate::{
     vneid::{AuthSettings, TokenIssuer, VneidService},
 };
 
-/// The encoded descriptors of vnpop's protos, for gRPC reflection.
-pub(crate) const FILE_DESCRIPTOR_SET: &[u8] =
-    tonic::include_file_descriptor_set!("vnpop_descriptor");
-
-/// The encoded descriptors of `google/rpc/error_details.proto` and its import, for reflection.
-const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
-    tonic::include_file_descriptor_set!("error_details_descriptor");
-
 /// gRPC reflection (v1 and v1alpha) listing exactly `services` (fully qualified, e.g.
 /// "vnpop.v1.CitizenRegistry") beside health and reflection itself, and resolving every message
 /// they use, the google.rpc error details included, so clients such as grpcurl decode those
@@ -80,9 +72,9 @@ pub(crate) fn reflection(
             .fold(tonic_reflection::server::Builder::configure(), |b, name| {
                 b.with_service_name(*name)
             })
-            .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(ERROR_DETAILS_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(crate::proto::ERROR_DETAILS_DESCRIPTOR_SET)
     };
     (
         builder()

@@ -15,7 +15,7 @@ use super::GatewayError;
 
 /// Every vnpop message, from the descriptor set compiled into the binary.
 pub(crate) static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
-    DescriptorPool::decode(crate::server::FILE_DESCRIPTOR_SET)
+    DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET)
         .expect("the compiled descriptor set decodes")
 });
 

@@ -16,6 +16,8 @@ mod ethnic;
 mod fixtures;
 mod generate;
 mod layout;
+#[cfg(test)]
+mod matching_tests;
 pub(crate) mod names;
 pub mod sample;
 pub(crate) mod tables;
