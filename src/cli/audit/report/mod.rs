@@ -30,7 +30,7 @@ use crate::{
         merkle,
     },
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::report::Report as Says, Message},
         output::{file_error, FileAction},
         Failure,
     },
@@ -195,7 +195,7 @@ async fn write(args: &ReportArgs) -> Result<(), ReportError> {
     let page = html::render(&data);
     std::fs::write(&args.out, page)
         .map_err(|e| ReportError::Failed(file_error(&args.out, FileAction::Write, e)))?;
-    let written = Audit::ReportWritten {
+    let written = Says::ReportWritten {
         path: args.out.display().to_string(),
         dossiers: data.total.dossiers,
         coverage: data.total.coverage,
@@ -212,7 +212,7 @@ fn check_out(out: &Path) -> Result<(), ReportError> {
     };
     if !parent.is_dir() {
         return Err(ReportError::Usage(
-            Audit::NoOutDirectory {
+            Says::NoOutDirectory {
                 out: out.display().to_string(),
                 parent: parent.display().to_string(),
             }
@@ -221,7 +221,7 @@ fn check_out(out: &Path) -> Result<(), ReportError> {
     }
     if out.is_dir() {
         return Err(ReportError::Usage(
-            Audit::OutIsDirectory {
+            Says::OutIsDirectory {
                 out: out.display().to_string(),
             }
             .text(),
@@ -257,7 +257,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
         if !by_district.iter().any(|r| r.group[0] == name) {
             let known = by_district.iter().map(|r| r.group[0].clone()).collect();
             return Err(ReportError::Usage(
-                Audit::NoSuchDistrict {
+                Says::NoSuchDistrict {
                     name: name.into(),
                     from: period.from,
                     to: period.to,
@@ -286,7 +286,7 @@ async fn gather(args: &ReportArgs) -> Result<ReportData, ReportError> {
     let total = total_of(&by_district, whole.rows);
     if total.dossiers == 0 {
         return Err(ReportError::Usage(
-            Audit::NoDossiers {
+            Says::NoDossiers {
                 from: period.from,
                 to: period.to,
                 agency: args.period.agency.clone(),
