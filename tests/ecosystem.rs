@@ -106,7 +106,7 @@ async fn resolve(
 async fn reflection_resolves_the_error_detail_types() {
     let server = TestServer::start().await;
     let mut reflection = ServerReflectionClient::new(mtls_channel(server.local_addr.port()).await);
-    // The details every vnpop error carries (src/error.rs), by their type URLs' names.
+    // The details every vnpop error carries (src/error/status.rs), by their type URLs' names.
     for symbol in [
         "google.rpc.ErrorInfo",
         "google.rpc.BadRequest",

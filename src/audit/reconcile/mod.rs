@@ -31,7 +31,7 @@
 
 //!
 //! The module's files: the query and its findings here; `scope` (the period's dossiers, read
-//! once), `check` (the scan, in parallel ranges, and the comparison), `tally` (the per-dossier
+//! once), `check/` (the scan, in parallel ranges, and the comparison), `tally` (the per-dossier
 //! counts, and how two ranges' counts merge), `findings` (the bounded list of the oldest
 //! findings).
 

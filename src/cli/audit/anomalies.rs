@@ -12,7 +12,7 @@ use super::{
 use crate::{
     audit::anomalies,
     cli::{
-        messages::{audit::Audit, Message, Shown},
+        messages::{audit::lists::Lists as Says, Message, Shown},
         output::{spinner, ListFormat, RecordWriter, Records},
     },
     domain::vietnam::rfc3339,
@@ -135,19 +135,19 @@ pub(crate) async fn find(
 /// Prints the counts (stderr) and the findings (stdout) `args` asks for.
 pub async fn run(args: AnomaliesArgs) -> Result<(), String> {
     let backend = args.log.open().await?;
-    let spinner = spinner(Audit::LookingForAnomalies.text());
+    let spinner = spinner(Says::LookingForAnomalies.text());
     let request = args.thresholds.request(&args.period, args.limit);
     let mut out: Option<RecordWriter> = None;
     let format = args.format;
     let result = find(&backend, request, |chunk| {
         if let Some(counts) = chunk.counts {
             spinner.finish_and_clear();
-            eprintln!("{}", Audit::AnomalyCounts { counts }.text());
+            eprintln!("{}", Says::AnomalyCounts { counts }.text());
             out = Some(RecordWriter::start(COLUMNS, format, Records::Findings)?);
         }
         let out = out
             .as_mut()
-            .ok_or_else(|| Audit::FindingsBeforeCounts.text())?;
+            .ok_or_else(|| Says::FindingsBeforeCounts.text())?;
         for finding in chunk.findings {
             out.write(&record(finding, format))?;
         }

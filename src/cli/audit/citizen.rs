@@ -6,7 +6,7 @@ use clap::Args;
 use super::source::Source;
 use crate::{
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::lists::Lists as Says, Message},
         output::{ListFormat, RecordWriter, Records},
     },
     domain::vietnam::rfc3339,
@@ -56,7 +56,7 @@ pub async fn run(args: CitizenArgs) -> Result<(), String> {
         }))?;
     }
     if out.finish()? == 0 {
-        eprintln!("{}", Audit::NoAccess.text());
+        eprintln!("{}", Says::NoAccess.text());
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use clap::Args;
 use crate::{
     audit::answers,
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::period::Period as Says, Message},
         Failure,
     },
 };
@@ -53,7 +53,7 @@ impl PeriodArgs {
 fn day(field: &'static str, flag: &str, typed: &str) -> Result<NaiveDate, Failure> {
     answers::parse_day(field, typed).map_err(|error| {
         Failure::Usage(
-            Audit::BadDay {
+            Says::BadDay {
                 flag: flag.into(),
                 typed: typed.into(),
                 error,
@@ -76,7 +76,7 @@ pub(crate) fn check_days(
     let to_day = day("to", to_flag, to)?;
     if to_day < from_day {
         return Err(Failure::Usage(
-            Audit::EmptyPeriod {
+            Says::EmptyPeriod {
                 from_flag: from_flag.into(),
                 from: from.into(),
                 to_flag: to_flag.into(),
@@ -88,7 +88,7 @@ pub(crate) fn check_days(
     // The period's width, as every auditor answer checks it.
     answers::days(from, to).map_err(|error| {
         Failure::Usage(
-            Audit::TooWide {
+            Says::TooWide {
                 flag: to_flag.into(),
                 from: from_day,
                 to: to_day,

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     audit::query::GroupBy,
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::lists::Lists as Says, Message},
         output::{file_error, output_error, FileAction},
     },
     proto,
@@ -81,7 +81,7 @@ async fn ask(args: &RatioArgs) -> Result<(Vec<RatioLine>, LeftOut), String> {
 pub async fn run(args: &RatioArgs) -> Result<(), String> {
     let (lines, left_out) = ask(args).await?;
     if lines.is_empty() {
-        eprintln!("{}", Audit::NoDossier.text());
+        eprintln!("{}", Says::NoDossier.text());
     }
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -103,7 +103,7 @@ pub async fn run(args: &RatioArgs) -> Result<(), String> {
         let svg = chart::coverage_svg(&title, &lines, &total_line(&lines));
         std::fs::write(path, svg).map_err(|e| file_error(path, FileAction::Write, e))?;
         let path = path.display().to_string();
-        eprintln!("{}", Audit::ChartWritten { path }.text());
+        eprintln!("{}", Says::ChartWritten { path }.text());
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use super::{period::PeriodArgs, source::Source};
 use crate::{
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::lists::Lists as Says, Message},
         output::{spinner, ListFormat, RecordWriter, Records},
     },
     domain::vietnam::rfc3339,
@@ -38,7 +38,7 @@ pub struct ReconcileArgs {
 /// chunk of findings as it arrives.
 pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     let log = args.log.open().await?;
-    let spinner = spinner(Audit::Reconciling.text());
+    let spinner = spinner(Says::Reconciling.text());
     let out = std::cell::RefCell::new(None);
     let request = proto::ReconcileRequest {
         from: args.period.from.clone(),
@@ -49,7 +49,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
     };
     let summary = |result: proto::ReconcileResponse| {
         spinner.finish_and_clear();
-        eprintln!("{}", Audit::ReconcileCounts { counts: result }.text());
+        eprintln!("{}", Says::ReconcileCounts { counts: result }.text());
         *out.borrow_mut() = Some(RecordWriter::start(
             FINDING_COLUMNS,
             args.format,
@@ -61,7 +61,7 @@ pub async fn run(args: ReconcileArgs) -> Result<(), String> {
         let mut out = out.borrow_mut();
         let out = out
             .as_mut()
-            .ok_or_else(|| Audit::FindingsBeforeCounts.text())?;
+            .ok_or_else(|| Says::FindingsBeforeCounts.text())?;
         for f in findings {
             out.write(&serde_json::json!({
                 "finding": f.kind, "agency": f.agency_id, "dossier": f.dossier_id,

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::{
     cli::{
-        messages::{audit::Audit, Message},
+        messages::{audit::lists::Lists as Says, Message},
         output::csv_field,
     },
     proto,
@@ -65,7 +65,7 @@ impl LeftOut {
 
     /// The line under a ratio table, in the CLI's language.
     pub(crate) fn sentence(&self) -> String {
-        Audit::LeftOut {
+        Says::LeftOut {
             dossiers: self.load_test_dossiers_left_out,
             lookups: self.load_test_lookups_left_out,
             served: self.load_test_served_left_out,

@@ -7,7 +7,9 @@ use clap::Args;
 use tonic::transport::Channel;
 
 use super::filters::{self, Resolution};
-use crate::cli::messages::{audit::Audit, client_error, common::Common, Message, Shown};
+use crate::cli::messages::{
+    audit::source::Source as Says, client_error, common::Common, Message, Shown,
+};
 use crate::{
     audit::{answers, log::SUBJECT_KEY_FILE, query::AuditReader, recorder::subject_hash},
     client::{AuditClient, ClientTls},
@@ -36,11 +38,11 @@ impl Source {
         };
         if !path.is_file() {
             let path = path.display().to_string();
-            return Err(Audit::NoLogFile { path }.text());
+            return Err(Says::NoLogFile { path }.text());
         }
         let reader =
             AuditReader::open_current(path, std::time::Duration::from_secs(10)).map_err(|e| {
-                Audit::LogFile {
+                Says::LogFile {
                     path: path.display().to_string(),
                     error: e.to_string(),
                 }
@@ -170,13 +172,13 @@ impl Backend {
                     match (chunk.summary, summary.take()) {
                         (Some(counts), Some(summary)) => summary(counts),
                         (None, None) => findings(chunk.findings),
-                        _ => Err(Audit::OutOfOrder.text()),
+                        _ => Err(Says::OutOfOrder.text()),
                     }
                 })
                 .await?;
                 match summary {
                     None => Ok(()),
-                    Some(_) => Err(Audit::EndedBeforeCounts.text()),
+                    Some(_) => Err(Says::EndedBeforeCounts.text()),
                 }
             }
             Backend::File { reader, .. } => {
@@ -206,7 +208,7 @@ impl Backend {
             |mut c: AuditTrailClient<Channel>, r| async move { c.citizen_access_log(r).await };
         let from_file = |reader: &AuditReader, r| {
             let key = key.ok_or_else(|| {
-                Audit::NoSubjectKey {
+                Says::NoSubjectKey {
                     file: SUBJECT_KEY_FILE.into(),
                 }
                 .text()
@@ -353,7 +355,7 @@ impl Backend {
         match filters::resolve(&typed, known.iter().map(String::as_str)) {
             Resolution::Exact => Ok(Some(typed)),
             Resolution::Same(name) => {
-                let said = Audit::TakenAs {
+                let said = Says::TakenAs {
                     flag,
                     typed,
                     name: name.clone(),
@@ -361,16 +363,16 @@ impl Backend {
                 eprintln!("{}", said.text());
                 Ok(Some(name))
             }
-            Resolution::Ambiguous(names) => Err(Audit::Ambiguous { flag, typed, names }.text()),
+            Resolution::Ambiguous(names) => Err(Says::Ambiguous { flag, typed, names }.text()),
             Resolution::Unknown => {
                 let said = if known.is_empty() {
-                    Audit::NoneInPeriod {
+                    Says::NoneInPeriod {
                         flag,
                         typed: typed.clone(),
                         group,
                     }
                 } else {
-                    Audit::NoMatch {
+                    Says::NoMatch {
                         flag,
                         typed: typed.clone(),
                         group,

@@ -14,7 +14,7 @@ use crate::{
         verify_file, SignedTreeHead,
     },
     cli::{
-        messages::{audit::Audit, client_error, Message},
+        messages::{audit::verify::Verify as Says, client_error, Message},
         output::{file_error, FileAction},
     },
     proto,
@@ -61,7 +61,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
     let key_text = match &args.public_key {
         Some(hex) => hex.clone(),
         None => std::fs::read_to_string(args.data_dir.join(PUBLIC_KEY_FILE)).map_err(|error| {
-            Audit::KeyFile {
+            Says::KeyFile {
                 path: args.data_dir.join(PUBLIC_KEY_FILE).display().to_string(),
                 error,
             }
@@ -70,7 +70,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
     };
     let key = parse_public_key(&key_text).map_err(|e| e.to_string())?;
     let db = args.data_dir.join(crate::audit::log::DATABASE_FILE);
-    let spinner = crate::cli::output::spinner(Audit::Recomputing.text());
+    let spinner = crate::cli::output::spinner(Says::Recomputing.text());
     let report = match &args.audit_store {
         Some(url) => crate::audit::postgres::PgStore::connect(url)
             .and_then(|store| crate::audit::verify::verify_store(&store, &key)),
@@ -80,7 +80,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
     let report = report.map_err(|e| e.to_string())?;
     match &report.tamper {
         None => {
-            let intact = Audit::Intact {
+            let intact = Says::Intact {
                 events: report.events,
                 heads: report.heads_checked as u64,
                 size: report.latest_head.as_ref().map_or(0, |h| h.tree_size),
@@ -91,7 +91,7 @@ pub fn run(args: &VerifyArgs) -> Result<(), String> {
             };
             crate::cli::output::print(&format!("{}\n", intact.text()))
         }
-        Some(tamper) => Err(Audit::Tampered {
+        Some(tamper) => Err(Says::Tampered {
             tamper: tamper.to_string(),
             events: report.events,
         }
@@ -129,7 +129,7 @@ impl SavedHead {
             signature: hex_array("signature", &self.signature)?,
         };
         if !head.verify(key) {
-            return Err(Audit::NotSigned {
+            return Err(Says::NotSigned {
                 size: head.tree_size,
             }
             .text());
@@ -143,7 +143,7 @@ fn hex_array<const N: usize>(field: &str, text: &str) -> Result<[u8; N], String>
     parse_hex(text)
         .and_then(|bytes| bytes.try_into().ok())
         .ok_or_else(|| {
-            Audit::NotHex {
+            Says::NotHex {
                 field: field.into(),
                 bytes: N,
             }
@@ -163,7 +163,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         .map_err(|s| peer.status_message(s))?
         .into_inner();
     if !report.intact {
-        return Err(Audit::TamperedRemote {
+        return Err(Says::TamperedRemote {
             problem: report.problem,
             events: report.events,
         }
@@ -173,7 +173,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         .latest_head
         .as_ref()
         .map(SavedHead::from_message)
-        .ok_or_else(|| Audit::NoHead.text())?;
+        .ok_or_else(|| Says::NoHead.text())?;
     let (key_text, pinned) = match &args.public_key {
         Some(key) => (key.clone(), true),
         None => (head.public_key.clone(), false),
@@ -185,14 +185,14 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         let text =
             std::fs::read_to_string(path).map_err(|e| file_error(path, FileAction::Read, e))?;
         let previous: SavedHead = serde_json::from_str(&text).map_err(|e| {
-            Audit::HeadFile {
+            Says::HeadFile {
                 path: path.display().to_string(),
                 error: e.to_string(),
             }
             .text()
         })?;
         if previous.public_key != hex(&key.to_bytes()) {
-            return Err(Audit::KeyChanged {
+            return Err(Says::KeyChanged {
                 path: path.display().to_string(),
                 then: previous.public_key,
                 now: hex(&key.to_bytes()),
@@ -201,7 +201,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         }
         let previous = previous.verified(&key)?;
         if previous.tree_size > current.tree_size {
-            return Err(Audit::Shrank {
+            return Err(Says::Shrank {
                 then: previous.tree_size,
                 now: current.tree_size,
             }
@@ -226,7 +226,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
             )
         });
         if !consistent {
-            return Err(Audit::NotExtending {
+            return Err(Says::NotExtending {
                 now: current.tree_size,
                 then: previous.tree_size,
             }
@@ -238,7 +238,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&head).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| file_error(path, FileAction::Write, e))?;
     }
-    let intact = Audit::IntactRemote {
+    let intact = Says::IntactRemote {
         events: report.events,
         heads: report.heads_checked,
         size: current.tree_size,
@@ -248,7 +248,7 @@ pub(crate) async fn run_remote(args: &VerifyArgs) -> Result<(), String> {
     crate::cli::output::print(&format!("{}\n", intact.text()))?;
     if !pinned {
         let key = head.public_key.clone();
-        eprintln!("{}", Audit::Unpinned { key }.text());
+        eprintln!("{}", Says::Unpinned { key }.text());
     }
     Ok(())
 }

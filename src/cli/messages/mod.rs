@@ -2,8 +2,9 @@
 //! `VNPOP_LANG=vi`): errors it finds itself (a flag's value, a file it cannot open, an input it
 //! refuses), progress, summaries and hints. One catalogue a command — [`common`] for what every
 //! command prints (files, connections, empty lists), then [`citizen`], [`certs`], [`serve`]
-//! (with `load`), [`simulate`], [`clean`] and [`audit`] — each an enum declared with
-//! [`catalogue!`], whose variants carry the values the message shows.
+//! (with `load`), [`simulate`], [`clean`] and [`audit`] (a catalogue per part of the audit
+//! commands) — each an enum declared with [`catalogue!`], whose variants carry the values the
+//! message shows.
 //!
 //! How they are written. English stays as it was (lower case after `vnpop: `, counts as plain
 //! digits). Vietnamese is written as an official writes it: an error, printed after `vnpop: `,
