@@ -6,9 +6,9 @@
 //! wrong and what to do. They never contain a full CCCD number or name.
 //!
 //! Here: [`ApiError`] itself; `status` gives its reason, code, details and `tonic::Status`;
-//! `audit` and `injected` hold the errors it carries from below.
+//! `injected` holds an error it carries from below, as the `vnpop-audit` crate holds
+//! [`AuditError`].
 
-mod audit;
 mod injected;
 mod status;
 #[cfg(test)]
@@ -21,8 +21,8 @@ use crate::{
 };
 
 pub use crate::reason::{code_name, Reason, ERROR_DOMAIN};
-pub use audit::AuditError;
 pub use injected::InjectedError;
+pub use vnpop_audit::AuditError;
 
 /// At most this many characters of an input are quoted in an error message.
 pub(crate) const QUOTE_MAX_CHARS: usize = 64;

@@ -11,8 +11,9 @@
 //!
 //! Here: the chunks and what every answer shares; `days` checks an auditor's period, and each
 //! file answers its questions: `ratio`, `lists` (events, unverified dossiers, a citizen's
-//! accesses), `reconcile`.
+//! accesses), `reconcile`, `anomalies`.
 
+mod anomalies;
 mod days;
 mod lists;
 mod ratio;
@@ -20,6 +21,7 @@ mod reconcile;
 #[cfg(test)]
 mod tests;
 
+pub use anomalies::{anomaly_chunks, anomaly_query};
 pub use days::{days, parse_day, period, MAX_PERIOD_YEARS, YEARS};
 pub use lists::{citizen_accesses, event_filter, logged_event, unverified_dossiers};
 pub use ratio::{lookup_ratio, lookup_ratio_chunks, ratio_query};

@@ -4,7 +4,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{AnswerStream, AuditService, CHUNKS_AHEAD};
-use crate::{audit::anomalies, proto};
+use crate::{audit::answers, proto};
 
 impl AuditService {
     /// The answer of FindAnomalies, for an auditor.
@@ -13,10 +13,10 @@ impl AuditService {
         request: Request<proto::AnomaliesRequest>,
     ) -> Result<Response<AnswerStream<proto::AnomaliesChunk>>, Status> {
         self.auditor(&request, "FindAnomalies")?;
-        let query = anomalies::anomaly_query(request.into_inner())?;
+        let query = answers::anomaly_query(request.into_inner())?;
         let stream = self
             .stream(CHUNKS_AHEAD, move |reader, send| {
-                anomalies::anomaly_chunks(reader, &query, send)
+                answers::anomaly_chunks(reader, &query, send)
             })
             .await?;
         Ok(Response::new(stream))

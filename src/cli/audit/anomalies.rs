@@ -10,7 +10,7 @@ use super::{
     source::{each_message, until_failed, Backend, Source},
 };
 use crate::{
-    audit::anomalies,
+    audit::answers,
     cli::{
         messages::{audit::lists::Lists as Says, Message, Shown},
         output::{spinner, ListFormat, RecordWriter, Records},
@@ -122,9 +122,9 @@ pub(crate) async fn find(
             each_message(client.raw().find_anomalies(request).await, peer, each).await
         }
         Backend::File { reader, .. } => {
-            let query = anomalies::anomaly_query(request).map_err(|e| e.shown())?;
+            let query = answers::anomaly_query(request).map_err(|e| e.shown())?;
             until_failed(
-                |send| anomalies::anomaly_chunks(reader, &query, send),
+                |send| answers::anomaly_chunks(reader, &query, send),
                 |e| e.shown(),
                 each,
             )
