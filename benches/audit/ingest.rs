@@ -19,7 +19,7 @@ use crate::{
 
 /// The positions at one moment of ingest.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Sample {
+struct Sample {
     /// Seconds since ingest began.
     at: f64,
     /// Events whose append was acknowledged (durable).
@@ -30,7 +30,7 @@ pub(crate) struct Sample {
 
 /// When `position` first reached `target` (seconds since ingest began), interpolated between
 /// the samples either side.
-pub(crate) fn reached(samples: &[Sample], target: u64, position: fn(&Sample) -> u64) -> f64 {
+fn reached(samples: &[Sample], target: u64, position: fn(&Sample) -> u64) -> f64 {
     let mut before = Sample::default();
     for sample in samples {
         let (from, to) = (position(&before), position(sample));
@@ -47,11 +47,7 @@ pub(crate) fn reached(samples: &[Sample], target: u64, position: fn(&Sample) -> 
 }
 
 /// Rates (events/s) of `position` over the whole run, the first tenth and the last tenth.
-pub(crate) fn rates(
-    samples: &[Sample],
-    total: u64,
-    position: fn(&Sample) -> u64,
-) -> (f64, f64, f64) {
+fn rates(samples: &[Sample], total: u64, position: fn(&Sample) -> u64) -> (f64, f64, f64) {
     let tenth = (total / 10).max(1);
     let end = reached(samples, total, position);
     let first = reached(samples, tenth, position);

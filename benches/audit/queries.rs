@@ -22,13 +22,13 @@ use crate::{
 };
 
 /// The Vietnam day `ms` falls in, as the auditor's requests write it.
-pub(crate) fn day(ms: i64) -> NaiveDate {
+fn day(ms: i64) -> NaiveDate {
     NaiveDate::from_ymd_opt(2023, 1, 1).expect("date")
         + Days::new(((ms - START_MS) / DAY_MS) as u64)
 }
 
 /// One auditor's question: a name and how to ask it of the log; the answer's rows.
-pub(crate) type Question<'a> = (&'static str, Box<dyn Fn(&AuditLog) -> u64 + 'a>);
+type Question<'a> = (&'static str, Box<dyn Fn(&AuditLog) -> u64 + 'a>);
 
 /// Asks as the AuditTrail service does: waits until the query tables hold everything
 /// acknowledged, opens a reader on the log, and hands it to `answer`.

@@ -20,16 +20,16 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 /// Milliseconds between two dossiers.
 pub(crate) const DOSSIER_EVERY_MS: i64 = 3_000;
 /// One dossier in this many has no served lookup.
-pub(crate) const UNVERIFIED_EVERY: usize = 20;
+const UNVERIFIED_EVERY: usize = 20;
 /// Events per citizen looked up (three in four of them lookups).
-pub(crate) const EVENTS_PER_CITIZEN: usize = 16;
+const EVENTS_PER_CITIZEN: usize = 16;
 /// The key subjects are hashed with (the data directory's `audit-subject.key` in a server).
 pub(crate) const SUBJECT_KEY: [u8; 32] = [0x27; 32];
 /// The citizen whose history is asked for.
 pub(crate) const CITIZEN_CCCD: &str = "001090012345";
 
 /// A 64-bit mix (SplitMix64's finaliser): the benchmark's randomness, the same every run.
-pub(crate) fn mix(x: u64) -> u64 {
+fn mix(x: u64) -> u64 {
     let x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     let x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
