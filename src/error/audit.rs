@@ -1,9 +1,11 @@
-//! [`AuditError`]: why the audit log could not do what was asked, kept here below both `audit`
-//! and the API's errors.
+//! [`AuditError`]: why the audit log could not do what was asked, kept here, below `audit`, so
+//! that the API's errors can carry it.
 
 /// Why the audit log could not do what was asked (the audit domain's error, re-exported as
 /// `audit::AuditError`). It lives here, below both, so that `audit`'s service layer can answer
-/// [`ApiError`] while [`ApiError::AuditUnavailable`] carries it, without an import cycle.
+/// [`ApiError`](super::ApiError) while
+/// [`ApiError::AuditUnavailable`](super::ApiError::AuditUnavailable) carries it, without an
+/// import cycle.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error("audit database error: {0}")]

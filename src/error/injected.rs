@@ -3,7 +3,7 @@
 use tonic::Code;
 
 /// The status codes a QA fault rule can inject (re-exported as `faults::InjectedError`; here,
-/// below `faults`, for the same reason as [`AuditError`]).
+/// below `faults`, for the same reason as [`AuditError`](super::AuditError)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InjectedError {
     Unavailable,
