@@ -2,7 +2,7 @@
 //! google.rpc.ErrorInfo ([`Reason`], the error catalogue in docs/errors.md) and the names of gRPC status
 //! codes ([`code_name`], [`code_from_name`]).
 //!
-//! The server builds every error's `ErrorInfo.reason` from a [`Reason`] (`src/error.rs`, the
+//! The server builds every error's `ErrorInfo.reason` from a [`Reason`] (the `vnpop` package's `src/error/`, the
 //! reporting rules' [`crate::reporting::Refusal`]); the client library reads it back as one
 //! (`vnpop_client::ClientError::reason`). On the wire a reason is its string
 //! ([`Reason::as_str`]), so software in any language reads the same codes; a code this version
