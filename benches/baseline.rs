@@ -9,10 +9,12 @@
 //! - (b) `LookupByCccd` with the served-call audit switched off (a benchmark-only switch that no
 //!   server flag reaches): the lookup itself, store read and answer through the field scope;
 //! - (c) `LookupByCccd` as served in production: each call durably recorded in the audit log
-//!   (SQLite, group commit, signed tree head) before the answer.
+//!   (SQLite, group commit, signed tree head) before the answer, with the server's default
+//!   commit delay (`serve --audit-commit-delay`; `VNPOP_BENCH_COMMIT_DELAY_US` sets another);
+//! - (e) the same without a commit delay: what the delay changes, in the same rounds.
 //!
 //! The machine is noisy (two cores shared with everything else), so the figures are measured in
-//! interleaved rounds — a, b, c, a, b, c, … — and each figure is the median of its rounds: a
+//! interleaved rounds — a, b, c, e, a, b, c, e, … — and each figure is the median of its rounds: a
 //! slow spell hurts one round of every figure rather than all of one figure.
 //!
 //! Beside them, in the same rounds, (d): `fdatasync` of a 4 KiB append in the audit log's own
@@ -114,10 +116,17 @@ fn main() {
         let pool = lookup_pool(&config);
         let run_id = load::new_run_id();
         let only = std::env::var("VNPOP_BENCH_ONLY").unwrap_or_default();
+        // (c) with the server's commit delay (`serve --audit-commit-delay`), (e) without one.
+        let delay = std::time::Duration::from_micros(env_number(
+            "VNPOP_BENCH_COMMIT_DELAY_US",
+            config.audit_commit_delay,
+        ));
+        let no_delay = std::time::Duration::ZERO;
         let figures: Vec<_> = [
-            ("(a) no-op (WhoAmI)", RpcKind::Noop, true),
-            ("(b) lookup, audit off", RpcKind::Lookup, false),
-            ("(c) lookup, audited", RpcKind::Lookup, true),
+            ("(a) no-op (WhoAmI)", RpcKind::Noop, true, no_delay),
+            ("(b) lookup, audit off", RpcKind::Lookup, false, no_delay),
+            ("(c) lookup, audited", RpcKind::Lookup, true, delay),
+            ("(e) audited, no delay", RpcKind::Lookup, true, no_delay),
         ]
         .into_iter()
         .filter(|(label, ..)| only.is_empty() || only.contains(&label[1..2]))
@@ -128,7 +137,7 @@ fn main() {
             let figure = i.checked_sub(1).map(|i| figures[i]);
             let dir = data_dir.path();
             async move {
-                let Some((_, kind, audited)) = figure else {
+                let Some((_, kind, audited, delay)) = figure else {
                     let (p50_ms, p99_ms) = fdatasync_ms(dir, 500);
                     return Some(Figure {
                         p50_ms,
@@ -137,6 +146,7 @@ fn main() {
                     });
                 };
                 recorder.skip_recording_for_benchmark(!audited);
+                recorder.log().set_commit_delay(delay);
                 let channels = vec![channel.clone()];
                 Some(closed_loop(pool, kind, channels, concurrency, seconds, run_id).await)
             }

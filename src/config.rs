@@ -124,6 +124,14 @@ pub struct ServeConfig {
     #[arg(long, env = "VNPOP_AUDIT_STORE", value_name = "URL")]
     pub audit_store: Option<String>,
 
+    /// Under load (after a group commit of 8 calls or more), how long the audit log's writer
+    /// waits for more calls before it commits a group smaller than the last, in microseconds:
+    /// more calls then share one commit, signature and fsync. A call alone is never delayed.
+    /// 0 turns it off; at most 100000.
+    #[arg(long, env = "VNPOP_AUDIT_COMMIT_DELAY", value_name = "MICROSECONDS", default_value_t = 400,
+        value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub audit_commit_delay: u64,
+
     /// TOML file of agencies, their certificate identities and field scopes; default: the
     /// embedded development configuration (data/agencies.toml).
     #[arg(long, env = "VNPOP_AGENCIES")]

@@ -264,6 +264,7 @@ impl ServerState {
             Some(url) => AuditLog::open_fleet(lock, &PgStore::connect(url)?)?,
             None => AuditLog::open(lock)?,
         });
+        audit.set_commit_delay(std::time::Duration::from_micros(config.audit_commit_delay));
         let subject_key = load_or_create_secret(&config.data_dir.join(SUBJECT_KEY_FILE))?;
         let recorder = Arc::new(ServedRecorder::new(audit, subject_key)?);
         let csca_pem = match &config.csca {

@@ -3,7 +3,11 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Condvar, Mutex, OnceLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Condvar, Mutex, OnceLock,
+    },
+    time::Duration,
 };
 
 use tokio::sync::{mpsc, oneshot};
@@ -14,6 +18,9 @@ use super::{event::AuditEvent, AuditError};
 const MAX_GROUP: usize = 20_000;
 /// Batches waiting per lane before `append` waits for the sequencer.
 const QUEUE: usize = 1024;
+/// The commit delay ([`Queue::set_commit_delay`]) is waited only after a group of at least this
+/// many batches: one caller alone, or a few, are never delayed.
+const DELAY_AFTER_GROUP: usize = 8;
 
 /// Which queue a batch waits in: served calls go to the log ahead of agencies' reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +158,8 @@ struct Queues {
     sequencer_waiting: bool,
     /// Appenders waiting on `room`.
     waiting_for_room: usize,
+    /// Batches in the group taken last.
+    last_group: usize,
 }
 
 /// The queues with their wake-ups: `ready` for the sequencer, `room` for waiting appenders.
@@ -159,6 +168,8 @@ pub(crate) struct Queue {
     queues: Mutex<Queues>,
     ready: Condvar,
     room: Condvar,
+    /// The commit delay in microseconds; 0: none.
+    commit_delay_us: AtomicU64,
 }
 
 impl Queue {
@@ -208,8 +219,29 @@ impl Queue {
         Ok(())
     }
 
+    /// Sets the commit delay: under load — after a group of [`DELAY_AFTER_GROUP`] batches or
+    /// more — the sequencer, finding fewer batches waiting than the last group had, waits this
+    /// long before it takes a group, so that more calls share the group's commit, signature and
+    /// fsync (PostgreSQL's `commit_delay` with `commit_siblings`, by the last group's size). A
+    /// caller alone is never delayed. Zero turns it off.
+    pub(crate) fn set_commit_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.commit_delay_us.store(micros, Ordering::Relaxed);
+    }
+
+    /// The delay [`Queue::take`] waits before taking a group from `queues`, if any.
+    fn delay(&self, queues: &Queues) -> Option<Duration> {
+        commit_delay(
+            self.commit_delay_us.load(Ordering::Relaxed),
+            queues.last_group,
+            queues.served.len() + queues.ingest.len(),
+            queues.closed,
+        )
+    }
+
     /// Waits for work and takes a group: every served call waiting, then reports, up to
-    /// [`MAX_GROUP`] events. `None` once closed and drained.
+    /// [`MAX_GROUP`] events (after the commit delay, when one applies). `None` once closed and
+    /// drained.
     pub(crate) fn take(&self) -> Option<Vec<Job>> {
         let mut queues = self.queues.lock().expect("queue lock");
         while queues.served.is_empty() && queues.ingest.is_empty() {
@@ -219,6 +251,12 @@ impl Queue {
             queues.sequencer_waiting = true;
             queues = self.ready.wait(queues).expect("queue lock");
             queues.sequencer_waiting = false;
+        }
+        if let Some(delay) = self.delay(&queues) {
+            // Appenders push meanwhile without waking anyone: the sequencer is not waiting.
+            drop(queues);
+            std::thread::sleep(delay);
+            queues = self.queues.lock().expect("queue lock");
         }
         let mut group = Vec::new();
         let mut count = 0;
@@ -233,6 +271,7 @@ impl Queue {
             count += job.events.len();
             group.push(job);
         }
+        queues.last_group = group.len();
         if queues.waiting_for_room > 0 {
             self.room.notify_all();
         }
@@ -244,5 +283,35 @@ impl Queue {
         self.queues.lock().expect("queue lock").closed = true;
         self.ready.notify_all();
         self.room.notify_all();
+    }
+}
+
+/// The commit delay's rule ([`Queue::set_commit_delay`]): `micros` (0: off) when the last group
+/// had [`DELAY_AFTER_GROUP`] batches or more and fewer than that many are `waiting`, and the
+/// queue is not closing.
+fn commit_delay(micros: u64, last_group: usize, waiting: usize, closed: bool) -> Option<Duration> {
+    (micros > 0 && !closed && last_group >= DELAY_AFTER_GROUP && waiting < last_group)
+        .then(|| Duration::from_micros(micros))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commit_delay_is_waited_only_under_load_for_a_group_that_would_be_smaller() {
+        let delay = Some(Duration::from_micros(400));
+        // Off.
+        assert_eq!(commit_delay(0, 64, 1, false), None);
+        // A caller alone, or a few: never delayed, however small the group.
+        assert_eq!(commit_delay(400, 1, 1, false), None);
+        assert_eq!(commit_delay(400, DELAY_AFTER_GROUP - 1, 1, false), None);
+        // Under load, a group smaller than the last one waits for more.
+        assert_eq!(commit_delay(400, DELAY_AFTER_GROUP, 1, false), delay);
+        assert_eq!(commit_delay(400, 64, 63, false), delay);
+        // As many waiting as the last group had: taken at once.
+        assert_eq!(commit_delay(400, 64, 64, false), None);
+        // Closing: what is queued is taken at once.
+        assert_eq!(commit_delay(400, 64, 1, true), None);
     }
 }

@@ -159,6 +159,14 @@ impl AuditLog {
         super::checkpoint::checkpoint(head.tree_size, &head.root, &self.signer)
     }
 
+    /// Sets the commit delay: under load (after a group of 8 calls or more), the sequencer
+    /// waits this long for more calls before taking a group smaller than the last, so that more
+    /// calls share a group's commit, signature and fsync; a call alone is never delayed. Zero
+    /// (the default) turns it off. It may be changed at any time.
+    pub fn set_commit_delay(&self, delay: std::time::Duration) {
+        self.queue.set_commit_delay(delay);
+    }
+
     /// The log file.
     pub fn path(&self) -> &Path {
         &self.path

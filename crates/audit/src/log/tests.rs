@@ -51,3 +51,39 @@ fn appenders_are_answered_with_or_without_the_answering_task() {
     assert_eq!(receipt.tree_size, 22);
     assert_eq!(log.append_blocking(dossier("D")).unwrap().tree_size, 23);
 }
+
+/// With a commit delay, a burst of concurrent appenders is answered in full, every one with its
+/// own position, and the log verifies; a caller alone afterwards is answered as before.
+#[test]
+fn a_commit_delay_loses_no_append_and_the_log_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::open(DataDirLock::acquire(dir.path()).unwrap()).unwrap());
+    log.set_commit_delay(std::time::Duration::from_micros(500));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let mut sizes = runtime.block_on(async {
+        let mut sizes = Vec::new();
+        for burst in 0..5 {
+            let appends: Vec<_> = (0..64)
+                .map(|i| {
+                    let log = Arc::clone(&log);
+                    let event = dossier(&format!("A{burst}-{i}")).remove(0);
+                    tokio::spawn(async move { log.append_served(event).await })
+                })
+                .collect();
+            for append in appends {
+                sizes.push(append.await.unwrap().unwrap().tree_size);
+            }
+        }
+        sizes
+    });
+    sizes.sort_unstable();
+    sizes.dedup();
+    assert_eq!(sizes.last(), Some(&320));
+    let alone = runtime.block_on(log.append(dossier("B"))).unwrap();
+    assert_eq!(alone.tree_size, 321);
+    let report = log.verify().unwrap();
+    assert_eq!((report.events, report.tamper), (321, None));
+}
