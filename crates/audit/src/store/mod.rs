@@ -79,7 +79,9 @@ pub(crate) struct SharedEnd {
 
 /// The log of record as the sequencer, the projector and the readers need it.
 pub(crate) trait LogOfRecord {
-    /// Stores a group atomically and durably; nothing of it is visible before it returns.
+    /// Stores a group atomically and durably; nothing of it is visible before it returns. A
+    /// group whose head is at a size already signed is refused whole: a signed head is never
+    /// replaced.
     fn append(&mut self, group: &Group) -> Result<(), AuditError>;
     /// Calls `each` with every record in `[from, to)`, in order, until it returns false.
     /// Structural damage (a short run, a gap) is passed to `damaged` and ends the scan.

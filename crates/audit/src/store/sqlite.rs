@@ -149,7 +149,7 @@ impl LogOfRecord for SqliteLog {
             for head in &group.heads {
                 transaction
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO tree_heads (tree_size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO tree_heads (tree_size, root, signed_at_ms, signature) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![
                         head.tree_size as i64,

@@ -55,6 +55,26 @@ pub(crate) fn a_failed_append_leaves_nothing(backend: impl Backend) {
     assert_eq!(log.latest_head().unwrap(), Some(head(15, 2)));
 }
 
+/// A signed head is never replaced: a group carrying a head at a size already signed (another
+/// time, another signature) is refused whole, and the first head stays as it was.
+pub(crate) fn a_signed_head_is_never_replaced(backend: impl Backend) {
+    let mut log = backend.open();
+    let mut group = raw_group(0, 10);
+    group.heads = vec![head(10, 1)];
+    log.append(&group).unwrap();
+    let before = contents(&log);
+    let mut again = raw_group(10, 12);
+    again.heads = vec![head(10, 2)];
+    assert!(log.append(&again).is_err());
+    assert_eq!(contents(&log), before);
+    assert_eq!(contents(&backend.open()), before);
+    assert_eq!(log.heads().unwrap(), vec![head(10, 1)]);
+    let mut next = raw_group(10, 12);
+    next.heads = vec![head(12, 3)];
+    log.append(&next).unwrap();
+    assert_eq!(log.heads().unwrap(), vec![head(10, 1), head(12, 3)]);
+}
+
 /// A lock given up (by `abandon` or by dropping the handle) stores nothing, and appends go on.
 pub(crate) fn an_abandoned_append_leaves_nothing(backend: impl Backend) {
     let mut log = backend.open();

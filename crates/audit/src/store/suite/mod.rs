@@ -53,6 +53,7 @@ macro_rules! log_of_record_suite {
             restore_blocks_stores_roots_and_nothing_else,
             checkpoint_changes_nothing,
             a_failed_append_leaves_nothing,
+            a_signed_head_is_never_replaced,
             an_abandoned_append_leaves_nothing,
             lock_for_append_returns_the_shared_end,
             the_write_lock_is_released_by_append_and_failure,
