@@ -11,7 +11,14 @@
 //! - (c) `LookupByCccd` as served in production: each call durably recorded in the audit log
 //!   (SQLite, group commit, signed tree head) before the answer, with the server's default
 //!   commit delay (`serve --audit-commit-delay`; `VNPOP_BENCH_COMMIT_DELAY_US` sets another);
-//! - (e) the same without a commit delay: what the delay changes, in the same rounds.
+//! - (e) the same without a commit delay: what the delay changes, in the same rounds;
+//! - (f) the floor: `LookupByCccd` answered once a bare group write and `fdatasync` after it is
+//!   durable, made by a writer thread as the sequencer makes its commits, with (c)'s commit
+//!   delay (`vnpop_audit::testing::DurableFloor`, a benchmark-only switch) and no record, tree,
+//!   signature, SQLite or projector: the least any log of record costs a lookup here;
+//! - (g) the same floor without a writer thread: the call that finds no write under way writes
+//!   and syncs for the others, on its own worker (`block_in_place`), a group commit's leader;
+//! - (h) the hand-off alone: as (f), but the writer thread neither writes nor syncs.
 //!
 //! The machine is noisy (two cores shared with everything else), so the figures are measured in
 //! interleaved rounds — a, b, c, e, a, b, c, e, … — and each figure is the median of its rounds: a
@@ -53,6 +60,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use common::{
     bench_config, closed_loop, env_number, interleaved_rounds, lookup_pool, median, middle, Figure,
 };
+use vnpop::audit::testing::FloorMode;
 use vnpop::{
     client::connect_channel,
     load::{self, LoadConfig, RpcKind},
@@ -123,10 +131,43 @@ fn main() {
         ));
         let no_delay = std::time::Duration::ZERO;
         let figures: Vec<_> = [
-            ("(a) no-op (WhoAmI)", RpcKind::Noop, true, no_delay),
-            ("(b) lookup, audit off", RpcKind::Lookup, false, no_delay),
-            ("(c) lookup, audited", RpcKind::Lookup, true, delay),
-            ("(e) audited, no delay", RpcKind::Lookup, true, no_delay),
+            ("(a) no-op (WhoAmI)", RpcKind::Noop, true, no_delay, None),
+            (
+                "(b) lookup, audit off",
+                RpcKind::Lookup,
+                false,
+                no_delay,
+                None,
+            ),
+            ("(c) lookup, audited", RpcKind::Lookup, true, delay, None),
+            (
+                "(e) audited, no delay",
+                RpcKind::Lookup,
+                true,
+                no_delay,
+                None,
+            ),
+            (
+                "(f) floor: bare fsync",
+                RpcKind::Lookup,
+                true,
+                delay,
+                Some(FloorMode::Writer),
+            ),
+            (
+                "(g) floor, leader",
+                RpcKind::Lookup,
+                true,
+                delay,
+                Some(FloorMode::Leader),
+            ),
+            (
+                "(h) hand-off, no disk",
+                RpcKind::Lookup,
+                true,
+                delay,
+                Some(FloorMode::HandOff),
+            ),
         ]
         .into_iter()
         .filter(|(label, ..)| only.is_empty() || only.contains(&label[1..2]))
@@ -137,7 +178,7 @@ fn main() {
             let figure = i.checked_sub(1).map(|i| figures[i]);
             let dir = data_dir.path();
             async move {
-                let Some((_, kind, audited, delay)) = figure else {
+                let Some((_, kind, audited, delay, floor)) = figure else {
                     let (p50_ms, p99_ms) = fdatasync_ms(dir, 500);
                     return Some(Figure {
                         p50_ms,
@@ -146,6 +187,9 @@ fn main() {
                     });
                 };
                 recorder.skip_recording_for_benchmark(!audited);
+                recorder
+                    .floor_for_benchmark(dir, floor, delay)
+                    .expect("the floor's file");
                 recorder.log().set_commit_delay(delay);
                 let channels = vec![channel.clone()];
                 Some(closed_loop(pool, kind, channels, concurrency, seconds, run_id).await)
@@ -160,15 +204,21 @@ fn main() {
                 .position(|(label, ..)| label.starts_with(prefix))
                 .map(|i| &each_round[i + 1])
         };
-        let recording_cpu_us = match (position("(b)"), position("(c)")) {
-            (Some(b), Some(c)) if !b.is_empty() && b.len() == c.len() => {
+        // A figure's CPU per call over (b)'s within each round, then the median: all of it,
+        // and the audit- threads' part.
+        let over_b = |prefix: &str| match (position("(b)"), position(prefix)) {
+            (Some(b), Some(x)) if !b.is_empty() && b.len() == x.len() => {
                 let differences = |of: fn(&Figure) -> f64| {
-                    middle(b.iter().zip(c).map(|(b, c)| of(c) - of(b)).collect())
+                    middle(b.iter().zip(x).map(|(b, x)| of(x) - of(b)).collect())
                 };
                 Some((differences(|f| f.cpu_us), differences(|f| f.writers_us)))
             }
             _ => None,
         };
+        let recording_cpu_us = (
+            over_b("(c)"),
+            ["(f)", "(g)", "(h)"].map(|floor| (floor, over_b(floor))),
+        );
         let mut figures: Vec<(&str, Figure)> = figures
             .iter()
             .zip(&medians[1..])
@@ -176,6 +226,9 @@ fn main() {
             .collect();
         figures.push(("(d) fdatasync, log dir", medians[0].expect("measured")));
         recorder.skip_recording_for_benchmark(false);
+        recorder
+            .floor_for_benchmark(data_dir.path(), None, std::time::Duration::ZERO)
+            .expect("the floor's file");
         recorder.log().hold_projection_for_test(false);
         running.shutdown().await.expect("shutdown");
         (figures, recording_cpu_us)
@@ -250,7 +303,15 @@ fn main() {
             verdict(audited.p99_ms <= base.p99_ms + sync.p99_ms)
         );
     }
-    issue_27_targets(by_label("(a)"), by_label("(c)"), recording_cpu_us);
+    issue_27_targets(by_label("(a)"), by_label("(c)"), recording_cpu_us.0);
+    for (floor, over_b) in recording_cpu_us.1 {
+        if let Some((cpu, writers)) = over_b {
+            println!(
+                "floor {floor} − (b): {cpu:.1} µs of CPU per lookup for the wait alone ({writers:.1} µs in the floor's writer thread, {:.1} µs elsewhere)",
+                cpu - writers
+            );
+        }
+    }
 }
 
 /// Issue 27's targets for the audited lookup, each beside its figure, and whether it is met.

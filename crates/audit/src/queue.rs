@@ -289,7 +289,12 @@ impl Queue {
 /// The commit delay's rule ([`Queue::set_commit_delay`]): `micros` (0: off) when the last group
 /// had [`DELAY_AFTER_GROUP`] batches or more and fewer than that many are `waiting`, and the
 /// queue is not closing.
-fn commit_delay(micros: u64, last_group: usize, waiting: usize, closed: bool) -> Option<Duration> {
+pub(crate) fn commit_delay(
+    micros: u64,
+    last_group: usize,
+    waiting: usize,
+    closed: bool,
+) -> Option<Duration> {
     (micros > 0 && !closed && last_group >= DELAY_AFTER_GROUP && waiting < last_group)
         .then(|| Duration::from_micros(micros))
 }

@@ -83,6 +83,14 @@ pub struct ServedRecorder {
     /// [`ServedRecorder::skip_recording_for_benchmark`]; absent from the binary.
     #[cfg(any(test, feature = "testing"))]
     skip_for_benchmark: std::sync::atomic::AtomicBool,
+    /// BENCHMARKS ONLY: when set and `floor` is there, `record` waits for the floor's durable
+    /// write instead of the log. See [`ServedRecorder::floor_for_benchmark`]; absent from the
+    /// binary.
+    #[cfg(any(test, feature = "testing"))]
+    floor_for_benchmark: std::sync::atomic::AtomicBool,
+    /// BENCHMARKS ONLY: the floor, once a benchmark asked for it.
+    #[cfg(any(test, feature = "testing"))]
+    floor: std::sync::Mutex<Option<Arc<crate::testing::DurableFloor>>>,
 }
 
 impl std::fmt::Debug for ServedRecorder {
@@ -105,6 +113,10 @@ impl ServedRecorder {
             counter: AtomicU64::new(0),
             #[cfg(any(test, feature = "testing"))]
             skip_for_benchmark: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(any(test, feature = "testing"))]
+            floor_for_benchmark: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(any(test, feature = "testing"))]
+            floor: std::sync::Mutex::new(None),
         })
     }
 
@@ -136,6 +148,37 @@ impl ServedRecorder {
         self.skip_for_benchmark.store(skip, Ordering::Relaxed);
     }
 
+    /// BENCHMARKS ONLY (the `testing` feature). With `floor` set, served calls are answered
+    /// once [`DurableFloor`](crate::testing::DurableFloor) — a bare group write and `fdatasync`
+    /// in `dir`, with the commit `delay` the log has — has made a write after them durable,
+    /// instead of once the log holds their record: the least any log of record can cost a lookup on this machine
+    /// (`cargo bench --bench baseline`, figure (f)). Not in the binary.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn floor_for_benchmark(
+        &self,
+        dir: &std::path::Path,
+        floor: Option<crate::testing::FloorMode>,
+        delay: std::time::Duration,
+    ) -> std::io::Result<()> {
+        let floor = match floor {
+            Some(mode) => Some(crate::testing::DurableFloor::start(dir, mode, delay)?),
+            None => None,
+        };
+        self.floor_for_benchmark
+            .store(floor.is_some(), Ordering::Relaxed);
+        *self.floor.lock().expect("floor lock") = floor;
+        Ok(())
+    }
+
+    /// The floor, when a benchmark asked for it: never, in the binary.
+    #[cfg(any(test, feature = "testing"))]
+    fn floor(&self) -> Option<Arc<crate::testing::DurableFloor>> {
+        if !self.floor_for_benchmark.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.floor.lock().expect("floor lock").clone()
+    }
+
     /// Records a served call; resolves once it is durable.
     pub async fn record(
         &self,
@@ -165,6 +208,12 @@ impl ServedRecorder {
                 subject: call.cccd.map(|c| self.subject(c)),
             },
         };
+        #[cfg(any(test, feature = "testing"))]
+        if let Some(floor) = self.floor() {
+            floor.wait().await;
+            drop(event);
+            return Ok(());
+        }
         self.log.append_served(event).await.map(|_| ())
     }
 }

@@ -6,6 +6,10 @@ use std::path::Path;
 
 use rusqlite::{params, Connection};
 
+mod floor;
+
+pub use floor::{DurableFloor, FloorMode};
+
 use super::{
     event::AuditEvent,
     record,
