@@ -125,8 +125,9 @@ pub struct ServeConfig {
     pub audit_store: Option<String>,
 
     /// Under load (after a group commit of 8 calls or more), how long the audit log's writer
-    /// waits for more calls before it commits a group smaller than the last, in microseconds:
-    /// more calls then share one commit, signature and fsync. A call alone is never delayed.
+    /// waits at most this long, in microseconds, for as many calls as the last group had before
+    /// it commits a smaller group (the call that completes the group ends the wait): more calls
+    /// then share one commit, signature and fsync. A call alone is never delayed.
     /// 0 turns it off; at most 100000.
     #[arg(long, env = "VNPOP_AUDIT_COMMIT_DELAY", value_name = "MICROSECONDS", default_value_t = 400,
         value_parser = clap::value_parser!(u64).range(0..=100_000))]

@@ -156,10 +156,20 @@ struct Queues {
     closed: bool,
     /// The sequencer waits for work on `ready`.
     sequencer_waiting: bool,
+    /// While the sequencer waits out the commit delay: the batches it waits for (the last
+    /// group's size); the push that brings that many wakes it. 0: it waits for any batch.
+    delay_until: usize,
     /// Appenders waiting on `room`.
     waiting_for_room: usize,
     /// Batches in the group taken last.
     last_group: usize,
+}
+
+impl Queues {
+    /// Batches waiting, in both lanes.
+    fn waiting(&self) -> usize {
+        self.served.len() + self.ingest.len()
+    }
 }
 
 /// The queues with their wake-ups: `ready` for the sequencer, `room` for waiting appenders.
@@ -187,8 +197,9 @@ impl Queue {
             };
             if queue.len() < QUEUE {
                 queue.push_back(job);
-                // A wake-up is a system call: only for a sequencer that waits.
-                if queues.sequencer_waiting {
+                // A wake-up is a system call: only for a sequencer that waits, and in the
+                // commit delay only once the group it waits for is there.
+                if queues.sequencer_waiting && queues.waiting() >= queues.delay_until {
                     self.ready.notify_one();
                 }
                 return Ok(());
@@ -220,9 +231,10 @@ impl Queue {
     }
 
     /// Sets the commit delay: under load — after a group of [`DELAY_AFTER_GROUP`] batches or
-    /// more — the sequencer, finding fewer batches waiting than the last group had, waits this
-    /// long before it takes a group, so that more calls share the group's commit, signature and
-    /// fsync (PostgreSQL's `commit_delay` with `commit_siblings`, by the last group's size). A
+    /// more — the sequencer, finding fewer batches waiting than the last group had, waits until
+    /// that many are, for this long at most, before it takes a group, so that more calls share
+    /// the group's commit, signature and fsync (PostgreSQL's `commit_delay` with
+    /// `commit_siblings`, by the last group's size, ended early once the group is there). A
     /// caller alone is never delayed. Zero turns it off.
     pub(crate) fn set_commit_delay(&self, delay: Duration) {
         let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
@@ -234,7 +246,7 @@ impl Queue {
         commit_delay(
             self.commit_delay_us.load(Ordering::Relaxed),
             queues.last_group,
-            queues.served.len() + queues.ingest.len(),
+            queues.waiting(),
             queues.closed,
         )
     }
@@ -253,10 +265,18 @@ impl Queue {
             queues.sequencer_waiting = false;
         }
         if let Some(delay) = self.delay(&queues) {
-            // Appenders push meanwhile without waking anyone: the sequencer is not waiting.
-            drop(queues);
-            std::thread::sleep(delay);
-            queues = self.queues.lock().expect("queue lock");
+            // Until as many batches are waiting as the last group had (the push that brings
+            // them wakes the sequencer), or the delay is out, or the queue closes.
+            let until = queues.last_group;
+            queues.delay_until = until;
+            queues.sequencer_waiting = true;
+            queues = self
+                .ready
+                .wait_timeout_while(queues, delay, |q| q.waiting() < until && !q.closed)
+                .expect("queue lock")
+                .0;
+            queues.sequencer_waiting = false;
+            queues.delay_until = 0;
         }
         let mut group = Vec::new();
         let mut count = 0;
@@ -302,6 +322,111 @@ pub(crate) fn commit_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A job of no events, as the queue sees it.
+    fn job() -> Job {
+        Job {
+            events: Vec::new(),
+            received_at_ms: 0,
+            probes: Vec::new(),
+            ack: oneshot::channel().0,
+            via_answerer: false,
+        }
+    }
+
+    /// Waits until the sequencer (another thread in `take`) waits on `ready`.
+    fn until_the_sequencer_waits(queue: &Queue) {
+        let start = std::time::Instant::now();
+        while !queue.queues.lock().expect("queue lock").sequencer_waiting {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "take never waited"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn the_commit_delay_ends_once_as_many_wait_as_the_last_group_had() {
+        let queue = std::sync::Arc::new(Queue::default());
+        queue.set_commit_delay(Duration::from_secs(30));
+        // A group of DELAY_AFTER_GROUP batches: the next one is delayed.
+        for _ in 0..DELAY_AFTER_GROUP {
+            queue
+                .push(Lane::Served, job(), false)
+                .map_err(|_| ())
+                .unwrap();
+        }
+        assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
+        queue
+            .push(Lane::Served, job(), false)
+            .map_err(|_| ())
+            .unwrap();
+        let taker = {
+            let queue = std::sync::Arc::clone(&queue);
+            std::thread::spawn(move || {
+                let start = std::time::Instant::now();
+                (queue.take().map(|g| g.len()), start.elapsed())
+            })
+        };
+        // The sequencer waits out the delay for the rest of the group; the push that brings
+        // it wakes the sequencer, long before the 30 s are out.
+        until_the_sequencer_waits(&queue);
+        for _ in 1..DELAY_AFTER_GROUP {
+            queue
+                .push(Lane::Ingest, job(), false)
+                .map_err(|_| ())
+                .unwrap();
+        }
+        let (group, waited) = taker.join().expect("taker");
+        assert_eq!(group, Some(DELAY_AFTER_GROUP));
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
+    }
+
+    #[test]
+    fn the_commit_delay_ends_when_it_is_out_or_the_queue_closes() {
+        let queue = std::sync::Arc::new(Queue::default());
+        queue.set_commit_delay(Duration::from_millis(100));
+        for _ in 0..DELAY_AFTER_GROUP {
+            queue
+                .push(Lane::Served, job(), false)
+                .map_err(|_| ())
+                .unwrap();
+        }
+        assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
+        // Fewer than the last group, and no more coming: taken once the delay is out.
+        queue
+            .push(Lane::Served, job(), false)
+            .map_err(|_| ())
+            .unwrap();
+        let start = std::time::Instant::now();
+        assert_eq!(queue.take().map(|g| g.len()), Some(1));
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        // Closing ends a long delay at once, and what is queued is still taken.
+        queue.set_commit_delay(Duration::from_secs(30));
+        for _ in 0..DELAY_AFTER_GROUP {
+            queue
+                .push(Lane::Served, job(), false)
+                .map_err(|_| ())
+                .unwrap();
+        }
+        // The last group was 1: no delay for this one.
+        assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
+        queue
+            .push(Lane::Served, job(), false)
+            .map_err(|_| ())
+            .unwrap();
+        let taker = {
+            let queue = std::sync::Arc::clone(&queue);
+            std::thread::spawn(move || queue.take().map(|g| g.len()))
+        };
+        until_the_sequencer_waits(&queue);
+        let start = std::time::Instant::now();
+        queue.close();
+        assert_eq!(taker.join().expect("taker"), Some(1));
+        assert!(start.elapsed() < Duration::from_secs(10));
+        assert_eq!(queue.take().map(|g| g.len()), None);
+    }
 
     #[test]
     fn the_commit_delay_is_waited_only_under_load_for_a_group_that_would_be_smaller() {

@@ -160,9 +160,10 @@ impl AuditLog {
     }
 
     /// Sets the commit delay: under load (after a group of 8 calls or more), the sequencer
-    /// waits this long for more calls before taking a group smaller than the last, so that more
-    /// calls share a group's commit, signature and fsync; a call alone is never delayed. Zero
-    /// (the default) turns it off. It may be changed at any time.
+    /// waits this long at most for as many calls as the last group had before taking a smaller
+    /// group (the call that completes the group ends the wait), so that more calls share a
+    /// group's commit, signature and fsync; a call alone is never delayed. Zero (the default)
+    /// turns it off. It may be changed at any time.
     pub fn set_commit_delay(&self, delay: std::time::Duration) {
         self.queue.set_commit_delay(delay);
     }

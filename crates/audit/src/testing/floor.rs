@@ -42,6 +42,8 @@ struct Waiting {
     direct: Vec<oneshot::Sender<()>>,
     /// The writer waits for callers on `ready`.
     writer_waiting: bool,
+    /// In the commit delay: the callers the writer waits for (0: any).
+    until: usize,
 }
 
 impl Waiting {
@@ -208,8 +210,9 @@ impl DurableFloor {
     fn queue(&self, add: impl FnOnce(&mut Waiting)) {
         let mut waiting = self.waiting.lock().expect("floor lock");
         add(&mut waiting);
-        // A wake-up is a system call: only for a writer that waits.
-        if waiting.writer_waiting {
+        // A wake-up is a system call: only for a writer that waits, and in the commit delay
+        // only once the group it waits for is there (as the sequencer's queue does).
+        if waiting.writer_waiting && waiting.len() >= waiting.until {
             self.ready.notify_one();
         }
     }
@@ -235,9 +238,12 @@ fn write_groups(floor: &std::sync::Weak<DurableFloor>, file: &File) {
                 continue;
             }
             if let Some(delay) = commit_delay(floor.delay_us, last_group, waiting.len(), false) {
-                drop(waiting);
-                std::thread::sleep(delay);
-                waiting = floor.waiting.lock().expect("floor lock");
+                (waiting.writer_waiting, waiting.until) = (true, last_group);
+                waiting = floor
+                    .ready
+                    .wait_timeout_while(waiting, delay, |w| w.len() < last_group)
+                    .expect("floor lock")
+                    .0;
             }
             std::mem::take(&mut *waiting)
         };
