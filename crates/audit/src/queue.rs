@@ -346,38 +346,43 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_commit_delay_ends_once_as_many_wait_as_the_last_group_had() {
-        let queue = std::sync::Arc::new(Queue::default());
-        queue.set_commit_delay(Duration::from_secs(30));
-        // A group of DELAY_AFTER_GROUP batches: the next one is delayed.
-        for _ in 0..DELAY_AFTER_GROUP {
-            queue
-                .push(Lane::Served, job(), false)
-                .map_err(|_| ())
-                .unwrap();
+    /// Queues `count` jobs in `lane`.
+    fn push(queue: &Queue, lane: Lane, count: usize) {
+        for _ in 0..count {
+            assert!(queue.push(lane, job(), false).is_ok(), "queued");
         }
+    }
+
+    /// A queue with the commit `delay` that has just given a group of [`DELAY_AFTER_GROUP`]
+    /// batches: a smaller group is delayed.
+    fn under_load(delay: Duration) -> std::sync::Arc<Queue> {
+        let queue = std::sync::Arc::new(Queue::default());
+        queue.set_commit_delay(delay);
+        push(&queue, Lane::Served, DELAY_AFTER_GROUP);
         assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
         queue
-            .push(Lane::Served, job(), false)
-            .map_err(|_| ())
-            .unwrap();
-        let taker = {
-            let queue = std::sync::Arc::clone(&queue);
-            std::thread::spawn(move || {
-                let start = std::time::Instant::now();
-                (queue.take().map(|g| g.len()), start.elapsed())
-            })
-        };
+    }
+
+    /// `take` on another thread: the group's size, and how long it took.
+    fn take_apart(
+        queue: &std::sync::Arc<Queue>,
+    ) -> std::thread::JoinHandle<(Option<usize>, Duration)> {
+        let queue = std::sync::Arc::clone(queue);
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            (queue.take().map(|g| g.len()), start.elapsed())
+        })
+    }
+
+    #[test]
+    fn the_commit_delay_ends_once_as_many_wait_as_the_last_group_had() {
+        let queue = under_load(Duration::from_secs(30));
+        push(&queue, Lane::Served, 1);
+        let taker = take_apart(&queue);
         // The sequencer waits out the delay for the rest of the group; the push that brings
         // it wakes the sequencer, long before the 30 s are out.
         until_the_sequencer_waits(&queue);
-        for _ in 1..DELAY_AFTER_GROUP {
-            queue
-                .push(Lane::Ingest, job(), false)
-                .map_err(|_| ())
-                .unwrap();
-        }
+        push(&queue, Lane::Ingest, DELAY_AFTER_GROUP - 1);
         let (group, waited) = taker.join().expect("taker");
         assert_eq!(group, Some(DELAY_AFTER_GROUP));
         assert!(waited < Duration::from_secs(10), "{waited:?}");
@@ -385,46 +390,21 @@ mod tests {
 
     #[test]
     fn the_commit_delay_ends_when_it_is_out_or_the_queue_closes() {
-        let queue = std::sync::Arc::new(Queue::default());
-        queue.set_commit_delay(Duration::from_millis(100));
-        for _ in 0..DELAY_AFTER_GROUP {
-            queue
-                .push(Lane::Served, job(), false)
-                .map_err(|_| ())
-                .unwrap();
-        }
-        assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
         // Fewer than the last group, and no more coming: taken once the delay is out.
-        queue
-            .push(Lane::Served, job(), false)
-            .map_err(|_| ())
-            .unwrap();
+        let queue = under_load(Duration::from_millis(100));
+        push(&queue, Lane::Served, 1);
         let start = std::time::Instant::now();
         assert_eq!(queue.take().map(|g| g.len()), Some(1));
         assert!(start.elapsed() >= Duration::from_millis(100));
         // Closing ends a long delay at once, and what is queued is still taken.
-        queue.set_commit_delay(Duration::from_secs(30));
-        for _ in 0..DELAY_AFTER_GROUP {
-            queue
-                .push(Lane::Served, job(), false)
-                .map_err(|_| ())
-                .unwrap();
-        }
-        // The last group was 1: no delay for this one.
-        assert_eq!(queue.take().map(|g| g.len()), Some(DELAY_AFTER_GROUP));
-        queue
-            .push(Lane::Served, job(), false)
-            .map_err(|_| ())
-            .unwrap();
-        let taker = {
-            let queue = std::sync::Arc::clone(&queue);
-            std::thread::spawn(move || queue.take().map(|g| g.len()))
-        };
+        let queue = under_load(Duration::from_secs(30));
+        push(&queue, Lane::Served, 1);
+        let taker = take_apart(&queue);
         until_the_sequencer_waits(&queue);
-        let start = std::time::Instant::now();
         queue.close();
-        assert_eq!(taker.join().expect("taker"), Some(1));
-        assert!(start.elapsed() < Duration::from_secs(10));
+        let (group, waited) = taker.join().expect("taker");
+        assert_eq!(group, Some(1));
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
         assert_eq!(queue.take().map(|g| g.len()), None);
     }
 
