@@ -88,7 +88,7 @@ pub struct ServedRecorder {
     /// binary.
     #[cfg(any(test, feature = "testing"))]
     floor_for_benchmark: std::sync::atomic::AtomicBool,
-    /// BENCHMARKS ONLY: the floor, once a benchmark asked for it.
+    /// BENCHMARKS ONLY: the floor a benchmark started, if any.
     #[cfg(any(test, feature = "testing"))]
     floor: std::sync::Mutex<Option<Arc<crate::testing::DurableFloor>>>,
 }
@@ -148,11 +148,12 @@ impl ServedRecorder {
         self.skip_for_benchmark.store(skip, Ordering::Relaxed);
     }
 
-    /// BENCHMARKS ONLY (the `testing` feature). With `floor` set, served calls are answered
-    /// once [`DurableFloor`](crate::testing::DurableFloor) — a bare group write and `fdatasync`
-    /// in `dir`, with the commit `delay` the log has — has made a write after them durable,
-    /// instead of once the log holds their record: the least any log of record can cost a lookup on this machine
-    /// (`cargo bench --bench baseline`, figure (f)). Not in the binary.
+    /// BENCHMARKS ONLY (the `testing` feature). With a `floor` mode, served calls are answered
+    /// once a [`DurableFloor`](crate::testing::DurableFloor) started in `dir` with the commit
+    /// `delay` — a bare group write and `fdatasync`, in that form — has made a write after them
+    /// durable, instead of once the log holds their record: what the durable wait alone costs a
+    /// lookup on this machine (`cargo bench --bench baseline`, figures (f), (g) and (h)). `None`
+    /// records into the log again. Not in the binary.
     #[cfg(any(test, feature = "testing"))]
     pub fn floor_for_benchmark(
         &self,
@@ -160,10 +161,9 @@ impl ServedRecorder {
         floor: Option<crate::testing::FloorMode>,
         delay: std::time::Duration,
     ) -> std::io::Result<()> {
-        let floor = match floor {
-            Some(mode) => Some(crate::testing::DurableFloor::start(dir, mode, delay)?),
-            None => None,
-        };
+        let floor = floor
+            .map(|mode| crate::testing::DurableFloor::start(dir, mode, delay))
+            .transpose()?;
         self.floor_for_benchmark
             .store(floor.is_some(), Ordering::Relaxed);
         *self.floor.lock().expect("floor lock") = floor;

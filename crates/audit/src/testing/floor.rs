@@ -38,7 +38,9 @@ const RING: u64 = 64 << 20;
 /// Callers waiting for the next group's `fdatasync`.
 #[derive(Default)]
 struct Waiting {
+    /// Callers on a multi-threaded runtime, answered through the [`Answerer`].
     answers: Vec<Answer>,
+    /// Callers answered from the writer thread itself.
     direct: Vec<oneshot::Sender<()>>,
     /// The writer waits for callers on `ready`.
     writer_waiting: bool,
@@ -88,19 +90,24 @@ pub struct DurableFloor {
     mode: FloorMode,
     /// The ring, for the leader mode (the writer thread has its own handle).
     file: File,
+    /// The leader mode's groups.
     leading: Mutex<Leading>,
     /// Wakes the leader mode's callers when a group is durable.
     durable: tokio::sync::Notify,
+    /// The writer thread's callers.
     waiting: Mutex<Waiting>,
+    /// Wakes the writer thread.
     ready: Condvar,
+    /// Answers the writer thread's groups on the callers' runtime.
     answerer: Answerer,
     /// The commit delay, in microseconds (0: none).
     delay_us: u64,
 }
 
 impl DurableFloor {
-    /// Makes a file of [`RING`] bytes in `dir` and, in [`FloorMode::Writer`], starts the
-    /// writer thread with the log's commit `delay` (zero: none).
+    /// Makes a file of [`RING`] bytes in `dir` and, in the forms with a writer thread
+    /// ([`FloorMode::Writer`], [`FloorMode::HandOff`]), starts it with the log's commit `delay`
+    /// (zero: none).
     pub fn start(dir: &Path, mode: FloorMode, delay: Duration) -> io::Result<Arc<Self>> {
         let file = File::create(dir.join("durable-floor"))?;
         let zeros = vec![0u8; 1 << 20];
