@@ -105,16 +105,25 @@ pub struct DurableFloor {
 }
 
 impl DurableFloor {
-    /// Makes a file of [`RING`] bytes in `dir` and, in the forms with a writer thread
+    /// Makes a file of [`RING`] bytes in `dir` (or takes the one there) and, in the forms with a writer thread
     /// ([`FloorMode::Writer`], [`FloorMode::HandOff`]), starts it with the log's commit `delay`
     /// (zero: none).
     pub fn start(dir: &Path, mode: FloorMode, delay: Duration) -> io::Result<Arc<Self>> {
-        let file = File::create(dir.join("durable-floor"))?;
-        let zeros = vec![0u8; 1 << 20];
-        for at in (0..RING).step_by(zeros.len()) {
-            file.write_all_at(&zeros, at)?;
+        // The ring is written in full once per directory: a floor started again (each round of
+        // the bench) overwrites the one already there.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("durable-floor"))?;
+        if file.metadata()?.len() < RING {
+            let zeros = vec![0u8; 1 << 20];
+            for at in (0..RING).step_by(zeros.len()) {
+                file.write_all_at(&zeros, at)?;
+            }
+            file.sync_all()?;
         }
-        file.sync_all()?;
         let floor = Arc::new(DurableFloor {
             mode,
             file: file.try_clone()?,
